@@ -1,0 +1,289 @@
+// The typed, validated configuration (SPEC §4): one tocsin.yaml plus the plan files it includes.
+// A Config is only ever built whole by load_config() (loader.h): every value in it has been
+// checked (types, durations, matchers, references between sections), so the layers above read it
+// without re-validating. Each struct keeps the position it came from for later error messages.
+// Thread-safety: immutable once loaded; share it as std::shared_ptr<const Config> and swap the
+// pointer on reload.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/labels.h"
+#include "core/matcher.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace tocsin::config {
+
+using core::Duration;
+using core::Position;
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8470";  // host:port; port 0 picks a free port
+  std::string data_dir = "./tocsin-data";  // relative paths are relative to the config file
+  std::string store;                       // empty = embedded SQLite under data_dir; "postgres://…"
+  std::string external_url;                // links in notifications; default http://<listen>
+  std::string log_level = "info";          // debug | info | warn | error
+};
+
+enum class Role { kViewer, kResponder, kAdmin };
+
+struct TokenConfig {
+  std::string name;
+  Role role = Role::kViewer;
+  std::string token_env;   // name of the environment variable holding the token
+  std::string token_file;  // or a file holding it
+  Position pos;
+};
+
+struct AuthConfig {
+  std::vector<TokenConfig> tokens;
+};
+
+struct ContactMethods {
+  std::string email;
+  std::string webhook;  // URL
+  std::string slack;    // incoming-webhook URL
+};
+
+struct Person {
+  std::string id;
+  std::string name;
+  std::string timezone = "UTC";  // IANA name
+  ContactMethods contact;
+  Position pos;
+};
+
+enum class ChannelType { kWebhook, kSlack, kEmail, kExec };
+enum class WebhookFormat { kJson, kAlertmanager };  // generic tocsin JSON, or Alertmanager webhook v4
+
+struct SmtpConfig {
+  std::string host;
+  int port = 25;
+  std::string from;
+  std::string username;
+  std::string password_env;
+  bool starttls = false;
+};
+
+struct Channel {
+  std::string name;
+  ChannelType type = ChannelType::kWebhook;
+  std::string url;                              // webhook, slack
+  WebhookFormat format = WebhookFormat::kJson;  // webhook
+  SmtpConfig smtp;                              // email
+  std::vector<std::string> to;                  // email: fixed recipients (besides paged people)
+  std::vector<std::string> command;             // exec: argv
+  Duration timeout = std::chrono::seconds(10);
+  Position pos;
+};
+
+enum class Rotation { kDaily, kWeekly, kCustom };
+
+// Local wall-clock time in a schedule's time zone (no zone attached).
+using LocalTime = std::chrono::local_time<std::chrono::minutes>;
+
+struct Layer {
+  Rotation rotation = Rotation::kWeekly;
+  // Hand-off: "Mon 09:00" for weekly, "09:00" for daily and custom.
+  std::chrono::weekday handoff_day = std::chrono::Monday;  // weekly only
+  std::chrono::minutes handoff_time{9 * 60};               // minutes after local midnight
+  std::chrono::local_days start;                           // the first shift starts at start + handoff
+  Duration shift_length{};                                 // custom only ("every: 3d")
+  std::vector<std::string> members;                        // person ids, in rotation order
+  Position pos;
+};
+
+struct Override {
+  std::string person;
+  LocalTime from;  // in the schedule's time zone
+  LocalTime to;
+  Position pos;
+};
+
+struct Schedule {
+  std::string id;
+  std::string timezone = "UTC";
+  std::vector<Layer> layers;  // a later layer wins where it has someone on call
+  std::vector<Override> overrides;
+  Position pos;
+};
+
+// "schedule:ops-primary", "person:carol", "channel:ops-hook"
+struct Target {
+  enum class Kind { kSchedule, kPerson, kChannel };
+  Kind kind = Kind::kPerson;
+  std::string id;
+  std::string to_string() const;
+  friend bool operator==(const Target&, const Target&) = default;
+};
+core::Result<Target> parse_target(std::string_view text);
+
+struct EscalationLevel {
+  Duration after{};  // since the start of the pass
+  std::vector<Target> notify;
+  Position pos;
+};
+
+struct EscalationPolicy {
+  std::string id;
+  int repeat = 0;           // passes after the first
+  Duration repeat_every{};  // length of a pass; > last level's `after` when repeat > 0
+  std::vector<EscalationLevel> levels;
+  Position pos;
+};
+
+struct ScrapeConfig {
+  std::string job;
+  Duration interval = std::chrono::seconds(15);
+  Duration timeout = std::chrono::seconds(10);
+  std::string metrics_path = "/metrics";
+  std::vector<std::string> targets;  // host:port
+  Position pos;
+};
+
+struct ProbeConfig {
+  std::string name;
+  std::string http;  // URL, or
+  std::string tcp;   // host:port
+  Duration interval = std::chrono::seconds(30);
+  Duration timeout = std::chrono::seconds(5);
+  int expect_status = 0;   // 0 = any 2xx
+  std::string body_match;  // regex the body must contain
+  Position pos;
+};
+
+// A detector parameter as written; the detect layer checks names and types per detector kind.
+struct DetectorParam {
+  std::string text;               // the scalar as written
+  std::optional<double> number;   // set when the scalar is a number
+  Position pos;
+};
+
+struct DetectorConfig {
+  std::string kind;  // threshold | sigma | ewma | mad | seasonal | changepoint | absent | auto
+  std::map<std::string, DetectorParam> params;
+  Position pos;
+};
+
+struct Rule {
+  std::string name;
+  std::string select;                    // as written
+  std::vector<core::Matcher> selector;   // parsed
+  DetectorConfig detector;
+  Duration for_duration{};
+  Duration keep_firing_for{};
+  std::string severity = "warning";
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  Position pos;
+};
+
+// Alertmanager routing tree. Children inherit unset fields from their parent at load time, so
+// every node here carries its effective values.
+struct Route {
+  std::string receiver;  // a channel name
+  std::vector<std::string> group_by;
+  bool group_by_all = false;  // group_by: ['...']
+  Duration group_wait = std::chrono::seconds(30);
+  Duration group_interval = std::chrono::minutes(5);
+  Duration repeat_interval = std::chrono::hours(4);
+  std::vector<core::Matcher> matchers;
+  bool continue_matching = false;  // `continue`
+  std::vector<Route> routes;
+  Position pos;
+};
+
+struct InhibitRule {
+  std::vector<core::Matcher> source_matchers;
+  std::vector<core::Matcher> target_matchers;
+  std::vector<std::string> equal;
+  Position pos;
+};
+
+struct StepAction {
+  enum class Type { kWebhook, kCommand };
+  Type type = Type::kWebhook;
+  std::string url;                   // webhook
+  std::vector<std::string> command;  // command: argv
+  bool approve = false;              // needs a person's approval before it runs
+  Duration timeout = std::chrono::seconds(30);
+  Position pos;
+};
+
+struct Step {
+  std::string id;
+  std::string title;
+  std::string owner;  // a role name from the plan's roles
+  Duration due{};     // offset from the incident's opening
+  std::vector<std::string> checklist;
+  std::optional<StepAction> action;
+  Position pos;
+};
+
+struct Resource {
+  std::string name;
+  std::string kind;  // host | contact | document | …
+  std::string ref;
+  Position pos;
+};
+
+// A deadline that runs from a timeline event: once (`within`) or repeating (`every`).
+struct PlanClock {
+  std::string name;
+  Duration every{};
+  Duration within{};
+  std::string from = "opened";  // the timeline event kind that starts it
+  std::string owner;            // a role name
+  Position pos;
+};
+
+struct Plan {
+  std::string id;
+  std::string title;
+  std::vector<core::Matcher> match;
+  std::string severity = "critical";
+  std::string escalation;  // an escalation policy id; may be empty
+  std::vector<std::pair<std::string, Target>> roles;  // role name -> who fills it, in file order
+  std::vector<Step> steps;
+  std::vector<Resource> resources;
+  std::map<std::string, std::string> communications;  // template name -> text
+  std::vector<PlanClock> clocks;
+  Duration review_every{};
+  std::string file;  // the plan file it came from
+  Position pos;
+};
+
+struct Config {
+  std::string path;  // the main file, as given
+  ServerConfig server;
+  AuthConfig auth;
+  std::vector<Person> people;
+  std::vector<Channel> channels;
+  std::vector<Schedule> schedules;
+  std::vector<EscalationPolicy> escalation_policies;
+  std::vector<ScrapeConfig> scrape;
+  std::vector<ProbeConfig> probes;
+  std::vector<Rule> rules;
+  std::optional<Route> routes;
+  std::vector<InhibitRule> inhibit_rules;
+  std::vector<Plan> plans;
+
+  // Lookups by id/name; nullptr when absent.
+  const Person* person(std::string_view id) const;
+  const Channel* channel(std::string_view name) const;
+  const Schedule* schedule(std::string_view id) const;
+  const EscalationPolicy* escalation_policy(std::string_view id) const;
+  const Plan* plan(std::string_view id) const;
+};
+
+// Severities from most to least urgent.
+inline constexpr std::string_view kSeverities[] = {"critical", "major", "minor", "warning", "info"};
+bool is_valid_severity(std::string_view s);
+
+}  // namespace tocsin::config

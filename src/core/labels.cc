@@ -1,0 +1,115 @@
+#include "core/labels.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tocsin::core {
+
+Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  for (const auto& [name, value] : pairs) set(name, value);
+}
+
+Labels Labels::from_pairs(std::vector<Label> pairs) {
+  Labels out;
+  std::stable_sort(pairs.begin(), pairs.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
+  for (auto& p : pairs) {
+    if (!out.pairs_.empty() && out.pairs_.back().name == p.name) {
+      out.pairs_.back().value = std::move(p.value);
+    } else {
+      out.pairs_.push_back(std::move(p));
+    }
+  }
+  std::erase_if(out.pairs_, [](const Label& l) { return l.value.empty(); });
+  return out;
+}
+
+void Labels::set(std::string_view name, std::string_view value) {
+  auto it = std::lower_bound(pairs_.begin(), pairs_.end(), name,
+                             [](const Label& l, std::string_view n) { return l.name < n; });
+  const bool found = it != pairs_.end() && it->name == name;
+  if (value.empty()) {
+    if (found) pairs_.erase(it);
+  } else if (found) {
+    it->value = value;
+  } else {
+    pairs_.insert(it, Label{std::string(name), std::string(value)});
+  }
+}
+
+std::optional<std::string_view> Labels::get(std::string_view name) const {
+  auto it = std::lower_bound(pairs_.begin(), pairs_.end(), name,
+                             [](const Label& l, std::string_view n) { return l.name < n; });
+  if (it != pairs_.end() && it->name == name) return std::string_view(it->value);
+  return std::nullopt;
+}
+
+std::string_view Labels::get_or(std::string_view name, std::string_view fallback) const {
+  auto v = get(name);
+  return v ? *v : fallback;
+}
+
+uint64_t Labels::fingerprint() const {
+  constexpr uint64_t kOffset = 0xcbf29ce484222325ULL;
+  constexpr uint64_t kPrime = 0x100000001b3ULL;
+  uint64_t h = kOffset;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= kPrime;
+    }
+    h ^= 0xFF;
+    h *= kPrime;
+  };
+  for (const auto& l : pairs_) {
+    mix(l.name);
+    mix(l.value);
+  }
+  return h;
+}
+
+std::string Labels::to_string() const {
+  std::string out = "{";
+  for (size_t i = 0; i < pairs_.size(); ++i) {
+    if (i) out += ", ";
+    out += fmt::format("{}=\"{}\"", pairs_[i].name, escape_label_value(pairs_[i].value));
+  }
+  out += "}";
+  return out;
+}
+
+std::string fingerprint_hex(uint64_t fingerprint) { return fmt::format("{:016x}", fingerprint); }
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+bool name_char(char c, bool first, bool colon) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
+  if (colon && c == ':') return true;
+  return !first && c >= '0' && c <= '9';
+}
+bool valid_name(std::string_view name, bool colon) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (!name_char(name[i], i == 0, colon)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool is_valid_label_name(std::string_view name) { return valid_name(name, false); }
+bool is_valid_metric_name(std::string_view name) { return valid_name(name, true); }
+
+}  // namespace tocsin::core

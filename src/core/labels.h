@@ -1,0 +1,60 @@
+// Label sets and their fingerprints. A Labels value is always sorted by name with unique names and
+// no empty values (an empty value means "absent", as in Prometheus), so two sets with the same
+// pairs compare equal whatever order they were built in.
+//
+// Fingerprint: FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3) over
+// name 0xFF value 0xFF for each pair in name order. It is stable across versions, platforms and
+// runs: it is stored in the database and shown to users as 16 lowercase hex digits.
+// Thread-safety: value types.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tocsin::core {
+
+struct Label {
+  std::string name;
+  std::string value;
+  friend bool operator==(const Label&, const Label&) = default;
+};
+
+class Labels {
+ public:
+  Labels() = default;
+  Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs);
+  static Labels from_pairs(std::vector<Label> pairs);  // sorts; a later duplicate name wins
+
+  // Sets (or with an empty value, removes) one label.
+  void set(std::string_view name, std::string_view value);
+  std::optional<std::string_view> get(std::string_view name) const;
+  std::string_view get_or(std::string_view name, std::string_view fallback) const;
+
+  const std::vector<Label>& pairs() const { return pairs_; }
+  size_t size() const { return pairs_.size(); }
+  bool empty() const { return pairs_.empty(); }
+  auto begin() const { return pairs_.begin(); }
+  auto end() const { return pairs_.end(); }
+
+  uint64_t fingerprint() const;
+  // Prometheus text form: {a="1", b="2"} with escaped values; "{}" when empty.
+  std::string to_string() const;
+
+  friend bool operator==(const Labels&, const Labels&) = default;
+
+ private:
+  std::vector<Label> pairs_;
+};
+
+std::string fingerprint_hex(uint64_t fingerprint);
+// Escapes backslash, double quote and newline the way Prometheus label values are written.
+std::string escape_label_value(std::string_view value);
+bool is_valid_label_name(std::string_view name);   // [a-zA-Z_][a-zA-Z0-9_]*
+bool is_valid_metric_name(std::string_view name);  // [a-zA-Z_:][a-zA-Z0-9_:]*
+
+}  // namespace tocsin::core

@@ -1,0 +1,196 @@
+// The durable store: alerts, incidents with their alerts, tasks and timeline, notifications and
+// every delivery attempt, and the schema version. Implementations: sqlite/ (the embedded
+// default) and, later, postgres/.
+//
+// Unit of work: Store::write(fn) runs fn inside one transaction and returns only after it is
+// committed durably (a crash right after loses nothing); if fn returns an error, everything it did
+// is rolled back. Store::read(fn) gives a consistent read-only view.
+// Time is an input: no method reads a clock; callers pass `now`, and no time is computed in SQL.
+// Thread-safety: write() and read() may be called from any thread; a Tx must not escape fn.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/labels.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace tocsin::store {
+
+using core::Duration;
+using core::Result;
+using core::Status;
+using core::Timestamp;
+
+enum class AlertState { kPending, kFiring, kResolved };
+std::string_view to_string(AlertState s);
+Result<AlertState> parse_alert_state(std::string_view s);
+
+// The current state of one alert (one rule x one series), keyed by fingerprint.
+struct AlertRecord {
+  uint64_t fingerprint = 0;
+  std::string rule;  // rule name; empty for alerts received from outside
+  core::Labels labels;
+  std::map<std::string, std::string> annotations;
+  AlertState state = AlertState::kPending;
+  double value = 0;  // the sample value that last changed the state
+  Timestamp active_at{};
+  std::optional<Timestamp> fired_at;
+  std::optional<Timestamp> resolved_at;
+  Timestamp updated_at{};
+  std::optional<int64_t> incident_id;  // the incident it joined, if any
+};
+
+enum class IncidentStatus { kTriggered, kAcknowledged, kMitigated, kResolved, kClosed };
+std::string_view to_string(IncidentStatus s);
+Result<IncidentStatus> parse_incident_status(std::string_view s);
+
+struct IncidentAlert {
+  uint64_t fingerprint = 0;
+  core::Labels labels;
+  AlertState status = AlertState::kFiring;  // firing | resolved
+  Timestamp added_at{};
+};
+
+enum class TaskStatus { kOpen, kDone, kSkipped };
+std::string_view to_string(TaskStatus s);
+Result<TaskStatus> parse_task_status(std::string_view s);
+
+struct Task {
+  std::string step;  // plan step id; unique within the incident
+  int ord = 0;       // position in the plan
+  std::string title;
+  std::string owner;     // role name
+  std::string assignee;  // person id filling the role when the incident opened; may be empty
+  Timestamp due_at{};
+  TaskStatus status = TaskStatus::kOpen;
+  std::optional<Timestamp> done_at;
+  std::string done_by;
+};
+
+struct TimelineEvent {
+  int64_t id = 0;  // assigned by the store, increasing
+  int64_t incident_id = 0;
+  Timestamp at{};
+  std::string kind;   // opened | alert_added | alert_resolved | notified | acknowledged | resolved | note | …
+  std::string actor;  // person id, token name, or "tocsin"
+  std::string detail;
+};
+
+struct Incident {
+  int64_t id = 0;  // assigned by the store
+  std::string title;
+  std::string plan;  // plan id; empty when none
+  std::string severity;
+  IncidentStatus status = IncidentStatus::kTriggered;
+  std::string group_key;  // alerts with the same key join the same open incident
+  Timestamp opened_at{};
+  std::optional<Timestamp> acknowledged_at;
+  std::optional<Timestamp> mitigated_at;
+  std::optional<Timestamp> resolved_at;
+  std::optional<Timestamp> closed_at;
+  // Escalation progress (owned by the escalation module).
+  std::string escalation_policy;
+  int escalation_pass = 0;        // 0-based pass of the ladder
+  int escalation_next_level = 0;  // index of the next level to notify within the pass
+  std::optional<Timestamp> escalation_next_at;  // when that level is due; empty = ladder done
+  // Filled by get_incident(); left empty by list_incidents() unless asked.
+  std::vector<IncidentAlert> alerts;
+  std::vector<Task> tasks;
+  std::vector<TimelineEvent> timeline;
+};
+
+struct IncidentFilter {
+  std::optional<IncidentStatus> status;
+  std::string plan;  // empty = any
+  std::optional<Timestamp> since;  // opened at or after
+  int limit = 500;
+  bool with_details = false;  // also load alerts, tasks and timeline
+};
+
+enum class NotificationStatus { kPending, kSent, kFailed };  // failed = gave up after retries
+std::string_view to_string(NotificationStatus s);
+Result<NotificationStatus> parse_notification_status(std::string_view s);
+
+// One message to one destination, delivered with retries.
+struct Notification {
+  int64_t id = 0;  // assigned by the store
+  int64_t incident_id = 0;
+  std::string target;   // what the policy named: "person:alice", "channel:ops-hook"
+  std::string channel;  // how it is sent: webhook | slack | email | exec
+  std::string address;  // URL, email address, or command
+  std::string payload;  // the body to send
+  NotificationStatus status = NotificationStatus::kPending;
+  int attempts = 0;
+  Timestamp created_at{};
+  Timestamp next_attempt_at{};
+  std::string last_error;
+};
+
+struct NotificationAttempt {
+  int64_t id = 0;  // assigned by the store
+  int64_t notification_id = 0;
+  Timestamp at{};
+  bool ok = false;
+  int status_code = 0;  // HTTP status, SMTP reply code or exit status; 0 when none
+  std::string error;
+  Duration latency{};
+};
+
+// The operations available inside one transaction.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+
+  // Alerts
+  virtual Status upsert_alert(const AlertRecord& alert) = 0;
+  virtual Result<std::optional<AlertRecord>> get_alert(uint64_t fingerprint) = 0;
+  virtual Result<std::vector<AlertRecord>> list_alerts(std::optional<AlertState> state) = 0;
+
+  // Incidents. insert_incident assigns and returns the id; it stores the row only (alerts, tasks
+  // and timeline go through their own calls). update_incident writes every column of the row.
+  virtual Result<int64_t> insert_incident(const Incident& incident) = 0;
+  virtual Status update_incident(const Incident& incident) = 0;
+  virtual Result<std::optional<Incident>> get_incident(int64_t id) = 0;  // with details
+  virtual Result<std::vector<Incident>> list_incidents(const IncidentFilter& filter) = 0;  // newest first
+  // The newest incident with this group key that is not resolved or closed.
+  virtual Result<std::optional<Incident>> find_open_incident(std::string_view group_key) = 0;
+  // Incidents whose escalation_next_at <= now and status is triggered, oldest due first.
+  virtual Result<std::vector<Incident>> incidents_due_for_escalation(Timestamp now, int limit) = 0;
+
+  virtual Status upsert_incident_alert(int64_t incident_id, const IncidentAlert& alert) = 0;
+  virtual Status insert_task(int64_t incident_id, const Task& task) = 0;
+  virtual Status update_task(int64_t incident_id, const Task& task) = 0;
+  virtual Result<int64_t> append_timeline(const TimelineEvent& event) = 0;
+
+  // Notifications
+  virtual Result<int64_t> insert_notification(const Notification& n) = 0;
+  virtual Status update_notification(const Notification& n) = 0;
+  // Pending notifications with next_attempt_at <= now, oldest due first.
+  virtual Result<std::vector<Notification>> due_notifications(Timestamp now, int limit) = 0;
+  // The earliest next_attempt_at among pending notifications.
+  virtual Result<std::optional<Timestamp>> next_notification_due() = 0;
+  virtual Result<std::vector<Notification>> list_notifications(int64_t incident_id) = 0;
+  virtual Result<int64_t> insert_attempt(const NotificationAttempt& a) = 0;
+  virtual Result<std::vector<NotificationAttempt>> list_attempts(int64_t notification_id) = 0;
+
+  // The earliest escalation_next_at among triggered incidents.
+  virtual Result<std::optional<Timestamp>> next_escalation_due() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Status write(const std::function<Status(Tx&)>& fn) = 0;
+  virtual Status read(const std::function<Status(Tx&)>& fn) = 0;
+  virtual int schema_version() = 0;
+};
+
+}  // namespace tocsin::store

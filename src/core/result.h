@@ -72,9 +72,9 @@ inline Status ok() { return {}; }
 }  // namespace tocsin::core
 
 // Propagate an error from an expression returning Result<T>/Status (GNU statement expressions,
-// supported by g++ and clang). TOCSIN_TRY yields the value of a Result<T>.
+// supported by g++ and clang; __extension__ keeps -Wpedantic quiet). TOCSIN_TRY yields the value of a Result<T>.
 #define TOCSIN_TRY(expr)                                                   \
-  ({                                                                       \
+  __extension__({                                                                       \
     auto&& tocsin_try_result_ = (expr);                                    \
     if (!tocsin_try_result_) return std::unexpected(std::move(tocsin_try_result_).error()); \
     std::move(tocsin_try_result_).value();                                 \

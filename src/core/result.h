@@ -72,16 +72,23 @@ inline Status ok() { return {}; }
 }  // namespace tocsin::core
 
 // Propagate an error from an expression returning Result<T>/Status (GNU statement expressions,
-// supported by g++ and clang; __extension__ keeps -Wpedantic quiet). TOCSIN_TRY yields the value of a Result<T>.
-#define TOCSIN_TRY(expr)                                                   \
-  __extension__({                                                                       \
-    auto&& tocsin_try_result_ = (expr);                                    \
-    if (!tocsin_try_result_) return std::unexpected(std::move(tocsin_try_result_).error()); \
-    std::move(tocsin_try_result_).value();                                 \
+// supported by g++ and clang; __extension__ keeps -Wpedantic quiet). TOCSIN_TRY yields the value
+// of a Result<T>. Temporaries get unique names so the macros nest (e.g. inside a lambda passed
+// to Store::write) without -Wshadow warnings.
+#define TOCSIN_CONCAT_INNER_(a, b) a##b
+#define TOCSIN_CONCAT_(a, b) TOCSIN_CONCAT_INNER_(a, b)
+
+#define TOCSIN_TRY(expr) TOCSIN_TRY_IMPL_(expr, TOCSIN_CONCAT_(tocsin_try_, __COUNTER__))
+#define TOCSIN_TRY_IMPL_(expr, tmp)                                        \
+  __extension__({                                                          \
+    auto&& tmp = (expr);                                                   \
+    if (!tmp) return std::unexpected(std::move(tmp).error());              \
+    std::move(tmp).value();                                                \
   })
 
-#define TOCSIN_RETURN_IF_ERROR(expr)                                       \
+#define TOCSIN_RETURN_IF_ERROR(expr) TOCSIN_RETURN_IF_ERROR_IMPL_(expr, TOCSIN_CONCAT_(tocsin_rie_, __COUNTER__))
+#define TOCSIN_RETURN_IF_ERROR_IMPL_(expr, tmp)                            \
   do {                                                                     \
-    auto&& tocsin_rie_result_ = (expr);                                    \
-    if (!tocsin_rie_result_) return std::unexpected(std::move(tocsin_rie_result_).error()); \
+    auto&& tmp = (expr);                                                   \
+    if (!tmp) return std::unexpected(std::move(tmp).error());              \
   } while (false)

@@ -1,0 +1,191 @@
+#include "api/router.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "api/json_mapping.h"
+#include "core/duration.h"
+#include "ingest/push.h"
+
+namespace tocsin::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+int http_status(const core::Error& error) {
+  switch (error.code()) {
+    case core::ErrorCode::kInvalidArgument: return 400;
+    case core::ErrorCode::kNotFound: return 404;
+    case core::ErrorCode::kFailedPrecondition: return 409;
+    case core::ErrorCode::kUnavailable: return 503;
+    case core::ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+namespace {
+
+Response from_error(const core::Error& e) { return Response::error(http_status(e), e.message(), e.field()); }
+
+Response ok_json(const json& body) { return Response::json(200, body.dump(-1, ' ', false, json::error_handler_t::replace)); }
+
+// Reads an optional JSON object body; an empty body is an empty object.
+core::Result<json> object_body(const Request& request) {
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+  json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return std::unexpected(core::Error::invalid_argument("malformed JSON"));
+  if (!doc.is_object()) return std::unexpected(core::Error::invalid_argument("expected a JSON object"));
+  return doc;
+}
+
+// A string member; absent gives `fallback`, present but not a string is an error.
+core::Result<std::string> string_member(const json& body, const char* name, std::string fallback, bool required) {
+  auto it = body.find(name);
+  if (it == body.end()) {
+    if (required) return std::unexpected(core::Error::invalid_argument("missing: expected a string").field(name));
+    return fallback;
+  }
+  if (!it->is_string()) return std::unexpected(core::Error::invalid_argument("expected a string").field(name));
+  return it->get<std::string>();
+}
+
+core::Status only_members(const json& body, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return std::unexpected(core::Error::invalid_argument(fmt::format("unknown key: expected {}", list)).field(key));
+    }
+  }
+  return {};
+}
+
+core::Result<int64_t> parse_id(std::string_view text) {
+  int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
+    return std::unexpected(
+        core::Error::invalid_argument(fmt::format("bad incident id \"{}\": expected a positive integer", text)).field("id"));
+  }
+  return id;
+}
+
+}  // namespace
+
+Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready)
+    : engine_(engine),
+      metrics_(metrics),
+      clock_(clock),
+      ready_(std::move(ready)),
+      bad_requests_(metrics.counter("tocsin_http_bad_requests_total", "Requests rejected with a 4xx.")) {}
+
+Response Router::handle(const Request& request) {
+  Response response = [&]() -> Response {
+    const std::string_view path = request.path;
+    const bool get = request.method == "GET";
+    const bool post = request.method == "POST";
+    if (path == "/healthz") return get ? ok_json({{"status", "ok"}}) : Response::error(405, "use GET");
+    if (path == "/readyz") {
+      if (!get) return Response::error(405, "use GET");
+      return ready_() ? ok_json({{"status", "ready"}}) : Response::error(503, "not ready");
+    }
+    if (path == "/metrics") {
+      return get ? Response::text(200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8")
+                 : Response::error(405, "use GET");
+    }
+    if (path == "/api/v1/push") return post ? push(request) : Response::error(405, "use POST");
+    if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
+    if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
+    return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+  }();
+  if (response.status >= 400 && response.status < 500) bad_requests_.inc();
+  return response;
+}
+
+Response Router::push(const Request& request) {
+  auto samples = ingest::parse_push_json(request.body, clock_.now());
+  if (!samples) return from_error(samples.error());
+  auto result = engine_.ingest(*samples);
+  if (!result) return from_error(result.error());
+  json opened = json::array();
+  for (int64_t id : result->incidents_opened) opened.push_back(std::to_string(id));
+  return ok_json({{"accepted", result->accepted},
+                  {"alert_transitions", result->alert_transitions},
+                  {"incidents_opened", opened}});
+}
+
+Response Router::list_incidents(const Request& request) {
+  store::IncidentFilter filter;
+  filter.with_details = true;
+  for (const auto& [key, value] : request.query) {
+    if (key == "status") {
+      auto status = store::parse_incident_status(value);
+      if (!status) return Response::error(400, status.error().message(), "status");
+      filter.status = *status;
+    } else if (key == "plan") {
+      filter.plan = value;
+    } else if (key == "since") {
+      // An RFC 3339 time, or a duration back from now ("24h").
+      if (auto t = core::parse_rfc3339(value)) {
+        filter.since = *t;
+      } else if (auto d = core::parse_duration(value)) {
+        filter.since = clock_.now() - *d;
+      } else {
+        return Response::error(400, fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 24h", value),
+                               "since");
+      }
+    } else if (key == "limit") {
+      int limit = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || ptr != value.data() + value.size() || limit <= 0 || limit > 10000) {
+        return Response::error(400, "bad limit: expected an integer from 1 to 10000", "limit");
+      }
+      filter.limit = limit;
+    } else {
+      return Response::error(400, fmt::format("unknown query parameter \"{}\": expected status, plan, since, limit", key),
+                             key);
+    }
+  }
+  auto incidents = engine_.list_incidents(filter);
+  if (!incidents) return from_error(incidents.error());
+  json list = json::array();
+  for (const auto& inc : *incidents) list.push_back(incident_json(inc));
+  return ok_json({{"incidents", list}});
+}
+
+Response Router::incident_route(const Request& request, std::string_view rest) {
+  const size_t slash = rest.find('/');
+  auto id = parse_id(rest.substr(0, slash));
+  if (!id) return from_error(id.error());
+  const std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  if (action.empty()) {
+    if (request.method != "GET") return Response::error(405, "use GET");
+    auto inc = engine_.get_incident(*id);
+    return inc ? ok_json(incident_json(*inc)) : from_error(inc.error());
+  }
+  if (action != "ack" && action != "resolve" && action != "notes") {
+    return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+  }
+  if (request.method != "POST") return Response::error(405, "use POST");
+  auto body = object_body(request);
+  if (!body) return from_error(body.error());
+  auto actor = string_member(*body, "actor", "api", false);
+  if (!actor) return from_error(actor.error());
+  core::Result<store::Incident> result = std::unexpected(core::Error::internal("unreachable"));
+  if (action == "notes") {
+    if (auto known = only_members(*body, {"actor", "text"}); !known) return from_error(known.error());
+    auto text = string_member(*body, "text", "", true);
+    if (!text) return from_error(text.error());
+    if (text->empty()) return Response::error(400, "expected a non-empty note", "text");
+    result = engine_.add_note(*id, *actor, *text);
+  } else {
+    if (auto known = only_members(*body, {"actor"}); !known) return from_error(known.error());
+    result = action == "ack" ? engine_.acknowledge(*id, *actor) : engine_.resolve(*id, *actor);
+  }
+  return result ? ok_json(incident_json(*result)) : from_error(result.error());
+}
+
+}  // namespace tocsin::api

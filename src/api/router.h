@@ -1,0 +1,38 @@
+// The HTTP API of SPEC §3 (the parts built so far): maps requests to engine calls and engine
+// results to the JSON shapes of SPEC §4. Bad input gets a 4xx JSON error naming what was wrong
+// and changes nothing; a 2xx on a write is returned only after the engine committed it.
+// Thread-safety: handle() may be called from several threads at once (the engine serialises).
+#pragma once
+
+#include <functional>
+
+#include "core/metrics.h"
+#include "engine/engine.h"
+#include "http/http.h"
+
+namespace tocsin::api {
+
+class Router {
+ public:
+  // `ready` reports whether the server is ready to take traffic (GET /readyz).
+  Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready);
+
+  http::Response handle(const http::Request& request);
+
+ private:
+  http::Response push(const http::Request& request);
+  http::Response list_incidents(const http::Request& request);
+  http::Response incident_route(const http::Request& request, std::string_view rest);
+
+  engine::Engine& engine_;
+  core::MetricsRegistry& metrics_;
+  core::Clock& clock_;
+  std::function<bool()> ready_;
+  core::Counter& bad_requests_;
+};
+
+// Maps an error code to its HTTP status: invalid_argument 400, not_found 404,
+// failed_precondition 409, unavailable 503, internal 500.
+int http_status(const core::Error& error);
+
+}  // namespace tocsin::api

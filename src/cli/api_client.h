@@ -1,0 +1,28 @@
+// A small blocking HTTP client for the `tocsin incident …` commands (libcurl).
+// Thread-safety: one request at a time per client.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+
+namespace tocsin::cli {
+
+struct ApiResponse {
+  int status = 0;
+  std::string body;
+};
+
+class ApiClient {
+ public:
+  ApiClient(std::string base_url, std::string token) : base_url_(std::move(base_url)), token_(std::move(token)) {}
+  core::Result<ApiResponse> get(const std::string& path) const;
+  core::Result<ApiResponse> post(const std::string& path, const std::string& json_body) const;
+
+ private:
+  core::Result<ApiResponse> request(const std::string& method, const std::string& path, const std::string& body) const;
+  std::string base_url_;
+  std::string token_;
+};
+
+}  // namespace tocsin::cli

@@ -1,0 +1,115 @@
+// The tocsin command line (SPEC §2). Parsing only: the work is in commands.cc and demo.cc.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr int kNotImplemented = 2;
+
+// Registers a SPEC command that is not built yet: it shows in --help and exits 2 when run,
+// instead of printing made-up output.
+CLI::App* not_yet(CLI::App& parent, const std::string& name, const std::string& description, int& exit_code) {
+  CLI::App* cmd = parent.add_subcommand(name, description + " (not implemented yet)");
+  cmd->allow_extras();
+  cmd->callback([name, cmd, &exit_code] {
+    std::string full = name;
+    for (auto* p = cmd->get_parent(); p && p->get_parent(); p = p->get_parent()) full = p->get_name() + " " + full;
+    fmt::print(stderr, "tocsin {}: not implemented yet\n", full);
+    exit_code = kNotImplemented;
+  });
+  return cmd;
+}
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tocsin: early warning, incident response and learning, in one binary"};
+  app.set_version_flag("--version", std::string("tocsin ") + TOCSIN_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+
+  std::string init_dir;
+  auto* init = app.add_subcommand("init", "Write a commented starter config (people, schedule, escalation, rules, plans) into DIR");
+  init->add_option("DIR", init_dir, "Directory to write tocsin.yaml and plans/ into")->required();
+  init->callback([&] { exit_code = tocsin::cli::run_init(init_dir); });
+
+  std::string check_file;
+  auto* check = app.add_subcommand("check-config", "Validate a config; exit 0, or print FILE:LINE: error and exit 1");
+  check->add_option("FILE", check_file, "The tocsin.yaml to check")->required();
+  check->callback([&] { exit_code = tocsin::cli::run_check_config(check_file); });
+
+  std::string serve_config, serve_listen;
+  auto* serve = app.add_subcommand("serve", "Run the server (SQLite store under server.data_dir)");
+  serve->add_option("--config", serve_config, "The tocsin.yaml to run")->required();
+  serve->add_option("--listen", serve_listen, "Override server.listen (host:port)");
+  serve->callback([&] { exit_code = tocsin::cli::run_serve(serve_config, serve_listen); });
+
+  double demo_speed = 1.0;
+  std::string demo_listen = "127.0.0.1:8470", demo_dir = "tocsin-demo";
+  auto* demo = app.add_subcommand("demo", "A self-contained running demo: a simulated service whose load crosses a rule, "
+                                          "the whole loop visible through the API");
+  demo->add_option("--speed", demo_speed, "Simulated time speed-up (only 1 is supported so far)");
+  demo->add_option("--listen", demo_listen, "Address of the demo server")->capture_default_str();
+  demo->add_option("--dir", demo_dir, "Where the demo writes its starter config and data")->capture_default_str();
+  demo->callback([&] { exit_code = tocsin::cli::run_demo(demo_speed, demo_listen, demo_dir); });
+
+  not_yet(app, "detect", "Offline scoring: --detector NAME [--param k=v …] --input CSV [--output CSV]", exit_code);
+  auto* risk = app.add_subcommand("risk", "Risk models trained on past incidents");
+  risk->require_subcommand(1);
+  not_yet(*risk, "train", "--data CSV --label COLUMN [--model nb|tree] --out MODEL", exit_code);
+  not_yet(*risk, "predict", "--model MODEL --data CSV [--output CSV]", exit_code);
+  not_yet(*risk, "eval", "--model MODEL --data CSV --label COLUMN", exit_code);
+  auto* bayes = app.add_subcommand("bayes", "Bayesian networks");
+  bayes->require_subcommand(1);
+  not_yet(*bayes, "query", "--net NET.yaml --query NODE [--evidence N=v,…]", exit_code);
+  auto* drill = app.add_subcommand("drill", "Drills on a simulated clock");
+  drill->require_subcommand(1);
+  not_yet(*drill, "run", "SCENARIO.yaml --config FILE [--json]", exit_code);
+  auto* report = app.add_subcommand("report", "KPIs and postmortems");
+  report->require_subcommand(1);
+  not_yet(*report, "kpi", "--config FILE [--since D] [--json]", exit_code);
+  not_yet(*report, "postmortem", "ID --config FILE [--format md|html]", exit_code);
+
+  tocsin::cli::IncidentCommand inc;
+  inc.server = env_or("TOCSIN_SERVER", "http://127.0.0.1:8470");
+  inc.token = env_or("TOCSIN_TOKEN", "");
+  inc.actor = env_or("USER", "cli");
+  auto* incident = app.add_subcommand("incident", "List, show, acknowledge and resolve incidents on a running server");
+  incident->require_subcommand(1);
+  auto add_common = [&](CLI::App* cmd) {
+    cmd->add_option("--server", inc.server, "Server URL (env TOCSIN_SERVER)")->capture_default_str();
+    cmd->add_option("--token", inc.token, "API token (env TOCSIN_TOKEN)");
+    cmd->add_flag("--json", inc.json, "Print the server's JSON");
+  };
+  auto* list = incident->add_subcommand("list", "List incidents, newest first");
+  add_common(list);
+  list->add_option("--status", inc.status, "Only incidents in this status");
+  list->callback([&] { inc.action = "list"; exit_code = tocsin::cli::run_incident(inc); });
+  for (const char* action : {"show", "ack", "resolve"}) {
+    auto* cmd = incident->add_subcommand(action, std::string(action) == "show" ? "Show one incident with its timeline"
+                                                 : std::string(action) == "ack" ? "Acknowledge an incident"
+                                                                                : "Resolve an incident");
+    add_common(cmd);
+    cmd->add_option("ID", inc.id, "Incident id")->required();
+    if (std::string(action) != "show") cmd->add_option("--actor", inc.actor, "Who is acting (default: $USER)");
+    cmd->callback([&, action] { inc.action = action; exit_code = tocsin::cli::run_incident(inc); });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    fmt::print(stderr, "tocsin: {}\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,1248 @@
+#include "config/loader.h"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <initializer_list>
+#include <regex>
+#include <map>
+#include <span>
+#include <sstream>
+
+#include "core/duration.h"
+#include "core/labels.h"
+#include "core/matcher.h"
+
+namespace tocsin::config {
+namespace {
+
+namespace fs = std::filesystem;
+using core::Error;
+using core::Result;
+using core::Status;
+using Keys = std::span<const std::string_view>;
+
+// A YAML node and where to blame it: the field path and a 1-based line.
+struct Node {
+  YAML::Node yaml;
+  std::string path;
+  int line = 0;
+};
+
+// A map whose keys were checked (known, unique, scalar); values keep document order.
+struct Map {
+  Node self;
+  std::vector<std::pair<std::string, Node>> entries;
+
+  const Node* find(std::string_view key) const {
+    for (const auto& entry : entries) {
+      if (entry.first == key) return &entry.second;
+    }
+    return nullptr;
+  }
+};
+
+enum class RefKind { kPerson, kSchedule, kChannel, kPolicy };
+
+// A name that must exist somewhere in the config; checked once every section is read, because
+// sections may come in any order.
+struct PendingRef {
+  RefKind kind;
+  std::string id;
+  core::Position pos;
+  std::string path;
+};
+
+std::string join_path(std::string_view parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return fmt::format("{}.{}", parent, key);
+}
+
+std::string item_path(std::string_view parent, size_t index) { return fmt::format("{}[{}]", parent, index); }
+
+// yaml-cpp marks are 0-based and -1 when unset.
+int line_of(const YAML::Node& n, int fallback) {
+  if (!n.IsDefined()) return fallback;
+  const int line = n.Mark().line;
+  return line >= 0 ? line + 1 : fallback;
+}
+
+bool is_plain(const YAML::Node& n) { return n.Tag() != "!"; }  // "!" marks a quoted scalar
+
+std::string describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      return is_plain(n) ? fmt::format("\"{}\"", n.Scalar()) : fmt::format("the quoted string \"{}\"", n.Scalar());
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return "nothing";
+  }
+  return "something else";
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+std::string join(Keys items) {
+  std::string out;
+  for (auto item : items) out += fmt::format("{}{}", out.empty() ? "" : ", ", item);
+  return out;
+}
+
+std::optional<double> to_number(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  double value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<int64_t> to_integer(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<int> two_digits(std::string_view s, size_t at) {
+  if (at + 2 > s.size() || !std::isdigit(static_cast<unsigned char>(s[at])) ||
+      !std::isdigit(static_cast<unsigned char>(s[at + 1]))) {
+    return std::nullopt;
+  }
+  return (s[at] - '0') * 10 + (s[at + 1] - '0');
+}
+
+// "09:00" -> minutes after midnight.
+std::optional<std::chrono::minutes> parse_hhmm(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  auto h = two_digits(s, 0);
+  auto m = two_digits(s, 3);
+  if (!h || !m || *h > 23 || *m > 59) return std::nullopt;
+  return std::chrono::minutes(*h * 60 + *m);
+}
+
+// "2026-01-05"
+std::optional<std::chrono::local_days> parse_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  auto y1 = two_digits(s, 0);
+  auto y2 = two_digits(s, 2);
+  auto mo = two_digits(s, 5);
+  auto d = two_digits(s, 8);
+  if (!y1 || !y2 || !mo || !d) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(*y1 * 100 + *y2),
+                                        std::chrono::month(static_cast<unsigned>(*mo)),
+                                        std::chrono::day(static_cast<unsigned>(*d))};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::local_days(ymd);
+}
+
+// "2026-12-24T00:00"
+std::optional<LocalTime> parse_local_time(std::string_view s) {
+  if (s.size() != 16 || s[10] != 'T') return std::nullopt;
+  auto day = parse_date(s.substr(0, 10));
+  auto time = parse_hhmm(s.substr(11));
+  if (!day || !time) return std::nullopt;
+  return LocalTime(*day) + *time;
+}
+
+std::optional<std::chrono::weekday> parse_weekday(std::string_view s) {
+  static constexpr std::string_view kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+  std::string lower;
+  for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (unsigned i = 0; i < 7; ++i) {
+    if (lower == kDays[i]) return std::chrono::weekday(i);
+  }
+  return std::nullopt;
+}
+
+// "UTC", or a TZif file under /usr/share/zoneinfo (what the oncall layer will load).
+bool is_known_timezone(std::string_view name) {
+  if (name == "UTC") return true;
+  if (name.empty() || name.front() == '/' || name.find("..") != std::string_view::npos) return false;
+  std::ifstream in(fs::path("/usr/share/zoneinfo") / std::string(name), std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string_view(magic, 4) == "TZif";
+}
+
+bool is_http_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
+
+// Keys every channel takes, plus the ones of its own type.
+bool channel_key_applies(std::string_view type, std::string_view key) {
+  if (key == "name" || key == "type" || key == "timeout") return true;
+  if (type == "webhook") return key == "url" || key == "format";
+  if (type == "slack") return key == "url";
+  if (type == "email") return key == "smtp" || key == "to";
+  return key == "command";
+}
+
+bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+
+Result<std::string> read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return std::unexpected(Error::not_found(fmt::format("cannot read {}", file.string())).at({file.string(), 0, 0}));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<YAML::Node> parse_yaml(std::string_view text, const std::string& file) {
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    if (docs.size() > 1) {
+      return std::unexpected(Error::invalid_argument(fmt::format("expected one YAML document, found {}", docs.size()))
+                                 .at({file, line_of(docs[1], 0), 0}));
+    }
+    return docs.empty() ? YAML::Node() : docs.front();
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(Error::invalid_argument(fmt::format("bad YAML: {}", e.msg))
+                               .at({file, e.mark.line >= 0 ? e.mark.line + 1 : 0, 0}));
+  }
+}
+
+constexpr std::string_view kTopKeys[] = {
+    "server", "auth",   "people", "channels", "schedules",     "escalation_policies",
+    "scrape", "probes", "rules",  "routes",   "inhibit_rules", "plans"};
+constexpr std::string_view kServerKeys[] = {"listen", "data_dir", "store", "external_url", "log_level"};
+constexpr std::string_view kAuthKeys[] = {"tokens"};
+constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file"};
+constexpr std::string_view kPersonKeys[] = {"id", "name", "timezone", "contact"};
+constexpr std::string_view kContactKeys[] = {"email", "webhook", "slack"};
+constexpr std::string_view kChannelKeys[] = {"name", "type", "url", "format", "smtp", "to", "command", "timeout"};
+constexpr std::string_view kSmtpKeys[] = {"host", "port", "from", "username", "password_env", "starttls"};
+constexpr std::string_view kScheduleKeys[] = {"id", "timezone", "layers", "overrides"};
+constexpr std::string_view kLayerKeys[] = {"rotation", "handoff", "start", "shift_length", "members"};
+constexpr std::string_view kOverrideKeys[] = {"person", "from", "to"};
+constexpr std::string_view kPolicyKeys[] = {"id", "repeat", "repeat_every", "levels"};
+constexpr std::string_view kLevelKeys[] = {"after", "notify"};
+constexpr std::string_view kScrapeKeys[] = {"job", "interval", "timeout", "metrics_path", "targets"};
+constexpr std::string_view kProbeKeys[] = {"name", "http", "tcp", "interval", "timeout", "expect_status", "body_match"};
+constexpr std::string_view kRuleKeys[] = {"name",     "select", "detector",   "for", "keep_firing_for",
+                                          "severity", "labels", "annotations"};
+constexpr std::string_view kRouteKeys[] = {"receiver",        "group_by", "group_wait", "group_interval",
+                                           "repeat_interval", "matchers", "continue",   "routes"};
+constexpr std::string_view kInhibitKeys[] = {"source_matchers", "target_matchers", "equal"};
+constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",          "severity", "escalation",  "roles",
+                                          "steps", "resources", "communications", "clocks",   "review_every"};
+constexpr std::string_view kIncludeKeys[] = {"include"};
+constexpr std::string_view kStepKeys[] = {"id", "title", "owner", "due", "checklist", "action"};
+constexpr std::string_view kActionKeys[] = {"type", "url", "command", "approve", "timeout"};
+constexpr std::string_view kResourceKeys[] = {"name", "kind", "ref"};
+constexpr std::string_view kClockKeys[] = {"name", "every", "within", "from", "owner"};
+constexpr std::string_view kDetectorKinds[] = {"threshold", "sigma",       "ewma",   "mad",
+                                               "seasonal",  "changepoint", "absent", "auto"};
+
+class Parser {
+ public:
+  Parser(std::string file, fs::path base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+
+  Result<Config> parse(const YAML::Node& root) {
+    Config cfg;
+    cfg.path = file_;
+    const Map top = TOCSIN_TRY(map({root, "", 1}, kTopKeys));
+    // Sections in document order, so the first error reported is the first in the file.
+    for (const auto& [key, node] : top.entries) {
+      if (key == "server") {
+        cfg.server = TOCSIN_TRY(parse_server(node));
+      } else if (key == "auth") {
+        cfg.auth = TOCSIN_TRY(parse_auth(node));
+      } else if (key == "people") {
+        cfg.people = TOCSIN_TRY(parse_people(node));
+      } else if (key == "channels") {
+        cfg.channels = TOCSIN_TRY(parse_channels(node));
+      } else if (key == "schedules") {
+        cfg.schedules = TOCSIN_TRY(parse_schedules(node));
+      } else if (key == "escalation_policies") {
+        cfg.escalation_policies = TOCSIN_TRY(parse_policies(node));
+      } else if (key == "scrape") {
+        cfg.scrape = TOCSIN_TRY(parse_scrape(node));
+      } else if (key == "probes") {
+        cfg.probes = TOCSIN_TRY(parse_probes(node));
+      } else if (key == "rules") {
+        cfg.rules = TOCSIN_TRY(parse_rules(node));
+      } else if (key == "routes") {
+        cfg.routes = TOCSIN_TRY(parse_route(node, nullptr));
+      } else if (key == "inhibit_rules") {
+        cfg.inhibit_rules = TOCSIN_TRY(parse_inhibit_rules(node));
+      } else if (key == "plans") {
+        cfg.plans = TOCSIN_TRY(parse_plans(node));
+      }
+    }
+    TOCSIN_RETURN_IF_ERROR(resolve_references(cfg));
+    cfg.server.data_dir = resolve_data_dir(cfg.server.data_dir);
+    return cfg;
+  }
+
+ private:
+  // ---- errors and generic readers ----
+
+  Error error(int line, std::string_view path, std::string message) const {
+    return Error::invalid_argument(std::move(message)).at({file_, line, 0}).field(std::string(path));
+  }
+  Error error(const Node& n, std::string message) const { return error(n.line, n.path, std::move(message)); }
+  // Rewraps an error from a core parser (matcher, duration, ...) with this node's position.
+  Error error(const Node& n, const Error& cause) const { return error(n, cause.message()); }
+  core::Position pos(const Node& n) const { return {file_, n.line, 0}; }
+
+  // `allowed` empty = any key (label maps and the like). A null node reads as an empty map.
+  Result<Map> map(const Node& n, Keys allowed) const {
+    Map m{n, {}};
+    if (n.yaml.IsNull() || !n.yaml.IsDefined()) return m;
+    if (!n.yaml.IsMap()) return std::unexpected(error(n, fmt::format("expected a map, got {}", describe(n.yaml))));
+    std::map<std::string, int> seen;  // key -> line
+    for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it) {
+      const int key_line = line_of(it->first, n.line);
+      if (!it->first.IsScalar()) {
+        return std::unexpected(
+            error(key_line, n.path, fmt::format("expected a string key, got {}", describe(it->first))));
+      }
+      const std::string key = it->first.Scalar();
+      const std::string path = join_path(n.path, key);
+      if (auto [at, fresh] = seen.emplace(key, key_line); !fresh) {
+        return std::unexpected(
+            error(key_line, path, fmt::format("duplicate key \"{}\" (first on line {})", key, at->second)));
+      }
+      if (allowed.size() > 0 && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        // `{title: a, b}` is a classic: the comma ends the value and "b" becomes a key.
+        const bool split_value = it->second.IsNull() && key.find(' ') != std::string::npos;
+        return std::unexpected(error(
+            key_line, path,
+            fmt::format(
+                "unknown key \"{}\"; expected one of: {}{}", key, join(allowed),
+                split_value ? " (a comma inside a {...} flow map ends the value before it; quote that value)" : "")));
+      }
+      // A value is blamed on its key's line: yaml-cpp marks an empty value at the next token.
+      m.entries.emplace_back(key, Node{it->second, path, key_line});
+    }
+    return m;
+  }
+
+  Result<Node> required(const Map& m, std::string_view key) const {
+    if (const Node* n = m.find(key)) return *n;
+    return std::unexpected(
+        error(m.self.line, join_path(m.self.path, key), fmt::format("missing required field \"{}\"", key)));
+  }
+
+  // A null node reads as an empty list.
+  Result<std::vector<Node>> list(const Node& n) const {
+    std::vector<Node> items;
+    if (n.yaml.IsNull() || !n.yaml.IsDefined()) return items;
+    if (!n.yaml.IsSequence())
+      return std::unexpected(error(n, fmt::format("expected a list, got {}", describe(n.yaml))));
+    size_t i = 0;
+    for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it, ++i) {
+      // A null item's mark points past it; blame the list instead.
+      const int line = it->IsNull() ? n.line : line_of(*it, n.line);
+      items.push_back(Node{*it, item_path(n.path, i), line});
+    }
+    return items;
+  }
+
+  Result<std::string> string(const Node& n) const {
+    if (!n.yaml.IsScalar())
+      return std::unexpected(error(n, fmt::format("expected a string, got {}", describe(n.yaml))));
+    return n.yaml.Scalar();
+  }
+
+  Result<std::string> nonempty_string(const Node& n) const {
+    std::string s = TOCSIN_TRY(string(n));
+    if (s.empty()) return std::unexpected(error(n, "expected a non-empty string"));
+    return s;
+  }
+
+  Result<std::string> url(const Node& n) const {
+    std::string s = TOCSIN_TRY(string(n));
+    if (!is_http_url(s))
+      return std::unexpected(error(n, fmt::format("bad URL \"{}\": expected http://… or https://…", s)));
+    return s;
+  }
+
+  Result<int> integer(const Node& n, int64_t min, int64_t max) const {
+    std::optional<int64_t> v;
+    if (n.yaml.IsScalar() && is_plain(n.yaml)) v = to_integer(n.yaml.Scalar());
+    if (!v) return std::unexpected(error(n, fmt::format("expected a whole number, got {}", describe(n.yaml))));
+    if (*v < min || *v > max) {
+      return std::unexpected(error(n, fmt::format("{} is out of range: expected {} to {}", *v, min, max)));
+    }
+    return static_cast<int>(*v);
+  }
+
+  Result<bool> boolean(const Node& n) const {
+    if (n.yaml.IsScalar() && is_plain(n.yaml)) {
+      const std::string& s = n.yaml.Scalar();
+      for (auto t : {"true", "True", "TRUE", "yes", "Yes", "on"}) {
+        if (s == t) return true;
+      }
+      for (auto f : {"false", "False", "FALSE", "no", "No", "off"}) {
+        if (s == f) return false;
+      }
+    }
+    return std::unexpected(error(n, fmt::format("expected true or false, got {}", describe(n.yaml))));
+  }
+
+  Result<Duration> duration(const Node& n) const {
+    const std::string s = TOCSIN_TRY(string(n));
+    auto d = core::parse_duration(s);
+    if (!d) return std::unexpected(error(n, d.error()));
+    return *d;
+  }
+
+  Result<Duration> positive_duration(const Node& n) const {
+    const Duration d = TOCSIN_TRY(duration(n));
+    if (d <= Duration::zero()) return std::unexpected(error(n, "expected a duration greater than 0"));
+    return d;
+  }
+
+  Result<std::string> one_of(const Node& n, Keys choices) const {
+    std::string s = TOCSIN_TRY(string(n));
+    if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
+      return std::unexpected(error(n, fmt::format("bad value \"{}\": expected one of {}", s, join(choices))));
+    }
+    return s;
+  }
+
+  Result<std::string> one_of(const Node& n, std::initializer_list<std::string_view> choices) const {
+    return one_of(n, Keys(choices.begin(), choices.size()));
+  }
+
+  Result<std::vector<std::string>> strings(const Node& n) const {
+    if (n.yaml.IsScalar()) {
+      return std::unexpected(error(n, fmt::format("expected a list of strings, got {}", describe(n.yaml))));
+    }
+    std::vector<std::string> out;
+    for (const Node& item : TOCSIN_TRY(list(n))) out.push_back(TOCSIN_TRY(string(item)));
+    return out;
+  }
+
+  Result<std::vector<std::string>> label_names(const Node& n) const {
+    std::vector<std::string> out;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      std::string name = TOCSIN_TRY(string(item));
+      if (!core::is_valid_label_name(name)) {
+        return std::unexpected(
+            error(item, fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]*", name)));
+      }
+      out.push_back(std::move(name));
+    }
+    return out;
+  }
+
+  // name -> text; `label_keys` also checks that names are valid label names.
+  Result<std::map<std::string, std::string>> string_map(const Node& n, bool label_keys) const {
+    std::map<std::string, std::string> out;
+    const Map m = TOCSIN_TRY(map(n, {}));
+    for (const auto& [key, value] : m.entries) {
+      if (label_keys && !core::is_valid_label_name(key)) {
+        return std::unexpected(
+            error(value, fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]*", key)));
+      }
+      out[key] = TOCSIN_TRY(string(value));
+    }
+    return out;
+  }
+
+  Result<std::vector<core::Matcher>> matchers(const Node& n) const {
+    if (n.yaml.IsScalar()) {
+      return std::unexpected(error(
+          n, fmt::format("expected a list of matchers like ['severity=\"critical\"'], got {}", describe(n.yaml))));
+    }
+    std::vector<core::Matcher> out;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      auto m = core::Matcher::parse(TOCSIN_TRY(string(item)));
+      if (!m) return std::unexpected(error(item, m.error()));
+      out.push_back(std::move(*m));
+    }
+    return out;
+  }
+
+  // argv as a list, or one string for the shell.
+  Result<std::vector<std::string>> command(const Node& n) const {
+    if (n.yaml.IsScalar()) {
+      std::string s = n.yaml.Scalar();
+      if (s.empty()) return std::unexpected(error(n, "expected a command"));
+      return std::vector<std::string>{"/bin/sh", "-c", std::move(s)};
+    }
+    std::vector<std::string> argv = TOCSIN_TRY(strings(n));
+    if (argv.empty() || argv.front().empty())
+      return std::unexpected(error(n, "expected a command: a non-empty argv list or a string"));
+    return argv;
+  }
+
+  Result<std::string> timezone(const Node& n) const {
+    std::string tz = TOCSIN_TRY(string(n));
+    if (!is_known_timezone(tz)) {
+      return std::unexpected(
+          error(n, fmt::format("unknown time zone \"{}\": expected UTC or an IANA name like Europe/Berlin", tz)));
+    }
+    return tz;
+  }
+
+  Result<Target> target(const Node& n) const {
+    auto t = parse_target(TOCSIN_TRY(string(n)));
+    if (!t) return std::unexpected(error(n, t.error()));
+    return *t;
+  }
+
+  void expect_ref(RefKind kind, std::string id, const Node& n) {
+    refs_.push_back({kind, std::move(id), pos(n), n.path});
+  }
+
+  void expect_target(const Target& t, const Node& n) {
+    switch (t.kind) {
+      case Target::Kind::kPerson: expect_ref(RefKind::kPerson, t.id, n); break;
+      case Target::Kind::kSchedule: expect_ref(RefKind::kSchedule, t.id, n); break;
+      case Target::Kind::kChannel: expect_ref(RefKind::kChannel, t.id, n); break;
+    }
+  }
+
+  // Records `id` in `seen`; a second use is an error naming the first.
+  Status unique(std::map<std::string, int>& seen, const std::string& id, const Node& n, std::string_view what) const {
+    if (auto [at, fresh] = seen.emplace(id, n.line); !fresh) {
+      return std::unexpected(error(n, fmt::format("duplicate {} \"{}\" (first on line {})", what, id, at->second)));
+    }
+    return core::ok();
+  }
+
+  // ---- sections ----
+
+  Result<ServerConfig> parse_server(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, kServerKeys));
+    ServerConfig s;
+    if (const Node* f = m.find("listen")) {
+      s.listen = TOCSIN_TRY(string(*f));
+      const size_t colon = s.listen.rfind(':');
+      const auto port =
+          colon == std::string::npos ? std::nullopt : to_integer(std::string_view(s.listen).substr(colon + 1));
+      if (!port || *port < 0 || *port > 65535 || s.listen[colon + 1] == '+') {
+        return std::unexpected(error(*f, fmt::format("bad listen address \"{}\": expected host:port", s.listen)));
+      }
+    }
+    if (const Node* f = m.find("data_dir")) s.data_dir = TOCSIN_TRY(nonempty_string(*f));
+    if (const Node* f = m.find("store")) {
+      s.store = TOCSIN_TRY(string(*f));
+      if (!s.store.empty() && !s.store.starts_with("postgres://") && !s.store.starts_with("postgresql://")) {
+        return std::unexpected(
+            error(*f, fmt::format("bad store \"{}\": expected empty (embedded SQLite) or postgres://…", s.store)));
+      }
+    }
+    if (const Node* f = m.find("external_url")) s.external_url = TOCSIN_TRY(url(*f));
+    if (const Node* f = m.find("log_level")) s.log_level = TOCSIN_TRY(one_of(*f, {"debug", "info", "warn", "error"}));
+    return s;
+  }
+
+  // data_dir is relative to the config file, and absolute from here on so that nothing depends
+  // on the working directory later.
+  std::string resolve_data_dir(const std::string& dir) const {
+    fs::path path(dir);
+    if (path.is_relative()) path = base_dir_ / path;
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(path, ec);
+    return (ec ? path : absolute).lexically_normal().string();
+  }
+
+  Result<AuthConfig> parse_auth(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, kAuthKeys));
+    AuthConfig auth;
+    const Node* tokens = m.find("tokens");
+    if (!tokens) return auth;
+    std::map<std::string, int> names;
+    for (const Node& item : TOCSIN_TRY(list(*tokens))) {
+      const Map t = TOCSIN_TRY(map(item, kTokenKeys));
+      TokenConfig token;
+      token.pos = pos(item);
+      const Node name = TOCSIN_TRY(required(t, "name"));
+      token.name = TOCSIN_TRY(nonempty_string(name));
+      TOCSIN_RETURN_IF_ERROR(unique(names, token.name, name, "token name"));
+      const Node role_node = TOCSIN_TRY(required(t, "role"));
+      const std::string role = TOCSIN_TRY(one_of(role_node, {"viewer", "responder", "admin"}));
+      token.role = role == "admin" ? Role::kAdmin : role == "responder" ? Role::kResponder : Role::kViewer;
+      const Node* env = t.find("token_env");
+      const Node* file = t.find("token_file");
+      if ((env == nullptr) == (file == nullptr)) {
+        return std::unexpected(error(env ? env->line : item.line, env ? env->path : join_path(item.path, "token_env"),
+                                     "expected exactly one of token_env or token_file"));
+      }
+      if (env) token.token_env = TOCSIN_TRY(nonempty_string(*env));
+      if (file) {
+        fs::path p(TOCSIN_TRY(nonempty_string(*file)));
+        token.token_file = (p.is_relative() ? base_dir_ / p : p).lexically_normal().string();
+      }
+      auth.tokens.push_back(std::move(token));
+    }
+    return auth;
+  }
+
+  Result<std::vector<Person>> parse_people(const Node& n) const {
+    std::vector<Person> people;
+    std::map<std::string, int> ids;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kPersonKeys));
+      Person p;
+      p.pos = pos(item);
+      const Node id = TOCSIN_TRY(required(m, "id"));
+      p.id = TOCSIN_TRY(nonempty_string(id));
+      TOCSIN_RETURN_IF_ERROR(unique(ids, p.id, id, "person id"));
+      p.name = p.id;
+      if (const Node* f = m.find("name")) p.name = TOCSIN_TRY(string(*f));
+      if (const Node* f = m.find("timezone")) p.timezone = TOCSIN_TRY(timezone(*f));
+      if (const Node* f = m.find("contact")) {
+        const Map c = TOCSIN_TRY(map(*f, kContactKeys));
+        if (const Node* e = c.find("email")) p.contact.email = TOCSIN_TRY(nonempty_string(*e));
+        if (const Node* w = c.find("webhook")) p.contact.webhook = TOCSIN_TRY(url(*w));
+        if (const Node* s = c.find("slack")) p.contact.slack = TOCSIN_TRY(url(*s));
+      }
+      people.push_back(std::move(p));
+    }
+    return people;
+  }
+
+  Result<std::vector<Channel>> parse_channels(const Node& n) const {
+    std::vector<Channel> channels;
+    std::map<std::string, int> names;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kChannelKeys));
+      Channel c;
+      c.pos = pos(item);
+      const Node name = TOCSIN_TRY(required(m, "name"));
+      c.name = TOCSIN_TRY(nonempty_string(name));
+      TOCSIN_RETURN_IF_ERROR(unique(names, c.name, name, "channel name"));
+      const Node type_node = TOCSIN_TRY(required(m, "type"));
+      const std::string type = TOCSIN_TRY(one_of(type_node, {"webhook", "slack", "email", "exec"}));
+      for (const auto& [key, value] : m.entries) {
+        if (!channel_key_applies(type, key)) {
+          return std::unexpected(error(value, fmt::format("\"{}\" does not apply to a {} channel", key, type)));
+        }
+      }
+      if (const Node* f = m.find("timeout")) c.timeout = TOCSIN_TRY(positive_duration(*f));
+      if (type == "webhook" || type == "slack") {
+        c.type = type == "webhook" ? ChannelType::kWebhook : ChannelType::kSlack;
+        const Node url_node = TOCSIN_TRY(required(m, "url"));
+        c.url = TOCSIN_TRY(url(url_node));
+        if (const Node* f = m.find("format")) {
+          c.format = TOCSIN_TRY(one_of(*f, {"json", "alertmanager"})) == "json" ? WebhookFormat::kJson
+                                                                                : WebhookFormat::kAlertmanager;
+        }
+      } else if (type == "email") {
+        c.type = ChannelType::kEmail;
+        const Node smtp_node = TOCSIN_TRY(required(m, "smtp"));
+        const Map smtp = TOCSIN_TRY(map(smtp_node, kSmtpKeys));
+        const Node host_node = TOCSIN_TRY(required(smtp, "host"));
+        c.smtp.host = TOCSIN_TRY(nonempty_string(host_node));
+        const Node from_node = TOCSIN_TRY(required(smtp, "from"));
+        c.smtp.from = TOCSIN_TRY(nonempty_string(from_node));
+        if (const Node* f = smtp.find("port")) c.smtp.port = TOCSIN_TRY(integer(*f, 1, 65535));
+        if (const Node* f = smtp.find("username")) c.smtp.username = TOCSIN_TRY(string(*f));
+        if (const Node* f = smtp.find("password_env")) c.smtp.password_env = TOCSIN_TRY(string(*f));
+        if (const Node* f = smtp.find("starttls")) c.smtp.starttls = TOCSIN_TRY(boolean(*f));
+        if (const Node* f = m.find("to")) c.to = TOCSIN_TRY(strings(*f));
+      } else {
+        c.type = ChannelType::kExec;
+        const Node command_node = TOCSIN_TRY(required(m, "command"));
+        c.command = TOCSIN_TRY(command(command_node));
+      }
+      channels.push_back(std::move(c));
+    }
+    return channels;
+  }
+
+  Result<std::vector<Schedule>> parse_schedules(const Node& n) {
+    std::vector<Schedule> schedules;
+    std::map<std::string, int> ids;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kScheduleKeys));
+      Schedule s;
+      s.pos = pos(item);
+      const Node id = TOCSIN_TRY(required(m, "id"));
+      s.id = TOCSIN_TRY(nonempty_string(id));
+      TOCSIN_RETURN_IF_ERROR(unique(ids, s.id, id, "schedule id"));
+      if (const Node* f = m.find("timezone")) s.timezone = TOCSIN_TRY(timezone(*f));
+      if (const Node* f = m.find("layers")) {
+        for (const Node& layer : TOCSIN_TRY(list(*f))) s.layers.push_back(TOCSIN_TRY(parse_layer(layer)));
+      }
+      if (const Node* f = m.find("overrides")) {
+        for (const Node& o : TOCSIN_TRY(list(*f))) s.overrides.push_back(TOCSIN_TRY(parse_override(o)));
+      }
+      schedules.push_back(std::move(s));
+    }
+    return schedules;
+  }
+
+  Result<Layer> parse_layer(const Node& n) {
+    const Map m = TOCSIN_TRY(map(n, kLayerKeys));
+    Layer layer;
+    layer.pos = pos(n);
+    if (const Node* f = m.find("rotation")) {
+      const std::string r = TOCSIN_TRY(one_of(*f, {"daily", "weekly", "custom"}));
+      layer.rotation = r == "daily" ? Rotation::kDaily : r == "weekly" ? Rotation::kWeekly : Rotation::kCustom;
+    }
+    if (const Node* f = m.find("handoff")) {
+      const std::string text = TOCSIN_TRY(string(*f));
+      if (layer.rotation == Rotation::kWeekly) {
+        const size_t space = text.find(' ');
+        auto day = space == std::string::npos ? std::nullopt : parse_weekday(text.substr(0, space));
+        auto time = space == std::string::npos ? std::nullopt : parse_hhmm(text.substr(space + 1));
+        if (!day || !time) {
+          return std::unexpected(error(
+              *f,
+              fmt::format("bad handoff \"{}\": a weekly rotation expects a day and time like \"Mon 09:00\"", text)));
+        }
+        layer.handoff_day = *day;
+        layer.handoff_time = *time;
+      } else {
+        auto time = parse_hhmm(text);
+        if (!time)
+          return std::unexpected(error(*f, fmt::format("bad handoff \"{}\": expected a time like \"09:00\"", text)));
+        layer.handoff_time = *time;
+      }
+    }
+    const Node start = TOCSIN_TRY(required(m, "start"));
+    const std::string start_text = TOCSIN_TRY(string(start));
+    auto day = parse_date(start_text);
+    if (!day) return std::unexpected(error(start, fmt::format("bad date \"{}\": expected YYYY-MM-DD", start_text)));
+    layer.start = *day;
+    if (const Node* f = m.find("shift_length")) {
+      if (layer.rotation != Rotation::kCustom) {
+        return std::unexpected(error(*f, "shift_length applies only to a custom rotation"));
+      }
+      layer.shift_length = TOCSIN_TRY(positive_duration(*f));
+    } else if (layer.rotation == Rotation::kCustom) {
+      return std::unexpected(error(n.line, join_path(n.path, "shift_length"),
+                                   "a custom rotation needs shift_length (a duration like 3d)"));
+    }
+    const Node members = TOCSIN_TRY(required(m, "members"));
+    const std::vector<Node> items = TOCSIN_TRY(list(members));
+    if (items.empty()) return std::unexpected(error(members, "expected at least one member"));
+    for (const Node& item : items) {
+      layer.members.push_back(TOCSIN_TRY(nonempty_string(item)));
+      expect_ref(RefKind::kPerson, layer.members.back(), item);
+    }
+    return layer;
+  }
+
+  Result<Override> parse_override(const Node& n) {
+    const Map m = TOCSIN_TRY(map(n, kOverrideKeys));
+    Override o;
+    o.pos = pos(n);
+    const Node person = TOCSIN_TRY(required(m, "person"));
+    o.person = TOCSIN_TRY(nonempty_string(person));
+    expect_ref(RefKind::kPerson, o.person, person);
+    auto local = [&](std::string_view key) -> Result<LocalTime> {
+      const Node f = TOCSIN_TRY(required(m, key));
+      const std::string text = TOCSIN_TRY(string(f));
+      auto t = parse_local_time(text);
+      if (!t)
+        return std::unexpected(
+            error(f, fmt::format("bad time \"{}\": expected a local time like 2026-12-24T00:00", text)));
+      return *t;
+    };
+    o.from = TOCSIN_TRY(local("from"));
+    o.to = TOCSIN_TRY(local("to"));
+    if (o.to <= o.from) return std::unexpected(error(*m.find("to"), "`to` must be later than `from`"));
+    return o;
+  }
+
+  Result<std::vector<EscalationPolicy>> parse_policies(const Node& n) {
+    std::vector<EscalationPolicy> policies;
+    std::map<std::string, int> ids;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kPolicyKeys));
+      EscalationPolicy p;
+      p.pos = pos(item);
+      const Node id = TOCSIN_TRY(required(m, "id"));
+      p.id = TOCSIN_TRY(nonempty_string(id));
+      TOCSIN_RETURN_IF_ERROR(unique(ids, p.id, id, "escalation policy id"));
+      if (const Node* f = m.find("repeat")) p.repeat = TOCSIN_TRY(integer(*f, 0, 1000));
+      const Node levels = TOCSIN_TRY(required(m, "levels"));
+      const std::vector<Node> items = TOCSIN_TRY(list(levels));
+      if (items.empty()) return std::unexpected(error(levels, "expected at least one level"));
+      for (const Node& level_node : items) {
+        const Map l = TOCSIN_TRY(map(level_node, kLevelKeys));
+        EscalationLevel level;
+        level.pos = pos(level_node);
+        if (const Node* f = l.find("after")) {
+          level.after = TOCSIN_TRY(duration(*f));
+          if (!p.levels.empty() && level.after <= p.levels.back().after) {
+            return std::unexpected(error(
+                *f, fmt::format("after {} must be later than the previous level's {}",
+                                core::format_duration(level.after), core::format_duration(p.levels.back().after))));
+          }
+        } else if (!p.levels.empty()) {
+          return std::unexpected(error(level_node.line, join_path(level_node.path, "after"),
+                                       "missing required field \"after\" (every level but the first needs one)"));
+        }
+        const Node notify = TOCSIN_TRY(required(l, "notify"));
+        const std::vector<Node> targets = TOCSIN_TRY(list(notify));
+        if (targets.empty()) return std::unexpected(error(notify, "expected at least one target"));
+        for (const Node& t : targets) {
+          level.notify.push_back(TOCSIN_TRY(target(t)));
+          expect_target(level.notify.back(), t);
+        }
+        p.levels.push_back(std::move(level));
+      }
+      if (const Node* f = m.find("repeat_every")) {
+        p.repeat_every = TOCSIN_TRY(duration(*f));
+        if (p.repeat_every <= p.levels.back().after) {
+          return std::unexpected(error(
+              *f, fmt::format("repeat_every {} must be longer than the last level's after ({})",
+                              core::format_duration(p.repeat_every), core::format_duration(p.levels.back().after))));
+        }
+      } else if (p.repeat > 0) {
+        return std::unexpected(error(m.find("repeat")->line, join_path(item.path, "repeat_every"),
+                                     "repeat > 0 needs repeat_every (the length of a pass)"));
+      }
+      policies.push_back(std::move(p));
+    }
+    return policies;
+  }
+
+  Result<std::vector<ScrapeConfig>> parse_scrape(const Node& n) const {
+    std::vector<ScrapeConfig> jobs;
+    std::map<std::string, int> names;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kScrapeKeys));
+      ScrapeConfig s;
+      s.pos = pos(item);
+      const Node job = TOCSIN_TRY(required(m, "job"));
+      s.job = TOCSIN_TRY(nonempty_string(job));
+      TOCSIN_RETURN_IF_ERROR(unique(names, s.job, job, "scrape job"));
+      if (const Node* f = m.find("interval")) s.interval = TOCSIN_TRY(positive_duration(*f));
+      if (const Node* f = m.find("timeout")) s.timeout = TOCSIN_TRY(positive_duration(*f));
+      if (const Node* f = m.find("metrics_path")) {
+        s.metrics_path = TOCSIN_TRY(string(*f));
+        if (!s.metrics_path.starts_with('/')) return std::unexpected(error(*f, "expected a path starting with /"));
+      }
+      if (s.timeout > s.interval) {
+        const Node* f = m.find("timeout");
+        return std::unexpected(error(f ? f->line : item.line, join_path(item.path, "timeout"),
+                                     fmt::format("timeout {} is longer than the interval {}",
+                                                 core::format_duration(s.timeout), core::format_duration(s.interval))));
+      }
+      const Node targets = TOCSIN_TRY(required(m, "targets"));
+      s.targets = TOCSIN_TRY(strings(targets));
+      if (s.targets.empty()) return std::unexpected(error(targets, "expected at least one host:port target"));
+      jobs.push_back(std::move(s));
+    }
+    return jobs;
+  }
+
+  Result<std::vector<ProbeConfig>> parse_probes(const Node& n) const {
+    std::vector<ProbeConfig> probes;
+    std::map<std::string, int> names;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kProbeKeys));
+      ProbeConfig p;
+      p.pos = pos(item);
+      const Node name = TOCSIN_TRY(required(m, "name"));
+      p.name = TOCSIN_TRY(nonempty_string(name));
+      TOCSIN_RETURN_IF_ERROR(unique(names, p.name, name, "probe name"));
+      const Node* http = m.find("http");
+      const Node* tcp = m.find("tcp");
+      if ((http == nullptr) == (tcp == nullptr)) {
+        return std::unexpected(error(tcp ? tcp->line : item.line, join_path(item.path, "http"),
+                                     "expected exactly one of http (a URL) or tcp (host:port)"));
+      }
+      if (http) p.http = TOCSIN_TRY(url(*http));
+      if (tcp) p.tcp = TOCSIN_TRY(nonempty_string(*tcp));
+      if (const Node* f = m.find("interval")) p.interval = TOCSIN_TRY(positive_duration(*f));
+      if (const Node* f = m.find("timeout")) p.timeout = TOCSIN_TRY(positive_duration(*f));
+      if (const Node* f = m.find("expect_status")) p.expect_status = TOCSIN_TRY(integer(*f, 100, 599));
+      if (const Node* f = m.find("body_match")) {
+        p.body_match = TOCSIN_TRY(string(*f));
+        try {
+          std::regex re(p.body_match);
+        } catch (const std::regex_error& e) {
+          return std::unexpected(error(*f, fmt::format("bad regex \"{}\": {}", p.body_match, e.what())));
+        }
+      }
+      probes.push_back(std::move(p));
+    }
+    return probes;
+  }
+
+  Result<std::vector<Rule>> parse_rules(const Node& n) const {
+    std::vector<Rule> rules;
+    std::map<std::string, int> names;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kRuleKeys));
+      Rule r;
+      r.pos = pos(item);
+      const Node name = TOCSIN_TRY(required(m, "name"));
+      r.name = TOCSIN_TRY(nonempty_string(name));
+      TOCSIN_RETURN_IF_ERROR(unique(names, r.name, name, "rule name"));
+      const Node select = TOCSIN_TRY(required(m, "select"));
+      r.select = TOCSIN_TRY(nonempty_string(select));
+      auto selector = core::parse_selector(r.select);
+      if (!selector) return std::unexpected(error(select, selector.error()));
+      r.selector = std::move(*selector);
+      const Node detector_node = TOCSIN_TRY(required(m, "detector"));
+      r.detector = TOCSIN_TRY(parse_detector(detector_node));
+      if (const Node* f = m.find("for")) r.for_duration = TOCSIN_TRY(duration(*f));
+      if (const Node* f = m.find("keep_firing_for")) r.keep_firing_for = TOCSIN_TRY(duration(*f));
+      if (const Node* f = m.find("severity")) r.severity = TOCSIN_TRY(severity(*f));
+      if (const Node* f = m.find("labels")) r.labels = TOCSIN_TRY(string_map(*f, true));
+      if (const Node* f = m.find("annotations")) r.annotations = TOCSIN_TRY(string_map(*f, false));
+      rules.push_back(std::move(r));
+    }
+    return rules;
+  }
+
+  Result<std::string> severity(const Node& n) const {
+    std::string s = TOCSIN_TRY(string(n));
+    if (!is_valid_severity(s)) {
+      return std::unexpected(
+          error(n, fmt::format("bad severity \"{}\": expected one of critical, major, minor, warning, info", s)));
+    }
+    return s;
+  }
+
+  Result<DetectorConfig> parse_detector(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, {}));
+    DetectorConfig d;
+    d.pos = pos(n);
+    const Node kind_node = TOCSIN_TRY(required(m, "kind"));
+    d.kind = TOCSIN_TRY(one_of(kind_node, kDetectorKinds));
+    for (const auto& [key, value] : m.entries) {
+      if (key == "kind") continue;
+      if (!value.yaml.IsScalar()) {
+        return std::unexpected(
+            error(value, fmt::format("expected a number or a string, got {}", describe(value.yaml))));
+      }
+      DetectorParam p;
+      p.text = value.yaml.Scalar();
+      if (is_plain(value.yaml)) p.number = to_number(p.text);
+      p.pos = pos(value);
+      d.params.emplace(key, std::move(p));
+    }
+    return d;
+  }
+
+  Result<Route> parse_route(const Node& n, const Route* parent) {
+    const Map m = TOCSIN_TRY(map(n, kRouteKeys));
+    Route r;
+    r.pos = pos(n);
+    if (parent) {
+      r.receiver = parent->receiver;
+      r.group_by = parent->group_by;
+      r.group_by_all = parent->group_by_all;
+      r.group_wait = parent->group_wait;
+      r.group_interval = parent->group_interval;
+      r.repeat_interval = parent->repeat_interval;
+    }
+    if (const Node* f = m.find("receiver")) {
+      r.receiver = TOCSIN_TRY(nonempty_string(*f));
+      expect_ref(RefKind::kChannel, r.receiver, *f);
+    } else if (!parent) {
+      return std::unexpected(
+          error(n.line, join_path(n.path, "receiver"), "the root route needs a receiver (a channel name)"));
+    }
+    if (const Node* f = m.find("group_by")) {
+      r.group_by = TOCSIN_TRY(strings(*f));
+      r.group_by_all = std::find(r.group_by.begin(), r.group_by.end(), "...") != r.group_by.end();
+      if (r.group_by_all) {
+        if (r.group_by.size() > 1)
+          return std::unexpected(error(*f, "'...' (group by all labels) must be the only entry"));
+        r.group_by.clear();
+      }
+      for (const auto& name : r.group_by) {
+        if (!core::is_valid_label_name(name)) {
+          return std::unexpected(
+              error(*f, fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]* or '...'", name)));
+        }
+      }
+    }
+    if (const Node* f = m.find("group_wait")) r.group_wait = TOCSIN_TRY(duration(*f));
+    if (const Node* f = m.find("group_interval")) r.group_interval = TOCSIN_TRY(positive_duration(*f));
+    if (const Node* f = m.find("repeat_interval")) r.repeat_interval = TOCSIN_TRY(positive_duration(*f));
+    if (const Node* f = m.find("matchers")) {
+      if (!parent) return std::unexpected(error(*f, "the root route matches every alert; it cannot have matchers"));
+      r.matchers = TOCSIN_TRY(matchers(*f));
+    }
+    if (const Node* f = m.find("continue")) {
+      if (!parent) return std::unexpected(error(*f, "the root route cannot have continue"));
+      r.continue_matching = TOCSIN_TRY(boolean(*f));
+    }
+    if (const Node* f = m.find("routes")) {
+      std::vector<Route> children;
+      for (const Node& child : TOCSIN_TRY(list(*f))) children.push_back(TOCSIN_TRY(parse_route(child, &r)));
+      r.routes = std::move(children);
+    }
+    return r;
+  }
+
+  Result<std::vector<InhibitRule>> parse_inhibit_rules(const Node& n) const {
+    std::vector<InhibitRule> rules;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kInhibitKeys));
+      InhibitRule r;
+      r.pos = pos(item);
+      if (const Node* f = m.find("source_matchers")) r.source_matchers = TOCSIN_TRY(matchers(*f));
+      if (const Node* f = m.find("target_matchers")) r.target_matchers = TOCSIN_TRY(matchers(*f));
+      if (const Node* f = m.find("equal")) r.equal = TOCSIN_TRY(label_names(*f));
+      rules.push_back(std::move(r));
+    }
+    return rules;
+  }
+
+  // ---- plans ----
+
+  Result<std::vector<Plan>> parse_plans(const Node& n) {
+    std::vector<Plan> plans;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      if (item.yaml.IsMap() && item.yaml["include"].IsDefined()) {
+        const Map m = TOCSIN_TRY(map(item, kIncludeKeys));
+        for (Plan& p : TOCSIN_TRY(include_plans(*m.find("include")))) plans.push_back(std::move(p));
+      } else {
+        plans.push_back(TOCSIN_TRY(parse_plan(item)));
+      }
+    }
+    return plans;
+  }
+
+  Result<std::vector<Plan>> include_plans(const Node& n) {
+    const std::string pattern = TOCSIN_TRY(nonempty_string(n));
+    const fs::path p(pattern);
+    const std::string name_pattern = p.filename().string();
+    if (has_wildcard(p.parent_path().string())) {
+      return std::unexpected(
+          error(n, fmt::format("bad include \"{}\": wildcards are allowed only in the file name", pattern)));
+    }
+    const fs::path dir = p.is_absolute() ? p.parent_path() : base_dir_ / p.parent_path();
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      // FNM_PERIOD: like a shell, `*` skips hidden files (editor backups and the like).
+      std::error_code type_ec;
+      if (fnmatch(name_pattern.c_str(), name.c_str(), FNM_PERIOD) == 0 && it->is_regular_file(type_ec)) {
+        names.push_back(name);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    if (names.empty()) {
+      return std::unexpected(error(n, fmt::format("include \"{}\" matched no files in {}", pattern,
+                                                  dir.empty() ? "." : dir.lexically_normal().string())));
+    }
+    std::vector<Plan> plans;
+    const std::string parent_file = file_;
+    for (const std::string& name : names) {
+      const fs::path file = (dir / name).lexically_normal();
+      auto text = read_file(file);
+      if (!text) return std::unexpected(error(n, text.error()));
+      file_ = file.string();
+      const YAML::Node root = TOCSIN_TRY(parse_yaml(*text, file_));
+      Plan plan = TOCSIN_TRY(parse_plan(Node{root, "", 1}));
+      plan.file = file_;
+      plans.push_back(std::move(plan));
+      file_ = parent_file;
+    }
+    return plans;
+  }
+
+  Result<Plan> parse_plan(const Node& n) {
+    if (!n.yaml.IsMap()) {
+      return std::unexpected(
+          error(n, fmt::format("expected a plan (a map) or {{include: PATTERN}}, got {}", describe(n.yaml))));
+    }
+    const Map m = TOCSIN_TRY(map(n, kPlanKeys));
+    Plan plan;
+    plan.pos = pos(n);
+    plan.file = file_;
+    const Node id = TOCSIN_TRY(required(m, "id"));
+    plan.id = TOCSIN_TRY(nonempty_string(id));
+    if (auto [at, fresh] = plan_ids_.emplace(plan.id, fmt::format("{}:{}", file_, id.line)); !fresh) {
+      return std::unexpected(error(id, fmt::format("duplicate plan id \"{}\" (first at {})", plan.id, at->second)));
+    }
+    plan.title = plan.id;
+    if (const Node* f = m.find("title")) plan.title = TOCSIN_TRY(nonempty_string(*f));
+    if (const Node* f = m.find("match")) plan.match = TOCSIN_TRY(matchers(*f));
+    if (const Node* f = m.find("severity")) plan.severity = TOCSIN_TRY(severity(*f));
+    if (const Node* f = m.find("escalation")) {
+      plan.escalation = TOCSIN_TRY(nonempty_string(*f));
+      expect_ref(RefKind::kPolicy, plan.escalation, *f);
+    }
+    // Roles before steps and clocks, which name them.
+    if (const Node* f = m.find("roles")) {
+      const Map roles = TOCSIN_TRY(map(*f, {}));
+      for (const auto& [role, value] : roles.entries) {
+        Target t = TOCSIN_TRY(target(value));
+        if (t.kind == Target::Kind::kChannel) {
+          return std::unexpected(
+              error(value,
+                    fmt::format("bad target \"{}\": a role is filled by a person:ID or a schedule:ID", t.to_string())));
+        }
+        expect_target(t, value);
+        plan.roles.emplace_back(role, std::move(t));
+      }
+    }
+    auto check_role = [&](const std::string& role, const Node& where) -> Status {
+      for (const auto& r : plan.roles) {
+        if (r.first == role) return core::ok();
+      }
+      std::vector<std::string> known;
+      for (const auto& r : plan.roles) known.push_back(r.first);
+      return std::unexpected(error(where, fmt::format("unknown role \"{}\"; the plan's roles are: {}", role,
+                                                      known.empty() ? "(none)" : join(known))));
+    };
+    if (const Node* f = m.find("steps")) {
+      std::map<std::string, int> step_ids;
+      for (const Node& item : TOCSIN_TRY(list(*f))) {
+        const Map s = TOCSIN_TRY(map(item, kStepKeys));
+        Step step;
+        step.pos = pos(item);
+        const Node step_id = TOCSIN_TRY(required(s, "id"));
+        step.id = TOCSIN_TRY(nonempty_string(step_id));
+        TOCSIN_RETURN_IF_ERROR(unique(step_ids, step.id, step_id, "step id"));
+        const Node title_node = TOCSIN_TRY(required(s, "title"));
+        step.title = TOCSIN_TRY(nonempty_string(title_node));
+        if (const Node* o = s.find("owner")) {
+          step.owner = TOCSIN_TRY(nonempty_string(*o));
+          TOCSIN_RETURN_IF_ERROR(check_role(step.owner, *o));
+        }
+        if (const Node* d = s.find("due")) step.due = TOCSIN_TRY(duration(*d));
+        if (const Node* c = s.find("checklist")) step.checklist = TOCSIN_TRY(strings(*c));
+        if (const Node* a = s.find("action")) step.action = TOCSIN_TRY(parse_action(*a));
+        plan.steps.push_back(std::move(step));
+      }
+    }
+    if (const Node* f = m.find("resources")) {
+      for (const Node& item : TOCSIN_TRY(list(*f))) {
+        const Map r = TOCSIN_TRY(map(item, kResourceKeys));
+        Resource res;
+        res.pos = pos(item);
+        const Node name_node = TOCSIN_TRY(required(r, "name"));
+        res.name = TOCSIN_TRY(nonempty_string(name_node));
+        if (const Node* k = r.find("kind")) res.kind = TOCSIN_TRY(string(*k));
+        if (const Node* ref = r.find("ref")) res.ref = TOCSIN_TRY(string(*ref));
+        plan.resources.push_back(std::move(res));
+      }
+    }
+    if (const Node* f = m.find("communications")) plan.communications = TOCSIN_TRY(string_map(*f, false));
+    if (const Node* f = m.find("clocks")) {
+      std::map<std::string, int> names;
+      for (const Node& item : TOCSIN_TRY(list(*f))) {
+        const Map c = TOCSIN_TRY(map(item, kClockKeys));
+        PlanClock clock;
+        clock.pos = pos(item);
+        const Node name = TOCSIN_TRY(required(c, "name"));
+        clock.name = TOCSIN_TRY(nonempty_string(name));
+        TOCSIN_RETURN_IF_ERROR(unique(names, clock.name, name, "clock name"));
+        const Node* every = c.find("every");
+        const Node* within = c.find("within");
+        if ((every == nullptr) == (within == nullptr)) {
+          return std::unexpected(error(within ? within->line : item.line, join_path(item.path, "every"),
+                                       "expected exactly one of every (repeating) or within (a one-off deadline)"));
+        }
+        if (every) clock.every = TOCSIN_TRY(positive_duration(*every));
+        if (within) clock.within = TOCSIN_TRY(positive_duration(*within));
+        if (const Node* from = c.find("from")) clock.from = TOCSIN_TRY(nonempty_string(*from));
+        if (const Node* o = c.find("owner")) {
+          clock.owner = TOCSIN_TRY(nonempty_string(*o));
+          TOCSIN_RETURN_IF_ERROR(check_role(clock.owner, *o));
+        }
+        plan.clocks.push_back(std::move(clock));
+      }
+    }
+    if (const Node* f = m.find("review_every")) plan.review_every = TOCSIN_TRY(positive_duration(*f));
+    return plan;
+  }
+
+  Result<StepAction> parse_action(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, kActionKeys));
+    StepAction a;
+    a.pos = pos(n);
+    const Node type_node = TOCSIN_TRY(required(m, "type"));
+    const std::string type = TOCSIN_TRY(one_of(type_node, {"webhook", "command"}));
+    if (type == "webhook") {
+      a.type = StepAction::Type::kWebhook;
+      if (const Node* f = m.find("command"))
+        return std::unexpected(error(*f, "\"command\" does not apply to a webhook action"));
+      const Node url_node = TOCSIN_TRY(required(m, "url"));
+      a.url = TOCSIN_TRY(url(url_node));
+    } else {
+      a.type = StepAction::Type::kCommand;
+      if (const Node* f = m.find("url"))
+        return std::unexpected(error(*f, "\"url\" does not apply to a command action"));
+      const Node command_node = TOCSIN_TRY(required(m, "command"));
+      a.command = TOCSIN_TRY(command(command_node));
+    }
+    if (const Node* f = m.find("approve")) a.approve = TOCSIN_TRY(boolean(*f));
+    if (const Node* f = m.find("timeout")) a.timeout = TOCSIN_TRY(positive_duration(*f));
+    return a;
+  }
+
+  // ---- references between sections ----
+
+  Status resolve_references(const Config& cfg) const {
+    for (const PendingRef& ref : refs_) {
+      std::vector<std::string> known;
+      std::string_view what;
+      switch (ref.kind) {
+        case RefKind::kPerson:
+          if (cfg.person(ref.id)) continue;
+          for (const auto& p : cfg.people) known.push_back(p.id);
+          what = "person";
+          break;
+        case RefKind::kSchedule:
+          if (cfg.schedule(ref.id)) continue;
+          for (const auto& s : cfg.schedules) known.push_back(s.id);
+          what = "schedule";
+          break;
+        case RefKind::kChannel:
+          if (cfg.channel(ref.id)) continue;
+          for (const auto& c : cfg.channels) known.push_back(c.name);
+          what = "channel";
+          break;
+        case RefKind::kPolicy:
+          if (cfg.escalation_policy(ref.id)) continue;
+          for (const auto& p : cfg.escalation_policies) known.push_back(p.id);
+          what = "escalation policy";
+          break;
+      }
+      return std::unexpected(Error::invalid_argument(fmt::format("no {} \"{}\" is defined (known: {})", what, ref.id,
+                                                                 known.empty() ? "none" : join(known)))
+                                 .at(ref.pos)
+                                 .field(ref.path));
+    }
+    return core::ok();
+  }
+
+  std::string file_;  // the file being read: the main one, or an included plan file
+  fs::path base_dir_;
+  std::vector<PendingRef> refs_;
+  std::map<std::string, std::string> plan_ids_;  // id -> "file:line" of its first definition
+};
+
+}  // namespace
+
+core::Result<Config> load_config(const std::filesystem::path& file) {
+  auto text = read_file(file);
+  if (!text) return std::unexpected(std::move(text).error());
+  return load_config_string(*text, file.string(), file.parent_path());
+}
+
+core::Result<Config> load_config_string(std::string_view yaml, std::string file_name, std::filesystem::path base_dir) {
+  const YAML::Node root = TOCSIN_TRY(parse_yaml(yaml, file_name));
+  // The parser reads nodes without conversions that throw; this is a guard, not a code path.
+  try {
+    return Parser(file_name, std::move(base_dir)).parse(root);
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(Error::invalid_argument(fmt::format("bad YAML: {}", e.msg))
+                               .at({file_name, e.mark.line >= 0 ? e.mark.line + 1 : 0, 0}));
+  } catch (const std::exception& e) {
+    return std::unexpected(
+        Error::internal(fmt::format("loading the config failed: {}", e.what())).at({file_name, 0, 0}));
+  }
+}
+
+}  // namespace tocsin::config

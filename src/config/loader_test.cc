@@ -1,0 +1,801 @@
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "config/test_util.h"
+#include "core/duration.h"
+
+namespace tocsin::config {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using testing::TempDir;
+
+// One broken config: what the error must say, on which line, about which field.
+struct Broken {
+  std::string_view yaml;
+  std::string_view message;  // a substring of the message
+  int line;
+  std::string_view field;
+};
+
+// clang-format off
+const Broken kBroken[] = {
+    // ---- unknown keys, duplicate keys, types ----
+    {"colour: red\n", "unknown key \"colour\"; expected one of: server, auth, people", 1, "colour"},
+    {R"(rules:
+  - name: A
+    select: up
+    detector: {kind: threshold, above: 1}
+    fro: 1m
+)", "unknown key \"fro\"; expected one of: name, select, detector, for", 5, "rules[0].fro"},
+    {R"(server:
+  listen: 127.0.0.1:1
+  listen: 127.0.0.1:2
+)", "duplicate key \"listen\" (first on line 2)", 3, "server.listen"},
+    {R"(people:
+  - id: alice
+    contact: {email: a@example.com, email: b@example.com}
+)", "duplicate key \"email\" (first on line 3)", 3, "people[0].contact.email"},
+    {"people: {id: alice}\n", "expected a list, got a map", 1, "people"},
+    {"server: 5\n", "expected a map, got \"5\"", 1, "server"},
+    {R"(people:
+  - id: [a, b]
+)", "expected a string, got a list", 2, "people[0].id"},
+    {R"(people:
+  - id:
+    name: Alice
+)", "expected a string, got nothing", 2, "people[0].id"},
+    {R"(escalation_policies:
+  - id: ops
+    repeat: many
+    levels: [{notify: ["person:alice"]}]
+)", "expected a whole number, got \"many\"", 3, "escalation_policies[0].repeat"},
+    {R"(channels:
+  - name: mail
+    type: email
+    smtp: {host: localhost, from: a@example.com, starttls: maybe}
+)", "expected true or false, got \"maybe\"", 4, "channels[0].smtp.starttls"},
+    {R"(plans:
+  - id: p
+    steps:
+      - {id: a, title: Check servers, find the part}
+)", "unknown key \"find the part\"; expected one of: id, title, owner, due, checklist, action (a comma inside", 4, "plans[0].steps[0].find the part"},
+    {R"(plans:
+  - id: p
+    steps:
+      - {id: a, title: A, action: {type: webhook, url: "http://x/", approve: "yes"}}
+)", "expected true or false, got the quoted string \"yes\"", 4, "plans[0].steps[0].action.approve"},
+    {"server: {listen: [1]}\nserver: {}\n", "duplicate key \"server\" (first on line 1)", 2, "server"},
+    {"a: [1, 2\n", "bad YAML", 2, ""},
+    // ---- missing fields ----
+    {R"(rules:
+  - name: A
+    detector: {kind: threshold}
+)", "missing required field \"select\"", 2, "rules[0].select"},
+    {R"(rules:
+  - name: A
+    select: up
+    detector:
+      above: 3
+)", "missing required field \"kind\"", 4, "rules[0].detector.kind"},
+    {R"(channels:
+  - {name: hook, type: webhook}
+)", "missing required field \"url\"", 2, "channels[0].url"},
+    {R"(channels:
+  - name: mail
+    type: email
+    smtp:
+      from: tocsin@example.com
+)", "missing required field \"host\"", 4, "channels[0].smtp.host"},
+    {R"(channels:
+  - {name: run, type: exec}
+)", "missing required field \"command\"", 2, "channels[0].command"},
+    {R"(routes:
+  group_by: [alertname]
+)", "the root route needs a receiver", 1, "routes.receiver"},
+    // ---- values ----
+    {R"(rules:
+  - name: A
+    select: up
+    detector: {kind: threshold, above: 1}
+    for: 5x
+)", "bad duration \"5x\"", 5, "rules[0].for"},
+    {R"(rules:
+  - name: A
+    select: 'up{job=}'
+    detector: {kind: threshold, above: 1}
+)", "bad selector", 3, "rules[0].select"},
+    {R"(rules:
+  - name: A
+    select: up
+    detector: {kind: threshold, above: 1}
+    severity: urgent
+)", "bad severity \"urgent\": expected one of critical, major", 5, "rules[0].severity"},
+    {R"(rules:
+  - name: A
+    select: up
+    detector: {kind: magic}
+)", "bad value \"magic\": expected one of threshold, sigma, ewma, mad, seasonal, changepoint, absent, auto", 4, "rules[0].detector.kind"},
+    {R"(rules:
+  - name: A
+    select: up
+    detector: {kind: threshold, above: 1}
+    labels: {incident-type: x}
+)", "bad label name \"incident-type\"", 5, "rules[0].labels.incident-type"},
+    {R"(inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['=warning']
+)", "bad matcher", 3, "inhibit_rules[0].target_matchers[0]"},
+    {R"(auth:
+  tokens:
+    - {name: cli, role: root, token_env: T}
+)", "bad value \"root\": expected one of viewer, responder, admin", 3, "auth.tokens[0].role"},
+    {R"(auth:
+  tokens:
+    - {name: cli, role: admin, token_env: T, token_file: /etc/t}
+)", "expected exactly one of token_env or token_file", 3, "auth.tokens[0].token_env"},
+    {R"(server:
+  store: mysql://db
+)", "expected empty (embedded SQLite) or postgres://", 2, "server.store"},
+    {R"(server:
+  listen: localhost
+)", "bad listen address \"localhost\"", 2, "server.listen"},
+    {R"(people:
+  - id: alice
+    timezone: Mars/Olympus_Mons
+)", "unknown time zone \"Mars/Olympus_Mons\"", 3, "people[0].timezone"},
+    // ---- channels ----
+    {R"(channels:
+  - {name: p, type: pager}
+)", "bad value \"pager\": expected one of webhook, slack, email, exec", 2, "channels[0].type"},
+    {R"(channels:
+  - {name: h, type: webhook, url: "http://x/", format: xml}
+)", "bad value \"xml\": expected one of json, alertmanager", 2, "channels[0].format"},
+    {R"(channels:
+  - {name: s, type: slack, url: "http://x/", format: json}
+)", "\"format\" does not apply to a slack channel", 2, "channels[0].format"},
+    {R"(channels:
+  - {name: h, type: webhook, url: "ftp://x/"}
+)", "bad URL \"ftp://x/\"", 2, "channels[0].url"},
+    // ---- schedules ----
+    {R"(schedules:
+  - id: s
+    layers:
+      - {rotation: hourly, start: 2026-01-05, members: [alice]}
+)", "bad value \"hourly\": expected one of daily, weekly, custom", 4, "schedules[0].layers[0].rotation"},
+    {R"(schedules:
+  - id: s
+    layers:
+      - {rotation: weekly, handoff: "09:00", start: 2026-01-05, members: [alice]}
+)", "a weekly rotation expects a day and time like \"Mon 09:00\"", 4, "schedules[0].layers[0].handoff"},
+    {R"(schedules:
+  - id: s
+    layers:
+      - {rotation: daily, handoff: "Mon 09:00", start: 2026-01-05, members: [alice]}
+)", "expected a time like \"09:00\"", 4, "schedules[0].layers[0].handoff"},
+    {R"(schedules:
+  - id: s
+    layers:
+      - {rotation: daily, start: 2026-13-01, members: [alice]}
+)", "bad date \"2026-13-01\": expected YYYY-MM-DD", 4, "schedules[0].layers[0].start"},
+    {R"(schedules:
+  - id: s
+    layers:
+      - rotation: custom
+        start: 2026-01-05
+        members: [alice]
+)", "a custom rotation needs shift_length", 4, "schedules[0].layers[0].shift_length"},
+    {R"(schedules:
+  - id: s
+    overrides:
+      - {person: alice, from: "2026-12-24 00:00", to: "2026-12-26T00:00"}
+)", "bad time \"2026-12-24 00:00\"", 4, "schedules[0].overrides[0].from"},
+    {R"(schedules:
+  - id: s
+    overrides:
+      - person: alice
+        from: "2026-12-26T00:00"
+        to: "2026-12-24T00:00"
+)", "`to` must be later than `from`", 6, "schedules[0].overrides[0].to"},
+    // ---- escalation ----
+    {R"(escalation_policies:
+  - id: ops
+    repeat: 2
+    levels: [{notify: ["person:alice"]}]
+)", "repeat > 0 needs repeat_every", 3, "escalation_policies[0].repeat_every"},
+    {R"(escalation_policies:
+  - id: ops
+    repeat: 1
+    repeat_every: 10m
+    levels:
+      - {after: 0m, notify: ["person:alice"]}
+      - {after: 10m, notify: ["person:alice"]}
+)", "repeat_every 10m must be longer than the last level's after (10m)", 4, "escalation_policies[0].repeat_every"},
+    {R"(escalation_policies:
+  - id: ops
+    levels:
+      - {after: 10m, notify: ["person:alice"]}
+      - {after: 5m, notify: ["person:alice"]}
+)", "after 5m must be later than the previous level's 10m", 5, "escalation_policies[0].levels[1].after"},
+    {R"(escalation_policies:
+  - id: ops
+    levels:
+      - {notify: ["team:sre"]}
+)", "bad target \"team:sre\"", 4, "escalation_policies[0].levels[0].notify[0]"},
+    // ---- duplicate ids ----
+    {R"(people:
+  - id: alice
+  - id: alice
+)", "duplicate person id \"alice\" (first on line 2)", 3, "people[1].id"},
+    {R"(channels:
+  - {name: h, type: webhook, url: "http://x/"}
+  - {name: h, type: slack, url: "http://y/"}
+)", "duplicate channel name \"h\"", 3, "channels[1].name"},
+    {R"(schedules:
+  - {id: s}
+  - {id: s}
+)", "duplicate schedule id \"s\"", 3, "schedules[1].id"},
+    {R"(escalation_policies:
+  - {id: ops, levels: [{notify: ["person:alice"]}]}
+  - {id: ops, levels: [{notify: ["person:alice"]}]}
+)", "duplicate escalation policy id \"ops\"", 3, "escalation_policies[1].id"},
+    {R"(rules:
+  - {name: A, select: up, detector: {kind: auto}}
+  - {name: A, select: down, detector: {kind: auto}}
+)", "duplicate rule name \"A\"", 3, "rules[1].name"},
+    {R"(plans:
+  - {id: p}
+  - {id: p}
+)", "duplicate plan id \"p\" (first at t.yaml:2)", 3, "plans[1].id"},
+    {R"(plans:
+  - id: p
+    roles: {commander: "person:alice"}
+    steps:
+      - {id: a, title: A}
+      - {id: a, title: B}
+)", "duplicate step id \"a\"", 6, "plans[0].steps[1].id"},
+    // ---- plans ----
+    {R"(plans:
+  - id: p
+    roles: {commander: "person:alice"}
+    steps:
+      - {id: a, title: A, owner: ops}
+)", "unknown role \"ops\"; the plan's roles are: commander", 5, "plans[0].steps[0].owner"},
+    {R"(plans:
+  - id: p
+    roles: {commander: "channel:hook"}
+)", "a role is filled by a person:ID or a schedule:ID", 3, "plans[0].roles.commander"},
+    {R"(plans:
+  - id: p
+    clocks:
+      - {name: c, every: 1h, within: 72h}
+)", "expected exactly one of every (repeating) or within", 4, "plans[0].clocks[0].every"},
+    {R"(plans:
+  - id: p
+    steps:
+      - id: a
+        title: A
+        action: {type: webhook, approve: true}
+)", "missing required field \"url\"", 6, "plans[0].steps[0].action.url"},
+    {R"(plans:
+  - include: nowhere/*.yaml
+)", "matched no files", 2, "plans[0].include"},
+    {R"(plans:
+  - just-a-name
+)", "expected a plan (a map) or {include: PATTERN}", 2, "plans[0]"},
+    // ---- references between sections (checked after everything is read) ----
+    {R"(escalation_policies:
+  - id: ops
+    levels:
+      - {notify: ["person:dave"]}
+people: [{id: alice}, {id: bob}]
+)", "no person \"dave\" is defined (known: alice, bob)", 4, "escalation_policies[0].levels[0].notify[0]"},
+    {R"(escalation_policies:
+  - id: ops
+    levels:
+      - {notify: ["person:alice", "schedule:nightly"]}
+people: [{id: alice}]
+schedules: [{id: primary}]
+)", "no schedule \"nightly\" is defined (known: primary)", 4, "escalation_policies[0].levels[0].notify[1]"},
+    {R"(escalation_policies:
+  - id: ops
+    levels:
+      - {notify: ["channel:pager"]}
+channels: [{name: hook, type: webhook, url: "http://x/"}]
+)", "no channel \"pager\" is defined (known: hook)", 4, "escalation_policies[0].levels[0].notify[0]"},
+    {R"(plans:
+  - {id: p, escalation: nope}
+escalation_policies: [{id: ops, levels: [{notify: ["channel:hook"]}]}]
+channels: [{name: hook, type: webhook, url: "http://x/"}]
+)", "no escalation policy \"nope\" is defined (known: ops)", 2, "plans[0].escalation"},
+    {R"(plans:
+  - id: p
+    roles:
+      commander: "person:zed"
+)", "no person \"zed\" is defined", 4, "plans[0].roles.commander"},
+    {R"(plans:
+  - id: p
+    roles:
+      commander: "schedule:zed"
+)", "no schedule \"zed\" is defined", 4, "plans[0].roles.commander"},
+    {R"(schedules:
+  - id: other
+    layers: [{rotation: daily, start: 2026-01-05, members: [alice, mallory]}]
+people: [{id: alice}]
+)", "no person \"mallory\" is defined", 3, "schedules[0].layers[0].members[1]"},
+    {R"(schedules:
+  - id: other
+    overrides:
+      - {person: mallory, from: "2026-12-24T00:00", to: "2026-12-26T00:00"}
+)", "no person \"mallory\" is defined", 4, "schedules[0].overrides[0].person"},
+    {R"(routes:
+  receiver: hook
+  routes:
+    - {matchers: ['severity="info"'], receiver: chat}
+channels: [{name: hook, type: webhook, url: "http://x/"}]
+)", "no channel \"chat\" is defined (known: hook)", 4, "routes.routes[0].receiver"},
+};
+// clang-format on
+
+TEST(LoaderTable, EachBrokenConfigNamesLineFieldAndProblem) {
+  ASSERT_GE(std::size(kBroken), 30u);
+  TempDir dir;
+  for (const Broken& b : kBroken) {
+    const std::string yaml(b.yaml);
+    SCOPED_TRACE(yaml);
+    auto cfg = load_config_string(yaml, "t.yaml", dir.path());
+    ASSERT_FALSE(cfg.has_value());
+    const core::Error& err = cfg.error();
+    EXPECT_EQ(err.code(), core::ErrorCode::kInvalidArgument);
+    EXPECT_NE(err.message().find(b.message), std::string::npos) << "message: " << err.message();
+    EXPECT_EQ(err.position().file, "t.yaml");
+    EXPECT_EQ(err.position().line, b.line) << err.to_string();
+    EXPECT_EQ(err.field(), b.field) << err.to_string();
+  }
+}
+
+TEST(Loader, ErrorReadsFileLineFieldMessage) {
+  auto cfg = load_config_string(R"(rules:
+  - name: A
+    select: up
+    detector: {kind: threshold, above: 1}
+    for: 5x
+)",
+                                "tocsin.yaml", {});
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_TRUE(cfg.error().to_string().starts_with("tocsin.yaml:5: rules[0].for: bad duration \"5x\": "))
+      << cfg.error().to_string();
+}
+
+TEST(Loader, DuplicateKeyInNestedListReportsTheSecondKey) {
+  auto cfg = load_config_string(R"(people:
+  - id: alice
+  - id: bob
+    name: Bob
+    timezone: UTC
+    name: Robert
+)",
+                                "t.yaml", {});
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().position().line, 6);
+  EXPECT_EQ(cfg.error().field(), "people[1].name");
+  EXPECT_NE(cfg.error().message().find("duplicate key \"name\" (first on line 4)"), std::string::npos);
+}
+
+TEST(Loader, FirstErrorInDocumentOrderWins) {
+  // Both sections are broken; the one written first is reported.
+  auto cfg = load_config_string(R"(rules:
+  - {name: A, select: up, detector: {kind: threshold}, for: 1x}
+server:
+  store: mysql://db
+)",
+                                "t.yaml", {});
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().field(), "rules[0].for");
+}
+
+TEST(Loader, EmptyDocumentIsAnEmptyConfig) {
+  auto cfg = load_config_string("# nothing yet\n", "t.yaml", "/srv/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_TRUE(cfg->rules.empty());
+  EXPECT_FALSE(cfg->routes.has_value());
+  EXPECT_EQ(cfg->server.data_dir, "/srv/tocsin/tocsin-data");
+}
+
+TEST(Loader, MissingFileIsNotFound) {
+  TempDir dir;
+  auto cfg = load_config(dir.path() / "absent.yaml");
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().code(), core::ErrorCode::kNotFound);
+}
+
+constexpr std::string_view kSpecMain = R"(server:
+  listen: 127.0.0.1:8470
+  data_dir: ./tocsin-data              # the embedded SQLite store lives here
+  # store: postgres://tocsin@127.0.0.1/tocsin   # shared store for several replicas
+  external_url: http://127.0.0.1:8470  # used in links inside notifications
+auth:
+  tokens:
+    - {name: ops-cli, role: responder, token_env: TOCSIN_OPS_TOKEN}   # viewer|responder|admin
+people:
+  - id: alice
+    name: Alice Zhang
+    timezone: Asia/Shanghai
+    contact: {email: alice@example.com, webhook: http://127.0.0.1:9000/alice}
+  - {id: bob, name: Bob}
+  - {id: carol, name: Carol}
+channels:
+  - {name: ops-hook, type: webhook, url: http://127.0.0.1:9000/hook, format: alertmanager}
+  - {name: mail, type: email, smtp: {host: 127.0.0.1, port: 2525, from: tocsin@example.com}}
+  - {name: chat, type: slack, url: http://127.0.0.1:9000/slack}
+schedules:
+  - id: ops-primary
+    timezone: Asia/Shanghai
+    layers:
+      - {rotation: weekly, handoff: "Mon 09:00", start: 2026-01-05, members: [alice, bob]}
+    overrides:
+      - {person: carol, from: "2026-12-24T00:00", to: "2026-12-26T00:00"}
+escalation_policies:
+  - id: ops
+    repeat: 2
+    repeat_every: 30m
+    levels:
+      - {after: 0m,  notify: ["schedule:ops-primary"]}
+      - {after: 10m, notify: ["person:carol", "channel:ops-hook"]}
+scrape:
+  - {job: api, interval: 15s, targets: ["127.0.0.1:9100"]}
+probes:
+  - {name: homepage, http: "http://127.0.0.1:8080/healthz", interval: 30s, timeout: 5s}
+rules:
+  - name: HighLoad
+    select: 'system_load{service="api"}'
+    detector: {kind: threshold, above: 0.9}
+    for: 1m
+    severity: major
+    labels: {incident_type: system_crash}
+    annotations: {summary: "load {{ $value }} on {{ $labels.instance }}"}
+  - name: LatencyBaseline
+    select: http_latency_ms
+    detector: {kind: sigma, n: 3, window: 1h}
+    labels: {incident_type: system_crash}
+  - name: FeedbackSurge
+    select: user_feedback_reports
+    detector: {kind: auto}
+routes:
+  receiver: ops-hook
+  group_by: [alertname, service]
+  group_wait: 0s
+  group_interval: 1m
+  repeat_interval: 4h
+  routes:
+    - {matchers: ['severity="info"'], receiver: chat}
+    - matchers: ['team="db"']
+      group_by: ['...']
+      routes:
+        - {matchers: ['severity="critical"'], receiver: mail, continue: true}
+inhibit_rules:
+  - {source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: [service]}
+plans:
+  - include: plans/*.yaml
+)";
+
+// The SPEC's plan file; the triage step is written in block style because its title contains a
+// comma, which ends a value inside a YAML flow map.
+constexpr std::string_view kSpecPlan = R"(id: system_crash
+title: System crash
+match: ['incident_type="system_crash"']
+severity: critical
+escalation: ops
+roles:
+  commander: "schedule:ops-primary"
+  operations: "person:bob"
+steps:
+  - {id: activate, title: Activate the plan and page responders, owner: commander, due: 5m}
+  - id: triage
+    title: Check servers and network, find the failing part
+    owner: operations
+    due: 15m
+  - id: failover
+    title: Switch traffic to the backup server
+    owner: operations
+    due: 20m
+    action: {type: webhook, url: "http://127.0.0.1:9000/failover", approve: true, timeout: 30s}
+  - {id: recover, title: Restore the primary and verify service, owner: operations, due: 2h}
+  - {id: review, title: Hold the postmortem, owner: commander, due: 72h}
+resources:
+  - {name: backup-server, kind: host, ref: "10.0.0.12"}
+clocks:
+  - {name: status-update, every: 30m, owner: commander}
+review_every: 90d
+)";
+
+TEST(Loader, SpecExampleLoadsWithEveryValue) {
+  TempDir dir;
+  const auto main = dir.write("tocsin.yaml", kSpecMain);
+  dir.write("plans/system_crash.yaml", kSpecPlan);
+  auto loaded = load_config(main);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().to_string();
+  const Config& cfg = *loaded;
+
+  EXPECT_EQ(cfg.path, main.string());
+  EXPECT_EQ(cfg.server.listen, "127.0.0.1:8470");
+  EXPECT_EQ(cfg.server.data_dir, (dir.path() / "tocsin-data").string());
+  EXPECT_EQ(cfg.server.external_url, "http://127.0.0.1:8470");
+  ASSERT_EQ(cfg.auth.tokens.size(), 1u);
+  EXPECT_EQ(cfg.auth.tokens[0].role, Role::kResponder);
+  EXPECT_EQ(cfg.auth.tokens[0].token_env, "TOCSIN_OPS_TOKEN");
+
+  ASSERT_EQ(cfg.people.size(), 3u);
+  EXPECT_EQ(cfg.person("alice")->timezone, "Asia/Shanghai");
+  EXPECT_EQ(cfg.person("alice")->contact.webhook, "http://127.0.0.1:9000/alice");
+  EXPECT_EQ(cfg.person("alice")->pos.line, 10);
+  EXPECT_EQ(cfg.person("bob")->timezone, "UTC");
+
+  EXPECT_EQ(cfg.channel("ops-hook")->format, WebhookFormat::kAlertmanager);
+  EXPECT_EQ(cfg.channel("mail")->type, ChannelType::kEmail);
+  EXPECT_EQ(cfg.channel("mail")->smtp.port, 2525);
+  EXPECT_EQ(cfg.channel("mail")->smtp.from, "tocsin@example.com");
+  EXPECT_EQ(cfg.channel("chat")->type, ChannelType::kSlack);
+
+  const Schedule* s = cfg.schedule("ops-primary");
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(s->layers.size(), 1u);
+  const Layer& layer = s->layers[0];
+  EXPECT_EQ(layer.rotation, Rotation::kWeekly);
+  EXPECT_EQ(layer.handoff_day, std::chrono::Monday);
+  EXPECT_EQ(layer.handoff_time, hours(9));
+  EXPECT_EQ(layer.start, std::chrono::local_days(std::chrono::year(2026) / 1 / 5));
+  EXPECT_EQ(layer.members, (std::vector<std::string>{"alice", "bob"}));
+  ASSERT_EQ(s->overrides.size(), 1u);
+  EXPECT_EQ(s->overrides[0].person, "carol");
+  EXPECT_EQ(s->overrides[0].from, LocalTime(std::chrono::local_days(std::chrono::year(2026) / 12 / 24)));
+  EXPECT_EQ(s->overrides[0].to - s->overrides[0].from, hours(48));
+
+  const EscalationPolicy* ops = cfg.escalation_policy("ops");
+  ASSERT_NE(ops, nullptr);
+  EXPECT_EQ(ops->repeat, 2);
+  EXPECT_EQ(ops->repeat_every, minutes(30));
+  ASSERT_EQ(ops->levels.size(), 2u);
+  EXPECT_EQ(ops->levels[0].after, minutes(0));
+  EXPECT_EQ(ops->levels[1].after, minutes(10));
+  EXPECT_EQ(ops->levels[0].notify, (std::vector<Target>{{Target::Kind::kSchedule, "ops-primary"}}));
+  EXPECT_EQ(ops->levels[1].notify,
+            (std::vector<Target>{{Target::Kind::kPerson, "carol"}, {Target::Kind::kChannel, "ops-hook"}}));
+
+  ASSERT_EQ(cfg.scrape.size(), 1u);
+  EXPECT_EQ(cfg.scrape[0].interval, seconds(15));
+  EXPECT_EQ(cfg.scrape[0].targets, (std::vector<std::string>{"127.0.0.1:9100"}));
+  ASSERT_EQ(cfg.probes.size(), 1u);
+  EXPECT_EQ(cfg.probes[0].http, "http://127.0.0.1:8080/healthz");
+  EXPECT_EQ(cfg.probes[0].timeout, seconds(5));
+
+  ASSERT_EQ(cfg.rules.size(), 3u);
+  const Rule& high = cfg.rules[0];
+  EXPECT_EQ(high.name, "HighLoad");
+  EXPECT_EQ(high.select, "system_load{service=\"api\"}");
+  ASSERT_EQ(high.selector.size(), 2u);
+  EXPECT_EQ(high.selector[0].name(), "__name__");
+  EXPECT_EQ(high.detector.kind, "threshold");
+  ASSERT_TRUE(high.detector.params.at("above").number.has_value());
+  EXPECT_DOUBLE_EQ(*high.detector.params.at("above").number, 0.9);
+  EXPECT_EQ(high.for_duration, minutes(1));
+  EXPECT_EQ(high.severity, "major");
+  EXPECT_EQ(high.labels.at("incident_type"), "system_crash");
+  EXPECT_EQ(high.annotations.at("summary"), "load {{ $value }} on {{ $labels.instance }}");
+  const DetectorConfig& sigma = cfg.rules[1].detector;
+  EXPECT_EQ(sigma.params.at("n").number, 3.0);
+  EXPECT_EQ(sigma.params.at("window").text, "1h");
+  EXPECT_FALSE(sigma.params.at("window").number.has_value());
+  EXPECT_EQ(sigma.params.at("window").pos.line, 48);
+  EXPECT_EQ(cfg.rules[1].severity, "warning");
+  EXPECT_EQ(cfg.rules[2].detector.kind, "auto");
+
+  ASSERT_TRUE(cfg.routes.has_value());
+  const Route& root = *cfg.routes;
+  EXPECT_EQ(root.receiver, "ops-hook");
+  EXPECT_EQ(root.group_wait, seconds(0));
+  ASSERT_EQ(root.routes.size(), 2u);
+  const Route& info = root.routes[0];
+  EXPECT_EQ(info.receiver, "chat");
+  EXPECT_EQ(info.group_by, (std::vector<std::string>{"alertname", "service"}));
+  EXPECT_EQ(info.group_wait, seconds(0));
+  EXPECT_EQ(info.group_interval, minutes(1));
+  EXPECT_EQ(info.repeat_interval, hours(4));
+  ASSERT_EQ(info.matchers.size(), 1u);
+  EXPECT_EQ(info.matchers[0].to_string(), "severity=\"info\"");
+  const Route& db = root.routes[1];
+  EXPECT_EQ(db.receiver, "ops-hook");  // inherited
+  EXPECT_TRUE(db.group_by_all);
+  EXPECT_TRUE(db.group_by.empty());
+  ASSERT_EQ(db.routes.size(), 1u);
+  EXPECT_TRUE(db.routes[0].group_by_all);  // inherited two levels down
+  EXPECT_EQ(db.routes[0].receiver, "mail");
+  EXPECT_TRUE(db.routes[0].continue_matching);
+  EXPECT_EQ(db.routes[0].repeat_interval, hours(4));
+
+  ASSERT_EQ(cfg.inhibit_rules.size(), 1u);
+  EXPECT_EQ(cfg.inhibit_rules[0].equal, (std::vector<std::string>{"service"}));
+
+  ASSERT_EQ(cfg.plans.size(), 1u);
+  const Plan& plan = cfg.plans[0];
+  EXPECT_EQ(plan.id, "system_crash");
+  EXPECT_EQ(plan.file, (dir.path() / "plans/system_crash.yaml").string());
+  EXPECT_EQ(plan.pos.file, plan.file);
+  EXPECT_EQ(plan.severity, "critical");
+  EXPECT_EQ(plan.escalation, "ops");
+  ASSERT_EQ(plan.match.size(), 1u);
+  ASSERT_EQ(plan.roles.size(), 2u);
+  EXPECT_EQ(plan.roles[0].first, "commander");
+  EXPECT_EQ(plan.roles[0].second, (Target{Target::Kind::kSchedule, "ops-primary"}));
+  EXPECT_EQ(plan.roles[1].second.to_string(), "person:bob");
+  ASSERT_EQ(plan.steps.size(), 5u);
+  EXPECT_EQ(plan.steps[1].title, "Check servers and network, find the failing part");
+  EXPECT_EQ(plan.steps[1].due, minutes(15));
+  ASSERT_TRUE(plan.steps[2].action.has_value());
+  EXPECT_EQ(plan.steps[2].action->type, StepAction::Type::kWebhook);
+  EXPECT_TRUE(plan.steps[2].action->approve);
+  EXPECT_EQ(plan.steps[2].action->timeout, seconds(30));
+  EXPECT_FALSE(plan.steps[0].action.has_value());
+  EXPECT_EQ(plan.steps[4].due, hours(72));
+  ASSERT_EQ(plan.resources.size(), 1u);
+  EXPECT_EQ(plan.resources[0].ref, "10.0.0.12");
+  ASSERT_EQ(plan.clocks.size(), 1u);
+  EXPECT_EQ(plan.clocks[0].every, minutes(30));
+  EXPECT_EQ(plan.clocks[0].from, "opened");
+  EXPECT_EQ(plan.review_every, hours(90 * 24));
+  EXPECT_EQ(cfg.plan("system_crash"), &plan);
+  EXPECT_EQ(cfg.plan("nope"), nullptr);
+}
+
+TEST(Loader, IncludedPlansLoadInSortedOrderAlongsideInlinePlans) {
+  TempDir dir;
+  dir.write("plans/b.yaml", "id: beta\n");
+  dir.write("plans/a.yaml", "id: alpha\ntitle: Alpha\n");
+  dir.write("plans/.hidden.yaml", "id: hidden\n");
+  dir.write("plans/notes.txt", "not yaml: [\n");
+  const auto main = dir.write("tocsin.yaml", "plans:\n  - {id: first}\n  - include: plans/*.yaml\n  - {id: last}\n");
+  auto cfg = load_config(main);
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  ASSERT_EQ(cfg->plans.size(), 4u);
+  EXPECT_EQ(cfg->plans[0].id, "first");
+  EXPECT_EQ(cfg->plans[0].file, main.string());
+  EXPECT_EQ(cfg->plans[1].id, "alpha");
+  EXPECT_EQ(cfg->plans[1].title, "Alpha");
+  EXPECT_EQ(cfg->plans[2].id, "beta");
+  EXPECT_EQ(cfg->plans[2].title, "beta");
+  EXPECT_EQ(cfg->plans[3].id, "last");
+}
+
+TEST(Loader, ErrorInIncludedPlanNamesThatFile) {
+  TempDir dir;
+  const auto plan = dir.write("plans/crash.yaml", "id: crash\nsteps:\n  - {id: a, title: A, due: soon}\n");
+  auto cfg = load_config_string("plans:\n  - include: plans/*.yaml\n", "main.yaml", dir.path());
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().position().file, plan.string());
+  EXPECT_EQ(cfg.error().position().line, 3);
+  EXPECT_EQ(cfg.error().field(), "steps[0].due");
+}
+
+TEST(Loader, DanglingReferenceInIncludedPlanNamesThatFile) {
+  TempDir dir;
+  const auto plan = dir.write("plans/crash.yaml", "id: crash\n\nescalation: nope\n");
+  auto cfg = load_config_string("plans:\n  - include: plans/crash.yaml\n", "main.yaml", dir.path());
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().to_string(),
+            plan.string() + ":3: escalation: no escalation policy \"nope\" is defined (known: none)");
+}
+
+TEST(Loader, DuplicatePlanIdAcrossFiles) {
+  TempDir dir;
+  dir.write("plans/a.yaml", "id: same\n");
+  dir.write("plans/b.yaml", "id: same\n");
+  auto cfg = load_config_string("plans:\n  - include: plans/*.yaml\n", "main.yaml", dir.path());
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_NE(cfg.error().message().find("duplicate plan id \"same\""), std::string::npos) << cfg.error().to_string();
+  EXPECT_EQ(cfg.error().position().file, (dir.path() / "plans/b.yaml").string());
+}
+
+TEST(Loader, RouteChildOverridesWhatItSets) {
+  auto cfg = load_config_string(R"(channels:
+  - {name: a, type: webhook, url: "http://a/"}
+  - {name: b, type: webhook, url: "http://b/"}
+routes:
+  receiver: a
+  group_wait: 10s
+  routes:
+    - {receiver: b, group_wait: 1s, group_by: [x], matchers: ['x=~"1|2"']}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  const Route& child = cfg->routes->routes[0];
+  EXPECT_EQ(cfg->routes->group_interval, minutes(5));  // Alertmanager's default
+  EXPECT_EQ(child.group_wait, seconds(1));
+  EXPECT_EQ(child.group_by, (std::vector<std::string>{"x"}));
+  EXPECT_FALSE(child.continue_matching);
+}
+
+TEST(Loader, ScheduleLayersParseHandoffForEachRotation) {
+  auto cfg = load_config_string(R"(people: [{id: a}, {id: b}]
+schedules:
+  - id: s
+    timezone: Europe/Berlin
+    layers:
+      - {rotation: daily, handoff: "18:30", start: 2026-02-28, members: [a]}
+      - {rotation: custom, handoff: "06:00", shift_length: 3d, start: 2026-01-01, members: [a, b]}
+      - {rotation: weekly, handoff: "fri 17:00", start: 2026-01-02, members: [b]}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  const auto& layers = cfg->schedules[0].layers;
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[0].rotation, Rotation::kDaily);
+  EXPECT_EQ(layers[0].handoff_time, hours(18) + minutes(30));
+  EXPECT_EQ(layers[1].rotation, Rotation::kCustom);
+  EXPECT_EQ(layers[1].shift_length, hours(72));
+  EXPECT_EQ(layers[1].handoff_time, hours(6));
+  EXPECT_EQ(layers[2].handoff_day, std::chrono::Friday);
+  EXPECT_EQ(layers[2].handoff_time, hours(17));
+  EXPECT_EQ(layers[2].pos.line, 8);
+}
+
+TEST(Loader, CommandsAndTokenFiles) {
+  auto cfg = load_config_string(R"(auth:
+  tokens:
+    - {name: a, role: admin, token_file: secrets/admin}
+channels:
+  - {name: argv, type: exec, command: [/bin/echo, hi]}
+  - {name: shell, type: exec, command: "echo hi | logger"}
+plans:
+  - id: p
+    steps:
+      - {id: s, title: S, action: {type: command, command: [/bin/true]}}
+)",
+                                "t.yaml", "/etc/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->auth.tokens[0].token_file, "/etc/tocsin/secrets/admin");
+  EXPECT_EQ(cfg->channels[0].command, (std::vector<std::string>{"/bin/echo", "hi"}));
+  EXPECT_EQ(cfg->channels[1].command, (std::vector<std::string>{"/bin/sh", "-c", "echo hi | logger"}));
+  EXPECT_EQ(cfg->plans[0].steps[0].action->type, StepAction::Type::kCommand);
+}
+
+TEST(Loader, QuotedDetectorParamIsTextOnly) {
+  auto cfg = load_config_string(R"(rules:
+  - {name: A, select: up, detector: {kind: threshold, above: "5", below: -2.5e1}}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  const auto& params = cfg->rules[0].detector.params;
+  EXPECT_EQ(params.at("above").text, "5");
+  EXPECT_FALSE(params.at("above").number.has_value());
+  EXPECT_EQ(params.at("below").number, -25.0);
+}
+
+TEST(Config, TargetsRoundTrip) {
+  for (std::string_view text : {"schedule:ops-primary", "person:carol", "channel:ops-hook"}) {
+    auto t = parse_target(text);
+    ASSERT_TRUE(t.has_value()) << text;
+    EXPECT_EQ(t->to_string(), text);
+  }
+  EXPECT_EQ(parse_target("person:carol")->kind, Target::Kind::kPerson);
+  for (std::string_view bad : {"carol", "team:x", "person:", ""}) {
+    auto t = parse_target(bad);
+    ASSERT_FALSE(t.has_value()) << bad;
+    EXPECT_NE(t.error().message().find("expected schedule:ID, person:ID or channel:NAME"), std::string::npos);
+  }
+}
+
+TEST(Config, Severities) {
+  for (auto s : kSeverities) EXPECT_TRUE(is_valid_severity(s));
+  EXPECT_FALSE(is_valid_severity("Critical"));
+  EXPECT_FALSE(is_valid_severity(""));
+}
+
+}  // namespace
+}  // namespace tocsin::config

@@ -1,0 +1,274 @@
+#include "config/starter.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <fstream>
+#include <string_view>
+#include <system_error>
+
+namespace tocsin::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kMainConfig = R"yaml(# tocsin configuration — written by `tocsin init`.
+# Check it with `tocsin check-config tocsin.yaml`; run it with `tocsin serve --config tocsin.yaml`.
+# Durations use Prometheus syntax (30s, 5m, 72h, 90d); matchers use Alertmanager syntax
+# ('severity="critical"', 'service=~"api|web"'). Unknown keys are errors, so a typo is caught.
+
+server:
+  listen: 127.0.0.1:8470               # host:port of the HTTP API and web UI (port 0 = any free port)
+  data_dir: ./tocsin-data              # the embedded SQLite store; relative to this file
+  # store: postgres://tocsin@127.0.0.1/tocsin   # a shared store instead, for several replicas
+  external_url: http://127.0.0.1:8470  # base of the links inside notifications
+  log_level: info                      # debug | info | warn | error
+
+auth:
+  tokens:                              # bearer tokens for mutating API calls
+    # role: viewer (read) | responder (ack, resolve, notes, tasks) | admin (everything)
+    # the secret itself comes from an environment variable (token_env) or a file (token_file)
+    - {name: ops-cli, role: responder, token_env: TOCSIN_OPS_TOKEN}
+
+people:                                # who can be paged; ids are used everywhere below
+  - id: alice
+    name: Alice Zhang
+    timezone: UTC                      # IANA name, e.g. Asia/Shanghai; used to show local times
+    contact:                           # any of: email, webhook, slack (incoming-webhook URL)
+      webhook: http://127.0.0.1:9000/alice
+  - id: bob
+    name: Bob Martin
+    timezone: UTC
+    contact: {webhook: http://127.0.0.1:9000/bob}
+  - id: carol
+    name: Carol Diaz
+    timezone: UTC
+    contact: {webhook: http://127.0.0.1:9000/carol}
+
+channels:                              # where notifications go
+  # type webhook: POSTs JSON to url; format json (tocsin's own) or alertmanager (webhook v4)
+  - {name: ops-hook, type: webhook, url: http://127.0.0.1:9000/hook, format: alertmanager}
+  # Other channel types:
+  # - {name: chat, type: slack, url: https://hooks.slack.com/services/T000/B000/XXXX}
+  # - {name: mail, type: email, to: [oncall@example.com],
+  #    smtp: {host: 127.0.0.1, port: 2525, from: tocsin@example.com, starttls: false}}
+  # - {name: pager, type: exec, command: [/usr/local/bin/page, --urgent], timeout: 10s}
+
+schedules:                             # who is on call when
+  - id: ops-primary
+    timezone: UTC                      # hand-off times below are local to this zone
+    layers:                            # a later layer wins where it has someone on call
+      # rotation: weekly (handoff "Mon 09:00") | daily (handoff "09:00") |
+      #           custom (handoff "09:00" plus shift_length, e.g. 3d)
+      # start: the date of the first shift; members take turns in this order
+      - {rotation: weekly, handoff: "Mon 09:00", start: 2026-01-05, members: [alice, bob]}
+    overrides:                         # one person covers a window, whatever the layers say
+      - {person: carol, from: "2026-12-24T00:00", to: "2026-12-26T00:00"}
+
+escalation_policies:                   # how paging climbs when nobody acknowledges
+  - id: ops
+    repeat: 2                          # passes after the first (0 = the ladder runs once)
+    repeat_every: 30m                  # length of a pass; required when repeat > 0, and
+                                       # longer than the last level's `after`
+    levels:                            # `after`: time since the pass started (the first pass
+                                       # starts when the incident triggers)
+      - {after: 0m,  notify: ["schedule:ops-primary"]}
+      - {after: 10m, notify: ["person:carol", "channel:ops-hook"]}
+                                       # targets: schedule:ID, person:ID, channel:NAME
+                                       # acknowledging the incident stops the ladder
+
+scrape:                                # pull Prometheus exposition text from targets
+  - {job: tocsin, interval: 15s, timeout: 10s, metrics_path: /metrics, targets: ["127.0.0.1:8470"]}
+
+probes:                                # uptime checks: http (a URL) or tcp (host:port)
+  - {name: tocsin-self, http: "http://127.0.0.1:8470/healthz", interval: 30s, timeout: 5s}
+
+rules:                                 # early-warning rules over the incoming series
+  # select: a PromQL instant-vector selector. detector: how a sample becomes an alert.
+  # This starter uses threshold detectors (above: X or below: X). Other kinds are on the way:
+  # sigma (mean + n standard deviations), ewma, mad (robust z-score), seasonal, changepoint,
+  # absent (no samples), auto (an ensemble).
+  # for: how long the condition must hold before the alert fires (pending until then).
+  # keep_firing_for: how long it keeps firing after the condition clears.
+  # severity: critical | major | minor | warning | info.
+  # labels.incident_type picks the emergency plan (see plans/ and each plan's `match`).
+  - name: HighLoad
+    select: system_load
+    detector: {kind: threshold, above: 0.9}
+    for: 1m
+    severity: major
+    labels: {incident_type: system_crash}
+    annotations: {summary: "load {{ $value }} on {{ $labels.instance }}"}
+  - name: DataExfiltration
+    select: 'security_events_total{kind="exfiltration"}'
+    detector: {kind: threshold, above: 0}
+    severity: critical
+    labels: {incident_type: data_breach}
+    annotations: {summary: "exfiltration events reported by {{ $labels.instance }}"}
+  - name: InboundFlood
+    select: network_inbound_mbps
+    detector: {kind: threshold, above: 800}
+    for: 2m
+    keep_firing_for: 5m
+    severity: major
+    labels: {incident_type: network_attack}
+    annotations: {summary: "inbound traffic {{ $value }} Mbit/s"}
+
+routes:                                # Alertmanager semantics, for alerts that match no plan
+  receiver: ops-hook                   # a channel name; children inherit what they leave unset
+  group_by: [alertname, service]       # ['...'] groups by every label
+  group_wait: 0s                       # wait before the first notification of a new group
+  group_interval: 1m                   # wait before notifying about changes to a group
+  repeat_interval: 4h                  # re-send a still-firing group this often
+  routes:
+    - {matchers: ['severity="info"'], receiver: ops-hook, repeat_interval: 24h}
+
+inhibit_rules:                         # a firing source alert mutes matching target alerts
+  - {source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: [service]}
+
+plans:                                 # emergency plans: an include glob, or a plan inline
+  - include: plans/*.yaml
+)yaml";
+
+constexpr std::string_view kSystemCrashPlan = R"yaml(# Emergency plan: a server or service has crashed.
+id: system_crash
+title: System crash
+match: ['incident_type="system_crash"']   # alert groups matching this open an incident with this plan
+severity: critical                        # critical | major | minor | warning | info
+escalation: ops                           # the escalation policy that pages the roles
+roles:                                    # who fills each role: "schedule:ID" or "person:ID"
+  commander: "schedule:ops-primary"
+  operations: "person:bob"
+steps:                                    # become the incident's tasks; due is from the opening
+  - {id: activate, title: Activate the plan and page responders, owner: commander, due: 5m}
+  - id: triage
+    title: Check servers and network, find the failing part
+    owner: operations
+    due: 15m
+    checklist: [Check host health and disk, Check recent deploys, Check upstream dependencies]
+  - id: failover
+    title: Switch traffic to the backup server
+    owner: operations
+    due: 20m
+    # an automated action: type webhook (url) or command (argv list, or a string for /bin/sh -c);
+    # approve: true waits for a responder's approval before it runs
+    action: {type: webhook, url: "http://127.0.0.1:9000/failover", approve: true, timeout: 30s}
+  - {id: recover, title: Restore the primary and verify service, owner: operations, due: 2h}
+  - {id: review, title: Hold the postmortem, owner: commander, due: 72h}
+resources:                                # what responders need at hand
+  - {name: backup-server, kind: host, ref: "10.0.0.12"}
+  - {name: runbook, kind: document, ref: "https://wiki.example.com/runbooks/system-crash"}
+communications:                           # message templates
+  status: "We are investigating an outage of {{ .service }}. Next update in 30 minutes."
+clocks:                                   # deadlines that run from a timeline event
+  - {name: status-update, every: 30m, from: opened, owner: commander}
+review_every: 90d                         # the plan itself is reviewed this often
+)yaml";
+
+constexpr std::string_view kDataBreachPlan = R"yaml(# Emergency plan: personal data may have left the company.
+id: data_breach
+title: Personal data breach
+match: ['incident_type="data_breach"']
+severity: critical
+escalation: ops
+roles:
+  commander: "schedule:ops-primary"
+  security_lead: "person:carol"
+  legal: "person:bob"
+steps:
+  - {id: contain, title: Contain the leak - revoke credentials and isolate hosts, owner: security_lead, due: 1h}
+  - id: assess
+    title: Assess what data and whose data was exposed
+    owner: security_lead
+    due: 24h
+    checklist: [Which systems, Which data categories, How many data subjects, Since when]
+  - {id: confirm, title: Confirm the breach (record the breach_confirmed event), owner: commander, due: 24h}
+  - {id: notify_regulator, title: Notify the supervisory authority, owner: legal, due: 72h}
+  - {id: notify_subjects, title: Inform affected people when the risk to them is high, owner: legal, due: 96h}
+  - {id: review, title: Hold the postmortem, owner: commander, due: 14d}
+resources:
+  - {name: dpo, kind: contact, ref: "dpo@example.com"}
+  - {name: authority-form, kind: document, ref: "https://example.com/authority-breach-form"}
+communications:
+  regulator: "Notification of a personal data breach under GDPR art. 33: nature, categories, approximate numbers, likely consequences, measures taken."
+  subjects: "We are writing to tell you about an incident that may affect your personal data."
+clocks:
+  # GDPR art. 33: notify the supervisory authority within 72 hours of becoming aware of a
+  # personal-data breach. The clock starts at the breach_confirmed timeline event.
+  - {name: regulator-notification, within: 72h, from: breach_confirmed, owner: legal}
+  - {name: status-update, every: 1h, owner: commander}
+review_every: 180d
+)yaml";
+
+constexpr std::string_view kNetworkAttackPlan =
+    R"yaml(# Emergency plan: a network attack (flood, scan or intrusion attempt).
+id: network_attack
+title: Network attack
+match: ['incident_type="network_attack"']
+severity: major
+escalation: ops
+roles:
+  commander: "schedule:ops-primary"
+  network: "person:alice"
+steps:
+  - {id: contain_edge, title: Contain at the edge (enable DDoS protection upstream), owner: network, due: 10m}
+  - id: rate_limit
+    title: Rate-limit the affected endpoints
+    owner: network
+    due: 15m
+    action: {type: command, command: [/usr/local/bin/rate-limit, --profile, strict], approve: true, timeout: 1m}
+  - {id: block_sources, title: Block the attacking source ranges, owner: network, due: 20m}
+  - {id: scale_out, title: Scale out the frontends if legitimate traffic suffers, owner: commander, due: 30m}
+  - {id: verify, title: Verify service and lift temporary limits, owner: network, due: 4h}
+  - {id: review, title: Hold the postmortem, owner: commander, due: 72h}
+resources:
+  - {name: upstream-noc, kind: contact, ref: "noc@isp.example.com"}
+  - {name: edge-firewall, kind: host, ref: "10.0.0.1"}
+communications:
+  status: "We are mitigating a network attack. Some requests may be slowed or rejected."
+clocks:
+  - {name: status-update, every: 30m, owner: commander}
+review_every: 90d
+)yaml";
+
+struct StarterFile {
+  std::string_view path;  // relative to the target directory
+  std::string_view text;
+};
+
+constexpr std::array<StarterFile, 4> kFiles{{{"tocsin.yaml", kMainConfig},
+                                             {"plans/system_crash.yaml", kSystemCrashPlan},
+                                             {"plans/data_breach.yaml", kDataBreachPlan},
+                                             {"plans/network_attack.yaml", kNetworkAttackPlan}}};
+
+}  // namespace
+
+core::Status write_starter_config(const fs::path& dir) {
+  // Check every file first so a refusal leaves the directory untouched.
+  for (const StarterFile& f : kFiles) {
+    const fs::path file = dir / f.path;
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(file, ec))) {
+      return std::unexpected(
+          core::Error::failed_precondition(fmt::format("{} already exists; refusing to overwrite it", file.string())));
+    }
+  }
+  for (const StarterFile& f : kFiles) {
+    const fs::path file = dir / f.path;
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    if (ec) {
+      return std::unexpected(core::Error::failed_precondition(
+          fmt::format("cannot create directory {}: {}", file.parent_path().string(), ec.message())));
+    }
+    std::ofstream out(file, std::ios::binary);
+    out << f.text;
+    out.close();
+    if (!out) {
+      return std::unexpected(core::Error::failed_precondition(fmt::format("cannot write {}", file.string())));
+    }
+  }
+  return core::ok();
+}
+
+}  // namespace tocsin::config

@@ -1,0 +1,71 @@
+// Detectors turn a stream of samples of one series into a per-sample anomaly score in [0,1] and a
+// firing decision. Each kind lives in its own folder and registers a factory by name in a
+// DetectorRegistry; the rule engine never names a concrete detector.
+//
+// A DetectorSpec is the validated configuration of one rule's detector (immutable, shared); it
+// makes one SeriesDetector per series, which holds that series' bounded state.
+// Thread-safety: DetectorSpec and DetectorRegistry are immutable after construction and safe to
+// share; a SeriesDetector is used by one thread at a time.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace tocsin::detect {
+
+struct Decision {
+  double score = 0;  // anomaly score in [0,1]
+  bool firing = false;
+};
+
+class SeriesDetector {
+ public:
+  virtual ~SeriesDetector() = default;
+  // Samples arrive in timestamp order. O(1) amortised, no unbounded state.
+  virtual Decision update(core::Timestamp ts, double value) = 0;
+};
+
+class DetectorSpec {
+ public:
+  virtual ~DetectorSpec() = default;
+  virtual std::unique_ptr<SeriesDetector> make() const = 0;
+  virtual std::string describe() const = 0;  // e.g. "value > 0.9", for alerts and postmortems
+};
+
+using DetectorFactory = std::function<core::Result<std::unique_ptr<DetectorSpec>>(const config::DetectorConfig&)>;
+
+class DetectorRegistry {
+ public:
+  void add(std::string kind, DetectorFactory factory);
+  // Errors carry the position of the offending parameter.
+  core::Result<std::unique_ptr<DetectorSpec>> create(const config::DetectorConfig& config) const;
+  // Every detector built into this binary.
+  static const DetectorRegistry& builtin();
+
+ private:
+  std::map<std::string, DetectorFactory, std::less<>> factories_;
+};
+
+// Reads a detector's parameters, reporting unknown names and wrong types at their position.
+class ParamReader {
+ public:
+  explicit ParamReader(const config::DetectorConfig& config) : config_(config) {}
+  // A numeric parameter, or std::nullopt when absent.
+  core::Result<std::optional<double>> number(std::string_view name);
+  // After reading every known parameter: an error naming the first one that was not read.
+  core::Status reject_unknown(std::string_view allowed) const;
+  core::Error error_at(std::string_view name, std::string message) const;
+
+ private:
+  const config::DetectorConfig& config_;
+  std::vector<std::string> read_;
+};
+
+}  // namespace tocsin::detect

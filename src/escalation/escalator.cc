@@ -1,0 +1,123 @@
+#include "escalation/escalator.h"
+
+#include <fmt/format.h>
+
+#include "notify/payload.h"
+
+namespace tocsin::escalation {
+
+core::Result<int> Escalator::update(store::Tx& tx, core::Timestamp now) const {
+  int paged = 0;
+  for (const auto& row : TOCSIN_TRY(tx.incidents_due_for_escalation(now, 100))) {
+    auto loaded = TOCSIN_TRY(tx.get_incident(row.id));
+    if (!loaded) continue;
+    store::Incident inc = std::move(*loaded);
+    const config::EscalationPolicy* policy = config_->escalation_policy(inc.escalation_policy);
+    if (!policy || policy->levels.empty()) {
+      inc.escalation_next_at.reset();  // the policy was removed from the config
+      TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
+      continue;
+    }
+    // Catch up on every level that is due (e.g. after downtime), in order.
+    while (inc.escalation_next_at && *inc.escalation_next_at <= now) {
+      const int level = inc.escalation_next_level;
+      if (level >= static_cast<int>(policy->levels.size())) {
+        inc.escalation_next_at.reset();
+        break;
+      }
+      TOCSIN_RETURN_IF_ERROR(page_level(tx, inc, policy->levels[level], level + 1, inc.escalation_pass + 1, now));
+      ++paged;
+      const core::Timestamp pass_start = inc.opened_at + policy->repeat_every * inc.escalation_pass;
+      if (level + 1 < static_cast<int>(policy->levels.size())) {
+        inc.escalation_next_level = level + 1;
+        inc.escalation_next_at = pass_start + policy->levels[level + 1].after;
+      } else if (inc.escalation_pass < policy->repeat) {
+        inc.escalation_pass += 1;
+        inc.escalation_next_level = 0;
+        inc.escalation_next_at = pass_start + policy->repeat_every + policy->levels.front().after;
+      } else {
+        inc.escalation_next_level = level + 1;
+        inc.escalation_next_at.reset();
+      }
+    }
+    TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
+  }
+  return paged;
+}
+
+core::Status Escalator::page_level(store::Tx& tx, const store::Incident& inc, const config::EscalationLevel& level,
+                                   int level_no, int pass, core::Timestamp now) const {
+  std::vector<std::string> reached;
+  for (const auto& target : level.notify) {
+    auto notifications = notifications_for(inc, target, level_no, pass, now);
+    if (notifications.empty()) reached.push_back(fmt::format("{} (nobody to notify)", target.to_string()));
+    for (const auto& n : notifications) {
+      TOCSIN_TRY(tx.insert_notification(n));
+      reached.push_back(fmt::format("{} → {} via {}", n.target, n.address, n.channel));
+    }
+  }
+  std::string detail = fmt::format("level {} (pass {}) of policy {}: ", level_no, pass, inc.escalation_policy);
+  for (size_t i = 0; i < reached.size(); ++i) detail += (i ? "; " : "") + reached[i];
+  TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "escalated", "tocsin", detail}));
+  return {};
+}
+
+std::vector<store::Notification> Escalator::notifications_for(const store::Incident& inc, const config::Target& target,
+                                                              int level_no, int pass, core::Timestamp now) const {
+  std::vector<store::Notification> out;
+  auto make = [&](std::string channel, std::string address, std::string payload) {
+    store::Notification n;
+    n.incident_id = inc.id;
+    n.target = target.to_string();
+    n.channel = std::move(channel);
+    n.address = std::move(address);
+    n.payload = std::move(payload);
+    n.created_at = now;
+    n.next_attempt_at = now;
+    out.push_back(std::move(n));
+  };
+  auto page_person = [&](const std::string& person_id) {
+    const config::Person* person = config_->person(person_id);
+    if (!person) return;
+    const notify::PageContext page{inc, target.to_string(), person_id, external_url_, level_no, pass};
+    if (!person->contact.webhook.empty()) make("webhook", person->contact.webhook, notify::tocsin_json(page));
+    if (!person->contact.slack.empty()) make("slack", person->contact.slack, notify::slack_text(page));
+    if (!person->contact.email.empty()) make("email", person->contact.email, notify::slack_text(page));
+  };
+  switch (target.kind) {
+    case config::Target::Kind::kPerson:
+      page_person(target.id);
+      break;
+    case config::Target::Kind::kSchedule:
+      if (auto person = incidents_.resolve_person(target, now); !person.empty()) page_person(person);
+      break;
+    case config::Target::Kind::kChannel: {
+      const config::Channel* channel = config_->channel(target.id);
+      if (!channel) break;
+      const notify::PageContext page{inc, target.to_string(), channel->name, external_url_, level_no, pass};
+      switch (channel->type) {
+        case config::ChannelType::kWebhook:
+          make("webhook", channel->url,
+               channel->format == config::WebhookFormat::kAlertmanager ? notify::alertmanager_v4(page, channel->name)
+                                                                       : notify::tocsin_json(page));
+          break;
+        case config::ChannelType::kSlack:
+          make("slack", channel->url, notify::slack_text(page));
+          break;
+        case config::ChannelType::kEmail:
+          for (const auto& to : channel->to) make("email", to, notify::slack_text(page));
+          break;
+        case config::ChannelType::kExec: {
+          std::string command;
+          for (const auto& arg : channel->command) command += (command.empty() ? "" : " ") + arg;
+          make("exec", command, notify::tocsin_json(page));
+          break;
+        }
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace tocsin::escalation

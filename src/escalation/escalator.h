@@ -1,0 +1,39 @@
+// The escalation reconcile module. For every triggered incident whose next escalation level is
+// due, it creates the notifications for that level's targets (people, the person on call for a
+// schedule, channels), writes an "escalated" timeline event, and moves the incident's ladder
+// position on — to the next level, the next pass (`repeat`), or done. All in the caller's
+// transaction, so a level is paged exactly once even across crashes. Acknowledging stops the
+// ladder (IncidentService clears escalation_next_at).
+// Thread-safety: immutable after construction; update() needs a transaction of its own.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "incident/service.h"
+#include "store/store.h"
+
+namespace tocsin::escalation {
+
+class Escalator {
+ public:
+  Escalator(std::shared_ptr<const config::Config> config, const incident::IncidentService& incidents,
+            std::string external_url)
+      : config_(std::move(config)), incidents_(incidents), external_url_(std::move(external_url)) {}
+
+  // Pages every level due at or before `now`. Returns the number of levels paged.
+  core::Result<int> update(store::Tx& tx, core::Timestamp now) const;
+
+ private:
+  core::Status page_level(store::Tx& tx, const store::Incident& inc, const config::EscalationLevel& level,
+                          int level_no, int pass, core::Timestamp now) const;
+  std::vector<store::Notification> notifications_for(const store::Incident& inc, const config::Target& target,
+                                                     int level_no, int pass, core::Timestamp now) const;
+
+  std::shared_ptr<const config::Config> config_;
+  const incident::IncidentService& incidents_;
+  std::string external_url_;
+};
+
+}  // namespace tocsin::escalation

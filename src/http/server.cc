@@ -1,0 +1,547 @@
+// The HTTP/1.1 server of http.h on Boost.Beast. This is the only file that includes Beast/Asio.
+//
+// Each connection is a Session running on its own strand, one request at a time:
+//   wait (idle timeout) -> read header [-> 100 Continue] -> read body (read timeout for the whole
+//   request) -> handler -> write -> wait ...
+// Bytes of a pipelined next request stay in the session's buffer, so pipelined requests are read
+// and answered in order. A connection is closed "lingering": the send side is shut down and input
+// drained briefly, so a client still sending (e.g. an oversized body) reads our error response
+// instead of a reset.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <condition_variable>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "core/log.h"
+#include "http/http.h"
+
+namespace tocsin::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+namespace log = core::log;
+
+constexpr size_t kReadChunk = 4096;
+// Upper bound on the lingering close; a polite client closes as soon as it sees our FIN.
+constexpr core::Duration kMaxLinger = std::chrono::seconds(2);
+constexpr core::Duration kAcceptRetry = std::chrono::milliseconds(100);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+class Session;
+
+// What the server and its sessions share. Sessions hold it by shared_ptr, so it outlives them.
+struct Shared {
+  ServerOptions options;
+  Handler handler;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;  // guards sessions; cv signals a session ending
+  std::condition_variable cv;
+  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+};
+
+std::string format_endpoint(const tcp::endpoint& ep) {
+  if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
+  return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+bool is_token_char(char c) {
+  return c > 0x20 && c < 0x7F && std::string_view("()<>@,;:\\\"/[]?={}").find(c) == std::string_view::npos;
+}
+
+bool safe_header(const std::string& name, const std::string& value) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) return false;
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos;
+}
+
+// Beast 1.74 has its own string_view type.
+std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
+
+bool reserved_header(std::string_view name) {
+  for (std::string_view reserved :
+       {"content-length", "transfer-encoding", "connection", "server", "content-type"}) {
+    if (beast::iequals(beast::string_view(name.data(), name.size()), reserved.data())) return true;
+  }
+  return false;
+}
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+Request to_request(bhttp::request<bhttp::string_body>& msg, const std::string& remote) {
+  Request req;
+  req.method = msg.method() == bhttp::verb::head ? "GET" : std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  std::string_view target = req.target;
+  // Absolute-form ("http://host/p?q", RFC 9112 3.2.2): keep the path and query only.
+  if (target.starts_with("http://") || target.starts_with("https://")) {
+    const size_t slash = target.find('/', target.find("//") + 2);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  target = target.substr(0, target.find('#'));
+  const size_t q = target.find('?');
+  req.path = percent_decode(target.substr(0, q));
+  if (q != std::string_view::npos) req.query = parse_query(target.substr(q + 1));
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+    auto [it, inserted] = req.headers.try_emplace(std::move(name), std::string(f.value()));
+    if (!inserted) it->second.append(", ").append(to_std(f.value()));
+  }
+  req.body = std::move(msg.body());
+  req.remote = remote;
+  return req;
+}
+
+bhttp::response<bhttp::string_body> to_message(Response r, unsigned version, bool keep_alive, bool head) {
+  if (r.status < 200 || r.status > 599) {
+    log::error("http handler returned an invalid status", {{"status", std::to_string(r.status)}});
+    r = Response::error(500, "internal error: invalid response status");
+  }
+  bhttp::response<bhttp::string_body> res;
+  res.version(version);
+  res.result(static_cast<unsigned>(r.status));
+  res.set(bhttp::field::server, "tocsin");
+  for (const auto& [name, value] : r.headers) {
+    if (reserved_header(name)) continue;
+    if (!safe_header(name, value)) {
+      log::warn("http handler set an invalid header; dropped", {{"name", name}});
+      continue;
+    }
+    res.insert(name, value);
+  }
+  if (r.status == 204) {
+    // RFC 9110 8.6: no Content-Length (and no body) on 204.
+  } else {
+    if (!r.content_type.empty() && safe_header("content-type", r.content_type)) {
+      res.set(bhttp::field::content_type, r.content_type);
+    }
+    res.content_length(r.body.size());
+    // HEAD and 304 announce the length of the body they do not send.
+    if (!head && r.status != 304) res.body() = std::move(r.body);
+  }
+  res.keep_alive(keep_alive);
+  return res;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+
+  ~Session() {
+    std::lock_guard lock(shared_->mu);
+    shared_->sessions.erase(this);
+    shared_->cv.notify_all();
+  }
+
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::begin, shared_from_this()));
+  }
+
+  // Called by Server::stop from another thread.
+  void post_shutdown() {
+    net::post(stream_.get_executor(), beast::bind_front_handler(&Session::shutdown, shared_from_this()));
+  }
+
+ private:
+  enum class Phase {
+    kIdle,      // waiting for the first byte of a request
+    kReading,   // a request is partly received
+    kBusy,      // the handler runs or the response is being written
+    kDraining,  // lingering close
+  };
+
+  const ServerOptions& opts() const { return shared_->options; }
+
+  void begin() {
+    {
+      std::lock_guard lock(shared_->mu);
+      if (shared_->stopping.load()) return close_now();
+      shared_->sessions.emplace(this, weak_from_this());
+    }
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (ec) return close_now();
+    remote_ = format_endpoint(peer);
+    // Responses are written whole; Nagle would only delay pipelined answers.
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    wait_for_request();
+  }
+
+  void shutdown() {
+    closing_ = true;
+    if (phase_ != Phase::kBusy) close_now();  // kBusy finishes its response first (see on_write)
+  }
+
+  void wait_for_request() {
+    if (closing_) return close_now();
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(
+        std::min<size_t>(opts().max_header_bytes, std::numeric_limits<uint32_t>::max())));
+    parser_->body_limit(static_cast<uint64_t>(opts().max_body_bytes));
+    if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+    phase_ = Phase::kIdle;
+    // A new connection should send its request promptly; a kept-alive one may wait longer.
+    stream_.expires_after(first_request_ ? opts().read_timeout : opts().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec) return close_now();  // EOF, idle timeout, or closed by stop()
+    buffer_.commit(n);
+    read_header();
+  }
+
+  void read_header() {
+    phase_ = Phase::kReading;
+    first_request_ = false;
+    // One deadline for the whole request: header, 100 Continue, body.
+    stream_.expires_after(opts().read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    if (ec) return on_read_error(ec);
+    if (parser_->is_done()) return handle_request();
+    const auto& msg = parser_->get();
+    if (msg.version() >= 11 && beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       beast::bind_front_handler(&Session::on_continue_sent, shared_from_this()));
+      return;
+    }
+    read_body();
+  }
+
+  void on_continue_sent(beast::error_code ec, size_t) {
+    if (ec) return close_now();
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  void on_body(beast::error_code ec, size_t) {
+    if (ec) return on_read_error(ec);
+    handle_request();
+  }
+
+  void on_read_error(const beast::error_code& ec) {
+    if (ec == bhttp::error::body_limit) {
+      return send_error(413, fmt::format("request body larger than {} bytes", opts().max_body_bytes));
+    }
+    if (ec == bhttp::error::header_limit) {
+      return send_error(431, fmt::format("request header larger than {} bytes", opts().max_header_bytes));
+    }
+    // end_of_stream / partial_message: the client went away; timeouts and socket errors: nobody
+    // to answer.
+    if (is_http_parse_error(ec) && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      return send_error(400, fmt::format("malformed HTTP request: {}", ec.message()));
+    }
+    close_now();
+  }
+
+  void send_error(int status, std::string_view message) {
+    phase_ = Phase::kBusy;
+    write(to_message(Response::error(status, message), 11, false, false), false);
+  }
+
+  void handle_request() {
+    phase_ = Phase::kBusy;
+    auto& msg = parser_->get();
+    const bool head = msg.method() == bhttp::verb::head;
+    const unsigned version = msg.version();
+    const bool client_keep_alive = msg.keep_alive();
+    Request req = to_request(msg, remote_);
+    parser_.reset();
+    Response res = call_handler(req);
+    // Decided after the handler: stop() may have begun while it ran.
+    const bool keep_alive = client_keep_alive && !closing_ && !shared_->stopping.load();
+    write(to_message(std::move(res), version, keep_alive, head), keep_alive);
+  }
+
+  Response call_handler(const Request& req) {
+    try {
+      return shared_->handler(req);
+    } catch (const std::exception& e) {
+      log::error("http handler threw", {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+    } catch (...) {
+      log::error("http handler threw a non-std exception", {{"method", req.method}, {"path", req.path}});
+    }
+    return Response::error(500, "internal error");
+  }
+
+  void write(bhttp::response<bhttp::string_body> res, bool keep_alive) {
+    res_ = std::move(res);
+    stream_.expires_after(opts().read_timeout);
+    bhttp::async_write(stream_, res_,
+                       beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+  }
+
+  void on_write(bool keep_alive, beast::error_code ec, size_t) {
+    res_ = {};
+    if (ec) return close_now();
+    if (!keep_alive || closing_) return linger_close();
+    wait_for_request();
+  }
+
+  void linger_close() {
+    phase_ = Phase::kDraining;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close_now();
+    // While stopping, skip the wait when nothing is unread: closing then cannot reset the
+    // connection under the response.
+    if (closing_ && buffer_.size() == 0 && stream_.socket().available(ec) == 0 && !ec) return close_now();
+    stream_.expires_after(std::min(opts().read_timeout, kMaxLinger));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(drain_buf_),
+                            beast::bind_front_handler(&Session::on_drain, shared_from_this()));
+  }
+
+  void on_drain(beast::error_code ec, size_t) {
+    if (ec) return close_now();  // EOF from the client, the linger deadline, or an error
+    drain();
+  }
+
+  void close_now() {
+    beast::error_code ec;
+    if (stream_.socket().is_open()) stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Shared> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;  // lives while async_write runs
+  std::array<char, kReadChunk> drain_buf_{};
+  std::string remote_;
+  Phase phase_ = Phase::kIdle;
+  bool first_request_ = true;
+  bool closing_ = false;  // stop() asked this connection to close
+};
+
+// Splits "host:port" / "[v6]:port" / ":port" into a TCP endpoint; a host name is resolved.
+core::Result<tcp::endpoint> parse_listen(const std::string& listen, net::io_context& ioc) {
+  std::string_view text = listen;
+  std::string host;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::unexpected(
+          core::Error::invalid_argument(fmt::format("bad listen address \"{}\": want [v6]:port", listen)));
+    }
+    host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return std::unexpected(
+          core::Error::invalid_argument(fmt::format("bad listen address \"{}\": want host:port", listen)));
+    }
+    host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  const auto [end, err] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || err != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return std::unexpected(
+        core::Error::invalid_argument(fmt::format("bad port in listen address \"{}\"", listen)));
+  }
+  if (host.empty()) host = "0.0.0.0";
+  beast::error_code ec;
+  const net::ip::address address = net::ip::make_address(host, ec);
+  if (!ec) return tcp::endpoint(address, static_cast<uint16_t>(port));
+  tcp::resolver resolver(ioc);
+  const auto results = resolver.resolve(host, std::string(port_text), ec);
+  if (ec || results.empty()) {
+    return std::unexpected(core::Error::invalid_argument(
+        fmt::format("cannot resolve listen host \"{}\": {}", host, ec ? ec.message() : "no addresses")));
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  // Optional so stop() can destroy them, and with them every connection left over.
+  std::optional<net::io_context> ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_retry;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+
+  std::mutex stop_mu;  // serializes stop()
+  std::mutex state_mu;
+  std::condition_variable state_cv;
+  bool stopped = false;
+
+  void accept() {
+    acceptor->async_accept(net::make_strand(*ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (!acceptor->is_open()) return;  // stop() closed it
+      if (ec) {
+        // E.g. out of file descriptors: back off instead of spinning.
+        log::warn("http accept failed", {{"error", ec.message()}});
+        accept_retry->expires_after(kAcceptRetry);
+        accept_retry->async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && acceptor->is_open()) accept();
+        });
+        return;
+      }
+      try {
+        std::make_shared<Session>(std::move(socket), shared)->start();
+      } catch (const std::exception& e) {
+        log::error("http session setup failed", {{"error", e.what()}});
+      }
+      accept();
+    });
+  }
+
+  void run() {
+    for (;;) {
+      try {
+        ioc->run();
+        return;
+      } catch (const std::exception& e) {
+        log::error("http io thread caught an exception", {{"error", e.what()}});
+      } catch (...) {
+        log::error("http io thread caught a non-std exception");
+      }
+    }
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { stop(core::Duration::zero()); }
+
+uint16_t Server::port() const { return impl_->port; }
+
+core::Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler handler) {
+  if (!handler) return std::unexpected(core::Error::invalid_argument("http server needs a handler"));
+  if (options.threads < 1) {
+    return std::unexpected(
+        core::Error::invalid_argument(fmt::format("http threads must be >= 1, got {}", options.threads)));
+  }
+  if (options.read_timeout <= core::Duration::zero() || options.idle_timeout <= core::Duration::zero()) {
+    return std::unexpected(core::Error::invalid_argument("http timeouts must be positive"));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->ioc.emplace(options.threads);
+  const tcp::endpoint endpoint = TOCSIN_TRY(parse_listen(options.listen, *impl->ioc));
+
+  auto& acceptor = impl->acceptor.emplace(net::make_strand(*impl->ioc));
+  impl->accept_retry.emplace(acceptor.get_executor());
+  beast::error_code ec;
+  auto fail = [&](std::string_view what) {
+    return std::unexpected(
+        core::Error::unavailable(fmt::format("cannot {} {}: {}", what, options.listen, ec.message())));
+  };
+  if (acceptor.open(endpoint.protocol(), ec); ec) return fail("open a socket for");
+  // Lets a restarted server bind while old connections sit in TIME_WAIT; on Linux it does not
+  // allow two listeners on one port.
+  if (acceptor.set_option(net::socket_base::reuse_address(true), ec); ec) return fail("configure");
+  if (acceptor.bind(endpoint, ec); ec) return fail("bind");
+  if (acceptor.listen(net::socket_base::max_listen_connections, ec); ec) return fail("listen on");
+  impl->port = acceptor.local_endpoint(ec).port();
+  if (ec) return fail("read the bound port of");
+
+  impl->shared->options = std::move(options);
+  impl->shared->handler = std::move(handler);
+  impl->accept();
+
+  std::unique_ptr<Server> server(new Server(std::move(impl)));
+  try {
+    for (int i = 0; i < server->impl_->shared->options.threads; ++i) {
+      server->impl_->threads.emplace_back([impl_ptr = server->impl_.get()] { impl_ptr->run(); });
+    }
+  } catch (const std::system_error& e) {
+    server->stop(core::Duration::zero());
+    return std::unexpected(core::Error::internal(fmt::format("cannot start http io threads: {}", e.what())));
+  }
+  return server;
+}
+
+void Server::stop(core::Duration grace) {
+  std::lock_guard stop_lock(impl_->stop_mu);
+  {
+    std::lock_guard lock(impl_->state_mu);
+    if (impl_->stopped) return;
+  }
+  Shared& shared = *impl_->shared;
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    // Sessions that register after this see `stopping` and close themselves.
+    std::lock_guard lock(shared.mu);
+    shared.stopping.store(true);
+    for (auto& [ptr, weak] : shared.sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  net::post(impl_->acceptor->get_executor(), [impl = impl_.get()] {
+    beast::error_code ec;
+    impl->acceptor->close(ec);
+    impl->accept_retry->cancel();
+  });
+  for (auto& s : live) s->post_shutdown();
+  live.clear();  // holding them would keep them alive through the wait below
+  {
+    std::unique_lock lock(shared.mu);
+    shared.cv.wait_for(lock, grace, [&] { return shared.sessions.empty(); });
+  }
+  impl_->ioc->stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+  // Destroying the io_context destroys the handlers still pending and the connections they own.
+  impl_->accept_retry.reset();
+  impl_->acceptor.reset();
+  impl_->ioc.reset();
+  {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->stopped = true;
+  }
+  impl_->state_cv.notify_all();
+}
+
+void Server::wait() {
+  std::unique_lock lock(impl_->state_mu);
+  impl_->state_cv.wait(lock, [&] { return impl_->stopped; });
+}
+
+}  // namespace tocsin::http

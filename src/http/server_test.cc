@@ -1,0 +1,610 @@
+// Server tests drive a real server on 127.0.0.1:0 through a small blocking POSIX-socket client, so
+// the bytes on the wire (pipelining, Connection: close, limits) are what is asserted.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "http/http.h"
+
+namespace tocsin::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RawResponse {
+  std::string status_line;
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+// A blocking HTTP/1.1 client over one TCP connection. Every receive gives up after 10 s so a
+// broken server fails a test instead of hanging it.
+class Client {
+ public:
+  explicit Client(uint16_t port, bool v6 = false) {
+    fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return;
+    timeval tv{};
+    tv.tv_sec = 10;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int rc = -1;
+    if (v6) {
+      sockaddr_in6 addr{};
+      addr.sin6_family = AF_INET6;
+      addr.sin6_port = htons(port);
+      addr.sin6_addr = in6addr_loopback;
+      rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    } else {
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(port);
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    }
+    if (rc != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~Client() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+
+  // False when the server has closed or reset the connection.
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads one response; `head` = it answers a HEAD request (no body whatever Content-Length says).
+  std::optional<RawResponse> read_response(bool head = false) {
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return std::nullopt;
+    }
+    RawResponse r;
+    std::string_view header_block(buf_.data(), end);
+    size_t line_end = header_block.find("\r\n");
+    r.status_line = std::string(header_block.substr(0, line_end));
+    if (r.status_line.size() < 12) return std::nullopt;
+    r.status = std::stoi(r.status_line.substr(9, 3));
+    while (line_end != std::string_view::npos) {
+      header_block.remove_prefix(line_end + 2);
+      line_end = header_block.find("\r\n");
+      const std::string_view line = header_block.substr(0, line_end);
+      const size_t colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string name(line.substr(0, colon));
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      r.headers[name] = std::string(value);
+    }
+    buf_.erase(0, end + 4);
+    const bool bodyless = head || r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodyless && r.headers.contains("content-length")) {
+      const size_t len = std::stoul(r.headers["content-length"]);
+      while (buf_.size() < len) {
+        if (!fill()) return std::nullopt;
+      }
+      r.body = buf_.substr(0, len);
+      buf_.erase(0, len);
+    }
+    return r;
+  }
+
+  // Waits until the server closes the connection (EOF or reset); false on the 10 s guard timeout.
+  // Bytes that arrive first are kept in `unread()`.
+  bool closed_by_peer() {
+    for (;;) {
+      char tmp[4096];
+      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+      buf_.append(tmp, static_cast<size_t>(n));
+    }
+  }
+
+  const std::string& unread() const { return buf_; }
+
+ private:
+  bool fill() {
+    char tmp[4096];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string buf_;
+};
+
+std::unique_ptr<Server> start_server(Handler handler, ServerOptions options = {}) {
+  options.listen = "127.0.0.1:0";
+  auto server = Server::start(std::move(options), std::move(handler));
+  if (!server) {
+    ADD_FAILURE() << server.error().to_string();
+    return nullptr;
+  }
+  return std::move(*server);
+}
+
+// Echoes what it saw, one "key=value" per line.
+Response echo(const Request& req) {
+  std::string out = fmt::format("method={}\npath={}\nbody={}\nx-test={}\n", req.method, req.path, req.body,
+                                req.header("x-test"));
+  for (const auto& [k, v] : req.query) out += fmt::format("q.{}={}\n", k, v);
+  return Response::text(200, out);
+}
+
+std::string get(std::string_view target, std::string_view extra = "") {
+  return fmt::format("GET {} HTTP/1.1\r\nHost: test\r\n{}\r\n", target, extra);
+}
+
+TEST(Server, GetAndPostEcho) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  EXPECT_NE(server->port(), 0);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+
+  ASSERT_TRUE(c.send(get("/hello", "X-Test: yes\r\n")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status_line, "HTTP/1.1 200 OK");
+  EXPECT_EQ(r->header("server"), "tocsin");
+  EXPECT_EQ(r->header("content-type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(r->header("content-length"), std::to_string(r->body.size()));
+  EXPECT_EQ(r->body, "method=GET\npath=/hello\nbody=\nx-test=yes\n");
+
+  ASSERT_TRUE(c.send("POST /items HTTP/1.1\r\nHost: test\r\nContent-Length: 11\r\n\r\nhello world"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "method=POST\npath=/items\nbody=hello world\nx-test=\n");
+}
+
+TEST(Server, ChunkedRequestBody) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(
+      c.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n "
+             "world\r\n0\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "method=POST\npath=/c\nbody=hello world\nx-test=\n");
+}
+
+TEST(Server, DecodesPathAndQuery) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/a%20b/c+d?x=1+2&y=%26%3D&x=3&flag")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "method=GET\npath=/a b/c+d\nbody=\nx-test=\nq.flag=\nq.x=3\nq.y=&=\n");
+}
+
+TEST(Server, PassesRawTargetRemoteAndJoinedHeaders) {
+  Request seen;
+  auto server = start_server([&](const Request& req) {
+    seen = req;
+    return Response::json(200, "{}");
+  });
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/p%41th?q=%41", "X-Multi: a\r\nx-multi: b\r\n")));
+  ASSERT_TRUE(c.read_response());
+  EXPECT_EQ(seen.target, "/p%41th?q=%41");
+  EXPECT_EQ(seen.path, "/pAth");
+  EXPECT_EQ(seen.query.at("q"), "A");
+  EXPECT_EQ(seen.header("x-multi"), "a, b");
+  EXPECT_EQ(seen.header("host"), "test");
+  EXPECT_TRUE(seen.remote.starts_with("127.0.0.1:")) << seen.remote;
+}
+
+TEST(Server, KeepAliveServesTwoRequestsOnOneConnection) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  for (const char* path : {"/one", "/two"}) {
+    ASSERT_TRUE(c.send(get(path)));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, fmt::format("method=GET\npath={}\nbody=\nx-test=\n", path));
+    EXPECT_NE(r->header("connection"), "close");
+  }
+}
+
+TEST(Server, AnswersPipelinedRequestsInOrder) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/1") + "POST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/3")));
+  auto r1 = c.read_response();
+  auto r2 = c.read_response();
+  auto r3 = c.read_response();
+  ASSERT_TRUE(r1 && r2 && r3);
+  EXPECT_EQ(r1->body, "method=GET\npath=/1\nbody=\nx-test=\n");
+  EXPECT_EQ(r2->body, "method=POST\npath=/2\nbody=abc\nx-test=\n");
+  EXPECT_EQ(r3->body, "method=GET\npath=/3\nbody=\nx-test=\n");
+}
+
+TEST(Server, HonoursConnectionClose) {
+  std::atomic<int> calls{0};
+  auto server = start_server([&](const Request& req) {
+    ++calls;
+    return echo(req);
+  });
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  // The request after the closing one must not be served.
+  ASSERT_TRUE(c.send(get("/bye", "Connection: close\r\n") + get("/ignored")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(c.unread(), "");
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(Server, Http10ClosesUnlessKeepAlive) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  {
+    Client c(server->port());
+    ASSERT_TRUE(c.send("GET /old HTTP/1.0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line, "HTTP/1.0 200 OK");
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  Client c(server->port());
+  ASSERT_TRUE(c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("connection"), "keep-alive");
+  ASSERT_TRUE(c.send("GET /b HTTP/1.0\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "method=GET\npath=/b\nbody=\nx-test=\n");
+}
+
+TEST(Server, HeadIsGetWithoutBody) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n" + get("/after")));
+  auto head = c.read_response(/*head=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("content-length"),
+            std::to_string(std::string("method=GET\npath=/h\nbody=\nx-test=\n").size()));
+  // If a body had been sent it would be parsed as the next status line.
+  auto after = c.read_response();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->body, "method=GET\npath=/after\nbody=\nx-test=\n");
+}
+
+TEST(Server, ExpectContinue) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send("PUT /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
+  auto interim = c.read_response();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(c.send("data"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "method=PUT\npath=/x\nbody=data\nx-test=\n");
+}
+
+TEST(Server, BodyOverLimitIs413AndHandlerNotCalled) {
+  std::atomic<int> calls{0};
+  ServerOptions options;
+  options.max_body_bytes = 16;
+  auto server = start_server(
+      [&](const Request& req) {
+        ++calls;
+        return echo(req);
+      },
+      options);
+  ASSERT_NE(server, nullptr);
+  {
+    Client c(server->port());
+    ASSERT_TRUE(c.send(
+        fmt::format("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{}", std::string(100, 'x'))));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(r->header("content-type"), "application/json");
+    EXPECT_EQ(r->body, R"({"error":"request body larger than 16 bytes"})");
+    EXPECT_EQ(r->header("connection"), "close");
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Client c(server->port());  // chunked: the size is only known while reading
+    ASSERT_TRUE(
+        c.send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+               "chunked\r\n\r\n10\r\n0123456789abcdef\r\n5\r\nmore!\r\n0\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  EXPECT_EQ(calls.load(), 0);
+  Client ok(server->port());  // exactly at the limit is fine
+  ASSERT_TRUE(ok.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n\r\n0123456789abcdef"));
+  auto r = ok.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(Server, HeaderOverLimitIs431) {
+  std::atomic<int> calls{0};
+  ServerOptions options;
+  options.max_header_bytes = 1024;
+  auto server = start_server(
+      [&](const Request& req) {
+        ++calls;
+        return echo(req);
+      },
+      options);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/", fmt::format("X-Big: {}\r\n", std::string(4000, 'a')))));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(r->body, R"({"error":"request header larger than 1024 bytes"})");
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(Server, GarbageIs400) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send("this is not http\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->header("content-type"), "application/json");
+  EXPECT_TRUE(r->body.starts_with(R"({"error":"malformed HTTP request: )")) << r->body;
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST(Server, ReadTimeoutClosesConnection) {
+  std::atomic<int> calls{0};
+  ServerOptions options;
+  options.read_timeout = 200ms;
+  auto server = start_server(
+      [&](const Request& req) {
+        ++calls;
+        return echo(req);
+      },
+      options);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: t\r\n"));  // the blank line never comes
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(c.unread(), "");
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(Server, IdleTimeoutClosesKeepAliveConnection) {
+  ServerOptions options;
+  options.idle_timeout = 200ms;
+  auto server = start_server(echo, options);
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/")));
+  ASSERT_TRUE(c.read_response());
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(c.unread(), "");
+}
+
+TEST(Server, HandlerExceptionsBecome500) {
+  auto server = start_server([](const Request& req) -> Response {
+    if (req.path == "/std") throw std::runtime_error("boom");
+    if (req.path == "/int") throw 42;
+    return Response::text(200, "fine");
+  });
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  for (const char* path : {"/std", "/int"}) {
+    ASSERT_TRUE(c.send(get(path)));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 500);
+    EXPECT_EQ(r->body, R"({"error":"internal error"})");
+  }
+  ASSERT_TRUE(c.send(get("/ok")));  // the connection survives
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "fine");
+}
+
+TEST(Server, InvalidStatusAndUnsafeHeaders) {
+  auto server = start_server([](const Request& req) {
+    if (req.path == "/bad") return Response::text(42, "x");
+    Response r = Response::text(201, "made");
+    r.headers = {{"Location", "/items/1"}, {"X-Evil", "a\r\nSet-Cookie: x=1"}, {"Content-Length", "999"}};
+    return r;
+  });
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/bad") + get("/good")));
+  auto bad = c.read_response();
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 500);
+  auto good = c.read_response();
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 201);
+  EXPECT_EQ(good->header("location"), "/items/1");
+  EXPECT_EQ(good->header("x-evil"), "");
+  EXPECT_EQ(good->header("set-cookie"), "");
+  EXPECT_EQ(good->header("content-length"), "4");
+  EXPECT_EQ(good->body, "made");
+}
+
+TEST(Server, NoContentHasNoBodyOrLength) {
+  auto server = start_server([](const Request&) { return Response::text(204, "ignored"); });
+  ASSERT_NE(server, nullptr);
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/a") + get("/b")));
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 204);
+    EXPECT_FALSE(r->headers.contains("content-length"));
+  }
+}
+
+TEST(Server, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ServerOptions options;
+  options.threads = 2;  // one io thread stays free while the slow handler blocks the other
+  auto server = start_server(
+      [&](const Request& req) {
+        if (req.path == "/slow") {
+          entered.set_value();
+          released.wait();
+          return Response::text(200, "slow done");
+        }
+        return Response::text(200, "fast");
+      },
+      options);
+  ASSERT_NE(server, nullptr);
+  const uint16_t port = server->port();
+
+  Client idle(port);
+  ASSERT_TRUE(idle.send(get("/fast")));
+  ASSERT_TRUE(idle.read_response());
+  Client slow(port);
+  ASSERT_TRUE(slow.send(get("/slow")));
+  entered.get_future().wait();
+
+  std::thread stopper([&] { server->stop(30s); });
+  // The idle keep-alive connection being closed shows that stop() is under way.
+  EXPECT_TRUE(idle.closed_by_peer());
+  release.set_value();
+  auto r = slow.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "slow done");
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_TRUE(slow.closed_by_peer());
+  stopper.join();
+
+  Client after(port);
+  EXPECT_FALSE(after.connected());
+  server->stop(1s);  // idempotent
+  server->wait();    // returns at once after stop
+}
+
+TEST(Server, WaitReturnsWhenStopped) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  std::thread waiter([&] { server->wait(); });
+  server->stop(0ms);
+  waiter.join();
+}
+
+TEST(Server, ConcurrentClientsOnSeveralThreads) {
+  ServerOptions options;
+  options.threads = 4;
+  auto server = start_server(echo, options);
+  ASSERT_NE(server, nullptr);
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&, i] {
+      Client c(server->port());
+      for (int j = 0; j < 25; ++j) {
+        const std::string path = fmt::format("/c{}/{}", i, j);
+        if (!c.send(get(path))) return;
+        auto r = c.read_response();
+        if (r && r->body == fmt::format("method=GET\npath={}\nbody=\nx-test=\n", path)) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 8 * 25);
+}
+
+TEST(Server, BindToUsedPortFails) {
+  auto first = start_server(echo);
+  ASSERT_NE(first, nullptr);
+  ServerOptions options;
+  options.listen = fmt::format("127.0.0.1:{}", first->port());
+  auto second = Server::start(options, echo);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), core::ErrorCode::kUnavailable);
+  EXPECT_NE(second.error().message().find(options.listen), std::string::npos) << second.error().message();
+}
+
+TEST(Server, RejectsBadOptions) {
+  for (const char* listen :
+       {"nonsense", "127.0.0.1:99999", "127.0.0.1:", "[::1]", "[::1]8080", "127.0.0.1:80x"}) {
+    ServerOptions options;
+    options.listen = listen;
+    auto server = Server::start(options, echo);
+    ASSERT_FALSE(server) << listen;
+    EXPECT_EQ(server.error().code(), core::ErrorCode::kInvalidArgument) << listen;
+  }
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.threads = 0;
+  EXPECT_FALSE(Server::start(options, echo));
+  options.threads = 1;
+  EXPECT_FALSE(Server::start(options, nullptr));
+}
+
+TEST(Server, ListensOnIpv6Loopback) {
+  ServerOptions options;
+  options.listen = "[::1]:0";
+  auto server = Server::start(options, echo);
+  if (!server) GTEST_SKIP() << "no IPv6 loopback here: " << server.error().to_string();
+  Client c((*server)->port(), /*v6=*/true);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send(get("/six")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "method=GET\npath=/six\nbody=\nx-test=\n");
+}
+
+}  // namespace
+}  // namespace tocsin::http

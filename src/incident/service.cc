@@ -1,0 +1,237 @@
+#include "incident/service.h"
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "incident/lifecycle.h"
+#include "oncall/schedule.h"
+
+namespace tocsin::incident {
+
+using store::AlertState;
+using store::IncidentStatus;
+
+namespace {
+
+store::AlertRecord to_record(const detect::AlertEvent& e, AlertState state, core::Timestamp now) {
+  store::AlertRecord r;
+  r.fingerprint = e.fingerprint;
+  r.rule = e.rule;
+  r.labels = e.labels;
+  r.annotations = e.annotations;
+  r.state = state;
+  r.value = e.value;
+  r.active_at = e.active_at;
+  r.updated_at = now;
+  return r;
+}
+
+std::string describe_alert(const detect::AlertEvent& e) {
+  return fmt::format("{} {} ({}, value {})", e.rule, e.labels.to_string(), e.condition, e.value);
+}
+
+}  // namespace
+
+core::Result<std::vector<int64_t>> IncidentService::apply(store::Tx& tx, const std::vector<detect::AlertEvent>& events,
+                                                          core::Timestamp now) const {
+  std::vector<int64_t> opened;
+  for (const auto& e : events) {
+    switch (e.to) {
+      case detect::AlertPhase::kPending: {
+        auto existing = TOCSIN_TRY(tx.get_alert(e.fingerprint));
+        store::AlertRecord r = to_record(e, AlertState::kPending, now);
+        if (existing) r.incident_id = existing->incident_id;
+        TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
+        break;
+      }
+      case detect::AlertPhase::kInactive: {
+        // A pending alert that never fired: keep the record, marked resolved, for history.
+        auto existing = TOCSIN_TRY(tx.get_alert(e.fingerprint));
+        store::AlertRecord r = to_record(e, AlertState::kResolved, now);
+        if (existing) r.incident_id = existing->incident_id;
+        r.resolved_at = e.at;
+        TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
+        break;
+      }
+      case detect::AlertPhase::kFiring:
+        if (auto id = TOCSIN_TRY(on_firing(tx, e, now))) opened.push_back(*id);
+        break;
+      case detect::AlertPhase::kResolved:
+        TOCSIN_RETURN_IF_ERROR(on_resolved(tx, e, now));
+        break;
+    }
+  }
+  return opened;
+}
+
+const config::Plan* IncidentService::plan_for(const core::Labels& labels) const {
+  for (const auto& plan : config_->plans) {
+    if (!plan.match.empty() && core::matches_all(plan.match, labels)) return &plan;
+  }
+  return nullptr;
+}
+
+std::string IncidentService::group_key(const config::Plan& plan, const core::Labels& labels) const {
+  // Until the Alertmanager grouping stage exists, alerts group per plan by the root route's
+  // group_by labels (or by alertname when no routes are configured).
+  std::vector<std::string> by{"alertname"};
+  if (config_->routes && !config_->routes->group_by_all && !config_->routes->group_by.empty()) {
+    by = config_->routes->group_by;
+  }
+  std::string key = plan.id;
+  for (const auto& name : by) key += fmt::format("|{}={}", name, labels.get_or(name, ""));
+  return key;
+}
+
+std::string IncidentService::resolve_person(const config::Target& target, core::Timestamp now) const {
+  switch (target.kind) {
+    case config::Target::Kind::kPerson: return target.id;
+    case config::Target::Kind::kSchedule: {
+      const config::Schedule* schedule = config_->schedule(target.id);
+      if (!schedule) return "";
+      auto people = oncall::on_call(*schedule, now);
+      if (!people) {
+        core::log::warn("on-call lookup failed", {{"schedule", target.id}, {"error", people.error().to_string()}});
+        return "";
+      }
+      return people->empty() ? "" : people->front();
+    }
+    case config::Target::Kind::kChannel: return "";
+  }
+  return "";
+}
+
+core::Result<std::optional<int64_t>> IncidentService::on_firing(store::Tx& tx, const detect::AlertEvent& e,
+                                                                core::Timestamp now) const {
+  store::AlertRecord r = to_record(e, AlertState::kFiring, now);
+  r.fired_at = e.at;
+  const config::Plan* plan = plan_for(e.labels);
+  if (!plan) {
+    // Notify-only alerts (routes without a plan) come with the alerting pipeline; they are kept.
+    TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
+    return std::optional<int64_t>{};
+  }
+  std::string key = group_key(*plan, e.labels);
+  std::optional<int64_t> opened;
+  auto existing = TOCSIN_TRY(tx.find_open_incident(key));
+  int64_t incident_id;
+  if (existing) {
+    incident_id = existing->id;
+    TOCSIN_TRY(tx.append_timeline({0, incident_id, now, "alert_added", "tocsin", describe_alert(e)}));
+  } else {
+    incident_id = TOCSIN_TRY(open(tx, *plan, e, std::move(key), now));
+    opened = incident_id;
+  }
+  r.incident_id = incident_id;
+  TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
+  TOCSIN_RETURN_IF_ERROR(tx.upsert_incident_alert(incident_id, {e.fingerprint, e.labels, AlertState::kFiring, now}));
+  return opened;
+}
+
+core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& plan, const detect::AlertEvent& e,
+                                            std::string key, core::Timestamp now) const {
+  store::Incident inc;
+  auto summary = e.annotations.find("summary");
+  inc.title = summary != e.annotations.end() && !summary->second.empty()
+                  ? fmt::format("{}: {}", plan.title, summary->second)
+                  : fmt::format("{}: {} {}", plan.title, e.rule, e.labels.get_or("instance", e.labels.get_or("service", "")));
+  inc.plan = plan.id;
+  inc.severity = plan.severity;
+  inc.status = IncidentStatus::kTriggered;
+  inc.group_key = std::move(key);
+  inc.opened_at = now;
+  inc.escalation_policy = plan.escalation;
+  if (const auto* policy = config_->escalation_policy(plan.escalation); policy && !policy->levels.empty()) {
+    inc.escalation_next_at = now + policy->levels.front().after;
+  }
+  const int64_t id = TOCSIN_TRY(tx.insert_incident(inc));
+  TOCSIN_TRY(tx.append_timeline({0, id, now, "opened", "tocsin",
+                                 fmt::format("plan {} activated by {}; condition held since {}",
+                                             plan.id, describe_alert(e),
+                                             core::format_rfc3339(e.active_at))}));
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const auto& step = plan.steps[i];
+    store::Task task;
+    task.step = step.id;
+    task.ord = static_cast<int>(i);
+    task.title = step.title;
+    task.owner = step.owner;
+    for (const auto& [role, target] : plan.roles) {
+      if (role == step.owner) task.assignee = resolve_person(target, now);
+    }
+    task.due_at = now + step.due;
+    TOCSIN_RETURN_IF_ERROR(tx.insert_task(id, task));
+  }
+  for (const auto& [role, target] : plan.roles) {
+    const std::string person = resolve_person(target, now);
+    TOCSIN_TRY(tx.append_timeline({0, id, now, "role_assigned", "tocsin",
+                                   fmt::format("{}: {} ({})", role, person.empty() ? "nobody" : person,
+                                               target.to_string())}));
+  }
+  core::log::info("incident opened", {{"id", std::to_string(id)}, {"plan", plan.id}, {"alert", e.rule}});
+  return id;
+}
+
+core::Status IncidentService::on_resolved(store::Tx& tx, const detect::AlertEvent& e, core::Timestamp now) const {
+  auto existing = TOCSIN_TRY(tx.get_alert(e.fingerprint));
+  store::AlertRecord r = to_record(e, AlertState::kResolved, now);
+  r.resolved_at = e.at;
+  if (existing) {
+    r.fired_at = existing->fired_at;
+    r.incident_id = existing->incident_id;
+  }
+  TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
+  if (!r.incident_id) return {};
+  auto inc = TOCSIN_TRY(tx.get_incident(*r.incident_id));
+  if (!inc) return {};
+  core::Timestamp added = now;
+  for (const auto& a : inc->alerts) {
+    if (a.fingerprint == e.fingerprint) added = a.added_at;
+  }
+  TOCSIN_RETURN_IF_ERROR(tx.upsert_incident_alert(inc->id, {e.fingerprint, e.labels, AlertState::kResolved, added}));
+  TOCSIN_TRY(tx.append_timeline({0, inc->id, now, "alert_resolved", "tocsin", describe_alert(e)}));
+  return {};
+}
+
+core::Result<store::Incident> IncidentService::move(store::Tx& tx, int64_t id, IncidentStatus to, std::string_view actor,
+                                                    core::Timestamp now) const {
+  auto inc = TOCSIN_TRY(tx.get_incident(id));
+  if (!inc) return std::unexpected(core::Error::not_found(fmt::format("no incident {}", id)));
+  auto allowed = check_transition(inc->status, to);
+  if (!allowed) {
+    return std::unexpected(core::Error::failed_precondition(fmt::format("incident {}: {}", id, allowed.error().message())));
+  }
+  inc->status = to;
+  switch (to) {
+    case IncidentStatus::kAcknowledged: inc->acknowledged_at = now; break;
+    case IncidentStatus::kMitigated: inc->mitigated_at = now; break;
+    case IncidentStatus::kResolved: inc->resolved_at = now; break;
+    case IncidentStatus::kClosed: inc->closed_at = now; break;
+    case IncidentStatus::kTriggered: break;
+  }
+  // Acknowledging (or anything past it) stops the escalation ladder.
+  if (to != IncidentStatus::kTriggered) inc->escalation_next_at.reset();
+  TOCSIN_RETURN_IF_ERROR(tx.update_incident(*inc));
+  TOCSIN_TRY(tx.append_timeline({0, id, now, std::string(store::to_string(to)), std::string(actor), ""}));
+  return TOCSIN_TRY(tx.get_incident(id)).value();
+}
+
+core::Result<store::Incident> IncidentService::acknowledge(store::Tx& tx, int64_t id, std::string_view actor,
+                                                           core::Timestamp now) const {
+  return move(tx, id, IncidentStatus::kAcknowledged, actor, now);
+}
+
+core::Result<store::Incident> IncidentService::resolve(store::Tx& tx, int64_t id, std::string_view actor,
+                                                       core::Timestamp now) const {
+  return move(tx, id, IncidentStatus::kResolved, actor, now);
+}
+
+core::Result<store::Incident> IncidentService::add_note(store::Tx& tx, int64_t id, std::string_view actor,
+                                                        std::string_view text, core::Timestamp now) const {
+  auto inc = TOCSIN_TRY(tx.get_incident(id));
+  if (!inc) return std::unexpected(core::Error::not_found(fmt::format("no incident {}", id)));
+  TOCSIN_TRY(tx.append_timeline({0, id, now, "note", std::string(actor), std::string(text)}));
+  return TOCSIN_TRY(tx.get_incident(id)).value();
+}
+
+}  // namespace tocsin::incident

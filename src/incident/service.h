@@ -1,0 +1,52 @@
+// Incident bookkeeping over the store: records alert transitions, opens an incident (or joins an
+// open one) when a firing alert matches a plan, turns the plan's steps into tasks with assignees
+// and due times, starts the plan's escalation, and records responders' actions. Every change
+// writes a timeline event with time, actor and detail.
+//
+// All methods work inside the caller's transaction (store::Tx) and take `now` from the caller.
+// Thread-safety: immutable after construction; safe to share.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "detect/rule_engine.h"
+#include "store/store.h"
+
+namespace tocsin::incident {
+
+class IncidentService {
+ public:
+  explicit IncidentService(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
+
+  // Applies alert transitions in order. Returns the ids of incidents opened.
+  core::Result<std::vector<int64_t>> apply(store::Tx& tx, const std::vector<detect::AlertEvent>& events,
+                                           core::Timestamp now) const;
+
+  core::Result<store::Incident> acknowledge(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
+  core::Result<store::Incident> resolve(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
+  core::Result<store::Incident> add_note(store::Tx& tx, int64_t id, std::string_view actor, std::string_view text,
+                                         core::Timestamp now) const;
+
+  // The first plan whose matchers all match, or nullptr.
+  const config::Plan* plan_for(const core::Labels& labels) const;
+  // Who fills a role target right now: a person id, or "" (a channel, or nobody on call).
+  std::string resolve_person(const config::Target& target, core::Timestamp now) const;
+
+ private:
+  core::Result<std::optional<int64_t>> on_firing(store::Tx& tx, const detect::AlertEvent& e, core::Timestamp now) const;
+  core::Status on_resolved(store::Tx& tx, const detect::AlertEvent& e, core::Timestamp now) const;
+  core::Result<int64_t> open(store::Tx& tx, const config::Plan& plan, const detect::AlertEvent& e,
+                             std::string group_key, core::Timestamp now) const;
+  core::Result<store::Incident> move(store::Tx& tx, int64_t id, store::IncidentStatus to, std::string_view actor,
+                                     core::Timestamp now) const;
+  std::string group_key(const config::Plan& plan, const core::Labels& labels) const;
+
+  std::shared_ptr<const config::Config> config_;
+};
+
+}  // namespace tocsin::incident

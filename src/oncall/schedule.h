@@ -1,0 +1,51 @@
+// Who is on call: pure functions of a schedule (config::Schedule) and an explicit instant. No clock
+// is read here; the escalation layer passes `now`.
+//
+// Rotation semantics (GoAlert-like). A layer's first shift starts in the schedule's time zone at
+//   weekly: the first `handoff_day` at or after `start`, at `handoff_time`;
+//   daily:  `start` at `handoff_time`, then every day;
+//   custom: `start` at `handoff_time`, then every `shift_length`.
+// Shift n belongs to members[n % members.size()]. Hand-offs happen at local wall-clock time, so a
+// daily shift across a DST change lasts 23 or 25 hours; a custom shift_length that is a whole
+// number of days does too, while any other length (e.g. 12h) is exact elapsed time.
+// Resolution at an instant: the people of every override covering it (override from/to are local
+// times in the schedule's zone, [from, to)); else the person of the last layer that has someone on
+// call (later layers are on top); else nobody (before every layer's first shift).
+//
+// Thread-safety: free functions over immutable inputs; safe from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "oncall/timezone.h"
+
+namespace tocsin::oncall {
+
+struct Shift {
+  std::string person;
+  core::Timestamp start;
+  core::Timestamp end;
+  std::string source;  // "layer 1" (1-based, in config order) or "override"
+  friend bool operator==(const Shift&, const Shift&) = default;
+};
+
+// The person ids on call at `t`: all covering overrides' people (config order, no duplicates), else
+// the top layer's person, else empty. Errors: unknown time zone, a custom layer without a positive
+// shift_length (invalid_argument, positioned at the schedule or layer).
+core::Result<std::vector<std::string>> on_call(const config::Schedule& s, core::Timestamp t);
+// The same with the schedule's zone already loaded (s.timezone is not read).
+core::Result<std::vector<std::string>> on_call(const config::Schedule& s, const TimeZone& tz, core::Timestamp t);
+
+// Who is on call over [from, to), as shifts clipped to the window, ordered by start. Consecutive
+// stretches of the same person from the same source are merged into one shift (a one-member
+// rotation is one long shift); an override interrupting a layer splits it. At most 100000 hand-offs
+// per query: a larger window is invalid_argument.
+core::Result<std::vector<Shift>> shifts(const config::Schedule& s, core::Timestamp from, core::Timestamp to);
+core::Result<std::vector<Shift>> shifts(const config::Schedule& s, const TimeZone& tz, core::Timestamp from,
+                                        core::Timestamp to);
+
+}  // namespace tocsin::oncall

@@ -1,0 +1,49 @@
+// The composition root of a running tocsin: the only place (with cli/) that names concrete
+// types. It loads the config, opens the store, builds the engine with the real clock and the
+// real senders, serves the HTTP API, and drives the engine's reconcile modules: after every
+// write that may have made work due, and at the time the engine says it next has work.
+// Thread-safety: Runtime methods are called from the thread that created it.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+
+namespace tocsin::server {
+
+struct ServeOptions {
+  std::filesystem::path config_path;
+  std::string listen_override;  // non-empty: replaces server.listen
+};
+
+class Runtime {
+ public:
+  static core::Result<std::unique_ptr<Runtime>> start(const ServeOptions& options);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  uint16_t port() const;
+  std::string base_url() const;
+  // Pushes samples as if they came over POST /api/v1/push (used by the demo's simulated service).
+  core::Status push(std::string_view json_body);
+  void stop();
+
+ private:
+  struct Impl;
+  explicit Runtime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocks SIGTERM and SIGINT in the calling thread (call before starting any thread, so every
+// thread inherits the mask), and returns once one of them arrives.
+void block_shutdown_signals();
+int wait_for_shutdown_signal();
+
+// `tocsin serve`: runs until SIGTERM/SIGINT, then shuts down gracefully.
+core::Status serve(const ServeOptions& options);
+
+}  // namespace tocsin::server

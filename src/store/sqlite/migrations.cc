@@ -1,0 +1,184 @@
+#include "store/sqlite/migrations.h"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace tocsin::store::sqlite {
+namespace {
+
+// Conventions for every table: times are INTEGER unix milliseconds (NULL = not yet), label sets and
+// annotations are JSON objects of name -> value, fingerprints are the uint64 bit-cast to int64, and
+// enum columns hold the names that store.h's to_string prints.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE incidents (
+  id                    INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused
+  title                 TEXT    NOT NULL,
+  plan                  TEXT    NOT NULL,
+  severity              TEXT    NOT NULL,
+  status                TEXT    NOT NULL
+                        CHECK (status IN ('triggered', 'acknowledged', 'mitigated', 'resolved', 'closed')),
+  group_key             TEXT    NOT NULL,
+  opened_at             INTEGER NOT NULL,
+  acknowledged_at       INTEGER,
+  mitigated_at          INTEGER,
+  resolved_at           INTEGER,
+  closed_at             INTEGER,
+  escalation_policy     TEXT    NOT NULL,
+  escalation_pass       INTEGER NOT NULL,
+  escalation_next_level INTEGER NOT NULL,
+  escalation_next_at    INTEGER
+);
+CREATE INDEX incidents_by_opened ON incidents (opened_at, id);
+CREATE INDEX incidents_by_group_key ON incidents (group_key, opened_at, id);
+CREATE INDEX incidents_escalation_due ON incidents (escalation_next_at, id)
+  WHERE status = 'triggered' AND escalation_next_at IS NOT NULL;
+
+CREATE TABLE alerts (
+  fingerprint INTEGER PRIMARY KEY,
+  rule        TEXT    NOT NULL,
+  labels      TEXT    NOT NULL,
+  annotations TEXT    NOT NULL,
+  state       TEXT    NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+  value       REAL,             -- NULL stands for NaN, which SQLite cannot store
+  active_at   INTEGER NOT NULL,
+  fired_at    INTEGER,
+  resolved_at INTEGER,
+  updated_at  INTEGER NOT NULL,
+  incident_id INTEGER REFERENCES incidents (id)
+);
+CREATE INDEX alerts_by_state ON alerts (state);
+
+CREATE TABLE incident_alerts (
+  incident_id INTEGER NOT NULL REFERENCES incidents (id),
+  fingerprint INTEGER NOT NULL,
+  labels      TEXT    NOT NULL,
+  status      TEXT    NOT NULL CHECK (status IN ('pending', 'firing', 'resolved')),
+  added_at    INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, fingerprint)
+) WITHOUT ROWID;
+
+CREATE TABLE tasks (
+  incident_id INTEGER NOT NULL REFERENCES incidents (id),
+  step        TEXT    NOT NULL,
+  ord         INTEGER NOT NULL,
+  title       TEXT    NOT NULL,
+  owner       TEXT    NOT NULL,
+  assignee    TEXT    NOT NULL,
+  due_at      INTEGER NOT NULL,
+  status      TEXT    NOT NULL CHECK (status IN ('open', 'done', 'skipped')),
+  done_at     INTEGER,
+  done_by     TEXT    NOT NULL,
+  PRIMARY KEY (incident_id, step)
+) WITHOUT ROWID;
+
+CREATE TABLE timeline (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id INTEGER NOT NULL REFERENCES incidents (id),
+  at          INTEGER NOT NULL,
+  kind        TEXT    NOT NULL,
+  actor       TEXT    NOT NULL,
+  detail      TEXT    NOT NULL
+);
+CREATE INDEX timeline_by_incident ON timeline (incident_id, id);
+
+-- incident_id is NULL for notifications that belong to no incident (notify-only routes), so the
+-- foreign key still holds for those that do.
+CREATE TABLE notifications (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id     INTEGER REFERENCES incidents (id),
+  target          TEXT    NOT NULL,
+  channel         TEXT    NOT NULL,
+  address         TEXT    NOT NULL,
+  payload         TEXT    NOT NULL,
+  status          TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+  attempts        INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT    NOT NULL
+);
+CREATE INDEX notifications_due ON notifications (status, next_attempt_at, id);
+CREATE INDEX notifications_by_incident ON notifications (incident_id, id);
+
+CREATE TABLE notification_attempts (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  notification_id INTEGER NOT NULL REFERENCES notifications (id),
+  at              INTEGER NOT NULL,
+  ok              INTEGER NOT NULL CHECK (ok IN (0, 1)),
+  status_code     INTEGER NOT NULL,
+  error           TEXT    NOT NULL,
+  latency_ms      INTEGER NOT NULL
+);
+CREATE INDEX notification_attempts_by_notification ON notification_attempts (notification_id, id);
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations{kV1};
+
+constexpr std::string_view kCreateVersionTable =
+    "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";
+
+Result<int> read_version(Database& db) {
+  auto statement = TOCSIN_TRY(db.prepare_uncached("SELECT version FROM schema_version WHERE id = 1"));
+  bool has_row = TOCSIN_TRY(statement->step());
+  return has_row ? static_cast<int>(statement->column_int64(0)) : 0;
+}
+
+Status write_version(Database& db, int version) {
+  auto statement = TOCSIN_TRY(db.prepare_uncached(
+      "INSERT INTO schema_version (id, version) VALUES (1, ?1) "
+      "ON CONFLICT (id) DO UPDATE SET version = excluded.version"));
+  TOCSIN_RETURN_IF_ERROR(statement->bind_all(version));
+  return statement->run();
+}
+
+void rollback(Database& db) {
+  if (db.in_transaction()) (void)db.exec("ROLLBACK");
+}
+
+// One step: under the write lock, read the version and apply the next script if there is one.
+// Returns the version when nothing is left to do.
+Result<std::optional<int>> step(Database& db, std::span<const std::string_view> migrations) {
+  TOCSIN_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+  auto version = read_version(db);
+  if (!version) {
+    rollback(db);
+    return std::unexpected(std::move(version).error());
+  }
+  const int known = static_cast<int>(migrations.size());
+  if (*version > known) {
+    rollback(db);
+    return std::unexpected(core::Error::failed_precondition(fmt::format(
+        "database schema version {} is newer than this tocsin supports ({}); upgrade tocsin or use another "
+        "data directory",
+        *version, known)));
+  }
+  if (*version == known) {
+    rollback(db);  // nothing was written
+    return std::optional<int>(known);
+  }
+  const int next = *version + 1;
+  Status applied = db.exec(migrations[static_cast<size_t>(*version)]);
+  if (applied) applied = write_version(db, next);
+  if (applied) applied = db.exec("COMMIT");
+  if (!applied) {
+    rollback(db);
+    return std::unexpected(core::Error(applied.error().code(),
+                                       fmt::format("schema migration {}: {}", next, applied.error().message()))
+                               .retryable(applied.error().retryable()));
+  }
+  return std::optional<int>();
+}
+
+}  // namespace
+
+std::span<const std::string_view> schema_migrations() { return kMigrations; }
+
+Result<int> migrate(Database& db, std::span<const std::string_view> migrations) {
+  TOCSIN_RETURN_IF_ERROR(db.exec(kCreateVersionTable));
+  while (true) {
+    auto done = TOCSIN_TRY(step(db, migrations));
+    if (done) return *done;
+  }
+}
+
+}  // namespace tocsin::store::sqlite

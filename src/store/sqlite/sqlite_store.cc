@@ -1,0 +1,703 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <bit>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite.h"
+
+namespace tocsin::store::sqlite {
+namespace {
+
+using core::Error;
+
+// How long a connection waits for another process's write lock before giving up with
+// `unavailable`. Within one process the store's mutex already serialises transactions.
+constexpr int kBusyTimeoutMs = 5000;
+
+// SQLite integers are signed 64-bit; a fingerprint is stored as the same 64 bits.
+int64_t to_db(uint64_t fingerprint) { return std::bit_cast<int64_t>(fingerprint); }
+uint64_t fingerprint_from_db(int64_t value) { return std::bit_cast<uint64_t>(value); }
+
+int64_t to_db(Timestamp t) { return core::to_unix_ms(t); }
+std::optional<int64_t> to_db(const std::optional<Timestamp>& t) {
+  if (!t) return std::nullopt;
+  return core::to_unix_ms(*t);
+}
+Timestamp time_from_db(int64_t ms) { return core::from_unix_ms(ms); }
+std::optional<Timestamp> time_from_db(std::optional<int64_t> ms) {
+  if (!ms) return std::nullopt;
+  return core::from_unix_ms(*ms);
+}
+
+// Notifications outside any incident carry incident_id 0, stored as NULL so the foreign key holds.
+std::optional<int64_t> incident_ref_to_db(int64_t incident_id) {
+  if (incident_id == 0) return std::nullopt;
+  return incident_id;
+}
+
+Error with_context(const Error& error, std::string_view context) {
+  return Error(error.code(), fmt::format("{}: {}", context, error.message())).retryable(error.retryable());
+}
+
+// Data read back that does not parse means the file was damaged or written by something else.
+Error corrupt(std::string_view what, const Error& error) {
+  return Error::internal(fmt::format("corrupt {} in the database: {}", what, error.message()));
+}
+
+Status check_limit(int limit) {
+  if (limit < 0) return std::unexpected(Error::invalid_argument(fmt::format("limit must be >= 0, got {}", limit)));
+  return core::ok();
+}
+
+Result<std::string> dump_json(const nlohmann::json& json, std::string_view what) {
+  try {
+    return json.dump();
+  } catch (const nlohmann::json::exception& e) {
+    // dump() throws only on strings that are not valid UTF-8.
+    return std::unexpected(Error::invalid_argument(fmt::format("{}: {}", what, e.what())));
+  }
+}
+
+Result<std::string> labels_to_json(const core::Labels& labels) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto& label : labels) json[label.name] = label.value;
+  return dump_json(json, "labels");
+}
+
+Result<std::string> map_to_json(const std::map<std::string, std::string>& map) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto& [name, value] : map) json[name] = value;
+  return dump_json(json, "annotations");
+}
+
+Result<std::map<std::string, std::string>> map_from_json(std::string_view text) {
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return std::unexpected(Error::internal(fmt::format("expected a JSON object, got {}", text)));
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : json.items()) {
+    if (!value.is_string()) {
+      return std::unexpected(Error::internal(fmt::format("value of \"{}\" is not a string", name)));
+    }
+    out.emplace(name, value.get_ref<const std::string&>());
+  }
+  return out;
+}
+
+Result<core::Labels> labels_from_json(std::string_view text) {
+  auto map = TOCSIN_TRY(map_from_json(text));
+  std::vector<core::Label> pairs;
+  pairs.reserve(map.size());
+  for (auto& [name, value] : map) pairs.push_back({name, std::move(value)});
+  return core::Labels::from_pairs(std::move(pairs));
+}
+
+// Runs body and prefixes any error with the name of the operation.
+template <class F>
+auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
+  auto result = body();
+  if (!result) return std::unexpected(with_context(result.error(), operation));
+  return result;
+}
+
+// Column lists shared by the statements that read whole rows; the readers below depend on their order.
+#define TOCSIN_ALERT_COLUMNS \
+  "fingerprint, rule, labels, annotations, state, value, active_at, fired_at, resolved_at, updated_at, incident_id"
+#define TOCSIN_INCIDENT_COLUMNS                                                                               \
+  "id, title, plan, severity, status, group_key, opened_at, acknowledged_at, mitigated_at, resolved_at, "    \
+  "closed_at, escalation_policy, escalation_pass, escalation_next_level, escalation_next_at"
+#define TOCSIN_NOTIFICATION_COLUMNS \
+  "id, incident_id, target, channel, address, payload, status, attempts, created_at, next_attempt_at, last_error"
+
+Result<AlertRecord> read_alert(const Statement& row) {
+  AlertRecord alert;
+  alert.fingerprint = fingerprint_from_db(row.column_int64(0));
+  const std::string what = fmt::format("alert {}", core::fingerprint_hex(alert.fingerprint));
+  alert.rule = row.column_text(1);
+  auto labels = labels_from_json(row.column_text(2));
+  if (!labels) return std::unexpected(corrupt(what + " labels", labels.error()));
+  alert.labels = std::move(*labels);
+  auto annotations = map_from_json(row.column_text(3));
+  if (!annotations) return std::unexpected(corrupt(what + " annotations", annotations.error()));
+  alert.annotations = std::move(*annotations);
+  auto state = parse_alert_state(row.column_text(4));
+  if (!state) return std::unexpected(corrupt(what + " state", state.error()));
+  alert.state = *state;
+  alert.value = row.is_null(5) ? std::numeric_limits<double>::quiet_NaN() : row.column_double(5);
+  alert.active_at = time_from_db(row.column_int64(6));
+  alert.fired_at = time_from_db(row.column_optional_int64(7));
+  alert.resolved_at = time_from_db(row.column_optional_int64(8));
+  alert.updated_at = time_from_db(row.column_int64(9));
+  alert.incident_id = row.column_optional_int64(10);
+  return alert;
+}
+
+Result<Incident> read_incident(const Statement& row) {
+  Incident incident;
+  incident.id = row.column_int64(0);
+  incident.title = row.column_text(1);
+  incident.plan = row.column_text(2);
+  incident.severity = row.column_text(3);
+  auto status = parse_incident_status(row.column_text(4));
+  if (!status) return std::unexpected(corrupt(fmt::format("incident {} status", incident.id), status.error()));
+  incident.status = *status;
+  incident.group_key = row.column_text(5);
+  incident.opened_at = time_from_db(row.column_int64(6));
+  incident.acknowledged_at = time_from_db(row.column_optional_int64(7));
+  incident.mitigated_at = time_from_db(row.column_optional_int64(8));
+  incident.resolved_at = time_from_db(row.column_optional_int64(9));
+  incident.closed_at = time_from_db(row.column_optional_int64(10));
+  incident.escalation_policy = row.column_text(11);
+  incident.escalation_pass = static_cast<int>(row.column_int64(12));
+  incident.escalation_next_level = static_cast<int>(row.column_int64(13));
+  incident.escalation_next_at = time_from_db(row.column_optional_int64(14));
+  return incident;
+}
+
+Result<Notification> read_notification(const Statement& row) {
+  Notification n;
+  n.id = row.column_int64(0);
+  n.incident_id = row.column_optional_int64(1).value_or(0);
+  n.target = row.column_text(2);
+  n.channel = row.column_text(3);
+  n.address = row.column_text(4);
+  n.payload = row.column_text(5);
+  auto status = parse_notification_status(row.column_text(6));
+  if (!status) return std::unexpected(corrupt(fmt::format("notification {} status", n.id), status.error()));
+  n.status = *status;
+  n.attempts = static_cast<int>(row.column_int64(7));
+  n.created_at = time_from_db(row.column_int64(8));
+  n.next_attempt_at = time_from_db(row.column_int64(9));
+  n.last_error = row.column_text(10);
+  return n;
+}
+
+// Steps through every row of a bound statement, converting each with read_row.
+template <class T, class ReadRow>
+Result<std::vector<T>> collect(Statement& statement, ReadRow read_row) {
+  std::vector<T> out;
+  while (TOCSIN_TRY(statement.step())) out.push_back(TOCSIN_TRY(read_row(statement)));
+  return out;
+}
+
+class SqliteTx final : public Tx {
+ public:
+  explicit SqliteTx(Database& db) : db_(db) {}
+
+  void begin(bool writable) {
+    active_ = true;
+    writable_ = writable;
+  }
+  void end() { active_ = false; }
+
+  Status upsert_alert(const AlertRecord& alert) override {
+    return annotate("upsert_alert", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      const std::string labels = TOCSIN_TRY(labels_to_json(alert.labels));
+      const std::string annotations = TOCSIN_TRY(map_to_json(alert.annotations));
+      // NaN is a legitimate sample value; SQLite would turn it into NULL anyway, so do it openly.
+      std::optional<double> value;
+      if (!std::isnan(alert.value)) value = alert.value;
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO alerts (" TOCSIN_ALERT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+          "ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, labels = excluded.labels, "
+          "annotations = excluded.annotations, state = excluded.state, value = excluded.value, "
+          "active_at = excluded.active_at, fired_at = excluded.fired_at, resolved_at = excluded.resolved_at, "
+          "updated_at = excluded.updated_at, incident_id = excluded.incident_id"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(alert.fingerprint), alert.rule, labels, annotations,
+                                                 to_string(alert.state), value, to_db(alert.active_at),
+                                                 to_db(alert.fired_at), to_db(alert.resolved_at),
+                                                 to_db(alert.updated_at), alert.incident_id));
+      return statement->run();
+    });
+  }
+
+  Result<std::optional<AlertRecord>> get_alert(uint64_t fingerprint) override {
+    return annotate("get_alert", [&]() -> Result<std::optional<AlertRecord>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ALERT_COLUMNS " FROM alerts WHERE fingerprint = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_alert(*statement));
+    });
+  }
+
+  Result<std::vector<AlertRecord>> list_alerts(std::optional<AlertState> state) override {
+    return annotate("list_alerts", [&]() -> Result<std::vector<AlertRecord>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      std::optional<std::string_view> state_name;
+      if (state) state_name = to_string(*state);
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ALERT_COLUMNS
+                                              " FROM alerts WHERE ?1 IS NULL OR state = ?1 "
+                                              "ORDER BY active_at, fingerprint"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(state_name));
+      return collect<AlertRecord>(*statement, read_alert);
+    });
+  }
+
+  Result<int64_t> insert_incident(const Incident& incident) override {
+    return annotate("insert_incident", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO incidents (title, plan, severity, status, group_key, opened_at, acknowledged_at, "
+          "mitigated_at, resolved_at, closed_at, escalation_policy, escalation_pass, escalation_next_level, "
+          "escalation_next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+      TOCSIN_RETURN_IF_ERROR(bind_incident(*statement, incident));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Status update_incident(const Incident& incident) override {
+    return annotate("update_incident", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "UPDATE incidents SET title = ?1, plan = ?2, severity = ?3, status = ?4, group_key = ?5, "
+          "opened_at = ?6, acknowledged_at = ?7, mitigated_at = ?8, resolved_at = ?9, closed_at = ?10, "
+          "escalation_policy = ?11, escalation_pass = ?12, escalation_next_level = ?13, "
+          "escalation_next_at = ?14 WHERE id = ?15"));
+      TOCSIN_RETURN_IF_ERROR(bind_incident(*statement, incident));
+      TOCSIN_RETURN_IF_ERROR(statement->bind(15, incident.id));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      if (db_.changes() == 0) {
+        return std::unexpected(Error::not_found(fmt::format("incident {} does not exist", incident.id)));
+      }
+      return core::ok();
+    });
+  }
+
+  Result<std::optional<Incident>> get_incident(int64_t id) override {
+    return annotate("get_incident", [&]() -> Result<std::optional<Incident>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      std::optional<Incident> incident;
+      {
+        auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents WHERE id = ?1"));
+        TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
+        if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+        incident = TOCSIN_TRY(read_incident(*statement));
+      }
+      TOCSIN_RETURN_IF_ERROR(load_details(*incident));
+      return incident;
+    });
+  }
+
+  Result<std::vector<Incident>> list_incidents(const IncidentFilter& filter) override {
+    return annotate("list_incidents", [&]() -> Result<std::vector<Incident>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      TOCSIN_RETURN_IF_ERROR(check_limit(filter.limit));
+      std::optional<std::string_view> status;
+      if (filter.status) status = to_string(*filter.status);
+      std::vector<Incident> incidents;
+      {
+        auto statement = TOCSIN_TRY(db_.prepare(
+            "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
+            "WHERE (?1 IS NULL OR status = ?1) AND (?2 = '' OR plan = ?2) AND (?3 IS NULL OR opened_at >= ?3) "
+            "ORDER BY opened_at DESC, id DESC LIMIT ?4"));
+        TOCSIN_RETURN_IF_ERROR(statement->bind_all(status, filter.plan, to_db(filter.since), filter.limit));
+        incidents = TOCSIN_TRY(collect<Incident>(*statement, read_incident));
+      }
+      if (filter.with_details) {
+        for (auto& incident : incidents) TOCSIN_RETURN_IF_ERROR(load_details(incident));
+      }
+      return incidents;
+    });
+  }
+
+  Result<std::optional<Incident>> find_open_incident(std::string_view group_key) override {
+    return annotate("find_open_incident", [&]() -> Result<std::optional<Incident>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      std::optional<Incident> incident;
+      {
+        auto statement = TOCSIN_TRY(db_.prepare(
+            "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
+            "WHERE group_key = ?1 AND status NOT IN ('resolved', 'closed') "
+            "ORDER BY opened_at DESC, id DESC LIMIT 1"));
+        TOCSIN_RETURN_IF_ERROR(statement->bind_all(group_key));
+        if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+        incident = TOCSIN_TRY(read_incident(*statement));
+      }
+      TOCSIN_RETURN_IF_ERROR(load_details(*incident));
+      return incident;
+    });
+  }
+
+  Result<std::vector<Incident>> incidents_due_for_escalation(Timestamp now, int limit) override {
+    return annotate("incidents_due_for_escalation", [&]() -> Result<std::vector<Incident>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      TOCSIN_RETURN_IF_ERROR(check_limit(limit));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
+          "WHERE status = 'triggered' AND escalation_next_at IS NOT NULL AND escalation_next_at <= ?1 "
+          "ORDER BY escalation_next_at, id LIMIT ?2"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
+      return collect<Incident>(*statement, read_incident);
+    });
+  }
+
+  Status upsert_incident_alert(int64_t incident_id, const IncidentAlert& alert) override {
+    return annotate("upsert_incident_alert", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      const std::string labels = TOCSIN_TRY(labels_to_json(alert.labels));
+      // added_at keeps the time the alert first joined: an update (say, to resolved) leaves it, so
+      // the incident's alerts stay in the order they arrived.
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO incident_alerts (incident_id, fingerprint, labels, status, added_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5) "
+          "ON CONFLICT (incident_id, fingerprint) DO UPDATE SET labels = excluded.labels, status = excluded.status"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_id, to_db(alert.fingerprint), labels,
+                                                 to_string(alert.status), to_db(alert.added_at)));
+      return statement->run();
+    });
+  }
+
+  Status insert_task(int64_t incident_id, const Task& task) override {
+    return annotate("insert_task", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO tasks (ord, title, owner, assignee, due_at, status, done_at, done_by, incident_id, step) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+      TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
+      return statement->run();
+    });
+  }
+
+  Status update_task(int64_t incident_id, const Task& task) override {
+    return annotate("update_task", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "UPDATE tasks SET ord = ?1, title = ?2, owner = ?3, assignee = ?4, due_at = ?5, status = ?6, "
+          "done_at = ?7, done_by = ?8 WHERE incident_id = ?9 AND step = ?10"));
+      TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      if (db_.changes() == 0) {
+        return std::unexpected(
+            Error::not_found(fmt::format("task \"{}\" of incident {} does not exist", task.step, incident_id)));
+      }
+      return core::ok();
+    });
+  }
+
+  Result<int64_t> append_timeline(const TimelineEvent& event) override {
+    return annotate("append_timeline", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO timeline (incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)"));
+      TOCSIN_RETURN_IF_ERROR(
+          statement->bind_all(event.incident_id, to_db(event.at), event.kind, event.actor, event.detail));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Result<int64_t> insert_notification(const Notification& n) override {
+    return annotate("insert_notification", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO notifications (incident_id, target, channel, address, payload, status, attempts, "
+          "created_at, next_attempt_at, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+      TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Status update_notification(const Notification& n) override {
+    return annotate("update_notification", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "UPDATE notifications SET incident_id = ?1, target = ?2, channel = ?3, address = ?4, payload = ?5, "
+          "status = ?6, attempts = ?7, created_at = ?8, next_attempt_at = ?9, last_error = ?10 WHERE id = ?11"));
+      TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
+      TOCSIN_RETURN_IF_ERROR(statement->bind(11, n.id));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      if (db_.changes() == 0) {
+        return std::unexpected(Error::not_found(fmt::format("notification {} does not exist", n.id)));
+      }
+      return core::ok();
+    });
+  }
+
+  Result<std::vector<Notification>> due_notifications(Timestamp now, int limit) override {
+    return annotate("due_notifications", [&]() -> Result<std::vector<Notification>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      TOCSIN_RETURN_IF_ERROR(check_limit(limit));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_NOTIFICATION_COLUMNS
+                                              " FROM notifications "
+                                              "WHERE status = 'pending' AND next_attempt_at <= ?1 "
+                                              "ORDER BY next_attempt_at, id LIMIT ?2"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
+      return collect<Notification>(*statement, read_notification);
+    });
+  }
+
+  Result<std::optional<Timestamp>> next_notification_due() override {
+    return annotate("next_notification_due", [&]() -> Result<std::optional<Timestamp>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(db_.prepare("SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'"));
+      return min_time(*statement);
+    });
+  }
+
+  Result<std::vector<Notification>> list_notifications(int64_t incident_id) override {
+    return annotate("list_notifications", [&]() -> Result<std::vector<Notification>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT " TOCSIN_NOTIFICATION_COLUMNS " FROM notifications WHERE incident_id IS ?1 ORDER BY id"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_ref_to_db(incident_id)));
+      return collect<Notification>(*statement, read_notification);
+    });
+  }
+
+  Result<int64_t> insert_attempt(const NotificationAttempt& a) override {
+    return annotate("insert_attempt", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO notification_attempts (notification_id, at, ok, status_code, error, latency_ms) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(a.notification_id, to_db(a.at), a.ok ? 1 : 0, a.status_code,
+                                                 a.error, static_cast<int64_t>(a.latency.count())));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Result<std::vector<NotificationAttempt>> list_attempts(int64_t notification_id) override {
+    return annotate("list_attempts", [&]() -> Result<std::vector<NotificationAttempt>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT id, notification_id, at, ok, status_code, error, latency_ms FROM notification_attempts "
+          "WHERE notification_id = ?1 ORDER BY id"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(notification_id));
+      return collect<NotificationAttempt>(*statement, [](const Statement& row) -> Result<NotificationAttempt> {
+        NotificationAttempt a;
+        a.id = row.column_int64(0);
+        a.notification_id = row.column_int64(1);
+        a.at = time_from_db(row.column_int64(2));
+        a.ok = row.column_int64(3) != 0;
+        a.status_code = static_cast<int>(row.column_int64(4));
+        a.error = row.column_text(5);
+        a.latency = Duration(row.column_int64(6));
+        return a;
+      });
+    });
+  }
+
+  Result<std::optional<Timestamp>> next_escalation_due() override {
+    return annotate("next_escalation_due", [&]() -> Result<std::optional<Timestamp>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT MIN(escalation_next_at) FROM incidents "
+          "WHERE status = 'triggered' AND escalation_next_at IS NOT NULL"));
+      return min_time(*statement);
+    });
+  }
+
+ private:
+  // Using a Tx after its transaction ended, or writing through the Tx of a read(), is a bug in the
+  // caller; release builds get an internal error instead of a silently wrong write.
+  Status check(bool writes) const {
+    assert(active_ && "store::Tx used after its transaction ended");
+    assert((writable_ || !writes) && "store::Tx of Store::read() used to write");
+    if (!active_) return std::unexpected(Error::internal("store::Tx used after its transaction ended"));
+    if (writes && !writable_) return std::unexpected(Error::internal("store::Tx of Store::read() used to write"));
+    return core::ok();
+  }
+
+  static Status bind_incident(Statement& statement, const Incident& i) {
+    return statement.bind_all(i.title, i.plan, i.severity, to_string(i.status), i.group_key, to_db(i.opened_at),
+                              to_db(i.acknowledged_at), to_db(i.mitigated_at), to_db(i.resolved_at),
+                              to_db(i.closed_at), i.escalation_policy, i.escalation_pass,
+                              i.escalation_next_level, to_db(i.escalation_next_at));
+  }
+
+  static Status bind_task(Statement& statement, int64_t incident_id, const Task& t) {
+    return statement.bind_all(t.ord, t.title, t.owner, t.assignee, to_db(t.due_at), to_string(t.status),
+                              to_db(t.done_at), t.done_by, incident_id, t.step);
+  }
+
+  static Status bind_notification(Statement& statement, const Notification& n) {
+    return statement.bind_all(incident_ref_to_db(n.incident_id), n.target, n.channel, n.address, n.payload,
+                              to_string(n.status), n.attempts, to_db(n.created_at), to_db(n.next_attempt_at),
+                              n.last_error);
+  }
+
+  static Result<std::optional<Timestamp>> min_time(Statement& statement) {
+    if (!TOCSIN_TRY(statement.step())) return std::nullopt;
+    return time_from_db(statement.column_optional_int64(0));
+  }
+
+  Status load_details(Incident& incident) {
+    {
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT fingerprint, labels, status, added_at FROM incident_alerts WHERE incident_id = ?1 "
+          "ORDER BY added_at, fingerprint"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
+      incident.alerts = TOCSIN_TRY(collect<IncidentAlert>(*statement, [&](const Statement& row) -> Result<IncidentAlert> {
+        IncidentAlert alert;
+        alert.fingerprint = fingerprint_from_db(row.column_int64(0));
+        const std::string what =
+            fmt::format("incident {} alert {}", incident.id, core::fingerprint_hex(alert.fingerprint));
+        auto labels = labels_from_json(row.column_text(1));
+        if (!labels) return std::unexpected(corrupt(what + " labels", labels.error()));
+        alert.labels = std::move(*labels);
+        auto status = parse_alert_state(row.column_text(2));
+        if (!status) return std::unexpected(corrupt(what + " status", status.error()));
+        alert.status = *status;
+        alert.added_at = time_from_db(row.column_int64(3));
+        return alert;
+      }));
+    }
+    {
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT step, ord, title, owner, assignee, due_at, status, done_at, done_by FROM tasks "
+          "WHERE incident_id = ?1 ORDER BY ord, step"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
+      incident.tasks = TOCSIN_TRY(collect<Task>(*statement, [&](const Statement& row) -> Result<Task> {
+        Task task;
+        task.step = row.column_text(0);
+        task.ord = static_cast<int>(row.column_int64(1));
+        task.title = row.column_text(2);
+        task.owner = row.column_text(3);
+        task.assignee = row.column_text(4);
+        task.due_at = time_from_db(row.column_int64(5));
+        auto status = parse_task_status(row.column_text(6));
+        if (!status) {
+          return std::unexpected(
+              corrupt(fmt::format("incident {} task \"{}\" status", incident.id, task.step), status.error()));
+        }
+        task.status = *status;
+        task.done_at = time_from_db(row.column_optional_int64(7));
+        task.done_by = row.column_text(8);
+        return task;
+      }));
+    }
+    {
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT id, incident_id, at, kind, actor, detail FROM timeline WHERE incident_id = ?1 ORDER BY id"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
+      incident.timeline = TOCSIN_TRY(collect<TimelineEvent>(*statement, [](const Statement& row) -> Result<TimelineEvent> {
+        TimelineEvent event;
+        event.id = row.column_int64(0);
+        event.incident_id = row.column_int64(1);
+        event.at = time_from_db(row.column_int64(2));
+        event.kind = row.column_text(3);
+        event.actor = row.column_text(4);
+        event.detail = row.column_text(5);
+        return event;
+      }));
+    }
+    return core::ok();
+  }
+
+  Database& db_;
+  bool active_ = false;
+  bool writable_ = false;
+};
+
+#undef TOCSIN_ALERT_COLUMNS
+#undef TOCSIN_INCIDENT_COLUMNS
+#undef TOCSIN_NOTIFICATION_COLUMNS
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), tx_(*db_), version_(version) {}
+
+  Status write(const std::function<Status(Tx&)>& fn) override { return run(fn, true); }
+  Status read(const std::function<Status(Tx&)>& fn) override { return run(fn, false); }
+  int schema_version() override { return version_; }
+
+ private:
+  // Ends whatever run() left open, on every path out of it (an exception from fn included).
+  class TransactionGuard {
+   public:
+    explicit TransactionGuard(SqliteStore& store) : store_(store) {}
+    ~TransactionGuard() {
+      store_.tx_.end();
+      if (store_.db_->in_transaction()) (void)store_.db_->exec("ROLLBACK");
+      store_.holder_.store(std::thread::id());
+    }
+    TransactionGuard(const TransactionGuard&) = delete;
+    TransactionGuard& operator=(const TransactionGuard&) = delete;
+
+   private:
+    SqliteStore& store_;
+  };
+
+  Status run(const std::function<Status(Tx&)>& fn, bool writable) {
+    assert(holder_.load() != std::this_thread::get_id() && "Store::write()/read() called inside a transaction");
+    std::lock_guard lock(mu_);
+    holder_.store(std::this_thread::get_id());
+    TransactionGuard guard(*this);
+    db_->clear_failure();
+    // IMMEDIATE takes the write lock up front, so a write transaction never fails half-way through
+    // because another connection wrote first.
+    TOCSIN_RETURN_IF_ERROR(db_->exec(writable ? "BEGIN IMMEDIATE" : "BEGIN"));
+    tx_.begin(writable);
+    Status result = fn(tx_);
+    tx_.end();
+    // A statement that failed poisons the transaction even when fn went on and returned success.
+    if (result && db_->first_failure()) result = std::unexpected(*db_->first_failure());
+    if (!result) return result;  // the guard rolls back
+    // With synchronous=FULL, COMMIT returns only after the WAL is fsynced: the data is durable.
+    return db_->exec("COMMIT");
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<Database> db_;
+  SqliteTx tx_;
+  int version_;
+  // The thread inside run(), to catch a re-entrant call that would deadlock on mu_.
+  std::atomic<std::thread::id> holder_;
+};
+
+Status configure(Database& db) {
+  TOCSIN_RETURN_IF_ERROR(db.exec(fmt::format("PRAGMA busy_timeout = {}", kBusyTimeoutMs)));
+  // WAL: readers do not block the writer, and a commit is one sequential append to the log.
+  auto statement = TOCSIN_TRY(db.prepare_uncached("PRAGMA journal_mode = WAL"));
+  if (!TOCSIN_TRY(statement->step()) || statement->column_text(0) != "wal") {
+    return std::unexpected(Error::failed_precondition(
+        "sqlite: cannot switch the database to WAL mode (is the file on a filesystem without shared memory?)"));
+  }
+  statement.reset();
+  // FULL, not WAL's usual NORMAL: NORMAL may lose the last commits on power loss, but the SPEC
+  // promises that a 2xx on a write survives a crash right after it, so every commit fsyncs the WAL.
+  TOCSIN_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL"));
+  // SQLite leaves foreign keys off by default, per connection.
+  return db.exec("PRAGMA foreign_keys = ON");
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesystem::path& db_file) {
+  if (db_file.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(db_file.parent_path(), ec);
+    if (ec) {
+      return std::unexpected(Error::failed_precondition(
+          fmt::format("cannot create directory {}: {}", db_file.parent_path().string(), ec.message())));
+    }
+  }
+  auto db = TOCSIN_TRY(Database::open(db_file));
+  if (auto configured = configure(*db); !configured) {
+    return std::unexpected(with_context(configured.error(), fmt::format("open {}", db_file.string())));
+  }
+  auto version = migrate(*db, schema_migrations());
+  if (!version) return std::unexpected(with_context(version.error(), fmt::format("open {}", db_file.string())));
+  return std::make_unique<SqliteStore>(std::move(db), *version);
+}
+
+}  // namespace tocsin::store::sqlite

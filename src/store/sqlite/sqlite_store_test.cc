@@ -1,0 +1,908 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <gmock/gmock.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite.h"
+#include "store/sqlite/test_temp_dir.h"
+
+namespace tocsin::store::sqlite {
+namespace {
+
+using core::ErrorCode;
+using core::from_unix_ms;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Base of every timestamp in these tests: 2026-01-05T00:00:00Z.
+constexpr int64_t kT0 = 1767571200000;
+Timestamp at(int64_t offset_ms) { return from_unix_ms(kT0 + offset_ms); }
+
+constexpr uint64_t kTopBitFingerprint = 0xfedcba9876543210ULL;
+
+AlertRecord full_alert() {
+  AlertRecord a;
+  a.fingerprint = kTopBitFingerprint;
+  a.rule = "HighLoad";
+  a.labels = core::Labels{{"alertname", "HighLoad"},
+                          {"instance", "db-1:9100"},
+                          {"quote", "say \"hi\" \\ then\nleave"},
+                          {"unicode", "服务器 ☃ é 🚨"}};
+  a.annotations = {{"summary", "load 0.97 on \"db-1\""}, {"runbook", "https://example.com/rb?a=1&b=2"}};
+  a.state = AlertState::kFiring;
+  a.value = 0.97;
+  a.active_at = at(1000);
+  a.fired_at = at(61000);
+  a.resolved_at = at(120000);
+  a.updated_at = at(120500);
+  a.incident_id = std::nullopt;
+  return a;
+}
+
+AlertRecord bare_alert(uint64_t fingerprint) {
+  AlertRecord a;
+  a.fingerprint = fingerprint;
+  a.state = AlertState::kPending;
+  a.value = -2.5;
+  a.active_at = at(5);
+  a.updated_at = at(6);
+  return a;
+}
+
+Incident full_incident() {
+  Incident i;
+  i.title = "System crash: \"api\" down ☠";
+  i.plan = "system_crash";
+  i.severity = "critical";
+  i.status = IncidentStatus::kMitigated;
+  i.group_key = "{}:{alertname=\"HighLoad\"}";
+  i.opened_at = at(0);
+  i.acknowledged_at = at(60000);
+  i.mitigated_at = at(120000);
+  i.resolved_at = at(180000);
+  i.closed_at = at(240000);
+  i.escalation_policy = "ops";
+  i.escalation_pass = 2;
+  i.escalation_next_level = 3;
+  i.escalation_next_at = at(300000);
+  return i;
+}
+
+Incident bare_incident(std::string group_key, Timestamp opened_at) {
+  Incident i;
+  i.title = "incident " + group_key;
+  i.severity = "major";
+  i.group_key = std::move(group_key);
+  i.opened_at = opened_at;
+  return i;
+}
+
+Task task_named(std::string step, int ord = 0) {
+  Task t;
+  t.step = std::move(step);
+  t.ord = ord;
+  return t;
+}
+
+// Designated initializers would do, but g++ 12 warns about the members they leave out.
+IncidentFilter filter(const std::function<void(IncidentFilter&)>& set) {
+  IncidentFilter f;
+  set(f);
+  return f;
+}
+
+Notification make_notification(int64_t incident_id, Timestamp next_attempt_at) {
+  Notification n;
+  n.incident_id = incident_id;
+  n.target = "person:alice";
+  n.channel = "webhook";
+  n.address = "http://127.0.0.1:9000/alice";
+  n.payload = R"({"text":"incident \"1\" ☃"})";
+  n.created_at = at(0);
+  n.next_attempt_at = next_attempt_at;
+  return n;
+}
+
+void expect_same_row(const Incident& got, const Incident& want) {
+  EXPECT_EQ(got.title, want.title);
+  EXPECT_EQ(got.plan, want.plan);
+  EXPECT_EQ(got.severity, want.severity);
+  EXPECT_EQ(got.status, want.status);
+  EXPECT_EQ(got.group_key, want.group_key);
+  EXPECT_EQ(got.opened_at, want.opened_at);
+  EXPECT_EQ(got.acknowledged_at, want.acknowledged_at);
+  EXPECT_EQ(got.mitigated_at, want.mitigated_at);
+  EXPECT_EQ(got.resolved_at, want.resolved_at);
+  EXPECT_EQ(got.closed_at, want.closed_at);
+  EXPECT_EQ(got.escalation_policy, want.escalation_policy);
+  EXPECT_EQ(got.escalation_pass, want.escalation_pass);
+  EXPECT_EQ(got.escalation_next_level, want.escalation_next_level);
+  EXPECT_EQ(got.escalation_next_at, want.escalation_next_at);
+}
+
+void expect_same(const AlertRecord& got, const AlertRecord& want) {
+  EXPECT_EQ(got.fingerprint, want.fingerprint);
+  EXPECT_EQ(got.rule, want.rule);
+  EXPECT_EQ(got.labels, want.labels);
+  EXPECT_EQ(got.annotations, want.annotations);
+  EXPECT_EQ(got.state, want.state);
+  if (std::isnan(want.value)) {
+    EXPECT_TRUE(std::isnan(got.value));
+  } else {
+    EXPECT_EQ(got.value, want.value);
+  }
+  EXPECT_EQ(got.active_at, want.active_at);
+  EXPECT_EQ(got.fired_at, want.fired_at);
+  EXPECT_EQ(got.resolved_at, want.resolved_at);
+  EXPECT_EQ(got.updated_at, want.updated_at);
+  EXPECT_EQ(got.incident_id, want.incident_id);
+}
+
+void expect_same(const Notification& got, const Notification& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.incident_id, want.incident_id);
+  EXPECT_EQ(got.target, want.target);
+  EXPECT_EQ(got.channel, want.channel);
+  EXPECT_EQ(got.address, want.address);
+  EXPECT_EQ(got.payload, want.payload);
+  EXPECT_EQ(got.status, want.status);
+  EXPECT_EQ(got.attempts, want.attempts);
+  EXPECT_EQ(got.created_at, want.created_at);
+  EXPECT_EQ(got.next_attempt_at, want.next_attempt_at);
+  EXPECT_EQ(got.last_error, want.last_error);
+}
+
+// The status of a Result, its value dropped.
+template <class T>
+Status status_of(const Result<T>& result) {
+  if (!result) return std::unexpected(result.error());
+  return core::ok();
+}
+
+std::vector<int64_t> ids_of(const std::vector<Incident>& incidents) {
+  std::vector<int64_t> ids;
+  for (const auto& i : incidents) ids.push_back(i.id);
+  return ids;
+}
+
+std::vector<int64_t> ids_of(const std::vector<Notification>& notifications) {
+  std::vector<int64_t> ids;
+  for (const auto& n : notifications) ids.push_back(n.id);
+  return ids;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+
+  void reopen() {
+    store_.reset();
+    auto opened = open_sqlite_store(file_);
+    ASSERT_TRUE(opened.has_value()) << opened.error().to_string();
+    store_ = std::move(*opened);
+  }
+
+  // Runs fn in a write transaction and fails the test when it does not commit.
+  void write(const std::function<void(Tx&)>& fn) {
+    auto status = store_->write([&](Tx& tx) -> Status {
+      fn(tx);
+      return core::ok();
+    });
+    ASSERT_TRUE(status.has_value()) << status.error().to_string();
+  }
+
+  template <class T>
+  static T value_of(Result<T> result) {
+    EXPECT_TRUE(result.has_value()) << result.error().to_string();
+    return result ? std::move(*result) : T{};
+  }
+
+  int64_t insert_incident(const Incident& incident) {
+    int64_t id = 0;
+    write([&](Tx& tx) { id = value_of(tx.insert_incident(incident)); });
+    return id;
+  }
+
+  std::optional<Incident> get_incident(int64_t id) {
+    std::optional<Incident> out;
+    auto status = store_->read([&](Tx& tx) -> Status {
+      out = TOCSIN_TRY(tx.get_incident(id));
+      return core::ok();
+    });
+    EXPECT_TRUE(status.has_value()) << status.error().to_string();
+    return out;
+  }
+
+  std::vector<Incident> list(const IncidentFilter& filter) {
+    std::vector<Incident> out;
+    auto status = store_->read([&](Tx& tx) -> Status {
+      out = TOCSIN_TRY(tx.list_incidents(filter));
+      return core::ok();
+    });
+    EXPECT_TRUE(status.has_value()) << status.error().to_string();
+    return out;
+  }
+
+  TempDir dir_;
+  // A parent directory that does not exist yet: open creates it.
+  std::filesystem::path file_ = dir_.path() / "data" / "nested" / "tocsin.db";
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, OpenCreatesDirectoriesAndMigrates) {
+  EXPECT_TRUE(std::filesystem::exists(file_));
+  EXPECT_EQ(store_->schema_version(), static_cast<int>(schema_migrations().size()));
+  EXPECT_GE(store_->schema_version(), 1);
+}
+
+TEST_F(SqliteStoreTest, FileIsInWalMode) {
+  auto db = Database::open(file_);
+  ASSERT_TRUE(db.has_value());
+  auto statement = (*db)->prepare_uncached("PRAGMA journal_mode");
+  ASSERT_TRUE(statement.has_value());
+  ASSERT_TRUE((*statement)->step().value_or(false));
+  EXPECT_EQ((*statement)->column_text(0), "wal");
+}
+
+TEST_F(SqliteStoreTest, AlertRoundTripsEveryField) {
+  const int64_t incident_id = insert_incident(bare_incident("g", at(0)));
+  AlertRecord full = full_alert();
+  full.incident_id = incident_id;
+  AlertRecord bare = bare_alert(1);
+  AlertRecord nan = bare_alert(std::numeric_limits<uint64_t>::max());
+  nan.value = std::numeric_limits<double>::quiet_NaN();
+  AlertRecord infinite = bare_alert(0);
+  infinite.value = std::numeric_limits<double>::infinity();
+  write([&](Tx& tx) {
+    for (const auto* a : {&full, &bare, &nan, &infinite}) EXPECT_TRUE(tx.upsert_alert(*a).has_value());
+  });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    for (const auto* want : {&full, &bare, &nan, &infinite}) {
+      auto got = TOCSIN_TRY(tx.get_alert(want->fingerprint));
+      EXPECT_TRUE(got.has_value()) << core::fingerprint_hex(want->fingerprint);
+      if (got) expect_same(*got, *want);
+    }
+    EXPECT_FALSE(TOCSIN_TRY(tx.get_alert(42)).has_value());
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, UpsertAlertReplacesEveryField) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(full_alert()).has_value()); });
+  AlertRecord changed = bare_alert(kTopBitFingerprint);  // same key, every other field different
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(changed).has_value()); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto all = TOCSIN_TRY(tx.list_alerts(std::nullopt));
+    EXPECT_EQ(all.size(), 1u);
+    if (!all.empty()) expect_same(all[0], changed);
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, ListAlertsFiltersByState) {
+  AlertRecord pending = bare_alert(1);
+  AlertRecord firing = bare_alert(2);
+  firing.state = AlertState::kFiring;
+  firing.active_at = at(1);
+  AlertRecord firing_later = bare_alert(3);
+  firing_later.state = AlertState::kFiring;
+  firing_later.active_at = at(2);
+  write([&](Tx& tx) {
+    for (const auto* a : {&firing_later, &pending, &firing}) EXPECT_TRUE(tx.upsert_alert(*a).has_value());
+  });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto firing_only = TOCSIN_TRY(tx.list_alerts(AlertState::kFiring));
+    EXPECT_EQ(firing_only.size(), 2u);
+    if (firing_only.size() == 2) {  // ordered by active_at
+      EXPECT_EQ(firing_only[0].fingerprint, 2u);
+      EXPECT_EQ(firing_only[1].fingerprint, 3u);
+    }
+    EXPECT_EQ(TOCSIN_TRY(tx.list_alerts(AlertState::kPending)).size(), 1u);
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_alerts(AlertState::kResolved)).empty());
+    EXPECT_EQ(TOCSIN_TRY(tx.list_alerts(std::nullopt)).size(), 3u);
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, LabelsThatAreNotUtf8AreRejected) {
+  AlertRecord a = bare_alert(9);
+  a.labels = core::Labels{{"job", "\xff\xfe"}};
+  auto status = store_->write([&](Tx& tx) { return tx.upsert_alert(a); });
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(status.error().message(), HasSubstr("upsert_alert"));
+}
+
+TEST_F(SqliteStoreTest, IncidentRoundTripsEveryField) {
+  const Incident full = full_incident();
+  const Incident bare = bare_incident("bare", at(7));  // every optional empty, plan empty
+  const int64_t full_id = insert_incident(full);
+  const int64_t bare_id = insert_incident(bare);
+  EXPECT_GT(full_id, 0);
+  EXPECT_GT(bare_id, full_id);
+
+  auto got_full = get_incident(full_id);
+  ASSERT_TRUE(got_full.has_value());
+  EXPECT_EQ(got_full->id, full_id);
+  expect_same_row(*got_full, full);
+  auto got_bare = get_incident(bare_id);
+  ASSERT_TRUE(got_bare.has_value());
+  EXPECT_EQ(got_bare->id, bare_id);
+  expect_same_row(*got_bare, bare);
+  EXPECT_TRUE(got_bare->alerts.empty());
+  EXPECT_TRUE(got_bare->tasks.empty());
+  EXPECT_TRUE(got_bare->timeline.empty());
+
+  EXPECT_FALSE(get_incident(bare_id + 100).has_value());
+}
+
+TEST_F(SqliteStoreTest, UpdateIncidentWritesEveryColumn) {
+  const int64_t id = insert_incident(full_incident());
+  Incident changed = bare_incident("other", at(99));
+  changed.id = id;
+  changed.status = IncidentStatus::kClosed;
+  write([&](Tx& tx) { EXPECT_TRUE(tx.update_incident(changed).has_value()); });
+  auto got = get_incident(id);
+  ASSERT_TRUE(got.has_value());
+  expect_same_row(*got, changed);  // the optionals were cleared, too
+
+  Incident full = full_incident();
+  full.id = id;
+  write([&](Tx& tx) { EXPECT_TRUE(tx.update_incident(full).has_value()); });
+  got = get_incident(id);
+  ASSERT_TRUE(got.has_value());
+  expect_same_row(*got, full);
+}
+
+TEST_F(SqliteStoreTest, UpdatesOfMissingRowsAreNotFound) {
+  Incident missing = full_incident();
+  missing.id = 12345;
+  auto status = store_->write([&](Tx& tx) { return tx.update_incident(missing); });
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(status.error().message(), HasSubstr("incident 12345"));
+
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  Task task;
+  task.step = "nope";
+  status = store_->write([&](Tx& tx) { return tx.update_task(id, task); });
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(status.error().message(), HasSubstr("\"nope\""));
+
+  Notification n = make_notification(id, at(0));
+  n.id = 777;
+  status = store_->write([&](Tx& tx) { return tx.update_notification(n); });
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, NotFoundInsideATransactionDoesNotAbortIt) {
+  // A caller may try an update and fall back to an insert; not_found is an answer, not a failure.
+  int64_t id = 0;
+  write([&](Tx& tx) {
+    Incident missing = bare_incident("g", at(0));
+    missing.id = 999;
+    EXPECT_EQ(tx.update_incident(missing).error().code(), ErrorCode::kNotFound);
+    id = value_of(tx.insert_incident(bare_incident("g", at(0))));
+  });
+  EXPECT_TRUE(get_incident(id).has_value());
+}
+
+TEST_F(SqliteStoreTest, IncidentDetailsRoundTripInOrder) {
+  const int64_t id = insert_incident(full_incident());
+  const int64_t other = insert_incident(bare_incident("other", at(0)));
+
+  IncidentAlert second{.fingerprint = kTopBitFingerprint,
+                       .labels = core::Labels{{"alertname", "B"}, {"msg", "“quoted” \"x\""}},
+                       .status = AlertState::kFiring,
+                       .added_at = at(2000)};
+  IncidentAlert first{.fingerprint = 5, .labels = core::Labels{{"alertname", "A"}}, .status = AlertState::kFiring,
+                      .added_at = at(1000)};
+  Task later{.step = "recover", .ord = 2, .title = "Restore", .owner = "operations", .assignee = "",
+             .due_at = at(7200000), .status = TaskStatus::kOpen, .done_at = std::nullopt, .done_by = ""};
+  Task earlier{.step = "triage", .ord = 1, .title = "Check servers ☃", .owner = "operations",
+               .assignee = "bob", .due_at = at(900000), .status = TaskStatus::kDone, .done_at = at(600000),
+               .done_by = "bob"};
+  std::vector<int64_t> event_ids;
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.upsert_incident_alert(id, second).has_value());
+    EXPECT_TRUE(tx.upsert_incident_alert(id, first).has_value());
+    EXPECT_TRUE(tx.upsert_incident_alert(other, first).has_value());
+    EXPECT_TRUE(tx.insert_task(id, later).has_value());
+    EXPECT_TRUE(tx.insert_task(id, earlier).has_value());
+    EXPECT_TRUE(tx.insert_task(other, later).has_value());
+    for (int k = 0; k < 3; ++k) {
+      TimelineEvent e{.id = 0, .incident_id = id, .at = at(k == 1 ? 0 : 10 * k), .kind = "note",
+                      .actor = "alice", .detail = fmt::format("note {} \"ü\"", k)};
+      event_ids.push_back(value_of(tx.append_timeline(e)));
+    }
+    EXPECT_TRUE(tx.append_timeline({.id = 0, .incident_id = other, .at = at(0), .kind = "opened",
+                                    .actor = "tocsin", .detail = ""})
+                    .has_value());
+  });
+  ASSERT_EQ(event_ids.size(), 3u);
+  EXPECT_LT(event_ids[0], event_ids[1]);
+  EXPECT_LT(event_ids[1], event_ids[2]);
+
+  auto got = get_incident(id);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->alerts.size(), 2u);  // by added_at
+  EXPECT_EQ(got->alerts[0].fingerprint, first.fingerprint);
+  EXPECT_EQ(got->alerts[0].labels, first.labels);
+  EXPECT_EQ(got->alerts[0].added_at, first.added_at);
+  EXPECT_EQ(got->alerts[1].fingerprint, kTopBitFingerprint);
+  EXPECT_EQ(got->alerts[1].labels, second.labels);
+  EXPECT_EQ(got->alerts[1].status, AlertState::kFiring);
+  EXPECT_EQ(got->alerts[1].added_at, second.added_at);
+
+  ASSERT_EQ(got->tasks.size(), 2u);  // by ord
+  for (const auto& [have, want] : {std::pair{got->tasks[0], earlier}, std::pair{got->tasks[1], later}}) {
+    EXPECT_EQ(have.step, want.step);
+    EXPECT_EQ(have.ord, want.ord);
+    EXPECT_EQ(have.title, want.title);
+    EXPECT_EQ(have.owner, want.owner);
+    EXPECT_EQ(have.assignee, want.assignee);
+    EXPECT_EQ(have.due_at, want.due_at);
+    EXPECT_EQ(have.status, want.status);
+    EXPECT_EQ(have.done_at, want.done_at);
+    EXPECT_EQ(have.done_by, want.done_by);
+  }
+
+  ASSERT_EQ(got->timeline.size(), 3u);  // by id, whatever `at` says
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(got->timeline[k].id, event_ids[k]);
+    EXPECT_EQ(got->timeline[k].incident_id, id);
+    EXPECT_EQ(got->timeline[k].at, at(k == 1 ? 0 : 10 * static_cast<int64_t>(k)));
+    EXPECT_EQ(got->timeline[k].kind, "note");
+    EXPECT_EQ(got->timeline[k].actor, "alice");
+    EXPECT_EQ(got->timeline[k].detail, fmt::format("note {} \"ü\"", k));
+  }
+}
+
+TEST_F(SqliteStoreTest, UpsertIncidentAlertUpdatesStatusAndKeepsAddedAt) {
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  IncidentAlert a{.fingerprint = 1, .labels = core::Labels{{"a", "1"}}, .status = AlertState::kFiring,
+                  .added_at = at(100)};
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_incident_alert(id, a).has_value()); });
+  a.status = AlertState::kResolved;
+  a.labels = core::Labels{{"a", "2"}};
+  a.added_at = at(500);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_incident_alert(id, a).has_value()); });
+  auto got = get_incident(id);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->alerts.size(), 1u);
+  EXPECT_EQ(got->alerts[0].status, AlertState::kResolved);
+  EXPECT_EQ(got->alerts[0].labels, a.labels);
+  EXPECT_EQ(got->alerts[0].added_at, at(100));
+}
+
+TEST_F(SqliteStoreTest, UpdateTaskWritesEveryColumn) {
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  Task task{.step = "triage", .ord = 1, .title = "t", .owner = "ops", .assignee = "bob", .due_at = at(10),
+            .status = TaskStatus::kOpen, .done_at = std::nullopt, .done_by = ""};
+  write([&](Tx& tx) { EXPECT_TRUE(tx.insert_task(id, task).has_value()); });
+  Task done{.step = "triage", .ord = 4, .title = "t2", .owner = "commander", .assignee = "",
+            .due_at = at(20), .status = TaskStatus::kSkipped, .done_at = at(15), .done_by = "carol"};
+  write([&](Tx& tx) { EXPECT_TRUE(tx.update_task(id, done).has_value()); });
+  auto got = get_incident(id);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->tasks.size(), 1u);
+  const Task& t = got->tasks[0];
+  EXPECT_EQ(t.ord, 4);
+  EXPECT_EQ(t.title, "t2");
+  EXPECT_EQ(t.owner, "commander");
+  EXPECT_EQ(t.assignee, "");
+  EXPECT_EQ(t.due_at, at(20));
+  EXPECT_EQ(t.status, TaskStatus::kSkipped);
+  EXPECT_EQ(t.done_at, at(15));
+  EXPECT_EQ(t.done_by, "carol");
+}
+
+TEST_F(SqliteStoreTest, ConstraintViolationsAreErrorsAndRollBack) {
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  Task task = task_named("triage");
+  write([&](Tx& tx) { EXPECT_TRUE(tx.insert_task(id, task).has_value()); });
+
+  auto duplicate = store_->write([&](Tx& tx) { return tx.insert_task(id, task); });
+  ASSERT_FALSE(duplicate.has_value());
+  EXPECT_EQ(duplicate.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(duplicate.error().message(), HasSubstr("insert_task"));
+  EXPECT_THAT(duplicate.error().message(), HasSubstr("UNIQUE constraint failed"));
+
+  // Foreign keys are on: a task of an incident that does not exist is refused.
+  auto orphan = store_->write([&](Tx& tx) { return tx.insert_task(id + 1000, task); });
+  ASSERT_FALSE(orphan.has_value());
+  EXPECT_EQ(orphan.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(orphan.error().message(), HasSubstr("FOREIGN KEY"));
+
+  // A statement that failed aborts the whole transaction even when fn ignores the error.
+  int64_t second = 0;
+  auto ignored = store_->write([&](Tx& tx) -> Status {
+    second = TOCSIN_TRY(tx.insert_incident(bare_incident("h", at(1))));
+    (void)tx.insert_task(id, task);  // duplicate, ignored
+    return core::ok();
+  });
+  ASSERT_FALSE(ignored.has_value());
+  EXPECT_EQ(ignored.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_FALSE(get_incident(second).has_value());
+}
+
+TEST_F(SqliteStoreTest, WriteRollsBackEverythingWhenFnFails) {
+  const int64_t kept = insert_incident(bare_incident("kept", at(0)));
+  int64_t doomed = 0;
+  auto status = store_->write([&](Tx& tx) -> Status {
+    doomed = TOCSIN_TRY(tx.insert_incident(bare_incident("doomed", at(1))));
+    TOCSIN_RETURN_IF_ERROR(tx.append_timeline({.id = 0, .incident_id = doomed, .at = at(1), .kind = "opened",
+                                              .actor = "tocsin", .detail = ""}));
+    TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(bare_alert(77)));
+    TOCSIN_RETURN_IF_ERROR(tx.insert_notification(make_notification(doomed, at(0))));
+    Incident kept_changed = bare_incident("changed", at(5));
+    kept_changed.id = kept;
+    TOCSIN_RETURN_IF_ERROR(tx.update_incident(kept_changed));
+    return std::unexpected(core::Error::failed_precondition("changed my mind"));
+  });
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(status.error().message(), "changed my mind");
+
+  EXPECT_FALSE(get_incident(doomed).has_value());
+  auto got_kept = get_incident(kept);
+  ASSERT_TRUE(got_kept.has_value());
+  EXPECT_EQ(got_kept->group_key, "kept");
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    EXPECT_FALSE(TOCSIN_TRY(tx.get_alert(77)).has_value());
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_notifications(doomed)).empty());
+    EXPECT_FALSE(TOCSIN_TRY(tx.next_notification_due()).has_value());
+    return core::ok();
+  }).has_value());
+
+  // The store is usable afterwards.
+  EXPECT_GT(insert_incident(bare_incident("after", at(2))), kept);
+}
+
+TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
+  const int64_t id = insert_incident(full_incident());
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.upsert_alert(full_alert()).has_value());
+    EXPECT_TRUE(tx.insert_task(id, task_named("s", 1)).has_value());
+    EXPECT_TRUE(tx.append_timeline({.id = 0, .incident_id = id, .at = at(3), .kind = "opened", .actor = "tocsin",
+                                    .detail = "d"})
+                    .has_value());
+  });
+  reopen();
+  EXPECT_EQ(store_->schema_version(), static_cast<int>(schema_migrations().size()));
+  auto got = get_incident(id);
+  ASSERT_TRUE(got.has_value());
+  expect_same_row(*got, full_incident());
+  EXPECT_EQ(got->tasks.size(), 1u);
+  EXPECT_EQ(got->timeline.size(), 1u);
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto alert = TOCSIN_TRY(tx.get_alert(kTopBitFingerprint));
+    EXPECT_TRUE(alert.has_value());
+    if (alert) expect_same(*alert, full_alert());
+    return core::ok();
+  }).has_value());
+  // Ids keep growing after a reopen.
+  EXPECT_GT(insert_incident(bare_incident("next", at(0))), id);
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
+  store_.reset();
+  {
+    auto db = Database::open(file_);
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE((*db)->exec("UPDATE schema_version SET version = version + 1").has_value());
+  }
+  auto opened = open_sqlite_store(file_);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_EQ(opened.error().code(), ErrorCode::kFailedPrecondition);
+  const int known = static_cast<int>(schema_migrations().size());
+  EXPECT_THAT(opened.error().message(), HasSubstr(file_.string()));
+  EXPECT_THAT(opened.error().message(),
+              HasSubstr(fmt::format("schema version {} is newer than this tocsin supports ({})", known + 1, known)));
+}
+
+TEST_F(SqliteStoreTest, ListIncidentsNewestFirstWithFilters) {
+  Incident a = bare_incident("a", at(1000));
+  a.plan = "system_crash";
+  Incident b = bare_incident("b", at(3000));
+  b.plan = "data_breach";
+  b.status = IncidentStatus::kResolved;
+  Incident c = bare_incident("c", at(2000));
+  c.plan = "system_crash";
+  Incident d = bare_incident("d", at(3000));  // same opened_at as b: the larger id comes first
+  const int64_t ia = insert_incident(a);
+  const int64_t ib = insert_incident(b);
+  const int64_t ic = insert_incident(c);
+  const int64_t id = insert_incident(d);
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.append_timeline({.id = 0, .incident_id = ic, .at = at(0), .kind = "opened", .actor = "tocsin",
+                                    .detail = ""})
+                    .has_value());
+  });
+
+  EXPECT_THAT(ids_of(list({})), ElementsAre(id, ib, ic, ia));
+  EXPECT_THAT(ids_of(list(filter([](auto& f) { f.status = IncidentStatus::kResolved; }))), ElementsAre(ib));
+  EXPECT_THAT(ids_of(list(filter([](auto& f) { f.status = IncidentStatus::kTriggered; }))), ElementsAre(id, ic, ia));
+  EXPECT_THAT(ids_of(list(filter([](auto& f) { f.plan = "system_crash"; }))), ElementsAre(ic, ia));
+  EXPECT_THAT(ids_of(list(filter([](auto& f) { f.since = at(2000); }))), ElementsAre(id, ib, ic));
+  EXPECT_THAT(ids_of(list(filter([](auto& f) { f.limit = 2; }))), ElementsAre(id, ib));
+  EXPECT_TRUE(list(filter([](auto& f) { f.limit = 0; })).empty());
+  EXPECT_THAT(ids_of(list(filter([](auto& f) {
+                f.status = IncidentStatus::kTriggered;
+                f.plan = "system_crash";
+                f.since = at(1500);
+              }))),
+              ElementsAre(ic));
+
+  auto without = list(filter([](auto& f) { f.plan = "system_crash"; }));
+  ASSERT_EQ(without.size(), 2u);
+  EXPECT_TRUE(without[0].timeline.empty());
+  expect_same_row(without[0], c);
+  auto with = list(filter([](auto& f) {
+    f.plan = "system_crash";
+    f.with_details = true;
+  }));
+  ASSERT_EQ(with.size(), 2u);
+  EXPECT_EQ(with[0].timeline.size(), 1u);
+  EXPECT_TRUE(with[1].timeline.empty());
+
+  auto negative = store_->read([&](Tx& tx) -> Status { return status_of(tx.list_incidents(filter([](auto& f) { f.limit = -1; }))); });
+  ASSERT_FALSE(negative.has_value());
+  EXPECT_EQ(negative.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, FindOpenIncidentSkipsResolvedAndClosed) {
+  Incident old_open = bare_incident("g", at(0));
+  Incident newer_open = bare_incident("g", at(10));
+  newer_open.status = IncidentStatus::kAcknowledged;
+  Incident resolved = bare_incident("g", at(20));
+  resolved.status = IncidentStatus::kResolved;
+  Incident closed = bare_incident("g", at(30));
+  closed.status = IncidentStatus::kClosed;
+  Incident other_key = bare_incident("h", at(40));
+  insert_incident(old_open);
+  const int64_t newer_id = insert_incident(newer_open);
+  insert_incident(resolved);
+  insert_incident(closed);
+  insert_incident(other_key);
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.insert_task(newer_id, task_named("s")).has_value());
+    Incident only_closed = bare_incident("z", at(0));
+    only_closed.status = IncidentStatus::kClosed;
+    EXPECT_TRUE(tx.insert_incident(only_closed).has_value());
+  });
+
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto found = TOCSIN_TRY(tx.find_open_incident("g"));
+    EXPECT_TRUE(found.has_value());
+    if (found) {
+      EXPECT_EQ(found->id, newer_id);
+      EXPECT_EQ(found->tasks.size(), 1u);  // with details, like get_incident
+    }
+    EXPECT_FALSE(TOCSIN_TRY(tx.find_open_incident("z")).has_value());
+    EXPECT_FALSE(TOCSIN_TRY(tx.find_open_incident("nobody")).has_value());
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, EscalationDueRespectsNowStatusAndOrder) {
+  auto with_next = [](std::string key, IncidentStatus status, std::optional<Timestamp> next) {
+    Incident i = bare_incident(std::move(key), at(0));
+    i.status = status;
+    i.escalation_policy = "ops";
+    i.escalation_next_at = next;
+    return i;
+  };
+  const int64_t late = insert_incident(with_next("late", IncidentStatus::kTriggered, at(500)));
+  const int64_t early = insert_incident(with_next("early", IncidentStatus::kTriggered, at(100)));
+  const int64_t tie = insert_incident(with_next("tie", IncidentStatus::kTriggered, at(100)));
+  insert_incident(with_next("acked", IncidentStatus::kAcknowledged, at(50)));
+  insert_incident(with_next("done", IncidentStatus::kTriggered, std::nullopt));
+  const int64_t future = insert_incident(with_next("future", IncidentStatus::kTriggered, at(10000)));
+
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    EXPECT_TRUE(TOCSIN_TRY(tx.incidents_due_for_escalation(at(99), 10)).empty());
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.incidents_due_for_escalation(at(100), 10))), ElementsAre(early, tie));
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.incidents_due_for_escalation(at(500), 10))), ElementsAre(early, tie, late));
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.incidents_due_for_escalation(at(1000000), 10))),
+                ElementsAre(early, tie, late, future));
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.incidents_due_for_escalation(at(1000000), 2))), ElementsAre(early, tie));
+    EXPECT_EQ(TOCSIN_TRY(tx.next_escalation_due()), at(100));  // the acknowledged one's 50 does not count
+    return core::ok();
+  }).has_value());
+
+  write([&](Tx& tx) {
+    for (int64_t id : {early, tie, late, future}) {
+      auto incident = value_of(tx.get_incident(id));
+      ASSERT_TRUE(incident.has_value());
+      incident->escalation_next_at.reset();
+      EXPECT_TRUE(tx.update_incident(*incident).has_value());
+    }
+  });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    EXPECT_FALSE(TOCSIN_TRY(tx.next_escalation_due()).has_value());
+    EXPECT_TRUE(TOCSIN_TRY(tx.incidents_due_for_escalation(at(1000000), 10)).empty());
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, NotificationsRoundTripAndComeDueInOrder) {
+  const int64_t incident = insert_incident(bare_incident("g", at(0)));
+  Notification later = make_notification(incident, at(300));
+  Notification sooner = make_notification(incident, at(100));
+  sooner.attempts = 2;
+  sooner.last_error = "connection refused: \"127.0.0.1\"";
+  Notification tie = make_notification(incident, at(100));
+  Notification sent = make_notification(incident, at(0));
+  sent.status = NotificationStatus::kSent;
+  Notification failed = make_notification(incident, at(0));
+  failed.status = NotificationStatus::kFailed;
+  Notification no_incident = make_notification(0, at(200));  // a notify-only route
+  no_incident.target = "channel:ops-hook";
+  write([&](Tx& tx) {
+    for (auto* n : {&later, &sooner, &tie, &sent, &failed, &no_incident}) n->id = value_of(tx.insert_notification(*n));
+  });
+
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto listed = TOCSIN_TRY(tx.list_notifications(incident));
+    EXPECT_EQ(listed.size(), 5u);
+    if (listed.size() == 5) {
+      expect_same(listed[0], later);
+      expect_same(listed[1], sooner);
+      expect_same(listed[3], sent);
+    }
+    auto orphans = TOCSIN_TRY(tx.list_notifications(0));
+    EXPECT_EQ(orphans.size(), 1u);
+    if (!orphans.empty()) expect_same(orphans[0], no_incident);
+
+    EXPECT_TRUE(TOCSIN_TRY(tx.due_notifications(at(99), 10)).empty());
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.due_notifications(at(100), 10))), ElementsAre(sooner.id, tie.id));
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.due_notifications(at(1000), 10))),
+                ElementsAre(sooner.id, tie.id, no_incident.id, later.id));
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.due_notifications(at(1000), 3))), ElementsAre(sooner.id, tie.id, no_incident.id));
+    EXPECT_EQ(TOCSIN_TRY(tx.next_notification_due()), at(100));
+    return core::ok();
+  }).has_value());
+
+  Notification updated = sooner;
+  updated.status = NotificationStatus::kSent;
+  updated.attempts = 3;
+  updated.last_error = "";
+  updated.next_attempt_at = at(150);
+  updated.target = "person:bob";
+  updated.payload = "{}";
+  write([&](Tx& tx) { EXPECT_TRUE(tx.update_notification(updated).has_value()); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto listed = TOCSIN_TRY(tx.list_notifications(incident));
+    EXPECT_EQ(listed.size(), 5u);
+    if (listed.size() == 5) expect_same(listed[1], updated);
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.due_notifications(at(1000), 10))), ElementsAre(tie.id, no_incident.id, later.id));
+    EXPECT_EQ(TOCSIN_TRY(tx.next_notification_due()), at(100));
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, AttemptsRoundTripInOrder) {
+  const int64_t incident = insert_incident(bare_incident("g", at(0)));
+  int64_t notification = 0;
+  write([&](Tx& tx) { notification = value_of(tx.insert_notification(make_notification(incident, at(0)))); });
+  NotificationAttempt failed{.id = 0, .notification_id = notification, .at = at(10), .ok = false,
+                             .status_code = 503, .error = "service \"unavailable\" ☹",
+                             .latency = core::Duration(1234)};
+  NotificationAttempt ok{.id = 0, .notification_id = notification, .at = at(20), .ok = true, .status_code = 200,
+                         .error = "", .latency = core::Duration(0)};
+  write([&](Tx& tx) {
+    failed.id = value_of(tx.insert_attempt(failed));
+    ok.id = value_of(tx.insert_attempt(ok));
+  });
+  EXPECT_LT(failed.id, ok.id);
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto attempts = TOCSIN_TRY(tx.list_attempts(notification));
+    EXPECT_EQ(attempts.size(), 2u);
+    for (size_t k = 0; k < attempts.size() && k < 2; ++k) {
+      const auto& want = k == 0 ? failed : ok;
+      EXPECT_EQ(attempts[k].id, want.id);
+      EXPECT_EQ(attempts[k].notification_id, want.notification_id);
+      EXPECT_EQ(attempts[k].at, want.at);
+      EXPECT_EQ(attempts[k].ok, want.ok);
+      EXPECT_EQ(attempts[k].status_code, want.status_code);
+      EXPECT_EQ(attempts[k].error, want.error);
+      EXPECT_EQ(attempts[k].latency, want.latency);
+    }
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_attempts(notification + 1)).empty());
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, TwoThreadsWritingConcurrentlyLoseNothing) {
+  constexpr int kPerThread = 200;
+  auto writer = [&](int thread) {
+    for (int k = 0; k < kPerThread; ++k) {
+      auto status = store_->write([&](Tx& tx) -> Status {
+        const int64_t id = TOCSIN_TRY(tx.insert_incident(bare_incident(fmt::format("t{}-{}", thread, k), at(k))));
+        return status_of(tx.append_timeline(
+            {.id = 0, .incident_id = id, .at = at(k), .kind = "opened", .actor = "tocsin", .detail = ""}));
+      });
+      EXPECT_TRUE(status.has_value()) << status.error().to_string();
+    }
+  };
+  std::thread a(writer, 0);
+  std::thread b(writer, 1);
+  a.join();
+  b.join();
+  auto all = list(filter([&](auto& f) {
+    f.limit = 10 * kPerThread;
+    f.with_details = true;
+  }));
+  EXPECT_EQ(all.size(), 2u * kPerThread);
+  for (const auto& incident : all) EXPECT_EQ(incident.timeline.size(), 1u) << incident.id;
+}
+
+TEST_F(SqliteStoreTest, TwoConnectionsToOneFileLoseNothing) {
+  auto second = open_sqlite_store(file_);
+  ASSERT_TRUE(second.has_value()) << second.error().to_string();
+  constexpr int kPerThread = 50;
+  auto writer = [&](Store* store) {
+    for (int k = 0; k < kPerThread; ++k) {
+      auto status = store->write([&](Tx& tx) { return tx.upsert_alert(bare_alert((static_cast<uint64_t>(k) << 1) | (store == store_.get() ? 1 : 0))); });
+      EXPECT_TRUE(status.has_value()) << status.error().to_string();
+    }
+  };
+  std::thread a(writer, store_.get());
+  std::thread b(writer, second->get());
+  a.join();
+  b.join();
+  ASSERT_TRUE((*second)->read([&](Tx& tx) -> Status {
+    EXPECT_EQ(TOCSIN_TRY(tx.list_alerts(std::nullopt)).size(), 2u * kPerThread);
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, NegativeLimitsAreInvalid) {
+  auto status = store_->read([&](Tx& tx) -> Status {
+    EXPECT_EQ(tx.due_notifications(at(0), -1).error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(tx.incidents_due_for_escalation(at(0), -5).error().code(), ErrorCode::kInvalidArgument);
+    return core::ok();
+  });
+  EXPECT_TRUE(status.has_value());
+}
+
+TEST_F(SqliteStoreTest, ReadSeesACommittedSnapshot) {
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  auto status = store_->read([&](Tx& tx) -> Status {
+    auto incident = TOCSIN_TRY(tx.get_incident(id));
+    EXPECT_TRUE(incident.has_value());
+    return core::ok();
+  });
+  EXPECT_TRUE(status.has_value());
+}
+
+using SqliteStoreDeathTest = SqliteStoreTest;
+
+TEST_F(SqliteStoreDeathTest, TxUsedAfterItsTransactionIsABug) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Tx* escaped = nullptr;
+  write([&](Tx& tx) { escaped = &tx; });
+  ASSERT_NE(escaped, nullptr);
+  EXPECT_DEBUG_DEATH((void)escaped->get_alert(1), "used after its transaction ended");
+}
+
+TEST_F(SqliteStoreDeathTest, WritingThroughAReadTxIsABug) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEBUG_DEATH((void)store_->read([&](Tx& tx) { return tx.upsert_alert(bare_alert(1)); }),
+                     "Store::read\\(\\) used to write");
+}
+
+}  // namespace
+}  // namespace tocsin::store::sqlite

@@ -1,0 +1,81 @@
+#include "store/store.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <utility>
+
+namespace tocsin::store {
+namespace {
+
+// One table per enum keeps to_string and parse in step: parse accepts exactly what to_string prints.
+template <class Enum, size_t N>
+using NameTable = std::array<std::pair<Enum, std::string_view>, N>;
+
+constexpr NameTable<AlertState, 3> kAlertStates{{
+    {AlertState::kPending, "pending"},
+    {AlertState::kFiring, "firing"},
+    {AlertState::kResolved, "resolved"},
+}};
+
+constexpr NameTable<IncidentStatus, 5> kIncidentStatuses{{
+    {IncidentStatus::kTriggered, "triggered"},
+    {IncidentStatus::kAcknowledged, "acknowledged"},
+    {IncidentStatus::kMitigated, "mitigated"},
+    {IncidentStatus::kResolved, "resolved"},
+    {IncidentStatus::kClosed, "closed"},
+}};
+
+constexpr NameTable<TaskStatus, 3> kTaskStatuses{{
+    {TaskStatus::kOpen, "open"},
+    {TaskStatus::kDone, "done"},
+    {TaskStatus::kSkipped, "skipped"},
+}};
+
+constexpr NameTable<NotificationStatus, 3> kNotificationStatuses{{
+    {NotificationStatus::kPending, "pending"},
+    {NotificationStatus::kSent, "sent"},
+    {NotificationStatus::kFailed, "failed"},
+}};
+
+template <class Enum, size_t N>
+std::string_view name_of(const NameTable<Enum, N>& table, Enum value) {
+  for (const auto& [e, name] : table) {
+    if (e == value) return name;
+  }
+  return "unknown";
+}
+
+template <class Enum, size_t N>
+Result<Enum> parse_name(const NameTable<Enum, N>& table, std::string_view what, std::string_view text) {
+  for (const auto& [e, name] : table) {
+    if (name == text) return e;
+  }
+  std::string expected;
+  for (const auto& [e, name] : table) {
+    if (!expected.empty()) expected += ", ";
+    expected += name;
+  }
+  return std::unexpected(
+      core::Error::invalid_argument(fmt::format("invalid {} \"{}\": expected one of {}", what, text, expected)));
+}
+
+}  // namespace
+
+std::string_view to_string(AlertState s) { return name_of(kAlertStates, s); }
+Result<AlertState> parse_alert_state(std::string_view s) { return parse_name(kAlertStates, "alert state", s); }
+
+std::string_view to_string(IncidentStatus s) { return name_of(kIncidentStatuses, s); }
+Result<IncidentStatus> parse_incident_status(std::string_view s) {
+  return parse_name(kIncidentStatuses, "incident status", s);
+}
+
+std::string_view to_string(TaskStatus s) { return name_of(kTaskStatuses, s); }
+Result<TaskStatus> parse_task_status(std::string_view s) { return parse_name(kTaskStatuses, "task status", s); }
+
+std::string_view to_string(NotificationStatus s) { return name_of(kNotificationStatuses, s); }
+Result<NotificationStatus> parse_notification_status(std::string_view s) {
+  return parse_name(kNotificationStatuses, "notification status", s);
+}
+
+}  // namespace tocsin::store

@@ -39,7 +39,7 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
     return std::unexpected(Error::invalid_argument(
         fmt::format("bad timestamp \"{}\": expected RFC 3339 like 2026-01-05T09:00:00Z", text)));
   };
-  int y, mo, d, h, mi, s;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
       text[13] != ':' || text[16] != ':')
     return bad();
@@ -63,7 +63,7 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
   if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
     ++pos;
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int oh, om;
+    int oh = 0, om = 0;
     if (pos + 6 > text.size() || text[pos + 3] != ':' || !read_int(text, pos + 1, 2, oh) ||
         !read_int(text, pos + 4, 2, om))
       return bad();

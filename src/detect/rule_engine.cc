@@ -30,6 +30,12 @@ core::Result<std::unique_ptr<RuleEngine>> RuleEngine::create(const std::vector<c
   return std::unique_ptr<RuleEngine>(new RuleEngine(std::move(compiled)));
 }
 
+void RuleEngine::restore(std::vector<RestoredAlert> alerts) {
+  for (auto& a : alerts) {
+    if (a.phase == AlertPhase::kPending || a.phase == AlertPhase::kFiring) restored_[a.fingerprint] = a;
+  }
+}
+
 size_t RuleEngine::series_count() const {
   size_t n = 0;
   for (const auto& r : rules_) n += r.series.size();
@@ -69,6 +75,14 @@ std::vector<AlertEvent> RuleEngine::ingest(const core::Sample& sample) {
       labels.set("severity", rule.config->severity);
       s.fingerprint = labels.fingerprint();
       s.alert_labels = std::move(labels);
+      if (auto r = restored_.find(s.fingerprint); r != restored_.end()) {
+        s.phase = r->second.phase;
+        s.active_at = r->second.active_at;
+        s.last_crossing_at = r->second.last_crossing_at;
+        s.value = r->second.value;
+        s.crossing = true;
+        restored_.erase(r);
+      }
     } else if (sample.ts < s.last_ts) {
       ++out_of_order_;
       continue;

@@ -41,10 +41,23 @@ struct AlertEvent {
   std::string condition;        // the detector's description, e.g. "value > 0.9"
 };
 
+// An alert that was pending or firing when the process stopped (read back from the store).
+struct RestoredAlert {
+  uint64_t fingerprint = 0;  // alert fingerprint
+  AlertPhase phase = AlertPhase::kFiring;
+  core::Timestamp active_at{};
+  core::Timestamp last_crossing_at{};
+  double value = 0;
+};
+
 class RuleEngine {
  public:
   static core::Result<std::unique_ptr<RuleEngine>> create(const std::vector<config::Rule>& rules,
                                                           const DetectorRegistry& registry);
+
+  // Seeds alert state after a restart. A restored alert takes effect when its series is next
+  // seen, so a sample back under the threshold resolves an alert that fired before the restart.
+  void restore(std::vector<RestoredAlert> alerts);
 
   // Feeds one sample to every matching rule. Samples older than the series' last are dropped.
   std::vector<AlertEvent> ingest(const core::Sample& sample);
@@ -82,6 +95,7 @@ class RuleEngine {
   std::optional<core::Timestamp> due_at(const CompiledRule& rule, const SeriesState& s) const;
 
   std::vector<CompiledRule> rules_;
+  std::unordered_map<uint64_t, RestoredAlert> restored_;  // by alert fingerprint, until the series shows up
   uint64_t out_of_order_ = 0;
 };
 

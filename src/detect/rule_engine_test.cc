@@ -144,3 +144,28 @@ TEST(Template, ExpandsValueAndLabels) {
 
 }  // namespace
 }  // namespace tocsin::detect
+
+namespace tocsin::detect {
+namespace {
+
+TEST(RuleEngine, RestoredFiringAlertResolvesOnTheNextSampleUnderTheThreshold) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9)};
+  // The first process: fires.
+  auto before = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  auto fired = before->ingest(sample(0.95, 1000));
+  ASSERT_EQ(fired.back().to, AlertPhase::kFiring);
+  // After a restart, without restore, a sample under the threshold is silent.
+  auto forgetful = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  EXPECT_TRUE(forgetful->ingest(sample(0.1, 2000)).empty());
+  // With the alert restored from the store it resolves.
+  auto after = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  after->restore({{fired.back().fingerprint, AlertPhase::kFiring, from_unix_ms(1000), from_unix_ms(1000), 0.95}});
+  auto events = after->ingest(sample(0.1, 2000));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].from, AlertPhase::kFiring);
+  EXPECT_EQ(events[0].to, AlertPhase::kResolved);
+  EXPECT_EQ(events[0].fingerprint, fired.back().fingerprint);
+}
+
+}  // namespace
+}  // namespace tocsin::detect

@@ -11,6 +11,19 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
     return std::unexpected(core::Error::internal("engine needs a config, a store, a clock and a metrics registry"));
   }
   auto rules = TOCSIN_TRY(detect::RuleEngine::create(options.config->rules, detect::DetectorRegistry::builtin()));
+  // Alerts that were pending or firing before a restart carry on from where they were.
+  std::vector<detect::RestoredAlert> restored;
+  TOCSIN_RETURN_IF_ERROR(options.store->read([&](store::Tx& tx) -> core::Status {
+    for (auto state : {store::AlertState::kPending, store::AlertState::kFiring}) {
+      for (const auto& a : TOCSIN_TRY(tx.list_alerts(state))) {
+        if (a.rule.empty()) continue;  // received from outside, not ours to evaluate
+        const auto phase = state == store::AlertState::kFiring ? detect::AlertPhase::kFiring : detect::AlertPhase::kPending;
+        restored.push_back({a.fingerprint, phase, a.active_at, a.updated_at, a.value});
+      }
+    }
+    return {};
+  }));
+  rules->restore(std::move(restored));
   return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(rules)));
 }
 

@@ -140,7 +140,7 @@ roles:
   operations: "person:bob"
 steps:
   - {id: activate, title: Activate the plan and page responders, owner: commander, due: 5m}
-  - {id: triage, title: Check servers and network, find the failing part, owner: operations, due: 15m}
+  - {id: triage, title: "Check servers and network, find the failing part", owner: operations, due: 15m}
   - {id: recover, title: Restore the primary and verify service, owner: operations, due: 2h}
 """
     path = os.path.join(root, "tocsin.yaml")

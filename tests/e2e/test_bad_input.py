@@ -73,6 +73,12 @@ class BadInputTest(ServerTestCase):
             ("name not a string", json.dumps([{**good, "name": 7}]), "name"),
             ("bad metric name", json.dumps([{**good, "name": "system load"}]), "name"),
             ("ts as a string", json.dumps([{**good, "ts": "yesterday"}]), "ts"),
+            ("value overflowing to infinity",
+             '[{"name": "system_load", "labels": {"service": "api", "instance": "h9"}, "value": 1e999}]', None),
+            ("NaN literal", '[{"name": "system_load", "value": NaN}]', None),
+            ("invalid UTF-8", b'[{"name": "system_load", "labels": {"service": "\xff\xfe"}, "value": 0.99}]', None),
+            ("deeply nested arrays", "[" * 100000 + "]" * 100000, None),
+            ("empty body", "", None),
             # A valid crossing sample followed by a bad one: the whole body must be rejected, so
             # no alert for instance h9 may appear (checked after `for` has elapsed, below).
             ("a good sample then a bad one", json.dumps([good, {**good, "value": "x"}]), "value"),

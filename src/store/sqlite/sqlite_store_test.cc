@@ -891,7 +891,6 @@ TEST_F(SqliteStoreTest, ReadSeesACommittedSnapshot) {
 using SqliteStoreDeathTest = SqliteStoreTest;
 
 TEST_F(SqliteStoreDeathTest, TxUsedAfterItsTransactionIsABug) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
   Tx* escaped = nullptr;
   write([&](Tx& tx) { escaped = &tx; });
   ASSERT_NE(escaped, nullptr);
@@ -899,7 +898,6 @@ TEST_F(SqliteStoreDeathTest, TxUsedAfterItsTransactionIsABug) {
 }
 
 TEST_F(SqliteStoreDeathTest, WritingThroughAReadTxIsABug) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEBUG_DEATH((void)store_->read([&](Tx& tx) { return tx.upsert_alert(bare_alert(1)); }),
                      "Store::read\\(\\) used to write");
 }

@@ -1,0 +1,329 @@
+// Scenario tests of the whole loop on a simulated clock: a real config (through the real
+// loader), a real SQLite store in a temp dir, real HTTP deliveries to a real local receiver.
+#include "engine/engine.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "config/loader.h"
+#include "core/simulated_clock.h"
+#include "http/http.h"
+#include "notify/webhook/http_sender.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace tocsin::engine {
+namespace {
+
+using nlohmann::json;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// Monday 2026-03-02 08:00 UTC: week 7 of the rotation that started Monday 2026-01-05 09:00, so
+// bob (the second member) is on call until 09:00.
+const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
+
+// A local webhook receiver that records what it gets. `fail_first` requests get HTTP 500.
+class Receiver {
+ public:
+  explicit Receiver(int fail_first = 0) : fail_first_(fail_first) {
+    server_ = http::Server::start({.listen = "127.0.0.1:0"}, [this](const http::Request& r) {
+      std::lock_guard lock(mu_);
+      if (fail_first_ > 0) {
+        --fail_first_;
+        return http::Response::error(500, "try later");
+      }
+      received_.push_back({r.path, json::parse(r.body, nullptr, false)});
+      return http::Response::json(200, "{}");
+    }).value();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}", server_->port()); }
+  std::vector<std::pair<std::string, json>> received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+  std::vector<std::string> paths() {
+    std::vector<std::string> out;
+    for (const auto& [path, body] : received()) out.push_back(path);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  int fail_first_;
+  std::vector<std::pair<std::string, json>> received_;
+  std::unique_ptr<http::Server> server_;
+};
+
+std::string config_yaml(const std::string& hook) {
+  return fmt::format(R"(
+people:
+  - {{id: alice, contact: {{webhook: "{0}/alice"}}}}
+  - {{id: bob, contact: {{webhook: "{0}/bob"}}}}
+  - {{id: carol, contact: {{webhook: "{0}/carol"}}}}
+channels:
+  - {{name: ops-hook, type: webhook, url: "{0}/hook", format: alertmanager}}
+schedules:
+  - id: ops-primary
+    timezone: UTC
+    layers:
+      - {{rotation: weekly, handoff: "Mon 09:00", start: 2026-01-05, members: [alice, bob]}}
+escalation_policies:
+  - id: ops
+    repeat: 1
+    repeat_every: 30m
+    levels:
+      - {{after: 0m, notify: ["schedule:ops-primary"]}}
+      - {{after: 10m, notify: ["person:carol", "channel:ops-hook"]}}
+rules:
+  - name: HighLoad
+    select: 'system_load{{service="api"}}'
+    detector: {{kind: threshold, above: 0.9}}
+    for: 1m
+    severity: major
+    labels: {{incident_type: system_crash}}
+    annotations: {{summary: "load {{{{ $value }}}} on {{{{ $labels.instance }}}}"}}
+routes:
+  receiver: ops-hook
+  group_by: [alertname, service]
+plans:
+  - id: system_crash
+    title: System crash
+    match: ['incident_type="system_crash"']
+    severity: critical
+    escalation: ops
+    roles: {{commander: "schedule:ops-primary", operations: "person:alice"}}
+    steps:
+      - {{id: activate, title: Page responders, owner: commander, due: 5m}}
+      - {{id: triage, title: Find the failing part, owner: operations, due: 15m}}
+)",
+                     hook);
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tocsin-engine-test-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    engine_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(const std::string& hook_url) {
+    auto cfg = config::load_config_string(config_yaml(hook_url), "test.yaml", dir_);
+    ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+    config_ = std::make_shared<const config::Config>(std::move(*cfg));
+    restart();
+  }
+  // A fresh engine on the same store file, as after a crash.
+  void restart() {
+    engine_.reset();
+    store_.reset();
+    store_ = store::sqlite::open_sqlite_store(dir_ / "tocsin.db").value();
+    EngineOptions options;
+    options.config = config_;
+    options.store = store_.get();
+    options.clock = &clock_;
+    options.metrics = &metrics_;
+    options.senders = {{"webhook", &sender_}};
+    options.external_url = "http://tocsin.test";
+    auto engine = Engine::create(std::move(options));
+    ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
+    engine_ = std::move(*engine);
+  }
+
+  void push(double value, std::string instance = "h1") {
+    core::Sample s{core::Labels{{"__name__", "system_load"}, {"service", "api"}, {"instance", instance}}, value,
+                   clock_.now()};
+    ASSERT_TRUE(engine_->ingest({s}).has_value());
+  }
+  // Advances the clock to `t`, running the engine at every time it asks for on the way.
+  void run_until(core::Timestamp t) {
+    for (;;) {
+      auto next = engine_->run_due();
+      ASSERT_TRUE(next.has_value()) << next.error().to_string();
+      if (!*next || **next > t) break;
+      clock_.advance_to(std::max(**next, clock_.now()));
+    }
+    clock_.advance_to(t);
+    ASSERT_TRUE(engine_->run_due().has_value());
+  }
+  std::vector<std::string> kinds(const store::Incident& inc) {
+    std::vector<std::string> out;
+    for (const auto& e : inc.timeline) out.push_back(e.kind);
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  core::SimulatedClock clock_{kStart};
+  core::MetricsRegistry metrics_;
+  notify::HttpSender sender_{seconds(5)};
+  std::shared_ptr<const config::Config> config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, CrossingSampleBecomesAnIncidentAfterForAndPagesTheLadder) {
+  Receiver receiver;
+  start(receiver.url());
+
+  push(0.5);
+  run_until(kStart + seconds(10));
+  EXPECT_TRUE(engine_->list_incidents({}).value().empty());
+
+  push(0.95);  // pending from kStart + 10s
+  run_until(kStart + seconds(69));
+  EXPECT_TRUE(engine_->list_incidents({}).value().empty()) << "no incident before `for` elapsed";
+
+  run_until(kStart + seconds(70));  // `for: 1m` elapsed with no new sample: fires
+  auto incidents = engine_->list_incidents({}).value();
+  ASSERT_EQ(incidents.size(), 1u);
+  auto inc = engine_->get_incident(incidents[0].id).value();
+  EXPECT_EQ(inc.plan, "system_crash");
+  EXPECT_EQ(inc.severity, "critical");
+  EXPECT_EQ(inc.status, store::IncidentStatus::kTriggered);
+  EXPECT_EQ(inc.title, "System crash: load 0.95 on h1");
+  EXPECT_EQ(inc.opened_at, kStart + seconds(70));
+  ASSERT_EQ(inc.alerts.size(), 1u);
+  EXPECT_EQ(inc.alerts[0].labels.get_or("alertname", ""), "HighLoad");
+  ASSERT_EQ(inc.tasks.size(), 2u);
+  EXPECT_EQ(inc.tasks[0].assignee, "bob");  // commander = on call
+  EXPECT_EQ(inc.tasks[0].due_at, kStart + seconds(70) + minutes(5));
+  EXPECT_EQ(inc.tasks[1].assignee, "alice");
+  // Level 1 paged the person on call, and the page was delivered.
+  EXPECT_EQ(receiver.paths(), (std::vector<std::string>{"/bob"}));
+  EXPECT_EQ(receiver.received()[0].second["incident"]["id"], std::to_string(inc.id));
+  EXPECT_EQ(receiver.received()[0].second["target"], "schedule:ops-primary");
+  EXPECT_EQ(kinds(inc), (std::vector<std::string>{"opened", "role_assigned", "role_assigned", "escalated", "notified"}));
+
+  // Level 2 after 10 minutes: carol and the Alertmanager-format channel.
+  run_until(kStart + seconds(70) + minutes(10) - seconds(1));
+  EXPECT_EQ(receiver.paths().size(), 1u);
+  run_until(kStart + seconds(70) + minutes(10));
+  EXPECT_EQ(receiver.paths(), (std::vector<std::string>{"/bob", "/carol", "/hook"}));
+  const json am = receiver.received()[2].second;
+  EXPECT_EQ(am["version"], "4");
+  EXPECT_EQ(am["status"], "firing");
+  EXPECT_EQ(am["receiver"], "ops-hook");
+  EXPECT_EQ(am["alerts"][0]["labels"]["alertname"], "HighLoad");
+  EXPECT_EQ(am["alerts"][0]["status"], "firing");
+
+  // The second pass starts 30 minutes after the first.
+  run_until(kStart + seconds(70) + minutes(30));
+  EXPECT_EQ(receiver.paths(), (std::vector<std::string>{"/bob", "/carol", "/hook", "/bob"}));
+
+  // Acknowledging stops the ladder.
+  auto acked = engine_->acknowledge(inc.id, "bob");
+  ASSERT_TRUE(acked.has_value());
+  EXPECT_EQ(acked->status, store::IncidentStatus::kAcknowledged);
+  EXPECT_EQ(acked->acknowledged_at, clock_.now());
+  EXPECT_EQ(acked->timeline.back().kind, "acknowledged");
+  EXPECT_EQ(acked->timeline.back().actor, "bob");
+  run_until(kStart + std::chrono::hours(2));
+  EXPECT_EQ(receiver.paths().size(), 4u);
+  EXPECT_EQ(engine_->acknowledge(inc.id, "bob").error().code(), core::ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(EngineTest, AlertResolvesButTheIncidentWaitsForAPerson) {
+  Receiver receiver;
+  start(receiver.url());
+  push(0.95);
+  run_until(kStart + minutes(1));
+  const int64_t id = engine_->list_incidents({}).value().at(0).id;
+  // A second series of the same group joins the open incident.
+  push(0.99, "h2");
+  run_until(kStart + minutes(2));
+  auto inc = engine_->get_incident(id).value();
+  EXPECT_EQ(inc.alerts.size(), 2u);
+  EXPECT_EQ(engine_->list_incidents({}).value().size(), 1u);
+
+  push(0.2);  // h1 back under the threshold
+  inc = engine_->get_incident(id).value();
+  EXPECT_EQ(inc.status, store::IncidentStatus::kTriggered);
+  int resolved = 0;
+  for (const auto& a : inc.alerts) resolved += a.status == store::AlertState::kResolved;
+  EXPECT_EQ(resolved, 1);
+  EXPECT_EQ(kinds(inc).back(), "alert_resolved");
+
+  auto done = engine_->resolve(id, "alice");
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->status, store::IncidentStatus::kResolved);
+  EXPECT_EQ(done->resolved_at, clock_.now());
+  EXPECT_EQ(done->timeline.back().actor, "alice");
+  auto note = engine_->add_note(id, "alice", "restarted the api");
+  ASSERT_TRUE(note.has_value());
+  EXPECT_EQ(note->timeline.back().kind, "note");
+  EXPECT_EQ(note->timeline.back().detail, "restarted the api");
+  EXPECT_EQ(engine_->resolve(id, "alice").error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(engine_->acknowledge(9999, "alice").error().code(), core::ErrorCode::kNotFound);
+}
+
+TEST_F(EngineTest, FailedDeliveriesAreRetriedWithBackoffAndEveryAttemptIsLogged) {
+  Receiver receiver(/*fail_first=*/2);
+  start(receiver.url());
+  push(0.95);
+  run_until(kStart + minutes(1));
+  const int64_t id = engine_->list_incidents({}).value().at(0).id;
+  EXPECT_TRUE(receiver.paths().empty());
+  run_until(kStart + minutes(1) + seconds(4));
+  EXPECT_TRUE(receiver.paths().empty()) << "first retry comes 5 s after the first failure";
+  run_until(kStart + minutes(1) + seconds(5));  // second attempt fails, next in 10 s
+  EXPECT_TRUE(receiver.paths().empty());
+  run_until(kStart + minutes(1) + seconds(15));
+  EXPECT_EQ(receiver.paths(), (std::vector<std::string>{"/bob"}));
+
+  std::vector<store::Notification> notifications;
+  std::vector<store::NotificationAttempt> attempts;
+  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+    notifications = TOCSIN_TRY(tx.list_notifications(id));
+    attempts = TOCSIN_TRY(tx.list_attempts(notifications.at(0).id));
+    return {};
+  }).has_value());
+  ASSERT_EQ(notifications.size(), 1u);
+  EXPECT_EQ(notifications[0].status, store::NotificationStatus::kSent);
+  EXPECT_EQ(notifications[0].attempts, 3);
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_FALSE(attempts[0].ok);
+  EXPECT_EQ(attempts[0].status_code, 500);
+  EXPECT_TRUE(attempts[2].ok);
+  EXPECT_EQ(attempts[2].at, kStart + minutes(1) + seconds(15));
+}
+
+TEST_F(EngineTest, EscalationResumesAfterARestart) {
+  Receiver receiver;
+  start(receiver.url());
+  push(0.95);
+  run_until(kStart + minutes(1));
+  EXPECT_EQ(receiver.paths().size(), 1u);
+  restart();  // all in-memory state gone; the store holds the ladder position
+  run_until(kStart + minutes(11));
+  EXPECT_EQ(receiver.paths(), (std::vector<std::string>{"/bob", "/carol", "/hook"}));
+}
+
+TEST_F(EngineTest, UnreachableReceiverGivesUpAfterMaxAttempts) {
+  start("http://127.0.0.1:1");  // nothing listens on port 1
+  push(0.95);
+  run_until(kStart + minutes(1) + std::chrono::hours(1));
+  const int64_t id = engine_->list_incidents({}).value().at(0).id;
+  auto inc = engine_->get_incident(id).value();
+  std::vector<store::Notification> notifications;
+  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+    notifications = TOCSIN_TRY(tx.list_notifications(id));
+    return {};
+  }).has_value());
+  ASSERT_FALSE(notifications.empty());
+  EXPECT_EQ(notifications[0].status, store::NotificationStatus::kFailed);
+  EXPECT_EQ(notifications[0].attempts, notify::RetryPolicy{}.max_attempts);
+  EXPECT_NE(std::find(kinds(inc).begin(), kinds(inc).end(), "notify_failed"), kinds(inc).end());
+}
+
+}  // namespace
+}  // namespace tocsin::engine

@@ -1,0 +1,77 @@
+#include "notify/payload.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "notify/deliverer.h"
+
+namespace tocsin::notify {
+namespace {
+
+using nlohmann::json;
+
+store::Incident sample_incident() {
+  store::Incident inc;
+  inc.id = 42;
+  inc.title = "System crash: load 0.97 on h1";
+  inc.plan = "system_crash";
+  inc.severity = "critical";
+  inc.group_key = "system_crash|alertname=HighLoad";
+  inc.opened_at = core::from_unix_ms(1'796'402'400'000);
+  inc.alerts.push_back({0xfedcba9876543210ULL, core::Labels{{"alertname", "HighLoad"}, {"instance", "h1"}},
+                        store::AlertState::kFiring, inc.opened_at});
+  inc.alerts.push_back({1, core::Labels{{"alertname", "HighLoad"}, {"instance", "h2"}}, store::AlertState::kResolved,
+                        inc.opened_at});
+  return inc;
+}
+
+TEST(Payload, TocsinJson) {
+  const auto inc = sample_incident();
+  const json body = json::parse(tocsin_json({inc, "schedule:ops", "bob", "http://tocsin.example/", 2, 1}));
+  EXPECT_EQ(body["version"], "1");
+  EXPECT_EQ(body["incident"]["id"], "42");
+  EXPECT_EQ(body["incident"]["url"], "http://tocsin.example/#/incidents/42");
+  EXPECT_EQ(body["incident"]["opened_at"], "2026-12-04T16:40:00Z");
+  EXPECT_EQ(body["target"], "schedule:ops");
+  EXPECT_EQ(body["recipient"], "bob");
+  EXPECT_EQ(body["escalation"]["level"], 2);
+  EXPECT_EQ(body["alerts"][0]["fingerprint"], "fedcba9876543210");
+  EXPECT_EQ(body["alerts"][1]["status"], "resolved");
+}
+
+TEST(Payload, AlertmanagerWebhookV4) {
+  const auto inc = sample_incident();
+  const json body = json::parse(alertmanager_v4({inc, "channel:ops-hook", "ops-hook", "http://t", 1, 1}, "ops-hook"));
+  EXPECT_EQ(body["version"], "4");
+  EXPECT_EQ(body["status"], "firing");  // one alert still firing
+  EXPECT_EQ(body["receiver"], "ops-hook");
+  EXPECT_EQ(body["groupKey"], inc.group_key);
+  EXPECT_EQ(body["commonLabels"], json({{"alertname", "HighLoad"}}));
+  ASSERT_EQ(body["alerts"].size(), 2u);
+  EXPECT_EQ(body["alerts"][0]["labels"]["instance"], "h1");
+  EXPECT_EQ(body["alerts"][0]["startsAt"], "2026-12-04T16:40:00Z");
+  for (const char* key : {"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}) {
+    EXPECT_TRUE(body["alerts"][0].contains(key)) << key;
+  }
+  for (const char* key : {"version", "groupKey", "truncatedAlerts", "status", "receiver", "groupLabels", "commonLabels",
+                          "commonAnnotations", "externalURL", "alerts"}) {
+    EXPECT_TRUE(body.contains(key)) << key;
+  }
+}
+
+TEST(Payload, SlackText) {
+  const json body = json::parse(slack_text({sample_incident(), "person:bob", "bob", "http://t", 1, 1}));
+  EXPECT_EQ(body["text"], "[critical] Incident #42: System crash: load 0.97 on h1 (triggered, http://t/#/incidents/42)");
+}
+
+TEST(RetryPolicy, ExponentialBackoffWithACap) {
+  RetryPolicy p;
+  EXPECT_EQ(p.backoff_after(1), std::chrono::seconds(5));
+  EXPECT_EQ(p.backoff_after(2), std::chrono::seconds(10));
+  EXPECT_EQ(p.backoff_after(3), std::chrono::seconds(20));
+  EXPECT_EQ(p.backoff_after(20), std::chrono::minutes(5));
+}
+
+}  // namespace
+}  // namespace tocsin::notify

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/test_util.h"
+#include "test_support/temp_dir.h"
 #include "core/duration.h"
 
 namespace tocsin::config {
@@ -15,7 +15,7 @@ namespace {
 using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
-using testing::TempDir;
+using test_support::TempDir;
 
 // One broken config: what the error must say, on which line, about which field.
 struct Broken {

@@ -6,14 +6,14 @@
 #include <filesystem>
 
 #include "config/loader.h"
-#include "config/test_util.h"
+#include "test_support/temp_dir.h"
 
 namespace tocsin::config {
 namespace {
 
 using std::chrono::hours;
 using std::chrono::minutes;
-using testing::TempDir;
+using test_support::TempDir;
 
 TEST(Starter, WritesAConfigThatLoadsCleanly) {
   TempDir dir;

@@ -82,41 +82,36 @@ MetricsRegistry::Family& MetricsRegistry::family(const std::string& name, Type t
   return it->second;
 }
 
-Counter& MetricsRegistry::counter(const std::string& name, const std::string& help, const Labels& labels) {
-  std::lock_guard lock(mu_);
-  auto& f = family(name, Type::kCounter, help);
+// Finds or creates the metric for `labels` in `slots`; the lock is held by the caller.
+template <class Metric, class... Args>
+Metric& MetricsRegistry::slot(Family& f, std::map<std::string, std::unique_ptr<Metric>>& slots, const Labels& labels,
+                              Args&&... args) {
   const auto key = labels.to_string();
-  auto& slot = f.counters[key];
+  auto& slot = slots[key];
   if (!slot) {
-    slot = std::make_unique<Counter>();
+    slot = std::make_unique<Metric>(std::forward<Args>(args)...);
     f.labels[key] = labels;
   }
   return *slot;
 }
 
+Counter& MetricsRegistry::counter(const std::string& name, const std::string& help, const Labels& labels) {
+  std::lock_guard lock(mu_);
+  auto& f = family(name, Type::kCounter, help);
+  return slot(f, f.counters, labels);
+}
+
 Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mu_);
   auto& f = family(name, Type::kGauge, help);
-  const auto key = labels.to_string();
-  auto& slot = f.gauges[key];
-  if (!slot) {
-    slot = std::make_unique<Gauge>();
-    f.labels[key] = labels;
-  }
-  return *slot;
+  return slot(f, f.gauges, labels);
 }
 
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help, const Labels& labels,
                                       std::vector<double> upper_bounds) {
   std::lock_guard lock(mu_);
   auto& f = family(name, Type::kHistogram, help);
-  const auto key = labels.to_string();
-  auto& slot = f.histograms[key];
-  if (!slot) {
-    slot = std::make_unique<Histogram>(std::move(upper_bounds));
-    f.labels[key] = labels;
-  }
-  return *slot;
+  return slot(f, f.histograms, labels, std::move(upper_bounds));
 }
 
 std::string MetricsRegistry::render() const {

@@ -74,6 +74,8 @@ class MetricsRegistry {
     std::map<std::string, Labels> labels;
   };
   Family& family(const std::string& name, Type type, const std::string& help);
+  template <class Metric, class... Args>
+  Metric& slot(Family& f, std::map<std::string, std::unique_ptr<Metric>>& slots, const Labels& labels, Args&&... args);
 
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;

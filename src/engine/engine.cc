@@ -84,34 +84,27 @@ core::Result<IngestResult> Engine::ingest(const std::vector<core::Sample>& sampl
   return result;
 }
 
-core::Result<store::Incident> Engine::acknowledge(int64_t id, std::string_view actor) {
+core::Result<store::Incident> Engine::respond(
+    const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action) {
   std::lock_guard lock(mu_);
   store::Incident out;
   TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
-    out = TOCSIN_TRY(incidents_.acknowledge(tx, id, actor, options_.clock->now()));
+    out = TOCSIN_TRY(action(tx, options_.clock->now()));
     return {};
   }));
   return out;
+}
+
+core::Result<store::Incident> Engine::acknowledge(int64_t id, std::string_view actor) {
+  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.acknowledge(tx, id, actor, now); });
 }
 
 core::Result<store::Incident> Engine::resolve(int64_t id, std::string_view actor) {
-  std::lock_guard lock(mu_);
-  store::Incident out;
-  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
-    out = TOCSIN_TRY(incidents_.resolve(tx, id, actor, options_.clock->now()));
-    return {};
-  }));
-  return out;
+  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.resolve(tx, id, actor, now); });
 }
 
 core::Result<store::Incident> Engine::add_note(int64_t id, std::string_view actor, std::string_view text) {
-  std::lock_guard lock(mu_);
-  store::Incident out;
-  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
-    out = TOCSIN_TRY(incidents_.add_note(tx, id, actor, text, options_.clock->now()));
-    return {};
-  }));
-  return out;
+  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.add_note(tx, id, actor, text, now); });
 }
 
 core::Result<std::vector<store::Incident>> Engine::list_incidents(const store::IncidentFilter& filter) {

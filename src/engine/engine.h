@@ -68,6 +68,9 @@ class Engine {
  private:
   explicit Engine(EngineOptions options, std::unique_ptr<detect::RuleEngine> rules);
   void wake();
+  // One responder action in one transaction, under the engine lock.
+  core::Result<store::Incident> respond(
+      const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action);
   core::Result<std::vector<int64_t>> apply_locked(const std::vector<detect::AlertEvent>& events, core::Timestamp now);
 
   EngineOptions options_;

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <mutex>
@@ -15,6 +14,7 @@
 #include "http/http.h"
 #include "notify/webhook/http_sender.h"
 #include "store/sqlite/sqlite_store.h"
+#include "test_support/temp_dir.h"
 
 namespace tocsin::engine {
 namespace {
@@ -106,19 +106,13 @@ plans:
 
 class EngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tocsin-engine-test-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
   void TearDown() override {
     engine_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void start(const std::string& hook_url) {
-    auto cfg = config::load_config_string(config_yaml(hook_url), "test.yaml", dir_);
+    auto cfg = config::load_config_string(config_yaml(hook_url), "test.yaml", dir_.path());
     ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
     config_ = std::make_shared<const config::Config>(std::move(*cfg));
     restart();
@@ -127,7 +121,7 @@ class EngineTest : public ::testing::Test {
   void restart() {
     engine_.reset();
     store_.reset();
-    store_ = store::sqlite::open_sqlite_store(dir_ / "tocsin.db").value();
+    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
     EngineOptions options;
     options.config = config_;
     options.store = store_.get();
@@ -162,7 +156,7 @@ class EngineTest : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  test_support::TempDir dir_;
   core::SimulatedClock clock_{kStart};
   core::MetricsRegistry metrics_;
   notify::HttpSender sender_{seconds(5)};

@@ -8,7 +8,7 @@ Python 3.11, standard library only. Pieces:
   http_json(...)       one HTTP request -> Response(status, json, text, headers), 4xx/5xx included
   ServerTestCase       unittest base class that prints the server's log when a test fails
 
-The binary comes from $TOCSIN_BIN (default /work/main/build/src/cli/tocsin).
+The binary comes from $TOCSIN_BIN (default: build/src/cli/tocsin in this checkout).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-DEFAULT_BIN = "/work/main/build/src/cli/tocsin"
+DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "src", "cli", "tocsin")
 
 # The rotation in the generated config: weekly, hand-off Monday 09:00 UTC, first shift 2026-01-05.
 ROTATION_START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)

@@ -6,10 +6,12 @@
 #include <array>
 
 #include "store/sqlite/sqlite.h"
-#include "store/sqlite/test_temp_dir.h"
+#include "test_support/temp_dir.h"
 
 namespace tocsin::store::sqlite {
 namespace {
+
+using test_support::TempDir;
 
 using ::testing::HasSubstr;
 

@@ -13,10 +13,12 @@
 
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite.h"
-#include "store/sqlite/test_temp_dir.h"
+#include "test_support/temp_dir.h"
 
 namespace tocsin::store::sqlite {
 namespace {
+
+using test_support::TempDir;
 
 using core::ErrorCode;
 using core::from_unix_ms;

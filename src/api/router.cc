@@ -80,9 +80,12 @@ Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clo
       metrics_(metrics),
       clock_(clock),
       ready_(std::move(ready)),
-      bad_requests_(metrics.counter("tocsin_http_bad_requests_total", "Requests rejected with a 4xx.")) {}
+      requests_(metrics.counter("tocsin_http_requests_total", "HTTP requests handled.")),
+      bad_requests_(metrics.counter("tocsin_http_bad_requests_total", "Requests rejected with a 4xx.")),
+      request_seconds_(metrics.histogram("tocsin_http_request_seconds", "Time to handle an HTTP request.")) {}
 
 Response Router::handle(const Request& request) {
+  const auto started = clock_.mono_now();
   Response response = [&]() -> Response {
     const std::string_view path = request.path;
     const bool get = request.method == "GET";
@@ -101,7 +104,9 @@ Response Router::handle(const Request& request) {
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   }();
+  requests_.inc();
   if (response.status >= 400 && response.status < 500) bad_requests_.inc();
+  request_seconds_.observe(std::chrono::duration<double>(clock_.mono_now() - started).count());
   return response;
 }
 

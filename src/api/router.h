@@ -28,7 +28,9 @@ class Router {
   core::MetricsRegistry& metrics_;
   core::Clock& clock_;
   std::function<bool()> ready_;
+  core::Counter& requests_;
   core::Counter& bad_requests_;
+  core::Histogram& request_seconds_;
 };
 
 // Maps an error code to its HTTP status: invalid_argument 400, not_found 404,

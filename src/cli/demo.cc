@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
@@ -40,6 +41,7 @@ int run_demo(double speed, const std::string& listen, const std::string& dir) {
       return 1;
     }
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // show progress line by line even when piped
   server::block_shutdown_signals();
 
   // The starter config pages people and channels at 127.0.0.1:9000; answer there and print.

@@ -1,10 +1,11 @@
 #include "detect/detector.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
-#include "detect/threshold/threshold.h"
+#include "detect/builtin.h"
 
 namespace tocsin::detect {
 
@@ -14,7 +15,8 @@ core::Result<std::unique_ptr<DetectorSpec>> DetectorRegistry::create(const confi
   auto it = factories_.find(config.kind);
   if (it == factories_.end()) {
     return std::unexpected(core::Error::invalid_argument(
-                               fmt::format("detector kind \"{}\" is not implemented yet (available: threshold)", config.kind))
+                               fmt::format("detector kind \"{}\" is not implemented yet (available: {})", config.kind,
+                                           fmt::join(kinds(), ", ")))
                                .at(config.pos)
                                .field("detector.kind"));
   }
@@ -24,10 +26,17 @@ core::Result<std::unique_ptr<DetectorSpec>> DetectorRegistry::create(const confi
 const DetectorRegistry& DetectorRegistry::builtin() {
   static const DetectorRegistry registry = [] {
     DetectorRegistry r;
-    r.add("threshold", make_threshold);
+    register_basic_detectors(r);
+    register_advanced_detectors(r);
     return r;
   }();
   return registry;
+}
+
+std::vector<std::string> DetectorRegistry::kinds() const {
+  std::vector<std::string> out;
+  for (const auto& [kind, factory] : factories_) out.push_back(kind);
+  return out;
 }
 
 core::Result<std::optional<double>> ParamReader::number(std::string_view name) {

@@ -10,9 +10,11 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "core/result.h"
@@ -30,6 +32,18 @@ class SeriesDetector {
   virtual ~SeriesDetector() = default;
   // Samples arrive in timestamp order. O(1) amortised, no unbounded state.
   virtual Decision update(core::Timestamp ts, double value) = 0;
+
+  // Detectors that decide without a sample (e.g. `absent`: no data for a while) say when they
+  // next want to be asked, and check(now) answers then. The rule engine calls check() at that
+  // time if no sample came first.
+  virtual std::optional<core::Timestamp> next_check() const { return std::nullopt; }
+  virtual Decision check(core::Timestamp /*now*/) { return {}; }
+
+  // The learned state as bytes, so a restart does not reset a baseline; restore() accepts what
+  // snapshot() wrote (and rejects anything else with an error, leaving the state as it was).
+  // Stateless detectors keep the defaults.
+  virtual std::string snapshot() const { return {}; }
+  virtual core::Status restore(std::string_view /*bytes*/) { return {}; }
 };
 
 class DetectorSpec {
@@ -48,6 +62,7 @@ class DetectorRegistry {
   core::Result<std::unique_ptr<DetectorSpec>> create(const config::DetectorConfig& config) const;
   // Every detector built into this binary.
   static const DetectorRegistry& builtin();
+  std::vector<std::string> kinds() const;
 
  private:
   std::map<std::string, DetectorFactory, std::less<>> factories_;

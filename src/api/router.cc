@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "api/json_mapping.h"
 #include "core/duration.h"
+#include "ingest/exposition.h"
 #include "ingest/push.h"
+#include "ingest/remote_write.h"
 
 namespace tocsin::api {
 
@@ -82,7 +86,9 @@ Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clo
       ready_(std::move(ready)),
       requests_(metrics.counter("tocsin_http_requests_total", "HTTP requests handled.")),
       bad_requests_(metrics.counter("tocsin_http_bad_requests_total", "Requests rejected with a 4xx.")),
-      request_seconds_(metrics.histogram("tocsin_http_request_seconds", "Time to handle an HTTP request.")) {}
+      request_seconds_(metrics.histogram("tocsin_http_request_seconds", "Time to handle an HTTP request.")),
+      dropped_non_finite_(metrics.counter("tocsin_ingest_samples_dropped_total",
+                                          "Samples dropped at ingestion, by reason.", {{"reason", "non_finite"}})) {}
 
 Response Router::handle(const Request& request) {
   const auto started = clock_.mono_now();
@@ -100,6 +106,9 @@ Response Router::handle(const Request& request) {
                  : Response::error(405, "use GET");
     }
     if (path == "/api/v1/push") return post ? push(request) : Response::error(405, "use POST");
+    if (path == "/api/v1/write") return post ? remote_write(request) : Response::error(405, "use POST");
+    if (path == "/api/v1/import/prometheus") return post ? import_prometheus(request) : Response::error(405, "use POST");
+    if (path == "/api/v1/events") return post ? events(request) : Response::error(405, "use POST");
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
@@ -120,6 +129,94 @@ Response Router::push(const Request& request) {
   return ok_json({{"accepted", result->accepted},
                   {"alert_transitions", result->alert_transitions},
                   {"incidents_opened", opened}});
+}
+
+namespace {
+
+json ingest_json(const engine::IngestResult& result, size_t dropped) {
+  json opened = json::array();
+  for (int64_t id : result.incidents_opened) opened.push_back(std::to_string(id));
+  return {{"accepted", result.accepted},
+          {"dropped", dropped},
+          {"alert_transitions", result.alert_transitions},
+          {"incidents_opened", opened}};
+}
+
+// Lower-cased, without parameters or blanks: "Application/X-Protobuf; proto=…" -> "application/x-protobuf".
+std::string media_type(std::string_view header) {
+  std::string out;
+  for (char c : header.substr(0, header.find(';'))) {
+    if (c != ' ' && c != '\t') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<core::Sample> Router::finite_only(std::vector<core::Sample> samples) {
+  const size_t dropped = std::erase_if(samples, [](const core::Sample& s) { return !std::isfinite(s.value); });
+  if (dropped > 0) dropped_non_finite_.inc(static_cast<double>(dropped));
+  return samples;
+}
+
+// Prometheus remote_write 1.0. Like Prometheus, answers 204 on success; any decoding error is a
+// 400, which a sender does not retry. Remote write 2.0 bodies are refused with 415 so a sender
+// that negotiates falls back to 1.0.
+Response Router::remote_write(const Request& request) {
+  const std::string encoding = media_type(request.header("content-encoding"));
+  if (!encoding.empty() && encoding != "snappy") {
+    return Response::error(415, fmt::format("unsupported Content-Encoding \"{}\": expected snappy", encoding));
+  }
+  const std::string content_type = request.header("content-type");
+  if (content_type.find("io.prometheus.write.v2") != std::string::npos) {
+    return Response::error(415, "remote write 2.0 is not supported: send prometheus.WriteRequest (remote write 1.0)");
+  }
+  const std::string media = media_type(content_type);
+  if (!media.empty() && media != "application/x-protobuf") {
+    return Response::error(415, fmt::format("unsupported Content-Type \"{}\": expected application/x-protobuf", media));
+  }
+  auto samples = ingest::parse_remote_write(request.body);
+  if (!samples) return from_error(samples.error());
+  const std::vector<core::Sample> finite = finite_only(std::move(*samples));
+  if (!finite.empty()) {
+    auto result = engine_.ingest(finite);
+    if (!result) return from_error(result.error());
+  }
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+Response Router::import_prometheus(const Request& request) {
+  auto samples = ingest::parse_exposition(request.body, clock_.now());
+  if (!samples) return from_error(samples.error());
+  const size_t parsed = samples->size();
+  const std::vector<core::Sample> finite = finite_only(std::move(*samples));
+  engine::IngestResult result;
+  if (!finite.empty()) {
+    auto ingested = engine_.ingest(finite);
+    if (!ingested) return from_error(ingested.error());
+    result = std::move(*ingested);
+  }
+  return ok_json(ingest_json(result, parsed - finite.size()));
+}
+
+Response Router::events(const Request& request) {
+  auto parsed = ingest::parse_events_json(request.body, clock_.now());
+  if (!parsed) return from_error(parsed.error());
+  engine::IngestResult result;
+  auto samples = event_counters_.record(*parsed, [&](const std::vector<core::Sample>& s) -> core::Status {
+    if (s.empty()) return {};
+    auto ingested = engine_.ingest(s);
+    if (!ingested) return std::unexpected(ingested.error());
+    result = std::move(*ingested);
+    return {};
+  });
+  if (!samples) return from_error(samples.error());
+  json body = ingest_json(result, 0);
+  body.erase("dropped");
+  body["events"] = parsed->size();
+  return ok_json(body);
 }
 
 Response Router::list_incidents(const Request& request) {

@@ -9,6 +9,7 @@
 #include "core/metrics.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "ingest/events.h"
 
 namespace tocsin::api {
 
@@ -21,6 +22,12 @@ class Router {
 
  private:
   http::Response push(const http::Request& request);
+  http::Response remote_write(const http::Request& request);
+  http::Response import_prometheus(const http::Request& request);
+  http::Response events(const http::Request& request);
+  // Drops samples whose value is not finite (NaN stale markers, ±Inf), counting them: the
+  // detectors' baselines would never recover from one, and /api/v1/push rejects them likewise.
+  std::vector<core::Sample> finite_only(std::vector<core::Sample> samples);
   http::Response list_incidents(const http::Request& request);
   http::Response incident_route(const http::Request& request, std::string_view rest);
 
@@ -31,6 +38,8 @@ class Router {
   core::Counter& requests_;
   core::Counter& bad_requests_;
   core::Histogram& request_seconds_;
+  core::Counter& dropped_non_finite_;
+  ingest::EventCounters event_counters_;
 };
 
 // Maps an error code to its HTTP status: invalid_argument 400, not_found 404,

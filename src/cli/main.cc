@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/detect_command.h"
 
 namespace {
 
@@ -62,7 +63,15 @@ int main(int argc, char** argv) {
   demo->add_option("--dir", demo_dir, "Where the demo writes its starter config and data")->capture_default_str();
   demo->callback([&] { exit_code = tocsin::cli::run_demo(demo_speed, demo_listen, demo_dir); });
 
-  not_yet(app, "detect", "Offline scoring: --detector NAME [--param k=v …] --input CSV [--output CSV]", exit_code);
+  tocsin::cli::DetectCommand det;
+  auto* detect = app.add_subcommand("detect", "Offline scoring: stream a timestamp,value CSV through a detector and "
+                                              "write timestamp,value,anomaly_score");
+  detect->add_option("--detector", det.detector, "Detector kind (threshold, sigma, ewma, mad, absent, …)")->required();
+  detect->add_option("--param", det.params, "Detector parameter NAME=VALUE (repeatable), e.g. --param n=3");
+  detect->add_option("--input", det.input, "Input CSV with a header line and columns timestamp,value")->required();
+  detect->add_option("--output", det.output, "Output CSV (default: stdout)");
+  detect->add_option("--plot", det.plot, "Also draw the series, bounds, firing spans and score as an SVG file");
+  detect->callback([&] { exit_code = tocsin::cli::run_detect(det); });
   auto* risk = app.add_subcommand("risk", "Risk models trained on past incidents");
   risk->require_subcommand(1);
   not_yet(*risk, "train", "--data CSV --label COLUMN [--model nb|tree] --out MODEL", exit_code);

@@ -17,6 +17,7 @@
 #include "core/matcher.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "tsdb/expr.h"
 
 namespace tocsin::config {
 
@@ -29,6 +30,7 @@ struct ServerConfig {
   std::string store;                       // empty = embedded SQLite under data_dir; "postgres://…"
   std::string external_url;                // links in notifications; default http://<listen>
   std::string log_level = "info";          // debug | info | warn | error
+  Duration retention = std::chrono::hours(6);  // how long samples are kept in memory for rules
 };
 
 enum class Role { kViewer, kResponder, kAdmin };
@@ -173,11 +175,15 @@ struct DetectorConfig {
 
 struct Rule {
   std::string name;
-  std::string select;                    // as written
-  std::vector<core::Matcher> selector;   // parsed
+  std::string select;                    // as written: a selector, or fn(selector[range])
+  tsdb::SelectExpr expr;                 // parsed
+  std::vector<core::Matcher> selector;   // expr.matchers: which series the rule watches
   DetectorConfig detector;
   Duration for_duration{};
   Duration keep_firing_for{};
+  // Flapping suppression: an alert that would resolve for the third time within this window
+  // stays firing until it has been quiet for the whole window. 0 turns it off.
+  Duration flap_window = std::chrono::minutes(10);
   std::string severity = "warning";
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;

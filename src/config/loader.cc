@@ -214,7 +214,7 @@ Result<YAML::Node> parse_yaml(std::string_view text, const std::string& file) {
 constexpr std::string_view kTopKeys[] = {
     "server", "auth",   "people", "channels", "schedules",     "escalation_policies",
     "scrape", "probes", "rules",  "routes",   "inhibit_rules", "plans"};
-constexpr std::string_view kServerKeys[] = {"listen", "data_dir", "store", "external_url", "log_level"};
+constexpr std::string_view kServerKeys[] = {"listen", "data_dir", "store", "external_url", "log_level", "retention"};
 constexpr std::string_view kAuthKeys[] = {"tokens"};
 constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file"};
 constexpr std::string_view kPersonKeys[] = {"id", "name", "timezone", "contact"};
@@ -228,7 +228,7 @@ constexpr std::string_view kPolicyKeys[] = {"id", "repeat", "repeat_every", "lev
 constexpr std::string_view kLevelKeys[] = {"after", "notify"};
 constexpr std::string_view kScrapeKeys[] = {"job", "interval", "timeout", "metrics_path", "targets"};
 constexpr std::string_view kProbeKeys[] = {"name", "http", "tcp", "interval", "timeout", "expect_status", "body_match"};
-constexpr std::string_view kRuleKeys[] = {"name",     "select", "detector",   "for", "keep_firing_for",
+constexpr std::string_view kRuleKeys[] = {"name",     "select", "detector",   "for", "keep_firing_for", "flap_window",
                                           "severity", "labels", "annotations"};
 constexpr std::string_view kRouteKeys[] = {"receiver",        "group_by", "group_wait", "group_interval",
                                            "repeat_interval", "matchers", "continue",   "routes"};
@@ -540,6 +540,10 @@ class Parser {
     }
     if (const Node* f = m.find("external_url")) s.external_url = TOCSIN_TRY(url(*f));
     if (const Node* f = m.find("log_level")) s.log_level = TOCSIN_TRY(one_of(*f, {"debug", "info", "warn", "error"}));
+    if (const Node* f = m.find("retention")) {
+      s.retention = TOCSIN_TRY(duration(*f));
+      if (s.retention.count() <= 0) return std::unexpected(error(*f, "expected a retention longer than 0s"));
+    }
     return s;
   }
 
@@ -884,13 +888,15 @@ class Parser {
       TOCSIN_RETURN_IF_ERROR(unique(names, r.name, name, "rule name"));
       const Node select = TOCSIN_TRY(required(m, "select"));
       r.select = TOCSIN_TRY(nonempty_string(select));
-      auto selector = core::parse_selector(r.select);
-      if (!selector) return std::unexpected(error(select, selector.error()));
-      r.selector = std::move(*selector);
+      auto expr = tsdb::parse_select_expr(r.select);
+      if (!expr) return std::unexpected(error(select, expr.error()));
+      r.expr = std::move(*expr);
+      r.selector = r.expr.matchers;
       const Node detector_node = TOCSIN_TRY(required(m, "detector"));
       r.detector = TOCSIN_TRY(parse_detector(detector_node));
       if (const Node* f = m.find("for")) r.for_duration = TOCSIN_TRY(duration(*f));
       if (const Node* f = m.find("keep_firing_for")) r.keep_firing_for = TOCSIN_TRY(duration(*f));
+      if (const Node* f = m.find("flap_window")) r.flap_window = TOCSIN_TRY(duration(*f));
       if (const Node* f = m.find("severity")) r.severity = TOCSIN_TRY(severity(*f));
       if (const Node* f = m.find("labels")) r.labels = TOCSIN_TRY(string_map(*f, true));
       if (const Node* f = m.find("annotations")) r.annotations = TOCSIN_TRY(string_map(*f, false));

@@ -109,9 +109,15 @@ const Broken kBroken[] = {
 )", "bad duration \"5x\"", 5, "rules[0].for"},
     {R"(rules:
   - name: A
+    select: up
+    detector: {kind: threshold, above: 1}
+    flap_window: often
+)", "bad duration \"often\"", 5, "rules[0].flap_window"},
+    {R"(rules:
+  - name: A
     select: 'up{job=}'
     detector: {kind: threshold, above: 1}
-)", "bad selector", 3, "rules[0].select"},
+)", "bad select expression at offset 7: expected a quoted label value", 3, "rules[0].select"},
     {R"(rules:
   - name: A
     select: up

@@ -114,8 +114,25 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
   return slot(f, f.histograms, labels, std::move(upper_bounds));
 }
 
-std::string MetricsRegistry::render() const {
+void MetricsRegistry::add_collector(std::function<std::string()> collector) {
   std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collector));
+}
+
+std::string MetricsRegistry::render() const {
+  std::vector<std::function<std::string()>> collectors;
+  std::string out;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+    out = render_locked();
+  }
+  // Collectors run without the registry lock: they may take their owner's locks.
+  for (const auto& c : collectors) out += c();
+  return out;
+}
+
+std::string MetricsRegistry::render_locked() const {
   std::string out;
   for (const auto& [name, f] : families_) {
     const char* type = f.type == Type::kCounter ? "counter" : f.type == Type::kGauge ? "gauge" : "histogram";

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,9 @@ class MetricsRegistry {
   Gauge& gauge(const std::string& name, const std::string& help, const Labels& labels = {});
   Histogram& histogram(const std::string& name, const std::string& help, const Labels& labels = {},
                        std::vector<double> upper_bounds = default_latency_buckets());
+  // Adds text rendered after the registry's own metrics on every render(): for values that are
+  // cheaper to compute when scraped than to keep updated (e.g. per-rule health).
+  void add_collector(std::function<std::string()> collector);
   std::string render() const;
 
  private:
@@ -74,11 +78,13 @@ class MetricsRegistry {
     std::map<std::string, Labels> labels;
   };
   Family& family(const std::string& name, Type type, const std::string& help);
+  std::string render_locked() const;
   template <class Metric, class... Args>
   Metric& slot(Family& f, std::map<std::string, std::unique_ptr<Metric>>& slots, const Labels& labels, Args&&... args);
 
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
+  std::vector<std::function<std::string()>> collectors_;
 };
 
 }  // namespace tocsin::core

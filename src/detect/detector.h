@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -44,6 +45,10 @@ class SeriesDetector {
   // Stateless detectors keep the defaults.
   virtual std::string snapshot() const { return {}; }
   virtual core::Status restore(std::string_view /*bytes*/) { return {}; }
+
+  // The band [lower, upper] the next sample may fall in without firing (±infinity for an open
+  // side), for plots and explanations; std::nullopt while the detector has none (e.g. warming up).
+  virtual std::optional<std::pair<double, double>> bounds() const { return std::nullopt; }
 };
 
 class DetectorSpec {

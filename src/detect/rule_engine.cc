@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/binary_io.h"
+
 namespace tocsin::detect {
 
 std::string_view to_string(AlertPhase p) {
@@ -15,7 +17,8 @@ std::string_view to_string(AlertPhase p) {
 }
 
 core::Result<std::unique_ptr<RuleEngine>> RuleEngine::create(const std::vector<config::Rule>& rules,
-                                                             const DetectorRegistry& registry) {
+                                                             const DetectorRegistry& registry,
+                                                             const tsdb::SeriesStore* series) {
   std::vector<CompiledRule> compiled;
   compiled.reserve(rules.size());
   for (size_t i = 0; i < rules.size(); ++i) {
@@ -25,14 +28,26 @@ core::Result<std::unique_ptr<RuleEngine>> RuleEngine::create(const std::vector<c
       e.field(fmt::format("rules[{}].{}", i, e.field()));
       return std::unexpected(std::move(e));
     }
-    compiled.push_back(CompiledRule{&rules[i], std::move(*spec), {}});
+    compiled.push_back(CompiledRule{&rules[i], std::move(*spec), {}, 0, std::nullopt, {}});
   }
-  return std::unique_ptr<RuleEngine>(new RuleEngine(std::move(compiled)));
+  return std::unique_ptr<RuleEngine>(new RuleEngine(std::move(compiled), series));
 }
 
 void RuleEngine::restore(std::vector<RestoredAlert> alerts) {
   for (auto& a : alerts) {
     if (a.phase == AlertPhase::kPending || a.phase == AlertPhase::kFiring) restored_[a.fingerprint] = a;
+  }
+  // Series already known (from a state snapshot) take their alert phase now.
+  for (auto& rule : rules_) {
+    for (auto& [fp, s] : rule.series) {
+      auto r = restored_.find(s.fingerprint);
+      if (r == restored_.end()) continue;
+      s.phase = r->second.phase;
+      s.active_at = r->second.active_at;
+      s.last_crossing_at = r->second.last_crossing_at;
+      s.crossing = true;
+      restored_.erase(r);
+    }
   }
 }
 
@@ -59,89 +74,165 @@ AlertEvent RuleEngine::transition(const CompiledRule& rule, SeriesState& s, Aler
   return e;
 }
 
-std::vector<AlertEvent> RuleEngine::ingest(const core::Sample& sample) {
+RuleEngine::SeriesState& RuleEngine::series_for(CompiledRule& rule, uint64_t series_fp,
+                                                const core::Labels& series_labels) {
+  auto [it, inserted] = rule.series.try_emplace(series_fp);
+  SeriesState& s = it->second;
+  if (!inserted) return s;
+  s.detector = rule.detector->make();
+  core::Labels labels = series_labels;
+  labels.set("__name__", "");
+  for (const auto& [k, v] : rule.config->labels) labels.set(k, v);
+  labels.set("alertname", rule.config->name);
+  labels.set("severity", rule.config->severity);
+  s.fingerprint = labels.fingerprint();
+  s.alert_labels = std::move(labels);
+  if (auto r = restored_.find(s.fingerprint); r != restored_.end()) {
+    s.phase = r->second.phase;
+    s.active_at = r->second.active_at;
+    s.last_crossing_at = r->second.last_crossing_at;
+    s.value = r->second.value;
+    s.crossing = true;
+    restored_.erase(r);
+  }
+  return s;
+}
+
+std::vector<AlertEvent> RuleEngine::ingest(const core::Sample& sample, std::optional<tsdb::SeriesRef> ref) {
   std::vector<AlertEvent> out;
   const uint64_t series_fp = sample.labels.fingerprint();
-  for (auto& rule : rules_) {
-    if (!core::matches_all(rule.config->selector, sample.labels)) continue;
-    auto [it, inserted] = rule.series.try_emplace(series_fp);
-    SeriesState& s = it->second;
-    if (inserted) {
-      s.detector = rule.detector->make();
-      core::Labels labels = sample.labels;
-      labels.set("__name__", "");
-      for (const auto& [k, v] : rule.config->labels) labels.set(k, v);
-      labels.set("alertname", rule.config->name);
-      labels.set("severity", rule.config->severity);
-      s.fingerprint = labels.fingerprint();
-      s.alert_labels = std::move(labels);
-      if (auto r = restored_.find(s.fingerprint); r != restored_.end()) {
-        s.phase = r->second.phase;
-        s.active_at = r->second.active_at;
-        s.last_crossing_at = r->second.last_crossing_at;
-        s.value = r->second.value;
-        s.crossing = true;
-        restored_.erase(r);
-      }
-    } else if (sample.ts < s.last_ts) {
-      ++out_of_order_;
+  auto [cached, first_sight] = matches_.try_emplace(series_fp);
+  if (first_sight) {
+    for (uint32_t i = 0; i < rules_.size(); ++i) {
+      if (core::matches_all(rules_[i].config->selector, sample.labels)) cached->second.rules.push_back(i);
+    }
+  }
+  cached->second.last_seen = std::max(cached->second.last_seen, sample.ts);
+  for (const uint32_t i : cached->second.rules) {
+    CompiledRule& rule = rules_[i];
+    SeriesState& s = series_for(rule, series_fp, sample.labels);
+    if (s.seen && sample.ts <= s.last_ts) {
+      ++(sample.ts == s.last_ts ? duplicates_ : out_of_order_);
       continue;
     }
-    const Decision d = s.detector->update(sample.ts, sample.value);
+    double value = sample.value;
+    if (rule.config->expr.function != tsdb::Function::kNone) {
+      // Over-time rules read the window from the store; no store or no value yet: nothing to judge.
+      if (!store_ || !ref) continue;
+      auto v = tsdb::evaluate(*store_, *ref, rule.config->expr, sample.ts, scratch_);
+      if (!v) continue;
+      value = *v;
+    }
+    s.seen = true;
+    const Decision d = s.detector->update(sample.ts, value);
+    ++rule.evaluations;
+    rule.last_evaluation = sample.ts;
     s.last_ts = sample.ts;
-    s.value = sample.value;
-    s.score = d.score;
-    s.crossing = d.firing;
+    s.value = value;
     if (d.firing) {
-      s.last_crossing_at = sample.ts;
       s.annotations.clear();
       for (const auto& [k, v] : rule.config->annotations) {
-        s.annotations[k] = expand_template(v, s.alert_labels, sample.value);
+        s.annotations[k] = expand_template(v, s.alert_labels, value);
       }
     }
-    const auto for_duration = rule.config->for_duration;
-    switch (s.phase) {
-      case AlertPhase::kInactive:
-      case AlertPhase::kResolved:
-        if (d.firing) {
-          s.active_at = sample.ts;
-          out.push_back(transition(rule, s, AlertPhase::kPending, sample.ts));
-          if (for_duration.count() == 0) out.push_back(transition(rule, s, AlertPhase::kFiring, sample.ts));
-        }
-        break;
-      case AlertPhase::kPending:
-        if (!d.firing) {
-          out.push_back(transition(rule, s, AlertPhase::kInactive, sample.ts));
-        } else if (sample.ts - s.active_at >= for_duration) {
-          out.push_back(transition(rule, s, AlertPhase::kFiring, sample.ts));
-        }
-        break;
-      case AlertPhase::kFiring:
-        if (!d.firing && sample.ts - s.last_crossing_at >= rule.config->keep_firing_for) {
-          out.push_back(transition(rule, s, AlertPhase::kResolved, sample.ts));
-        }
-        break;
-    }
+    step(rule, s, d, sample.ts, out);
   }
   return out;
 }
 
+void RuleEngine::forget_stale(core::Timestamp cutoff) {
+  std::erase_if(matches_, [&](const auto& entry) { return entry.second.last_seen < cutoff; });
+  for (auto& rule : rules_) {
+    std::erase_if(rule.series, [&](const auto& entry) {
+      const SeriesState& s = entry.second;
+      return s.phase == AlertPhase::kInactive && s.last_ts < cutoff && !s.detector->next_check();
+    });
+  }
+}
+
+bool RuleEngine::would_flap(const CompiledRule& rule, SeriesState& s, core::Timestamp at) const {
+  const auto window = rule.config->flap_window;
+  if (window.count() <= 0) return false;
+  // Remember this resolve; flapping = it is the third within the window.
+  s.recent_resolves[s.resolves_seen % s.recent_resolves.size()] = at;
+  ++s.resolves_seen;
+  if (s.resolves_seen < s.recent_resolves.size()) return false;
+  for (const auto& t : s.recent_resolves) {
+    if (at - t >= window) return false;
+  }
+  return true;
+}
+
+core::Duration RuleEngine::hold_for(const CompiledRule& rule, const SeriesState& s) const {
+  return s.flapping ? std::max(rule.config->keep_firing_for, rule.config->flap_window) : rule.config->keep_firing_for;
+}
+
+void RuleEngine::step(const CompiledRule& rule, SeriesState& s, const Decision& d, core::Timestamp at,
+                      std::vector<AlertEvent>& out) const {
+  s.score = d.score;
+  s.crossing = d.firing;
+  if (d.firing) s.last_crossing_at = at;
+  const auto for_duration = rule.config->for_duration;
+  switch (s.phase) {
+    case AlertPhase::kInactive:
+    case AlertPhase::kResolved:
+      if (d.firing) {
+        s.active_at = at;
+        out.push_back(transition(rule, s, AlertPhase::kPending, at));
+        if (for_duration.count() == 0) out.push_back(transition(rule, s, AlertPhase::kFiring, at));
+      }
+      break;
+    case AlertPhase::kPending:
+      if (!d.firing) {
+        out.push_back(transition(rule, s, AlertPhase::kInactive, at));
+      } else if (at - s.active_at >= for_duration) {
+        out.push_back(transition(rule, s, AlertPhase::kFiring, at));
+      }
+      break;
+    case AlertPhase::kFiring:
+      if (!d.firing) maybe_resolve(rule, s, at, out);
+      break;
+  }
+}
+
+void RuleEngine::maybe_resolve(const CompiledRule& rule, SeriesState& s, core::Timestamp at,
+                               std::vector<AlertEvent>& out) const {
+  if (at - s.last_crossing_at < hold_for(rule, s)) return;
+  if (!s.flapping && would_flap(rule, s, at)) {
+    s.flapping = true;  // the third resolve within the window: hold it firing until quiet
+    if (at - s.last_crossing_at < hold_for(rule, s)) return;
+  }
+  out.push_back(transition(rule, s, AlertPhase::kResolved, at));
+  s.flapping = false;
+}
+
 std::optional<core::Timestamp> RuleEngine::due_at(const CompiledRule& rule, const SeriesState& s) const {
-  if (s.phase == AlertPhase::kPending) return s.active_at + rule.config->for_duration;
-  if (s.phase == AlertPhase::kFiring && !s.crossing) return s.last_crossing_at + rule.config->keep_firing_for;
-  return std::nullopt;
+  std::optional<core::Timestamp> due;
+  if (s.phase == AlertPhase::kPending) due = s.active_at + rule.config->for_duration;
+  if (s.phase == AlertPhase::kFiring && !s.crossing) due = s.last_crossing_at + hold_for(rule, s);
+  if (auto check = s.detector ? s.detector->next_check() : std::nullopt; check && (!due || *check < *due)) {
+    due = check;
+  }
+  return due;
 }
 
 std::vector<AlertEvent> RuleEngine::eval(core::Timestamp now) {
   std::vector<AlertEvent> out;
   for (auto& rule : rules_) {
     for (auto& [fp, s] : rule.series) {
+      // A detector that decides without samples (e.g. `absent`) goes first.
+      if (auto check = s.detector->next_check(); check && *check <= now) {
+        step(rule, s, s.detector->check(*check), *check, out);
+      }
       const auto due = due_at(rule, s);
       if (!due || *due > now) continue;
-      // Streaming semantics: the last sample's decision holds until a new sample says otherwise,
-      // so a pending alert fires when `for` has elapsed even if no sample arrives exactly then.
-      const AlertPhase to = s.phase == AlertPhase::kPending ? AlertPhase::kFiring : AlertPhase::kResolved;
-      out.push_back(transition(rule, s, to, *due));
+      // Streaming semantics: the last decision holds until a new sample says otherwise, so a
+      // pending alert fires when `for` has elapsed even if no sample arrives exactly then.
+      if (s.phase == AlertPhase::kPending && s.crossing) {
+        out.push_back(transition(rule, s, AlertPhase::kFiring, *due));
+      } else if (s.phase == AlertPhase::kFiring && !s.crossing) {
+        maybe_resolve(rule, s, *due, out);
+      }
     }
   }
   return out;
@@ -156,6 +247,126 @@ std::optional<core::Timestamp> RuleEngine::next_due() const {
     }
   }
   return next;
+}
+
+std::vector<RuleHealth> RuleEngine::health() const {
+  std::vector<RuleHealth> out;
+  out.reserve(rules_.size());
+  for (const auto& rule : rules_) {
+    RuleHealth h;
+    h.rule = rule.config->name;
+    h.condition = rule.detector->describe();
+    h.evaluations = rule.evaluations;
+    h.series = rule.series.size();
+    for (const auto& [fp, s] : rule.series) {
+      h.pending += s.phase == AlertPhase::kPending;
+      h.firing += s.phase == AlertPhase::kFiring;
+      h.flapping += s.flapping;
+    }
+    h.last_evaluation = rule.last_evaluation;
+    h.last_error = rule.last_error;
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+namespace {
+constexpr std::string_view kSnapshotMagic = "tocsin-rules";
+constexpr uint64_t kSnapshotVersion = 1;
+}  // namespace
+
+std::string RuleEngine::snapshot() const {
+  core::BinaryWriter w;
+  w.str(kSnapshotMagic);
+  w.varint(kSnapshotVersion);
+  w.varint(rules_.size());
+  for (const auto& rule : rules_) {
+    w.str(rule.config->name);
+    w.str(rule.detector->describe());  // a changed detector does not inherit old state
+    w.varint(rule.series.size());
+    for (const auto& [fp, s] : rule.series) {
+      w.u64(fp);
+      w.varint(s.alert_labels.size());
+      for (const auto& l : s.alert_labels) {
+        w.str(l.name);
+        w.str(l.value);
+      }
+      w.i64(core::to_unix_ms(s.last_ts));
+      w.f64(s.value);
+      w.str(s.detector->snapshot());
+    }
+  }
+  return w.take();
+}
+
+core::Status RuleEngine::load_snapshot(std::string_view bytes) {
+  auto corrupt = [](std::string_view what) {
+    return std::unexpected(core::Error::invalid_argument(fmt::format("rule state snapshot is corrupt: {}", what)));
+  };
+  core::BinaryReader r(bytes);
+  if (r.str() != std::optional<std::string_view>(kSnapshotMagic)) return corrupt("bad magic");
+  const auto version = r.varint();
+  if (!version || *version != kSnapshotVersion) return corrupt("unknown version");
+  // Read everything first, then apply: a corrupt tail must not leave half a state behind.
+  struct Loaded {
+    CompiledRule* rule;
+    uint64_t series_fp;
+    core::Labels labels;
+    core::Timestamp last_ts;
+    double value;
+    std::string detector;
+  };
+  std::vector<Loaded> loaded;
+  const auto rules = r.varint();
+  if (!rules) return corrupt("truncated");
+  for (uint64_t i = 0; i < *rules; ++i) {
+    const auto name = r.str();
+    const auto condition = r.str();
+    const auto count = r.varint();
+    if (!name || !condition || !count) return corrupt("truncated rule header");
+    CompiledRule* rule = nullptr;
+    for (auto& c : rules_) {
+      if (c.config->name == *name && c.detector->describe() == *condition) rule = &c;
+    }
+    for (uint64_t j = 0; j < *count; ++j) {
+      const auto fp = r.u64();
+      const auto nlabels = r.varint();
+      if (!fp || !nlabels) return corrupt("truncated series");
+      std::vector<core::Label> pairs;
+      for (uint64_t k = 0; k < *nlabels; ++k) {
+        const auto n = r.str();
+        const auto v = r.str();
+        if (!n || !v) return corrupt("truncated labels");
+        pairs.push_back({std::string(*n), std::string(*v)});
+      }
+      const auto ts = r.i64();
+      const auto value = r.f64();
+      const auto detector = r.str();
+      if (!ts || !value || !detector) return corrupt("truncated series state");
+      if (rule) {
+        loaded.push_back({rule, *fp, core::Labels::from_pairs(std::move(pairs)), core::from_unix_ms(*ts), *value,
+                          std::string(*detector)});
+      }
+    }
+  }
+  if (!r.done()) return corrupt("trailing bytes");
+  for (auto& l : loaded) {
+    auto [it, inserted] = l.rule->series.try_emplace(l.series_fp);
+    SeriesState& s = it->second;
+    if (!inserted) continue;
+    s.detector = l.rule->detector->make();
+    if (auto st = s.detector->restore(l.detector); !st) {
+      l.rule->last_error = fmt::format("detector state not restored for {}: {}", l.labels.to_string(),
+                                       st.error().message());
+      s.detector = l.rule->detector->make();
+    }
+    s.fingerprint = l.labels.fingerprint();
+    s.alert_labels = std::move(l.labels);
+    s.last_ts = l.last_ts;
+    s.seen = true;
+    s.value = l.value;
+  }
+  return {};
 }
 
 std::string expand_template(std::string_view text, const core::Labels& labels, double value) {

@@ -9,6 +9,7 @@
 // Thread-safety: not thread-safe; the owner serialises calls.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +21,8 @@
 #include "config/config.h"
 #include "core/sample.h"
 #include "detect/detector.h"
+#include "tsdb/expr.h"
+#include "tsdb/series_store.h"
 
 namespace tocsin::detect {
 
@@ -36,6 +39,7 @@ struct AlertEvent {
   AlertPhase to = AlertPhase::kInactive;  // kInactive: a pending alert dropped before it fired
   double value = 0;
   double score = 0;
+  bool flapping = false;        // firing held by flapping suppression
   core::Timestamp at{};         // when the transition happened
   core::Timestamp active_at{};  // when the condition first held
   std::string condition;        // the detector's description, e.g. "value > 0.9"
@@ -50,25 +54,58 @@ struct RestoredAlert {
   double value = 0;
 };
 
+// How a rule is doing, for /metrics and the API.
+struct RuleHealth {
+  std::string rule;
+  std::string condition;
+  uint64_t evaluations = 0;  // samples evaluated
+  size_t series = 0;
+  size_t pending = 0;
+  size_t firing = 0;
+  size_t flapping = 0;
+  std::optional<core::Timestamp> last_evaluation;  // timestamp of the last sample evaluated
+  std::string last_error;                          // empty when healthy
+};
+
 class RuleEngine {
  public:
+  // `series` holds the recent samples that over-time rules (`rate(x[5m])`) read; without it only
+  // plain-selector rules can be evaluated. It must outlive the engine.
   static core::Result<std::unique_ptr<RuleEngine>> create(const std::vector<config::Rule>& rules,
-                                                          const DetectorRegistry& registry);
+                                                          const DetectorRegistry& registry,
+                                                          const tsdb::SeriesStore* series = nullptr);
 
   // Seeds alert state after a restart. A restored alert takes effect when its series is next
   // seen, so a sample back under the threshold resolves an alert that fired before the restart.
   void restore(std::vector<RestoredAlert> alerts);
 
-  // Feeds one sample to every matching rule. Samples older than the series' last are dropped.
-  std::vector<AlertEvent> ingest(const core::Sample& sample);
+  // Feeds one sample to every matching rule. Samples older than the series' last (out of order)
+  // or at the same timestamp (duplicates) are counted and dropped.
+  // `ref` is the sample's series in the store given to create() (after the sample was appended);
+  // over-time rules evaluate their function there at the sample's timestamp.
+  std::vector<AlertEvent> ingest(const core::Sample& sample, std::optional<tsdb::SeriesRef> ref = std::nullopt);
+  // Drops the state of series with no sample since `cutoff` (alerts that are pending or firing
+  // keep theirs until they resolve): keeps memory bounded as series come and go.
+  void forget_stale(core::Timestamp cutoff);
   // Fires the timers due at or before `now`.
   std::vector<AlertEvent> eval(core::Timestamp now);
   // The earliest time eval() has something to do.
   std::optional<core::Timestamp> next_due() const;
 
+  std::vector<RuleHealth> health() const;
+
+  // Detector state per series (learned baselines, last sample), so a restart does not reset
+  // every baseline. Alert phases are not in it: they come from the store via restore().
+  std::string snapshot() const;
+  // Loads a snapshot written by snapshot(). Series of rules that no longer exist, or whose
+  // detector changed, are skipped; a series whose detector rejects its bytes starts fresh and the
+  // rule's last_error says so. A snapshot that cannot be read at all is an error and loads nothing.
+  core::Status load_snapshot(std::string_view bytes);
+
   size_t rule_count() const { return rules_.size(); }
   size_t series_count() const;
   uint64_t out_of_order_samples() const { return out_of_order_; }
+  uint64_t duplicate_samples() const { return duplicates_; }
 
  private:
   struct SeriesState {
@@ -80,23 +117,51 @@ class RuleEngine {
     double value = 0;
     double score = 0;
     core::Timestamp last_ts{};
+    bool seen = false;  // has a sample (or restored state): last_ts is meaningful
     core::Timestamp active_at{};
     core::Timestamp last_crossing_at{};
     std::map<std::string, std::string> annotations;
+    // Times the alert resolved (or would have) recently, newest last; bounded.
+    std::array<core::Timestamp, 3> recent_resolves{};  // this one and the two before
+    size_t resolves_seen = 0;
+    bool flapping = false;
   };
   struct CompiledRule {
     const config::Rule* config;  // owned by the Config, which outlives the engine
     std::unique_ptr<DetectorSpec> detector;
     std::unordered_map<uint64_t, SeriesState> series;  // by series fingerprint
+    uint64_t evaluations = 0;
+    std::optional<core::Timestamp> last_evaluation;
+    std::string last_error;
   };
 
-  explicit RuleEngine(std::vector<CompiledRule> rules) : rules_(std::move(rules)) {}
+  RuleEngine(std::vector<CompiledRule> rules, const tsdb::SeriesStore* series)
+      : rules_(std::move(rules)), store_(series) {}
   AlertEvent transition(const CompiledRule& rule, SeriesState& s, AlertPhase to, core::Timestamp at) const;
   std::optional<core::Timestamp> due_at(const CompiledRule& rule, const SeriesState& s) const;
+  // The alert state machine: one decision (from a sample or a detector check) at time `at`.
+  void step(const CompiledRule& rule, SeriesState& s, const Decision& d, core::Timestamp at,
+            std::vector<AlertEvent>& out) const;
+  // Resolves a firing alert whose condition has cleared for long enough, unless flapping holds it.
+  void maybe_resolve(const CompiledRule& rule, SeriesState& s, core::Timestamp at, std::vector<AlertEvent>& out) const;
+  // Records a resolve at `at`; true when it is the third within the rule's flap window.
+  bool would_flap(const CompiledRule& rule, SeriesState& s, core::Timestamp at) const;
+  core::Duration hold_for(const CompiledRule& rule, const SeriesState& s) const;
+  SeriesState& series_for(CompiledRule& rule, uint64_t series_fp, const core::Labels& series_labels);
 
   std::vector<CompiledRule> rules_;
+  const tsdb::SeriesStore* store_;
+  // Which rules watch a series, decided once when the series is first seen (by fingerprint), so
+  // each later sample costs a hash lookup instead of matching every rule's selector.
+  struct Matches {
+    std::vector<uint32_t> rules;  // indices into rules_
+    core::Timestamp last_seen{};
+  };
+  std::unordered_map<uint64_t, Matches> matches_;
+  std::vector<tsdb::Point> scratch_;  // reused window buffer for over-time rules
   std::unordered_map<uint64_t, RestoredAlert> restored_;  // by alert fingerprint, until the series shows up
   uint64_t out_of_order_ = 0;
+  uint64_t duplicates_ = 0;
 };
 
 // Expands {{ $value }} and {{ $labels.name }} in an annotation template.

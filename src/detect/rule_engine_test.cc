@@ -106,6 +106,8 @@ TEST(RuleEngine, DropsOutOfOrderSamples) {
   engine->ingest(sample(0.1, 5000));
   EXPECT_TRUE(engine->ingest(sample(0.95, 4000)).empty());
   EXPECT_EQ(engine->out_of_order_samples(), 1u);
+  EXPECT_TRUE(engine->ingest(sample(0.95, 5000)).empty());
+  EXPECT_EQ(engine->duplicate_samples(), 1u);
   EXPECT_EQ(engine->series_count(), 1u);
 }
 
@@ -114,7 +116,8 @@ TEST(Detectors, ThresholdParametersAreValidated) {
   rule.detector.params["abvoe"] = config::DetectorParam{"2", 2.0, {"t.yaml", 7, 5}};
   auto e = DetectorRegistry::builtin().create(rule.detector);
   ASSERT_FALSE(e.has_value());
-  EXPECT_EQ(e.error().to_string(), "t.yaml:7: detector.abvoe: unknown parameter for detector \"threshold\": expected above, below");
+  EXPECT_EQ(e.error().to_string(), "t.yaml:7: detector.abvoe: unknown parameter for detector \"threshold\": expected above, below, hysteresis, "
+            "scale");
 
   config::DetectorConfig text_value{"threshold", {{"above", config::DetectorParam{"high", std::nullopt, {"t.yaml", 3, 1}}}}, {}};
   EXPECT_NE(DetectorRegistry::builtin().create(text_value).error().message().find("expected a number"), std::string::npos);
@@ -122,8 +125,8 @@ TEST(Detectors, ThresholdParametersAreValidated) {
   config::DetectorConfig none{"threshold", {}, {"t.yaml", 2, 1}};
   EXPECT_EQ(DetectorRegistry::builtin().create(none).error().position().line, 2);
 
-  config::DetectorConfig sigma{"sigma", {}, {"t.yaml", 9, 1}};
-  EXPECT_NE(DetectorRegistry::builtin().create(sigma).error().message().find("not implemented yet"), std::string::npos);
+  config::DetectorConfig unknown{"nonesuch", {}, {"t.yaml", 9, 1}};
+  EXPECT_NE(DetectorRegistry::builtin().create(unknown).error().message().find("not implemented yet"), std::string::npos);
 }
 
 TEST(Detectors, ThresholdBelow) {
@@ -165,6 +168,193 @@ TEST(RuleEngine, RestoredFiringAlertResolvesOnTheNextSampleUnderTheThreshold) {
   EXPECT_EQ(events[0].from, AlertPhase::kFiring);
   EXPECT_EQ(events[0].to, AlertPhase::kResolved);
   EXPECT_EQ(events[0].fingerprint, fired.back().fingerprint);
+}
+
+}  // namespace
+}  // namespace tocsin::detect
+
+namespace tocsin::detect {
+namespace {
+
+TEST(RuleEngine, FlappingAlertIsHeldFiringUntilQuiet) {
+  auto rule = make_rule("system_load", 0.9);
+  rule.flap_window = minutes(10);
+  std::vector<config::Rule> rules{rule};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  int64_t t = 0;
+  auto at = [&](double v) { return engine->ingest(sample(v, t += 60'000)); };
+  // Two full fire/resolve cycles are reported as they happen.
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    EXPECT_EQ(at(0.95).back().to, AlertPhase::kFiring);
+    EXPECT_EQ(at(0.1).back().to, AlertPhase::kResolved);
+  }
+  // The third resolve within 10 minutes is held: the alert keeps firing.
+  EXPECT_EQ(at(0.95).back().to, AlertPhase::kFiring);
+  EXPECT_TRUE(at(0.1).empty());
+  EXPECT_EQ(engine->health()[0].flapping, 1u);
+  EXPECT_TRUE(at(0.95).empty()) << "still firing, no new page";
+  EXPECT_TRUE(at(0.1).empty());
+  // It resolves once quiet for the whole window after the last crossing.
+  const int64_t last_crossing = t - 60'000;
+  EXPECT_EQ(engine->next_due(), from_unix_ms(last_crossing + 600'000));
+  auto events = engine->eval(from_unix_ms(last_crossing + 600'000));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].to, AlertPhase::kResolved);
+  EXPECT_EQ(engine->health()[0].flapping, 0u);
+}
+
+TEST(RuleEngine, FlapSuppressionCanBeTurnedOff) {
+  auto rule = make_rule("system_load", 0.9);
+  rule.flap_window = {};
+  std::vector<config::Rule> rules{rule};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  int64_t t = 0;
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    EXPECT_EQ(engine->ingest(sample(0.95, t += 1000)).back().to, AlertPhase::kFiring);
+    EXPECT_EQ(engine->ingest(sample(0.1, t += 1000)).back().to, AlertPhase::kResolved);
+  }
+}
+
+// A detector that fires when no sample came for 5 s, through next_check()/check().
+class SilenceSeries final : public SeriesDetector {
+ public:
+  Decision update(core::Timestamp ts, double) override {
+    last_ = ts;
+    return {0, false};
+  }
+  std::optional<core::Timestamp> next_check() const override {
+    return fired_ ? std::nullopt : std::optional(last_ + seconds(5));
+  }
+  Decision check(core::Timestamp) override {
+    fired_ = true;
+    return {1, true};
+  }
+  std::string snapshot() const override { return std::to_string(core::to_unix_ms(last_)); }
+  core::Status restore(std::string_view bytes) override {
+    if (bytes.empty() || bytes.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::unexpected(core::Error::invalid_argument("not a number"));
+    }
+    last_ = from_unix_ms(std::stoll(std::string(bytes)));
+    return {};
+  }
+
+ private:
+  core::Timestamp last_{};
+  bool fired_ = false;
+};
+
+class SilenceSpec final : public DetectorSpec {
+ public:
+  std::unique_ptr<SeriesDetector> make() const override { return std::make_unique<SilenceSeries>(); }
+  std::string describe() const override { return "no data for 5s"; }
+};
+
+DetectorRegistry silence_registry() {
+  DetectorRegistry r;
+  r.add("silence", [](const config::DetectorConfig&) -> core::Result<std::unique_ptr<DetectorSpec>> {
+    return std::make_unique<SilenceSpec>();
+  });
+  return r;
+}
+
+TEST(RuleEngine, DetectorChecksFireWithoutSamples) {
+  auto rule = make_rule("system_load", 0);
+  rule.detector = {"silence", {}, {}};
+  std::vector<config::Rule> rules{rule};
+  auto engine = RuleEngine::create(rules, silence_registry()).value();
+  EXPECT_TRUE(engine->ingest(sample(1, 1000)).empty());
+  EXPECT_EQ(engine->next_due(), from_unix_ms(6000));
+  EXPECT_TRUE(engine->eval(from_unix_ms(5999)).empty());
+  auto events = engine->eval(from_unix_ms(6000));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].to, AlertPhase::kFiring);
+  EXPECT_EQ(events[1].at, from_unix_ms(6000));
+  EXPECT_EQ(events[1].condition, "no data for 5s");
+}
+
+TEST(RuleEngine, SnapshotKeepsDetectorStateAcrossARestart) {
+  auto rule = make_rule("system_load", 0);
+  rule.detector = {"silence", {}, {}};
+  std::vector<config::Rule> rules{rule};
+  auto before = RuleEngine::create(rules, silence_registry()).value();
+  before->ingest(sample(1, 1000));
+  const std::string snap = before->snapshot();
+
+  auto after = RuleEngine::create(rules, silence_registry()).value();
+  ASSERT_TRUE(after->load_snapshot(snap).has_value());
+  EXPECT_EQ(after->series_count(), 1u);
+  EXPECT_EQ(after->next_due(), from_unix_ms(6000)) << "the restored detector remembers its last sample";
+  // An older sample than the snapshot's last is out of order.
+  EXPECT_TRUE(after->ingest(sample(1, 500)).empty());
+  EXPECT_EQ(after->out_of_order_samples(), 1u);
+
+  // Corrupt snapshots load nothing.
+  auto fresh = RuleEngine::create(rules, silence_registry()).value();
+  for (std::string bad : {std::string(""), std::string("garbage"), snap.substr(0, snap.size() - 3), snap + "x"}) {
+    auto st = fresh->load_snapshot(bad);
+    EXPECT_FALSE(st.has_value());
+    EXPECT_NE(st.error().message().find("corrupt"), std::string::npos);
+  }
+  EXPECT_EQ(fresh->series_count(), 0u);
+
+  // A rule whose detector changed does not inherit the old state.
+  std::vector<config::Rule> changed{make_rule("system_load", 0.9)};
+  auto other = RuleEngine::create(changed, DetectorRegistry::builtin()).value();
+  ASSERT_TRUE(other->load_snapshot(snap).has_value());
+  EXPECT_EQ(other->series_count(), 0u);
+}
+
+TEST(RuleEngine, HealthCountsEvaluationsAndStates) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9, minutes(1))};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  engine->ingest(sample(0.95, 1000));
+  engine->ingest(sample(0.2, 2000, "web"));
+  const auto h = engine->health();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].rule, "HighLoad");
+  EXPECT_EQ(h[0].evaluations, 2u);
+  EXPECT_EQ(h[0].series, 2u);
+  EXPECT_EQ(h[0].pending, 1u);
+  EXPECT_EQ(h[0].firing, 0u);
+  EXPECT_EQ(h[0].last_evaluation, from_unix_ms(2000));
+  EXPECT_EQ(h[0].condition, "value > 0.9");
+}
+
+}  // namespace
+}  // namespace tocsin::detect
+
+namespace tocsin::detect {
+namespace {
+
+TEST(RuleEngine, OverTimeRulesReadTheWindowFromTheSeriesStore) {
+  core::MetricsRegistry metrics;
+  tsdb::SeriesStore store({}, metrics);
+  config::Rule rule = make_rule("x", 1.0);
+  rule.select = "rate(requests_total[1m])";
+  rule.expr = tsdb::parse_select_expr(rule.select).value();
+  rule.selector = rule.expr.matchers;
+  std::vector<config::Rule> rules{rule};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin(), &store).value();
+  const core::Labels labels{{"__name__", "requests_total"}, {"job", "api"}};
+  const auto ref = store.get_or_create(labels).value();
+  auto feed = [&](int64_t ts_ms, double counter) {
+    EXPECT_EQ(store.append(ref, from_unix_ms(ts_ms), counter), tsdb::AppendResult::kOk);
+    return engine->ingest(core::Sample{labels, counter, from_unix_ms(ts_ms)}, ref);
+  };
+  // 0.5 requests per second: under the threshold of 1/s.
+  int64_t t = 0;
+  double c = 0;
+  for (int i = 0; i < 7; ++i) EXPECT_TRUE(feed(t += 10'000, c += 5).empty());
+  // 3 per second from here on: the 1-minute rate crosses 1/s within a few samples.
+  std::vector<AlertEvent> fired;
+  for (int i = 0; i < 6 && fired.empty(); ++i) fired = feed(t += 10'000, c += 30);
+  ASSERT_FALSE(fired.empty());
+  EXPECT_EQ(fired.back().to, AlertPhase::kFiring);
+  EXPECT_GT(fired.back().value, 1.0) << "the alert carries the rate, not the counter";
+  EXPECT_LT(fired.back().value, 3.5);
+  // Without a store, an over-time rule cannot judge and stays silent.
+  auto storeless = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  EXPECT_TRUE(storeless->ingest(core::Sample{labels, 1e9, from_unix_ms(t += 10'000)}).empty());
 }
 
 }  // namespace

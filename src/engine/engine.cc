@@ -1,16 +1,86 @@
 #include "engine/engine.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "core/log.h"
 
 namespace tocsin::engine {
 
+namespace {
+
+// How often retention runs over the recent samples and per-series rule state.
+constexpr core::Duration kGcEvery = std::chrono::minutes(5);
+
+// Prometheus text for per-rule health, rendered when /metrics is scraped.
+std::string render_rule_health(const std::vector<detect::RuleHealth>& rules) {
+  if (rules.empty()) return "";
+  std::string out;
+  auto family = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const auto& r : rules) out += fmt::format("{}{{rule=\"{}\"}} {}\n", name, core::escape_label_value(r.rule), value(r));
+  };
+  family("tocsin_rule_evaluations_total", "counter", "Samples evaluated by the rule.",
+         [](const detect::RuleHealth& r) { return r.evaluations; });
+  family("tocsin_rule_series", "gauge", "Series the rule tracks.", [](const detect::RuleHealth& r) { return r.series; });
+  family("tocsin_rule_alerts_pending", "gauge", "Pending alerts of the rule.",
+         [](const detect::RuleHealth& r) { return r.pending; });
+  family("tocsin_rule_alerts_firing", "gauge", "Firing alerts of the rule.",
+         [](const detect::RuleHealth& r) { return r.firing; });
+  family("tocsin_rule_alerts_flapping", "gauge", "Firing alerts held by flapping suppression.",
+         [](const detect::RuleHealth& r) { return r.flapping; });
+  family("tocsin_rule_last_evaluation_timestamp_seconds", "gauge", "Timestamp of the last sample evaluated.",
+         [](const detect::RuleHealth& r) {
+           return r.last_evaluation ? static_cast<double>(core::to_unix_ms(*r.last_evaluation)) / 1000.0 : 0.0;
+         });
+  family("tocsin_rule_healthy", "gauge", "1 when the rule has no error.",
+         [](const detect::RuleHealth& r) { return r.last_error.empty() ? 1 : 0; });
+  return out;
+}
+
+core::Status write_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
+  const auto tmp = std::filesystem::path(file.string() + ".tmp");
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return std::unexpected(core::Error::unavailable(fmt::format("cannot write {}", tmp.string())));
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
+                       ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  std::error_code ec;
+  if (!written) {
+    std::filesystem::remove(tmp, ec);
+    return std::unexpected(core::Error::unavailable(fmt::format("cannot write {}", tmp.string())));
+  }
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return std::unexpected(core::Error::unavailable(fmt::format("cannot rename {}: {}", tmp.string(), ec.message())));
+  return {};
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   if (!options.config || !options.store || !options.clock || !options.metrics) {
     return std::unexpected(core::Error::internal("engine needs a config, a store, a clock and a metrics registry"));
   }
-  auto rules = TOCSIN_TRY(detect::RuleEngine::create(options.config->rules, detect::DetectorRegistry::builtin()));
+  // Recent samples first: over-time rules read them, and they survive a restart in series_file.
+  tsdb::SeriesStoreOptions series_options;
+  series_options.retention = options.config->server.retention;
+  std::unique_ptr<tsdb::SeriesStore> series;
+  if (!options.series_file.empty() && std::filesystem::exists(options.series_file)) {
+    auto loaded = tsdb::SeriesStore::load(options.series_file, series_options, *options.metrics);
+    if (loaded) {
+      series = std::move(*loaded);
+    } else {
+      core::log::error("recent samples not restored; starting empty",
+                       {{"file", options.series_file.string()}, {"error", loaded.error().message()}});
+    }
+  }
+  if (!series) series = std::make_unique<tsdb::SeriesStore>(series_options, *options.metrics);
+  auto rules =
+      TOCSIN_TRY(detect::RuleEngine::create(options.config->rules, detect::DetectorRegistry::builtin(), series.get()));
   // Alerts that were pending or firing before a restart carry on from where they were.
   std::vector<detect::RestoredAlert> restored;
   TOCSIN_RETURN_IF_ERROR(options.store->read([&](store::Tx& tx) -> core::Status {
@@ -23,12 +93,28 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
     }
     return {};
   }));
+  // Learned detector state first, then alert phases from the store (the store is the truth).
+  if (!options.state_file.empty() && std::filesystem::exists(options.state_file)) {
+    std::ifstream in(options.state_file, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (auto st = rules->load_snapshot(bytes.str()); !st) {
+      // A lost baseline is not worth refusing to page: start fresh, and say so.
+      core::log::error("rule state not restored; detectors start fresh",
+                       {{"file", options.state_file.string()}, {"error", st.error().message()}});
+    }
+  }
   rules->restore(std::move(restored));
-  return std::unique_ptr<Engine>(new Engine(std::move(options), std::move(rules)));
+  auto engine = std::unique_ptr<Engine>(new Engine(std::move(options), std::move(series), std::move(rules)));
+  Engine* raw = engine.get();
+  engine->options_.metrics->add_collector([raw] { return render_rule_health(raw->rule_health()); });
+  return engine;
 }
 
-Engine::Engine(EngineOptions options, std::unique_ptr<detect::RuleEngine> rules)
+Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
+               std::unique_ptr<detect::RuleEngine> rules)
     : options_(std::move(options)),
+      series_(std::move(series)),
       rules_(std::move(rules)),
       incidents_(options_.config),
       escalator_(options_.config, incidents_, options_.external_url),
@@ -37,7 +123,27 @@ Engine::Engine(EngineOptions options, std::unique_ptr<detect::RuleEngine> rules)
       alerts_firing_total_(options_.metrics->counter("tocsin_alerts_fired_total", "Alerts that started firing.")),
       incidents_opened_total_(options_.metrics->counter("tocsin_incidents_opened_total", "Incidents opened.")),
       ingest_seconds_(options_.metrics->histogram("tocsin_ingest_seconds",
-                                                  "Time from receiving a batch of samples to its alerts being durable.")) {}
+                                                  "Time from receiving a batch of samples to its alerts being durable.")),
+      out_of_order_total_(options_.metrics->counter("tocsin_samples_out_of_order_total",
+                                                    "Samples dropped because they were older than the series' last.")),
+      duplicates_total_(options_.metrics->counter("tocsin_samples_duplicate_total",
+                                                  "Samples dropped because the series already had one at that time.")) {}
+
+std::vector<detect::RuleHealth> Engine::rule_health() {
+  std::lock_guard lock(mu_);
+  return rules_->health();
+}
+
+core::Status Engine::save_state() {
+  if (!options_.series_file.empty()) TOCSIN_RETURN_IF_ERROR(series_->snapshot(options_.series_file));
+  if (options_.state_file.empty()) return {};
+  std::string bytes;
+  {
+    std::lock_guard lock(mu_);
+    bytes = rules_->snapshot();
+  }
+  return write_file_atomically(options_.state_file, bytes);
+}
 
 void Engine::set_on_wake(std::function<void()> fn) {
   std::lock_guard lock(mu_);
@@ -70,14 +176,25 @@ core::Result<IngestResult> Engine::ingest(const std::vector<core::Sample>& sampl
     const core::Timestamp now = options_.clock->now();
     std::vector<detect::AlertEvent> events;
     for (const auto& s : samples) {
-      auto e = rules_->ingest(s);
+      auto ref = series_->get_or_create(s.labels);
+      if (!ref) {  // over the series limit: counted by the store
+        ++result.dropped;
+        continue;
+      }
+      switch (series_->append(*ref, s.ts, s.value)) {
+        case tsdb::AppendResult::kOk: break;
+        case tsdb::AppendResult::kOutOfOrder: out_of_order_total_.inc(); ++result.dropped; continue;
+        case tsdb::AppendResult::kDuplicate: duplicates_total_.inc(); ++result.dropped; continue;
+        case tsdb::AppendResult::kUnknownSeries: ++result.dropped; continue;
+      }
+      ++result.accepted;
+      auto e = rules_->ingest(s, *ref);
       events.insert(events.end(), std::make_move_iterator(e.begin()), std::make_move_iterator(e.end()));
     }
     // Rule state moved in memory even if the write fails; the alert records are what is durable.
     if (!events.empty()) result.incidents_opened = TOCSIN_TRY(apply_locked(events, now));
-    result.accepted = samples.size();
     result.alert_transitions = events.size();
-    samples_total_.inc(static_cast<double>(samples.size()));
+    samples_total_.inc(static_cast<double>(result.accepted));
     if (!events.empty()) wake();
   }
   ingest_seconds_.observe(std::chrono::duration<double>(options_.clock->mono_now() - started).count());
@@ -134,6 +251,12 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
   {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
+    // 0. Retention: old samples, and the state of series gone quiet, go.
+    if (now - last_gc_ >= kGcEvery) {
+      series_->gc(now);
+      rules_->forget_stale(now - options_.config->server.retention);
+      last_gc_ = now;
+    }
     // 1. Rule timers: pending alerts whose `for` elapsed, keep_firing_for expiry.
     auto events = rules_->eval(now);
     if (!events.empty()) TOCSIN_TRY(apply_locked(events, now));

@@ -11,6 +11,7 @@
 // serialised by an internal mutex; notification sends happen outside it.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +29,7 @@
 #include "incident/service.h"
 #include "notify/deliverer.h"
 #include "store/store.h"
+#include "tsdb/series_store.h"
 
 namespace tocsin::engine {
 
@@ -39,10 +41,15 @@ struct EngineOptions {
   std::map<std::string, notify::Sender*> senders;  // channel kind -> sender
   std::string external_url;
   notify::RetryPolicy retry;
+  // Where the rule engine's learned state and the recent samples are kept across restarts;
+  // empty = not kept.
+  std::filesystem::path state_file;
+  std::filesystem::path series_file;
 };
 
 struct IngestResult {
-  size_t accepted = 0;
+  size_t accepted = 0;  // appended and evaluated
+  size_t dropped = 0;   // out of order, duplicate, or over the series limit
   size_t alert_transitions = 0;
   std::vector<int64_t> incidents_opened;
 };
@@ -62,11 +69,16 @@ class Engine {
   // them has work (empty: nothing scheduled).
   core::Result<std::optional<core::Timestamp>> run_due();
 
+  // Writes the rule engine's learned state to options.state_file (atomically: temp file, fsync,
+  // rename). A no-op without a state file.
+  core::Status save_state();
+  std::vector<detect::RuleHealth> rule_health();
+
   void set_on_wake(std::function<void()> fn);
   const config::Config& config() const { return *options_.config; }
 
  private:
-  explicit Engine(EngineOptions options, std::unique_ptr<detect::RuleEngine> rules);
+  Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules);
   void wake();
   // One responder action in one transaction, under the engine lock.
   core::Result<store::Incident> respond(
@@ -76,7 +88,9 @@ class Engine {
   EngineOptions options_;
   std::mutex mu_;  // guards rules_ and serialises store writes made by the engine
   std::mutex delivery_mu_;  // one delivery pass at a time
+  std::unique_ptr<tsdb::SeriesStore> series_;  // recent samples; rules_ reads it
   std::unique_ptr<detect::RuleEngine> rules_;
+  core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;
   notify::Deliverer deliverer_;
@@ -85,6 +99,8 @@ class Engine {
   core::Counter& alerts_firing_total_;
   core::Counter& incidents_opened_total_;
   core::Histogram& ingest_seconds_;
+  core::Counter& out_of_order_total_;
+  core::Counter& duplicates_total_;
 };
 
 }  // namespace tocsin::engine

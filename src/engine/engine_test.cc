@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -59,7 +60,8 @@ class Receiver {
   std::unique_ptr<http::Server> server_;
 };
 
-std::string config_yaml(const std::string& hook) {
+std::string config_yaml(const std::string& hook, const std::string& detector = "{kind: threshold, above: 0.9}",
+                        const std::string& for_duration = "1m") {
   return fmt::format(R"(
 people:
   - {{id: alice, contact: {{webhook: "{0}/alice"}}}}
@@ -82,8 +84,8 @@ escalation_policies:
 rules:
   - name: HighLoad
     select: 'system_load{{service="api"}}'
-    detector: {{kind: threshold, above: 0.9}}
-    for: 1m
+    detector: {1}
+    for: {2}
     severity: major
     labels: {{incident_type: system_crash}}
     annotations: {{summary: "load {{{{ $value }}}} on {{{{ $labels.instance }}}}"}}
@@ -101,7 +103,7 @@ plans:
       - {{id: activate, title: Page responders, owner: commander, due: 5m}}
       - {{id: triage, title: Find the failing part, owner: operations, due: 15m}}
 )",
-                     hook);
+                     hook, detector, for_duration);
 }
 
 class EngineTest : public ::testing::Test {
@@ -111,8 +113,9 @@ class EngineTest : public ::testing::Test {
     store_.reset();
   }
 
-  void start(const std::string& hook_url) {
-    auto cfg = config::load_config_string(config_yaml(hook_url), "test.yaml", dir_.path());
+  void start(const std::string& hook_url, const std::string& detector = "{kind: threshold, above: 0.9}",
+             const std::string& for_duration = "1m") {
+    auto cfg = config::load_config_string(config_yaml(hook_url, detector, for_duration), "test.yaml", dir_.path());
     ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
     config_ = std::make_shared<const config::Config>(std::move(*cfg));
     restart();
@@ -129,6 +132,8 @@ class EngineTest : public ::testing::Test {
     options.metrics = &metrics_;
     options.senders = {{"webhook", &sender_}};
     options.external_url = "http://tocsin.test";
+    options.state_file = dir_.path() / "rules.state";
+    options.series_file = dir_.path() / "series.snapshot";
     auto engine = Engine::create(std::move(options));
     ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
     engine_ = std::move(*engine);
@@ -317,6 +322,65 @@ TEST_F(EngineTest, UnreachableReceiverGivesUpAfterMaxAttempts) {
   EXPECT_EQ(notifications[0].status, store::NotificationStatus::kFailed);
   EXPECT_EQ(notifications[0].attempts, notify::RetryPolicy{}.max_attempts);
   EXPECT_NE(std::find(kinds(inc).begin(), kinds(inc).end(), "notify_failed"), kinds(inc).end());
+}
+
+TEST_F(EngineTest, RuleStateIsSavedAndRestored) {
+  Receiver receiver;
+  start(receiver.url());
+  clock_.advance(seconds(30));
+  push(0.5);
+  ASSERT_TRUE(engine_->save_state().has_value());
+  ASSERT_TRUE(std::filesystem::exists(dir_.path() / "rules.state"));
+  restart();
+  // The restored series remembers its last sample: an older one is out of order.
+  core::Sample old{core::Labels{{"__name__", "system_load"}, {"service", "api"}, {"instance", "h1"}}, 0.99, kStart};
+  EXPECT_EQ(engine_->ingest({old}).value().alert_transitions, 0u);
+  EXPECT_NE(metrics_.render().find("tocsin_samples_out_of_order_total 1"), std::string::npos);
+  const auto health = engine_->rule_health();
+  ASSERT_EQ(health.size(), 1u);
+  EXPECT_EQ(health[0].series, 1u);
+  EXPECT_NE(metrics_.render().find("tocsin_rule_series{rule=\"HighLoad\"} 1"), std::string::npos);
+}
+
+TEST_F(EngineTest, ARestartKeepsALearnedBaseline) {
+  Receiver receiver;
+  start(receiver.url(), "{kind: sigma, n: 3, window: 1h, min_samples: 20}", "0s");
+  // Learn a baseline of 100 ± 1 from 30 samples, one a minute.
+  for (int i = 0; i < 30; ++i) {
+    clock_.advance(minutes(1));
+    push(100.0 + (i % 2 ? 1.0 : -1.0));
+  }
+  ASSERT_TRUE(engine_->save_state().has_value());
+  restart();
+  // Right after the restart, a jump to 130 is judged against the learned baseline: it fires.
+  clock_.advance(minutes(1));
+  push(130);
+  run_until(clock_.now());
+  ASSERT_EQ(engine_->list_incidents({}).value().size(), 1u);
+
+  // Without the saved state the detector would still be warming up and stay silent.
+  engine_.reset();
+  store_.reset();
+  for (const char* file : {"rules.state", "series.snapshot", "tocsin.db", "tocsin.db-wal", "tocsin.db-shm"}) {
+    std::filesystem::remove(dir_.path() / file);
+  }
+  restart();
+  clock_.advance(minutes(1));
+  push(130);
+  run_until(clock_.now());
+  EXPECT_TRUE(engine_->list_incidents({}).value().empty());
+}
+
+TEST_F(EngineTest, CorruptRuleStateDoesNotStopTheEngine) {
+  Receiver receiver;
+  start(receiver.url());
+  engine_.reset();
+  std::ofstream(dir_.path() / "rules.state", std::ios::binary) << "not a snapshot";
+  restart();
+  ASSERT_NE(engine_, nullptr);
+  push(0.95);
+  run_until(kStart + minutes(1));
+  EXPECT_EQ(engine_->list_incidents({}).value().size(), 1u);
 }
 
 }  // namespace

@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <signal.h>
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <atomic>
+
 
 #include "api/router.h"
+#include "collect/collector.h"
 #include "config/loader.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "ingest/push.h"
 #include "notify/webhook/http_sender.h"
+#include "server/step_loop.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tocsin::server {
@@ -28,47 +29,32 @@ struct Runtime::Impl {
   std::unique_ptr<notify::HttpSender> http_sender;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<api::Router> router;
+  std::atomic<api::Router*> ready_router{nullptr};  // what the HTTP threads see; set last
   std::unique_ptr<http::Server> http;
 
-  // The driver: runs the engine's modules whenever woken, and arms a clock timer for the next
-  // time they have work.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool wake = true;
-  bool stopping = false;
-  std::optional<core::TimerId> timer;
-  std::thread driver;
+  std::unique_ptr<collect::Fetcher> fetcher;
+  std::unique_ptr<collect::Collector> collector;
+  // The engine driver and the collector each run on a loop of their own.
+  std::unique_ptr<StepLoop> driver;
+  std::unique_ptr<StepLoop> collecting;
+  core::Timestamp last_state_save{};
 
-  void wake_driver() {
-    {
-      std::lock_guard lock(mu);
-      wake = true;
+  // How often the rule engine's learned state is written out (and once more at shutdown).
+  static constexpr core::Duration kStateSaveEvery = std::chrono::minutes(1);
+
+  void save_state() {
+    if (auto st = engine->save_state(); !st) {
+      core::log::error("saving rule state failed", {{"error", st.error().to_string()}});
     }
-    cv.notify_all();
+    last_state_save = clock.now();
   }
 
-  void drive() {
-    std::unique_lock lock(mu);
-    while (!stopping) {
-      cv.wait(lock, [&] { return wake || stopping; });
-      if (stopping) break;
-      wake = false;
-      lock.unlock();
-      core::Result<std::optional<core::Timestamp>> next = std::unexpected(core::Error::internal("not run"));
-      try {
-        next = engine->run_due();
-      } catch (const std::exception& e) {  // a bug must not stop paging for good
-        next = std::unexpected(core::Error::internal(e.what()));
-      }
-      if (!next) {
-        core::log::error("engine run failed; retrying in 1s", {{"error", next.error().to_string()}});
-        next = std::optional<core::Timestamp>(clock.now() + std::chrono::seconds(1));
-      }
-      lock.lock();
-      if (timer) clock.cancel(*timer);
-      timer.reset();
-      if (*next) timer = clock.schedule_at(**next, [this] { wake_driver(); });
-    }
+  // One pass of the engine's modules; also saves the learned state when it is time.
+  core::Result<std::optional<core::Timestamp>> drive() {
+    auto next = TOCSIN_TRY(engine->run_due());
+    if (clock.now() - last_state_save >= kStateSaveEvery) save_state();
+    const core::Timestamp save_at = last_state_save + kStateSaveEvery;
+    return std::optional<core::Timestamp>(next && *next < save_at ? *next : save_at);
   }
 };
 
@@ -95,8 +81,8 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   http::ServerOptions http_options;
   http_options.listen = cfg.server.listen;
   impl->http = TOCSIN_TRY(http::Server::start(http_options, [raw](const http::Request& r) {
-    if (!raw->router) return http::Response::error(503, "starting");
-    return raw->router->handle(r);
+    api::Router* router = raw->ready_router.load(std::memory_order_acquire);
+    return router ? router->handle(r) : http::Response::error(503, "starting");
   }));
   const std::string host = cfg.server.listen.substr(0, cfg.server.listen.rfind(':'));
   const std::string external_url = cfg.server.external_url.empty()
@@ -111,12 +97,30 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.metrics = &impl->metrics;
   engine_options.senders = {{"webhook", impl->http_sender.get()}, {"slack", impl->http_sender.get()}};
   engine_options.external_url = external_url;
+  engine_options.state_file = std::filesystem::path(cfg.server.data_dir) / "rules.state";
+  engine_options.series_file = std::filesystem::path(cfg.server.data_dir) / "series.snapshot";
   impl->engine = TOCSIN_TRY(engine::Engine::create(std::move(engine_options)));
-  impl->engine->set_on_wake([raw] { raw->wake_driver(); });
+  // Order matters: the driver exists before anything can ingest (its wake hook), and the router
+  // is published to the HTTP threads last, when everything behind it is ready.
+  impl->last_state_save = impl->clock.now();
+  impl->driver = std::make_unique<StepLoop>("engine", impl->clock, [raw] { return raw->drive(); });
+  impl->engine->set_on_wake([raw] { raw->driver->wake(); });
+  if (!cfg.scrape.empty() || !cfg.probes.empty()) {
+    impl->fetcher = collect::make_network_fetcher();
+    impl->collector = std::make_unique<collect::Collector>(
+        impl->config, impl->clock, *impl->fetcher, [raw](std::vector<core::Sample> samples) {
+          if (auto r = raw->engine->ingest(samples); !r) {
+            core::log::error("collected samples not ingested", {{"error", r.error().to_string()}});
+          }
+        });
+    impl->collecting = std::make_unique<StepLoop>("collector", impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
+      return raw->collector->run_due(raw->clock.now());
+    });
+  }
   impl->router = std::make_unique<api::Router>(*impl->engine, impl->metrics, impl->clock, [raw] {
     return raw->store->read([](store::Tx&) -> core::Status { return {}; }).has_value();
   });
-  impl->driver = std::thread([raw] { raw->drive(); });
+  impl->ready_router.store(impl->router.get(), std::memory_order_release);
   core::log::info("tocsin serving", {{"listen", fmt::format("{}:{}", host, impl->http->port())},
                                      {"data_dir", cfg.server.data_dir},
                                      {"rules", std::to_string(cfg.rules.size())},
@@ -139,15 +143,12 @@ core::Status Runtime::push(std::string_view json_body) {
 
 void Runtime::stop() {
   if (!impl_) return;
-  // Stop taking requests first (in-flight ones finish), then the driver, then the store closes.
+  // Stop taking requests first (in-flight ones finish), then collection, then the engine's
+  // driver; save the learned state last, then the store closes.
   if (impl_->http) impl_->http->stop(std::chrono::seconds(5));
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
-    if (impl_->timer) impl_->clock.cancel(*impl_->timer);
-  }
-  impl_->cv.notify_all();
-  if (impl_->driver.joinable()) impl_->driver.join();
+  if (impl_->collecting) impl_->collecting->stop();
+  if (impl_->driver) impl_->driver->stop();
+  impl_->save_state();
   impl_.reset();
 }
 

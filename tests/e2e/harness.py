@@ -7,6 +7,7 @@ Python 3.11, standard library only. Pieces:
   WebhookReceiver      a threaded HTTP server recording every POST (path, headers, JSON body)
   http_json(...)       one HTTP request -> Response(status, json, text, headers), 4xx/5xx included
   ServerTestCase       unittest base class that prints the server's log when a test fails
+  remote_write_body()  a snappy-compressed prometheus.WriteRequest (hand-written protobuf + snappy)
 
 The binary comes from $TOCSIN_BIN (default: build/src/cli/tocsin in this checkout).
 """
@@ -79,8 +80,9 @@ def parse_time(text: str) -> dt.datetime:
 # ---------------------------------------------------------------------------------------------
 # Config
 
-def write_config(root: str, port: int, receiver_url: str) -> str:
-    """Writes tocsin.yaml and plans/system_crash.yaml under root; returns the tocsin.yaml path."""
+def write_config(root: str, port: int, receiver_url: str, extra_rules: str = "") -> str:
+    """Writes tocsin.yaml and plans/system_crash.yaml under root; returns the tocsin.yaml path.
+    `extra_rules` is YAML appended to the rules list (each line indented by 2 spaces, "- name: …")."""
     os.makedirs(os.path.join(root, "plans"), exist_ok=True)
     data_dir = os.path.join(root, "data")
     r = receiver_url.rstrip("/")
@@ -122,7 +124,7 @@ rules:
     severity: major
     labels: {{incident_type: system_crash}}
     annotations: {{summary: "load {{{{ $value }}}} on {{{{ $labels.instance }}}}"}}
-routes:
+{extra_rules}routes:
   receiver: ops-hook
   group_by: [alertname, service]
   group_wait: 0s
@@ -468,13 +470,14 @@ class ServerTestCase(unittest.TestCase):
     server: Tocsin
     receiver: WebhookReceiver
     tmp: str
+    extra_rules: str = ""  # YAML rules a subclass adds to the generated config
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-")
         cls.receiver = WebhookReceiver()
         cls.port = free_port()
-        cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url)
+        cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url, cls.extra_rules)
         cls.server = Tocsin(cls.config_path, cls.port)
         try:
             cls.server.start()
@@ -559,3 +562,57 @@ class ServerTestCase(unittest.TestCase):
         inc = next(i for i in incs for a in (i.get("alerts") or [])
                    if (a.get("labels") or {}).get("instance") == instance)
         return inc, t0
+
+
+# ---------------------------------------------------------------------------------------------
+# Remote write bodies: a tiny protobuf encoder and a snappy compressor (stdlib has no snappy)
+
+def _pb_varint(n: int) -> bytes:
+    n &= (1 << 64) - 1  # int64 as two's complement, as protobuf encodes it
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _pb_bytes(field: int, payload: bytes) -> bytes:
+    return _pb_varint(field << 3 | 2) + _pb_varint(len(payload)) + payload
+
+
+def encode_write_request(series: list[tuple[dict[str, str], list[tuple[float, int]]]]) -> bytes:
+    """A prometheus.WriteRequest: [(labels incl. __name__, [(value, ts_ms), ...]), ...]."""
+    import struct
+    out = b""
+    for labels, samples in series:
+        body = b""
+        for name, value in labels.items():
+            body += _pb_bytes(1, _pb_bytes(1, name.encode()) + _pb_bytes(2, value.encode()))
+        for value, ts in samples:
+            body += _pb_bytes(2, _pb_varint(1 << 3 | 1) + struct.pack("<d", value) + _pb_varint(2 << 3) + _pb_varint(ts))
+        out += _pb_bytes(1, body)
+    return out
+
+
+def snappy_compress(data: bytes) -> bytes:
+    """Valid snappy block format made of literals only (no back-references), so no compression:
+    the uncompressed length as a varint, then literal elements — up to 60 bytes with the length in
+    the tag byte ((len-1) << 2), longer ones (up to 65536) with tag 61 << 2 and a 2-byte length."""
+    out = bytearray(_pb_varint(len(data)))
+    i = 0
+    while i < len(data):
+        chunk = data[i:i + 65536]
+        n = len(chunk) - 1
+        if n < 60:
+            out.append(n << 2)
+        else:
+            out.append(61 << 2)
+            out += n.to_bytes(2, "little")
+        out += chunk
+        i += len(chunk)
+    return bytes(out)
+
+
+def remote_write_body(series: list[tuple[dict[str, str], list[tuple[float, int]]]]) -> bytes:
+    return snappy_compress(encode_write_request(series))

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# remote_write ingest throughput: tocsin vs VictoriaMetrics vs Prometheus, one run, one table.
+# Needs scripts/bench-setup (the servers) and a configured build dir (BUILD_DIR, default build/);
+# builds `tocsin` and `tocsin_rw_load` there first. Extra arguments go to run.py
+# (e.g. --duration 30, --detector sigma, --json). See docs/benchmarks.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BUILD_DIR:-$root/build}
+if [[ ! -f $build/build.ninja && ! -f $build/Makefile ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$build" --target tocsin tocsin_rw_load >/dev/null
+exec python3 "$here/run.py" --build-dir "$build" "$@"

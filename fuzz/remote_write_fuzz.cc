@@ -1,0 +1,43 @@
+// Fuzz target: the remote_write body decoder. Each input goes through the whole path (snappy,
+// then protobuf) and, since random bytes are rarely valid snappy, also straight into the protobuf
+// decoder. Whatever the input, decoding must not crash, and what it accepts must hold the
+// decoder's promises: every series named by a valid __name__, valid label names, and the
+// flattened samples equal to the series' points.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/labels.h"
+#include "ingest/remote_write.h"
+
+namespace {
+
+void check(bool condition) {
+  if (!condition) __builtin_trap();
+}
+
+void check_labels(const tocsin::core::Labels& labels) {
+  auto name = labels.get("__name__");
+  check(name.has_value() && tocsin::core::is_valid_metric_name(*name));
+  for (const auto& l : labels) check(tocsin::core::is_valid_label_name(l.name) && !l.value.empty());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  if (auto series = tocsin::ingest::decode_write_request(input)) {
+    for (const auto& s : *series) {
+      check(!s.points.empty());
+      check_labels(s.labels);
+    }
+  } else {
+    check(!series.error().message().empty());
+  }
+  if (auto samples = tocsin::ingest::parse_remote_write(input)) {
+    for (const auto& s : *samples) check_labels(s.labels);
+  } else {
+    check(!samples.error().message().empty());
+  }
+  return 0;
+}

@@ -1,0 +1,329 @@
+#include "detect/auto/auto.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+
+#include "detect/seasonal/seasonal.h"
+#include "detect/snapshot_codec.h"
+
+namespace tocsin::detect {
+namespace {
+
+constexpr double kLevelMemory = 288;     // samples the level remembers (a day at 5-minute steps)
+constexpr double kScaleMemory = 2000;    // samples the residual spreads remember
+constexpr double kTailMemory = 5000;     // samples the surprise histograms remember
+// Statistics judged against their own history: the sample's surprise, its short average, and the
+// signed mean residual over a short and a longer window (sustained shifts that no single sample
+// shows). Their averaging windows, in samples:
+constexpr std::array<double, 3> kWindows = {6, 8, 64};
+constexpr int kStats = 4;
+constexpr double kMeanClip = 10;         // a lone spike moves the mean residual by at most this much
+constexpr double kWarmup = 30;           // samples before any judgement
+constexpr double kClipSigmas = 4;        // residuals beyond this are clipped before being learned
+constexpr double kScoreDecades = 5.4;   // score = -log10(p) / kScoreDecades: 0.5 at p = 0.002
+constexpr double kBeyondPower = 1;  // how fast the p-value shrinks beyond the largest surprise seen
+constexpr double kSeasonalExplains = 0.5;  // seasonal residual variance below this share of the level's
+
+std::optional<double> read_finite(SnapshotReader& r) {
+  const auto v = r.f64();
+  if (!v || !std::isfinite(*v)) return std::nullopt;
+  return v;
+}
+
+// -log10 of the two-sided normal tail probability of z, without underflow for large z.
+double surprise(double z) {
+  z = std::fabs(z);
+  if (z < 8) return -std::log10(std::erfc(z / std::numbers::sqrt2));
+  // Mills-ratio asymptote of erfc.
+  return std::min(300.0, (z * z / 2) / std::numbers::ln10 + std::log10(z * std::sqrt(std::numbers::pi / 2)));
+}
+
+// Location and spread that an outlier cannot drag: EW mean and mean absolute deviation of
+// residuals clipped at kClipSigmas.
+struct RobustEw {
+  double center = 0;
+  double mad = 0;
+  double n = 0;
+
+  double scale() const { return 1.2533 * mad; }  // σ of a normal with this mean absolute deviation
+  double z(double x) const {
+    const double d = x - center;
+    const double floor = 1e-9 * std::fabs(center) + 1e-12;
+    if (std::fabs(d) <= floor) return 0;
+    return d / std::max(scale(), floor);
+  }
+  void learn(double x, double memory) {
+    n += 1;
+    const double a = 1 / std::min(n, memory);
+    double d = x - center;
+    if (n == 1) {
+      center = x;
+      return;
+    }
+    if (n > kWarmup && scale() > 0) d = std::clamp(d, -kClipSigmas * scale(), kClipSigmas * scale());
+    center += a * d;
+    mad += a * (std::fabs(d) - mad);
+  }
+  void write(SnapshotWriter& w) const {
+    w.f64(center);
+    w.f64(mad);
+    w.f64(n);
+  }
+  bool read(SnapshotReader& r) {
+    const auto c = read_finite(r);
+    const auto m = read_finite(r);
+    const auto k = read_finite(r);
+    if (!c || !m || !k || *m < 0 || *k < 0) return false;
+    *this = {*c, *m, *k};
+    return true;
+  }
+};
+
+// The empirical distribution of a surprise statistic: decayed counts in bins of log2(1 + S), fine
+// where most of the mass is and still covering S = 255 (p = 1e-255). Decay is lazy (new samples
+// weigh more), so adding a sample is O(1).
+class TailHistogram {
+ public:
+  static constexpr int kBins = 64;
+  static constexpr double kWidth = 0.125;  // in log2(1 + S)
+
+  void add(double s) {
+    weight_ /= 1 - 1 / kTailMemory;
+    counts_[static_cast<size_t>(bin(position(s)))] += weight_;
+    total_ += weight_;
+    if (weight_ > 1e100) {
+      for (double& c : counts_) c /= weight_;
+      total_ /= weight_;
+      weight_ = 1;
+    }
+  }
+
+  // P(S >= s) against the history, as a conformal p-value (the current sample counts as one). Beyond the largest surprise seen there is no evidence, only a tie-break: the
+  // p-value shrinks with the ratio of the surprises.
+  double tail(double s) const {
+    const double u = position(s);
+    const int b = bin(u);
+    // The top bin is open-ended: a surprise in it is matched by everything in it.
+    const double frac = b == kBins - 1 ? 0.0 : std::clamp(u - b, 0.0, 1.0);
+    double above = counts_[static_cast<size_t>(b)] * (1 - frac);
+    for (int i = b + 1; i < kBins; ++i) above += counts_[static_cast<size_t>(i)];
+    int top = kBins - 1;
+    while (top > 0 && counts_[static_cast<size_t>(top)] < 0.5 * weight_) --top;
+    const double top_s = std::exp2((top + 1) * kWidth) - 1;
+    const double beyond = std::pow(std::min(1.0, (1 + top_s) / (1 + s)), kBeyondPower);
+    return (above + weight_ * beyond) / (total_ + weight_);
+  }
+
+  void write(SnapshotWriter& w) const {
+    w.f64(total_);
+    w.f64(weight_);
+    for (const double c : counts_) w.f64(c);
+  }
+  bool read(SnapshotReader& r) {
+    TailHistogram h;
+    const auto total = read_finite(r);
+    const auto weight = read_finite(r);
+    if (!total || !weight || *total < 0 || *weight < 1) return false;
+    h.total_ = *total;
+    h.weight_ = *weight;
+    for (double& c : h.counts_) {
+      const auto v = read_finite(r);
+      if (!v || *v < 0) return false;
+      c = *v;
+    }
+    *this = h;
+    return true;
+  }
+
+ private:
+  // Bin coordinate of a surprise: bin i holds [i, i+1).
+  static double position(double s) { return std::log2(1 + std::max(s, 0.0)) / kWidth; }
+  static int bin(double u) { return std::clamp(static_cast<int>(u), 0, kBins - 1); }
+  std::array<double, kBins> counts_{};
+  double total_ = 0;
+  double weight_ = 1;
+};
+
+struct AutoOptions {
+  double threshold = 0.5;  // score at which it fires (p = 0.002)
+  double quiet = 100;      // samples after a score during which only a higher one counts
+};
+
+constexpr std::string_view kTag = "auto";
+constexpr uint8_t kVersion = 1;
+
+SeasonalOptions seasonal_options() {
+  SeasonalOptions o;
+  o.buckets = 24;  // hourly: interpolation between bucket centres keeps the error small
+  return o;
+}
+
+class AutoSeries final : public SeriesDetector {
+ public:
+  explicit AutoSeries(const AutoOptions& options) : options_(options), seasonal_(seasonal_options()) {}
+
+  Decision update(core::Timestamp ts, double value) override {
+    if (!std::isfinite(value)) return {};
+    const SeasonalForecast f = seasonal_.forecast(ts);
+    // Hysteresis, so a series near the boundary does not flip models (and residuals) every sample.
+    const double ratio = seasonal_.unexplained_ratio();
+    const bool was_seasonal = seasonal_on_;
+    if (seasonal_on_) {
+      seasonal_on_ = f.ready && ratio < kSeasonalExplains + 0.1;
+    } else {
+      seasonal_on_ = f.ready && seasonal_.periods_seen(ts) >= 2 && ratio < kSeasonalExplains - 0.1;
+    }
+    const bool seasonal = seasonal_on_;
+    if (seasonal != was_seasonal) {
+      // Surprises under the old model say nothing about the new one (a daily ramp that was
+      // surprising to the level model is routine to the seasonal one): start their history afresh.
+      tails_ = {};
+      means_ = {};
+    }
+    const double expected = seasonal ? f.expected : level_.center;
+    const double e = level_.n == 0 ? 0 : value - expected;
+    // The change of the residual under the same model: a jump the pattern does not explain.
+    const double de = has_prev_ ? e - (prev_value_ - (seasonal ? prev_seasonal_ : prev_level_)) : 0;
+
+    // Under the seasonal model the spread is that of this time of day: a residual that is routine
+    // at a daily ramp is not routine at night.
+    const double z1 = seasonal ? e / f.sigma : residual_.z(e);
+    const double s = std::max(surprise(z1), surprise(diff_.z(de)));
+    const double zc = std::clamp(z1, -kMeanClip, kMeanClip);
+    means_[0] += (s - means_[0]) / kWindows[0];
+    means_[1] += (zc - means_[1]) / kWindows[1];
+    means_[2] += (zc - means_[2]) / kWindows[2];
+    const std::array<double, kStats> stats = {s, means_[0], std::fabs(means_[1]), std::fabs(means_[2])};
+
+    Decision d;
+    n_ += 1;
+    if (n_ > kWarmup) {
+      double p = 1;
+      for (size_t i = 0; i < stats.size(); ++i) p = std::min(p, tails_[i].tail(stats[i]));
+      p = std::min(1.0, p * kStats);  // Bonferroni: several looks at the same sample
+      d.score = std::min(1.0, -std::log10(p) / kScoreDecades);
+      for (size_t i = 0; i < stats.size(); ++i) tails_[i].add(stats[i]);
+    }
+    // Re-alert only when it gets worse: for `quiet` samples after a score, anything not above it
+    // is halved. One incident gives one alert (and one rising edge in the score), not a storm.
+    if (held_age_ >= options_.quiet) held_ = 0;
+    if (d.score > held_) {
+      held_ = d.score;
+      held_age_ = 0;
+      d.firing = d.score >= options_.threshold;
+    } else {
+      d.score /= 2;
+      held_age_ += 1;
+    }
+
+    const double expected_level = level_.center;
+    seasonal_.learn(ts, value, f);
+    level_.learn(value, kLevelMemory);
+    residual_.learn(e, kScaleMemory);
+    if (has_prev_) diff_.learn(de, kScaleMemory);
+    prev_value_ = value;
+    prev_seasonal_ = f.expected;
+    prev_level_ = expected_level;
+    has_prev_ = true;
+    return d;
+  }
+
+  std::string snapshot() const override {
+    SnapshotWriter w(kTag, kVersion);
+    seasonal_.write(w);
+    for (const RobustEw* m : {&level_, &residual_, &diff_}) m->write(w);
+    for (const TailHistogram& t : tails_) t.write(w);
+    for (const double v : {prev_value_, prev_seasonal_, prev_level_, has_prev_ ? 1.0 : 0.0, seasonal_on_ ? 1.0 : 0.0,
+                           means_[0], means_[1], means_[2], n_, held_, held_age_}) {
+      w.f64(v);
+    }
+    return std::move(w).finish();
+  }
+
+  core::Status restore(std::string_view bytes) override {
+    auto r = TOCSIN_TRY(SnapshotReader::open(bytes, kTag, kVersion));
+    AutoSeries next(options_);
+    bool ok = next.seasonal_.read(r) && next.level_.read(r) && next.residual_.read(r) && next.diff_.read(r) &&
+              std::all_of(next.tails_.begin(), next.tails_.end(), [&](TailHistogram& t) { return t.read(r); });
+    double v[11] = {};
+    for (double& x : v) {
+      const auto y = ok ? read_finite(r) : std::nullopt;
+      ok = ok && y.has_value();
+      if (ok) x = *y;
+    }
+    if (!ok || (v[3] != 0 && v[3] != 1) || (v[4] != 0 && v[4] != 1) || v[5] < 0 || v[8] < 0 || v[9] < 0 || v[10] < 0) {
+      return std::unexpected(SnapshotReader::corrupt("inconsistent auto state"));
+    }
+    TOCSIN_RETURN_IF_ERROR(r.finish());
+    next.prev_value_ = v[0];
+    next.prev_seasonal_ = v[1];
+    next.prev_level_ = v[2];
+    next.has_prev_ = v[3] == 1;
+    next.seasonal_on_ = v[4] == 1;
+    next.means_ = {v[5], v[6], v[7]};
+    next.n_ = v[8];
+    next.held_ = v[9];
+    next.held_age_ = v[10];
+    *this = std::move(next);
+    return {};
+  }
+
+ private:
+  AutoOptions options_;
+  SeasonalModel seasonal_;
+  RobustEw level_;
+  RobustEw residual_;
+  RobustEw diff_;
+  std::array<TailHistogram, kStats> tails_;
+  double prev_value_ = 0;
+  double prev_seasonal_ = 0;
+  double prev_level_ = 0;
+  bool has_prev_ = false;
+  bool seasonal_on_ = false;
+  std::array<double, 3> means_{};
+  double n_ = 0;
+  double held_ = 0;
+  double held_age_ = 0;
+};
+
+class AutoSpec final : public DetectorSpec {
+ public:
+  explicit AutoSpec(const AutoOptions& options) : options_(options) {}
+  std::unique_ptr<SeriesDetector> make() const override { return std::make_unique<AutoSeries>(options_); }
+  std::string describe() const override {
+    return fmt::format("auto: anomaly probability < {:.2g} for this series (re-alert within {} samples only if worse)",
+                       std::pow(10.0, -options_.threshold * kScoreDecades), options_.quiet);
+  }
+
+ private:
+  AutoOptions options_;
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<DetectorSpec>> make_auto(const config::DetectorConfig& config) {
+  ParamReader params(config);
+  AutoOptions o;
+  const auto threshold = TOCSIN_TRY(params.number("threshold"));
+  const auto quiet = TOCSIN_TRY(params.number("quiet"));
+  TOCSIN_RETURN_IF_ERROR(params.reject_unknown("threshold, quiet"));
+  if (threshold) {
+    if (!(*threshold > 0 && *threshold <= 1)) {
+      return std::unexpected(params.error_at("threshold", "`threshold` (a score) must be in (0, 1]"));
+    }
+    o.threshold = *threshold;
+  }
+  if (quiet) {
+    if (!(*quiet >= 0 && *quiet <= 1e6) || std::floor(*quiet) != *quiet) {
+      return std::unexpected(params.error_at("quiet", "`quiet` (samples) must be a whole number within [0, 1000000]"));
+    }
+    o.quiet = *quiet;
+  }
+  return std::make_unique<AutoSpec>(o);
+}
+
+}  // namespace tocsin::detect

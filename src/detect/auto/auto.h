@@ -1,0 +1,29 @@
+// The `auto` detector: a default for real monitoring data that needs no tuning.
+//
+// Three stages, each bounded and O(1) amortised per sample:
+//  1. Models. A robust level model (EW location and mean absolute deviation, outliers clipped
+//     before they are learned), the same for first differences (catches jumps within the normal
+//     range), and a SeasonalModel (daily and weekly buckets) whose residual replaces the level
+//     residual once the period explains most of the variance. Each residual becomes a surprise
+//     S = -log10(two-sided normal tail probability).
+//  2. Calibration. Real series are not normal: a z of 5 can be routine for one and unheard of for
+//     another. So four statistics (the sample's surprise, its 6-sample average, and the signed
+//     mean residual over 8 and 64 samples, for sustained shifts no single sample shows) are each
+//     turned into an empirical tail probability against this series' own history of that
+//     statistic (a decayed histogram; beyond the largest value seen the p-value shrinks with the
+//     ratio). This is the idea of NAB's "anomaly likelihood": judge how unusual the surprise is for
+//     this series. The history restarts when the residual model switches (level <-> seasonal).
+//  3. Decision. p = 4 x the smallest of the four (Bonferroni); score = min(1, -log10(p) / 5.4), so
+//     0.5 means p = 0.002. It fires at `threshold`. For `quiet` samples after a score, a score that
+//     is not higher is halved: one incident gives one alert, re-alerting only if it gets worse.
+// State: about 7 kB per series (4.6 kB of seasonal buckets, 2 kB of histograms).
+// Thread-safety: used by one thread at a time; the spec is immutable.
+#pragma once
+
+#include "detect/detector.h"
+
+namespace tocsin::detect {
+
+core::Result<std::unique_ptr<DetectorSpec>> make_auto(const config::DetectorConfig& config);
+
+}  // namespace tocsin::detect

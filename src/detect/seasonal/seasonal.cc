@@ -1,0 +1,317 @@
+#include "detect/seasonal/seasonal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/duration.h"
+#include "detect/deviation.h"
+
+namespace tocsin::detect {
+namespace {
+
+constexpr double kClipSigmas = 4;    // a bucket mean moves at most this far per sample (outliers)
+constexpr double kMinSamples = 12;   // before this, no judgement at all
+constexpr double kShrink = 3;        // pseudo-samples of the pooled residual in a bucket's spread
+
+// A snapshot field that must be a finite number (NaN or infinity means corruption).
+std::optional<double> read_finite(SnapshotReader& r) {
+  const auto v = r.f64();
+  if (!v || !std::isfinite(*v)) return std::nullopt;
+  return v;
+}
+
+int64_t mod(int64_t a, int64_t m) { return ((a % m) + m) % m; }
+
+}  // namespace
+
+SeasonalModel::SeasonalModel(const SeasonalOptions& options) : options_(options) {
+  daily_.length_ms = options.period.count();
+  daily_.buckets.resize(static_cast<size_t>(options.buckets));
+  if (options.weekly) {
+    weekly_.length_ms = 7 * options.period.count();
+    weekly_.buckets.resize(static_cast<size_t>(options.buckets) * 7);
+  }
+}
+
+size_t SeasonalModel::bucket_of(const Cycle& c, core::Timestamp ts) const {
+  const auto n = static_cast<int64_t>(c.buckets.size());
+  return static_cast<size_t>(mod(core::to_unix_ms(ts), c.length_ms) * n / c.length_ms);
+}
+
+SeasonalModel::Prediction SeasonalModel::predict(const Cycle& c, core::Timestamp ts) const {
+  // Why two shapes: interpolation suits smooth patterns, but smears a pattern of steps (a value
+  // that changes on the hour) across a whole bucket. Each cycle keeps the one that erred less.
+  return predict_shape(c, ts, c.mse_interp <= c.mse_step);
+}
+
+SeasonalModel::Prediction SeasonalModel::predict_shape(const Cycle& c, core::Timestamp ts, bool interpolate) const {
+  if (!interpolate) {
+    if (c.buckets.empty()) return {};
+    const Bucket& b = c.buckets[bucket_of(c, ts)];
+    if (b.n == 0) return {};
+    return {b.mean, b.msr, b.n, true};
+  }
+  const auto n = static_cast<int64_t>(c.buckets.size());
+  if (n == 0) return {};
+  // Position in bucket units, measured from bucket centres so neighbours can be interpolated.
+  const double pos = static_cast<double>(mod(core::to_unix_ms(ts), c.length_ms)) * static_cast<double>(n) /
+                         static_cast<double>(c.length_ms) - 0.5;
+  const double lo_pos = std::floor(pos);
+  const double f = pos - lo_pos;
+  const auto& a = c.buckets[static_cast<size_t>(mod(static_cast<int64_t>(lo_pos), n))];
+  const auto& b = c.buckets[static_cast<size_t>(mod(static_cast<int64_t>(lo_pos) + 1, n))];
+  if (a.n == 0 && b.n == 0) return {};
+  if (a.n == 0) return {b.mean, b.msr, b.n, true};
+  if (b.n == 0) return {a.mean, a.msr, a.n, true};
+  return {(1 - f) * a.mean + f * b.mean, (1 - f) * a.msr + f * b.msr, std::min(a.n, b.n), true};
+}
+
+double SeasonalModel::periods_seen(core::Timestamp ts) const {
+  if (n_ == 0) return 0;
+  return (static_cast<double>(core::to_unix_ms(ts)) - first_ms_) / static_cast<double>(daily_.length_ms);
+}
+
+const SeasonalModel::Cycle& SeasonalModel::active_cycle(core::Timestamp ts) const {
+  // Why: a weekly cycle has 7x the buckets and so learns 7x slower; use it only once it has seen
+  // enough weeks and predicts better than the daily one.
+  if (options_.weekly && periods_seen(ts) >= 7 * std::max(options_.seasons, 1.0) && weekly_.mse_n > 0 &&
+      weekly_.mse < daily_.mse) {
+    return weekly_;
+  }
+  return daily_;
+}
+
+SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
+  SeasonalForecast f;
+  if (n_ == 0) return f;
+  const double level_sd = std::sqrt(level_var_);
+  f.expected = level_mean_;
+  double var = level_var_;
+  const Cycle& cycle = active_cycle(ts);
+  const double seen = periods_seen(ts) / (&cycle == &weekly_ ? 7.0 : 1.0);
+  if (const Prediction p = predict(cycle, ts); p.ok && seen >= 1) {
+    const double w = std::clamp(seen / std::max(options_.seasons, 1.0), 0.0, 1.0);
+    const double k = std::min(p.n, 1 / options_.alpha);
+    const double bucket_var = (k * p.msr + kShrink * seasonal_mse_) / (k + kShrink);
+    f.expected = w * p.value + (1 - w) * level_mean_;
+    var = w * bucket_var + (1 - w) * level_var_;
+    f.seasonal_weight = w;
+  }
+  // Why a floor: a perfectly repeating series has zero residual, and rounding noise must not
+  // become an infinite deviation.
+  const double floor = 1e-3 * level_sd + 1e-9 * std::fabs(f.expected) + 1e-12;
+  f.sigma = std::max(std::sqrt(std::max(var, 0.0)), floor);
+  f.ready = n_ >= kMinSamples;
+  return f;
+}
+
+void SeasonalModel::learn_cycle(Cycle& c, core::Timestamp ts, double value, double clip) {
+  if (c.buckets.empty()) return;
+  const Prediction p = predict(c, ts);
+  Bucket& b = c.buckets[bucket_of(c, ts)];
+  if (p.ok) {
+    const double r = std::clamp(value - p.value, -clip, clip);
+    const double a = std::max(options_.alpha, 1 / (b.n + 1));
+    b.msr += a * (r * r - b.msr);
+    c.mse_n += 1;
+    const double ac = std::max(options_.alpha, 1 / c.mse_n);
+    c.mse += ac * (r * r - c.mse);
+    const double rs = std::clamp(value - predict_shape(c, ts, false).value, -clip, clip);
+    const double ri = std::clamp(value - predict_shape(c, ts, true).value, -clip, clip);
+    c.mse_step += ac * (rs * rs - c.mse_step);
+    c.mse_interp += ac * (ri * ri - c.mse_interp);
+  }
+  const double a = std::max(options_.alpha, 1 / (b.n + 1));
+  const double d = b.n == 0 ? value - b.mean : std::clamp(value - b.mean, -clip, clip);
+  b.mean += a * d;
+  b.n += 1;
+}
+
+void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForecast& f) {
+  const double ms = static_cast<double>(core::to_unix_ms(ts));
+  if (n_ == 0) {
+    first_ms_ = ms;
+  } else if (ms > last_ms_) {
+    interval_ms_ = interval_ms_ == 0 ? ms - last_ms_ : interval_ms_ + 0.05 * (ms - last_ms_ - interval_ms_);
+  }
+  last_ms_ = ms;
+  const double clip = f.ready ? kClipSigmas * f.sigma : INFINITY;
+  // The level model and the explained-variance comparison remember about one period.
+  n_ += 1;
+  const double per_period = interval_ms_ > 0 ? static_cast<double>(daily_.length_ms) / interval_ms_ : 1e9;
+  const double a = 1 / std::min(n_, std::max(per_period, 2.0));
+  if (f.ready && f.seasonal_weight > 0) {
+    const double r = std::clamp(value - f.expected, -clip, clip);
+    seasonal_n_ += 1;
+    seasonal_mse_ += std::max(a, 1 / seasonal_n_) * (r * r - seasonal_mse_);
+  }
+  learn_cycle(daily_, ts, value, clip);
+  learn_cycle(weekly_, ts, value, clip);
+
+  const double d = n_ == 1 ? value : std::clamp(value - level_mean_, -clip, clip);
+  level_mean_ += a * d;
+  level_var_ += a * ((1 - a) * d * d - level_var_);
+}
+
+double SeasonalModel::unexplained_ratio() const {
+  if (seasonal_n_ < 1 || level_var_ <= 0) return 1;
+  return std::min(1.0, seasonal_mse_ / level_var_);
+}
+
+void SeasonalModel::write(SnapshotWriter& w) const {
+  for (const double v : {level_mean_, level_var_, n_, first_ms_, last_ms_, interval_ms_, seasonal_mse_, seasonal_n_}) w.f64(v);
+  for (const Cycle* c : {&daily_, &weekly_}) {
+    for (const double v : {c->mse, c->mse_step, c->mse_interp, c->mse_n}) w.f64(v);
+    w.u64(c->buckets.size());
+    for (const Bucket& b : c->buckets) {
+      w.f64(b.mean);
+      w.f64(b.msr);
+      w.f64(b.n);
+    }
+  }
+}
+
+bool SeasonalModel::read(SnapshotReader& r) {
+  SeasonalModel m(options_);
+  for (double* v : {&m.level_mean_, &m.level_var_, &m.n_, &m.first_ms_, &m.last_ms_, &m.interval_ms_,
+                    &m.seasonal_mse_, &m.seasonal_n_}) {
+    const auto x = read_finite(r);
+    if (!x) return false;
+    *v = *x;
+  }
+  if (m.n_ < 0 || m.level_var_ < 0 || m.seasonal_mse_ < 0 || m.seasonal_n_ < 0 || m.interval_ms_ < 0) return false;
+  for (Cycle* c : {&m.daily_, &m.weekly_}) {
+    for (double* v : {&c->mse, &c->mse_step, &c->mse_interp, &c->mse_n}) {
+      const auto x = read_finite(r);
+      if (!x || *x < 0) return false;
+      *v = *x;
+    }
+    const auto size = r.count(c->buckets.size());
+    if (!size || *size != c->buckets.size()) return false;
+    for (Bucket& b : c->buckets) {
+      const auto mean = read_finite(r);
+      const auto msr = read_finite(r);
+      const auto n = read_finite(r);
+      if (!mean || !msr || !n || *msr < 0 || *n < 0) return false;
+      b = {*mean, *msr, *n};
+    }
+  }
+  *this = std::move(m);
+  return true;
+}
+
+namespace {
+
+constexpr std::string_view kTag = "seas";
+constexpr uint8_t kVersion = 1;
+
+class SeasonalSeries final : public SeriesDetector {
+ public:
+  SeasonalSeries(const SeasonalOptions& options, double threshold) : model_(options), threshold_(threshold) {}
+
+  Decision update(core::Timestamp ts, double value) override {
+    if (!std::isfinite(value)) return {};
+    const SeasonalForecast f = model_.forecast(ts);
+    Decision d;
+    // Judge only after one full period: before that there is no pattern to deviate from.
+    if (f.ready && model_.periods_seen(ts) >= 1) {
+      // The basic detectors' convention (deviation.h): 0.5 at the firing bound, never saturating.
+      const double z = std::fabs(value - f.expected) / f.sigma;
+      d.score = ratio_score(z / threshold_);
+      d.firing = z >= threshold_;
+    }
+    model_.learn(ts, value, f);
+    return d;
+  }
+
+  std::string snapshot() const override {
+    SnapshotWriter w(kTag, kVersion);
+    model_.write(w);
+    return std::move(w).finish();
+  }
+
+  core::Status restore(std::string_view bytes) override {
+    auto r = TOCSIN_TRY(SnapshotReader::open(bytes, kTag, kVersion));
+    SeasonalModel m = model_;
+    if (!m.read(r)) return std::unexpected(SnapshotReader::corrupt("inconsistent seasonal state"));
+    TOCSIN_RETURN_IF_ERROR(r.finish());
+    model_ = std::move(m);
+    return {};
+  }
+
+ private:
+  SeasonalModel model_;
+  double threshold_;
+};
+
+class SeasonalSpec final : public DetectorSpec {
+ public:
+  SeasonalSpec(const SeasonalOptions& options, double threshold) : options_(options), threshold_(threshold) {}
+  std::unique_ptr<SeriesDetector> make() const override {
+    return std::make_unique<SeasonalSeries>(options_, threshold_);
+  }
+  std::string describe() const override {
+    return fmt::format("|value - expected(time of {})| > {}σ (period {}, {} buckets)",
+                       options_.weekly ? "day/week" : "period", threshold_, core::format_duration(options_.period),
+                       options_.buckets);
+  }
+
+ private:
+  SeasonalOptions options_;
+  double threshold_;
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<DetectorSpec>> make_seasonal(const config::DetectorConfig& config) {
+  ParamReader params(config);
+  SeasonalOptions o;
+  const auto period = TOCSIN_TRY(params.number("period"));
+  const auto buckets = TOCSIN_TRY(params.number("buckets"));
+  const auto weekly = TOCSIN_TRY(params.number("weekly"));
+  const auto alpha = TOCSIN_TRY(params.number("alpha"));
+  const auto seasons = TOCSIN_TRY(params.number("seasons"));
+  const auto threshold = TOCSIN_TRY(params.number("threshold"));
+  TOCSIN_RETURN_IF_ERROR(params.reject_unknown("period, buckets, weekly, alpha, seasons, threshold"));
+  if (period) {
+    if (!(*period >= 60 && *period <= 366 * 86400.0)) {
+      return std::unexpected(params.error_at("period", "`period` is in seconds and must be within [60, 31622400]"));
+    }
+    o.period = core::Duration(static_cast<int64_t>(*period * 1000));
+  }
+  if (buckets) {
+    if (!(*buckets >= 2 && *buckets <= 1440) || std::floor(*buckets) != *buckets) {
+      return std::unexpected(params.error_at("buckets", "`buckets` must be a whole number within [2, 1440]"));
+    }
+    o.buckets = static_cast<int>(*buckets);
+  }
+  if (o.period.count() / o.buckets < 1000) {
+    return std::unexpected(params.error_at("buckets", "a bucket must span at least one second"));
+  }
+  if (weekly) {
+    if (*weekly != 0 && *weekly != 1) return std::unexpected(params.error_at("weekly", "`weekly` must be 0 or 1"));
+    o.weekly = *weekly == 1;
+  }
+  if (alpha) {
+    if (!(*alpha > 0 && *alpha <= 1)) return std::unexpected(params.error_at("alpha", "`alpha` must be in (0, 1]"));
+    o.alpha = *alpha;
+  }
+  if (seasons) {
+    if (!(*seasons >= 1 && *seasons <= 100)) {
+      return std::unexpected(params.error_at("seasons", "`seasons` must be within [1, 100]"));
+    }
+    o.seasons = *seasons;
+  }
+  double t = 4;
+  if (threshold) {
+    if (!(*threshold > 0 && *threshold <= 100)) {
+      return std::unexpected(params.error_at("threshold", "`threshold` (in σ) must be in (0, 100]"));
+    }
+    t = *threshold;
+  }
+  return std::make_unique<SeasonalSpec>(o, t);
+}
+
+}  // namespace tocsin::detect

@@ -1,0 +1,96 @@
+// The `seasonal` detector: learns daily and weekly patterns online and scores each sample by its
+// deviation from the value expected at that time of day (or of week).
+//
+// SeasonalModel keeps, per time-of-period bucket (and per time-of-week bucket when `weekly`), an
+// exponentially weighted mean and mean squared residual; the forecast interpolates between
+// neighbouring bucket centres. Until `seasons` full periods have been seen the forecast is blended
+// with a level model (EW mean/variance of all samples), so it is usable from the first samples.
+// Score: r²/(1 + r²) with r = |value − expected| / (threshold·σ), so 0.5 at the firing bound; it
+// judges only after one full period.
+// The weekly cycle replaces the daily one once it is warm and predicts better. State is fixed by
+// `buckets` (3 doubles per bucket, 8x buckets with `weekly`: 9.2 kB at the defaults). Also used
+// by the `auto` detector.
+// Thread-safety: SeasonalModel and the detector are used by one thread at a time; the spec is
+// immutable.
+#pragma once
+
+#include <vector>
+
+#include "detect/detector.h"
+#include "detect/snapshot_codec.h"
+
+namespace tocsin::detect {
+
+struct SeasonalOptions {
+  core::Duration period = std::chrono::hours(24);
+  int buckets = 48;
+  bool weekly = true;   // also learn a cycle of 7 periods
+  double alpha = 0.1;   // weight of a new sample in its bucket
+  double seasons = 2;   // periods seen before the seasonal forecast is fully trusted
+};
+
+struct SeasonalForecast {
+  double expected = 0;
+  double sigma = 0;            // expected spread of the residual, > 0 once ready
+  double seasonal_weight = 0;  // 0: level model only, 1: bucket model only
+  bool ready = false;          // enough samples to judge a deviation
+};
+
+class SeasonalModel {
+ public:
+  explicit SeasonalModel(const SeasonalOptions& options);
+
+  SeasonalForecast forecast(core::Timestamp ts) const;
+  // Learns a sample; `f` is forecast(ts), computed by the caller before scoring.
+  void learn(core::Timestamp ts, double value, const SeasonalForecast& f);
+  // Full periods seen since the first sample.
+  double periods_seen(core::Timestamp ts) const;
+  // Mean squared error of the seasonal forecast over the level model's variance; well below 1
+  // when the period explains the series. 1 until there is evidence.
+  double unexplained_ratio() const;
+
+  void write(SnapshotWriter& w) const;
+  bool read(SnapshotReader& r);
+
+ private:
+  struct Bucket {
+    double mean = 0;
+    double msr = 0;  // mean squared residual of the forecast at this bucket
+    double n = 0;
+  };
+  struct Cycle {
+    int64_t length_ms = 0;
+    std::vector<Bucket> buckets;
+    double mse = 0;        // EW squared error of this cycle's own prediction (the better shape)
+    double mse_step = 0;   // ... of the bucket mean alone (right for step-shaped series)
+    double mse_interp = 0; // ... of interpolating between bucket centres (right for smooth ones)
+    double mse_n = 0;
+  };
+  struct Prediction {
+    double value = 0;
+    double msr = 0;
+    double n = 0;
+    bool ok = false;
+  };
+  Prediction predict(const Cycle& c, core::Timestamp ts) const;
+  Prediction predict_shape(const Cycle& c, core::Timestamp ts, bool interpolate) const;
+  size_t bucket_of(const Cycle& c, core::Timestamp ts) const;
+  void learn_cycle(Cycle& c, core::Timestamp ts, double value, double clip);
+  const Cycle& active_cycle(core::Timestamp ts) const;
+
+  SeasonalOptions options_;
+  Cycle daily_;
+  Cycle weekly_;
+  double level_mean_ = 0;
+  double level_var_ = 0;
+  double n_ = 0;
+  double first_ms_ = 0;
+  double last_ms_ = 0;
+  double interval_ms_ = 0;  // EW sample interval, sets the level model's memory
+  double seasonal_mse_ = 0;  // EW squared error of forecast() once the buckets are used
+  double seasonal_n_ = 0;
+};
+
+core::Result<std::unique_ptr<DetectorSpec>> make_seasonal(const config::DetectorConfig& config);
+
+}  // namespace tocsin::detect

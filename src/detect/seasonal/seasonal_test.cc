@@ -1,0 +1,120 @@
+#include "detect/seasonal/seasonal.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include "detect/basic_test_util.h"
+
+namespace tocsin::detect {
+namespace {
+
+using testing::at_s;
+using testing::config_error;
+using testing::make_spec;
+
+constexpr int64_t kStep = 300;             // 5-minute samples
+constexpr int64_t kPerDay = 86400 / kStep;  // 288
+
+// A daily sinusoid (amplitude 10 around 50) with N(0, 0.5) noise from a fixed seed.
+double daily(int64_t i, std::mt19937& rng) {
+  std::normal_distribution<double> noise(0, 0.5);
+  return 50 + 10 * std::sin(2 * std::numbers::pi * static_cast<double>(i) / kPerDay) + noise(rng);
+}
+
+TEST(Seasonal, FiresAtASpikeAndNowhereElseAfterWarmup) {
+  auto spec = make_spec("seasonal", {});
+  auto d = spec->make();
+  std::mt19937 rng(7);
+  const int64_t spike = 8 * kPerDay + 100;
+  for (int64_t i = 0; i < 10 * kPerDay; ++i) {
+    // +8 is well inside the daily range (40..60) but far from the expected value at that time.
+    const double v = daily(i, rng) + (i == spike ? 8 : 0);
+    const Decision r = d->update(at_s(i * kStep), v);
+    if (i == spike) {
+      EXPECT_TRUE(r.firing) << "score " << r.score;
+    } else if (i >= 2 * kPerDay) {
+      EXPECT_FALSE(r.firing) << "sample " << i << " score " << r.score;
+    }
+  }
+}
+
+TEST(Seasonal, FlatLineNeverFires) {
+  auto spec = make_spec("seasonal", {});
+  auto d = spec->make();
+  for (int64_t i = 0; i < 9 * kPerDay; ++i) {
+    const Decision r = d->update(at_s(i * kStep), 42);
+    EXPECT_FALSE(r.firing);
+    EXPECT_EQ(r.score, 0);
+  }
+}
+
+TEST(Seasonal, StepPatternIsLearnedExactly) {
+  // A value that changes on the hour (like NAB's artificial series) must not fire at each step.
+  auto spec = make_spec("seasonal", {{"threshold", "4"}});
+  auto d = spec->make();
+  for (int64_t i = 0; i < 9 * kPerDay; ++i) {
+    const int64_t hour = (i % kPerDay) / 12;
+    const double v = hour >= 8 && hour < 18 ? 80 : 20;
+    const Decision r = d->update(at_s(i * kStep), v);
+    if (i >= 3 * kPerDay) {
+      EXPECT_FALSE(r.firing) << "sample " << i;
+    }
+  }
+}
+
+TEST(Seasonal, ScoreIsTheTwoSidedProbabilityOfTheDeviation) {
+  SeasonalModel m(SeasonalOptions{});
+  std::mt19937 rng(1);
+  for (int64_t i = 0; i < 4 * kPerDay; ++i) {
+    const auto ts = at_s(i * kStep);
+    m.learn(ts, daily(i, rng), m.forecast(ts));
+  }
+  const auto f = m.forecast(at_s(4 * kPerDay * kStep + 3 * kStep));
+  EXPECT_TRUE(f.ready);
+  EXPECT_EQ(f.seasonal_weight, 1);
+  // At 00:15 the sinusoid is 50 + 10·sin(2π·3/288) = 50.65.
+  EXPECT_NEAR(f.expected, 50.65, 0.5);
+  EXPECT_NEAR(f.sigma, 0.5, 0.25);
+  EXPECT_LT(m.unexplained_ratio(), 0.1);
+}
+
+TEST(Seasonal, SnapshotRestoreGivesTheSameNextDecisions) {
+  auto spec = make_spec("seasonal", {});
+  auto d = spec->make();
+  std::mt19937 rng(3);
+  int64_t i = 0;
+  for (; i < 3 * kPerDay; ++i) d->update(at_s(i * kStep), daily(i, rng));
+  auto copy = testing::clone(*spec, *d);
+  for (int k = 0; k < 50; ++k, ++i) {
+    const double v = daily(i, rng) + (k == 20 ? 9 : 0);
+    const Decision a = d->update(at_s(i * kStep), v);
+    const Decision b = copy->update(at_s(i * kStep), v);
+    EXPECT_EQ(a.firing, b.firing);
+    EXPECT_EQ(a.score, b.score);
+  }
+  testing::expect_rejects_garbage(*spec, *d, at_s(i * kStep), 50);
+  // Another detector's (or another layout's) snapshot is not accepted.
+  auto other = make_spec("seasonal", {{"buckets", "24"}})->make();
+  other->update(at_s(0), 1);
+  EXPECT_FALSE(d->restore(other->snapshot()).has_value());
+  EXPECT_FALSE(d->restore(make_spec("changepoint", {})->make()->snapshot()).has_value());
+}
+
+TEST(Seasonal, BadParamsAreRejectedAtTheirLine) {
+  EXPECT_EQ(config_error("seasonal", {{"buckets", "1"}}), "2: `buckets` must be a whole number within [2, 1440]");
+  EXPECT_EQ(config_error("seasonal", {{"buckets", "2.5"}}), "2: `buckets` must be a whole number within [2, 1440]");
+  EXPECT_EQ(config_error("seasonal", {{"period", "10"}}),
+            "2: `period` is in seconds and must be within [60, 31622400]");
+  EXPECT_EQ(config_error("seasonal", {{"period", "60"}, {"buckets", "120"}}), "3: a bucket must span at least one second");
+  EXPECT_EQ(config_error("seasonal", {{"weekly", "2"}}), "2: `weekly` must be 0 or 1");
+  EXPECT_EQ(config_error("seasonal", {{"alpha", "0"}}), "2: `alpha` must be in (0, 1]");
+  EXPECT_EQ(config_error("seasonal", {{"threshold", "x"}}), "2: expected a number, got \"x\"");
+  EXPECT_NE(config_error("seasonal", {{"window", "5"}}).find("unknown parameter"), std::string::npos);
+  EXPECT_EQ(config_error("seasonal", {{"period", "3600"}, {"buckets", "12"}, {"weekly", "0"}}), "no error");
+}
+
+}  // namespace
+}  // namespace tocsin::detect

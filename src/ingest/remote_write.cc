@@ -1,0 +1,354 @@
+#include "ingest/remote_write.h"
+
+#include <fmt/format.h>
+#include <snappy.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "ingest/utf8.h"
+
+namespace tocsin::ingest {
+
+using core::Error;
+
+namespace {
+
+enum class WireType : uint8_t { kVarint = 0, kFixed64 = 1, kLength = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
+
+// Groups are deprecated and never sent by Prometheus; skipping them recurses, so bound the depth.
+constexpr int kMaxGroupDepth = 32;
+
+std::string_view wire_type_name(WireType t) {
+  switch (t) {
+    case WireType::kVarint: return "0 (varint)";
+    case WireType::kFixed64: return "1 (64-bit)";
+    case WireType::kLength: return "2 (length-delimited)";
+    case WireType::kStartGroup: return "3 (start group)";
+    case WireType::kEndGroup: return "4 (end group)";
+    case WireType::kFixed32: return "5 (32-bit)";
+  }
+  return "?";
+}
+
+struct Tag {
+  uint32_t field = 0;
+  WireType type = WireType::kVarint;
+  size_t at = 0;  // absolute offset of the tag, for messages
+};
+
+// Reads one protobuf message (a slice of the whole WriteRequest). Errors are sticky: the first
+// one is kept and the reader jumps to its end, so decode loops stop and the caller checks
+// `error()` once per message instead of after every read (this is the hot path of ingestion).
+class WireReader {
+ public:
+  WireReader(std::string_view data, size_t base) : data_(data), base_(base) {}
+
+  bool more() const { return pos_ < data_.size(); }
+  const std::optional<Error>& error() const { return error_; }
+  size_t offset() const { return base_ + pos_; }
+
+  std::optional<Tag> tag() {
+    const size_t at = offset();
+    const uint64_t raw = varint();
+    if (error_) return std::nullopt;
+    const uint64_t field = raw >> 3;
+    const auto type = static_cast<uint8_t>(raw & 7);
+    if (field == 0 || field > 0x1FFFFFFF) {
+      fail_at(at, fmt::format("invalid field number {}", field));
+      return std::nullopt;
+    }
+    if (type > 5) {
+      fail_at(at, fmt::format("invalid wire type {}", type));
+      return std::nullopt;
+    }
+    return Tag{static_cast<uint32_t>(field), static_cast<WireType>(type), at};
+  }
+
+  uint64_t varint() {
+    const size_t start = pos_;
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) {
+        fail_at(base_ + start, "truncated varint");
+        return 0;
+      }
+      const auto byte = static_cast<uint8_t>(data_[pos_++]);
+      // The tenth byte may only hold the top bit of a 64-bit value.
+      if (shift == 63 && byte > 1) {
+        fail_at(base_ + start, "varint overflows 64 bits");
+        return 0;
+      }
+      value |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    fail_at(base_ + start, "varint longer than 10 bytes");
+    return 0;
+  }
+
+  uint64_t fixed64() {
+    if (data_.size() - pos_ < 8) {
+      fail_at(offset(), fmt::format("truncated 64-bit value ({} bytes left)", data_.size() - pos_));
+      return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(data_[pos_ + static_cast<size_t>(i)]);
+    pos_ += 8;
+    return v;
+  }
+
+  // A length-delimited payload; returns it with its absolute offset.
+  std::pair<std::string_view, size_t> length_delimited() {
+    const size_t at = offset();
+    const uint64_t len = varint();
+    if (error_) return {};
+    const size_t left = data_.size() - pos_;
+    if (len > left) {
+      fail_at(at, fmt::format("length {} runs past the end of the enclosing message ({} bytes left)", len, left));
+      return {};
+    }
+    const size_t begin = pos_;
+    pos_ += static_cast<size_t>(len);
+    return {data_.substr(begin, static_cast<size_t>(len)), base_ + begin};
+  }
+
+  void skip(const Tag& t, int depth = 0) {
+    switch (t.type) {
+      case WireType::kVarint: varint(); return;
+      case WireType::kFixed64: skip_bytes(8); return;
+      case WireType::kFixed32: skip_bytes(4); return;
+      case WireType::kLength: length_delimited(); return;
+      case WireType::kEndGroup: fail_at(t.at, fmt::format("end of group {} without a start", t.field)); return;
+      case WireType::kStartGroup: break;
+    }
+    if (depth >= kMaxGroupDepth) {
+      fail_at(t.at, fmt::format("groups nested deeper than {}", kMaxGroupDepth));
+      return;
+    }
+    while (!error_) {
+      if (!more()) {
+        fail_at(t.at, fmt::format("group {} is not closed", t.field));
+        return;
+      }
+      auto inner = tag();
+      if (!inner) return;
+      if (inner->type == WireType::kEndGroup) {
+        if (inner->field != t.field) {
+          fail_at(inner->at, fmt::format("end of group {} inside group {}", inner->field, t.field));
+        }
+        return;
+      }
+      skip(*inner, depth + 1);
+    }
+  }
+
+  // Fails when a known field arrives with another wire type than its declared one.
+  bool expect(const Tag& t, WireType want, std::string_view name) {
+    if (t.type == want) return true;
+    fail_at(t.at, fmt::format("field {} ({}) has wire type {}, expected {}", t.field, name, wire_type_name(t.type),
+                              wire_type_name(want)));
+    return false;
+  }
+
+  void fail_at(size_t at, std::string message) {
+    if (!error_) error_ = Error::invalid_argument(fmt::format("{} at byte {}", message, at));
+    pos_ = data_.size();
+  }
+
+ private:
+  void skip_bytes(size_t n) {
+    if (data_.size() - pos_ < n) {
+      fail_at(offset(), fmt::format("truncated {}-byte value ({} bytes left)", n, data_.size() - pos_));
+      return;
+    }
+    pos_ += n;
+  }
+
+  std::string_view data_;
+  size_t base_;
+  size_t pos_ = 0;
+  std::optional<Error> error_;
+};
+
+std::unexpected<Error> fail(Error error, std::string field) {
+  return std::unexpected(std::move(error).field(std::move(field)));
+}
+
+struct RawLabel {
+  std::string_view name;
+  std::string_view value;
+  size_t at = 0;
+};
+
+core::Result<RawLabel> decode_label(std::string_view data, size_t base, size_t index) {
+  WireReader r(data, base);
+  RawLabel label{{}, {}, base};
+  while (r.more()) {
+    auto t = r.tag();
+    if (!t) break;
+    if (t->field == 1 || t->field == 2) {
+      if (!r.expect(*t, WireType::kLength, t->field == 1 ? "name" : "value")) break;
+      (t->field == 1 ? label.name : label.value) = r.length_delimited().first;
+    } else {
+      r.skip(*t);
+    }
+  }
+  if (r.error()) return fail(*r.error(), fmt::format("labels[{}]", index));
+  return label;
+}
+
+core::Result<Point> decode_sample(std::string_view data, size_t base) {
+  WireReader r(data, base);
+  Point p;
+  while (r.more()) {
+    auto t = r.tag();
+    if (!t) break;
+    if (t->field == 1) {
+      if (!r.expect(*t, WireType::kFixed64, "value")) break;
+      p.value = std::bit_cast<double>(r.fixed64());
+    } else if (t->field == 2) {
+      if (!r.expect(*t, WireType::kVarint, "timestamp")) break;
+      p.ts = core::from_unix_ms(static_cast<int64_t>(r.varint()));  // int64: two's complement varint
+    } else {
+      r.skip(*t);
+    }
+  }
+  if (r.error()) return std::unexpected(*r.error());
+  return p;
+}
+
+// `raw` must be sorted by name, so duplicates are neighbours.
+core::Result<core::Labels> validate_labels(const std::vector<RawLabel>& raw) {
+  std::vector<core::Label> pairs;
+  pairs.reserve(raw.size());
+  bool has_name = false;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const RawLabel& l = raw[i];
+    auto bad = [&](std::string message) {
+      return std::unexpected(Error::invalid_argument(fmt::format("{} (label at byte {})", message, l.at)).field("labels"));
+    };
+    if (!core::is_valid_label_name(l.name)) {
+      const std::string shown = is_valid_utf8(l.name) ? std::string(l.name) : "<not UTF-8>";
+      return bad(fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]*", shown));
+    }
+    if (i > 0 && raw[i - 1].name == l.name) return bad(fmt::format("duplicate label name \"{}\"", l.name));
+    if (!is_valid_utf8(l.value)) return bad(fmt::format("value of label \"{}\" is not valid UTF-8", l.name));
+    if (l.name == "__name__") {
+      if (!core::is_valid_metric_name(l.value)) {
+        return bad(fmt::format("bad metric name \"{}\": expected [a-zA-Z_:][a-zA-Z0-9_:]*", l.value));
+      }
+      has_name = true;
+    }
+    if (!l.value.empty()) pairs.push_back(core::Label{std::string(l.name), std::string(l.value)});
+  }
+  if (!has_name) return std::unexpected(Error::invalid_argument("missing __name__ label").field("labels"));
+  return core::Labels::from_pairs(std::move(pairs));
+}
+
+}  // namespace
+
+core::Result<std::string> snappy_decompress(std::string_view compressed, size_t max_decoded_bytes) {
+  if (compressed.empty()) return std::unexpected(Error::invalid_argument("empty body: expected a snappy-compressed WriteRequest"));
+  size_t length = 0;
+  if (!snappy::GetUncompressedLength(compressed.data(), compressed.size(), &length)) {
+    return std::unexpected(Error::invalid_argument("snappy: corrupt length header"));
+  }
+  // A snappy element expands at most 64 bytes out of 3 (a copy with a 2-byte offset): a header
+  // claiming more is corrupt, and checking it here saves allocating and zeroing the claimed size.
+  if (length / 22 > compressed.size()) {
+    return std::unexpected(Error::invalid_argument(
+        fmt::format("snappy: corrupt length header ({} bytes claimed from {} compressed)", length, compressed.size())));
+  }
+  if (length > max_decoded_bytes) {
+    return std::unexpected(Error::invalid_argument(
+        fmt::format("snappy: decoded size {} bytes exceeds the limit of {} bytes", length, max_decoded_bytes)));
+  }
+  std::string out(length, '\0');
+  if (!snappy::RawUncompress(compressed.data(), compressed.size(), out.data())) {
+    return std::unexpected(Error::invalid_argument("snappy: corrupt compressed data"));
+  }
+  return out;
+}
+
+core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf) {
+  std::vector<Series> out;
+  std::vector<RawLabel> raw_labels;  // reused across series
+  size_t samples = 0;
+  size_t series_seen = 0;  // the wire index, for error paths (series without samples are left out)
+  WireReader top(protobuf, 0);
+  while (top.more()) {
+    auto t = top.tag();
+    if (!t) break;
+    if (t->field != 1) {
+      top.skip(*t);
+      continue;
+    }
+    const size_t index = series_seen++;
+    // Built only on error: formatting it for every series would cost an allocation each.
+    auto path = [index] { return fmt::format("timeseries[{}]", index); };
+    if (!top.expect(*t, WireType::kLength, "timeseries")) break;
+    auto [ts_data, ts_base] = top.length_delimited();
+    if (top.error()) break;
+
+    Series series;
+    raw_labels.clear();
+    WireReader r(ts_data, ts_base);
+    while (r.more()) {
+      auto inner = r.tag();
+      if (!inner) break;
+      if (inner->field == 1) {
+        if (!r.expect(*inner, WireType::kLength, "labels")) break;
+        auto [data, base] = r.length_delimited();
+        if (r.error()) break;
+        auto label = decode_label(data, base, raw_labels.size());
+        if (!label) return fail(label.error(), path() + "." + label.error().field());
+        raw_labels.push_back(*label);
+      } else if (inner->field == 2) {
+        if (!r.expect(*inner, WireType::kLength, "samples")) break;
+        auto [data, base] = r.length_delimited();
+        if (r.error()) break;
+        const size_t sample_index = series.points.size();
+        auto point = decode_sample(data, base);
+        if (!point) return fail(point.error(), fmt::format("{}.samples[{}]", path(), sample_index));
+        series.points.push_back(*point);
+        if (++samples > kMaxRemoteWriteSamples) {
+          return fail(Error::invalid_argument(fmt::format("more than {} samples in one request", kMaxRemoteWriteSamples)),
+                      path());
+        }
+      } else {
+        r.skip(*inner);
+      }
+    }
+    if (r.error()) return fail(*r.error(), path());
+    std::sort(raw_labels.begin(), raw_labels.end(), [](const RawLabel& a, const RawLabel& b) { return a.name < b.name; });
+    auto labels = validate_labels(raw_labels);
+    if (!labels) return fail(labels.error(), path() + "." + labels.error().field());
+    series.labels = std::move(*labels);
+    if (!series.points.empty()) out.push_back(std::move(series));
+  }
+  if (top.error()) return std::unexpected(*top.error());
+  return out;
+}
+
+core::Result<std::vector<core::Sample>> parse_remote_write(std::string_view snappy_body) {
+  const std::string protobuf = TOCSIN_TRY(snappy_decompress(snappy_body));
+  std::vector<Series> series = TOCSIN_TRY(decode_write_request(protobuf));
+  size_t n = 0;
+  for (const auto& s : series) n += s.points.size();
+  std::vector<core::Sample> out;
+  out.reserve(n);
+  for (auto& s : series) {
+    // The last sample of a series takes the labels by move; the others copy them.
+    for (size_t i = 0; i < s.points.size(); ++i) {
+      const Point& p = s.points[i];
+      out.push_back(core::Sample{i + 1 == s.points.size() ? std::move(s.labels) : s.labels, p.value, p.ts});
+    }
+  }
+  return out;
+}
+
+}  // namespace tocsin::ingest

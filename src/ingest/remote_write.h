@@ -1,0 +1,56 @@
+// Prometheus remote_write (protocol 1.0, SPEC §3 POST /api/v1/write): a snappy block-compressed
+// prometheus.WriteRequest. The protobuf decoder is written by hand from the public wire format
+// (no protoc); only the fields tocsin uses are decoded:
+//
+//   WriteRequest { repeated TimeSeries timeseries = 1; }          metadata (3) and others skipped
+//   TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; }  exemplars (3),
+//                                                                 histograms (4) skipped
+//   Label        { string name = 1; string value = 2; }
+//   Sample       { double value = 1; int64 timestamp = 2; }       timestamp in Unix milliseconds
+//
+// Unknown fields are skipped by wire type (groups included, nesting bounded). Every varint,
+// length and nested message is bounds-checked; errors name the byte offset into the decoded
+// message and the field path ("timeseries[3].labels[1]"). Labels must be valid Prometheus names,
+// values valid UTF-8, no name twice, and `__name__` (a valid metric name) present. A whole body is
+// accepted or rejected. Values are returned as sent (NaN stale markers and ±Inf included).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/sample.h"
+
+namespace tocsin::ingest {
+
+// The decoded WriteRequest may be at most this large (the HTTP body limit bounds the compressed
+// size; this bounds what a small, highly compressible body can expand to).
+inline constexpr size_t kMaxRemoteWriteDecodedBytes = 64u << 20;
+// At most this many samples in one request, so one request's Sample vector stays bounded.
+inline constexpr size_t kMaxRemoteWriteSamples = 2'000'000;
+
+struct Point {
+  double value = 0;
+  core::Timestamp ts{};
+};
+
+// One TimeSeries: all its samples share one label set (decoded once per series, not per sample).
+struct Series {
+  core::Labels labels;
+  std::vector<Point> points;
+};
+
+// Decompresses a snappy block (the raw format, not the framed stream format).
+core::Result<std::string> snappy_decompress(std::string_view compressed,
+                                            size_t max_decoded_bytes = kMaxRemoteWriteDecodedBytes);
+
+// Decodes a serialised prometheus.WriteRequest. Series without samples are left out.
+core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf);
+
+// snappy_decompress + decode_write_request, flattened into samples in the order sent.
+core::Result<std::vector<core::Sample>> parse_remote_write(std::string_view snappy_body);
+
+}  // namespace tocsin::ingest

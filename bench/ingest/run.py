@@ -187,8 +187,8 @@ def main():
     p.add_argument("--series-per-request", type=int, default=500)
     p.add_argument("--samples-per-series", type=int, default=10)
     p.add_argument("--connections", type=int, default=4)
-    p.add_argument("--duration", type=float, default=20)
-    p.add_argument("--rounds", type=int, default=500, help="rounds precomputed (each: every series once)")
+    p.add_argument("--duration", type=float, default=15)
+    p.add_argument("--rounds", type=int, default=600, help="rounds precomputed (each: every series once)")
     p.add_argument("--settle", type=float, default=2, help="seconds after the load whose CPU still counts")
     p.add_argument("--idle", type=float, default=2, help="seconds to wait after readiness before the load")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
@@ -237,7 +237,8 @@ def main():
               f"{fmt_int(t.get('out_of_order'))}")
     for r in results:
         if r["requests_ok"] + r["requests_failed"] + r["connection_errors"] >= r["rounds_available"] * r["series"] // r["series_per_request"]:
-            print(f"{r['server']}: ran out of precomputed requests before --duration; raise --rounds")
+            print(f"{r['server']}: sent the whole workload ({r['rounds_available']} rounds) before --duration ended "
+                  f"(a fixed-size run; for a timed one raise --rounds)")
         if r.get("first_error"):
             print(f"{r['server']}: first error: {r['first_error']}")
     print(f"load generator CPU: " + ", ".join(f"{r['server']} {r['generator_cpu_s']:.2f}s" for r in results))

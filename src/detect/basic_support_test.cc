@@ -7,7 +7,7 @@
 #include "detect/basic_test_util.h"
 #include "detect/deviation.h"
 #include "detect/snapshot_codec.h"
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 namespace tocsin::detect {
 namespace {
@@ -28,9 +28,9 @@ TEST(RatioScore, HalfAtTheBound) {
   EXPECT_EQ(ratio_score(NAN), 0);
 }
 
-TEST(TypedParams, ReadsEachType) {
+TEST(ParamReader, ReadsEachType) {
   auto c = testing::make_config("x", {{"n", "2.5"}, {"k", "7"}, {"w", "90s"}, {"d", "up"}, {"b", "false"}});
-  TypedParams p(c);
+  ParamReader p(c);
   EXPECT_EQ(*p.number("n"), 2.5);
   EXPECT_EQ(*p.integer("k", 1, 10), 7);
   EXPECT_EQ(*p.duration("w"), core::Duration(90000));

@@ -73,19 +73,4 @@ class DetectorRegistry {
   std::map<std::string, DetectorFactory, std::less<>> factories_;
 };
 
-// Reads a detector's parameters, reporting unknown names and wrong types at their position.
-class ParamReader {
- public:
-  explicit ParamReader(const config::DetectorConfig& config) : config_(config) {}
-  // A numeric parameter, or std::nullopt when absent.
-  core::Result<std::optional<double>> number(std::string_view name);
-  // After reading every known parameter: an error naming the first one that was not read.
-  core::Status reject_unknown(std::string_view allowed) const;
-  core::Error error_at(std::string_view name, std::string message) const;
-
- private:
-  const config::DetectorConfig& config_;
-  std::vector<std::string> read_;
-};
-
 }  // namespace tocsin::detect

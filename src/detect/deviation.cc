@@ -19,7 +19,7 @@ double tolerance(double center) { return kRelativeEpsilon * std::max(1.0, std::f
 
 }  // namespace
 
-core::Result<Direction> read_direction(TypedParams& params) {
+core::Result<Direction> read_direction(ParamReader& params) {
   const auto word = TOCSIN_TRY(params.word("direction", {"up", "down", "both"}));
   if (!word || *word == "both") return Direction::kBoth;
   return *word == "up" ? Direction::kUp : Direction::kDown;

@@ -13,14 +13,14 @@
 
 #include "core/result.h"
 #include "detect/detector.h"
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 namespace tocsin::detect {
 
 enum class Direction { kUp, kDown, kBoth };
 
 // Reads the optional `direction: up|down|both` parameter (default both).
-core::Result<Direction> read_direction(TypedParams& params);
+core::Result<Direction> read_direction(ParamReader& params);
 std::string_view to_string(Direction direction);
 
 // r²/(1+r²) for r ≥ 0; 1 for r = +∞.

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "core/binary_io.h"
+#include "detect/snapshot_codec.h"
 
 namespace tocsin::detect {
 
@@ -271,22 +271,20 @@ std::vector<RuleHealth> RuleEngine::health() const {
 }
 
 namespace {
-constexpr std::string_view kSnapshotMagic = "tocsin-rules";
-constexpr uint64_t kSnapshotVersion = 1;
+constexpr std::string_view kSnapshotTag = "RULE";
+constexpr uint8_t kSnapshotVersion = 1;
 }  // namespace
 
 std::string RuleEngine::snapshot() const {
-  core::BinaryWriter w;
-  w.str(kSnapshotMagic);
-  w.varint(kSnapshotVersion);
-  w.varint(rules_.size());
+  SnapshotWriter w(kSnapshotTag, kSnapshotVersion);
+  w.u64(rules_.size());
   for (const auto& rule : rules_) {
     w.str(rule.config->name);
     w.str(rule.detector->describe());  // a changed detector does not inherit old state
-    w.varint(rule.series.size());
+    w.u64(rule.series.size());
     for (const auto& [fp, s] : rule.series) {
       w.u64(fp);
-      w.varint(s.alert_labels.size());
+      w.u64(s.alert_labels.size());
       for (const auto& l : s.alert_labels) {
         w.str(l.name);
         w.str(l.value);
@@ -296,17 +294,16 @@ std::string RuleEngine::snapshot() const {
       w.str(s.detector->snapshot());
     }
   }
-  return w.take();
+  return std::move(w).finish();
 }
 
 core::Status RuleEngine::load_snapshot(std::string_view bytes) {
   auto corrupt = [](std::string_view what) {
     return std::unexpected(core::Error::invalid_argument(fmt::format("rule state snapshot is corrupt: {}", what)));
   };
-  core::BinaryReader r(bytes);
-  if (r.str() != std::optional<std::string_view>(kSnapshotMagic)) return corrupt("bad magic");
-  const auto version = r.varint();
-  if (!version || *version != kSnapshotVersion) return corrupt("unknown version");
+  auto opened = SnapshotReader::open(bytes, kSnapshotTag, kSnapshotVersion);
+  if (!opened) return corrupt(opened.error().message());
+  SnapshotReader& r = *opened;
   // Read everything first, then apply: a corrupt tail must not leave half a state behind.
   struct Loaded {
     CompiledRule* rule;
@@ -317,12 +314,12 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
     std::string detector;
   };
   std::vector<Loaded> loaded;
-  const auto rules = r.varint();
+  const auto rules = r.count(rules_.size() + 1'000'000);
   if (!rules) return corrupt("truncated");
   for (uint64_t i = 0; i < *rules; ++i) {
     const auto name = r.str();
     const auto condition = r.str();
-    const auto count = r.varint();
+    const auto count = r.count(100'000'000);
     if (!name || !condition || !count) return corrupt("truncated rule header");
     CompiledRule* rule = nullptr;
     for (auto& c : rules_) {
@@ -330,7 +327,7 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
     }
     for (uint64_t j = 0; j < *count; ++j) {
       const auto fp = r.u64();
-      const auto nlabels = r.varint();
+      const auto nlabels = r.count(10'000);
       if (!fp || !nlabels) return corrupt("truncated series");
       std::vector<core::Label> pairs;
       for (uint64_t k = 0; k < *nlabels; ++k) {
@@ -349,7 +346,7 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
       }
     }
   }
-  if (!r.done()) return corrupt("trailing bytes");
+  if (!r.finish()) return corrupt("trailing bytes");
   for (auto& l : loaded) {
     auto [it, inserted] = l.rule->series.try_emplace(l.series_fp);
     SeriesState& s = it->second;

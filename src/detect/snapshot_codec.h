@@ -21,6 +21,10 @@ class SnapshotWriter {
   void u64(uint64_t v);
   void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
   void f64(double v);
+  void str(std::string_view s) {
+    u64(s.size());
+    bytes_.append(s);
+  }
   // The finished snapshot (appends the checksum).
   std::string finish() &&;
 
@@ -38,6 +42,13 @@ class SnapshotReader {
   std::optional<uint64_t> u64();
   std::optional<int64_t> i64();
   std::optional<double> f64();
+  std::optional<std::string_view> str() {
+    auto n = u64();
+    if (!n || *n > payload_.size() - pos_) return std::nullopt;
+    auto s = payload_.substr(pos_, *n);
+    pos_ += *n;
+    return s;
+  }
   // A count that must not exceed `max` (guards allocations against hostile input).
   std::optional<uint64_t> count(uint64_t max);
   // An error unless every payload byte was read.

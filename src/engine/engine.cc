@@ -1,12 +1,11 @@
 #include "engine/engine.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "core/file_io.h"
 #include "core/log.h"
 
 namespace tocsin::engine {
@@ -40,23 +39,6 @@ std::string render_rule_health(const std::vector<detect::RuleHealth>& rules) {
   family("tocsin_rule_healthy", "gauge", "1 when the rule has no error.",
          [](const detect::RuleHealth& r) { return r.last_error.empty() ? 1 : 0; });
   return out;
-}
-
-core::Status write_file_atomically(const std::filesystem::path& file, std::string_view bytes) {
-  const auto tmp = std::filesystem::path(file.string() + ".tmp");
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return std::unexpected(core::Error::unavailable(fmt::format("cannot write {}", tmp.string())));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                       ::fsync(::fileno(f)) == 0;
-  std::fclose(f);
-  std::error_code ec;
-  if (!written) {
-    std::filesystem::remove(tmp, ec);
-    return std::unexpected(core::Error::unavailable(fmt::format("cannot write {}", tmp.string())));
-  }
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) return std::unexpected(core::Error::unavailable(fmt::format("cannot rename {}: {}", tmp.string(), ec.message())));
-  return {};
 }
 
 }  // namespace
@@ -142,7 +124,7 @@ core::Status Engine::save_state() {
     std::lock_guard lock(mu_);
     bytes = rules_->snapshot();
   }
-  return write_file_atomically(options_.state_file, bytes);
+  return core::write_file_atomically(options_.state_file, bytes);
 }
 
 void Engine::set_on_wake(std::function<void()> fn) {

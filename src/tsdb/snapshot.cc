@@ -14,6 +14,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "core/file_io.h"
 #include "tsdb/series_store.h"
 #include "tsdb/series_store_internal.h"
 
@@ -86,53 +87,6 @@ class Reader {
   size_t pos_ = 0;
 };
 
-core::Error io_error(const std::filesystem::path& file, std::string_view step) {
-  return core::Error::unavailable(fmt::format("snapshot {}: {}: {}", file.string(), step, std::strerror(errno)));
-}
-
-// Writes `data` to `file` so that a crash leaves either the old file or the new one, complete.
-core::Status write_atomically(const std::filesystem::path& file, std::string_view data) {
-  auto tmp = file;
-  tmp += ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return std::unexpected(io_error(tmp, "open"));
-  auto fail = [&](std::string_view step) {
-    auto err = io_error(tmp, step);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return std::unexpected(std::move(err));
-  };
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("write");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("fsync");
-  if (::close(fd) != 0) {
-    auto err = io_error(tmp, "close");
-    ::unlink(tmp.c_str());
-    return std::unexpected(std::move(err));
-  }
-  if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    auto err = io_error(file, "rename");
-    ::unlink(tmp.c_str());
-    return std::unexpected(std::move(err));
-  }
-  // The rename is durable only once the directory entry is: fsync the directory too.
-  auto dir = file.parent_path();
-  if (dir.empty()) dir = ".";
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return std::unexpected(io_error(dir, "open directory"));
-  const int rc = ::fsync(dfd);
-  ::close(dfd);
-  if (rc != 0) return std::unexpected(io_error(dir, "fsync directory"));
-  return core::ok();
-}
-
 }  // namespace
 
 core::Status SeriesStore::snapshot(const std::filesystem::path& file) const {
@@ -171,7 +125,7 @@ core::Status SeriesStore::snapshot(const std::filesystem::path& file) const {
     }
   }
   w.u64(fnv1a64(w.out()));
-  return write_atomically(file, w.out());
+  return core::write_file_atomically(file, w.out());
 }
 
 core::Result<std::unique_ptr<SeriesStore>> SeriesStore::load(const std::filesystem::path& file,
@@ -181,10 +135,13 @@ core::Result<std::unique_ptr<SeriesStore>> SeriesStore::load(const std::filesyst
   if (!std::filesystem::exists(file, ec)) {
     return std::unexpected(core::Error::not_found(fmt::format("snapshot {}: no such file", file.string())));
   }
+  auto io_error = [&](std::string_view step) {
+    return core::Error::unavailable(fmt::format("snapshot {}: {}: {}", file.string(), step, std::strerror(errno)));
+  };
   std::ifstream in(file, std::ios::binary);
-  if (!in) return std::unexpected(io_error(file, "open"));
+  if (!in) return std::unexpected(io_error("open"));
   const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return std::unexpected(io_error(file, "read"));
+  if (in.bad()) return std::unexpected(io_error("read"));
 
   auto bad = [&](size_t offset, std::string_view why) {
     return std::unexpected(

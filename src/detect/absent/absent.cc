@@ -5,7 +5,7 @@
 #include "core/duration.h"
 #include "detect/deviation.h"
 #include "detect/snapshot_codec.h"
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 namespace tocsin::detect {
 namespace {
@@ -78,7 +78,7 @@ class AbsentSpec final : public DetectorSpec {
 }  // namespace
 
 core::Result<std::unique_ptr<DetectorSpec>> make_absent(const config::DetectorConfig& config) {
-  TypedParams params(config);
+  ParamReader params(config);
   const auto after = TOCSIN_TRY(params.duration("after"));
   TOCSIN_RETURN_IF_ERROR(params.reject_unknown());
   if (!after) return std::unexpected(params.error("absent detector needs `after` (e.g. after: 5m)"));

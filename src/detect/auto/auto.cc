@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "detect/param_reader.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -310,7 +312,7 @@ core::Result<std::unique_ptr<DetectorSpec>> make_auto(const config::DetectorConf
   AutoOptions o;
   const auto threshold = TOCSIN_TRY(params.number("threshold"));
   const auto quiet = TOCSIN_TRY(params.number("quiet"));
-  TOCSIN_RETURN_IF_ERROR(params.reject_unknown("threshold, quiet"));
+  TOCSIN_RETURN_IF_ERROR(params.reject_unknown());
   if (threshold) {
     if (!(*threshold > 0 && *threshold <= 1)) {
       return std::unexpected(params.error_at("threshold", "`threshold` (a score) must be in (0, 1]"));

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "detect/param_reader.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -151,7 +153,7 @@ core::Result<std::unique_ptr<DetectorSpec>> make_changepoint(const config::Detec
   const auto threshold = TOCSIN_TRY(params.number("threshold"));
   const auto variance = TOCSIN_TRY(params.number("variance"));
   const auto min_samples = TOCSIN_TRY(params.number("min_samples"));
-  TOCSIN_RETURN_IF_ERROR(params.reject_unknown("window, drift, threshold, variance, min_samples"));
+  TOCSIN_RETURN_IF_ERROR(params.reject_unknown());
   if (window) {
     if (!(*window >= 2 && *window <= 1e6)) {
       return std::unexpected(params.error_at("window", "`window` (samples) must be within [2, 1000000]"));

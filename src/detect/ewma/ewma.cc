@@ -8,7 +8,7 @@
 #include "core/duration.h"
 #include "detect/deviation.h"
 #include "detect/snapshot_codec.h"
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 namespace tocsin::detect {
 namespace {
@@ -115,7 +115,7 @@ class EwmaSpec final : public DetectorSpec {
 }  // namespace
 
 core::Result<std::unique_ptr<DetectorSpec>> make_ewma(const config::DetectorConfig& config) {
-  TypedParams params(config);
+  ParamReader params(config);
   EwmaParams p;
   const auto alpha = TOCSIN_TRY(params.number("alpha"));
   p.halflife = TOCSIN_TRY(params.duration("halflife"));

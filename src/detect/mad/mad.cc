@@ -11,7 +11,7 @@
 
 #include "detect/deviation.h"
 #include "detect/snapshot_codec.h"
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 namespace tocsin::detect {
 namespace {
@@ -223,7 +223,7 @@ class MadSpec final : public DetectorSpec {
 }  // namespace
 
 core::Result<std::unique_ptr<DetectorSpec>> make_mad(const config::DetectorConfig& config) {
-  TypedParams params(config);
+  ParamReader params(config);
   MadParams p;
   p.window = TOCSIN_TRY(params.integer("window_samples", 3, kMaxWindow)).value_or(p.window);
   if (const auto n = TOCSIN_TRY(params.number("n"))) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "detect/param_reader.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -274,7 +276,7 @@ core::Result<std::unique_ptr<DetectorSpec>> make_seasonal(const config::Detector
   const auto alpha = TOCSIN_TRY(params.number("alpha"));
   const auto seasons = TOCSIN_TRY(params.number("seasons"));
   const auto threshold = TOCSIN_TRY(params.number("threshold"));
-  TOCSIN_RETURN_IF_ERROR(params.reject_unknown("period, buckets, weekly, alpha, seasons, threshold"));
+  TOCSIN_RETURN_IF_ERROR(params.reject_unknown());
   if (period) {
     if (!(*period >= 60 && *period <= 366 * 86400.0)) {
       return std::unexpected(params.error_at("period", "`period` is in seconds and must be within [60, 31622400]"));

@@ -8,7 +8,7 @@
 #include "core/duration.h"
 #include "detect/deviation.h"
 #include "detect/snapshot_codec.h"
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 namespace tocsin::detect {
 namespace {
@@ -188,7 +188,7 @@ class SigmaSpec final : public DetectorSpec {
 }  // namespace
 
 core::Result<std::unique_ptr<DetectorSpec>> make_sigma(const config::DetectorConfig& config) {
-  TypedParams params(config);
+  ParamReader params(config);
   SigmaParams p;
   if (const auto n = TOCSIN_TRY(params.number("n"))) {
     if (*n <= 0) return std::unexpected(params.error_at("n", fmt::format("{} is out of range: expected a number > 0", *n)));

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "detect/snapshot_codec.h"
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 namespace tocsin::detect {
 namespace {
@@ -98,7 +98,7 @@ class ThresholdSpec final : public DetectorSpec {
 }  // namespace
 
 core::Result<std::unique_ptr<DetectorSpec>> make_threshold(const config::DetectorConfig& config) {
-  TypedParams params(config);
+  ParamReader params(config);
   ThresholdParams p;
   p.above = TOCSIN_TRY(params.number("above"));
   p.below = TOCSIN_TRY(params.number("below"));

@@ -1,7 +1,7 @@
-// Typed reading of a detector's parameters beyond ParamReader::number: integers, durations,
-// words from a fixed list and booleans, each error at the parameter's position. Used by the
-// basic detectors (threshold, sigma, ewma, mad, absent); any detector may use it.
-// Thread-safety: a TypedParams is used by one thread while a factory runs; it borrows the config.
+// Reads a detector's parameters for its factory: numbers, integers, durations, words from a
+// fixed list and booleans, each error at the parameter's position; reject_unknown() then names
+// any parameter the detector does not know, listing the ones it does.
+// Thread-safety: a ParamReader is used by one thread while a factory runs; it borrows the config.
 #pragma once
 
 #include <initializer_list>
@@ -16,9 +16,9 @@
 
 namespace tocsin::detect {
 
-class TypedParams {
+class ParamReader {
  public:
-  explicit TypedParams(const config::DetectorConfig& config) : config_(config) {}
+  explicit ParamReader(const config::DetectorConfig& config) : config_(config) {}
 
   // Each getter returns std::nullopt when the parameter is absent and an error when it is present
   // but malformed.

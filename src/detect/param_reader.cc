@@ -1,4 +1,4 @@
-#include "detect/typed_params.h"
+#include "detect/param_reader.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,13 +10,13 @@
 
 namespace tocsin::detect {
 
-const config::DetectorParam* TypedParams::find(std::string_view name) {
+const config::DetectorParam* ParamReader::find(std::string_view name) {
   read_.emplace_back(name);
   auto it = config_.params.find(std::string(name));
   return it == config_.params.end() ? nullptr : &it->second;
 }
 
-core::Result<std::optional<double>> TypedParams::number(std::string_view name) {
+core::Result<std::optional<double>> ParamReader::number(std::string_view name) {
   const config::DetectorParam* p = find(name);
   if (!p) return std::optional<double>{};
   if (!p->number || !std::isfinite(*p->number)) {
@@ -25,7 +25,7 @@ core::Result<std::optional<double>> TypedParams::number(std::string_view name) {
   return p->number;
 }
 
-core::Result<std::optional<double>> TypedParams::number_in(std::string_view name, double lo, double hi) {
+core::Result<std::optional<double>> ParamReader::number_in(std::string_view name, double lo, double hi) {
   const auto v = TOCSIN_TRY(number(name));
   if (v && (*v < lo || *v > hi)) {
     const std::string range = std::isinf(hi) ? fmt::format("a number ≥ {}", lo) : fmt::format("{} to {}", lo, hi);
@@ -34,7 +34,7 @@ core::Result<std::optional<double>> TypedParams::number_in(std::string_view name
   return v;
 }
 
-core::Result<std::optional<int64_t>> TypedParams::integer(std::string_view name, int64_t lo, int64_t hi) {
+core::Result<std::optional<int64_t>> ParamReader::integer(std::string_view name, int64_t lo, int64_t hi) {
   const auto v = TOCSIN_TRY(number(name));
   if (!v) return std::optional<int64_t>{};
   if (*v != std::floor(*v)) {
@@ -46,7 +46,7 @@ core::Result<std::optional<int64_t>> TypedParams::integer(std::string_view name,
   return static_cast<int64_t>(*v);
 }
 
-core::Result<std::optional<core::Duration>> TypedParams::duration(std::string_view name) {
+core::Result<std::optional<core::Duration>> ParamReader::duration(std::string_view name) {
   const config::DetectorParam* p = find(name);
   if (!p) return std::optional<core::Duration>{};
   auto d = core::parse_duration(p->text);
@@ -56,7 +56,7 @@ core::Result<std::optional<core::Duration>> TypedParams::duration(std::string_vi
   return std::optional<core::Duration>(*d);
 }
 
-core::Result<std::optional<std::string>> TypedParams::word(std::string_view name,
+core::Result<std::optional<std::string>> ParamReader::word(std::string_view name,
                                                            std::initializer_list<std::string_view> words) {
   const config::DetectorParam* p = find(name);
   if (!p) return std::optional<std::string>{};
@@ -66,7 +66,7 @@ core::Result<std::optional<std::string>> TypedParams::word(std::string_view name
   return std::optional<std::string>(p->text);
 }
 
-core::Result<std::optional<bool>> TypedParams::boolean(std::string_view name) {
+core::Result<std::optional<bool>> ParamReader::boolean(std::string_view name) {
   const config::DetectorParam* p = find(name);
   if (!p) return std::optional<bool>{};
   if (p->text == "true") return std::optional<bool>(true);
@@ -74,7 +74,7 @@ core::Result<std::optional<bool>> TypedParams::boolean(std::string_view name) {
   return std::unexpected(error_at(name, fmt::format("expected true or false, got \"{}\"", p->text)));
 }
 
-core::Status TypedParams::reject_unknown() const {
+core::Status ParamReader::reject_unknown() const {
   for (const auto& [name, param] : config_.params) {
     if (std::find(read_.begin(), read_.end(), name) == read_.end()) {
       return std::unexpected(error_at(name, fmt::format("unknown parameter for detector \"{}\": expected {}", config_.kind,
@@ -84,13 +84,13 @@ core::Status TypedParams::reject_unknown() const {
   return {};
 }
 
-core::Error TypedParams::error_at(std::string_view name, std::string message) const {
+core::Error ParamReader::error_at(std::string_view name, std::string message) const {
   auto it = config_.params.find(std::string(name));
   const core::Position pos = it != config_.params.end() ? it->second.pos : config_.pos;
   return core::Error::invalid_argument(std::move(message)).at(pos).field(fmt::format("detector.{}", name));
 }
 
-core::Error TypedParams::error(std::string message) const {
+core::Error ParamReader::error(std::string message) const {
   return core::Error::invalid_argument(std::move(message)).at(config_.pos).field("detector");
 }
 

@@ -1,0 +1,61 @@
+#include "core/file_io.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tocsin::core {
+namespace {
+
+Error io_error(const std::filesystem::path& file, std::string_view step) {
+  return Error::unavailable(fmt::format("writing {}: {}: {}", file.string(), step, std::strerror(errno)));
+}
+
+}  // namespace
+
+Status write_file_atomically(const std::filesystem::path& file, std::string_view data) {
+  auto tmp = file;
+  tmp += ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return std::unexpected(io_error(tmp, "open"));
+  auto fail = [&](std::string_view step) {
+    auto err = io_error(tmp, step);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return std::unexpected(std::move(err));
+  };
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return fail("fsync");
+  if (::close(fd) != 0) {
+    auto err = io_error(tmp, "close");
+    ::unlink(tmp.c_str());
+    return std::unexpected(std::move(err));
+  }
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    auto err = io_error(file, "rename");
+    ::unlink(tmp.c_str());
+    return std::unexpected(std::move(err));
+  }
+  // The rename is durable only once the directory entry is: fsync the directory too.
+  auto dir = file.parent_path();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return std::unexpected(io_error(dir, "open directory"));
+  const int rc = ::fsync(dfd);
+  ::close(dfd);
+  if (rc != 0) return std::unexpected(io_error(dir, "fsync directory"));
+  return ok();
+}
+
+}  // namespace tocsin::core

@@ -1,0 +1,17 @@
+// Files written so that a crash leaves either the old content or the new, complete: snapshots of
+// learned state and recent samples.
+// Thread-safety: a free function; concurrent writers to the same file must serialise themselves.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace tocsin::core {
+
+// Writes `data` to a temp file beside `file`, fsyncs it, renames it over `file`, and fsyncs the
+// directory. Errors are `unavailable`, naming the step and the OS error.
+Status write_file_atomically(const std::filesystem::path& file, std::string_view data);
+
+}  // namespace tocsin::core

@@ -110,6 +110,7 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/import/prometheus") return post ? import_prometheus(request) : Response::error(405, "use POST");
     if (path == "/api/v1/events") return post ? events(request) : Response::error(405, "use POST");
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
+    if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   }();
@@ -217,6 +218,39 @@ Response Router::events(const Request& request) {
   body.erase("dropped");
   body["events"] = parsed->size();
   return ok_json(body);
+}
+
+Response Router::list_rules() {
+  const auto health = engine_.rule_health();
+  const auto& rules = engine_.config().rules;
+  json list = json::array();
+  for (size_t i = 0; i < rules.size() && i < health.size(); ++i) {
+    const auto& r = rules[i];
+    const auto& h = health[i];
+    json params = json::object();
+    for (const auto& [name, p] : r.detector.params) {
+      params[name] = p.number ? json(*p.number) : json(p.text);
+    }
+    json labels = json::object();
+    for (const auto& [k, v] : r.labels) labels[k] = v;
+    list.push_back({{"name", r.name},
+                    {"select", r.select},
+                    {"detector", {{"kind", r.detector.kind}, {"params", params}}},
+                    {"condition", h.condition},
+                    {"for", core::format_duration(r.for_duration)},
+                    {"keep_firing_for", core::format_duration(r.keep_firing_for)},
+                    {"flap_window", core::format_duration(r.flap_window)},
+                    {"severity", r.severity},
+                    {"labels", labels},
+                    {"health", h.last_error.empty() ? "ok" : "error"},
+                    {"last_error", h.last_error},
+                    {"evaluations", h.evaluations},
+                    {"evaluation_seconds_avg", h.evaluation_seconds_avg},
+                    {"last_evaluation", h.last_evaluation ? json(core::format_rfc3339(*h.last_evaluation)) : json(nullptr)},
+                    {"series", h.series},
+                    {"alerts", {{"pending", h.pending}, {"firing", h.firing}, {"flapping", h.flapping}}}});
+  }
+  return ok_json({{"rules", list}});
 }
 
 Response Router::list_incidents(const Request& request) {

@@ -29,6 +29,7 @@ class Router {
   // detectors' baselines would never recover from one, and /api/v1/push rejects them likewise.
   std::vector<core::Sample> finite_only(std::vector<core::Sample> samples);
   http::Response list_incidents(const http::Request& request);
+  http::Response list_rules();
   http::Response incident_route(const http::Request& request, std::string_view rest);
 
   engine::Engine& engine_;

@@ -128,6 +128,24 @@ TEST_F(RouterTest, BadInputIsA4xxNamingTheFieldAndChangesNothing) {
   EXPECT_EQ(call("GET", "/api/v1/incidents").body, before);
 }
 
+TEST_F(RouterTest, RulesWithTheirHealth) {
+  ASSERT_EQ(call("POST", "/api/v1/push", R"([{"name":"system_load","value":0.5},{"name":"other","value":9}])").status,
+            200);
+  const json rules = call_json("GET", "/api/v1/rules")["rules"];
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0]["name"], "HighLoad");
+  EXPECT_EQ(rules[0]["select"], "system_load");
+  EXPECT_EQ(rules[0]["detector"]["kind"], "threshold");
+  EXPECT_EQ(rules[0]["detector"]["params"]["above"], 0.9);
+  EXPECT_EQ(rules[0]["condition"], "value > 0.9");
+  EXPECT_EQ(rules[0]["health"], "ok");
+  EXPECT_EQ(rules[0]["evaluations"], 1);
+  EXPECT_EQ(rules[0]["series"], 1);
+  EXPECT_EQ(rules[0]["last_evaluation"], "2026-12-04T10:00:00Z");
+  EXPECT_EQ(rules[0]["alerts"]["firing"], 0);
+  EXPECT_EQ(call("POST", "/api/v1/rules").status, 405);
+}
+
 TEST_F(RouterTest, HealthReadinessAndMetrics) {
   EXPECT_EQ(call("GET", "/healthz").status, 200);
   EXPECT_EQ(call("GET", "/readyz").status, 200);

@@ -84,10 +84,13 @@ probes:                                # uptime checks: http (a URL) or tcp (hos
   - {name: tocsin-self, http: "http://127.0.0.1:8470/healthz", interval: 30s, timeout: 5s}
 
 rules:                                 # early-warning rules over the incoming series
-  # select: a PromQL instant-vector selector. detector: how a sample becomes an alert.
-  # This starter uses threshold detectors (above: X or below: X). Other kinds are on the way:
-  # sigma (mean + n standard deviations), ewma, mad (robust z-score), seasonal, changepoint,
-  # absent (no samples), auto (an ensemble).
+  # select: a PromQL instant-vector selector, or fn(selector[range]) with fn one of rate, increase,
+  # avg_over_time, min_over_time, max_over_time, sum_over_time, count_over_time, last_over_time,
+  # quantile_over_time(0.9, ...) (docs/selectors.md).
+  # detector: how a sample becomes an alert (docs/detection.md): threshold (above/below),
+  # sigma (mean + n standard deviations over a window), ewma, mad (robust z-score), seasonal
+  # (daily/weekly patterns), changepoint (level and variance shifts), absent (no samples for a
+  # while), auto (the best default with no tuning).
   # for: how long the condition must hold before the alert fires (pending until then).
   # keep_firing_for: how long it keeps firing after the condition clears.
   # severity: critical | major | minor | warning | info.
@@ -113,6 +116,23 @@ rules:                                 # early-warning rules over the incoming s
     severity: major
     labels: {incident_type: network_attack}
     annotations: {summary: "inbound traffic {{ $value }} Mbit/s"}
+  - name: LatencyBaseline
+    select: http_latency_ms
+    detector: {kind: sigma, n: 3, window: 1h}   # population sigma of the last hour
+    for: 2m
+    severity: warning
+    labels: {incident_type: system_crash}
+    annotations: {summary: "latency {{ $value }} ms on {{ $labels.instance }} is far off its baseline"}
+  - name: ErrorRate
+    select: 'rate(http_requests_errors_total[5m])'
+    detector: {kind: threshold, above: 5}     # errors per second
+    severity: major
+    labels: {incident_type: system_crash}
+  - name: FeedbackSurge                      # users telling you before your metrics do
+    select: user_feedback_reports            # from POST /api/v1/events
+    detector: {kind: auto}
+    severity: warning
+    labels: {incident_type: system_crash}
 
 routes:                                # Alertmanager semantics, for alerts that match no plan
   receiver: ops-hook                   # a channel name; children inherit what they leave unset

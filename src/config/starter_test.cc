@@ -41,14 +41,11 @@ TEST(Starter, WritesAConfigThatLoadsCleanly) {
   EXPECT_EQ(ops->repeat, 2);
   EXPECT_EQ(ops->repeat_every, minutes(30));
 
-  // Only threshold detectors, which are the ones implemented so far.
-  ASSERT_EQ(cfg.rules.size(), 3u);
-  for (const Rule& r : cfg.rules) {
-    EXPECT_EQ(r.detector.kind, "threshold") << r.name;
-    EXPECT_EQ(r.detector.params.size(), 1u) << r.name;
-    const bool above_or_below = r.detector.params.contains("above") || r.detector.params.contains("below");
-    EXPECT_TRUE(above_or_below) << r.name;
-  }
+  // Thresholds, a μ + nσ baseline, an over-time rule and the auto detector.
+  ASSERT_EQ(cfg.rules.size(), 6u);
+  EXPECT_EQ(cfg.rules[3].detector.kind, "sigma");
+  EXPECT_EQ(cfg.rules[4].select, "rate(http_requests_errors_total[5m])");
+  EXPECT_EQ(cfg.rules[5].detector.kind, "auto");
   EXPECT_EQ(cfg.rules[0].name, "HighLoad");
   EXPECT_EQ(cfg.rules[0].select, "system_load");
   EXPECT_EQ(cfg.rules[0].detector.params.at("above").number, 0.9);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/sample.h"
 #include "detect/detector.h"
 #include "tsdb/expr.h"
@@ -64,16 +65,19 @@ struct RuleHealth {
   size_t firing = 0;
   size_t flapping = 0;
   std::optional<core::Timestamp> last_evaluation;  // timestamp of the last sample evaluated
-  std::string last_error;                          // empty when healthy
+  double evaluation_seconds_avg = 0;  // mean time to evaluate one sample (sampled: 1 in 16 is timed)
+  std::string last_error;             // empty when healthy
 };
 
 class RuleEngine {
  public:
   // `series` holds the recent samples that over-time rules (`rate(x[5m])`) read; without it only
   // plain-selector rules can be evaluated. It must outlive the engine.
+  // `clock` (optional) times a sample of evaluations for RuleHealth.
   static core::Result<std::unique_ptr<RuleEngine>> create(const std::vector<config::Rule>& rules,
                                                           const DetectorRegistry& registry,
-                                                          const tsdb::SeriesStore* series = nullptr);
+                                                          const tsdb::SeriesStore* series = nullptr,
+                                                          const core::Clock* clock = nullptr);
 
   // Seeds alert state after a restart. A restored alert takes effect when its series is next
   // seen, so a sample back under the threshold resolves an alert that fired before the restart.
@@ -131,12 +135,14 @@ class RuleEngine {
     std::unique_ptr<DetectorSpec> detector;
     std::unordered_map<uint64_t, SeriesState> series;  // by series fingerprint
     uint64_t evaluations = 0;
+    uint64_t timed = 0;  // evaluations that were timed
+    double timed_seconds = 0;
     std::optional<core::Timestamp> last_evaluation;
     std::string last_error;
   };
 
-  RuleEngine(std::vector<CompiledRule> rules, const tsdb::SeriesStore* series)
-      : rules_(std::move(rules)), store_(series) {}
+  RuleEngine(std::vector<CompiledRule> rules, const tsdb::SeriesStore* series, const core::Clock* clock)
+      : rules_(std::move(rules)), store_(series), clock_(clock) {}
   AlertEvent transition(const CompiledRule& rule, SeriesState& s, AlertPhase to, core::Timestamp at) const;
   std::optional<core::Timestamp> due_at(const CompiledRule& rule, const SeriesState& s) const;
   // The alert state machine: one decision (from a sample or a detector check) at time `at`.
@@ -151,6 +157,7 @@ class RuleEngine {
 
   std::vector<CompiledRule> rules_;
   const tsdb::SeriesStore* store_;
+  const core::Clock* clock_;
   // Which rules watch a series, decided once when the series is first seen (by fingerprint), so
   // each later sample costs a hash lookup instead of matching every rule's selector.
   struct Matches {

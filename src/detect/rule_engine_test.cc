@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "config/loader.h"
+#include "config/starter.h"
 #include "core/duration.h"
+#include "test_support/temp_dir.h"
 
 namespace tocsin::detect {
 namespace {
@@ -355,6 +358,22 @@ TEST(RuleEngine, OverTimeRulesReadTheWindowFromTheSeriesStore) {
   // Without a store, an over-time rule cannot judge and stays silent.
   auto storeless = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
   EXPECT_TRUE(storeless->ingest(core::Sample{labels, 1e9, from_unix_ms(t += 10'000)}).empty());
+}
+
+}  // namespace
+}  // namespace tocsin::detect
+
+namespace tocsin::detect {
+namespace {
+
+TEST(RuleEngine, TheStarterConfigsRulesAllBuild) {
+  test_support::TempDir dir;
+  ASSERT_TRUE(config::write_starter_config(dir.path()).has_value());
+  auto cfg = config::load_config(dir.path() / "tocsin.yaml");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  auto engine = RuleEngine::create(cfg->rules, DetectorRegistry::builtin());
+  ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
+  EXPECT_EQ((*engine)->rule_count(), cfg->rules.size());
 }
 
 }  // namespace

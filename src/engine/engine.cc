@@ -36,6 +36,8 @@ std::string render_rule_health(const std::vector<detect::RuleHealth>& rules) {
          [](const detect::RuleHealth& r) {
            return r.last_evaluation ? static_cast<double>(core::to_unix_ms(*r.last_evaluation)) / 1000.0 : 0.0;
          });
+  family("tocsin_rule_evaluation_seconds_avg", "gauge", "Mean time to evaluate one sample (1 in 16 timed).",
+         [](const detect::RuleHealth& r) { return r.evaluation_seconds_avg; });
   family("tocsin_rule_healthy", "gauge", "1 when the rule has no error.",
          [](const detect::RuleHealth& r) { return r.last_error.empty() ? 1 : 0; });
   return out;
@@ -62,7 +64,8 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   }
   if (!series) series = std::make_unique<tsdb::SeriesStore>(series_options, *options.metrics);
   auto rules =
-      TOCSIN_TRY(detect::RuleEngine::create(options.config->rules, detect::DetectorRegistry::builtin(), series.get()));
+      TOCSIN_TRY(detect::RuleEngine::create(options.config->rules, detect::DetectorRegistry::builtin(), series.get(),
+                                            options.clock));
   // Alerts that were pending or firing before a restart carry on from where they were.
   std::vector<detect::RestoredAlert> restored;
   TOCSIN_RETURN_IF_ERROR(options.store->read([&](store::Tx& tx) -> core::Status {

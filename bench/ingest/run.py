@@ -182,7 +182,9 @@ def main():
     p.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
     p.add_argument("--victoriametrics", default=shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics")
     p.add_argument("--servers", default="tocsin,victoriametrics,prometheus")
-    p.add_argument("--detector", default="auto", help="tocsin detector kind on every series (default auto)")
+    p.add_argument("--detector", default="auto",
+                   help="tocsin detector on every series: a kind, or a kind with parameters as in a YAML flow map "
+                        "(\x27threshold, above: 1e9\x27); default auto")
     p.add_argument("--series", type=int, default=10000)
     p.add_argument("--series-per-request", type=int, default=500)
     p.add_argument("--samples-per-series", type=int, default=10)

@@ -176,13 +176,17 @@ Response Router::remote_write(const Request& request) {
   if (!media.empty() && media != "application/x-protobuf") {
     return Response::error(415, fmt::format("unsupported Content-Type \"{}\": expected application/x-protobuf", media));
   }
-  auto samples = ingest::parse_remote_write(request.body);
-  if (!samples) return from_error(samples.error());
-  const std::vector<core::Sample> finite = finite_only(std::move(*samples));
-  if (!finite.empty()) {
-    auto result = engine_.ingest(finite);
-    if (!result) return from_error(result.error());
+  auto decoded = ingest::snappy_decompress(request.body);
+  if (!decoded) return from_error(decoded.error());
+  auto series = ingest::decode_write_request(*decoded);
+  if (!series) return from_error(series.error());
+  size_t non_finite = 0;
+  for (auto& s : *series) {
+    non_finite += std::erase_if(s.points, [](const ingest::Point& p) { return !std::isfinite(p.value); });
   }
+  if (non_finite > 0) dropped_non_finite_.inc(static_cast<double>(non_finite));
+  auto result = engine_.ingest(*series);
+  if (!result) return from_error(result.error());
   Response r;
   r.status = 204;
   return r;

@@ -99,39 +99,39 @@ RuleEngine::SeriesState& RuleEngine::series_for(CompiledRule& rule, uint64_t ser
   return s;
 }
 
-std::vector<AlertEvent> RuleEngine::ingest(const core::Sample& sample, std::optional<tsdb::SeriesRef> ref) {
+std::vector<AlertEvent> RuleEngine::ingest_point(const core::Labels& labels, uint64_t series_fp, core::Timestamp ts,
+                                                 double sample_value, std::optional<tsdb::SeriesRef> ref) {
   std::vector<AlertEvent> out;
-  const uint64_t series_fp = sample.labels.fingerprint();
   auto [cached, first_sight] = matches_.try_emplace(series_fp);
   if (first_sight) {
     for (uint32_t i = 0; i < rules_.size(); ++i) {
-      if (core::matches_all(rules_[i].config->selector, sample.labels)) cached->second.rules.push_back(i);
+      if (core::matches_all(rules_[i].config->selector, labels)) cached->second.rules.push_back(i);
     }
   }
-  cached->second.last_seen = std::max(cached->second.last_seen, sample.ts);
+  cached->second.last_seen = std::max(cached->second.last_seen, ts);
   for (const uint32_t i : cached->second.rules) {
     CompiledRule& rule = rules_[i];
-    SeriesState& s = series_for(rule, series_fp, sample.labels);
-    if (s.seen && sample.ts <= s.last_ts) {
-      ++(sample.ts == s.last_ts ? duplicates_ : out_of_order_);
+    SeriesState& s = series_for(rule, series_fp, labels);
+    if (s.seen && ts <= s.last_ts) {
+      ++(ts == s.last_ts ? duplicates_ : out_of_order_);
       continue;
     }
     // Timing every evaluation would cost as much as a cheap detector; 1 in 16 gives the average.
     const bool timed = clock_ && (rule.evaluations & 15) == 0;
     const core::MonoTime started = timed ? clock_->mono_now() : core::MonoTime{};
-    double value = sample.value;
+    double value = sample_value;
     if (rule.config->expr.function != tsdb::Function::kNone) {
       // Over-time rules read the window from the store; no store or no value yet: nothing to judge.
       if (!store_ || !ref) continue;
-      auto v = tsdb::evaluate(*store_, *ref, rule.config->expr, sample.ts, scratch_);
+      auto v = tsdb::evaluate(*store_, *ref, rule.config->expr, ts, scratch_);
       if (!v) continue;
       value = *v;
     }
     s.seen = true;
-    const Decision d = s.detector->update(sample.ts, value);
+    const Decision d = s.detector->update(ts, value);
     ++rule.evaluations;
-    rule.last_evaluation = sample.ts;
-    s.last_ts = sample.ts;
+    rule.last_evaluation = ts;
+    s.last_ts = ts;
     s.value = value;
     if (d.firing) {
       s.annotations.clear();
@@ -139,7 +139,7 @@ std::vector<AlertEvent> RuleEngine::ingest(const core::Sample& sample, std::opti
         s.annotations[k] = expand_template(v, s.alert_labels, value);
       }
     }
-    step(rule, s, d, sample.ts, out);
+    step(rule, s, d, ts, out);
     if (timed) {
       ++rule.timed;
       rule.timed_seconds += std::chrono::duration<double>(clock_->mono_now() - started).count();

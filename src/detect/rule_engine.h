@@ -87,7 +87,13 @@ class RuleEngine {
   // or at the same timestamp (duplicates) are counted and dropped.
   // `ref` is the sample's series in the store given to create() (after the sample was appended);
   // over-time rules evaluate their function there at the sample's timestamp.
-  std::vector<AlertEvent> ingest(const core::Sample& sample, std::optional<tsdb::SeriesRef> ref = std::nullopt);
+  std::vector<AlertEvent> ingest(const core::Sample& sample, std::optional<tsdb::SeriesRef> ref = std::nullopt) {
+    return ingest_point(sample.labels, sample.labels.fingerprint(), sample.ts, sample.value, ref);
+  }
+  // The same for one point of a series whose labels (and their fingerprint) the caller already
+  // has: a batch of points of one series hashes its labels once.
+  std::vector<AlertEvent> ingest_point(const core::Labels& labels, uint64_t series_fp, core::Timestamp ts,
+                                       double value, std::optional<tsdb::SeriesRef> ref = std::nullopt);
   // Drops the state of series with no sample since `cutoff` (alerts that are pending or firing
   // keep theirs until they resolve): keeps memory bounded as series come and go.
   void forget_stale(core::Timestamp cutoff);

@@ -153,28 +153,42 @@ core::Result<std::vector<int64_t>> Engine::apply_locked(const std::vector<detect
   return opened;
 }
 
-core::Result<IngestResult> Engine::ingest(const std::vector<core::Sample>& samples) {
+void Engine::ingest_locked(const core::Labels& labels, std::span<const ingest::Point> points,
+                           std::vector<detect::AlertEvent>& events, IngestResult& result) {
+  auto ref = series_->get_or_create(labels);
+  if (!ref) {  // over the series limit: counted by the store
+    result.dropped += points.size();
+    return;
+  }
+  const uint64_t fingerprint = labels.fingerprint();
+  for (const auto& p : points) {
+    switch (series_->append(*ref, p.ts, p.value)) {
+      case tsdb::AppendResult::kOk: break;
+      case tsdb::AppendResult::kOutOfOrder: out_of_order_total_.inc(); ++result.dropped; continue;
+      case tsdb::AppendResult::kDuplicate: duplicates_total_.inc(); ++result.dropped; continue;
+      case tsdb::AppendResult::kUnknownSeries: ++result.dropped; continue;
+    }
+    ++result.accepted;
+    auto e = rules_->ingest_point(labels, fingerprint, p.ts, p.value, *ref);
+    if (!e.empty()) events.insert(events.end(), std::make_move_iterator(e.begin()), std::make_move_iterator(e.end()));
+  }
+}
+
+template <class Batch>
+core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
   const auto started = options_.clock->mono_now();
   IngestResult result;
   {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
     std::vector<detect::AlertEvent> events;
-    for (const auto& s : samples) {
-      auto ref = series_->get_or_create(s.labels);
-      if (!ref) {  // over the series limit: counted by the store
-        ++result.dropped;
-        continue;
+    for (const auto& item : batch) {
+      if constexpr (std::is_same_v<typename Batch::value_type, core::Sample>) {
+        const ingest::Point point{item.value, item.ts};
+        ingest_locked(item.labels, std::span(&point, 1), events, result);
+      } else {
+        ingest_locked(item.labels, item.points, events, result);
       }
-      switch (series_->append(*ref, s.ts, s.value)) {
-        case tsdb::AppendResult::kOk: break;
-        case tsdb::AppendResult::kOutOfOrder: out_of_order_total_.inc(); ++result.dropped; continue;
-        case tsdb::AppendResult::kDuplicate: duplicates_total_.inc(); ++result.dropped; continue;
-        case tsdb::AppendResult::kUnknownSeries: ++result.dropped; continue;
-      }
-      ++result.accepted;
-      auto e = rules_->ingest(s, *ref);
-      events.insert(events.end(), std::make_move_iterator(e.begin()), std::make_move_iterator(e.end()));
     }
     // Rule state moved in memory even if the write fails; the alert records are what is durable.
     if (!events.empty()) result.incidents_opened = TOCSIN_TRY(apply_locked(events, now));
@@ -185,6 +199,10 @@ core::Result<IngestResult> Engine::ingest(const std::vector<core::Sample>& sampl
   ingest_seconds_.observe(std::chrono::duration<double>(options_.clock->mono_now() - started).count());
   return result;
 }
+
+core::Result<IngestResult> Engine::ingest(const std::vector<core::Sample>& samples) { return ingest_batch(samples); }
+
+core::Result<IngestResult> Engine::ingest(const std::vector<ingest::Series>& series) { return ingest_batch(series); }
 
 core::Result<store::Incident> Engine::respond(
     const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action) {

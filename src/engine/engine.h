@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "detect/rule_engine.h"
 #include "escalation/escalator.h"
 #include "incident/service.h"
+#include "ingest/remote_write.h"
 #include "notify/deliverer.h"
 #include "store/store.h"
 #include "tsdb/series_store.h"
@@ -59,6 +61,8 @@ class Engine {
   static core::Result<std::unique_ptr<Engine>> create(EngineOptions options);
 
   core::Result<IngestResult> ingest(const std::vector<core::Sample>& samples);
+  // The same for series batches (remote_write): each series' labels are looked up once.
+  core::Result<IngestResult> ingest(const std::vector<ingest::Series>& series);
   core::Result<store::Incident> acknowledge(int64_t id, std::string_view actor);
   core::Result<store::Incident> resolve(int64_t id, std::string_view actor);
   core::Result<store::Incident> add_note(int64_t id, std::string_view actor, std::string_view text);
@@ -83,6 +87,11 @@ class Engine {
   // One responder action in one transaction, under the engine lock.
   core::Result<store::Incident> respond(
       const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action);
+  // Appends one series' points to the series store and evaluates them; collects alert events.
+  void ingest_locked(const core::Labels& labels, std::span<const ingest::Point> points,
+                     std::vector<detect::AlertEvent>& events, IngestResult& result);
+  template <class Batch>
+  core::Result<IngestResult> ingest_batch(const Batch& batch);
   core::Result<std::vector<int64_t>> apply_locked(const std::vector<detect::AlertEvent>& events, core::Timestamp now);
 
   EngineOptions options_;

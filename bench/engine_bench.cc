@@ -1,0 +1,90 @@
+// The ingest hot path without HTTP: batches of remote_write-shaped series through the engine
+// (series store append + rule evaluation with a detector on every series), on a simulated clock
+// and a real SQLite store. Reports samples per second of one core.
+//   build/bench/tocsin_engine_bench --benchmark_filter=Ingest
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "config/loader.h"
+#include "core/simulated_clock.h"
+#include "engine/engine.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace tocsin {
+namespace {
+
+void Ingest(benchmark::State& state, const std::string& detector) {
+  const int series_count = static_cast<int>(state.range(0));
+  constexpr int kSeriesPerRequest = 500;
+  constexpr int kPointsPerSeries = 10;
+  std::string dir = (std::filesystem::temp_directory_path() / "tocsin-bench-XXXXXX").string();
+  if (!mkdtemp(dir.data())) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  const std::string yaml = fmt::format(R"(
+rules:
+  - name: Everything
+    select: '{{__name__=~"node_.*"}}'
+    detector: {}
+    flap_window: 0s
+)",
+                                       detector);
+  auto cfg = std::make_shared<const config::Config>(config::load_config_string(yaml, "bench.yaml", dir).value());
+  auto store = store::sqlite::open_sqlite_store(std::filesystem::path(dir) / "tocsin.db").value();
+  core::SimulatedClock clock(core::from_unix_ms(1'700'000'000'000));
+  core::MetricsRegistry metrics;
+  engine::EngineOptions options;
+  options.config = cfg;
+  options.store = store.get();
+  options.clock = &clock;
+  options.metrics = &metrics;
+  auto engine = engine::Engine::create(std::move(options)).value();
+
+  // Requests of 500 series × 10 points, as a Prometheus remote_write sender batches them.
+  std::vector<std::vector<ingest::Series>> requests(static_cast<size_t>(series_count / kSeriesPerRequest));
+  for (size_t r = 0; r < requests.size(); ++r) {
+    for (int i = 0; i < kSeriesPerRequest; ++i) {
+      const int id = static_cast<int>(r) * kSeriesPerRequest + i;
+      requests[r].push_back({core::Labels{{"__name__", "node_load1"}, {"instance", fmt::format("host-{}", id / 100)},
+                                          {"cpu", fmt::format("{}", id % 100)}},
+                             {}});
+    }
+  }
+  int64_t t = 1'700'000'000'000;
+  uint64_t samples = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto& request : requests) {
+      for (size_t i = 0; i < request.size(); ++i) {
+        request[i].points.clear();
+        for (int k = 0; k < kPointsPerSeries; ++k) {
+          const double v = 50 + 5 * std::sin(static_cast<double>(t / 1000 + k) / 300.0 + static_cast<double>(i));
+          request[i].points.push_back({v, core::from_unix_ms(t + k * 15'000)});
+        }
+      }
+    }
+    t += kPointsPerSeries * 15'000;
+    state.ResumeTiming();
+    for (const auto& request : requests) {
+      auto r = engine->ingest(request);
+      if (!r) state.SkipWithError(r.error().to_string().c_str());
+      samples += r->accepted;
+    }
+  }
+  state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(samples), benchmark::Counter::kIsRate);
+  engine.reset();
+  std::filesystem::remove_all(dir);
+}
+
+BENCHMARK_CAPTURE(Ingest, threshold, std::string("{kind: threshold, above: 1000}"))->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Ingest, sigma, std::string("{kind: sigma, n: 4, window: 1h}"))->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Ingest, auto, std::string("{kind: auto}"))->Arg(10'000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace tocsin
+
+BENCHMARK_MAIN();

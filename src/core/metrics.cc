@@ -114,9 +114,16 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
   return slot(f, f.histograms, labels, std::move(upper_bounds));
 }
 
-void MetricsRegistry::add_collector(std::function<std::string()> collector) {
+MetricsRegistry::CollectorId MetricsRegistry::add_collector(std::function<std::string()> collector) {
   std::lock_guard lock(mu_);
-  collectors_.push_back(std::move(collector));
+  const CollectorId id = next_collector_++;
+  collectors_.emplace(id, std::move(collector));
+  return id;
+}
+
+void MetricsRegistry::remove_collector(CollectorId id) {
+  std::lock_guard lock(mu_);
+  collectors_.erase(id);
 }
 
 std::string MetricsRegistry::render() const {
@@ -124,7 +131,7 @@ std::string MetricsRegistry::render() const {
   std::string out;
   {
     std::lock_guard lock(mu_);
-    collectors = collectors_;
+    for (const auto& [id, c] : collectors_) collectors.push_back(c);
     out = render_locked();
   }
   // Collectors run without the registry lock: they may take their owner's locks.

@@ -63,8 +63,11 @@ class MetricsRegistry {
   Histogram& histogram(const std::string& name, const std::string& help, const Labels& labels = {},
                        std::vector<double> upper_bounds = default_latency_buckets());
   // Adds text rendered after the registry's own metrics on every render(): for values that are
-  // cheaper to compute when scraped than to keep updated (e.g. per-rule health).
-  void add_collector(std::function<std::string()> collector);
+  // cheaper to compute when scraped than to keep updated (e.g. per-rule health). Whoever adds a
+  // collector that refers to itself removes it before it goes away.
+  using CollectorId = uint64_t;
+  CollectorId add_collector(std::function<std::string()> collector);
+  void remove_collector(CollectorId id);
   std::string render() const;
 
  private:
@@ -84,7 +87,8 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
-  std::vector<std::function<std::string()>> collectors_;
+  std::map<CollectorId, std::function<std::string()>> collectors_;
+  CollectorId next_collector_ = 1;
 };
 
 }  // namespace tocsin::core

@@ -39,3 +39,17 @@ TEST(Log, FormatsLogfmt) {
 
 }  // namespace
 }  // namespace tocsin::core
+
+namespace tocsin::core {
+namespace {
+
+TEST(Metrics, CollectorsRenderUntilRemoved) {
+  MetricsRegistry r;
+  const auto id = r.add_collector([] { return std::string("extra_metric 1\n"); });
+  EXPECT_NE(r.render().find("extra_metric 1"), std::string::npos);
+  r.remove_collector(id);
+  EXPECT_EQ(r.render().find("extra_metric"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tocsin::core

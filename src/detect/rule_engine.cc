@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_set>
+
 #include "detect/snapshot_codec.h"
 
 namespace tocsin::detect {
@@ -99,63 +101,79 @@ RuleEngine::SeriesState& RuleEngine::series_for(CompiledRule& rule, uint64_t ser
   return s;
 }
 
-std::vector<AlertEvent> RuleEngine::ingest_point(const core::Labels& labels, uint64_t series_fp, core::Timestamp ts,
-                                                 double sample_value, std::optional<tsdb::SeriesRef> ref) {
-  std::vector<AlertEvent> out;
+void RuleEngine::ingest_points(const core::Labels& labels, uint64_t series_fp, std::span<const tsdb::Point> points,
+                               std::optional<tsdb::SeriesRef> ref, std::vector<AlertEvent>& out) {
+  if (points.empty()) return;
   auto [cached, first_sight] = matches_.try_emplace(series_fp);
+  Matches& m = cached->second;
   if (first_sight) {
-    for (uint32_t i = 0; i < rules_.size(); ++i) {
-      if (core::matches_all(rules_[i].config->selector, labels)) cached->second.rules.push_back(i);
-    }
-  }
-  cached->second.last_seen = std::max(cached->second.last_seen, ts);
-  for (const uint32_t i : cached->second.rules) {
-    CompiledRule& rule = rules_[i];
-    SeriesState& s = series_for(rule, series_fp, labels);
-    if (s.seen && ts <= s.last_ts) {
-      ++(ts == s.last_ts ? duplicates_ : out_of_order_);
-      continue;
-    }
-    // Timing every evaluation would cost as much as a cheap detector; 1 in 16 gives the average.
-    const bool timed = clock_ && (rule.evaluations & 15) == 0;
-    const core::MonoTime started = timed ? clock_->mono_now() : core::MonoTime{};
-    double value = sample_value;
-    if (rule.config->expr.function != tsdb::Function::kNone) {
-      // Over-time rules read the window from the store; no store or no value yet: nothing to judge.
-      if (!store_ || !ref) continue;
-      auto v = tsdb::evaluate(*store_, *ref, rule.config->expr, ts, scratch_);
-      if (!v) continue;
-      value = *v;
-    }
-    s.seen = true;
-    const Decision d = s.detector->update(ts, value);
-    ++rule.evaluations;
-    rule.last_evaluation = ts;
-    s.last_ts = ts;
-    s.value = value;
-    if (d.firing) {
-      s.annotations.clear();
-      for (const auto& [k, v] : rule.config->annotations) {
-        s.annotations[k] = expand_template(v, s.alert_labels, value);
+    for (auto& rule : rules_) {
+      if (core::matches_all(rule.config->selector, labels)) {
+        m.watches.push_back({&rule, &series_for(rule, series_fp, labels)});
       }
     }
-    step(rule, s, d, ts, out);
-    if (timed) {
-      ++rule.timed;
-      rule.timed_seconds += std::chrono::duration<double>(clock_->mono_now() - started).count();
+  }
+  for (const auto& p : points) {
+    m.last_seen = std::max(m.last_seen, p.ts);
+    for (const Watch& w : m.watches) evaluate(*w.rule, *w.state, p, ref, out);
+  }
+}
+
+void RuleEngine::evaluate(CompiledRule& rule, SeriesState& s, const tsdb::Point& p,
+                          std::optional<tsdb::SeriesRef> ref, std::vector<AlertEvent>& out) {
+  const core::Timestamp ts = p.ts;
+  // The series store drops these already; this guards the store-less use and a rule state
+  // snapshot newer than the restored samples.
+  if (s.seen && ts <= s.last_ts) {
+    ++(ts == s.last_ts ? duplicates_ : out_of_order_);
+    return;
+  }
+  // Timing every evaluation would cost as much as a cheap detector; 1 in 16 gives the average.
+  const bool timed = clock_ && (rule.evaluations & 15) == 0;
+  const core::MonoTime started = timed ? clock_->mono_now() : core::MonoTime{};
+  double value = p.value;
+  if (rule.config->expr.function != tsdb::Function::kNone) {
+    // Over-time rules read the window from the store; no store or no value yet: nothing to judge.
+    if (!store_ || !ref) return;
+    auto v = tsdb::evaluate(*store_, *ref, rule.config->expr, ts, scratch_);
+    if (!v) return;
+    value = *v;
+  }
+  s.seen = true;
+  const Decision d = s.detector->update(ts, value);
+  ++rule.evaluations;
+  rule.last_evaluation = ts;
+  s.last_ts = ts;
+  s.value = value;
+  if (d.firing) {
+    s.annotations.clear();
+    for (const auto& [k, v] : rule.config->annotations) {
+      s.annotations[k] = expand_template(v, s.alert_labels, value);
     }
   }
-  return out;
+  step(rule, s, d, ts, out);
+  if (timed) {
+    ++rule.timed;
+    rule.timed_seconds += std::chrono::duration<double>(clock_->mono_now() - started).count();
+  }
 }
 
 void RuleEngine::forget_stale(core::Timestamp cutoff) {
-  std::erase_if(matches_, [&](const auto& entry) { return entry.second.last_seen < cutoff; });
+  std::unordered_set<uint64_t> forgotten;  // series with at least one rule state erased
   for (auto& rule : rules_) {
     std::erase_if(rule.series, [&](const auto& entry) {
       const SeriesState& s = entry.second;
-      return s.phase == AlertPhase::kInactive && s.last_ts < cutoff && !s.detector->next_check();
+      const bool stale = s.phase == AlertPhase::kInactive && s.last_ts < cutoff && !s.detector->next_check();
+      if (stale) forgotten.insert(entry.first);
+      return stale;
     });
   }
+  // A cached entry must not outlive a state it points to (a series can be seen recently with a
+  // stale state, e.g. an over-time rule that had no value to judge): such a series is matched
+  // again when next seen, and its rules' states start fresh, as they would have without the cache.
+  std::erase_if(matches_, [&](const auto& entry) {
+    return entry.second.last_seen < cutoff || forgotten.contains(entry.first);
+  });
 }
 
 bool RuleEngine::would_flap(const CompiledRule& rule, SeriesState& s, core::Timestamp at) const {

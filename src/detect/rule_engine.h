@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -88,12 +89,18 @@ class RuleEngine {
   // `ref` is the sample's series in the store given to create() (after the sample was appended);
   // over-time rules evaluate their function there at the sample's timestamp.
   std::vector<AlertEvent> ingest(const core::Sample& sample, std::optional<tsdb::SeriesRef> ref = std::nullopt) {
-    return ingest_point(sample.labels, sample.labels.fingerprint(), sample.ts, sample.value, ref);
+    std::vector<AlertEvent> out;
+    const tsdb::Point point{sample.ts, sample.value};
+    ingest_points(sample.labels, sample.labels.fingerprint(), std::span(&point, 1), ref, out);
+    return out;
   }
-  // The same for one point of a series whose labels (and their fingerprint) the caller already
-  // has: a batch of points of one series hashes its labels once.
-  std::vector<AlertEvent> ingest_point(const core::Labels& labels, uint64_t series_fp, core::Timestamp ts,
-                                       double value, std::optional<tsdb::SeriesRef> ref = std::nullopt);
+  // The same for points of one series, in order, whose labels (and `series_fp`, their
+  // fingerprint) the caller already has; `ref`, when given, already holds all of them. Appends the
+  // alert transitions to `out`, in the order of the points.
+  // Why a batch and an out-parameter: this runs for every sample received; the rules watching the
+  // series are looked up once per batch, and nothing is allocated when nothing fires.
+  void ingest_points(const core::Labels& labels, uint64_t series_fp, std::span<const tsdb::Point> points,
+                     std::optional<tsdb::SeriesRef> ref, std::vector<AlertEvent>& out);
   // Drops the state of series with no sample since `cutoff` (alerts that are pending or firing
   // keep theirs until they resolve): keeps memory bounded as series come and go.
   void forget_stale(core::Timestamp cutoff);
@@ -160,14 +167,24 @@ class RuleEngine {
   bool would_flap(const CompiledRule& rule, SeriesState& s, core::Timestamp at) const;
   core::Duration hold_for(const CompiledRule& rule, const SeriesState& s) const;
   SeriesState& series_for(CompiledRule& rule, uint64_t series_fp, const core::Labels& series_labels);
+  // One point through one rule's state for its series.
+  void evaluate(CompiledRule& rule, SeriesState& s, const tsdb::Point& p, std::optional<tsdb::SeriesRef> ref,
+                std::vector<AlertEvent>& out);
 
   std::vector<CompiledRule> rules_;
   const tsdb::SeriesStore* store_;
   const core::Clock* clock_;
   // Which rules watch a series, decided once when the series is first seen (by fingerprint), so
-  // each later sample costs a hash lookup instead of matching every rule's selector.
+  // each later batch costs one hash lookup instead of matching every rule's selector.
+  // Why pointers to the states: a lookup in each rule's map per sample cost as much as a cheap
+  // detector. They stay valid because unordered_map nodes never move; forget_stale(), the only
+  // place that erases states, drops the entries of the series whose states it erased.
+  struct Watch {
+    CompiledRule* rule;  // into rules_, which never changes size after create()
+    SeriesState* state;  // into rule->series
+  };
   struct Matches {
-    std::vector<uint32_t> rules;  // indices into rules_
+    std::vector<Watch> watches;
     core::Timestamp last_seen{};
   };
   std::unordered_map<uint64_t, Matches> matches_;

@@ -327,6 +327,62 @@ TEST(RuleEngine, HealthCountsEvaluationsAndStates) {
 }  // namespace tocsin::detect
 
 namespace tocsin::detect {
+TEST(RuleEngine, ABatchOfPointsGivesTheEventsOfTheSamePointsOneByOne) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9), make_rule("system_load", 0.5)};
+  rules[1].name = "LoadWarning";
+  auto one_by_one = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  auto batched = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  const std::vector<tsdb::Point> points{{from_unix_ms(1000), 0.6}, {from_unix_ms(2000), 0.95},
+                                        {from_unix_ms(3000), 0.1}, {from_unix_ms(3000), 0.95}};
+  std::vector<AlertEvent> expected;
+  for (const auto& p : points) {
+    auto e = one_by_one->ingest(core::Sample{sample(0, 0).labels, p.value, p.ts});
+    expected.insert(expected.end(), e.begin(), e.end());
+  }
+  const core::Labels labels = sample(0, 0).labels;
+  std::vector<AlertEvent> got;
+  batched->ingest_points(labels, labels.fingerprint(), points, std::nullopt, got);
+  ASSERT_EQ(got.size(), expected.size());
+  ASSERT_EQ(got.size(), 6u);  // warning pending+firing, high pending+firing, both resolved
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].rule, expected[i].rule) << i;
+    EXPECT_EQ(got[i].to, expected[i].to) << i;
+    EXPECT_EQ(got[i].at, expected[i].at) << i;
+  }
+  EXPECT_EQ(batched->duplicate_samples(), 2u);  // the last point, once per rule
+}
+
+TEST(RuleEngine, ForgettingTheStateOfASeriesStillBeingSeenStartsItAfresh) {
+  // An over-time rule without a store never judges, so the series is seen (recently) while its
+  // state stays stale: forget_stale drops the state, and the cached match must not point at it.
+  config::Rule rule = make_rule("x", 1.0);
+  rule.select = "rate(requests_total[1m])";
+  rule.expr = tsdb::parse_select_expr(rule.select).value();
+  rule.selector = rule.expr.matchers;
+  std::vector<config::Rule> rules{rule, make_rule("requests_total", 100)};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  const core::Labels labels{{"__name__", "requests_total"}, {"job", "api"}};
+  EXPECT_TRUE(engine->ingest(core::Sample{labels, 1, from_unix_ms(100'000)}).empty());
+  EXPECT_EQ(engine->series_count(), 2u);
+  engine->forget_stale(from_unix_ms(50'000));
+  EXPECT_EQ(engine->series_count(), 1u);  // the over-time rule's state, never judged
+  EXPECT_TRUE(engine->ingest(core::Sample{labels, 2, from_unix_ms(200'000)}).empty());
+  EXPECT_EQ(engine->series_count(), 2u);
+  // The plain rule kept its state (and its last sample) throughout.
+  EXPECT_TRUE(engine->ingest(core::Sample{labels, 3, from_unix_ms(200'000)}).empty());
+  EXPECT_EQ(engine->duplicate_samples(), 1u);
+  auto events = engine->ingest(core::Sample{labels, 500, from_unix_ms(300'000)});
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].to, AlertPhase::kFiring);
+  // Everything gone quiet is forgotten, and comes back when the series does.
+  engine->forget_stale(from_unix_ms(400'000));
+  EXPECT_EQ(engine->series_count(), 1u);  // the firing alert keeps its state
+  events = engine->ingest(core::Sample{labels, 1, from_unix_ms(500'000)});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].to, AlertPhase::kResolved);
+  EXPECT_EQ(engine->series_count(), 2u);
+}
+
 namespace {
 
 TEST(RuleEngine, OverTimeRulesReadTheWindowFromTheSeriesStore) {

@@ -92,7 +92,8 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   rules->restore(std::move(restored));
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(options), std::move(series), std::move(rules)));
   Engine* raw = engine.get();
-  engine->options_.metrics->add_collector([raw] { return render_rule_health(raw->rule_health()); });
+  engine->health_collector_ =
+      engine->options_.metrics->add_collector([raw] { return render_rule_health(raw->rule_health()); });
   return engine;
 }
 
@@ -113,6 +114,8 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
                                                     "Samples dropped because they were older than the series' last.")),
       duplicates_total_(options_.metrics->counter("tocsin_samples_duplicate_total",
                                                   "Samples dropped because the series already had one at that time.")) {}
+
+Engine::~Engine() { options_.metrics->remove_collector(health_collector_); }
 
 std::vector<detect::RuleHealth> Engine::rule_health() {
   std::lock_guard lock(mu_);
@@ -155,23 +158,22 @@ core::Result<std::vector<int64_t>> Engine::apply_locked(const std::vector<detect
 
 void Engine::ingest_locked(const core::Labels& labels, std::span<const ingest::Point> points,
                            std::vector<detect::AlertEvent>& events, IngestResult& result) {
-  auto ref = series_->get_or_create(labels);
+  // Hashed once, for both the series store and the rules.
+  const uint64_t fingerprint = labels.fingerprint();
+  auto ref = series_->get_or_create(labels, fingerprint);
   if (!ref) {  // over the series limit: counted by the store
     result.dropped += points.size();
     return;
   }
-  const uint64_t fingerprint = labels.fingerprint();
-  for (const auto& p : points) {
-    switch (series_->append(*ref, p.ts, p.value)) {
-      case tsdb::AppendResult::kOk: break;
-      case tsdb::AppendResult::kOutOfOrder: out_of_order_total_.inc(); ++result.dropped; continue;
-      case tsdb::AppendResult::kDuplicate: duplicates_total_.inc(); ++result.dropped; continue;
-      case tsdb::AppendResult::kUnknownSeries: ++result.dropped; continue;
-    }
-    ++result.accepted;
-    auto e = rules_->ingest_point(labels, fingerprint, p.ts, p.value, *ref);
-    if (!e.empty()) events.insert(events.end(), std::make_move_iterator(e.begin()), std::make_move_iterator(e.end()));
-  }
+  appended_.clear();
+  const tsdb::AppendCounts counts = series_->append(*ref, points, appended_);
+  if (counts.out_of_order > 0) out_of_order_total_.inc(static_cast<double>(counts.out_of_order));
+  if (counts.duplicate > 0) duplicates_total_.inc(static_cast<double>(counts.duplicate));
+  result.dropped += points.size() - counts.ok;
+  result.accepted += counts.ok;
+  // All of the batch is stored before any of it is evaluated: an over-time rule reads the window
+  // ending at each point's own timestamp, so the later points do not change what it sees.
+  rules_->ingest_points(labels, fingerprint, appended_, *ref, events);
 }
 
 template <class Batch>

@@ -59,6 +59,9 @@ struct IngestResult {
 class Engine {
  public:
   static core::Result<std::unique_ptr<Engine>> create(EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
   core::Result<IngestResult> ingest(const std::vector<core::Sample>& samples);
   // The same for series batches (remote_write): each series' labels are looked up once.
@@ -99,11 +102,13 @@ class Engine {
   std::mutex delivery_mu_;  // one delivery pass at a time
   std::unique_ptr<tsdb::SeriesStore> series_;  // recent samples; rules_ reads it
   std::unique_ptr<detect::RuleEngine> rules_;
+  std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;
   notify::Deliverer deliverer_;
   std::function<void()> on_wake_;
+  core::MetricsRegistry::CollectorId health_collector_ = 0;
   core::Counter& samples_total_;
   core::Counter& alerts_firing_total_;
   core::Counter& incidents_opened_total_;

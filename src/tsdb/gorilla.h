@@ -54,8 +54,8 @@ class HeadChunk {
   void reset(size_t capacity_bytes);
 
   bool empty() const { return count_ == 0; }
-  // True when the next append() must go to a new chunk.
-  bool full() const;
+  // True when the next append() must go to a new chunk. Inline: the store asks before every append.
+  bool full() const { return count_ >= kMaxChunkSamples || buf_.size() * 8 < bit_pos_ + kMaxSampleBits + 8; }
   // Precondition: !full() and t is later than max_t() (the store checks ordering first).
   void append(int64_t t, double v);
 

@@ -60,8 +60,12 @@ std::optional<SeriesRef> SeriesStore::find_locked(const core::Labels& labels, ui
 }
 
 core::Result<SeriesRef> SeriesStore::get_or_create(const core::Labels& labels) {
+  return get_or_create(labels, options_.fingerprint ? 0 : labels.fingerprint());
+}
+
+core::Result<SeriesRef> SeriesStore::get_or_create(const core::Labels& labels, uint64_t fingerprint) {
   if (labels.empty()) return std::unexpected(core::Error::invalid_argument("a series needs at least one label"));
-  const uint64_t fp = fingerprint_of(labels);
+  const uint64_t fp = options_.fingerprint ? options_.fingerprint(labels) : fingerprint;
   std::lock_guard lock(mu_);
   if (auto ref = find_locked(labels, fp)) return *ref;
   auto ref = create_locked(labels, fp, SeriesRef{next_ref_});
@@ -124,29 +128,40 @@ void SeriesStore::append_locked(Series& s, int64_t t, double value) {
   ++sample_count_;
 }
 
+AppendResult SeriesStore::append_checked_locked(Series* s, int64_t t, double value) {
+  if (s == nullptr) return AppendResult::kUnknownSeries;
+  if (auto last = s->last_t()) {
+    if (t == *last) return AppendResult::kDuplicate;
+    if (t < *last) return AppendResult::kOutOfOrder;
+  }
+  append_locked(*s, t, value);
+  return AppendResult::kOk;
+}
+
+void SeriesStore::publish_append_locked(const AppendCounts& counts) {
+  if (counts.ok > 0) {
+    metrics_.samples_appended.inc(static_cast<double>(counts.ok));
+    metrics_.chunk_bytes.set(static_cast<double>(encoded_bytes_));
+    metrics_.chunks.set(static_cast<double>(chunk_count_));
+  }
+  if (counts.out_of_order > 0) metrics_.out_of_order.inc(static_cast<double>(counts.out_of_order));
+  if (counts.duplicate > 0) metrics_.duplicates.inc(static_cast<double>(counts.duplicate));
+  if (counts.unknown_series > 0) metrics_.unknown_series.inc(static_cast<double>(counts.unknown_series));
+}
+
 AppendResult SeriesStore::append(SeriesRef ref, core::Timestamp ts, double value) {
   const int64_t t = core::to_unix_ms(ts);
   std::lock_guard lock(mu_);
-  Series* s = find_locked(ref);
-  if (s == nullptr) {
-    metrics_.unknown_series.inc();
-    return AppendResult::kUnknownSeries;
+  const AppendResult result = append_checked_locked(find_locked(ref), t, value);
+  AppendCounts counts;
+  switch (result) {
+    case AppendResult::kOk: counts.ok = 1; break;
+    case AppendResult::kOutOfOrder: counts.out_of_order = 1; break;
+    case AppendResult::kDuplicate: counts.duplicate = 1; break;
+    case AppendResult::kUnknownSeries: counts.unknown_series = 1; break;
   }
-  if (auto last = s->last_t()) {
-    if (t == *last) {
-      metrics_.duplicates.inc();
-      return AppendResult::kDuplicate;
-    }
-    if (t < *last) {
-      metrics_.out_of_order.inc();
-      return AppendResult::kOutOfOrder;
-    }
-  }
-  append_locked(*s, t, value);
-  metrics_.samples_appended.inc();
-  metrics_.chunk_bytes.set(static_cast<double>(encoded_bytes_));
-  metrics_.chunks.set(static_cast<double>(chunk_count_));
-  return AppendResult::kOk;
+  publish_append_locked(counts);
+  return result;
 }
 
 std::vector<SeriesRef> SeriesStore::select(const std::vector<core::Matcher>& matchers) const {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -58,6 +59,14 @@ enum class AppendResult {
   kUnknownSeries,  // the ref was never issued or its series was removed by gc(): counted
 };
 
+// What a batch append did with its points (see SeriesStore::append for a batch).
+struct AppendCounts {
+  size_t ok = 0;
+  size_t out_of_order = 0;
+  size_t duplicate = 0;
+  size_t unknown_series = 0;
+};
+
 struct SeriesStoreStats {
   size_t series = 0;
   size_t chunks = 0;           // sealed and non-empty head chunks
@@ -84,10 +93,21 @@ class SeriesStore {
   // tocsin_tsdb_series_rejected_total) when that would exceed max_series, and with
   // kInvalidArgument for an empty label set.
   core::Result<SeriesRef> get_or_create(const core::Labels& labels);
+  // The same for a caller that already has `fingerprint` == labels.fingerprint(): the engine
+  // hashes a series' labels once per request and hands the hash on to the rules as well. With the
+  // options' fingerprint seam set, the seam's hash is used instead.
+  core::Result<SeriesRef> get_or_create(const core::Labels& labels, uint64_t fingerprint);
   std::optional<SeriesRef> find(const core::Labels& labels) const;
   std::optional<core::Labels> labels(SeriesRef ref) const;
 
   AppendResult append(SeriesRef ref, core::Timestamp ts, double value);
+  // Appends the points of one series in order (anything with `.ts` and `.value`), each judged as
+  // by the single-point append, and adds those appended to `accepted` (not cleared first), so the
+  // caller evaluates exactly what was stored.
+  // Why a batch: remote_write carries several points per series; one lock, one series lookup and
+  // one metrics update per batch instead of per point (they were ~15% of a cheap ingest).
+  template <class P>
+  AppendCounts append(SeriesRef ref, std::span<const P> points, std::vector<Point>& accepted);
 
   // Sorted refs of the series matching all matchers. `__name__` is an ordinary label.
   std::vector<SeriesRef> select(const std::vector<core::Matcher>& matchers) const;
@@ -136,6 +156,10 @@ class SeriesStore {
   void cut_head_locked(Series& s);
   // Appends a sample known to be newer than the series' last one; cuts a chunk when full.
   void append_locked(Series& s, int64_t t, double value);
+  // Checks order and appends; `s` null is an unknown series. Counts nothing in metrics_.
+  AppendResult append_checked_locked(Series* s, int64_t t, double value);
+  // Updates the metrics after appends and drops (counted per kind).
+  void publish_append_locked(const AppendCounts& counts);
   void remove_fingerprint_locked(uint64_t fingerprint, SeriesRef ref);
   void publish_gauges_locked();
   uint64_t fingerprint_of(const core::Labels& labels) const {
@@ -157,5 +181,25 @@ class SeriesStore {
   size_t encoded_bytes_ = 0;
   uint64_t sample_count_ = 0;
 };
+
+template <class P>
+AppendCounts SeriesStore::append(SeriesRef ref, std::span<const P> points, std::vector<Point>& accepted) {
+  AppendCounts counts;
+  std::lock_guard lock(mu_);
+  Series* s = find_locked(ref);
+  for (const P& p : points) {
+    switch (append_checked_locked(s, core::to_unix_ms(p.ts), p.value)) {
+      case AppendResult::kOk:
+        ++counts.ok;
+        accepted.push_back(Point{p.ts, p.value});
+        break;
+      case AppendResult::kOutOfOrder: ++counts.out_of_order; break;
+      case AppendResult::kDuplicate: ++counts.duplicate; break;
+      case AppendResult::kUnknownSeries: ++counts.unknown_series; break;
+    }
+  }
+  publish_append_locked(counts);
+  return counts;
+}
 
 }  // namespace tocsin::tsdb

@@ -118,6 +118,30 @@ TEST_F(SeriesStoreTest, OutOfOrderAndDuplicatesAreCountedAndDropped) {
   EXPECT_EQ(store_->append(ref, at(150'000), 0), AppendResult::kOutOfOrder);
 }
 
+TEST_F(SeriesStoreTest, BatchAppendKeepsTheInOrderPointsAndCountsTheRest) {
+  const auto ref = create({{"__name__", "x"}});
+  ASSERT_EQ(store_->append(ref, at(1000), 1), AppendResult::kOk);
+  const std::vector<Point> batch{{at(2000), 2}, {at(2000), 9}, {at(1500), 9}, {at(3000), 3}, {at(500), 9}, {at(4000), 4}};
+  std::vector<Point> accepted;
+  const AppendCounts counts = store_->append(ref, std::span<const Point>(batch), accepted);
+  EXPECT_EQ(counts.ok, 3u);
+  EXPECT_EQ(counts.duplicate, 1u);
+  EXPECT_EQ(counts.out_of_order, 2u);
+  EXPECT_EQ(counts.unknown_series, 0u);
+  EXPECT_EQ(accepted, (std::vector<Point>{{at(2000), 2}, {at(3000), 3}, {at(4000), 4}}));
+  EXPECT_EQ(read(ref, 0, 10'000), (std::vector<Point>{{at(1000), 1}, {at(2000), 2}, {at(3000), 3}, {at(4000), 4}}));
+  EXPECT_EQ(metric("tocsin_tsdb_samples_appended_total"), 4);
+  EXPECT_EQ(metric("tocsin_tsdb_samples_duplicate_total"), 1);
+  EXPECT_EQ(metric("tocsin_tsdb_samples_out_of_order_total"), 2);
+  // A batch for a series that does not exist: every point counted, none kept. (`accepted` is
+  // appended to, not cleared.)
+  accepted.clear();
+  const AppendCounts unknown = store_->append(SeriesRef{12345}, std::span<const Point>(batch), accepted);
+  EXPECT_EQ(unknown.unknown_series, batch.size());
+  EXPECT_TRUE(accepted.empty());
+  EXPECT_EQ(metric("tocsin_tsdb_samples_unknown_series_total"), 6);
+}
+
 TEST_F(SeriesStoreTest, RetentionDropsWholeChunksThenEmptySeries) {
   const auto old_series = create({{"__name__", "gone"}});
   const auto live = create({{"__name__", "live"}, {"job", "a"}});

@@ -37,33 +37,40 @@ SeasonalModel::SeasonalModel(const SeasonalOptions& options) : options_(options)
   }
 }
 
-size_t SeasonalModel::bucket_of(const Cycle& c, core::Timestamp ts) const {
+SeasonalModel::Slot SeasonalModel::locate(const Cycle& c, core::Timestamp ts) const {
   const auto n = static_cast<int64_t>(c.buckets.size());
-  return static_cast<size_t>(mod(core::to_unix_ms(ts), c.length_ms) * n / c.length_ms);
+  const int64_t in_cycle = mod(core::to_unix_ms(ts), c.length_ms);
+  Slot s;
+  s.bucket = static_cast<size_t>(in_cycle * n / c.length_ms);
+  // Position in bucket units, measured from bucket centres so neighbours can be interpolated.
+  const double pos =
+      static_cast<double>(in_cycle) * static_cast<double>(n) / static_cast<double>(c.length_ms) - 0.5;
+  // floor(pos) without a libm call: pos lies in [-0.5, n - 0.5), so truncation is the floor except
+  // on [-0.5, 0), where the floor is -1; the lower centre then wraps to the last bucket.
+  int64_t lo = static_cast<int64_t>(pos);
+  if (pos < static_cast<double>(lo)) --lo;
+  s.frac = pos - static_cast<double>(lo);
+  s.lo = static_cast<size_t>(lo < 0 ? n - 1 : lo);
+  s.hi = static_cast<size_t>(lo + 1 == n ? 0 : lo + 1);
+  return s;
 }
 
 SeasonalModel::Prediction SeasonalModel::predict(const Cycle& c, core::Timestamp ts) const {
+  if (c.buckets.empty()) return {};
   // Why two shapes: interpolation suits smooth patterns, but smears a pattern of steps (a value
   // that changes on the hour) across a whole bucket. Each cycle keeps the one that erred less.
-  return predict_shape(c, ts, c.mse_interp <= c.mse_step);
+  return predict_shape(c, locate(c, ts), c.mse_interp <= c.mse_step);
 }
 
-SeasonalModel::Prediction SeasonalModel::predict_shape(const Cycle& c, core::Timestamp ts, bool interpolate) const {
+SeasonalModel::Prediction SeasonalModel::predict_shape(const Cycle& c, const Slot& s, bool interpolate) {
   if (!interpolate) {
-    if (c.buckets.empty()) return {};
-    const Bucket& b = c.buckets[bucket_of(c, ts)];
+    const Bucket& b = c.buckets[s.bucket];
     if (b.n == 0) return {};
     return {b.mean, b.msr, b.n, true};
   }
-  const auto n = static_cast<int64_t>(c.buckets.size());
-  if (n == 0) return {};
-  // Position in bucket units, measured from bucket centres so neighbours can be interpolated.
-  const double pos = static_cast<double>(mod(core::to_unix_ms(ts), c.length_ms)) * static_cast<double>(n) /
-                         static_cast<double>(c.length_ms) - 0.5;
-  const double lo_pos = std::floor(pos);
-  const double f = pos - lo_pos;
-  const auto& a = c.buckets[static_cast<size_t>(mod(static_cast<int64_t>(lo_pos), n))];
-  const auto& b = c.buckets[static_cast<size_t>(mod(static_cast<int64_t>(lo_pos) + 1, n))];
+  const double f = s.frac;
+  const auto& a = c.buckets[s.lo];
+  const auto& b = c.buckets[s.hi];
   if (a.n == 0 && b.n == 0) return {};
   if (a.n == 0) return {b.mean, b.msr, b.n, true};
   if (b.n == 0) return {a.mean, a.msr, a.n, true};
@@ -111,8 +118,12 @@ SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
 
 void SeasonalModel::learn_cycle(Cycle& c, core::Timestamp ts, double value, double clip) {
   if (c.buckets.empty()) return;
-  const Prediction p = predict(c, ts);
-  Bucket& b = c.buckets[bucket_of(c, ts)];
+  const Slot slot = locate(c, ts);
+  // Both shapes are scored below and predict() is one of them: compute each once.
+  const Prediction step = predict_shape(c, slot, false);
+  const Prediction interp = predict_shape(c, slot, true);
+  const Prediction& p = c.mse_interp <= c.mse_step ? interp : step;
+  Bucket& b = c.buckets[slot.bucket];
   if (p.ok) {
     const double r = std::clamp(value - p.value, -clip, clip);
     const double a = std::max(options_.alpha, 1 / (b.n + 1));
@@ -120,8 +131,8 @@ void SeasonalModel::learn_cycle(Cycle& c, core::Timestamp ts, double value, doub
     c.mse_n += 1;
     const double ac = std::max(options_.alpha, 1 / c.mse_n);
     c.mse += ac * (r * r - c.mse);
-    const double rs = std::clamp(value - predict_shape(c, ts, false).value, -clip, clip);
-    const double ri = std::clamp(value - predict_shape(c, ts, true).value, -clip, clip);
+    const double rs = std::clamp(value - step.value, -clip, clip);
+    const double ri = std::clamp(value - interp.value, -clip, clip);
     c.mse_step += ac * (rs * rs - c.mse_step);
     c.mse_interp += ac * (ri * ri - c.mse_interp);
   }

@@ -72,9 +72,18 @@ class SeasonalModel {
     double n = 0;
     bool ok = false;
   };
+  // Where a timestamp falls in a (non-empty) cycle: the bucket holding it, and the two bucket
+  // centres either side of it with the weight of the upper one. Computed once per cycle and sample
+  // (integer divisions), then shared by both shapes of the prediction.
+  struct Slot {
+    size_t bucket = 0;
+    size_t lo = 0;
+    size_t hi = 0;
+    double frac = 0;
+  };
+  Slot locate(const Cycle& c, core::Timestamp ts) const;
   Prediction predict(const Cycle& c, core::Timestamp ts) const;
-  Prediction predict_shape(const Cycle& c, core::Timestamp ts, bool interpolate) const;
-  size_t bucket_of(const Cycle& c, core::Timestamp ts) const;
+  static Prediction predict_shape(const Cycle& c, const Slot& s, bool interpolate);
   void learn_cycle(Cycle& c, core::Timestamp ts, double value, double clip);
   const Cycle& active_cycle(core::Timestamp ts) const;
 

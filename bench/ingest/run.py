@@ -9,13 +9,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from servers import free_port, http_get, wait_ready, stop  # noqa: E402  (bench/servers.py)
 
 TOCSIN_CONFIG = """\
 server:
@@ -36,31 +37,6 @@ global:
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url, timeout=2):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.status, r.read().decode("utf-8", "replace")
-
-
-def wait_ready(url, proc, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready ({url})")
-        try:
-            if http_get(url)[0] == 200:
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready after {timeout}s")
-
-
 def metric_sum(text, name, label_filter=None):
     total, seen = 0.0, False
     for line in text.splitlines():
@@ -74,16 +50,6 @@ def metric_sum(text, name, label_filter=None):
         total += float(m.group(3))
         seen = True
     return total if seen else None
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Server:

@@ -51,3 +51,26 @@ TEST(Labels, ValidatesNames) {
 
 }  // namespace
 }  // namespace tocsin::core
+
+#include "core/utf8.h"
+
+namespace tocsin::core {
+namespace {
+
+TEST(Utf8, AcceptsWellFormedAndRejectsTheRest) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("π ≈ 3.14 — 你好 🎉"));
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xE0\x80\xAF"));      // overlong
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("abc\xE2\x82"));       // truncated
+  EXPECT_FALSE(is_valid_utf8("\x80"));              // lone continuation
+  EXPECT_EQ(utf8_sequence_length("a€", 0), 1u);
+  EXPECT_EQ(utf8_sequence_length("a€", 1), 3u);
+  EXPECT_EQ(utf8_sequence_length("\xFF", 0), 0u);
+}
+
+}  // namespace
+}  // namespace tocsin::core

@@ -1,6 +1,7 @@
 // URL and JSON-string helpers of http.h.
 #include <fmt/format.h>
 
+#include "core/utf8.h"
 #include "http/http.h"
 
 namespace tocsin::http {
@@ -19,35 +20,6 @@ std::string decode_form_component(std::string_view text) {
     if (c == '+') c = ' ';
   }
   return percent_decode(plus_as_space);
-}
-
-// Length of the well-formed UTF-8 sequence starting at text[i], or 0 when it is not well formed
-// (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-size_t utf8_sequence_length(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  size_t len = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    len = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    len = 3;
-    if (lead == 0xE0) lo = 0xA0;
-    if (lead == 0xED) hi = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    len = 4;
-    if (lead == 0xF0) lo = 0x90;
-    if (lead == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return len;
 }
 
 }  // namespace
@@ -88,7 +60,7 @@ std::string json_escape(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const size_t len = utf8_sequence_length(text, i);
+      const size_t len = core::utf8_sequence_length(text, i);
       if (len == 0) {
         out += "\\ufffd";
         ++i;

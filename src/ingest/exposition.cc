@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "ingest/utf8.h"
+#include "core/utf8.h"
 
 namespace tocsin::ingest {
 
@@ -26,7 +26,7 @@ bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
 std::string shown(std::string_view token) {
   constexpr size_t kMax = 40;
   if (token.size() > kMax) token = token.substr(0, kMax);
-  if (!is_valid_utf8(token)) return "<not UTF-8>";
+  if (!core::is_valid_utf8(token)) return "<not UTF-8>";
   return fmt::format("\"{}\"", token);
 }
 
@@ -144,7 +144,7 @@ class LineParser {
         }
       }
       if (!closed) return error(fmt::format("unterminated value of label \"{}\"", name));
-      if (!is_valid_utf8(value)) return error(fmt::format("value of label \"{}\" is not valid UTF-8", name));
+      if (!core::is_valid_utf8(value)) return error(fmt::format("value of label \"{}\" is not valid UTF-8", name));
       for (const auto& p : pairs) {
         if (p.name == name) return error(fmt::format("duplicate label \"{}\"", name));
       }

@@ -10,7 +10,7 @@
 #include <optional>
 #include <utility>
 
-#include "ingest/utf8.h"
+#include "core/utf8.h"
 
 namespace tocsin::ingest {
 
@@ -232,11 +232,11 @@ core::Result<core::Labels> validate_labels(const std::vector<RawLabel>& raw) {
       return std::unexpected(Error::invalid_argument(fmt::format("{} (label at byte {})", message, l.at)).field("labels"));
     };
     if (!core::is_valid_label_name(l.name)) {
-      const std::string shown = is_valid_utf8(l.name) ? std::string(l.name) : "<not UTF-8>";
+      const std::string shown = core::is_valid_utf8(l.name) ? std::string(l.name) : "<not UTF-8>";
       return bad(fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]*", shown));
     }
     if (i > 0 && raw[i - 1].name == l.name) return bad(fmt::format("duplicate label name \"{}\"", l.name));
-    if (!is_valid_utf8(l.value)) return bad(fmt::format("value of label \"{}\" is not valid UTF-8", l.name));
+    if (!core::is_valid_utf8(l.value)) return bad(fmt::format("value of label \"{}\" is not valid UTF-8", l.name));
     if (l.name == "__name__") {
       if (!core::is_valid_metric_name(l.value)) {
         return bad(fmt::format("bad metric name \"{}\": expected [a-zA-Z_:][a-zA-Z0-9_:]*", l.value));

@@ -280,6 +280,7 @@ class Parser {
       }
     }
     TOCSIN_RETURN_IF_ERROR(resolve_references(cfg));
+    TOCSIN_RETURN_IF_ERROR(check_rule_ranges(cfg));
     cfg.server.data_dir = resolve_data_dir(cfg.server.data_dir);
     return cfg;
   }
@@ -1190,6 +1191,23 @@ class Parser {
   }
 
   // ---- references between sections ----
+
+  // An over-time rule reads its range from the in-memory series store, which keeps only
+  // server.retention: a longer range could never be filled.
+  Status check_rule_ranges(const Config& cfg) const {
+    for (size_t i = 0; i < cfg.rules.size(); ++i) {
+      const Rule& r = cfg.rules[i];
+      if (r.expr.range <= cfg.server.retention) continue;
+      return std::unexpected(
+          Error::invalid_argument(fmt::format("the range {} is longer than server.retention ({}): samples that old "
+                                              "are not kept; shorten the range or raise server.retention",
+                                              core::format_duration(r.expr.range),
+                                              core::format_duration(cfg.server.retention)))
+              .at(r.pos)
+              .field(fmt::format("rules[{}].select", i)));
+    }
+    return core::ok();
+  }
 
   Status resolve_references(const Config& cfg) const {
     for (const PendingRef& ref : refs_) {

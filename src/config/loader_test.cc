@@ -113,6 +113,13 @@ const Broken kBroken[] = {
     detector: {kind: threshold, above: 1}
     flap_window: often
 )", "bad duration \"often\"", 5, "rules[0].flap_window"},
+    {R"(server: {retention: 1h}
+rules:
+  - name: A
+    select: rate(requests_total[2h])
+    detector: {kind: threshold, above: 1}
+)", "the range 2h is longer than server.retention (1h)", 3, "rules[0].select"},
+    {"server: {retention: 0s}\n", "expected a retention longer than 0s", 1, "server.retention"},
     {R"(rules:
   - name: A
     select: 'up{job=}'

@@ -73,9 +73,11 @@ int run_demo(double speed, const std::string& listen, const std::string& dir) {
   tick = [&] {
     const int64_t s = second++;
     const double load = simulated_load(s);
-    const auto body = fmt::format(
-        R"([{{"name":"system_load","labels":{{"service":"api","instance":"api-1"}},"value":{:.3f}}}])", load);
-    if (auto st = (*runtime)->push(body); !st) core::log::warn("demo push failed", {{"error", st.error().to_string()}});
+    const core::Sample sample{core::Labels{{"__name__", "system_load"}, {"service", "api"}, {"instance", "api-1"}},
+                              load, clock.now()};
+    if (auto st = (*runtime)->ingest({sample}); !st) {
+      core::log::warn("demo sample not ingested", {{"error", st.error().to_string()}});
+    }
     if (s % 20 == 0) {
       std::lock_guard lock(print_mu);
       fmt::print("t={:>4}s  system_load{{service=\"api\"}} = {:.2f}{}\n", s, load, load > 0.9 ? "  (above 0.9)" : "");

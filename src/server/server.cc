@@ -14,7 +14,6 @@
 #include "core/metrics.h"
 #include "engine/engine.h"
 #include "http/http.h"
-#include "ingest/push.h"
 #include "notify/webhook/http_sender.h"
 #include "server/step_loop.h"
 #include "store/sqlite/sqlite_store.h"
@@ -135,8 +134,7 @@ std::string Runtime::base_url() const {
   return fmt::format("http://{}:{}", listen.substr(0, listen.rfind(':')), port());
 }
 
-core::Status Runtime::push(std::string_view json_body) {
-  auto samples = TOCSIN_TRY(ingest::parse_push_json(json_body, impl_->clock.now()));
+core::Status Runtime::ingest(const std::vector<core::Sample>& samples) {
   TOCSIN_TRY(impl_->engine->ingest(samples));
   return {};
 }

@@ -9,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
+#include "core/sample.h"
 
 namespace tocsin::server {
 
@@ -28,8 +30,8 @@ class Runtime {
 
   uint16_t port() const;
   std::string base_url() const;
-  // Pushes samples as if they came over POST /api/v1/push (used by the demo's simulated service).
-  core::Status push(std::string_view json_body);
+  // Ingests samples the way every ingestion path does (used by the demo's simulated service).
+  core::Status ingest(const std::vector<core::Sample>& samples);
   void stop();
 
  private:

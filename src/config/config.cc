@@ -59,5 +59,8 @@ const EscalationPolicy* Config::escalation_policy(std::string_view id) const {
   return find_by(escalation_policies, id, &EscalationPolicy::id);
 }
 const Plan* Config::plan(std::string_view id) const { return find_by(plans, id, &Plan::id); }
+const NamedTimeInterval* Config::time_interval(std::string_view name) const {
+  return find_by(time_intervals, name, &NamedTimeInterval::name);
+}
 
 }  // namespace tocsin::config

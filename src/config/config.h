@@ -82,6 +82,13 @@ struct Channel {
   std::vector<std::string> to;                  // email: fixed recipients (besides paged people)
   std::vector<std::string> command;             // exec: argv
   Duration timeout = std::chrono::seconds(10);
+  // Notify-only routes: whether resolved alerts are sent. Alertmanager's defaults: true for
+  // webhook (and exec), false for slack and email. `send_resolved:` overrides.
+  bool send_resolved = true;
+  // Notification templates over a group of alerts (alerting/template.h); empty = the built-in
+  // default for the channel type.
+  std::string title_template;  // `title:`
+  std::string body_template;   // `body:`
   Position pos;
 };
 
@@ -190,6 +197,31 @@ struct Rule {
   Position pos;
 };
 
+// Alertmanager time intervals (`time_intervals:`; the older `mute_time_intervals:` is accepted too).
+// A TimeInterval matches a moment when every non-empty field matches it, in `location`'s zone.
+struct TimeOfDayRange {
+  int start_minute = 0;  // minutes after local midnight, inclusive
+  int end_minute = 0;    // exclusive; 1440 = midnight at the end of the day
+};
+struct IntRange {  // inclusive; weekdays 0 = Sunday; days of month may be negative (-1 = last day)
+  int first = 0;
+  int last = 0;
+};
+struct TimeInterval {
+  std::vector<TimeOfDayRange> times;
+  std::vector<IntRange> weekdays;
+  std::vector<IntRange> days_of_month;
+  std::vector<IntRange> months;  // 1..12
+  std::vector<IntRange> years;
+  std::string location = "UTC";  // IANA name, or "Local" (treated as UTC: the server has no zone)
+  Position pos;
+};
+struct NamedTimeInterval {
+  std::string name;
+  std::vector<TimeInterval> intervals;  // the moment matches when any of them matches
+  Position pos;
+};
+
 // Alertmanager routing tree. Children inherit unset fields from their parent at load time, so
 // every node here carries its effective values.
 struct Route {
@@ -199,8 +231,14 @@ struct Route {
   Duration group_wait = std::chrono::seconds(30);
   Duration group_interval = std::chrono::minutes(5);
   Duration repeat_interval = std::chrono::hours(4);
+  // `matchers`, plus the older `match` (equality) and `match_re` (regex) maps converted, sorted
+  // by (name, value, op) as Alertmanager sorts them (the order shows in group keys).
   std::vector<core::Matcher> matchers;
   bool continue_matching = false;  // `continue`
+  // Names from time_intervals. Not inherited by child routes (as in Alertmanager); not allowed
+  // on the root route.
+  std::vector<std::string> mute_time_intervals;
+  std::vector<std::string> active_time_intervals;
   std::vector<Route> routes;
   Position pos;
 };
@@ -210,6 +248,13 @@ struct InhibitRule {
   std::vector<core::Matcher> target_matchers;
   std::vector<std::string> equal;
   Position pos;
+};
+
+// `alerting:` — settings of the Alertmanager-compatible pipeline.
+struct AlertingConfig {
+  // An alert received without endsAt resolves this long after it was last received (as
+  // Alertmanager's global.resolve_timeout).
+  Duration resolve_timeout = std::chrono::minutes(5);
 };
 
 struct StepAction {
@@ -276,6 +321,8 @@ struct Config {
   std::vector<ScrapeConfig> scrape;
   std::vector<ProbeConfig> probes;
   std::vector<Rule> rules;
+  AlertingConfig alerting;
+  std::vector<NamedTimeInterval> time_intervals;
   std::optional<Route> routes;
   std::vector<InhibitRule> inhibit_rules;
   std::vector<Plan> plans;
@@ -286,6 +333,7 @@ struct Config {
   const Schedule* schedule(std::string_view id) const;
   const EscalationPolicy* escalation_policy(std::string_view id) const;
   const Plan* plan(std::string_view id) const;
+  const NamedTimeInterval* time_interval(std::string_view name) const;
 };
 
 // Severities from most to least urgent.

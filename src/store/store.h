@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/labels.h"
+#include "core/matcher.h"
 #include "core/result.h"
 #include "core/time.h"
 
@@ -46,6 +47,35 @@ struct AlertRecord {
   std::optional<Timestamp> resolved_at;
   Timestamp updated_at{};
   std::optional<int64_t> incident_id;  // the incident it joined, if any
+  // Alertmanager fields. active_at is the alert's startsAt. ends_at: when an alert received from
+  // outside stops firing unless re-sent (its endsAt, or receipt + resolve_timeout); for rule
+  // alerts, the resolve time once resolved.
+  std::optional<Timestamp> ends_at;
+  bool ends_at_from_timeout = false;  // ends_at was not given by the sender
+  std::string generator_url;
+};
+
+// An Alertmanager silence: mutes every alert whose labels match all matchers while
+// starts_at <= now < ends_at. Expiring a silence sets ends_at to now.
+struct Silence {
+  std::string id;  // a UUID, assigned by the alerting layer
+  std::vector<core::Matcher> matchers;
+  Timestamp starts_at{};
+  Timestamp ends_at{};
+  Timestamp updated_at{};
+  std::string created_by;
+  std::string comment;
+};
+
+// The notification log (Alertmanager's nflog): what was last sent to one receiver for one alert
+// group, so that a restart or a repeated flush does not send it again.
+struct NotificationLogEntry {
+  std::string receiver;
+  std::string group_key;
+  std::vector<uint64_t> firing;    // fingerprints, sorted
+  std::vector<uint64_t> resolved;  // fingerprints, sorted
+  Timestamp at{};                  // when the notification was created
+  Timestamp expires_at{};          // dropped after this (Alertmanager keeps entries 120 h)
 };
 
 enum class IncidentStatus { kTriggered, kAcknowledged, kMitigated, kResolved, kClosed };
@@ -153,6 +183,22 @@ class Tx {
   virtual Status upsert_alert(const AlertRecord& alert) = 0;
   virtual Result<std::optional<AlertRecord>> get_alert(uint64_t fingerprint) = 0;
   virtual Result<std::vector<AlertRecord>> list_alerts(std::optional<AlertState> state) = 0;
+  // Deletes resolved alerts with updated_at < before that belong to no incident. Returns how many.
+  virtual Result<int> delete_resolved_alerts(Timestamp before) = 0;
+
+  // Silences
+  virtual Status upsert_silence(const Silence& silence) = 0;
+  virtual Result<std::optional<Silence>> get_silence(std::string_view id) = 0;
+  virtual Result<std::vector<Silence>> list_silences() = 0;  // ordered by id
+  // Deletes silences that ended before `before`. Returns how many.
+  virtual Result<int> delete_expired_silences(Timestamp before) = 0;
+
+  // Notification log
+  virtual Result<std::optional<NotificationLogEntry>> get_nflog(std::string_view receiver,
+                                                                std::string_view group_key) = 0;
+  virtual Status upsert_nflog(const NotificationLogEntry& entry) = 0;
+  virtual Result<std::vector<NotificationLogEntry>> list_nflog() = 0;
+  virtual Result<int> delete_expired_nflog(Timestamp now) = 0;  // expires_at <= now
 
   // Incidents. insert_incident assigns and returns the id; it stores the row only (alerts, tasks
   // and timeline go through their own calls). update_incident writes every column of the row.

@@ -90,7 +90,11 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
     }
   }
   rules->restore(std::move(restored));
-  auto engine = std::unique_ptr<Engine>(new Engine(std::move(options), std::move(series), std::move(rules)));
+  auto pipeline = TOCSIN_TRY(alerting::Pipeline::create(options.config, options.external_url));
+  TOCSIN_RETURN_IF_ERROR(options.store->read(
+      [&](store::Tx& tx) -> core::Status { return pipeline->load(tx, options.clock->now()); }));
+  auto engine = std::unique_ptr<Engine>(
+      new Engine(std::move(options), std::move(series), std::move(rules), std::move(pipeline)));
   Engine* raw = engine.get();
   engine->health_collector_ =
       engine->options_.metrics->add_collector([raw] { return render_rule_health(raw->rule_health()); });
@@ -98,16 +102,21 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
 }
 
 Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
-               std::unique_ptr<detect::RuleEngine> rules)
+               std::unique_ptr<detect::RuleEngine> rules, std::unique_ptr<alerting::Pipeline> pipeline)
     : options_(std::move(options)),
       series_(std::move(series)),
       rules_(std::move(rules)),
+      pipeline_(std::move(pipeline)),
       incidents_(options_.config),
       escalator_(options_.config, incidents_, options_.external_url),
       deliverer_(options_.senders, *options_.clock, options_.retry),
       samples_total_(options_.metrics->counter("tocsin_samples_ingested_total", "Samples accepted for detection.")),
       alerts_firing_total_(options_.metrics->counter("tocsin_alerts_fired_total", "Alerts that started firing.")),
       incidents_opened_total_(options_.metrics->counter("tocsin_incidents_opened_total", "Incidents opened.")),
+      alerts_received_total_(options_.metrics->counter("tocsin_alerts_received_total",
+                                                       "Alerts received from outside (API v2, webhooks).")),
+      notifications_created_total_(options_.metrics->counter(
+          "tocsin_group_notifications_total", "Notifications created by alert-group flushes (notify-only routes).")),
       ingest_seconds_(options_.metrics->histogram("tocsin_ingest_seconds",
                                                   "Time from receiving a batch of samples to its alerts being durable.")),
       out_of_order_total_(options_.metrics->counter("tocsin_samples_out_of_order_total",
@@ -142,18 +151,122 @@ void Engine::wake() {
   if (on_wake_) on_wake_();
 }
 
+namespace {
+
+// A rule's firing or resolved transition, as the pipeline's alert.
+alerting::Alert to_alert(const detect::AlertEvent& e, core::Timestamp now) {
+  alerting::Alert a;
+  a.fingerprint = e.fingerprint;
+  a.rule = e.rule;
+  a.labels = e.labels;
+  a.annotations = e.annotations;
+  a.value = e.value;
+  a.active_at = e.active_at;
+  a.updated_at = now;
+  if (e.to == detect::AlertPhase::kFiring) {
+    a.state = store::AlertState::kFiring;
+    a.fired_at = e.at;
+  } else {
+    a.state = store::AlertState::kResolved;
+    a.ends_at = e.at;
+    a.resolved_at = e.at;
+  }
+  return a;
+}
+
+}  // namespace
+
 core::Result<std::vector<int64_t>> Engine::apply_locked(const std::vector<detect::AlertEvent>& events,
                                                         core::Timestamp now) {
-  std::vector<int64_t> opened;
-  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
-    opened = TOCSIN_TRY(incidents_.apply(tx, events, now));
-    return {};
-  }));
+  std::vector<alerting::Alert> alerts;
   for (const auto& e : events) {
+    if (e.to == detect::AlertPhase::kFiring || e.to == detect::AlertPhase::kResolved) alerts.push_back(to_alert(e, now));
     if (e.to == detect::AlertPhase::kFiring) alerts_firing_total_.inc();
   }
+  return receive_locked(std::move(alerts), events, now);
+}
+
+void Engine::reload_pipeline_locked(core::Timestamp now) {
+  auto st = options_.store->read([&](store::Tx& tx) -> core::Status { return pipeline_->load(tx, now); });
+  if (!st) core::log::error("alert pipeline not reloaded from the store", {{"error", st.error().to_string()}});
+}
+
+core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::Alert> alerts,
+                                                          const std::vector<detect::AlertEvent>& pending,
+                                                          core::Timestamp now) {
+  std::vector<int64_t> opened;
+  const bool routed = !alerts.empty();
+  auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
+    TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
+    if (alerts.empty()) return {};
+    const auto changes = pipeline_->receive(std::move(alerts), now);
+    opened = TOCSIN_TRY(incidents_.link(tx, changes, *pipeline_, now));
+    return pipeline_->persist(tx, changes);
+  });
+  if (!st) {
+    if (routed) reload_pipeline_locked(now);
+    return std::unexpected(st.error());
+  }
   incidents_opened_total_.inc(static_cast<double>(opened.size()));
+  // A new group (group_wait) or an alert that flushes one at once: the driver must look again.
+  if (routed) wake();
   return opened;
+}
+
+core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts) {
+  std::lock_guard lock(mu_);
+  const size_t n = alerts.size();
+  TOCSIN_TRY(receive_locked(std::move(alerts), {}, options_.clock->now()));
+  alerts_received_total_.inc(static_cast<double>(n));
+  return n;
+}
+
+core::Result<std::string> Engine::set_silence(store::Silence silence) {
+  std::lock_guard lock(mu_);
+  const auto change = TOCSIN_TRY(pipeline_->plan_silence(std::move(silence), options_.clock->now()));
+  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+    for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
+    return {};
+  }));
+  pipeline_->commit_silence(change);
+  return change.id;
+}
+
+core::Status Engine::expire_silence(std::string_view id) {
+  std::lock_guard lock(mu_);
+  const auto change = TOCSIN_TRY(pipeline_->plan_expire_silence(id, options_.clock->now()));
+  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+    for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
+    return {};
+  }));
+  pipeline_->commit_silence(change);
+  wake();
+  return {};
+}
+
+std::vector<store::Silence> Engine::silences() {
+  std::lock_guard lock(mu_);
+  return pipeline_->silences().list();
+}
+
+std::optional<store::Silence> Engine::silence(std::string_view id) {
+  std::lock_guard lock(mu_);
+  return pipeline_->silences().get(id);
+}
+
+std::vector<alerting::AlertStatus> Engine::alert_statuses() {
+  std::lock_guard lock(mu_);
+  return pipeline_->alerts(options_.clock->now());
+}
+
+std::vector<alerting::GroupStatus> Engine::alert_groups() {
+  std::lock_guard lock(mu_);
+  return pipeline_->groups(options_.clock->now());
+}
+
+std::vector<std::string> Engine::receivers() {
+  std::lock_guard lock(mu_);
+  return pipeline_->receivers();
 }
 
 void Engine::ingest_locked(const core::Labels& labels, std::span<const ingest::Point> points,
@@ -260,19 +373,39 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     if (now - last_gc_ >= kGcEvery) {
       series_->gc(now);
       rules_->forget_stale(now - options_.config->server.retention);
+      TOCSIN_RETURN_IF_ERROR(
+          options_.store->write([&](store::Tx& tx) -> core::Status { return pipeline_->gc(tx, now); }));
       last_gc_ = now;
     }
     // 1. Rule timers: pending alerts whose `for` elapsed, keep_firing_for expiry.
     auto events = rules_->eval(now);
     if (!events.empty()) TOCSIN_TRY(apply_locked(events, now));
     earliest(rules_->next_due());
-    // 2. Escalation: page the levels that are due.
+    // 2. Alert groups due to flush: notifications for notify-only receivers; plan alerts that
+    //    were muted when they arrived and are not any more open their incidents now.
+    auto flushed = pipeline_->flush(now);
+    if (!flushed.nflog.empty() || !flushed.plan_alerts.empty()) {
+      std::vector<int64_t> opened;
+      auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
+        opened = TOCSIN_TRY(incidents_.link(tx, flushed.plan_alerts, *pipeline_, now));
+        TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, flushed.plan_alerts));
+        return pipeline_->persist_flush(tx, flushed);
+      });
+      if (!st) {
+        reload_pipeline_locked(now);
+        return std::unexpected(st.error());
+      }
+      incidents_opened_total_.inc(static_cast<double>(opened.size()));
+      notifications_created_total_.inc(static_cast<double>(flushed.notifications.size()));
+    }
+    earliest(pipeline_->next_due());
+    // 3. Escalation: page the levels that are due.
     TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
       TOCSIN_TRY(escalator_.update(tx, now));
       return {};
     }));
   }
-  // 3. Delivery, outside the engine lock: a slow receiver must not block ingestion.
+  // 4. Delivery, outside the engine lock: a slow receiver must not block ingestion.
   {
     std::lock_guard lock(delivery_mu_);
     TOCSIN_TRY(deliverer_.update(*options_.store, options_.clock->now()));

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/pipeline.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/metrics.h"
@@ -66,6 +67,20 @@ class Engine {
   core::Result<IngestResult> ingest(const std::vector<core::Sample>& samples);
   // The same for series batches (remote_write): each series' labels are looked up once.
   core::Result<IngestResult> ingest(const std::vector<ingest::Series>& series);
+  // Alerts from outside (Alertmanager API v2, Alertmanager webhooks), already validated. Durable
+  // when this returns.
+  core::Result<size_t> receive_alerts(std::vector<alerting::Alert> alerts);
+  // Silences: create or update (returns the id in effect), expire.
+  core::Result<std::string> set_silence(store::Silence silence);
+  core::Status expire_silence(std::string_view id);
+  std::vector<store::Silence> silences();
+  std::optional<store::Silence> silence(std::string_view id);
+  // Read models of the pipeline at clock.now().
+  std::vector<alerting::AlertStatus> alert_statuses();
+  std::vector<alerting::GroupStatus> alert_groups();
+  std::vector<std::string> receivers();
+  core::Timestamp now() const { return options_.clock->now(); }
+
   core::Result<store::Incident> acknowledge(int64_t id, std::string_view actor);
   core::Result<store::Incident> resolve(int64_t id, std::string_view actor);
   core::Result<store::Incident> add_note(int64_t id, std::string_view actor, std::string_view text);
@@ -85,7 +100,8 @@ class Engine {
   const config::Config& config() const { return *options_.config; }
 
  private:
-  Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules);
+  Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules,
+         std::unique_ptr<alerting::Pipeline> pipeline);
   void wake();
   // One responder action in one transaction, under the engine lock.
   core::Result<store::Incident> respond(
@@ -96,12 +112,18 @@ class Engine {
   template <class Batch>
   core::Result<IngestResult> ingest_batch(const Batch& batch);
   core::Result<std::vector<int64_t>> apply_locked(const std::vector<detect::AlertEvent>& events, core::Timestamp now);
+  // Alerts into the pipeline, and incidents for those that match a plan, in one transaction.
+  core::Result<std::vector<int64_t>> receive_locked(std::vector<alerting::Alert> alerts,
+                                                    const std::vector<detect::AlertEvent>& pending, core::Timestamp now);
+  // After a failed transaction the pipeline's memory may be ahead of the store: start again from it.
+  void reload_pipeline_locked(core::Timestamp now);
 
   EngineOptions options_;
   std::mutex mu_;  // guards rules_ and serialises store writes made by the engine
   std::mutex delivery_mu_;  // one delivery pass at a time
   std::unique_ptr<tsdb::SeriesStore> series_;  // recent samples; rules_ reads it
   std::unique_ptr<detect::RuleEngine> rules_;
+  std::unique_ptr<alerting::Pipeline> pipeline_;  // guarded by mu_
   std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
@@ -112,6 +134,8 @@ class Engine {
   core::Counter& samples_total_;
   core::Counter& alerts_firing_total_;
   core::Counter& incidents_opened_total_;
+  core::Counter& alerts_received_total_;
+  core::Counter& notifications_created_total_;
   core::Histogram& ingest_seconds_;
   core::Counter& out_of_order_total_;
   core::Counter& duplicates_total_;

@@ -26,39 +26,42 @@ store::AlertRecord to_record(const detect::AlertEvent& e, AlertState state, core
   return r;
 }
 
-std::string describe_alert(const detect::AlertEvent& e) {
-  return fmt::format("{} {} ({}, value {})", e.rule, e.labels.to_string(), e.condition, e.value);
+std::string describe_alert(const alerting::Alert& a) {
+  if (a.rule.empty()) return fmt::format("{} {}", a.labels.get_or("alertname", "alert"), a.labels.to_string());
+  return fmt::format("{} {} (value {})", a.rule, a.labels.to_string(), a.value);
 }
 
 }  // namespace
 
-core::Result<std::vector<int64_t>> IncidentService::apply(store::Tx& tx, const std::vector<detect::AlertEvent>& events,
-                                                          core::Timestamp now) const {
-  std::vector<int64_t> opened;
+core::Status IncidentService::record_pending(store::Tx& tx, const std::vector<detect::AlertEvent>& events,
+                                             core::Timestamp now) const {
   for (const auto& e : events) {
-    switch (e.to) {
-      case detect::AlertPhase::kPending: {
-        auto existing = TOCSIN_TRY(tx.get_alert(e.fingerprint));
-        store::AlertRecord r = to_record(e, AlertState::kPending, now);
-        if (existing) r.incident_id = existing->incident_id;
-        TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
-        break;
-      }
-      case detect::AlertPhase::kInactive: {
-        // A pending alert that never fired: keep the record, marked resolved, for history.
-        auto existing = TOCSIN_TRY(tx.get_alert(e.fingerprint));
-        store::AlertRecord r = to_record(e, AlertState::kResolved, now);
-        if (existing) r.incident_id = existing->incident_id;
-        r.resolved_at = e.at;
-        TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
-        break;
-      }
-      case detect::AlertPhase::kFiring:
-        if (auto id = TOCSIN_TRY(on_firing(tx, e, now))) opened.push_back(*id);
-        break;
-      case detect::AlertPhase::kResolved:
-        TOCSIN_RETURN_IF_ERROR(on_resolved(tx, e, now));
-        break;
+    if (e.to != detect::AlertPhase::kPending && e.to != detect::AlertPhase::kInactive) continue;
+    auto existing = TOCSIN_TRY(tx.get_alert(e.fingerprint));
+    // A record the pipeline holds as firing is left alone; the pipeline owns it.
+    if (existing && existing->state == AlertState::kFiring) continue;
+    store::AlertRecord r = to_record(e, e.to == detect::AlertPhase::kPending ? AlertState::kPending : AlertState::kResolved,
+                                     now);
+    if (e.to == detect::AlertPhase::kInactive) {
+      // A pending alert that never fired: keep the record, marked resolved, for history.
+      r.resolved_at = e.at;
+      r.ends_at = e.at;
+    }
+    TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
+  }
+  return {};
+}
+
+core::Result<std::vector<int64_t>> IncidentService::link(store::Tx& tx, const std::vector<alerting::AlertChange>& changes,
+                                                         alerting::Pipeline& pipeline, core::Timestamp now) const {
+  std::vector<int64_t> opened;
+  for (const auto& c : changes) {
+    const alerting::Alert* a = pipeline.find(c.fingerprint);
+    if (!a) continue;
+    if (c.firing && !c.muted && c.plan && !a->incident_id) {
+      if (auto id = TOCSIN_TRY(on_firing(tx, *c.plan, *a, pipeline, now))) opened.push_back(*id);
+    } else if (!c.firing && c.was_firing && a->incident_id) {
+      TOCSIN_RETURN_IF_ERROR(on_resolved(tx, *a, now));
     }
   }
   return opened;
@@ -101,40 +104,33 @@ std::string IncidentService::resolve_person(const config::Target& target, core::
   return "";
 }
 
-core::Result<std::optional<int64_t>> IncidentService::on_firing(store::Tx& tx, const detect::AlertEvent& e,
+core::Result<std::optional<int64_t>> IncidentService::on_firing(store::Tx& tx, const config::Plan& plan,
+                                                                const alerting::Alert& a, alerting::Pipeline& pipeline,
                                                                 core::Timestamp now) const {
-  store::AlertRecord r = to_record(e, AlertState::kFiring, now);
-  r.fired_at = e.at;
-  const config::Plan* plan = plan_for(e.labels);
-  if (!plan) {
-    // Notify-only alerts (routes without a plan) come with the alerting pipeline; they are kept.
-    TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
-    return std::optional<int64_t>{};
-  }
-  std::string key = group_key(*plan, e.labels);
+  std::string key = group_key(plan, a.labels);
   std::optional<int64_t> opened;
   auto existing = TOCSIN_TRY(tx.find_open_incident(key));
   int64_t incident_id;
   if (existing) {
     incident_id = existing->id;
-    TOCSIN_TRY(tx.append_timeline({0, incident_id, now, "alert_added", "tocsin", describe_alert(e)}));
+    TOCSIN_TRY(tx.append_timeline({0, incident_id, now, "alert_added", "tocsin", describe_alert(a)}));
   } else {
-    incident_id = TOCSIN_TRY(open(tx, *plan, e, std::move(key), now));
+    incident_id = TOCSIN_TRY(open(tx, plan, a, std::move(key), now));
     opened = incident_id;
   }
-  r.incident_id = incident_id;
-  TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
-  TOCSIN_RETURN_IF_ERROR(tx.upsert_incident_alert(incident_id, {e.fingerprint, e.labels, AlertState::kFiring, now}));
+  pipeline.set_incident(a.fingerprint, incident_id);
+  TOCSIN_RETURN_IF_ERROR(tx.upsert_incident_alert(incident_id, {a.fingerprint, a.labels, AlertState::kFiring, now}));
   return opened;
 }
 
-core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& plan, const detect::AlertEvent& e,
+core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& plan, const alerting::Alert& e,
                                             std::string key, core::Timestamp now) const {
   store::Incident inc;
   auto summary = e.annotations.find("summary");
   inc.title = summary != e.annotations.end() && !summary->second.empty()
                   ? fmt::format("{}: {}", plan.title, summary->second)
-                  : fmt::format("{}: {} {}", plan.title, e.rule, e.labels.get_or("instance", e.labels.get_or("service", "")));
+                  : fmt::format("{}: {} {}", plan.title, e.labels.get_or("alertname", e.rule),
+                                e.labels.get_or("instance", e.labels.get_or("service", "")));
   inc.plan = plan.id;
   inc.severity = plan.severity;
   inc.status = IncidentStatus::kTriggered;
@@ -168,28 +164,20 @@ core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& p
                                    fmt::format("{}: {} ({})", role, person.empty() ? "nobody" : person,
                                                target.to_string())}));
   }
-  core::log::info("incident opened", {{"id", std::to_string(id)}, {"plan", plan.id}, {"alert", e.rule}});
+  core::log::info("incident opened",
+                  {{"id", std::to_string(id)}, {"plan", plan.id}, {"alert", std::string(e.labels.get_or("alertname", e.rule))}});
   return id;
 }
 
-core::Status IncidentService::on_resolved(store::Tx& tx, const detect::AlertEvent& e, core::Timestamp now) const {
-  auto existing = TOCSIN_TRY(tx.get_alert(e.fingerprint));
-  store::AlertRecord r = to_record(e, AlertState::kResolved, now);
-  r.resolved_at = e.at;
-  if (existing) {
-    r.fired_at = existing->fired_at;
-    r.incident_id = existing->incident_id;
-  }
-  TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(r));
-  if (!r.incident_id) return {};
-  auto inc = TOCSIN_TRY(tx.get_incident(*r.incident_id));
+core::Status IncidentService::on_resolved(store::Tx& tx, const alerting::Alert& a, core::Timestamp now) const {
+  auto inc = TOCSIN_TRY(tx.get_incident(*a.incident_id));
   if (!inc) return {};
   core::Timestamp added = now;
-  for (const auto& a : inc->alerts) {
-    if (a.fingerprint == e.fingerprint) added = a.added_at;
+  for (const auto& ia : inc->alerts) {
+    if (ia.fingerprint == a.fingerprint) added = ia.added_at;
   }
-  TOCSIN_RETURN_IF_ERROR(tx.upsert_incident_alert(inc->id, {e.fingerprint, e.labels, AlertState::kResolved, added}));
-  TOCSIN_TRY(tx.append_timeline({0, inc->id, now, "alert_resolved", "tocsin", describe_alert(e)}));
+  TOCSIN_RETURN_IF_ERROR(tx.upsert_incident_alert(inc->id, {a.fingerprint, a.labels, AlertState::kResolved, added}));
+  TOCSIN_TRY(tx.append_timeline({0, inc->id, now, "alert_resolved", "tocsin", describe_alert(a)}));
   return {};
 }
 

@@ -1,5 +1,6 @@
-// Incident bookkeeping over the store: records alert transitions, opens an incident (or joins an
-// open one) when a firing alert matches a plan, turns the plan's steps into tasks with assignees
+// Incident bookkeeping over the store: records rule alerts that are pending, opens an incident
+// (or joins an open one) when the alerting pipeline reports a firing, unmuted alert that matches a
+// plan, turns the plan's steps into tasks with assignees
 // and due times, starts the plan's escalation, and records responders' actions. Every change
 // writes a timeline event with time, actor and detail.
 //
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alerting/pipeline.h"
 #include "config/config.h"
 #include "detect/rule_engine.h"
 #include "store/store.h"
@@ -23,9 +25,16 @@ class IncidentService {
  public:
   explicit IncidentService(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
 
-  // Applies alert transitions in order. Returns the ids of incidents opened.
-  core::Result<std::vector<int64_t>> apply(store::Tx& tx, const std::vector<detect::AlertEvent>& events,
-                                           core::Timestamp now) const;
+  // Records rule alerts that became pending, or were dropped before firing. Firing and resolved
+  // transitions go through the alerting pipeline and then link().
+  core::Status record_pending(store::Tx& tx, const std::vector<detect::AlertEvent>& events, core::Timestamp now) const;
+
+  // Applies the pipeline's alert changes: a firing, unmuted alert that matches a plan and is in
+  // no incident opens one or joins the open one for its group; a resolved alert in an incident is
+  // marked resolved there. Updates the pipeline's records (incident ids) — the caller persists
+  // them afterwards. Returns the ids of incidents opened.
+  core::Result<std::vector<int64_t>> link(store::Tx& tx, const std::vector<alerting::AlertChange>& changes,
+                                          alerting::Pipeline& pipeline, core::Timestamp now) const;
 
   core::Result<store::Incident> acknowledge(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
   core::Result<store::Incident> resolve(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
@@ -38,10 +47,11 @@ class IncidentService {
   std::string resolve_person(const config::Target& target, core::Timestamp now) const;
 
  private:
-  core::Result<std::optional<int64_t>> on_firing(store::Tx& tx, const detect::AlertEvent& e, core::Timestamp now) const;
-  core::Status on_resolved(store::Tx& tx, const detect::AlertEvent& e, core::Timestamp now) const;
-  core::Result<int64_t> open(store::Tx& tx, const config::Plan& plan, const detect::AlertEvent& e,
-                             std::string group_key, core::Timestamp now) const;
+  core::Result<std::optional<int64_t>> on_firing(store::Tx& tx, const config::Plan& plan, const alerting::Alert& a,
+                                                 alerting::Pipeline& pipeline, core::Timestamp now) const;
+  core::Status on_resolved(store::Tx& tx, const alerting::Alert& a, core::Timestamp now) const;
+  core::Result<int64_t> open(store::Tx& tx, const config::Plan& plan, const alerting::Alert& a, std::string group_key,
+                             core::Timestamp now) const;
   core::Result<store::Incident> move(store::Tx& tx, int64_t id, store::IncidentStatus to, std::string_view actor,
                                      core::Timestamp now) const;
   std::string group_key(const config::Plan& plan, const core::Labels& labels) const;

@@ -1,0 +1,415 @@
+#include "alerting/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "notify/group_message.h"
+#include "notify/template.h"
+
+namespace tocsin::alerting {
+
+std::string_view to_string(AlertStatus::State s) {
+  switch (s) {
+    case AlertStatus::State::kActive: return "active";
+    case AlertStatus::State::kSuppressed: return "suppressed";
+    case AlertStatus::State::kUnprocessed: return "unprocessed";
+  }
+  return "active";
+}
+
+namespace {
+
+std::vector<uint64_t> sorted(std::vector<uint64_t> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// a ⊆ b, both sorted.
+bool subset(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  return std::includes(b.begin(), b.end(), a.begin(), a.end());
+}
+
+// Alertmanager's DedupStage.needsUpdate.
+bool needs_update(const store::NotificationLogEntry* entry, const std::vector<uint64_t>& firing,
+                  const std::vector<uint64_t>& resolved, bool send_resolved, core::Duration repeat,
+                  core::Timestamp now) {
+  // Never notified: only when something fires.
+  if (!entry) return !firing.empty();
+  // Something fires that was not notified.
+  if (!subset(firing, entry->firing)) return true;
+  // All resolved: notify (whatever send_resolved says) so the log forgets the firing ones —
+  // unless the receiver never heard of them.
+  if (firing.empty()) return !entry->firing.empty();
+  if (send_resolved && !subset(resolved, entry->resolved)) return true;
+  return entry->at < now - repeat;
+}
+
+std::string_view channel_kind(config::ChannelType t) {
+  switch (t) {
+    case config::ChannelType::kWebhook: return "webhook";
+    case config::ChannelType::kSlack: return "slack";
+    case config::ChannelType::kEmail: return "email";
+    case config::ChannelType::kExec: return "exec";
+  }
+  return "webhook";
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Pipeline>> Pipeline::create(std::shared_ptr<const config::Config> config,
+                                                         std::string external_url) {
+  auto intervals = TOCSIN_TRY(TimeIntervals::create(config->time_intervals));
+  // Templates are checked here so that a broken one fails at start, not at the first page.
+  for (const auto& channel : config->channels) {
+    for (const std::string* text : {&channel.title_template, &channel.body_template}) {
+      if (text->empty()) continue;
+      if (auto t = notify::Template::parse(*text); !t) {
+        return std::unexpected(core::Error::invalid_argument(
+            fmt::format("channel {}: template: {}", channel.name, t.error().message())));
+      }
+    }
+  }
+  return std::unique_ptr<Pipeline>(new Pipeline(std::move(config), std::move(external_url), std::move(intervals)));
+}
+
+Pipeline::Pipeline(std::shared_ptr<const config::Config> config, std::string external_url, TimeIntervals intervals)
+    : config_(std::move(config)),
+      external_url_(std::move(external_url)),
+      tree_(config_->routes),
+      intervals_(std::move(intervals)),
+      inhibitor_(config_->inhibit_rules) {}
+
+core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
+  alerts_.clear();
+  groups_.clear();
+  nflog_.clear();
+  inhibitor_ = Inhibitor(config_->inhibit_rules);
+  for (auto state : {store::AlertState::kFiring, store::AlertState::kResolved}) {
+    for (auto& a : TOCSIN_TRY(tx.list_alerts(state))) {
+      // Resolved long ago and out of every group: nothing left to notify.
+      if (state == store::AlertState::kResolved && a.updated_at < now - kResolvedRetention) continue;
+      // Records written before alerts had an end time: a resolved one ended when it resolved.
+      if (state == store::AlertState::kResolved && !a.ends_at) a.ends_at = a.resolved_at.value_or(a.updated_at);
+      inhibitor_.observe(a);
+      route(a, now);
+      const uint64_t fp = a.fingerprint;
+      alerts_.insert_or_assign(fp, std::move(a));
+    }
+  }
+  silences_.load(TOCSIN_TRY(tx.list_silences()));
+  for (auto& e : TOCSIN_TRY(tx.list_nflog())) {
+    auto key = std::make_pair(e.receiver, e.group_key);
+    nflog_.insert_or_assign(std::move(key), std::move(e));
+  }
+  if (!next_maintenance_) next_maintenance_ = now + kMaintenanceEvery;
+  return {};
+}
+
+const config::Plan* Pipeline::plan_for(const core::Labels& labels) const {
+  for (const auto& plan : config_->plans) {
+    if (!plan.match.empty() && core::matches_all(plan.match, labels)) return &plan;
+  }
+  return nullptr;
+}
+
+bool Pipeline::muted(const core::Labels& labels, core::Timestamp now) const {
+  return !silences_.muted_by(labels, now).empty() || inhibitor_.inhibited_by(labels, now).has_value();
+}
+
+void Pipeline::route(const Alert& a, core::Timestamp now) {
+  for (const RouteNode* node : tree_.match(a.labels)) {
+    core::Labels labels = RouteTree::group_labels(*node, a.labels);
+    std::string key = RouteTree::group_key(*node, labels);
+    auto [it, created] = groups_.try_emplace(std::make_pair(node->index, key));
+    Group& g = it->second;
+    if (created) {
+      g.node = node;
+      g.labels = std::move(labels);
+      g.key = std::move(key);
+      g.next_flush = now + node->route->group_wait;
+      g.seq = next_seq_++;
+    }
+    g.alerts.insert_or_assign(a.fingerprint, a.updated_at);
+    // Alertmanager: an alert that started longer than group_wait ago flushes a group that has
+    // not flushed yet at once.
+    if (!g.has_flushed && a.active_at + node->route->group_wait < now) g.next_flush = std::min(g.next_flush, now);
+  }
+}
+
+std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Timestamp now) {
+  std::vector<AlertChange> changes;
+  changes.reserve(incoming.size());
+  for (auto& a : incoming) {
+    AlertChange change;
+    change.fingerprint = a.fingerprint;
+    auto it = alerts_.find(a.fingerprint);
+    if (it != alerts_.end()) {
+      change.was_firing = !resolved_at(it->second, now);
+      if (overlaps(it->second, a)) {
+        a = merge(it->second, a, now);
+      } else {
+        // A new firing after the old one resolved: a fresh alert, but the same fingerprint.
+        a.incident_id.reset();
+        a.fired_at.reset();
+      }
+    }
+    change.firing = !resolved_at(a, now);
+    a.state = change.firing ? store::AlertState::kFiring : store::AlertState::kResolved;
+    if (change.firing && !a.fired_at) a.fired_at = a.active_at;
+    if (!change.firing) a.resolved_at = a.ends_at;
+    inhibitor_.observe(a);
+    route(a, now);
+    change.muted = muted(a.labels, now);
+    change.plan = plan_for(a.labels);
+    alerts_.insert_or_assign(a.fingerprint, std::move(a));
+    changes.push_back(change);
+  }
+  return changes;
+}
+
+core::Status Pipeline::persist(store::Tx& tx, const std::vector<AlertChange>& changes) const {
+  for (const auto& c : changes) {
+    if (const Alert* a = find(c.fingerprint)) TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(*a));
+  }
+  return {};
+}
+
+void Pipeline::set_incident(uint64_t fingerprint, int64_t incident_id) {
+  if (auto it = alerts_.find(fingerprint); it != alerts_.end()) it->second.incident_id = incident_id;
+}
+
+const Alert* Pipeline::find(uint64_t fingerprint) const {
+  auto it = alerts_.find(fingerprint);
+  return it == alerts_.end() ? nullptr : &it->second;
+}
+
+std::optional<core::Timestamp> Pipeline::next_due() const {
+  std::optional<core::Timestamp> next;
+  for (const auto& [id, g] : groups_) {
+    if (!next || g.next_flush < *next) next = g.next_flush;
+  }
+  return next;
+}
+
+FlushOutput Pipeline::flush(core::Timestamp now) {
+  FlushOutput out;
+  if (next_maintenance_ && now >= *next_maintenance_) {
+    std::erase_if(groups_, [](const auto& kv) { return kv.second.alerts.empty(); });
+    while (*next_maintenance_ <= now) *next_maintenance_ += kMaintenanceEvery;
+  }
+  std::vector<Group*> due;
+  for (auto& [id, g] : groups_) {
+    if (g.next_flush <= now) due.push_back(&g);
+  }
+  std::sort(due.begin(), due.end(),
+            [](const Group* a, const Group* b) { return std::tie(a->next_flush, a->seq) < std::tie(b->next_flush, b->seq); });
+  for (Group* g : due) flush_group(*g, now, out);
+  out.groups_flushed = static_cast<int>(due.size());
+  return out;
+}
+
+void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
+  const config::Route& route = *g.node->route;
+  g.next_flush = now + route.group_interval;
+  g.has_flushed = true;
+  std::vector<const Alert*> all;
+  std::vector<uint64_t> resolved_in_group;
+  for (auto it = g.alerts.begin(); it != g.alerts.end();) {
+    auto a = alerts_.find(it->first);
+    if (a == alerts_.end()) {
+      it = g.alerts.erase(it);
+      continue;
+    }
+    all.push_back(&a->second);
+    if (resolved_at(a->second, now)) resolved_in_group.push_back(it->first);
+    ++it;
+  }
+  // Mute stages: time intervals (the whole group), inhibition and silences (per alert). Alerts
+  // that belong to a plan are the incident's business, not this receiver's.
+  std::vector<const Alert*> kept;
+  if (!intervals_.route_muted(route, now)) {
+    for (const Alert* a : all) {
+      if (muted(a->labels, now)) continue;
+      if (const config::Plan* plan = plan_for(a->labels)) {
+        if (!resolved_at(*a, now) && !a->incident_id) out.plan_alerts.push_back({a->fingerprint, true, true, false, plan});
+        continue;
+      }
+      kept.push_back(a);
+    }
+  }
+  if (!kept.empty() && !route.receiver.empty()) {
+    std::vector<uint64_t> firing, resolved;
+    for (const Alert* a : kept) (resolved_at(*a, now) ? resolved : firing).push_back(a->fingerprint);
+    firing = sorted(std::move(firing));
+    resolved = sorted(std::move(resolved));
+    const config::Channel* channel = config_->channel(route.receiver);
+    const bool send_resolved = channel ? channel->send_resolved : true;
+    auto log_key = std::make_pair(route.receiver, g.key);
+    auto entry = nflog_.find(log_key);
+    if (needs_update(entry == nflog_.end() ? nullptr : &entry->second, firing, resolved, send_resolved,
+                     route.repeat_interval, now)) {
+      std::vector<const Alert*> to_send;
+      for (const Alert* a : kept) {
+        if (send_resolved || !resolved_at(*a, now)) to_send.push_back(a);
+      }
+      // A receiver that does not want resolved alerts gets nothing when only those are left, but
+      // the log still records them.
+      if (!to_send.empty()) {
+        if (auto n = notification_for(g, to_send, now)) out.notifications.push_back(std::move(*n));
+      }
+      store::NotificationLogEntry logged{route.receiver, g.key, firing, resolved, now, now + kLogRetention};
+      nflog_.insert_or_assign(log_key, logged);
+      out.nflog.push_back(std::move(logged));
+    }
+  }
+  // A flushed resolved alert leaves the group (Alertmanager's DeleteIfNotModified).
+  for (uint64_t fp : resolved_in_group) g.alerts.erase(fp);
+}
+
+std::optional<store::Notification> Pipeline::notification_for(const Group& g, const std::vector<const Alert*>& alerts,
+                                                              core::Timestamp now) const {
+  const config::Channel* channel = config_->channel(g.node->route->receiver);
+  if (!channel) return std::nullopt;
+  notify::GroupMessage m;
+  m.receiver = channel->name;
+  m.group_key = g.key;
+  m.group_labels = g.labels;
+  m.external_url = external_url_;
+  for (const Alert* a : alerts) {
+    notify::GroupAlert ga;
+    ga.fingerprint = a->fingerprint;
+    ga.labels = a->labels;
+    ga.annotations = a->annotations;
+    ga.firing = !resolved_at(*a, now);
+    ga.starts_at = a->active_at;
+    if (!ga.firing) ga.ends_at = a->ends_at;
+    ga.generator_url = a->generator_url;
+    m.alerts.push_back(std::move(ga));
+  }
+  auto render = [&](const std::string& text, std::string_view fallback) -> std::string {
+    auto t = notify::Template::parse(text.empty() ? std::string(fallback) : text);
+    if (!t) return std::string(fallback);
+    auto out = t->render(notify::template_data(m));
+    return out ? *out : fmt::format("(template error: {})", out.error().message());
+  };
+  store::Notification n;
+  n.target = "channel:" + channel->name;
+  n.channel = std::string(channel_kind(channel->type));
+  n.created_at = now;
+  n.next_attempt_at = now;
+  switch (channel->type) {
+    case config::ChannelType::kWebhook:
+      n.address = channel->url;
+      n.payload = channel->format == config::WebhookFormat::kAlertmanager
+                      ? notify::alertmanager_v4_group(m)
+                      : notify::tocsin_json_group(m, render(channel->title_template, notify::kDefaultTitleTemplate),
+                                                  render(channel->body_template, notify::kDefaultBodyTemplate));
+      break;
+    case config::ChannelType::kSlack:
+      n.address = channel->url;
+      n.payload = notify::slack_group(m, render(channel->title_template, notify::kDefaultTitleTemplate),
+                                      render(channel->body_template, notify::kDefaultBodyTemplate));
+      break;
+    case config::ChannelType::kEmail:
+    case config::ChannelType::kExec: {
+      // Email and exec senders render their own format from the tocsin JSON.
+      std::string address;
+      for (const auto& part : channel->type == config::ChannelType::kEmail ? channel->to : channel->command) {
+        address += (address.empty() ? "" : (channel->type == config::ChannelType::kEmail ? "," : " ")) + part;
+      }
+      n.address = address;
+      n.payload = notify::tocsin_json_group(m, render(channel->title_template, notify::kDefaultTitleTemplate),
+                                            render(channel->body_template, notify::kDefaultBodyTemplate));
+      break;
+    }
+  }
+  return n;
+}
+
+core::Status Pipeline::persist_flush(store::Tx& tx, const FlushOutput& out) const {
+  for (const auto& n : out.notifications) TOCSIN_TRY(tx.insert_notification(n));
+  for (const auto& e : out.nflog) TOCSIN_RETURN_IF_ERROR(tx.upsert_nflog(e));
+  return {};
+}
+
+core::Status Pipeline::gc(store::Tx& tx, core::Timestamp now) {
+  // Resolved alerts that no group holds any more, and that are not part of an incident.
+  std::vector<uint64_t> in_groups;
+  for (const auto& [id, g] : groups_) {
+    for (const auto& [fp, at] : g.alerts) in_groups.push_back(fp);
+  }
+  std::sort(in_groups.begin(), in_groups.end());
+  std::erase_if(alerts_, [&](const auto& kv) {
+    const Alert& a = kv.second;
+    if (!resolved_at(a, now) || a.updated_at >= now - kResolvedRetention) return false;
+    if (std::binary_search(in_groups.begin(), in_groups.end(), kv.first)) return false;
+    inhibitor_.forget(kv.first);
+    return true;
+  });
+  TOCSIN_TRY(tx.delete_resolved_alerts(now - kResolvedRetention));
+  silences_.forget_expired(now - Silences::kRetention);
+  TOCSIN_TRY(tx.delete_expired_silences(now - Silences::kRetention));
+  std::erase_if(nflog_, [&](const auto& kv) { return kv.second.expires_at <= now; });
+  TOCSIN_TRY(tx.delete_expired_nflog(now));
+  return {};
+}
+
+std::vector<std::string> Pipeline::receivers() const {
+  std::vector<std::string> out;
+  for (const RouteNode* node : tree_.nodes()) {
+    if (!node->route->receiver.empty()) out.push_back(node->route->receiver);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+namespace {
+
+AlertStatus status_of(const Alert& a, const Silences& silences, const Inhibitor& inhibitor, const RouteTree& tree,
+                      core::Timestamp now) {
+  AlertStatus s;
+  s.alert = a;
+  s.silenced_by = silences.muted_by(a.labels, now);
+  if (auto by = inhibitor.inhibited_by(a.labels, now)) s.inhibited_by.push_back(*by);
+  s.state = s.silenced_by.empty() && s.inhibited_by.empty() ? AlertStatus::State::kActive
+                                                            : AlertStatus::State::kSuppressed;
+  for (const RouteNode* node : tree.match(a.labels)) {
+    if (!node->route->receiver.empty() &&
+        std::find(s.receivers.begin(), s.receivers.end(), node->route->receiver) == s.receivers.end()) {
+      s.receivers.push_back(node->route->receiver);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<AlertStatus> Pipeline::alerts(core::Timestamp now) const {
+  std::vector<AlertStatus> out;
+  for (const auto& [fp, a] : alerts_) {
+    if (resolved_at(a, now)) continue;  // the API lists only unresolved alerts, as Alertmanager
+    out.push_back(status_of(a, silences_, inhibitor_, tree_, now));
+  }
+  std::sort(out.begin(), out.end(), [](const AlertStatus& x, const AlertStatus& y) {
+    return x.alert.fingerprint < y.alert.fingerprint;
+  });
+  return out;
+}
+
+std::vector<GroupStatus> Pipeline::groups(core::Timestamp now) const {
+  std::vector<GroupStatus> out;
+  for (const auto& [id, g] : groups_) {
+    GroupStatus gs{g.labels, g.node->route->receiver, g.key, {}};
+    for (const auto& [fp, at] : g.alerts) {
+      auto it = alerts_.find(fp);
+      if (it == alerts_.end() || resolved_at(it->second, now)) continue;
+      gs.alerts.push_back(status_of(it->second, silences_, inhibitor_, tree_, now));
+    }
+    if (!gs.alerts.empty()) out.push_back(std::move(gs));
+  }
+  return out;
+}
+
+}  // namespace tocsin::alerting

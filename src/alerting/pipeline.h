@@ -1,0 +1,155 @@
+// The alerting pipeline with Alertmanager's semantics, for every alert tocsin holds — from its
+// own rules and from outside (API v2, Alertmanager webhooks):
+//
+//   receive → merge by fingerprint → route (RouteTree) → aggregation groups
+//   flush (group_wait, then every group_interval) → mute: time intervals, inhibition, silences,
+//   plans → dedup against the notification log (repeat_interval, send_resolved) → a notification
+//   for the route's receiver, delivered by notify::Deliverer.
+//
+// Alerts that match a plan open or join an incident instead (incident::IncidentService does
+// that, from the changes receive() and flush() report); they are not sent to receivers.
+//
+// State lives in memory and is written through to the store: receive() and flush() change
+// memory and return what to persist; the engine persists it in one transaction with the
+// incident work. Should that transaction fail, the engine calls load() to start again from the
+// store. Groups and their timers are not stored (as in Alertmanager): after a restart a group
+// whose alerts are older than group_wait flushes at once, and the notification log stops it
+// from sending what was already sent.
+// Every method takes `now`; nothing reads a clock.
+// Thread-safety: none; the engine serialises access.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "alerting/alert.h"
+#include "alerting/inhibitor.h"
+#include "alerting/route_tree.h"
+#include "alerting/silences.h"
+#include "alerting/time_intervals.h"
+#include "config/config.h"
+#include "store/store.h"
+
+namespace tocsin::alerting {
+
+// One alert that changed, for the incident service and the store.
+struct AlertChange {
+  uint64_t fingerprint = 0;
+  bool was_firing = false;  // before the change, at `now`
+  bool firing = false;      // after
+  bool muted = false;       // silenced or inhibited at `now`
+  const config::Plan* plan = nullptr;  // the plan its labels match, if any
+};
+
+// An alert as the API shows it.
+struct AlertStatus {
+  Alert alert;
+  enum class State { kActive, kSuppressed, kUnprocessed } state = State::kActive;
+  std::vector<std::string> silenced_by;
+  std::vector<uint64_t> inhibited_by;
+  std::vector<std::string> receivers;
+};
+std::string_view to_string(AlertStatus::State s);
+
+struct GroupStatus {
+  core::Labels labels;
+  std::string receiver;
+  std::string group_key;
+  std::vector<AlertStatus> alerts;
+};
+
+// What a flush produced, to persist.
+struct FlushOutput {
+  std::vector<store::Notification> notifications;
+  std::vector<store::NotificationLogEntry> nflog;
+  std::vector<AlertChange> plan_alerts;  // firing, unmuted, plan-matching, not yet in an incident
+  int groups_flushed = 0;
+};
+
+class Pipeline {
+ public:
+  static core::Result<std::unique_ptr<Pipeline>> create(std::shared_ptr<const config::Config> config,
+                                                        std::string external_url);
+
+  // (Re)loads alerts, silences and the notification log from the store; groups are rebuilt.
+  core::Status load(store::Tx& tx, core::Timestamp now);
+
+  // Takes alerts in (merged with what is held). Returns one change per alert, in order.
+  std::vector<AlertChange> receive(std::vector<Alert> incoming, core::Timestamp now);
+  // Writes the current records of these alerts.
+  core::Status persist(store::Tx& tx, const std::vector<AlertChange>& changes) const;
+  // The incident service linked an alert to an incident.
+  void set_incident(uint64_t fingerprint, int64_t incident_id);
+  const Alert* find(uint64_t fingerprint) const;
+
+  // Flushes the groups that are due; the caller persists the output (persist_flush).
+  FlushOutput flush(core::Timestamp now);
+  core::Status persist_flush(store::Tx& tx, const FlushOutput& out) const;
+  std::optional<core::Timestamp> next_due() const;
+
+  // Silences. Each returns the change to write (Silences::apply happens in commit_silence).
+  core::Result<SilenceChange> plan_silence(store::Silence s, core::Timestamp now) const {
+    return silences_.plan_set(std::move(s), now);
+  }
+  core::Result<SilenceChange> plan_expire_silence(std::string_view id, core::Timestamp now) const {
+    return silences_.plan_expire(id, now);
+  }
+  void commit_silence(const SilenceChange& change) { silences_.apply(change); }
+  const Silences& silences() const { return silences_; }
+
+  // Drops resolved alerts no group holds any more and the silences and log entries past
+  // retention, in memory and (through tx) in the store.
+  core::Status gc(store::Tx& tx, core::Timestamp now);
+
+  // Read models for the API.
+  std::vector<AlertStatus> alerts(core::Timestamp now) const;
+  std::vector<GroupStatus> groups(core::Timestamp now) const;
+  std::vector<std::string> receivers() const;
+  bool muted(const core::Labels& labels, core::Timestamp now) const;
+
+  size_t alert_count() const { return alerts_.size(); }
+  size_t group_count() const { return groups_.size(); }
+
+ private:
+  struct Group {
+    const RouteNode* node = nullptr;
+    core::Labels labels;
+    std::string key;
+    std::map<uint64_t, core::Timestamp> alerts;  // fingerprint -> updated_at when inserted
+    core::Timestamp next_flush{};
+    bool has_flushed = false;
+    uint64_t seq = 0;  // creation order, to flush simultaneous groups in a stable order
+  };
+  // Alertmanager removes empty groups on a 30 s maintenance tick, not at once; a group that
+  // empties and gets a new alert before the tick keeps its timer.
+  static constexpr core::Duration kMaintenanceEvery = std::chrono::seconds(30);
+  // How long resolved alerts stay visible after they leave every group (Alertmanager's gc).
+  static constexpr core::Duration kResolvedRetention = std::chrono::minutes(30);
+  // Notification log entries live this long (Alertmanager's --data.retention).
+  static constexpr core::Duration kLogRetention = std::chrono::hours(120);
+
+  Pipeline(std::shared_ptr<const config::Config> config, std::string external_url, TimeIntervals intervals);
+  void route(const Alert& a, core::Timestamp now);
+  void flush_group(Group& g, core::Timestamp now, FlushOutput& out);
+  const config::Plan* plan_for(const core::Labels& labels) const;
+  std::optional<store::Notification> notification_for(const Group& g, const std::vector<const Alert*>& alerts,
+                                                      core::Timestamp now) const;
+
+  std::shared_ptr<const config::Config> config_;
+  std::string external_url_;
+  RouteTree tree_;
+  TimeIntervals intervals_;
+  Inhibitor inhibitor_;
+  Silences silences_;
+  std::unordered_map<uint64_t, Alert> alerts_;
+  std::map<std::pair<int, std::string>, Group> groups_;  // (route node index, group key)
+  std::map<std::pair<std::string, std::string>, store::NotificationLogEntry> nflog_;  // (receiver, group key)
+  uint64_t next_seq_ = 0;
+  std::optional<core::Timestamp> next_maintenance_;
+};
+
+}  // namespace tocsin::alerting

@@ -203,7 +203,9 @@ struct TimeOfDayRange {
   int start_minute = 0;  // minutes after local midnight, inclusive
   int end_minute = 0;    // exclusive; 1440 = midnight at the end of the day
 };
-struct IntRange {  // inclusive; weekdays 0 = Sunday; days of month may be negative (-1 = last day)
+// Inclusive; weekdays 0 = Sunday; days of month may be negative (-1 = the last day), and a range
+// may run from a positive day to a negative one (1:-1 = the whole month), as in Alertmanager.
+struct IntRange {
   int first = 0;
   int last = 0;
 };

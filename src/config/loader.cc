@@ -47,7 +47,7 @@ struct Map {
   }
 };
 
-enum class RefKind { kPerson, kSchedule, kChannel, kPolicy };
+enum class RefKind { kPerson, kSchedule, kChannel, kPolicy, kTimeInterval };
 
 // A name that must exist somewhere in the config; checked once every section is read, because
 // sections may come in any order.
@@ -174,15 +174,75 @@ bool is_known_timezone(std::string_view name) {
   return in.read(magic, 4) && std::string_view(magic, 4) == "TZif";
 }
 
+std::string lowercase(std::string_view s) {
+  std::string out;
+  for (char c : s) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Alertmanager's time-interval members (timeinterval package): full names only, already lowercased.
+std::optional<int> weekday_number(std::string_view lower) {
+  static constexpr std::string_view kNames[] = {"sunday",   "monday", "tuesday", "wednesday",
+                                                "thursday", "friday", "saturday"};
+  for (int i = 0; i < 7; ++i) {
+    if (lower == kNames[i]) return i;
+  }
+  return std::nullopt;
+}
+
+std::optional<int> month_number(std::string_view lower) {
+  static constexpr std::string_view kNames[] = {"january", "february", "march",     "april",   "may",      "june",
+                                                "july",    "august",   "september", "october", "november", "december"};
+  for (int i = 0; i < 12; ++i) {
+    if (lower == kNames[i]) return i + 1;
+  }
+  const auto n = to_integer(lower);
+  if (n && *n >= 1 && *n <= 12) return static_cast<int>(*n);
+  return std::nullopt;
+}
+
+std::optional<int> day_of_month_number(std::string_view s) {
+  const auto n = to_integer(s);
+  if (n && *n != 0 && *n >= -31 && *n <= 31) return static_cast<int>(*n);
+  return std::nullopt;
+}
+
+std::optional<int> year_number(std::string_view s) {
+  const auto n = to_integer(s);
+  if (n && *n >= 1 && *n <= 9999) return static_cast<int>(*n);
+  return std::nullopt;
+}
+
+// "HH:MM" from 00:00 to 24:00 -> minutes after midnight (Alertmanager's times: two digits each).
+std::optional<int> parse_time_of_day(std::string_view s) {
+  if (s == "24:00") return 24 * 60;
+  const auto t = parse_hhmm(s);
+  if (!t) return std::nullopt;
+  return static_cast<int>(t->count());
+}
+
 bool is_http_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
 
 // Keys every channel takes, plus the ones of its own type.
 bool channel_key_applies(std::string_view type, std::string_view key) {
-  if (key == "name" || key == "type" || key == "timeout") return true;
+  if (key == "name" || key == "type" || key == "timeout" || key == "send_resolved" || key == "title" || key == "body") {
+    return true;
+  }
   if (type == "webhook") return key == "url" || key == "format";
   if (type == "slack") return key == "url";
   if (type == "email") return key == "smtp" || key == "to";
   return key == "command";
+}
+
+// The order of Alertmanager's labels.MatchType, which breaks ties when a route's matchers are sorted.
+int match_op_rank(core::MatchOp op) {
+  switch (op) {
+    case core::MatchOp::kEqual: return 0;
+    case core::MatchOp::kNotEqual: return 1;
+    case core::MatchOp::kRegex: return 2;
+    case core::MatchOp::kNotRegex: return 3;
+  }
+  return 0;
 }
 
 bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
@@ -212,14 +272,16 @@ Result<YAML::Node> parse_yaml(std::string_view text, const std::string& file) {
 }
 
 constexpr std::string_view kTopKeys[] = {
-    "server", "auth",   "people", "channels", "schedules",     "escalation_policies",
-    "scrape", "probes", "rules",  "routes",   "inhibit_rules", "plans"};
+    "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
+    "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
+    "routes", "inhibit_rules", "plans"};
 constexpr std::string_view kServerKeys[] = {"listen", "data_dir", "store", "external_url", "log_level", "retention"};
 constexpr std::string_view kAuthKeys[] = {"tokens"};
 constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file"};
 constexpr std::string_view kPersonKeys[] = {"id", "name", "timezone", "contact"};
 constexpr std::string_view kContactKeys[] = {"email", "webhook", "slack"};
-constexpr std::string_view kChannelKeys[] = {"name", "type", "url", "format", "smtp", "to", "command", "timeout"};
+constexpr std::string_view kChannelKeys[] = {"name",    "type",    "url",           "format", "smtp", "to",
+                                             "command", "timeout", "send_resolved", "title",  "body"};
 constexpr std::string_view kSmtpKeys[] = {"host", "port", "from", "username", "password_env", "starttls"};
 constexpr std::string_view kScheduleKeys[] = {"id", "timezone", "layers", "overrides"};
 constexpr std::string_view kLayerKeys[] = {"rotation", "handoff", "start", "shift_length", "members"};
@@ -230,8 +292,13 @@ constexpr std::string_view kScrapeKeys[] = {"job", "interval", "timeout", "metri
 constexpr std::string_view kProbeKeys[] = {"name", "http", "tcp", "interval", "timeout", "expect_status", "body_match"};
 constexpr std::string_view kRuleKeys[] = {"name",     "select", "detector",   "for", "keep_firing_for", "flap_window",
                                           "severity", "labels", "annotations"};
-constexpr std::string_view kRouteKeys[] = {"receiver",        "group_by", "group_wait", "group_interval",
-                                           "repeat_interval", "matchers", "continue",   "routes"};
+constexpr std::string_view kRouteKeys[] = {
+    "receiver", "group_by", "group_wait", "group_interval",      "repeat_interval",       "matchers",
+    "match",    "match_re", "continue",   "mute_time_intervals", "active_time_intervals", "routes"};
+constexpr std::string_view kAlertingKeys[] = {"resolve_timeout"};
+constexpr std::string_view kNamedTimeIntervalKeys[] = {"name", "time_intervals"};
+constexpr std::string_view kTimeIntervalKeys[] = {"times", "weekdays", "days_of_month", "months", "years", "location"};
+constexpr std::string_view kTimeRangeKeys[] = {"start_time", "end_time"};
 constexpr std::string_view kInhibitKeys[] = {"source_matchers", "target_matchers", "equal"};
 constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",          "severity", "escalation",  "roles",
                                           "steps", "resources", "communications", "clocks",   "review_every"};
@@ -271,6 +338,11 @@ class Parser {
         cfg.probes = TOCSIN_TRY(parse_probes(node));
       } else if (key == "rules") {
         cfg.rules = TOCSIN_TRY(parse_rules(node));
+      } else if (key == "alerting") {
+        cfg.alerting = TOCSIN_TRY(parse_alerting(node));
+      } else if (key == "time_intervals" || key == "mute_time_intervals") {
+        // The older name has the same shape; both may appear, with names unique across them.
+        for (NamedTimeInterval& t : TOCSIN_TRY(parse_time_intervals(node))) cfg.time_intervals.push_back(std::move(t));
       } else if (key == "routes") {
         cfg.routes = TOCSIN_TRY(parse_route(node, nullptr));
       } else if (key == "inhibit_rules") {
@@ -632,6 +704,11 @@ class Parser {
         }
       }
       if (const Node* f = m.find("timeout")) c.timeout = TOCSIN_TRY(positive_duration(*f));
+      // Alertmanager's defaults: webhooks send resolved notifications, Slack and email do not.
+      c.send_resolved = type == "webhook" || type == "exec";
+      if (const Node* f = m.find("send_resolved")) c.send_resolved = TOCSIN_TRY(boolean(*f));
+      if (const Node* f = m.find("title")) c.title_template = TOCSIN_TRY(string(*f));
+      if (const Node* f = m.find("body")) c.body_template = TOCSIN_TRY(string(*f));
       if (type == "webhook" || type == "slack") {
         c.type = type == "webhook" ? ChannelType::kWebhook : ChannelType::kSlack;
         const Node url_node = TOCSIN_TRY(required(m, "url"));
@@ -977,9 +1054,39 @@ class Parser {
       if (!parent) return std::unexpected(error(*f, "the root route matches every alert; it cannot have matchers"));
       r.matchers = TOCSIN_TRY(matchers(*f));
     }
+    // The older maps: `match` (equality) and `match_re` (anchored regex).
+    for (const auto& [key, op] :
+         {std::pair{"match", core::MatchOp::kEqual}, std::pair{"match_re", core::MatchOp::kRegex}}) {
+      const Node* f = m.find(key);
+      if (!f) continue;
+      if (!parent) {
+        return std::unexpected(error(*f, fmt::format("the root route matches every alert; it cannot have {}", key)));
+      }
+      for (core::Matcher& matcher : TOCSIN_TRY(matcher_map(*f, op))) r.matchers.push_back(std::move(matcher));
+    }
+    // Alertmanager sorts a route's matchers (labels.Matchers): by name, then value, then type.
+    std::stable_sort(r.matchers.begin(), r.matchers.end(), [](const core::Matcher& a, const core::Matcher& b) {
+      if (a.name() != b.name()) return a.name() < b.name();
+      if (a.value() != b.value()) return a.value() < b.value();
+      return match_op_rank(a.op()) < match_op_rank(b.op());
+    });
     if (const Node* f = m.find("continue")) {
       if (!parent) return std::unexpected(error(*f, "the root route cannot have continue"));
       r.continue_matching = TOCSIN_TRY(boolean(*f));
+    }
+    // Time intervals are not inherited (set here from this node only), as in Alertmanager.
+    if (const Node* f = m.find("mute_time_intervals")) {
+      if (!parent) {
+        return std::unexpected(error(*f, "the root route cannot have mute_time_intervals; set them on a child route"));
+      }
+      r.mute_time_intervals = TOCSIN_TRY(time_interval_refs(*f));
+    }
+    if (const Node* f = m.find("active_time_intervals")) {
+      if (!parent) {
+        return std::unexpected(
+            error(*f, "the root route cannot have active_time_intervals; set them on a child route"));
+      }
+      r.active_time_intervals = TOCSIN_TRY(time_interval_refs(*f));
     }
     if (const Node* f = m.find("routes")) {
       std::vector<Route> children;
@@ -987,6 +1094,35 @@ class Parser {
       r.routes = std::move(children);
     }
     return r;
+  }
+
+  // `match: {name: value}` / `match_re: {name: regex}` -> matchers with `op`, in document order.
+  Result<std::vector<core::Matcher>> matcher_map(const Node& n, core::MatchOp op) const {
+    std::vector<core::Matcher> out;
+    const Map m = TOCSIN_TRY(map(n, {}));
+    for (const auto& [name, value] : m.entries) {
+      if (!core::is_valid_label_name(name)) {
+        return std::unexpected(
+            error(value, fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]*", name)));
+      }
+      auto matcher = core::Matcher::create(name, op, TOCSIN_TRY(string(value)));
+      if (!matcher) return std::unexpected(error(value, matcher.error()));
+      out.push_back(std::move(*matcher));
+    }
+    return out;
+  }
+
+  // Names of time intervals, checked against time_intervals once everything is read.
+  Result<std::vector<std::string>> time_interval_refs(const Node& n) {
+    if (n.yaml.IsScalar()) {
+      return std::unexpected(error(n, fmt::format("expected a list of time interval names, got {}", describe(n.yaml))));
+    }
+    std::vector<std::string> names;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      names.push_back(TOCSIN_TRY(nonempty_string(item)));
+      expect_ref(RefKind::kTimeInterval, names.back(), item);
+    }
+    return names;
   }
 
   Result<std::vector<InhibitRule>> parse_inhibit_rules(const Node& n) const {
@@ -1001,6 +1137,162 @@ class Parser {
       rules.push_back(std::move(r));
     }
     return rules;
+  }
+
+  // ---- the Alertmanager-compatible pipeline ----
+
+  Result<AlertingConfig> parse_alerting(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, kAlertingKeys));
+    AlertingConfig a;
+    if (const Node* f = m.find("resolve_timeout")) a.resolve_timeout = TOCSIN_TRY(positive_duration(*f));
+    return a;
+  }
+
+  // `time_intervals:` or `mute_time_intervals:` (Alertmanager 0.25 syntax).
+  Result<std::vector<NamedTimeInterval>> parse_time_intervals(const Node& n) {
+    std::vector<NamedTimeInterval> out;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kNamedTimeIntervalKeys));
+      NamedTimeInterval named;
+      named.pos = pos(item);
+      const Node name = TOCSIN_TRY(required(m, "name"));
+      named.name = TOCSIN_TRY(nonempty_string(name));
+      TOCSIN_RETURN_IF_ERROR(unique(time_interval_names_, named.name, name, "time interval name"));
+      if (const Node* f = m.find("time_intervals")) {
+        for (const Node& interval : TOCSIN_TRY(list(*f))) {
+          named.intervals.push_back(TOCSIN_TRY(parse_time_interval(interval)));
+        }
+      }
+      out.push_back(std::move(named));
+    }
+    return out;
+  }
+
+  Result<TimeInterval> parse_time_interval(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, kTimeIntervalKeys));
+    TimeInterval t;
+    t.pos = pos(n);
+    if (const Node* f = m.find("times")) {
+      for (const Node& item : TOCSIN_TRY(list(*f))) t.times.push_back(TOCSIN_TRY(parse_time_of_day_range(item)));
+    }
+    if (const Node* f = m.find("weekdays")) t.weekdays = TOCSIN_TRY(int_ranges(*f, RangeKind::kWeekday));
+    if (const Node* f = m.find("days_of_month")) t.days_of_month = TOCSIN_TRY(int_ranges(*f, RangeKind::kDayOfMonth));
+    if (const Node* f = m.find("months")) t.months = TOCSIN_TRY(int_ranges(*f, RangeKind::kMonth));
+    if (const Node* f = m.find("years")) t.years = TOCSIN_TRY(int_ranges(*f, RangeKind::kYear));
+    if (const Node* f = m.find("location")) {
+      // Not TOCSIN_TRY: see timezone().
+      Result<std::string> location = string(*f);
+      if (!location) return std::unexpected(std::move(location).error());
+      if (*location != "Local" && !is_known_timezone(*location)) {
+        return std::unexpected(
+            error(*f, fmt::format("unknown time zone \"{}\": expected UTC, Local or an IANA name like Europe/Berlin",
+                                  *location)));
+      }
+      t.location = std::move(*location);
+    }
+    return t;
+  }
+
+  Result<TimeOfDayRange> parse_time_of_day_range(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, kTimeRangeKeys));
+    auto minute = [&](std::string_view key) -> Result<std::pair<int, Node>> {
+      const Node f = TOCSIN_TRY(required(m, key));
+      const std::string text = TOCSIN_TRY(string(f));
+      const auto minutes = parse_time_of_day(text);
+      if (!minutes) {
+        return std::unexpected(error(f, fmt::format("bad time \"{}\": expected HH:MM from 00:00 to 24:00", text)));
+      }
+      return std::pair{*minutes, f};
+    };
+    const auto [start, start_node] = TOCSIN_TRY(minute("start_time"));
+    const auto [end, end_node] = TOCSIN_TRY(minute("end_time"));
+    if (start >= end) {
+      return std::unexpected(error(end_node, fmt::format("end_time {} must be later than start_time {}",
+                                                         end_node.yaml.Scalar(), start_node.yaml.Scalar())));
+    }
+    return TimeOfDayRange{start, end};
+  }
+
+  enum class RangeKind { kWeekday, kDayOfMonth, kMonth, kYear };
+
+  // A list of "a" or "a:b" entries (Alertmanager's inclusive ranges; names are case-insensitive).
+  Result<std::vector<IntRange>> int_ranges(const Node& n, RangeKind kind) const {
+    if (n.yaml.IsScalar()) {
+      return std::unexpected(error(n, fmt::format("expected a list like [{}], got {}",
+                                                  kind == RangeKind::kWeekday      ? "'monday:friday'"
+                                                  : kind == RangeKind::kDayOfMonth ? "'1:5', '-1'"
+                                                  : kind == RangeKind::kMonth      ? "'january:march'"
+                                                                                   : "'2026:2027'",
+                                                  describe(n.yaml))));
+    }
+    std::vector<IntRange> out;
+    for (const Node& item : TOCSIN_TRY(list(n))) out.push_back(TOCSIN_TRY(int_range(item, kind)));
+    return out;
+  }
+
+  Result<IntRange> int_range(const Node& n, RangeKind kind) const {
+    const std::string text = TOCSIN_TRY(string(n));
+    const std::string lower = lowercase(text);
+    std::string_view what;
+    std::string_view expected;
+    std::optional<int> (*member)(std::string_view) = nullptr;
+    switch (kind) {
+      case RangeKind::kWeekday:
+        what = "weekday";
+        expected = "a day name (sunday to saturday), or a range like monday:friday";
+        member = weekday_number;
+        break;
+      case RangeKind::kDayOfMonth:
+        what = "day of month";
+        expected = "1 to 31 or -31 to -1 (-1 = the last day), or a range like 1:5 or -3:-1";
+        member = day_of_month_number;
+        break;
+      case RangeKind::kMonth:
+        what = "month";
+        expected = "a month name (january to december) or 1 to 12, or a range like january:march";
+        member = month_number;
+        break;
+      case RangeKind::kYear:
+        what = "year";
+        expected = "a year like 2026, or a range like 2026:2027";
+        member = year_number;
+        break;
+    }
+    const size_t colon = lower.find(':');
+    const bool is_range = colon != std::string::npos;
+    std::optional<int> first;
+    std::optional<int> last;
+    if (!is_range) {
+      first = last = member(lower);
+    } else if (lower.find(':', colon + 1) == std::string::npos) {
+      first = member(std::string_view(lower).substr(0, colon));
+      last = member(std::string_view(lower).substr(colon + 1));
+    }
+    if (!first || !last)
+      return std::unexpected(error(n, fmt::format("bad {} \"{}\": expected {}", what, text, expected)));
+    IntRange r{*first, *last};
+    if (kind == RangeKind::kDayOfMonth) {
+      // As Alertmanager: a range counted from the month's end stays there, and one that is
+      // empty in every month (judged on a 28-day month) is refused.
+      if (r.first < 0 && r.last > 0) {
+        return std::unexpected(
+            error(n, fmt::format("bad day-of-month range \"{}\": it starts from the end of the month (negative), so it "
+                                 "must end there too, like -3:-1",
+                                 text)));
+      }
+      const int first_day = r.first < 0 ? 28 + r.first : r.first;
+      const int last_day = r.last < 0 ? 28 + r.last : r.last;
+      if (first_day > last_day) {
+        return std::unexpected(
+            error(n, fmt::format("bad day-of-month range \"{}\": the last day is always before the first", text)));
+      }
+    } else if (r.first > r.last) {
+      return std::unexpected(
+          error(n, fmt::format("bad {} range \"{}\": the first {} comes after the last{}", what, text,
+                               kind == RangeKind::kWeekday ? "day" : what,
+                               kind == RangeKind::kWeekday ? " (a week runs sunday to saturday)" : "")));
+    }
+    return r;
   }
 
   // ---- plans ----
@@ -1234,6 +1526,11 @@ class Parser {
           for (const auto& p : cfg.escalation_policies) known.push_back(p.id);
           what = "escalation policy";
           break;
+        case RefKind::kTimeInterval:
+          if (cfg.time_interval(ref.id)) continue;
+          for (const auto& t : cfg.time_intervals) known.push_back(t.name);
+          what = "time interval";
+          break;
       }
       return std::unexpected(Error::invalid_argument(fmt::format("no {} \"{}\" is defined (known: {})", what, ref.id,
                                                                  known.empty() ? "none" : join(known)))
@@ -1247,6 +1544,7 @@ class Parser {
   fs::path base_dir_;
   std::vector<PendingRef> refs_;
   std::map<std::string, std::string> plan_ids_;  // id -> "file:line" of its first definition
+  std::map<std::string, int> time_interval_names_;  // across time_intervals and mute_time_intervals
 };
 
 }  // namespace

@@ -12,7 +12,13 @@
 //  - Relative `server.data_dir` and `auth.tokens[].token_file` are resolved against the config
 //    file's directory; data_dir becomes absolute.
 //  - Routes follow Alertmanager: a child inherits receiver, group_by, group_wait, group_interval
-//    and repeat_interval from its parent, resolved here so each node carries effective values.
+//    and repeat_interval from its parent, resolved here so each node carries effective values;
+//    mute_time_intervals and active_time_intervals are not inherited. `match` and `match_re` are
+//    merged into Route::matchers, sorted by (name, value, op).
+//  - `time_intervals:` and the older `mute_time_intervals:` both fill Config::time_intervals, in
+//    document order, with names unique across the two.
+//  - A channel's send_resolved defaults per type, as Alertmanager: true for webhook and exec,
+//    false for slack and email.
 //  - `command` (exec channels, step actions) is an argv list, or one string run by /bin/sh -c.
 //  - A null section (`people:` with nothing under it) is read as empty.
 //

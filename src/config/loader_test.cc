@@ -354,6 +354,203 @@ people: [{id: alice}]
     - {matchers: ['severity="info"'], receiver: chat}
 channels: [{name: hook, type: webhook, url: "http://x/"}]
 )", "no channel \"chat\" is defined (known: hook)", 4, "routes.routes[0].receiver"},
+    // ---- alerting, time intervals (Alertmanager 0.25 syntax) ----
+    {"alerting: {resolve_timout: 5m}\n", "unknown key \"resolve_timout\"; expected one of: resolve_timeout", 1, "alerting.resolve_timout"},
+    {R"(alerting:
+  resolve_timeout: 0s
+)", "expected a duration greater than 0", 2, "alerting.resolve_timeout"},
+    {R"(time_intervals:
+  - time_intervals: [{weekdays: [monday]}]
+)", "missing required field \"name\"", 2, "time_intervals[0].name"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - {weekdays: [monday], time_zone: UTC}
+)", "unknown key \"time_zone\"; expected one of: times, weekdays, days_of_month, months, years, location", 4, "time_intervals[0].time_intervals[0].time_zone"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - times:
+          - {start_time: "9:00", end_time: "17:00"}
+)", "bad time \"9:00\": expected HH:MM from 00:00 to 24:00", 5, "time_intervals[0].time_intervals[0].times[0].start_time"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - times:
+          - start_time: "17:00"
+            end_time: "09:00"
+)", "end_time 09:00 must be later than start_time 17:00", 6, "time_intervals[0].time_intervals[0].times[0].end_time"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - times:
+          - {start_time: "24:00", end_time: "24:00"}
+)", "end_time 24:00 must be later than start_time 24:00", 5, "time_intervals[0].time_intervals[0].times[0].end_time"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - times:
+          - {start_time: "09:00", end_time: "24:01"}
+)", "bad time \"24:01\"", 5, "time_intervals[0].time_intervals[0].times[0].end_time"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - times:
+          - start_time: "09:00"
+)", "missing required field \"end_time\"", 5, "time_intervals[0].time_intervals[0].times[0].end_time"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - weekdays: ['monday', 'friday:monday']
+)", "bad weekday range \"friday:monday\": the first day comes after the last (a week runs sunday to saturday)", 4, "time_intervals[0].time_intervals[0].weekdays[1]"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - weekdays: ['mon:fri']
+)", "bad weekday \"mon:fri\": expected a day name (sunday to saturday), or a range like monday:friday", 4, "time_intervals[0].time_intervals[0].weekdays[0]"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - weekdays: 'monday:friday'
+)", "expected a list like ['monday:friday'], got the quoted string \"monday:friday\"", 4, "time_intervals[0].time_intervals[0].weekdays"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - weekdays: ['monday:tuesday:friday']
+)", "bad weekday \"monday:tuesday:friday\"", 4, "time_intervals[0].time_intervals[0].weekdays[0]"},
+    {R"(time_intervals:
+  - name: billing
+    time_intervals:
+      - days_of_month: ['0']
+)", "bad day of month \"0\": expected 1 to 31 or -31 to -1 (-1 = the last day)", 4, "time_intervals[0].time_intervals[0].days_of_month[0]"},
+    {R"(time_intervals:
+  - name: billing
+    time_intervals:
+      - days_of_month: ['1:32']
+)", "bad day of month \"1:32\"", 4, "time_intervals[0].time_intervals[0].days_of_month[0]"},
+    {R"(time_intervals:
+  - name: billing
+    time_intervals:
+      - days_of_month: ['-3:5']
+)", "bad day-of-month range \"-3:5\": it starts from the end of the month (negative), so it must end there too", 4, "time_intervals[0].time_intervals[0].days_of_month[0]"},
+    {R"(time_intervals:
+  - name: billing
+    time_intervals:
+      - days_of_month: ['5:1']
+)", "bad day-of-month range \"5:1\": the last day is always before the first", 4, "time_intervals[0].time_intervals[0].days_of_month[0]"},
+    {R"(time_intervals:
+  - name: billing
+    time_intervals:
+      - days_of_month: ['-1:-3']
+)", "bad day-of-month range \"-1:-3\": the last day is always before the first", 4, "time_intervals[0].time_intervals[0].days_of_month[0]"},
+    {R"(time_intervals:
+  - name: q1
+    time_intervals:
+      - months: ['march:january']
+)", "bad month range \"march:january\": the first month comes after the last", 4, "time_intervals[0].time_intervals[0].months[0]"},
+    {R"(time_intervals:
+  - name: q1
+    time_intervals:
+      - months: ['13']
+)", "bad month \"13\": expected a month name (january to december) or 1 to 12", 4, "time_intervals[0].time_intervals[0].months[0]"},
+    {R"(time_intervals:
+  - name: q1
+    time_intervals:
+      - years: ['2027:2026']
+)", "bad year range \"2027:2026\": the first year comes after the last", 4, "time_intervals[0].time_intervals[0].years[0]"},
+    {R"(time_intervals:
+  - name: q1
+    time_intervals:
+      - years: ['0']
+)", "bad year \"0\": expected a year like 2026, or a range like 2026:2027", 4, "time_intervals[0].time_intervals[0].years[0]"},
+    {R"(time_intervals:
+  - name: office
+    time_intervals:
+      - location: Mars/Olympus_Mons
+)", "unknown time zone \"Mars/Olympus_Mons\": expected UTC, Local or an IANA name like Europe/Berlin", 4, "time_intervals[0].time_intervals[0].location"},
+    {R"(time_intervals:
+  - {name: office}
+mute_time_intervals:
+  - {name: holidays}
+  - {name: office}
+)", "duplicate time interval name \"office\" (first on line 2)", 5, "mute_time_intervals[1].name"},
+    {R"(time_intervals:
+  - {name: office, time_intervals: [{weekdays: [monday]}], location: UTC}
+)", "unknown key \"location\"; expected one of: name, time_intervals", 2, "time_intervals[0].location"},
+    // ---- routes: match, match_re, time intervals ----
+    {R"(channels: [{name: hook, type: webhook, url: "http://x/"}]
+time_intervals: [{name: office}, {name: weekend}]
+routes:
+  receiver: hook
+  routes:
+    - receiver: hook
+      mute_time_intervals: [office, holidays]
+)", "no time interval \"holidays\" is defined (known: office, weekend)", 7, "routes.routes[0].mute_time_intervals[1]"},
+    {R"(channels: [{name: hook, type: webhook, url: "http://x/"}]
+routes:
+  receiver: hook
+  routes:
+    - receiver: hook
+      active_time_intervals: [office]
+)", "no time interval \"office\" is defined (known: none)", 6, "routes.routes[0].active_time_intervals[0]"},
+    {R"(time_intervals: [{name: office}]
+routes:
+  receiver: hook
+  mute_time_intervals: [office]
+)", "the root route cannot have mute_time_intervals", 4, "routes.mute_time_intervals"},
+    {R"(time_intervals: [{name: office}]
+routes:
+  receiver: hook
+  active_time_intervals: [office]
+)", "the root route cannot have active_time_intervals", 4, "routes.active_time_intervals"},
+    {R"(routes:
+  receiver: hook
+  match: {severity: critical}
+)", "the root route matches every alert; it cannot have match", 3, "routes.match"},
+    {R"(routes:
+  receiver: hook
+  match_re: {severity: "critical|major"}
+)", "the root route matches every alert; it cannot have match_re", 3, "routes.match_re"},
+    {R"(routes:
+  receiver: hook
+  routes:
+    - match_re:
+        service: "api|web"
+        severity: "crit(ical"
+)", "bad regex \"crit(ical\"", 6, "routes.routes[0].match_re.severity"},
+    {R"(routes:
+  receiver: hook
+  routes:
+    - match: {incident-type: crash}
+)", "bad label name \"incident-type\"", 4, "routes.routes[0].match.incident-type"},
+    {R"(routes:
+  receiver: hook
+  routes:
+    - match: {severity: [critical]}
+)", "expected a string, got a list", 4, "routes.routes[0].match.severity"},
+    {R"(routes:
+  receiver: hook
+  routes:
+    - mute_time_intervals: office
+)", "expected a list of time interval names, got \"office\"", 4, "routes.routes[0].mute_time_intervals"},
+    {R"(routes:
+  receiver: hook
+  routes:
+    - {receiver: hook, mute_intervals: [office]}
+)", "unknown key \"mute_intervals\"; expected one of: receiver, group_by", 4, "routes.routes[0].mute_intervals"},
+    // ---- channels: send_resolved, templates ----
+    {R"(channels:
+  - {name: chat, type: slack, url: "http://x/", send_resolved: sometimes}
+)", "expected true or false, got \"sometimes\"", 2, "channels[0].send_resolved"},
+    {R"(channels:
+  - name: mail
+    type: email
+    smtp: {host: localhost, from: a@example.com}
+    title: [a, b]
+)", "expected a string, got a list", 5, "channels[0].title"},
+    {R"(channels:
+  - {name: run, type: exec, command: [/bin/true], subject: x}
+)", "unknown key \"subject\"; expected one of: name, type, url, format, smtp, to, command, timeout, send_resolved, title, body", 2, "channels[0].subject"},
 };
 // clang-format on
 
@@ -788,6 +985,156 @@ TEST(Loader, QuotedDetectorParamIsTextOnly) {
   EXPECT_EQ(params.at("above").text, "5");
   EXPECT_FALSE(params.at("above").number.has_value());
   EXPECT_EQ(params.at("below").number, -25.0);
+}
+
+TEST(Loader, TimeIntervalsReadAlertmanagerSyntax) {
+  auto cfg = load_config_string(R"(time_intervals:
+  - name: office-hours
+    time_intervals:
+      - times: [{start_time: "09:00", end_time: "17:00"}, {start_time: "18:30", end_time: "24:00"}]
+        weekdays: ['Monday:FRIDAY', 'saturday']
+        days_of_month: ['1:5', '-1', '-3:-2', '25:-1']
+        months: ['january:march', '12', 'May:7']
+        years: [2026:2027, 2030]  # unquoted works too
+        location: 'Europe/Berlin'
+      - {weekdays: [sunday], location: Local}
+mute_time_intervals:
+  - name: always
+    time_intervals: [{}]
+  - name: never
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  ASSERT_EQ(cfg->time_intervals.size(), 3u);
+  const NamedTimeInterval* office = cfg->time_interval("office-hours");
+  ASSERT_NE(office, nullptr);
+  EXPECT_EQ(office->pos.line, 2);
+  ASSERT_EQ(office->intervals.size(), 2u);
+  const TimeInterval& t = office->intervals[0];
+  EXPECT_EQ(t.pos.line, 4);
+  ASSERT_EQ(t.times.size(), 2u);
+  EXPECT_EQ(t.times[0].start_minute, 9 * 60);
+  EXPECT_EQ(t.times[0].end_minute, 17 * 60);
+  EXPECT_EQ(t.times[1].start_minute, 18 * 60 + 30);
+  EXPECT_EQ(t.times[1].end_minute, 1440);
+  auto pairs = [](const std::vector<IntRange>& ranges) {
+    std::vector<std::pair<int, int>> out;
+    for (const IntRange& r : ranges) out.emplace_back(r.first, r.last);
+    return out;
+  };
+  using Pairs = std::vector<std::pair<int, int>>;
+  EXPECT_EQ(pairs(t.weekdays), (Pairs{{1, 5}, {6, 6}}));  // 0 = Sunday
+  EXPECT_EQ(pairs(t.days_of_month), (Pairs{{1, 5}, {-1, -1}, {-3, -2}, {25, -1}}));
+  EXPECT_EQ(pairs(t.months), (Pairs{{1, 3}, {12, 12}, {5, 7}}));
+  EXPECT_EQ(pairs(t.years), (Pairs{{2026, 2027}, {2030, 2030}}));
+  EXPECT_EQ(t.location, "Europe/Berlin");
+  EXPECT_EQ(pairs(office->intervals[1].weekdays), (Pairs{{0, 0}}));
+  EXPECT_EQ(office->intervals[1].location, "Local");
+  EXPECT_TRUE(office->intervals[1].times.empty());
+
+  // The older key has the same shape and lands in the same list.
+  const NamedTimeInterval* always = cfg->time_interval("always");
+  ASSERT_NE(always, nullptr);
+  ASSERT_EQ(always->intervals.size(), 1u);
+  EXPECT_EQ(always->intervals[0].location, "UTC");
+  EXPECT_TRUE(always->intervals[0].weekdays.empty());
+  ASSERT_NE(cfg->time_interval("never"), nullptr);
+  EXPECT_TRUE(cfg->time_interval("never")->intervals.empty());
+  EXPECT_EQ(cfg->time_interval("nope"), nullptr);
+}
+
+TEST(Loader, AlertingResolveTimeout) {
+  auto defaults = load_config_string("server: {}\n", "t.yaml", {});
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().to_string();
+  EXPECT_EQ(defaults->alerting.resolve_timeout, minutes(5));  // Alertmanager's default
+  EXPECT_TRUE(defaults->time_intervals.empty());
+  auto set = load_config_string("alerting: {resolve_timeout: 90s}\n", "t.yaml", {});
+  ASSERT_TRUE(set.has_value()) << set.error().to_string();
+  EXPECT_EQ(set->alerting.resolve_timeout, seconds(90));
+}
+
+TEST(Loader, RouteMatchersCombineAndSortLikeAlertmanager) {
+  auto cfg = load_config_string(R"(channels: [{name: hook, type: webhook, url: "http://x/"}]
+routes:
+  receiver: hook
+  routes:
+    - receiver: hook
+      matchers: ['team="db"', 'severity!="info"', 'env!~"dev|test"', 'severity=~"info"']
+      match: {severity: info, alertname: DiskFull}
+      match_re: {service: "api|web", severity: "crit.*"}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  std::vector<std::string> got;
+  for (const core::Matcher& m : cfg->routes->routes[0].matchers) got.push_back(m.to_string());
+  // By name, then value, then type (=, !=, =~, !~).
+  EXPECT_EQ(got, (std::vector<std::string>{"alertname=\"DiskFull\"", "env!~\"dev|test\"", "service=~\"api|web\"",
+                                           "severity=~\"crit.*\"", "severity=\"info\"", "severity!=\"info\"",
+                                           "severity=~\"info\"", "team=\"db\""}));
+  const auto& matchers = cfg->routes->routes[0].matchers;
+  // match_re is anchored, as every regex matcher.
+  EXPECT_TRUE(matchers[2].matches(core::Labels{{"service", "web"}}));
+  EXPECT_FALSE(matchers[2].matches(core::Labels{{"service", "webapp"}}));
+}
+
+TEST(Loader, RouteTimeIntervalsAreNotInherited) {
+  auto cfg = load_config_string(R"(channels: [{name: hook, type: webhook, url: "http://x/"}]
+routes:
+  receiver: hook
+  routes:
+    - receiver: hook
+      mute_time_intervals: [holidays, weekend]
+      active_time_intervals: [office]
+      routes:
+        - {matchers: ['severity="critical"']}
+time_intervals:
+  - {name: office, time_intervals: [{weekdays: ['monday:friday']}]}
+mute_time_intervals:
+  - {name: weekend, time_intervals: [{weekdays: [saturday, sunday]}]}
+  - {name: holidays, time_intervals: [{days_of_month: ['25:26'], months: [december]}]}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  const Route& root = *cfg->routes;
+  EXPECT_TRUE(root.mute_time_intervals.empty());
+  const Route& child = root.routes[0];
+  EXPECT_EQ(child.mute_time_intervals, (std::vector<std::string>{"holidays", "weekend"}));
+  EXPECT_EQ(child.active_time_intervals, (std::vector<std::string>{"office"}));
+  const Route& grandchild = child.routes[0];
+  EXPECT_TRUE(grandchild.mute_time_intervals.empty());
+  EXPECT_TRUE(grandchild.active_time_intervals.empty());
+  EXPECT_EQ(grandchild.receiver, "hook");  // what is inherited still is
+}
+
+TEST(Loader, ChannelSendResolvedDefaultsPerTypeAndTemplates) {
+  auto cfg = load_config_string(R"(channels:
+  - {name: hook, type: webhook, url: "http://x/"}
+  - {name: chat, type: slack, url: "http://x/"}
+  - {name: mail, type: email, smtp: {host: localhost, from: a@example.com}}
+  - {name: run, type: exec, command: [/bin/true]}
+  - {name: quiet-hook, type: webhook, url: "http://x/", send_resolved: false}
+  - name: loud-chat
+    type: slack
+    url: "http://x/"
+    send_resolved: true
+    title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'
+    body: |
+      {{ range .Alerts }}{{ .Annotations.summary }}
+      {{ end }}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_TRUE(cfg->channel("hook")->send_resolved);
+  EXPECT_FALSE(cfg->channel("chat")->send_resolved);
+  EXPECT_FALSE(cfg->channel("mail")->send_resolved);
+  EXPECT_TRUE(cfg->channel("run")->send_resolved);
+  EXPECT_FALSE(cfg->channel("quiet-hook")->send_resolved);
+  const Channel* loud = cfg->channel("loud-chat");
+  EXPECT_TRUE(loud->send_resolved);
+  EXPECT_EQ(loud->title_template, "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}");
+  EXPECT_EQ(loud->body_template, "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}\n");
+  EXPECT_TRUE(cfg->channel("hook")->title_template.empty());
+  EXPECT_TRUE(cfg->channel("hook")->body_template.empty());
 }
 
 TEST(Config, TargetsRoundTrip) {

@@ -53,6 +53,8 @@ channels:                              # where notifications go
   # - {name: mail, type: email, to: [oncall@example.com],
   #    smtp: {host: 127.0.0.1, port: 2525, from: tocsin@example.com, starttls: false}}
   # - {name: pager, type: exec, command: [/usr/local/bin/page, --urgent], timeout: 10s}
+  # Every type also takes send_resolved (default: true for webhook and exec, false for slack and
+  # email) and title/body notification templates.
 
 schedules:                             # who is on call when
   - id: ops-primary
@@ -134,6 +136,14 @@ rules:                                 # early-warning rules over the incoming s
     severity: warning
     labels: {incident_type: system_crash}
 
+alerting:
+  resolve_timeout: 5m                  # an alert pushed without endsAt resolves this long after the last push
+
+time_intervals:                        # Alertmanager time intervals, for routes' mute/active_time_intervals
+  - name: weekends
+    time_intervals:
+      - {weekdays: ['saturday', 'sunday'], location: UTC}
+
 routes:                                # Alertmanager semantics, for alerts that match no plan
   receiver: ops-hook                   # a channel name; children inherit what they leave unset
   group_by: [alertname, service]       # ['...'] groups by every label
@@ -142,6 +152,7 @@ routes:                                # Alertmanager semantics, for alerts that
   repeat_interval: 4h                  # re-send a still-firing group this often
   routes:
     - {matchers: ['severity="info"'], receiver: ops-hook, repeat_interval: 24h}
+    # - {matchers: ['team="batch"'], receiver: ops-hook, mute_time_intervals: [weekends]}
 
 inhibit_rules:                         # a firing source alert mutes matching target alerts
   - {source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: [service]}

@@ -34,6 +34,10 @@ TEST(Starter, WritesAConfigThatLoadsCleanly) {
   ASSERT_NE(hook, nullptr);
   EXPECT_EQ(hook->url, "http://127.0.0.1:9000/hook");
   EXPECT_EQ(hook->format, WebhookFormat::kAlertmanager);
+  EXPECT_TRUE(hook->send_resolved);
+  EXPECT_EQ(cfg.alerting.resolve_timeout, minutes(5));
+  ASSERT_NE(cfg.time_interval("weekends"), nullptr);
+  EXPECT_EQ(cfg.time_interval("weekends")->intervals.at(0).weekdays.size(), 2u);
   ASSERT_NE(cfg.schedule("ops-primary"), nullptr);
   EXPECT_EQ(cfg.schedule("ops-primary")->layers.at(0).rotation, Rotation::kWeekly);
   const EscalationPolicy* ops = cfg.escalation_policy("ops");

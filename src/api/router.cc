@@ -88,7 +88,8 @@ Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clo
       bad_requests_(metrics.counter("tocsin_http_bad_requests_total", "Requests rejected with a 4xx.")),
       request_seconds_(metrics.histogram("tocsin_http_request_seconds", "Time to handle an HTTP request.")),
       dropped_non_finite_(metrics.counter("tocsin_ingest_samples_dropped_total",
-                                          "Samples dropped at ingestion, by reason.", {{"reason", "non_finite"}})) {}
+                                          "Samples dropped at ingestion, by reason.", {{"reason", "non_finite"}})),
+      alertmanager_(engine, clock) {}
 
 Response Router::handle(const Request& request) {
   const auto started = clock_.mono_now();
@@ -112,6 +113,7 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
     if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
+    if (auto r = alertmanager_.handle(request)) return std::move(*r);
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   }();
   requests_.inc();

@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "api/alertmanager_api.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
 #include "http/http.h"
@@ -41,6 +42,7 @@ class Router {
   core::Histogram& request_seconds_;
   core::Counter& dropped_non_finite_;
   ingest::EventCounters event_counters_;
+  AlertmanagerApi alertmanager_;
 };
 
 // Maps an error code to its HTTP status: invalid_argument 400, not_found 404,

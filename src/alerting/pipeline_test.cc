@@ -1,0 +1,196 @@
+// The pipeline's timing and muting, step by step in simulated time (every call takes `now`).
+#include "alerting/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/test_util.h"
+
+namespace tocsin::alerting {
+namespace {
+
+using nlohmann::json;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using testing::alert;
+using testing::kT0;
+using testing::load;
+
+constexpr const char* kConfig = R"(
+channels:
+  - {name: team, type: webhook, url: "http://127.0.0.1:9/team", format: alertmanager}
+  - {name: quiet, type: webhook, url: "http://127.0.0.1:9/quiet", format: alertmanager, send_resolved: false}
+plans:
+  - id: crash
+    title: Crash
+    match: ['incident_type="crash"']
+routes:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 4h
+  routes:
+    - {matchers: ['route="quiet"'], receiver: quiet}
+inhibit_rules:
+  - {source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: [service]}
+)";
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { pipeline_ = Pipeline::create(load(kConfig), "http://tocsin.example").value(); }
+
+  // Sends firing alerts (no end: firing until resolved) received at `now`.
+  std::vector<AlertChange> fire(std::vector<core::Labels> labels, core::Timestamp now) {
+    std::vector<Alert> alerts;
+    for (auto& l : labels) alerts.push_back(alert(std::move(l), now, std::nullopt, now));
+    return pipeline_->receive(std::move(alerts), now);
+  }
+  void resolve(core::Labels labels, core::Timestamp starts, core::Timestamp now) {
+    pipeline_->receive({alert(std::move(labels), starts, now, now)}, now);
+  }
+  // The notifications a flush at `now` creates, as Alertmanager v4 bodies.
+  std::vector<json> flush(core::Timestamp now) {
+    std::vector<json> out;
+    for (const auto& n : pipeline_->flush(now).notifications) out.push_back(json::parse(n.payload));
+    return out;
+  }
+  static std::vector<std::string> statuses(const json& body) {
+    std::vector<std::string> out;
+    for (const auto& a : body["alerts"]) {
+      out.push_back(a["labels"].value("instance", "") + ":" + a["status"].get<std::string>());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, GroupWaitCollectsAlertsIntoOneNotification) {
+  fire({{{"alertname", "Load"}, {"instance", "a"}}}, kT0);
+  fire({{{"alertname", "Load"}, {"instance", "b"}}}, kT0 + seconds(10));
+  EXPECT_EQ(pipeline_->next_due(), kT0 + seconds(30));
+  EXPECT_TRUE(flush(kT0 + seconds(29)).empty());
+  auto sent = flush(kT0 + seconds(30));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["receiver"], "team");
+  EXPECT_EQ(sent[0]["groupKey"], R"({}:{alertname="Load"})");
+  EXPECT_EQ(statuses(sent[0]), (std::vector<std::string>{"a:firing", "b:firing"}));
+  EXPECT_EQ(pipeline_->next_due(), kT0 + seconds(30) + minutes(5));
+}
+
+TEST_F(PipelineTest, ALaterAlertWaitsForGroupIntervalAndNothingNewSendsNothingUntilRepeat) {
+  fire({{{"alertname", "Load"}, {"instance", "a"}}}, kT0);
+  ASSERT_EQ(flush(kT0 + seconds(30)).size(), 1u);
+  fire({{{"alertname", "Load"}, {"instance", "b"}}}, kT0 + minutes(1));
+  EXPECT_TRUE(flush(kT0 + minutes(1)).empty());
+  auto second = flush(kT0 + seconds(30) + minutes(5));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(statuses(second[0]), (std::vector<std::string>{"a:firing", "b:firing"}));
+  // Unchanged groups stay quiet at each group_interval...
+  for (int i = 2; i < 50; ++i) EXPECT_TRUE(flush(kT0 + seconds(30) + minutes(5 * i)).empty()) << i;
+  // ...until a flush finds the last notification more than repeat_interval (4 h) old.
+  EXPECT_EQ(flush(kT0 + seconds(30) + minutes(5 * 50)).size(), 1u);
+}
+
+TEST_F(PipelineTest, ResolvedAlertsAreSentOnlyToReceiversThatWantThem) {
+  fire({{{"alertname", "Load"}, {"instance", "a"}}, {{"alertname", "Load"}, {"instance", "q"}, {"route", "quiet"}}}, kT0);
+  ASSERT_EQ(flush(kT0 + seconds(30)).size(), 2u);
+  resolve({{"alertname", "Load"}, {"instance", "a"}}, kT0, kT0 + minutes(1));
+  resolve({{"alertname", "Load"}, {"instance", "q"}, {"route", "quiet"}}, kT0, kT0 + minutes(1));
+  auto sent = flush(kT0 + seconds(30) + minutes(5));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["receiver"], "team");
+  EXPECT_EQ(sent[0]["status"], "resolved");
+  EXPECT_EQ(statuses(sent[0]), std::vector<std::string>{"a:resolved"});
+  // Both groups are empty now; nothing more is sent.
+  EXPECT_TRUE(flush(kT0 + seconds(30) + minutes(10)).empty());
+}
+
+TEST_F(PipelineTest, AlertsWithoutReSendsResolveByTheirEndTime) {
+  pipeline_->receive({alert({{"alertname", "Load"}, {"instance", "a"}}, kT0, kT0 + minutes(4), kT0)}, kT0);
+  ASSERT_EQ(flush(kT0 + seconds(30)).size(), 1u);
+  auto sent = flush(kT0 + seconds(30) + minutes(5));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(statuses(sent[0]), std::vector<std::string>{"a:resolved"});
+}
+
+TEST_F(PipelineTest, SilencedAndInhibitedAlertsAreLeftOut) {
+  store::Silence s;
+  s.matchers.push_back(core::Matcher::parse(R"(instance="b")").value());
+  s.starts_at = kT0;
+  s.ends_at = kT0 + hours(1);
+  s.created_by = "alice";
+  auto change = pipeline_->plan_silence(s, kT0).value();
+  pipeline_->commit_silence(change);
+  auto changes = fire({{{"alertname", "Load"}, {"instance", "a"}},
+                       {{"alertname", "Load"}, {"instance", "b"}},
+                       {{"alertname", "Disk"}, {"instance", "c"}, {"severity", "warning"}, {"service", "db"}},
+                       {{"alertname", "Down"}, {"instance", "d"}, {"severity", "critical"}, {"service", "db"}}},
+                      kT0);
+  EXPECT_FALSE(changes[0].muted);
+  EXPECT_TRUE(changes[1].muted);
+  EXPECT_TRUE(changes[2].muted);
+  EXPECT_FALSE(changes[3].muted);
+  std::map<std::string, std::vector<std::string>> by_group;
+  for (const auto& body : flush(kT0 + seconds(30))) by_group[body["groupKey"]] = statuses(body);
+  EXPECT_EQ(by_group[R"({}:{alertname="Load"})"], std::vector<std::string>{"a:firing"});
+  EXPECT_EQ(by_group[R"({}:{alertname="Down"})"], std::vector<std::string>{"d:firing"});
+  EXPECT_FALSE(by_group.contains(R"({}:{alertname="Disk"})"));  // everything in it is muted
+
+  auto statuses_now = pipeline_->alerts(kT0 + minutes(1));
+  ASSERT_EQ(statuses_now.size(), 4u);
+  int suppressed = 0;
+  for (const auto& st : statuses_now) suppressed += st.state == AlertStatus::State::kSuppressed;
+  EXPECT_EQ(suppressed, 2);
+
+  // The critical alert resolves: the warning is no longer inhibited and goes out at the next
+  // group interval of its group.
+  resolve({{"alertname", "Down"}, {"instance", "d"}, {"severity", "critical"}, {"service", "db"}}, kT0, kT0 + minutes(2));
+  by_group.clear();
+  for (const auto& body : flush(kT0 + seconds(30) + minutes(5))) by_group[body["groupKey"]] = statuses(body);
+  EXPECT_EQ(by_group[R"({}:{alertname="Disk"})"], std::vector<std::string>{"c:firing"});
+  EXPECT_EQ(by_group[R"({}:{alertname="Down"})"], std::vector<std::string>{"d:resolved"});
+}
+
+TEST_F(PipelineTest, PlanAlertsGoToIncidentsNotToReceivers) {
+  auto changes = fire({{{"alertname", "Crash"}, {"incident_type", "crash"}}}, kT0);
+  ASSERT_EQ(changes.size(), 1u);
+  ASSERT_NE(changes[0].plan, nullptr);
+  EXPECT_EQ(changes[0].plan->id, "crash");
+  EXPECT_TRUE(changes[0].firing);
+  auto out = pipeline_->flush(kT0 + seconds(30));
+  EXPECT_TRUE(out.notifications.empty());
+  // Not yet in an incident (the engine links it at once when it arrives unmuted): reported.
+  ASSERT_EQ(out.plan_alerts.size(), 1u);
+  pipeline_->set_incident(changes[0].fingerprint, 7);
+  EXPECT_TRUE(pipeline_->flush(kT0 + seconds(30) + minutes(5)).plan_alerts.empty());
+}
+
+TEST_F(PipelineTest, AnAlertOlderThanGroupWaitFlushesANewGroupAtOnce) {
+  pipeline_->receive({alert({{"alertname", "Old"}}, kT0 - minutes(10), std::nullopt, kT0)}, kT0);
+  EXPECT_EQ(pipeline_->next_due(), kT0);
+  EXPECT_EQ(flush(kT0).size(), 1u);
+}
+
+TEST_F(PipelineTest, AReSentAlertKeepsItsFirstStartAndAFiringAfterResolveIsNew) {
+  pipeline_->receive({alert({{"alertname", "Load"}}, kT0, kT0 + minutes(4), kT0)}, kT0);
+  pipeline_->receive({alert({{"alertname", "Load"}}, kT0 + minutes(1), kT0 + minutes(5), kT0 + minutes(1))},
+                     kT0 + minutes(1));
+  const uint64_t fp = core::Labels{{"alertname", "Load"}}.fingerprint();
+  EXPECT_EQ(pipeline_->find(fp)->active_at, kT0);
+  EXPECT_EQ(pipeline_->find(fp)->ends_at, kT0 + minutes(5));
+  pipeline_->set_incident(fp, 3);
+  auto changes = pipeline_->receive({alert({{"alertname", "Load"}}, kT0 + minutes(20), std::nullopt, kT0 + minutes(20))},
+                                    kT0 + minutes(20));
+  EXPECT_FALSE(changes[0].was_firing);
+  EXPECT_TRUE(changes[0].firing);
+  EXPECT_EQ(pipeline_->find(fp)->active_at, kT0 + minutes(20));
+  EXPECT_FALSE(pipeline_->find(fp)->incident_id);
+}
+
+}  // namespace
+}  // namespace tocsin::alerting

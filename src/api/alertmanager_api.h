@@ -1,0 +1,44 @@
+// The Alertmanager-compatible HTTP surface (SPEC §3): API v2 — the parts Prometheus and amtool
+// use — and the Alertmanager webhook intake, mapped onto the engine's alerting pipeline.
+//   POST/GET /api/v2/alerts, GET /api/v2/alerts/groups, GET/POST /api/v2/silences,
+//   GET/DELETE /api/v2/silence/{id}, GET /api/v2/status, GET /api/v2/receivers,
+//   POST /api/v1/alertmanager/webhook (Alertmanager webhook version 4).
+// Shapes follow Alertmanager 0.25's OpenAPI spec. Unlike Alertmanager, a batch with one bad alert
+// is refused whole (400 naming the alert and field) and changes nothing.
+// Thread-safety: handle() may be called from several threads at once.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "engine/engine.h"
+#include "http/http.h"
+
+namespace tocsin::api {
+
+class AlertmanagerApi {
+ public:
+  AlertmanagerApi(engine::Engine& engine, core::Clock& clock);
+
+  // The response for a request under /api/v2/ or the webhook path; nullopt for other paths.
+  std::optional<http::Response> handle(const http::Request& request);
+
+ private:
+  http::Response post_alerts(const http::Request& request);
+  http::Response get_alerts(const http::Request& request);
+  http::Response get_groups(const http::Request& request);
+  http::Response get_silences(const http::Request& request);
+  http::Response post_silence(const http::Request& request);
+  http::Response silence_route(const http::Request& request, std::string_view id);
+  http::Response status();
+  http::Response receivers();
+  http::Response webhook(const http::Request& request);
+
+  engine::Engine& engine_;
+  core::Clock& clock_;
+  core::Timestamp started_at_;
+  std::string config_text_;  // the config file as read at start, for /api/v2/status
+};
+
+}  // namespace tocsin::api

@@ -1,0 +1,238 @@
+// The Alertmanager API v2 and webhook intake over a real engine (SQLite in a temp dir, simulated
+// clock): Alertmanager's JSON shapes, its validation, and that rejected requests change nothing.
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "config/loader.h"
+#include "core/simulated_clock.h"
+#include "store/sqlite/sqlite_store.h"
+#include "test_support/temp_dir.h"
+
+namespace tocsin::api {
+namespace {
+
+using nlohmann::json;
+using std::chrono::minutes;
+
+constexpr const char* kConfig = R"(
+people: [{id: alice}]
+channels:
+  - {name: team, type: webhook, url: "http://127.0.0.1:9/team", format: alertmanager}
+  - {name: db, type: webhook, url: "http://127.0.0.1:9/db", format: alertmanager}
+plans:
+  - id: crash
+    match: ['incident_type="crash"']
+    roles: {commander: "person:alice"}
+    steps: [{id: triage, title: Triage, owner: commander, due: 15m}]
+routes:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 0s
+  routes:
+    - {matchers: ['service="db"'], receiver: db}
+inhibit_rules:
+  - {source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: [service]}
+)";
+
+class AlertmanagerApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start(); }
+  void start() {
+    config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
+    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
+    engine::EngineOptions options{config_, store_.get(), &clock_, &metrics_, {}, "http://t", {}, {}, {}};
+    engine_ = engine::Engine::create(std::move(options)).value();
+    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; });
+  }
+  void restart() {
+    router_.reset();
+    engine_.reset();
+    store_.reset();
+    metrics_.~MetricsRegistry();
+    new (&metrics_) core::MetricsRegistry();
+    start();
+  }
+
+  http::Response call(std::string method, std::string target, std::string body = "") {
+    http::Request r;
+    r.method = std::move(method);
+    r.target = target;
+    const auto q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = http::parse_query(target.substr(q + 1));
+    r.body = std::move(body);
+    return router_->handle(r);
+  }
+  json get(std::string target) {
+    auto r = call("GET", std::move(target));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body);
+  }
+
+  test_support::TempDir dir_;
+  core::SimulatedClock clock_{core::parse_rfc3339("2026-12-04T10:00:00Z").value()};
+  core::MetricsRegistry metrics_;
+  std::shared_ptr<const config::Config> config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<Router> router_;
+};
+
+TEST_F(AlertmanagerApiTest, PostedAlertsAreListedWithAlertmanagersShape) {
+  auto r = call("POST", "/api/v2/alerts",
+                R"([{"labels":{"alertname":"Load","instance":"a","service":"web"},"annotations":{"summary":"hot"},
+                     "generatorURL":"http://prom/graph"}])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json alerts = get("/api/v2/alerts");
+  ASSERT_EQ(alerts.size(), 1u);
+  const json& a = alerts[0];
+  EXPECT_EQ(a["labels"], json({{"alertname", "Load"}, {"instance", "a"}, {"service", "web"}}));
+  EXPECT_EQ(a["annotations"]["summary"], "hot");
+  EXPECT_EQ(a["startsAt"], "2026-12-04T10:00:00.000Z");
+  EXPECT_EQ(a["endsAt"], "2026-12-04T10:05:00.000Z");  // resolve_timeout (5m) from now
+  EXPECT_EQ(a["status"]["state"], "active");
+  EXPECT_EQ(a["receivers"], json::array({json{{"name", "team"}}}));
+  EXPECT_EQ(a["generatorURL"], "http://prom/graph");
+  EXPECT_EQ(a["fingerprint"].get<std::string>().size(), 16u);
+  // Past its end time without a re-send, it is resolved and no longer listed.
+  clock_.advance(minutes(6));
+  EXPECT_TRUE(get("/api/v2/alerts").empty());
+}
+
+TEST_F(AlertmanagerApiTest, FiltersAndStateFlagsSelectAlerts) {
+  call("POST", "/api/v2/alerts",
+       R"([{"labels":{"alertname":"Down","severity":"critical","service":"db"}},
+           {"labels":{"alertname":"Slow","severity":"warning","service":"db"}},
+           {"labels":{"alertname":"Slow","severity":"warning","service":"web"}}])");
+  EXPECT_EQ(get("/api/v2/alerts").size(), 3u);
+  EXPECT_EQ(get("/api/v2/alerts?filter=alertname%3D%22Slow%22").size(), 2u);
+  EXPECT_EQ(get("/api/v2/alerts?filter=alertname%3D%22Slow%22&filter=service%3D%22web%22").size(), 1u);
+  EXPECT_EQ(get("/api/v2/alerts?inhibited=false").size(), 2u);
+  const json inhibited = get("/api/v2/alerts?active=false");
+  ASSERT_EQ(inhibited.size(), 1u);
+  EXPECT_EQ(inhibited[0]["status"]["state"], "suppressed");
+  EXPECT_EQ(inhibited[0]["status"]["inhibitedBy"].size(), 1u);
+  EXPECT_EQ(get("/api/v2/alerts?receiver=db").size(), 2u);
+  EXPECT_EQ(call("GET", "/api/v2/alerts?filter=%7B").status, 400);
+  EXPECT_EQ(call("GET", "/api/v2/alerts?active=maybe").status, 400);
+}
+
+TEST_F(AlertmanagerApiTest, ABadAlertRefusesTheWholeBatch) {
+  struct Case {
+    const char* body;
+    const char* field;
+  };
+  for (const Case& c : {Case{R"([{"labels":{}}])", "[0].labels"},
+                        Case{R"([{"labels":{"a":"b"}},{"labels":{"0bad":"x"}}])", "[1].labels.0bad"},
+                        Case{R"([{"labels":{"a":"b"},"startsAt":"yesterday"}])", "[0].startsAt"},
+                        Case{R"([{"labels":{"a":"b"},"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T09:00:00Z"}])",
+                             "[0].endsAt"},
+                        Case{R"([{"labels":{"a":1}}])", "[0].labels.a"}}) {
+    auto r = call("POST", "/api/v2/alerts", c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_EQ(json::parse(r.body)["field"], c.field) << r.body;
+  }
+  EXPECT_EQ(call("POST", "/api/v2/alerts", "{").status, 400);
+  EXPECT_EQ(call("POST", "/api/v2/alerts", "{}").status, 400);
+  EXPECT_TRUE(get("/api/v2/alerts").empty());
+}
+
+TEST_F(AlertmanagerApiTest, SilencesAreCreatedQueriedAndExpiredAndSurviveARestart) {
+  auto r = call("POST", "/api/v2/silences",
+                R"({"matchers":[{"name":"service","value":"db","isRegex":false,"isEqual":true}],
+                    "startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z",
+                    "createdBy":"alice","comment":"maintenance"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = json::parse(r.body)["silenceID"];
+  call("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Slow","service":"db"}}])");
+  json alerts = get("/api/v2/alerts");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0]["status"]["silencedBy"], json::array({id}));
+  EXPECT_EQ(get("/api/v2/alerts?silenced=false").size(), 0u);
+
+  restart();
+  const json one = get("/api/v2/silence/" + id);
+  EXPECT_EQ(one["status"]["state"], "active");
+  EXPECT_EQ(one["createdBy"], "alice");
+  EXPECT_EQ(one["matchers"][0], json({{"name", "service"}, {"value", "db"}, {"isRegex", false}, {"isEqual", true}}));
+  EXPECT_EQ(get("/api/v2/silences?filter=service%3D%22db%22").size(), 1u);
+  EXPECT_EQ(get("/api/v2/silences?filter=service%3D%22web%22").size(), 0u);
+
+  EXPECT_EQ(call("DELETE", "/api/v2/silence/" + id).status, 200);
+  EXPECT_EQ(get("/api/v2/silence/" + id)["status"]["state"], "expired");
+  EXPECT_EQ(get("/api/v2/alerts")[0]["status"]["state"], "active");
+  EXPECT_EQ(call("DELETE", "/api/v2/silence/" + id).status, 409);
+  EXPECT_EQ(call("DELETE", "/api/v2/silence/nope").status, 404);
+  EXPECT_EQ(call("GET", "/api/v2/silence/nope").status, 404);
+}
+
+TEST_F(AlertmanagerApiTest, BadSilencesAreRefused) {
+  for (const char* body : {
+           R"({"matchers":[],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
+           R"({"matchers":[{"name":"a","value":".*","isRegex":true}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
+           R"({"matchers":[{"name":"a","value":"b"}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T09:00:00Z"})",
+           R"({"matchers":[{"name":"a","value":"b"}],"startsAt":"2026-12-04T08:00:00Z","endsAt":"2026-12-04T09:00:00Z"})",
+           R"({"matchers":[{"name":"a","value":"("}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
+           R"({"matchers":[{"name":"a","value":"(","isRegex":true}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
+           R"({"matchers":[{"name":"a","value":"b"}],"endsAt":"2026-12-04T12:00:00Z"})",
+       }) {
+    auto r = call("POST", "/api/v2/silences", body);
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+  }
+  EXPECT_TRUE(get("/api/v2/silences").empty());
+}
+
+TEST_F(AlertmanagerApiTest, PlanAlertsOpenIncidentsUnlessSilenced) {
+  call("POST", "/api/v2/silences",
+       R"({"matchers":[{"name":"host","value":"h2"}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})");
+  ASSERT_EQ(call("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Crash","incident_type":"crash","host":"h2"}}])").status,
+            200);
+  EXPECT_TRUE(get("/api/v1/incidents")["incidents"].empty());
+  ASSERT_EQ(call("POST", "/api/v2/alerts", R"([{"labels":{"alertname":"Crash","incident_type":"crash","host":"h1"}}])").status,
+            200);
+  const json incidents = get("/api/v1/incidents")["incidents"];
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_EQ(incidents[0]["plan"], "crash");
+}
+
+TEST_F(AlertmanagerApiTest, WebhookIntakeTakesVersion4Payloads) {
+  auto r = call("POST", "/api/v1/alertmanager/webhook", R"({
+    "version":"4","status":"firing","receiver":"tocsin","groupKey":"{}:{alertname=\"Load\"}",
+    "alerts":[{"status":"firing","labels":{"alertname":"Load","instance":"a"},"annotations":{},
+               "startsAt":"2026-12-04T09:58:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"x"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  clock_.advance(minutes(30));  // a forwarded firing alert stays firing until its resolve arrives
+  json alerts = get("/api/v2/alerts");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0]["startsAt"], "2026-12-04T09:58:00.000Z");
+  r = call("POST", "/api/v1/alertmanager/webhook", R"({
+    "version":"4","status":"resolved","alerts":[{"status":"resolved","labels":{"alertname":"Load","instance":"a"},
+    "startsAt":"2026-12-04T09:58:00Z","endsAt":"2026-12-04T10:29:00Z"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(get("/api/v2/alerts").empty());
+  EXPECT_EQ(call("POST", "/api/v1/alertmanager/webhook", R"({"version":"3","alerts":[]})").status, 400);
+}
+
+TEST_F(AlertmanagerApiTest, StatusReceiversAndGroups) {
+  const json status = get("/api/v2/status");
+  EXPECT_EQ(status["cluster"]["status"], "disabled");
+  EXPECT_TRUE(status["versionInfo"]["version"].is_string());
+  EXPECT_EQ(get("/api/v2/receivers"), json::array({json{{"name", "db"}}, json{{"name", "team"}}}));
+  call("POST", "/api/v2/alerts",
+       R"([{"labels":{"alertname":"Slow","service":"db"}},{"labels":{"alertname":"Slow","service":"web"}}])");
+  const json groups = get("/api/v2/alerts/groups");
+  ASSERT_EQ(groups.size(), 2u);
+  std::set<std::string> receivers;
+  for (const auto& g : groups) {
+    receivers.insert(g["receiver"]["name"]);
+    EXPECT_EQ(g["labels"], json({{"alertname", "Slow"}}));
+    EXPECT_EQ(g["alerts"].size(), 1u);
+  }
+  EXPECT_EQ(receivers, (std::set<std::string>{"db", "team"}));
+}
+
+}  // namespace
+}  // namespace tocsin::api

@@ -112,7 +112,41 @@ CREATE TABLE notification_attempts (
 CREATE INDEX notification_attempts_by_notification ON notification_attempts (notification_id, id);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations{kV1};
+// Alertmanager compatibility (issue 4): endsAt and generatorURL on alerts, silences, and the
+// notification log. Lists of fingerprints inside JSON are decimal strings of the uint64, because a
+// JSON number above 2^53 loses precision in most readers.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE alerts ADD COLUMN ends_at INTEGER;
+ALTER TABLE alerts ADD COLUMN ends_at_from_timeout INTEGER NOT NULL DEFAULT 0 CHECK (ends_at_from_timeout IN (0, 1));
+ALTER TABLE alerts ADD COLUMN generator_url TEXT NOT NULL DEFAULT '';
+-- For delete_resolved_alerts: only the rows it may delete, by age.
+CREATE INDEX alerts_resolved_unowned ON alerts (updated_at)
+  WHERE state = 'resolved' AND incident_id IS NULL;
+
+-- No index on ends_at: silences are few, and the expiry sweep reads them like list_silences does.
+CREATE TABLE silences (
+  id         TEXT    PRIMARY KEY,
+  matchers   TEXT    NOT NULL,  -- JSON array of strings, each as core::Matcher::to_string prints it
+  starts_at  INTEGER NOT NULL,
+  ends_at    INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  created_by TEXT    NOT NULL,
+  comment    TEXT    NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE nflog (
+  receiver   TEXT    NOT NULL,
+  group_key  TEXT    NOT NULL,
+  firing     TEXT    NOT NULL,  -- JSON array of fingerprints as decimal strings, e.g. ["18364758544493064720"]
+  resolved   TEXT    NOT NULL,  -- likewise
+  at         INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (receiver, group_key)
+) WITHOUT ROWID;
+CREATE INDEX nflog_by_expiry ON nflog (expires_at);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -3,9 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <array>
+#include <bit>
+#include <cstdint>
 
 #include "store/sqlite/sqlite.h"
+#include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
 
 namespace tocsin::store::sqlite {
@@ -52,7 +57,7 @@ TEST_F(MigrationsTest, FreshFileGetsEveryMigration) {
   EXPECT_EQ(*version, static_cast<int>(schema_migrations().size()));
   EXPECT_EQ(stored_version(*db), *version);
   for (auto table : {"alerts", "incidents", "incident_alerts", "tasks", "timeline", "notifications",
-                     "notification_attempts"}) {
+                     "notification_attempts", "silences", "nflog"}) {
     EXPECT_TRUE(table_exists(*db, table)) << table;
   }
 }
@@ -107,6 +112,81 @@ TEST_F(MigrationsTest, FailedScriptChangesNothing) {
   EXPECT_TRUE(table_exists(*db, "a"));
   EXPECT_FALSE(table_exists(*db, "c"));
   EXPECT_FALSE(db->in_transaction());
+}
+
+TEST_F(MigrationsTest, Version1RowsSurviveVersion2WithTheNewColumnsDefaulted) {
+  constexpr uint64_t kFingerprint = 0xfedcba9876543210ULL;
+  {
+    auto db = open();
+    ASSERT_EQ(migrate(*db, schema_migrations().first(1)).value_or(-1), 1);
+    EXPECT_FALSE(table_exists(*db, "silences"));
+    auto inserted = db->exec(fmt::format(R"sql(
+      INSERT INTO incidents (id, title, plan, severity, status, group_key, opened_at, escalation_policy,
+                             escalation_pass, escalation_next_level)
+        VALUES (1, 'crash', '', 'critical', 'triggered', 'g', 1000, '', 0, 0);
+      INSERT INTO alerts (fingerprint, rule, labels, annotations, state, value, active_at, fired_at, resolved_at,
+                          updated_at, incident_id)
+        VALUES ({}, 'HighLoad', '{{"alertname":"HighLoad"}}', '{{"summary":"hot"}}', 'firing', 0.5, 1000, 2000,
+                NULL, 3000, 1),
+               (7, '', '{{}}', '{{}}', 'resolved', NULL, 10, NULL, 20, 30, NULL);
+    )sql",
+                                         std::bit_cast<int64_t>(kFingerprint)));
+    ASSERT_TRUE(inserted.has_value()) << inserted.error().to_string();
+  }
+  {
+    auto db = open();
+    auto version = migrate(*db, schema_migrations());
+    ASSERT_TRUE(version.has_value()) << version.error().to_string();
+    EXPECT_EQ(*version, static_cast<int>(schema_migrations().size()));
+    EXPECT_TRUE(table_exists(*db, "silences"));
+    EXPECT_TRUE(table_exists(*db, "nflog"));
+    auto statement = db->prepare_uncached(
+        "SELECT fingerprint, rule, incident_id, ends_at, ends_at_from_timeout, generator_url FROM alerts "
+        "ORDER BY fingerprint");
+    ASSERT_TRUE(statement.has_value());
+    Statement& row = **statement;
+    ASSERT_TRUE(row.step().value_or(false));
+    EXPECT_EQ(row.column_int64(0), std::bit_cast<int64_t>(kFingerprint));
+    EXPECT_EQ(row.column_text(1), "HighLoad");
+    EXPECT_EQ(row.column_optional_int64(2), 1);
+    EXPECT_TRUE(row.is_null(3));
+    EXPECT_EQ(row.column_int64(4), 0);
+    EXPECT_EQ(row.column_text(5), "");
+    ASSERT_TRUE(row.step().value_or(false));
+    EXPECT_EQ(row.column_int64(0), 7);
+    EXPECT_TRUE(row.is_null(3));
+    EXPECT_EQ(row.column_int64(4), 0);
+    EXPECT_EQ(row.column_text(5), "");
+    EXPECT_FALSE(row.step().value_or(true));
+  }
+
+  // The store reads the migrated rows back whole.
+  auto store = open_sqlite_store(dir_.path() / "m.db");
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  auto status = (*store)->read([&](Tx& tx) -> Status {
+    auto alert = TOCSIN_TRY(tx.get_alert(kFingerprint));
+    EXPECT_TRUE(alert.has_value());
+    if (alert) {
+      EXPECT_EQ(alert->rule, "HighLoad");
+      EXPECT_EQ(alert->labels, (core::Labels{{"alertname", "HighLoad"}}));
+      EXPECT_EQ(alert->state, AlertState::kFiring);
+      EXPECT_EQ(alert->fired_at, core::from_unix_ms(2000));
+      EXPECT_EQ(alert->incident_id, 1);
+      EXPECT_FALSE(alert->ends_at.has_value());
+      EXPECT_FALSE(alert->ends_at_from_timeout);
+      EXPECT_EQ(alert->generator_url, "");
+    }
+    EXPECT_EQ(TOCSIN_TRY(tx.list_alerts(std::nullopt)).size(), 2u);
+    auto incident = TOCSIN_TRY(tx.get_incident(1));
+    EXPECT_TRUE(incident.has_value());
+    if (incident) {
+      EXPECT_EQ(incident->title, "crash");
+    }
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_silences()).empty());
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_nflog()).empty());
+    return core::ok();
+  });
+  EXPECT_TRUE(status.has_value()) << status.error().to_string();
 }
 
 }  // namespace

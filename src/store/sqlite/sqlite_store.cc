@@ -7,6 +7,7 @@
 #include <atomic>
 #include <bit>
 #include <cassert>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -105,6 +106,60 @@ Result<core::Labels> labels_from_json(std::string_view text) {
   return core::Labels::from_pairs(std::move(pairs));
 }
 
+// A JSON array of strings, one per element, as convert prints it.
+template <class T, class Convert>
+Result<std::string> array_to_json(const std::vector<T>& items, Convert convert, std::string_view what) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const auto& item : items) json.push_back(convert(item));
+  return dump_json(json, what);
+}
+
+// The strings of a JSON array, each converted by parse (which returns a Result).
+template <class T, class Parse>
+Result<std::vector<T>> array_from_json(std::string_view text, Parse parse) {
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_array()) {
+    return std::unexpected(Error::internal(fmt::format("expected a JSON array, got {}", text)));
+  }
+  std::vector<T> out;
+  out.reserve(json.size());
+  for (const auto& element : json) {
+    if (!element.is_string()) {
+      return std::unexpected(Error::internal(fmt::format("element {} is not a string", element.dump())));
+    }
+    out.push_back(TOCSIN_TRY(parse(element.get_ref<const std::string&>())));
+  }
+  return out;
+}
+
+Result<std::string> matchers_to_json(const std::vector<core::Matcher>& matchers) {
+  return array_to_json(matchers, [](const core::Matcher& m) { return m.to_string(); }, "matchers");
+}
+
+Result<std::vector<core::Matcher>> matchers_from_json(std::string_view text) {
+  return array_from_json<core::Matcher>(text, [](const std::string& s) { return core::Matcher::parse(s); });
+}
+
+// Fingerprints inside JSON are decimal strings of the uint64: a JSON number above 2^53 loses
+// precision in most readers.
+Result<std::string> fingerprints_to_json(const std::vector<uint64_t>& fingerprints, std::string_view what) {
+  return array_to_json(fingerprints, [](uint64_t f) { return std::to_string(f); }, what);
+}
+
+Result<uint64_t> parse_fingerprint(std::string_view text) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) {
+    return std::unexpected(Error::internal(fmt::format("\"{}\" is not a decimal uint64 fingerprint", text)));
+  }
+  return value;
+}
+
+Result<std::vector<uint64_t>> fingerprints_from_json(std::string_view text) {
+  return array_from_json<uint64_t>(text, [](const std::string& s) { return parse_fingerprint(s); });
+}
+
 // Runs body and prefixes any error with the name of the operation.
 template <class F>
 auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
@@ -114,13 +169,16 @@ auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
 }
 
 // Column lists shared by the statements that read whole rows; the readers below depend on their order.
-#define TOCSIN_ALERT_COLUMNS \
-  "fingerprint, rule, labels, annotations, state, value, active_at, fired_at, resolved_at, updated_at, incident_id"
+#define TOCSIN_ALERT_COLUMNS                                                                                 \
+  "fingerprint, rule, labels, annotations, state, value, active_at, fired_at, resolved_at, updated_at, "     \
+  "incident_id, ends_at, ends_at_from_timeout, generator_url"
 #define TOCSIN_INCIDENT_COLUMNS                                                                               \
   "id, title, plan, severity, status, group_key, opened_at, acknowledged_at, mitigated_at, resolved_at, "    \
   "closed_at, escalation_policy, escalation_pass, escalation_next_level, escalation_next_at"
 #define TOCSIN_NOTIFICATION_COLUMNS \
   "id, incident_id, target, channel, address, payload, status, attempts, created_at, next_attempt_at, last_error"
+#define TOCSIN_SILENCE_COLUMNS "id, matchers, starts_at, ends_at, updated_at, created_by, comment"
+#define TOCSIN_NFLOG_COLUMNS "receiver, group_key, firing, resolved, at, expires_at"
 
 Result<AlertRecord> read_alert(const Statement& row) {
   AlertRecord alert;
@@ -142,7 +200,40 @@ Result<AlertRecord> read_alert(const Statement& row) {
   alert.resolved_at = time_from_db(row.column_optional_int64(8));
   alert.updated_at = time_from_db(row.column_int64(9));
   alert.incident_id = row.column_optional_int64(10);
+  alert.ends_at = time_from_db(row.column_optional_int64(11));
+  alert.ends_at_from_timeout = row.column_int64(12) != 0;
+  alert.generator_url = row.column_text(13);
   return alert;
+}
+
+Result<Silence> read_silence(const Statement& row) {
+  Silence silence;
+  silence.id = row.column_text(0);
+  auto matchers = matchers_from_json(row.column_text(1));
+  if (!matchers) return std::unexpected(corrupt(fmt::format("silence \"{}\" matchers", silence.id), matchers.error()));
+  silence.matchers = std::move(*matchers);
+  silence.starts_at = time_from_db(row.column_int64(2));
+  silence.ends_at = time_from_db(row.column_int64(3));
+  silence.updated_at = time_from_db(row.column_int64(4));
+  silence.created_by = row.column_text(5);
+  silence.comment = row.column_text(6);
+  return silence;
+}
+
+Result<NotificationLogEntry> read_nflog(const Statement& row) {
+  NotificationLogEntry entry;
+  entry.receiver = row.column_text(0);
+  entry.group_key = row.column_text(1);
+  const std::string what = fmt::format("nflog entry \"{}\" / \"{}\"", entry.receiver, entry.group_key);
+  auto firing = fingerprints_from_json(row.column_text(2));
+  if (!firing) return std::unexpected(corrupt(what + " firing", firing.error()));
+  entry.firing = std::move(*firing);
+  auto resolved = fingerprints_from_json(row.column_text(3));
+  if (!resolved) return std::unexpected(corrupt(what + " resolved", resolved.error()));
+  entry.resolved = std::move(*resolved);
+  entry.at = time_from_db(row.column_int64(4));
+  entry.expires_at = time_from_db(row.column_int64(5));
+  return entry;
 }
 
 Result<Incident> read_incident(const Statement& row) {
@@ -212,15 +303,17 @@ class SqliteTx final : public Tx {
       std::optional<double> value;
       if (!std::isnan(alert.value)) value = alert.value;
       auto statement = TOCSIN_TRY(db_.prepare(
-          "INSERT INTO alerts (" TOCSIN_ALERT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+          "INSERT INTO alerts (" TOCSIN_ALERT_COLUMNS ") "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
           "ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, labels = excluded.labels, "
           "annotations = excluded.annotations, state = excluded.state, value = excluded.value, "
           "active_at = excluded.active_at, fired_at = excluded.fired_at, resolved_at = excluded.resolved_at, "
-          "updated_at = excluded.updated_at, incident_id = excluded.incident_id"));
-      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(alert.fingerprint), alert.rule, labels, annotations,
-                                                 to_string(alert.state), value, to_db(alert.active_at),
-                                                 to_db(alert.fired_at), to_db(alert.resolved_at),
-                                                 to_db(alert.updated_at), alert.incident_id));
+          "updated_at = excluded.updated_at, incident_id = excluded.incident_id, ends_at = excluded.ends_at, "
+          "ends_at_from_timeout = excluded.ends_at_from_timeout, generator_url = excluded.generator_url"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(
+          to_db(alert.fingerprint), alert.rule, labels, annotations, to_string(alert.state), value,
+          to_db(alert.active_at), to_db(alert.fired_at), to_db(alert.resolved_at), to_db(alert.updated_at),
+          alert.incident_id, to_db(alert.ends_at), alert.ends_at_from_timeout ? 1 : 0, alert.generator_url));
       return statement->run();
     });
   }
@@ -245,6 +338,107 @@ class SqliteTx final : public Tx {
                                               "ORDER BY active_at, fingerprint"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(state_name));
       return collect<AlertRecord>(*statement, read_alert);
+    });
+  }
+
+  Result<int> delete_resolved_alerts(Timestamp before) override {
+    return annotate("delete_resolved_alerts", [&]() -> Result<int> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "DELETE FROM alerts WHERE state = 'resolved' AND incident_id IS NULL AND updated_at < ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return static_cast<int>(db_.changes());
+    });
+  }
+
+  Status upsert_silence(const Silence& silence) override {
+    return annotate("upsert_silence", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      const std::string matchers = TOCSIN_TRY(matchers_to_json(silence.matchers));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO silences (" TOCSIN_SILENCE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+          "ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at, "
+          "ends_at = excluded.ends_at, updated_at = excluded.updated_at, created_by = excluded.created_by, "
+          "comment = excluded.comment"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(silence.id, matchers, to_db(silence.starts_at),
+                                                 to_db(silence.ends_at), to_db(silence.updated_at),
+                                                 silence.created_by, silence.comment));
+      return statement->run();
+    });
+  }
+
+  Result<std::optional<Silence>> get_silence(std::string_view id) override {
+    return annotate("get_silence", [&]() -> Result<std::optional<Silence>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences WHERE id = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_silence(*statement));
+    });
+  }
+
+  Result<std::vector<Silence>> list_silences() override {
+    return annotate("list_silences", [&]() -> Result<std::vector<Silence>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences ORDER BY id"));
+      return collect<Silence>(*statement, read_silence);
+    });
+  }
+
+  Result<int> delete_expired_silences(Timestamp before) override {
+    return annotate("delete_expired_silences", [&]() -> Result<int> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare("DELETE FROM silences WHERE ends_at < ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return static_cast<int>(db_.changes());
+    });
+  }
+
+  Result<std::optional<NotificationLogEntry>> get_nflog(std::string_view receiver,
+                                                        std::string_view group_key) override {
+    return annotate("get_nflog", [&]() -> Result<std::optional<NotificationLogEntry>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(
+          db_.prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog WHERE receiver = ?1 AND group_key = ?2"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(receiver, group_key));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_nflog(*statement));
+    });
+  }
+
+  Status upsert_nflog(const NotificationLogEntry& entry) override {
+    return annotate("upsert_nflog", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      const std::string firing = TOCSIN_TRY(fingerprints_to_json(entry.firing, "firing"));
+      const std::string resolved = TOCSIN_TRY(fingerprints_to_json(entry.resolved, "resolved"));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO nflog (" TOCSIN_NFLOG_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+          "ON CONFLICT (receiver, group_key) DO UPDATE SET firing = excluded.firing, "
+          "resolved = excluded.resolved, at = excluded.at, expires_at = excluded.expires_at"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(entry.receiver, entry.group_key, firing, resolved, to_db(entry.at),
+                                                 to_db(entry.expires_at)));
+      return statement->run();
+    });
+  }
+
+  Result<std::vector<NotificationLogEntry>> list_nflog() override {
+    return annotate("list_nflog", [&]() -> Result<std::vector<NotificationLogEntry>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog ORDER BY receiver, group_key"));
+      return collect<NotificationLogEntry>(*statement, read_nflog);
+    });
+  }
+
+  Result<int> delete_expired_nflog(Timestamp now) override {
+    return annotate("delete_expired_nflog", [&]() -> Result<int> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare("DELETE FROM nflog WHERE expires_at <= ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now)));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return static_cast<int>(db_.changes());
     });
   }
 
@@ -611,6 +805,8 @@ class SqliteTx final : public Tx {
 #undef TOCSIN_ALERT_COLUMNS
 #undef TOCSIN_INCIDENT_COLUMNS
 #undef TOCSIN_NOTIFICATION_COLUMNS
+#undef TOCSIN_SILENCE_COLUMNS
+#undef TOCSIN_NFLOG_COLUMNS
 
 class SqliteStore final : public Store {
  public:

@@ -47,6 +47,9 @@ AlertRecord full_alert() {
   a.resolved_at = at(120000);
   a.updated_at = at(120500);
   a.incident_id = std::nullopt;
+  a.ends_at = at(120000);
+  a.ends_at_from_timeout = true;
+  a.generator_url = "http://prom:9090/graph?g0.expr=load%20%3E%200.9&tab=\"1\"&ü=☃";
   return a;
 }
 
@@ -147,6 +150,78 @@ void expect_same(const AlertRecord& got, const AlertRecord& want) {
   EXPECT_EQ(got.resolved_at, want.resolved_at);
   EXPECT_EQ(got.updated_at, want.updated_at);
   EXPECT_EQ(got.incident_id, want.incident_id);
+  EXPECT_EQ(got.ends_at, want.ends_at);
+  EXPECT_EQ(got.ends_at_from_timeout, want.ends_at_from_timeout);
+  EXPECT_EQ(got.generator_url, want.generator_url);
+}
+
+core::Matcher matcher(std::string name, core::MatchOp op, std::string value) {
+  auto m = core::Matcher::create(std::move(name), op, std::move(value));
+  EXPECT_TRUE(m.has_value()) << m.error().to_string();
+  return std::move(*m);
+}
+
+// One matcher of each operator, with values that need escaping: quotes, backslashes (a regex's
+// own escapes among them), a newline, a tab and non-ASCII text.
+std::vector<core::Matcher> every_kind_of_matcher() {
+  return {matcher("alertname", core::MatchOp::kEqual, "High\"Load\" \\ ☃"),
+          matcher("instance", core::MatchOp::kNotEqual, "db-1\nline 2\ttab"),
+          matcher("job", core::MatchOp::kRegex, "api\\.v[0-9]+|web.*"),
+          matcher("env", core::MatchOp::kNotRegex, "dev|\"staging\"\\\\")};
+}
+
+Silence full_silence() {
+  Silence s;
+  s.id = "8f2a1c3e-5b7d-4e9f-a0b1-c2d3e4f5a6b7";
+  s.matchers = every_kind_of_matcher();
+  s.starts_at = at(1000);
+  s.ends_at = at(3601000);
+  s.updated_at = at(500);
+  s.created_by = "alice@example.com";
+  s.comment = "maintenance of \"db-1\" ☃\nsee CHG-42";
+  return s;
+}
+
+Silence bare_silence(std::string id, Timestamp ends_at) {
+  Silence s;
+  s.id = std::move(id);
+  s.matchers = {matcher("alertname", core::MatchOp::kEqual, "A")};
+  s.ends_at = ends_at;
+  return s;
+}
+
+void expect_same(const Silence& got, const Silence& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.matchers.size(), want.matchers.size());
+  for (size_t k = 0; k < got.matchers.size() && k < want.matchers.size(); ++k) {
+    EXPECT_EQ(got.matchers[k].name(), want.matchers[k].name()) << k;
+    EXPECT_EQ(got.matchers[k].op(), want.matchers[k].op()) << k;
+    EXPECT_EQ(got.matchers[k].value(), want.matchers[k].value()) << k;
+  }
+  EXPECT_EQ(got.starts_at, want.starts_at);
+  EXPECT_EQ(got.ends_at, want.ends_at);
+  EXPECT_EQ(got.updated_at, want.updated_at);
+  EXPECT_EQ(got.created_by, want.created_by);
+  EXPECT_EQ(got.comment, want.comment);
+}
+
+NotificationLogEntry nflog_entry(std::string receiver, std::string group_key, Timestamp expires_at) {
+  NotificationLogEntry e;
+  e.receiver = std::move(receiver);
+  e.group_key = std::move(group_key);
+  e.firing = {1, 2};
+  e.at = at(10);
+  e.expires_at = expires_at;
+  return e;
+}
+
+void expect_same(const NotificationLogEntry& got, const NotificationLogEntry& want) {
+  EXPECT_EQ(got.receiver, want.receiver);
+  EXPECT_EQ(got.group_key, want.group_key);
+  EXPECT_EQ(got.firing, want.firing);
+  EXPECT_EQ(got.resolved, want.resolved);
+  EXPECT_EQ(got.at, want.at);
+  EXPECT_EQ(got.expires_at, want.expires_at);
 }
 
 void expect_same(const Notification& got, const Notification& want) {
@@ -180,6 +255,18 @@ std::vector<int64_t> ids_of(const std::vector<Notification>& notifications) {
   std::vector<int64_t> ids;
   for (const auto& n : notifications) ids.push_back(n.id);
   return ids;
+}
+
+std::vector<std::string> ids_of(const std::vector<Silence>& silences) {
+  std::vector<std::string> ids;
+  for (const auto& s : silences) ids.push_back(s.id);
+  return ids;
+}
+
+std::vector<std::string> keys_of(const std::vector<NotificationLogEntry>& entries) {
+  std::vector<std::string> keys;
+  for (const auto& e : entries) keys.push_back(e.receiver + "/" + e.group_key);
+  return keys;
 }
 
 class SqliteStoreTest : public ::testing::Test {
@@ -322,6 +409,234 @@ TEST_F(SqliteStoreTest, LabelsThatAreNotUtf8AreRejected) {
   ASSERT_FALSE(status.has_value());
   EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_THAT(status.error().message(), HasSubstr("upsert_alert"));
+}
+
+TEST_F(SqliteStoreTest, DeleteResolvedAlertsDeletesOnlyOldOnesOutsideIncidents) {
+  const int64_t incident = insert_incident(bare_incident("g", at(0)));
+  auto resolved = [](uint64_t fingerprint, Timestamp updated_at) {
+    AlertRecord a = bare_alert(fingerprint);
+    a.state = AlertState::kResolved;
+    a.updated_at = updated_at;
+    return a;
+  };
+  AlertRecord old_one = resolved(1, at(100));
+  AlertRecord old_top_bit = resolved(kTopBitFingerprint, at(199));
+  AlertRecord at_cutoff = resolved(3, at(200));  // not strictly before: kept
+  AlertRecord recent = resolved(4, at(300));
+  AlertRecord in_incident = resolved(5, at(100));
+  in_incident.incident_id = incident;
+  AlertRecord firing = bare_alert(6);
+  firing.state = AlertState::kFiring;
+  firing.updated_at = at(100);
+  AlertRecord pending = bare_alert(7);
+  pending.updated_at = at(100);
+  write([&](Tx& tx) {
+    for (const auto* a : {&old_one, &old_top_bit, &at_cutoff, &recent, &in_incident, &firing, &pending}) {
+      EXPECT_TRUE(tx.upsert_alert(*a).has_value());
+    }
+  });
+
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_resolved_alerts(at(200))), 2); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    std::vector<uint64_t> left;
+    for (const auto& a : TOCSIN_TRY(tx.list_alerts(std::nullopt))) left.push_back(a.fingerprint);
+    EXPECT_THAT(left, ::testing::UnorderedElementsAre(3u, 4u, 5u, 6u, 7u));
+    return core::ok();
+  }).has_value());
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_resolved_alerts(at(200))), 0); });
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_resolved_alerts(at(1000))), 2); });  // 3 and 4
+}
+
+TEST_F(SqliteStoreTest, SilenceRoundTripsEveryField) {
+  const Silence full = full_silence();
+  const Silence bare = bare_silence("b", at(0));
+  const Silence no_matchers = [] {
+    Silence s = bare_silence("c", at(0));
+    s.matchers.clear();
+    return s;
+  }();
+  write([&](Tx& tx) {
+    for (const auto* s : {&full, &bare, &no_matchers}) EXPECT_TRUE(tx.upsert_silence(*s).has_value());
+  });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    for (const auto* want : {&full, &bare, &no_matchers}) {
+      auto got = TOCSIN_TRY(tx.get_silence(want->id));
+      EXPECT_TRUE(got.has_value()) << want->id;
+      if (got) expect_same(*got, *want);
+    }
+    EXPECT_FALSE(TOCSIN_TRY(tx.get_silence("missing")).has_value());
+    return core::ok();
+  }).has_value());
+
+  // The matchers read back still match, regexes included.
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto got = TOCSIN_TRY(tx.get_silence(full.id));
+    EXPECT_TRUE(got.has_value());
+    if (!got) return core::ok();
+    const core::Labels muted{{"alertname", "High\"Load\" \\ ☃"}, {"job", "api.v2"}, {"env", "prod"}};
+    EXPECT_TRUE(core::matches_all(got->matchers, muted));
+    const core::Labels staging{{"alertname", "High\"Load\" \\ ☃"}, {"job", "api.v2"}, {"env", "\"staging\"\\"}};
+    EXPECT_FALSE(core::matches_all(got->matchers, staging));
+    const core::Labels other_job{{"alertname", "High\"Load\" \\ ☃"}, {"job", "apixv2"}, {"env", "prod"}};
+    EXPECT_FALSE(core::matches_all(got->matchers, other_job));
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, UpsertSilenceReplacesEveryField) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_silence(full_silence()).has_value()); });
+  Silence changed = bare_silence(full_silence().id, at(42));  // same id, every other field different
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_silence(changed).has_value()); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto all = TOCSIN_TRY(tx.list_silences());
+    EXPECT_EQ(all.size(), 1u);
+    if (!all.empty()) expect_same(all[0], changed);
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, ListSilencesIsOrderedById) {
+  write([&](Tx& tx) {
+    for (const char* id : {"c", "a", "b"}) EXPECT_TRUE(tx.upsert_silence(bare_silence(id, at(0))).has_value());
+  });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.list_silences())), ElementsAre("a", "b", "c"));
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, DeleteExpiredSilencesDeletesOnlyThoseEndedBefore) {
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.upsert_silence(bare_silence("ended", at(100))).has_value());
+    EXPECT_TRUE(tx.upsert_silence(bare_silence("ended-too", at(199))).has_value());
+    EXPECT_TRUE(tx.upsert_silence(bare_silence("at-cutoff", at(200))).has_value());
+    EXPECT_TRUE(tx.upsert_silence(bare_silence("active", at(5000))).has_value());
+  });
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_expired_silences(at(200))), 2); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    EXPECT_THAT(ids_of(TOCSIN_TRY(tx.list_silences())), ElementsAre("active", "at-cutoff"));
+    return core::ok();
+  }).has_value());
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_expired_silences(at(200))), 0); });
+}
+
+TEST_F(SqliteStoreTest, NflogRoundTripsEveryFieldWithFullWidthFingerprints) {
+  NotificationLogEntry full;
+  full.receiver = "ops \"hook\" ☃";
+  full.group_key = "{}/{severity=\"critical\"}:{alertname=\"HighLoad\"}";
+  full.firing = {0, 1, (uint64_t{1} << 63) + 1, kTopBitFingerprint, std::numeric_limits<uint64_t>::max()};
+  full.resolved = {(uint64_t{1} << 53) + 1, kTopBitFingerprint - 1};
+  full.at = at(1000);
+  full.expires_at = at(1000 + 120LL * 3600 * 1000);
+  NotificationLogEntry empty = nflog_entry("r", "g", at(5));
+  empty.firing.clear();
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.upsert_nflog(full).has_value());
+    EXPECT_TRUE(tx.upsert_nflog(empty).has_value());
+    // Same group key, another receiver: a separate entry.
+    EXPECT_TRUE(tx.upsert_nflog(nflog_entry("other", full.group_key, at(5))).has_value());
+  });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    for (const auto* want : {&full, &empty}) {
+      auto got = TOCSIN_TRY(tx.get_nflog(want->receiver, want->group_key));
+      EXPECT_TRUE(got.has_value()) << want->receiver;
+      if (got) expect_same(*got, *want);
+    }
+    EXPECT_FALSE(TOCSIN_TRY(tx.get_nflog("r", "missing")).has_value());
+    EXPECT_FALSE(TOCSIN_TRY(tx.get_nflog("missing", "g")).has_value());
+    return core::ok();
+  }).has_value());
+
+  // On disk the fingerprints are decimal strings, so no JSON reader rounds them.
+  auto db = Database::open(file_);
+  ASSERT_TRUE(db.has_value());
+  auto statement = (*db)->prepare_uncached("SELECT firing, resolved FROM nflog WHERE receiver = ?1");
+  ASSERT_TRUE(statement.has_value());
+  ASSERT_TRUE((*statement)->bind_all(full.receiver).has_value());
+  ASSERT_TRUE((*statement)->step().value_or(false));
+  EXPECT_EQ((*statement)->column_text(0),
+            R"(["0","1","9223372036854775809","18364758544493064720","18446744073709551615"])");
+  EXPECT_EQ((*statement)->column_text(1), R"(["9007199254740993","18364758544493064719"])");
+}
+
+TEST_F(SqliteStoreTest, UpsertNflogReplacesEveryField) {
+  NotificationLogEntry first = nflog_entry("r", "g", at(100));
+  first.resolved = {9};
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_nflog(first).has_value()); });
+  NotificationLogEntry second = nflog_entry("r", "g", at(900));
+  second.firing = {kTopBitFingerprint};
+  second.resolved.clear();
+  second.at = at(800);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_nflog(second).has_value()); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto all = TOCSIN_TRY(tx.list_nflog());
+    EXPECT_EQ(all.size(), 1u);
+    if (!all.empty()) expect_same(all[0], second);
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, ListNflogIsOrderedByReceiverThenGroupKey) {
+  write([&](Tx& tx) {
+    for (auto [receiver, group_key] : {std::pair{"b", "1"}, std::pair{"a", "2"}, std::pair{"a", "1"}}) {
+      EXPECT_TRUE(tx.upsert_nflog(nflog_entry(receiver, group_key, at(0))).has_value());
+    }
+  });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    EXPECT_THAT(keys_of(TOCSIN_TRY(tx.list_nflog())), ElementsAre("a/1", "a/2", "b/1"));
+    return core::ok();
+  }).has_value());
+}
+
+TEST_F(SqliteStoreTest, DeleteExpiredNflogDeletesThoseExpiredAtOrBeforeNow) {
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.upsert_nflog(nflog_entry("r", "expired", at(100))).has_value());
+    EXPECT_TRUE(tx.upsert_nflog(nflog_entry("r", "at-now", at(200))).has_value());  // expires_at <= now: gone
+    EXPECT_TRUE(tx.upsert_nflog(nflog_entry("r", "live", at(201))).has_value());
+  });
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_expired_nflog(at(200))), 2); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    EXPECT_THAT(keys_of(TOCSIN_TRY(tx.list_nflog())), ElementsAre("r/live"));
+    return core::ok();
+  }).has_value());
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_expired_nflog(at(200))), 0); });
+}
+
+TEST_F(SqliteStoreTest, CorruptSilencesAndNflogAreInternalErrors) {
+  store_.reset();
+  {
+    auto db = Database::open(file_);
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE((*db)->exec(R"sql(
+      INSERT INTO silences (id, matchers, starts_at, ends_at, updated_at, created_by, comment)
+        VALUES ('bad', '["not a matcher"]', 0, 0, 0, '', '');
+      INSERT INTO nflog (receiver, group_key, firing, resolved, at, expires_at)
+        VALUES ('r', 'too-big', '["18446744073709551616"]', '[]', 0, 0),
+               ('r', 'number', '[]', '[12]', 0, 0);
+    )sql").has_value());
+  }
+  reopen();
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto silence = tx.get_silence("bad");
+    EXPECT_FALSE(silence.has_value());
+    if (!silence) {
+      EXPECT_EQ(silence.error().code(), ErrorCode::kInternal);
+      EXPECT_THAT(silence.error().message(), HasSubstr("corrupt silence \"bad\" matchers"));
+    }
+    EXPECT_FALSE(tx.list_silences().has_value());
+    auto too_big = tx.get_nflog("r", "too-big");
+    EXPECT_FALSE(too_big.has_value());
+    if (!too_big) {
+      EXPECT_EQ(too_big.error().code(), ErrorCode::kInternal);
+      EXPECT_THAT(too_big.error().message(), HasSubstr("\"18446744073709551616\" is not a decimal uint64"));
+    }
+    auto number = tx.get_nflog("r", "number");
+    EXPECT_FALSE(number.has_value());
+    if (!number) {
+      EXPECT_THAT(number.error().message(), HasSubstr("resolved"));
+    }
+    return core::ok();
+  }).has_value());
 }
 
 TEST_F(SqliteStoreTest, IncidentRoundTripsEveryField) {

@@ -1,9 +1,10 @@
 // The engine: one running tocsin loop over a store, a clock and a config. It owns the streaming
-// rule engine, the incident service and the reconcile modules (rule timers → escalation →
-// delivery, run in that fixed order), and is what the server, the drills and the tests drive —
+// rule engine, the alerting pipeline (Alertmanager semantics, for rule alerts and alerts from
+// outside alike), the incident service and the reconcile modules (rule timers → alert-group
+// flushes → escalation → delivery, run in that fixed order), and is what the server, the drills and the tests drive —
 // with a SystemClock or a SimulatedClock alike.
 //
-// Writes (ingest, ack, resolve, notes) run in one store transaction each and return only once
+// Writes (ingest, alerts, silences, ack, resolve, notes) run in one store transaction each and return only once
 // it is committed. run_due(now) runs the modules and returns when they next have work; whoever
 // drives the engine calls it again then, or sooner after a write (on_wake is called when a write
 // may have made work due earlier).

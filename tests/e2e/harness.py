@@ -392,6 +392,13 @@ class Received:
     at: float  # time.time() on arrival
 
 
+class _RecorderServer(http.server.ThreadingHTTPServer):
+    # The default listen backlog (5) overflows when many senders connect at once (e.g. several
+    # Alertmanager groups flushing on the same tick); the kernel then drops the SYN and the client
+    # retries a whole second later, which shows up as a late notification.
+    request_queue_size = 128
+
+
 class WebhookReceiver:
     """Records every POST; answers 200 {}."""
 
@@ -426,7 +433,7 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _RecorderServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

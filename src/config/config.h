@@ -85,7 +85,7 @@ struct Channel {
   // Notify-only routes: whether resolved alerts are sent. Alertmanager's defaults: true for
   // webhook (and exec), false for slack and email. `send_resolved:` overrides.
   bool send_resolved = true;
-  // Notification templates over a group of alerts (alerting/template.h); empty = the built-in
+  // Notification templates over a group of alerts (notify/template.h); empty = the built-in
   // default for the channel type.
   std::string title_template;  // `title:`
   std::string body_template;   // `body:`

@@ -6,7 +6,11 @@
 
 namespace tocsin::core {
 
-std::string format_rfc3339(Timestamp t) {
+namespace {
+
+// Whole seconds, then ".fff" (all three digits) or, with `trim_zeros`, the digits up to the last
+// non-zero one.
+std::string format_utc(Timestamp t, bool trim_zeros) {
   using namespace std::chrono;
   const auto day = floor<days>(t);
   const year_month_day ymd{day};
@@ -15,10 +19,19 @@ std::string format_rfc3339(Timestamp t) {
   std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
                                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                                 hms.hours().count(), hms.minutes().count(), hms.seconds().count());
-  if (ms != 0) out += fmt::format(".{:03}", ms);
+  if (ms != 0) {
+    std::string fraction = fmt::format("{:03}", ms);
+    if (trim_zeros) fraction.erase(fraction.find_last_not_of('0') + 1);
+    out += '.' + fraction;
+  }
   out += 'Z';
   return out;
 }
+
+}  // namespace
+
+std::string format_rfc3339(Timestamp t) { return format_utc(t, false); }
+std::string format_rfc3339_nano(Timestamp t) { return format_utc(t, true); }
 
 namespace {
 

@@ -22,6 +22,11 @@ inline Timestamp from_unix_ms(int64_t ms) { return Timestamp(Duration(ms)); }
 // "2026-12-04T16:07:37.250Z".
 std::string format_rfc3339(Timestamp t);
 
+// RFC 3339 as Go's time.Time marshals to JSON (time.RFC3339Nano) in UTC: the fraction without
+// trailing zeros, none when zero: "2026-12-04T16:07:37Z", "2026-12-04T16:07:37.25Z". Alertmanager
+// writes its times this way, so payloads that imitate it use this form.
+std::string format_rfc3339_nano(Timestamp t);
+
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)"; fractions finer than a millisecond are truncated.
 Result<Timestamp> parse_rfc3339(std::string_view text);
 

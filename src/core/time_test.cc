@@ -11,6 +11,13 @@ TEST(Time, FormatsRfc3339) {
   EXPECT_EQ(format_rfc3339(from_unix_ms(1'796'402'400'250)), "2026-12-04T16:40:00.250Z");
 }
 
+TEST(Time, FormatsRfc3339LikeGo) {
+  EXPECT_EQ(format_rfc3339_nano(from_unix_ms(1'796'402'400'000)), "2026-12-04T16:40:00Z");
+  EXPECT_EQ(format_rfc3339_nano(from_unix_ms(1'796'402'400'250)), "2026-12-04T16:40:00.25Z");
+  EXPECT_EQ(format_rfc3339_nano(from_unix_ms(1'796'402'400'007)), "2026-12-04T16:40:00.007Z");
+  EXPECT_EQ(format_rfc3339_nano(from_unix_ms(-62'135'596'800'000)), "0001-01-01T00:00:00Z");  // Go's zero time
+}
+
 TEST(Time, ParsesRfc3339) {
   EXPECT_EQ(parse_rfc3339("2026-12-04T16:40:00.250Z").value(), from_unix_ms(1'796'402'400'250));
   EXPECT_EQ(parse_rfc3339("2026-12-05T00:40:00+08:00").value(), from_unix_ms(1'796'402'400'000));

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "notify/group_message.h"
+
 namespace tocsin::notify {
 
 using nlohmann::json;
@@ -55,43 +57,26 @@ std::string tocsin_json(const PageContext& page) {
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The incident's alerts as one Alertmanager group, so the body is the same as a notify-only
+// route's (group_message.h); each alert carries the page's summary, which makes it the group's
+// commonAnnotations.summary.
 std::string alertmanager_v4(const PageContext& page, std::string_view receiver) {
   const auto& inc = page.incident;
-  json alerts = json::array();
-  bool any_firing = false;
-  // commonLabels: the label pairs every alert shares.
-  std::optional<core::Labels> common;
+  GroupMessage m;
+  m.receiver = std::string(receiver);
+  m.group_key = inc.group_key;
+  m.external_url = page.external_url;
+  const std::string summary = summary_line(page);
   for (const auto& a : inc.alerts) {
-    const bool firing = a.status == store::AlertState::kFiring;
-    any_firing |= firing;
-    alerts.push_back({{"status", firing ? "firing" : "resolved"},
-                      {"labels", labels_json(a.labels)},
-                      {"annotations", json::object()},
-                      {"startsAt", core::format_rfc3339(a.added_at)},
-                      {"endsAt", "0001-01-01T00:00:00Z"},
-                      {"generatorURL", incident_url(page.external_url, inc.id)},
-                      {"fingerprint", core::fingerprint_hex(a.fingerprint)}});
-    if (!common) {
-      common = a.labels;
-    } else {
-      core::Labels shared;
-      for (const auto& l : *common) {
-        if (a.labels.get(l.name) == std::optional<std::string_view>(l.value)) shared.set(l.name, l.value);
-      }
-      common = shared;
-    }
+    m.alerts.push_back({.fingerprint = a.fingerprint,
+                        .labels = a.labels,
+                        .annotations = {{"summary", summary}},
+                        .firing = a.status == store::AlertState::kFiring,
+                        .starts_at = a.added_at,
+                        .ends_at = std::nullopt,
+                        .generator_url = incident_url(page.external_url, inc.id)});
   }
-  json body = {{"version", "4"},
-               {"groupKey", inc.group_key},
-               {"truncatedAlerts", 0},
-               {"status", any_firing ? "firing" : "resolved"},
-               {"receiver", receiver},
-               {"groupLabels", json::object()},
-               {"commonLabels", labels_json(common.value_or(core::Labels{}))},
-               {"commonAnnotations", {{"summary", summary_line(page)}}},
-               {"externalURL", std::string(page.external_url)},
-               {"alerts", alerts}};
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return alertmanager_v4_group(m);
 }
 
 std::string slack_text(const PageContext& page) { return json{{"text", summary_line(page)}}.dump(-1, ' ', false, json::error_handler_t::replace); }

@@ -160,10 +160,15 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     if (!change.firing) a.resolved_at = a.ends_at;
     inhibitor_.observe(a);
     route(a, now);
-    change.muted = muted(a.labels, now);
-    change.plan = plan_for(a.labels);
     alerts_.insert_or_assign(a.fingerprint, std::move(a));
     changes.push_back(change);
+  }
+  // Muting is decided once the whole batch is in: an inhibiting alert later in the same batch
+  // counts, as it would at Alertmanager's flush.
+  for (auto& change : changes) {
+    const Alert& a = alerts_.at(change.fingerprint);
+    change.muted = muted(a.labels, now);
+    change.plan = plan_for(a.labels);
   }
   return changes;
 }

@@ -18,7 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::string_view kZeroTime = "0001-01-01T00:00:00.000Z";
+constexpr std::string_view kZeroTime = "0001-01-01T00:00:00Z";  // Go's zero time.Time
 
 Response bad(std::string_view message, std::string_view field = {}) { return Response::error(400, message, field); }
 Response from_error(const core::Error& e) { return Response::error(http_status(e), e.message(), e.field()); }
@@ -68,7 +68,8 @@ core::Result<std::vector<core::Matcher>> filter_param(const Request& request) {
   return out;
 }
 
-std::string time_json(core::Timestamp t) { return core::format_rfc3339(t); }
+// Go's time.Time JSON form (RFC 3339, fraction without trailing zeros), as Alertmanager writes it.
+std::string time_json(core::Timestamp t) { return core::format_rfc3339_nano(t); }
 
 json labels_json(const core::Labels& labels) {
   json out = json::object();

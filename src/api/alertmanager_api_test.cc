@@ -91,8 +91,8 @@ TEST_F(AlertmanagerApiTest, PostedAlertsAreListedWithAlertmanagersShape) {
   const json& a = alerts[0];
   EXPECT_EQ(a["labels"], json({{"alertname", "Load"}, {"instance", "a"}, {"service", "web"}}));
   EXPECT_EQ(a["annotations"]["summary"], "hot");
-  EXPECT_EQ(a["startsAt"], "2026-12-04T10:00:00.000Z");
-  EXPECT_EQ(a["endsAt"], "2026-12-04T10:05:00.000Z");  // resolve_timeout (5m) from now
+  EXPECT_EQ(a["startsAt"], "2026-12-04T10:00:00Z");
+  EXPECT_EQ(a["endsAt"], "2026-12-04T10:05:00Z");  // resolve_timeout (5m) from now
   EXPECT_EQ(a["status"]["state"], "active");
   EXPECT_EQ(a["receivers"], json::array({json{{"name", "team"}}}));
   EXPECT_EQ(a["generatorURL"], "http://prom/graph");
@@ -175,7 +175,6 @@ TEST_F(AlertmanagerApiTest, BadSilencesAreRefused) {
            R"({"matchers":[{"name":"a","value":".*","isRegex":true}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
            R"({"matchers":[{"name":"a","value":"b"}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T09:00:00Z"})",
            R"({"matchers":[{"name":"a","value":"b"}],"startsAt":"2026-12-04T08:00:00Z","endsAt":"2026-12-04T09:00:00Z"})",
-           R"({"matchers":[{"name":"a","value":"("}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
            R"({"matchers":[{"name":"a","value":"(","isRegex":true}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
            R"({"matchers":[{"name":"a","value":"b"}],"endsAt":"2026-12-04T12:00:00Z"})",
        }) {
@@ -207,7 +206,7 @@ TEST_F(AlertmanagerApiTest, WebhookIntakeTakesVersion4Payloads) {
   clock_.advance(minutes(30));  // a forwarded firing alert stays firing until its resolve arrives
   json alerts = get("/api/v2/alerts");
   ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(alerts[0]["startsAt"], "2026-12-04T09:58:00.000Z");
+  EXPECT_EQ(alerts[0]["startsAt"], "2026-12-04T09:58:00Z");
   r = call("POST", "/api/v1/alertmanager/webhook", R"({
     "version":"4","status":"resolved","alerts":[{"status":"resolved","labels":{"alertname":"Load","instance":"a"},
     "startsAt":"2026-12-04T09:58:00Z","endsAt":"2026-12-04T10:29:00Z"}]})");

@@ -134,7 +134,7 @@ alerting:
         self.assertEqual(alert["annotations"]["summary"], "from Prometheus")
         self.assertIn(f"127.0.0.1:{self.prom_port}", alert["generatorURL"])
         # Prometheus sends an end time (now + 4 × resend delay) and keeps re-sending.
-        self.assertNotEqual(alert["endsAt"], "0001-01-01T00:00:00.000Z")
+        self.assertNotEqual(alert["endsAt"], "0001-01-01T00:00:00Z")
         got = self.receiver.wait_for("/hook", timeout=20)
         bodies = [r.json for r in got if r.json and any(
             a["labels"].get("alertname") == "PrometheusSaysHello" for a in r.json.get("alerts", []))]

@@ -3,9 +3,10 @@
 // and a real SQLite store. Reports samples per second of one core, in the steady state: every
 // series already exists and its rules are matched (one untimed round first).
 //   build/bench/tocsin_engine_bench --benchmark_filter=Ingest
+// The `_logged` variants run with the sample log on, as the server does.
 // Instructions per sample, repeatable on a shared machine (one iteration = 100,000 samples):
 //   valgrind --tool=callgrind --toggle-collect='tocsin::(anonymous namespace)::ingest_request*'
-//            build/bench/tocsin_engine_bench --benchmark_filter=threshold --benchmark_min_time=0.01
+//            build/bench/tocsin_engine_bench --benchmark_filter=Ingest/threshold/ --benchmark_min_time=0.01
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -31,7 +32,9 @@ namespace {
   return r->accepted;
 }
 
-void Ingest(benchmark::State& state, const std::string& detector) {
+// `sample_log`: with the engine's sample log on (each request logged with one write(2), as the
+// server runs it; no fsync, which the server does once a second on another thread).
+void Ingest(benchmark::State& state, const std::string& detector, bool sample_log) {
   const int series_count = static_cast<int>(state.range(0));
   constexpr int kSeriesPerRequest = 500;
   constexpr int kPointsPerSeries = 10;
@@ -57,6 +60,11 @@ rules:
   options.store = store.get();
   options.clock = &clock;
   options.metrics = &metrics;
+  if (sample_log) {
+    options.state_file = std::filesystem::path(dir) / "rules.state";
+    options.series_file = std::filesystem::path(dir) / "series.snapshot";
+    options.sample_log_dir = std::filesystem::path(dir) / "sample-log";
+  }
   auto engine = engine::Engine::create(std::move(options)).value();
 
   // Requests of 500 series × 10 points, as a Prometheus remote_write sender batches them.
@@ -102,9 +110,11 @@ rules:
   std::filesystem::remove_all(dir);
 }
 
-BENCHMARK_CAPTURE(Ingest, threshold, std::string("{kind: threshold, above: 1000}"))->Arg(10'000)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(Ingest, sigma, std::string("{kind: sigma, n: 4, window: 1h}"))->Arg(10'000)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(Ingest, auto, std::string("{kind: auto}"))->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Ingest, threshold, std::string("{kind: threshold, above: 1000}"), false)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Ingest, sigma, std::string("{kind: sigma, n: 4, window: 1h}"), false)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Ingest, auto, std::string("{kind: auto}"), false)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Ingest, threshold_logged, std::string("{kind: threshold, above: 1000}"), true)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Ingest, auto_logged, std::string("{kind: auto}"), true)->Arg(10'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tocsin

@@ -40,11 +40,17 @@ void RuleEngine::restore(std::vector<RestoredAlert> alerts) {
   for (auto& a : alerts) {
     if (a.phase == AlertPhase::kPending || a.phase == AlertPhase::kFiring) restored_[a.fingerprint] = a;
   }
-  // Series already known (from a state snapshot) take their alert phase now.
+  // Series already known (from a state snapshot, or samples replayed since) take their alert
+  // phase now. The store is the truth: one it does not hold as pending or firing is inactive,
+  // whatever replayed samples made of it (a timer resolved it, or its write never committed).
   for (auto& rule : rules_) {
     for (auto& [fp, s] : rule.series) {
       auto r = restored_.find(s.fingerprint);
-      if (r == restored_.end()) continue;
+      if (r == restored_.end()) {
+        s.phase = AlertPhase::kInactive;
+        s.flapping = false;
+        continue;
+      }
       s.phase = r->second.phase;
       s.active_at = r->second.active_at;
       s.last_crossing_at = r->second.last_crossing_at;

@@ -82,6 +82,8 @@ class RuleEngine {
 
   // Seeds alert state after a restart. A restored alert takes effect when its series is next
   // seen, so a sample back under the threshold resolves an alert that fired before the restart.
+  // Series states that exist already and are not in `alerts` become inactive: the caller's list
+  // is the truth, whatever samples replayed before this call did to the phases.
   void restore(std::vector<RestoredAlert> alerts);
 
   // Feeds one sample to every matching rule. Samples older than the series' last (out of order)

@@ -173,6 +173,23 @@ TEST(RuleEngine, RestoredFiringAlertResolvesOnTheNextSampleUnderTheThreshold) {
   EXPECT_EQ(events[0].fingerprint, fired.back().fingerprint);
 }
 
+TEST(RuleEngine, RestoreMakesTheStoreTheTruthForPhasesThatReplayedSamplesMoved) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9, minutes(1))};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  // Samples replayed after a restart move the state machine (their events are discarded)...
+  ASSERT_EQ(engine->ingest(sample(0.95, 1000)).back().to, AlertPhase::kPending);
+  // ...but the store holds no pending or firing alert for the series (its `for` timer, say,
+  // never ran before the crash, or the transition never committed): inactive it is.
+  engine->restore({});
+  EXPECT_EQ(engine->health()[0].pending, 0u);
+  EXPECT_FALSE(engine->next_due().has_value());
+  // The next crossing sample starts a pending alert of its own, as the store expects.
+  auto events = engine->ingest(sample(0.96, 2000));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].from, AlertPhase::kInactive);
+  EXPECT_EQ(events[0].to, AlertPhase::kPending);
+}
+
 }  // namespace
 }  // namespace tocsin::detect
 

@@ -49,6 +49,10 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   if (!options.config || !options.store || !options.clock || !options.metrics) {
     return std::unexpected(core::Error::internal("engine needs a config, a store, a clock and a metrics registry"));
   }
+  if (!options.sample_log_dir.empty() && (options.state_file.empty() || options.series_file.empty())) {
+    // A checkpoint deletes the log segments that the two files cover.
+    return std::unexpected(core::Error::internal("the sample log needs a state file and a series file"));
+  }
   // Recent samples first: over-time rules read them, and they survive a restart in series_file.
   tsdb::SeriesStoreOptions series_options;
   series_options.retention = options.config->server.retention;
@@ -89,12 +93,15 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
                        {{"file", options.state_file.string()}, {"error", st.error().message()}});
     }
   }
-  rules->restore(std::move(restored));
   auto pipeline = TOCSIN_TRY(alerting::Pipeline::create(options.config, options.external_url));
   TOCSIN_RETURN_IF_ERROR(options.store->read(
       [&](store::Tx& tx) -> core::Status { return pipeline->load(tx, options.clock->now()); }));
   auto engine = std::unique_ptr<Engine>(
       new Engine(std::move(options), std::move(series), std::move(rules), std::move(pipeline)));
+  // Then the samples logged after those snapshots, then the alert phases: replayed samples move
+  // the state machines, but the store's alert records say where each alert really is.
+  if (!engine->options_.sample_log_dir.empty()) engine->open_sample_log();
+  engine->rules_->restore(std::move(restored));
   Engine* raw = engine.get();
   engine->health_collector_ =
       engine->options_.metrics->add_collector([raw] { return render_rule_health(raw->rule_health()); });
@@ -132,14 +139,70 @@ std::vector<detect::RuleHealth> Engine::rule_health() {
 }
 
 core::Status Engine::save_state() {
-  if (!options_.series_file.empty()) TOCSIN_RETURN_IF_ERROR(series_->snapshot(options_.series_file));
-  if (options_.state_file.empty()) return {};
-  std::string bytes;
+  // One cut, under the lock: the rule state and the samples as of the same batch, and the log
+  // goes on in a new segment from there. The files are written outside the lock.
+  std::string rule_bytes;
+  std::string series_bytes;
+  uint64_t log_from = 0;
   {
     std::lock_guard lock(mu_);
-    bytes = rules_->snapshot();
+    if (!options_.state_file.empty()) rule_bytes = rules_->snapshot();
+    if (!options_.series_file.empty()) series_bytes = series_->snapshot_bytes();
+    if (log_) log_from = log_->rotate();
   }
-  return core::write_file_atomically(options_.state_file, bytes);
+  // Rules first: should the series file then fail, the replay hands the rules samples they have
+  // seen, and they skip them by timestamp; the other order would hide samples from the rules.
+  if (!options_.state_file.empty()) {
+    TOCSIN_RETURN_IF_ERROR(core::write_file_atomically(options_.state_file, rule_bytes));
+  }
+  if (!options_.series_file.empty()) {
+    TOCSIN_RETURN_IF_ERROR(core::write_file_atomically(options_.series_file, series_bytes));
+  }
+  // Both durable: the segments before the cut hold nothing they lack.
+  if (log_) TOCSIN_RETURN_IF_ERROR(log_->remove_before(log_from));
+  return {};
+}
+
+core::Status Engine::sync_sample_log() { return log_ ? log_->sync() : core::ok(); }
+
+void Engine::open_sample_log() {
+  auto log = tsdb::SampleLog::open(options_.sample_log_dir, *options_.metrics);
+  if (!log) {
+    core::log::error("sample log not opened; samples since the last snapshot will not survive a crash",
+                     {{"error", log.error().to_string()}});
+    return;
+  }
+  std::lock_guard lock(mu_);
+  std::vector<detect::AlertEvent> events;  // discarded: the store already has what they said
+  IngestResult replayed;
+  std::vector<ingest::Point> points;
+  auto stats = (*log)->replay([&](const core::Labels& labels, std::span<const tsdb::Point> logged) {
+    points.clear();
+    for (const auto& p : logged) points.push_back({p.value, p.ts});
+    ingest_locked(labels, points, events, replayed);
+    events.clear();
+  });
+  if (!stats) {
+    core::log::error("sample log not replayed", {{"error", stats.error().to_string()}});
+  } else if (stats->segments > 0) {
+    // Samples in the snapshot already (a crash between writing it and deleting old segments)
+    // are dropped as duplicates, and counted as such.
+    core::log::info("sample log replayed", {{"segments", std::to_string(stats->segments)},
+                                            {"samples", std::to_string(stats->samples)},
+                                            {"new", std::to_string(replayed.accepted)},
+                                            {"damaged_records", std::to_string(stats->damaged_records)}});
+  }
+  log_ = std::move(*log);
+}
+
+void Engine::commit_log_locked() {
+  if (!log_) return;
+  auto st = log_->commit();
+  if (!st && !log_failing_) {
+    core::log::error("sample log write failed; the samples stay in memory and go into the next snapshot",
+                     {{"error", st.error().to_string()}});
+  }
+  log_failing_ = !st;
 }
 
 void Engine::set_on_wake(std::function<void()> fn) {
@@ -284,6 +347,7 @@ void Engine::ingest_locked(const core::Labels& labels, std::span<const ingest::P
   if (counts.duplicate > 0) duplicates_total_.inc(static_cast<double>(counts.duplicate));
   result.dropped += points.size() - counts.ok;
   result.accepted += counts.ok;
+  if (log_ && !appended_.empty()) log_->add(*ref, labels, appended_);
   // All of the batch is stored before any of it is evaluated: an over-time rule reads the window
   // ending at each point's own timestamp, so the later points do not change what it sees.
   rules_->ingest_points(labels, fingerprint, appended_, *ref, events);
@@ -306,7 +370,12 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
       }
     }
     // Rule state moved in memory even if the write fails; the alert records are what is durable.
-    if (!events.empty()) result.incidents_opened = TOCSIN_TRY(apply_locked(events, now));
+    core::Result<std::vector<int64_t>> opened;
+    if (!events.empty()) opened = apply_locked(events, now);
+    // Logged whatever the store said, as memory moved; after it, so that a crash in between
+    // leaves the store ahead and the sender, unanswered, sends the batch again.
+    commit_log_locked();
+    result.incidents_opened = TOCSIN_TRY(std::move(opened));
     result.alert_transitions = events.size();
     samples_total_.inc(static_cast<double>(result.accepted));
     if (!events.empty()) wake();

@@ -33,6 +33,7 @@
 #include "ingest/remote_write.h"
 #include "notify/deliverer.h"
 #include "store/store.h"
+#include "tsdb/sample_log.h"
 #include "tsdb/series_store.h"
 
 namespace tocsin::engine {
@@ -49,6 +50,10 @@ struct EngineOptions {
   // empty = not kept.
   std::filesystem::path state_file;
   std::filesystem::path series_file;
+  // The sample log's directory (empty = no log; needs both files above): every accepted batch is
+  // logged before ingest returns, and replayed after the snapshots at the next start, so a
+  // process crash loses no sample and no learning. See tsdb/sample_log.h.
+  std::filesystem::path sample_log_dir;
 };
 
 struct IngestResult {
@@ -92,9 +97,14 @@ class Engine {
   // them has work (empty: nothing scheduled).
   core::Result<std::optional<core::Timestamp>> run_due();
 
-  // Writes the rule engine's learned state to options.state_file (atomically: temp file, fsync,
-  // rename). A no-op without a state file.
+  // Writes the rule engine's learned state to options.state_file and the recent samples to
+  // options.series_file (each atomically: temp file, fsync, rename), both as of the same moment,
+  // and starts a new sample log segment at that moment; once both files are durable, the
+  // segments before it are deleted. A no-op without the files.
   core::Status save_state();
+  // Makes the logged samples durable against a machine crash (fdatasync). Cheap when nothing
+  // was logged since; never holds up ingestion. The server calls it once a second.
+  core::Status sync_sample_log();
   std::vector<detect::RuleHealth> rule_health();
 
   void set_on_wake(std::function<void()> fn);
@@ -118,6 +128,10 @@ class Engine {
                                                     const std::vector<detect::AlertEvent>& pending, core::Timestamp now);
   // After a failed transaction the pipeline's memory may be ahead of the store: start again from it.
   void reload_pipeline_locked(core::Timestamp now);
+  // Opens the sample log and replays it through ingest_locked, discarding the alert events.
+  void open_sample_log();
+  // Writes the batch's samples to the sample log (a failure is logged, and counted by the log).
+  void commit_log_locked();
 
   EngineOptions options_;
   std::mutex mu_;  // guards rules_ and serialises store writes made by the engine
@@ -126,6 +140,8 @@ class Engine {
   std::unique_ptr<detect::RuleEngine> rules_;
   std::unique_ptr<alerting::Pipeline> pipeline_;  // guarded by mu_
   std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
+  std::unique_ptr<tsdb::SampleLog> log_;  // null without options.sample_log_dir; writes under mu_
+  bool log_failing_ = false;              // guarded by mu_: the last commit failed (logged once)
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;

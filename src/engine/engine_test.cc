@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "notify/webhook/http_sender.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
+#include "tsdb/sample_log.h"
 
 namespace tocsin::engine {
 namespace {
@@ -134,6 +136,7 @@ class EngineTest : public ::testing::Test {
     options.external_url = "http://tocsin.test";
     options.state_file = dir_.path() / "rules.state";
     options.series_file = dir_.path() / "series.snapshot";
+    options.sample_log_dir = dir_.path() / "sample-log";
     auto engine = Engine::create(std::move(options));
     ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
     engine_ = std::move(*engine);
@@ -361,14 +364,124 @@ TEST_F(EngineTest, ARestartKeepsALearnedBaseline) {
   // Without the saved state the detector would still be warming up and stay silent.
   engine_.reset();
   store_.reset();
-  for (const char* file : {"rules.state", "series.snapshot", "tocsin.db", "tocsin.db-wal", "tocsin.db-shm"}) {
-    std::filesystem::remove(dir_.path() / file);
+  for (const char* file :
+       {"rules.state", "series.snapshot", "sample-log", "tocsin.db", "tocsin.db-wal", "tocsin.db-shm"}) {
+    std::filesystem::remove_all(dir_.path() / file);
   }
   restart();
   clock_.advance(minutes(1));
   push(130);
   run_until(clock_.now());
   EXPECT_TRUE(engine_->list_incidents({}).value().empty());
+}
+
+// A second engine over its own files, fed the same samples, that never restarts: what the
+// restarted one should match.
+struct ReferenceEngine {
+  ReferenceEngine(std::shared_ptr<const config::Config> config, core::Clock& clock, notify::Sender& sender) {
+    store = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
+    EngineOptions options;
+    options.config = std::move(config);
+    options.store = store.get();
+    options.clock = &clock;
+    options.metrics = &metrics;
+    options.senders = {{"webhook", &sender}};
+    options.state_file = dir.path() / "rules.state";
+    options.series_file = dir.path() / "series.snapshot";
+    engine = Engine::create(std::move(options)).value();
+  }
+  test_support::TempDir dir;
+  core::MetricsRegistry metrics;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<Engine> engine;
+};
+
+std::string read_bytes(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The samples of the pushed series in a series snapshot file.
+std::vector<tsdb::Point> window_in(const std::filesystem::path& series_file) {
+  core::MetricsRegistry metrics;
+  auto store = tsdb::SeriesStore::load(series_file, {}, metrics).value();
+  std::vector<tsdb::Point> out;
+  const auto ref = store->find(core::Labels{{"__name__", "system_load"}, {"service", "api"}, {"instance", "h1"}});
+  if (ref) store->samples(*ref, core::Timestamp{}, core::from_unix_ms(int64_t{1} << 50), out);
+  return out;
+}
+
+TEST_F(EngineTest, AKillAfterTheLastSaveLosesNeitherSamplesNorLearning) {
+  Receiver receiver;
+  start(receiver.url(), "{kind: sigma, n: 3, window: 1h, min_samples: 20}", "0s");
+  ReferenceEngine reference(config_, clock_, sender_);
+  auto both = [&](double v) {
+    push(v);
+    core::Sample s{core::Labels{{"__name__", "system_load"}, {"service", "api"}, {"instance", "h1"}}, v, clock_.now()};
+    ASSERT_TRUE(reference.engine->ingest({s}).has_value());
+  };
+  // 10 samples go into the snapshots, 20 more only into the sample log.
+  for (int i = 0; i < 30; ++i) {
+    if (i == 10) {
+      ASSERT_TRUE(engine_->save_state().has_value());
+      EXPECT_TRUE(tsdb::SampleLog::segments(dir_.path() / "sample-log").empty()) << "the snapshots cover them";
+    }
+    clock_.advance(minutes(1));
+    both(100.0 + (i % 2 ? 1.0 : -1.0));
+  }
+  EXPECT_EQ(tsdb::SampleLog::segments(dir_.path() / "sample-log").size(), 1u);
+  restart();  // as after kill -9: no save_state
+
+  // The next sample is judged by the baseline of all 30 (20 are needed to judge at all): it fires,
+  // as it does in the engine that never stopped.
+  clock_.advance(minutes(1));
+  both(130);
+  run_until(clock_.now());
+  EXPECT_EQ(engine_->list_incidents({}).value().size(), 1u);
+  EXPECT_EQ(reference.engine->list_incidents({}).value().size(), 1u);
+  // The same learned state, byte for byte (mean, deviation, last value, score), and the same
+  // recent window.
+  ASSERT_TRUE(engine_->save_state().has_value());
+  ASSERT_TRUE(reference.engine->save_state().has_value());
+  EXPECT_EQ(read_bytes(dir_.path() / "rules.state"), read_bytes(reference.dir.path() / "rules.state"));
+  const auto window = window_in(dir_.path() / "series.snapshot");
+  EXPECT_EQ(window.size(), 31u);
+  EXPECT_EQ(window, window_in(reference.dir.path() / "series.snapshot"));
+}
+
+TEST_F(EngineTest, WithoutTheSampleLogAKillForgetsWhatWasLearnedSinceTheLastSave) {
+  Receiver receiver;
+  start(receiver.url(), "{kind: sigma, n: 3, window: 1h, min_samples: 20}", "0s");
+  for (int i = 0; i < 30; ++i) {
+    if (i == 10) {
+      ASSERT_TRUE(engine_->save_state().has_value());
+    }
+    clock_.advance(minutes(1));
+    push(100.0 + (i % 2 ? 1.0 : -1.0));
+  }
+  engine_.reset();
+  std::filesystem::remove_all(dir_.path() / "sample-log");
+  restart();
+  clock_.advance(minutes(1));
+  push(130);  // 10 samples learned: still warming up, silent
+  run_until(clock_.now());
+  EXPECT_TRUE(engine_->list_incidents({}).value().empty());
+}
+
+TEST_F(EngineTest, ReplayedSamplesDoNotPageAgainAndTheStoreSaysWhereAlertsAre) {
+  Receiver receiver;
+  start(receiver.url(), "{kind: threshold, above: 0.9}", "1m");
+  push(0.95);                      // pending
+  run_until(kStart + minutes(1));  // fires by the timer: one incident, one page
+  push(0.97);
+  restart();  // replays both crossing samples: pending again, but the store says firing
+  EXPECT_EQ(engine_->rule_health()[0].firing, 1u);
+  run_until(kStart + minutes(5));
+  EXPECT_EQ(engine_->list_incidents({}).value().size(), 1u);
+  EXPECT_EQ(receiver.paths(), (std::vector<std::string>{"/bob"}));
+  push(0.2);  // and it resolves, as the store's firing alert
+  auto inc = engine_->list_incidents({}).value().at(0);
+  EXPECT_EQ(engine_->get_incident(inc.id).value().alerts.at(0).status, store::AlertState::kResolved);
 }
 
 TEST_F(EngineTest, CorruptRuleStateDoesNotStopTheEngine) {

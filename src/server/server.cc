@@ -36,10 +36,14 @@ struct Runtime::Impl {
   // The engine driver and the collector each run on a loop of their own.
   std::unique_ptr<StepLoop> driver;
   std::unique_ptr<StepLoop> collecting;
+  std::unique_ptr<StepLoop> log_syncing;  // fdatasyncs the sample log, off the driver's thread
   core::Timestamp last_state_save{};
 
   // How often the rule engine's learned state is written out (and once more at shutdown).
   static constexpr core::Duration kStateSaveEvery = std::chrono::minutes(1);
+  // How often logged samples are made durable against a machine crash (a process crash loses
+  // none of them in any case).
+  static constexpr core::Duration kLogSyncEvery = std::chrono::seconds(1);
 
   void save_state() {
     if (auto st = engine->save_state(); !st) {
@@ -98,12 +102,18 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.external_url = external_url;
   engine_options.state_file = std::filesystem::path(cfg.server.data_dir) / "rules.state";
   engine_options.series_file = std::filesystem::path(cfg.server.data_dir) / "series.snapshot";
+  engine_options.sample_log_dir = std::filesystem::path(cfg.server.data_dir) / "sample-log";
   impl->engine = TOCSIN_TRY(engine::Engine::create(std::move(engine_options)));
   // Order matters: the driver exists before anything can ingest (its wake hook), and the router
   // is published to the HTTP threads last, when everything behind it is ready.
   impl->last_state_save = impl->clock.now();
   impl->driver = std::make_unique<StepLoop>("engine", impl->clock, [raw] { return raw->drive(); });
   impl->engine->set_on_wake([raw] { raw->driver->wake(); });
+  impl->log_syncing =
+      std::make_unique<StepLoop>("sample-log", impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
+        TOCSIN_RETURN_IF_ERROR(raw->engine->sync_sample_log());
+        return std::optional<core::Timestamp>(raw->clock.now() + Impl::kLogSyncEvery);
+      });
   if (!cfg.scrape.empty() || !cfg.probes.empty()) {
     impl->fetcher = collect::make_network_fetcher();
     impl->collector = std::make_unique<collect::Collector>(
@@ -146,6 +156,7 @@ void Runtime::stop() {
   if (impl_->http) impl_->http->stop(std::chrono::seconds(5));
   if (impl_->collecting) impl_->collecting->stop();
   if (impl_->driver) impl_->driver->stop();
+  if (impl_->log_syncing) impl_->log_syncing->stop();
   impl_->save_state();
   impl_.reset();
 }

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -127,6 +128,9 @@ class SeriesStore {
   // Writes every series and chunk to `file` atomically: a temp file beside it, fsync, rename,
   // fsync of the directory. The lock is held only while the bytes are copied into memory.
   core::Status snapshot(const std::filesystem::path& file) const;
+  // The bytes snapshot() writes, for a caller that must capture them at a moment of its choosing
+  // (the engine, under its lock, together with the rule state) and write them later.
+  std::string snapshot_bytes() const;
   // Restores a store from a snapshot. A missing file is kNotFound; a damaged or truncated one is
   // kInvalidArgument naming the byte offset; nothing is half-loaded. Series beyond max_series
   // are skipped and counted as rejected.

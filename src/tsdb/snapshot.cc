@@ -90,6 +90,10 @@ class Reader {
 }  // namespace
 
 core::Status SeriesStore::snapshot(const std::filesystem::path& file) const {
+  return core::write_file_atomically(file, snapshot_bytes());
+}
+
+std::string SeriesStore::snapshot_bytes() const {
   Writer w;
   {
     std::lock_guard lock(mu_);
@@ -125,7 +129,7 @@ core::Status SeriesStore::snapshot(const std::filesystem::path& file) const {
     }
   }
   w.u64(fnv1a64(w.out()));
-  return core::write_file_atomically(file, w.out());
+  return std::move(w.out());
 }
 
 core::Result<std::unique_ptr<SeriesStore>> SeriesStore::load(const std::filesystem::path& file,

@@ -326,6 +326,39 @@ class RestartRefireTest(RestartTest):
                          f"pages sent again for an acknowledged incident after restart:\n{self.receiver.describe()}")
 
 
+class SampleLogRestartTest(ServerTestCase):
+    """kill -9 between the once-a-minute snapshots: the samples pushed since the last one come back
+    from the sample log, so a rule over a window still counts them after the restart."""
+
+    extra_rules = """\
+  - name: ProbeBurst
+    select: 'count_over_time(wal_probe[10m])'
+    detector: {kind: threshold, above: 2.5}
+    for: 0s
+    severity: minor
+"""
+
+    def probe(self, value: float, ts_ms: int):
+        r = self.server.push([{"name": "wal_probe", "labels": {"job": "e2e"}, "value": value, "ts": ts_ms}])
+        self.assertEqual(r.status // 100, 2, f"push: {r!r}")
+        return r.json
+
+    def test_recent_window_survives_kill(self):
+        s = self.server
+        now = int(time.time() * 1000)
+        for i in (3, 2):
+            self.assertEqual(self.probe(1, now - i * 1000)["alert_transitions"], 0,
+                             "two samples in the window are not a burst")
+        s.kill()  # well within a minute of the start: no snapshot holds the two samples
+        s.start()
+        got = self.probe(1, now - 1000)
+        self.assertGreater(got["alert_transitions"], 0,
+                           f"the third sample in 10m should fire ProbeBurst: the two pushed before kill -9 were "
+                           f"lost from the recent window: {got}\n{s.log_tail(3000)}")
+        rules = {r["name"]: r for r in s.get("/api/v1/rules").json["rules"]}
+        self.assertEqual(rules["ProbeBurst"]["alerts"]["firing"], 1, dump(rules["ProbeBurst"]))
+
+
 class CliTest(ServerTestCase):
     """tocsin incident show / ack / resolve against a running server."""
 

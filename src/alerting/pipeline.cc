@@ -292,6 +292,7 @@ std::optional<store::Notification> Pipeline::notification_for(const Group& g, co
     ga.generator_url = a->generator_url;
     m.alerts.push_back(std::move(ga));
   }
+  m.alerts = notify::alertmanager_order(std::move(m.alerts));
   auto render = [&](const std::string& text, std::string_view fallback) -> std::string {
     auto t = notify::Template::parse(text.empty() ? std::string(fallback) : text);
     if (!t) return std::string(fallback);

@@ -20,8 +20,14 @@ namespace {
 
 constexpr std::string_view kZeroTime = "0001-01-01T00:00:00Z";  // Go's zero time.Time
 
-Response bad(std::string_view message, std::string_view field = {}) { return Response::error(400, message, field); }
-Response from_error(const core::Error& e) { return Response::error(http_status(e), e.message(), e.field()); }
+// Alertmanager's API v2 answers errors with a JSON string (amtool parses it as one), so the
+// field goes into the message.
+Response error_response(int status, std::string_view message, std::string_view field) {
+  const std::string text = field.empty() ? std::string(message) : fmt::format("{}: {}", field, message);
+  return Response::json(status, json(text).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+Response bad(std::string_view message, std::string_view field = {}) { return error_response(400, message, field); }
+Response from_error(const core::Error& e) { return error_response(http_status(e), e.message(), e.field()); }
 Response ok_json(const json& body) {
   return Response::json(200, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
@@ -212,18 +218,18 @@ std::optional<Response> AlertmanagerApi::handle(const Request& request) {
   const std::string_view path = request.path;
   const std::string& m = request.method;
   auto only = [&](std::string_view allowed, auto&& fn) -> Response {
-    return m == allowed ? fn() : Response::error(405, fmt::format("use {}", allowed));
+    return m == allowed ? fn() : error_response(405, fmt::format("use {}", allowed), {});
   };
   if (path == "/api/v2/alerts") {
     if (m == "POST") return post_alerts(request);
     if (m == "GET") return get_alerts(request);
-    return Response::error(405, "use GET or POST");
+    return error_response(405, "use GET or POST", {});
   }
   if (path == "/api/v2/alerts/groups") return only("GET", [&] { return get_groups(request); });
   if (path == "/api/v2/silences") {
     if (m == "POST") return post_silence(request);
     if (m == "GET") return get_silences(request);
-    return Response::error(405, "use GET or POST");
+    return error_response(405, "use GET or POST", {});
   }
   if (path.starts_with("/api/v2/silence/")) return silence_route(request, path.substr(16));
   if (path == "/api/v2/status") return only("GET", [&] { return status(); });
@@ -379,7 +385,7 @@ Response AlertmanagerApi::post_silence(const Request& request) {
 Response AlertmanagerApi::silence_route(const Request& request, std::string_view id) {
   if (request.method == "GET") {
     auto s = engine_.silence(id);
-    if (!s) return Response::error(404, fmt::format("silence {} not found", id));
+    if (!s) return error_response(404, fmt::format("silence {} not found", id), {});
     return ok_json(gettable_silence(*s, clock_.now()));
   }
   if (request.method == "DELETE") {
@@ -387,7 +393,7 @@ Response AlertmanagerApi::silence_route(const Request& request, std::string_view
     if (!st) return from_error(st.error());
     return Response::json(200, "");
   }
-  return Response::error(405, "use GET or DELETE");
+  return error_response(405, "use GET or DELETE", {});
 }
 
 Response AlertmanagerApi::status() {

@@ -3,8 +3,9 @@
 //   POST/GET /api/v2/alerts, GET /api/v2/alerts/groups, GET/POST /api/v2/silences,
 //   GET/DELETE /api/v2/silence/{id}, GET /api/v2/status, GET /api/v2/receivers,
 //   POST /api/v1/alertmanager/webhook (Alertmanager webhook version 4).
-// Shapes follow Alertmanager 0.25's OpenAPI spec. Unlike Alertmanager, a batch with one bad alert
-// is refused whole (400 naming the alert and field) and changes nothing.
+// Shapes follow Alertmanager 0.25's OpenAPI spec, errors included: a 4xx body is a JSON string
+// ("[1].labels.0bad: invalid label name …"), which is what amtool parses. Unlike Alertmanager, a
+// batch with one bad alert is refused whole and changes nothing.
 // Thread-safety: handle() may be called from several threads at once.
 #pragma once
 

@@ -45,6 +45,8 @@ core::Result<int> Deliverer::update(store::Store& store, core::Timestamp now) {
     TOCSIN_RETURN_IF_ERROR(store.write([&](store::Tx& tx) -> core::Status {
       TOCSIN_TRY(tx.insert_attempt({0, n.id, at, result.ok, result.status_code, result.error, latency}));
       TOCSIN_RETURN_IF_ERROR(tx.update_notification(n));
+      // Notifications of notify-only routes (alert groups) belong to no incident and no timeline.
+      if (n.incident_id == 0) return {};
       if (n.status == store::NotificationStatus::kSent) {
         TOCSIN_TRY(tx.append_timeline({0, n.incident_id, at, "notified", "tocsin",
                                        fmt::format("{} via {} ({}): delivered{}", n.target, n.channel, n.address,

@@ -50,7 +50,6 @@ def _add_scenario_tests(cls):
 
 
 @unittest.skipUnless(AM_BIN, NO_AM)
-@unittest.skip("tocsin's v2 API not wired yet")
 @_add_scenario_tests
 class AlertmanagerDiffTest(_ScenarioSuite):
     targets = ["am", "tocsin"]

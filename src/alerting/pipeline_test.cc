@@ -192,5 +192,71 @@ TEST_F(PipelineTest, AReSentAlertKeepsItsFirstStartAndAFiringAfterResolveIsNew) 
   EXPECT_FALSE(pipeline_->find(fp)->incident_id);
 }
 
+
+TEST(PipelineTemplates, ChannelTemplatesRenderTheTitleAndBodyOfAGroup) {
+  auto cfg = load(R"(
+channels:
+  - name: chat
+    type: webhook
+    url: "http://127.0.0.1:9/chat"
+    title: '{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ .Alerts.Firing | len }} firing)'
+    body: '{{ range .Alerts }}{{ .Labels.instance }}={{ .Annotations.summary }};{{ end }} {{ .ExternalURL }}'
+routes: {receiver: chat, group_by: [alertname], group_wait: 0s}
+)");
+  auto pipeline = Pipeline::create(cfg, "http://tocsin.example").value();
+  Alert a = alert({{"alertname", "Load"}, {"instance", "a"}}, kT0, std::nullopt, kT0);
+  a.annotations["summary"] = "hot";
+  Alert b = alert({{"alertname", "Load"}, {"instance", "b"}}, kT0, std::nullopt, kT0);
+  b.annotations["summary"] = "warm";
+  pipeline->receive({a, b}, kT0);
+  auto out = pipeline->flush(kT0);
+  ASSERT_EQ(out.notifications.size(), 1u);
+  const json body = json::parse(out.notifications[0].payload);
+  EXPECT_EQ(body["title"], "FIRING: Load (2 firing)");
+  EXPECT_EQ(body["body"], "a=hot;b=warm; http://tocsin.example");
+  EXPECT_EQ(out.notifications[0].target, "channel:chat");
+  EXPECT_EQ(out.notifications[0].address, "http://127.0.0.1:9/chat");
+}
+
+TEST(PipelineTemplates, ABrokenTemplateFailsAtStart) {
+  auto cfg = load(R"(
+channels:
+  - {name: chat, type: slack, url: "http://127.0.0.1:9/chat", title: '{{ .Status | nosuchfunc }}'}
+)");
+  auto pipeline = Pipeline::create(cfg, "http://tocsin.example");
+  ASSERT_FALSE(pipeline);
+  EXPECT_NE(pipeline.error().message().find("channel chat"), std::string::npos) << pipeline.error().message();
+  EXPECT_NE(pipeline.error().message().find("nosuchfunc"), std::string::npos) << pipeline.error().message();
+}
+
+TEST(PipelineTimeIntervals, AMutedRouteSendsNothingUntilTheIntervalEnds) {
+  auto cfg = load(R"(
+channels:
+  - {name: hook, type: webhook, url: "http://127.0.0.1:9/h", format: alertmanager}
+time_intervals:
+  - name: mornings
+    time_intervals: [{times: [{start_time: "08:00", end_time: "09:00"}]}]
+routes:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 10m
+  routes:
+    - {matchers: ['team="db"'], mute_time_intervals: [mornings]}
+)");
+  auto pipeline = Pipeline::create(cfg, "http://t").value();
+  // kT0 is 08:00 UTC: inside the mute interval.
+  pipeline->receive({alert({{"alertname", "Slow"}, {"team", "db"}}, kT0, std::nullopt, kT0),
+                     alert({{"alertname", "Other"}, {"team", "web"}}, kT0, std::nullopt, kT0)},
+                    kT0);
+  auto muted = pipeline->flush(kT0);
+  ASSERT_EQ(muted.notifications.size(), 1u);
+  EXPECT_EQ(json::parse(muted.notifications[0].payload)["groupLabels"]["alertname"], "Other");
+  for (int i = 1; i < 6; ++i) EXPECT_TRUE(pipeline->flush(kT0 + minutes(10 * i)).notifications.empty()) << i;
+  auto after = pipeline->flush(kT0 + minutes(60));  // 09:00: the interval is over
+  ASSERT_EQ(after.notifications.size(), 1u);
+  EXPECT_EQ(json::parse(after.notifications[0].payload)["groupLabels"]["alertname"], "Slow");
+}
+
 }  // namespace
 }  // namespace tocsin::alerting

@@ -496,5 +496,85 @@ TEST_F(EngineTest, CorruptRuleStateDoesNotStopTheEngine) {
   EXPECT_EQ(engine_->list_incidents({}).value().size(), 1u);
 }
 
+
+// Alerts from outside that match no plan go to the route's receiver, grouped; a restart (the
+// groups and their timers are rebuilt) does not send what the notification log says was sent.
+TEST_F(EngineTest, NotifyOnlyAlertsAreGroupedAndARestartDoesNotReSendThem) {
+  Receiver receiver;
+  start(receiver.url());
+  auto alert = [&](std::string instance, std::optional<core::Timestamp> ends) {
+    alerting::Alert a;
+    a.labels = core::Labels{{"alertname", "DiskFull"}, {"service", "db"}, {"instance", instance}};
+    a.fingerprint = a.labels.fingerprint();
+    a.active_at = kStart;
+    a.ends_at = ends;
+    a.updated_at = clock_.now();
+    return a;
+  };
+  ASSERT_TRUE(engine_->receive_alerts({alert("h1", std::nullopt), alert("h2", std::nullopt)}).has_value());
+  run_until(kStart + seconds(29));
+  EXPECT_TRUE(receiver.received().empty()) << "group_wait (30s default) has not passed";
+  run_until(kStart + seconds(30));
+  ASSERT_EQ(receiver.paths(), std::vector<std::string>{"/hook"});
+  const json first = receiver.received()[0].second;
+  EXPECT_EQ(first["groupKey"], R"({}:{alertname="DiskFull", service="db"})");
+  EXPECT_EQ(first["alerts"].size(), 2u);
+  EXPECT_TRUE(engine_->list_incidents({}).value().empty()) << "no plan matches: no incident";
+
+  restart();
+  run_until(kStart + minutes(20));
+  EXPECT_EQ(receiver.received().size(), 1u) << "the stored notification log stops a re-send";
+
+  // A resolve is news: sent once, also across another restart.
+  ASSERT_TRUE(engine_->receive_alerts({alert("h1", clock_.now())}).has_value());
+  run_until(kStart + minutes(26));
+  restart();
+  run_until(kStart + minutes(40));
+  ASSERT_EQ(receiver.received().size(), 2u);
+  const json second = receiver.received()[1].second;
+  EXPECT_EQ(second["status"], "firing");  // h2 still fires
+  EXPECT_EQ(second["alerts"][0]["status"], "resolved");
+  EXPECT_EQ(second["alerts"][1]["status"], "firing");
+}
+
+// A notification created by a flush but not yet delivered when the process dies is delivered
+// once after the restart: the flush wrote it and its log entry in one transaction.
+TEST_F(EngineTest, AGroupNotificationPendingAtACrashIsSentExactlyOnce) {
+  Receiver receiver(/*fail_first=*/1);
+  start(receiver.url());
+  alerting::Alert a;
+  a.labels = core::Labels{{"alertname", "Backup"}, {"service", "db"}};
+  a.fingerprint = a.labels.fingerprint();
+  a.active_at = kStart - minutes(5);  // older than group_wait: the group flushes at once
+  a.updated_at = kStart;
+  ASSERT_TRUE(engine_->receive_alerts({a}).has_value());
+  ASSERT_TRUE(engine_->run_due().has_value());  // flush + a first attempt that gets HTTP 500
+  EXPECT_TRUE(receiver.received().empty());
+  restart();
+  run_until(kStart + minutes(10));
+  EXPECT_EQ(receiver.paths(), std::vector<std::string>{"/hook"});
+}
+
+// A silenced alert that matches a plan opens no incident; once the silence is expired, its
+// group's next flush opens it.
+TEST_F(EngineTest, ASilencedPlanAlertOpensItsIncidentOnlyOnceUnmuted) {
+  Receiver receiver;
+  start(receiver.url());
+  store::Silence s;
+  s.matchers.push_back(core::Matcher::parse(R"(instance="h1")").value());
+  s.starts_at = kStart;
+  s.ends_at = kStart + minutes(30);
+  s.created_by = "alice";
+  const std::string id = engine_->set_silence(s).value();
+  push(0.95);
+  run_until(kStart + minutes(2));
+  EXPECT_TRUE(engine_->list_incidents({}).value().empty()) << "the firing alert is silenced";
+  EXPECT_TRUE(receiver.received().empty());
+  ASSERT_TRUE(engine_->expire_silence(id).has_value());
+  run_until(kStart + minutes(10));
+  ASSERT_EQ(engine_->list_incidents({}).value().size(), 1u);
+  EXPECT_FALSE(receiver.received().empty()) << "and the incident pages";
+}
+
 }  // namespace
 }  // namespace tocsin::engine

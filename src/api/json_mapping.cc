@@ -31,11 +31,22 @@ json incident_json(const store::Incident& inc) {
                      {"assignee", t.assignee},
                      {"due_at", core::format_rfc3339(t.due_at)},
                      {"status", store::to_string(t.status)},
-                     {"done_at", time_or_null(t.done_at)}});
+                     {"done_at", time_or_null(t.done_at)},
+                     {"done_by", t.done_by.empty() ? json(nullptr) : json(t.done_by)},
+                     {"overdue", t.overdue_at.has_value()}});
   }
   json timeline = json::array();
   for (const auto& e : inc.timeline) {
     timeline.push_back({{"at", core::format_rfc3339(e.at)}, {"kind", e.kind}, {"actor", e.actor}, {"detail", e.detail}});
+  }
+  json related = json::array();
+  for (int64_t r : inc.related) related.push_back(std::to_string(r));
+  json clocks = json::array();
+  for (const auto& c : inc.clocks) {
+    clocks.push_back({{"name", c.name},
+                      {"started_at", core::format_rfc3339(c.started_at)},
+                      {"next_at", time_or_null(c.next_at)},
+                      {"fired", c.fired}});
   }
   return {{"id", std::to_string(inc.id)},
           {"title", inc.title},
@@ -49,6 +60,8 @@ json incident_json(const store::Incident& inc) {
           {"closed_at", time_or_null(inc.closed_at)},
           {"alerts", alerts},
           {"tasks", tasks},
+          {"related", related},
+          {"clocks", clocks},
           {"timeline", timeline}};
 }
 

@@ -308,7 +308,25 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
     auto inc = engine_.get_incident(*id);
     return inc ? ok_json(incident_json(*inc)) : from_error(inc.error());
   }
-  if (action != "ack" && action != "resolve" && action != "notes") {
+  // tasks/{step}/done and tasks/{step}/skip
+  std::string step;
+  std::string_view verb = action;
+  if (action.starts_with("tasks/")) {
+    const std::string_view rest_of = action.substr(6);
+    const size_t cut = rest_of.rfind('/');
+    if (cut == std::string_view::npos || cut == 0) {
+      return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+    }
+    step = std::string(rest_of.substr(0, cut));
+    verb = rest_of.substr(cut + 1);
+    if (verb != "done" && verb != "skip") {
+      return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+    }
+    verb = verb == "done" ? "task_done" : "task_skip";
+  }
+  static constexpr std::string_view kVerbs[] = {"ack",      "resolve",  "notes",  "mitigate",  "close",    "reopen",
+                                                "severity", "related", "events", "task_done", "task_skip"};
+  if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   }
   if (request.method != "POST") return Response::error(405, "use POST");
@@ -317,15 +335,39 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
   auto actor = string_member(*body, "actor", "api", false);
   if (!actor) return from_error(actor.error());
   core::Result<store::Incident> result = std::unexpected(core::Error::internal("unreachable"));
-  if (action == "notes") {
+  if (verb == "notes") {
     if (auto known = only_members(*body, {"actor", "text"}); !known) return from_error(known.error());
     auto text = string_member(*body, "text", "", true);
     if (!text) return from_error(text.error());
     if (text->empty()) return Response::error(400, "expected a non-empty note", "text");
     result = engine_.add_note(*id, *actor, *text);
+  } else if (verb == "severity") {
+    if (auto known = only_members(*body, {"actor", "severity"}); !known) return from_error(known.error());
+    auto severity = string_member(*body, "severity", "", true);
+    if (!severity) return from_error(severity.error());
+    result = engine_.set_severity(*id, *severity, *actor);
+  } else if (verb == "related") {
+    if (auto known = only_members(*body, {"actor", "incident"}); !known) return from_error(known.error());
+    auto other_text = string_member(*body, "incident", "", true);
+    if (!other_text) return from_error(other_text.error());
+    auto other = parse_id(*other_text);
+    if (!other) return Response::error(400, other.error().message(), "incident");
+    result = engine_.relate(*id, *other, *actor);
+  } else if (verb == "events") {
+    if (auto known = only_members(*body, {"actor", "kind", "detail"}); !known) return from_error(known.error());
+    auto kind = string_member(*body, "kind", "", true);
+    if (!kind) return from_error(kind.error());
+    auto detail = string_member(*body, "detail", "", false);
+    if (!detail) return from_error(detail.error());
+    result = engine_.record_event(*id, *kind, *detail, *actor);
   } else {
     if (auto known = only_members(*body, {"actor"}); !known) return from_error(known.error());
-    result = action == "ack" ? engine_.acknowledge(*id, *actor) : engine_.resolve(*id, *actor);
+    if (verb == "ack") result = engine_.acknowledge(*id, *actor);
+    else if (verb == "resolve") result = engine_.resolve(*id, *actor);
+    else if (verb == "mitigate") result = engine_.mitigate(*id, *actor);
+    else if (verb == "close") result = engine_.close(*id, *actor);
+    else if (verb == "reopen") result = engine_.reopen(*id, *actor);
+    else result = engine_.complete_task(*id, step, verb == "task_skip", *actor);
   }
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
 }

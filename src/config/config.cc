@@ -59,6 +59,12 @@ const EscalationPolicy* Config::escalation_policy(std::string_view id) const {
   return find_by(escalation_policies, id, &EscalationPolicy::id);
 }
 const Plan* Config::plan(std::string_view id) const { return find_by(plans, id, &Plan::id); }
+std::optional<core::Timestamp> review_due(const Plan& plan) {
+  if (plan.review_every == Duration{}) return std::nullopt;
+  if (!plan.reviewed) return core::Timestamp{};
+  return std::chrono::time_point_cast<Duration>(std::chrono::sys_time<Duration>(*plan.reviewed)) + plan.review_every;
+}
+
 const NamedTimeInterval* Config::time_interval(std::string_view name) const {
   return find_by(time_intervals, name, &NamedTimeInterval::name);
 }

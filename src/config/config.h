@@ -291,8 +291,9 @@ struct PlanClock {
   std::string name;
   Duration every{};
   Duration within{};
-  std::string from = "opened";  // the timeline event kind that starts it
-  std::string owner;            // a role name
+  std::string from = "opened";  // the timeline event kind that starts it ("task_done:STEP" for a step)
+  std::string until;            // a timeline event kind that stops it; empty = runs until resolved
+  std::string owner;            // a role name: paged when the clock fires
   Position pos;
 };
 
@@ -308,6 +309,7 @@ struct Plan {
   std::map<std::string, std::string> communications;  // template name -> text
   std::vector<PlanClock> clocks;
   Duration review_every{};
+  std::optional<std::chrono::sys_days> reviewed;  // `reviewed: YYYY-MM-DD`, the last review
   std::string file;  // the plan file it came from
   Position pos;
 };
@@ -337,6 +339,10 @@ struct Config {
   const Plan* plan(std::string_view id) const;
   const NamedTimeInterval* time_interval(std::string_view name) const;
 };
+
+// When a plan's next review is due (reviewed + review_every); nullopt when it has no
+// review_every. A plan never reviewed is due from the start.
+std::optional<core::Timestamp> review_due(const Plan& plan);
 
 // Severities from most to least urgent.
 inline constexpr std::string_view kSeverities[] = {"critical", "major", "minor", "warning", "info"};

@@ -301,12 +301,13 @@ constexpr std::string_view kTimeIntervalKeys[] = {"times", "weekdays", "days_of_
 constexpr std::string_view kTimeRangeKeys[] = {"start_time", "end_time"};
 constexpr std::string_view kInhibitKeys[] = {"source_matchers", "target_matchers", "equal"};
 constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",          "severity", "escalation",  "roles",
-                                          "steps", "resources", "communications", "clocks",   "review_every"};
+                                          "steps", "resources", "communications", "clocks",   "review_every",
+                                          "reviewed"};
 constexpr std::string_view kIncludeKeys[] = {"include"};
 constexpr std::string_view kStepKeys[] = {"id", "title", "owner", "due", "checklist", "action"};
 constexpr std::string_view kActionKeys[] = {"type", "url", "command", "approve", "timeout"};
 constexpr std::string_view kResourceKeys[] = {"name", "kind", "ref"};
-constexpr std::string_view kClockKeys[] = {"name", "every", "within", "from", "owner"};
+constexpr std::string_view kClockKeys[] = {"name", "every", "within", "from", "until", "owner"};
 constexpr std::string_view kDetectorKinds[] = {"threshold", "sigma",       "ewma",   "mad",
                                                "seasonal",  "changepoint", "absent", "auto"};
 
@@ -1446,7 +1447,14 @@ class Parser {
         }
         if (every) clock.every = TOCSIN_TRY(positive_duration(*every));
         if (within) clock.within = TOCSIN_TRY(positive_duration(*within));
-        if (const Node* from = c.find("from")) clock.from = TOCSIN_TRY(nonempty_string(*from));
+        if (const Node* from = c.find("from")) {
+          clock.from = TOCSIN_TRY(nonempty_string(*from));
+          TOCSIN_RETURN_IF_ERROR(check_event_kind(plan, clock.from, *from));
+        }
+        if (const Node* until = c.find("until")) {
+          clock.until = TOCSIN_TRY(nonempty_string(*until));
+          TOCSIN_RETURN_IF_ERROR(check_event_kind(plan, clock.until, *until));
+        }
         if (const Node* o = c.find("owner")) {
           clock.owner = TOCSIN_TRY(nonempty_string(*o));
           TOCSIN_RETURN_IF_ERROR(check_role(clock.owner, *o));
@@ -1455,7 +1463,37 @@ class Parser {
       }
     }
     if (const Node* f = m.find("review_every")) plan.review_every = TOCSIN_TRY(positive_duration(*f));
+    if (const Node* f = m.find("reviewed")) {
+      const std::string text = TOCSIN_TRY(string(*f));
+      auto day = parse_date(text);
+      if (!day) return std::unexpected(error(*f, fmt::format("bad date \"{}\": expected YYYY-MM-DD", text)));
+      plan.reviewed = std::chrono::sys_days(day->time_since_epoch());
+    }
     return plan;
+  }
+
+  // A clock's `from` / `until`: a timeline event kind ([a-z][a-z0-9_]*), or task_done:STEP naming
+  // one of the plan's steps.
+  Status check_event_kind(const Plan& plan, const std::string& kind, const Node& where) const {
+    std::string_view name = kind;
+    if (name.starts_with("task_done:")) {
+      const std::string_view step = name.substr(10);
+      for (const auto& s : plan.steps) {
+        if (s.id == step) return core::ok();
+      }
+      return std::unexpected(error(where, fmt::format("unknown step \"{}\" in \"{}\": expected one of the plan's step ids",
+                                                      step, kind)));
+    }
+    const bool valid = !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
+                       std::all_of(name.begin(), name.end(), [](char ch) {
+                         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+                       });
+    if (!valid) {
+      return std::unexpected(error(
+          where, fmt::format("bad event kind \"{}\": expected a timeline event kind like breach_confirmed "
+                             "([a-z][a-z0-9_]*) or task_done:STEP", kind)));
+    }
+    return core::ok();
   }
 
   Result<StepAction> parse_action(const Node& n) const {

@@ -292,6 +292,22 @@ rules:
 )", "expected exactly one of every (repeating) or within", 4, "plans[0].clocks[0].every"},
     {R"(plans:
   - id: p
+    clocks:
+      - {name: c, within: 72h, from: Breach-Confirmed}
+)", "bad event kind \"Breach-Confirmed\": expected a timeline event kind", 4, "plans[0].clocks[0].from"},
+    {R"(plans:
+  - id: p
+    steps: [{id: notify, title: N}]
+    clocks:
+      - {name: c, within: 72h, until: "task_done:notfy"}
+)", "unknown step \"notfy\" in \"task_done:notfy\"", 5, "plans[0].clocks[0].until"},
+    {R"(plans:
+  - id: p
+    review_every: 90d
+    reviewed: 2026-13-01
+)", "bad date \"2026-13-01\": expected YYYY-MM-DD", 4, "plans[0].reviewed"},
+    {R"(plans:
+  - id: p
     steps:
       - id: a
         title: A

@@ -116,6 +116,7 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
       pipeline_(std::move(pipeline)),
       incidents_(options_.config),
       escalator_(options_.config, incidents_, options_.external_url),
+      deadlines_(options_.config, incidents_, escalator_),
       deliverer_(options_.senders, *options_.clock, options_.retry),
       samples_total_(options_.metrics->counter("tocsin_samples_ingested_total", "Samples accepted for detection.")),
       alerts_firing_total_(options_.metrics->counter("tocsin_alerts_fired_total", "Alerts that started firing.")),
@@ -411,6 +412,46 @@ core::Result<store::Incident> Engine::add_note(int64_t id, std::string_view acto
   return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.add_note(tx, id, actor, text, now); });
 }
 
+core::Result<store::Incident> Engine::mitigate(int64_t id, std::string_view actor) {
+  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.mitigate(tx, id, actor, now); });
+}
+
+core::Result<store::Incident> Engine::close(int64_t id, std::string_view actor) {
+  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.close(tx, id, actor, now); });
+}
+
+core::Result<store::Incident> Engine::reopen(int64_t id, std::string_view actor) {
+  auto out = respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.reopen(tx, id, actor, now); });
+  if (out) wake();  // the ladder is armed again
+  return out;
+}
+
+core::Result<store::Incident> Engine::set_severity(int64_t id, std::string_view severity, std::string_view actor) {
+  return respond(
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.set_severity(tx, id, severity, actor, now); });
+}
+
+core::Result<store::Incident> Engine::relate(int64_t id, int64_t other, std::string_view actor) {
+  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.relate(tx, id, other, actor, now); });
+}
+
+core::Result<store::Incident> Engine::record_event(int64_t id, std::string_view kind, std::string_view detail,
+                                                   std::string_view actor) {
+  auto out = respond(
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.record_event(tx, id, kind, detail, actor, now); });
+  if (out) wake();  // a clock may have started
+  return out;
+}
+
+core::Result<store::Incident> Engine::complete_task(int64_t id, std::string_view step, bool skipped,
+                                                    std::string_view actor) {
+  auto out = respond([&](store::Tx& tx, core::Timestamp now) {
+    return incidents_.complete_task(tx, id, step, skipped, actor, now);
+  });
+  if (out) wake();
+  return out;
+}
+
 core::Result<std::vector<store::Incident>> Engine::list_incidents(const store::IncidentFilter& filter) {
   std::vector<store::Incident> out;
   TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
@@ -473,6 +514,11 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
       TOCSIN_TRY(escalator_.update(tx, now));
       return {};
     }));
+    // Step deadlines and plan clocks: overdue tasks and due clocks page their owners.
+    TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+      TOCSIN_TRY(deadlines_.update(tx, now));
+      return {};
+    }));
   }
   // 4. Delivery, outside the engine lock: a slow receiver must not block ingestion.
   {
@@ -481,6 +527,8 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
   }
   TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
     earliest(TOCSIN_TRY(tx.next_escalation_due()));
+    earliest(TOCSIN_TRY(tx.next_task_due()));
+    earliest(TOCSIN_TRY(tx.next_clock_due()));
     earliest(TOCSIN_TRY(tx.next_notification_due()));
     return {};
   }));

@@ -1,7 +1,7 @@
 // The engine: one running tocsin loop over a store, a clock and a config. It owns the streaming
 // rule engine, the alerting pipeline (Alertmanager semantics, for rule alerts and alerts from
 // outside alike), the incident service and the reconcile modules (rule timers → alert-group
-// flushes → escalation → delivery, run in that fixed order), and is what the server, the drills and the tests drive —
+// flushes → escalation → step deadlines and plan clocks → delivery, run in that fixed order), and is what the server, the drills and the tests drive —
 // with a SystemClock or a SimulatedClock alike.
 //
 // Writes (ingest, alerts, silences, ack, resolve, notes) run in one store transaction each and return only once
@@ -28,6 +28,7 @@
 #include "core/metrics.h"
 #include "core/sample.h"
 #include "detect/rule_engine.h"
+#include "escalation/deadlines.h"
 #include "escalation/escalator.h"
 #include "incident/service.h"
 #include "ingest/remote_write.h"
@@ -90,6 +91,14 @@ class Engine {
   core::Result<store::Incident> acknowledge(int64_t id, std::string_view actor);
   core::Result<store::Incident> resolve(int64_t id, std::string_view actor);
   core::Result<store::Incident> add_note(int64_t id, std::string_view actor, std::string_view text);
+  core::Result<store::Incident> mitigate(int64_t id, std::string_view actor);
+  core::Result<store::Incident> close(int64_t id, std::string_view actor);
+  core::Result<store::Incident> reopen(int64_t id, std::string_view actor);
+  core::Result<store::Incident> set_severity(int64_t id, std::string_view severity, std::string_view actor);
+  core::Result<store::Incident> relate(int64_t id, int64_t other, std::string_view actor);
+  core::Result<store::Incident> record_event(int64_t id, std::string_view kind, std::string_view detail,
+                                             std::string_view actor);
+  core::Result<store::Incident> complete_task(int64_t id, std::string_view step, bool skipped, std::string_view actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
   core::Result<store::Incident> get_incident(int64_t id);
 
@@ -145,6 +154,7 @@ class Engine {
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;
+  escalation::Deadlines deadlines_;
   notify::Deliverer deliverer_;
   std::function<void()> on_wake_;
   core::MetricsRegistry::CollectorId health_collector_ = 0;

@@ -17,6 +17,7 @@
 #include "notify/webhook/http_sender.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
+#include "test_support/webhook_receiver.h"
 #include "tsdb/sample_log.h"
 
 namespace tocsin::engine {
@@ -30,37 +31,7 @@ using std::chrono::seconds;
 // bob (the second member) is on call until 09:00.
 const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
 
-// A local webhook receiver that records what it gets. `fail_first` requests get HTTP 500.
-class Receiver {
- public:
-  explicit Receiver(int fail_first = 0) : fail_first_(fail_first) {
-    server_ = http::Server::start({.listen = "127.0.0.1:0"}, [this](const http::Request& r) {
-      std::lock_guard lock(mu_);
-      if (fail_first_ > 0) {
-        --fail_first_;
-        return http::Response::error(500, "try later");
-      }
-      received_.push_back({r.path, json::parse(r.body, nullptr, false)});
-      return http::Response::json(200, "{}");
-    }).value();
-  }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}", server_->port()); }
-  std::vector<std::pair<std::string, json>> received() {
-    std::lock_guard lock(mu_);
-    return received_;
-  }
-  std::vector<std::string> paths() {
-    std::vector<std::string> out;
-    for (const auto& [path, body] : received()) out.push_back(path);
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  int fail_first_;
-  std::vector<std::pair<std::string, json>> received_;
-  std::unique_ptr<http::Server> server_;
-};
+using test_support::Receiver;
 
 std::string config_yaml(const std::string& hook, const std::string& detector = "{kind: threshold, above: 0.9}",
                         const std::string& for_duration = "1m") {
@@ -102,8 +73,8 @@ plans:
     escalation: ops
     roles: {{commander: "schedule:ops-primary", operations: "person:alice"}}
     steps:
-      - {{id: activate, title: Page responders, owner: commander, due: 5m}}
-      - {{id: triage, title: Find the failing part, owner: operations, due: 15m}}
+      - {{id: activate, title: Page responders, owner: commander, due: 5h}}
+      - {{id: triage, title: Find the failing part, owner: operations, due: 15h}}
 )",
                      hook, detector, for_duration);
 }
@@ -198,7 +169,7 @@ TEST_F(EngineTest, CrossingSampleBecomesAnIncidentAfterForAndPagesTheLadder) {
   EXPECT_EQ(inc.alerts[0].labels.get_or("alertname", ""), "HighLoad");
   ASSERT_EQ(inc.tasks.size(), 2u);
   EXPECT_EQ(inc.tasks[0].assignee, "bob");  // commander = on call
-  EXPECT_EQ(inc.tasks[0].due_at, kStart + seconds(70) + minutes(5));
+  EXPECT_EQ(inc.tasks[0].due_at, kStart + seconds(70) + std::chrono::hours(5));
   EXPECT_EQ(inc.tasks[1].assignee, "alice");
   // Level 1 paged the person on call, and the page was delivered.
   EXPECT_EQ(receiver.paths(), (std::vector<std::string>{"/bob"}));

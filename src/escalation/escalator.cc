@@ -62,6 +62,20 @@ core::Status Escalator::page_level(store::Tx& tx, const store::Incident& inc, co
   return {};
 }
 
+core::Result<int> Escalator::page(store::Tx& tx, const store::Incident& inc, const config::Target& target,
+                                  std::string_view why, core::Timestamp now) const {
+  auto notifications = notifications_for(inc, target, 0, 0, now);
+  std::string reached;
+  for (const auto& n : notifications) {
+    TOCSIN_TRY(tx.insert_notification(n));
+    reached += fmt::format("{}{} via {}", reached.empty() ? "" : "; ", n.address, n.channel);
+  }
+  TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "paged", "tocsin",
+                                 fmt::format("{} ({}): {}", target.to_string(), why,
+                                             reached.empty() ? "nobody to notify" : reached)}));
+  return static_cast<int>(notifications.size());
+}
+
 std::vector<store::Notification> Escalator::notifications_for(const store::Incident& inc, const config::Target& target,
                                                               int level_no, int pass, core::Timestamp now) const {
   std::vector<store::Notification> out;

@@ -25,6 +25,11 @@ class Escalator {
   // Pages every level due at or before `now`. Returns the number of levels paged.
   core::Result<int> update(store::Tx& tx, core::Timestamp now) const;
 
+  // Pages one target outside the ladder (an overdue task's owner, a plan clock's owner): its
+  // notifications, and a "paged" timeline event saying why. Returns how many notifications.
+  core::Result<int> page(store::Tx& tx, const store::Incident& inc, const config::Target& target, std::string_view why,
+                         core::Timestamp now) const;
+
  private:
   core::Status page_level(store::Tx& tx, const store::Incident& inc, const config::EscalationLevel& level,
                           int level_no, int pass, core::Timestamp now) const;

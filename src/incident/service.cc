@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+
+#include "core/duration.h"
 #include "core/log.h"
 #include "incident/lifecycle.h"
 #include "oncall/schedule.h"
@@ -141,10 +145,11 @@ core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& p
     inc.escalation_next_at = now + policy->levels.front().after;
   }
   const int64_t id = TOCSIN_TRY(tx.insert_incident(inc));
-  TOCSIN_TRY(tx.append_timeline({0, id, now, "opened", "tocsin",
-                                 fmt::format("plan {} activated by {}; condition held since {}",
-                                             plan.id, describe_alert(e),
-                                             core::format_rfc3339(e.active_at))}));
+  inc.id = id;
+  TOCSIN_RETURN_IF_ERROR(append_event(tx, inc, "opened", "tocsin",
+                                      fmt::format("plan {} activated by {}; condition held since {}", plan.id,
+                                                  describe_alert(e), core::format_rfc3339(e.active_at)),
+                                      now));
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const auto& step = plan.steps[i];
     store::Task task;
@@ -197,10 +202,23 @@ core::Result<store::Incident> IncidentService::move(store::Tx& tx, int64_t id, I
     case IncidentStatus::kClosed: inc->closed_at = now; break;
     case IncidentStatus::kTriggered: break;
   }
-  // Acknowledging (or anything past it) stops the escalation ladder.
-  if (to != IncidentStatus::kTriggered) inc->escalation_next_at.reset();
+  if (to == IncidentStatus::kTriggered) {
+    // Reopened: the ladder starts again, as for a new incident.
+    inc->escalation_pass = 0;
+    inc->escalation_next_level = 0;
+    inc->escalation_next_at.reset();
+    if (const auto* policy = config_->escalation_policy(inc->escalation_policy); policy && !policy->levels.empty()) {
+      inc->escalation_next_at = now + policy->levels.front().after;
+    }
+  } else {
+    // Acknowledging (or anything past it) stops the escalation ladder.
+    inc->escalation_next_at.reset();
+  }
   TOCSIN_RETURN_IF_ERROR(tx.update_incident(*inc));
-  TOCSIN_TRY(tx.append_timeline({0, id, now, std::string(store::to_string(to)), std::string(actor), ""}));
+  if (to == IncidentStatus::kResolved || to == IncidentStatus::kClosed) TOCSIN_RETURN_IF_ERROR(stop_clocks(tx, *inc));
+  TOCSIN_RETURN_IF_ERROR(
+      append_event(tx, *inc, to == IncidentStatus::kTriggered ? "reopened" : std::string(store::to_string(to)), actor,
+                   "", now));
   return TOCSIN_TRY(tx.get_incident(id)).value();
 }
 
@@ -220,6 +238,192 @@ core::Result<store::Incident> IncidentService::add_note(store::Tx& tx, int64_t i
   if (!inc) return std::unexpected(core::Error::not_found(fmt::format("no incident {}", id)));
   TOCSIN_TRY(tx.append_timeline({0, id, now, "note", std::string(actor), std::string(text)}));
   return TOCSIN_TRY(tx.get_incident(id)).value();
+}
+
+core::Result<store::Incident> IncidentService::load(store::Tx& tx, int64_t id) const {
+  auto inc = TOCSIN_TRY(tx.get_incident(id));
+  if (!inc) return std::unexpected(core::Error::not_found(fmt::format("no incident {}", id)));
+  return std::move(*inc);
+}
+
+core::Result<store::Incident> IncidentService::mitigate(store::Tx& tx, int64_t id, std::string_view actor,
+                                                        core::Timestamp now) const {
+  return move(tx, id, IncidentStatus::kMitigated, actor, now);
+}
+
+core::Result<store::Incident> IncidentService::close(store::Tx& tx, int64_t id, std::string_view actor,
+                                                     core::Timestamp now) const {
+  return move(tx, id, IncidentStatus::kClosed, actor, now);
+}
+
+core::Result<store::Incident> IncidentService::reopen(store::Tx& tx, int64_t id, std::string_view actor,
+                                                      core::Timestamp now) const {
+  return move(tx, id, IncidentStatus::kTriggered, actor, now);
+}
+
+core::Result<store::Incident> IncidentService::set_severity(store::Tx& tx, int64_t id, std::string_view severity,
+                                                            std::string_view actor, core::Timestamp now) const {
+  if (!config::is_valid_severity(severity)) {
+    return std::unexpected(core::Error::invalid_argument(fmt::format(
+        "unknown severity \"{}\": expected critical, major, minor, warning or info", severity)).field("severity"));
+  }
+  store::Incident inc = TOCSIN_TRY(load(tx, id));
+  if (inc.severity == severity) {
+    return std::unexpected(
+        core::Error::failed_precondition(fmt::format("incident {} is already {}", id, severity)));
+  }
+  const std::string detail = fmt::format("{} → {}", inc.severity, severity);
+  inc.severity = std::string(severity);
+  TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
+  TOCSIN_RETURN_IF_ERROR(append_event(tx, inc, "severity_changed", actor, detail, now));
+  return load(tx, id);
+}
+
+core::Result<store::Incident> IncidentService::relate(store::Tx& tx, int64_t id, int64_t other, std::string_view actor,
+                                                      core::Timestamp now) const {
+  if (id == other) {
+    return std::unexpected(core::Error::invalid_argument("an incident cannot be related to itself").field("incident"));
+  }
+  store::Incident inc = TOCSIN_TRY(load(tx, id));
+  auto found = TOCSIN_TRY(tx.get_incident(other));
+  if (!found) return std::unexpected(core::Error::not_found(fmt::format("no incident {}", other)).field("incident"));
+  // Related incidents form trees: walk everything already reachable from `id`.
+  std::vector<int64_t> seen{id};
+  std::map<int64_t, int64_t> via;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    auto cur = TOCSIN_TRY(tx.get_incident(seen[i]));
+    if (!cur) continue;
+    for (int64_t next : cur->related) {
+      if (std::find(seen.begin(), seen.end(), next) != seen.end()) continue;
+      via[next] = seen[i];
+      seen.push_back(next);
+    }
+  }
+  if (std::find(inc.related.begin(), inc.related.end(), other) != inc.related.end()) {
+    return std::unexpected(
+        core::Error::failed_precondition(fmt::format("incidents {} and {} are already related", id, other)));
+  }
+  if (std::find(seen.begin(), seen.end(), other) != seen.end()) {
+    std::string chain = std::to_string(other);
+    for (int64_t at = other; via.contains(at);) {
+      at = via[at];
+      chain = std::to_string(at) + " → " + chain;
+    }
+    return std::unexpected(core::Error::failed_precondition(
+        fmt::format("relating {} to {} would make a cycle: they are already related through {}", id, other, chain)));
+  }
+  TOCSIN_RETURN_IF_ERROR(tx.insert_link(id, other, now));
+  TOCSIN_RETURN_IF_ERROR(append_event(tx, inc, "related", actor, fmt::format("related to incident {}", other), now));
+  TOCSIN_RETURN_IF_ERROR(append_event(tx, *found, "related", actor, fmt::format("related to incident {}", id), now));
+  return load(tx, id);
+}
+
+namespace {
+
+// Kinds the service writes itself; a responder's milestone may not pretend to be one of them.
+bool is_reserved_kind(std::string_view kind) {
+  static constexpr std::string_view kReserved[] = {
+      "opened", "acknowledged", "mitigated", "resolved", "closed", "reopened", "note", "alert_added",
+      "alert_resolved", "role_assigned", "escalated", "notified", "notify_failed", "severity_changed", "related",
+      "task_done", "task_skipped", "task_overdue", "clock_expired", "clock_reminder", "paged"};
+  return std::find(std::begin(kReserved), std::end(kReserved), kind) != std::end(kReserved) ||
+         kind.starts_with("action_");
+}
+
+bool is_event_kind(std::string_view kind) {
+  return !kind.empty() && kind.size() <= 64 && kind[0] >= 'a' && kind[0] <= 'z' &&
+         std::all_of(kind.begin(), kind.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+}  // namespace
+
+core::Result<store::Incident> IncidentService::record_event(store::Tx& tx, int64_t id, std::string_view kind,
+                                                            std::string_view detail, std::string_view actor,
+                                                            core::Timestamp now) const {
+  if (!is_event_kind(kind)) {
+    return std::unexpected(core::Error::invalid_argument(fmt::format(
+        "bad event kind \"{}\": expected [a-z][a-z0-9_]* (e.g. breach_confirmed)", kind)).field("kind"));
+  }
+  if (is_reserved_kind(kind)) {
+    return std::unexpected(core::Error::invalid_argument(fmt::format(
+        "\"{}\" is written by tocsin itself; record a milestone of your own (e.g. breach_confirmed)", kind)).field("kind"));
+  }
+  store::Incident inc = TOCSIN_TRY(load(tx, id));
+  if (inc.status == IncidentStatus::kClosed) {
+    return std::unexpected(core::Error::failed_precondition(fmt::format("incident {} is closed", id)));
+  }
+  TOCSIN_RETURN_IF_ERROR(append_event(tx, inc, std::string(kind), actor, std::string(detail), now));
+  return load(tx, id);
+}
+
+core::Result<store::Incident> IncidentService::complete_task(store::Tx& tx, int64_t id, std::string_view step,
+                                                             bool skipped, std::string_view actor,
+                                                             core::Timestamp now) const {
+  store::Incident inc = TOCSIN_TRY(load(tx, id));
+  auto task = std::find_if(inc.tasks.begin(), inc.tasks.end(), [&](const store::Task& t) { return t.step == step; });
+  if (task == inc.tasks.end()) {
+    return std::unexpected(core::Error::not_found(fmt::format("incident {} has no task \"{}\"", id, step)).field("step"));
+  }
+  if (task->status != store::TaskStatus::kOpen) {
+    return std::unexpected(core::Error::failed_precondition(
+        fmt::format("task \"{}\" is already {}", step, store::to_string(task->status))));
+  }
+  if (inc.status == IncidentStatus::kClosed) {
+    return std::unexpected(core::Error::failed_precondition(fmt::format("incident {} is closed", id)));
+  }
+  task->status = skipped ? store::TaskStatus::kSkipped : store::TaskStatus::kDone;
+  task->done_at = now;
+  task->done_by = std::string(actor);
+  TOCSIN_RETURN_IF_ERROR(tx.update_task(id, *task));
+  const bool late = now > task->due_at;
+  TOCSIN_RETURN_IF_ERROR(append_event(tx, inc, skipped ? "task_skipped" : "task_done", actor,
+                                      fmt::format("{}: {}{}", step, task->title, late ? " (after its due time)" : ""),
+                                      now, fmt::format("task_done:{}", step)));
+  return load(tx, id);
+}
+
+core::Status IncidentService::append_event(store::Tx& tx, const store::Incident& inc, std::string kind,
+                                           std::string_view actor, std::string detail, core::Timestamp now,
+                                           std::string_view clock_key) const {
+  TOCSIN_TRY(tx.append_timeline({0, inc.id, now, kind, std::string(actor), std::move(detail)}));
+  const config::Plan* plan = config_->plan(inc.plan);
+  if (!plan || plan->clocks.empty()) return {};
+  // Skipped tasks don't count as done for clocks.
+  const std::string_view key = kind == "task_skipped" ? std::string_view{} : (clock_key.empty() ? kind : clock_key);
+  if (key.empty()) return {};
+  for (const auto& clock : plan->clocks) {
+    auto existing = std::find_if(inc.clocks.begin(), inc.clocks.end(),
+                                 [&](const store::IncidentClock& c) { return c.name == clock.name; });
+    if (clock.until == key && existing != inc.clocks.end() && existing->next_at) {
+      store::IncidentClock stopped = *existing;
+      stopped.next_at.reset();
+      TOCSIN_RETURN_IF_ERROR(tx.upsert_clock(stopped));
+      TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "clock_stopped", "tocsin",
+                                     fmt::format("{}: stopped by {}", clock.name, key)}));
+    }
+    // A clock starts once, at the first event of its kind.
+    if (clock.from == key && existing == inc.clocks.end()) {
+      const core::Duration first = clock.within != core::Duration{} ? clock.within : clock.every;
+      TOCSIN_RETURN_IF_ERROR(tx.upsert_clock({inc.id, clock.name, now, now + first, 0}));
+      TOCSIN_TRY(tx.append_timeline(
+          {0, inc.id, now, "clock_started", "tocsin",
+           clock.within != core::Duration{}
+               ? fmt::format("{}: due within {} (by {})", clock.name, core::format_duration(clock.within),
+                             core::format_rfc3339(now + first))
+               : fmt::format("{}: every {}", clock.name, core::format_duration(clock.every))}));
+    }
+  }
+  return {};
+}
+
+core::Status IncidentService::stop_clocks(store::Tx& tx, const store::Incident& inc) const {
+  for (auto c : inc.clocks) {
+    if (!c.next_at) continue;
+    c.next_at.reset();
+    TOCSIN_RETURN_IF_ERROR(tx.upsert_clock(c));
+  }
+  return {};
 }
 
 }  // namespace tocsin::incident

@@ -40,6 +40,23 @@ class IncidentService {
   core::Result<store::Incident> resolve(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
   core::Result<store::Incident> add_note(store::Tx& tx, int64_t id, std::string_view actor, std::string_view text,
                                          core::Timestamp now) const;
+  core::Result<store::Incident> mitigate(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
+  // resolved → closed (the postmortem is done).
+  core::Result<store::Incident> close(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
+  // mitigated or resolved → triggered; the escalation ladder starts again from its first level.
+  core::Result<store::Incident> reopen(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
+  core::Result<store::Incident> set_severity(store::Tx& tx, int64_t id, std::string_view severity,
+                                             std::string_view actor, core::Timestamp now) const;
+  // Links two incidents. Refused: itself, an unknown incident, a pair already related, and a link
+  // that would close a cycle (the two are already related through others).
+  core::Result<store::Incident> relate(store::Tx& tx, int64_t id, int64_t other, std::string_view actor,
+                                       core::Timestamp now) const;
+  // A milestone on the timeline (e.g. breach_confirmed): starts and stops the plan's clocks.
+  core::Result<store::Incident> record_event(store::Tx& tx, int64_t id, std::string_view kind, std::string_view detail,
+                                             std::string_view actor, core::Timestamp now) const;
+  // Marks a task done (or skipped); writes task_done (task_skipped) with the step id.
+  core::Result<store::Incident> complete_task(store::Tx& tx, int64_t id, std::string_view step, bool skipped,
+                                              std::string_view actor, core::Timestamp now) const;
 
   // The first plan whose matchers all match, or nullptr.
   const config::Plan* plan_for(const core::Labels& labels) const;
@@ -55,6 +72,13 @@ class IncidentService {
   core::Result<store::Incident> move(store::Tx& tx, int64_t id, store::IncidentStatus to, std::string_view actor,
                                      core::Timestamp now) const;
   std::string group_key(const config::Plan& plan, const core::Labels& labels) const;
+  // Appends a timeline event, then starts the plan clocks whose `from` is this kind (or
+  // "task_done:STEP") and stops those whose `until` is.
+  core::Status append_event(store::Tx& tx, const store::Incident& inc, std::string kind, std::string_view actor,
+                            std::string detail, core::Timestamp now, std::string_view clock_key = {}) const;
+  // Stops every clock of the incident (it resolved or closed).
+  core::Status stop_clocks(store::Tx& tx, const store::Incident& inc) const;
+  core::Result<store::Incident> load(store::Tx& tx, int64_t id) const;
 
   std::shared_ptr<const config::Config> config_;
 };

@@ -103,7 +103,19 @@ struct Task {
   TaskStatus status = TaskStatus::kOpen;
   std::optional<Timestamp> done_at;
   std::string done_by;
+  std::optional<Timestamp> overdue_at;  // when the deadline module reported it overdue (once)
 };
+
+// A plan clock running for one incident: a deadline (`within`) or a reminder (`every`) from the
+// timeline event that started it. next_at empty = stopped (fired for good, satisfied, or the
+// incident resolved).
+struct IncidentClock {
+  int64_t incident_id = 0;
+  std::string name;  // the plan clock's name
+  Timestamp started_at{};
+  std::optional<Timestamp> next_at;
+  int fired = 0;  // times it has fired
+}; 
 
 struct TimelineEvent {
   int64_t id = 0;  // assigned by the store, increasing
@@ -133,6 +145,8 @@ struct Incident {
   std::optional<Timestamp> escalation_next_at;  // when that level is due; empty = ladder done
   // Filled by get_incident(); left empty by list_incidents() unless asked.
   std::vector<IncidentAlert> alerts;
+  std::vector<int64_t> related;  // incidents this one is linked to (either direction), ascending
+  std::vector<IncidentClock> clocks;
   std::vector<Task> tasks;
   std::vector<TimelineEvent> timeline;
 };
@@ -214,6 +228,18 @@ class Tx {
   virtual Status upsert_incident_alert(int64_t incident_id, const IncidentAlert& alert) = 0;
   virtual Status insert_task(int64_t incident_id, const Task& task) = 0;
   virtual Status update_task(int64_t incident_id, const Task& task) = 0;
+  // Open tasks past due and not yet reported overdue, of incidents that are not resolved or
+  // closed: (incident id, task), earliest due first.
+  virtual Result<std::vector<std::pair<int64_t, Task>>> overdue_tasks(Timestamp now, int limit) = 0;
+  virtual Result<std::optional<Timestamp>> next_task_due() = 0;
+
+  // Related incidents: an undirected link, stored once per pair.
+  virtual Status insert_link(int64_t a, int64_t b, Timestamp at) = 0;
+
+  // Plan clocks of incidents.
+  virtual Status upsert_clock(const IncidentClock& clock) = 0;
+  virtual Result<std::vector<IncidentClock>> due_clocks(Timestamp now, int limit) = 0;
+  virtual Result<std::optional<Timestamp>> next_clock_due() = 0;
   virtual Result<int64_t> append_timeline(const TimelineEvent& event) = 0;
 
   // Notifications

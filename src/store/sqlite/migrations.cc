@@ -146,7 +146,31 @@ CREATE TABLE nflog (
 CREATE INDEX nflog_by_expiry ON nflog (expires_at);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
+// Issue 5: task deadlines, related incidents, plan clocks.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE tasks ADD COLUMN overdue_at INTEGER;
+CREATE INDEX tasks_due ON tasks (due_at) WHERE status = 'open' AND overdue_at IS NULL;
+-- An undirected link, stored once with incident_a < incident_b.
+CREATE TABLE incident_links (
+  incident_a INTEGER NOT NULL REFERENCES incidents (id),
+  incident_b INTEGER NOT NULL REFERENCES incidents (id),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (incident_a, incident_b),
+  CHECK (incident_a < incident_b)
+) WITHOUT ROWID;
+CREATE INDEX incident_links_by_b ON incident_links (incident_b, incident_a);
+CREATE TABLE incident_clocks (
+  incident_id INTEGER NOT NULL REFERENCES incidents (id),
+  name        TEXT    NOT NULL,
+  started_at  INTEGER NOT NULL,
+  next_at     INTEGER,
+  fired       INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, name)
+) WITHOUT ROWID;
+CREATE INDEX incident_clocks_due ON incident_clocks (next_at) WHERE next_at IS NOT NULL;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations{kV1, kV2, kV4};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -561,8 +561,8 @@ class SqliteTx final : public Tx {
     return annotate("insert_task", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
       auto statement = TOCSIN_TRY(db_.prepare(
-          "INSERT INTO tasks (ord, title, owner, assignee, due_at, status, done_at, done_by, incident_id, step) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+          "INSERT INTO tasks (ord, title, owner, assignee, due_at, status, done_at, done_by, overdue_at, incident_id, "
+          "step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
       TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
       return statement->run();
     });
@@ -573,7 +573,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(true));
       auto statement = TOCSIN_TRY(db_.prepare(
           "UPDATE tasks SET ord = ?1, title = ?2, owner = ?3, assignee = ?4, due_at = ?5, status = ?6, "
-          "done_at = ?7, done_by = ?8 WHERE incident_id = ?9 AND step = ?10"));
+          "done_at = ?7, done_by = ?8, overdue_at = ?9 WHERE incident_id = ?10 AND step = ?11"));
       TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       if (db_.changes() == 0) {
@@ -581,6 +581,77 @@ class SqliteTx final : public Tx {
             Error::not_found(fmt::format("task \"{}\" of incident {} does not exist", task.step, incident_id)));
       }
       return core::ok();
+    });
+  }
+
+  Result<std::vector<std::pair<int64_t, Task>>> overdue_tasks(Timestamp now, int limit) override {
+    return annotate("overdue_tasks", [&]() -> Result<std::vector<std::pair<int64_t, Task>>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT t.step, t.ord, t.title, t.owner, t.assignee, t.due_at, t.status, t.done_at, t.done_by, "
+          "t.overdue_at, t.incident_id FROM tasks t JOIN incidents i ON i.id = t.incident_id "
+          "WHERE t.status = 'open' AND t.overdue_at IS NULL AND t.due_at <= ?1 "
+          "AND i.status IN ('triggered', 'acknowledged', 'mitigated') ORDER BY t.due_at, t.incident_id, t.ord "
+          "LIMIT ?2"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
+      return collect<std::pair<int64_t, Task>>(
+          *statement, [](const Statement& row) -> Result<std::pair<int64_t, Task>> {
+            const int64_t incident_id = row.column_int64(10);
+            return std::make_pair(incident_id, TOCSIN_TRY(read_task(row, incident_id)));
+          });
+    });
+  }
+
+  Result<std::optional<Timestamp>> next_task_due() override {
+    return annotate("next_task_due", [&]() -> Result<std::optional<Timestamp>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT MIN(t.due_at) FROM tasks t JOIN incidents i ON i.id = t.incident_id "
+          "WHERE t.status = 'open' AND t.overdue_at IS NULL "
+          "AND i.status IN ('triggered', 'acknowledged', 'mitigated')"));
+      return min_time(*statement);
+    });
+  }
+
+  Status insert_link(int64_t a, int64_t b, Timestamp at) override {
+    return annotate("insert_link", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO incident_links (incident_a, incident_b, created_at) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT DO NOTHING"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(std::min(a, b), std::max(a, b), to_db(at)));
+      return statement->run();
+    });
+  }
+
+  Status upsert_clock(const IncidentClock& c) override {
+    return annotate("upsert_clock", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO incident_clocks (incident_id, name, started_at, next_at, fired) VALUES (?1, ?2, ?3, ?4, ?5) "
+          "ON CONFLICT (incident_id, name) DO UPDATE SET started_at = excluded.started_at, "
+          "next_at = excluded.next_at, fired = excluded.fired"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(c.incident_id, c.name, to_db(c.started_at), to_db(c.next_at), c.fired));
+      return statement->run();
+    });
+  }
+
+  Result<std::vector<IncidentClock>> due_clocks(Timestamp now, int limit) override {
+    return annotate("due_clocks", [&]() -> Result<std::vector<IncidentClock>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT incident_id, name, started_at, next_at, fired FROM incident_clocks "
+          "WHERE next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at, incident_id, name LIMIT ?2"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
+      return collect<IncidentClock>(*statement, read_clock);
+    });
+  }
+
+  Result<std::optional<Timestamp>> next_clock_due() override {
+    return annotate("next_clock_due", [&]() -> Result<std::optional<Timestamp>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT MIN(next_at) FROM incident_clocks WHERE next_at IS NOT NULL"));
+      return min_time(*statement);
     });
   }
 
@@ -720,7 +791,39 @@ class SqliteTx final : public Tx {
 
   static Status bind_task(Statement& statement, int64_t incident_id, const Task& t) {
     return statement.bind_all(t.ord, t.title, t.owner, t.assignee, to_db(t.due_at), to_string(t.status),
-                              to_db(t.done_at), t.done_by, incident_id, t.step);
+                              to_db(t.done_at), t.done_by, to_db(t.overdue_at), incident_id, t.step);
+  }
+
+  // Columns: step, ord, title, owner, assignee, due_at, status, done_at, done_by, overdue_at.
+  static Result<Task> read_task(const Statement& row, int64_t incident_id) {
+    Task task;
+    task.step = row.column_text(0);
+    task.ord = static_cast<int>(row.column_int64(1));
+    task.title = row.column_text(2);
+    task.owner = row.column_text(3);
+    task.assignee = row.column_text(4);
+    task.due_at = time_from_db(row.column_int64(5));
+    auto status = parse_task_status(row.column_text(6));
+    if (!status) {
+      return std::unexpected(
+          corrupt(fmt::format("incident {} task \"{}\" status", incident_id, task.step), status.error()));
+    }
+    task.status = *status;
+    task.done_at = time_from_db(row.column_optional_int64(7));
+    task.done_by = row.column_text(8);
+    task.overdue_at = time_from_db(row.column_optional_int64(9));
+    return task;
+  }
+
+  // Columns: incident_id, name, started_at, next_at, fired.
+  static Result<IncidentClock> read_clock(const Statement& row) {
+    IncidentClock c;
+    c.incident_id = row.column_int64(0);
+    c.name = row.column_text(1);
+    c.started_at = time_from_db(row.column_int64(2));
+    c.next_at = time_from_db(row.column_optional_int64(3));
+    c.fired = static_cast<int>(row.column_int64(4));
+    return c;
   }
 
   static Status bind_notification(Statement& statement, const Notification& n) {
@@ -757,27 +860,26 @@ class SqliteTx final : public Tx {
     }
     {
       auto statement = TOCSIN_TRY(db_.prepare(
-          "SELECT step, ord, title, owner, assignee, due_at, status, done_at, done_by FROM tasks "
+          "SELECT step, ord, title, owner, assignee, due_at, status, done_at, done_by, overdue_at FROM tasks "
           "WHERE incident_id = ?1 ORDER BY ord, step"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
-      incident.tasks = TOCSIN_TRY(collect<Task>(*statement, [&](const Statement& row) -> Result<Task> {
-        Task task;
-        task.step = row.column_text(0);
-        task.ord = static_cast<int>(row.column_int64(1));
-        task.title = row.column_text(2);
-        task.owner = row.column_text(3);
-        task.assignee = row.column_text(4);
-        task.due_at = time_from_db(row.column_int64(5));
-        auto status = parse_task_status(row.column_text(6));
-        if (!status) {
-          return std::unexpected(
-              corrupt(fmt::format("incident {} task \"{}\" status", incident.id, task.step), status.error()));
-        }
-        task.status = *status;
-        task.done_at = time_from_db(row.column_optional_int64(7));
-        task.done_by = row.column_text(8);
-        return task;
-      }));
+      incident.tasks = TOCSIN_TRY(
+          collect<Task>(*statement, [&](const Statement& row) { return read_task(row, incident.id); }));
+    }
+    {
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT incident_b FROM incident_links WHERE incident_a = ?1 "
+          "UNION SELECT incident_a FROM incident_links WHERE incident_b = ?1 ORDER BY 1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
+      incident.related = TOCSIN_TRY(
+          collect<int64_t>(*statement, [](const Statement& row) -> Result<int64_t> { return row.column_int64(0); }));
+    }
+    {
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT incident_id, name, started_at, next_at, fired FROM incident_clocks WHERE incident_id = ?1 "
+          "ORDER BY started_at, name"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
+      incident.clocks = TOCSIN_TRY(collect<IncidentClock>(*statement, read_clock));
     }
     {
       auto statement = TOCSIN_TRY(db_.prepare(

@@ -289,6 +289,15 @@ class SqliteStoreTest : public ::testing::Test {
     ASSERT_TRUE(status.has_value()) << status.error().to_string();
   }
 
+  // Runs fn in a read transaction.
+  void read(const std::function<void(Tx&)>& fn) {
+    auto status = store_->read([&](Tx& tx) -> Status {
+      fn(tx);
+      return core::ok();
+    });
+    ASSERT_TRUE(status.has_value()) << status.error().to_string();
+  }
+
   template <class T>
   static T value_of(Result<T> result) {
     EXPECT_TRUE(result.has_value()) << result.error().to_string();
@@ -726,10 +735,11 @@ TEST_F(SqliteStoreTest, IncidentDetailsRoundTripInOrder) {
   IncidentAlert first{.fingerprint = 5, .labels = core::Labels{{"alertname", "A"}}, .status = AlertState::kFiring,
                       .added_at = at(1000)};
   Task later{.step = "recover", .ord = 2, .title = "Restore", .owner = "operations", .assignee = "",
-             .due_at = at(7200000), .status = TaskStatus::kOpen, .done_at = std::nullopt, .done_by = ""};
+             .due_at = at(7200000), .status = TaskStatus::kOpen, .done_at = std::nullopt, .done_by = "",
+             .overdue_at = std::nullopt};
   Task earlier{.step = "triage", .ord = 1, .title = "Check servers ☃", .owner = "operations",
                .assignee = "bob", .due_at = at(900000), .status = TaskStatus::kDone, .done_at = at(600000),
-               .done_by = "bob"};
+               .done_by = "bob", .overdue_at = std::nullopt};
   std::vector<int64_t> event_ids;
   write([&](Tx& tx) {
     EXPECT_TRUE(tx.upsert_incident_alert(id, second).has_value());
@@ -806,10 +816,11 @@ TEST_F(SqliteStoreTest, UpsertIncidentAlertUpdatesStatusAndKeepsAddedAt) {
 TEST_F(SqliteStoreTest, UpdateTaskWritesEveryColumn) {
   const int64_t id = insert_incident(bare_incident("g", at(0)));
   Task task{.step = "triage", .ord = 1, .title = "t", .owner = "ops", .assignee = "bob", .due_at = at(10),
-            .status = TaskStatus::kOpen, .done_at = std::nullopt, .done_by = ""};
+            .status = TaskStatus::kOpen, .done_at = std::nullopt, .done_by = "", .overdue_at = std::nullopt};
   write([&](Tx& tx) { EXPECT_TRUE(tx.insert_task(id, task).has_value()); });
   Task done{.step = "triage", .ord = 4, .title = "t2", .owner = "commander", .assignee = "",
-            .due_at = at(20), .status = TaskStatus::kSkipped, .done_at = at(15), .done_by = "carol"};
+            .due_at = at(20), .status = TaskStatus::kSkipped, .done_at = at(15), .done_by = "carol",
+            .overdue_at = at(21)};
   write([&](Tx& tx) { EXPECT_TRUE(tx.update_task(id, done).has_value()); });
   auto got = get_incident(id);
   ASSERT_TRUE(got.has_value());
@@ -1217,6 +1228,66 @@ TEST_F(SqliteStoreDeathTest, TxUsedAfterItsTransactionIsABug) {
 TEST_F(SqliteStoreDeathTest, WritingThroughAReadTxIsABug) {
   EXPECT_DEBUG_DEATH((void)store_->read([&](Tx& tx) { return tx.upsert_alert(bare_alert(1)); }),
                      "Store::read\\(\\) used to write");
+}
+
+
+TEST_F(SqliteStoreTest, OverdueTasksAreOpenPastDueNotYetReportedOfOpenIncidents) {
+  const int64_t open_id = insert_incident(bare_incident("g1", at(0)));
+  Incident resolved = bare_incident("g2", at(0));
+  resolved.status = IncidentStatus::kResolved;
+  const int64_t resolved_id = insert_incident(resolved);
+  auto task = [](std::string step, int64_t due, TaskStatus status = TaskStatus::kOpen) {
+    Task t;
+    t.step = std::move(step);
+    t.due_at = at(due);
+    t.status = status;
+    return t;
+  };
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.insert_task(open_id, task("late", 100)).has_value());
+    EXPECT_TRUE(tx.insert_task(open_id, task("later", 300)).has_value());
+    EXPECT_TRUE(tx.insert_task(open_id, task("done", 50, TaskStatus::kDone)).has_value());
+    EXPECT_TRUE(tx.insert_task(resolved_id, task("ignored", 10)).has_value());
+  });
+  read([&](Tx& tx) {
+    auto due = tx.overdue_tasks(at(200), 10).value();
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_EQ(due[0].first, open_id);
+    EXPECT_EQ(due[0].second.step, "late");
+    EXPECT_EQ(tx.next_task_due().value(), at(100));
+  });
+  Task reported = task("late", 100);
+  reported.overdue_at = at(200);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.update_task(open_id, reported).has_value()); });
+  read([&](Tx& tx) {
+    EXPECT_TRUE(tx.overdue_tasks(at(200), 10).value().empty());
+    EXPECT_EQ(tx.next_task_due().value(), at(300));
+  });
+}
+
+TEST_F(SqliteStoreTest, LinksAreUndirectedAndClocksComeDueInOrder) {
+  const int64_t a = insert_incident(bare_incident("a", at(0)));
+  const int64_t b = insert_incident(bare_incident("b", at(0)));
+  const int64_t c = insert_incident(bare_incident("c", at(0)));
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.insert_link(b, a, at(1)).has_value());
+    EXPECT_TRUE(tx.insert_link(a, b, at(2)).has_value());  // the same pair: kept once
+    EXPECT_TRUE(tx.insert_link(c, b, at(3)).has_value());
+    EXPECT_TRUE(tx.upsert_clock({a, "regulator", at(10), at(500), 0}).has_value());
+    EXPECT_TRUE(tx.upsert_clock({b, "status", at(10), at(100), 2}).has_value());
+    EXPECT_TRUE(tx.upsert_clock({c, "stopped", at(10), std::nullopt, 1}).has_value());
+  });
+  EXPECT_EQ(get_incident(a)->related, std::vector<int64_t>{b});
+  EXPECT_EQ(get_incident(b)->related, (std::vector<int64_t>{a, c}));
+  ASSERT_EQ(get_incident(b)->clocks.size(), 1u);
+  EXPECT_EQ(get_incident(b)->clocks[0].fired, 2);
+  read([&](Tx& tx) {
+    auto due = tx.due_clocks(at(600), 10).value();
+    ASSERT_EQ(due.size(), 2u);
+    EXPECT_EQ(due[0].name, "status");
+    EXPECT_EQ(due[1].name, "regulator");
+    EXPECT_EQ(tx.next_clock_due().value(), at(100));
+  });
 }
 
 }  // namespace

@@ -1,0 +1,233 @@
+// Scenario tests of the response half on a simulated clock, with a real SQLite store and real HTTP
+// deliveries: step deadlines, plan clocks (a GDPR art. 33 72-hour deadline from breach_confirmed,
+// a repeating status reminder), task completion, the incident state machine past acknowledge,
+// severity changes and related incidents.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "core/simulated_clock.h"
+#include "engine/engine.h"
+#include "notify/webhook/http_sender.h"
+#include "store/sqlite/sqlite_store.h"
+#include "test_support/temp_dir.h"
+#include "test_support/webhook_receiver.h"
+
+namespace tocsin::engine {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
+
+std::string config_yaml(const std::string& hook) {
+  return fmt::format(R"(
+people:
+  - {{id: alice, contact: {{webhook: "{0}/alice"}}}}
+  - {{id: bob, contact: {{webhook: "{0}/bob"}}}}
+  - {{id: carol, contact: {{webhook: "{0}/carol"}}}}
+escalation_policies:
+  - id: sec
+    levels: [{{after: 0m, notify: ["person:alice"]}}]
+plans:
+  - id: data_breach
+    title: Personal data breach
+    match: ['incident_type="data_breach"']
+    escalation: sec
+    roles: {{commander: "person:alice", legal: "person:carol", security_lead: "person:bob"}}
+    steps:
+      - {{id: contain, title: Contain the leak, owner: security_lead, due: 1h}}
+      - {{id: notify_regulator, title: Notify the supervisory authority, owner: legal, due: 96h}}
+    clocks:
+      - {{name: regulator, within: 72h, from: breach_confirmed, until: "task_done:notify_regulator", owner: legal}}
+      - {{name: status-update, every: 1h, owner: commander}}
+)",
+                     hook);
+}
+
+class ResponseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cfg = config::load_config_string(config_yaml(receiver_.url()), "t.yaml", dir_.path());
+    ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+    config_ = std::make_shared<const config::Config>(std::move(*cfg));
+    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
+    EngineOptions options;
+    options.config = config_;
+    options.store = store_.get();
+    options.clock = &clock_;
+    options.metrics = &metrics_;
+    options.senders = {{"webhook", &sender_}};
+    options.external_url = "http://tocsin.test";
+    engine_ = Engine::create(std::move(options)).value();
+  }
+
+  // Opens an incident from an alert received from outside; returns its id.
+  int64_t open(std::string instance) {
+    alerting::Alert a;
+    a.labels = core::Labels{{"alertname", "Exfiltration"}, {"incident_type", "data_breach"}, {"instance", instance}};
+    a.fingerprint = a.labels.fingerprint();
+    a.active_at = clock_.now();
+    a.updated_at = clock_.now();
+    EXPECT_TRUE(engine_->receive_alerts({a}).has_value());
+    auto list = engine_->list_incidents({}).value();
+    return list.empty() ? 0 : list.front().id;
+  }
+  void run_until(core::Timestamp t) {
+    for (;;) {
+      auto next = engine_->run_due();
+      ASSERT_TRUE(next.has_value()) << next.error().to_string();
+      if (!*next || **next > t) break;
+      clock_.advance_to(std::max(**next, clock_.now()));
+    }
+    clock_.advance_to(t);
+    ASSERT_TRUE(engine_->run_due().has_value());
+  }
+  std::vector<std::string> kinds(int64_t id) {
+    std::vector<std::string> out;
+    const store::Incident inc = engine_->get_incident(id).value();
+    for (const auto& e : inc.timeline) out.push_back(e.kind);
+    return out;
+  }
+  int count(int64_t id, std::string_view kind) {
+    auto k = kinds(id);
+    return static_cast<int>(std::count(k.begin(), k.end(), kind));
+  }
+  int pages_to(std::string_view path) {
+    auto p = receiver_.paths();
+    return static_cast<int>(std::count(p.begin(), p.end(), path));
+  }
+
+  test_support::TempDir dir_;
+  test_support::Receiver receiver_;
+  core::SimulatedClock clock_{kStart};
+  core::MetricsRegistry metrics_;
+  notify::HttpSender sender_{seconds(5)};
+  std::shared_ptr<const config::Config> config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(ResponseTest, TheRegulatorClockFiresSeventyTwoHoursAfterTheBreachIsConfirmed) {
+  const int64_t id = open("db1");
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(engine_->acknowledge(id, "alice").has_value());
+  run_until(kStart + hours(2));
+  ASSERT_TRUE(engine_->record_event(id, "breach_confirmed", "customer table copied", "bob").has_value());
+  const core::Timestamp confirmed = clock_.now();
+  run_until(confirmed + hours(72) - seconds(1));
+  EXPECT_EQ(count(id, "clock_expired"), 0);
+  EXPECT_EQ(pages_to("/carol"), 0);
+  run_until(confirmed + hours(72));
+  EXPECT_EQ(count(id, "clock_expired"), 1);
+  EXPECT_EQ(pages_to("/carol"), 1) << "the legal role is paged when the deadline passes";
+  run_until(confirmed + hours(80));
+  EXPECT_EQ(count(id, "clock_expired"), 1) << "a one-off deadline fires once";
+  const auto inc = engine_->get_incident(id).value();
+  auto regulator = std::find_if(inc.clocks.begin(), inc.clocks.end(), [](const auto& c) { return c.name == "regulator"; });
+  ASSERT_NE(regulator, inc.clocks.end());
+  EXPECT_EQ(regulator->started_at, confirmed);
+  EXPECT_FALSE(regulator->next_at);
+}
+
+TEST_F(ResponseTest, NotifyingTheRegulatorInTimeStopsTheClock) {
+  const int64_t id = open("db1");
+  ASSERT_TRUE(engine_->record_event(id, "breach_confirmed", "", "bob").has_value());
+  run_until(kStart + hours(10));
+  ASSERT_TRUE(engine_->complete_task(id, "notify_regulator", false, "carol").has_value());
+  run_until(kStart + hours(100));
+  EXPECT_EQ(count(id, "clock_stopped"), 1);
+  EXPECT_EQ(count(id, "clock_expired"), 0);
+  EXPECT_EQ(pages_to("/carol"), 0);
+}
+
+TEST_F(ResponseTest, StatusRemindersRepeatUntilResolvedAndOverdueTasksPageTheirOwner) {
+  const int64_t id = open("db1");
+  run_until(kStart + hours(1) - seconds(1));
+  EXPECT_EQ(count(id, "clock_reminder"), 0);
+  EXPECT_EQ(count(id, "task_overdue"), 0);
+  run_until(kStart + hours(1));
+  EXPECT_EQ(count(id, "clock_reminder"), 1);
+  EXPECT_EQ(count(id, "task_overdue"), 1) << "contain was due after 1h";
+  EXPECT_EQ(pages_to("/bob"), 1) << "the security lead owns the overdue step";
+  run_until(kStart + hours(3) + minutes(30));
+  EXPECT_EQ(count(id, "clock_reminder"), 3);
+  EXPECT_EQ(count(id, "task_overdue"), 1) << "reported once";
+  ASSERT_TRUE(engine_->resolve(id, "alice").has_value());
+  run_until(kStart + hours(10));
+  EXPECT_EQ(count(id, "clock_reminder"), 3) << "resolving stops the clocks";
+  // Paged: alice by the policy at opening and by each reminder (commander).
+  EXPECT_EQ(pages_to("/alice"), 1 + 3);
+}
+
+TEST_F(ResponseTest, TasksAreDoneOnceAndLateCompletionIsNoted) {
+  const int64_t id = open("db1");
+  run_until(kStart + hours(2));
+  auto done = engine_->complete_task(id, "contain", false, "bob");
+  ASSERT_TRUE(done.has_value()) << done.error().to_string();
+  EXPECT_EQ(done->tasks[0].status, store::TaskStatus::kDone);
+  EXPECT_EQ(done->tasks[0].done_by, "bob");
+  EXPECT_EQ(done->timeline.back().kind, "task_done");
+  EXPECT_NE(done->timeline.back().detail.find("after its due time"), std::string::npos);
+  auto again = engine_->complete_task(id, "contain", false, "bob");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), core::ErrorCode::kFailedPrecondition);
+  auto unknown = engine_->complete_task(id, "nope", false, "bob");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), core::ErrorCode::kNotFound);
+}
+
+TEST_F(ResponseTest, TheStateMachineSeverityAndBadMilestones) {
+  const int64_t id = open("db1");
+  EXPECT_TRUE(engine_->mitigate(id, "alice").has_value());
+  EXPECT_FALSE(engine_->close(id, "alice")) << "only a resolved incident closes";
+  EXPECT_TRUE(engine_->resolve(id, "alice").has_value());
+  auto reopened = engine_->reopen(id, "alice");
+  ASSERT_TRUE(reopened.has_value());
+  EXPECT_EQ(reopened->status, store::IncidentStatus::kTriggered);
+  EXPECT_TRUE(reopened->escalation_next_at.has_value()) << "the ladder is armed again";
+  EXPECT_TRUE(engine_->resolve(id, "alice").has_value());
+  auto closed = engine_->close(id, "alice");
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->status, store::IncidentStatus::kClosed);
+
+  const int64_t other = open("db2");
+  auto sev = engine_->set_severity(other, "major", "alice");
+  ASSERT_TRUE(sev.has_value());
+  EXPECT_EQ(sev->severity, "major");
+  EXPECT_EQ(sev->timeline.back().detail, "critical → major");
+  EXPECT_EQ(engine_->set_severity(other, "urgent", "alice").error().code(), core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine_->record_event(other, "Breach!", "", "bob").error().code(), core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine_->record_event(other, "acknowledged", "", "bob").error().code(),
+            core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine_->record_event(id, "breach_confirmed", "", "bob").error().code(),
+            core::ErrorCode::kFailedPrecondition);  // closed
+}
+
+TEST_F(ResponseTest, RelatedIncidentsFormTreesAndCyclesAreRefusedWithThePath) {
+  const int64_t a = open("h1");
+  ASSERT_TRUE(engine_->resolve(a, "alice").has_value());  // so the next alert opens a new incident
+  const int64_t b = open("h2");
+  ASSERT_TRUE(engine_->resolve(b, "alice").has_value());
+  const int64_t c = open("h3");
+  ASSERT_TRUE(a != b && b != c && a != c) << a << " " << b << " " << c;
+  ASSERT_TRUE(engine_->relate(a, b, "alice").has_value());
+  auto bc = engine_->relate(b, c, "alice");
+  ASSERT_TRUE(bc.has_value());
+  EXPECT_EQ(bc->related, (std::vector<int64_t>{a, c}));
+  auto cycle = engine_->relate(c, a, "alice");
+  ASSERT_FALSE(cycle);
+  EXPECT_EQ(cycle.error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(cycle.error().message(),
+            fmt::format("relating {} to {} would make a cycle: they are already related through {} → {} → {}", c, a, c,
+                        b, a));
+  EXPECT_EQ(engine_->relate(a, b, "alice").error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(engine_->relate(a, a, "alice").error().code(), core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine_->relate(a, 999, "alice").error().code(), core::ErrorCode::kNotFound);
+  EXPECT_EQ(engine_->get_incident(a).value().related, std::vector<int64_t>{b}) << "nothing half-created";
+}
+
+}  // namespace
+}  // namespace tocsin::engine

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/duration.h"
+
 namespace tocsin::api {
 
 using nlohmann::json;
@@ -63,6 +65,59 @@ json incident_json(const store::Incident& inc) {
           {"related", related},
           {"clocks", clocks},
           {"timeline", timeline}};
+}
+
+json plan_json(const config::Plan& plan, core::Timestamp now,
+               const std::function<std::string(const config::Target&)>& who_fills) {
+  auto duration = [](core::Duration d) { return core::format_duration(d); };
+  json match = json::array();
+  for (const auto& m : plan.match) match.push_back(m.to_string());
+  json roles = json::array();
+  for (const auto& [name, target] : plan.roles) {
+    const std::string person = who_fills(target);
+    roles.push_back({{"role", name}, {"target", target.to_string()}, {"now", person.empty() ? json(nullptr) : json(person)}});
+  }
+  json steps = json::array();
+  for (const auto& step : plan.steps) {
+    json s = {{"id", step.id},      {"title", step.title},         {"owner", step.owner},
+              {"due", duration(step.due)}, {"checklist", step.checklist}, {"action", nullptr}};
+    if (step.action) {
+      s["action"] = {{"type", step.action->type == config::StepAction::Type::kWebhook ? "webhook" : "command"},
+                     {"approve", step.action->approve},
+                     {"timeout", duration(step.action->timeout)}};
+    }
+    steps.push_back(std::move(s));
+  }
+  json resources = json::array();
+  for (const auto& r : plan.resources) resources.push_back({{"name", r.name}, {"kind", r.kind}, {"ref", r.ref}});
+  json clocks = json::array();
+  for (const auto& c : plan.clocks) {
+    json clock = {{"name", c.name}, {"from", c.from}, {"owner", c.owner}};
+    if (c.within != core::Duration{}) clock["within"] = duration(c.within);
+    if (c.every != core::Duration{}) clock["every"] = duration(c.every);
+    if (!c.until.empty()) clock["until"] = c.until;
+    clocks.push_back(std::move(clock));
+  }
+  const auto due = config::review_due(plan);
+  json review = {{"every", plan.review_every == core::Duration{} ? json(nullptr) : json(duration(plan.review_every))},
+                 {"reviewed", plan.reviewed ? json(core::format_rfc3339(std::chrono::time_point_cast<core::Duration>(
+                                                                            std::chrono::sys_time<core::Duration>(*plan.reviewed)))
+                                                                            .substr(0, 10))
+                                            : json(nullptr)},
+                 {"due_at", due && plan.reviewed ? json(core::format_rfc3339(*due)) : json(nullptr)},
+                 {"overdue", due.has_value() && *due <= now}};
+  return {{"id", plan.id},
+          {"title", plan.title},
+          {"file", plan.file},
+          {"severity", plan.severity},
+          {"escalation", plan.escalation},
+          {"match", match},
+          {"roles", roles},
+          {"steps", steps},
+          {"resources", resources},
+          {"communications", plan.communications},
+          {"clocks", clocks},
+          {"review", review}};
 }
 
 }  // namespace tocsin::api

@@ -112,6 +112,7 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/events") return post ? events(request) : Response::error(405, "use POST");
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
     if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
+    if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     if (auto r = alertmanager_.handle(request)) return std::move(*r);
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
@@ -296,6 +297,17 @@ Response Router::list_incidents(const Request& request) {
   json list = json::array();
   for (const auto& inc : *incidents) list.push_back(incident_json(inc));
   return ok_json({{"incidents", list}});
+}
+
+Response Router::list_plans() {
+  const core::Timestamp now = engine_.now();
+  json plans = json::array();
+  int overdue = 0;
+  for (const auto& plan : engine_.config().plans) {
+    plans.push_back(plan_json(plan, now, [&](const config::Target& t) { return engine_.who_fills(t); }));
+    overdue += plans.back()["review"]["overdue"].get<bool>() ? 1 : 0;
+  }
+  return ok_json({{"plans", plans}, {"review_overdue", overdue}});
 }
 
 Response Router::incident_route(const Request& request, std::string_view rest) {

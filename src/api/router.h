@@ -31,6 +31,7 @@ class Router {
   std::vector<core::Sample> finite_only(std::vector<core::Sample> samples);
   http::Response list_incidents(const http::Request& request);
   http::Response list_rules();
+  http::Response list_plans();
   http::Response incident_route(const http::Request& request, std::string_view rest);
 
   engine::Engine& engine_;

@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/pipeline.h"
 #include "cli/api_client.h"
+#include "core/clock.h"
+#include "core/duration.h"
 #include "config/loader.h"
 #include "config/starter.h"
 #include "detect/rule_engine.h"
@@ -39,6 +42,22 @@ int run_check_config(const std::string& file) {
   // Detector parameters are checked by the detectors themselves.
   auto rules = detect::RuleEngine::create(cfg->rules, detect::DetectorRegistry::builtin());
   if (!rules) return fail(rules.error().to_string());
+  // Notification templates and time-interval zones are checked where they are compiled.
+  auto shared = std::make_shared<const config::Config>(*cfg);
+  if (auto pipeline = alerting::Pipeline::create(shared, ""); !pipeline) {
+    return fail(fmt::format("{}: {}", file, pipeline.error().message()));
+  }
+  // A plan past its review date is valid, but someone should look at it: say so, exit 0.
+  core::SystemClock clock;
+  const core::Timestamp now = clock.now();
+  for (const auto& plan : cfg->plans) {
+    const auto due = config::review_due(plan);
+    if (!due || *due > now) continue;
+    const std::string where = plan.file.empty() ? file : plan.file;
+    fmt::print("{}:{}: warning: plan {}: review overdue {} (review_every {}{})\n", where, plan.pos.line, plan.id,
+               plan.reviewed ? "since " + core::format_rfc3339(*due).substr(0, 10) : std::string("(never reviewed)"),
+               core::format_duration(plan.review_every), plan.reviewed ? "" : "; set reviewed: YYYY-MM-DD");
+  }
   fmt::print("{}: ok ({} rules, {} plans, {} people, {} schedules, {} escalation policies, {} channels)\n", file,
              cfg->rules.size(), cfg->plans.size(), cfg->people.size(), cfg->schedules.size(),
              cfg->escalation_policies.size(), cfg->channels.size());

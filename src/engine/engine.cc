@@ -43,6 +43,27 @@ std::string render_rule_health(const std::vector<detect::RuleHealth>& rules) {
   return out;
 }
 
+// Plan review status (SPEC: `review_every`): overdue plans show up where people look.
+std::string render_plan_reviews(const config::Config& config, core::Timestamp now) {
+  std::string overdue;
+  std::string due_at;
+  for (const auto& plan : config.plans) {
+    const auto due = config::review_due(plan);
+    if (!due) continue;
+    const std::string label = core::escape_label_value(plan.id);
+    overdue += fmt::format("tocsin_plan_review_overdue{{plan=\"{}\"}} {}\n", label, *due <= now ? 1 : 0);
+    due_at += fmt::format("tocsin_plan_review_due_timestamp_seconds{{plan=\"{}\"}} {}\n", label,
+                          static_cast<double>(core::to_unix_ms(*due)) / 1000.0);
+  }
+  if (overdue.empty()) return "";
+  return "# HELP tocsin_plan_review_overdue 1 when the plan is past its review date (reviewed + review_every).\n"
+         "# TYPE tocsin_plan_review_overdue gauge\n" +
+         overdue +
+         "# HELP tocsin_plan_review_due_timestamp_seconds When the plan's next review is due (0: never reviewed).\n"
+         "# TYPE tocsin_plan_review_due_timestamp_seconds gauge\n" +
+         due_at;
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
@@ -103,8 +124,8 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   if (!engine->options_.sample_log_dir.empty()) engine->open_sample_log();
   engine->rules_->restore(std::move(restored));
   Engine* raw = engine.get();
-  engine->health_collector_ =
-      engine->options_.metrics->add_collector([raw] { return render_rule_health(raw->rule_health()); });
+  engine->health_collector_ = engine->options_.metrics->add_collector(
+      [raw] { return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()); });
   return engine;
 }
 

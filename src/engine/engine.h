@@ -87,6 +87,8 @@ class Engine {
   std::vector<alerting::GroupStatus> alert_groups();
   std::vector<std::string> receivers();
   core::Timestamp now() const { return options_.clock->now(); }
+  // Who fills a role target right now (a person id; "" for nobody or a channel).
+  std::string who_fills(const config::Target& target) const { return incidents_.resolve_person(target, now()); }
 
   core::Result<store::Incident> acknowledge(int64_t id, std::string_view actor);
   core::Result<store::Incident> resolve(int64_t id, std::string_view actor);

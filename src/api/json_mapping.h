@@ -1,13 +1,21 @@
-// Maps store records to the JSON shapes of SPEC §4 ("JSON shapes the API returns").
+// Maps store records and read models to the JSON shapes of SPEC §4 ("JSON shapes the API returns").
 // Thread-safety: pure functions.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "config/config.h"
+#include "oncall/schedule.h"
 #include "store/store.h"
 
 namespace tocsin::api {
 
 nlohmann::json incident_json(const store::Incident& incident);
+
+// One schedule of GET /api/v1/oncall: {"id", "timezone", "on_call": [{"person", "name", "from",
+// "until", "source"}], "next_handoff"}. "name" is the person's name from `config`, or their id
+// when the config gives none; "next_handoff" is null when nobody else ever takes over.
+nlohmann::json schedule_on_call_json(const config::Schedule& schedule, const oncall::CurrentShifts& current,
+                                     const config::Config& config);
 
 }  // namespace tocsin::api

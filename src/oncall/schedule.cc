@@ -81,6 +81,11 @@ class LayerClock {
   }
 
   std::size_t member_count() const { return layer_->members.size(); }
+  // Every shift goes to the same person (one member, or the same one listed several times).
+  bool single_person() const {
+    const auto& m = layer_->members;
+    return !m.empty() && std::all_of(m.begin(), m.end(), [&](const std::string& p) { return p == m.front(); });
+  }
 
   // The person on call in shift n; nullptr before the first shift or for a layer without members.
   const std::string* person(int64_t n) const {
@@ -185,8 +190,8 @@ struct Resolver {
     for (const LayerClock& layer : layers) {
       if (layer.member_count() == 0) continue;  // never covers anyone
       const int64_t n = std::max<int64_t>(layer.shift_at(t) + 1, 0);
-      // After its first shift, a one-member layer hands off to the same person: nothing changes.
-      if (layer.member_count() == 1 && n > 0) {
+      // After its first shift, a one-person layer hands off to the same person: nothing changes.
+      if (layer.single_person() && n > 0) {
         pending.push_back({&layer, -1, {}});
         continue;
       }
@@ -196,11 +201,11 @@ struct Resolver {
     for (std::size_t step = 0; step < kMaxHandoffsPerQuery; ++step) {
       std::optional<core::Timestamp> cut;
       if (next_edge < edges.size()) cut = edges[next_edge];
-      // A one-member layer that has started covers everything below it for good: the hand-offs
+      // A one-person layer that has started covers everything below it for good: the hand-offs
       // of lower layers cannot change the answer any more.
       std::size_t lowest_live = 0;
       for (std::size_t i = 0; i < pending.size(); ++i) {
-        if (pending[i].layer->member_count() == 1 && pending[i].n < 0) lowest_live = i;
+        if (pending[i].layer->single_person() && pending[i].n < 0) lowest_live = i;
       }
       for (std::size_t i = lowest_live; i < pending.size(); ++i) {
         if (pending[i].n >= 0 && (!cut || pending[i].at < *cut)) cut = pending[i].at;
@@ -210,7 +215,7 @@ struct Resolver {
       for (std::size_t i = lowest_live; i < pending.size(); ++i) {
         Pending& p = pending[i];
         if (p.n < 0 || p.at > *cut) continue;
-        if (p.layer->member_count() == 1) {
+        if (p.layer->single_person()) {
           p.n = -1;
           continue;
         }

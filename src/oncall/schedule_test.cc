@@ -514,6 +514,13 @@ TEST(OneMemberLayer, OnTopOfARotationCoversItFromItsStart) {
             }));
 }
 
+TEST(OneMemberLayer, TheSamePersonListedTwiceNeverHandsOff) {
+  const config::Schedule s = schedule("America/New_York", {custom(1min, 0, day(2026, 1, 1), {"a", "a"})});
+  const CurrentShifts now = current(s, "2026-06-01T00:00:30Z");
+  EXPECT_EQ(now.on_call, (std::vector<Shift>{{"a", at("2026-06-01T00:00:00Z"), at("2026-06-01T00:01:00Z"), "layer 1"}}));
+  EXPECT_EQ(now.next_handoff, std::nullopt);
+}
+
 TEST(CurrentShifts, OverlappingOverridesListEveryoneWithTheirOwnWindow) {
   config::Schedule s = ops_primary();
   s.overrides.push_back(cover("carol", local(2026, 12, 24, 0, 0), local(2026, 12, 26, 0, 0)));

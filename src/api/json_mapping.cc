@@ -120,4 +120,21 @@ json plan_json(const config::Plan& plan, core::Timestamp now,
           {"review", review}};
 }
 
+json schedule_on_call_json(const config::Schedule& schedule, const oncall::CurrentShifts& current,
+                           const config::Config& config) {
+  json on_call = json::array();
+  for (const oncall::Shift& shift : current.on_call) {
+    const config::Person* person = config.person(shift.person);
+    on_call.push_back({{"person", shift.person},
+                       {"name", person && !person->name.empty() ? person->name : shift.person},
+                       {"from", core::format_rfc3339(shift.start)},
+                       {"until", core::format_rfc3339(shift.end)},
+                       {"source", shift.source}});
+  }
+  return {{"id", schedule.id},
+          {"timezone", schedule.timezone},
+          {"on_call", on_call},
+          {"next_handoff", time_or_null(current.next_handoff)}};
+}
+
 }  // namespace tocsin::api

@@ -1,4 +1,4 @@
-// Maps store records to the JSON shapes of SPEC §4 ("JSON shapes the API returns").
+// Maps store records and read models to the JSON shapes of SPEC §4 ("JSON shapes the API returns").
 // Thread-safety: pure functions.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "config/config.h"
+#include "oncall/schedule.h"
 #include "store/store.h"
 
 namespace tocsin::api {
@@ -16,5 +17,11 @@ nlohmann::json incident_json(const store::Incident& incident);
 // review status at `now`.
 nlohmann::json plan_json(const config::Plan& plan, core::Timestamp now,
                          const std::function<std::string(const config::Target&)>& who_fills);
+
+// One schedule of GET /api/v1/oncall: {"id", "timezone", "on_call": [{"person", "name", "from",
+// "until", "source"}], "next_handoff"}. "name" is the person's name from `config`, or their id
+// when the config gives none; "next_handoff" is null when nobody else ever takes over.
+nlohmann::json schedule_on_call_json(const config::Schedule& schedule, const oncall::CurrentShifts& current,
+                                     const config::Config& config);
 
 }  // namespace tocsin::api

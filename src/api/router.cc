@@ -12,6 +12,7 @@
 #include "ingest/exposition.h"
 #include "ingest/push.h"
 #include "ingest/remote_write.h"
+#include "oncall/schedule.h"
 
 namespace tocsin::api {
 
@@ -79,11 +80,13 @@ core::Result<int64_t> parse_id(std::string_view text) {
 
 }  // namespace
 
-Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready)
+Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready,
+               ClockControl* clock_control)
     : engine_(engine),
       metrics_(metrics),
       clock_(clock),
       ready_(std::move(ready)),
+      clock_control_(clock_control),
       requests_(metrics.counter("tocsin_http_requests_total", "HTTP requests handled.")),
       bad_requests_(metrics.counter("tocsin_http_bad_requests_total", "Requests rejected with a 4xx.")),
       request_seconds_(metrics.histogram("tocsin_http_request_seconds", "Time to handle an HTTP request.")),
@@ -114,6 +117,8 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
     if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
+    if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
+    if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
     if (auto r = alertmanager_.handle(request)) return std::move(*r);
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   }();
@@ -382,6 +387,78 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
     else result = engine_.complete_task(*id, step, verb == "task_skip", *actor);
   }
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
+}
+
+Response Router::on_call(const Request& request) {
+  core::Timestamp at = clock_.now();
+  const config::Schedule* only = nullptr;
+  const config::Config& config = engine_.config();
+  for (const auto& [key, value] : request.query) {
+    if (key == "at") {
+      auto t = core::parse_rfc3339(value);
+      if (!t) {
+        return Response::error(400, fmt::format("bad at \"{}\": expected an RFC 3339 time like 2026-12-24T09:00:00Z", value),
+                               "at");
+      }
+      at = *t;
+    } else if (key == "schedule") {
+      only = config.schedule(value);
+      if (!only) return Response::error(404, fmt::format("no schedule \"{}\"", value), "schedule");
+    } else {
+      return Response::error(400, fmt::format("unknown query parameter \"{}\": expected at, schedule", key), key);
+    }
+  }
+  json schedules = json::array();
+  for (const config::Schedule& s : config.schedules) {
+    if (only && only != &s) continue;
+    auto current = oncall::current_shifts(s, at);
+    // The config was validated when loaded: a failure here is the server's fault, not the request's.
+    if (!current) return Response::error(500, current.error().message());
+    schedules.push_back(schedule_on_call_json(s, *current, config));
+  }
+  return ok_json({{"at", core::format_rfc3339(at)}, {"schedules", schedules}});
+}
+
+Response Router::clock_route(const Request& request, std::string_view rest) {
+  if (rest != "" && rest != "/advance") {
+    return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+  }
+  if (!clock_control_) {
+    return Response::error(404, "the clock is not simulated: these routes exist only under tocsin serve --simulated-clock");
+  }
+  if (rest.empty()) {
+    if (request.method != "GET") return Response::error(405, "use GET");
+    return ok_json({{"now", core::format_rfc3339(clock_control_->now())}, {"simulated", true}});
+  }
+  if (request.method != "POST") return Response::error(405, "use POST");
+  auto body = object_body(request);
+  if (!body) return from_error(body.error());
+  if (auto known = only_members(*body, {"by", "to"}); !known) return from_error(known.error());
+  const bool by = body->contains("by");
+  if (by == body->contains("to")) return Response::error(400, "expected exactly one of \"by\" (a duration) and \"to\" (a time)");
+  const core::Timestamp from = clock_control_->now();
+  core::Timestamp to = from;
+  if (by) {
+    auto text = string_member(*body, "by", "", true);
+    if (!text) return from_error(text.error());
+    auto d = core::parse_duration(*text);
+    if (!d) return Response::error(400, fmt::format("bad by \"{}\": expected a duration like 10m", *text), "by");
+    to = from + *d;
+  } else {
+    auto text = string_member(*body, "to", "", true);
+    if (!text) return from_error(text.error());
+    auto t = core::parse_rfc3339(*text);
+    if (!t) return Response::error(400, fmt::format("bad to \"{}\": expected an RFC 3339 time", *text), "to");
+    if (*t < from) {
+      return Response::error(
+          400, fmt::format("to {} is before now ({}): the clock never goes back", *text, core::format_rfc3339(from)),
+          "to");
+    }
+    to = *t;
+  }
+  auto now = clock_control_->advance_to(to);
+  if (!now) return from_error(now.error());
+  return ok_json({{"from", core::format_rfc3339(from)}, {"now", core::format_rfc3339(*now)}, {"simulated", true}});
 }
 
 }  // namespace tocsin::api

@@ -14,10 +14,25 @@
 
 namespace tocsin::api {
 
+// A clock the API may move: what `tocsin serve --simulated-clock` hands the router so tests and
+// drills can fast-forward the real binary. The server implements it; the router only calls it.
+// Thread-safety: both methods may be called from any HTTP thread.
+class ClockControl {
+ public:
+  virtual ~ClockControl() = default;
+  virtual core::Timestamp now() const = 0;
+  // Moves the clock to `to` (not before now()), running everything that falls due on the way, each
+  // at its own time; returns once it has all run. Returns the new now().
+  virtual core::Result<core::Timestamp> advance_to(core::Timestamp to) = 0;
+};
+
 class Router {
  public:
-  // `ready` reports whether the server is ready to take traffic (GET /readyz).
-  Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready);
+  // `ready` reports whether the server is ready to take traffic (GET /readyz). With a
+  // `clock_control`, GET /api/v1/clock and POST /api/v1/clock/advance work; without one (the
+  // normal case) they answer 404.
+  Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready,
+         ClockControl* clock_control = nullptr);
 
   http::Response handle(const http::Request& request);
 
@@ -33,11 +48,14 @@ class Router {
   http::Response list_rules();
   http::Response list_plans();
   http::Response incident_route(const http::Request& request, std::string_view rest);
+  http::Response on_call(const http::Request& request);
+  http::Response clock_route(const http::Request& request, std::string_view rest);
 
   engine::Engine& engine_;
   core::MetricsRegistry& metrics_;
   core::Clock& clock_;
   std::function<bool()> ready_;
+  ClockControl* clock_control_;  // null unless the clock is simulated
   core::Counter& requests_;
   core::Counter& bad_requests_;
   core::Histogram& request_seconds_;

@@ -17,7 +17,18 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kConfig = R"(
-people: [{id: alice}]
+people: [{id: alice}, {id: bob, name: Bob Li}, {id: carol, name: Carol Diaz}]
+schedules:
+  - id: ops-primary
+    timezone: Asia/Shanghai
+    layers:
+      - {rotation: weekly, handoff: "Mon 09:00", start: 2026-01-05, members: [alice, bob]}
+    overrides:
+      - {person: carol, from: "2026-12-24T00:00", to: "2026-12-26T00:00"}
+  - id: solo
+    timezone: Europe/Berlin
+    layers:
+      - {rotation: daily, handoff: "09:00", start: 2026-12-01, members: [alice]}
 rules:
   - {name: HighLoad, select: system_load, detector: {kind: threshold, above: 0.9}, labels: {incident_type: crash}}
 plans:
@@ -155,6 +166,124 @@ TEST_F(RouterTest, HealthReadinessAndMetrics) {
   EXPECT_NE(m.body.find("# TYPE tocsin_http_requests_total counter"), std::string::npos);
   EXPECT_EQ(http_status(core::Error::unavailable("x")), 503);
   EXPECT_EQ(http_status(core::Error::internal("x")), 500);
+}
+
+// Instants checked with Python's zoneinfo: Monday 2026-11-30 09:00 Shanghai = 01:00Z (shift 47 of
+// the weekly rotation from 2026-01-05: bob); 2026-12-04 09:00 Berlin = 08:00Z; carol's override,
+// 12-24 00:00 to 12-26 00:00 Shanghai = 12-23 16:00Z to 12-25 16:00Z.
+TEST_F(RouterTest, OnCallNowPerSchedule) {
+  const json body = json::parse(call("GET", "/api/v1/oncall").body);
+  EXPECT_EQ(body, json::parse(R"({
+    "at": "2026-12-04T10:00:00Z",
+    "schedules": [
+      {"id": "ops-primary", "timezone": "Asia/Shanghai",
+       "on_call": [{"person": "bob", "name": "Bob Li", "from": "2026-11-30T01:00:00Z",
+                    "until": "2026-12-07T01:00:00Z", "source": "layer 1"}],
+       "next_handoff": "2026-12-07T01:00:00Z"},
+      {"id": "solo", "timezone": "Europe/Berlin",
+       "on_call": [{"person": "alice", "name": "alice", "from": "2026-12-04T08:00:00Z",
+                    "until": "2026-12-05T08:00:00Z", "source": "layer 1"}],
+       "next_handoff": null}
+    ]})")) << body.dump(2);
+
+  // Another moment, with an offset, one schedule: the override.
+  auto r = call("GET", "/api/v1/oncall", "", {{"at", "2026-12-24T20:00:00+08:00"}, {"schedule", "ops-primary"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json christmas = json::parse(r.body);
+  EXPECT_EQ(christmas["at"], "2026-12-24T12:00:00Z");
+  ASSERT_EQ(christmas["schedules"].size(), 1u);
+  EXPECT_EQ(christmas["schedules"][0]["on_call"], json::parse(R"([{"person": "carol", "name": "Carol Diaz",
+      "from": "2026-12-23T16:00:00Z", "until": "2026-12-25T16:00:00Z", "source": "override"}])"));
+  EXPECT_EQ(christmas["schedules"][0]["next_handoff"], "2026-12-25T16:00:00Z");
+
+  // Before any shift: nobody, and the next hand-off is the first shift.
+  const json early = json::parse(call("GET", "/api/v1/oncall", "", {{"at", "2026-12-01T00:00:00Z"}, {"schedule", "solo"}}).body);
+  EXPECT_EQ(early["schedules"][0]["on_call"], json::array());
+  EXPECT_EQ(early["schedules"][0]["next_handoff"], "2026-12-01T08:00:00Z");
+
+  // The clock the server runs on is the default moment.
+  clock_.advance(std::chrono::hours(24 * 3));
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/oncall").body)["schedules"][0]["on_call"][0]["person"], "alice");
+}
+
+TEST_F(RouterTest, OnCallBadQueries) {
+  struct Case {
+    std::map<std::string, std::string> query;
+    int status;
+    const char* field;
+  };
+  const Case cases[] = {
+      {{{"at", "tomorrow"}}, 400, "at"},
+      {{{"at", "2026-12-24 09:00"}}, 400, "at"},
+      {{{"schedule", "nope"}}, 404, "schedule"},
+      {{{"colour", "red"}}, 400, "colour"},
+  };
+  for (const auto& c : cases) {
+    auto r = call("GET", "/api/v1/oncall", "", c.query);
+    EXPECT_EQ(r.status, c.status) << r.body;
+    EXPECT_EQ(json::parse(r.body).value("field", ""), c.field) << r.body;
+  }
+  EXPECT_EQ(call("POST", "/api/v1/oncall").status, 405);
+}
+
+TEST_F(RouterTest, ClockRoutesAre404WithoutASimulatedClock) {
+  EXPECT_EQ(call("GET", "/api/v1/clock").status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/clock/advance", R"({"by":"10m"})").status, 404);
+  EXPECT_EQ(clock_.now(), core::parse_rfc3339("2026-12-04T10:00:00Z").value());
+}
+
+// Records what the router asks of it, and moves the fixture's simulated clock.
+class FakeClockControl final : public ClockControl {
+ public:
+  explicit FakeClockControl(core::SimulatedClock& clock) : clock_(clock) {}
+  core::Timestamp now() const override { return clock_.now(); }
+  core::Result<core::Timestamp> advance_to(core::Timestamp to) override {
+    asked.push_back(to);
+    clock_.advance_to(to);
+    return clock_.now();
+  }
+  std::vector<core::Timestamp> asked;
+
+ private:
+  core::SimulatedClock& clock_;
+};
+
+TEST_F(RouterTest, ClockRoutesWithASimulatedClock) {
+  FakeClockControl control(clock_);
+  router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; }, &control);
+  EXPECT_EQ(call_json("GET", "/api/v1/clock"), json::parse(R"({"now": "2026-12-04T10:00:00Z", "simulated": true})"));
+
+  EXPECT_EQ(call_json("POST", "/api/v1/clock/advance", R"({"by": "10m"})"),
+            json::parse(R"({"from": "2026-12-04T10:00:00Z", "now": "2026-12-04T10:10:00Z", "simulated": true})"));
+  EXPECT_EQ(call_json("POST", "/api/v1/clock/advance", R"({"to": "2026-12-05T00:00:00+01:00"})")["now"],
+            "2026-12-04T23:00:00Z");
+  EXPECT_EQ(call_json("GET", "/api/v1/clock")["now"], "2026-12-04T23:00:00Z");
+
+  struct Case {
+    const char* body;
+    const char* field;
+  };
+  const Case bad[] = {
+      {R"({"to": "2026-12-04T22:59:59Z"})", "to"},  // backwards
+      {R"({"to": "soon"})", "to"},
+      {R"({"by": "ten minutes"})", "by"},
+      {R"({"by": 600})", "by"},
+      {R"({"by": "1m", "to": "2026-12-05T00:00:00Z"})", nullptr},
+      {R"({})", nullptr},
+      {R"({"step": "1m"})", "step"},
+      {"[", nullptr},
+  };
+  for (const auto& c : bad) {
+    auto r = call("POST", "/api/v1/clock/advance", c.body);
+    EXPECT_EQ(r.status, 400) << c.body << " -> " << r.body;
+    if (c.field) {
+      EXPECT_EQ(json::parse(r.body).value("field", ""), c.field) << r.body;
+    }
+  }
+  EXPECT_EQ(control.asked.size(), 2u) << "a rejected advance moves nothing";
+  EXPECT_EQ(call("GET", "/api/v1/clock/advance").status, 405);
+  EXPECT_EQ(call("POST", "/api/v1/clock").status, 405);
+  EXPECT_EQ(call("GET", "/api/v1/clock/rewind").status, 404);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <memory>
 
 namespace tocsin::cli {
@@ -14,6 +15,19 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
 }
 
 }  // namespace
+
+std::string query_escape(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
 
 core::Result<ApiResponse> ApiClient::get(const std::string& path) const { return request("GET", path, ""); }
 

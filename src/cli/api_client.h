@@ -1,8 +1,9 @@
-// A small blocking HTTP client for the `tocsin incident …` commands (libcurl).
+// A small blocking HTTP client for the `tocsin incident …` and `tocsin oncall` commands (libcurl).
 // Thread-safety: one request at a time per client.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 
@@ -24,5 +25,9 @@ class ApiClient {
   std::string base_url_;
   std::string token_;
 };
+
+// Percent-encodes a query parameter value (everything but RFC 3986 unreserved characters), so
+// "+08:00" reaches the server as a plus, not a space.
+std::string query_escape(std::string_view value);
 
 }  // namespace tocsin::cli

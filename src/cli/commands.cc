@@ -64,8 +64,18 @@ int run_check_config(const std::string& file) {
   return 0;
 }
 
-int run_serve(const std::string& config, const std::string& listen) {
-  auto st = server::serve({config, listen});
+int run_serve(const std::string& config, const std::string& listen, const std::string& simulated_clock) {
+  server::ServeOptions options{config, listen, std::nullopt};
+  if (!simulated_clock.empty()) {
+    auto start = core::parse_rfc3339(simulated_clock);
+    if (!start) {
+      return fail(fmt::format("tocsin serve: bad --simulated-clock \"{}\": expected an RFC 3339 time like "
+                              "2026-12-04T09:00:00Z",
+                              simulated_clock));
+    }
+    options.simulated_clock_start = *start;
+  }
+  auto st = server::serve(options);
   if (!st) return fail(fmt::format("tocsin serve: {}", st.error().to_string()));
   return 0;
 }
@@ -100,6 +110,59 @@ void print_incident(const json& inc) {
 
 }  // namespace
 
+namespace {
+
+// The JSON body of a 2xx answer, or the one-line failure `what: …` printed for anything else.
+core::Result<json> answer_json(const core::Result<ApiResponse>& response, const std::string& what) {
+  if (!response) return std::unexpected(core::Error::unavailable(fmt::format("{}: {}", what, response.error().message())));
+  const json body = json::parse(response->body, nullptr, false);
+  if (response->status >= 300) {
+    std::string message = !body.is_discarded() && body.is_object() ? str_or(body, "error", "") : "";
+    if (message.empty()) message = response->body;
+    return std::unexpected(
+        core::Error::unavailable(fmt::format("{}: HTTP {}: {}", what, response->status, message)));
+  }
+  if (body.is_discarded()) return std::unexpected(core::Error::internal(fmt::format("{}: the server sent malformed JSON", what)));
+  return body;
+}
+
+}  // namespace
+
+int run_oncall(const OnCallCommand& c) {
+  ApiClient client(c.server, c.token);
+  std::string path = "/api/v1/oncall";
+  char sep = '?';
+  if (!c.at.empty()) {
+    path += fmt::format("{}at={}", sep, query_escape(c.at));
+    sep = '&';
+  }
+  if (!c.schedule.empty()) path += fmt::format("{}schedule={}", sep, query_escape(c.schedule));
+  auto body = answer_json(client.get(path), "tocsin oncall");
+  if (!body) return fail(body.error().message());
+  if (c.json) {
+    fmt::print("{}\n", body->dump(2));
+    return 0;
+  }
+  fmt::print("On call at {}\n", str_or(*body, "at"));
+  fmt::print("{:<16} {:<28} {:<22} {}\n", "SCHEDULE", "PERSON", "UNTIL", "SOURCE");
+  const auto schedules = body->value("schedules", json::array());
+  for (const auto& s : schedules) {
+    const auto people = s.value("on_call", json::array());
+    if (people.empty()) {
+      // Nobody now: show when someone will be.
+      fmt::print("{:<16} {:<28} {:<22} {}\n", str_or(s, "id"), "(nobody)", str_or(s, "next_handoff"), "-");
+    }
+    for (const auto& p : people) {
+      const std::string id = str_or(p, "person");
+      const std::string name = str_or(p, "name", "");
+      const std::string who = name.empty() || name == id ? id : fmt::format("{} ({})", id, name);
+      fmt::print("{:<16} {:<28} {:<22} {}\n", str_or(s, "id"), who, str_or(p, "until"), str_or(p, "source"));
+    }
+  }
+  if (schedules.empty()) fmt::print("(no schedules)\n");
+  return 0;
+}
+
 int run_incident(const IncidentCommand& c) {
   ApiClient client(c.server, c.token);
   core::Result<ApiResponse> response = std::unexpected(core::Error::internal("unknown action"));
@@ -110,14 +173,9 @@ int run_incident(const IncidentCommand& c) {
   } else {
     response = client.post(fmt::format("/api/v1/incidents/{}/{}", c.id, c.action), json{{"actor", c.actor}}.dump());
   }
-  if (!response) return fail(fmt::format("tocsin incident {}: {}", c.action, response.error().message()));
-  const json body = json::parse(response->body, nullptr, false);
-  if (response->status >= 300) {
-    std::string message = !body.is_discarded() && body.is_object() ? str_or(body, "error", "") : "";
-    if (message.empty()) message = response->body;
-    return fail(fmt::format("tocsin incident {}: HTTP {}: {}", c.action, response->status, message));
-  }
-  if (body.is_discarded()) return fail(fmt::format("tocsin incident {}: the server sent malformed JSON", c.action));
+  auto answer = answer_json(response, fmt::format("tocsin incident {}", c.action));
+  if (!answer) return fail(answer.error().message());
+  const json& body = *answer;
   if (c.json) {
     fmt::print("{}\n", body.dump(2));
     return 0;

@@ -8,7 +8,8 @@ namespace tocsin::cli {
 
 int run_init(const std::string& dir);
 int run_check_config(const std::string& file);
-int run_serve(const std::string& config, const std::string& listen);
+// `simulated_clock`: empty, or the RFC 3339 start of a simulated clock (tests and drills only).
+int run_serve(const std::string& config, const std::string& listen, const std::string& simulated_clock = "");
 int run_demo(double speed, const std::string& listen, const std::string& dir);
 
 struct IncidentCommand {
@@ -21,5 +22,15 @@ struct IncidentCommand {
   bool json = false;
 };
 int run_incident(const IncidentCommand& command);
+
+struct OnCallCommand {
+  std::string server;
+  std::string token;
+  std::string at;        // RFC 3339; empty = the server's now
+  std::string schedule;  // empty = every schedule
+  bool json = false;
+};
+// Who is on call (GET /api/v1/oncall), as a table of schedule, person, until and source.
+int run_oncall(const OnCallCommand& command);
 
 }  // namespace tocsin::cli

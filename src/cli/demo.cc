@@ -53,7 +53,7 @@ int run_demo(double speed, const std::string& listen, const std::string& dir) {
   });
   if (!pager) fmt::print(stderr, "demo pager not started ({}); pages will be retried\n", pager.error().message());
 
-  auto runtime = server::Runtime::start({config, listen});
+  auto runtime = server::Runtime::start({config, listen, std::nullopt});
   if (!runtime) {
     fmt::print(stderr, "tocsin demo: {}\n", runtime.error().to_string());
     return 1;

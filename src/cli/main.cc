@@ -48,11 +48,15 @@ int main(int argc, char** argv) {
   check->add_option("FILE", check_file, "The tocsin.yaml to check")->required();
   check->callback([&] { exit_code = tocsin::cli::run_check_config(check_file); });
 
-  std::string serve_config, serve_listen;
+  std::string serve_config, serve_listen, serve_simulated_clock;
   auto* serve = app.add_subcommand("serve", "Run the server (SQLite store under server.data_dir)");
   serve->add_option("--config", serve_config, "The tocsin.yaml to run")->required();
   serve->add_option("--listen", serve_listen, "Override server.listen (host:port)");
-  serve->callback([&] { exit_code = tocsin::cli::run_serve(serve_config, serve_listen); });
+  serve->add_option("--simulated-clock", serve_simulated_clock,
+                    "Tests and drills only: run on a simulated clock starting at START (RFC 3339), moved only by "
+                    "POST /api/v1/clock/advance")
+      ->option_text("START");
+  serve->callback([&] { exit_code = tocsin::cli::run_serve(serve_config, serve_listen, serve_simulated_clock); });
 
   double demo_speed = 1.0;
   std::string demo_listen = "127.0.0.1:8470", demo_dir = "tocsin-demo";
@@ -112,6 +116,17 @@ int main(int argc, char** argv) {
     if (std::string(action) != "show") cmd->add_option("--actor", inc.actor, "Who is acting (default: $USER)");
     cmd->callback([&, action] { inc.action = action; exit_code = tocsin::cli::run_incident(inc); });
   }
+
+  tocsin::cli::OnCallCommand oc;
+  oc.server = inc.server;
+  oc.token = inc.token;
+  auto* oncall = app.add_subcommand("oncall", "Who is on call, per schedule, on a running server");
+  oncall->add_option("--server", oc.server, "Server URL (env TOCSIN_SERVER)")->capture_default_str();
+  oncall->add_option("--token", oc.token, "API token (env TOCSIN_TOKEN)");
+  oncall->add_option("--at", oc.at, "Ask about another moment (RFC 3339, e.g. 2026-12-24T09:00:00+08:00)");
+  oncall->add_option("--schedule", oc.schedule, "Only this schedule");
+  oncall->add_flag("--json", oc.json, "Print the server's JSON");
+  oncall->callback([&] { exit_code = tocsin::cli::run_oncall(oc); });
 
   try {
     app.parse(argc, argv);

@@ -80,6 +80,13 @@ class LayerClock {
     return n;
   }
 
+  std::size_t member_count() const { return layer_->members.size(); }
+  // Every shift goes to the same person (one member, or the same one listed several times).
+  bool single_person() const {
+    const auto& m = layer_->members;
+    return !m.empty() && std::all_of(m.begin(), m.end(), [&](const std::string& p) { return p == m.front(); });
+  }
+
   // The person on call in shift n; nullptr before the first shift or for a layer without members.
   const std::string* person(int64_t n) const {
     if (n < 0 || layer_->members.empty()) return nullptr;
@@ -146,6 +153,78 @@ struct Resolver {
       if (const std::string* p = it->person(it->shift_at(t))) return Cover{{*p}, it->source()};
     }
     return c;
+  }
+
+  // at(t) with each person's shift bounds (see CurrentShifts).
+  std::vector<Shift> current(core::Timestamp t) const {
+    std::vector<Shift> out;
+    for (const OverrideSpan& o : overrides) {
+      const bool listed = std::any_of(out.begin(), out.end(), [&](const Shift& x) { return x.person == *o.person; });
+      if (o.from <= t && t < o.to && !listed) out.push_back(Shift{*o.person, o.from, o.to, "override"});
+    }
+    if (!out.empty()) return out;
+    for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+      const int64_t n = it->shift_at(t);
+      if (const std::string* p = it->person(n)) return {Shift{*p, it->handoff(n), it->handoff(n + 1), it->source()}};
+    }
+    return out;
+  }
+
+  // The first cut (hand-off or override edge) after t at which at() differs from at(t).
+  std::optional<core::Timestamp> next_change(core::Timestamp t) const {
+    const Cover before = at(t);
+    std::vector<core::Timestamp> edges;
+    for (const OverrideSpan& o : overrides) {
+      if (o.from > t) edges.push_back(o.from);
+      if (o.to > t) edges.push_back(o.to);
+    }
+    std::sort(edges.begin(), edges.end());
+    std::size_t next_edge = 0;
+
+    struct Pending {
+      const LayerClock* layer;
+      int64_t n;  // the layer's next hand-off after the cursor is handoff(n)
+      core::Timestamp at;
+    };
+    std::vector<Pending> pending;
+    for (const LayerClock& layer : layers) {
+      if (layer.member_count() == 0) continue;  // never covers anyone
+      const int64_t n = std::max<int64_t>(layer.shift_at(t) + 1, 0);
+      // After its first shift, a one-person layer hands off to the same person: nothing changes.
+      if (layer.single_person() && n > 0) {
+        pending.push_back({&layer, -1, {}});
+        continue;
+      }
+      pending.push_back({&layer, n, layer.handoff(n)});
+    }
+
+    for (std::size_t step = 0; step < kMaxHandoffsPerQuery; ++step) {
+      std::optional<core::Timestamp> cut;
+      if (next_edge < edges.size()) cut = edges[next_edge];
+      // A one-person layer that has started covers everything below it for good: the hand-offs
+      // of lower layers cannot change the answer any more.
+      std::size_t lowest_live = 0;
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        if (pending[i].layer->single_person() && pending[i].n < 0) lowest_live = i;
+      }
+      for (std::size_t i = lowest_live; i < pending.size(); ++i) {
+        if (pending[i].n >= 0 && (!cut || pending[i].at < *cut)) cut = pending[i].at;
+      }
+      if (!cut) return std::nullopt;
+      while (next_edge < edges.size() && edges[next_edge] <= *cut) ++next_edge;
+      for (std::size_t i = lowest_live; i < pending.size(); ++i) {
+        Pending& p = pending[i];
+        if (p.n < 0 || p.at > *cut) continue;
+        if (p.layer->single_person()) {
+          p.n = -1;
+          continue;
+        }
+        while (p.at <= *cut) p.at = p.layer->handoff(++p.n);
+      }
+      const Cover after = at(*cut);
+      if (after.people != before.people || after.source != before.source) return cut;
+    }
+    return std::nullopt;
   }
 };
 
@@ -231,6 +310,18 @@ core::Result<std::vector<Shift>> shifts(const config::Schedule& s, core::Timesta
   auto tz = schedule_zone(s);
   if (!tz) return std::unexpected(std::move(tz).error());
   return shifts(s, *tz, from, to);
+}
+
+core::Result<CurrentShifts> current_shifts(const config::Schedule& s, const TimeZone& tz, core::Timestamp t) {
+  auto resolver = Resolver::make(s, tz);
+  if (!resolver) return std::unexpected(std::move(resolver).error());
+  return CurrentShifts{resolver->current(t), resolver->next_change(t)};
+}
+
+core::Result<CurrentShifts> current_shifts(const config::Schedule& s, core::Timestamp t) {
+  auto tz = schedule_zone(s);
+  if (!tz) return std::unexpected(std::move(tz).error());
+  return current_shifts(s, *tz, t);
 }
 
 }  // namespace tocsin::oncall

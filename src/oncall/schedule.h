@@ -15,6 +15,7 @@
 // Thread-safety: free functions over immutable inputs; safe from any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,5 +48,21 @@ core::Result<std::vector<std::string>> on_call(const config::Schedule& s, const 
 core::Result<std::vector<Shift>> shifts(const config::Schedule& s, core::Timestamp from, core::Timestamp to);
 core::Result<std::vector<Shift>> shifts(const config::Schedule& s, const TimeZone& tz, core::Timestamp from,
                                         core::Timestamp to);
+
+// Who is on call at one instant, each with the shift they hold: what GET /api/v1/oncall shows.
+struct CurrentShifts {
+  // The people of on_call(s, t), in that order, with their shift's bounds: a covering override's
+  // [from, to), or the layer shift [hand-off, next hand-off) — not merged with the person's next
+  // shift, so a one-member layer's shift ends at its next hand-off although the person stays on.
+  // Empty: nobody is on call.
+  std::vector<Shift> on_call;
+  // The first instant after t at which who is on call (or the layer or override they come from)
+  // changes; empty when it does not within the next 100000 hand-offs and override edges (a
+  // one-member layer with no override ahead).
+  std::optional<core::Timestamp> next_handoff;
+};
+
+core::Result<CurrentShifts> current_shifts(const config::Schedule& s, core::Timestamp t);
+core::Result<CurrentShifts> current_shifts(const config::Schedule& s, const TimeZone& tz, core::Timestamp t);
 
 }  // namespace tocsin::oncall

@@ -232,5 +232,312 @@ TEST(OnCall, WorksWithAPreloadedZone) {
   EXPECT_EQ(*r, People{"c"});
 }
 
+// ---------------------------------------------------------------------------------------------
+// Hand-offs across DST changes in two zones, overrides across hand-offs, one-member layers.
+//
+// Every expected instant below was computed independently of tocsin's TimeZone, with Python 3.11's
+// zoneinfo over the system tzdata, e.g.
+//   datetime(2026, 3, 8, 2, 30, tzinfo=ZoneInfo("America/New_York")).astimezone(timezone.utc)
+//   -> 2026-03-08 07:30:00+00:00
+// Python's default fold=0 gives the earlier instant of a repeated local time and reads a skipped
+// one with the offset from before the gap (02:30 -> 03:30 EDT): the rule TimeZone::to_utc
+// documents. 2026 changes: New York 03-08 (02:00 EST -> 03:00 EDT, 07:00Z) and 11-01 (02:00 EDT
+// -> 01:00 EST, 06:00Z); Berlin 03-29 (01:00Z) and 10-25 (01:00Z).
+
+config::Layer handing_off_at(config::Layer l, int hh, int mm) {
+  l.handoff_time = hours(hh) + minutes(mm);
+  return l;
+}
+
+config::LocalTime local(int y, unsigned m, unsigned d, int hh, int mm) {
+  return std::chrono::local_days(day(y, m, d)) + hours(hh) + minutes(mm);
+}
+
+config::Override cover(std::string person, config::LocalTime from, config::LocalTime to) {
+  return config::Override{std::move(person), from, to, {}};
+}
+
+std::vector<Shift> shifts_or_fail(const config::Schedule& s, std::string_view from, std::string_view to) {
+  auto r = shifts(s, at(from), at(to));
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().to_string());
+  return r ? *r : std::vector<Shift>{};
+}
+
+CurrentShifts current(const config::Schedule& s, std::string_view t) {
+  auto r = current_shifts(s, at(t));
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().to_string());
+  return r ? *r : CurrentShifts{};
+}
+
+TEST(OnCallDst, WeeklyMondayNineInNewYorkAndBerlinAcrossBothChanges) {
+  // The same rotation in both zones. New York changes three weeks before Berlin in spring and a
+  // week after it in autumn, so for those weeks the two hand-offs are 5 hours apart, not 6.
+  const config::Schedule ny =
+      schedule("America/New_York", {weekly(std::chrono::Monday, 9, day(2026, 3, 2), {"a", "b"})});
+  EXPECT_EQ(shifts_or_fail(ny, "2026-03-02T00:00:00Z", "2026-03-17T00:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-03-02T14:00:00Z"), at("2026-03-09T13:00:00Z"), "layer 1"},  // 167 h: spring
+                {"b", at("2026-03-09T13:00:00Z"), at("2026-03-16T13:00:00Z"), "layer 1"},
+                {"a", at("2026-03-16T13:00:00Z"), at("2026-03-17T00:00:00Z"), "layer 1"},
+            }));
+  // 2026-10-26 is shift 34 (a), 11-02 shift 35 (b).
+  EXPECT_EQ(shifts_or_fail(ny, "2026-10-26T00:00:00Z", "2026-11-09T14:00:00Z"),
+            (std::vector<Shift>{
+                {"b", at("2026-10-26T00:00:00Z"), at("2026-10-26T13:00:00Z"), "layer 1"},
+                {"a", at("2026-10-26T13:00:00Z"), at("2026-11-02T14:00:00Z"), "layer 1"},  // 169 h: autumn
+                {"b", at("2026-11-02T14:00:00Z"), at("2026-11-09T14:00:00Z"), "layer 1"},
+            }));
+  EXPECT_EQ(who(ny, "2026-11-02T13:59:59Z"), People{"a"});  // 08:59:59 EST
+  EXPECT_EQ(who(ny, "2026-11-02T14:00:00Z"), People{"b"});
+
+  const config::Schedule berlin =
+      schedule("Europe/Berlin", {weekly(std::chrono::Monday, 9, day(2026, 3, 23), {"a", "b"})});
+  EXPECT_EQ(shifts_or_fail(berlin, "2026-03-16T00:00:00Z", "2026-04-06T07:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-03-23T08:00:00Z"), at("2026-03-30T07:00:00Z"), "layer 1"},  // 167 h
+                {"b", at("2026-03-30T07:00:00Z"), at("2026-04-06T07:00:00Z"), "layer 1"},
+            }));
+  // 2026-10-19 is shift 30 (a), 10-26 shift 31 (b).
+  EXPECT_EQ(shifts_or_fail(berlin, "2026-10-19T07:00:00Z", "2026-11-02T08:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-10-19T07:00:00Z"), at("2026-10-26T08:00:00Z"), "layer 1"},  // 169 h
+                {"b", at("2026-10-26T08:00:00Z"), at("2026-11-02T08:00:00Z"), "layer 1"},
+            }));
+
+  // Monday 2026-03-16: New York is on EDT already, Berlin still on CET.
+  const config::Schedule ny16 = schedule("America/New_York", {weekly(std::chrono::Monday, 9, day(2026, 3, 16), {"x"})});
+  const config::Schedule be16 = schedule("Europe/Berlin", {weekly(std::chrono::Monday, 9, day(2026, 3, 16), {"x"})});
+  EXPECT_EQ(current(ny16, "2026-03-16T13:00:00Z").on_call.at(0).start, at("2026-03-16T13:00:00Z"));
+  EXPECT_EQ(current(be16, "2026-03-16T08:00:00Z").on_call.at(0).start, at("2026-03-16T08:00:00Z"));
+  EXPECT_EQ(who(ny16, "2026-03-16T12:59:59Z"), People{});
+  EXPECT_EQ(who(be16, "2026-03-16T07:59:59Z"), People{});
+}
+
+TEST(OnCallDst, HandOffInTheSpringForwardGapHappensAtTheShiftedInstant) {
+  // 02:30 does not exist on the change day: the hand-off is at 03:30 daylight time.
+  const config::Schedule ny =
+      schedule("America/New_York", {handing_off_at(daily(0, day(2026, 3, 6), {"a", "b", "c"}), 2, 30)});
+  EXPECT_EQ(shifts_or_fail(ny, "2026-03-06T07:30:00Z", "2026-03-10T00:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-03-06T07:30:00Z"), at("2026-03-07T07:30:00Z"), "layer 1"},
+                {"b", at("2026-03-07T07:30:00Z"), at("2026-03-08T07:30:00Z"), "layer 1"},  // to 03:30 EDT: 24 h
+                {"c", at("2026-03-08T07:30:00Z"), at("2026-03-09T06:30:00Z"), "layer 1"},  // 23 h
+                {"a", at("2026-03-09T06:30:00Z"), at("2026-03-10T00:00:00Z"), "layer 1"},
+            }));
+  EXPECT_EQ(who(ny, "2026-03-08T07:00:00Z"), People{"b"});  // 03:00 EDT, the first instant after the gap
+  EXPECT_EQ(who(ny, "2026-03-08T07:29:59Z"), People{"b"});
+  EXPECT_EQ(who(ny, "2026-03-08T07:30:00Z"), People{"c"});
+
+  const config::Schedule berlin =
+      schedule("Europe/Berlin", {handing_off_at(daily(0, day(2026, 3, 27), {"a", "b", "c"}), 2, 30)});
+  EXPECT_EQ(shifts_or_fail(berlin, "2026-03-27T01:30:00Z", "2026-03-31T00:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-03-27T01:30:00Z"), at("2026-03-28T01:30:00Z"), "layer 1"},
+                {"b", at("2026-03-28T01:30:00Z"), at("2026-03-29T01:30:00Z"), "layer 1"},  // to 03:30 CEST
+                {"c", at("2026-03-29T01:30:00Z"), at("2026-03-30T00:30:00Z"), "layer 1"},  // 23 h
+                {"a", at("2026-03-30T00:30:00Z"), at("2026-03-31T00:00:00Z"), "layer 1"},
+            }));
+}
+
+TEST(OnCallDst, HandOffInTheRepeatedHourHappensOnceAtTheFirstPass) {
+  const config::Schedule ny =
+      schedule("America/New_York", {handing_off_at(daily(0, day(2026, 10, 30), {"a", "b", "c"}), 1, 30)});
+  EXPECT_EQ(shifts_or_fail(ny, "2026-10-30T05:30:00Z", "2026-11-03T00:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-10-30T05:30:00Z"), at("2026-10-31T05:30:00Z"), "layer 1"},
+                {"b", at("2026-10-31T05:30:00Z"), at("2026-11-01T05:30:00Z"), "layer 1"},  // to 01:30 EDT
+                {"c", at("2026-11-01T05:30:00Z"), at("2026-11-02T06:30:00Z"), "layer 1"},  // 25 h
+                {"a", at("2026-11-02T06:30:00Z"), at("2026-11-03T00:00:00Z"), "layer 1"},
+            }));
+  // The second 01:30 (EST, 06:30Z) is no hand-off: c stays on through the repeated hour.
+  EXPECT_EQ(who(ny, "2026-11-01T06:00:00Z"), People{"c"});  // 01:00 EST, local time before 01:30 again
+  EXPECT_EQ(who(ny, "2026-11-01T06:30:00Z"), People{"c"});
+  EXPECT_EQ(current(ny, "2026-11-01T06:30:00Z").on_call,
+            (std::vector<Shift>{{"c", at("2026-11-01T05:30:00Z"), at("2026-11-02T06:30:00Z"), "layer 1"}}));
+
+  const config::Schedule berlin =
+      schedule("Europe/Berlin", {handing_off_at(daily(0, day(2026, 10, 23), {"a", "b", "c"}), 2, 30)});
+  EXPECT_EQ(shifts_or_fail(berlin, "2026-10-23T00:30:00Z", "2026-10-27T00:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-10-23T00:30:00Z"), at("2026-10-24T00:30:00Z"), "layer 1"},
+                {"b", at("2026-10-24T00:30:00Z"), at("2026-10-25T00:30:00Z"), "layer 1"},  // to 02:30 CEST
+                {"c", at("2026-10-25T00:30:00Z"), at("2026-10-26T01:30:00Z"), "layer 1"},  // 25 h
+                {"a", at("2026-10-26T01:30:00Z"), at("2026-10-27T00:00:00Z"), "layer 1"},
+            }));
+  EXPECT_EQ(who(berlin, "2026-10-25T01:30:00Z"), People{"c"});  // the second 02:30, CET
+}
+
+TEST(OnCallDst, TwelveHourShiftsAreElapsedTimeInNewYork) {
+  // 09:00 EST on 03-07 = 14:00Z, then every 12 elapsed hours whatever the wall clock says.
+  const config::Schedule s =
+      schedule("America/New_York", {custom(12h, 9, day(2026, 3, 7), {"day", "night"})});
+  EXPECT_EQ(shifts_or_fail(s, "2026-03-07T14:00:00Z", "2026-03-09T02:00:00Z"),
+            (std::vector<Shift>{
+                {"day", at("2026-03-07T14:00:00Z"), at("2026-03-08T02:00:00Z"), "layer 1"},
+                {"night", at("2026-03-08T02:00:00Z"), at("2026-03-08T14:00:00Z"), "layer 1"},
+                {"day", at("2026-03-08T14:00:00Z"), at("2026-03-09T02:00:00Z"), "layer 1"},  // 10:00 EDT
+            }));
+}
+
+TEST(OverrideAcrossHandoff, HidesTheHandoffAndTheRotationGoesOnUnderneath) {
+  config::Schedule s = ops_primary();  // Shanghai, weekly Mon 09:00, alice then bob from 2026-01-05
+  // Sunday 18:00 to Tuesday 09:00 local: across Monday 2026-01-12 09:00 (01:00Z), alice -> bob.
+  s.overrides.push_back(cover("carol", local(2026, 1, 11, 18, 0), local(2026, 1, 13, 9, 0)));
+  EXPECT_EQ(who(s, "2026-01-11T09:59:59Z"), People{"alice"});
+  EXPECT_EQ(who(s, "2026-01-11T10:00:00Z"), People{"carol"});
+  EXPECT_EQ(who(s, "2026-01-12T01:00:00Z"), People{"carol"});  // the hand-off instant
+  EXPECT_EQ(who(s, "2026-01-13T00:59:59Z"), People{"carol"});
+  EXPECT_EQ(who(s, "2026-01-13T01:00:00Z"), People{"bob"});  // not alice: the rotation went on
+  EXPECT_EQ(shifts_or_fail(s, "2026-01-05T01:00:00Z", "2026-01-19T01:00:00Z"),
+            (std::vector<Shift>{
+                {"alice", at("2026-01-05T01:00:00Z"), at("2026-01-11T10:00:00Z"), "layer 1"},
+                {"carol", at("2026-01-11T10:00:00Z"), at("2026-01-13T01:00:00Z"), "override"},
+                {"bob", at("2026-01-13T01:00:00Z"), at("2026-01-19T01:00:00Z"), "layer 1"},
+            }));
+
+  // Before the override: alice's whole layer shift, and the next change is the override's start,
+  // before her shift's end.
+  const CurrentShifts before = current(s, "2026-01-10T00:00:00Z");
+  EXPECT_EQ(before.on_call,
+            (std::vector<Shift>{{"alice", at("2026-01-05T01:00:00Z"), at("2026-01-12T01:00:00Z"), "layer 1"}}));
+  EXPECT_EQ(before.next_handoff, at("2026-01-11T10:00:00Z"));
+  // During it: the override's bounds; the next change is its end, not the hidden hand-off.
+  const CurrentShifts during = current(s, "2026-01-12T01:00:00Z");
+  EXPECT_EQ(during.on_call,
+            (std::vector<Shift>{{"carol", at("2026-01-11T10:00:00Z"), at("2026-01-13T01:00:00Z"), "override"}}));
+  EXPECT_EQ(during.next_handoff, at("2026-01-13T01:00:00Z"));
+  const CurrentShifts after = current(s, "2026-01-13T01:00:00Z");
+  EXPECT_EQ(after.on_call,
+            (std::vector<Shift>{{"bob", at("2026-01-12T01:00:00Z"), at("2026-01-19T01:00:00Z"), "layer 1"}}));
+  EXPECT_EQ(after.next_handoff, at("2026-01-19T01:00:00Z"));
+}
+
+TEST(OverrideAcrossHandoff, OverrideAcrossTheSpringChangeInNewYork) {
+  config::Schedule s =
+      schedule("America/New_York", {handing_off_at(daily(0, day(2026, 3, 6), {"a", "b", "c"}), 2, 30)});
+  // 20:00 EST on 03-07 to 12:00 EDT on 03-08: 16 hours on the wall clock, 15 elapsed, across the
+  // 03:30 EDT hand-off b -> c.
+  s.overrides.push_back(cover("dave", local(2026, 3, 7, 20, 0), local(2026, 3, 8, 12, 0)));
+  EXPECT_EQ(shifts_or_fail(s, "2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z"),
+            (std::vector<Shift>{
+                {"b", at("2026-03-07T07:30:00Z"), at("2026-03-08T01:00:00Z"), "layer 1"},
+                {"dave", at("2026-03-08T01:00:00Z"), at("2026-03-08T16:00:00Z"), "override"},
+                {"c", at("2026-03-08T16:00:00Z"), at("2026-03-09T06:30:00Z"), "layer 1"},
+            }));
+  const CurrentShifts now = current(s, "2026-03-08T07:30:00Z");
+  ASSERT_EQ(now.on_call.size(), 1u);
+  EXPECT_EQ(now.on_call[0].end - now.on_call[0].start, 15h);
+  EXPECT_EQ(now.next_handoff, at("2026-03-08T16:00:00Z"));
+}
+
+TEST(OverrideAcrossHandoff, OverrideAcrossTheAutumnChangeInBerlin) {
+  config::Schedule s =
+      schedule("Europe/Berlin", {weekly(std::chrono::Monday, 9, day(2026, 3, 23), {"a", "b"})});
+  // Saturday 18:00 CEST to Monday 12:00 CET: 42 wall-clock hours, 43 elapsed, across the
+  // 2026-10-26 09:00 CET (08:00Z) hand-off a -> b.
+  s.overrides.push_back(cover("carol", local(2026, 10, 24, 18, 0), local(2026, 10, 26, 12, 0)));
+  EXPECT_EQ(shifts_or_fail(s, "2026-10-19T07:00:00Z", "2026-11-02T08:00:00Z"),
+            (std::vector<Shift>{
+                {"a", at("2026-10-19T07:00:00Z"), at("2026-10-24T16:00:00Z"), "layer 1"},
+                {"carol", at("2026-10-24T16:00:00Z"), at("2026-10-26T11:00:00Z"), "override"},
+                {"b", at("2026-10-26T11:00:00Z"), at("2026-11-02T08:00:00Z"), "layer 1"},
+            }));
+  EXPECT_EQ(who(s, "2026-10-26T08:00:00Z"), People{"carol"});
+}
+
+TEST(OverrideAcrossHandoff, OverrideOnTopOfTwoLayersAcrossTheTopLayersHandoff) {
+  config::Schedule s = ops_primary();
+  // 20:00 Shanghai = 12:00Z; 2026-01-10 12:00Z starts shift 9 (n2).
+  s.layers.push_back(daily(20, day(2026, 1, 1), {"n1", "n2"}));
+  s.overrides.push_back(cover("carol", local(2026, 1, 10, 19, 0), local(2026, 1, 10, 21, 0)));
+  EXPECT_EQ(shifts_or_fail(s, "2026-01-10T10:00:00Z", "2026-01-10T14:00:00Z"),
+            (std::vector<Shift>{
+                {"n1", at("2026-01-10T10:00:00Z"), at("2026-01-10T11:00:00Z"), "layer 2"},
+                {"carol", at("2026-01-10T11:00:00Z"), at("2026-01-10T13:00:00Z"), "override"},
+                {"n2", at("2026-01-10T13:00:00Z"), at("2026-01-10T14:00:00Z"), "layer 2"},
+            }));
+}
+
+TEST(OneMemberLayer, IsOnCallThroughEveryHandoffAndDstChange) {
+  const config::Schedule s = schedule("Europe/Berlin", {weekly(std::chrono::Monday, 9, day(2026, 3, 23), {"solo"})});
+  EXPECT_EQ(who(s, "2026-03-23T07:59:59Z"), People{});
+  EXPECT_EQ(who(s, "2026-03-23T08:00:00Z"), People{"solo"});
+  EXPECT_EQ(who(s, "2026-03-30T06:59:59Z"), People{"solo"});
+  EXPECT_EQ(who(s, "2026-03-30T07:00:00Z"), People{"solo"});
+  EXPECT_EQ(who(s, "2026-10-26T08:00:00Z"), People{"solo"});
+  EXPECT_EQ(who(s, "2031-07-01T00:00:00Z"), People{"solo"});
+  // One shift for the whole year: consecutive shifts of the same person merge.
+  EXPECT_EQ(shifts_or_fail(s, "2026-03-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+            (std::vector<Shift>{{"solo", at("2026-03-23T08:00:00Z"), at("2027-01-01T00:00:00Z"), "layer 1"}}));
+
+  // The current shift is the layer's week (2026-06-01 is a Monday; 00:00Z is 02:00 CEST, before
+  // the 09:00 hand-off), but nobody else ever takes over.
+  const CurrentShifts now = current(s, "2026-06-01T00:00:00Z");
+  EXPECT_EQ(now.on_call,
+            (std::vector<Shift>{{"solo", at("2026-05-25T07:00:00Z"), at("2026-06-01T07:00:00Z"), "layer 1"}}));
+  EXPECT_EQ(now.next_handoff, std::nullopt);
+  // Before the first shift: nobody, and the next change is the first shift.
+  const CurrentShifts early = current(s, "2026-03-01T00:00:00Z");
+  EXPECT_TRUE(early.on_call.empty());
+  EXPECT_EQ(early.next_handoff, at("2026-03-23T08:00:00Z"));
+}
+
+TEST(OneMemberLayer, AnOverrideSplitsItsOneLongShift) {
+  config::Schedule s = schedule("Europe/Berlin", {weekly(std::chrono::Monday, 9, day(2026, 3, 23), {"solo"})});
+  s.overrides.push_back(cover("carol", local(2026, 10, 24, 18, 0), local(2026, 10, 26, 12, 0)));
+  EXPECT_EQ(shifts_or_fail(s, "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"),
+            (std::vector<Shift>{
+                {"solo", at("2026-10-01T00:00:00Z"), at("2026-10-24T16:00:00Z"), "layer 1"},
+                {"carol", at("2026-10-24T16:00:00Z"), at("2026-10-26T11:00:00Z"), "override"},
+                {"solo", at("2026-10-26T11:00:00Z"), at("2026-11-01T00:00:00Z"), "layer 1"},
+            }));
+  EXPECT_EQ(current(s, "2026-06-01T00:00:00Z").next_handoff, at("2026-10-24T16:00:00Z"));
+  EXPECT_EQ(current(s, "2026-10-25T00:00:00Z").next_handoff, at("2026-10-26T11:00:00Z"));
+  EXPECT_EQ(current(s, "2026-10-26T11:00:00Z").next_handoff, std::nullopt);
+}
+
+TEST(OneMemberLayer, OnTopOfARotationCoversItFromItsStart) {
+  config::Schedule s = ops_primary();
+  s.layers.push_back(custom(12h, 8, day(2026, 2, 2), {"lead"}));  // 08:00 Shanghai = 00:00Z
+  EXPECT_EQ(current(s, "2026-01-20T00:00:00Z").next_handoff, at("2026-01-26T01:00:00Z"));  // layer 1, alice -> bob
+  EXPECT_EQ(current(s, "2026-01-30T00:00:00Z").next_handoff, at("2026-02-02T00:00:00Z"));  // lead starts
+  EXPECT_EQ(who(s, "2026-02-02T00:00:00Z"), People{"lead"});
+  EXPECT_EQ(who(s, "2026-02-09T01:00:00Z"), People{"lead"});  // layer 1's hand-off changes nothing
+  const CurrentShifts now = current(s, "2026-02-09T01:00:00Z");
+  EXPECT_EQ(now.on_call,
+            (std::vector<Shift>{{"lead", at("2026-02-09T00:00:00Z"), at("2026-02-09T12:00:00Z"), "layer 2"}}));
+  EXPECT_EQ(now.next_handoff, std::nullopt);
+  EXPECT_EQ(shifts_or_fail(s, "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+            (std::vector<Shift>{
+                {"bob", at("2026-02-01T00:00:00Z"), at("2026-02-02T00:00:00Z"), "layer 1"},
+                {"lead", at("2026-02-02T00:00:00Z"), at("2026-03-01T00:00:00Z"), "layer 2"},
+            }));
+}
+
+TEST(OneMemberLayer, TheSamePersonListedTwiceNeverHandsOff) {
+  const config::Schedule s = schedule("America/New_York", {custom(1min, 0, day(2026, 1, 1), {"a", "a"})});
+  const CurrentShifts now = current(s, "2026-06-01T00:00:30Z");
+  EXPECT_EQ(now.on_call, (std::vector<Shift>{{"a", at("2026-06-01T00:00:00Z"), at("2026-06-01T00:01:00Z"), "layer 1"}}));
+  EXPECT_EQ(now.next_handoff, std::nullopt);
+}
+
+TEST(CurrentShifts, OverlappingOverridesListEveryoneWithTheirOwnWindow) {
+  config::Schedule s = ops_primary();
+  s.overrides.push_back(cover("carol", local(2026, 12, 24, 0, 0), local(2026, 12, 26, 0, 0)));
+  s.overrides.push_back(cover("erin", local(2026, 12, 25, 0, 0), local(2026, 12, 27, 0, 0)));
+  const CurrentShifts both = current(s, "2026-12-25T00:00:00Z");
+  EXPECT_EQ(both.on_call, (std::vector<Shift>{
+                              {"carol", at("2026-12-23T16:00:00Z"), at("2026-12-25T16:00:00Z"), "override"},
+                              {"erin", at("2026-12-24T16:00:00Z"), at("2026-12-26T16:00:00Z"), "override"},
+                          }));
+  EXPECT_EQ(both.next_handoff, at("2026-12-25T16:00:00Z"));  // carol leaves, erin stays
+  // Nobody anywhere: no layers.
+  const config::Schedule empty = schedule("UTC", {});
+  const CurrentShifts none = current(empty, "2026-01-01T00:00:00Z");
+  EXPECT_TRUE(none.on_call.empty());
+  EXPECT_EQ(none.next_handoff, std::nullopt);
+  EXPECT_FALSE(current_shifts(schedule("Nowhere/City", {}), at("2026-01-01T00:00:00Z")).has_value());
+}
+
 }  // namespace
 }  // namespace tocsin::oncall

@@ -4,7 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
-
+#include <mutex>
 
 #include "api/router.h"
 #include "collect/collector.h"
@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/simulated_clock.h"
 #include "engine/engine.h"
 #include "http/http.h"
 #include "notify/webhook/http_sender.h"
@@ -20,9 +21,89 @@
 
 namespace tocsin::server {
 
+namespace {
+
+// The clock of a server started with --simulated-clock: wall time and timers from the
+// SimulatedClock, elapsed-time measurements from the real monotonic clock. Why: mono_now() only
+// measures how long real work took (request and delivery latency, rule evaluation time), and a
+// request that advances the simulated clock by ten minutes did not take ten minutes.
+class SimulatedWallClock final : public core::Clock {
+ public:
+  SimulatedWallClock(core::SimulatedClock& wall, const core::Clock& real) : wall_(wall), real_(real) {}
+  core::Timestamp now() const override { return wall_.now(); }
+  core::MonoTime mono_now() const override { return real_.mono_now(); }
+  core::TimerId schedule_at(core::Timestamp at, core::TimerCallback fn) override {
+    return wall_.schedule_at(at, std::move(fn));
+  }
+  bool cancel(core::TimerId id) override { return wall_.cancel(id); }
+
+ private:
+  core::SimulatedClock& wall_;
+  const core::Clock& real_;
+};
+
+// Drives the engine on a simulated clock. An advance works like src/engine/engine_test.cc's
+// run_until: the engine runs at every instant it reports work due up to the target, with the
+// clock set to that instant (firing the clock's timers on the way), then once more at the target;
+// deliveries happen inside those runs, so when advance_to returns everything due up to the new
+// time has run. The driver thread's passes after writes take the same mutex: an advance never
+// interleaves with one.
+class SimulatedTime final : public api::ClockControl {
+ public:
+  using Pass = std::function<core::Result<std::optional<core::Timestamp>>()>;
+  SimulatedTime(core::SimulatedClock& clock, Pass pass, std::function<void()> housekeeping)
+      : clock_(clock), pass_(std::move(pass)), housekeeping_(std::move(housekeeping)) {}
+
+  core::Timestamp now() const override { return clock_.now(); }
+
+  core::Result<core::Timestamp> advance_to(core::Timestamp to) override {
+    std::lock_guard lock(mu_);
+    int passes_here = 0;  // engine passes since the clock last moved
+    for (;;) {
+      const auto next = TOCSIN_TRY(pass_());
+      if (!next || *next > to) break;
+      const core::Timestamp before = clock_.now();
+      clock_.advance_to(std::max(*next, before));
+      passes_here = clock_.now() == before ? passes_here + 1 : 0;
+      if (passes_here > kMaxPassesAtOneInstant) {
+        return std::unexpected(core::Error::internal(fmt::format(
+            "the engine still reports work due at {} after {} passes", core::format_rfc3339(before), passes_here)));
+      }
+    }
+    clock_.advance_to(to);
+    TOCSIN_TRY(pass_());
+    housekeeping_();
+    return clock_.now();
+  }
+
+  // One engine pass at the current simulated time (the driver thread, after a write). Time moves
+  // only in advance_to, which runs what falls due itself: the driver arms no timer.
+  core::Result<std::optional<core::Timestamp>> run_now() {
+    std::lock_guard lock(mu_);
+    TOCSIN_TRY(pass_());
+    housekeeping_();
+    return std::optional<core::Timestamp>();
+  }
+
+ private:
+  static constexpr int kMaxPassesAtOneInstant = 10'000;
+  core::SimulatedClock& clock_;
+  Pass pass_;
+  std::function<void()> housekeeping_;
+  std::mutex mu_;
+};
+
+}  // namespace
+
 struct Runtime::Impl {
   std::shared_ptr<const config::Config> config;
-  core::SystemClock clock;
+  // Real time, always: it also paces housekeeping that is about the real machine (syncing the
+  // sample log to disk) when the engine runs on a simulated clock.
+  core::SystemClock system_clock;
+  std::unique_ptr<core::SimulatedClock> simulated_clock;  // --simulated-clock only
+  std::unique_ptr<SimulatedWallClock> simulated_view;     // --simulated-clock only
+  core::Clock* clock = &system_clock;  // what the engine, the API and the collector run on
+  std::unique_ptr<SimulatedTime> simulated_time;  // --simulated-clock only
   core::MetricsRegistry metrics;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<notify::HttpSender> http_sender;
@@ -49,13 +130,16 @@ struct Runtime::Impl {
     if (auto st = engine->save_state(); !st) {
       core::log::error("saving rule state failed", {{"error", st.error().to_string()}});
     }
-    last_state_save = clock.now();
+    last_state_save = clock->now();
+  }
+  void save_state_if_due() {
+    if (clock->now() - last_state_save >= kStateSaveEvery) save_state();
   }
 
   // One pass of the engine's modules; also saves the learned state when it is time.
   core::Result<std::optional<core::Timestamp>> drive() {
     auto next = TOCSIN_TRY(engine->run_due());
-    if (clock.now() - last_state_save >= kStateSaveEvery) save_state();
+    save_state_if_due();
     const core::Timestamp save_at = last_state_save + kStateSaveEvery;
     return std::optional<core::Timestamp>(next && *next < save_at ? *next : save_at);
   }
@@ -78,6 +162,11 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
                                .field("server.store"));
   }
   impl->store = TOCSIN_TRY(store::sqlite::open_sqlite_store(std::filesystem::path(cfg.server.data_dir) / "tocsin.db"));
+  if (options.simulated_clock_start) {
+    impl->simulated_clock = std::make_unique<core::SimulatedClock>(*options.simulated_clock_start);
+    impl->simulated_view = std::make_unique<SimulatedWallClock>(*impl->simulated_clock, impl->system_clock);
+    impl->clock = impl->simulated_view.get();
+  }
 
   // Bind first, so the external URL can name the real port when listen used port 0.
   Impl* raw = impl.get();
@@ -96,7 +185,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine::EngineOptions engine_options;
   engine_options.config = impl->config;
   engine_options.store = impl->store.get();
-  engine_options.clock = &impl->clock;
+  engine_options.clock = impl->clock;
   engine_options.metrics = &impl->metrics;
   engine_options.senders = {{"webhook", impl->http_sender.get()}, {"slack", impl->http_sender.get()}};
   engine_options.external_url = external_url;
@@ -106,34 +195,46 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   impl->engine = TOCSIN_TRY(engine::Engine::create(std::move(engine_options)));
   // Order matters: the driver exists before anything can ingest (its wake hook), and the router
   // is published to the HTTP threads last, when everything behind it is ready.
-  impl->last_state_save = impl->clock.now();
-  impl->driver = std::make_unique<StepLoop>("engine", impl->clock, [raw] { return raw->drive(); });
+  impl->last_state_save = impl->clock->now();
+  if (impl->simulated_clock) {
+    impl->simulated_time = std::make_unique<SimulatedTime>(
+        *impl->simulated_clock, [raw] { return raw->engine->run_due(); }, [raw] { raw->save_state_if_due(); });
+    impl->driver = std::make_unique<StepLoop>("engine", *impl->clock, [raw] { return raw->simulated_time->run_now(); });
+  } else {
+    impl->driver = std::make_unique<StepLoop>("engine", *impl->clock, [raw] { return raw->drive(); });
+  }
   impl->engine->set_on_wake([raw] { raw->driver->wake(); });
-  impl->log_syncing =
-      std::make_unique<StepLoop>("sample-log", impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
+  impl->log_syncing = std::make_unique<StepLoop>(
+      "sample-log", impl->system_clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
         TOCSIN_RETURN_IF_ERROR(raw->engine->sync_sample_log());
-        return std::optional<core::Timestamp>(raw->clock.now() + Impl::kLogSyncEvery);
+        return std::optional<core::Timestamp>(raw->system_clock.now() + Impl::kLogSyncEvery);
       });
   if (!cfg.scrape.empty() || !cfg.probes.empty()) {
     impl->fetcher = collect::make_network_fetcher();
     impl->collector = std::make_unique<collect::Collector>(
-        impl->config, impl->clock, *impl->fetcher, [raw](std::vector<core::Sample> samples) {
+        impl->config, *impl->clock, *impl->fetcher, [raw](std::vector<core::Sample> samples) {
           if (auto r = raw->engine->ingest(samples); !r) {
             core::log::error("collected samples not ingested", {{"error", r.error().to_string()}});
           }
         });
-    impl->collecting = std::make_unique<StepLoop>("collector", impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
-      return raw->collector->run_due(raw->clock.now());
+    impl->collecting = std::make_unique<StepLoop>("collector", *impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
+      return raw->collector->run_due(raw->clock->now());
     });
   }
-  impl->router = std::make_unique<api::Router>(*impl->engine, impl->metrics, impl->clock, [raw] {
-    return raw->store->read([](store::Tx&) -> core::Status { return {}; }).has_value();
-  });
+  impl->router = std::make_unique<api::Router>(
+      *impl->engine, impl->metrics, *impl->clock,
+      [raw] { return raw->store->read([](store::Tx&) -> core::Status { return {}; }).has_value(); },
+      impl->simulated_time.get());
   impl->ready_router.store(impl->router.get(), std::memory_order_release);
   core::log::info("tocsin serving", {{"listen", fmt::format("{}:{}", host, impl->http->port())},
                                      {"data_dir", cfg.server.data_dir},
                                      {"rules", std::to_string(cfg.rules.size())},
                                      {"plans", std::to_string(cfg.plans.size())}});
+  if (impl->simulated_clock) {
+    core::log::warn("THE CLOCK IS SIMULATED: time stands still until POST /api/v1/clock/advance moves it; "
+                    "for tests and drills only, never for real paging",
+                    {{"now", core::format_rfc3339(impl->simulated_clock->now())}});
+  }
   return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }
 

@@ -2,6 +2,11 @@
 // types. It loads the config, opens the store, builds the engine with the real clock and the
 // real senders, serves the HTTP API, and drives the engine's reconcile modules: after every
 // write that may have made work due, and at the time the engine says it next has work.
+//
+// With a simulated clock (tests and drills only) the engine, the API and the collector run on a
+// core::SimulatedClock that stands still until POST /api/v1/clock/advance moves it; an advance
+// runs the engine at every moment something falls due on the way, deliveries included, before
+// it answers. Writes still wake the driver at once, as with the real clock.
 // Thread-safety: Runtime methods are called from the thread that created it.
 #pragma once
 
@@ -19,6 +24,8 @@ namespace tocsin::server {
 struct ServeOptions {
   std::filesystem::path config_path;
   std::string listen_override;  // non-empty: replaces server.listen
+  // Set: run on a simulated clock starting at this instant (tocsin serve --simulated-clock).
+  std::optional<core::Timestamp> simulated_clock_start;
 };
 
 class Runtime {

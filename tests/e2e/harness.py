@@ -3,7 +3,7 @@
 Python 3.11, standard library only. Pieces:
   free_port()          a free TCP port on 127.0.0.1 (bind port 0, read it, close)
   write_config(...)    a config dir: tocsin.yaml + plans/system_crash.yaml (SPEC section 4 shape)
-  Tocsin               starts `tocsin serve --config FILE`, waits for /healthz, stops it
+  Tocsin               starts `tocsin serve --config FILE [extra args]`, waits for /healthz, stops it
   WebhookReceiver      a threaded HTTP server recording every POST (path, headers, JSON body)
   http_json(...)       one HTTP request -> Response(status, json, text, headers), 4xx/5xx included
   ServerTestCase       unittest base class that prints the server's log when a test fails
@@ -141,8 +141,8 @@ roles:
   commander: "schedule:ops-primary"
   operations: "person:bob"
 steps:
-  - {id: activate, title: Activate the plan and page responders, owner: commander, due: 5m}
-  - {id: triage, title: "Check servers and network, find the failing part", owner: operations, due: 15m}
+  - {id: activate, title: Activate the plan and page responders, owner: commander, due: 30m}
+  - {id: triage, title: "Check servers and network, find the failing part", owner: operations, due: 1h}
   - {id: recover, title: Restore the primary and verify service, owner: operations, due: 2h}
 """
     path = os.path.join(root, "tocsin.yaml")
@@ -155,8 +155,8 @@ steps:
 
 # Plan steps as written above: step id -> (owner role, due offset).
 PLAN_STEPS = {
-    "activate": ("commander", dt.timedelta(minutes=5)),
-    "triage": ("operations", dt.timedelta(minutes=15)),
+    "activate": ("commander", dt.timedelta(minutes=30)),
+    "triage": ("operations", dt.timedelta(hours=1)),
     "recover": ("operations", dt.timedelta(hours=2)),
 }
 
@@ -279,10 +279,12 @@ class ServerError(AssertionError):
 class Tocsin:
     """One `tocsin serve` process over a config dir. stdout/stderr go to a log file in the dir."""
 
-    def __init__(self, config_path: str, port: int, binary: str | None = None):
+    def __init__(self, config_path: str, port: int, binary: str | None = None,
+                 serve_args: list[str] | None = None):
         self.config_path = config_path
         self.port = port
         self.binary = binary or tocsin_bin()
+        self.serve_args = list(serve_args or [])  # after `serve --config FILE`, e.g. --simulated-clock T
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = os.path.join(os.path.dirname(config_path), "server.log")
         self.proc: subprocess.Popen | None = None
@@ -294,9 +296,10 @@ class Tocsin:
             raise ServerError(f"tocsin binary not found at {self.binary} (set TOCSIN_BIN)")
         self.starts += 1
         log = open(self.log_path, "ab")
-        log.write(f"\n===== start #{self.starts}: {self.binary} serve --config {self.config_path}\n".encode())
+        command = [self.binary, "serve", "--config", self.config_path, *self.serve_args]
+        log.write(f"\n===== start #{self.starts}: {' '.join(command[1:])}\n".encode())
         log.flush()
-        self.proc = subprocess.Popen([self.binary, "serve", "--config", self.config_path],
+        self.proc = subprocess.Popen(command,
                                      stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.monotonic() + timeout
@@ -478,6 +481,7 @@ class ServerTestCase(unittest.TestCase):
     receiver: WebhookReceiver
     tmp: str
     extra_rules: str = ""  # YAML rules a subclass adds to the generated config
+    serve_args: list[str] = []  # extra `tocsin serve` arguments, e.g. ["--simulated-clock", T]
 
     @classmethod
     def setUpClass(cls):
@@ -485,7 +489,7 @@ class ServerTestCase(unittest.TestCase):
         cls.receiver = WebhookReceiver()
         cls.port = free_port()
         cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url, cls.extra_rules)
-        cls.server = Tocsin(cls.config_path, cls.port)
+        cls.server = Tocsin(cls.config_path, cls.port, serve_args=cls.serve_args)
         try:
             cls.server.start()
         except BaseException:

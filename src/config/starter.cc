@@ -162,41 +162,57 @@ plans:                                 # emergency plans: an include glob, or a 
 )yaml";
 
 constexpr std::string_view kSystemCrashPlan = R"yaml(# Emergency plan: a server or service has crashed.
+# Flow: activate and page → on-site triage of servers and network → dispatch resources (fail over
+# to the backup server, an approval-gated action) → recover and verify → postmortem.
 id: system_crash
 title: System crash
 match: ['incident_type="system_crash"']   # alert groups matching this open an incident with this plan
 severity: critical                        # critical | major | minor | warning | info
 escalation: ops                           # the escalation policy that pages the roles
 roles:                                    # who fills each role: "schedule:ID" or "person:ID"
-  commander: "schedule:ops-primary"
+  commander: "schedule:ops-primary"       # resolved to a person when the incident opens
   operations: "person:bob"
 steps:                                    # become the incident's tasks; due is from the opening
-  - {id: activate, title: Activate the plan and page responders, owner: commander, due: 5m}
+  - id: activate
+    title: Activate the plan, acknowledge and page the responders
+    owner: commander
+    due: 5m
+    checklist: [Acknowledge the page, Open the incident channel, Confirm who fills each role]
   - id: triage
-    title: Check servers and network, find the failing part
+    title: "On-site triage: check servers and network, find the failing part"
     owner: operations
     due: 15m
-    checklist: [Check host health and disk, Check recent deploys, Check upstream dependencies]
+    checklist: [Check host health and disk, Check the network path and upstreams, Check recent deploys]
   - id: failover
-    title: Switch traffic to the backup server
+    title: Dispatch resources - switch traffic to the backup server
     owner: operations
     due: 20m
-    # an automated action: type webhook (url) or command (argv list, or a string for /bin/sh -c);
-    # approve: true waits for a responder's approval before it runs
+    # an automated action: type webhook (url) or command (argv); approve: true waits for a
+    # responder's approval (POST /api/v1/incidents/ID/actions/failover/approve) before it runs
     action: {type: webhook, url: "http://127.0.0.1:9000/failover", approve: true, timeout: 30s}
-  - {id: recover, title: Restore the primary and verify service, owner: operations, due: 2h}
-  - {id: review, title: Hold the postmortem, owner: commander, due: 72h}
+  - id: recover
+    title: Recover the primary and verify service end to end
+    owner: operations
+    due: 2h
+    checklist: [Primary healthy, Traffic moved back, Error rate and latency normal for 15 minutes]
+  - {id: postmortem, title: Hold the postmortem, owner: commander, due: 72h}
 resources:                                # what responders need at hand
   - {name: backup-server, kind: host, ref: "10.0.0.12"}
   - {name: runbook, kind: document, ref: "https://wiki.example.com/runbooks/system-crash"}
 communications:                           # message templates
   status: "We are investigating an outage of {{ .service }}. Next update in 30 minutes."
 clocks:                                   # deadlines that run from a timeline event
+  # a reminder to the commander every 30 minutes until the incident is resolved
   - {name: status-update, every: 30m, from: opened, owner: commander}
-review_every: 90d                         # the plan itself is reviewed this often
+review_every: 90d                         # the plan itself is reviewed this often;
+reviewed: 2026-11-02                      # check-config, /api/v1/plans and /metrics report overdue plans
 )yaml";
 
 constexpr std::string_view kDataBreachPlan = R"yaml(# Emergency plan: personal data may have left the company.
+# Flow: activate and page the security lead → investigate source and scope → contain (block the
+# attack source, an action) → restore affected data from backups → notify the supervisory
+# authority within 72 hours of confirming the breach (GDPR art. 33) and inform affected users →
+# postmortem.
 id: data_breach
 title: Personal data breach
 match: ['incident_type="data_breach"']
@@ -207,32 +223,46 @@ roles:
   security_lead: "person:carol"
   legal: "person:bob"
 steps:
-  - {id: contain, title: Contain the leak - revoke credentials and isolate hosts, owner: security_lead, due: 1h}
-  - id: assess
-    title: Assess what data and whose data was exposed
+  - {id: activate, title: Activate the plan and page the security lead, owner: security_lead, due: 15m}
+  - id: investigate
+    title: Investigate the source and scope of the breach
     owner: security_lead
+    due: 4h
+    checklist: [Which systems, Which data categories, How many data subjects, Since when, How it got out]
+  - id: confirm
+    title: Confirm the breach (record the breach_confirmed event; it starts the 72-hour clock)
+    owner: commander
     due: 24h
-    checklist: [Which systems, Which data categories, How many data subjects, Since when]
-  - {id: confirm, title: Confirm the breach (record the breach_confirmed event), owner: commander, due: 24h}
-  - {id: notify_regulator, title: Notify the supervisory authority, owner: legal, due: 72h}
-  - {id: notify_subjects, title: Inform affected people when the risk to them is high, owner: legal, due: 96h}
-  - {id: review, title: Hold the postmortem, owner: commander, due: 14d}
+  - id: contain
+    title: Contain - block the attack source
+    owner: security_lead
+    due: 1h
+    action: {type: command, command: [/usr/local/bin/block-source, --incident, "{{ .Incident.ID }}"], approve: true, timeout: 1m}
+  - {id: restore, title: Restore affected data from backups and verify it, owner: security_lead, due: 24h}
+  - {id: notify_regulator, title: Notify the supervisory authority (GDPR art. 33), owner: legal, due: 72h}
+  - {id: notify_users, title: Inform the affected users (GDPR art. 34 when the risk to them is high), owner: legal, due: 96h}
+  - {id: postmortem, title: Hold the postmortem, owner: commander, due: 14d}
 resources:
   - {name: dpo, kind: contact, ref: "dpo@example.com"}
   - {name: authority-form, kind: document, ref: "https://example.com/authority-breach-form"}
+  - {name: backups, kind: document, ref: "https://wiki.example.com/runbooks/restore-from-backup"}
 communications:
   regulator: "Notification of a personal data breach under GDPR art. 33: nature, categories, approximate numbers, likely consequences, measures taken."
-  subjects: "We are writing to tell you about an incident that may affect your personal data."
+  users: "We are writing to tell you about an incident that may affect your personal data."
 clocks:
   # GDPR art. 33: notify the supervisory authority within 72 hours of becoming aware of a
-  # personal-data breach. The clock starts at the breach_confirmed timeline event.
-  - {name: regulator-notification, within: 72h, from: breach_confirmed, owner: legal}
+  # personal-data breach. The clock starts at the breach_confirmed timeline event
+  # (POST /api/v1/incidents/ID/events {"kind": "breach_confirmed"}) and stops when the
+  # notify_regulator task is done; if it runs out, legal is paged.
+  - {name: regulator-notification, within: 72h, from: breach_confirmed, until: "task_done:notify_regulator", owner: legal}
   - {name: status-update, every: 1h, owner: commander}
 review_every: 180d
+reviewed: 2026-10-15
 )yaml";
 
 constexpr std::string_view kNetworkAttackPlan =
     R"yaml(# Emergency plan: a network attack (flood, scan or intrusion attempt).
+# Flow: detect and page → rate-limit or divert traffic → block sources → verify → postmortem.
 id: network_attack
 title: Network attack
 match: ['incident_type="network_attack"']
@@ -242,16 +272,19 @@ roles:
   commander: "schedule:ops-primary"
   network: "person:alice"
 steps:
-  - {id: contain_edge, title: Contain at the edge (enable DDoS protection upstream), owner: network, due: 10m}
+  - {id: detect, title: Confirm the attack and page the network owner, owner: commander, due: 5m}
   - id: rate_limit
-    title: Rate-limit the affected endpoints
+    title: Rate-limit or divert the affected traffic
     owner: network
     due: 15m
     action: {type: command, command: [/usr/local/bin/rate-limit, --profile, strict], approve: true, timeout: 1m}
-  - {id: block_sources, title: Block the attacking source ranges, owner: network, due: 20m}
-  - {id: scale_out, title: Scale out the frontends if legitimate traffic suffers, owner: commander, due: 30m}
+  - id: block_sources
+    title: Block the attacking source ranges
+    owner: network
+    due: 20m
+    checklist: [Source ranges collected, Blocked at the edge firewall, Upstream NOC informed]
   - {id: verify, title: Verify service and lift temporary limits, owner: network, due: 4h}
-  - {id: review, title: Hold the postmortem, owner: commander, due: 72h}
+  - {id: postmortem, title: Hold the postmortem, owner: commander, due: 72h}
 resources:
   - {name: upstream-noc, kind: contact, ref: "noc@isp.example.com"}
   - {name: edge-firewall, kind: host, ref: "10.0.0.1"}
@@ -260,6 +293,7 @@ communications:
 clocks:
   - {name: status-update, every: 30m, owner: commander}
 review_every: 90d
+reviewed: 2026-11-02
 )yaml";
 
 struct StarterFile {

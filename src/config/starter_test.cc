@@ -69,7 +69,7 @@ TEST(Starter, WritesAConfigThatLoadsCleanly) {
   ASSERT_NE(crash, nullptr);
   std::vector<std::string> steps;
   for (const Step& s : crash->steps) steps.push_back(s.id);
-  EXPECT_EQ(steps, (std::vector<std::string>{"activate", "triage", "failover", "recover", "review"}));
+  EXPECT_EQ(steps, (std::vector<std::string>{"activate", "triage", "failover", "recover", "postmortem"}));
   ASSERT_TRUE(crash->steps[2].action.has_value());
   EXPECT_TRUE(crash->steps[2].action->approve);
   EXPECT_EQ(crash->clocks.at(0).name, "status-update");
@@ -82,13 +82,26 @@ TEST(Starter, WritesAConfigThatLoadsCleanly) {
   EXPECT_EQ(roles, (std::vector<std::string>{"commander", "security_lead", "legal"}));
   bool regulator_clock = false;
   for (const PlanClock& c : breach->clocks) {
-    regulator_clock |= c.within == hours(72) && c.from == "breach_confirmed";
+    regulator_clock |= c.within == hours(72) && c.from == "breach_confirmed" &&
+                       c.until == "task_done:notify_regulator" && c.owner == "legal";
   }
   EXPECT_TRUE(regulator_clock);
+  steps.clear();
+  for (const Step& s : breach->steps) steps.push_back(s.id);
+  EXPECT_EQ(steps, (std::vector<std::string>{"activate", "investigate", "confirm", "contain", "restore",
+                                             "notify_regulator", "notify_users", "postmortem"}));
+  ASSERT_TRUE(breach->steps[3].action.has_value());
+  EXPECT_EQ(breach->steps[3].action->type, StepAction::Type::kCommand);
 
   const Plan* attack = cfg.plan("network_attack");
   ASSERT_NE(attack, nullptr);
-  EXPECT_GE(attack->steps.size(), 3u);
+  steps.clear();
+  for (const Step& s : attack->steps) steps.push_back(s.id);
+  EXPECT_EQ(steps, (std::vector<std::string>{"detect", "rate_limit", "block_sources", "verify", "postmortem"}));
+  for (const Plan& p : cfg.plans) {
+    EXPECT_TRUE(p.reviewed.has_value()) << p.id;
+    EXPECT_GT(p.review_every, hours(0)) << p.id;
+  }
   for (const Plan& p : cfg.plans) EXPECT_EQ(p.escalation, "ops") << p.id;
 }
 

@@ -123,6 +123,17 @@ TEST_F(RouterTest, BadInputIsA4xxNamingTheFieldAndChangesNothing) {
       {"GET", "/api/v1/nope", "", 404, nullptr},
       {"DELETE", "/api/v1/incidents/1", "", 405, nullptr},
       {"GET", "/api/v1/push", "", 405, nullptr},
+      {"POST", "/api/v1/incidents/1/severity", R"({"severity":"urgent"})", 400, "severity"},
+      {"POST", "/api/v1/incidents/1/severity", R"({})", 400, "severity"},
+      {"POST", "/api/v1/incidents/1/related", R"({"incident":"x"})", 400, "incident"},
+      {"POST", "/api/v1/incidents/1/related", R"({"incident":"1"})", 400, "incident"},
+      {"POST", "/api/v1/incidents/1/related", R"({"incident":"42"})", 404, "incident"},
+      {"POST", "/api/v1/incidents/1/events", R"({"kind":"Breach Confirmed"})", 400, "kind"},
+      {"POST", "/api/v1/incidents/1/events", R"({"kind":"resolved"})", 400, "kind"},
+      {"POST", "/api/v1/incidents/1/tasks/nope/done", "", 404, "step"},
+      {"POST", "/api/v1/incidents/1/tasks/triage/finish", "", 404, nullptr},
+      {"POST", "/api/v1/incidents/1/close", "", 409, nullptr},
+      {"GET", "/api/v1/incidents/1/tasks/triage/done", "", 405, nullptr},
   };
   for (const auto& c : cases) {
     auto r = call(c.method, c.path, c.body);
@@ -284,6 +295,37 @@ TEST_F(RouterTest, ClockRoutesWithASimulatedClock) {
   EXPECT_EQ(call("GET", "/api/v1/clock/advance").status, 405);
   EXPECT_EQ(call("POST", "/api/v1/clock").status, 405);
   EXPECT_EQ(call("GET", "/api/v1/clock/rewind").status, 404);
+}
+
+
+TEST_F(RouterTest, RespondersWorkTheIncidentThroughTheApi) {
+  ASSERT_EQ(call("POST", "/api/v1/push", R"([{"name":"system_load","value":0.95}])").status, 200);
+  json inc = call_json("POST", "/api/v1/incidents/1/tasks/triage/done", R"({"actor":"alice"})");
+  EXPECT_EQ(inc["tasks"][0]["status"], "done");
+  EXPECT_EQ(inc["tasks"][0]["done_by"], "alice");
+  EXPECT_EQ(inc["timeline"].back()["kind"], "task_done");
+  EXPECT_EQ(call("POST", "/api/v1/incidents/1/tasks/triage/done").status, 409);
+  inc = call_json("POST", "/api/v1/incidents/1/severity", R"({"severity":"minor","actor":"alice"})");
+  EXPECT_EQ(inc["severity"], "minor");
+  inc = call_json("POST", "/api/v1/incidents/1/events", R"({"kind":"customer_informed","detail":"by phone"})");
+  EXPECT_EQ(inc["timeline"].back()["kind"], "customer_informed");
+  EXPECT_EQ(inc["timeline"].back()["detail"], "by phone");
+  EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/mitigate")["status"], "mitigated");
+  EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/resolve")["status"], "resolved");
+  EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/close")["status"], "closed");
+  EXPECT_NE(call_json("POST", "/api/v1/incidents/1/close").contains("error"), false);
+}
+
+TEST_F(RouterTest, PlansAreListedWithWhoFillsTheirRolesAndTheirReviewStatus) {
+  const json body = call_json("GET", "/api/v1/plans");
+  ASSERT_EQ(body["plans"].size(), 1u);
+  const json& plan = body["plans"][0];
+  EXPECT_EQ(plan["id"], "crash");
+  EXPECT_EQ(plan["roles"][0], json({{"role", "commander"}, {"target", "person:alice"}, {"now", "alice"}}));
+  EXPECT_EQ(plan["steps"][0]["id"], "triage");
+  EXPECT_EQ(plan["steps"][0]["due"], "15m");
+  EXPECT_EQ(plan["review"]["overdue"], false) << "no review_every: never overdue";
+  EXPECT_EQ(body["review_overdue"], 0);
 }
 
 }  // namespace

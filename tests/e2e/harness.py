@@ -407,6 +407,8 @@ class WebhookReceiver:
 
     def __init__(self):
         self.records: list[Received] = []
+        self.refused: list[Received] = []  # POSTs answered 500 because of fail_next
+        self.fail_next: dict[str, int] = {}  # path -> how many more POSTs to answer with HTTP 500
         self._cond = threading.Condition()
         receiver = self
 
@@ -422,6 +424,13 @@ class WebhookReceiver:
                     parsed = None
                 rec = Received(self.path, dict(self.headers.items()), body, parsed, time.time())
                 with receiver._cond:
+                    if receiver.fail_next.get(self.path, 0) > 0:
+                        receiver.fail_next[self.path] -= 1
+                        receiver.refused.append(rec)
+                        self.send_response(500)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                     receiver.records.append(rec)
                     receiver._cond.notify_all()
                 self.send_response(200)

@@ -32,6 +32,7 @@ class Router {
   http::Response list_incidents(const http::Request& request);
   http::Response list_rules();
   http::Response incident_route(const http::Request& request, std::string_view rest);
+  http::Response approve_action(const http::Request& request, int64_t id, std::string_view rest);
 
   engine::Engine& engine_;
   core::MetricsRegistry& metrics_;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "action/runner.h"
 #include "cli/api_client.h"
 #include "config/loader.h"
 #include "config/starter.h"
@@ -39,6 +40,8 @@ int run_check_config(const std::string& file) {
   // Detector parameters are checked by the detectors themselves.
   auto rules = detect::RuleEngine::create(cfg->rules, detect::DetectorRegistry::builtin());
   if (!rules) return fail(rules.error().to_string());
+  // Step actions' templates are parsed when the engine starts; check them here too.
+  if (auto actions = action::ActionRunner::check_templates(*cfg); !actions) return fail(actions.error().to_string());
   fmt::print("{}: ok ({} rules, {} plans, {} people, {} schedules, {} escalation policies, {} channels)\n", file,
              cfg->rules.size(), cfg->plans.size(), cfg->people.size(), cfg->schedules.size(),
              cfg->escalation_policies.size(), cfg->channels.size());
@@ -72,6 +75,13 @@ void print_incident(const json& inc) {
     fmt::print("  [{}] {:<10} {:<40} owner {} ({}) due {}\n", str_or(t, "status") == "done" ? "x" : " ",
                str_or(t, "step"), str_or(t, "title"), str_or(t, "owner"), str_or(t, "assignee", "nobody"),
                str_or(t, "due_at"));
+    if (auto a = t.find("action"); a != t.end() && a->is_object()) {
+      fmt::print("      {} action: {}, {} attempt(s){}{}\n", str_or(*a, "type"), str_or(*a, "state"),
+                 a->value("attempts", 0), a->contains("approved_by") && (*a)["approved_by"].is_string()
+                                             ? ", approved by " + (*a)["approved_by"].get<std::string>()
+                                             : "",
+                 str_or(*a, "last_result", "").empty() ? "" : ", last: " + str_or(*a, "last_result", ""));
+    }
   }
   fmt::print("Timeline\n");
   for (const auto& e : inc.value("timeline", json::array())) {

@@ -14,6 +14,24 @@ json time_or_null(const std::optional<core::Timestamp>& t) {
   return t ? json(core::format_rfc3339(*t)) : json(nullptr);
 }
 
+// A task's automated action, or null when its step has none.
+json action_json(const store::Incident& inc, std::string_view step) {
+  for (const auto& a : inc.actions) {
+    if (a.step != step) continue;
+    return {{"type", a.type},
+            {"state", store::to_string(a.state)},
+            {"attempts", a.attempts},
+            {"approved_by", a.approved_by.empty() ? json(nullptr) : json(a.approved_by)},
+            {"approved_at", time_or_null(a.approved_at)},
+            {"last_result", a.last_result},
+            {"last_output", a.last_output},
+            {"next_attempt_at",
+             a.state == store::ActionState::kPending ? json(core::format_rfc3339(a.next_attempt_at)) : json(nullptr)},
+            {"finished_at", time_or_null(a.finished_at)}};
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 json incident_json(const store::Incident& inc) {
@@ -35,7 +53,9 @@ json incident_json(const store::Incident& inc) {
                      {"status", store::to_string(t.status)},
                      {"done_at", time_or_null(t.done_at)},
                      {"done_by", t.done_by.empty() ? json(nullptr) : json(t.done_by)},
-                     {"overdue", t.overdue_at.has_value()}});
+                     {"overdue", t.overdue_at.has_value()},
+
+                     {"action", action_json(inc, t.step)}});
   }
   json timeline = json::array();
   for (const auto& e : inc.timeline) {

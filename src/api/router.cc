@@ -325,6 +325,7 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
     auto inc = engine_.get_incident(*id);
     return inc ? ok_json(incident_json(*inc)) : from_error(inc.error());
   }
+  if (action.starts_with("actions/")) return approve_action(request, *id, action.substr(8));
   // tasks/{step}/done and tasks/{step}/skip
   std::string step;
   std::string_view verb = action;
@@ -459,6 +460,22 @@ Response Router::clock_route(const Request& request, std::string_view rest) {
   auto now = clock_control_->advance_to(to);
   if (!now) return from_error(now.error());
   return ok_json({{"from", core::format_rfc3339(from)}, {"now", core::format_rfc3339(*now)}, {"simulated", true}});
+}
+
+// POST /api/v1/incidents/{id}/actions/{step}/approve with an optional {"actor": "alice"}.
+Response Router::approve_action(const Request& request, int64_t id, std::string_view rest) {
+  constexpr std::string_view kSuffix = "/approve";
+  if (!rest.ends_with(kSuffix) || rest.size() == kSuffix.size()) {
+    return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+  }
+  if (request.method != "POST") return Response::error(405, "use POST");
+  auto body = object_body(request);
+  if (!body) return from_error(body.error());
+  if (auto known = only_members(*body, {"actor"}); !known) return from_error(known.error());
+  auto actor = string_member(*body, "actor", "api", false);
+  if (!actor) return from_error(actor.error());
+  auto result = engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()), *actor);
+  return result ? ok_json(incident_json(*result)) : from_error(result.error());
 }
 
 }  // namespace tocsin::api

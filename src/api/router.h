@@ -50,6 +50,7 @@ class Router {
   http::Response incident_route(const http::Request& request, std::string_view rest);
   http::Response on_call(const http::Request& request);
   http::Response clock_route(const http::Request& request, std::string_view rest);
+  http::Response approve_action(const http::Request& request, int64_t id, std::string_view rest);
 
   engine::Engine& engine_;
   core::MetricsRegistry& metrics_;

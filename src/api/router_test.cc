@@ -35,7 +35,10 @@ plans:
   - id: crash
     match: ['incident_type="crash"']
     roles: {commander: "person:alice"}
-    steps: [{id: triage, title: Triage, owner: commander, due: 15m}]
+    steps:
+      - {id: triage, title: Triage, owner: commander, due: 15m}
+      - {id: failover, title: Fail over, action: {type: webhook, url: "http://127.0.0.1:1/failover", approve: true}}
+      - {id: restore, title: Restore, action: {type: command, command: [/bin/true], approve: true}}
 )";
 
 class RouterTest : public ::testing::Test {
@@ -148,6 +151,73 @@ TEST_F(RouterTest, BadInputIsA4xxNamingTheFieldAndChangesNothing) {
   EXPECT_EQ(call("GET", "/api/v1/incidents", "", {{"since", "yesterday"}}).status, 400);
   EXPECT_EQ(call("GET", "/api/v1/incidents", "", {{"colour", "red"}}).status, 400);
   EXPECT_EQ(call("GET", "/api/v1/incidents").body, before);
+}
+
+// Issue 5: approval of an action. (The engine here has no executor, so an approved action stays
+// pending; running it is covered by the action and engine tests.)
+TEST_F(RouterTest, ApproveAnActionThenConflictsAndUnknowns) {
+  ASSERT_EQ(call("POST", "/api/v1/push", R"([{"name":"system_load","value":0.95}])").status, 200);
+  const json inc = call_json("GET", "/api/v1/incidents/1");
+  EXPECT_EQ(inc["tasks"][0]["action"], nullptr);
+  EXPECT_EQ(inc["tasks"][1]["action"], json({{"type", "webhook"},
+                                             {"state", "awaiting_approval"},
+                                             {"attempts", 0},
+                                             {"approved_by", nullptr},
+                                             {"approved_at", nullptr},
+                                             {"last_result", ""},
+                                             {"last_output", ""},
+                                             {"next_attempt_at", nullptr},
+                                             {"finished_at", nullptr}}));
+  EXPECT_EQ(inc["timeline"].back()["kind"], "action_awaiting_approval");
+
+  clock_.advance(std::chrono::minutes(1));
+  auto r = call("POST", "/api/v1/incidents/1/actions/failover/approve", R"({"actor":"alice"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json approved = json::parse(r.body);
+  EXPECT_EQ(approved["tasks"][1]["action"]["state"], "pending");
+  EXPECT_EQ(approved["tasks"][1]["action"]["approved_by"], "alice");
+  EXPECT_EQ(approved["tasks"][1]["action"]["approved_at"], "2026-12-04T10:01:00Z");
+  EXPECT_EQ(approved["tasks"][1]["action"]["next_attempt_at"], "2026-12-04T10:01:00Z");
+  EXPECT_EQ(approved["timeline"].back()["kind"], "action_approved");
+  EXPECT_EQ(approved["timeline"].back()["actor"], "alice");
+  EXPECT_EQ(approved, call_json("GET", "/api/v1/incidents/1"));
+
+  const std::string before = call("GET", "/api/v1/incidents/1").body;
+  struct Case {
+    const char* method;
+    const char* path;
+    const char* body;
+    int status;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"POST", "/api/v1/incidents/1/actions/failover/approve", R"({"actor":"bob"})", 409, nullptr},  // already approved
+      {"POST", "/api/v1/incidents/1/actions/nope/approve", "", 404, "step"},
+      {"POST", "/api/v1/incidents/1/actions/triage/approve", "", 404, "step"},  // a step without an action
+      {"POST", "/api/v1/incidents/99/actions/failover/approve", "", 404, nullptr},
+      {"POST", "/api/v1/incidents/1/actions/restore/approve", R"({"actor":7})", 400, "actor"},
+      {"POST", "/api/v1/incidents/1/actions/restore/approve", R"({"who":"bob"})", 400, "who"},
+      {"POST", "/api/v1/incidents/1/actions/restore/approve", "{", 400, nullptr},
+      {"GET", "/api/v1/incidents/1/actions/restore/approve", "", 405, nullptr},
+      {"POST", "/api/v1/incidents/1/actions/restore", "", 404, nullptr},
+      {"POST", "/api/v1/incidents/1/actions//approve", "", 404, nullptr},
+  };
+  for (const auto& c : cases) {
+    auto got = call(c.method, c.path, c.body);
+    EXPECT_EQ(got.status, c.status) << c.method << " " << c.path << " " << c.body << " -> " << got.body;
+    const json body = json::parse(got.body);
+    EXPECT_TRUE(body.contains("error")) << got.body;
+    if (c.field) {
+      EXPECT_EQ(body.value("field", ""), c.field) << got.body;
+    }
+  }
+  EXPECT_EQ(call("GET", "/api/v1/incidents/1").body, before);
+
+  // Once the incident is resolved, its actions can no longer be approved.
+  ASSERT_EQ(call("POST", "/api/v1/incidents/1/resolve", R"({"actor":"alice"})").status, 200);
+  r = call("POST", "/api/v1/incidents/1/actions/restore/approve", R"({"actor":"alice"})");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"], "incident 1 is resolved: its actions can no longer be approved");
 }
 
 TEST_F(RouterTest, RulesWithTheirHealth) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/pipeline.h"
+#include "action/runner.h"
 #include "cli/api_client.h"
 #include "core/clock.h"
 #include "core/duration.h"
@@ -58,6 +59,8 @@ int run_check_config(const std::string& file) {
                plan.reviewed ? "since " + core::format_rfc3339(*due).substr(0, 10) : std::string("(never reviewed)"),
                core::format_duration(plan.review_every), plan.reviewed ? "" : "; set reviewed: YYYY-MM-DD");
   }
+  // Step actions' templates are parsed when the engine starts; check them here too.
+  if (auto actions = action::ActionRunner::check_templates(*cfg); !actions) return fail(actions.error().to_string());
   fmt::print("{}: ok ({} rules, {} plans, {} people, {} schedules, {} escalation policies, {} channels)\n", file,
              cfg->rules.size(), cfg->plans.size(), cfg->people.size(), cfg->schedules.size(),
              cfg->escalation_policies.size(), cfg->channels.size());
@@ -101,6 +104,13 @@ void print_incident(const json& inc) {
     fmt::print("  [{}] {:<10} {:<40} owner {} ({}) due {}\n", str_or(t, "status") == "done" ? "x" : " ",
                str_or(t, "step"), str_or(t, "title"), str_or(t, "owner"), str_or(t, "assignee", "nobody"),
                str_or(t, "due_at"));
+    if (auto a = t.find("action"); a != t.end() && a->is_object()) {
+      fmt::print("      {} action: {}, {} attempt(s){}{}\n", str_or(*a, "type"), str_or(*a, "state"),
+                 a->value("attempts", 0), a->contains("approved_by") && (*a)["approved_by"].is_string()
+                                             ? ", approved by " + (*a)["approved_by"].get<std::string>()
+                                             : "",
+                 str_or(*a, "last_result", "").empty() ? "" : ", last: " + str_or(*a, "last_result", ""));
+    }
   }
   fmt::print("Timeline\n");
   for (const auto& e : inc.value("timeline", json::array())) {

@@ -259,11 +259,15 @@ struct AlertingConfig {
   Duration resolve_timeout = std::chrono::minutes(5);
 };
 
+// A step's automated action (docs/plans.md). `url`, `body` and every element of `command` are
+// templates over the incident (Go text/template syntax), stored as written; the action layer
+// parses them when the engine starts.
 struct StepAction {
-  enum class Type { kWebhook, kCommand };
+  enum class Type { kWebhook, kCommand };  // `type: command` (or its alias `exec`)
   Type type = Type::kWebhook;
-  std::string url;                   // webhook
-  std::vector<std::string> command;  // command: argv
+  std::string url;                   // webhook: POSTed to
+  std::string body;                  // webhook: the body; empty = the built-in tocsin JSON
+  std::vector<std::string> command;  // command: argv, run without a shell (a string is /bin/sh -c)
   bool approve = false;              // needs a person's approval before it runs
   Duration timeout = std::chrono::seconds(30);
   Position pos;

@@ -305,7 +305,7 @@ constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",        
                                           "reviewed"};
 constexpr std::string_view kIncludeKeys[] = {"include"};
 constexpr std::string_view kStepKeys[] = {"id", "title", "owner", "due", "checklist", "action"};
-constexpr std::string_view kActionKeys[] = {"type", "url", "command", "approve", "timeout"};
+constexpr std::string_view kActionKeys[] = {"type", "url", "body", "command", "approve", "timeout"};
 constexpr std::string_view kResourceKeys[] = {"name", "kind", "ref"};
 constexpr std::string_view kClockKeys[] = {"name", "every", "within", "from", "until", "owner"};
 constexpr std::string_view kDetectorKinds[] = {"threshold", "sigma",       "ewma",   "mad",
@@ -1501,17 +1501,23 @@ class Parser {
     StepAction a;
     a.pos = pos(n);
     const Node type_node = TOCSIN_TRY(required(m, "type"));
-    const std::string type = TOCSIN_TRY(one_of(type_node, {"webhook", "command"}));
+    // `exec` is the name the channel of the same kind uses.
+    const std::string type = TOCSIN_TRY(one_of(type_node, {"webhook", "command", "exec"}));
     if (type == "webhook") {
       a.type = StepAction::Type::kWebhook;
       if (const Node* f = m.find("command"))
         return std::unexpected(error(*f, "\"command\" does not apply to a webhook action"));
       const Node url_node = TOCSIN_TRY(required(m, "url"));
       a.url = TOCSIN_TRY(url(url_node));
+      if (const Node* f = m.find("body")) a.body = TOCSIN_TRY(string(*f));
     } else {
       a.type = StepAction::Type::kCommand;
       if (const Node* f = m.find("url"))
         return std::unexpected(error(*f, "\"url\" does not apply to a command action"));
+      if (const Node* f = m.find("body")) {
+        return std::unexpected(
+            error(*f, "\"body\" does not apply to a command action (it gets the incident JSON on stdin)"));
+      }
       const Node command_node = TOCSIN_TRY(required(m, "command"));
       a.command = TOCSIN_TRY(command(command_node));
     }

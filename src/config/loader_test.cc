@@ -290,6 +290,7 @@ rules:
     clocks:
       - {name: c, every: 1h, within: 72h}
 )", "expected exactly one of every (repeating) or within", 4, "plans[0].clocks[0].every"},
+    // an action without a URL (issue 5)
     {R"(plans:
   - id: p
     clocks:
@@ -313,6 +314,44 @@ rules:
         title: A
         action: {type: webhook, approve: true}
 )", "missing required field \"url\"", 6, "plans[0].steps[0].action.url"},
+    {R"(plans:
+  - id: p
+    steps:
+      - id: a
+        title: A
+        action: {type: command, approve: true}
+)", "missing required field \"command\"", 6, "plans[0].steps[0].action.command"},
+    {R"(plans:
+  - id: p
+    steps:
+      - id: a
+        title: A
+        action: {type: ssh, url: "http://x/"}
+)", "bad value \"ssh\": expected one of webhook, command, exec", 6, "plans[0].steps[0].action.type"},
+    {R"(plans:
+  - id: p
+    steps:
+      - id: a
+        title: A
+        action:
+          type: exec
+          command: [/bin/true]
+          body: '{"x": 1}'
+)", "\"body\" does not apply to a command action", 9, "plans[0].steps[0].action.body"},
+    {R"(plans:
+  - id: p
+    steps:
+      - id: a
+        title: A
+        action: {type: webhook, url: "ftp://x/{{ .Incident.ID }}"}
+)", "bad URL \"ftp://x/{{ .Incident.ID }}\": expected http://", 6, "plans[0].steps[0].action.url"},
+    {R"(plans:
+  - id: p
+    steps:
+      - id: a
+        title: A
+        action: {type: webhook, url: "http://x/", timeout: 0s}
+)", "expected a duration greater than 0", 6, "plans[0].steps[0].action.timeout"},
     {R"(plans:
   - include: nowhere/*.yaml
 )", "matched no files", 2, "plans[0].include"},
@@ -989,6 +1028,38 @@ plans:
   EXPECT_EQ(cfg->channels[0].command, (std::vector<std::string>{"/bin/echo", "hi"}));
   EXPECT_EQ(cfg->channels[1].command, (std::vector<std::string>{"/bin/sh", "-c", "echo hi | logger"}));
   EXPECT_EQ(cfg->plans[0].steps[0].action->type, StepAction::Type::kCommand);
+}
+
+TEST(Loader, StepActionsKeepTheirTemplatesAsWritten) {
+  auto cfg = load_config_string(R"(plans:
+  - id: p
+    steps:
+      - id: failover
+        title: Fail over
+        action:
+          type: webhook
+          url: "http://lb.example/failover/{{ .Incident.ID }}"
+          body: '{"service": "{{ .Labels.service }}", "step": "{{ .Step }}"}'
+          approve: true
+          timeout: 5s
+      - {id: restart, title: Restart, action: {type: exec, command: [systemctl, restart, "{{ .Labels.service }}"]}}
+      - {id: plain, title: Plain, action: {type: webhook, url: "https://hooks.example/x"}}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  const auto& steps = cfg->plans[0].steps;
+  ASSERT_TRUE(steps[0].action.has_value());
+  EXPECT_EQ(steps[0].action->url, "http://lb.example/failover/{{ .Incident.ID }}");
+  EXPECT_EQ(steps[0].action->body, R"({"service": "{{ .Labels.service }}", "step": "{{ .Step }}"})");
+  EXPECT_TRUE(steps[0].action->approve);
+  EXPECT_EQ(steps[0].action->timeout, seconds(5));
+  EXPECT_EQ(steps[0].action->pos.line, 6);  // the `action:` key
+  ASSERT_TRUE(steps[1].action.has_value());
+  EXPECT_EQ(steps[1].action->type, StepAction::Type::kCommand);  // `exec` is an alias
+  EXPECT_EQ(steps[1].action->command, (std::vector<std::string>{"systemctl", "restart", "{{ .Labels.service }}"}));
+  EXPECT_FALSE(steps[1].action->approve);
+  EXPECT_EQ(steps[1].action->timeout, seconds(30));
+  EXPECT_TRUE(steps[2].action->body.empty());
 }
 
 TEST(Loader, QuotedDetectorParamIsTextOnly) {

@@ -187,8 +187,9 @@ steps:                                    # become the incident's tasks; due is 
     title: Dispatch resources - switch traffic to the backup server
     owner: operations
     due: 20m
-    # an automated action: type webhook (url) or command (argv); approve: true waits for a
-    # responder's approval (POST /api/v1/incidents/ID/actions/failover/approve) before it runs
+    # an automated action: type webhook (url, optional body) or command (argv list, or a string for
+    # /bin/sh -c); url, body and argv are templates ({{ .Incident.ID }}, {{ .Labels.service }}, …);
+    # approve: true waits for POST /api/v1/incidents/ID/actions/failover/approve (docs/plans.md)
     action: {type: webhook, url: "http://127.0.0.1:9000/failover", approve: true, timeout: 30s}
   - id: recover
     title: Recover the primary and verify service end to end

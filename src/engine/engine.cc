@@ -115,10 +115,14 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
     }
   }
   auto pipeline = TOCSIN_TRY(alerting::Pipeline::create(options.config, options.external_url));
+  // Step actions' templates are parsed here, so a broken one fails at start.
+  auto actions = TOCSIN_TRY(action::ActionRunner::create(
+      {options.config, options.clock, options.action_executor, options.external_url, options.action_retry}));
   TOCSIN_RETURN_IF_ERROR(options.store->read(
       [&](store::Tx& tx) -> core::Status { return pipeline->load(tx, options.clock->now()); }));
   auto engine = std::unique_ptr<Engine>(
       new Engine(std::move(options), std::move(series), std::move(rules), std::move(pipeline)));
+  engine->actions_ = std::move(actions);
   // Then the samples logged after those snapshots, then the alert phases: replayed samples move
   // the state machines, but the store's alert records say where each alert really is.
   if (!engine->options_.sample_log_dir.empty()) engine->open_sample_log();
@@ -473,6 +477,16 @@ core::Result<store::Incident> Engine::complete_task(int64_t id, std::string_view
   return out;
 }
 
+core::Result<store::Incident> Engine::approve_action(int64_t id, std::string_view step, std::string_view actor) {
+  auto inc = respond(
+      [&](store::Tx& tx, core::Timestamp now) { return actions_->approve(tx, id, step, actor, now); });
+  if (inc) {
+    std::lock_guard lock(mu_);
+    wake();  // the run is due now
+  }
+  return inc;
+}
+
 core::Result<std::vector<store::Incident>> Engine::list_incidents(const store::IncidentFilter& filter) {
   std::vector<store::Incident> out;
   TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
@@ -545,6 +559,11 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
   {
     std::lock_guard lock(delivery_mu_);
     TOCSIN_TRY(deliverer_.update(*options_.store, options_.clock->now()));
+  }
+  // 5. Step actions, outside the engine lock too, after the pages of this pass went out.
+  {
+    std::lock_guard lock(actions_mu_);
+    earliest(TOCSIN_TRY(actions_->update(*options_.store, options_.clock->now())));
   }
   TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
     earliest(TOCSIN_TRY(tx.next_escalation_due()));

@@ -1,7 +1,7 @@
 // The engine: one running tocsin loop over a store, a clock and a config. It owns the streaming
 // rule engine, the alerting pipeline (Alertmanager semantics, for rule alerts and alerts from
 // outside alike), the incident service and the reconcile modules (rule timers → alert-group
-// flushes → escalation → step deadlines and plan clocks → delivery, run in that fixed order), and is what the server, the drills and the tests drive —
+// flushes → escalation → step deadlines and plan clocks → delivery → step actions, run in that fixed order), and is what the server, the drills and the tests drive —
 // with a SystemClock or a SimulatedClock alike.
 //
 // Writes (ingest, alerts, silences, ack, resolve, notes) run in one store transaction each and return only once
@@ -9,7 +9,7 @@
 // drives the engine calls it again then, or sooner after a write (on_wake is called when a write
 // may have made work due earlier).
 // Thread-safety: every public method may be called from any thread. Writes and module runs are
-// serialised by an internal mutex; notification sends happen outside it.
+// serialised by an internal mutex; notification sends and step actions happen outside it.
 #pragma once
 
 #include <filesystem>
@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "action/executor.h"
+#include "action/runner.h"
 #include "alerting/pipeline.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -55,6 +57,10 @@ struct EngineOptions {
   // logged before ingest returns, and replayed after the snapshots at the next start, so a
   // process crash loses no sample and no learning. See tsdb/sample_log.h.
   std::filesystem::path sample_log_dir;
+  // Carries out the automated actions of plan steps (action/runner.h). Null: action runs are
+  // created and can be approved, but none is started.
+  action::Executor* action_executor = nullptr;
+  action::RetryPolicy action_retry{};
 };
 
 struct IngestResult {
@@ -101,6 +107,8 @@ class Engine {
   core::Result<store::Incident> record_event(int64_t id, std::string_view kind, std::string_view detail,
                                              std::string_view actor);
   core::Result<store::Incident> complete_task(int64_t id, std::string_view step, bool skipped, std::string_view actor);
+  // Lets the approval-gated action of `step` run (action::ActionRunner::approve has the errors).
+  core::Result<store::Incident> approve_action(int64_t id, std::string_view step, std::string_view actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
   core::Result<store::Incident> get_incident(int64_t id);
 
@@ -158,6 +166,8 @@ class Engine {
   escalation::Escalator escalator_;
   escalation::Deadlines deadlines_;
   notify::Deliverer deliverer_;
+  std::mutex actions_mu_;  // one pass of step actions at a time
+  std::unique_ptr<action::ActionRunner> actions_;
   std::function<void()> on_wake_;
   core::MetricsRegistry::CollectorId health_collector_ = 0;
   core::Counter& samples_total_;

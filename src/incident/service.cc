@@ -169,9 +169,30 @@ core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& p
                                    fmt::format("{}: {} ({})", role, person.empty() ? "nobody" : person,
                                                target.to_string())}));
   }
+  for (const auto& step : plan.steps) {
+    if (step.action) TOCSIN_RETURN_IF_ERROR(create_action_run(tx, id, step, now));
+  }
   core::log::info("incident opened",
                   {{"id", std::to_string(id)}, {"plan", plan.id}, {"alert", std::string(e.labels.get_or("alertname", e.rule))}});
   return id;
+}
+
+core::Status IncidentService::create_action_run(store::Tx& tx, int64_t incident_id, const config::Step& step,
+                                                core::Timestamp now) const {
+  // The action layer runs it from here (action/runner.h): at once, or once a person approves.
+  store::ActionRun run;
+  run.incident_id = incident_id;
+  run.step = step.id;
+  run.type = step.action->type == config::StepAction::Type::kWebhook ? "webhook" : "command";
+  run.state = step.action->approve ? store::ActionState::kAwaitingApproval : store::ActionState::kPending;
+  run.created_at = now;
+  run.next_attempt_at = now;
+  TOCSIN_RETURN_IF_ERROR(tx.insert_action_run(run));
+  if (step.action->approve) {
+    TOCSIN_TRY(tx.append_timeline({0, incident_id, now, "action_awaiting_approval", "tocsin",
+                                   fmt::format("{}: the {} action waits for approval", step.id, run.type)}));
+  }
+  return {};
 }
 
 core::Status IncidentService::on_resolved(store::Tx& tx, const alerting::Alert& a, core::Timestamp now) const {

@@ -1,7 +1,8 @@
 // Incident bookkeeping over the store: records rule alerts that are pending, opens an incident
 // (or joins an open one) when the alerting pipeline reports a firing, unmuted alert that matches a
-// plan, turns the plan's steps into tasks with assignees
-// and due times, starts the plan's escalation, and records responders' actions. Every change
+// plan, turns the plan's steps into tasks with assignees and due times (and a step's automated
+// action into an action run, pending or awaiting approval), starts the plan's escalation, and
+// records responders' actions. Every change
 // writes a timeline event with time, actor and detail.
 //
 // All methods work inside the caller's transaction (store::Tx) and take `now` from the caller.
@@ -66,6 +67,8 @@ class IncidentService {
  private:
   core::Result<std::optional<int64_t>> on_firing(store::Tx& tx, const config::Plan& plan, const alerting::Alert& a,
                                                  alerting::Pipeline& pipeline, core::Timestamp now) const;
+  core::Status create_action_run(store::Tx& tx, int64_t incident_id, const config::Step& step,
+                                 core::Timestamp now) const;
   core::Status on_resolved(store::Tx& tx, const alerting::Alert& a, core::Timestamp now) const;
   core::Result<int64_t> open(store::Tx& tx, const config::Plan& plan, const alerting::Alert& a, std::string group_key,
                              core::Timestamp now) const;

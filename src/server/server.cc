@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "action/system_executor.h"
 #include "api/router.h"
 #include "collect/collector.h"
 #include "config/loader.h"
@@ -107,6 +108,7 @@ struct Runtime::Impl {
   core::MetricsRegistry metrics;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<notify::HttpSender> http_sender;
+  std::unique_ptr<action::SystemExecutor> action_executor;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<api::Router> router;
   std::atomic<api::Router*> ready_router{nullptr};  // what the HTTP threads see; set last
@@ -188,6 +190,8 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.clock = impl->clock;
   engine_options.metrics = &impl->metrics;
   engine_options.senders = {{"webhook", impl->http_sender.get()}, {"slack", impl->http_sender.get()}};
+  impl->action_executor = std::make_unique<action::SystemExecutor>();
+  engine_options.action_executor = impl->action_executor.get();
   engine_options.external_url = external_url;
   engine_options.state_file = std::filesystem::path(cfg.server.data_dir) / "rules.state";
   engine_options.series_file = std::filesystem::path(cfg.server.data_dir) / "series.snapshot";

@@ -38,6 +38,14 @@ constexpr NameTable<NotificationStatus, 3> kNotificationStatuses{{
     {NotificationStatus::kFailed, "failed"},
 }};
 
+constexpr NameTable<ActionState, 5> kActionStates{{
+    {ActionState::kAwaitingApproval, "awaiting_approval"},
+    {ActionState::kPending, "pending"},
+    {ActionState::kRunning, "running"},
+    {ActionState::kSucceeded, "succeeded"},
+    {ActionState::kFailed, "failed"},
+}};
+
 template <class Enum, size_t N>
 std::string_view name_of(const NameTable<Enum, N>& table, Enum value) {
   for (const auto& [e, name] : table) {
@@ -77,5 +85,8 @@ std::string_view to_string(NotificationStatus s) { return name_of(kNotificationS
 Result<NotificationStatus> parse_notification_status(std::string_view s) {
   return parse_name(kNotificationStatuses, "notification status", s);
 }
+
+std::string_view to_string(ActionState s) { return name_of(kActionStates, s); }
+Result<ActionState> parse_action_state(std::string_view s) { return parse_name(kActionStates, "action state", s); }
 
 }  // namespace tocsin::store

@@ -1,5 +1,5 @@
-// The durable store: alerts, incidents with their alerts, tasks and timeline, notifications and
-// every delivery attempt, and the schema version. Implementations: sqlite/ (the embedded
+// The durable store: alerts, incidents with their alerts, tasks, action runs and timeline,
+// notifications and every delivery attempt, and the schema version. Implementations: sqlite/ (the embedded
 // default) and, later, postgres/.
 //
 // Unit of work: Store::write(fn) runs fn inside one transaction and returns only after it is
@@ -117,6 +117,33 @@ struct IncidentClock {
   int fired = 0;  // times it has fired
 }; 
 
+// The automated action of one plan step in one incident (issue 5). States:
+// awaiting_approval → pending → running → succeeded | failed; a failed attempt with attempts left
+// goes back to pending (next_attempt_at later), and so does a run found running at start-up. The
+// action layer owns the moves (action/state.h); the store only keeps them.
+enum class ActionState { kAwaitingApproval, kPending, kRunning, kSucceeded, kFailed };
+std::string_view to_string(ActionState s);
+Result<ActionState> parse_action_state(std::string_view s);
+
+struct ActionRun {
+  int64_t incident_id = 0;
+  std::string step;  // plan step id; one run per (incident, step)
+  std::string type;  // webhook | command
+  ActionState state = ActionState::kPending;
+  int attempts = 0;  // attempts started so far
+  Timestamp created_at{};
+  Timestamp next_attempt_at{};  // when pending: not before this
+  std::optional<Timestamp> started_at;   // of the latest attempt
+  std::optional<Timestamp> finished_at;  // when it succeeded or failed for good
+  std::string approved_by;               // empty unless approved
+  std::optional<Timestamp> approved_at;
+  // What is sent, rendered from the incident at the first attempt and kept, so every retry sends
+  // the same request (opaque JSON owned by the action layer; empty until the first attempt).
+  std::string request;
+  std::string last_result;  // "HTTP 200", "exit status 1", "timed out after 30s", …
+  std::string last_output;  // the first 4 KB of the response body, or of stdout+stderr
+};
+
 struct TimelineEvent {
   int64_t id = 0;  // assigned by the store, increasing
   int64_t incident_id = 0;
@@ -148,6 +175,7 @@ struct Incident {
   std::vector<int64_t> related;  // incidents this one is linked to (either direction), ascending
   std::vector<IncidentClock> clocks;
   std::vector<Task> tasks;
+  std::vector<ActionRun> actions;  // in plan order of their steps
   std::vector<TimelineEvent> timeline;
 };
 
@@ -156,7 +184,7 @@ struct IncidentFilter {
   std::string plan;  // empty = any
   std::optional<Timestamp> since;  // opened at or after
   int limit = 500;
-  bool with_details = false;  // also load alerts, tasks and timeline
+  bool with_details = false;  // also load alerts, tasks, actions and timeline
 };
 
 enum class NotificationStatus { kPending, kSent, kFailed };  // failed = gave up after retries
@@ -241,6 +269,16 @@ class Tx {
   virtual Result<std::vector<IncidentClock>> due_clocks(Timestamp now, int limit) = 0;
   virtual Result<std::optional<Timestamp>> next_clock_due() = 0;
   virtual Result<int64_t> append_timeline(const TimelineEvent& event) = 0;
+
+  // Action runs. update_action_run writes every column of the row (not_found when it is absent).
+  virtual Status insert_action_run(const ActionRun& run) = 0;
+  virtual Status update_action_run(const ActionRun& run) = 0;
+  virtual Result<std::optional<ActionRun>> get_action_run(int64_t incident_id, std::string_view step) = 0;
+  virtual Result<std::vector<ActionRun>> list_action_runs(ActionState state) = 0;  // by incident, step
+  // Pending runs with next_attempt_at <= now, oldest due first.
+  virtual Result<std::vector<ActionRun>> due_action_runs(Timestamp now, int limit) = 0;
+  // The earliest next_attempt_at among pending runs.
+  virtual Result<std::optional<Timestamp>> next_action_run_due() = 0;
 
   // Notifications
   virtual Result<int64_t> insert_notification(const Notification& n) = 0;

@@ -80,9 +80,11 @@ def parse_time(text: str) -> dt.datetime:
 # ---------------------------------------------------------------------------------------------
 # Config
 
-def write_config(root: str, port: int, receiver_url: str, extra_rules: str = "") -> str:
+def write_config(root: str, port: int, receiver_url: str, extra_rules: str = "", extra_steps: str = "") -> str:
     """Writes tocsin.yaml and plans/system_crash.yaml under root; returns the tocsin.yaml path.
-    `extra_rules` is YAML appended to the rules list (each line indented by 2 spaces, "- name: …")."""
+    `extra_rules` is YAML appended to the rules list (each line indented by 2 spaces, "- name: …").
+    `extra_steps` is YAML appended to the plan's steps (each line indented by 2 spaces, "- id: …");
+    "{receiver}" in it stands for the receiver's URL."""
     os.makedirs(os.path.join(root, "plans"), exist_ok=True)
     data_dir = os.path.join(root, "data")
     r = receiver_url.rstrip("/")
@@ -144,7 +146,7 @@ steps:
   - {id: activate, title: Activate the plan and page responders, owner: commander, due: 30m}
   - {id: triage, title: "Check servers and network, find the failing part", owner: operations, due: 1h}
   - {id: recover, title: Restore the primary and verify service, owner: operations, due: 2h}
-"""
+""" + extra_steps.replace("{receiver}", r)
     path = os.path.join(root, "tocsin.yaml")
     with open(path, "w") as f:
         f.write(main)
@@ -491,13 +493,14 @@ class ServerTestCase(unittest.TestCase):
     tmp: str
     extra_rules: str = ""  # YAML rules a subclass adds to the generated config
     serve_args: list[str] = []  # extra `tocsin serve` arguments, e.g. ["--simulated-clock", T]
+    extra_steps: str = ""  # YAML plan steps a subclass adds to the generated plan (see write_config)
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-")
         cls.receiver = WebhookReceiver()
         cls.port = free_port()
-        cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url, cls.extra_rules)
+        cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url, cls.extra_rules, cls.extra_steps)
         cls.server = Tocsin(cls.config_path, cls.port, serve_args=cls.serve_args)
         try:
             cls.server.start()

@@ -170,7 +170,35 @@ CREATE TABLE incident_clocks (
 CREATE INDEX incident_clocks_due ON incident_clocks (next_at) WHERE next_at IS NOT NULL;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations{kV1, kV2, kV4};
+// Automated actions on plan steps (issue 5): one run per (incident, step) with an action. Only
+// new tables, so it applies after any other script. Named kV5 because kV3 and kV4 were taken by
+// branches developed alongside; it is the third script on this branch and takes its final number
+// when they meet.
+// `request` is the rendered request as JSON (empty until the first attempt), so retries send
+// exactly the same thing.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE action_runs (
+  incident_id     INTEGER NOT NULL REFERENCES incidents (id),
+  step            TEXT    NOT NULL,
+  type            TEXT    NOT NULL CHECK (type IN ('webhook', 'command')),
+  state           TEXT    NOT NULL
+                  CHECK (state IN ('awaiting_approval', 'pending', 'running', 'succeeded', 'failed')),
+  attempts        INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  started_at      INTEGER,
+  finished_at     INTEGER,
+  approved_by     TEXT    NOT NULL,
+  approved_at     INTEGER,
+  request         TEXT    NOT NULL,
+  last_result     TEXT    NOT NULL,
+  last_output     TEXT    NOT NULL,
+  PRIMARY KEY (incident_id, step)
+) WITHOUT ROWID;
+CREATE INDEX action_runs_by_state ON action_runs (state, next_attempt_at);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations{kV1, kV2, kV4, kV5};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

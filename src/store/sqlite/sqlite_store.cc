@@ -179,6 +179,9 @@ auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
   "id, incident_id, target, channel, address, payload, status, attempts, created_at, next_attempt_at, last_error"
 #define TOCSIN_SILENCE_COLUMNS "id, matchers, starts_at, ends_at, updated_at, created_by, comment"
 #define TOCSIN_NFLOG_COLUMNS "receiver, group_key, firing, resolved, at, expires_at"
+#define TOCSIN_ACTION_RUN_COLUMNS                                                                            \
+  "incident_id, step, type, state, attempts, created_at, next_attempt_at, started_at, finished_at, "        \
+  "approved_by, approved_at, request, last_result, last_output"
 
 Result<AlertRecord> read_alert(const Statement& row) {
   AlertRecord alert;
@@ -274,6 +277,30 @@ Result<Notification> read_notification(const Statement& row) {
   n.next_attempt_at = time_from_db(row.column_int64(9));
   n.last_error = row.column_text(10);
   return n;
+}
+
+Result<ActionRun> read_action_run(const Statement& row) {
+  ActionRun run;
+  run.incident_id = row.column_int64(0);
+  run.step = row.column_text(1);
+  run.type = row.column_text(2);
+  auto state = parse_action_state(row.column_text(3));
+  if (!state) {
+    return std::unexpected(
+        corrupt(fmt::format("incident {} action \"{}\" state", run.incident_id, run.step), state.error()));
+  }
+  run.state = *state;
+  run.attempts = static_cast<int>(row.column_int64(4));
+  run.created_at = time_from_db(row.column_int64(5));
+  run.next_attempt_at = time_from_db(row.column_int64(6));
+  run.started_at = time_from_db(row.column_optional_int64(7));
+  run.finished_at = time_from_db(row.column_optional_int64(8));
+  run.approved_by = row.column_text(9);
+  run.approved_at = time_from_db(row.column_optional_int64(10));
+  run.request = row.column_text(11);
+  run.last_result = row.column_text(12);
+  run.last_output = row.column_text(13);
+  return run;
 }
 
 // Steps through every row of a bound statement, converting each with read_row.
@@ -667,6 +694,76 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Status insert_action_run(const ActionRun& run) override {
+    return annotate("insert_action_run", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO action_runs (" TOCSIN_ACTION_RUN_COLUMNS
+          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+      TOCSIN_RETURN_IF_ERROR(bind_action_run(*statement, run));
+      return statement->run();
+    });
+  }
+
+  Status update_action_run(const ActionRun& run) override {
+    return annotate("update_action_run", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "UPDATE action_runs SET type = ?3, state = ?4, attempts = ?5, created_at = ?6, next_attempt_at = ?7, "
+          "started_at = ?8, finished_at = ?9, approved_by = ?10, approved_at = ?11, request = ?12, "
+          "last_result = ?13, last_output = ?14 WHERE incident_id = ?1 AND step = ?2"));
+      TOCSIN_RETURN_IF_ERROR(bind_action_run(*statement, run));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      if (db_.changes() == 0) {
+        return std::unexpected(Error::not_found(
+            fmt::format("action of step \"{}\" of incident {} does not exist", run.step, run.incident_id)));
+      }
+      return core::ok();
+    });
+  }
+
+  Result<std::optional<ActionRun>> get_action_run(int64_t incident_id, std::string_view step) override {
+    return annotate("get_action_run", [&]() -> Result<std::optional<ActionRun>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+                                              " FROM action_runs WHERE incident_id = ?1 AND step = ?2"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_id, step));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_action_run(*statement));
+    });
+  }
+
+  Result<std::vector<ActionRun>> list_action_runs(ActionState state) override {
+    return annotate("list_action_runs", [&]() -> Result<std::vector<ActionRun>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+                                              " FROM action_runs WHERE state = ?1 ORDER BY incident_id, step"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_string(state)));
+      return collect<ActionRun>(*statement, read_action_run);
+    });
+  }
+
+  Result<std::vector<ActionRun>> due_action_runs(Timestamp now, int limit) override {
+    return annotate("due_action_runs", [&]() -> Result<std::vector<ActionRun>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      TOCSIN_RETURN_IF_ERROR(check_limit(limit));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+                                              " FROM action_runs WHERE state = 'pending' AND next_attempt_at <= ?1 "
+                                              "ORDER BY next_attempt_at, incident_id, step LIMIT ?2"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
+      return collect<ActionRun>(*statement, read_action_run);
+    });
+  }
+
+  Result<std::optional<Timestamp>> next_action_run_due() override {
+    return annotate("next_action_run_due", [&]() -> Result<std::optional<Timestamp>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(db_.prepare("SELECT MIN(next_attempt_at) FROM action_runs WHERE state = 'pending'"));
+      return min_time(*statement);
+    });
+  }
+
   Result<int64_t> insert_notification(const Notification& n) override {
     return annotate("insert_notification", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
@@ -832,6 +929,12 @@ class SqliteTx final : public Tx {
                               n.last_error);
   }
 
+  static Status bind_action_run(Statement& statement, const ActionRun& r) {
+    return statement.bind_all(r.incident_id, r.step, r.type, to_string(r.state), r.attempts, to_db(r.created_at),
+                              to_db(r.next_attempt_at), to_db(r.started_at), to_db(r.finished_at), r.approved_by,
+                              to_db(r.approved_at), r.request, r.last_result, r.last_output);
+  }
+
   static Result<std::optional<Timestamp>> min_time(Statement& statement) {
     if (!TOCSIN_TRY(statement.step())) return std::nullopt;
     return time_from_db(statement.column_optional_int64(0));
@@ -882,6 +985,16 @@ class SqliteTx final : public Tx {
       incident.clocks = TOCSIN_TRY(collect<IncidentClock>(*statement, read_clock));
     }
     {
+      // In the order of their tasks (the plan's step order).
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT a.incident_id, a.step, a.type, a.state, a.attempts, a.created_at, a.next_attempt_at, "
+          "a.started_at, a.finished_at, a.approved_by, a.approved_at, a.request, a.last_result, a.last_output "
+          "FROM action_runs a LEFT JOIN tasks t ON t.incident_id = a.incident_id AND t.step = a.step "
+          "WHERE a.incident_id = ?1 ORDER BY t.ord, a.step"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
+      incident.actions = TOCSIN_TRY(collect<ActionRun>(*statement, read_action_run));
+    }
+    {
       auto statement = TOCSIN_TRY(db_.prepare(
           "SELECT id, incident_id, at, kind, actor, detail FROM timeline WHERE incident_id = ?1 ORDER BY id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -909,6 +1022,7 @@ class SqliteTx final : public Tx {
 #undef TOCSIN_NOTIFICATION_COLUMNS
 #undef TOCSIN_SILENCE_COLUMNS
 #undef TOCSIN_NFLOG_COLUMNS
+#undef TOCSIN_ACTION_RUN_COLUMNS
 
 class SqliteStore final : public Store {
  public:

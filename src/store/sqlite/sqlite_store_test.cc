@@ -1153,6 +1153,107 @@ TEST_F(SqliteStoreTest, AttemptsRoundTripInOrder) {
   }).has_value());
 }
 
+void expect_same(const ActionRun& got, const ActionRun& want) {
+  EXPECT_EQ(got.incident_id, want.incident_id);
+  EXPECT_EQ(got.step, want.step);
+  EXPECT_EQ(got.type, want.type);
+  EXPECT_EQ(got.state, want.state);
+  EXPECT_EQ(got.attempts, want.attempts);
+  EXPECT_EQ(got.created_at, want.created_at);
+  EXPECT_EQ(got.next_attempt_at, want.next_attempt_at);
+  EXPECT_EQ(got.started_at, want.started_at);
+  EXPECT_EQ(got.finished_at, want.finished_at);
+  EXPECT_EQ(got.approved_by, want.approved_by);
+  EXPECT_EQ(got.approved_at, want.approved_at);
+  EXPECT_EQ(got.request, want.request);
+  EXPECT_EQ(got.last_result, want.last_result);
+  EXPECT_EQ(got.last_output, want.last_output);
+}
+
+TEST_F(SqliteStoreTest, ActionRunsRoundTripComeDueInOrderAndLoadWithTheIncident) {
+  const int64_t incident = insert_incident(bare_incident("g", at(0)));
+  // Tasks give the runs their order in the incident: "b" is the plan's first step.
+  write([&](Tx& tx) {
+    Task first;
+    first.step = "b";
+    first.ord = 0;
+    Task second;
+    second.step = "a";
+    second.ord = 1;
+    EXPECT_TRUE(tx.insert_task(incident, first).has_value());
+    EXPECT_TRUE(tx.insert_task(incident, second).has_value());
+  });
+  ActionRun gated;
+  gated.incident_id = incident;
+  gated.step = "a";
+  gated.type = "webhook";
+  gated.state = ActionState::kAwaitingApproval;
+  gated.created_at = at(0);
+  gated.next_attempt_at = at(0);
+  ActionRun full{.incident_id = incident,
+                 .step = "b",
+                 .type = "command",
+                 .state = ActionState::kPending,
+                 .attempts = 2,
+                 .created_at = at(0),
+                 .next_attempt_at = at(500),
+                 .started_at = at(100),
+                 .finished_at = at(200),
+                 .approved_by = "alice ☃",
+                 .approved_at = at(50),
+                 .request = R"({"argv":["/bin/sh","-c","echo \"hi\""]})",
+                 .last_result = "exit status 1",
+                 .last_output = "line 1\nline \"2\" ✓"};
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.insert_action_run(gated).has_value());
+    EXPECT_TRUE(tx.insert_action_run(full).has_value());
+  });
+  // One run per (incident, step).
+  EXPECT_FALSE(store_->write([&](Tx& tx) { return tx.insert_action_run(gated); }).has_value());
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto got = TOCSIN_TRY(tx.get_action_run(incident, "b"));
+    EXPECT_TRUE(got.has_value());
+    if (got) expect_same(*got, full);
+    EXPECT_FALSE(TOCSIN_TRY(tx.get_action_run(incident, "c")).has_value());
+    EXPECT_TRUE(TOCSIN_TRY(tx.due_action_runs(at(499), 10)).empty());
+    EXPECT_EQ(TOCSIN_TRY(tx.due_action_runs(at(500), 10)).size(), 1u);
+    EXPECT_EQ(TOCSIN_TRY(tx.next_action_run_due()), at(500));  // awaiting approval is not due
+    EXPECT_EQ(TOCSIN_TRY(tx.list_action_runs(ActionState::kAwaitingApproval)).size(), 1u);
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_action_runs(ActionState::kRunning)).empty());
+    return core::ok();
+  }).has_value());
+  const auto inc = get_incident(incident);
+  ASSERT_TRUE(inc.has_value());
+  ASSERT_EQ(inc->actions.size(), 2u);
+  EXPECT_EQ(inc->actions[0].step, "b");
+  EXPECT_EQ(inc->actions[1].step, "a");
+
+  ActionRun approved = gated;
+  approved.state = ActionState::kPending;
+  approved.approved_by = "bob";
+  approved.approved_at = at(10);
+  approved.next_attempt_at = at(10);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.update_action_run(approved).has_value()); });
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    auto due = TOCSIN_TRY(tx.due_action_runs(at(1000), 10));
+    EXPECT_EQ(due.size(), 2u);
+    if (due.size() == 2) {
+      expect_same(due[0], approved);
+      expect_same(due[1], full);
+    }
+    EXPECT_EQ(TOCSIN_TRY(tx.due_action_runs(at(1000), 1)).size(), 1u);
+    EXPECT_EQ(TOCSIN_TRY(tx.next_action_run_due()), at(10));
+    return core::ok();
+  }).has_value());
+  auto missing = store_->write([&](Tx& tx) -> Status {
+    ActionRun nowhere = approved;
+    nowhere.step = "zz";
+    return tx.update_action_run(nowhere);
+  });
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
 TEST_F(SqliteStoreTest, TwoThreadsWritingConcurrentlyLoseNothing) {
   constexpr int kPerThread = 200;
   auto writer = [&](int thread) {

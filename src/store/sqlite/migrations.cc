@@ -146,7 +146,16 @@ CREATE TABLE nflog (
 CREATE INDEX nflog_by_expiry ON nflog (expires_at);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
+// Channels (issue 5): the escalator names each page by its escalation step (incident, pass, level,
+// target, channel kind, address); the unique index makes a second page for the same step an error
+// that rolls the whole escalation transaction back. NULL (group notifications) is never a
+// duplicate.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE notifications ADD COLUMN dedup_key TEXT;
+CREATE UNIQUE INDEX notifications_dedup ON notifications (dedup_key) WHERE dedup_key IS NOT NULL;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations{kV1, kV2, kV3};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -16,8 +16,10 @@ namespace tocsin::api {
 
 class Router {
  public:
-  // `ready` reports whether the server is ready to take traffic (GET /readyz).
-  Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready);
+  // `ready` reports whether the server is ready to take traffic (GET /readyz). `ack_key` verifies
+  // acknowledge links (notify/ack_link.h); empty = /api/v1/ack/ answers 404.
+  Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready,
+         std::string ack_key = {});
 
   http::Response handle(const http::Request& request);
 
@@ -32,11 +34,17 @@ class Router {
   http::Response list_incidents(const http::Request& request);
   http::Response list_rules();
   http::Response incident_route(const http::Request& request, std::string_view rest);
+  // GET /api/v1/ack/TOKEN: a small HTML page naming the incident, with a button that POSTs back;
+  // POST acknowledges the incident as the link's actor. The signed token is the credential (no
+  // bearer token needed); a bad or expired one is a 403. HTML, or JSON when the client asks
+  // for it (Accept: application/json).
+  http::Response ack_link(const http::Request& request, std::string_view token);
 
   engine::Engine& engine_;
   core::MetricsRegistry& metrics_;
   core::Clock& clock_;
   std::function<bool()> ready_;
+  std::string ack_key_;
   core::Counter& requests_;
   core::Counter& bad_requests_;
   core::Histogram& request_seconds_;

@@ -54,6 +54,8 @@ struct EngineOptions {
   // logged before ingest returns, and replayed after the snapshots at the next start, so a
   // process crash loses no sample and no learning. See tsdb/sample_log.h.
   std::filesystem::path sample_log_dir;
+  // Signs the acknowledge links in pages (notify/ack_link.h); empty = pages carry none.
+  std::string ack_key;
 };
 
 struct IngestResult {

@@ -98,6 +98,11 @@ DeliveryResult SmtpSender::send(const store::Notification& n) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(smtp->timeout.count()));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  // A new connection for every mail: libcurl would otherwise reuse an open connection to the
+  // same host and port even when this send demands STARTTLS or other credentials, and send in
+  // clear text over a connection another channel opened. Pages are few; a handshake is cheap.
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
   if (smtp->starttls) curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   if (!smtp->username.empty()) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, smtp->username.c_str());

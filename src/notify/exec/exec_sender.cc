@@ -171,11 +171,16 @@ CommandResult run_command(const Command& command, core::Clock& clock) {
   const core::MonoTime deadline = clock.mono_now() + command.timeout;
   core::Duration idle{0};  // time spent in polls that timed out
   int status = 0;
+  int wait_errno = 0;
   bool exited = false;
   while (!exited) {
     const pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid || (w < 0 && errno != EINTR)) {
-      exited = w == pid;
+    if (w < 0 && errno != EINTR) {
+      wait_errno = errno;
+      break;
+    }
+    if (w == pid) {
+      exited = true;
       break;
     }
     if (clock.mono_now() >= deadline || idle >= command.timeout) {
@@ -230,7 +235,7 @@ CommandResult run_command(const Command& command, core::Clock& clock) {
       result.signal = WTERMSIG(status);
     }
   } else if (!exited) {
-    result.error = fmt::format("waiting for the command failed: {}", ::strerror(errno));
+    result.error = fmt::format("waiting for the command failed: {}", ::strerror(wait_errno));
   }
   return result;
 }

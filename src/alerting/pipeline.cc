@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "notify/exec/exec_sender.h"
 #include "notify/group_message.h"
 #include "notify/template.h"
 
@@ -317,18 +318,19 @@ std::optional<store::Notification> Pipeline::notification_for(const Group& g, co
       n.payload = notify::slack_group(m, render(channel->title_template, notify::kDefaultTitleTemplate),
                                       render(channel->body_template, notify::kDefaultBodyTemplate));
       break;
-    case config::ChannelType::kEmail:
-    case config::ChannelType::kExec: {
-      // Email and exec senders render their own format from the tocsin JSON.
-      std::string address;
-      for (const auto& part : channel->type == config::ChannelType::kEmail ? channel->to : channel->command) {
-        address += (address.empty() ? "" : (channel->type == config::ChannelType::kEmail ? "," : " ")) + part;
-      }
-      n.address = address;
+    case config::ChannelType::kEmail: {
+      std::string to;
+      for (const auto& address : channel->to) to += (to.empty() ? "" : ",") + address;
+      n.address = to;
+      n.payload = notify::email_group(m, render(channel->title_template, notify::kDefaultTitleTemplate),
+                                      render(channel->body_template, notify::kDefaultBodyTemplate));
+      break;
+    }
+    case config::ChannelType::kExec:
+      n.address = notify::exec::argv_address(channel->command);
       n.payload = notify::tocsin_json_group(m, render(channel->title_template, notify::kDefaultTitleTemplate),
                                             render(channel->body_template, notify::kDefaultBodyTemplate));
       break;
-    }
   }
   return n;
 }

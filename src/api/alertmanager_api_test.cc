@@ -43,7 +43,12 @@ class AlertmanagerApiTest : public ::testing::Test {
   void start() {
     config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
     store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options{config_, store_.get(), &clock_, &metrics_, {}, "http://t", {}, {}, {}, {}};
+    engine::EngineOptions options;
+    options.config = config_;
+    options.store = store_.get();
+    options.clock = &clock_;
+    options.metrics = &metrics_;
+    options.external_url = "http://t";
     engine_ = engine::Engine::create(std::move(options)).value();
     router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; });
   }

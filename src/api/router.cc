@@ -13,6 +13,8 @@
 #include "ingest/push.h"
 #include "ingest/remote_write.h"
 #include "oncall/schedule.h"
+#include "notify/ack_link.h"
+#include "notify/payload.h"
 
 namespace tocsin::api {
 
@@ -78,15 +80,47 @@ core::Result<int64_t> parse_id(std::string_view text) {
   return id;
 }
 
+// A small self-contained HTML page for acknowledge links. It must not be framed (the POST
+// button would be clickjackable), cached, or leak the link in a Referer.
+Response ack_page(int status, std::string_view heading, std::string_view body_html) {
+  Response r = Response::text(status,
+                              fmt::format("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                                          "<meta name=\"viewport\" content=\"width=device-width\">"
+                                          "<title>{0} · tocsin</title></head>\n"
+                                          "<body style=\"font-family: sans-serif; max-width: 40em; margin: 2em auto\">\n"
+                                          "<h1>{0}</h1>\n{1}</body></html>\n",
+                                          notify::html_escape(heading), body_html),
+                              "text/html; charset=utf-8");
+  r.headers = {{"Cache-Control", "no-store"},
+               {"Referrer-Policy", "no-referrer"},
+               {"X-Frame-Options", "DENY"},
+               {"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}};
+  return r;
+}
+
+bool wants_json(const Request& request) {
+  return request.header("accept").find("application/json") != std::string::npos ||
+         request.header("content-type").find("application/json") != std::string::npos;
+}
+
+// "acknowledged by bob at 2026-…" from the incident's timeline, when it has that event.
+std::string acknowledged_by(const store::Incident& inc) {
+  for (auto it = inc.timeline.rbegin(); it != inc.timeline.rend(); ++it) {
+    if (it->kind == "acknowledged") return fmt::format(" by {} at {}", it->actor, core::format_rfc3339(it->at));
+  }
+  return "";
+}
+
 }  // namespace
 
 Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready,
-               ClockControl* clock_control)
+               ClockControl* clock_control, std::string ack_key)
     : engine_(engine),
       metrics_(metrics),
       clock_(clock),
       ready_(std::move(ready)),
       clock_control_(clock_control),
+      ack_key_(std::move(ack_key)),
       requests_(metrics.counter("tocsin_http_requests_total", "HTTP requests handled.")),
       bad_requests_(metrics.counter("tocsin_http_bad_requests_total", "Requests rejected with a 4xx.")),
       request_seconds_(metrics.histogram("tocsin_http_request_seconds", "Time to handle an HTTP request.")),
@@ -119,6 +153,7 @@ Response Router::handle(const Request& request) {
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
+    if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
     if (auto r = alertmanager_.handle(request)) return std::move(*r);
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   }();
@@ -476,6 +511,55 @@ Response Router::approve_action(const Request& request, int64_t id, std::string_
   if (!actor) return from_error(actor.error());
   auto result = engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()), *actor);
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
+}
+
+Response Router::ack_link(const Request& request, std::string_view token) {
+  const bool get = request.method == "GET";
+  if (!get && request.method != "POST") return Response::error(405, "use GET or POST");
+  if (ack_key_.empty()) return Response::error(404, "acknowledge links are not enabled on this server");
+  const bool json_out = !get && wants_json(request);
+  auto refuse = [&](int status, std::string_view message) {
+    return json_out ? Response::error(status, message)
+                    : ack_page(status, "Cannot acknowledge", fmt::format("<p>{}</p>\n", notify::html_escape(message)));
+  };
+  auto claim = notify::verify_ack_token(token, clock_.now(), ack_key_);
+  if (!claim) return refuse(403, claim.error().message());
+  auto inc = engine_.get_incident(claim->incident);
+  if (!inc) return refuse(http_status(inc.error()), inc.error().message());
+  const std::string title = fmt::format("Incident #{}: {}", inc->id, inc->title);
+  auto answer = [&](const store::Incident& current, bool acknowledged_now) {
+    const std::string message =
+        acknowledged_now
+            ? fmt::format("Acknowledged incident #{} as {}.", current.id, claim->actor)
+            : current.status == store::IncidentStatus::kAcknowledged
+                  ? fmt::format("Incident #{} was already acknowledged{}.", current.id, acknowledged_by(current))
+                  : fmt::format("Incident #{} is {}: nothing to acknowledge.", current.id,
+                                store::to_string(current.status));
+    if (json_out) {
+      return ok_json({{"acknowledged", acknowledged_now}, {"message", message}, {"incident", incident_json(current)}});
+    }
+    return ack_page(200, title,
+                    fmt::format("<p>{}</p>\n<p>Severity {} · plan {} · status <b>{}</b></p>\n", notify::html_escape(message),
+                                notify::html_escape(current.severity), notify::html_escape(current.plan),
+                                store::to_string(current.status)));
+  };
+  if (inc->status != store::IncidentStatus::kTriggered) return answer(*inc, false);
+  if (get) {
+    // Looking is not acknowledging: link previews and mail scanners fetch GETs.
+    return ack_page(200, title,
+                    fmt::format("<p>Severity {} · plan {} · status <b>{}</b> · opened {}</p>\n"
+                                "<form method=\"post\"><button type=\"submit\" style=\"font-size: 1.2em\">"
+                                "Acknowledge as {}</button></form>\n",
+                                notify::html_escape(inc->severity), notify::html_escape(inc->plan),
+                                store::to_string(inc->status), core::format_rfc3339(inc->opened_at),
+                                notify::html_escape(claim->actor)));
+  }
+  auto acked = engine_.acknowledge(inc->id, claim->actor);
+  if (acked) return answer(*acked, true);
+  if (acked.error().code() != core::ErrorCode::kFailedPrecondition) return refuse(http_status(acked.error()), acked.error().message());
+  // Someone else moved it on in the meantime.
+  auto now_inc = engine_.get_incident(inc->id);
+  return now_inc ? answer(*now_inc, false) : refuse(http_status(now_inc.error()), now_inc.error().message());
 }
 
 }  // namespace tocsin::api

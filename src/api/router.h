@@ -30,9 +30,10 @@ class Router {
  public:
   // `ready` reports whether the server is ready to take traffic (GET /readyz). With a
   // `clock_control`, GET /api/v1/clock and POST /api/v1/clock/advance work; without one (the
-  // normal case) they answer 404.
+  // normal case) they answer 404. `ack_key` verifies acknowledge links (notify/ack_link.h);
+  // empty = /api/v1/ack/ answers 404.
   Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clock& clock, std::function<bool()> ready,
-         ClockControl* clock_control = nullptr);
+         ClockControl* clock_control = nullptr, std::string ack_key = {});
 
   http::Response handle(const http::Request& request);
 
@@ -51,12 +52,18 @@ class Router {
   http::Response on_call(const http::Request& request);
   http::Response clock_route(const http::Request& request, std::string_view rest);
   http::Response approve_action(const http::Request& request, int64_t id, std::string_view rest);
+  // GET /api/v1/ack/TOKEN: a small HTML page naming the incident, with a button that POSTs back;
+  // POST acknowledges the incident as the link's actor. The signed token is the credential (no
+  // bearer token needed); a bad or expired one is a 403. HTML, or JSON when the client asks
+  // for it (Accept: application/json).
+  http::Response ack_link(const http::Request& request, std::string_view token);
 
   engine::Engine& engine_;
   core::MetricsRegistry& metrics_;
   core::Clock& clock_;
   std::function<bool()> ready_;
   ClockControl* clock_control_;  // null unless the clock is simulated
+  std::string ack_key_;
   core::Counter& requests_;
   core::Counter& bad_requests_;
   core::Histogram& request_seconds_;

@@ -8,6 +8,7 @@
 
 #include "config/loader.h"
 #include "core/simulated_clock.h"
+#include "notify/ack_link.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
 
@@ -46,14 +47,23 @@ class RouterTest : public ::testing::Test {
   void SetUp() override {
     config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
     store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options{config_, store_.get(), &clock_, &metrics_, {}, "http://t", {}, {}, {}, {}};
+    engine::EngineOptions options;
+    options.config = config_;
+    options.store = store_.get();
+    options.clock = &clock_;
+    options.metrics = &metrics_;
+    options.external_url = "http://t";
     engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; });
+    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; }, nullptr, std::string(kAckKey));
+  }
+  std::string ack_path(int64_t incident, std::string_view actor, std::string_view key = kAckKey) {
+    return "/api/v1/ack/" + notify::make_ack_token(incident, actor, clock_.now() + std::chrono::hours(24), key);
   }
 
   http::Response call(std::string method, std::string path, std::string body = "",
-                      std::map<std::string, std::string> query = {}) {
+                      std::map<std::string, std::string> query = {}, std::map<std::string, std::string> headers = {}) {
     http::Request r;
+    r.headers = std::move(headers);
     r.method = std::move(method);
     r.path = std::move(path);
     r.target = r.path;
@@ -65,6 +75,7 @@ class RouterTest : public ::testing::Test {
     return json::parse(call(std::move(method), std::move(path), std::move(body)).body);
   }
 
+  static constexpr std::string_view kAckKey = "router-test-ack-key-0123456789ab";
   test_support::TempDir dir_;
   core::SimulatedClock clock_{core::parse_rfc3339("2026-12-04T10:00:00Z").value()};
   core::MetricsRegistry metrics_;
@@ -100,6 +111,54 @@ TEST_F(RouterTest, PushOpensAnIncidentWithTheSpecShape) {
   EXPECT_EQ(call("POST", "/api/v1/incidents/1/ack").status, 409);
   EXPECT_EQ(call("GET", "/api/v1/incidents", "", {{"status", "acknowledged"}}).status, 200);
   EXPECT_EQ(json::parse(call("GET", "/api/v1/incidents", "", {{"status", "resolved"}}).body)["incidents"].size(), 0u);
+}
+
+// An acknowledge link: GET shows the incident and a button and changes nothing; POST acknowledges
+// as the link's actor; a second POST says it is done already; bad or expired links are 403.
+TEST_F(RouterTest, AckLinks) {
+  ASSERT_EQ(call("POST", "/api/v1/push", R"([{"name":"system_load","labels":{"host":"<h1>"},"value":0.95}])").status,
+            200);
+  const std::string link = ack_path(1, "alice");
+
+  auto page = call("GET", link);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("Incident #1: "), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("<form method=\"post\">"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("Acknowledge as alice"), std::string::npos);
+  EXPECT_EQ(page.body.find("<h1>"), page.body.find("<h1>Incident #1")) << "the title is escaped, not markup";
+  EXPECT_EQ(call_json("GET", "/api/v1/incidents/1")["status"], "triggered") << "GET acknowledges nothing";
+
+  clock_.advance(std::chrono::minutes(3));
+  auto acked = call("POST", link, "", {}, {{"accept", "application/json"}});
+  ASSERT_EQ(acked.status, 200) << acked.body;
+  const json body = json::parse(acked.body);
+  EXPECT_EQ(body["acknowledged"], true);
+  EXPECT_EQ(body["message"], "Acknowledged incident #1 as alice.");
+  EXPECT_EQ(body["incident"]["status"], "acknowledged");
+  EXPECT_EQ(body["incident"]["timeline"].back()["kind"], "acknowledged");
+  EXPECT_EQ(body["incident"]["timeline"].back()["actor"], "alice");
+
+  auto again = call("POST", link);  // a form post: HTML
+  EXPECT_EQ(again.status, 200);
+  EXPECT_NE(again.body.find("was already acknowledged by alice at 2026-12-04T10:03:00Z"), std::string::npos)
+      << again.body;
+
+  // Tampered, foreign, expired, unknown incident.
+  std::string tampered = link;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  auto bad = call("POST", tampered, "", {}, {{"accept", "application/json"}});
+  EXPECT_EQ(bad.status, 403);
+  EXPECT_NE(json::parse(bad.body)["error"].get<std::string>().find("signature does not match"), std::string::npos);
+  EXPECT_EQ(call("GET", ack_path(1, "alice", "another-key")).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/ack/garbage").status, 403);
+  const std::string old = ack_path(1, "alice");
+  clock_.advance(std::chrono::hours(25));
+  auto expired = call("GET", old);
+  EXPECT_EQ(expired.status, 403);
+  EXPECT_NE(expired.body.find("expired"), std::string::npos) << expired.body;
+  EXPECT_EQ(call("GET", ack_path(99, "alice")).status, 404);
+  EXPECT_EQ(call("DELETE", ack_path(1, "alice")).status, 405);
 }
 
 TEST_F(RouterTest, BadInputIsA4xxNamingTheFieldAndChangesNothing) {

@@ -31,6 +31,9 @@ struct ServerConfig {
   std::string external_url;                // links in notifications; default http://<listen>
   std::string log_level = "info";          // debug | info | warn | error
   Duration retention = std::chrono::hours(6);  // how long samples are kept in memory for rules
+  // The environment variable holding the key that signs acknowledge links; empty = a random key
+  // kept in data_dir/ack.key (created at the first start).
+  std::string ack_secret_env;
 };
 
 enum class Role { kViewer, kResponder, kAdmin };
@@ -78,6 +81,10 @@ struct Channel {
   ChannelType type = ChannelType::kWebhook;
   std::string url;                              // webhook, slack
   WebhookFormat format = WebhookFormat::kJson;  // webhook
+  // webhook: where the signing secret is (at most one; empty = unsigned). secret_file is absolute
+  // once loaded.
+  std::string secret_env;
+  std::string secret_file;
   SmtpConfig smtp;                              // email
   std::vector<std::string> to;                  // email: fixed recipients (besides paged people)
   std::vector<std::string> command;             // exec: argv

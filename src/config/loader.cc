@@ -228,7 +228,7 @@ bool channel_key_applies(std::string_view type, std::string_view key) {
   if (key == "name" || key == "type" || key == "timeout" || key == "send_resolved" || key == "title" || key == "body") {
     return true;
   }
-  if (type == "webhook") return key == "url" || key == "format";
+  if (type == "webhook") return key == "url" || key == "format" || key == "secret_env" || key == "secret_file";
   if (type == "slack") return key == "url";
   if (type == "email") return key == "smtp" || key == "to";
   return key == "command";
@@ -275,13 +275,15 @@ constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
     "routes", "inhibit_rules", "plans"};
-constexpr std::string_view kServerKeys[] = {"listen", "data_dir", "store", "external_url", "log_level", "retention"};
+constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",         "external_url",
+                                            "log_level", "retention", "ack_secret_env"};
 constexpr std::string_view kAuthKeys[] = {"tokens"};
 constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file"};
 constexpr std::string_view kPersonKeys[] = {"id", "name", "timezone", "contact"};
 constexpr std::string_view kContactKeys[] = {"email", "webhook", "slack"};
-constexpr std::string_view kChannelKeys[] = {"name",    "type",    "url",           "format", "smtp", "to",
-                                             "command", "timeout", "send_resolved", "title",  "body"};
+constexpr std::string_view kChannelKeys[] = {"name",    "type",    "url",           "format", "smtp",       "to",
+                                             "command", "timeout", "send_resolved", "title",  "body",       "secret_env",
+                                             "secret_file"};
 constexpr std::string_view kSmtpKeys[] = {"host", "port", "from", "username", "password_env", "starttls"};
 constexpr std::string_view kScheduleKeys[] = {"id", "timezone", "layers", "overrides"};
 constexpr std::string_view kLayerKeys[] = {"rotation", "handoff", "start", "shift_length", "members"};
@@ -614,6 +616,7 @@ class Parser {
     }
     if (const Node* f = m.find("external_url")) s.external_url = TOCSIN_TRY(url(*f));
     if (const Node* f = m.find("log_level")) s.log_level = TOCSIN_TRY(one_of(*f, {"debug", "info", "warn", "error"}));
+    if (const Node* f = m.find("ack_secret_env")) s.ack_secret_env = TOCSIN_TRY(nonempty_string(*f));
     if (const Node* f = m.find("retention")) {
       s.retention = TOCSIN_TRY(duration(*f));
       if (s.retention.count() <= 0) return std::unexpected(error(*f, "expected a retention longer than 0s"));
@@ -717,6 +720,16 @@ class Parser {
         if (const Node* f = m.find("format")) {
           c.format = TOCSIN_TRY(one_of(*f, {"json", "alertmanager"})) == "json" ? WebhookFormat::kJson
                                                                                 : WebhookFormat::kAlertmanager;
+        }
+        const Node* secret_env = m.find("secret_env");
+        const Node* secret_file = m.find("secret_file");
+        if (secret_env && secret_file) {
+          return std::unexpected(error(*secret_file, "expected at most one of secret_env or secret_file"));
+        }
+        if (secret_env) c.secret_env = TOCSIN_TRY(nonempty_string(*secret_env));
+        if (secret_file) {
+          fs::path p(TOCSIN_TRY(nonempty_string(*secret_file)));
+          c.secret_file = (p.is_relative() ? base_dir_ / p : p).lexically_normal().string();
         }
       } else if (type == "email") {
         c.type = ChannelType::kEmail;

@@ -177,6 +177,18 @@ rules:
     {R"(channels:
   - {name: h, type: webhook, url: "ftp://x/"}
 )", "bad URL \"ftp://x/\"", 2, "channels[0].url"},
+    {R"(channels:
+  - {name: h, type: webhook, url: "http://x/", secret_env: S, secret_file: /etc/s}
+)", "expected at most one of secret_env or secret_file", 2, "channels[0].secret_file"},
+    {R"(channels:
+  - {name: s, type: slack, url: "http://x/", secret_env: S}
+)", "\"secret_env\" does not apply to a slack channel", 2, "channels[0].secret_env"},
+    {R"(channels:
+  - {name: h, type: webhook, url: "http://x/", secret_env: ""}
+)", "expected a non-empty string", 2, "channels[0].secret_env"},
+    {R"(server:
+  ack_secret_env: ""
+)", "expected a non-empty string", 2, "server.ack_secret_env"},
     // ---- schedules ----
     {R"(schedules:
   - id: s
@@ -1017,6 +1029,8 @@ TEST(Loader, CommandsAndTokenFiles) {
 channels:
   - {name: argv, type: exec, command: [/bin/echo, hi]}
   - {name: shell, type: exec, command: "echo hi | logger"}
+  - {name: signed, type: webhook, url: "http://x/", secret_file: secrets/hook}
+  - {name: signed-env, type: webhook, url: "http://x/", secret_env: HOOK_SECRET}
 plans:
   - id: p
     steps:
@@ -1027,6 +1041,9 @@ plans:
   EXPECT_EQ(cfg->auth.tokens[0].token_file, "/etc/tocsin/secrets/admin");
   EXPECT_EQ(cfg->channels[0].command, (std::vector<std::string>{"/bin/echo", "hi"}));
   EXPECT_EQ(cfg->channels[1].command, (std::vector<std::string>{"/bin/sh", "-c", "echo hi | logger"}));
+  EXPECT_EQ(cfg->channels[2].secret_file, "/etc/tocsin/secrets/hook");
+  EXPECT_EQ(cfg->channels[2].secret_env, "");
+  EXPECT_EQ(cfg->channels[3].secret_env, "HOOK_SECRET");
   EXPECT_EQ(cfg->plans[0].steps[0].action->type, StepAction::Type::kCommand);
 }
 

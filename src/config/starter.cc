@@ -23,6 +23,8 @@ server:
   # store: postgres://tocsin@127.0.0.1/tocsin   # a shared store instead, for several replicas
   external_url: http://127.0.0.1:8470  # base of the links inside notifications
   log_level: info                      # debug | info | warn | error
+  # ack_secret_env: TOCSIN_ACK_SECRET  # signs the acknowledge links in pages (>= 16 bytes; the same
+  #                                    # on every replica); default: a random key in data_dir/ack.key
 
 auth:
   tokens:                              # bearer tokens for mutating API calls
@@ -46,13 +48,15 @@ people:                                # who can be paged; ids are used everywhe
     contact: {webhook: http://127.0.0.1:9000/carol}
 
 channels:                              # where notifications go
-  # type webhook: POSTs JSON to url; format json (tocsin's own) or alertmanager (webhook v4)
+  # type webhook: POSTs JSON to url; format json (tocsin's own) or alertmanager (webhook v4);
+  # secret_env or secret_file: sign every POST (X-Tocsin-Signature, see docs/notifications.md)
   - {name: ops-hook, type: webhook, url: http://127.0.0.1:9000/hook, format: alertmanager}
   # Other channel types:
   # - {name: chat, type: slack, url: https://hooks.slack.com/services/T000/B000/XXXX}
-  # - {name: mail, type: email, to: [oncall@example.com],
-  #    smtp: {host: 127.0.0.1, port: 2525, from: tocsin@example.com, starttls: false}}
-  # - {name: pager, type: exec, command: [/usr/local/bin/page, --urgent], timeout: 10s}
+  # - {name: mail, type: email, to: [oncall@example.com],   # people's contact emails go through
+  #    smtp: {host: 127.0.0.1, port: 2525, from: tocsin@example.com, starttls: false}}  # the first one
+  #    # SMTP AUTH: username: tocsin, password_env: TOCSIN_SMTP_PASSWORD
+  # - {name: pager, type: exec, command: [/usr/local/bin/page, --urgent], timeout: 10s}  # page on stdin
   # Every type also takes send_resolved (default: true for webhook and exec, false for slack and
   # email) and title/body notification templates.
 

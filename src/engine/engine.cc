@@ -140,9 +140,9 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
       rules_(std::move(rules)),
       pipeline_(std::move(pipeline)),
       incidents_(options_.config),
-      escalator_(options_.config, incidents_, options_.external_url),
+      escalator_(options_.config, incidents_, options_.external_url, options_.ack_key),
       deadlines_(options_.config, incidents_, escalator_),
-      deliverer_(options_.senders, *options_.clock, options_.retry),
+      deliverer_(options_.senders, *options_.clock, options_.retry, options_.metrics),
       samples_total_(options_.metrics->counter("tocsin_samples_ingested_total", "Samples accepted for detection.")),
       alerts_firing_total_(options_.metrics->counter("tocsin_alerts_fired_total", "Alerts that started firing.")),
       incidents_opened_total_(options_.metrics->counter("tocsin_incidents_opened_total", "Incidents opened.")),
@@ -556,9 +556,19 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     }));
   }
   // 4. Delivery, outside the engine lock: a slow receiver must not block ingestion.
+  notify::DeliveryPass delivered;
   {
     std::lock_guard lock(delivery_mu_);
-    TOCSIN_TRY(deliverer_.update(*options_.store, options_.clock->now()));
+    delivered = TOCSIN_TRY(deliverer_.update(*options_.store, options_.clock->now()));
+  }
+  // A notification that gave up raises a warning alert, routed like any received alert.
+  if (!delivered.dead_letters.empty()) {
+    std::lock_guard lock(mu_);
+    const core::Timestamp now = options_.clock->now();
+    std::vector<alerting::Alert> alerts;
+    for (const auto& n : delivered.dead_letters) alerts.push_back(notify::dead_letter_alert(n, now));
+    TOCSIN_TRY(receive_locked(std::move(alerts), {}, now));
+    earliest(pipeline_->next_due());
   }
   // 5. Step actions, outside the engine lock too, after the pages of this pass went out.
   {

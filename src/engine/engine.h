@@ -61,6 +61,8 @@ struct EngineOptions {
   // created and can be approved, but none is started.
   action::Executor* action_executor = nullptr;
   action::RetryPolicy action_retry{};
+  // Signs the acknowledge links in pages (notify/ack_link.h); empty = pages carry none.
+  std::string ack_key;
 };
 
 struct IngestResult {

@@ -14,6 +14,7 @@
 #include "config/loader.h"
 #include "core/simulated_clock.h"
 #include "http/http.h"
+#include "notify/ack_link.h"
 #include "notify/webhook/http_sender.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
@@ -105,12 +106,22 @@ class EngineTest : public ::testing::Test {
     options.metrics = &metrics_;
     options.senders = {{"webhook", &sender_}};
     options.external_url = "http://tocsin.test";
+    options.retry = retry_;
     options.state_file = dir_.path() / "rules.state";
     options.series_file = dir_.path() / "series.snapshot";
     options.sample_log_dir = dir_.path() / "sample-log";
+    options.ack_key = kAckKey;
     auto engine = Engine::create(std::move(options));
     ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
     engine_ = std::move(*engine);
+  }
+  std::vector<store::Notification> notifications(int64_t incident) {
+    std::vector<store::Notification> out;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+      out = TOCSIN_TRY(tx.list_notifications(incident));
+      return {};
+    }).has_value());
+    return out;
   }
 
   void push(double value, std::string instance = "h1") {
@@ -135,10 +146,17 @@ class EngineTest : public ::testing::Test {
     return out;
   }
 
+  static constexpr std::string_view kAckKey = "0123456789abcdef0123456789abcdef";
   test_support::TempDir dir_;
   core::SimulatedClock clock_{kStart};
   core::MetricsRegistry metrics_;
-  notify::HttpSender sender_{seconds(5)};
+  notify::HttpSender sender_{clock_, seconds(5)};
+  // Exact back-off (no jitter), so the scenarios can name the times of retries.
+  notify::RetryPolicy retry_ = [] {
+    notify::RetryPolicy p;
+    p.jitter = 0;
+    return p;
+  }();
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Engine> engine_;
@@ -545,6 +563,102 @@ TEST_F(EngineTest, ASilencedPlanAlertOpensItsIncidentOnlyOnceUnmuted) {
   run_until(kStart + minutes(10));
   ASSERT_EQ(engine_->list_incidents({}).value().size(), 1u);
   EXPECT_FALSE(receiver.received().empty()) << "and the incident pages";
+}
+
+// Every page carries a signed acknowledge link for the person paged.
+TEST_F(EngineTest, PagesCarryASignedAckLink) {
+  Receiver receiver;
+  start(receiver.url());
+  push(0.95);
+  run_until(kStart + minutes(1));
+  const int64_t id = engine_->list_incidents({}).value().at(0).id;
+  ASSERT_EQ(receiver.paths(), std::vector<std::string>{"/bob"});
+  const std::string url = receiver.received()[0].second["ack_url"];
+  const std::string prefix = "http://tocsin.test/api/v1/ack/";
+  ASSERT_TRUE(url.starts_with(prefix)) << url;
+  auto claim = notify::verify_ack_token(url.substr(prefix.size()), clock_.now(), kAckKey);
+  ASSERT_TRUE(claim.has_value()) << claim.error().to_string();
+  EXPECT_EQ(claim->incident, id);
+  EXPECT_EQ(claim->actor, "bob");
+  EXPECT_EQ(claim->expires, kStart + minutes(1) + notify::kAckLinkLifetime);
+}
+
+// A page that cannot be delivered dead-letters after max_attempts and raises a warning alert of
+// its own through the alerting pipeline, besides the timeline event and the counter.
+TEST_F(EngineTest, ADeadLetterRaisesAWarningAlert) {
+  Receiver receiver(/*fail_first=*/1'000'000);
+  retry_.max_attempts = 3;  // 5 s and 10 s apart: gives up 15 s after the first try
+  start(receiver.url());
+  push(0.95);
+  run_until(kStart + minutes(1) + seconds(14));
+  EXPECT_TRUE(engine_->alert_statuses().size() == 1) << "only HighLoad before the page gives up";
+  run_until(kStart + minutes(1) + seconds(15));
+
+  const int64_t id = engine_->list_incidents({}).value().at(0).id;
+  const auto sent = notifications(id);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].status, store::NotificationStatus::kFailed);
+  auto inc = engine_->get_incident(id).value();
+  EXPECT_NE(std::find(kinds(inc).begin(), kinds(inc).end(), "notify_failed"), kinds(inc).end());
+  EXPECT_NE(metrics_.render().find("tocsin_notifications_dead_letter_total{channel=\"webhook\"} 1"), std::string::npos);
+
+  std::optional<alerting::Alert> raised;
+  for (const auto& s : engine_->alert_statuses()) {
+    if (s.alert.labels.get_or("alertname", "") == "TocsinNotificationFailed") raised = s.alert;
+  }
+  ASSERT_TRUE(raised.has_value()) << "the dead letter raised an alert";
+  EXPECT_EQ(raised->labels.get_or("severity", ""), "warning");
+  EXPECT_EQ(raised->labels.get_or("target", ""), "schedule:ops-primary");
+  EXPECT_EQ(raised->labels.get_or("channel", ""), "webhook");
+  EXPECT_EQ(raised->annotations.at("error"), "HTTP 500");
+  EXPECT_EQ(raised->annotations.at("incident"), std::to_string(id));
+  EXPECT_EQ(raised->ends_at, clock_.now() + notify::kDeadLetterAlertFor) << "resolves by itself";
+  EXPECT_EQ(engine_->list_incidents({}).value().size(), 1u) << "matches no plan: notify-only";
+
+  // Routed to the root receiver like any alert: its group (group_wait 30 s) flushes a
+  // notification for it (to the same failing hook, which is tried, and fails).
+  run_until(kStart + minutes(2));
+  bool group_notified = false;
+  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+    for (const auto& n : TOCSIN_TRY(tx.list_notifications(0))) {
+      group_notified |= n.payload.find("TocsinNotificationFailed") != std::string::npos;
+    }
+    return {};
+  }).has_value());
+  EXPECT_TRUE(group_notified);
+}
+
+// The same escalation step is never paged twice: if the ladder position were stale (a bug, or a
+// second replica working from an old read), paging the step again violates the notifications'
+// unique dedup key and the whole escalation transaction rolls back.
+TEST_F(EngineTest, PagingTheSameEscalationStepTwiceRollsBack) {
+  Receiver receiver;
+  start(receiver.url());
+  push(0.95);
+  run_until(kStart + minutes(1));
+  const int64_t id = engine_->list_incidents({}).value().at(0).id;
+  ASSERT_EQ(notifications(id).size(), 1u);
+  const auto before = engine_->get_incident(id).value();
+  EXPECT_EQ(notifications(id)[0].dedup_key,
+            fmt::format("inc:{}/pass:1/level:1/schedule:ops-primary/webhook/{}/bob", id, receiver.url()));
+
+  // Rewind the ladder to level 1 of pass 1, as a stale reader would see it.
+  ASSERT_TRUE(store_->write([&](store::Tx& tx) -> core::Status {
+    auto inc = TOCSIN_TRY(tx.get_incident(id)).value();
+    inc.escalation_pass = 0;
+    inc.escalation_next_level = 0;
+    inc.escalation_next_at = clock_.now();
+    return tx.update_incident(inc);
+  }).has_value());
+  auto again = engine_->run_due();
+  ASSERT_FALSE(again.has_value()) << "a second page for the same step must fail";
+  EXPECT_NE(again.error().message().find("UNIQUE constraint failed: notifications.dedup_key"), std::string::npos)
+      << again.error().to_string();
+  EXPECT_EQ(notifications(id).size(), 1u);
+  const auto after = engine_->get_incident(id).value();
+  EXPECT_EQ(after.timeline.size(), before.timeline.size()) << "no second \"escalated\" event";
+  EXPECT_EQ(after.escalation_next_level, 0) << "the ladder move rolled back too";
+  EXPECT_EQ(receiver.paths(), std::vector<std::string>{"/bob"});
 }
 
 }  // namespace

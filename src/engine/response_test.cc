@@ -104,7 +104,7 @@ class ResponseTest : public ::testing::Test {
   test_support::Receiver receiver_;
   core::SimulatedClock clock_{kStart};
   core::MetricsRegistry metrics_;
-  notify::HttpSender sender_{seconds(5)};
+  notify::HttpSender sender_{clock_, seconds(5)};
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Engine> engine_;

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
+#include "notify/ack_link.h"
+#include "notify/exec/exec_sender.h"
 #include "notify/payload.h"
 
 namespace tocsin::escalation {
@@ -48,10 +52,12 @@ core::Result<int> Escalator::update(store::Tx& tx, core::Timestamp now) const {
 core::Status Escalator::page_level(store::Tx& tx, const store::Incident& inc, const config::EscalationLevel& level,
                                    int level_no, int pass, core::Timestamp now) const {
   std::vector<std::string> reached;
+  std::set<std::string> keys;  // one page per step and destination, even if the level names it twice
   for (const auto& target : level.notify) {
     auto notifications = notifications_for(inc, target, level_no, pass, now);
     if (notifications.empty()) reached.push_back(fmt::format("{} (nobody to notify)", target.to_string()));
     for (const auto& n : notifications) {
+      if (!keys.insert(n.dedup_key).second) continue;
       TOCSIN_TRY(tx.insert_notification(n));
       reached.push_back(fmt::format("{} → {} via {}", n.target, n.address, n.channel));
     }
@@ -66,7 +72,10 @@ core::Result<int> Escalator::page(store::Tx& tx, const store::Incident& inc, con
                                   std::string_view why, core::Timestamp now) const {
   auto notifications = notifications_for(inc, target, 0, 0, now);
   std::string reached;
-  for (const auto& n : notifications) {
+  for (auto& n : notifications) {
+    // Not a ladder step: named by why and when, so one deadline or reminder pages once.
+    n.dedup_key = fmt::format("inc:{}/page:{}@{}/{}/{}/{}", inc.id, why, core::to_unix_ms(now), n.target, n.channel,
+                              n.address);
     TOCSIN_TRY(tx.insert_notification(n));
     reached += fmt::format("{}{} via {}", reached.empty() ? "" : "; ", n.address, n.channel);
   }
@@ -88,15 +97,25 @@ std::vector<store::Notification> Escalator::notifications_for(const store::Incid
     n.payload = std::move(payload);
     n.created_at = now;
     n.next_attempt_at = now;
+    n.dedup_key =
+        fmt::format("inc:{}/pass:{}/level:{}/{}/{}/{}", inc.id, pass, level_no, n.target, n.channel, n.address);
     out.push_back(std::move(n));
+  };
+  auto page_for = [&](const std::string& recipient, const std::string& ack_actor) {
+    notify::PageContext page{inc, target.to_string(), recipient, external_url_, level_no, pass, ""};
+    if (!ack_key_.empty()) {
+      page.ack_url = notify::ack_url(
+          external_url_, notify::make_ack_token(inc.id, ack_actor, now + notify::kAckLinkLifetime, ack_key_));
+    }
+    return page;
   };
   auto page_person = [&](const std::string& person_id) {
     const config::Person* person = config_->person(person_id);
     if (!person) return;
-    const notify::PageContext page{inc, target.to_string(), person_id, external_url_, level_no, pass};
+    const notify::PageContext page = page_for(person_id, person_id);
     if (!person->contact.webhook.empty()) make("webhook", person->contact.webhook, notify::tocsin_json(page));
-    if (!person->contact.slack.empty()) make("slack", person->contact.slack, notify::slack_text(page));
-    if (!person->contact.email.empty()) make("email", person->contact.email, notify::slack_text(page));
+    if (!person->contact.slack.empty()) make("slack", person->contact.slack, notify::slack_page(page));
+    if (!person->contact.email.empty()) make("email", person->contact.email, notify::email_page(page));
   };
   switch (target.kind) {
     case config::Target::Kind::kPerson:
@@ -108,7 +127,7 @@ std::vector<store::Notification> Escalator::notifications_for(const store::Incid
     case config::Target::Kind::kChannel: {
       const config::Channel* channel = config_->channel(target.id);
       if (!channel) break;
-      const notify::PageContext page{inc, target.to_string(), channel->name, external_url_, level_no, pass};
+      const notify::PageContext page = page_for(channel->name, target.to_string());
       switch (channel->type) {
         case config::ChannelType::kWebhook:
           make("webhook", channel->url,
@@ -116,17 +135,16 @@ std::vector<store::Notification> Escalator::notifications_for(const store::Incid
                                                                        : notify::tocsin_json(page));
           break;
         case config::ChannelType::kSlack:
-          make("slack", channel->url, notify::slack_text(page));
+          make("slack", channel->url, notify::slack_page(page));
           break;
-        case config::ChannelType::kEmail:
-          for (const auto& to : channel->to) make("email", to, notify::slack_text(page));
-          break;
-        case config::ChannelType::kExec: {
-          std::string command;
-          for (const auto& arg : channel->command) command += (command.empty() ? "" : " ") + arg;
-          make("exec", command, notify::tocsin_json(page));
+        case config::ChannelType::kEmail: {
+          const std::string mail = notify::email_page(page);
+          for (const auto& to : channel->to) make("email", to, mail);
           break;
         }
+        case config::ChannelType::kExec:
+          make("exec", notify::exec::argv_address(channel->command), notify::tocsin_json(page));
+          break;
       }
       break;
     }

@@ -2,8 +2,15 @@
 // due, it creates the notifications for that level's targets (people, the person on call for a
 // schedule, channels), writes an "escalated" timeline event, and moves the incident's ladder
 // position on — to the next level, the next pass (`repeat`), or done. All in the caller's
-// transaction, so a level is paged exactly once even across crashes. Acknowledging stops the
-// ladder (IncidentService clears escalation_next_at).
+// transaction, so a level is paged exactly once even across crashes. Each page also carries a
+// dedup key naming its escalation step ("inc:ID/pass:P/level:L/TARGET/CHANNEL/ADDRESS"), which the
+// store keeps unique: should the ladder position ever be stale, paging the same step again is an
+// error that rolls the transaction back instead of a second page. Acknowledging stops the ladder
+// (IncidentService clears escalation_next_at).
+//
+// With an ack key, every page carries a signed acknowledge link (notify/ack_link.h) for the
+// person paged (their id) or, for a channel, the target ("channel:NAME"), valid for
+// notify::kAckLinkLifetime.
 // Thread-safety: immutable after construction; update() needs a transaction of its own.
 #pragma once
 
@@ -18,9 +25,13 @@ namespace tocsin::escalation {
 
 class Escalator {
  public:
+  // `ack_key`: signs acknowledge links; empty = pages without them.
   Escalator(std::shared_ptr<const config::Config> config, const incident::IncidentService& incidents,
-            std::string external_url)
-      : config_(std::move(config)), incidents_(incidents), external_url_(std::move(external_url)) {}
+            std::string external_url, std::string ack_key = {})
+      : config_(std::move(config)),
+        incidents_(incidents),
+        external_url_(std::move(external_url)),
+        ack_key_(std::move(ack_key)) {}
 
   // Pages every level due at or before `now`. Returns the number of levels paged.
   core::Result<int> update(store::Tx& tx, core::Timestamp now) const;
@@ -39,6 +50,7 @@ class Escalator {
   std::shared_ptr<const config::Config> config_;
   const incident::IncidentService& incidents_;
   std::string external_url_;
+  std::string ack_key_;
 };
 
 }  // namespace tocsin::escalation

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "notify/payload.h"
+
 namespace tocsin::notify {
 
 using nlohmann::ordered_json;
@@ -244,6 +246,16 @@ std::string slack_group(const GroupMessage& m, std::string_view title, std::stri
   blocks.push_back({{"type", "context"}, {"elements", ordered_json::array({{{"type", "mrkdwn"}, {"text", context}}})}});
 
   const ordered_json out = {{"text", fallback}, {"blocks", std::move(blocks)}};
+  return out.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+std::string email_group(const GroupMessage& m, std::string_view title, std::string_view body) {
+  const std::string subject = title.empty() ? fmt::format("[{}] {}", group_status(m), m.receiver) : std::string(title);
+  std::string html = fmt::format(
+      "<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif\">\n<h2>{}</h2>\n"
+      "<pre style=\"white-space: pre-wrap\">{}</pre>\n<p><a href=\"{}\">View in tocsin</a></p>\n</body></html>\n",
+      html_escape(subject), html_escape(body), html_escape(alerts_url(m)));
+  const ordered_json out = {{"subject", subject}, {"text", body}, {"html", std::move(html)}};
   return out.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 

@@ -71,6 +71,11 @@ std::string tocsin_json_group(const GroupMessage& m, std::string_view title, std
 // are cut with "…".
 std::string slack_group(const GroupMessage& m, std::string_view title, std::string_view body);
 
+// For the email sender: {"subject": the title (or "[firing] RECEIVER" when empty), "text": the
+// body, "html": the body HTML-escaped in a <pre>, and a link to the alerts in tocsin}. Group
+// notifications belong to no incident, so they carry no acknowledge link.
+std::string email_group(const GroupMessage& m, std::string_view title, std::string_view body);
+
 // The data templates see, in the shape of Alertmanager's template.Data: Receiver, Status, Alerts
 // (each Status, Labels, Annotations, StartsAt, EndsAt, GeneratorURL, Fingerprint; times as in the
 // v4 body), GroupLabels, CommonLabels, CommonAnnotations, ExternalURL, GroupKey, plus tocsin's

@@ -205,6 +205,19 @@ TEST(GroupMessage, SlackRespectsItsLimits) {
   EXPECT_EQ(bare["text"], "[firing] ops-hook");
 }
 
+TEST(GroupMessage, EmailHasSubjectTextAndEscapedHtmlButNoAckLink) {
+  const json mail = json::parse(email_group(two_alert_group(), "[FIRING:1] HighLoad", "load <b>high</b> & rising\n"));
+  EXPECT_EQ(mail["subject"], "[FIRING:1] HighLoad");
+  EXPECT_EQ(mail["text"], "load <b>high</b> & rising\n");
+  const std::string html = mail["html"];
+  EXPECT_NE(html.find("<pre style=\"white-space: pre-wrap\">load &lt;b&gt;high&lt;/b&gt; &amp; rising\n</pre>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("href=\"http://tocsin.example/#/alerts?receiver=ops-hook\""), std::string::npos) << html;
+  EXPECT_EQ(html.find("/api/v1/ack/"), std::string::npos);
+  EXPECT_EQ(json::parse(email_group(two_alert_group(), "", "b"))["subject"], "[firing] ops-hook");
+}
+
 std::string render(std::string_view text, const GroupMessage& m) {
   auto t = Template::parse(text);
   if (!t) return "PARSE ERROR: " + t.error().to_string();

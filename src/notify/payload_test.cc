@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "notify/deliverer.h"
 
 namespace tocsin::notify {
 namespace {
@@ -28,7 +27,7 @@ store::Incident sample_incident() {
 
 TEST(Payload, TocsinJson) {
   const auto inc = sample_incident();
-  const json body = json::parse(tocsin_json({inc, "schedule:ops", "bob", "http://tocsin.example/", 2, 1}));
+  const json body = json::parse(tocsin_json({inc, "schedule:ops", "bob", "http://tocsin.example/", 2, 1, ""}));
   EXPECT_EQ(body["version"], "1");
   EXPECT_EQ(body["incident"]["id"], "42");
   EXPECT_EQ(body["incident"]["url"], "http://tocsin.example/#/incidents/42");
@@ -42,7 +41,7 @@ TEST(Payload, TocsinJson) {
 
 TEST(Payload, AlertmanagerWebhookV4) {
   const auto inc = sample_incident();
-  const json body = json::parse(alertmanager_v4({inc, "channel:ops-hook", "ops-hook", "http://t", 1, 1}, "ops-hook"));
+  const json body = json::parse(alertmanager_v4({inc, "channel:ops-hook", "ops-hook", "http://t", 1, 1, ""}, "ops-hook"));
   EXPECT_EQ(body["version"], "4");
   EXPECT_EQ(body["status"], "firing");  // one alert still firing
   EXPECT_EQ(body["receiver"], "ops-hook");
@@ -60,18 +59,36 @@ TEST(Payload, AlertmanagerWebhookV4) {
   }
 }
 
-TEST(Payload, SlackText) {
-  const json body = json::parse(slack_text({sample_incident(), "person:bob", "bob", "http://t", 1, 1}));
-  EXPECT_EQ(body["text"], "[critical] Incident #42: System crash: load 0.97 on h1 (triggered, http://t/#/incidents/42)");
+TEST(Payload, TocsinJsonCarriesTheAckLink) {
+  const auto inc = sample_incident();
+  PageContext page{inc, "person:bob", "bob", "http://t", 1, 1, ""};
+  EXPECT_FALSE(json::parse(tocsin_json(page)).contains("ack_url"));
+  page.ack_url = "http://t/api/v1/ack/abc.def";
+  EXPECT_EQ(json::parse(tocsin_json(page))["ack_url"], "http://t/api/v1/ack/abc.def");
 }
 
-TEST(RetryPolicy, ExponentialBackoffWithACap) {
-  RetryPolicy p;
-  EXPECT_EQ(p.backoff_after(1), std::chrono::seconds(5));
-  EXPECT_EQ(p.backoff_after(2), std::chrono::seconds(10));
-  EXPECT_EQ(p.backoff_after(3), std::chrono::seconds(20));
-  EXPECT_EQ(p.backoff_after(20), std::chrono::minutes(5));
+TEST(Payload, SlackPageHasBlocksAndAnAcknowledgeButton) {
+  auto inc = sample_incident();
+  inc.title = "a <b> & c";
+  PageContext page{inc, "person:bob", "bob", "http://t", 1, 1, ""};
+  page.ack_url = "http://t/api/v1/ack/abc.def";
+  const json body = json::parse(slack_page(page));
+  EXPECT_EQ(body["text"], "[critical] Incident #42: a <b> & c (triggered, http://t/#/incidents/42)");
+  ASSERT_EQ(body["blocks"].size(), 2u);
+  const std::string section = body["blocks"][0]["text"]["text"];
+  EXPECT_TRUE(section.starts_with("*[critical] Incident #42: a &lt;b&gt; &amp; c*")) << section;
+  EXPECT_NE(section.find("• firing alertname=HighLoad, instance=h1"), std::string::npos) << section;
+  const json& buttons = body["blocks"][1]["elements"];
+  ASSERT_EQ(buttons.size(), 2u);
+  EXPECT_EQ(buttons[0]["text"]["text"], "Acknowledge");
+  EXPECT_EQ(buttons[0]["url"], "http://t/api/v1/ack/abc.def");
+  EXPECT_EQ(buttons[1]["url"], "http://t/#/incidents/42");
+
+  page.ack_url.clear();
+  EXPECT_EQ(json::parse(slack_page(page))["blocks"][1]["elements"].size(), 1u) << "no link, no button";
 }
+
+TEST(Payload, HtmlEscape) { EXPECT_EQ(html_escape(R"(<a href="x">'&'</a>)"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"); }
 
 }  // namespace
 }  // namespace tocsin::notify

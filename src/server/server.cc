@@ -16,7 +16,7 @@
 #include "core/simulated_clock.h"
 #include "engine/engine.h"
 #include "http/http.h"
-#include "notify/webhook/http_sender.h"
+#include "server/notifiers.h"
 #include "server/step_loop.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -107,7 +107,7 @@ struct Runtime::Impl {
   std::unique_ptr<SimulatedTime> simulated_time;  // --simulated-clock only
   core::MetricsRegistry metrics;
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<notify::HttpSender> http_sender;
+  Senders senders;
   std::unique_ptr<action::SystemExecutor> action_executor;
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<api::Router> router;
@@ -183,13 +183,16 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
                                        ? fmt::format("http://{}:{}", host, impl->http->port())
                                        : cfg.server.external_url;
 
-  impl->http_sender = std::make_unique<notify::HttpSender>(std::chrono::seconds(10));
+  const EnvLookup env = process_env();
+  impl->senders = TOCSIN_TRY(make_senders(cfg, *impl->clock, env));
+  const std::string ack_key = TOCSIN_TRY(load_ack_key(cfg.server, env));
   engine::EngineOptions engine_options;
   engine_options.config = impl->config;
   engine_options.store = impl->store.get();
   engine_options.clock = impl->clock;
   engine_options.metrics = &impl->metrics;
-  engine_options.senders = {{"webhook", impl->http_sender.get()}, {"slack", impl->http_sender.get()}};
+  engine_options.senders = impl->senders.by_kind();
+  engine_options.ack_key = ack_key;
   impl->action_executor = std::make_unique<action::SystemExecutor>();
   engine_options.action_executor = impl->action_executor.get();
   engine_options.external_url = external_url;
@@ -228,7 +231,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   impl->router = std::make_unique<api::Router>(
       *impl->engine, impl->metrics, *impl->clock,
       [raw] { return raw->store->read([](store::Tx&) -> core::Status { return {}; }).has_value(); },
-      impl->simulated_time.get());
+      impl->simulated_time.get(), ack_key);
   impl->ready_router.store(impl->router.get(), std::memory_order_release);
   core::log::info("tocsin serving", {{"listen", fmt::format("{}:{}", host, impl->http->port())},
                                      {"data_dir", cfg.server.data_dir},

@@ -204,6 +204,10 @@ struct Notification {
   Timestamp created_at{};
   Timestamp next_attempt_at{};
   std::string last_error;
+  // What makes this notification unique, e.g. the escalation step it pages
+  // ("inc:12/pass:1/level:2/person:carol/email/carol@example.com"); inserting a second
+  // notification with the same non-empty key fails (failed_precondition). Empty = none.
+  std::string dedup_key;
 };
 
 struct NotificationAttempt {

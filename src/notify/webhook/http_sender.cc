@@ -3,22 +3,25 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "notify/crypto.h"
+#include "notify/curl_global.h"
+
 namespace tocsin::notify {
 namespace {
 
 size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
 
-// curl_global_init is not thread-safe; do it once before any handle exists.
-void global_init() {
-  static const bool done = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
-  (void)done;
-}
-
 }  // namespace
 
-HttpSender::HttpSender(core::Duration timeout) : timeout_(timeout) {
-  global_init();
-  curl_ = curl_easy_init();
+std::string webhook_signature(std::string_view secret, int64_t unix_seconds, std::string_view body) {
+  std::string signed_text = fmt::format("{}.", unix_seconds);
+  signed_text.append(body);
+  return "sha256=" + hex_lower(hmac_sha256(secret, signed_text));
+}
+
+HttpSender::HttpSender(core::Clock& clock, core::Duration default_timeout, std::map<std::string, HttpChannel> channels)
+    : clock_(clock), default_timeout_(default_timeout), channels_(std::move(channels)) {
+  curl_ = ensure_curl_global_init() ? curl_easy_init() : nullptr;
 }
 
 HttpSender::~HttpSender() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
@@ -26,20 +29,33 @@ HttpSender::~HttpSender() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 DeliveryResult HttpSender::send(const store::Notification& n) {
   auto* curl = static_cast<CURL*>(curl_);
   if (!curl) return {false, 0, "could not create an HTTP client", true};
+  const HttpChannel* channel = nullptr;
+  if (constexpr std::string_view kChannel = "channel:"; std::string_view(n.target).starts_with(kChannel)) {
+    auto it = channels_.find(n.target.substr(kChannel.size()));
+    if (it != channels_.end()) channel = &it->second;
+  }
   curl_easy_reset(curl);
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "User-Agent: tocsin");
+  if (channel && !channel->secret.empty()) {
+    const int64_t now_s = core::to_unix_ms(clock_.now()) / 1000;
+    headers = curl_slist_append(headers, fmt::format("X-Tocsin-Timestamp: {}", now_s).c_str());
+    headers = curl_slist_append(
+        headers, fmt::format("X-Tocsin-Signature: {}", webhook_signature(channel->secret, now_s, n.payload)).c_str());
+  }
+  const core::Duration timeout = channel ? channel->timeout : default_timeout_;
   curl_easy_setopt(curl, CURLOPT_URL, n.address.c_str());
   curl_easy_setopt(curl, CURLOPT_POST, 1L);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, n.payload.data());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(n.payload.size()));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   const CURLcode rc = curl_easy_perform(curl);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) return {false, 0, curl_easy_strerror(rc), true};
   long status = 0;

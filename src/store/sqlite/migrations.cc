@@ -146,6 +146,16 @@ CREATE TABLE nflog (
 CREATE INDEX nflog_by_expiry ON nflog (expires_at);
 )sql";
 
+// Channels (issue 5): the escalator names each page by its escalation step (incident, pass, level,
+// target, channel kind, address); the unique index makes a second page for the same step an error
+// that rolls the whole escalation transaction back. NULL (group notifications) is never a
+// duplicate.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE notifications ADD COLUMN dedup_key TEXT;
+CREATE UNIQUE INDEX notifications_dedup ON notifications (dedup_key) WHERE dedup_key IS NOT NULL;
+)sql";
+
+
 // Issue 5: task deadlines, related incidents, plan clocks.
 constexpr std::string_view kV4 = R"sql(
 ALTER TABLE tasks ADD COLUMN overdue_at INTEGER;
@@ -198,7 +208,7 @@ CREATE TABLE action_runs (
 CREATE INDEX action_runs_by_state ON action_runs (state, next_attempt_at);
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations{kV1, kV2, kV4, kV5};
+constexpr std::array<std::string_view, 5> kMigrations{kV1, kV2, kV3, kV4, kV5};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -176,7 +176,8 @@ auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
   "id, title, plan, severity, status, group_key, opened_at, acknowledged_at, mitigated_at, resolved_at, "    \
   "closed_at, escalation_policy, escalation_pass, escalation_next_level, escalation_next_at"
 #define TOCSIN_NOTIFICATION_COLUMNS \
-  "id, incident_id, target, channel, address, payload, status, attempts, created_at, next_attempt_at, last_error"
+  "id, incident_id, target, channel, address, payload, status, attempts, created_at, next_attempt_at, last_error, " \
+  "dedup_key"
 #define TOCSIN_SILENCE_COLUMNS "id, matchers, starts_at, ends_at, updated_at, created_by, comment"
 #define TOCSIN_NFLOG_COLUMNS "receiver, group_key, firing, resolved, at, expires_at"
 #define TOCSIN_ACTION_RUN_COLUMNS                                                                            \
@@ -276,6 +277,7 @@ Result<Notification> read_notification(const Statement& row) {
   n.created_at = time_from_db(row.column_int64(8));
   n.next_attempt_at = time_from_db(row.column_int64(9));
   n.last_error = row.column_text(10);
+  n.dedup_key = row.column_text(11);
   return n;
 }
 
@@ -769,8 +771,10 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(true));
       auto statement = TOCSIN_TRY(db_.prepare(
           "INSERT INTO notifications (incident_id, target, channel, address, payload, status, attempts, "
-          "created_at, next_attempt_at, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+          "created_at, next_attempt_at, last_error, dedup_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
       TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
+      TOCSIN_RETURN_IF_ERROR(
+          statement->bind(11, n.dedup_key.empty() ? std::optional<std::string>() : std::optional(n.dedup_key)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return db_.last_insert_rowid();
     });

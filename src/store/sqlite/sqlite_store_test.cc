@@ -865,6 +865,39 @@ TEST_F(SqliteStoreTest, ConstraintViolationsAreErrorsAndRollBack) {
   EXPECT_FALSE(get_incident(second).has_value());
 }
 
+// The escalator keys each page by its escalation step; a second page for the same step fails,
+// and the transaction it was in leaves nothing behind. Notifications without a key never clash.
+TEST_F(SqliteStoreTest, ADuplicateDedupKeyIsAnErrorThatRollsBack) {
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  Notification page = make_notification(id, at(0));
+  page.dedup_key = "inc:1/pass:1/level:1/person:alice/webhook/http://127.0.0.1:9000/alice";
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.insert_notification(page).has_value());
+    EXPECT_TRUE(tx.insert_notification(make_notification(id, at(0))).has_value());
+    EXPECT_TRUE(tx.insert_notification(make_notification(id, at(0))).has_value());
+  });
+
+  auto again = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_RETURN_IF_ERROR(tx.append_timeline({.id = 0, .incident_id = id, .at = at(1), .kind = "escalated",
+                                              .actor = "tocsin", .detail = "again"}));
+    TOCSIN_TRY(tx.insert_notification(make_notification(id, at(1))));
+    TOCSIN_TRY(tx.insert_notification(page));
+    return core::ok();
+  });
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(again.error().message(), HasSubstr("UNIQUE constraint failed: notifications.dedup_key"));
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    const auto listed = TOCSIN_TRY(tx.list_notifications(id));
+    EXPECT_EQ(listed.size(), 3u) << "the whole transaction rolled back";
+    EXPECT_EQ(listed.at(0).dedup_key, page.dedup_key);
+    EXPECT_EQ(listed.at(1).dedup_key, "");
+    const auto incident = TOCSIN_TRY(tx.get_incident(id));
+    EXPECT_TRUE(incident->timeline.empty());
+    return core::ok();
+  }).has_value());
+}
+
 TEST_F(SqliteStoreTest, WriteRollsBackEverythingWhenFnFails) {
   const int64_t kept = insert_incident(bare_incident("kept", at(0)));
   int64_t doomed = 0;

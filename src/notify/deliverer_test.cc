@@ -1,0 +1,174 @@
+#include "notify/deliverer.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/simulated_clock.h"
+#include "store/sqlite/sqlite_store.h"
+#include "test_support/temp_dir.h"
+
+namespace tocsin::notify {
+namespace {
+
+using std::chrono::seconds;
+
+const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
+
+TEST(RetryPolicy, ExponentialBackoffWithACap) {
+  RetryPolicy p;
+  EXPECT_EQ(p.backoff_after(1), seconds(5));
+  EXPECT_EQ(p.backoff_after(2), seconds(10));
+  EXPECT_EQ(p.backoff_after(3), seconds(20));
+  EXPECT_EQ(p.backoff_after(20), std::chrono::minutes(5));
+}
+
+TEST(RetryPolicy, JitterStaysWithinItsBounds) {
+  RetryPolicy p;  // ±20 %
+  EXPECT_EQ(p.backoff_after(1, 0.0), std::chrono::milliseconds(4000));
+  EXPECT_EQ(p.backoff_after(1, 0.5), std::chrono::milliseconds(5000));
+  EXPECT_EQ(p.backoff_after(1, 1.0), std::chrono::milliseconds(6000));
+  EXPECT_EQ(p.backoff_after(20, 0.0), std::chrono::minutes(4));
+  EXPECT_EQ(p.backoff_after(20, 1.0), std::chrono::minutes(6));
+  for (double u = 0; u < 1; u += 0.01) {
+    const auto d = p.backoff_after(2, u);
+    EXPECT_GE(d, std::chrono::milliseconds(8000));
+    EXPECT_LE(d, std::chrono::milliseconds(12000));
+  }
+  p.jitter = 0;
+  EXPECT_EQ(p.backoff_after(2, 0.0), seconds(10));
+  EXPECT_EQ(p.backoff_after(2, 0.99), seconds(10));
+}
+
+class FakeSender final : public Sender {
+ public:
+  explicit FakeSender(DeliveryResult result) : result_(std::move(result)) {}
+  DeliveryResult send(const store::Notification&) override {
+    ++calls;
+    return result_;
+  }
+  int calls = 0;
+
+ private:
+  DeliveryResult result_;
+};
+
+class DelivererTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value(); }
+  void add(int count, std::string target = "channel:hook") {
+    ASSERT_TRUE(store_->write([&](store::Tx& tx) -> core::Status {
+      for (int i = 0; i < count; ++i) {
+        store::Notification n;
+        n.target = target;
+        n.channel = "webhook";
+        n.address = "http://127.0.0.1:1/hook";
+        n.payload = "{}";
+        n.created_at = clock_.now();
+        n.next_attempt_at = clock_.now();
+        TOCSIN_TRY(tx.insert_notification(n));
+      }
+      return {};
+    }).has_value());
+  }
+  std::vector<store::Notification> all() {
+    std::vector<store::Notification> out;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+      out = TOCSIN_TRY(tx.list_notifications(0));
+      return {};
+    }).has_value());
+    return out;
+  }
+
+  test_support::TempDir dir_;
+  core::SimulatedClock clock_{kStart};
+  core::MetricsRegistry metrics_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(DelivererTest, RetriesAreJitteredFromASeededGenerator) {
+  FakeSender failing({false, 500, "HTTP 500", true});
+  add(20);
+  std::vector<core::Timestamp> first_run;
+  RetryPolicy retry;
+  retry.seed = 42;
+  Deliverer deliverer({{"webhook", &failing}}, clock_, retry);
+  ASSERT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 20);
+  for (const auto& n : all()) {
+    first_run.push_back(n.next_attempt_at);
+    EXPECT_GE(n.next_attempt_at, kStart + std::chrono::milliseconds(4000));
+    EXPECT_LE(n.next_attempt_at, kStart + std::chrono::milliseconds(6000));
+  }
+  EXPECT_GT(std::set<core::Timestamp>(first_run.begin(), first_run.end()).size(), 10u) << "spread out, not lockstep";
+
+  // The same seed gives the same schedule.
+  DelivererTest::TearDown();
+  store_ = store::sqlite::open_sqlite_store(dir_.path() / "again.db").value();
+  add(20);
+  Deliverer again({{"webhook", &failing}}, clock_, retry);
+  ASSERT_TRUE(again.update(*store_, clock_.now()).has_value());
+  std::vector<core::Timestamp> second_run;
+  for (const auto& n : all()) second_run.push_back(n.next_attempt_at);
+  EXPECT_EQ(first_run, second_run);
+}
+
+TEST_F(DelivererTest, GivingUpReturnsTheDeadLetterAndCountsIt) {
+  FakeSender failing({false, 503, "HTTP 503", true});
+  add(1);
+  RetryPolicy retry;
+  retry.max_attempts = 3;
+  retry.jitter = 0;
+  Deliverer deliverer({{"webhook", &failing}}, clock_, retry, &metrics_);
+  EXPECT_NE(metrics_.render().find("tocsin_notifications_dead_letter_total{channel=\"webhook\"} 0"), std::string::npos)
+      << metrics_.render();
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto pass = deliverer.update(*store_, clock_.now()).value();
+    EXPECT_EQ(pass.attempted, 1);
+    EXPECT_TRUE(pass.dead_letters.empty()) << "attempt " << attempt << " is retried";
+    clock_.advance(std::chrono::minutes(1));
+  }
+  auto last = deliverer.update(*store_, clock_.now()).value();
+  ASSERT_EQ(last.dead_letters.size(), 1u);
+  EXPECT_EQ(last.dead_letters[0].status, store::NotificationStatus::kFailed);
+  EXPECT_EQ(last.dead_letters[0].attempts, 3);
+  EXPECT_EQ(last.dead_letters[0].last_error, "HTTP 503");
+  EXPECT_EQ(all().at(0).status, store::NotificationStatus::kFailed);
+  EXPECT_NE(metrics_.render().find("tocsin_notifications_dead_letter_total{channel=\"webhook\"} 1"), std::string::npos);
+  clock_.advance(std::chrono::hours(1));
+  EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 0) << "a dead letter is not tried again";
+}
+
+TEST_F(DelivererTest, ANonRetryableFailureIsADeadLetterAtOnce) {
+  FakeSender rejecting({false, 400, "HTTP 400", false});
+  add(1);
+  Deliverer deliverer({{"webhook", &rejecting}}, clock_, {}, &metrics_);
+  EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().dead_letters.size(), 1u);
+}
+
+TEST(DeadLetterAlert, IsAWarningPerTargetAndChannelThatEndsByItself) {
+  store::Notification n;
+  n.id = 3;
+  n.incident_id = 12;
+  n.target = "person:bob";
+  n.channel = "email";
+  n.address = "bob@example.com";
+  n.attempts = 8;
+  n.last_error = "SMTP 127.0.0.1:25: Couldn't connect to server";
+  const auto a = dead_letter_alert(n, kStart);
+  EXPECT_EQ(a.labels.get_or("alertname", ""), "TocsinNotificationFailed");
+  EXPECT_EQ(a.labels.get_or("severity", ""), "warning");
+  EXPECT_EQ(a.labels.get_or("target", ""), "person:bob");
+  EXPECT_EQ(a.labels.get_or("channel", ""), "email");
+  EXPECT_EQ(a.fingerprint, a.labels.fingerprint());
+  EXPECT_EQ(a.annotations.at("error"), n.last_error);
+  EXPECT_EQ(a.annotations.at("incident"), "12");
+  EXPECT_EQ(a.annotations.at("summary"), "tocsin gave up notifying person:bob via email after 8 attempt(s)");
+  EXPECT_EQ(a.active_at, kStart);
+  EXPECT_EQ(a.ends_at, kStart + std::chrono::hours(1));
+  n.id = 4;
+  n.incident_id = 13;
+  EXPECT_EQ(dead_letter_alert(n, kStart).fingerprint, a.fingerprint) << "one alert per target and channel";
+}
+
+}  // namespace
+}  // namespace tocsin::notify

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/duration.h"
+#include "notify/payload.h"
+#include "notify/template.h"
 
 namespace tocsin::api {
 
@@ -85,6 +87,44 @@ json incident_json(const store::Incident& inc) {
           {"related", related},
           {"clocks", clocks},
           {"timeline", timeline}};
+}
+
+json communications_json(const config::Plan& plan, const store::Incident& inc, std::string_view external_url) {
+  notify::TemplateValue::Map data;
+  // Labels every alert of the incident has, with the same value.
+  std::map<std::string, std::string> common;
+  for (size_t i = 0; i < inc.alerts.size(); ++i) {
+    std::map<std::string, std::string> here;
+    for (const auto& l : inc.alerts[i].labels) here[l.name] = l.value;
+    if (i == 0) {
+      common = std::move(here);
+    } else {
+      std::erase_if(common, [&](const auto& kv) {
+        auto it = here.find(kv.first);
+        return it == here.end() || it->second != kv.second;
+      });
+    }
+  }
+  for (const auto& [k, v] : common) data.emplace(k, notify::TemplateValue(v));
+  data.emplace("Incident", notify::TemplateValue(notify::TemplateValue::Map{
+                               {"ID", notify::TemplateValue(std::to_string(inc.id))},
+                               {"Title", notify::TemplateValue(inc.title)},
+                               {"Plan", notify::TemplateValue(inc.plan)},
+                               {"Severity", notify::TemplateValue(inc.severity)},
+                               {"Status", notify::TemplateValue(std::string(store::to_string(inc.status)))},
+                               {"URL", notify::TemplateValue(notify::incident_url(external_url, inc.id))}}));
+  const notify::TemplateValue root(std::move(data));
+  json out = json::object();
+  for (const auto& [name, text] : plan.communications) {
+    auto t = notify::Template::parse(text);
+    if (!t) {
+      out[name] = "(template error: " + t.error().message() + ")";
+      continue;
+    }
+    auto rendered = t->render(root);
+    out[name] = rendered ? *rendered : "(template error: " + rendered.error().message() + ")";
+  }
+  return out;
 }
 
 json plan_json(const config::Plan& plan, core::Timestamp now,

@@ -13,6 +13,13 @@
 namespace tocsin::api {
 
 nlohmann::json incident_json(const store::Incident& incident);
+// The plan's communication templates rendered for one incident (GET /api/v1/incidents/{id}):
+// {"status": "We are investigating an outage of api. …"}. A template sees the labels the
+// incident's alerts share (`{{ .service }}`) and `.Incident` (ID, Title, Plan, Severity, Status,
+// URL); a template that fails renders as "(template error: …)".
+nlohmann::json communications_json(const config::Plan& plan, const store::Incident& incident,
+                                   std::string_view external_url);
+
 // A plan as GET /api/v1/plans shows it: everything in its file, who fills each role now, and its
 // review status at `now`.
 nlohmann::json plan_json(const config::Plan& plan, core::Timestamp now,

@@ -358,7 +358,12 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
   if (action.empty()) {
     if (request.method != "GET") return Response::error(405, "use GET");
     auto inc = engine_.get_incident(*id);
-    return inc ? ok_json(incident_json(*inc)) : from_error(inc.error());
+    if (!inc) return from_error(inc.error());
+    json body = incident_json(*inc);
+    if (const config::Plan* plan = engine_.config().plan(inc->plan)) {
+      body["communications"] = communications_json(*plan, *inc, engine_.external_url());
+    }
+    return ok_json(body);
   }
   if (action.starts_with("actions/")) return approve_action(request, *id, action.substr(8));
   // tasks/{step}/done and tasks/{step}/skip

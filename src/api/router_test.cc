@@ -40,6 +40,9 @@ plans:
       - {id: triage, title: Triage, owner: commander, due: 15m}
       - {id: failover, title: Fail over, action: {type: webhook, url: "http://127.0.0.1:1/failover", approve: true}}
       - {id: restore, title: Restore, action: {type: command, command: [/bin/true], approve: true}}
+    communications:
+      status: "Investigating {{ .host }} ({{ .Incident.Severity }}): {{ .Incident.URL }}"
+      broken: "{{ len 3 }}"
 )";
 
 class RouterTest : public ::testing::Test {
@@ -91,7 +94,10 @@ TEST_F(RouterTest, PushOpensAnIncidentWithTheSpecShape) {
   EXPECT_EQ(json::parse(r.body)["incidents_opened"], json::array({"1"}));
   const json list = call_json("GET", "/api/v1/incidents");
   ASSERT_EQ(list["incidents"].size(), 1u);
-  const json inc = call_json("GET", "/api/v1/incidents/1");
+  json inc = call_json("GET", "/api/v1/incidents/1");
+  // The detail adds the plan's communications, rendered for this incident.
+  EXPECT_TRUE(inc.contains("communications"));
+  inc.erase("communications");
   EXPECT_EQ(inc, list["incidents"][0]);
   EXPECT_EQ(inc["id"], "1");
   EXPECT_EQ(inc["status"], "triggered");
@@ -239,7 +245,9 @@ TEST_F(RouterTest, ApproveAnActionThenConflictsAndUnknowns) {
   EXPECT_EQ(approved["tasks"][1]["action"]["next_attempt_at"], "2026-12-04T10:01:00Z");
   EXPECT_EQ(approved["timeline"].back()["kind"], "action_approved");
   EXPECT_EQ(approved["timeline"].back()["actor"], "alice");
-  EXPECT_EQ(approved, call_json("GET", "/api/v1/incidents/1"));
+  json detail = call_json("GET", "/api/v1/incidents/1");
+  detail.erase("communications");  // only the detail renders them
+  EXPECT_EQ(approved, detail);
 
   const std::string before = call("GET", "/api/v1/incidents/1").body;
   struct Case {
@@ -443,6 +451,14 @@ TEST_F(RouterTest, RespondersWorkTheIncidentThroughTheApi) {
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/resolve")["status"], "resolved");
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/close")["status"], "closed");
   EXPECT_NE(call_json("POST", "/api/v1/incidents/1/close").contains("error"), false);
+}
+
+TEST_F(RouterTest, TheIncidentDetailRendersThePlansCommunications) {
+  ASSERT_EQ(call("POST", "/api/v1/push", R"([{"name":"system_load","labels":{"host":"h1"},"value":0.95}])").status, 200);
+  const json inc = call_json("GET", "/api/v1/incidents/1");
+  EXPECT_EQ(inc["communications"]["status"], "Investigating h1 (critical): http://t/#/incidents/1");
+  EXPECT_NE(inc["communications"]["broken"].get<std::string>().find("template error"), std::string::npos)
+      << inc["communications"];
 }
 
 TEST_F(RouterTest, PlansAreListedWithWhoFillsTheirRolesAndTheirReviewStatus) {

@@ -8,6 +8,7 @@
 #include "alerting/pipeline.h"
 #include "action/runner.h"
 #include "cli/api_client.h"
+#include "notify/template.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "config/loader.h"
@@ -47,6 +48,15 @@ int run_check_config(const std::string& file) {
   auto shared = std::make_shared<const config::Config>(*cfg);
   if (auto pipeline = alerting::Pipeline::create(shared, ""); !pipeline) {
     return fail(fmt::format("{}: {}", file, pipeline.error().message()));
+  }
+  // Communication templates are rendered per incident; a broken one is a config error.
+  for (const auto& plan : cfg->plans) {
+    for (const auto& [name, text] : plan.communications) {
+      if (auto t = notify::Template::parse(text); !t) {
+        return fail(fmt::format("{}:{}: plans[{}].communications.{}: {}", plan.file.empty() ? file : plan.file,
+                                plan.pos.line, plan.id, name, t.error().message()));
+      }
+    }
   }
   // A plan past its review date is valid, but someone should look at it: say so, exit 0.
   core::SystemClock clock;

@@ -130,6 +130,7 @@ class Engine {
 
   void set_on_wake(std::function<void()> fn);
   const config::Config& config() const { return *options_.config; }
+  const std::string& external_url() const { return options_.external_url; }
 
  private:
   Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules,

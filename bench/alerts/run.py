@@ -77,6 +77,26 @@ def machine_state():
     return out
 
 
+def fsync_probe(directory, n=50):
+    """p50 and p99 ms of n × (write 4 KiB at the end of a file + fdatasync) in `directory`: what one
+    durable commit's flush costs on this disk right now (tocsin's SQLite commit does one per POST)."""
+    path = os.path.join(directory, "fsync-probe")
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        block = b"x" * 4096
+        for _ in range(n):
+            t = time.perf_counter()
+            os.write(fd, block)
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - t) * 1e3)
+    finally:
+        os.close(fd)
+        os.remove(path)
+    times.sort()
+    return {"p50_ms": times[len(times) // 2], "p99_ms": times[min(len(times) - 1, int(0.99 * len(times)))]}
+
+
 def fmt_machine(m):
     text = f'{m["load1"]:.1f}'
     if "cpu_psi10" in m:
@@ -151,12 +171,13 @@ def run_latency(kind, args, tmp, tag):
     try:
         time.sleep(args.idle)
         machine = machine_state()
+        probe = fsync_probe(tmp)
         r = run_tool([args.tool, "latency", "--url", base, "--receiver-port", str(receiver), "--n", str(args.n),
                       "--warmup", str(args.warmup), "--gap-ms", str(args.gap_ms), "--gap-jitter-ms",
                       str(args.gap_jitter_ms), "--timeout", "10"])
         if proc.poll() is not None:
             raise RuntimeError(f"{kind} exited during the run (log: {log_path})")
-        r["server"], r["machine"] = kind, machine
+        r["server"], r["machine"], r["fsync_probe"] = kind, machine, probe
         return r
     finally:
         stop(proc)
@@ -228,16 +249,17 @@ def report_intake(runs, servers, args):
 
 def report_latency(runs, servers, args):
     print(f"\nNew alert POSTed -> its webhook notification received (ms); group_by [alertname], group_wait 0s, "
-          f"one alert at a time, {args.gap_ms}-{args.gap_ms + args.gap_jitter_ms} ms apart. Per run:\n")
+          f"one alert at a time, {args.gap_ms}-{args.gap_ms + args.gap_jitter_ms} ms apart; 2xx = the POST's answer; fsync "
+          f"probe = 4 KiB append + fdatasync in the data dirs' parent just before the run. Per run:\n")
     hdr = ["run", "server", "n", "timeouts", "p50", "p90", "p99", "max", "2xx p50", "2xx p99",
-           "load / CPU psi / IO psi"]
+           "fsync probe p50 / p99", "load / CPU psi / IO psi"]
     rows = []
     for i, rnd in enumerate(runs):
         for kind in servers:
             r = rnd[kind]
             rows.append([str(i + 1), kind, str(r["n"]), str(r["timeouts"]), f'{r["p50_ms"]:.2f}', f'{r["p90_ms"]:.2f}',
                          f'{r["p99_ms"]:.2f}', f'{r["max_ms"]:.2f}', f'{r["ack_p50_ms"]:.2f}', f'{r["ack_p99_ms"]:.2f}',
-                         fmt_machine(r["machine"])])
+                         f'{r["fsync_probe"]["p50_ms"]:.2f} / {r["fsync_probe"]["p99_ms"]:.2f}', fmt_machine(r["machine"])])
     table(hdr, rows)
     print(f"\nMedian (min–max) over {len(runs)} runs:\n")
     f2 = lambda x: f"{x:.2f}"  # noqa: E731

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "proc_stats.h"
 #include "remote_write_encode.h"
 
 using namespace tocsin::bench;
@@ -101,40 +102,6 @@ Options parse(int argc, char** argv) {
   if (o.series <= 0 || o.series_per_request <= 0 || o.series % o.series_per_request != 0)
     usage("--series must be a positive multiple of --series-per-request");
   return o;
-}
-
-// utime + stime of the whole process (all threads), in seconds.
-double process_cpu_seconds(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const size_t rparen = s.rfind(')');
-  if (rparen == std::string::npos) return -1;
-  std::istringstream in(s.substr(rparen + 2));
-  std::string field;
-  // after "pid (comm) ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt
-  // cmajflt utime(14) stime(15)
-  std::vector<std::string> fields;
-  while (in >> field && fields.size() < 13) fields.push_back(field);
-  if (fields.size() < 13) return -1;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str())) / ticks;
-}
-
-// A "Vm…:" line of /proc/PID/status in bytes.
-long long status_bytes(int pid, const std::string& key) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1) * 1024;
-  }
-  return -1;
-}
-
-double self_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 }  // namespace

@@ -20,12 +20,6 @@
 //
 //   tocsin_latency_bench --mode tocsin --write-url http://127.0.0.1:P/api/v1/write --receiver-port R [--n 200]
 //   tocsin_latency_bench --mode prometheus --target-port T --receiver-port R [--n 100]
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -40,93 +34,13 @@
 #include <vector>
 
 #include "../ingest/http_client.h"
+#include "../ingest/http_receiver.h"
 #include "../ingest/remote_write_encode.h"
 
 using namespace tocsin::bench;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int listen_on(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0) {
-    std::perror("bind/listen");
-    std::exit(2);
-  }
-  return fd;
-}
-
-// Reads HTTP requests off one connection and hands each (arrival time, head + body) to `on`;
-// answers with `respond(path)`.
-template <class On, class Respond>
-void serve_connection(int fd, On on, Respond respond) {
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::string buf;
-  char chunk[65536];
-  for (;;) {
-    size_t end;
-    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-      const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-      if (n <= 0) { ::close(fd); return; }
-      buf.append(chunk, static_cast<size_t>(n));
-    }
-    size_t length = 0;
-    bool chunked = false;
-    for (size_t p = 0; p < end;) {
-      size_t q = buf.find("\r\n", p);
-      if (q == std::string::npos || q > end) q = end;
-      std::string line = buf.substr(p, q - p);
-      for (auto& ch : line) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (line.rfind("content-length:", 0) == 0) length = std::strtoul(line.c_str() + 15, nullptr, 10);
-      if (line.rfind("transfer-encoding:", 0) == 0 && line.find("chunked") != std::string::npos) chunked = true;
-      p = q + 2;
-    }
-    size_t total = end + 4 + length;
-    if (chunked) {  // read until the terminating chunk
-      while (buf.find("\r\n0\r\n\r\n", end) == std::string::npos) {
-        const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-        if (n <= 0) { ::close(fd); return; }
-        buf.append(chunk, static_cast<size_t>(n));
-      }
-      total = buf.find("\r\n0\r\n\r\n", end) + 7;
-    }
-    while (buf.size() < total) {
-      const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-      if (n <= 0) { ::close(fd); return; }
-      buf.append(chunk, static_cast<size_t>(n));
-    }
-    const auto arrived = Clock::now();
-    const std::string request = buf.substr(0, total);
-    buf.erase(0, total);
-    const size_t sp1 = request.find(' ');
-    const size_t sp2 = request.find(' ', sp1 + 1);
-    const std::string path = request.substr(sp1 + 1, sp2 - sp1 - 1);
-    on(arrived, request);
-    const std::string body = respond(path);
-    const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n" + body;
-    if (::send(fd, resp.data(), resp.size(), MSG_NOSIGNAL) < 0) { ::close(fd); return; }
-  }
-}
-
-template <class On, class Respond>
-void serve_forever(int port, On on, Respond respond) {
-  const int lfd = listen_on(port);
-  std::thread([=] {
-    for (;;) {
-      const int fd = ::accept(lfd, nullptr, nullptr);
-      if (fd < 0) continue;
-      std::thread(serve_connection<On, Respond>, fd, on, respond).detach();
-    }
-  }).detach();
-}
 
 struct Pages {
   std::mutex mu;

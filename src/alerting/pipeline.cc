@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "notify/exec/exec_sender.h"
 #include "notify/group_message.h"
@@ -149,6 +150,12 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
       change.was_firing = !resolved_at(it->second, now);
       if (overlaps(it->second, a)) {
         a = merge(it->second, a, now);
+        const Alert& old = it->second;
+        change.times_only = old.labels == a.labels && old.annotations == a.annotations && old.active_at == a.active_at &&
+                            old.generator_url == a.generator_url && old.rule == a.rule &&
+                            old.incident_id == a.incident_id && old.fired_at == a.fired_at &&
+                            change.was_firing == !resolved_at(a, now) &&
+                            (old.value == a.value || (std::isnan(old.value) && std::isnan(a.value)));
       } else {
         // A new firing after the old one resolved: a fresh alert, but the same fingerprint.
         a.incident_id.reset();
@@ -174,15 +181,24 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
   return changes;
 }
 
-core::Status Pipeline::persist(store::Tx& tx, const std::vector<AlertChange>& changes) const {
+core::Status Pipeline::persist(store::Tx& tx, const std::vector<AlertChange>& changes) {
+  std::vector<uint64_t> linked;
+  linked.swap(linked_since_persist_);
   for (const auto& c : changes) {
-    if (const Alert* a = find(c.fingerprint)) TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(*a));
+    const Alert* a = find(c.fingerprint);
+    if (!a) continue;
+    if (c.times_only && std::find(linked.begin(), linked.end(), c.fingerprint) == linked.end()) {
+      TOCSIN_RETURN_IF_ERROR(tx.touch_alert(a->fingerprint, a->ends_at, a->ends_at_from_timeout, a->updated_at));
+    } else {
+      TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(*a));
+    }
   }
   return {};
 }
 
 void Pipeline::set_incident(uint64_t fingerprint, int64_t incident_id) {
   if (auto it = alerts_.find(fingerprint); it != alerts_.end()) it->second.incident_id = incident_id;
+  linked_since_persist_.push_back(fingerprint);
 }
 
 const Alert* Pipeline::find(uint64_t fingerprint) const {

@@ -43,6 +43,8 @@ struct AlertChange {
   bool firing = false;      // after
   bool muted = false;       // silenced or inhibited at `now`
   const config::Plan* plan = nullptr;  // the plan its labels match, if any
+  // A re-send that changed only the end and receipt times: the store needs only those.
+  bool times_only = false;
 };
 
 // An alert as the API shows it.
@@ -80,8 +82,9 @@ class Pipeline {
 
   // Takes alerts in (merged with what is held). Returns one change per alert, in order.
   std::vector<AlertChange> receive(std::vector<Alert> incoming, core::Timestamp now);
-  // Writes the current records of these alerts.
-  core::Status persist(store::Tx& tx, const std::vector<AlertChange>& changes) const;
+  // Writes the current records of these alerts (a times-only re-send writes just its times,
+  // unless set_incident changed it since).
+  core::Status persist(store::Tx& tx, const std::vector<AlertChange>& changes);
   // The incident service linked an alert to an incident.
   void set_incident(uint64_t fingerprint, int64_t incident_id);
   const Alert* find(uint64_t fingerprint) const;
@@ -149,6 +152,7 @@ class Pipeline {
   std::map<std::pair<int, std::string>, Group> groups_;  // (route node index, group key)
   std::map<std::pair<std::string, std::string>, store::NotificationLogEntry> nflog_;  // (receiver, group key)
   uint64_t next_seq_ = 0;
+  std::vector<uint64_t> linked_since_persist_;  // set_incident since the last persist
   std::optional<core::Timestamp> next_maintenance_;
 };
 

@@ -177,12 +177,21 @@ TEST_F(PipelineTest, AnAlertOlderThanGroupWaitFlushesANewGroupAtOnce) {
 }
 
 TEST_F(PipelineTest, AReSentAlertKeepsItsFirstStartAndAFiringAfterResolveIsNew) {
-  pipeline_->receive({alert({{"alertname", "Load"}}, kT0, kT0 + minutes(4), kT0)}, kT0);
-  pipeline_->receive({alert({{"alertname", "Load"}}, kT0 + minutes(1), kT0 + minutes(5), kT0 + minutes(1))},
-                     kT0 + minutes(1));
+  EXPECT_FALSE(pipeline_->receive({alert({{"alertname", "Load"}}, kT0, kT0 + minutes(4), kT0)}, kT0)[0].times_only);
+  // Re-sent the way Prometheus does: only the end moves, so only the times need writing.
+  EXPECT_TRUE(pipeline_->receive({alert({{"alertname", "Load"}}, kT0, kT0 + minutes(4) + seconds(30),
+                                        kT0 + seconds(30))},
+                                 kT0 + seconds(30))[0]
+                  .times_only);
+  auto changed = pipeline_->receive({alert({{"alertname", "Load"}}, kT0 + minutes(1), kT0 + minutes(5), kT0 + minutes(1))},
+                                    kT0 + minutes(1));
+  EXPECT_TRUE(changed[0].times_only) << "a later start merges into the first: only the times change";
+  Alert annotated = alert({{"alertname", "Load"}}, kT0, kT0 + minutes(6), kT0 + minutes(2));
+  annotated.annotations["summary"] = "now with a summary";
+  EXPECT_FALSE(pipeline_->receive({annotated}, kT0 + minutes(2))[0].times_only);
   const uint64_t fp = core::Labels{{"alertname", "Load"}}.fingerprint();
   EXPECT_EQ(pipeline_->find(fp)->active_at, kT0);
-  EXPECT_EQ(pipeline_->find(fp)->ends_at, kT0 + minutes(5));
+  EXPECT_EQ(pipeline_->find(fp)->ends_at, kT0 + minutes(6));
   pipeline_->set_incident(fp, 3);
   auto changes = pipeline_->receive({alert({{"alertname", "Load"}}, kT0 + minutes(20), std::nullopt, kT0 + minutes(20))},
                                     kT0 + minutes(20));

@@ -229,6 +229,10 @@ class Tx {
   virtual Status upsert_alert(const AlertRecord& alert) = 0;
   virtual Result<std::optional<AlertRecord>> get_alert(uint64_t fingerprint) = 0;
   virtual Result<std::vector<AlertRecord>> list_alerts(std::optional<AlertState> state) = 0;
+  // A re-sent alert whose only change is its end and receipt time (how Prometheus re-sends):
+  // writes just those columns. not_found when there is no such alert.
+  virtual Status touch_alert(uint64_t fingerprint, std::optional<Timestamp> ends_at, bool ends_at_from_timeout,
+                             Timestamp updated_at) = 0;
   // Deletes resolved alerts with updated_at < before that belong to no incident. Returns how many.
   virtual Result<int> delete_resolved_alerts(Timestamp before) = 0;
 

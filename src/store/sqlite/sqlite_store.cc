@@ -347,6 +347,23 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Status touch_alert(uint64_t fingerprint, std::optional<Timestamp> ends_at, bool ends_at_from_timeout,
+                     Timestamp updated_at) override {
+    return annotate("touch_alert", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "UPDATE alerts SET ends_at = ?1, ends_at_from_timeout = ?2, updated_at = ?3 WHERE fingerprint = ?4"));
+      TOCSIN_RETURN_IF_ERROR(
+          statement->bind_all(to_db(ends_at), ends_at_from_timeout ? 1 : 0, to_db(updated_at), to_db(fingerprint)));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      if (db_.changes() == 0) {
+        return std::unexpected(
+            Error::not_found(fmt::format("alert {} does not exist", core::fingerprint_hex(fingerprint))));
+      }
+      return core::ok();
+    });
+  }
+
   Result<std::optional<AlertRecord>> get_alert(uint64_t fingerprint) override {
     return annotate("get_alert", [&]() -> Result<std::optional<AlertRecord>> {
       TOCSIN_RETURN_IF_ERROR(check(false));

@@ -1424,5 +1424,31 @@ TEST_F(SqliteStoreTest, LinksAreUndirectedAndClocksComeDueInOrder) {
   });
 }
 
+
+TEST_F(SqliteStoreTest, TouchAlertWritesOnlyTheTimes) {
+  AlertRecord a;
+  a.fingerprint = 42;
+  a.labels = core::Labels{{"alertname", "X"}};
+  a.state = AlertState::kFiring;
+  a.active_at = at(1);
+  a.updated_at = at(2);
+  a.ends_at = at(100);
+  a.generator_url = "http://g";
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(a).has_value()); });
+  write([&](Tx& tx) { EXPECT_TRUE(tx.touch_alert(42, at(200), true, at(150)).has_value()); });
+  read([&](Tx& tx) {
+    auto got = tx.get_alert(42).value();
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->ends_at, at(200));
+    EXPECT_TRUE(got->ends_at_from_timeout);
+    EXPECT_EQ(got->updated_at, at(150));
+    EXPECT_EQ(got->generator_url, "http://g");
+    EXPECT_EQ(got->active_at, at(1));
+  });
+  auto st = store_->write([&](Tx& tx) { return tx.touch_alert(7, at(1), false, at(1)); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), core::ErrorCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace tocsin::store::sqlite

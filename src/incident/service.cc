@@ -255,10 +255,9 @@ core::Result<store::Incident> IncidentService::resolve(store::Tx& tx, int64_t id
 
 core::Result<store::Incident> IncidentService::add_note(store::Tx& tx, int64_t id, std::string_view actor,
                                                         std::string_view text, core::Timestamp now) const {
-  auto inc = TOCSIN_TRY(tx.get_incident(id));
-  if (!inc) return std::unexpected(core::Error::not_found(fmt::format("no incident {}", id)));
+  TOCSIN_TRY(load(tx, id));  // not_found when there is no such incident
   TOCSIN_TRY(tx.append_timeline({0, id, now, "note", std::string(actor), std::string(text)}));
-  return TOCSIN_TRY(tx.get_incident(id)).value();
+  return load(tx, id);
 }
 
 core::Result<store::Incident> IncidentService::load(store::Tx& tx, int64_t id) const {

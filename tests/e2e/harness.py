@@ -15,6 +15,9 @@ The binary comes from $TOCSIN_BIN (default: build/src/cli/tocsin in this checkou
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.message
+import email.policy
 import http.server
 import json
 import os
@@ -639,3 +642,52 @@ def snappy_compress(data: bytes) -> bytes:
 
 def remote_write_body(series: list[tuple[dict[str, str], list[tuple[float, int]]]]) -> bytes:
     return snappy_compress(encode_write_request(series))
+
+
+# ---------------------------------------------------------------------------------------------
+# SMTP sink (aiosmtpd, Debian: python3-aiosmtpd)
+
+def aiosmtpd_python() -> str | None:
+    """An interpreter that can import aiosmtpd, or None."""
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        if candidate and os.path.exists(candidate):
+            if subprocess.run([candidate, "-c", "import aiosmtpd"], capture_output=True).returncode == 0:
+                return candidate
+    return None
+
+
+class SmtpSink:
+    """smtp_sink.py on a free port, saving every mail under `directory`. Raises
+    unittest.SkipTest when aiosmtpd is missing."""
+
+    def __init__(self, directory: str):
+        python = aiosmtpd_python()
+        if python is None:
+            raise unittest.SkipTest("aiosmtpd is not installed (Debian: apt-get install python3-aiosmtpd)")
+        self.dir = directory
+        self.port = free_port()
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = subprocess.Popen([python, os.path.join(here, "smtp_sink.py"), "--port", str(self.port),
+                                      "--dir", directory], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.proc.kill()
+            raise AssertionError(f"the SMTP sink did not start: {line} {self.proc.stdout.read()}")
+
+    def messages(self) -> list[tuple[dict, email.message.EmailMessage]]:
+        """(envelope, message) for every mail received so far, in arrival order."""
+        out = []
+        if not os.path.isdir(self.dir):
+            return out
+        for name in sorted(os.listdir(self.dir), key=lambda n: (len(n), n)):
+            if not name.endswith(".eml"):
+                continue
+            with open(os.path.join(self.dir, name[:-4] + ".json")) as f:
+                envelope = json.load(f)
+            with open(os.path.join(self.dir, name), "rb") as f:
+                out.append((envelope, email.message_from_bytes(f.read(), policy=email.policy.default)))
+        return out
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)

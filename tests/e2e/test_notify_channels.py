@@ -28,25 +28,14 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (RULE_FOR_SECONDS, THRESHOLD, Tocsin, WebhookReceiver, free_port, http_request,
+from harness import (RULE_FOR_SECONDS, THRESHOLD, SmtpSink, Tocsin, WebhookReceiver, free_port, http_request,
                      on_call_candidates, wait_until)
 
 import datetime as dt
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 HOOK_SECRET = "e2e-webhook-secret-\u00e9"  # non-ASCII: the secret is bytes, UTF-8
 INSTANCE = "knoten-\u00fc1"  # non-ASCII, so the subject must be RFC 2047-encoded
 EMAILS = {"alice": "alice@example.test", "bob": "bob@example.test"}
-
-
-def aiosmtpd_python() -> str | None:
-    """An interpreter that can import aiosmtpd, or None."""
-    for candidate in (sys.executable, "/usr/bin/python3"):
-        if candidate and os.path.exists(candidate):
-            r = subprocess.run([candidate, "-c", "import aiosmtpd"], capture_output=True)
-            if r.returncode == 0:
-                return candidate
-    return None
 
 
 def verify_signature(secret: str, headers: dict[str, str], body: bytes, now: float,
@@ -158,19 +147,13 @@ class NotifyChannelsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        python = aiosmtpd_python()
-        if python is None:
-            raise unittest.SkipTest("aiosmtpd is not installed (Debian: apt-get install python3-aiosmtpd)")
         cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-notify-")
-        cls.mail_dir = os.path.join(cls.tmp, "mail")
-        cls.smtp_port = free_port()
-        cls.smtp = subprocess.Popen([python, os.path.join(HERE, "smtp_sink.py"), "--port", str(cls.smtp_port),
-                                     "--dir", cls.mail_dir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True)
-        line = cls.smtp.stdout.readline().strip()
-        if line != "ready":
-            cls.smtp.kill()
-            raise AssertionError(f"the SMTP sink did not start: {line} {cls.smtp.stdout.read()}")
+        try:
+            cls.smtp = SmtpSink(os.path.join(cls.tmp, "mail"))
+        except BaseException:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+        cls.smtp_port = cls.smtp.port
         cls.receiver = WebhookReceiver()
         cls.signed = SignedReceiver(HOOK_SECRET)
         cls.exec_out = os.path.join(cls.tmp, "exec-payload.json")
@@ -194,8 +177,7 @@ class NotifyChannelsTest(unittest.TestCase):
                 if closer:
                     closer.close()
             if getattr(cls, "smtp", None):
-                cls.smtp.terminate()
-                cls.smtp.wait(10)
+                cls.smtp.close()
             if os.environ.get("TOCSIN_E2E_KEEP"):
                 sys.stderr.write(f"\nkept {cls.tmp}\n")
             else:
@@ -212,18 +194,7 @@ class NotifyChannelsTest(unittest.TestCase):
 
     # -- helpers ----------------------------------------------------------------------------
     def mails(self) -> list[tuple[dict, email.message.EmailMessage]]:
-        out = []
-        if not os.path.isdir(self.mail_dir):
-            return out
-        for name in sorted(os.listdir(self.mail_dir), key=lambda n: (len(n), n)):
-            if not name.endswith(".eml"):
-                continue
-            with open(os.path.join(self.mail_dir, name[:-4] + ".json")) as f:
-                envelope = json.load(f)
-            with open(os.path.join(self.mail_dir, name), "rb") as f:
-                message = email.message_from_bytes(f.read(), policy=email.policy.default)
-            out.append((envelope, message))
-        return out
+        return self.smtp.messages()
 
     def incident(self) -> dict:
         def probe():

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import email.policy
 import hashlib
 import hmac
 import json
@@ -33,9 +32,8 @@ import sys
 import tempfile
 import unittest
 
-from harness import Tocsin, WebhookReceiver, free_port, http_request, parse_time, tocsin_bin
+from harness import SmtpSink, Tocsin, WebhookReceiver, free_port, http_request, parse_time, tocsin_bin
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)  # Monday; bob is on call until 09:00
 SECRET = "response-flows-secret"
 EMAILS = {"alice": "alice@example.test", "bob": "bob@example.test", "carol": "carol@example.test"}
@@ -43,14 +41,6 @@ EMAILS = {"alice": "alice@example.test", "bob": "bob@example.test", "carol": "ca
 
 def rfc3339(t: dt.datetime) -> str:
     return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def aiosmtpd_python() -> str | None:
-    for candidate in (sys.executable, "/usr/bin/python3"):
-        if candidate and os.path.exists(candidate):
-            if subprocess.run([candidate, "-c", "import aiosmtpd"], capture_output=True).returncode == 0:
-                return candidate
-    return None
 
 
 def starter_config(root: str, port: int, hooks: str, smtp_port: int) -> str:
@@ -89,18 +79,13 @@ class ResponseFlows(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        python = aiosmtpd_python()
-        if python is None:
-            raise unittest.SkipTest("aiosmtpd is not installed (Debian: apt-get install python3-aiosmtpd)")
         cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-flows-")
-        cls.mail_dir = os.path.join(cls.tmp, "mail")
-        smtp_port = free_port()
-        cls.smtp = subprocess.Popen([python, os.path.join(HERE, "smtp_sink.py"), "--port", str(smtp_port),
-                                     "--dir", cls.mail_dir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        line = cls.smtp.stdout.readline().strip()
-        if line != "ready":
-            cls.smtp.kill()
-            raise AssertionError(f"the SMTP sink did not start: {line}")
+        try:
+            cls.smtp = SmtpSink(os.path.join(cls.tmp, "mail"))
+        except BaseException:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+        smtp_port = cls.smtp.port
         cls.receiver = WebhookReceiver()
         cls.port = free_port()
         config = starter_config(os.path.join(cls.tmp, "ops"), cls.port, cls.receiver.url, smtp_port)
@@ -121,8 +106,7 @@ class ResponseFlows(unittest.TestCase):
             if getattr(cls, "receiver", None):
                 cls.receiver.close()
             if getattr(cls, "smtp", None):
-                cls.smtp.terminate()
-                cls.smtp.wait(10)
+                cls.smtp.close()
             if not os.environ.get("TOCSIN_E2E_KEEP"):
                 shutil.rmtree(cls.tmp, ignore_errors=True)
 
@@ -170,19 +154,7 @@ class ResponseFlows(unittest.TestCase):
         return [e["kind"] for e in inc["timeline"]]
 
     def mails_to(self, address: str) -> list[email.message.EmailMessage]:
-        out = []
-        if not os.path.isdir(self.mail_dir):
-            return out
-        for name in sorted(os.listdir(self.mail_dir), key=lambda n: (len(n), n)):
-            if not name.endswith(".eml"):
-                continue
-            with open(os.path.join(self.mail_dir, name[:-4] + ".json")) as f:
-                envelope = json.load(f)
-            if address not in envelope["rcpt_tos"]:
-                continue
-            with open(os.path.join(self.mail_dir, name), "rb") as f:
-                out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
-        return out
+        return [m for envelope, m in self.smtp.messages() if address in envelope["rcpt_tos"]]
 
     def pages(self, path: str, iid: str) -> list:
         return [r for r in self.receiver.snapshot(path)

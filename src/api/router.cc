@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_mapping.h"
+#include "api/risk_json.h"
 #include "core/duration.h"
 #include "ingest/exposition.h"
 #include "ingest/push.h"
@@ -15,6 +16,8 @@
 #include "oncall/schedule.h"
 #include "notify/ack_link.h"
 #include "notify/payload.h"
+#include "risk_register/heatmap.h"
+#include "risk_register/register.h"
 
 namespace tocsin::api {
 
@@ -150,6 +153,8 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
     if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
     if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
+    if (path == "/api/v1/risk") return get ? risk_list() : Response::error(405, "use GET");
+    if (path == "/api/v1/risk/heatmap.svg") return get ? risk_heatmap() : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
@@ -348,6 +353,20 @@ Response Router::list_plans() {
     overdue += plans.back()["review"]["overdue"].get<bool>() ? 1 : 0;
   }
   return ok_json({{"plans", plans}, {"review_overdue", overdue}});
+}
+
+// The risk register and its heat map (docs/risk-register.md). Model likelihoods are not wired
+// yet: such risks show source "model" with a null likelihood.
+Response Router::risk_list() {
+  return ok_json(risk_register_json(risk_register::build_register(engine_.config().risks, engine_.now())));
+}
+
+Response Router::risk_heatmap() {
+  Response r = Response::text(
+      200, risk_register::render_heatmap_svg(risk_register::build_register(engine_.config().risks, engine_.now())),
+      "image/svg+xml");
+  r.headers = {{"Cache-Control", "no-store"}};
+  return r;
 }
 
 Response Router::incident_route(const Request& request, std::string_view rest) {

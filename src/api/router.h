@@ -48,6 +48,8 @@ class Router {
   http::Response list_incidents(const http::Request& request);
   http::Response list_rules();
   http::Response list_plans();
+  http::Response risk_list();
+  http::Response risk_heatmap();
   http::Response incident_route(const http::Request& request, std::string_view rest);
   http::Response on_call(const http::Request& request);
   http::Response clock_route(const http::Request& request, std::string_view rest);

@@ -43,11 +43,24 @@ plans:
     communications:
       status: "Investigating {{ .host }} ({{ .Incident.Severity }}): {{ .Incident.URL }}"
       broken: "{{ len 3 }}"
+risks:
+  - {id: cert, title: Certificate expires, likelihood: 0.5, impact: 2, owner: bob, review: 2027-06-01}
+  - id: db-crash
+    title: Database crashes
+    likelihood: 0.3
+    impact: 5
+    owner: alice
+    plan: crash
+    mitigation: Replica and failover drill
+    review: 2026-12-01
+  - {id: breach, title: Data leaks, likelihood_from: {model: risk.model, class: breach}, impact: 4, owner: carol,
+     review: 2027-01-01}
 )";
 
 class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    dir_.write("risk.model", "{}");  // a risk's likelihood_from names it; the loader checks it exists
     config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
     store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
     engine::EngineOptions options;
@@ -471,6 +484,41 @@ TEST_F(RouterTest, PlansAreListedWithWhoFillsTheirRolesAndTheirReviewStatus) {
   EXPECT_EQ(plan["steps"][0]["due"], "15m");
   EXPECT_EQ(plan["review"]["overdue"], false) << "no review_every: never overdue";
   EXPECT_EQ(body["review_overdue"], 0);
+}
+
+TEST_F(RouterTest, RiskRegisterSortedByScoreWithModelLikelihoodsPending) {
+  const auto r = call("GET", "/api/v1/risk");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = json::parse(r.body);
+  EXPECT_EQ(body["generated_at"], "2026-12-04T10:00:00Z");
+  ASSERT_EQ(body["risks"].size(), 3u);
+  const json& top = body["risks"][0];
+  EXPECT_EQ(top, json::parse(R"({"id": "db-crash", "title": "Database crashes", "likelihood": 0.3,
+    "source": "manual", "impact": 5, "score": 1.5, "level": "medium", "owner": "alice", "plan": "crash",
+    "mitigation": "Replica and failover drill", "review": "2026-12-01", "review_overdue": true})"));
+  EXPECT_EQ(body["risks"][1]["id"], "cert");
+  EXPECT_EQ(body["risks"][1]["score"], 1.0);
+  EXPECT_EQ(body["risks"][1]["plan"], nullptr);
+  EXPECT_EQ(body["risks"][1]["review_overdue"], false);
+  const json& model = body["risks"][2];
+  EXPECT_EQ(model["id"], "breach");
+  EXPECT_EQ(model["source"], "model");
+  EXPECT_EQ(model["likelihood"], nullptr);
+  EXPECT_EQ(model["score"], nullptr);
+  EXPECT_EQ(model["level"], nullptr);
+  EXPECT_EQ(call("POST", "/api/v1/risk").status, 405);
+}
+
+TEST_F(RouterTest, RiskHeatMapIsAnSvg) {
+  const auto r = call("GET", "/api/v1/risk/heatmap.svg");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "image/svg+xml");
+  EXPECT_TRUE(r.body.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  size_t circles = 0;
+  for (size_t at = r.body.find("<circle"); at != std::string::npos; at = r.body.find("<circle", at + 1)) ++circles;
+  EXPECT_EQ(circles, 2u);  // the model risk has no likelihood yet: listed, not placed
+  EXPECT_NE(r.body.find("db-crash"), std::string::npos);
+  EXPECT_EQ(call("DELETE", "/api/v1/risk/heatmap.svg").status, 405);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/detect_command.h"
+#include "cli/risk_register_command.h"
 
 namespace {
 
@@ -81,6 +82,13 @@ int main(int argc, char** argv) {
   not_yet(*risk, "train", "--data CSV --label COLUMN [--model nb|tree] --out MODEL", exit_code);
   not_yet(*risk, "predict", "--model MODEL --data CSV [--output CSV]", exit_code);
   not_yet(*risk, "eval", "--model MODEL --data CSV --label COLUMN", exit_code);
+  tocsin::cli::RiskRegisterCommand reg;
+  auto* risk_register = risk->add_subcommand("register", "The risk register: score (likelihood × impact), level and "
+                                                         "review of each risk in the config, highest first");
+  risk_register->add_option("--config", reg.config, "The tocsin.yaml with a risks: section")->required();
+  risk_register->add_flag("--json", reg.json, "Print the JSON of GET /api/v1/risk");
+  risk_register->add_option("--plot", reg.plot, "Also write the risk heat map as an SVG file");
+  risk_register->callback([&] { exit_code = tocsin::cli::run_risk_register(reg); });
   auto* bayes = app.add_subcommand("bayes", "Bayesian networks");
   bayes->require_subcommand(1);
   not_yet(*bayes, "query", "--net NET.yaml --query NODE [--evidence N=v,…]", exit_code);

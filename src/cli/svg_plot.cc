@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/xml.h"
+
 namespace tocsin::cli {
 namespace {
 
@@ -18,19 +20,7 @@ constexpr double kScoreY = 400, kScoreH = 110;  // score panel
 constexpr double kPlotW = kWidth - kLeft - kRight;
 constexpr int kMaxTimeTicks = 8;
 
-std::string escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+using core::xml_escape;
 
 // 1, 2 or 5 × 10^k, about range/target.
 double nice_step(double range, int target) {
@@ -124,7 +114,7 @@ std::string render_detect_svg(const DetectPlot& plot) {
       "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
       "<text x=\"{2}\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{3}</text>\n"
       "<text x=\"{2}\" y=\"38\" fill=\"#444\">{4}</text>\n",
-      kWidth, kHeight, kLeft, escape(plot.title), escape(plot.subtitle));
+      kWidth, kHeight, kLeft, xml_escape(plot.title), xml_escape(plot.subtitle));
   if (pts.empty()) {
     s += fmt::format("<text x=\"{}\" y=\"{}\">no samples</text>\n<path d=\"M0,0\"/>\n</svg>\n", kLeft, kTopY + 20);
     return s;
@@ -156,7 +146,7 @@ std::string render_detect_svg(const DetectPlot& plot) {
     const double yy = c.y(v);
     s += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eee\"/>"
                      "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
-                     kLeft, kLeft + kPlotW, yy, yy, kLeft - 6, yy + 4, escape(fmt::format("{:.6g}", std::fabs(v) < step * 1e-9 ? 0.0 : v)));
+                     kLeft, kLeft + kPlotW, yy, yy, kLeft - 6, yy + 4, xml_escape(fmt::format("{:.6g}", std::fabs(v) < step * 1e-9 ? 0.0 : v)));
   }
   for (double v : {0.0, 0.5, 1.0}) {
     const double yy = Canvas::score_y(v);

@@ -325,6 +325,29 @@ struct Plan {
   Position pos;
 };
 
+// `likelihood_from:` — a risk's likelihood read from a trained risk model (the probability it
+// gives `cls`). The loader checks that the model file exists; reading it is the risk layer's job.
+struct RiskModelRef {
+  std::string model;  // the model file, absolute once loaded
+  std::string cls;    // `class:` — the class whose probability is the likelihood
+  Position pos;
+};
+
+// One entry of the risk register (`risks:`, docs/risk-register.md). Exactly one of `likelihood`
+// (set by hand) and `likelihood_from` (from a model) is set.
+struct Risk {
+  std::string id;
+  std::string title;
+  std::optional<double> likelihood;  // a probability in [0, 1]
+  std::optional<RiskModelRef> likelihood_from;
+  int impact = 1;          // 1..5
+  std::string owner;       // a person id
+  std::string plan;        // a plan id; may be empty
+  std::string mitigation;  // free text; may be empty
+  std::chrono::sys_days review;  // the next review date
+  Position pos;
+};
+
 struct Config {
   std::string path;  // the main file, as given
   ServerConfig server;
@@ -341,6 +364,7 @@ struct Config {
   std::optional<Route> routes;
   std::vector<InhibitRule> inhibit_rules;
   std::vector<Plan> plans;
+  std::vector<Risk> risks;
 
   // Lookups by id/name; nullptr when absent.
   const Person* person(std::string_view id) const;

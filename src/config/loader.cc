@@ -47,7 +47,7 @@ struct Map {
   }
 };
 
-enum class RefKind { kPerson, kSchedule, kChannel, kPolicy, kTimeInterval };
+enum class RefKind { kPerson, kSchedule, kChannel, kPolicy, kTimeInterval, kPlan };
 
 // A name that must exist somewhere in the config; checked once every section is read, because
 // sections may come in any order.
@@ -274,7 +274,7 @@ Result<YAML::Node> parse_yaml(std::string_view text, const std::string& file) {
 constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
-    "routes", "inhibit_rules", "plans"};
+    "routes", "inhibit_rules", "plans",  "risks"};
 constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",         "external_url",
                                             "log_level", "retention", "ack_secret_env"};
 constexpr std::string_view kAuthKeys[] = {"tokens"};
@@ -305,6 +305,9 @@ constexpr std::string_view kInhibitKeys[] = {"source_matchers", "target_matchers
 constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",          "severity", "escalation",  "roles",
                                           "steps", "resources", "communications", "clocks",   "review_every",
                                           "reviewed"};
+constexpr std::string_view kRiskKeys[] = {"id",    "title", "likelihood", "likelihood_from", "impact",
+                                          "owner", "plan",  "mitigation", "review"};
+constexpr std::string_view kRiskModelKeys[] = {"model", "class"};
 constexpr std::string_view kIncludeKeys[] = {"include"};
 constexpr std::string_view kStepKeys[] = {"id", "title", "owner", "due", "checklist", "action"};
 constexpr std::string_view kActionKeys[] = {"type", "url", "body", "command", "approve", "timeout"};
@@ -352,6 +355,8 @@ class Parser {
         cfg.inhibit_rules = TOCSIN_TRY(parse_inhibit_rules(node));
       } else if (key == "plans") {
         cfg.plans = TOCSIN_TRY(parse_plans(node));
+      } else if (key == "risks") {
+        cfg.risks = TOCSIN_TRY(parse_risks(node));
       }
     }
     TOCSIN_RETURN_IF_ERROR(resolve_references(cfg));
@@ -1539,6 +1544,80 @@ class Parser {
     return a;
   }
 
+  // ---- risks ----
+
+  Result<std::vector<Risk>> parse_risks(const Node& n) {
+    std::vector<Risk> risks;
+    std::map<std::string, int> ids;
+    for (const Node& item : TOCSIN_TRY(list(n))) {
+      const Map m = TOCSIN_TRY(map(item, kRiskKeys));
+      Risk r;
+      r.pos = pos(item);
+      const Node id = TOCSIN_TRY(required(m, "id"));
+      r.id = TOCSIN_TRY(nonempty_string(id));
+      TOCSIN_RETURN_IF_ERROR(unique(ids, r.id, id, "risk id"));
+      r.title = TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(m, "title"))));
+      const Node* by_hand = m.find("likelihood");
+      const Node* from_model = m.find("likelihood_from");
+      if (by_hand && from_model) {
+        return std::unexpected(error(*from_model, "expected one of likelihood or likelihood_from, not both"));
+      }
+      if (!by_hand && !from_model) {
+        return std::unexpected(error(item.line, join_path(item.path, "likelihood"),
+                                     "missing required field \"likelihood\" (a probability from 0 to 1) or "
+                                     "\"likelihood_from\" ({model: FILE, class: CLASS})"));
+      }
+      if (by_hand) r.likelihood = TOCSIN_TRY(probability(*by_hand));
+      if (from_model) r.likelihood_from = TOCSIN_TRY(risk_model_ref(*from_model));
+      r.impact = TOCSIN_TRY(integer(TOCSIN_TRY(required(m, "impact")), 1, 5));
+      const Node owner = TOCSIN_TRY(required(m, "owner"));
+      r.owner = TOCSIN_TRY(nonempty_string(owner));
+      expect_ref(RefKind::kPerson, r.owner, owner);
+      if (const Node* f = m.find("plan")) {
+        r.plan = TOCSIN_TRY(nonempty_string(*f));
+        expect_ref(RefKind::kPlan, r.plan, *f);
+      }
+      if (const Node* f = m.find("mitigation")) r.mitigation = TOCSIN_TRY(string(*f));
+      const Node review = TOCSIN_TRY(required(m, "review"));
+      const std::string text = TOCSIN_TRY(string(review));
+      auto day = parse_date(text);
+      if (!day) return std::unexpected(error(review, fmt::format("bad date \"{}\": expected YYYY-MM-DD", text)));
+      r.review = std::chrono::sys_days(day->time_since_epoch());
+      risks.push_back(std::move(r));
+    }
+    return risks;
+  }
+
+  Result<double> probability(const Node& n) const {
+    std::optional<double> v;
+    if (n.yaml.IsScalar() && is_plain(n.yaml)) v = to_number(n.yaml.Scalar());
+    if (!v) return std::unexpected(error(n, fmt::format("expected a probability from 0 to 1, got {}", describe(n.yaml))));
+    if (!(*v >= 0 && *v <= 1)) {
+      return std::unexpected(error(n, fmt::format("{} is out of range: expected a probability from 0 to 1", n.yaml.Scalar())));
+    }
+    return *v;
+  }
+
+  Result<RiskModelRef> risk_model_ref(const Node& n) const {
+    if (!n.yaml.IsMap()) {
+      return std::unexpected(error(n, fmt::format("expected {{model: FILE, class: CLASS}}, got {}", describe(n.yaml))));
+    }
+    const Map m = TOCSIN_TRY(map(n, kRiskModelKeys));
+    RiskModelRef ref;
+    ref.pos = pos(n);
+    const Node model = TOCSIN_TRY(required(m, "model"));
+    const fs::path p(TOCSIN_TRY(nonempty_string(model)));
+    const fs::path file = (p.is_relative() ? base_dir_ / p : p).lexically_normal();
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      return std::unexpected(error(model, fmt::format("model file {} does not exist (train one with `tocsin risk train`)",
+                                                      file.string())));
+    }
+    ref.model = file.string();
+    ref.cls = TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(m, "class"))));
+    return ref;
+  }
+
   // ---- references between sections ----
 
   // An over-time rule reads its range from the in-memory series store, which keeps only
@@ -1587,6 +1666,11 @@ class Parser {
           if (cfg.time_interval(ref.id)) continue;
           for (const auto& t : cfg.time_intervals) known.push_back(t.name);
           what = "time interval";
+          break;
+        case RefKind::kPlan:
+          if (cfg.plan(ref.id)) continue;
+          for (const auto& p : cfg.plans) known.push_back(p.id);
+          what = "plan";
           break;
       }
       return std::unexpected(Error::invalid_argument(fmt::format("no {} \"{}\" is defined (known: {})", what, ref.id,

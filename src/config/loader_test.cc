@@ -618,6 +618,102 @@ routes:
     {R"(channels:
   - {name: run, type: exec, command: [/bin/true], subject: x}
 )", "unknown key \"subject\"; expected one of: name, type, url, format, smtp, to, command, timeout, send_resolved, title, body", 2, "channels[0].subject"},
+    // ---- risks ----
+    {R"(people: [{id: alice}]
+risks:
+  - {id: r1, title: Outage, likelihood: 0.2, impact: 3, owner: alice, review: 2027-01-01, score: 9}
+)", "unknown key \"score\"; expected one of: id, title, likelihood, likelihood_from, impact, owner, plan", 3, "risks[0].score"},
+    {R"(people: [{id: alice}]
+risks:
+  - {id: r1, title: Outage, impact: 3, owner: alice, review: 2027-01-01}
+)", "missing required field \"likelihood\"", 3, "risks[0].likelihood"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood: 0.2
+    likelihood_from: {model: m.json, class: crash}
+    impact: 3
+    owner: alice
+    review: 2027-01-01
+)", "expected one of likelihood or likelihood_from, not both", 6, "risks[0].likelihood_from"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood: 1.5
+    impact: 3
+    owner: alice
+    review: 2027-01-01
+)", "1.5 is out of range: expected a probability from 0 to 1", 5, "risks[0].likelihood"},
+    {R"(people: [{id: alice}]
+risks:
+  - {id: r1, title: Outage, likelihood: 20%, impact: 3, owner: alice, review: 2027-01-01}
+)", "expected a probability from 0 to 1, got \"20%\"", 3, "risks[0].likelihood"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood: 0.2
+    impact: 6
+    owner: alice
+    review: 2027-01-01
+)", "6 is out of range: expected 1 to 5", 6, "risks[0].impact"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood: 0.2
+    impact: 3
+    owner: dave
+    review: 2027-01-01
+)", "no person \"dave\" is defined (known: alice)", 7, "risks[0].owner"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood: 0.2
+    impact: 3
+    owner: alice
+    plan: crash
+    review: 2027-01-01
+)", "no plan \"crash\" is defined (known: none)", 8, "risks[0].plan"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood: 0.2
+    impact: 3
+    owner: alice
+    review: 01/02/2027
+)", "bad date \"01/02/2027\": expected YYYY-MM-DD", 8, "risks[0].review"},
+    {R"(people: [{id: alice}]
+risks:
+  - {id: r1, title: Outage, likelihood: 0.2, impact: 3, owner: alice}
+)", "missing required field \"review\"", 3, "risks[0].review"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood_from: {model: models/absent.json, class: crash}
+    impact: 3
+    owner: alice
+    review: 2027-01-01
+)", "absent.json does not exist", 5, "risks[0].likelihood_from.model"},
+    {R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    likelihood_from: {model: t.yaml, klass: crash}
+    impact: 3
+    owner: alice
+    review: 2027-01-01
+)", "unknown key \"klass\"; expected one of: model, class", 5, "risks[0].likelihood_from.klass"},
+    {R"(people: [{id: alice}]
+risks:
+  - {id: r1, title: A, likelihood: 0.2, impact: 3, owner: alice, review: 2027-01-01}
+  - {id: r1, title: B, likelihood: 0.2, impact: 3, owner: alice, review: 2027-01-01}
+)", "duplicate risk id \"r1\" (first on line 3)", 4, "risks[1].id"},
 };
 // clang-format on
 
@@ -1239,6 +1335,51 @@ TEST(Loader, ChannelSendResolvedDefaultsPerTypeAndTemplates) {
   EXPECT_EQ(loud->body_template, "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}\n");
   EXPECT_TRUE(cfg->channel("hook")->title_template.empty());
   EXPECT_TRUE(cfg->channel("hook")->body_template.empty());
+}
+
+TEST(Loader, RisksByHandAndFromAModel) {
+  TempDir dir;
+  dir.write("models/incidents.json", "{}");
+  auto cfg = load_config_string(R"(risks:
+  - id: db-outage
+    title: Primary database crashes
+    likelihood: 0.3
+    impact: 5
+    owner: alice
+    plan: crash
+    mitigation: Nightly failover drill
+    review: 2027-03-01
+  - id: breach
+    title: Customer data leaks
+    likelihood_from: {model: models/incidents.json, class: data_breach}
+    impact: 4
+    owner: alice
+    review: 2027-01-15
+people: [{id: alice}]
+plans:
+  - {id: crash}
+)",
+                                "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  ASSERT_EQ(cfg->risks.size(), 2u);
+  const Risk& a = cfg->risks[0];
+  EXPECT_EQ(a.id, "db-outage");
+  EXPECT_EQ(a.title, "Primary database crashes");
+  EXPECT_EQ(a.likelihood, 0.3);
+  EXPECT_FALSE(a.likelihood_from.has_value());
+  EXPECT_EQ(a.impact, 5);
+  EXPECT_EQ(a.owner, "alice");
+  EXPECT_EQ(a.plan, "crash");
+  EXPECT_EQ(a.mitigation, "Nightly failover drill");
+  EXPECT_EQ(a.review, std::chrono::sys_days(std::chrono::year(2027) / 3 / 1));
+  EXPECT_EQ(a.pos.line, 2);
+  const Risk& b = cfg->risks[1];
+  EXPECT_FALSE(b.likelihood.has_value());
+  ASSERT_TRUE(b.likelihood_from.has_value());
+  EXPECT_EQ(b.likelihood_from->model, (dir.path() / "models/incidents.json").string());
+  EXPECT_EQ(b.likelihood_from->cls, "data_breach");
+  EXPECT_TRUE(b.plan.empty());
+  EXPECT_TRUE(b.mitigation.empty());
 }
 
 TEST(Config, TargetsRoundTrip) {

@@ -163,6 +163,43 @@ inhibit_rules:                         # a firing source alert mutes matching ta
 
 plans:                                 # emergency plans: an include glob, or a plan inline
   - include: plans/*.yaml
+
+risks:                                 # the risk register: GET /api/v1/risk, `tocsin risk register --plot`
+  # score = likelihood (a probability, 0..1) × impact (1..5): low < 1, medium < 2, high < 3.5,
+  # critical from 3.5 (docs/risk-register.md). `review` is the next review date; after it the risk
+  # shows as overdue. A likelihood can also come from a trained model (`tocsin risk train`):
+  #   likelihood_from: {model: models/incidents.model, class: system_crash}
+  - id: primary-db-crash
+    title: The primary database server crashes during business hours
+    likelihood: 0.3                    # about once in three years of comparable systems
+    impact: 5                          # 1 negligible … 5 severe
+    owner: bob                         # a person id
+    plan: system_crash                 # the emergency plan that answers it (optional)
+    mitigation: Streaming replica on the backup server; failover rehearsed every quarter
+    review: 2027-03-01
+  - id: customer-data-leak
+    title: Customer personal data leaks through a compromised account
+    likelihood: 0.15
+    impact: 5
+    owner: carol
+    plan: data_breach
+    mitigation: MFA for all staff, least-privilege database roles, quarterly access review
+    review: 2027-02-01
+  - id: ddos-checkout
+    title: A volumetric DDoS takes the checkout offline
+    likelihood: 0.4
+    impact: 4
+    owner: alice
+    plan: network_attack
+    mitigation: Upstream scrubbing contract; rate limits ready to switch on at the edge
+    review: 2027-01-15
+  - id: expired-certificate
+    title: A TLS certificate expires unnoticed
+    likelihood: 0.5
+    impact: 2
+    owner: alice
+    mitigation: Automatic renewal; a probe alerts 14 days before expiry
+    review: 2027-06-01
 )yaml";
 
 constexpr std::string_view kSystemCrashPlan = R"yaml(# Emergency plan: a server or service has crashed.

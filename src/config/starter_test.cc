@@ -103,6 +103,21 @@ TEST(Starter, WritesAConfigThatLoadsCleanly) {
     EXPECT_GT(p.review_every, hours(0)) << p.id;
   }
   for (const Plan& p : cfg.plans) EXPECT_EQ(p.escalation, "ops") << p.id;
+
+  // A risk register linked to the three shipped plans.
+  ASSERT_EQ(cfg.risks.size(), 4u);
+  std::vector<std::string> linked;
+  for (const Risk& r : cfg.risks) {
+    EXPECT_TRUE(r.likelihood.has_value()) << r.id;
+    EXPECT_GE(r.impact, 1) << r.id;
+    EXPECT_NE(cfg.person(r.owner), nullptr) << r.id;
+    EXPECT_FALSE(r.mitigation.empty()) << r.id;
+    if (!r.plan.empty()) linked.push_back(r.plan);
+  }
+  EXPECT_EQ(linked, (std::vector<std::string>{"system_crash", "data_breach", "network_attack"}));
+  EXPECT_EQ(cfg.risks[0].id, "primary-db-crash");
+  EXPECT_EQ(cfg.risks[0].likelihood, 0.3);
+  EXPECT_EQ(cfg.risks[0].impact, 5);
 }
 
 TEST(Starter, RefusesToOverwrite) {

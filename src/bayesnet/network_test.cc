@@ -54,7 +54,7 @@ TEST(BayesNetwork, RoundTripsThroughYaml) {
 TEST(BayesNetwork, RowThatDoesNotSumToOneNamesNodeRowAndLine) {
   std::string text = kGood;
   text.replace(text.find("[0.3, 0.7]"), 10, "[0.3, 0.8]");
-  EXPECT_EQ(error_of(text), "net.yaml:13: node \"crash\": cpt row \"no,yes\" sums to 1.1, expected 1 (±1e-09)");
+  EXPECT_EQ(error_of(text), "net.yaml:12: node \"crash\": cpt row \"no,yes\" sums to 1.1, expected 1 (±1e-09)");
 }
 
 TEST(BayesNetwork, CycleNamesThePath) {
@@ -75,7 +75,7 @@ TEST(BayesNetwork, MissingAndDuplicateRows) {
   std::string twice = kGood;
   twice.replace(twice.find("\"no,no\""), 7, "\"no,yes\"");
   // yaml-cpp keeps duplicate keys; the loader reports them.
-  EXPECT_EQ(error_of(twice), "net.yaml:14: node \"crash\": cpt row \"no,yes\" given twice (first on line 12)");
+  EXPECT_EQ(error_of(twice), "net.yaml:13: node \"crash\": cpt row \"no,yes\" given twice (first on line 12)");
 }
 
 TEST(BayesNetwork, BadInputsNameTheNode) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace tocsin::bayesnet {
@@ -81,8 +82,8 @@ class Parser {
     structure.require_cpts = false;
     Network shape = TOCSIN_TRY(Network::build(resolved, structure));
     for (size_t i = 0; i < specs.size(); ++i) {
-      if (!raw_cpts_[i].IsDefined()) continue;
-      resolved[i].cpt = TOCSIN_TRY(parse_cpt(shape, i, raw_cpts_[i], cpt_lines_[i]));
+      if (!raw_cpts_[i]) continue;
+      resolved[i].cpt = TOCSIN_TRY(parse_cpt(shape, i, *raw_cpts_[i], cpt_lines_[i]));
     }
     return Network::build(std::move(resolved), options_);
   }
@@ -242,7 +243,7 @@ class Parser {
 
   BuildOptions options_;
   int nodes_line_ = 0;
-  std::vector<YAML::Node> raw_cpts_;
+  std::vector<std::optional<YAML::Node>> raw_cpts_;  // nullopt: no cpt given
   std::vector<int> cpt_lines_;
 };
 

@@ -52,10 +52,16 @@ class BayesTest(unittest.TestCase):
         return num / den
 
     def test_query_table(self):
+        # A high reading alone leaves "no attack" more likely (0.41 vs 0.59); with a crash too,
+        # the attack explains both (0.96).
         p = run("query", "--net", EXAMPLE, "--query", "network_attack", "--evidence", "attack_strength=high")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("P(network_attack | attack_strength=high)", p.stdout)
-        self.assertIn("MAP state: yes", p.stdout)
+        self.assertIn("MAP state: no (p = 0.587629)", p.stdout)
+        p = run("query", "--net", EXAMPLE, "--query", "network_attack",
+                "--evidence", "attack_strength=high", "--evidence", "system_crash=yes")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("MAP state: yes (p = 0.964177)", p.stdout)
 
     def test_bad_input_is_one_line(self):
         for args, needle in [

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "cli/bayes_command.h"
 #include "cli/commands.h"
 #include "cli/detect_command.h"
 #include "cli/risk_register_command.h"
@@ -91,7 +92,23 @@ int main(int argc, char** argv) {
   risk_register->callback([&] { exit_code = tocsin::cli::run_risk_register(reg); });
   auto* bayes = app.add_subcommand("bayes", "Bayesian networks");
   bayes->require_subcommand(1);
-  not_yet(*bayes, "query", "--net NET.yaml --query NODE [--evidence N=v,…]", exit_code);
+  tocsin::cli::BayesQueryCommand bq;
+  auto* bayes_query = bayes->add_subcommand("query", "Posterior distribution and MAP state of NODE given evidence "
+                                                     "(exact, by variable elimination)");
+  bayes_query->add_option("--net", bq.net, "The network (YAML: nodes, states, parents, cpt)")->required();
+  bayes_query->add_option("--query", bq.query, "The node whose posterior to print")->required();
+  bayes_query->add_option("--evidence", bq.evidence, "Observed states N=v,M=w (repeatable)");
+  bayes_query->add_flag("--json", bq.json, "Print JSON: query, evidence, posterior, map, evidence_probability");
+  bayes_query->callback([&] { exit_code = tocsin::cli::run_bayes_query(bq); });
+  tocsin::cli::BayesLearnCommand bl;
+  auto* bayes_learn = bayes->add_subcommand("learn", "Learn the CPTs of a network structure from a CSV by counting, "
+                                                     "with Laplace smoothing");
+  bayes_learn->add_option("--net", bl.net, "The structure (nodes, states, parents; CPTs optional, replaced)")->required();
+  bayes_learn->add_option("--data", bl.data, "CSV with a header line; one column per node, values are states")->required();
+  bayes_learn->add_option("--out", bl.out, "Where to write the network with learnt CPTs")->required();
+  bayes_learn->add_option("--alpha", bl.alpha, "Laplace pseudo-count per CPT cell (0: maximum likelihood)")
+      ->capture_default_str();
+  bayes_learn->callback([&] { exit_code = tocsin::cli::run_bayes_learn(bl); });
   auto* drill = app.add_subcommand("drill", "Drills on a simulated clock");
   drill->require_subcommand(1);
   not_yet(*drill, "run", "SCENARIO.yaml --config FILE [--json]", exit_code);

@@ -1,0 +1,101 @@
+#include "cli/bayes_command.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "bayesnet/learn.h"
+#include "bayesnet/yaml_format.h"
+#include "core/file_io.h"
+
+namespace tocsin::cli {
+namespace {
+
+int fail(const core::Error& error) {
+  fmt::print(stderr, "error: {}\n", error.to_string());
+  return 1;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (item.empty()) continue;
+    out += (out.empty() ? "" : ",") + item;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_posterior(const bayesnet::Network& network, const bayesnet::Evidence& evidence,
+                             const bayesnet::Posterior& posterior, bool json) {
+  const auto& node = network.node(posterior.node);
+  if (json) {
+    nlohmann::ordered_json out;
+    out["query"] = node.name;
+    nlohmann::ordered_json ev = nlohmann::ordered_json::object();
+    for (const auto& o : evidence) ev[network.node(o.node).name] = network.node(o.node).states[o.state];
+    out["evidence"] = ev;
+    nlohmann::ordered_json post = nlohmann::ordered_json::object();
+    for (size_t s = 0; s < node.states.size(); ++s) post[node.states[s]] = posterior.probabilities[s];
+    out["posterior"] = post;
+    out["map"] = node.states[posterior.map_state];
+    out["evidence_probability"] = posterior.evidence_probability;
+    return out.dump(2) + "\n";
+  }
+  std::vector<std::string> given;
+  for (const auto& o : evidence) given.push_back(network.node(o.node).name + "=" + network.node(o.node).states[o.state]);
+  std::string out = given.empty() ? fmt::format("P({})\n", node.name)
+                                  : fmt::format("P({} | {})\n", node.name, fmt::join(given, ", "));
+  size_t width = 5;
+  for (const auto& s : node.states) width = std::max(width, s.size());
+  out += fmt::format("  {:<{}}  probability\n", "state", width);
+  for (size_t s = 0; s < node.states.size(); ++s) {
+    out += fmt::format("  {:<{}}  {:.6f}{}\n", node.states[s], width, posterior.probabilities[s],
+                       s == posterior.map_state ? "  ← MAP" : "");
+  }
+  out += fmt::format("MAP state: {} (p = {:.6f})\n", node.states[posterior.map_state],
+                     posterior.probabilities[posterior.map_state]);
+  if (!evidence.empty()) out += fmt::format("P(evidence) = {:.6g}\n", posterior.evidence_probability);
+  return out;
+}
+
+int run_bayes_query(const BayesQueryCommand& command) {
+  auto network = bayesnet::load_network(command.net);
+  if (!network) return fail(network.error());
+  auto query = network->find(command.query);
+  if (!query) {
+    std::vector<std::string> names;
+    for (const auto& n : network->nodes()) names.push_back(n.name);
+    return fail(core::Error::invalid_argument(fmt::format("--query: unknown node \"{}\" in {}; the nodes are: {}",
+                                                          command.query, command.net, fmt::join(names, ", "))));
+  }
+  auto evidence = bayesnet::parse_evidence(*network, join(command.evidence));
+  if (!evidence) return fail(core::Error::invalid_argument("--evidence: " + evidence.error().message()));
+  auto result = bayesnet::posterior(*network, *query, *evidence);
+  if (!result) return fail(result.error());
+  fmt::print("{}", format_posterior(*network, *evidence, *result, command.json));
+  return 0;
+}
+
+int run_bayes_learn(const BayesLearnCommand& command) {
+  auto structure = bayesnet::load_network(command.net, {.file = command.net, .require_cpts = false});
+  if (!structure) return fail(structure.error());
+  std::ifstream data(command.data, std::ios::binary);
+  if (!data) return fail(core::Error::not_found(fmt::format("{}: cannot open the file", command.data)));
+  auto learned = bayesnet::learn_cpts(*structure, data, {.alpha = command.alpha, .data_name = command.data});
+  if (!learned) return fail(learned.error());
+  const std::string comment =
+      fmt::format("CPTs learnt by `tocsin bayes learn` from {} ({} rows) with Laplace smoothing, alpha = {},\n"
+                  "on the structure of {}: P(x | u) = (N(x, u) + alpha) / (N(u) + alpha * states).",
+                  command.data, learned->counts.rows, command.alpha, command.net);
+  if (auto written = core::write_file_atomically(command.out, bayesnet::to_yaml(learned->network, comment)); !written) {
+    return fail(written.error());
+  }
+  fmt::print(stderr, "learnt {} CPTs from {} rows; wrote {}\n", learned->network.size(), learned->counts.rows,
+             command.out);
+  return 0;
+}
+
+}  // namespace tocsin::cli

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 namespace tocsin::risk {
@@ -133,10 +134,21 @@ core::Result<Cleaned> clean(const Table& table, const CleanOptions& options) {
   // 2. Duplicates among the kept rows (the whole row, label included).
   {
     std::unordered_set<std::string> seen;
+    std::string key;
     for (size_t r = 0; r < n; ++r) {
       if (!keep[r]) continue;
-      std::string key;
-      for (const auto& col : table.columns) key += col.text(r) + '\x1f';
+      key.clear();
+      for (const auto& col : table.columns) {
+        if (col.kind == ColumnKind::kNumeric) {
+          double v = col.numbers[r];
+          if (std::isnan(v)) v = std::numeric_limits<double>::quiet_NaN();  // one NaN bit pattern
+          if (v == 0) v = 0;  // -0 == 0
+          key.append(reinterpret_cast<const char*>(&v), sizeof v);
+        } else {
+          key += col.texts[r];
+          key += '\x1f';
+        }
+      }
       if (!seen.insert(key).second) {
         ++rep.duplicates;
         if (options.drop_duplicates) { keep[r] = 0; ++rep.dropped_duplicates; }

@@ -75,15 +75,9 @@ core::Result<std::unique_ptr<NaiveBayes>> NaiveBayes::fit(const Dataset& data, c
       int v = static_cast<int>(data.row(r)[f]);
       if (v >= 0) counts[static_cast<size_t>(data.y[r])][static_cast<size_t>(v)] += 1;
     }
-    std::vector<std::vector<double>> logp(k, std::vector<double>(cats, 0));
-    for (size_t c = 0; c < k; ++c) {
-      long double total = 0;
-      for (double x : counts[c]) total += x + options.alpha;
-      for (size_t v = 0; v < cats; ++v) logp[c][v] = static_cast<double>(std::log((counts[c][v] + options.alpha) / total));
-    }
     nb->cat_count_.push_back(std::move(counts));
-    nb->log_prob_.push_back(std::move(logp));
   }
+  nb->precompute();
   return nb;
 }
 
@@ -94,29 +88,19 @@ std::string_view NaiveBayes::kind() const {
 }
 
 std::vector<long double> NaiveBayes::joint_log_likelihood(const double* row) const {
-  constexpr long double kTwoPi = 2.0L * std::numbers::pi_v<long double>;
   std::vector<long double> jll(classes_);
   for (size_t c = 0; c < classes_; ++c) {
-    long double norm = 0, dev = 0;
+    long double dev = 0;
     for (size_t j = 0; j < numeric_.size(); ++j) {
-      long double var = var_[c][j];
-      norm += std::log(kTwoPi * var);
       long double d = row[numeric_[j]] - static_cast<long double>(theta_[c][j]);
-      dev += d * d / var;
+      dev += d * d / var_[c][j];
     }
     long double cat = 0;
     for (size_t j = 0; j < categorical_.size(); ++j) {
       int v = static_cast<int>(row[categorical_[j]]);
-      const auto& counts = cat_count_[j][c];
-      if (v >= 0) {
-        cat += log_prob_[j][c][static_cast<size_t>(v)];
-      } else {
-        long double total = 0;
-        for (double x : counts) total += x + alpha_;
-        cat += std::log(alpha_ / (total + alpha_));
-      }
+      cat += v >= 0 ? log_prob_[j][c][static_cast<size_t>(v)] : unseen_[j * classes_ + c];
     }
-    jll[c] = static_cast<long double>(log_prior_[c]) - 0.5L * norm - 0.5L * dev + cat;
+    jll[c] = static_cast<long double>(log_prior_[c]) + log_norm_[c] - 0.5L * dev + cat;
   }
   return jll;
 }
@@ -177,18 +161,32 @@ core::Result<std::unique_ptr<NaiveBayes>> NaiveBayes::from_json(const nlohmann::
   }
   if (!ok) return std::unexpected(core::Error::invalid_argument("naive Bayes parameters do not fit the model's classes and features"));
   for (double p : nb->priors_) nb->log_prior_.push_back(std::log(p));
-  for (const auto& per_class : nb->cat_count_) {
+  nb->precompute();
+  return nb;
+}
+
+void NaiveBayes::precompute() {
+  constexpr long double kTwoPi = 2.0L * std::numbers::pi_v<long double>;
+  log_norm_.assign(classes_, 0);
+  for (size_t c = 0; c < classes_; ++c) {
+    long double norm = 0;
+    for (double v : var_[c]) norm += std::log(kTwoPi * v);
+    log_norm_[c] = -0.5L * norm;
+  }
+  log_prob_.clear();
+  unseen_.clear();
+  for (const auto& per_class : cat_count_) {
     std::vector<std::vector<double>> logp;
     for (const auto& counts : per_class) {
       long double total = 0;
-      for (double x : counts) total += x + nb->alpha_;
+      for (double x : counts) total += x + alpha_;
       std::vector<double> row;
-      for (double x : counts) row.push_back(static_cast<double>(std::log((x + nb->alpha_) / total)));
+      for (double x : counts) row.push_back(static_cast<double>(std::log((x + alpha_) / total)));
       logp.push_back(std::move(row));
+      unseen_.push_back(std::log(alpha_ / (total + alpha_)));
     }
-    nb->log_prob_.push_back(std::move(logp));
+    log_prob_.push_back(std::move(logp));
   }
-  return nb;
 }
 
 std::string NaiveBayes::describe(const Schema& schema) const {

@@ -46,6 +46,10 @@ class NaiveBayes final : public Classifier {
   std::vector<std::vector<double>> theta_, var_;               // [class][numeric feature], var includes ε
   std::vector<std::vector<std::vector<double>>> log_prob_;     // [categorical feature][class][category]
   std::vector<std::vector<std::vector<double>>> cat_count_;    // [categorical feature][class][category]
+  std::vector<long double> log_norm_;   // [class] −½ Σ log(2π σ²): row-independent, computed once
+  std::vector<long double> unseen_;     // [categorical feature · classes + class] log(α / (n_c + α·K + α))
+
+  void precompute();  // log_norm_, unseen_ and log_prob_ from the fitted parameters
 };
 
 }  // namespace tocsin::risk

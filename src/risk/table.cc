@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <istream>
@@ -68,12 +69,16 @@ bool is_missing_token(std::string_view field) {
 std::optional<double> parse_number(std::string_view field) {
   field = trim(field);
   if (field.empty()) return std::nullopt;
-  std::string s(field);
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size()) return std::nullopt;
-  if (std::isnan(v)) return std::nullopt;
+  if (field.front() == '+') field.remove_prefix(1);  // from_chars takes no leading '+'
+  double v = 0;
+  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
+  if (ec == std::errc::result_out_of_range) {  // overflow → ±inf, underflow → 0, as strtod does
+    std::string s(field);
+    v = std::strtod(s.c_str(), nullptr);
+  } else if (ec != std::errc()) {
+    return std::nullopt;
+  }
+  if (end != field.data() + field.size() || std::isnan(v)) return std::nullopt;
   return v;
 }
 
@@ -135,7 +140,10 @@ core::Result<Table> read_csv(std::istream& in, const ReadOptions& options) {
   if (trim(line).empty()) return error(line_no, "empty file: expected a header line");
   auto header = split_csv_line(line);
   if (!header) return error(line_no, header.error().message());
-  std::vector<bool> decided(header->size(), false);
+  // A column's kind is decided by its first non-missing value (or forced); values before that
+  // are all missing, so one pass suffices.
+  enum class Decided { kNo, kYes };
+  std::vector<Decided> decided(header->size(), Decided::kNo);
   for (size_t i = 0; i < header->size(); ++i) {
     const std::string& name = (*header)[i];
     if (name.empty()) return error(line_no, fmt::format("column {} has an empty name", i + 1));
@@ -144,46 +152,65 @@ core::Result<Table> read_csv(std::istream& in, const ReadOptions& options) {
     Column c{name, ColumnKind::kNumeric, {}, {}};
     if (auto it = options.kinds.find(name); it != options.kinds.end()) {
       c.kind = it->second;
-      decided[i] = true;
+      decided[i] = Decided::kYes;
     }
     t.columns.push_back(std::move(c));
   }
-  // Values are kept as text until each column's kind is known.
-  std::vector<std::vector<std::string>> raw(t.columns.size());
+  const size_t width = t.columns.size();
+  std::vector<std::string_view> fields(width);
+  std::vector<std::string> quoted;  // owns the fields of a line with quotes
   while (std::getline(in, line)) {
     ++line_no;
-    if (trim(line).empty()) continue;
-    auto fields = split_csv_line(line);
-    if (!fields) return error(line_no, fields.error().message());
-    if (fields->size() != t.columns.size())
-      return error(line_no, fmt::format("{} fields, but the header has {} columns", fields->size(), t.columns.size()));
-    for (size_t i = 0; i < fields->size(); ++i) raw[i].push_back(std::move((*fields)[i]));
+    std::string_view rest = line;
+    if (!rest.empty() && rest.back() == '\r') rest.remove_suffix(1);
+    if (trim(rest).empty()) continue;
+    size_t count = 0;
+    if (rest.find('"') != std::string_view::npos) {
+      auto split = split_csv_line(rest);
+      if (!split) return error(line_no, split.error().message());
+      quoted = std::move(*split);
+      count = quoted.size();
+      for (size_t i = 0; i < std::min(count, width); ++i) fields[i] = quoted[i];
+    } else {
+      for (;;) {
+        size_t comma = rest.find(',');
+        if (count < width) fields[count] = rest.substr(0, comma);
+        ++count;
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+    if (count != width) return error(line_no, fmt::format("{} fields, but the header has {} columns", count, width));
+    for (size_t i = 0; i < width; ++i) {
+      Column& c = t.columns[i];
+      std::string_view f = trim(fields[i]);
+      bool missing = is_missing_token(f);
+      if (decided[i] == Decided::kNo) {
+        if (missing) {
+          if (c.kind == ColumnKind::kNumeric) c.numbers.push_back(std::nan(""));
+          else c.texts.emplace_back();
+          continue;
+        }
+        decided[i] = Decided::kYes;
+        if (!parse_number(f)) {  // categorical after all: the missing values so far become ""
+          c.kind = ColumnKind::kCategorical;
+          c.texts.assign(c.numbers.size(), std::string());
+          c.numbers.clear();
+        }
+      }
+      if (c.kind == ColumnKind::kNumeric) {
+        if (missing) { c.numbers.push_back(std::nan("")); continue; }
+        auto v = parse_number(f);
+        if (!v) return error(line_no, fmt::format("column '{}': '{}' is not a number (the column is numeric)", c.name, f));
+        c.numbers.push_back(*v);
+      } else {
+        c.texts.emplace_back(missing ? std::string_view() : f);
+      }
+    }
     t.lines.push_back(line_no);
   }
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    Column& c = t.columns[i];
-    if (!decided[i]) {
-      c.kind = ColumnKind::kCategorical;
-      for (const auto& f : raw[i]) {
-        if (is_missing_token(f)) continue;
-        c.kind = parse_number(f) ? ColumnKind::kNumeric : ColumnKind::kCategorical;
-        break;
-      }
-    }
-    if (c.kind == ColumnKind::kNumeric) {
-      c.numbers.reserve(raw[i].size());
-      for (size_t r = 0; r < raw[i].size(); ++r) {
-        const auto& f = raw[i][r];
-        if (is_missing_token(f)) { c.numbers.push_back(std::nan("")); continue; }
-        auto v = parse_number(f);
-        if (!v) return error(t.lines[r], fmt::format("column '{}': '{}' is not a number (the column is numeric)", c.name, f));
-        c.numbers.push_back(*v);
-      }
-    } else {
-      c.texts.reserve(raw[i].size());
-      for (auto& f : raw[i]) c.texts.push_back(is_missing_token(f) ? std::string() : std::move(f));
-    }
-  }
+  if (in.bad()) return error(line_no, "read error");
+  // Columns with no value at all stay numeric (all NaN) unless forced.
   return t;
 }
 

@@ -238,10 +238,10 @@ core::Status apply(const Preprocessing& pre, Table& table, const std::vector<std
 
 std::string CleanReport::to_text() const {
   std::string s = fmt::format("cleaning: {} rows in, {} rows out\n", rows_in, rows_out);
-  if (dropped_missing_label) s += fmt::format("  dropped {} rows without a label\n", dropped_missing_label);
-  if (dropped_missing) s += fmt::format("  dropped {} rows with missing values\n", dropped_missing);
+  if (dropped_missing_label) s += fmt::format("  dropped {} row(s) without a label\n", dropped_missing_label);
+  if (dropped_missing) s += fmt::format("  dropped {} row(s) with missing values\n", dropped_missing);
   s += fmt::format("  duplicate rows: {}{}\n", duplicates, dropped_duplicates ? fmt::format(" (dropped {})", dropped_duplicates) : " (kept)");
-  if (dropped_outliers) s += fmt::format("  dropped {} rows with outliers\n", dropped_outliers);
+  if (dropped_outliers) s += fmt::format("  dropped {} row(s) with outliers\n", dropped_outliers);
   for (const auto& c : columns) {
     if (!c.missing && !c.outliers) continue;
     s += fmt::format("  {} ({}):", c.name, to_string(c.kind));

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   rtrain->add_option("--min-samples-leaf", rt.min_samples_leaf, "Tree: fewest training rows in a leaf")->capture_default_str();
   rtrain->add_option("--criterion", rt.criterion, "Tree: gini or entropy")->check(CLI::IsMember({"gini", "entropy"}))->capture_default_str();
   rtrain->add_option("--var-smoothing", rt.var_smoothing, "Naive Bayes: variance smoothing (sklearn's var_smoothing)")->capture_default_str();
+  rtrain->add_option("--prior", rt.priors, "Naive Bayes: CLASS=PROBABILITY for every class, instead of the class frequencies");
   rtrain->add_option("--categorical", rt.categorical, "Read COLUMN as categories even if it looks numeric (repeatable)");
   rtrain->add_option("--ignore", rt.ignore, "Leave COLUMN out of the features (repeatable)");
   rtrain->add_option("--missing", rt.missing, "Missing values: drop the row, or impute mean|median|mode")

@@ -94,6 +94,21 @@ core::Status risk_train(const RiskTrainCommand& c, std::ostream& out) {
   model.schema = TOCSIN_TRY(risk::schema_of(cleaned.table, c.label));
   model.preprocessing = cleaned.preprocessing;
   risk::Dataset data = TOCSIN_TRY(risk::encode(cleaned.table, model.schema, true));
+  if (!c.priors.empty()) {
+    options.nb.priors.assign(model.schema.classes.size(), -1);
+    for (const auto& item : c.priors) {
+      auto eq = item.find('=');
+      auto cls = std::find(model.schema.classes.begin(), model.schema.classes.end(), item.substr(0, eq == std::string::npos ? 0 : eq));
+      auto p = eq == std::string::npos ? std::nullopt : risk::parse_number(item.substr(eq + 1));
+      if (!p || cls == model.schema.classes.end())
+        return std::unexpected(Error::invalid_argument(fmt::format("--prior '{}': expected CLASS=PROBABILITY with CLASS one of {}", item,
+                                                                   fmt::join(model.schema.classes, ", "))));
+      options.nb.priors[static_cast<size_t>(cls - model.schema.classes.begin())] = *p;
+    }
+    for (size_t i = 0; i < options.nb.priors.size(); ++i)
+      if (options.nb.priors[i] < 0)
+        return std::unexpected(Error::invalid_argument(fmt::format("--prior: no prior for class '{}' (give one for every class)", model.schema.classes[i])));
+  }
   if (c.cv) {
     auto folds = TOCSIN_TRY(risk::stratified_k_fold(data.y, c.cv, c.seed));
     std::vector<double> acc;

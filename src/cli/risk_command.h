@@ -24,6 +24,7 @@ struct RiskTrainCommand {
   int min_samples_leaf = 1;
   std::string criterion = "gini";
   double var_smoothing = 1e-9;
+  std::vector<std::string> priors;       // CLASS=P for every class; empty: class frequencies
   std::vector<std::string> categorical;  // columns read as categories even when they look numeric
   std::vector<std::string> ignore;       // columns that are not features
   std::string missing = "drop";          // default missing-value policy

@@ -120,6 +120,25 @@ class AgreesWithScikitLearn(unittest.TestCase):
                         worst = max(worst, abs(row[j] - sk_proba[i][col[c]]))
                 self.assertLessEqual(worst, 1e-9, f"{name}: largest probability difference {worst:g}")
 
+    def test_gaussian_nb_given_priors(self):
+        d = load_wine()
+        X, y = d.data.astype(float), np.array([str(d.target_names[t]) for t in d.target])
+        dd, X_tr, X_te, y_tr, y_te = self.split("wine_priors", X, y)
+        priors = {"class_0": 0.2, "class_1": 0.5, "class_2": 0.3}
+        model = os.path.join(dd, "nb.json")
+        run("train", "--data", os.path.join(dd, "train.csv"), "--label", "label", "--out", model,
+            *[a for c, p in priors.items() for a in ("--prior", f"{c}={p}")])
+        out = os.path.join(dd, "pred.csv")
+        run("predict", "--model", model, "--data", os.path.join(dd, "test.csv"), "--output", out)
+        classes, predicted, proba = read_predictions(out)
+        sk = GaussianNB(priors=[priors[c] for c in sorted(priors)]).fit(X_tr, y_tr)
+        self.assertEqual(predicted, sk.predict(X_te).tolist())
+        col = {c: i for i, c in enumerate(sk.classes_.tolist())}
+        sk_proba = sk.predict_proba(X_te)
+        for i, row in enumerate(proba):
+            for j, c in enumerate(classes):
+                self.assertAlmostEqual(row[j], sk_proba[i][col[c]], delta=1e-9)
+
     def test_decision_tree_accuracy_within_one_point(self):
         configs = [("gini", 3, 1), ("entropy", 4, 5), ("gini", 6, 2), ("entropy", 0, 1)]
         for name, X, y in datasets():

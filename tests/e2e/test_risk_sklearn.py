@@ -1,7 +1,7 @@
 """`tocsin risk` through the real binary, checked against scikit-learn.
 
 - GaussianNB agreement: on make_classification data (several seeds) and sklearn's bundled iris,
-  wine and breast_cancer, `tocsin risk train --model nb` + `predict` must give the same
+  wine and breast_cancer (and wine with given priors), `tocsin risk train --model nb` + `predict` must give the same
   predictions as sklearn's GaussianNB trained on the same split, and every probability within
   1e-9 of predict_proba.
 - Decision tree: tocsin's CART and DecisionTreeClassifier (same criterion, max_depth,

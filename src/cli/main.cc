@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/detect_command.h"
 #include "cli/risk_register_command.h"
+#include "cli/risk_command.h"
 
 namespace {
 
@@ -80,9 +81,45 @@ int main(int argc, char** argv) {
   detect->callback([&] { exit_code = tocsin::cli::run_detect(det); });
   auto* risk = app.add_subcommand("risk", "Risk models trained on past incidents");
   risk->require_subcommand(1);
-  not_yet(*risk, "train", "--data CSV --label COLUMN [--model nb|tree] --out MODEL", exit_code);
-  not_yet(*risk, "predict", "--model MODEL --data CSV [--output CSV]", exit_code);
-  not_yet(*risk, "eval", "--model MODEL --data CSV --label COLUMN", exit_code);
+  tocsin::cli::RiskTrainCommand rt;
+  auto* rtrain = risk->add_subcommand("train", "Clean a CSV of past incidents and train a model on it (naive Bayes or a "
+                                               "CART tree), written as versioned JSON");
+  rtrain->add_option("--data", rt.data, "CSV with a header line: feature columns and the label column")->required();
+  rtrain->add_option("--label", rt.label, "The column to predict")->required();
+  rtrain->add_option("--out", rt.out, "Where to write the model (JSON)")->required();
+  rtrain->add_option("--model", rt.model, "nb (Gaussian/categorical naive Bayes) or tree (CART)")
+      ->check(CLI::IsMember({"nb", "tree"}))->capture_default_str();
+  rtrain->add_option("--max-depth", rt.max_depth, "Tree: maximum depth (0: unlimited)")->capture_default_str();
+  rtrain->add_option("--min-samples-leaf", rt.min_samples_leaf, "Tree: fewest training rows in a leaf")->capture_default_str();
+  rtrain->add_option("--criterion", rt.criterion, "Tree: gini or entropy")->check(CLI::IsMember({"gini", "entropy"}))->capture_default_str();
+  rtrain->add_option("--var-smoothing", rt.var_smoothing, "Naive Bayes: variance smoothing (sklearn's var_smoothing)")->capture_default_str();
+  rtrain->add_option("--prior", rt.priors, "Naive Bayes: CLASS=PROBABILITY for every class, instead of the class frequencies");
+  rtrain->add_option("--categorical", rt.categorical, "Read COLUMN as categories even if it looks numeric (repeatable)");
+  rtrain->add_option("--ignore", rt.ignore, "Leave COLUMN out of the features (repeatable)");
+  rtrain->add_option("--missing", rt.missing, "Missing values: drop the row, or impute mean|median|mode")
+      ->check(CLI::IsMember({"drop", "mean", "median", "mode"}))->capture_default_str();
+  rtrain->add_option("--impute", rt.impute, "Per column missing-value policy COLUMN=drop|mean|median|mode (repeatable)");
+  rtrain->add_flag("--drop-duplicates", rt.drop_duplicates, "Drop repeated rows (they are always counted)");
+  rtrain->add_flag("--drop-outliers", rt.drop_outliers, "Drop rows with a robust z-score above 3.5 (always flagged)");
+  rtrain->add_flag("--standardize", rt.standardize, "Scale numeric features to mean 0, standard deviation 1");
+  rtrain->add_option("--test-fraction", rt.test_fraction, "Hold out this stratified fraction and report on it");
+  rtrain->add_option("--cv", rt.cv, "Report K-fold stratified cross-validation accuracy first");
+  rtrain->add_option("--seed", rt.seed, "Seed of the split and the folds")->capture_default_str();
+  rtrain->add_flag("--rules", rt.rules, "Print the model: a tree as rules, naive Bayes as per-class statistics");
+  rtrain->callback([&] { exit_code = tocsin::cli::run_risk_train(rt); });
+  tocsin::cli::RiskPredictCommand rp;
+  auto* rpredict = risk->add_subcommand("predict", "Predict each row of a CSV: columns predicted, p_<class>…");
+  rpredict->add_option("--model", rp.model, "A model written by `tocsin risk train`")->required();
+  rpredict->add_option("--data", rp.data, "CSV with the model's feature columns (others are ignored)")->required();
+  rpredict->add_option("--output", rp.output, "Output CSV (default: stdout)");
+  rpredict->callback([&] { exit_code = tocsin::cli::run_risk_predict(rp); });
+  tocsin::cli::RiskEvalCommand re;
+  auto* reval = risk->add_subcommand("eval", "Evaluate a model on labelled data: accuracy, per-class precision, recall, "
+                                             "F1, confusion matrix");
+  reval->add_option("--model", re.model, "A model written by `tocsin risk train`")->required();
+  reval->add_option("--data", re.data, "CSV with the model's feature columns and the label column")->required();
+  reval->add_option("--label", re.label, "The column with the true class")->required();
+  reval->callback([&] { exit_code = tocsin::cli::run_risk_eval(re); });
   tocsin::cli::RiskRegisterCommand reg;
   auto* risk_register = risk->add_subcommand("register", "The risk register: score (likelihood × impact), level and "
                                                          "review of each risk in the config, highest first");

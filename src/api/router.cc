@@ -358,12 +358,12 @@ Response Router::list_plans() {
 // The risk register and its heat map (docs/risk-register.md). Model likelihoods are not wired
 // yet: such risks show source "model" with a null likelihood.
 Response Router::risk_list() {
-  return ok_json(risk_register_json(risk_register::build_register(engine_.config().risks, engine_.now())));
+  return ok_json(risk_register_json(risk_register::build_register(engine_.config().risks, engine_.now(), [this](const config::RiskModelRef& ref) { return engine_.risk_likelihood(ref); })));
 }
 
 Response Router::risk_heatmap() {
   Response r = Response::text(
-      200, risk_register::render_heatmap_svg(risk_register::build_register(engine_.config().risks, engine_.now())),
+      200, risk_register::render_heatmap_svg(risk_register::build_register(engine_.config().risks, engine_.now(), [this](const config::RiskModelRef& ref) { return engine_.risk_likelihood(ref); })),
       "image/svg+xml");
   r.headers = {{"Cache-Control", "no-store"}};
   return r;

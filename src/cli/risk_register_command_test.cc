@@ -21,7 +21,9 @@ TEST(RiskRegisterCommand, TableHasOneRowPerRiskAndASummary) {
   config::Risk b = a;
   b.id = "leak";
   b.likelihood.reset();
-  b.likelihood_from = config::RiskModelRef{"/m", "breach", {}};
+  b.likelihood_from.emplace();
+  b.likelihood_from->model = "/m";
+  b.likelihood_from->cls = "breach";
   b.plan.clear();
   b.review = std::chrono::sys_days(2027y / 1 / 1);
   const auto reg = risk_register::build_register({b, a}, core::parse_rfc3339("2026-12-04T10:00:00Z").value());

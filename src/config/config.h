@@ -330,6 +330,13 @@ struct Plan {
 struct RiskModelRef {
   std::string model;  // the model file, absolute once loaded
   std::string cls;    // `class:` — the class whose probability is the likelihood
+  // Live risk: the model's features read from the series store — feature name → an instant
+  // selector; the newest sample of the matching series (the largest, when several match) is the
+  // feature's value. Empty: the model is not evaluated live.
+  std::vector<std::pair<std::string, std::vector<core::Matcher>>> indicators;
+  Duration every = std::chrono::minutes(1);  // how often the model runs on the current values
+  std::optional<double> alert_above;  // likelihood above this raises a RiskLikely warning alert
+  std::map<std::string, std::string> labels;  // extra labels on that alert (e.g. incident_type)
   Position pos;
 };
 

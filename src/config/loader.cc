@@ -307,7 +307,7 @@ constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",        
                                           "reviewed"};
 constexpr std::string_view kRiskKeys[] = {"id",    "title", "likelihood", "likelihood_from", "impact",
                                           "owner", "plan",  "mitigation", "review"};
-constexpr std::string_view kRiskModelKeys[] = {"model", "class"};
+constexpr std::string_view kRiskModelKeys[] = {"model", "class", "indicators", "every", "alert_above", "labels"};
 constexpr std::string_view kIncludeKeys[] = {"include"};
 constexpr std::string_view kStepKeys[] = {"id", "title", "owner", "due", "checklist", "action"};
 constexpr std::string_view kActionKeys[] = {"type", "url", "body", "command", "approve", "timeout"};
@@ -1615,6 +1615,24 @@ class Parser {
     }
     ref.model = file.string();
     ref.cls = TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(m, "class"))));
+    if (const Node* f = m.find("indicators")) {
+      for (const auto& [feature, selector] : TOCSIN_TRY(string_map(*f, false))) {
+        auto matchers = core::parse_selector(selector);
+        if (!matchers) {
+          return std::unexpected(error(f->line, join_path(f->path, feature),
+                                       fmt::format("bad selector \"{}\": {}", selector, matchers.error().message())));
+        }
+        ref.indicators.emplace_back(feature, std::move(*matchers));
+      }
+    }
+    if (const Node* f = m.find("every")) ref.every = TOCSIN_TRY(positive_duration(*f));
+    if (const Node* f = m.find("alert_above")) {
+      ref.alert_above = TOCSIN_TRY(probability(*f));
+    }
+    if (const Node* f = m.find("labels")) ref.labels = TOCSIN_TRY(string_map(*f, true));
+    if ((ref.alert_above || !ref.labels.empty()) && ref.indicators.empty()) {
+      return std::unexpected(error(n, "alert_above and labels need indicators: the model runs live only on them"));
+    }
     return ref;
   }
 

@@ -1402,5 +1402,48 @@ TEST(Config, Severities) {
   EXPECT_FALSE(is_valid_severity(""));
 }
 
+
+TEST(Loader, LiveRiskIndicatorsAreSelectorsAndAnAlertNeedsThem) {
+  TempDir dir;
+  dir.write("m.json", "{}");
+  const std::string head = R"(people: [{id: alice}]
+risks:
+  - id: r1
+    title: Outage
+    impact: 3
+    owner: alice
+    review: 2027-01-01
+)";
+  auto good = load_config_string(head + R"(    likelihood_from:
+      model: m.json
+      class: crash
+      indicators: {load: 'system_load{service="api"}', errors: http_errors}
+      every: 30s
+      alert_above: 0.8
+      labels: {incident_type: system_crash}
+)", "t.yaml", dir.path());
+  ASSERT_TRUE(good.has_value()) << good.error().to_string();
+  const auto& ref = *good->risks[0].likelihood_from;
+  ASSERT_EQ(ref.indicators.size(), 2u);
+  EXPECT_EQ(ref.every, seconds(30));
+  EXPECT_EQ(ref.alert_above, 0.8);
+  EXPECT_EQ(ref.labels.at("incident_type"), "system_crash");
+
+  auto bad_selector = load_config_string(head + R"(    likelihood_from: {model: m.json, class: crash, indicators: {load: 'system_load{service='}}
+)", "t.yaml", dir.path());
+  ASSERT_FALSE(bad_selector);
+  EXPECT_NE(bad_selector.error().message().find("bad selector"), std::string::npos) << bad_selector.error().to_string();
+  EXPECT_EQ(bad_selector.error().position().line, 8);
+
+  auto no_indicators = load_config_string(head + R"(    likelihood_from: {model: m.json, class: crash, alert_above: 0.5}
+)", "t.yaml", dir.path());
+  ASSERT_FALSE(no_indicators);
+  EXPECT_NE(no_indicators.error().message().find("need indicators"), std::string::npos);
+
+  auto out_of_range = load_config_string(head + R"(    likelihood_from: {model: m.json, class: crash, indicators: {a: x}, alert_above: 1.5}
+)", "t.yaml", dir.path());
+  ASSERT_FALSE(out_of_range);
+}
+
 }  // namespace
 }  // namespace tocsin::config

@@ -120,8 +120,10 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
       {options.config, options.clock, options.action_executor, options.external_url, options.action_retry}));
   TOCSIN_RETURN_IF_ERROR(options.store->read(
       [&](store::Tx& tx) -> core::Status { return pipeline->load(tx, options.clock->now()); }));
+  auto live_risk = TOCSIN_TRY(LiveRisk::create(*options.config));
   auto engine = std::unique_ptr<Engine>(
       new Engine(std::move(options), std::move(series), std::move(rules), std::move(pipeline)));
+  engine->live_risk_ = std::move(live_risk);
   engine->actions_ = std::move(actions);
   // Then the samples logged after those snapshots, then the alert phases: replayed samples move
   // the state machines, but the store's alert records say where each alert really is.
@@ -538,6 +540,11 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     auto events = rules_->eval(now);
     if (!events.empty()) TOCSIN_TRY(apply_locked(events, now));
     earliest(rules_->next_due());
+    // 1b. Live risk: models on the current indicator values; a likely risk is an alert.
+    if (auto risk_alerts = live_risk_->update(*series_, now); !risk_alerts.empty()) {
+      TOCSIN_TRY(receive_locked(std::move(risk_alerts), {}, now));
+    }
+    earliest(live_risk_->next_due());
     // 2. Alert groups due to flush: notifications for notify-only receivers; plan alerts that
     //    were muted when they arrived and are not any more open their incidents now.
     auto flushed = pipeline_->flush(now);

@@ -30,6 +30,7 @@
 #include "core/metrics.h"
 #include "core/sample.h"
 #include "detect/rule_engine.h"
+#include "engine/live_risk.h"
 #include "escalation/deadlines.h"
 #include "escalation/escalator.h"
 #include "incident/service.h"
@@ -95,6 +96,9 @@ class Engine {
   std::vector<alerting::GroupStatus> alert_groups();
   std::vector<std::string> receivers();
   core::Timestamp now() const { return options_.clock->now(); }
+  // The latest likelihood the live risk model computed for this `likelihood_from:` (nullopt before
+  // its first run).
+  std::optional<double> risk_likelihood(const config::RiskModelRef& ref) const { return live_risk_->likelihood(ref); }
   // Who fills a role target right now (a person id; "" for nobody or a channel).
   std::string who_fills(const config::Target& target) const { return incidents_.resolve_person(target, now()); }
 
@@ -161,6 +165,7 @@ class Engine {
   std::unique_ptr<tsdb::SeriesStore> series_;  // recent samples; rules_ reads it
   std::unique_ptr<detect::RuleEngine> rules_;
   std::unique_ptr<alerting::Pipeline> pipeline_;  // guarded by mu_
+  std::unique_ptr<LiveRisk> live_risk_;  // update() under mu_
   std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
   std::unique_ptr<tsdb::SampleLog> log_;  // null without options.sample_log_dir; writes under mu_
   bool log_failing_ = false;              // guarded by mu_: the last commit failed (logged once)

@@ -5,10 +5,14 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "config/loader.h"
 #include "core/simulated_clock.h"
 #include "engine/engine.h"
 #include "notify/webhook/http_sender.h"
+#include "risk/model.h"
+#include "risk/table.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
 #include "test_support/webhook_receiver.h"
@@ -227,6 +231,88 @@ TEST_F(ResponseTest, RelatedIncidentsFormTreesAndCyclesAreRefusedWithThePath) {
   EXPECT_EQ(engine_->relate(a, a, "alice").error().code(), core::ErrorCode::kInvalidArgument);
   EXPECT_EQ(engine_->relate(a, 999, "alice").error().code(), core::ErrorCode::kNotFound);
   EXPECT_EQ(engine_->get_incident(a).value().related, std::vector<int64_t>{b}) << "nothing half-created";
+}
+
+
+// Live risk: a model trained on past incidents (load → crash) runs on the current system_load;
+// when the crash likelihood passes its bound, a RiskLikely alert opens the crash plan's incident
+// before anything has failed.
+TEST(LiveRisk, ALikelyRiskRaisesAnAlertThatOpensItsPlan) {
+  test_support::TempDir dir;
+  std::istringstream csv(
+      "load,outcome\n0.1,ok\n0.2,ok\n0.3,ok\n0.25,ok\n0.15,ok\n0.9,crash\n0.95,crash\n0.85,crash\n0.97,crash\n");
+  risk::ReadOptions read_options;
+  read_options.source = "history.csv";
+  auto table = risk::read_csv(csv, read_options).value();
+  risk::Model model;
+  model.schema = risk::schema_of(table, "outcome").value();
+  auto data = risk::encode(table, model.schema, true).value();
+  model.classifier = risk::fit(data, model.schema, {}).value();
+  const auto model_file = dir.path() / "crash.json";
+  ASSERT_TRUE(risk::save_model(model, model_file.string()).has_value());
+
+  test_support::Receiver receiver;
+  const std::string yaml = fmt::format(R"(
+people: [{{id: alice, contact: {{webhook: "{0}/alice"}}}}]
+escalation_policies: [{{id: ops, levels: [{{after: 0m, notify: ["person:alice"]}}]}}]
+plans:
+  - {{id: system_crash, title: System crash, match: ['incident_type="system_crash"'], escalation: ops}}
+risks:
+  - id: overload
+    title: Overload takes the API down
+    likelihood_from:
+      model: {1}
+      class: crash
+      indicators: {{load: 'system_load{{service="api"}}'}}
+      every: 1m
+      alert_above: 0.7
+      labels: {{incident_type: system_crash}}
+    impact: 4
+    owner: alice
+    plan: system_crash
+    review: 2027-01-01
+)",
+                                       receiver.url(), model_file.string());
+  auto cfg = config::load_config_string(yaml, "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  auto config = std::make_shared<const config::Config>(std::move(*cfg));
+  auto store = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
+  core::SimulatedClock clock{kStart};
+  core::MetricsRegistry metrics;
+  notify::HttpSender sender{clock, seconds(5)};
+  EngineOptions options;
+  options.config = config;
+  options.store = store.get();
+  options.clock = &clock;
+  options.metrics = &metrics;
+  options.senders = {{"webhook", &sender}};
+  auto engine = Engine::create(std::move(options)).value();
+  const auto& ref = *config->risks[0].likelihood_from;
+
+  auto push = [&](double load) {
+    core::Sample s{core::Labels{{"__name__", "system_load"}, {"service", "api"}}, load, clock.now()};
+    ASSERT_TRUE(engine->ingest({s}).has_value());
+  };
+  ASSERT_TRUE(engine->run_due().has_value());
+  EXPECT_FALSE(engine->risk_likelihood(ref)) << "no indicator sample yet";
+  push(0.2);
+  clock.advance(minutes(1));
+  ASSERT_TRUE(engine->run_due().has_value());
+  ASSERT_TRUE(engine->risk_likelihood(ref).has_value());
+  EXPECT_LT(*engine->risk_likelihood(ref), 0.1);
+  EXPECT_TRUE(engine->list_incidents({}).value().empty());
+
+  push(0.93);
+  clock.advance(minutes(1));
+  ASSERT_TRUE(engine->run_due().has_value());
+  EXPECT_GT(*engine->risk_likelihood(ref), 0.9);
+  auto incidents = engine->list_incidents({}).value();
+  ASSERT_EQ(incidents.size(), 1u);
+  auto inc = engine->get_incident(incidents[0].id).value();
+  EXPECT_EQ(inc.plan, "system_crash");
+  ASSERT_EQ(inc.alerts.size(), 1u);
+  EXPECT_EQ(inc.alerts[0].labels.get_or("alertname", ""), "RiskLikely");
+  EXPECT_EQ(inc.alerts[0].labels.get_or("risk", ""), "overload");
 }
 
 }  // namespace

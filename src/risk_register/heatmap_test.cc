@@ -20,7 +20,12 @@ config::Risk risk(std::string id, std::optional<double> likelihood, int impact) 
   r.id = std::move(id);
   r.title = "Title of " + r.id + " <&> \"quoted\"";
   r.likelihood = likelihood;
-  if (!likelihood) r.likelihood_from = config::RiskModelRef{"/m.json", "crash", {}};
+  if (!likelihood) {
+    config::RiskModelRef ref;
+    ref.model = "/m.json";
+    ref.cls = "crash";
+    r.likelihood_from = std::move(ref);
+  }
   r.impact = impact;
   r.owner = "alice";
   r.review = sys_days(2027y / 1 / 1);

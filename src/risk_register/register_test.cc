@@ -24,7 +24,10 @@ config::Risk manual(std::string id, double likelihood, int impact, sys_days revi
 config::Risk from_model(std::string id, int impact, std::string cls) {
   config::Risk r = manual(std::move(id), 0, impact);
   r.likelihood.reset();
-  r.likelihood_from = config::RiskModelRef{"/models/m.json", std::move(cls), {}};
+  config::RiskModelRef ref;
+  ref.model = "/models/m.json";
+  ref.cls = std::move(cls);
+  r.likelihood_from = std::move(ref);
   return r;
 }
 

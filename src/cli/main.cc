@@ -7,6 +7,7 @@
 #include "cli/bayes_command.h"
 #include "cli/commands.h"
 #include "cli/detect_command.h"
+#include "cli/risk_history_command.h"
 #include "cli/risk_register_command.h"
 #include "cli/risk_command.h"
 
@@ -127,6 +128,12 @@ int main(int argc, char** argv) {
   risk_register->add_flag("--json", reg.json, "Print the JSON of GET /api/v1/risk");
   risk_register->add_option("--plot", reg.plot, "Also write the risk heat map as an SVG file");
   risk_register->callback([&] { exit_code = tocsin::cli::run_risk_register(reg); });
+  tocsin::cli::RiskHistoryCommand hist;
+  auto* risk_history = risk->add_subcommand(
+      "history", "tocsin's own incident history as a CSV to train on (label column: incident_type)");
+  risk_history->add_option("--config", hist.config, "The tocsin.yaml whose data_dir holds the store")->required();
+  risk_history->add_option("--out", hist.out, "Output CSV (default: stdout)");
+  risk_history->callback([&] { exit_code = tocsin::cli::run_risk_history(hist); });
   auto* bayes = app.add_subcommand("bayes", "Bayesian networks");
   bayes->require_subcommand(1);
   tocsin::cli::BayesQueryCommand bq;

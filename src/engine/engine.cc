@@ -296,13 +296,7 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
     TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
     // Groups due at once (group_wait 0s, or alerts older than group_wait) flush in this same
     // transaction: their notifications are durable with the alerts, one disk flush instead of two.
-    auto flushed = pipeline_->flush(now);
-    if (flushed.nflog.empty() && flushed.plan_alerts.empty()) return {};
-    auto more = TOCSIN_TRY(incidents_.link(tx, flushed.plan_alerts, *pipeline_, now));
-    opened.insert(opened.end(), more.begin(), more.end());
-    TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, flushed.plan_alerts));
-    TOCSIN_RETURN_IF_ERROR(pipeline_->persist_flush(tx, flushed));
-    flushed_notifications = flushed.notifications.size();
+    flushed_notifications = TOCSIN_TRY(flush_groups_locked(tx, now, opened));
     return {};
   });
   if (!st) {
@@ -314,6 +308,16 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
   // A new group (group_wait) or an alert that flushes one at once: the driver must look again.
   if (routed) wake();
   return opened;
+}
+
+core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened) {
+  auto flushed = pipeline_->flush(now);
+  if (flushed.nflog.empty() && flushed.plan_alerts.empty()) return size_t{0};
+  auto more = TOCSIN_TRY(incidents_.link(tx, flushed.plan_alerts, *pipeline_, now));
+  opened.insert(opened.end(), more.begin(), more.end());
+  TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, flushed.plan_alerts));
+  TOCSIN_RETURN_IF_ERROR(pipeline_->persist_flush(tx, flushed));
+  return flushed.notifications.size();
 }
 
 core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts) {
@@ -547,20 +551,19 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     earliest(live_risk_->next_due());
     // 2. Alert groups due to flush: notifications for notify-only receivers; plan alerts that
     //    were muted when they arrived and are not any more open their incidents now.
-    auto flushed = pipeline_->flush(now);
-    if (!flushed.nflog.empty() || !flushed.plan_alerts.empty()) {
+    if (auto due = pipeline_->next_due(); due && *due <= now) {
       std::vector<int64_t> opened;
+      size_t created = 0;
       auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
-        opened = TOCSIN_TRY(incidents_.link(tx, flushed.plan_alerts, *pipeline_, now));
-        TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, flushed.plan_alerts));
-        return pipeline_->persist_flush(tx, flushed);
+        created = TOCSIN_TRY(flush_groups_locked(tx, now, opened));
+        return {};
       });
       if (!st) {
         reload_pipeline_locked(now);
         return std::unexpected(st.error());
       }
       incidents_opened_total_.inc(static_cast<double>(opened.size()));
-      notifications_created_total_.inc(static_cast<double>(flushed.notifications.size()));
+      notifications_created_total_.inc(static_cast<double>(created));
     }
     earliest(pipeline_->next_due());
     // 3. Escalation: page the levels that are due.

@@ -152,6 +152,10 @@ class Engine {
   // Alerts into the pipeline, and incidents for those that match a plan, in one transaction.
   core::Result<std::vector<int64_t>> receive_locked(std::vector<alerting::Alert> alerts,
                                                     const std::vector<detect::AlertEvent>& pending, core::Timestamp now);
+  // Flushes the alert groups due at `now` inside tx: their notifications and log entries, and the
+  // incidents of plan alerts no longer muted (ids appended to `opened`). Returns the
+  // notifications created.
+  core::Result<size_t> flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened);
   // After a failed transaction the pipeline's memory may be ahead of the store: start again from it.
   void reload_pipeline_locked(core::Timestamp now);
   // Opens the sample log and replays it through ingest_locked, discarding the alert events.

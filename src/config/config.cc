@@ -59,6 +59,13 @@ const EscalationPolicy* Config::escalation_policy(std::string_view id) const {
   return find_by(escalation_policies, id, &EscalationPolicy::id);
 }
 const Plan* Config::plan(std::string_view id) const { return find_by(plans, id, &Plan::id); }
+const Target* Plan::role_target(std::string_view role) const {
+  for (const auto& [name, target] : roles) {
+    if (name == role) return &target;
+  }
+  return nullptr;
+}
+
 std::optional<core::Timestamp> review_due(const Plan& plan) {
   if (plan.review_every == Duration{}) return std::nullopt;
   if (!plan.reviewed) return core::Timestamp{};

@@ -323,6 +323,9 @@ struct Plan {
   std::optional<std::chrono::sys_days> reviewed;  // `reviewed: YYYY-MM-DD`, the last review
   std::string file;  // the plan file it came from
   Position pos;
+
+  // Who fills `role` (nullptr when the plan has no such role).
+  const Target* role_target(std::string_view role) const;
 };
 
 // `likelihood_from:` — a risk's likelihood read from a trained risk model (the probability it

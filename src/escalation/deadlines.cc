@@ -8,11 +8,8 @@ namespace tocsin::escalation {
 
 std::optional<config::Target> Deadlines::role_target(const store::Incident& inc, std::string_view role) const {
   const config::Plan* plan = config_->plan(inc.plan);
-  if (!plan) return std::nullopt;
-  for (const auto& [name, target] : plan->roles) {
-    if (name == role) return target;
-  }
-  return std::nullopt;
+  const config::Target* target = plan ? plan->role_target(role) : nullptr;
+  return target ? std::optional<config::Target>(*target) : std::nullopt;
 }
 
 core::Result<int> Deadlines::update(store::Tx& tx, core::Timestamp now) const {

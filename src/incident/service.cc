@@ -157,9 +157,7 @@ core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& p
     task.ord = static_cast<int>(i);
     task.title = step.title;
     task.owner = step.owner;
-    for (const auto& [role, target] : plan.roles) {
-      if (role == step.owner) task.assignee = resolve_person(target, now);
-    }
+    if (const config::Target* owner = plan.role_target(step.owner)) task.assignee = resolve_person(*owner, now);
     task.due_at = now + step.due;
     TOCSIN_RETURN_IF_ERROR(tx.insert_task(id, task));
   }

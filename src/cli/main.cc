@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
   rtrain->add_option("--cv", rt.cv, "Report K-fold stratified cross-validation accuracy first");
   rtrain->add_option("--seed", rt.seed, "Seed of the split and the folds")->capture_default_str();
   rtrain->add_flag("--rules", rt.rules, "Print the model: a tree as rules, naive Bayes as per-class statistics");
+  rtrain->add_option("--plot", rt.plot, "Also write the decision regions over two numeric features of the training rows as an SVG file");
+  rtrain->add_option("--plot-features", rt.plot_features, "X,Y: the features of --plot (default: the first two numeric features)");
   rtrain->callback([&] { exit_code = tocsin::cli::run_risk_train(rt); });
   tocsin::cli::RiskPredictCommand rp;
   auto* rpredict = risk->add_subcommand("predict", "Predict each row of a CSV: columns predicted, p_<class>…");
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
   reval->add_option("--model", re.model, "A model written by `tocsin risk train`")->required();
   reval->add_option("--data", re.data, "CSV with the model's feature columns and the label column")->required();
   reval->add_option("--label", re.label, "The column with the true class")->required();
+  reval->add_option("--plot", re.plot, "Also write the confusion matrix as an SVG file");
   reval->callback([&] { exit_code = tocsin::cli::run_risk_eval(re); });
   tocsin::cli::RiskRegisterCommand reg;
   auto* risk_register = risk->add_subcommand("register", "The risk register: score (likelihood × impact), level and "

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <ostream>
 
 #include "risk/metrics.h"
+#include "risk/plots.h"
 #include "risk/split.h"
 
 namespace tocsin::cli {
@@ -53,6 +55,30 @@ risk::Evaluation evaluate_rows(const risk::Classifier& c, const risk::Dataset& a
     pred.push_back(c.predict(all.row(r)).cls);
   }
   return risk::evaluate(schema.classes, truth, pred);
+}
+
+core::Status write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) return std::unexpected(Error::unavailable(fmt::format("cannot write {}", path)));
+  return core::ok();
+}
+
+// --plot-features X,Y, or the model's first two numeric features.
+core::Result<std::pair<std::string, std::string>> plot_features(const risk::Schema& schema, const std::string& given) {
+  if (!given.empty()) {
+    const auto comma = given.find(',');
+    if (comma == std::string::npos || given.find(',', comma + 1) != std::string::npos)
+      return std::unexpected(Error::invalid_argument(fmt::format("--plot-features '{}': expected X,Y", given)));
+    return std::pair{given.substr(0, comma), given.substr(comma + 1)};
+  }
+  std::vector<std::string> numeric;
+  for (const auto& f : schema.features)
+    if (f.kind == risk::ColumnKind::kNumeric) numeric.push_back(f.name);
+  if (numeric.size() < 2)
+    return std::unexpected(Error::invalid_argument("--plot: the model has fewer than two numeric features to plot"));
+  return std::pair{numeric[0], numeric[1]};
 }
 
 int report(std::string_view what, const core::Status& status) {
@@ -140,6 +166,13 @@ core::Status risk_train(const RiskTrainCommand& c, std::ostream& out) {
   if (c.rules) out << model.describe();
   TOCSIN_RETURN_IF_ERROR(risk::save_model(model, c.out));
   out << fmt::format("model written to {}\n", c.out);
+  if (!c.plot.empty()) {
+    // The training rows as cleaned (raw units: the model applies its own preprocessing).
+    const auto [fx, fy] = TOCSIN_TRY(plot_features(model.schema, c.plot_features));
+    const std::string svg = TOCSIN_TRY(risk::decision_regions_svg(model, cleaned.table.select_rows(train_rows), fx, fy, c.label));
+    TOCSIN_RETURN_IF_ERROR(write_file(c.plot, svg));
+    out << fmt::format("decision regions ({} vs {}) written to {}\n", fy, fx, c.plot);
+  }
   return core::ok();
 }
 
@@ -176,7 +209,15 @@ core::Status risk_eval(const RiskEvalCommand& c, std::ostream& out) {
   risk::Dataset truth = TOCSIN_TRY(risk::encode(table, schema, true));
   std::vector<int> pred;
   for (const auto& p : predictions) pred.push_back(p.cls);
-  out << risk::evaluate(schema.classes, truth.y, pred).to_text();
+  const risk::Evaluation evaluation = risk::evaluate(schema.classes, truth.y, pred);
+  out << evaluation.to_text();
+  if (!c.plot.empty()) {
+    const std::string title = fmt::format("{} on {}: accuracy {:.3f} ({} of {})", std::filesystem::path(c.model).filename().string(),
+                                          std::filesystem::path(c.data).filename().string(), evaluation.accuracy,
+                                          evaluation.correct, evaluation.total);
+    TOCSIN_RETURN_IF_ERROR(write_file(c.plot, risk::confusion_svg(schema.classes, evaluation.confusion, title)));
+    out << fmt::format("confusion matrix written to {}\n", c.plot);
+  }
   return core::ok();
 }
 

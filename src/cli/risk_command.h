@@ -3,7 +3,9 @@
 // stratified test part or cross-validates, fits naive Bayes or a CART tree and writes the model
 // as versioned JSON (risk/model.h). predict writes one row per input row: predicted,p_<class>…
 // (probabilities printed with 17 significant digits, so they round-trip). eval prints accuracy,
-// per-class precision, recall and F1, and the confusion matrix.
+// per-class precision, recall and F1, and the confusion matrix. With --plot, train also draws the
+// model's decision regions over two numeric features of its training rows and eval draws the
+// confusion matrix, as SVG (risk/plots.h).
 // Thread-safety: functions without shared state.
 #pragma once
 
@@ -34,6 +36,8 @@ struct RiskTrainCommand {
   int cv = 0;                // >= 2: k-fold cross-validation report before the final fit
   uint64_t seed = 1;
   bool rules = false;        // print the tree as rules
+  std::string plot;          // non-empty: write the decision-region chart of the training rows here (SVG)
+  std::string plot_features; // "X,Y": the two numeric features plotted; empty: the first two numeric ones
 };
 
 struct RiskPredictCommand {
@@ -42,6 +46,7 @@ struct RiskPredictCommand {
 
 struct RiskEvalCommand {
   std::string model, data, label;
+  std::string plot;  // non-empty: write the confusion matrix here (SVG)
 };
 
 int run_risk_train(const RiskTrainCommand& command);

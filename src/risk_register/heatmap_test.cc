@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <string>
 #include <vector>
 
 #include "core/time.h"
+#include "test_support/xml_check.h"
 
 namespace tocsin::risk_register {
 namespace {
@@ -32,63 +32,8 @@ config::Risk risk(std::string id, std::optional<double> likelihood, int impact) 
   return r;
 }
 
-struct Element {
-  std::string name;
-  std::string tag;  // the whole start tag
-};
-
-// A minimal XML check: tags nest and close in order, attribute values are quoted, text holds no
-// raw '<' or bare '&'. Returns the start tags in document order; fails the test on a problem.
-std::vector<Element> parse_xml(const std::string& doc) {
-  std::vector<Element> elements;
-  std::vector<std::string> open;
-  size_t i = 0;
-  while (i < doc.size()) {
-    if (doc[i] == '&') {
-      const size_t semi = doc.find(';', i);
-      EXPECT_NE(semi, std::string::npos);
-      const std::string entity = doc.substr(i, semi - i + 1);
-      EXPECT_TRUE(entity == "&lt;" || entity == "&gt;" || entity == "&amp;" || entity == "&quot;" ||
-                  entity == "&apos;")
-          << entity;
-      i = semi + 1;
-      continue;
-    }
-    if (doc[i] != '<') {
-      ++i;
-      continue;
-    }
-    size_t end = i + 1;
-    bool in_quote = false;
-    while (end < doc.size() && (in_quote || doc[end] != '>')) {
-      if (doc[end] == '"') in_quote = !in_quote;
-      EXPECT_FALSE(in_quote && doc[end] == '<') << "raw < in an attribute at " << end;
-      ++end;
-    }
-    if (end >= doc.size()) {
-      ADD_FAILURE() << "unterminated tag at " << i;
-      return elements;
-    }
-    const std::string tag = doc.substr(i, end - i + 1);
-    if (tag.starts_with("</")) {
-      const std::string name = tag.substr(2, tag.size() - 3);
-      if (open.empty() || open.back() != name) {
-        ADD_FAILURE() << "closing " << name << " but open is " << (open.empty() ? "nothing" : open.back());
-        return elements;
-      }
-      open.pop_back();
-    } else {
-      const size_t name_end = tag.find_first_of(" />", 1);
-      const std::string name = tag.substr(1, name_end - 1);
-      EXPECT_FALSE(name.empty()) << "a raw '<' in text: " << tag;
-      elements.push_back({name, tag});
-      if (!tag.ends_with("/>")) open.push_back(name);
-    }
-    i = end + 1;
-  }
-  EXPECT_TRUE(open.empty()) << "unclosed " << (open.empty() ? "" : open.back());
-  return elements;
-}
+using test_support::Element;
+using test_support::parse_xml;
 
 size_t count(const std::vector<Element>& elements, std::string_view name) {
   size_t n = 0;

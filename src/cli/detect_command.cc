@@ -13,46 +13,16 @@
 #include <iostream>
 
 #include "core/clock.h"
+#include "core/csv.h"
 
 namespace tocsin::cli {
 namespace {
 
 constexpr size_t kProgressEvery = 4096;  // lines between progress callbacks
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+using core::split_csv;
 
-// Splits a CSV line on commas; a field in double quotes may hold commas ("" is a quote).
-std::vector<std::string> split_csv(std::string_view line) {
-  std::vector<std::string> out;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (ch == '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      out.emplace_back(trim(field));
-      field.clear();
-    } else {
-      field += ch;
-    }
-  }
-  out.emplace_back(trim(field));
-  return out;
-}
+std::string_view trim(std::string_view s) { return core::trim_blanks(s); }
 
 std::optional<double> parse_number(std::string_view s) {
   s = trim(s);

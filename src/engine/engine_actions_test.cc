@@ -12,6 +12,7 @@
 #include "config/loader.h"
 #include "core/simulated_clock.h"
 #include "engine/engine.h"
+#include "engine/test_run_until.h"
 #include "http/http.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
@@ -140,16 +141,7 @@ class EngineActionsTest : public ::testing::Test {
     return r->incidents_opened.empty() ? 0 : r->incidents_opened.front();
   }
 
-  void run_until(core::Timestamp t) {
-    for (;;) {
-      auto next = engine_->run_due();
-      ASSERT_TRUE(next.has_value()) << next.error().to_string();
-      if (!*next || **next > t) break;
-      clock_.advance_to(std::max(**next, clock_.now()));
-    }
-    clock_.advance_to(t);
-    ASSERT_TRUE(engine_->run_due().has_value());
-  }
+  void run_until(core::Timestamp t) { engine::run_until(*engine_, clock_, t); }
 
   static std::vector<std::string> action_kinds(const store::Incident& inc) {
     std::vector<std::string> out;

@@ -1,6 +1,7 @@
 // Scenario tests of the whole loop on a simulated clock: a real config (through the real
 // loader), a real SQLite store in a temp dir, real HTTP deliveries to a real local receiver.
 #include "engine/engine.h"
+#include "engine/test_run_until.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -130,16 +131,7 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(engine_->ingest({s}).has_value());
   }
   // Advances the clock to `t`, running the engine at every time it asks for on the way.
-  void run_until(core::Timestamp t) {
-    for (;;) {
-      auto next = engine_->run_due();
-      ASSERT_TRUE(next.has_value()) << next.error().to_string();
-      if (!*next || **next > t) break;
-      clock_.advance_to(std::max(**next, clock_.now()));
-    }
-    clock_.advance_to(t);
-    ASSERT_TRUE(engine_->run_due().has_value());
-  }
+  void run_until(core::Timestamp t) { engine::run_until(*engine_, clock_, t); }
   std::vector<std::string> kinds(const store::Incident& inc) {
     std::vector<std::string> out;
     for (const auto& e : inc.timeline) out.push_back(e.kind);

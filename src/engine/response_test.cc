@@ -10,6 +10,7 @@
 #include "config/loader.h"
 #include "core/simulated_clock.h"
 #include "engine/engine.h"
+#include "engine/test_run_until.h"
 #include "notify/webhook/http_sender.h"
 #include "risk/model.h"
 #include "risk/table.h"
@@ -79,16 +80,7 @@ class ResponseTest : public ::testing::Test {
     auto list = engine_->list_incidents({}).value();
     return list.empty() ? 0 : list.front().id;
   }
-  void run_until(core::Timestamp t) {
-    for (;;) {
-      auto next = engine_->run_due();
-      ASSERT_TRUE(next.has_value()) << next.error().to_string();
-      if (!*next || **next > t) break;
-      clock_.advance_to(std::max(**next, clock_.now()));
-    }
-    clock_.advance_to(t);
-    ASSERT_TRUE(engine_->run_due().has_value());
-  }
+  void run_until(core::Timestamp t) { engine::run_until(*engine_, clock_, t); }
   std::vector<std::string> kinds(int64_t id) {
     std::vector<std::string> out;
     const store::Incident inc = engine_->get_incident(id).value();

@@ -8,6 +8,7 @@
 #include "alerting/pipeline.h"
 #include "action/runner.h"
 #include "cli/api_client.h"
+#include "risk_register/register.h"
 #include "notify/template.h"
 #include "core/clock.h"
 #include "core/duration.h"
@@ -68,6 +69,13 @@ int run_check_config(const std::string& file) {
     fmt::print("{}:{}: warning: plan {}: review overdue {} (review_every {}{})\n", where, plan.pos.line, plan.id,
                plan.reviewed ? "since " + core::format_rfc3339(*due).substr(0, 10) : std::string("(never reviewed)"),
                core::format_duration(plan.review_every), plan.reviewed ? "" : "; set reviewed: YYYY-MM-DD");
+  }
+  // Likewise a risk past its review date.
+  for (const auto& entry : risk_register::build_register(cfg->risks, now).entries) {
+    if (!entry.review_overdue) continue;
+    const auto risk = std::find_if(cfg->risks.begin(), cfg->risks.end(), [&](const auto& r) { return r.id == entry.id; });
+    fmt::print("{}:{}: warning: risk {}: review overdue since {}\n", file, risk->pos.line, entry.id,
+               risk_register::format_date(entry.review));
   }
   // Step actions' templates are parsed when the engine starts; check them here too.
   if (auto actions = action::ActionRunner::check_templates(*cfg); !actions) return fail(actions.error().to_string());

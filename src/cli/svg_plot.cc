@@ -22,15 +22,7 @@ constexpr int kMaxTimeTicks = 8;
 
 using core::xml_escape;
 
-// 1, 2 or 5 × 10^k, about range/target.
-double nice_step(double range, int target) {
-  const double raw = range / target;
-  const double mag = std::pow(10, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0}) {
-    if (m * mag >= raw) return m * mag;
-  }
-  return 10 * mag;
-}
+using core::nice_step;
 
 std::string time_label(int64_t ms, int64_t step_ms, int64_t span_ms) {
   using namespace std::chrono;

@@ -74,6 +74,16 @@ std::string incident_url(std::string_view external_url, int64_t id) {
   return fmt::format("{}/#/incidents/{}", base, id);
 }
 
+json incident_summary_json(const store::Incident& inc, std::string_view external_url) {
+  return {{"id", std::to_string(inc.id)},
+          {"title", inc.title},
+          {"plan", inc.plan},
+          {"severity", inc.severity},
+          {"status", store::to_string(inc.status)},
+          {"opened_at", core::format_rfc3339(inc.opened_at)},
+          {"url", incident_url(external_url, inc.id)}};
+}
+
 std::string tocsin_json(const PageContext& page) {
   const auto& inc = page.incident;
   json alerts = json::array();
@@ -85,14 +95,7 @@ std::string tocsin_json(const PageContext& page) {
   json body = {{"version", "1"},
                {"event", "incident.page"},
                {"summary", summary_line(page)},
-               {"incident",
-                {{"id", std::to_string(inc.id)},
-                 {"title", inc.title},
-                 {"plan", inc.plan},
-                 {"severity", inc.severity},
-                 {"status", store::to_string(inc.status)},
-                 {"opened_at", core::format_rfc3339(inc.opened_at)},
-                 {"url", incident_url(page.external_url, inc.id)}}},
+               {"incident", incident_summary_json(inc, page.external_url)},
                {"target", page.target},
                {"recipient", page.recipient},
                {"escalation", {{"level", page.level}, {"pass", page.pass}}},

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "store/store.h"
 
 namespace tocsin::notify {
@@ -25,6 +27,9 @@ struct PageContext {
 };
 
 std::string incident_url(std::string_view external_url, int64_t id);
+// The incident as pages and action requests describe it: id, title, plan, severity, status,
+// opened_at, url.
+nlohmann::json incident_summary_json(const store::Incident& inc, std::string_view external_url);
 std::string tocsin_json(const PageContext& page);
 std::string alertmanager_v4(const PageContext& page, std::string_view receiver);
 // {"text": the one-line summary (the notification fallback), "blocks": a section with the

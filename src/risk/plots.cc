@@ -27,15 +27,7 @@ constexpr std::string_view kUnknownInk = "#444444";
 std::string_view ink(size_t cls) { return kInk[cls % kInk.size()]; }
 std::string_view tint(size_t cls) { return kTint[cls % kTint.size()]; }
 
-// 1, 2 or 5 × 10^k, about range/target.
-double nice_step(double range, int target) {
-  const double raw = range / target;
-  const double mag = std::pow(10, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0}) {
-    if (m * mag >= raw) return m * mag;
-  }
-  return 10 * mag;
-}
+using core::nice_step;
 
 std::string tick_label(double v, double step) {
   if (std::abs(v) < step * 1e-9) v = 0;

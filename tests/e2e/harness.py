@@ -488,7 +488,25 @@ class WebhookReceiver:
 # ---------------------------------------------------------------------------------------------
 # unittest base
 
-class ServerTestCase(unittest.TestCase):
+class LogsOnFailure(unittest.TestCase):
+    """When a test fails, prints the server's log and what the webhook receiver got (the class's
+    `server` and `receiver`, where it has them)."""
+
+    def run(self, result=None):
+        if result is None:
+            return super().run(result)
+        bad_before = len(result.failures) + len(result.errors)
+        out = super().run(result)
+        if len(result.failures) + len(result.errors) > bad_before:
+            server, receiver = getattr(self, "server", None), getattr(self, "receiver", None)
+            if server is not None:
+                sys.stderr.write(f"\n--- tocsin server log ({self.id()}) ---\n{server.log_tail()}\n")
+            if receiver is not None:
+                sys.stderr.write(f"--- webhook receiver ---\n{receiver.describe()}\n")
+        return out
+
+
+class ServerTestCase(LogsOnFailure):
     """Starts a receiver and one server per test class; prints the server log when a test fails."""
 
     server: Tocsin
@@ -526,17 +544,6 @@ class ServerTestCase(unittest.TestCase):
                 sys.stderr.write(f"\nkept {cls.tmp}\n")
             else:
                 shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def run(self, result=None):
-        """Runs the test; when it fails, prints the server's log and what the receiver got."""
-        if result is None:
-            return super().run(result)
-        bad_before = len(result.failures) + len(result.errors)
-        out = super().run(result)
-        if len(result.failures) + len(result.errors) > bad_before:
-            sys.stderr.write(f"\n--- tocsin server log ({self.id()}) ---\n{self.server.log_tail()}\n"
-                             f"--- webhook receiver ---\n{self.receiver.describe()}\n")
-        return out
 
     # -- helpers ----------------------------------------------------------------------------
     def assertJsonError(self, r: Response, status: int | tuple[int, ...], what: str,

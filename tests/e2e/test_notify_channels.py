@@ -28,8 +28,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (RULE_FOR_SECONDS, THRESHOLD, SmtpSink, Tocsin, WebhookReceiver, free_port, http_request,
-                     on_call_candidates, wait_until)
+from harness import (RULE_FOR_SECONDS, THRESHOLD, LogsOnFailure, SmtpSink, Tocsin, WebhookReceiver, free_port,
+                     http_request, on_call_candidates, wait_until)
 
 import datetime as dt
 
@@ -143,7 +143,7 @@ plans:
     return path
 
 
-class NotifyChannelsTest(unittest.TestCase):
+class NotifyChannelsTest(LogsOnFailure):
 
     @classmethod
     def setUpClass(cls):
@@ -182,15 +182,6 @@ class NotifyChannelsTest(unittest.TestCase):
                 sys.stderr.write(f"\nkept {cls.tmp}\n")
             else:
                 shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def run(self, result=None):
-        if result is None:
-            return super().run(result)
-        bad_before = len(result.failures) + len(result.errors)
-        out = super().run(result)
-        if len(result.failures) + len(result.errors) > bad_before:
-            sys.stderr.write(f"\n--- tocsin server log ({self.id()}) ---\n{self.server.log_tail()}\n")
-        return out
 
     # -- helpers ----------------------------------------------------------------------------
     def mails(self) -> list[tuple[dict, email.message.EmailMessage]]:

@@ -28,11 +28,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
-from harness import SmtpSink, Tocsin, WebhookReceiver, free_port, http_request, parse_time, tocsin_bin
+from harness import LogsOnFailure, SmtpSink, Tocsin, WebhookReceiver, free_port, http_request, parse_time, tocsin_bin
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)  # Monday; bob is on call until 09:00
 SECRET = "response-flows-secret"
@@ -75,7 +74,7 @@ def starter_config(root: str, port: int, hooks: str, smtp_port: int) -> str:
     return path
 
 
-class ResponseFlows(unittest.TestCase):
+class ResponseFlows(LogsOnFailure):
 
     @classmethod
     def setUpClass(cls):
@@ -109,16 +108,6 @@ class ResponseFlows(unittest.TestCase):
                 cls.smtp.close()
             if not os.environ.get("TOCSIN_E2E_KEEP"):
                 shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def run(self, result=None):
-        if result is None:
-            return super().run(result)
-        bad_before = len(result.failures) + len(result.errors)
-        out = super().run(result)
-        if len(result.failures) + len(result.errors) > bad_before:
-            sys.stderr.write(f"\n--- tocsin server log ({self.id()}) ---\n{self.server.log_tail()}\n"
-                             f"--- receiver ---\n{self.receiver.describe()[:6000]}\n")
-        return out
 
     # -- helpers ----------------------------------------------------------------------------
     def advance(self, **body) -> dt.datetime:

@@ -14,6 +14,7 @@
 #include "core/duration.h"
 #include "config/loader.h"
 #include "config/starter.h"
+#include "drill/starter_scenarios.h"
 #include "detect/rule_engine.h"
 #include "server/server.h"
 
@@ -31,11 +32,15 @@ int fail(const std::string& what) {
 }  // namespace
 
 int run_init(const std::string& dir) {
+  // Refuse before writing anything when a scenario file is in the way (the config checks its own).
+  if (auto st = drill::check_starter_scenarios_absent(dir); !st) return fail(st.error().to_string());
   if (auto st = config::write_starter_config(dir); !st) return fail(st.error().to_string());
-  fmt::print("wrote a starter config to {}/tocsin.yaml (plans in {}/plans/)\n"
+  if (auto st = drill::write_starter_scenarios(dir); !st) return fail(st.error().to_string());
+  fmt::print("wrote a starter config to {}/tocsin.yaml (plans in {}/plans/, drill scenarios in {}/scenarios/)\n"
              "check it:  tocsin check-config {}/tocsin.yaml\n"
-             "run it:    tocsin serve --config {}/tocsin.yaml\n",
-             dir, dir, dir, dir);
+             "run it:    tocsin serve --config {}/tocsin.yaml\n"
+             "drill it:  tocsin drill run {}/scenarios/system_crash.yaml --config {}/tocsin.yaml\n",
+             dir, dir, dir, dir, dir, dir, dir);
   return 0;
 }
 

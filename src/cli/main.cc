@@ -7,6 +7,7 @@
 #include "cli/bayes_command.h"
 #include "cli/commands.h"
 #include "cli/detect_command.h"
+#include "cli/drill_command.h"
 #include "cli/risk_history_command.h"
 #include "cli/risk_register_command.h"
 #include "cli/risk_command.h"
@@ -158,7 +159,15 @@ int main(int argc, char** argv) {
   bayes_learn->callback([&] { exit_code = tocsin::cli::run_bayes_learn(bl); });
   auto* drill = app.add_subcommand("drill", "Drills on a simulated clock");
   drill->require_subcommand(1);
-  not_yet(*drill, "run", "SCENARIO.yaml --config FILE [--json]", exit_code);
+  tocsin::cli::DrillRunCommand dr;
+  auto* drill_run = drill->add_subcommand("run", "Run a drill scenario through the real pipeline on a simulated clock, "
+                                                 "with simulated responders, and print its scorecard");
+  drill_run->add_option("SCENARIO", dr.scenario, "The scenario file (YAML, see docs/drills.md)")->required();
+  drill_run->add_option("--config", dr.config, "The tocsin.yaml whose rules, plans, people and escalation are drilled")
+      ->required();
+  drill_run->add_flag("--json", dr.json, "Print the scorecard as JSON (the same bytes for the same scenario and seed)");
+  drill_run->add_option("--seed", dr.seed, "Override the scenario's seed");
+  drill_run->callback([&] { exit_code = tocsin::cli::run_drill_run(dr); });
   auto* report = app.add_subcommand("report", "KPIs and postmortems");
   report->require_subcommand(1);
   not_yet(*report, "kpi", "--config FILE [--since D] [--json]", exit_code);

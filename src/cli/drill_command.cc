@@ -1,0 +1,88 @@
+#include "cli/drill_command.h"
+
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "config/loader.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "drill/runner.h"
+#include "drill/scenario.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace tocsin::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+int fail(const std::string& what) {
+  fmt::print(stderr, "{}\n", what);
+  return 1;
+}
+
+// A private directory for the drill's store, removed when the command ends. /dev/shm when there
+// is one: the store fsyncs every commit, which costs nothing in memory.
+class ScratchDir {
+ public:
+  core::Status create() {
+    std::error_code ec;
+    fs::path base = "/dev/shm";
+    if (!fs::is_directory(base, ec) || access(base.c_str(), W_OK) != 0) base = fs::temp_directory_path(ec);
+    std::string pattern = (base / "tocsin-drill-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return std::unexpected(core::Error::unavailable(fmt::format("cannot create a temporary directory under {}", base.string())));
+    }
+    path_ = pattern;
+    return core::ok();
+  }
+  ~ScratchDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+int run_drill_run(const DrillRunCommand& command) {
+  core::log::set_level(core::log::Level::kWarn);  // the engine's info lines would bury the scorecard
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string());
+  auto scenario = drill::load_scenario(command.scenario);
+  if (!scenario) return fail(scenario.error().to_string());
+  auto config = std::make_shared<const config::Config>(std::move(*cfg));
+  auto warnings = drill::validate_scenario(*scenario, *config);
+  if (!warnings) return fail(warnings.error().to_string());
+  for (const auto& w : *warnings) fmt::print(stderr, "warning: {}\n", w);
+
+  ScratchDir scratch;
+  if (auto st = scratch.create(); !st) return fail(fmt::format("tocsin drill run: {}", st.error().message()));
+  auto store = store::sqlite::open_sqlite_store(scratch.path() / "drill.db");
+  if (!store) return fail(fmt::format("tocsin drill run: {}", store.error().to_string()));
+  drill::DrillOptions options;
+  options.store = store->get();
+  options.seed = command.seed;
+  core::SystemClock wall;
+  const auto started = wall.mono_now();
+  auto run = drill::run_drill(config, *scenario, options);
+  const double secs = std::chrono::duration<double>(wall.mono_now() - started).count();
+  if (!run) return fail(fmt::format("tocsin drill run: {}", run.error().to_string()));
+  const bool tty = !command.json && isatty(fileno(stdout));
+  const std::string out = command.json ? drill::render_json(run->scorecard) : drill::render_text(run->scorecard, tty);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  const double hours = std::chrono::duration<double>(run->simulated).count() / 3600.0;
+  fmt::print(stderr, "drill: {:.1f} simulated hours in {:.3f} s ({:.0f} simulated hours per second; {} samples, {} pages)\n",
+             hours, secs, secs > 0 ? hours / secs : 0.0, run->samples, run->pages);
+  return 0;
+}
+
+}  // namespace tocsin::cli

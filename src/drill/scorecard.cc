@@ -166,8 +166,10 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
         s.lateness = record.end - t.due_at;
       }
       for (const auto& earlier : tasks) {
-        if (earlier.ord < t.ord && t.status != store::TaskStatus::kOpen && earlier.status != store::TaskStatus::kOpen &&
-            earlier.done_at && t.done_at && *earlier.done_at > *t.done_at) {
+        // Plans list steps in the order they are meant to be done, but a later step may be due
+        // sooner (contain in 1h after confirm in 24h): only an earlier step due no later counts.
+        if (earlier.ord < t.ord && earlier.due_at <= t.due_at && t.status != store::TaskStatus::kOpen &&
+            earlier.status != store::TaskStatus::kOpen && earlier.done_at && t.done_at && *earlier.done_at > *t.done_at) {
           s.out_of_order = true;
         }
       }
@@ -487,7 +489,7 @@ std::string render_text(const Scorecard& card, bool color) {
   }
   if (!card.steps.empty()) {
     out += "\nSteps\n";
-    out += fmt::format("  {:<16} {:<14} {:<8} {:<9} {:<9} {}\n", "step", "role", "who", "due", "done", "outcome");
+    out += fmt::format("  {:<16} {:<14} {:<8} {:<11} {:<11} {}\n", "step", "role", "who", "due", "done", "outcome");
     const Timestamp base = card.opened_at.value_or(card.start);
     for (const auto& s : card.steps) {
       std::string outcome(to_string(s.outcome));
@@ -497,7 +499,7 @@ std::string render_text(const Scorecard& card, bool color) {
                                     : s.outcome == StepOutcome::kPending ? "2"
                                     : s.outcome == StepOutcome::kLate    ? "33"
                                                                          : "31";
-      out += fmt::format("  {:<16} {:<14} {:<8} {:<9} {:<9} {}\n", s.step, s.owner,
+      out += fmt::format("  {:<16} {:<14} {:<8} {:<11} {:<11} {}\n", s.step, s.owner,
                          s.done_by.empty() ? (s.assignee.empty() ? "-" : s.assignee) : s.done_by, "+" + dur(s.due_at - base),
                          s.done_at ? "+" + dur(*s.done_at - base) : "-", paint(code, outcome));
     }

@@ -10,7 +10,7 @@
 //   acknowledge / mitigate / resolve   incident opened → acknowledged_at / mitigated_at / resolved_at
 //   a step      on_time (done by due), late (done after due), skipped, never (open and past due at
 //               the end), pending (open, due after the end); out_of_order when a step earlier in
-//               the plan was done after it
+//               the plan, and due no later, was done after it
 //   a page      one ladder step (pass, level) to one person, whatever the number of contact
 //               methods; answered when that person acknowledged, missed when the ladder moved on
 //               (or the drill ended) with the incident still unacknowledged, else superseded

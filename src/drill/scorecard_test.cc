@@ -267,7 +267,7 @@ TEST_F(ScorecardTest, JsonIsStableAndComplete) {
   EXPECT_EQ(j["training_plan"].size(), card.recommendations.size());
   const std::string text = render_text(card);
   EXPECT_NE(text.find("score 46/100"), std::string::npos) << text;
-  EXPECT_NE(text.find("s2               ops            bob      +15m      +27m      late by 12m"), std::string::npos)
+  EXPECT_NE(text.find("s2               ops            bob      +15m        +27m        late by 12m"), std::string::npos)
       << text;
 }
 

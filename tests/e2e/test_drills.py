@@ -1,0 +1,124 @@
+"""`tocsin drill run` on the scenarios `tocsin init` writes: each runs through the real pipeline on a
+simulated clock and meets its expectations (text and --json), the JSON is byte-identical across
+runs, the drill leaves the config's data_dir alone, and a bad scenario is one file:line error on
+stderr with exit 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness import tocsin_bin
+
+SCENARIOS = ["system_crash", "data_breach", "network_attack"]
+
+
+class Drills(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tocsin-e2e-drill-")
+        r = subprocess.run([tocsin_bin(), "init", self.dir], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("scenarios/", r.stdout)
+        self.config = os.path.join(self.dir, "tocsin.yaml")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def drill(self, scenario: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([tocsin_bin(), "drill", "run", scenario, "--config", self.config, *extra],
+                              capture_output=True, text=True, timeout=60)
+
+    def scenario(self, name: str) -> str:
+        return os.path.join(self.dir, "scenarios", f"{name}.yaml")
+
+    def test_shipped_scenarios_meet_their_expectations_as_text(self):
+        for name in SCENARIOS:
+            with self.subTest(name):
+                r = self.drill(self.scenario(name))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(f"Drill {name.replace('_', '-')} — plan {name}", r.stdout)
+                self.assertRegex(r.stdout, r"Expectations \((\d) of \1 met\)")
+                self.assertNotIn("FAIL", r.stdout)
+                self.assertRegex(r.stdout, r"score \d+/100")
+                # The speed goes to stderr, so stdout stays the scorecard alone.
+                self.assertRegex(r.stderr, r"simulated hours per second")
+        # A drill runs on its own temporary store, never in the config's data_dir.
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "tocsin-data")))
+
+    def test_json_is_complete_and_byte_identical(self):
+        for name in SCENARIOS:
+            with self.subTest(name):
+                a = self.drill(self.scenario(name), "--json")
+                b = self.drill(self.scenario(name), "--json")
+                self.assertEqual(a.returncode, 0, a.stderr)
+                self.assertEqual(a.stdout, b.stdout)
+                card = json.loads(a.stdout)
+                self.assertEqual(card["plan"], name)
+                self.assertTrue(card["expectations"])
+                self.assertTrue(all(e["met"] for e in card["expectations"]), card["expectations"])
+                self.assertGreaterEqual(card["score"], 90)
+                self.assertIsNotNone(card["time_to_detect_seconds"])
+                self.assertIsNotNone(card["time_to_acknowledge_seconds"])
+                self.assertEqual(list(card)[:3], ["scenario", "plan", "seed"])
+        other = self.drill(self.scenario("system_crash"), "--json", "--seed", "99")
+        self.assertEqual(other.returncode, 0, other.stderr)
+        self.assertEqual(json.loads(other.stdout)["seed"], 99)
+        self.assertNotEqual(other.stdout, self.drill(self.scenario("system_crash"), "--json").stdout)
+
+    def test_a_step_nobody_does_is_a_finding_with_a_recommendation(self):
+        path = self.scenario("system_crash")
+        with open(path) as f:
+            text = f.read()
+        self.assertIn("triage: {min: 6m, max: 10m}", text)
+        with open(path, "w") as f:
+            f.write(text.replace("triage: {min: 6m, max: 10m}", "triage: never"))
+        r = self.drill(path, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)  # it ran: exit 0 even with expectations unmet
+        card = json.loads(r.stdout)
+        kinds = {(f["kind"], f["step"]) for f in card["findings"]}
+        self.assertIn(("never_step", "triage"), kinds)
+        self.assertTrue(any(t["who"] == "role:operations" for t in card["training_plan"]), card["training_plan"])
+        self.assertFalse(all(e["met"] for e in card["expectations"]))
+
+    def test_bad_scenario_is_one_line_with_file_and_line(self):
+        bad = os.path.join(self.dir, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write("name: bad\nplan: system_crash\nstart: 2026-03-03T09:30:00Z\nduration: 1h\ncolour: red\n")
+        r = self.drill(bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertRegex(lines[0], r"bad\.yaml:5: colour: unknown key \"colour\"")
+
+        with open(bad, "w") as f:
+            f.write("name: bad\nplan: flood\nstart: 2026-03-03T09:30:00Z\nduration: 1h\nfaults:\n"
+                    "  - {kind: absent, series: y, at: 5m, duration: 1m}\nseries: [{name: x, base: 1}]\n")
+        r = self.drill(bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr.strip(), r"^.*bad\.yaml:6: faults\[0\]\.series: unknown series \"y\"")
+
+        with open(bad, "w") as f:
+            f.write("name: bad\nplan: flood\nstart: 2026-03-03T09:30:00Z\nduration: 1h\n"
+                    "series: [{name: x, base: 1}]\nfaults:\n  - {kind: absent, series: x, at: 5m, duration: 1m}\n")
+        r = self.drill(bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr.strip(), r"^.*bad\.yaml:2: plan: unknown plan \"flood\"")
+
+        r = self.drill(os.path.join(self.dir, "missing.yaml"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("missing.yaml", r.stderr)
+
+    def test_help(self):
+        r = subprocess.run([tocsin_bin(), "drill", "run", "--help"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+        for word in ("SCENARIO", "--config", "--json", "--seed"):
+            self.assertIn(word, r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -342,7 +342,9 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
     const std::string kind = e.name == "acknowledged_within" ? (card.time_to_acknowledge ? "slow_ack" : "not_acknowledged")
                              : e.name == "mitigated_within"  ? "not_mitigated"
                                                              : "not_resolved";
-    find(kind, e.name == "acknowledged_within" ? card.acknowledged_by : "", "", "",
+    // A slow acknowledgement is the acknowledger's only when they had the first page; after an
+    // escalation it is the first level's (the escalation finding says so).
+    find(kind, e.name == "acknowledged_within" && card.escalations == 0 ? card.acknowledged_by : "", "", "",
          fmt::format("{}: {} (expected within {})", e.name, e.actual, e.expected));
   }
   if (!card.expectations.empty()) {
@@ -350,7 +352,8 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
       if (e.name == "detected_within" && !e.met && card.time_to_detect) {
         find("slow_detection", "", "", "", fmt::format("detected after {} (expected within {})", e.actual, e.expected));
       }
-      if (e.name == "steps_in_order" && !e.met) {
+      // Steps not done at all are findings of their own (never_step); this is about the order.
+      if (e.name == "steps_in_order" && !e.met && !e.actual.starts_with("not done")) {
         find("out_of_order", "", "", "", fmt::format("expected the steps {} in that order; got {}", e.expected, e.actual));
       }
     }
@@ -437,11 +440,19 @@ std::vector<Recommendation> training_plan(const Scorecard& card) {
     } else if (f.kind == "escalation") {
       add("plan:" + card.plan, "the first escalation level did not answer: check who is on call and shorten the time to "
                                "acknowledge in the next drill");
-    } else if (f.kind == "slow_ack" || f.kind == "not_acknowledged") {
-      add(f.person.empty() ? "plan:" + card.plan : "person:" + f.person,
-          "acknowledge faster: practise acknowledging from the page's link or `tocsin incident ack`");
-    } else if (f.kind == "not_mitigated" || f.kind == "not_resolved") {
-      add("plan:" + card.plan, fmt::format("{}: rehearse the recovery steps of plan {} end to end", f.text, card.plan));
+    } else if (f.kind == "slow_ack" && !f.person.empty()) {
+      add("person:" + f.person, "acknowledge faster: practise acknowledging from the page's link or `tocsin incident ack`");
+    } else if (f.kind == "not_acknowledged") {
+      add("plan:" + card.plan, "nobody acknowledged: run a paging test with everyone on the escalation policy, and "
+                               "check the schedule has someone on call");
+    } else if (f.kind == "not_mitigated") {
+      add("plan:" + card.plan, fmt::format("mitigate sooner: rehearse the steps up to mitigation in plan {} end to end, "
+                                           "and agree who declares the incident mitigated",
+                                           card.plan));
+    } else if (f.kind == "not_resolved") {
+      add("plan:" + card.plan, fmt::format("resolve sooner: rehearse recovery and verification in plan {}, and agree who "
+                                           "declares the incident resolved",
+                                           card.plan));
     } else if (f.kind == "uncovered_role") {
       add("role:" + f.role, fmt::format("role {} was not covered: name a person or schedule that is reachable, and "
                                         "train them on its steps",
@@ -451,6 +462,11 @@ std::vector<Recommendation> training_plan(const Scorecard& card) {
                                "(thresholds, `for:`) with `tocsin detect` on recorded data");
     }
   }
+  // People first, then roles, then the plan: a training plan reads per person and role.
+  auto rank = [](const Recommendation& r) { return r.who.starts_with("person:") ? 0 : r.who.starts_with("role:") ? 1 : 2; };
+  std::stable_sort(out.begin(), out.end(), [&](const Recommendation& a, const Recommendation& b) {
+    return std::pair(rank(a), a.who) < std::pair(rank(b), b.who);
+  });
   return out;
 }
 

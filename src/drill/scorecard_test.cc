@@ -225,8 +225,10 @@ TEST_F(ScorecardTest, FindingsAndTrainingPlan) {
                    }));
   std::vector<std::string> who;
   for (const auto& r : card.recommendations) who.push_back(r.who);
-  EXPECT_EQ(who, (std::vector<std::string>{"plan:crash", "plan:crash", "plan:crash", "person:bob", "person:bob",
-                                           "role:ops", "person:alice", "plan:crash"}));
+  EXPECT_EQ(who, (std::vector<std::string>{"person:alice", "person:bob", "person:bob", "role:ops", "plan:crash",
+                                           "plan:crash", "plan:crash", "plan:crash"}));
+  EXPECT_EQ(card.recommendations[2].text,
+            "confirm that bob knows step s3 of plan crash is theirs (role ops), and rehearse it with them");
 }
 
 TEST_F(ScorecardTest, OutOfOrderStepsAndExpectation) {

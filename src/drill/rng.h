@@ -1,7 +1,9 @@
 // The drill's random numbers: std::mt19937_64 (its output sequence is fixed by the C++ standard)
 // with our own transforms to uniform and normal variates, because the std:: distributions are
-// not specified bit for bit and differ between library versions. Same seed -> same numbers on
-// every platform, so the same scenario and seed give the same scorecard, byte for byte.
+// not specified bit for bit and differ between library versions. Uniform draws are exact on
+// every platform; normal draws also go through libm's log, sin and cos, which glibc computes the
+// same everywhere (another libm could differ in the last bit). So the same scenario and seed give
+// the same scorecard, byte for byte.
 // Thread-safety: an Rng is a value; use one per thread.
 #pragma once
 

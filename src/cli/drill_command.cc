@@ -35,7 +35,8 @@ class ScratchDir {
     if (!fs::is_directory(base, ec) || access(base.c_str(), W_OK) != 0) base = fs::temp_directory_path(ec);
     std::string pattern = (base / "tocsin-drill-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
-      return std::unexpected(core::Error::unavailable(fmt::format("cannot create a temporary directory under {}", base.string())));
+      return std::unexpected(
+          core::Error::unavailable(fmt::format("cannot create a temporary directory under {}", base.string())));
     }
     path_ = pattern;
     return core::ok();
@@ -80,7 +81,8 @@ int run_drill_run(const DrillRunCommand& command) {
   const std::string out = command.json ? drill::render_json(run->scorecard) : drill::render_text(run->scorecard, tty);
   std::fwrite(out.data(), 1, out.size(), stdout);
   const double hours = std::chrono::duration<double>(run->simulated).count() / 3600.0;
-  fmt::print(stderr, "drill: {:.1f} simulated hours in {:.3f} s ({:.0f} simulated hours per second; {} samples, {} pages)\n",
+  fmt::print(stderr,
+             "drill: {:.1f} simulated hours in {:.3f} s ({:.0f} simulated hours per second; {} samples, {} pages)\n",
              hours, secs, secs > 0 ? hours / secs : 0.0, run->samples, run->pages);
   return 0;
 }

@@ -11,9 +11,9 @@ namespace {
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 
 double frac_of(const Fault& f, Duration offset) {
-  return std::clamp(std::chrono::duration<double>(offset - f.at).count() /
-                        std::chrono::duration<double>(f.duration).count(),
-                    0.0, 1.0);
+  return std::clamp(
+      std::chrono::duration<double>(offset - f.at).count() / std::chrono::duration<double>(f.duration).count(), 0.0,
+      1.0);
 }
 
 bool active(const Fault& f, Duration offset) { return offset >= f.at && offset < f.at + f.duration; }
@@ -22,10 +22,14 @@ bool active(const Fault& f, Duration offset) { return offset >= f.at && offset <
 
 double envelope(Shape shape, double frac) {
   switch (shape) {
-    case Shape::kSquare: return 1.0;
-    case Shape::kLinear: return frac;
-    case Shape::kTriangle: return 1.0 - std::abs(2.0 * frac - 1.0);
-    case Shape::kDecay: return std::exp2(-10.0 * frac);
+    case Shape::kSquare:
+      return 1.0;
+    case Shape::kLinear:
+      return frac;
+    case Shape::kTriangle:
+      return 1.0 - std::abs(2.0 * frac - 1.0);
+    case Shape::kDecay:
+      return std::exp2(-10.0 * frac);
   }
   return 1.0;
 }
@@ -100,13 +104,24 @@ std::optional<double> SignalGenerator::value_at(SeriesState& s, Timestamp t) {
     switch (f->kind) {
       case FaultKind::kSpike:
       case FaultKind::kRamp:
-      case FaultKind::kLevelShift: level += f->magnitude * env; break;
-      case FaultKind::kFlatline: flat = f->magnitude; break;
-      case FaultKind::kAbsent: absent = true; break;
-      case FaultKind::kNoiseBurst: sigma *= 1.0 + (f->magnitude - 1.0) * env; break;
-      case FaultKind::kErrorBurst: extra_rate += f->magnitude * env; break;
+      case FaultKind::kLevelShift:
+        level += f->magnitude * env;
+        break;
+      case FaultKind::kFlatline:
+        flat = f->magnitude;
+        break;
+      case FaultKind::kAbsent:
+        absent = true;
+        break;
+      case FaultKind::kNoiseBurst:
+        sigma *= 1.0 + (f->magnitude - 1.0) * env;
+        break;
+      case FaultKind::kErrorBurst:
+        extra_rate += f->magnitude * env;
+        break;
       case FaultKind::kSecurityEvent:
-      case FaultKind::kFeedbackBurst: break;
+      case FaultKind::kFeedbackBurst:
+        break;
     }
   }
   // One draw per tick whatever happens, so a fault never shifts the noise of later samples.

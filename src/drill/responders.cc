@@ -38,10 +38,13 @@ std::optional<Duration> Responders::draw(const std::string& person, const Delay&
   Rng& rng = rng_for(person);
   const double u = rng.uniform();  // always one draw, so `never` does not shift later draws
   switch (d.kind) {
-    case Delay::Kind::kNever: return std::nullopt;
-    case Delay::Kind::kFixed: return d.fixed;
+    case Delay::Kind::kNever:
+      return std::nullopt;
+    case Delay::Kind::kFixed:
+      return d.fixed;
     case Delay::Kind::kUniform:
-      return Duration(d.min.count() + static_cast<int64_t>(std::floor(u * static_cast<double>((d.max - d.min).count()))));
+      return Duration(d.min.count() +
+                      static_cast<int64_t>(std::floor(u * static_cast<double>((d.max - d.min).count()))));
     case Delay::Kind::kLognormal: {
       const double z = rng.normal();
       const double ms = static_cast<double>(d.median.count()) * std::exp(d.sigma * z);
@@ -52,8 +55,8 @@ std::optional<Duration> Responders::draw(const std::string& person, const Delay&
 }
 
 bool Responders::takes_part(const std::string& person) const {
-  return scenario_.participants.empty() ||
-         std::find(scenario_.participants.begin(), scenario_.participants.end(), person) != scenario_.participants.end();
+  return scenario_.participants.empty() || std::find(scenario_.participants.begin(), scenario_.participants.end(),
+                                                     person) != scenario_.participants.end();
 }
 
 const Responder* Responders::profile(const std::string& person, int64_t incident) {
@@ -131,10 +134,12 @@ core::Status Responders::start_plan(int64_t incident, const std::string& acknowl
   }
   const Responder* p = profile(acknowledger, incident);
   if (p && p->mitigate_after) {
-    if (auto d = draw(acknowledger, *p->mitigate_after)) plan(now + *d, Action{Kind::kMitigate, incident, acknowledger, ""});
+    if (auto d = draw(acknowledger, *p->mitigate_after))
+      plan(now + *d, Action{Kind::kMitigate, incident, acknowledger, ""});
   }
   if (p && p->resolve_after) {
-    if (auto d = draw(acknowledger, *p->resolve_after)) plan(now + *d, Action{Kind::kResolve, incident, acknowledger, ""});
+    if (auto d = draw(acknowledger, *p->resolve_after))
+      plan(now + *d, Action{Kind::kResolve, incident, acknowledger, ""});
   }
   return {};
 }
@@ -153,10 +158,18 @@ core::Status Responders::run_due(Timestamp now) {
         if (out) TOCSIN_RETURN_IF_ERROR(start_plan(a.incident, a.person, now));
         break;
       }
-      case Kind::kApprove: out = engine_.approve_action(a.incident, a.step, a.person); break;
-      case Kind::kStep: out = engine_.complete_task(a.incident, a.step, false, a.person); break;
-      case Kind::kMitigate: out = engine_.mitigate(a.incident, a.person); break;
-      case Kind::kResolve: out = engine_.resolve(a.incident, a.person); break;
+      case Kind::kApprove:
+        out = engine_.approve_action(a.incident, a.step, a.person);
+        break;
+      case Kind::kStep:
+        out = engine_.complete_task(a.incident, a.step, false, a.person);
+        break;
+      case Kind::kMitigate:
+        out = engine_.mitigate(a.incident, a.person);
+        break;
+      case Kind::kResolve:
+        out = engine_.resolve(a.incident, a.person);
+        break;
     }
     if (!out && !is_refusal(out.error())) return std::unexpected(out.error());
   }

@@ -35,9 +35,9 @@ class RecordingExecutor final : public action::Executor {
  public:
   action::ActionOutcome run(const action::ActionRequest& request) override {
     ++runs_;
-    return {true, 0, fmt::format("drill: not run ({})", request.type == action::ActionRequest::Type::kWebhook
-                                                            ? "webhook"
-                                                            : "command"),
+    return {true, 0,
+            fmt::format("drill: not run ({})",
+                        request.type == action::ActionRequest::Type::kWebhook ? "webhook" : "command"),
             ""};
   }
   int runs_ = 0;

@@ -38,9 +38,9 @@ struct DrillRun {
   std::vector<std::string> warnings;  // from validate_scenario
   size_t samples = 0;                 // generated and ingested
   size_t events = 0;
-  size_t pages = 0;                   // notifications delivered (to the in-memory senders)
+  size_t pages = 0;  // notifications delivered (to the in-memory senders)
   size_t responder_actions = 0;
-  size_t steps = 0;                   // loop iterations
+  size_t steps = 0;  // loop iterations
   Duration simulated{};
 };
 

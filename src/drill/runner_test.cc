@@ -57,11 +57,17 @@ TEST_F(DrillRunnerTest, EachShippedScenarioMeetsItsExpectations) {
     EXPECT_EQ(card.incidents, 1) << render_text(card);
     EXPECT_EQ(card.other_incidents, 0) << render_text(card);
     ASSERT_FALSE(card.expectations.empty());
-    for (const auto& e : card.expectations) EXPECT_TRUE(e.met) << e.name << ": " << e.actual << "\n" << render_text(card);
+    for (const auto& e : card.expectations)
+      EXPECT_TRUE(e.met) << e.name << ": " << e.actual << "\n" << render_text(card);
     EXPECT_EQ(card.expectations_met, static_cast<int>(card.expectations.size()));
     EXPECT_GE(card.score, 90) << render_text(card);
     EXPECT_GT(r->samples, 0u);
     EXPECT_GT(r->pages, 0u);
+    // The alerts carry the drill label, as in a live drill, and detection is measured on them.
+    const bool labelled = std::any_of(r->record.alerts.begin(), r->record.alerts.end(), [&](const store::AlertRecord& a) {
+      return a.labels.get_or("drill", "") == s.name && a.fired_at;
+    });
+    EXPECT_TRUE(labelled);
     // Pages went out and were answered by whoever acknowledged.
     const auto acker = std::find_if(card.people.begin(), card.people.end(),
                                     [&](const PersonScore& p) { return p.person == card.acknowledged_by; });
@@ -92,14 +98,16 @@ TEST_F(DrillRunnerTest, AStepWhoseOwnerNeverActsIsFoundAndTrainedFor) {
   auto r = run(s);
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
   const Scorecard& card = r->scorecard;
-  const auto triage = std::find_if(card.steps.begin(), card.steps.end(), [](const StepScore& x) { return x.step == "triage"; });
+  const auto triage =
+      std::find_if(card.steps.begin(), card.steps.end(), [](const StepScore& x) { return x.step == "triage"; });
   ASSERT_NE(triage, card.steps.end());
   EXPECT_EQ(triage->outcome, StepOutcome::kNever);
   EXPECT_EQ(triage->assignee, "bob");
   const auto finding = std::find_if(card.findings.begin(), card.findings.end(),
                                     [](const Finding& f) { return f.kind == "never_step" && f.step == "triage"; });
   ASSERT_NE(finding, card.findings.end()) << render_text(card);
-  EXPECT_EQ(finding->text, "step triage (owner role operations, bob) was never done; due 15m after the incident opened");
+  EXPECT_EQ(finding->text,
+            "step triage (owner role operations, bob) was never done; due 15m after the incident opened");
   // steps_in_order is not met, so the score drops.
   EXPECT_LT(card.score, 90);
   bool person = false, role = false;
@@ -125,7 +133,8 @@ TEST_F(DrillRunnerTest, AMissedPageEscalatesToTheNextLevel) {
   // Level 2 pages carol 10 minutes after the opening; she acknowledges after that.
   ASSERT_TRUE(card.time_to_acknowledge.has_value());
   EXPECT_GE(*card.time_to_acknowledge, std::chrono::minutes(10));
-  const auto alice = std::find_if(card.people.begin(), card.people.end(), [](const PersonScore& p) { return p.person == "alice"; });
+  const auto alice =
+      std::find_if(card.people.begin(), card.people.end(), [](const PersonScore& p) { return p.person == "alice"; });
   ASSERT_NE(alice, card.people.end());
   EXPECT_EQ(alice->missed, 1);
   EXPECT_EQ(alice->answered, 0);

@@ -46,10 +46,14 @@ int line_of(const YAML::Node& n, int fallback) {
 
 std::string describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Scalar: return fmt::format("\"{}\"", n.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    default: return "nothing";
+    case YAML::NodeType::Scalar:
+      return fmt::format("\"{}\"", n.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "nothing";
   }
 }
 
@@ -63,25 +67,28 @@ std::string join(Keys keys) {
   return out;
 }
 
-constexpr std::string_view kTopKeys[] = {"name",   "description", "plan",       "seed",  "start", "duration",
-                                         "participants", "series", "faults", "responders", "expect"};
-constexpr std::string_view kSeriesKeys[] = {"name",  "labels", "type",     "base", "daily_amplitude",
-                                            "peak",  "noise",  "interval", "min",  "max"};
-constexpr std::string_view kFaultKeys[] = {"kind",      "series", "event_kind", "labels", "at",
-                                           "duration",  "magnitude", "shape"};
-constexpr std::string_view kResponderKeys[] = {"person",        "role",           "default",       "ack_after",
-                                               "miss_probability", "steps",       "approve_after", "mitigate_after",
+constexpr std::string_view kTopKeys[] = {"name",         "description", "plan",   "seed",       "start", "duration",
+                                         "participants", "series",      "faults", "responders", "expect"};
+constexpr std::string_view kSeriesKeys[] = {"name", "labels", "type",     "base", "daily_amplitude",
+                                            "peak", "noise",  "interval", "min",  "max"};
+constexpr std::string_view kFaultKeys[] = {"kind", "series",   "event_kind", "labels",
+                                           "at",   "duration", "magnitude",  "shape"};
+constexpr std::string_view kResponderKeys[] = {"person",           "role",  "default",       "ack_after",
+                                               "miss_probability", "steps", "approve_after", "mitigate_after",
                                                "resolve_after"};
 constexpr std::string_view kDelayKeys[] = {"min", "max", "median", "sigma"};
 constexpr std::string_view kExpectKeys[] = {"detected_within", "acknowledged_within", "mitigated_within",
                                             "resolved_within", "steps_in_order"};
 
-constexpr std::pair<std::string_view, FaultKind> kFaultKinds[] = {
-    {"spike", FaultKind::kSpike},           {"ramp", FaultKind::kRamp},
-    {"level_shift", FaultKind::kLevelShift}, {"flatline", FaultKind::kFlatline},
-    {"absent", FaultKind::kAbsent},         {"noise_burst", FaultKind::kNoiseBurst},
-    {"error_burst", FaultKind::kErrorBurst}, {"security_event", FaultKind::kSecurityEvent},
-    {"feedback_burst", FaultKind::kFeedbackBurst}};
+constexpr std::pair<std::string_view, FaultKind> kFaultKinds[] = {{"spike", FaultKind::kSpike},
+                                                                  {"ramp", FaultKind::kRamp},
+                                                                  {"level_shift", FaultKind::kLevelShift},
+                                                                  {"flatline", FaultKind::kFlatline},
+                                                                  {"absent", FaultKind::kAbsent},
+                                                                  {"noise_burst", FaultKind::kNoiseBurst},
+                                                                  {"error_burst", FaultKind::kErrorBurst},
+                                                                  {"security_event", FaultKind::kSecurityEvent},
+                                                                  {"feedback_burst", FaultKind::kFeedbackBurst}};
 constexpr std::pair<std::string_view, Shape> kShapes[] = {
     {"square", Shape::kSquare}, {"linear", Shape::kLinear}, {"triangle", Shape::kTriangle}, {"decay", Shape::kDecay}};
 
@@ -106,7 +113,9 @@ class Parser {
       const Node n = TOCSIN_TRY(required(top, "start"));
       const std::string text = TOCSIN_TRY(string(n));
       auto t = core::parse_rfc3339(text);
-      if (!t) return std::unexpected(error(n, fmt::format("bad time \"{}\": expected RFC 3339, e.g. 2026-03-02T10:00:00Z", text)));
+      if (!t)
+        return std::unexpected(
+            error(n, fmt::format("bad time \"{}\": expected RFC 3339, e.g. 2026-03-02T10:00:00Z", text)));
       s.start = *t;
     }
     {
@@ -137,9 +146,9 @@ class Parser {
       for (const Node& item : TOCSIN_TRY(list(*n))) s.faults.push_back(TOCSIN_TRY(parse_fault(item, s)));
     }
     if (s.faults.empty()) {
-      return std::unexpected(error(top.find("faults") ? *top.find("faults") : top.self,
-                                   "expected at least one fault under \"faults\"")
-                                 .field("faults"));
+      return std::unexpected(
+          error(top.find("faults") ? *top.find("faults") : top.self, "expected at least one fault under \"faults\"")
+              .field("faults"));
     }
     if (const Node* n = top.find("responders")) {
       for (const Node& item : TOCSIN_TRY(list(*n))) {
@@ -147,7 +156,9 @@ class Parser {
         for (const auto& other : s.responders) {
           if (other.person == r.person && other.role == r.role && other.is_default == r.is_default) {
             return std::unexpected(error(item, fmt::format("a responder for the same {} is already on line {}",
-                                                           r.is_default ? "default" : r.person.empty() ? "role" : "person",
+                                                           r.is_default       ? "default"
+                                                           : r.person.empty() ? "role"
+                                                                              : "person",
                                                            other.pos.line)));
           }
         }
@@ -172,12 +183,14 @@ class Parser {
     for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it) {
       const int key_line = line_of(it->first, n.line);
       if (!it->first.IsScalar()) {
-        return std::unexpected(error(key_line, n.path, fmt::format("expected a string key, got {}", describe(it->first))));
+        return std::unexpected(
+            error(key_line, n.path, fmt::format("expected a string key, got {}", describe(it->first))));
       }
       const std::string key = it->first.Scalar();
       const std::string path = join_path(n.path, key);
       if (auto [at, fresh] = seen.emplace(key, key_line); !fresh) {
-        return std::unexpected(error(key_line, path, fmt::format("duplicate key \"{}\" (first on line {})", key, at->second)));
+        return std::unexpected(
+            error(key_line, path, fmt::format("duplicate key \"{}\" (first on line {})", key, at->second)));
       }
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         return std::unexpected(
@@ -190,13 +203,15 @@ class Parser {
 
   Result<Node> required(const Map& m, std::string_view key) const {
     if (const Node* n = m.find(key)) return *n;
-    return std::unexpected(error(m.self.line, join_path(m.self.path, key), fmt::format("missing required field \"{}\"", key)));
+    return std::unexpected(
+        error(m.self.line, join_path(m.self.path, key), fmt::format("missing required field \"{}\"", key)));
   }
 
   Result<std::vector<Node>> list(const Node& n) const {
     std::vector<Node> items;
     if (n.yaml.IsNull() || !n.yaml.IsDefined()) return items;
-    if (!n.yaml.IsSequence()) return std::unexpected(error(n, fmt::format("expected a list, got {}", describe(n.yaml))));
+    if (!n.yaml.IsSequence())
+      return std::unexpected(error(n, fmt::format("expected a list, got {}", describe(n.yaml))));
     size_t i = 0;
     for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it, ++i) {
       items.push_back(Node{*it, fmt::format("{}[{}]", n.path, i), it->IsNull() ? n.line : line_of(*it, n.line)});
@@ -205,7 +220,8 @@ class Parser {
   }
 
   Result<std::string> string(const Node& n) const {
-    if (!n.yaml.IsScalar()) return std::unexpected(error(n, fmt::format("expected a string, got {}", describe(n.yaml))));
+    if (!n.yaml.IsScalar())
+      return std::unexpected(error(n, fmt::format("expected a string, got {}", describe(n.yaml))));
     return n.yaml.Scalar();
   }
   Result<std::string> nonempty(const Node& n) const {
@@ -239,8 +255,8 @@ class Parser {
     const std::string text = TOCSIN_TRY(string(n));
     auto d = core::parse_duration(text);
     if (!d) {
-      return std::unexpected(error(n, fmt::format("bad duration \"{}\": expected e.g. 30s, 5m, 2h ({})", text,
-                                                  d.error().message())));
+      return std::unexpected(
+          error(n, fmt::format("bad duration \"{}\": expected e.g. 30s, 5m, 2h ({})", text, d.error().message())));
     }
     return *d;
   }
@@ -250,7 +266,8 @@ class Parser {
     const Map m = TOCSIN_TRY(map(n, {}));
     for (const auto& [key, value] : m.entries) {
       if (!core::is_valid_label_name(key) || key == "__name__") {
-        return std::unexpected(error(value, fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]*, not __name__", key)));
+        return std::unexpected(
+            error(value, fmt::format("bad label name \"{}\": expected [a-zA-Z_][a-zA-Z0-9_]*, not __name__", key)));
       }
       out.set(key, TOCSIN_TRY(string(value)));
     }
@@ -265,7 +282,8 @@ class Parser {
     const Node name = TOCSIN_TRY(required(m, "name"));
     s.name = TOCSIN_TRY(nonempty(name));
     if (!core::is_valid_metric_name(s.name)) {
-      return std::unexpected(error(name, fmt::format("bad metric name \"{}\": expected [a-zA-Z_:][a-zA-Z0-9_:]*", s.name)));
+      return std::unexpected(
+          error(name, fmt::format("bad metric name \"{}\": expected [a-zA-Z_:][a-zA-Z0-9_:]*", s.name)));
     }
     if (const Node* v = m.find("labels")) s.labels = TOCSIN_TRY(labels(*v));
     if (const Node* v = m.find("type")) {
@@ -282,7 +300,8 @@ class Parser {
     if (const Node* v = m.find("daily_amplitude")) s.daily_amplitude = TOCSIN_TRY(number(*v));
     if (const Node* v = m.find("peak")) {
       s.peak = TOCSIN_TRY(duration(*v));
-      if (s.peak >= std::chrono::hours(24)) return std::unexpected(error(*v, "expected a time of day below 24h, e.g. 14h"));
+      if (s.peak >= std::chrono::hours(24))
+        return std::unexpected(error(*v, "expected a time of day below 24h, e.g. 14h"));
     }
     if (const Node* v = m.find("noise")) {
       s.noise = TOCSIN_TRY(number(*v));
@@ -290,7 +309,8 @@ class Parser {
     }
     if (const Node* v = m.find("interval")) {
       s.interval = TOCSIN_TRY(duration(*v));
-      if (s.interval < std::chrono::seconds(1)) return std::unexpected(error(*v, "expected an interval of at least 1s"));
+      if (s.interval < std::chrono::seconds(1))
+        return std::unexpected(error(*v, "expected an interval of at least 1s"));
     }
     if (const Node* v = m.find("min")) s.min = TOCSIN_TRY(number(*v));
     if (const Node* v = m.find("max")) s.max = TOCSIN_TRY(number(*v));
@@ -315,15 +335,16 @@ class Parser {
       if (name == kind_text) f.kind = k, found = true;
     }
     if (!found) {
-      return std::unexpected(error(kind, fmt::format("unknown fault kind \"{}\"; expected one of: spike, ramp, level_shift, "
-                                                     "flatline, absent, noise_burst, error_burst, security_event, "
-                                                     "feedback_burst",
-                                                     kind_text)));
+      return std::unexpected(
+          error(kind, fmt::format("unknown fault kind \"{}\"; expected one of: spike, ramp, level_shift, "
+                                  "flatline, absent, noise_burst, error_burst, security_event, "
+                                  "feedback_burst",
+                                  kind_text)));
     }
     if (is_event(f.kind)) {
       if (const Node* v = m.find("series")) {
-        return std::unexpected(error(*v, fmt::format("a {} fault makes its own event series; name its event_kind instead",
-                                                     kind_text)));
+        return std::unexpected(
+            error(*v, fmt::format("a {} fault makes its own event series; name its event_kind instead", kind_text)));
       }
       f.event_kind = TOCSIN_TRY(nonempty(TOCSIN_TRY(required(m, "event_kind"))));
       if (const Node* v = m.find("labels")) {
@@ -333,17 +354,21 @@ class Parser {
     } else {
       for (std::string_view key : {"event_kind", "labels"}) {
         if (const Node* v = m.find(key)) {
-          return std::unexpected(error(*v, fmt::format("\"{}\" applies to security_event and feedback_burst faults only", key)));
+          return std::unexpected(
+              error(*v, fmt::format("\"{}\" applies to security_event and feedback_burst faults only", key)));
         }
       }
       const Node series = TOCSIN_TRY(required(m, "series"));
       f.series = TOCSIN_TRY(nonempty(series));
-      const auto spec = std::find_if(s.series.begin(), s.series.end(), [&](const SeriesSpec& x) { return x.name == f.series; });
+      const auto spec =
+          std::find_if(s.series.begin(), s.series.end(), [&](const SeriesSpec& x) { return x.name == f.series; });
       if (spec == s.series.end()) {
-        return std::unexpected(error(series, fmt::format("unknown series \"{}\": declare it under \"series\"", f.series)));
+        return std::unexpected(
+            error(series, fmt::format("unknown series \"{}\": declare it under \"series\"", f.series)));
       }
       if (f.kind == FaultKind::kErrorBurst && spec->type != SeriesSpec::Type::kCounter) {
-        return std::unexpected(error(series, fmt::format("error_burst needs a counter series; \"{}\" is a gauge (type: counter)", f.series)));
+        return std::unexpected(error(
+            series, fmt::format("error_burst needs a counter series; \"{}\" is a gauge (type: counter)", f.series)));
       }
     }
     const Node at = TOCSIN_TRY(required(m, "at"));
@@ -365,14 +390,16 @@ class Parser {
       return std::unexpected(error(m.find("duration") ? *m.find("duration") : n, "expected a duration above 0"));
     }
     if (f.at + f.duration > s.duration) {
-      return std::unexpected(error(m.find("duration") ? *m.find("duration") : at,
-                                   fmt::format("fault runs to {} past the drill's end ({})",
-                                               core::format_duration(f.at + f.duration), core::format_duration(s.duration))));
+      return std::unexpected(
+          error(m.find("duration") ? *m.find("duration") : at,
+                fmt::format("fault runs to {} past the drill's end ({})", core::format_duration(f.at + f.duration),
+                            core::format_duration(s.duration))));
     }
     if (f.kind != FaultKind::kAbsent) {
       const Node mag = TOCSIN_TRY(required(m, "magnitude"));
       f.magnitude = TOCSIN_TRY(number(mag));
-      if ((f.kind == FaultKind::kNoiseBurst || f.kind == FaultKind::kErrorBurst || is_event(f.kind)) && f.magnitude <= 0) {
+      if ((f.kind == FaultKind::kNoiseBurst || f.kind == FaultKind::kErrorBurst || is_event(f.kind)) &&
+          f.magnitude <= 0) {
         return std::unexpected(error(mag, "expected a magnitude above 0"));
       }
     } else if (const Node* v = m.find("magnitude")) {
@@ -385,7 +412,9 @@ class Parser {
       for (const auto& [name, shape] : kShapes) {
         if (name == text) f.shape = shape, ok = true;
       }
-      if (!ok) return std::unexpected(error(*v, fmt::format("unknown shape \"{}\"; expected square, linear, triangle or decay", text)));
+      if (!ok)
+        return std::unexpected(
+            error(*v, fmt::format("unknown shape \"{}\"; expected square, linear, triangle or decay", text)));
     }
     return f;
   }
@@ -402,8 +431,8 @@ class Parser {
       return d;
     }
     if (!n.yaml.IsMap()) {
-      return std::unexpected(error(n, fmt::format("expected a duration, never, {{min, max}} or {{median, sigma}}, got {}",
-                                                  describe(n.yaml))));
+      return std::unexpected(error(
+          n, fmt::format("expected a duration, never, {{min, max}} or {{median, sigma}}, got {}", describe(n.yaml))));
     }
     const Map m = TOCSIN_TRY(map(n, kDelayKeys));
     const Node* min = m.find("min");
@@ -411,8 +440,10 @@ class Parser {
     const Node* median = m.find("median");
     const Node* sigma = m.find("sigma");
     if (median) {
-      if (min) return std::unexpected(error(*min, "a lognormal delay takes median, sigma and an optional max, not min"));
-      if (!sigma) return std::unexpected(error(*median, "a lognormal delay needs sigma too").field(join_path(n.path, "sigma")));
+      if (min)
+        return std::unexpected(error(*min, "a lognormal delay takes median, sigma and an optional max, not min"));
+      if (!sigma)
+        return std::unexpected(error(*median, "a lognormal delay needs sigma too").field(join_path(n.path, "sigma")));
       d.kind = Delay::Kind::kLognormal;
       d.median = TOCSIN_TRY(duration(*median));
       d.sigma = TOCSIN_TRY(number(*sigma));
@@ -449,7 +480,8 @@ class Parser {
     if (const Node* v = m.find("ack_after")) r.ack_after = TOCSIN_TRY(delay(*v));
     if (const Node* v = m.find("miss_probability")) {
       r.miss_probability = TOCSIN_TRY(number(*v));
-      if (r.miss_probability < 0 || r.miss_probability > 1) return std::unexpected(error(*v, "expected a probability from 0 to 1"));
+      if (r.miss_probability < 0 || r.miss_probability > 1)
+        return std::unexpected(error(*v, "expected a probability from 0 to 1"));
     }
     if (const Node* v = m.find("steps")) {
       const Map steps = TOCSIN_TRY(map(*v, {}));
@@ -492,10 +524,14 @@ class Parser {
 
 std::string Delay::to_string() const {
   switch (kind) {
-    case Kind::kFixed: return core::format_duration(fixed);
-    case Kind::kUniform: return fmt::format("{}..{}", core::format_duration(min), core::format_duration(max));
-    case Kind::kLognormal: return fmt::format("lognormal(median {}, sigma {})", core::format_duration(median), sigma);
-    case Kind::kNever: return "never";
+    case Kind::kFixed:
+      return core::format_duration(fixed);
+    case Kind::kUniform:
+      return fmt::format("{}..{}", core::format_duration(min), core::format_duration(max));
+    case Kind::kLognormal:
+      return fmt::format("lognormal(median {}, sigma {})", core::format_duration(median), sigma);
+    case Kind::kNever:
+      return "never";
   }
   return "";
 }
@@ -524,8 +560,8 @@ core::Result<Scenario> parse_scenario(std::string_view yaml, std::string file) {
     }
     if (!docs.empty()) root = docs.front();
   } catch (const YAML::Exception& e) {
-    return std::unexpected(
-        Error::invalid_argument(fmt::format("bad YAML: {}", e.msg)).at({file, e.mark.line >= 0 ? e.mark.line + 1 : 0, 0}));
+    return std::unexpected(Error::invalid_argument(fmt::format("bad YAML: {}", e.msg))
+                               .at({file, e.mark.line >= 0 ? e.mark.line + 1 : 0, 0}));
   }
   if (!root.IsMap()) {
     return std::unexpected(Error::invalid_argument(fmt::format("expected a scenario map (name, plan, start, duration, "
@@ -538,7 +574,8 @@ core::Result<Scenario> parse_scenario(std::string_view yaml, std::string file) {
 
 core::Result<Scenario> load_scenario(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return std::unexpected(Error::not_found(fmt::format("cannot read {}", file.string())).at({file.string(), 0, 0}));
+  if (!in)
+    return std::unexpected(Error::not_found(fmt::format("cannot read {}", file.string())).at({file.string(), 0, 0}));
   std::ostringstream text;
   text << in.rdbuf();
   return parse_scenario(text.str(), file.string());
@@ -577,7 +614,8 @@ core::Result<std::vector<std::string>> validate_scenario(const Scenario& s, cons
     std::string known;
     for (const auto& p : config.plans) known += (known.empty() ? "" : ", ") + p.id;
     return fail(field_pos("plan"), "plan",
-                fmt::format("unknown plan \"{}\" (the config {} has: {})", s.plan, config.path, known.empty() ? "none" : known));
+                fmt::format("unknown plan \"{}\" (the config {} has: {})", s.plan, config.path,
+                            known.empty() ? "none" : known));
   }
   for (size_t i = 0; i < s.participants.size(); ++i) {
     if (!config.person(s.participants[i])) {
@@ -586,7 +624,8 @@ core::Result<std::vector<std::string>> validate_scenario(const Scenario& s, cons
     }
   }
   auto takes_part = [&](const std::string& id) {
-    return s.participants.empty() || std::find(s.participants.begin(), s.participants.end(), id) != s.participants.end();
+    return s.participants.empty() ||
+           std::find(s.participants.begin(), s.participants.end(), id) != s.participants.end();
   };
   auto has_step = [&](const std::string& id) {
     return std::any_of(plan->steps.begin(), plan->steps.end(), [&](const config::Step& st) { return st.id == id; });
@@ -596,20 +635,24 @@ core::Result<std::vector<std::string>> validate_scenario(const Scenario& s, cons
     const std::string path = fmt::format("responders[{}]", i);
     if (!r.person.empty()) {
       if (!config.person(r.person)) {
-        return fail({s.file, r.person_line, 0}, path + ".person", fmt::format("unknown person \"{}\" (not in the config's people)", r.person));
+        return fail({s.file, r.person_line, 0}, path + ".person",
+                    fmt::format("unknown person \"{}\" (not in the config's people)", r.person));
       }
       if (!takes_part(r.person)) {
-        return fail({s.file, r.person_line, 0}, path + ".person", fmt::format("person \"{}\" is not among the participants", r.person));
+        return fail({s.file, r.person_line, 0}, path + ".person",
+                    fmt::format("person \"{}\" is not among the participants", r.person));
       }
     }
     if (!r.role.empty() && !plan->role_target(r.role)) {
       std::string roles;
       for (const auto& [name, target] : plan->roles) roles += (roles.empty() ? "" : ", ") + name;
-      return fail({s.file, r.role_line, 0}, path + ".role", fmt::format("plan {} has no role \"{}\" (its roles: {})", plan->id, r.role, roles));
+      return fail({s.file, r.role_line, 0}, path + ".role",
+                  fmt::format("plan {} has no role \"{}\" (its roles: {})", plan->id, r.role, roles));
     }
     for (const auto& [step, d] : r.steps) {
       if (!has_step(step)) {
-        return fail({s.file, r.step_lines.at(step), 0}, fmt::format("{}.steps.{}", path, step), fmt::format("plan {} has no step \"{}\"", plan->id, step));
+        return fail({s.file, r.step_lines.at(step), 0}, fmt::format("{}.steps.{}", path, step),
+                    fmt::format("plan {} has no step \"{}\"", plan->id, step));
       }
     }
   }
@@ -636,9 +679,10 @@ core::Result<std::vector<std::string>> validate_scenario(const Scenario& s, cons
       bool any = false;
       for (const auto& name : event_series_names(f.kind)) any = any || watched(name, labels);
       if (!any) {
-        warnings.push_back(fmt::format("{}:{}: faults: no rule watches the {} series of event kind \"{}\"; it cannot be "
-                                       "detected",
-                                       s.file, f.pos.line, to_string(f.kind), f.event_kind));
+        warnings.push_back(
+            fmt::format("{}:{}: faults: no rule watches the {} series of event kind \"{}\"; it cannot be "
+                        "detected",
+                        s.file, f.pos.line, to_string(f.kind), f.event_kind));
       }
       continue;
     }

@@ -54,7 +54,7 @@ struct Delay {
 // + noise * N(0,1), sampled every `interval`; clamped to [min, max]. A counter series
 // (`type: counter`) grows by that value per second instead (base is a rate).
 struct SeriesSpec {
-  std::string name;  // the metric name
+  std::string name;     // the metric name
   core::Labels labels;  // extra labels (not __name__)
   enum class Type { kGauge, kCounter };
   Type type = Type::kGauge;
@@ -103,14 +103,14 @@ struct Responder {
   std::string person;
   std::string role;
   bool is_default = false;
-  std::optional<Delay> ack_after;          // after the page arrives
-  double miss_probability = 0;             // of each page
-  std::map<std::string, Delay> steps;      // step id -> after the incident is acknowledged
-  std::optional<Delay> approve_after;      // approval-gated actions of their steps: after the ack
-  std::optional<Delay> mitigate_after;     // when this person acknowledged: after the ack
-  std::optional<Delay> resolve_after;      // likewise
+  std::optional<Delay> ack_after;       // after the page arrives
+  double miss_probability = 0;          // of each page
+  std::map<std::string, Delay> steps;   // step id -> after the incident is acknowledged
+  std::optional<Delay> approve_after;   // approval-gated actions of their steps: after the ack
+  std::optional<Delay> mitigate_after;  // when this person acknowledged: after the ack
+  std::optional<Delay> resolve_after;   // likewise
   Position pos;
-  int person_line = 0, role_line = 0;      // for validate_scenario's messages
+  int person_line = 0, role_line = 0;  // for validate_scenario's messages
   std::map<std::string, int> step_lines;
 };
 

@@ -109,8 +109,10 @@ TEST(ScenarioTest, BadInputNamesFileLineAndField) {
             "drill.yaml:15: faults[3].series: error_burst needs a counter series; \"system_load\" is a gauge (type: "
             "counter)");
   EXPECT_EQ(error_of(with("plan: system_crash\n", "")), "drill.yaml:1: plan: missing required field \"plan\"");
-  EXPECT_EQ(error_of(with("seed: 42", "seed: 42\nseed: 43")), "drill.yaml:5: seed: duplicate key \"seed\" (first on line 4)");
-  EXPECT_EQ(error_of("- a list"), "drill.yaml:1: expected a scenario map (name, plan, start, duration, faults, …), got a list");
+  EXPECT_EQ(error_of(with("seed: 42", "seed: 42\nseed: 43")),
+            "drill.yaml:5: seed: duplicate key \"seed\" (first on line 4)");
+  EXPECT_EQ(error_of("- a list"),
+            "drill.yaml:1: expected a scenario map (name, plan, start, duration, faults, …), got a list");
 }
 
 class ScenarioConfigTest : public ::testing::Test {

@@ -71,11 +71,16 @@ std::optional<std::pair<int, int>> ladder_step(const store::Notification& n) {
 
 std::string_view to_string(StepOutcome outcome) {
   switch (outcome) {
-    case StepOutcome::kOnTime: return "on_time";
-    case StepOutcome::kLate: return "late";
-    case StepOutcome::kSkipped: return "skipped";
-    case StepOutcome::kNever: return "never";
-    case StepOutcome::kPending: return "pending";
+    case StepOutcome::kOnTime:
+      return "on_time";
+    case StepOutcome::kLate:
+      return "late";
+    case StepOutcome::kSkipped:
+      return "skipped";
+    case StepOutcome::kNever:
+      return "never";
+    case StepOutcome::kPending:
+      return "pending";
   }
   return "unknown";
 }
@@ -169,7 +174,8 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
         // Plans list steps in the order they are meant to be done, but a later step may be due
         // sooner (contain in 1h after confirm in 24h): only an earlier step due no later counts.
         if (earlier.ord < t.ord && earlier.due_at <= t.due_at && t.status != store::TaskStatus::kOpen &&
-            earlier.status != store::TaskStatus::kOpen && earlier.done_at && t.done_at && *earlier.done_at > *t.done_at) {
+            earlier.status != store::TaskStatus::kOpen && earlier.done_at && t.done_at &&
+            *earlier.done_at > *t.done_at) {
           s.out_of_order = true;
         }
       }
@@ -246,7 +252,8 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
       PersonScore& p = person(who);
       ++p.pages;
       ++pages_to_people;
-      const bool acked_in_time = i->acknowledged_at && *i->acknowledged_at >= at && (!next || *i->acknowledged_at < *next);
+      const bool acked_in_time =
+          i->acknowledged_at && *i->acknowledged_at >= at && (!next || *i->acknowledged_at < *next);
       const bool acked_before = i->acknowledged_at && *i->acknowledged_at < at;
       if (acked_in_time && acker == who) {
         ++p.answered;
@@ -299,8 +306,8 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
         order.emplace_back(*it->done_at, id);
       }
     }
-    const bool sorted = std::is_sorted(order.begin(), order.end(),
-                                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    const bool sorted =
+        std::is_sorted(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     if (!missing.empty()) {
       r.actual = fmt::format("not done: {}", missing);
     } else {
@@ -322,11 +329,14 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
     if (s.outcome == StepOutcome::kOnTime) credit += 1;
     if (s.outcome == StepOutcome::kLate) credit += 0.5;
   }
-  card.expectation_ratio =
-      card.expectations.empty() ? 1.0 : static_cast<double>(card.expectations_met) / static_cast<double>(card.expectations.size());
+  card.expectation_ratio = card.expectations.empty() ? 1.0
+                                                     : static_cast<double>(card.expectations_met) /
+                                                           static_cast<double>(card.expectations.size());
   card.step_ratio = due == 0 ? 1.0 : credit / due;
   card.page_ratio = pages_to_people == 0 ? 1.0 : 1.0 - static_cast<double>(pages_missed) / pages_to_people;
-  card.score = inc ? static_cast<int>(std::lround(40 * card.expectation_ratio + 40 * card.step_ratio + 20 * card.page_ratio)) : 0;
+  card.score =
+      inc ? static_cast<int>(std::lround(40 * card.expectation_ratio + 40 * card.step_ratio + 20 * card.page_ratio))
+          : 0;
 
   // Findings, in a fixed order: detection, expectations, steps, pages, escalation, roles.
   auto find = [&](std::string kind, std::string who, std::string role, std::string step, std::string text) {
@@ -339,9 +349,10 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
   }
   for (const auto& e : card.expectations) {
     if (e.met || e.name == "steps_in_order" || e.name == "detected_within") continue;
-    const std::string kind = e.name == "acknowledged_within" ? (card.time_to_acknowledge ? "slow_ack" : "not_acknowledged")
-                             : e.name == "mitigated_within"  ? "not_mitigated"
-                                                             : "not_resolved";
+    const std::string kind = e.name == "acknowledged_within"
+                                 ? (card.time_to_acknowledge ? "slow_ack" : "not_acknowledged")
+                             : e.name == "mitigated_within" ? "not_mitigated"
+                                                            : "not_resolved";
     // A slow acknowledgement is the acknowledger's only when they had the first page; after an
     // escalation it is the first level's (the escalation finding says so).
     find(kind, e.name == "acknowledged_within" && card.escalations == 0 ? card.acknowledged_by : "", "", "",
@@ -354,7 +365,8 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
       }
       // Steps not done at all are findings of their own (never_step); this is about the order.
       if (e.name == "steps_in_order" && !e.met && !e.actual.starts_with("not done")) {
-        find("out_of_order", "", "", "", fmt::format("expected the steps {} in that order; got {}", e.expected, e.actual));
+        find("out_of_order", "", "", "",
+             fmt::format("expected the steps {} in that order; got {}", e.expected, e.actual));
       }
     }
   }
@@ -370,9 +382,11 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
                          inc ? dur(s.due_at - inc->opened_at) : "?"));
         break;
       case StepOutcome::kSkipped:
-        find("skipped_step", s.done_by, s.owner, s.step, fmt::format("step {} ({}) was skipped", s.step, person_role(s)));
+        find("skipped_step", s.done_by, s.owner, s.step,
+             fmt::format("step {} ({}) was skipped", s.step, person_role(s)));
         break;
-      default: break;
+      default:
+        break;
     }
     if (s.out_of_order) {
       find("out_of_order", s.done_by, s.owner, s.step,
@@ -381,8 +395,8 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
   }
   for (const auto& p : card.people) {
     if (p.missed > 0) {
-      find("missed_pages", p.person, "", "", fmt::format("{} missed {} of {} page{}", p.person, p.missed, p.pages,
-                                                          p.pages == 1 ? "" : "s"));
+      find("missed_pages", p.person, "", "",
+           fmt::format("{} missed {} of {} page{}", p.person, p.missed, p.pages, p.pages == 1 ? "" : "s"));
     }
   }
   if (card.escalations > 0) {
@@ -438,32 +452,40 @@ std::vector<Recommendation> training_plan(const Scorecard& card) {
                       "with them",
                       f.person));
     } else if (f.kind == "escalation") {
-      add("plan:" + card.plan, "the first escalation level did not answer: check who is on call and shorten the time to "
-                               "acknowledge in the next drill");
+      add("plan:" + card.plan,
+          "the first escalation level did not answer: check who is on call and shorten the time to "
+          "acknowledge in the next drill");
     } else if (f.kind == "slow_ack" && !f.person.empty()) {
-      add("person:" + f.person, "acknowledge faster: practise acknowledging from the page's link or `tocsin incident ack`");
+      add("person:" + f.person,
+          "acknowledge faster: practise acknowledging from the page's link or `tocsin incident ack`");
     } else if (f.kind == "not_acknowledged") {
-      add("plan:" + card.plan, "nobody acknowledged: run a paging test with everyone on the escalation policy, and "
-                               "check the schedule has someone on call");
+      add("plan:" + card.plan,
+          "nobody acknowledged: run a paging test with everyone on the escalation policy, and "
+          "check the schedule has someone on call");
     } else if (f.kind == "not_mitigated") {
-      add("plan:" + card.plan, fmt::format("mitigate sooner: rehearse the steps up to mitigation in plan {} end to end, "
-                                           "and agree who declares the incident mitigated",
-                                           card.plan));
+      add("plan:" + card.plan,
+          fmt::format("mitigate sooner: rehearse the steps up to mitigation in plan {} end to end, "
+                      "and agree who declares the incident mitigated",
+                      card.plan));
     } else if (f.kind == "not_resolved") {
-      add("plan:" + card.plan, fmt::format("resolve sooner: rehearse recovery and verification in plan {}, and agree who "
-                                           "declares the incident resolved",
-                                           card.plan));
+      add("plan:" + card.plan,
+          fmt::format("resolve sooner: rehearse recovery and verification in plan {}, and agree who "
+                      "declares the incident resolved",
+                      card.plan));
     } else if (f.kind == "uncovered_role") {
       add("role:" + f.role, fmt::format("role {} was not covered: name a person or schedule that is reachable, and "
                                         "train them on its steps",
                                         f.role));
     } else if (f.kind == "not_detected" || f.kind == "slow_detection") {
-      add("plan:" + card.plan, "detection failed or was slow: check the rules that watch the injected series "
-                               "(thresholds, `for:`) with `tocsin detect` on recorded data");
+      add("plan:" + card.plan,
+          "detection failed or was slow: check the rules that watch the injected series "
+          "(thresholds, `for:`) with `tocsin detect` on recorded data");
     }
   }
   // People first, then roles, then the plan: a training plan reads per person and role.
-  auto rank = [](const Recommendation& r) { return r.who.starts_with("person:") ? 0 : r.who.starts_with("role:") ? 1 : 2; };
+  auto rank = [](const Recommendation& r) {
+    return r.who.starts_with("person:") ? 0 : r.who.starts_with("role:") ? 1 : 2;
+  };
   std::stable_sort(out.begin(), out.end(), [&](const Recommendation& a, const Recommendation& b) {
     return std::pair(rank(a), a.who) < std::pair(rank(b), b.who);
   });
@@ -484,14 +506,18 @@ std::string render_text(const Scorecard& card, bool color) {
                      dur(card.end - card.start));
   const std::string score_text = fmt::format("{}/100", card.score);
   out += fmt::format("  score {}   = 40×{:.2f} expectations + 40×{:.2f} steps + 20×{:.2f} pages\n",
-                     paint(card.score >= 80 ? "1;32" : card.score >= 50 ? "1;33" : "1;31", score_text),
+                     paint(card.score >= 80   ? "1;32"
+                           : card.score >= 50 ? "1;33"
+                                              : "1;31",
+                           score_text),
                      card.expectation_ratio, card.step_ratio, card.page_ratio);
   out += "\nResponse\n";
   out += fmt::format("  {:<16} {}\n", "incident",
                      card.incident ? fmt::format("#{} ({} of this plan, {} other)", *card.incident, card.incidents,
                                                  card.other_incidents)
                                    : std::string("none opened"));
-  out += fmt::format("  {:<16} {}\n", "detect", opt(card.time_to_detect, "not detected") + "  (first fault → first alert)");
+  out += fmt::format("  {:<16} {}\n", "detect",
+                     opt(card.time_to_detect, "not detected") + "  (first fault → first alert)");
   out += fmt::format("  {:<16} {}{}\n", "acknowledge", opt(card.time_to_acknowledge, "not acknowledged"),
                      card.acknowledged_by.empty() ? "" : fmt::format("  by {}", card.acknowledged_by));
   out += fmt::format("  {:<16} {}\n", "mitigate", opt(card.time_to_mitigate, "not mitigated"));
@@ -515,17 +541,19 @@ std::string render_text(const Scorecard& card, bool color) {
                                     : s.outcome == StepOutcome::kPending ? "2"
                                     : s.outcome == StepOutcome::kLate    ? "33"
                                                                          : "31";
-      out += fmt::format("  {:<16} {:<14} {:<8} {:<11} {:<11} {}\n", s.step, s.owner,
-                         s.done_by.empty() ? (s.assignee.empty() ? "-" : s.assignee) : s.done_by, "+" + dur(s.due_at - base),
-                         s.done_at ? "+" + dur(*s.done_at - base) : "-", paint(code, outcome));
+      out +=
+          fmt::format("  {:<16} {:<14} {:<8} {:<11} {:<11} {}\n", s.step, s.owner,
+                      s.done_by.empty() ? (s.assignee.empty() ? "-" : s.assignee) : s.done_by,
+                      "+" + dur(s.due_at - base), s.done_at ? "+" + dur(*s.done_at - base) : "-", paint(code, outcome));
     }
     out += "  (times from the incident's opening)\n";
   }
   if (!card.roles.empty()) {
     out += "\nRoles\n";
     for (const auto& r : card.roles) {
-      out += fmt::format("  {} {:<16} {:<8} {} of {} due step{} done\n", mark(r.covered), r.role,
-                         r.person.empty() ? "nobody" : r.person, r.steps_done, r.steps_due, r.steps_due == 1 ? "" : "s");
+      out +=
+          fmt::format("  {} {:<16} {:<8} {} of {} due step{} done\n", mark(r.covered), r.role,
+                      r.person.empty() ? "nobody" : r.person, r.steps_done, r.steps_due, r.steps_due == 1 ? "" : "s");
     }
   }
   if (!card.people.empty()) {
@@ -548,7 +576,9 @@ std::string render_text(const Scorecard& card, bool color) {
 }
 
 std::string render_json(const Scorecard& card) {
-  auto opt_seconds = [](const std::optional<Duration>& d) { return d ? ordered_json(seconds(*d)) : ordered_json(nullptr); };
+  auto opt_seconds = [](const std::optional<Duration>& d) {
+    return d ? ordered_json(seconds(*d)) : ordered_json(nullptr);
+  };
   ordered_json j;
   j["scenario"] = card.scenario;
   j["plan"] = card.plan;
@@ -612,8 +642,7 @@ std::string render_json(const Scorecard& card) {
   j["people"] = people;
   ordered_json findings = ordered_json::array();
   for (const auto& f : card.findings) {
-    findings.push_back(
-        {{"kind", f.kind}, {"person", f.person}, {"role", f.role}, {"step", f.step}, {"text", f.text}});
+    findings.push_back({{"kind", f.kind}, {"person", f.person}, {"role", f.role}, {"step", f.step}, {"text", f.text}});
   }
   j["findings"] = findings;
   ordered_json recs = ordered_json::array();

@@ -72,9 +72,9 @@ struct StepScore {
 
 struct RoleScore {
   std::string role;
-  std::string person;  // who filled it ("" = nobody)
-  int steps_due = 0;   // steps of the role due by the end
-  int steps_done = 0;  // of those, done (on time or late)
+  std::string person;    // who filled it ("" = nobody)
+  int steps_due = 0;     // steps of the role due by the end
+  int steps_done = 0;    // of those, done (on time or late)
   bool covered = false;  // someone filled it and did at least one of its due steps (or none was due)
 };
 
@@ -98,11 +98,11 @@ struct ExpectationResult {
 };
 
 struct Finding {
-  std::string kind;     // late_step | never_step | skipped_step | out_of_order | missed_pages | escalation |
-                        // slow_ack | not_detected | not_acknowledged | not_mitigated | not_resolved | uncovered_role
-  std::string person;   // may be empty
-  std::string role;     // may be empty
-  std::string step;     // may be empty
+  std::string kind;    // late_step | never_step | skipped_step | out_of_order | missed_pages | escalation |
+                       // slow_ack | not_detected | not_acknowledged | not_mitigated | not_resolved | uncovered_role
+  std::string person;  // may be empty
+  std::string role;    // may be empty
+  std::string step;    // may be empty
   std::string text;
 };
 
@@ -118,10 +118,10 @@ struct Scorecard {
   Timestamp start{};
   Timestamp end{};
   std::optional<Timestamp> first_fault;
-  std::optional<int64_t> incident;  // the first incident of the plan
+  std::optional<int64_t> incident;     // the first incident of the plan
   std::optional<Timestamp> opened_at;  // when it opened
-  int incidents = 0;                // of the plan
-  int other_incidents = 0;          // of other plans, opened during the drill
+  int incidents = 0;                   // of the plan
+  int other_incidents = 0;             // of other plans, opened during the drill
   std::optional<Duration> time_to_detect;
   std::optional<Duration> time_to_acknowledge;
   std::optional<Duration> time_to_mitigate;

@@ -126,11 +126,12 @@ class ScorecardTest : public ::testing::Test {
              "inc:1/pass:1/level:1/schedule:ops-primary/webhook/http://hooks/alice", kOpen),
         page("person:carol", "webhook", "http://hooks/carol", "inc:1/pass:1/level:2/person:carol/webhook/x",
              kOpen + minutes(10)),
-        page("person:carol", "email", "carol@example.com", "inc:1/pass:1/level:2/person:carol/email/y", kOpen + minutes(10)),
+        page("person:carol", "email", "carol@example.com", "inc:1/pass:1/level:2/person:carol/email/y",
+             kOpen + minutes(10)),
         page("channel:ops-hook", "webhook", "http://hooks/ops", "inc:1/pass:1/level:2/channel:ops-hook/webhook/z",
              kOpen + minutes(10)),
-        page("person:bob", "email", "bob@example.com", "inc:1/page:task s2 is overdue@1/person:bob/email/bob@example.com",
-             kOpen + minutes(15)),
+        page("person:bob", "email", "bob@example.com",
+             "inc:1/page:task s2 is overdue@1/person:bob/email/bob@example.com", kOpen + minutes(15)),
     };
   }
 
@@ -269,7 +270,8 @@ TEST_F(ScorecardTest, JsonIsStableAndComplete) {
   EXPECT_EQ(j["training_plan"].size(), card.recommendations.size());
   const std::string text = render_text(card);
   EXPECT_NE(text.find("score 46/100"), std::string::npos) << text;
-  EXPECT_NE(text.find("s2               ops            bob      +15m        +27m        late by 12m"), std::string::npos)
+  EXPECT_NE(text.find("s2               ops            bob      +15m        +27m        late by 12m"),
+            std::string::npos)
       << text;
 }
 

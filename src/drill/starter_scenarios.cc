@@ -10,7 +10,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kSystemCrash = R"yaml(# Drill: the API servers' load climbs past the HighLoad rule and stays there for 40 minutes.
+constexpr std::string_view kSystemCrash =
+    R"yaml(# Drill: the API servers' load climbs past the HighLoad rule and stays there for 40 minutes.
 # Run it:  tocsin drill run scenarios/system_crash.yaml --config tocsin.yaml   (add --json for JSON)
 # Reference: docs/drills.md. Times under faults are offsets from `start`; responder delays are
 # from the page (ack_after) or from the acknowledgement (steps, mitigate_after, resolve_after).
@@ -53,7 +54,8 @@ expect:
   steps_in_order: [activate, triage, failover, recover]
 )yaml";
 
-constexpr std::string_view kDataBreach = R"yaml(# Drill: a burst of exfiltration security events from db-1 (as POST /api/v1/events reports them).
+constexpr std::string_view kDataBreach =
+    R"yaml(# Drill: a burst of exfiltration security events from db-1 (as POST /api/v1/events reports them).
 # Run it:  tocsin drill run scenarios/data_breach.yaml --config tocsin.yaml
 name: data-breach
 description: Exfiltration events from db-1 for 15 minutes; the data_breach plan is worked through.
@@ -87,7 +89,8 @@ expect:
   steps_in_order: [activate, contain, investigate]
 )yaml";
 
-constexpr std::string_view kNetworkAttack = R"yaml(# Drill: inbound traffic on edge-1 swells to ~1500 Mbit/s and back over an hour (a flood).
+constexpr std::string_view kNetworkAttack =
+    R"yaml(# Drill: inbound traffic on edge-1 swells to ~1500 Mbit/s and back over an hour (a flood).
 # Run it:  tocsin drill run scenarios/network_attack.yaml --config tocsin.yaml
 name: network-attack
 description: A one-hour inbound flood on edge-1 crosses the InboundFlood rule; the network_attack plan is worked through.

@@ -514,8 +514,10 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
   if (!drill) return from_error(drill.error());
   // With a score, the finished drill is stored in history as a live drill run.
   std::optional<store::DrillRun> scored;
-  const bool has_score = body->contains("score") || body->contains("passed") || body->contains("scorecard");
-  if (has_score) {
+  // Any field of a run means a run: then score, passed and scorecard are required.
+  bool has_run = false;
+  for (const char* key : {"score", "passed", "scorecard", "seed", "started_at", "finished_at"}) has_run |= body->contains(key);
+  if (has_run) {
     auto run = finish_run_from_json(*body, *drill, engine_.now());
     if (!run) return from_error(run.error());
     scored = std::move(*run);

@@ -605,6 +605,13 @@ TEST_F(RouterTest, LiveDrillsStartAndFinishWithAScore) {
   auto bad_finish = call("POST", "/api/v1/drills/live/1/finish", R"({"score": 70, "passed": true})");
   EXPECT_EQ(bad_finish.status, 400) << "a score needs its scorecard";
   EXPECT_EQ(json::parse(bad_finish.body)["field"], "scorecard");
+  auto seed_only = call("POST", "/api/v1/drills/live/1/finish", R"({"seed": 3})");
+  EXPECT_EQ(seed_only.status, 400) << "a run's field without its score";
+  EXPECT_EQ(json::parse(seed_only.body)["field"], "score");
+  auto unknown = call("POST", "/api/v1/drills/live/1/finish", R"({"why": "done"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(json::parse(unknown.body)["field"], "why");
+  EXPECT_EQ(call_json("GET", "/api/v1/drills/live/1")["running"], true) << "rejected finishes change nothing";
   auto finished = call("POST", "/api/v1/drills/live/1/finish",
                        R"({"actor": "alice", "score": 70, "passed": true, "scorecard": {"score": 70}})");
   ASSERT_EQ(finished.status, 200) << finished.body;

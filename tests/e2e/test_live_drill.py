@@ -5,7 +5,8 @@ HighLoad rule: the incident is a drill incident titled "[DRILL] …"; level 1 of
 would page the on-call person (bob), who is not in the drill, so it is skipped and the timeline
 says why; level 2, ten minutes later, pages carol — marked [DRILL] — and skips the ops-hook
 channel. Bob and the channel get nothing at all. Finishing the drill with a score stores it in
-the drill history.
+the drill history, and the plan's drill, overdue before (never drilled), is no longer overdue in
+the calendar, /api/v1/plans and /metrics.
 
 Run: TOCSIN_BIN=/path/to/tocsin python3 -m unittest -v test_live_drill
 """
@@ -31,6 +32,14 @@ def dump(obj) -> str:
 
 class LiveDrillTest(ServerTestCase):
     serve_args = ["--simulated-clock", rfc3339(START)]
+    # Appended to the plan file after its steps: a top-level key of the plan, the drill cadence.
+    extra_steps = "drill: {every: 30d, scenario: scenarios/system_crash.yaml}\n"
+
+    def drill_overdue_metric(self) -> str:
+        text = self.server.get("/metrics").text
+        lines = [l for l in text.splitlines() if l.startswith('tocsin_plan_drill_overdue{plan="system_crash"}')]
+        self.assertEqual(len(lines), 1, text[-3000:])
+        return lines[0].split()[-1]
 
     def advance(self, by: str) -> None:
         r = self.server.post("/api/v1/clock/advance", {"by": by})
@@ -40,6 +49,11 @@ class LiveDrillTest(ServerTestCase):
         s = self.server
         on_call = on_call_at(START)
         self.assertEqual(on_call, "bob")
+        # Never drilled: the calendar says the drill is due, in the plans, the drills and /metrics.
+        plans = s.get("/api/v1/plans").json
+        self.assertEqual(plans["drill_overdue"], 1, dump(plans))
+        self.assertIsNone(plans["plans"][0]["drill"]["last_run"], dump(plans))
+        self.assertEqual(self.drill_overdue_metric(), "1")
 
         # Bad registrations change nothing.
         self.assertJsonError(s.post("/api/v1/drills/live", {"scenario": "System crash", "plan": "system_crash",
@@ -105,6 +119,10 @@ class LiveDrillTest(ServerTestCase):
         full = s.get(f"/api/v1/drills/{run['id']}").json
         self.assertEqual(full["scorecard"]["findings"], ["level 1 reached nobody in the drill"], dump(full))
         self.assertEqual(s.post(f"/api/v1/drills/live/{drill_id}/finish", {}).status, 409)
+        # The stored run resets the calendar: next drill in 30 days.
+        self.assertEqual(history["drill_overdue"], 0, dump(history))
+        self.assertEqual(history["calendar"][0]["last_run"], run["ran_at"], dump(history))
+        self.assertEqual(self.drill_overdue_metric(), "0")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "alerting/inhibitor.h"
 
+#include "store/store.h"
+
 namespace tocsin::alerting {
 
 void Inhibitor::observe(const Alert& alert) {
@@ -33,6 +35,8 @@ std::optional<uint64_t> Inhibitor::inhibited_by(const core::Labels& labels, core
         }
       }
       if (!equal) continue;
+      // A drill's alert never mutes a real one (nor a real one a drill's): drills stay apart.
+      if (source.labels.get_or(store::kDrillLabel, "") != labels.get_or(store::kDrillLabel, "")) continue;
       if (two_sided && core::matches_all(rule.target_matchers, source.labels)) continue;
       if (!best || fp < *best) best = fp;
     }

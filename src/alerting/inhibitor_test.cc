@@ -48,6 +48,18 @@ TEST(Inhibitor, MissingEqualLabelsCountAsEqual) {
   EXPECT_FALSE(inhibitor.inhibited_by({{"severity", "warning"}, {"cluster", "eu"}}, kT0));
 }
 
+TEST(Inhibitor, ADrillAlertNeverMutesARealOneNorARealOneADrillOne) {
+  Inhibitor inhibitor({rule({R"(severity="critical")"}, {R"(severity="warning")"}, {"service"})});
+  const Alert drill = alert({{"severity", "critical"}, {"service", "api"}, {"drill", "3"}}, kT0, std::nullopt, kT0);
+  inhibitor.observe(drill);
+  EXPECT_FALSE(inhibitor.inhibited_by({{"severity", "warning"}, {"service", "api"}}, kT0));
+  EXPECT_EQ(inhibitor.inhibited_by({{"severity", "warning"}, {"service", "api"}, {"drill", "3"}}, kT0),
+            drill.fingerprint);
+  EXPECT_FALSE(inhibitor.inhibited_by({{"severity", "warning"}, {"service", "api"}, {"drill", "4"}}, kT0));
+  inhibitor.observe(alert({{"severity", "critical"}, {"service", "web"}}, kT0, std::nullopt, kT0));
+  EXPECT_FALSE(inhibitor.inhibited_by({{"severity", "warning"}, {"service", "web"}, {"drill", "3"}}, kT0));
+}
+
 TEST(Inhibitor, AlertsMatchingBothSidesDoNotMuteEachOther) {
   Inhibitor inhibitor({rule({R"(team="ops")"}, {R"(team="ops")"}, {})});
   const core::Labels a{{"team", "ops"}, {"alertname", "A"}};

@@ -257,6 +257,9 @@ void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
         if (!resolved_at(*a, now) && !a->incident_id) out.plan_alerts.push_back({a->fingerprint, true, true, false, plan});
         continue;
       }
+      // A live drill's alert reaches people only through a drill incident, which pages only the
+      // drill's participants; a receiver would reach whoever reads it.
+      if (a->labels.get(store::kDrillLabel)) continue;
       kept.push_back(a);
     }
   }

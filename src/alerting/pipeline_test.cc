@@ -170,6 +170,21 @@ TEST_F(PipelineTest, PlanAlertsGoToIncidentsNotToReceivers) {
   EXPECT_TRUE(pipeline_->flush(kT0 + seconds(30) + minutes(5)).plan_alerts.empty());
 }
 
+TEST_F(PipelineTest, DrillAlertsNeverReachAReceiver) {
+  fire({{{"alertname", "Load"}, {"instance", "a"}, {"drill", "3"}}}, kT0);
+  EXPECT_TRUE(flush(kT0 + seconds(30)).empty());
+  // A drill alert that matches a plan still goes to its (drill) incident.
+  fire({{{"alertname", "Crash"}, {"incident_type", "crash"}, {"drill", "3"}}}, kT0 + minutes(1));
+  auto out = pipeline_->flush(kT0 + minutes(1) + seconds(30));
+  EXPECT_TRUE(out.notifications.empty());
+  EXPECT_EQ(out.plan_alerts.size(), 1u);
+  // The same alert without the label is sent (the group flushes at group_interval after the first).
+  fire({{{"alertname", "Load"}, {"instance", "b"}}}, kT0 + minutes(2));
+  auto sent = flush(kT0 + seconds(30) + minutes(5));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(statuses(sent[0]), (std::vector<std::string>{"b:firing"}));
+}
+
 TEST_F(PipelineTest, AnAlertOlderThanGroupWaitFlushesANewGroupAtOnce) {
   pipeline_->receive({alert({{"alertname", "Old"}}, kT0 - minutes(10), std::nullopt, kT0)}, kT0);
   EXPECT_EQ(pipeline_->next_due(), kT0);

@@ -82,6 +82,7 @@ json incident_json(const store::Incident& inc) {
           {"mitigated_at", time_or_null(inc.mitigated_at)},
           {"resolved_at", time_or_null(inc.resolved_at)},
           {"closed_at", time_or_null(inc.closed_at)},
+          {"drill", inc.drill.empty() ? json(nullptr) : json(inc.drill)},
           {"alerts", alerts},
           {"tasks", tasks},
           {"related", related},

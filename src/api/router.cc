@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "api/drill_json.h"
 #include "api/json_mapping.h"
 #include "api/risk_json.h"
 #include "core/duration.h"
@@ -153,6 +154,7 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
     if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
     if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
+    if (path == "/api/v1/drills" || path.starts_with("/api/v1/drills/")) return drills_route(request, path.substr(14));
     if (path == "/api/v1/risk") return get ? risk_list() : Response::error(405, "use GET");
     if (path == "/api/v1/risk/heatmap.svg") return get ? risk_heatmap() : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
@@ -346,13 +348,185 @@ Response Router::list_incidents(const Request& request) {
 
 Response Router::list_plans() {
   const core::Timestamp now = engine_.now();
+  auto calendar = engine_.drill_calendar();
+  if (!calendar) return from_error(calendar.error());
   json plans = json::array();
   int overdue = 0;
+  int drill_overdue = 0;
   for (const auto& plan : engine_.config().plans) {
     plans.push_back(plan_json(plan, now, [&](const config::Target& t) { return engine_.who_fills(t); }));
     overdue += plans.back()["review"]["overdue"].get<bool>() ? 1 : 0;
+    // Drill status beside the review status: the plan's calendar entry, or null without `drill:`.
+    json drill = nullptr;
+    for (const auto& entry : *calendar) {
+      if (entry.plan != plan.id) continue;
+      drill = drill_calendar_json(entry, now);
+      drill.erase("plan");
+      drill_overdue += entry.overdue ? 1 : 0;
+    }
+    plans.back()["drill"] = std::move(drill);
   }
-  return ok_json({{"plans", plans}, {"review_overdue", overdue}});
+  return ok_json({{"plans", plans}, {"review_overdue", overdue}, {"drill_overdue", drill_overdue}});
+}
+
+namespace {
+
+// A positive integer id from a path segment; `what` names it in the error.
+core::Result<int64_t> path_id(std::string_view text, std::string_view what) {
+  int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
+    return std::unexpected(
+        core::Error::invalid_argument(fmt::format("bad {} id \"{}\": expected a positive integer", what, text))
+            .field("id"));
+  }
+  return id;
+}
+
+}  // namespace
+
+Response Router::drills_route(const Request& request, std::string_view rest) {
+  if (rest.empty()) {
+    if (request.method == "GET") return list_drills(request);
+    if (request.method != "POST") return Response::error(405, "use GET or POST");
+    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return Response::error(400, "malformed JSON");
+    auto run = drill_run_from_json(body);
+    if (!run) return from_error(run.error());
+    auto stored = engine_.record_drill_run(std::move(*run));
+    if (!stored) return from_error(stored.error());
+    return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  if (rest == "/live" || rest.starts_with("/live/")) return live_drills_route(request, rest.substr(5));
+  if (request.method != "GET") return Response::error(405, "use GET");
+  auto id = path_id(rest.substr(1), "drill run");
+  if (!id) return from_error(id.error());
+  auto run = engine_.get_drill_run(*id);
+  if (!run) return from_error(run.error());
+  return ok_json(drill_run_json(*run, true));
+}
+
+Response Router::list_drills(const Request& request) {
+  store::DrillRunFilter filter;
+  for (const auto& [key, value] : request.query) {
+    if (key == "plan") {
+      filter.plan = value;
+    } else if (key == "scenario") {
+      filter.scenario = value;
+    } else if (key == "since") {
+      if (auto t = core::parse_rfc3339(value)) {
+        filter.since = *t;
+      } else if (auto d = core::parse_duration(value)) {
+        filter.since = clock_.now() - *d;
+      } else {
+        return Response::error(400, fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 30d", value),
+                               "since");
+      }
+    } else if (key == "limit") {
+      int limit = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (ec != std::errc() || ptr != value.data() + value.size() || limit <= 0 || limit > 10000) {
+        return Response::error(400, "bad limit: expected an integer from 1 to 10000", "limit");
+      }
+      filter.limit = limit;
+    } else {
+      return Response::error(
+          400, fmt::format("unknown query parameter \"{}\": expected plan, scenario, since, limit", key), key);
+    }
+  }
+  auto runs = engine_.list_drill_runs(filter);
+  if (!runs) return from_error(runs.error());
+  auto calendar = engine_.drill_calendar();
+  if (!calendar) return from_error(calendar.error());
+  auto live = engine_.live_drills(/*running_only=*/true);
+  if (!live) return from_error(live.error());
+  const core::Timestamp now = engine_.now();
+  json drills = json::array();
+  for (const auto& r : *runs) drills.push_back(drill_run_json(r, false));
+  json entries = json::array();
+  int overdue = 0;
+  for (const auto& e : *calendar) {
+    // The calendar follows the plan filter; the others concern runs only.
+    if (!filter.plan.empty() && e.plan != filter.plan) continue;
+    entries.push_back(drill_calendar_json(e, now));
+    overdue += e.overdue ? 1 : 0;
+  }
+  json running = json::array();
+  for (const auto& d : *live) running.push_back(live_drill_json(d));
+  return ok_json({{"drills", drills}, {"calendar", entries}, {"drill_overdue", overdue}, {"live", running}});
+}
+
+// POST /api/v1/drills/live starts one; GET lists them; /live/ID shows one; POST /live/ID/finish ends it.
+Response Router::live_drills_route(const Request& request, std::string_view rest) {
+  if (rest.empty()) {
+    if (request.method == "GET") {
+      auto live = engine_.live_drills(/*running_only=*/false);
+      if (!live) return from_error(live.error());
+      json list = json::array();
+      for (const auto& d : *live) list.push_back(live_drill_json(d));
+      return ok_json({{"live", list}});
+    }
+    if (request.method != "POST") return Response::error(405, "use GET or POST");
+    json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) return Response::error(400, "malformed JSON");
+    if (!body.is_object()) return Response::error(400, "expected a JSON object");
+    if (auto known = only_members(body, {"scenario", "plan", "participants", "actor"}); !known) {
+      return from_error(known.error());
+    }
+    auto scenario = string_member(body, "scenario", "", true);
+    if (!scenario) return from_error(scenario.error());
+    auto plan = string_member(body, "plan", "", true);
+    if (!plan) return from_error(plan.error());
+    auto actor = string_member(body, "actor", "api", false);
+    if (!actor) return from_error(actor.error());
+    auto people = body.find("participants");
+    if (people == body.end() || !people->is_array()) {
+      return Response::error(400, "expected participants: an array of person ids", "participants");
+    }
+    std::vector<std::string> participants;
+    for (size_t i = 0; i < people->size(); ++i) {
+      if (!(*people)[i].is_string()) {
+        return Response::error(400, "expected a person id (a string)", fmt::format("participants[{}]", i));
+      }
+      participants.push_back((*people)[i].get<std::string>());
+    }
+    auto drill = engine_.start_live_drill(std::move(*scenario), std::move(*plan), std::move(participants), *actor);
+    if (!drill) return from_error(drill.error());
+    return Response::json(201, live_drill_json(*drill).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  const std::string_view tail = rest.substr(1);
+  const size_t slash = tail.find('/');
+  auto id = path_id(tail.substr(0, slash), "live drill");
+  if (!id) return from_error(id.error());
+  const std::string_view verb = slash == std::string_view::npos ? "" : tail.substr(slash + 1);
+  if (verb.empty()) {
+    if (request.method != "GET") return Response::error(405, "use GET");
+    auto drill = engine_.get_live_drill(*id);
+    return drill ? ok_json(live_drill_json(*drill)) : from_error(drill.error());
+  }
+  if (verb != "finish") return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+  if (request.method != "POST") return Response::error(405, "use POST");
+  auto body = object_body(request);
+  if (!body) return from_error(body.error());
+  auto actor = string_member(*body, "actor", "api", false);
+  if (!actor) return from_error(actor.error());
+  auto drill = engine_.get_live_drill(*id);
+  if (!drill) return from_error(drill.error());
+  // With a score, the finished drill is stored in history as a live drill run.
+  std::optional<store::DrillRun> scored;
+  // Any field of a run means a run: then score, passed and scorecard are required.
+  bool has_run = false;
+  for (const char* key : {"score", "passed", "scorecard", "seed", "started_at", "finished_at"}) has_run |= body->contains(key);
+  if (has_run) {
+    auto run = finish_run_from_json(*body, *drill, engine_.now());
+    if (!run) return from_error(run.error());
+    scored = std::move(*run);
+  } else if (auto known = only_members(*body, {"actor", "score", "passed", "scorecard", "seed", "started_at", "finished_at"});
+             !known) {
+    return from_error(known.error());
+  }
+  auto finished = engine_.finish_live_drill(*id, *actor, std::move(scored));
+  return finished ? ok_json(live_drill_json(*finished)) : from_error(finished.error());
 }
 
 // The risk register and its heat map (docs/risk-register.md). Model likelihoods are not wired

@@ -48,6 +48,10 @@ class Router {
   http::Response list_incidents(const http::Request& request);
   http::Response list_rules();
   http::Response list_plans();
+  // /api/v1/drills[/ID | /live[/ID[/finish]]] (docs/drills-history-and-live.md).
+  http::Response drills_route(const http::Request& request, std::string_view rest);
+  http::Response list_drills(const http::Request& request);
+  http::Response live_drills_route(const http::Request& request, std::string_view rest);
   http::Response risk_list();
   http::Response risk_heatmap();
   http::Response incident_route(const http::Request& request, std::string_view rest);

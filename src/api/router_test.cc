@@ -43,6 +43,7 @@ plans:
     communications:
       status: "Investigating {{ .host }} ({{ .Incident.Severity }}): {{ .Incident.URL }}"
       broken: "{{ len 3 }}"
+    drill: {every: 30d, scenario: scenarios/crash.yaml}
 risks:
   - {id: cert, title: Certificate expires, likelihood: 0.5, impact: 2, owner: bob, review: 2027-06-01}
   - id: db-crash
@@ -484,6 +485,152 @@ TEST_F(RouterTest, PlansAreListedWithWhoFillsTheirRolesAndTheirReviewStatus) {
   EXPECT_EQ(plan["steps"][0]["due"], "15m");
   EXPECT_EQ(plan["review"]["overdue"], false) << "no review_every: never overdue";
   EXPECT_EQ(body["review_overdue"], 0);
+  // Never drilled: due now, reported like an overdue review.
+  EXPECT_EQ(plan["drill"]["every"], "4w2d");  // 30d, as core::format_duration writes it
+  EXPECT_EQ(plan["drill"]["last_run"], nullptr);
+  EXPECT_EQ(plan["drill"]["next_due"], "2026-12-04T10:00:00Z");
+  EXPECT_EQ(plan["drill"]["overdue"], true);
+  EXPECT_EQ(body["drill_overdue"], 1);
+}
+
+// A finished run's record as `tocsin drill run --json` or a live drill's client would post it.
+std::string run_body(std::string_view overrides = "") {
+  json body = json::parse(R"({"scenario": "System crash", "plan": "crash", "mode": "simulated", "seed": 42,
+    "participants": ["alice", "bob"], "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-02T00:00:00Z",
+    "score": 82.5, "passed": true,
+    "scorecard": {"scenario": "System crash", "score": 82.5, "steps": [{"id": "triage", "status": "late"}]}})");
+  if (!overrides.empty()) body.merge_patch(json::parse(overrides));
+  return body.dump();
+}
+
+TEST_F(RouterTest, DrillRunsArePostedListedAndShownWithTheirScorecardAndTheCalendar) {
+  auto posted = call("POST", "/api/v1/drills", run_body());
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const json run = json::parse(posted.body);
+  EXPECT_EQ(run["id"], "1");
+  EXPECT_EQ(run["ran_at"], "2026-12-04T10:00:00Z");
+  EXPECT_EQ(run["seed"], 42);
+  EXPECT_EQ(run["scorecard"]["steps"][0]["status"], "late") << "embedded as JSON, not as a string";
+  clock_.advance(std::chrono::hours(1));
+  ASSERT_EQ(call("POST", "/api/v1/drills", run_body(R"({"mode": "live", "score": 40, "passed": false})")).status, 201);
+
+  const json list = call_json("GET", "/api/v1/drills");
+  ASSERT_EQ(list["drills"].size(), 2u);
+  EXPECT_EQ(list["drills"][0]["id"], "2") << "newest first";
+  EXPECT_EQ(list["drills"][0]["mode"], "live");
+  EXPECT_FALSE(list["drills"][0].contains("scorecard")) << "summaries";
+  ASSERT_EQ(list["calendar"].size(), 1u);
+  EXPECT_EQ(list["calendar"][0], json({{"plan", "crash"}, {"every", "4w2d"}, {"scenario", (dir_.path() / "scenarios/crash.yaml").string()},
+                                        {"last_run", "2026-12-04T11:00:00Z"}, {"next_due", "2027-01-03T11:00:00Z"},
+                                        {"overdue", false}}));
+  EXPECT_EQ(list["drill_overdue"], 0);
+  EXPECT_EQ(list["live"], json::array());
+  EXPECT_EQ(call_json("GET", "/api/v1/plans")["drill_overdue"], 0);
+
+  auto query = [&](std::map<std::string, std::string> q) { return json::parse(call("GET", "/api/v1/drills", "", std::move(q)).body); };
+  EXPECT_EQ(query({{"plan", "nope"}})["drills"].size(), 0u);
+  EXPECT_EQ(query({{"plan", "nope"}})["calendar"].size(), 0u);
+  EXPECT_EQ(query({{"scenario", "System crash"}})["drills"].size(), 2u);
+  EXPECT_EQ(query({{"since", "30m"}})["drills"].size(), 1u);
+  EXPECT_EQ(query({{"since", "2026-12-04T10:00:00Z"}})["drills"].size(), 2u);
+  EXPECT_EQ(query({{"limit", "1"}})["drills"][0]["id"], "2");
+
+  const json one = call_json("GET", "/api/v1/drills/1");
+  EXPECT_EQ(one["scorecard"], json::parse(run_body())["scorecard"]);
+  EXPECT_EQ(one["participants"], json({"alice", "bob"}));
+  EXPECT_EQ(call("GET", "/api/v1/drills/9").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/drills/x").status, 400);
+  EXPECT_EQ(call("DELETE", "/api/v1/drills/1").status, 405);
+}
+
+TEST_F(RouterTest, ABadDrillRunIsA400NamingTheFieldAndStoresNothing) {
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"mode": "chaos"})", "mode"},
+      {R"({"score": 101})", "score"},
+      {R"({"score": "high"})", "score"},
+      {R"({"passed": "yes"})", "passed"},
+      {R"({"seed": -1})", "seed"},
+      {R"({"participants": ["alice", 3]})", "participants[1]"},
+      {R"({"started_at": "yesterday"})", "started_at"},
+      {R"({"finished_at": "2025-12-31T00:00:00Z"})", "finished_at"},
+      {R"({"scorecard": "{}"})", "scorecard"},
+      {R"({"scorecard": null})", "scorecard"},
+      {R"({"plan": "nope"})", "plan"},
+      {R"({"plan": ""})", "plan"},
+      {R"({"color": "red"})", "color"},
+  };
+  for (const auto& [patch, field] : cases) {
+    auto r = call("POST", "/api/v1/drills", run_body(patch));
+    EXPECT_EQ(r.status, 400) << patch << " " << r.body;
+    EXPECT_EQ(json::parse(r.body).value("field", ""), field) << patch << " " << r.body;
+  }
+  json missing = json::parse(run_body());
+  missing.erase("score");
+  auto r = call("POST", "/api/v1/drills", missing.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["field"], "score");
+  EXPECT_EQ(call("POST", "/api/v1/drills", "{").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/drills", "[]").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/drills", "", {{"since", "soon"}}).status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/drills", "", {{"colour", "x"}}).status, 400);
+  EXPECT_EQ(call_json("GET", "/api/v1/drills")["drills"].size(), 0u);
+}
+
+TEST_F(RouterTest, LiveDrillsStartAndFinishWithAScore) {
+  auto bad = call("POST", "/api/v1/drills/live", R"({"scenario": "S", "plan": "crash", "participants": ["mallory"]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["field"], "participants[0]");
+  EXPECT_EQ(call("POST", "/api/v1/drills/live", R"({"scenario": "S", "plan": "crash"})").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/drills/live", R"({"scenario": "S", "plan": "crash", "participants": []})").status, 400);
+
+  auto started = call("POST", "/api/v1/drills/live",
+                      R"({"scenario": "System crash", "plan": "crash", "participants": ["alice"], "actor": "carol"})");
+  ASSERT_EQ(started.status, 201) << started.body;
+  const json drill = json::parse(started.body);
+  EXPECT_EQ(drill["id"], "1");
+  EXPECT_EQ(drill["label"], "drill=\"1\"");
+  EXPECT_EQ(drill["running"], true);
+  EXPECT_EQ(drill["started_by"], "carol");
+  EXPECT_EQ(call_json("GET", "/api/v1/drills")["live"].size(), 1u);
+
+  // A drill sample crossing the rule opens a drill incident.
+  auto pushed = call("POST", "/api/v1/push",
+                     R"([{"name":"system_load","labels":{"host":"h1","drill":"1"},"value":0.95}])");
+  ASSERT_EQ(pushed.status, 200) << pushed.body;
+  const json inc = call_json("GET", "/api/v1/incidents/1");
+  EXPECT_EQ(inc["drill"], "1");
+  EXPECT_TRUE(inc["title"].get<std::string>().starts_with("[DRILL] ")) << inc["title"];
+
+  clock_.advance(std::chrono::minutes(20));
+  auto bad_finish = call("POST", "/api/v1/drills/live/1/finish", R"({"score": 70, "passed": true})");
+  EXPECT_EQ(bad_finish.status, 400) << "a score needs its scorecard";
+  EXPECT_EQ(json::parse(bad_finish.body)["field"], "scorecard");
+  auto seed_only = call("POST", "/api/v1/drills/live/1/finish", R"({"seed": 3})");
+  EXPECT_EQ(seed_only.status, 400) << "a run's field without its score";
+  EXPECT_EQ(json::parse(seed_only.body)["field"], "score");
+  auto unknown = call("POST", "/api/v1/drills/live/1/finish", R"({"why": "done"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(json::parse(unknown.body)["field"], "why");
+  EXPECT_EQ(call_json("GET", "/api/v1/drills/live/1")["running"], true) << "rejected finishes change nothing";
+  auto finished = call("POST", "/api/v1/drills/live/1/finish",
+                       R"({"actor": "alice", "score": 70, "passed": true, "scorecard": {"score": 70}})");
+  ASSERT_EQ(finished.status, 200) << finished.body;
+  EXPECT_EQ(json::parse(finished.body)["running"], false);
+  EXPECT_EQ(json::parse(finished.body)["run"], "1");
+  EXPECT_EQ(call("POST", "/api/v1/drills/live/1/finish", "").status, 409);
+  EXPECT_EQ(call("POST", "/api/v1/drills/live/7/finish", "").status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/drills/live/1/stop", "").status, 404);
+
+  const json run = call_json("GET", "/api/v1/drills/1");
+  EXPECT_EQ(run["mode"], "live");
+  EXPECT_EQ(run["live_drill"], "1");
+  EXPECT_EQ(run["started_at"], "2026-12-04T10:00:00Z");
+  EXPECT_EQ(run["finished_at"], "2026-12-04T10:20:00Z");
+  EXPECT_EQ(run["participants"], json({"alice"}));
+  const json list = call_json("GET", "/api/v1/drills");
+  EXPECT_EQ(list["live"].size(), 0u);
+  EXPECT_EQ(list["calendar"][0]["last_run"], "2026-12-04T10:20:00Z");
+  EXPECT_EQ(call_json("GET", "/api/v1/drills/live")["live"][0]["finished_by"], "alice");
 }
 
 TEST_F(RouterTest, RiskRegisterSortedByScoreWithModelLikelihoodsPending) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "alerting/pipeline.h"
@@ -74,6 +76,15 @@ int run_check_config(const std::string& file) {
     fmt::print("{}:{}: warning: plan {}: review overdue {} (review_every {}{})\n", where, plan.pos.line, plan.id,
                plan.reviewed ? "since " + core::format_rfc3339(*due).substr(0, 10) : std::string("(never reviewed)"),
                core::format_duration(plan.review_every), plan.reviewed ? "" : "; set reviewed: YYYY-MM-DD");
+  }
+  // A plan's drill scenario should exist, but a missing one is only a warning: the scenario may be
+  // written after the plan (and GET /api/v1/drills still reports the drill as due).
+  for (const auto& plan : cfg->plans) {
+    if (!plan.drill) continue;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(plan.drill->scenario, ec)) continue;
+    fmt::print("{}:{}: warning: plan {}: drill scenario {} does not exist\n", plan.file.empty() ? file : plan.file,
+               plan.drill->pos.line, plan.id, plan.drill->scenario);
   }
   // Likewise a risk past its review date.
   for (const auto& entry : risk_register::build_register(cfg->risks, now).entries) {

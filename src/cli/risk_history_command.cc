@@ -31,6 +31,7 @@ std::string seconds_between(core::Timestamp from, const std::optional<core::Time
 std::string history_csv(const std::vector<store::Incident>& incidents) {
   std::string out = "id,opened_at,weekday,hour,severity,alerts,services,ack_seconds,resolve_seconds,incident_type\n";
   for (const auto& inc : incidents) {
+    if (!inc.drill.empty()) continue;
     const auto day = std::chrono::floor<std::chrono::days>(inc.opened_at);
     const std::chrono::weekday weekday{std::chrono::sys_days(day)};
     const auto hour = std::chrono::duration_cast<std::chrono::hours>(inc.opened_at - day).count();

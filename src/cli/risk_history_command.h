@@ -19,7 +19,8 @@ struct RiskHistoryCommand {
 
 int run_risk_history(const RiskHistoryCommand& command);
 
-// The CSV for these incidents (with details), for tests.
+// The CSV for these incidents (with details), for tests. Drill incidents are left out: they are
+// rehearsals, not history a risk model should learn from.
 std::string history_csv(const std::vector<store::Incident>& incidents);
 
 }  // namespace tocsin::cli

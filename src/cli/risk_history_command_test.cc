@@ -24,7 +24,10 @@ TEST(RiskHistory, EachIncidentIsARowTheRiskToolsCanRead) {
   b.plan = "";
   b.severity = "minor";
   b.opened_at = core::parse_rfc3339("2026-03-07T23:05:00Z").value();  // a Saturday, never acknowledged
-  const std::string csv = history_csv({a, b});
+  store::Incident drill = a;  // a rehearsal: not a row
+  drill.id = 3;
+  drill.drill = "1";
+  const std::string csv = history_csv({a, b, drill});
   EXPECT_EQ(csv,
             "id,opened_at,weekday,hour,severity,alerts,services,ack_seconds,resolve_seconds,incident_type\n"
             "1,2026-03-02T08:30:00Z,1,8,critical,2,api db,240,3600,system_crash\n"

@@ -66,6 +66,12 @@ const Target* Plan::role_target(std::string_view role) const {
   return nullptr;
 }
 
+std::optional<core::Timestamp> drill_due(const Plan& plan, std::optional<core::Timestamp> last_run) {
+  if (!plan.drill) return std::nullopt;
+  if (!last_run) return core::Timestamp{};
+  return *last_run + plan.drill->every;
+}
+
 std::optional<core::Timestamp> review_due(const Plan& plan) {
   if (plan.review_every == Duration{}) return std::nullopt;
   if (!plan.reviewed) return core::Timestamp{};

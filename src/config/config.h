@@ -308,6 +308,15 @@ struct PlanClock {
   Position pos;
 };
 
+// `drill:` — how often the plan is rehearsed, and with which scenario (issue 7). The scenario path
+// is resolved against the config file's directory, like every other path in the config; the
+// loader does not require the file to exist (check-config warns when it does not).
+struct PlanDrill {
+  Duration every{};
+  std::string scenario;  // absolute once loaded
+  Position pos;
+};
+
 struct Plan {
   std::string id;
   std::string title;
@@ -321,6 +330,7 @@ struct Plan {
   std::vector<PlanClock> clocks;
   Duration review_every{};
   std::optional<std::chrono::sys_days> reviewed;  // `reviewed: YYYY-MM-DD`, the last review
+  std::optional<PlanDrill> drill;                 // the drill cadence; empty = no drills scheduled
   std::string file;  // the plan file it came from
   Position pos;
 
@@ -388,6 +398,10 @@ struct Config {
 // When a plan's next review is due (reviewed + review_every); nullopt when it has no
 // review_every. A plan never reviewed is due from the start.
 std::optional<core::Timestamp> review_due(const Plan& plan);
+
+// When a plan's next drill is due: the last drill run (any mode) + drill.every; nullopt when it
+// has no `drill:`. A plan never drilled is due from the start (the epoch).
+std::optional<core::Timestamp> drill_due(const Plan& plan, std::optional<core::Timestamp> last_run);
 
 // Severities from most to least urgent.
 inline constexpr std::string_view kSeverities[] = {"critical", "major", "minor", "warning", "info"};

@@ -304,7 +304,8 @@ constexpr std::string_view kTimeRangeKeys[] = {"start_time", "end_time"};
 constexpr std::string_view kInhibitKeys[] = {"source_matchers", "target_matchers", "equal"};
 constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",          "severity", "escalation",  "roles",
                                           "steps", "resources", "communications", "clocks",   "review_every",
-                                          "reviewed"};
+                                          "reviewed", "drill"};
+constexpr std::string_view kPlanDrillKeys[] = {"every", "scenario"};
 constexpr std::string_view kRiskKeys[] = {"id",    "title", "likelihood", "likelihood_from", "impact",
                                           "owner", "plan",  "mitigation", "review"};
 constexpr std::string_view kRiskModelKeys[] = {"model", "class", "indicators", "every", "alert_above", "labels"};
@@ -1486,6 +1487,19 @@ class Parser {
       auto day = parse_date(text);
       if (!day) return std::unexpected(error(*f, fmt::format("bad date \"{}\": expected YYYY-MM-DD", text)));
       plan.reviewed = std::chrono::sys_days(day->time_since_epoch());
+    }
+    if (const Node* f = m.find("drill")) {
+      if (!f->yaml.IsMap()) {
+        return std::unexpected(
+            error(*f, fmt::format("expected {{every: DURATION, scenario: FILE}}, got {}", describe(f->yaml))));
+      }
+      const Map d = TOCSIN_TRY(map(*f, kPlanDrillKeys));
+      PlanDrill drill;
+      drill.pos = pos(*f);
+      drill.every = TOCSIN_TRY(positive_duration(TOCSIN_TRY(required(d, "every"))));
+      const fs::path p(TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(d, "scenario")))));
+      drill.scenario = (p.is_relative() ? base_dir_ / p : p).lexically_normal().string();
+      plan.drill = std::move(drill);
     }
     return plan;
   }

@@ -319,6 +319,30 @@ rules:
     review_every: 90d
     reviewed: 2026-13-01
 )", "bad date \"2026-13-01\": expected YYYY-MM-DD", 4, "plans[0].reviewed"},
+    // drill cadence (issue 7)
+    {R"(plans:
+  - id: p
+    drill:
+      every: 30d
+      scenaro: s.yaml
+)", "unknown key \"scenaro\"; expected one of: every, scenario", 5, "plans[0].drill.scenaro"},
+    {R"(plans:
+  - id: p
+    drill: {scenario: s.yaml}
+)", "missing required field \"every\"", 3, "plans[0].drill.every"},
+    {R"(plans:
+  - id: p
+    drill: {every: 0d, scenario: s.yaml}
+)", "", 3, "plans[0].drill.every"},
+    {R"(plans:
+  - id: p
+    drill:
+      every: 30d
+)", "missing required field \"scenario\"", 3, "plans[0].drill.scenario"},
+    {R"(plans:
+  - id: p
+    drill: monthly
+)", "expected {every: DURATION, scenario: FILE}", 3, "plans[0].drill"},
     {R"(plans:
   - id: p
     steps:
@@ -1141,6 +1165,30 @@ plans:
   EXPECT_EQ(cfg->channels[2].secret_env, "");
   EXPECT_EQ(cfg->channels[3].secret_env, "HOOK_SECRET");
   EXPECT_EQ(cfg->plans[0].steps[0].action->type, StepAction::Type::kCommand);
+}
+
+TEST(Loader, PlanDrillCadenceResolvesTheScenarioAgainstTheConfigDirectory) {
+  auto cfg = load_config_string(R"(plans:
+  - id: relative
+    drill: {every: 30d, scenario: scenarios/crash.yaml}
+  - id: absolute
+    drill: {every: 12h, scenario: /srv/drills/breach.yaml}
+  - id: none
+)",
+                                "t.yaml", "/etc/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  ASSERT_TRUE(cfg->plans[0].drill.has_value());
+  EXPECT_EQ(cfg->plans[0].drill->every, hours(30 * 24));
+  EXPECT_EQ(cfg->plans[0].drill->scenario, "/etc/tocsin/scenarios/crash.yaml");
+  EXPECT_EQ(cfg->plans[0].drill->pos.line, 3);
+  EXPECT_EQ(cfg->plans[1].drill->scenario, "/srv/drills/breach.yaml");
+  EXPECT_FALSE(cfg->plans[2].drill.has_value());
+
+  // The calendar: never drilled is due from the start; otherwise last run + every.
+  EXPECT_EQ(drill_due(cfg->plans[0], std::nullopt), core::Timestamp{});
+  const core::Timestamp last = core::from_unix_ms(1767571200000);
+  EXPECT_EQ(drill_due(cfg->plans[1], last), last + hours(12));
+  EXPECT_FALSE(drill_due(cfg->plans[2], last).has_value());
 }
 
 TEST(Loader, StepActionsKeepTheirTemplatesAsWritten) {

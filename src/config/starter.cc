@@ -248,6 +248,9 @@ clocks:                                   # deadlines that run from a timeline e
   - {name: status-update, every: 30m, from: opened, owner: commander}
 review_every: 90d                         # the plan itself is reviewed this often;
 reviewed: 2026-11-02                      # check-config, /api/v1/plans and /metrics report overdue plans
+# rehearse it every 30 days with this scenario (`tocsin drill run`; the path is relative to
+# tocsin.yaml); GET /api/v1/drills, /api/v1/plans and /metrics report drills that are overdue
+drill: {every: 30d, scenario: scenarios/system_crash.yaml}
 )yaml";
 
 constexpr std::string_view kDataBreachPlan = R"yaml(# Emergency plan: personal data may have left the company.
@@ -300,6 +303,7 @@ clocks:
   - {name: status-update, every: 1h, owner: commander}
 review_every: 180d
 reviewed: 2026-10-15
+drill: {every: 90d, scenario: scenarios/data_breach.yaml}
 )yaml";
 
 constexpr std::string_view kNetworkAttackPlan =
@@ -336,6 +340,7 @@ clocks:
   - {name: status-update, every: 30m, owner: commander}
 review_every: 90d
 reviewed: 2026-11-02
+drill: {every: 30d, scenario: scenarios/network_attack.yaml}
 )yaml";
 
 struct StarterFile {

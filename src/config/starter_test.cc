@@ -103,6 +103,13 @@ TEST(Starter, WritesAConfigThatLoadsCleanly) {
     EXPECT_GT(p.review_every, hours(0)) << p.id;
   }
   for (const Plan& p : cfg.plans) EXPECT_EQ(p.escalation, "ops") << p.id;
+  // Each plan is drilled on a cadence with its own scenario next to tocsin.yaml.
+  for (const Plan& p : cfg.plans) {
+    ASSERT_TRUE(p.drill.has_value()) << p.id;
+    EXPECT_EQ(p.drill->scenario, (dir.path() / "scenarios" / (p.id + ".yaml")).lexically_normal().string());
+  }
+  EXPECT_EQ(crash->drill->every, hours(30 * 24));
+  EXPECT_EQ(breach->drill->every, hours(90 * 24));
 
   // A risk register linked to the three shipped plans.
   ASSERT_EQ(cfg.risks.size(), 4u);

@@ -131,7 +131,11 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   engine->rules_->restore(std::move(restored));
   Engine* raw = engine.get();
   engine->health_collector_ = engine->options_.metrics->add_collector(
-      [raw] { return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()); });
+      [raw] {
+        std::string drills;
+        if (auto calendar = raw->drill_calendar()) drills = render_drill_calendar(*calendar);
+        return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()) + drills;
+      });
   return engine;
 }
 
@@ -521,6 +525,150 @@ core::Result<store::Incident> Engine::get_incident(int64_t id) {
     return {};
   }));
   if (!out) return std::unexpected(core::Error::not_found(fmt::format("no incident {}", id)));
+  return std::move(*out);
+}
+
+core::Result<store::DrillRun> Engine::record_drill_run(store::DrillRun run) {
+  if (!config().plan(run.plan)) {
+    return std::unexpected(core::Error::invalid_argument(fmt::format("unknown plan \"{}\"", run.plan)).field("plan"));
+  }
+  run.ran_at = options_.clock->now();
+  TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(run));
+  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+    run.id = TOCSIN_TRY(tx.insert_drill_run(run));
+    return {};
+  }));
+  return run;
+}
+
+core::Result<std::vector<store::DrillRun>> Engine::list_drill_runs(const store::DrillRunFilter& filter) {
+  std::vector<store::DrillRun> out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(tx.list_drill_runs(filter));
+    return {};
+  }));
+  return out;
+}
+
+core::Result<store::DrillRun> Engine::get_drill_run(int64_t id) {
+  std::optional<store::DrillRun> out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(tx.get_drill_run(id));
+    return {};
+  }));
+  if (!out) return std::unexpected(core::Error::not_found(fmt::format("no drill run {}", id)));
+  return std::move(*out);
+}
+
+core::Result<std::vector<DrillCalendarEntry>> Engine::drill_calendar() {
+  std::map<std::string, core::Timestamp> last;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    last = TOCSIN_TRY(tx.last_drill_runs());
+    return {};
+  }));
+  return engine::drill_calendar(config(), last, now());
+}
+
+core::Result<store::LiveDrill> Engine::start_live_drill(std::string scenario, std::string plan,
+                                                        std::vector<std::string> participants,
+                                                        std::string_view actor) {
+  if (scenario.empty()) {
+    return std::unexpected(core::Error::invalid_argument("expected a non-empty scenario name").field("scenario"));
+  }
+  if (!config().plan(plan)) {
+    return std::unexpected(core::Error::invalid_argument(fmt::format("unknown plan \"{}\"", plan)).field("plan"));
+  }
+  if (participants.empty()) {
+    return std::unexpected(core::Error::invalid_argument(
+        "expected at least one participant: a live drill pages nobody else").field("participants"));
+  }
+  for (size_t i = 0; i < participants.size(); ++i) {
+    const std::string field = fmt::format("participants[{}]", i);
+    if (!config().person(participants[i])) {
+      return std::unexpected(core::Error::invalid_argument(
+          fmt::format("unknown person \"{}\": expected a person id from the config", participants[i])).field(field));
+    }
+    if (std::find(participants.begin(), participants.begin() + static_cast<std::ptrdiff_t>(i), participants[i]) !=
+        participants.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return std::unexpected(
+          core::Error::invalid_argument(fmt::format("\"{}\" is listed twice", participants[i])).field(field));
+    }
+  }
+  store::LiveDrill drill;
+  drill.scenario = std::move(scenario);
+  drill.plan = std::move(plan);
+  drill.participants = std::move(participants);
+  drill.started_at = options_.clock->now();
+  drill.started_by = std::string(actor);
+  std::lock_guard lock(mu_);
+  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+    drill.id = TOCSIN_TRY(tx.insert_live_drill(drill));
+    return {};
+  }));
+  core::log::info("live drill started", {{"id", std::to_string(drill.id)}, {"plan", drill.plan}});
+  return drill;
+}
+
+core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string_view actor,
+                                                         std::optional<store::DrillRun> scored) {
+  std::lock_guard lock(mu_);
+  const core::Timestamp now = options_.clock->now();
+  store::LiveDrill out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+    auto drill = TOCSIN_TRY(tx.get_live_drill(id));
+    if (!drill) return std::unexpected(core::Error::not_found(fmt::format("no live drill {}", id)));
+    if (drill->finished_at) {
+      return std::unexpected(core::Error::failed_precondition(
+          fmt::format("live drill {} already finished at {}", id, core::format_rfc3339(*drill->finished_at))));
+    }
+    drill->finished_at = now;
+    drill->finished_by = std::string(actor);
+    if (scored) {
+      scored->mode = "live";
+      scored->live_drill = id;
+      if (scored->scenario.empty()) scored->scenario = drill->scenario;
+      if (scored->plan.empty()) scored->plan = drill->plan;
+      if (scored->participants.empty()) scored->participants = drill->participants;
+      scored->ran_at = now;
+      drill->run = TOCSIN_TRY(tx.insert_drill_run(*scored));
+    }
+    TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
+    // Its incidents that still escalate stop: the drill is over, and nobody would be paged anyway.
+    store::IncidentFilter filter;
+    filter.status = store::IncidentStatus::kTriggered;
+    filter.since = drill->started_at;
+    filter.limit = 10000;
+    const std::string label = std::to_string(id);
+    for (auto inc : TOCSIN_TRY(tx.list_incidents(filter))) {
+      if (inc.drill != label || !inc.escalation_next_at) continue;
+      inc.escalation_next_at.reset();
+      TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
+      TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "drill", std::string(actor),
+                                     fmt::format("live drill {} finished: escalation stopped", id)}));
+    }
+    out = std::move(*drill);
+    return {};
+  }));
+  core::log::info("live drill finished", {{"id", std::to_string(id)}});
+  return out;
+}
+
+core::Result<std::vector<store::LiveDrill>> Engine::live_drills(bool running_only) {
+  std::vector<store::LiveDrill> out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(tx.list_live_drills(running_only));
+    return {};
+  }));
+  return out;
+}
+
+core::Result<store::LiveDrill> Engine::get_live_drill(int64_t id) {
+  std::optional<store::LiveDrill> out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(tx.get_live_drill(id));
+    return {};
+  }));
+  if (!out) return std::unexpected(core::Error::not_found(fmt::format("no live drill {}", id)));
   return std::move(*out);
 }
 

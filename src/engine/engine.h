@@ -30,6 +30,7 @@
 #include "core/metrics.h"
 #include "core/sample.h"
 #include "detect/rule_engine.h"
+#include "engine/drill_calendar.h"
 #include "engine/live_risk.h"
 #include "escalation/deadlines.h"
 #include "escalation/escalator.h"
@@ -117,6 +118,27 @@ class Engine {
   core::Result<store::Incident> approve_action(int64_t id, std::string_view step, std::string_view actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
   core::Result<store::Incident> get_incident(int64_t id);
+
+  // Drill history (docs/drills-history-and-live.md). record_drill_run stamps ran_at with now,
+  // checks that the plan exists and validates the record (store::validate_drill_run); the run is
+  // durable when it returns, with its id.
+  core::Result<store::DrillRun> record_drill_run(store::DrillRun run);
+  core::Result<std::vector<store::DrillRun>> list_drill_runs(const store::DrillRunFilter& filter);
+  core::Result<store::DrillRun> get_drill_run(int64_t id);  // not_found when absent
+  // The drill calendar at now() (drill_calendar.h).
+  core::Result<std::vector<DrillCalendarEntry>> drill_calendar();
+
+  // Live drills. Starting one needs a known plan and at least one participant, each a person in
+  // the config; alerts labelled drill="<id>" then open drill incidents that page only them.
+  core::Result<store::LiveDrill> start_live_drill(std::string scenario, std::string plan,
+                                                  std::vector<std::string> participants, std::string_view actor);
+  // Ends a running live drill (not_found; failed_precondition when already finished). Its open
+  // drill incidents stop escalating. With `scored`, the scored run is stored too (mode live,
+  // linked to the drill), in the same transaction; its id is the drill's `run`.
+  core::Result<store::LiveDrill> finish_live_drill(int64_t id, std::string_view actor,
+                                                   std::optional<store::DrillRun> scored);
+  core::Result<std::vector<store::LiveDrill>> live_drills(bool running_only);
+  core::Result<store::LiveDrill> get_live_drill(int64_t id);  // not_found when absent
 
   // Runs rule timers, escalation and delivery for `clock.now()`. Returns the next time any of
   // them has work (empty: nothing scheduled).

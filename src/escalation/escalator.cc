@@ -49,13 +49,31 @@ core::Result<int> Escalator::update(store::Tx& tx, core::Timestamp now) const {
   return paged;
 }
 
+core::Result<std::optional<incident::DrillScope>> Escalator::scope_of(store::Tx& tx, const store::Incident& inc) const {
+  if (inc.drill.empty()) return std::optional<incident::DrillScope>();
+  return std::optional<incident::DrillScope>(TOCSIN_TRY(incidents_.drill_scope(tx, inc.drill)));
+}
+
+core::Status Escalator::record_skipped(store::Tx& tx, const store::Incident& inc,
+                                       const std::vector<std::string>& skipped, core::Timestamp now) const {
+  for (const auto& why : skipped) TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "drill_page_skipped", "tocsin", why}));
+  return {};
+}
+
 core::Status Escalator::page_level(store::Tx& tx, const store::Incident& inc, const config::EscalationLevel& level,
                                    int level_no, int pass, core::Timestamp now) const {
   std::vector<std::string> reached;
+  std::vector<std::string> skipped;
+  const auto drill = TOCSIN_TRY(scope_of(tx, inc));
   std::set<std::string> keys;  // one page per step and destination, even if the level names it twice
   for (const auto& target : level.notify) {
-    auto notifications = notifications_for(inc, target, level_no, pass, now);
-    if (notifications.empty()) reached.push_back(fmt::format("{} (nobody to notify)", target.to_string()));
+    const size_t skipped_before = skipped.size();
+    auto notifications = notifications_for(inc, target, level_no, pass, now, drill ? &*drill : nullptr, skipped);
+    if (skipped.size() > skipped_before) {
+      reached.push_back(fmt::format("{} (skipped: drill)", target.to_string()));
+    } else if (notifications.empty()) {
+      reached.push_back(fmt::format("{} (nobody to notify)", target.to_string()));
+    }
     for (const auto& n : notifications) {
       if (!keys.insert(n.dedup_key).second) continue;
       TOCSIN_TRY(tx.insert_notification(n));
@@ -65,12 +83,14 @@ core::Status Escalator::page_level(store::Tx& tx, const store::Incident& inc, co
   std::string detail = fmt::format("level {} (pass {}) of policy {}: ", level_no, pass, inc.escalation_policy);
   for (size_t i = 0; i < reached.size(); ++i) detail += (i ? "; " : "") + reached[i];
   TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "escalated", "tocsin", detail}));
-  return {};
+  return record_skipped(tx, inc, skipped, now);
 }
 
 core::Result<int> Escalator::page(store::Tx& tx, const store::Incident& inc, const config::Target& target,
                                   std::string_view why, core::Timestamp now) const {
-  auto notifications = notifications_for(inc, target, 0, 0, now);
+  std::vector<std::string> skipped;
+  const auto drill = TOCSIN_TRY(scope_of(tx, inc));
+  auto notifications = notifications_for(inc, target, 0, 0, now, drill ? &*drill : nullptr, skipped);
   std::string reached;
   for (auto& n : notifications) {
     // Not a ladder step: named by why and when, so one deadline or reminder pages once.
@@ -81,13 +101,33 @@ core::Result<int> Escalator::page(store::Tx& tx, const store::Incident& inc, con
   }
   TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "paged", "tocsin",
                                  fmt::format("{} ({}): {}", target.to_string(), why,
-                                             reached.empty() ? "nobody to notify" : reached)}));
+                                             reached.empty() ? (skipped.empty() ? "nobody to notify" : "skipped: drill")
+                                                             : reached)}));
+  TOCSIN_RETURN_IF_ERROR(record_skipped(tx, inc, skipped, now));
   return static_cast<int>(notifications.size());
 }
 
 std::vector<store::Notification> Escalator::notifications_for(const store::Incident& inc, const config::Target& target,
-                                                              int level_no, int pass, core::Timestamp now) const {
+                                                              int level_no, int pass, core::Timestamp now,
+                                                              const incident::DrillScope* drill,
+                                                              std::vector<std::string>& skipped) const {
   std::vector<store::Notification> out;
+  // A drill never pages anyone outside its participants: real on-call people and channels stay quiet.
+  auto drill_allows = [&](const std::string& person) {
+    if (!drill) return true;
+    if (!drill->running) {
+      skipped.push_back(fmt::format("{}{}: not paged, {}", target.to_string(),
+                                    person.empty() || person == target.id ? "" : " → " + person, drill->why_not));
+      return false;
+    }
+    if (drill->may_page(person)) return true;
+    std::string participants;
+    for (const auto& p : drill->participants) participants += (participants.empty() ? "" : ", ") + p;
+    skipped.push_back(fmt::format("{}{}: not paged, not a participant of live drill {} (participants: {})",
+                                  target.to_string(), person == target.id ? "" : " → " + person, drill->drill,
+                                  participants));
+    return false;
+  };
   auto make = [&](std::string channel, std::string address, std::string payload) {
     store::Notification n;
     n.incident_id = inc.id;
@@ -110,6 +150,7 @@ std::vector<store::Notification> Escalator::notifications_for(const store::Incid
     return page;
   };
   auto page_person = [&](const std::string& person_id) {
+    if (!drill_allows(person_id)) return;
     const config::Person* person = config_->person(person_id);
     if (!person) return;
     const notify::PageContext page = page_for(person_id, person_id);
@@ -125,6 +166,12 @@ std::vector<store::Notification> Escalator::notifications_for(const store::Incid
       if (auto person = incidents_.resolve_person(target, now); !person.empty()) page_person(person);
       break;
     case config::Target::Kind::kChannel: {
+      if (drill) {
+        // A channel reaches people who are not in the drill.
+        skipped.push_back(fmt::format("{}: not paged, channels are not paged in a drill{}", target.to_string(),
+                                      drill->running ? "" : fmt::format(" ({})", drill->why_not)));
+        break;
+      }
       const config::Channel* channel = config_->channel(target.id);
       if (!channel) break;
       const notify::PageContext page = page_for(channel->name, target.to_string());

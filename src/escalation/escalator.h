@@ -11,6 +11,9 @@
 // With an ack key, every page carries a signed acknowledge link (notify/ack_link.h) for the
 // person paged (their id) or, for a channel, the target ("channel:NAME"), valid for
 // notify::kAckLinkLifetime.
+// A drill incident (store::Incident::drill) pages only the participants of its running live
+// drill: a person or schedule resolving to anyone else, and every channel, is skipped with a
+// "drill_page_skipped" timeline event; when the drill is unknown or finished nobody is paged.
 // Thread-safety: immutable after construction; update() needs a transaction of its own.
 #pragma once
 
@@ -44,8 +47,15 @@ class Escalator {
  private:
   core::Status page_level(store::Tx& tx, const store::Incident& inc, const config::EscalationLevel& level,
                           int level_no, int pass, core::Timestamp now) const;
+  // `drill`: the incident's drill scope (null for a real incident); targets it rules out are
+  // described in `skipped` instead.
   std::vector<store::Notification> notifications_for(const store::Incident& inc, const config::Target& target,
-                                                     int level_no, int pass, core::Timestamp now) const;
+                                                     int level_no, int pass, core::Timestamp now,
+                                                     const incident::DrillScope* drill,
+                                                     std::vector<std::string>& skipped) const;
+  core::Result<std::optional<incident::DrillScope>> scope_of(store::Tx& tx, const store::Incident& inc) const;
+  core::Status record_skipped(store::Tx& tx, const store::Incident& inc, const std::vector<std::string>& skipped,
+                              core::Timestamp now) const;
 
   std::shared_ptr<const config::Config> config_;
   const incident::IncidentService& incidents_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "core/duration.h"
@@ -87,7 +88,31 @@ std::string IncidentService::group_key(const config::Plan& plan, const core::Lab
   }
   std::string key = plan.id;
   for (const auto& name : by) key += fmt::format("|{}={}", name, labels.get_or(name, ""));
+  // A drill's alerts never join a real incident, nor real alerts a drill's, whatever group_by says.
+  if (auto drill = labels.get(store::kDrillLabel)) key += fmt::format("|{}={}", store::kDrillLabel, *drill);
   return key;
+}
+
+bool DrillScope::may_page(std::string_view person) const {
+  return running && std::find(participants.begin(), participants.end(), person) != participants.end();
+}
+
+core::Result<DrillScope> IncidentService::drill_scope(store::Tx& tx, std::string_view drill) const {
+  DrillScope scope;
+  scope.drill = std::string(drill);
+  int64_t id = 0;
+  auto [ptr, ec] = std::from_chars(drill.data(), drill.data() + drill.size(), id);
+  std::optional<store::LiveDrill> live;
+  if (ec == std::errc() && ptr == drill.data() + drill.size() && id > 0) live = TOCSIN_TRY(tx.get_live_drill(id));
+  if (!live) {
+    scope.why_not = fmt::format("no live drill \"{}\" is registered", drill);
+  } else if (live->finished_at) {
+    scope.why_not = fmt::format("live drill {} finished at {}", id, core::format_rfc3339(*live->finished_at));
+  } else {
+    scope.running = true;
+    scope.participants = std::move(live->participants);
+  }
+  return scope;
 }
 
 std::string IncidentService::resolve_person(const config::Target& target, core::Timestamp now) const {
@@ -135,6 +160,8 @@ core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& p
                   ? fmt::format("{}: {}", plan.title, summary->second)
                   : fmt::format("{}: {} {}", plan.title, e.labels.get_or("alertname", e.rule),
                                 e.labels.get_or("instance", e.labels.get_or("service", "")));
+  inc.drill = std::string(e.labels.get_or(store::kDrillLabel, ""));
+  if (!inc.drill.empty()) inc.title = "[DRILL] " + inc.title;
   inc.plan = plan.id;
   inc.severity = plan.severity;
   inc.status = IncidentStatus::kTriggered;
@@ -167,8 +194,24 @@ core::Result<int64_t> IncidentService::open(store::Tx& tx, const config::Plan& p
                                    fmt::format("{}: {} ({})", role, person.empty() ? "nobody" : person,
                                                target.to_string())}));
   }
+  if (!inc.drill.empty()) {
+    const DrillScope scope = TOCSIN_TRY(drill_scope(tx, inc.drill));
+    std::string participants;
+    for (const auto& p : scope.participants) participants += (participants.empty() ? "" : ", ") + p;
+    TOCSIN_TRY(tx.append_timeline(
+        {0, id, now, "drill", "tocsin",
+         scope.running ? fmt::format("live drill {}: pages go only to its participants ({})", inc.drill, participants)
+                       : fmt::format("{}: this drill incident pages nobody", scope.why_not)}));
+  }
   for (const auto& step : plan.steps) {
-    if (step.action) TOCSIN_RETURN_IF_ERROR(create_action_run(tx, id, step, now));
+    if (!step.action) continue;
+    if (!inc.drill.empty()) {
+      // A drill rehearses people and the plan; it must not fail over or block anything for real.
+      TOCSIN_TRY(tx.append_timeline({0, id, now, "action_skipped", "tocsin",
+                                     fmt::format("{}: automated actions do not run in a drill", step.id)}));
+      continue;
+    }
+    TOCSIN_RETURN_IF_ERROR(create_action_run(tx, id, step, now));
   }
   core::log::info("incident opened",
                   {{"id", std::to_string(id)}, {"plan", plan.id}, {"alert", std::string(e.labels.get_or("alertname", e.rule))}});
@@ -343,7 +386,8 @@ bool is_reserved_kind(std::string_view kind) {
   static constexpr std::string_view kReserved[] = {
       "opened", "acknowledged", "mitigated", "resolved", "closed", "reopened", "note", "alert_added",
       "alert_resolved", "role_assigned", "escalated", "notified", "notify_failed", "severity_changed", "related",
-      "task_done", "task_skipped", "task_overdue", "clock_expired", "clock_reminder", "paged"};
+      "task_done", "task_skipped", "task_overdue", "clock_expired", "clock_reminder", "paged", "drill",
+      "drill_page_skipped"};
   return std::find(std::begin(kReserved), std::end(kReserved), kind) != std::end(kReserved) ||
          kind.starts_with("action_");
 }

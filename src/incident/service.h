@@ -22,6 +22,17 @@
 
 namespace tocsin::incident {
 
+// Who a drill incident may page (docs/drills-history-and-live.md): the participants of a running
+// live drill; nobody when the drill label names no live drill, or one that has finished.
+struct DrillScope {
+  std::string drill;  // the label value
+  bool running = false;
+  std::vector<std::string> participants;  // when running
+  std::string why_not;  // when not running: "drill 7 finished at …" / "no live drill \"x\""
+
+  bool may_page(std::string_view person) const;
+};
+
 class IncidentService {
  public:
   explicit IncidentService(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
@@ -63,6 +74,8 @@ class IncidentService {
   const config::Plan* plan_for(const core::Labels& labels) const;
   // Who fills a role target right now: a person id, or "" (a channel, or nobody on call).
   std::string resolve_person(const config::Target& target, core::Timestamp now) const;
+  // The scope of a drill incident (inc.drill non-empty), read from the store.
+  core::Result<DrillScope> drill_scope(store::Tx& tx, std::string_view drill) const;
 
  private:
   core::Result<std::optional<int64_t>> on_firing(store::Tx& tx, const config::Plan& plan, const alerting::Alert& a,

@@ -18,9 +18,20 @@ json labels_json(const core::Labels& labels) {
   return out;
 }
 
+// A drill incident's pages say so first, in every format: "[DRILL] [critical] Incident #3: …".
+std::string_view drill_prefix(const store::Incident& inc) { return inc.drill.empty() ? "" : "[DRILL] "; }
+
+// The title without its own "[DRILL] " (the line's prefix already says it).
+std::string_view bare_title(const store::Incident& inc) {
+  std::string_view title = inc.title;
+  if (!inc.drill.empty() && title.starts_with("[DRILL] ")) title.remove_prefix(8);
+  return title;
+}
+
 std::string summary_line(const PageContext& page) {
-  return fmt::format("[{}] Incident #{}: {} ({}, {})", page.incident.severity, page.incident.id, page.incident.title,
-                     store::to_string(page.incident.status), incident_url(page.external_url, page.incident.id));
+  return fmt::format("{}[{}] Incident #{}: {} ({}, {})", drill_prefix(page.incident), page.incident.severity,
+                     page.incident.id, bare_title(page.incident), store::to_string(page.incident.status),
+                     incident_url(page.external_url, page.incident.id));
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -75,13 +86,15 @@ std::string incident_url(std::string_view external_url, int64_t id) {
 }
 
 json incident_summary_json(const store::Incident& inc, std::string_view external_url) {
-  return {{"id", std::to_string(inc.id)},
-          {"title", inc.title},
-          {"plan", inc.plan},
-          {"severity", inc.severity},
-          {"status", store::to_string(inc.status)},
-          {"opened_at", core::format_rfc3339(inc.opened_at)},
-          {"url", incident_url(external_url, inc.id)}};
+  json out = {{"id", std::to_string(inc.id)},
+              {"title", inc.title},
+              {"plan", inc.plan},
+              {"severity", inc.severity},
+              {"status", store::to_string(inc.status)},
+              {"opened_at", core::format_rfc3339(inc.opened_at)},
+              {"url", incident_url(external_url, inc.id)}};
+  if (!inc.drill.empty()) out["drill"] = inc.drill;
+  return out;
 }
 
 std::string tocsin_json(const PageContext& page) {
@@ -101,6 +114,7 @@ std::string tocsin_json(const PageContext& page) {
                {"escalation", {{"level", page.level}, {"pass", page.pass}}},
                {"alerts", alerts}};
   if (!page.ack_url.empty()) body["ack_url"] = page.ack_url;
+  if (!inc.drill.empty()) body["drill"] = inc.drill;
   return dump(body);
 }
 
@@ -131,8 +145,8 @@ std::string slack_page(const PageContext& page) {
   // Slack's limits: 3000 characters in a section's text (counted here in bytes, which is safe).
   constexpr size_t kSectionMax = 3000;
   const auto& inc = page.incident;
-  std::string text = fmt::format("*[{}] Incident #{}: {}*\nStatus: {} · plan {} · paged {}", slack_escape(inc.severity),
-                                 inc.id, slack_escape(inc.title), store::to_string(inc.status), slack_escape(inc.plan),
+  std::string text = fmt::format("*{}[{}] Incident #{}: {}*\nStatus: {} · plan {} · paged {}", drill_prefix(inc),
+                                 slack_escape(inc.severity), inc.id, slack_escape(bare_title(inc)), store::to_string(inc.status), slack_escape(inc.plan),
                                  slack_escape(paged_line(page)));
   if (!inc.alerts.empty()) {
     text += "\n";
@@ -161,10 +175,11 @@ std::string slack_page(const PageContext& page) {
 std::string email_page(const PageContext& page) {
   const auto& inc = page.incident;
   const std::string url = incident_url(page.external_url, inc.id);
-  const std::string subject = fmt::format("[{}] Incident #{}: {}", inc.severity, inc.id, inc.title);
+  const std::string subject =
+      fmt::format("{}[{}] Incident #{}: {}", drill_prefix(inc), inc.severity, inc.id, bare_title(inc));
 
-  std::string text = fmt::format("Incident #{}: {}\n\nSeverity: {}\nStatus: {}\nPlan: {}\nOpened: {}\nPaged: {}\n",
-                                 inc.id, inc.title, inc.severity, store::to_string(inc.status), inc.plan,
+  std::string text = fmt::format("{}Incident #{}: {}\n\nSeverity: {}\nStatus: {}\nPlan: {}\nOpened: {}\nPaged: {}\n",
+                                 drill_prefix(inc), inc.id, bare_title(inc), inc.severity, store::to_string(inc.status), inc.plan,
                                  core::format_rfc3339(inc.opened_at), paged_line(page));
   if (!inc.alerts.empty()) {
     text += "\nAlerts:\n";
@@ -176,12 +191,12 @@ std::string email_page(const PageContext& page) {
 
   std::string html = fmt::format(
       "<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif\">\n"
-      "<h2>Incident #{}: {}</h2>\n<table>\n"
+      "<h2>{}Incident #{}: {}</h2>\n<table>\n"
       "<tr><td>Severity</td><td><b>{}</b></td></tr>\n<tr><td>Status</td><td>{}</td></tr>\n"
       "<tr><td>Plan</td><td>{}</td></tr>\n<tr><td>Opened</td><td>{}</td></tr>\n"
       "<tr><td>Paged</td><td>{}</td></tr>\n</table>\n",
-      inc.id, html_escape(inc.title), html_escape(inc.severity), store::to_string(inc.status), html_escape(inc.plan),
-      core::format_rfc3339(inc.opened_at), html_escape(paged_line(page)));
+      drill_prefix(inc), inc.id, html_escape(bare_title(inc)), html_escape(inc.severity), store::to_string(inc.status),
+      html_escape(inc.plan), core::format_rfc3339(inc.opened_at), html_escape(paged_line(page)));
   if (!inc.alerts.empty()) {
     html += "<h3>Alerts</h3>\n<ul>\n";
     for (const auto& a : inc.alerts) {

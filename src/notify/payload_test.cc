@@ -88,6 +88,36 @@ TEST(Payload, SlackPageHasBlocksAndAnAcknowledgeButton) {
   EXPECT_EQ(json::parse(slack_page(page))["blocks"][1]["elements"].size(), 1u) << "no link, no button";
 }
 
+TEST(Payload, EveryFormatOfADrillPageStartsWithDrill) {
+  auto inc = sample_incident();
+  inc.drill = "7";
+  inc.title = "[DRILL] System crash: load 0.97 on h1";
+  const PageContext page{inc, "person:alice", "alice", "http://t", 1, 1, ""};
+
+  const json tocsin = json::parse(tocsin_json(page));
+  EXPECT_EQ(tocsin["summary"], "[DRILL] [critical] Incident #42: System crash: load 0.97 on h1 (triggered, http://t/#/incidents/42)");
+  EXPECT_EQ(tocsin["drill"], "7");
+  EXPECT_EQ(tocsin["incident"]["drill"], "7");
+  EXPECT_EQ(tocsin["incident"]["title"], "[DRILL] System crash: load 0.97 on h1");
+
+  const json am = json::parse(alertmanager_v4(page, "hook"));
+  EXPECT_TRUE(am["commonAnnotations"]["summary"].get<std::string>().starts_with("[DRILL] ")) << am.dump();
+
+  const json slack = json::parse(slack_page(page));
+  EXPECT_TRUE(slack["text"].get<std::string>().starts_with("[DRILL] [critical] Incident #42: System crash"));
+  EXPECT_TRUE(slack["blocks"][0]["text"]["text"].get<std::string>().starts_with("*[DRILL] [critical] Incident #42"));
+
+  const json mail = json::parse(email_page(page));
+  EXPECT_EQ(mail["subject"], "[DRILL] [critical] Incident #42: System crash: load 0.97 on h1");
+  EXPECT_TRUE(mail["text"].get<std::string>().starts_with("[DRILL] Incident #42: System crash: load 0.97 on h1\n"));
+  EXPECT_NE(mail["html"].get<std::string>().find("<h2>[DRILL] Incident #42: "), std::string::npos);
+
+  // A real incident's pages carry no mark.
+  const PageContext real{sample_incident(), "person:alice", "alice", "http://t", 1, 1, ""};
+  EXPECT_FALSE(json::parse(tocsin_json(real)).contains("drill"));
+  EXPECT_TRUE(json::parse(email_page(real))["subject"].get<std::string>().starts_with("[critical] "));
+}
+
 TEST(Payload, HtmlEscape) { EXPECT_EQ(html_escape(R"(<a href="x">'&'</a>)"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"); }
 
 }  // namespace

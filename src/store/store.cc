@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <array>
+#include <cmath>
 #include <utility>
 
 namespace tocsin::store {
@@ -88,5 +91,29 @@ Result<NotificationStatus> parse_notification_status(std::string_view s) {
 
 std::string_view to_string(ActionState s) { return name_of(kActionStates, s); }
 Result<ActionState> parse_action_state(std::string_view s) { return parse_name(kActionStates, "action state", s); }
+
+Status validate_drill_run(const DrillRun& run) {
+  auto bad = [](std::string_view field, std::string message) -> Status {
+    return std::unexpected(core::Error::invalid_argument(std::move(message)).field(std::string(field)));
+  };
+  if (run.scenario.empty()) return bad("scenario", "expected a non-empty scenario name");
+  if (run.plan.empty()) return bad("plan", "expected a non-empty plan id");
+  if (run.mode != "simulated" && run.mode != "live") {
+    return bad("mode", fmt::format("bad mode \"{}\": expected simulated or live", run.mode));
+  }
+  for (size_t i = 0; i < run.participants.size(); ++i) {
+    if (run.participants[i].empty()) return bad(fmt::format("participants[{}]", i), "expected a person id");
+  }
+  if (run.finished_at < run.started_at) {
+    return bad("finished_at", fmt::format("finished_at {} is before started_at {}", core::format_rfc3339(run.finished_at),
+                                          core::format_rfc3339(run.started_at)));
+  }
+  if (!std::isfinite(run.score) || run.score < 0 || run.score > 100) {
+    return bad("score", fmt::format("bad score {}: expected a number from 0 to 100", run.score));
+  }
+  const auto scorecard = nlohmann::json::parse(run.scorecard_json, nullptr, /*allow_exceptions=*/false);
+  if (scorecard.is_discarded() || !scorecard.is_object()) return bad("scorecard", "expected a JSON object");
+  return core::ok();
+}
 
 }  // namespace tocsin::store

@@ -153,6 +153,10 @@ struct TimelineEvent {
   std::string detail;
 };
 
+// The label that marks a sample, an alert and so an incident as part of a live drill: its value is
+// the live drill's id (docs/drills-history-and-live.md).
+inline constexpr std::string_view kDrillLabel = "drill";
+
 struct Incident {
   int64_t id = 0;  // assigned by the store
   std::string title;
@@ -170,6 +174,9 @@ struct Incident {
   int escalation_pass = 0;        // 0-based pass of the ladder
   int escalation_next_level = 0;  // index of the next level to notify within the pass
   std::optional<Timestamp> escalation_next_at;  // when that level is due; empty = ladder done
+  // Non-empty: a drill incident, opened by alerts labelled drill="<this>" (a live drill's id, or
+  // whatever the label said when no such drill is running). Pages only the drill's participants.
+  std::string drill;
   // Filled by get_incident(); left empty by list_incidents() unless asked.
   std::vector<IncidentAlert> alerts;
   std::vector<int64_t> related;  // incidents this one is linked to (either direction), ascending
@@ -219,6 +226,51 @@ struct NotificationAttempt {
   std::string error;
   Duration latency{};
 };
+
+// One drill that ran and was scored (issue 7): what `tocsin drill run`, or a live drill's client,
+// produced. The scorecard is the runner's JSON, kept verbatim; the other fields are what history
+// and the drill calendar query on.
+struct DrillRun {
+  int64_t id = 0;        // assigned by the store
+  std::string scenario;  // the scenario's name
+  std::string plan;      // plan id under test
+  std::string mode;      // simulated | live
+  uint64_t seed = 0;
+  std::vector<std::string> participants;  // person ids
+  Timestamp started_at{};   // the scenario's start (simulated time for a simulated drill)
+  Timestamp finished_at{};  // >= started_at
+  Timestamp ran_at{};       // wall time it was recorded; the drill calendar counts from this
+  double score = 0;         // 0..100
+  bool passed = false;      // every expectation met
+  std::string scorecard_json;  // a JSON object
+  std::optional<int64_t> live_drill;  // the live drill it scored, if any
+};
+
+struct DrillRunFilter {
+  std::string plan;      // empty = any
+  std::string scenario;  // empty = any
+  std::optional<Timestamp> since;  // ran_at at or after
+  int limit = 500;
+  bool with_scorecard = false;  // list summaries unless asked
+};
+
+// A live drill (issue 7 item 3) registered against the running server: alerts labelled
+// drill="<id>" open drill incidents that page only `participants` until it finishes.
+struct LiveDrill {
+  int64_t id = 0;  // assigned by the store
+  std::string scenario;
+  std::string plan;
+  std::vector<std::string> participants;  // person ids, at least one
+  Timestamp started_at{};
+  std::optional<Timestamp> finished_at;  // empty = running
+  std::string started_by;
+  std::string finished_by;
+  std::optional<int64_t> run;  // the DrillRun stored when it finished with a scorecard
+};
+
+// Checks a DrillRun before it is stored: mode, score range, times in order, a JSON-object
+// scorecard, non-empty names. invalid_argument naming the field; the store calls it too.
+Status validate_drill_run(const DrillRun& run);
 
 // The operations available inside one transaction.
 class Tx {
@@ -301,6 +353,20 @@ class Tx {
 
   // The earliest escalation_next_at among triggered incidents.
   virtual Result<std::optional<Timestamp>> next_escalation_due() = 0;
+
+  // Drill history. insert_drill_run validates (validate_drill_run) and assigns the id.
+  virtual Result<int64_t> insert_drill_run(const DrillRun& run) = 0;
+  virtual Result<std::optional<DrillRun>> get_drill_run(int64_t id) = 0;  // with its scorecard
+  // Newest first (ran_at, then id).
+  virtual Result<std::vector<DrillRun>> list_drill_runs(const DrillRunFilter& filter) = 0;
+  // Per plan, the ran_at of its latest drill run (any mode): what the drill calendar counts from.
+  virtual Result<std::map<std::string, Timestamp>> last_drill_runs() = 0;
+
+  // Live drills. update_live_drill writes every column (not_found when absent).
+  virtual Result<int64_t> insert_live_drill(const LiveDrill& drill) = 0;
+  virtual Status update_live_drill(const LiveDrill& drill) = 0;
+  virtual Result<std::optional<LiveDrill>> get_live_drill(int64_t id) = 0;
+  virtual Result<std::vector<LiveDrill>> list_live_drills(bool running_only) = 0;  // newest first
 };
 
 class Store {

@@ -45,6 +45,27 @@ class CheckConfig(unittest.TestCase):
         self.assertRegex(r.stdout, r"system_crash\.yaml:\d+: warning: plan system_crash: review overdue since 2020-03-31")
         self.assertRegex(r.stdout, r"tocsin\.yaml:\d+: warning: risk [a-z-]+: review overdue since 2020-02-02")
 
+    def test_a_missing_drill_scenario_is_a_warning_and_a_typo_in_drill_an_error(self):
+        plan = os.path.join(self.dir, "plans", "data_breach.yaml")
+        scenarios = os.path.join(self.dir, "scenarios")
+        os.makedirs(scenarios, exist_ok=True)
+        for name in ("system_crash", "network_attack", "data_breach"):
+            with open(os.path.join(scenarios, name + ".yaml"), "w") as f:
+                f.write("name: stand-in\n")
+        r = self.check()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("drill scenario", r.stdout)
+        os.remove(os.path.join(scenarios, "data_breach.yaml"))
+        r = self.check()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"data_breach\.yaml:\d+: warning: plan data_breach: drill scenario "
+                                   r"\S*scenarios/data_breach\.yaml does not exist")
+        self.assertNotIn("plan system_crash: drill", r.stdout)
+        self.edit(plan, "drill: {every: 90d,", "drill: {evry: 90d,")
+        r = self.check()
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"data_breach\.yaml:\d+: drill\.evry: unknown key \"evry\"; expected one of: every, scenario")
+
     def test_a_step_owned_by_an_unknown_role_is_an_error(self):
         plan = os.path.join(self.dir, "plans", "network_attack.yaml")
         self.edit(plan, "owner: commander, due: 5m}", "owner: comander, due: 5m}")

@@ -208,7 +208,43 @@ CREATE TABLE action_runs (
 CREATE INDEX action_runs_by_state ON action_runs (state, next_attempt_at);
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations{kV1, kV2, kV3, kV4, kV5};
+// Drills (issue 7): drill history, live drills, and the drill mark on incidents. Only new tables
+// and a new column with a default, so it applies after any other script.
+// drill_runs.participants and live_drills.participants are JSON arrays of person ids; seed is the
+// uint64 bit-cast to int64, like fingerprints; scorecard is the runner's JSON object, verbatim.
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE live_drills (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  scenario     TEXT    NOT NULL,
+  plan         TEXT    NOT NULL,
+  participants TEXT    NOT NULL,
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER,
+  started_by   TEXT    NOT NULL,
+  finished_by  TEXT    NOT NULL,
+  run          INTEGER
+);
+CREATE TABLE drill_runs (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  scenario     TEXT    NOT NULL,
+  plan         TEXT    NOT NULL,
+  mode         TEXT    NOT NULL CHECK (mode IN ('simulated', 'live')),
+  seed         INTEGER NOT NULL,
+  participants TEXT    NOT NULL,
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER NOT NULL CHECK (finished_at >= started_at),
+  ran_at       INTEGER NOT NULL,
+  score        REAL    NOT NULL CHECK (score >= 0 AND score <= 100),
+  passed       INTEGER NOT NULL CHECK (passed IN (0, 1)),
+  scorecard    TEXT    NOT NULL,
+  live_drill   INTEGER REFERENCES live_drills (id)
+);
+CREATE INDEX drill_runs_by_ran_at ON drill_runs (ran_at, id);
+CREATE INDEX drill_runs_by_plan ON drill_runs (plan, ran_at);
+ALTER TABLE incidents ADD COLUMN drill TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

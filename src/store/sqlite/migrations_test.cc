@@ -189,5 +189,34 @@ TEST_F(MigrationsTest, Version1RowsSurviveVersion2WithTheNewColumnsDefaulted) {
   EXPECT_TRUE(status.has_value()) << status.error().to_string();
 }
 
+TEST_F(MigrationsTest, Version5IncidentsSurviveVersion6AsRealIncidentsWithEmptyDrillTables) {
+  {
+    auto db = open();
+    ASSERT_EQ(migrate(*db, schema_migrations().first(5)).value_or(-1), 5);
+    EXPECT_FALSE(table_exists(*db, "drill_runs"));
+    auto inserted = db->exec(R"sql(
+      INSERT INTO incidents (id, title, plan, severity, status, group_key, opened_at, escalation_policy,
+                             escalation_pass, escalation_next_level)
+        VALUES (1, 'crash', 'system_crash', 'critical', 'triggered', 'g', 1000, 'ops', 0, 0);
+    )sql");
+    ASSERT_TRUE(inserted.has_value()) << inserted.error().to_string();
+  }
+  auto store = open_sqlite_store(dir_.path() / "m.db");
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  EXPECT_EQ((*store)->schema_version(), 6);
+  auto status = (*store)->read([&](Tx& tx) -> Status {
+    auto incident = TOCSIN_TRY(tx.get_incident(1));
+    EXPECT_TRUE(incident.has_value());
+    if (incident) {
+      EXPECT_EQ(incident->drill, "") << "an incident from before drills is a real one";
+    }
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_drill_runs(DrillRunFilter{})).empty());
+    EXPECT_TRUE(TOCSIN_TRY(tx.last_drill_runs()).empty());
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_live_drills(false)).empty());
+    return core::ok();
+  });
+  EXPECT_TRUE(status.has_value()) << status.error().to_string();
+}
+
 }  // namespace
 }  // namespace tocsin::store::sqlite

@@ -49,7 +49,9 @@ std::optional<int64_t> incident_ref_to_db(int64_t incident_id) {
 }
 
 Error with_context(const Error& error, std::string_view context) {
-  return Error(error.code(), fmt::format("{}: {}", context, error.message())).retryable(error.retryable());
+  return Error(error.code(), fmt::format("{}: {}", context, error.message()))
+      .retryable(error.retryable())
+      .field(error.field());
 }
 
 // Data read back that does not parse means the file was damaged or written by something else.
@@ -174,10 +176,14 @@ auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
   "incident_id, ends_at, ends_at_from_timeout, generator_url"
 #define TOCSIN_INCIDENT_COLUMNS                                                                               \
   "id, title, plan, severity, status, group_key, opened_at, acknowledged_at, mitigated_at, resolved_at, "    \
-  "closed_at, escalation_policy, escalation_pass, escalation_next_level, escalation_next_at"
+  "closed_at, escalation_policy, escalation_pass, escalation_next_level, escalation_next_at, drill"
 #define TOCSIN_NOTIFICATION_COLUMNS \
   "id, incident_id, target, channel, address, payload, status, attempts, created_at, next_attempt_at, last_error, " \
   "dedup_key"
+#define TOCSIN_DRILL_RUN_COLUMNS \
+  "id, scenario, plan, mode, seed, participants, started_at, finished_at, ran_at, score, passed, live_drill"
+#define TOCSIN_LIVE_DRILL_COLUMNS \
+  "id, scenario, plan, participants, started_at, finished_at, started_by, finished_by, run"
 #define TOCSIN_SILENCE_COLUMNS "id, matchers, starts_at, ends_at, updated_at, created_by, comment"
 #define TOCSIN_NFLOG_COLUMNS "receiver, group_key, firing, resolved, at, expires_at"
 #define TOCSIN_ACTION_RUN_COLUMNS                                                                            \
@@ -259,6 +265,7 @@ Result<Incident> read_incident(const Statement& row) {
   incident.escalation_pass = static_cast<int>(row.column_int64(12));
   incident.escalation_next_level = static_cast<int>(row.column_int64(13));
   incident.escalation_next_at = time_from_db(row.column_optional_int64(14));
+  incident.drill = row.column_text(15);
   return incident;
 }
 
@@ -303,6 +310,51 @@ Result<ActionRun> read_action_run(const Statement& row) {
   run.last_result = row.column_text(12);
   run.last_output = row.column_text(13);
   return run;
+}
+
+Result<std::string> strings_to_json(const std::vector<std::string>& items, std::string_view what) {
+  return array_to_json(items, [](const std::string& s) { return s; }, what);
+}
+
+Result<std::vector<std::string>> strings_from_json(std::string_view text) {
+  return array_from_json<std::string>(text, [](const std::string& s) -> Result<std::string> { return s; });
+}
+
+// Columns: TOCSIN_DRILL_RUN_COLUMNS, then the scorecard (empty unless with_scorecard).
+Result<DrillRun> read_drill_run(const Statement& row, bool with_scorecard) {
+  DrillRun run;
+  run.id = row.column_int64(0);
+  run.scenario = row.column_text(1);
+  run.plan = row.column_text(2);
+  run.mode = row.column_text(3);
+  run.seed = std::bit_cast<uint64_t>(row.column_int64(4));
+  auto participants = strings_from_json(row.column_text(5));
+  if (!participants) return std::unexpected(corrupt(fmt::format("drill run {} participants", run.id), participants.error()));
+  run.participants = std::move(*participants);
+  run.started_at = time_from_db(row.column_int64(6));
+  run.finished_at = time_from_db(row.column_int64(7));
+  run.ran_at = time_from_db(row.column_int64(8));
+  run.score = row.column_double(9);
+  run.passed = row.column_int64(10) != 0;
+  run.live_drill = row.column_optional_int64(11);
+  if (with_scorecard) run.scorecard_json = row.column_text(12);
+  return run;
+}
+
+Result<LiveDrill> read_live_drill(const Statement& row) {
+  LiveDrill drill;
+  drill.id = row.column_int64(0);
+  drill.scenario = row.column_text(1);
+  drill.plan = row.column_text(2);
+  auto participants = strings_from_json(row.column_text(3));
+  if (!participants) return std::unexpected(corrupt(fmt::format("live drill {} participants", drill.id), participants.error()));
+  drill.participants = std::move(*participants);
+  drill.started_at = time_from_db(row.column_int64(4));
+  drill.finished_at = time_from_db(row.column_optional_int64(5));
+  drill.started_by = row.column_text(6);
+  drill.finished_by = row.column_text(7);
+  drill.run = row.column_optional_int64(8);
+  return drill;
 }
 
 // Steps through every row of a bound statement, converting each with read_row.
@@ -494,7 +546,7 @@ class SqliteTx final : public Tx {
       auto statement = TOCSIN_TRY(db_.prepare(
           "INSERT INTO incidents (title, plan, severity, status, group_key, opened_at, acknowledged_at, "
           "mitigated_at, resolved_at, closed_at, escalation_policy, escalation_pass, escalation_next_level, "
-          "escalation_next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+          "escalation_next_at, drill) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
       TOCSIN_RETURN_IF_ERROR(bind_incident(*statement, incident));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return db_.last_insert_rowid();
@@ -508,9 +560,9 @@ class SqliteTx final : public Tx {
           "UPDATE incidents SET title = ?1, plan = ?2, severity = ?3, status = ?4, group_key = ?5, "
           "opened_at = ?6, acknowledged_at = ?7, mitigated_at = ?8, resolved_at = ?9, closed_at = ?10, "
           "escalation_policy = ?11, escalation_pass = ?12, escalation_next_level = ?13, "
-          "escalation_next_at = ?14 WHERE id = ?15"));
+          "escalation_next_at = ?14, drill = ?15 WHERE id = ?16"));
       TOCSIN_RETURN_IF_ERROR(bind_incident(*statement, incident));
-      TOCSIN_RETURN_IF_ERROR(statement->bind(15, incident.id));
+      TOCSIN_RETURN_IF_ERROR(statement->bind(16, incident.id));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       if (db_.changes() == 0) {
         return std::unexpected(Error::not_found(fmt::format("incident {} does not exist", incident.id)));
@@ -889,6 +941,112 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Result<int64_t> insert_drill_run(const DrillRun& run) override {
+    return annotate("insert_drill_run", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      TOCSIN_RETURN_IF_ERROR(validate_drill_run(run));
+      const std::string participants = TOCSIN_TRY(strings_to_json(run.participants, "participants"));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO drill_runs (scenario, plan, mode, seed, participants, started_at, finished_at, ran_at, score, "
+          "passed, scorecard, live_drill) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(run.scenario, run.plan, run.mode, to_db(run.seed), participants,
+                                                 to_db(run.started_at), to_db(run.finished_at), to_db(run.ran_at),
+                                                 run.score, run.passed ? 1 : 0, run.scorecard_json, run.live_drill));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Result<std::optional<DrillRun>> get_drill_run(int64_t id) override {
+    return annotate("get_drill_run", [&]() -> Result<std::optional<DrillRun>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_DRILL_RUN_COLUMNS ", scorecard FROM drill_runs WHERE id = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_drill_run(*statement, true));
+    });
+  }
+
+  Result<std::vector<DrillRun>> list_drill_runs(const DrillRunFilter& filter) override {
+    return annotate("list_drill_runs", [&]() -> Result<std::vector<DrillRun>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      TOCSIN_RETURN_IF_ERROR(check_limit(filter.limit));
+      // The scorecard column is read only when asked: it is the bulk of a row.
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "SELECT " TOCSIN_DRILL_RUN_COLUMNS ", CASE WHEN ?5 THEN scorecard ELSE '' END FROM drill_runs "
+          "WHERE (?1 = '' OR plan = ?1) AND (?2 = '' OR scenario = ?2) AND (?3 IS NULL OR ran_at >= ?3) "
+          "ORDER BY ran_at DESC, id DESC LIMIT ?4"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(filter.plan, filter.scenario, to_db(filter.since), filter.limit,
+                                                 filter.with_scorecard ? 1 : 0));
+      return collect<DrillRun>(*statement,
+                               [&](const Statement& row) { return read_drill_run(row, filter.with_scorecard); });
+    });
+  }
+
+  Result<std::map<std::string, Timestamp>> last_drill_runs() override {
+    return annotate("last_drill_runs", [&]() -> Result<std::map<std::string, Timestamp>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT plan, MAX(ran_at) FROM drill_runs GROUP BY plan"));
+      std::map<std::string, Timestamp> out;
+      while (TOCSIN_TRY(statement->step())) out.emplace(statement->column_text(0), time_from_db(statement->column_int64(1)));
+      return out;
+    });
+  }
+
+  Result<int64_t> insert_live_drill(const LiveDrill& drill) override {
+    return annotate("insert_live_drill", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      const std::string participants = TOCSIN_TRY(strings_to_json(drill.participants, "participants"));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "INSERT INTO live_drills (scenario, plan, participants, started_at, finished_at, started_by, finished_by, "
+          "run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(drill.scenario, drill.plan, participants, to_db(drill.started_at),
+                                                 to_db(drill.finished_at), drill.started_by, drill.finished_by,
+                                                 drill.run));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Status update_live_drill(const LiveDrill& drill) override {
+    return annotate("update_live_drill", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      const std::string participants = TOCSIN_TRY(strings_to_json(drill.participants, "participants"));
+      auto statement = TOCSIN_TRY(db_.prepare(
+          "UPDATE live_drills SET scenario = ?1, plan = ?2, participants = ?3, started_at = ?4, finished_at = ?5, "
+          "started_by = ?6, finished_by = ?7, run = ?8 WHERE id = ?9"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(drill.scenario, drill.plan, participants, to_db(drill.started_at),
+                                                 to_db(drill.finished_at), drill.started_by, drill.finished_by,
+                                                 drill.run, drill.id));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      if (db_.changes() == 0) {
+        return std::unexpected(Error::not_found(fmt::format("live drill {} does not exist", drill.id)));
+      }
+      return core::ok();
+    });
+  }
+
+  Result<std::optional<LiveDrill>> get_live_drill(int64_t id) override {
+    return annotate("get_live_drill", [&]() -> Result<std::optional<LiveDrill>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_LIVE_DRILL_COLUMNS " FROM live_drills WHERE id = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_live_drill(*statement));
+    });
+  }
+
+  Result<std::vector<LiveDrill>> list_live_drills(bool running_only) override {
+    return annotate("list_live_drills", [&]() -> Result<std::vector<LiveDrill>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_LIVE_DRILL_COLUMNS
+                                              " FROM live_drills WHERE ?1 = 0 OR finished_at IS NULL "
+                                              "ORDER BY started_at DESC, id DESC"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(running_only ? 1 : 0));
+      return collect<LiveDrill>(*statement, read_live_drill);
+    });
+  }
+
  private:
   // Using a Tx after its transaction ended, or writing through the Tx of a read(), is a bug in the
   // caller; release builds get an internal error instead of a silently wrong write.
@@ -904,7 +1062,7 @@ class SqliteTx final : public Tx {
     return statement.bind_all(i.title, i.plan, i.severity, to_string(i.status), i.group_key, to_db(i.opened_at),
                               to_db(i.acknowledged_at), to_db(i.mitigated_at), to_db(i.resolved_at),
                               to_db(i.closed_at), i.escalation_policy, i.escalation_pass,
-                              i.escalation_next_level, to_db(i.escalation_next_at));
+                              i.escalation_next_level, to_db(i.escalation_next_at), i.drill);
   }
 
   static Status bind_task(Statement& statement, int64_t incident_id, const Task& t) {
@@ -1042,6 +1200,8 @@ class SqliteTx final : public Tx {
 #undef TOCSIN_INCIDENT_COLUMNS
 #undef TOCSIN_NOTIFICATION_COLUMNS
 #undef TOCSIN_SILENCE_COLUMNS
+#undef TOCSIN_DRILL_RUN_COLUMNS
+#undef TOCSIN_LIVE_DRILL_COLUMNS
 #undef TOCSIN_NFLOG_COLUMNS
 #undef TOCSIN_ACTION_RUN_COLUMNS
 

@@ -79,6 +79,7 @@ Incident full_incident() {
   i.escalation_pass = 2;
   i.escalation_next_level = 3;
   i.escalation_next_at = at(300000);
+  i.drill = "12";
   return i;
 }
 
@@ -132,6 +133,7 @@ void expect_same_row(const Incident& got, const Incident& want) {
   EXPECT_EQ(got.escalation_pass, want.escalation_pass);
   EXPECT_EQ(got.escalation_next_level, want.escalation_next_level);
   EXPECT_EQ(got.escalation_next_at, want.escalation_next_at);
+  EXPECT_EQ(got.drill, want.drill);
 }
 
 void expect_same(const AlertRecord& got, const AlertRecord& want) {
@@ -1448,6 +1450,191 @@ TEST_F(SqliteStoreTest, TouchAlertWritesOnlyTheTimes) {
   auto st = store_->write([&](Tx& tx) { return tx.touch_alert(7, at(1), false, at(1)); });
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), core::ErrorCode::kNotFound);
+}
+
+DrillRun drill_run(std::string plan, std::string scenario, Timestamp ran_at) {
+  DrillRun r;
+  r.scenario = std::move(scenario);
+  r.plan = std::move(plan);
+  r.mode = "simulated";
+  r.seed = 0xfedcba9876543210ULL;  // the top bit set: stored bit-cast, read back whole
+  r.participants = {"alice", "bob ☃"};
+  r.started_at = at(0);
+  r.finished_at = at(3600000);
+  r.ran_at = ran_at;
+  r.score = 87.5;
+  r.passed = true;
+  r.scorecard_json = R"({"score":87.5,"steps":[{"id":"triage","status":"late"}],"note":"\"quoted\" ☃"})";
+  return r;
+}
+
+TEST_F(SqliteStoreTest, DrillRunsRoundTripEveryFieldAndListNewestFirstWithFilters) {
+  DrillRun crash = drill_run("system_crash", "System crash", at(1000));
+  DrillRun live = drill_run("system_crash", "System crash", at(3000));
+  live.mode = "live";
+  live.passed = false;
+  live.score = 0;
+  live.participants.clear();
+  DrillRun breach = drill_run("data_breach", "Data breach", at(2000));
+  int64_t crash_id = 0, live_id = 0, breach_id = 0;
+  write([&](Tx& tx) {
+    crash_id = value_of(tx.insert_drill_run(crash));
+    live_id = value_of(tx.insert_drill_run(live));
+    breach_id = value_of(tx.insert_drill_run(breach));
+  });
+  EXPECT_GT(live_id, crash_id);
+  read([&](Tx& tx) {
+    auto got = value_of(tx.get_drill_run(crash_id));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->id, crash_id);
+    EXPECT_EQ(got->scenario, "System crash");
+    EXPECT_EQ(got->plan, "system_crash");
+    EXPECT_EQ(got->mode, "simulated");
+    EXPECT_EQ(got->seed, 0xfedcba9876543210ULL);
+    EXPECT_THAT(got->participants, ElementsAre("alice", "bob ☃"));
+    EXPECT_EQ(got->started_at, at(0));
+    EXPECT_EQ(got->finished_at, at(3600000));
+    EXPECT_EQ(got->ran_at, at(1000));
+    EXPECT_EQ(got->score, 87.5);
+    EXPECT_TRUE(got->passed);
+    EXPECT_EQ(got->scorecard_json, crash.scorecard_json);
+    EXPECT_FALSE(got->live_drill.has_value());
+    EXPECT_FALSE(value_of(tx.get_drill_run(live_id + 100)).has_value());
+
+    auto ids = [](const std::vector<DrillRun>& runs) {
+      std::vector<int64_t> out;
+      for (const auto& r : runs) out.push_back(r.id);
+      return out;
+    };
+    DrillRunFilter all;
+    auto listed = value_of(tx.list_drill_runs(all));
+    EXPECT_THAT(ids(listed), ElementsAre(live_id, breach_id, crash_id));
+    EXPECT_EQ(listed[0].scorecard_json, "");  // summaries unless asked
+    EXPECT_TRUE(listed[0].participants.empty());
+    EXPECT_EQ(listed[0].mode, "live");
+    all.with_scorecard = true;
+    EXPECT_EQ(value_of(tx.list_drill_runs(all)).back().scorecard_json, crash.scorecard_json);
+
+    DrillRunFilter by_plan;
+    by_plan.plan = "system_crash";
+    EXPECT_THAT(ids(value_of(tx.list_drill_runs(by_plan))), ElementsAre(live_id, crash_id));
+    DrillRunFilter by_scenario;
+    by_scenario.scenario = "Data breach";
+    EXPECT_THAT(ids(value_of(tx.list_drill_runs(by_scenario))), ElementsAre(breach_id));
+    DrillRunFilter since;
+    since.since = at(2000);  // at or after
+    EXPECT_THAT(ids(value_of(tx.list_drill_runs(since))), ElementsAre(live_id, breach_id));
+    DrillRunFilter limited;
+    limited.limit = 1;
+    EXPECT_THAT(ids(value_of(tx.list_drill_runs(limited))), ElementsAre(live_id));
+    limited.limit = -1;
+    EXPECT_EQ(tx.list_drill_runs(limited).error().code(), ErrorCode::kInvalidArgument);
+
+    auto last = value_of(tx.last_drill_runs());
+    EXPECT_EQ(last.size(), 2u);
+    EXPECT_EQ(last.at("system_crash"), at(3000));
+    EXPECT_EQ(last.at("data_breach"), at(2000));
+  });
+}
+
+TEST_F(SqliteStoreTest, BadDrillRunsAreRejectedNamingTheFieldAndChangeNothing) {
+  struct Case {
+    std::function<void(DrillRun&)> spoil;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](DrillRun& r) { r.mode = "chaos"; }, "mode"},
+      {[](DrillRun& r) { r.scenario.clear(); }, "scenario"},
+      {[](DrillRun& r) { r.plan.clear(); }, "plan"},
+      {[](DrillRun& r) { r.score = 100.5; }, "score"},
+      {[](DrillRun& r) { r.score = -1; }, "score"},
+      {[](DrillRun& r) { r.score = std::numeric_limits<double>::quiet_NaN(); }, "score"},
+      {[](DrillRun& r) { r.finished_at = r.started_at - std::chrono::seconds(1); }, "finished_at"},
+      {[](DrillRun& r) { r.scorecard_json = "[1, 2]"; }, "scorecard"},
+      {[](DrillRun& r) { r.scorecard_json = "{\"score\": "; }, "scorecard"},
+      {[](DrillRun& r) { r.participants = {"alice", ""}; }, "participants[1]"},
+  };
+  for (const auto& c : cases) {
+    DrillRun run = drill_run("system_crash", "System crash", at(0));
+    c.spoil(run);
+    // A good run first in the same transaction: the bad one rolls it back too.
+    auto status = store_->write([&](Tx& tx) -> Status {
+      TOCSIN_TRY(tx.insert_drill_run(drill_run("system_crash", "System crash", at(0))));
+      TOCSIN_TRY(tx.insert_drill_run(run));
+      return core::ok();
+    });
+    ASSERT_FALSE(status.has_value()) << c.field;
+    EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument) << c.field;
+    EXPECT_EQ(status.error().field(), c.field);
+  }
+  read([&](Tx& tx) { EXPECT_TRUE(value_of(tx.list_drill_runs(DrillRunFilter{})).empty()); });
+}
+
+TEST_F(SqliteStoreTest, LiveDrillsRoundTripUpdateAndListRunningOnes) {
+  LiveDrill first;
+  first.scenario = "System crash";
+  first.plan = "system_crash";
+  first.participants = {"alice"};
+  first.started_at = at(0);
+  first.started_by = "ops-cli";
+  LiveDrill second = first;
+  second.participants = {"bob", "carol"};
+  second.started_at = at(10);
+  int64_t first_id = 0, second_id = 0;
+  write([&](Tx& tx) {
+    first_id = value_of(tx.insert_live_drill(first));
+    second_id = value_of(tx.insert_live_drill(second));
+  });
+  read([&](Tx& tx) {
+    auto got = value_of(tx.get_live_drill(second_id));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->scenario, "System crash");
+    EXPECT_THAT(got->participants, ElementsAre("bob", "carol"));
+    EXPECT_EQ(got->started_at, at(10));
+    EXPECT_FALSE(got->finished_at.has_value());
+    EXPECT_EQ(got->started_by, "ops-cli");
+    EXPECT_EQ(value_of(tx.list_live_drills(true)).size(), 2u);
+  });
+  // Finishing with a scored run links the two.
+  write([&](Tx& tx) {
+    DrillRun run = drill_run("system_crash", "System crash", at(20));
+    run.mode = "live";
+    run.live_drill = first_id;
+    LiveDrill done = *value_of(tx.get_live_drill(first_id));
+    done.finished_at = at(20);
+    done.finished_by = "alice";
+    done.run = value_of(tx.insert_drill_run(run));
+    EXPECT_TRUE(tx.update_live_drill(done).has_value());
+  });
+  read([&](Tx& tx) {
+    auto running = value_of(tx.list_live_drills(true));
+    ASSERT_EQ(running.size(), 1u);
+    EXPECT_EQ(running[0].id, second_id);
+    auto all = value_of(tx.list_live_drills(false));
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].id, second_id);  // newest first
+    EXPECT_EQ(all[1].finished_at, at(20));
+    EXPECT_EQ(all[1].finished_by, "alice");
+    ASSERT_TRUE(all[1].run.has_value());
+    EXPECT_EQ(value_of(tx.get_drill_run(*all[1].run))->live_drill, first_id);
+  });
+  LiveDrill missing = first;
+  missing.id = 999;
+  auto st = store_->write([&](Tx& tx) { return tx.update_live_drill(missing); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, IncidentDrillMarkRoundTrips) {
+  Incident drill = bare_incident("g", at(0));
+  drill.drill = "7";
+  const int64_t id = insert_incident(drill);
+  EXPECT_EQ(get_incident(id)->drill, "7");
+  EXPECT_EQ(get_incident(insert_incident(bare_incident("h", at(1))))->drill, "");
+  Incident changed = *get_incident(id);
+  changed.drill = "";
+  write([&](Tx& tx) { EXPECT_TRUE(tx.update_incident(changed).has_value()); });
+  EXPECT_EQ(get_incident(id)->drill, "");
 }
 
 }  // namespace

@@ -52,7 +52,6 @@ core::Result<DrillRun> run_drill(std::shared_ptr<const config::Config> config, c
   run.warnings = TOCSIN_TRY(validate_scenario(scenario, *config));
   Scenario s = scenario;
   if (options.seed) s.seed = *options.seed;
-  const std::string drill_id = options.drill_id.empty() ? s.name : options.drill_id;
 
   core::SimulatedClock clock(s.start);
   core::MetricsRegistry metrics;
@@ -67,6 +66,19 @@ core::Result<DrillRun> run_drill(std::shared_ptr<const config::Config> config, c
   eo.external_url = "http://drill.invalid";
   eo.action_executor = &executor;
   auto engine = TOCSIN_TRY(engine::Engine::create(std::move(eo)));
+
+  // The drill is registered the way a live drill is (docs/drills-history-and-live.md), so its
+  // incidents are [DRILL] incidents that page only the participants — the same engine paths a
+  // live drill takes, not a simulation of them.
+  std::string drill_id = options.drill_id;
+  if (drill_id.empty()) {
+    std::vector<std::string> participants = s.participants;
+    if (participants.empty()) {
+      for (const auto& person : config->people) participants.push_back(person.id);
+    }
+    const store::LiveDrill drill = TOCSIN_TRY(engine->start_live_drill(s.name, s.plan, participants, "drill"));
+    drill_id = std::to_string(drill.id);
+  }
 
   SignalGenerator generator(s, core::Labels{{"drill", drill_id}});
   ingest::EventCounters counters;

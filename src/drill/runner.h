@@ -29,7 +29,8 @@ struct DrillOptions {
   // directory), so a drill never touches real data.
   store::Store* store = nullptr;
   std::optional<uint64_t> seed;  // overrides the scenario's seed
-  std::string drill_id;          // the drill label's value; default: the scenario's name
+  std::string drill_id;          // the drill label's value; default: the id of a drill the run registers
+                                 // (Engine::start_live_drill) for the scenario's participants
 };
 
 struct DrillRun {

@@ -63,11 +63,18 @@ TEST_F(DrillRunnerTest, EachShippedScenarioMeetsItsExpectations) {
     EXPECT_GE(card.score, 90) << render_text(card);
     EXPECT_GT(r->samples, 0u);
     EXPECT_GT(r->pages, 0u);
-    // The alerts carry the drill label, as in a live drill, and detection is measured on them.
+    // The alerts carry the label of the drill the run registered, as in a live drill, detection
+    // is measured on them, and the incident is a [DRILL] incident.
+    EXPECT_FALSE(r->record.drill_id.empty());
     const bool labelled = std::any_of(r->record.alerts.begin(), r->record.alerts.end(), [&](const store::AlertRecord& a) {
-      return a.labels.get_or("drill", "") == s.name && a.fired_at;
+      return a.labels.get_or("drill", "") == r->record.drill_id && a.fired_at;
     });
     EXPECT_TRUE(labelled);
+    const auto inc = std::find_if(r->record.incidents.begin(), r->record.incidents.end(),
+                                  [&](const store::Incident& i) { return i.id == *card.incident; });
+    ASSERT_NE(inc, r->record.incidents.end());
+    EXPECT_EQ(inc->drill, r->record.drill_id);
+    EXPECT_TRUE(inc->title.starts_with("[DRILL]")) << inc->title;
     // Pages went out and were answered by whoever acknowledged.
     const auto acker = std::find_if(card.people.begin(), card.people.end(),
                                     [&](const PersonScore& p) { return p.person == card.acknowledged_by; });

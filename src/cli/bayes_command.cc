@@ -1,6 +1,7 @@
 #include "cli/bayes_command.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -86,15 +87,22 @@ int run_bayes_learn(const BayesLearnCommand& command) {
   if (!data) return fail(core::Error::not_found(fmt::format("{}: cannot open the file", command.data)));
   auto learned = bayesnet::learn_cpts(*structure, data, {.alpha = command.alpha, .data_name = command.data});
   if (!learned) return fail(learned.error());
-  const std::string comment =
-      fmt::format("CPTs learnt by `tocsin bayes learn` from {} ({} rows) with Laplace smoothing, alpha = {},\n"
-                  "on the structure of {}: P(x | u) = (N(x, u) + alpha) / (N(u) + alpha * states).",
-                  command.data, learned->counts.rows, command.alpha, command.net);
+  std::vector<std::string> used;
+  for (size_t v = 0; v < learned->network.size(); ++v) {
+    used.push_back(fmt::format("{} {}", learned->network.node(v).name, learned->counts.rows_used[v]));
+  }
+  const std::string comment = fmt::format(
+      "CPTs learnt by `tocsin bayes learn` from {} ({} rows, {} with missing values) with Laplace smoothing,\n"
+      "alpha = {}, on the structure of {}: P(x | u) = (N(x, u) + alpha) / (N(u) + alpha * states).\n"
+      "Each CPT counts the rows where its node and parents are all observed: {}.",
+      command.data, learned->counts.rows, learned->counts.rows_with_missing, command.alpha, command.net,
+      fmt::join(used, ", "));
   if (auto written = core::write_file_atomically(command.out, bayesnet::to_yaml(learned->network, comment)); !written) {
     return fail(written.error());
   }
-  fmt::print(stderr, "learnt {} CPTs from {} rows; wrote {}\n", learned->network.size(), learned->counts.rows,
-             command.out);
+  fmt::print(stderr, "learnt {} CPTs from {} rows ({} with missing values); wrote {}\n", learned->network.size(),
+             learned->counts.rows, learned->counts.rows_with_missing, command.out);
+  fmt::print(stderr, "rows used per CPT (node and parents observed): {}\n", fmt::join(used, ", "));
   return 0;
 }
 

@@ -100,6 +100,33 @@ class BayesTest(unittest.TestCase):
             q = run("query", "--net", out, "--query", "a", "--json")
             self.assertAlmostEqual(json.loads(q.stdout)["posterior"]["t"], 4 / 6, places=12)
 
+    def test_learn_with_missing_values(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            structure = os.path.join(tmp, "s.yaml")
+            data = os.path.join(tmp, "d.csv")
+            out = os.path.join(tmp, "net.yaml")
+            with open(structure, "w") as f:
+                f.write("nodes:\n  - {name: a, states: [t, f]}\n  - {name: b, states: [t, f], parents: [a]}\n")
+            # Line 5: b missing (a counts, b does not); line 6: a missing (neither counts).
+            with open(data, "w") as f:
+                f.write("a,b\nt,t\nt,t\nt,f\nf,?\nNA,t\nf,f\n")
+            p = run("learn", "--net", structure, "--data", data, "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("learnt 2 CPTs from 6 rows (2 with missing values)", p.stderr)
+            self.assertIn("rows used per CPT (node and parents observed): a 5, b 4", p.stderr)
+            # P(a=t) = (3+1)/(5+2); P(b=t | a=t) = (2+1)/(3+2); P(b=t | a=f) = (0+1)/(1+2)
+            q = run("query", "--net", out, "--query", "a", "--json")
+            self.assertAlmostEqual(json.loads(q.stdout)["posterior"]["t"], 4 / 7, places=12)
+            q = run("query", "--net", out, "--query", "b", "--evidence", "a=f", "--json")
+            self.assertAlmostEqual(json.loads(q.stdout)["posterior"]["t"], 1 / 3, places=12)
+            # A state the network does not have is an error naming its line and column.
+            with open(data, "a") as f:
+                f.write("t,maybe\n")
+            p = run("learn", "--net", structure, "--data", data, "--out", out)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stderr.strip(), f'error: {data}:8: column "b": "maybe" is not a state of node "b"; '
+                                               'its states are: t, f')
+
 
 if __name__ == "__main__":
     unittest.main()

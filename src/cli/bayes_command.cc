@@ -8,6 +8,7 @@
 
 #include "bayesnet/learn.h"
 #include "bayesnet/yaml_format.h"
+#include "core/csv.h"
 #include "core/file_io.h"
 
 namespace tocsin::cli {
@@ -62,9 +63,91 @@ std::string format_posterior(const bayesnet::Network& network, const bayesnet::E
   return out;
 }
 
+std::string format_map(const bayesnet::Network& network, const bayesnet::Evidence& evidence,
+                       const bayesnet::MapResult& map, bool json) {
+  if (json) {
+    nlohmann::ordered_json out;
+    out["map_nodes"] = nlohmann::ordered_json::array();
+    for (size_t v : map.nodes) out["map_nodes"].push_back(network.node(v).name);
+    nlohmann::ordered_json ev = nlohmann::ordered_json::object();
+    for (const auto& o : evidence) ev[network.node(o.node).name] = network.node(o.node).states[o.state];
+    out["evidence"] = ev;
+    nlohmann::ordered_json states = nlohmann::ordered_json::object();
+    for (size_t k = 0; k < map.nodes.size(); ++k) states[network.node(map.nodes[k]).name] = network.node(map.nodes[k]).states[map.states[k]];
+    out["map"] = states;
+    out["probability"] = map.probability;
+    out["joint_probability"] = map.joint_probability;
+    out["evidence_probability"] = map.evidence_probability;
+    return out.dump(2) + "\n";
+  }
+  std::vector<std::string> names, given, assigned;
+  for (size_t v : map.nodes) names.push_back(network.node(v).name);
+  for (const auto& o : evidence) given.push_back(network.node(o.node).name + "=" + network.node(o.node).states[o.state]);
+  size_t width = 4;
+  for (const auto& n : names) width = std::max(width, n.size());
+  std::string out = given.empty() ? fmt::format("MAP of {}\n", fmt::join(names, ", "))
+                                  : fmt::format("MAP of {} | {}\n", fmt::join(names, ", "), fmt::join(given, ", "));
+  out += fmt::format("  {:<{}}  state\n", "node", width);
+  for (size_t k = 0; k < map.nodes.size(); ++k) {
+    const auto& node = network.node(map.nodes[k]);
+    out += fmt::format("  {:<{}}  {}\n", node.name, width, node.states[map.states[k]]);
+    assigned.push_back(node.name + "=" + node.states[map.states[k]]);
+  }
+  out += fmt::format("P({}{}) = {:.6g}\n", fmt::join(assigned, ", "), given.empty() ? "" : " | evidence", map.probability);
+  if (!evidence.empty()) out += fmt::format("P(evidence) = {:.6g}\n", map.evidence_probability);
+  return out;
+}
+
+namespace {
+
+// The MAP of --map NODES (or of every unobserved node with --mpe).
+int run_bayes_map(const BayesQueryCommand& command, const bayesnet::Network& network,
+                  const bayesnet::Evidence& evidence) {
+  core::Result<bayesnet::MapResult> result;
+  if (command.mpe) {
+    result = bayesnet::most_probable_explanation(network, evidence);
+  } else {
+    std::vector<size_t> nodes;
+    const std::string list = join(command.map);
+    for (size_t start = 0; start <= list.size();) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      const std::string name(core::trim_blanks(std::string_view(list).substr(start, end - start)));
+      start = end + 1;
+      if (name.empty()) continue;
+      auto v = network.find(name);
+      if (!v) {
+        std::vector<std::string> all;
+        for (const auto& n : network.nodes()) all.push_back(n.name);
+        return fail(core::Error::invalid_argument(fmt::format("--map: unknown node \"{}\" in {}; the nodes are: {}",
+                                                              name, command.net, fmt::join(all, ", "))));
+      }
+      nodes.push_back(*v);
+    }
+    result = bayesnet::map_assignment(network, nodes, evidence);
+    if (!result && result.error().code() == core::ErrorCode::kInvalidArgument) {
+      return fail(core::Error::invalid_argument("--map: " + result.error().message()));
+    }
+  }
+  if (!result) return fail(result.error());
+  fmt::print("{}", format_map(network, evidence, *result, command.json));
+  return 0;
+}
+
+}  // namespace
+
 int run_bayes_query(const BayesQueryCommand& command) {
+  const int modes = (command.query.empty() ? 0 : 1) + (command.map.empty() ? 0 : 1) + (command.mpe ? 1 : 0);
+  if (modes != 1) {
+    return fail(core::Error::invalid_argument("give exactly one of --query NODE, --map NODE,… and --mpe"));
+  }
   auto network = bayesnet::load_network(command.net);
   if (!network) return fail(network.error());
+  if (command.query.empty()) {
+    auto evidence = bayesnet::parse_evidence(*network, join(command.evidence));
+    if (!evidence) return fail(core::Error::invalid_argument("--evidence: " + evidence.error().message()));
+    return run_bayes_map(command, *network, *evidence);
+  }
   auto query = network->find(command.query);
   if (!query) {
     std::vector<std::string> names;

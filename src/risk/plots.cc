@@ -141,6 +141,15 @@ std::string confusion_svg(const std::vector<std::string>& classes, const std::ve
   return s;
 }
 
+core::Result<std::pair<std::string, std::string>> default_region_features(const Schema& schema) {
+  std::vector<std::string> numeric;
+  for (const auto& f : schema.features)
+    if (f.kind == ColumnKind::kNumeric) numeric.push_back(f.name);
+  if (numeric.size() < 2)
+    return std::unexpected(Error::invalid_argument("the model has fewer than two numeric features to plot"));
+  return std::pair{numeric[0], numeric[1]};
+}
+
 core::Result<std::string> decision_regions_svg(const Model& model, const Table& data, std::string_view x_feature,
                                                std::string_view y_feature, std::string_view label_column) {
   const size_t label_col = TOCSIN_TRY(data.require(label_column));

@@ -10,6 +10,7 @@
 #include "api/drill_json.h"
 #include "api/json_mapping.h"
 #include "api/risk_json.h"
+#include "api/risk_models.h"
 #include "core/duration.h"
 #include "ingest/exposition.h"
 #include "ingest/push.h"
@@ -157,6 +158,9 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/drills" || path.starts_with("/api/v1/drills/")) return drills_route(request, path.substr(14));
     if (path == "/api/v1/risk") return get ? risk_list() : Response::error(405, "use GET");
     if (path == "/api/v1/risk/heatmap.svg") return get ? risk_heatmap() : Response::error(405, "use GET");
+    if (path == "/api/v1/risk/models" || path.starts_with("/api/v1/risk/models/")) {
+      return risk_models_route(engine_.config(), request, path.substr(19));
+    }
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));

@@ -93,6 +93,32 @@ Factor sum_out(const Factor& f, size_t var) {
   return out;
 }
 
+// Maximises `var` out of `f`: the max over its states, and (same scope) which state gave it —
+// the first of equals.
+std::pair<Factor, Factor> max_out(const Factor& f, size_t var) {
+  Factor best;
+  for (size_t k = 0; k < f.vars.size(); ++k) {
+    if (f.vars[k] == var) continue;
+    best.vars.push_back(f.vars[k]);
+    best.cards.push_back(f.cards[k]);
+  }
+  best.values.assign(table_size(best.cards), -1.0);
+  Factor arg = best;
+  arg.values.assign(best.values.size(), 0.0);
+  const size_t at_var = static_cast<size_t>(std::lower_bound(f.vars.begin(), f.vars.end(), var) - f.vars.begin());
+  size_t stride = 1;  // of `var` in f's row-major layout
+  for (size_t k = at_var + 1; k < f.cards.size(); ++k) stride *= f.cards[k];
+  // States of `var` come in increasing order for each assignment of the rest, so a strict `>`
+  // keeps the first of equals.
+  for_each_assignment(f.cards, {strides_in(best, f.vars)}, [&](size_t i, const std::vector<size_t>& at) {
+    if (f.values[i] > best.values[at[0]]) {
+      best.values[at[0]] = f.values[i];
+      arg.values[at[0]] = static_cast<double>((i / stride) % f.cards[at_var]);
+    }
+  });
+  return {std::move(best), std::move(arg)};
+}
+
 // The CPT of `v` as a factor over v and its parents, with observed variables fixed (and dropped
 // from the scope) — except `keep`, the query, which stays so its table survives to the end.
 Factor cpt_factor(const Network& net, size_t v, const std::vector<std::optional<size_t>>& observed, size_t keep) {
@@ -204,6 +230,29 @@ core::Result<Posterior> finish(size_t query, std::vector<double> joint, const Ne
   return out;
 }
 
+
+// Multiplies the factors that mention `v` into one (removing them from `factors`).
+Factor take_product(std::vector<Factor>& factors, size_t v) {
+  Factor merged;  // empty scope, value 1
+  merged.values = {1.0};
+  std::vector<Factor> rest;
+  for (auto& f : factors) {
+    if (f.has(v)) {
+      merged = product(merged, f);
+    } else {
+      rest.push_back(std::move(f));
+    }
+  }
+  factors = std::move(rest);
+  return merged;
+}
+
+double product_of_constants(const std::vector<Factor>& factors) {
+  double p = 1;
+  for (const auto& f : factors) p *= f.values.at(0);
+  return p;
+}
+
 }  // namespace
 
 core::Result<Posterior> posterior(const Network& network, size_t query, const Evidence& evidence) {
@@ -268,6 +317,144 @@ core::Result<Posterior> posterior_by_enumeration(const Network& network, size_t 
     }
   }
   return finish(query, std::move(joint), network);
+}
+
+namespace {
+
+core::Status check_map_nodes(const Network& network, const std::vector<size_t>& map_nodes, const Evidence& evidence) {
+  if (map_nodes.empty()) return std::unexpected(Error::invalid_argument("no MAP nodes: name at least one"));
+  std::vector<bool> seen(network.size(), false);
+  for (size_t v : map_nodes) {
+    if (v >= network.size()) return std::unexpected(Error::invalid_argument("MAP node out of range"));
+    if (seen[v]) {
+      return std::unexpected(
+          Error::invalid_argument(fmt::format("MAP node \"{}\" is named twice", network.node(v).name)));
+    }
+    seen[v] = true;
+  }
+  for (const auto& o : evidence) {
+    if (o.node < network.size() && seen[o.node]) {
+      return std::unexpected(Error::invalid_argument(fmt::format(
+          "MAP node \"{}\" is also evidence; leave it out of the MAP nodes (its state is known)",
+          network.node(o.node).name)));
+    }
+  }
+  return core::ok();
+}
+
+core::Status check_evidence_probability(double p) {
+  if (p > 0) return core::ok();
+  return std::unexpected(
+      Error::failed_precondition("the evidence has probability 0 in this network, so no state is most probable"));
+}
+
+}  // namespace
+
+core::Result<MapResult> map_assignment(const Network& network, const std::vector<size_t>& map_nodes,
+                                       const Evidence& evidence) {
+  TOCSIN_RETURN_IF_ERROR(check(network, 0, evidence));
+  TOCSIN_RETURN_IF_ERROR(check_map_nodes(network, map_nodes, evidence));
+  const auto observed = observed_of(network, evidence);
+  std::vector<Factor> factors;
+  for (size_t v = 0; v < network.size(); ++v) factors.push_back(cpt_factor(network, v, observed, network.size()));
+  std::vector<bool> is_map(network.size(), false);
+  for (size_t v : map_nodes) is_map[v] = true;
+  std::vector<size_t> summed;
+  for (size_t v = 0; v < network.size(); ++v) {
+    if (!is_map[v] && !observed[v]) summed.push_back(v);
+  }
+  // P(evidence): every hidden node summed out, on a copy of the factors.
+  double evidence_probability = 0;
+  {
+    std::vector<Factor> all = factors;
+    std::vector<size_t> hidden = summed;
+    hidden.insert(hidden.end(), map_nodes.begin(), map_nodes.end());
+    for (size_t v : min_fill_order(network.size(), all, hidden)) all.push_back(sum_out(take_product(all, v), v));
+    evidence_probability = product_of_constants(all);
+    TOCSIN_RETURN_IF_ERROR(check_evidence_probability(evidence_probability));
+  }
+  // Sum first: max and sum do not commute, so every non-MAP node goes before any MAP node.
+  for (size_t v : min_fill_order(network.size(), factors, summed)) factors.push_back(sum_out(take_product(factors, v), v));
+  const std::vector<size_t> max_order = min_fill_order(network.size(), factors, map_nodes);
+  std::vector<Factor> argmax(network.size());
+  for (size_t v : max_order) {
+    auto [best, arg] = max_out(take_product(factors, v), v);
+    factors.push_back(std::move(best));
+    argmax[v] = std::move(arg);
+  }
+  MapResult out;
+  out.joint_probability = product_of_constants(factors);
+  // Read the assignment back: the node maximised last depends on nothing left; each earlier one
+  // on nodes maximised after it.
+  std::vector<size_t> state(network.size(), 0);
+  for (auto it = max_order.rbegin(); it != max_order.rend(); ++it) {
+    const Factor& arg = argmax[*it];
+    size_t index = 0;
+    for (size_t k = 0; k < arg.vars.size(); ++k) index = index * arg.cards[k] + state[arg.vars[k]];
+    state[*it] = static_cast<size_t>(arg.values[index]);
+  }
+  out.nodes = map_nodes;
+  for (size_t v : map_nodes) out.states.push_back(state[v]);
+  out.evidence_probability = evidence_probability;
+  out.probability = out.joint_probability / out.evidence_probability;
+  return out;
+}
+
+core::Result<MapResult> most_probable_explanation(const Network& network, const Evidence& evidence) {
+  TOCSIN_RETURN_IF_ERROR(check(network, 0, evidence));
+  const auto observed = observed_of(network, evidence);
+  std::vector<size_t> nodes;
+  for (size_t v = 0; v < network.size(); ++v) {
+    if (!observed[v]) nodes.push_back(v);
+  }
+  if (nodes.empty()) {
+    return std::unexpected(Error::invalid_argument("every node is evidence: there is nothing left to explain"));
+  }
+  return map_assignment(network, nodes, evidence);
+}
+
+core::Result<MapResult> map_by_enumeration(const Network& network, const std::vector<size_t>& map_nodes,
+                                           const Evidence& evidence) {
+  TOCSIN_RETURN_IF_ERROR(check(network, 0, evidence));
+  TOCSIN_RETURN_IF_ERROR(check_map_nodes(network, map_nodes, evidence));
+  const auto observed = observed_of(network, evidence);
+  std::vector<size_t> cards;
+  for (const auto& node : network.nodes()) cards.push_back(node.states.size());
+  std::vector<size_t> map_cards;
+  for (size_t v : map_nodes) map_cards.push_back(cards[v]);
+  std::vector<double> joint(table_size(map_cards), 0.0);  // P(Q = q, evidence), counter order over map_nodes
+  double pe = 0;
+  std::vector<size_t> assignment(network.size(), 0);
+  const size_t total = table_size(cards);
+  for (size_t i = 0; i < total; ++i) {
+    bool consistent = true;
+    for (size_t v = 0; v < network.size() && consistent; ++v) consistent = !observed[v] || *observed[v] == assignment[v];
+    if (consistent) {
+      double p = 1;
+      for (size_t v = 0; v < network.size(); ++v) p *= network.probability(v, network.row_of(v, assignment), assignment[v]);
+      size_t index = 0;
+      for (size_t k = 0; k < map_nodes.size(); ++k) index = index * map_cards[k] + assignment[map_nodes[k]];
+      joint[index] += p;
+      pe += p;
+    }
+    for (size_t k = network.size(); k-- > 0;) {
+      if (++assignment[k] < cards[k]) break;
+      assignment[k] = 0;
+    }
+  }
+  TOCSIN_RETURN_IF_ERROR(check_evidence_probability(pe));
+  const size_t best = static_cast<size_t>(std::max_element(joint.begin(), joint.end()) - joint.begin());
+  MapResult out;
+  out.nodes = map_nodes;
+  out.states.resize(map_nodes.size());
+  for (size_t k = map_nodes.size(), rest = best; k-- > 0;) {
+    out.states[k] = rest % map_cards[k];
+    rest /= map_cards[k];
+  }
+  out.joint_probability = joint[best];
+  out.evidence_probability = pe;
+  out.probability = joint[best] / pe;
+  return out;
 }
 
 core::Result<double> naive_posterior(double prior, const std::vector<double>& likelihoods,

@@ -1,5 +1,6 @@
 // Exact inference on a `Network`: the posterior distribution of one node given evidence, by
-// variable elimination; its MAP state; exact enumeration over the joint (the test oracle, fine
+// variable elimination; its MAP state; the joint MAP of a set of nodes and the most probable
+// explanation (MPE) of all unobserved nodes, by max-sum-product elimination; exact enumeration over the joint (the test oracle, fine
 // for a dozen small nodes); and the naive-Bayes posterior formula of the textbook example.
 // Thread-safety: pure functions.
 #pragma once
@@ -30,6 +31,33 @@ core::Result<Posterior> posterior(const Network& network, size_t query, const Ev
 // The same answer by summing the full joint distribution over every assignment: exponential in
 // the number of nodes, and the reference that variable elimination is tested against.
 core::Result<Posterior> posterior_by_enumeration(const Network& network, size_t query, const Evidence& evidence);
+
+// The most probable joint state of a set of nodes given evidence (MAP), with the other hidden
+// nodes summed out: argmax over q of P(Q = q | evidence).
+struct MapResult {
+  std::vector<size_t> nodes;   // the MAP nodes, in the order asked
+  std::vector<size_t> states;  // their states in the most probable assignment (same order)
+  double probability = 0;      // P(Q = states | evidence)
+  double joint_probability = 0;     // P(Q = states, evidence)
+  double evidence_probability = 1;  // P(evidence)
+};
+
+// Constrained variable elimination: the hidden nodes outside `map_nodes` are summed out first
+// (min-fill order), then the MAP nodes are maximised out (min-fill order among them), keeping an
+// argmax table per node; the assignment is read back in reverse elimination order. Ties go to the
+// lower state index of the node maximised last. Errors: an empty or repeated node list, a MAP
+// node that is also evidence (invalid_argument); a network without CPTs, evidence of probability
+// 0 (failed_precondition).
+core::Result<MapResult> map_assignment(const Network& network, const std::vector<size_t>& map_nodes,
+                                       const Evidence& evidence);
+
+// The most probable explanation: MAP over every node that is not evidence.
+core::Result<MapResult> most_probable_explanation(const Network& network, const Evidence& evidence);
+
+// The same MAP by enumerating the full joint (the test oracle): ties go to the first assignment in
+// counter order over `map_nodes` as given (the last changing fastest).
+core::Result<MapResult> map_by_enumeration(const Network& network, const std::vector<size_t>& map_nodes,
+                                           const Evidence& evidence);
 
 // The naive-Bayes form of Bayes' rule, evidence items treated as independent both given the
 // hypothesis and unconditionally:

@@ -73,6 +73,113 @@ TEST(BayesInference, VariableEliminationEqualsEnumerationOnRandomNetworks) {
   EXPECT_EQ(compared, 300u);
 }
 
+// P(nodes = states, evidence) by summing the full joint: an independent check of an assignment.
+double joint_of(const Network& net, const std::vector<size_t>& nodes, const std::vector<size_t>& states,
+                const Evidence& evidence) {
+  std::vector<std::optional<size_t>> fixed(net.size());
+  for (const auto& o : evidence) fixed[o.node] = o.state;
+  for (size_t k = 0; k < nodes.size(); ++k) fixed[nodes[k]] = states[k];
+  std::vector<size_t> a(net.size(), 0);
+  double total = 0;
+  while (true) {
+    bool ok = true;
+    for (size_t v = 0; v < net.size() && ok; ++v) ok = !fixed[v] || *fixed[v] == a[v];
+    if (ok) {
+      double p = 1;
+      for (size_t v = 0; v < net.size(); ++v) p *= net.probability(v, net.row_of(v, a), a[v]);
+      total += p;
+    }
+    size_t k = net.size();
+    while (k-- > 0 && ++a[k] == net.node(k).states.size()) a[k] = 0;
+    if (k == static_cast<size_t>(-1)) break;
+  }
+  return total;
+}
+
+TEST(BayesInference, JointMapEqualsEnumerationOnRandomNetworks) {
+  std::mt19937_64 rng(20261205);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  size_t compared = 0, mpe = 0, partial = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    const Network net = random_network(rng);
+    Evidence evidence;
+    std::vector<size_t> map_nodes;
+    const bool explain_all = trial % 4 == 0;
+    for (size_t v = 0; v < net.size(); ++v) {
+      const double u = unit(rng);
+      if (u < 0.3) {
+        std::uniform_int_distribution<size_t> state(0, net.node(v).states.size() - 1);
+        evidence.push_back({v, state(rng)});
+      } else if (explain_all || u < 0.65) {
+        map_nodes.push_back(v);
+      }
+    }
+    if (map_nodes.empty()) continue;
+    std::shuffle(map_nodes.begin(), map_nodes.end(), rng);  // any order: results follow it
+    auto ve = explain_all ? most_probable_explanation(net, evidence) : map_assignment(net, map_nodes, evidence);
+    if (explain_all) std::sort(map_nodes.begin(), map_nodes.end());
+    auto brute = map_by_enumeration(net, map_nodes, evidence);
+    ASSERT_TRUE(ve) << ve.error().to_string();
+    ASSERT_TRUE(brute) << brute.error().to_string();
+    ASSERT_EQ(ve->nodes, map_nodes);
+    EXPECT_EQ(ve->states, brute->states) << "trial " << trial;
+    EXPECT_NEAR(ve->joint_probability, brute->joint_probability, 1e-12 * brute->joint_probability) << "trial " << trial;
+    EXPECT_NEAR(ve->evidence_probability, brute->evidence_probability, 1e-12 * brute->evidence_probability);
+    EXPECT_NEAR(ve->probability, brute->probability, 1e-12) << "trial " << trial;
+    // The assignment returned really has that probability.
+    EXPECT_NEAR(joint_of(net, ve->nodes, ve->states, evidence), ve->joint_probability, 1e-12 * ve->joint_probability);
+    ++compared;
+    (explain_all ? mpe : partial) += 1;
+  }
+  EXPECT_GT(mpe, 80u);
+  EXPECT_GT(partial, 200u);
+  EXPECT_EQ(compared, mpe + partial);
+}
+
+TEST(BayesInference, MapOfANodeIsNotItsStateInTheMostProbableExplanation) {
+  // a is likely yes (0.6), but then b spreads over three states; a = no fixes b = low. So the MAP
+  // of a alone is yes (0.6) while the most probable full explanation is (no, low) at 0.4 against
+  // 0.2 for any (yes, ·): summing b out and maximising it give different answers.
+  auto net = parse_network_yaml(R"(nodes:
+  - {name: a, states: [yes, no], cpt: [0.6, 0.4]}
+  - name: b
+    states: [low, mid, high]
+    parents: [a]
+    cpt: {"yes": [0.3333333333333333, 0.3333333333333333, 0.3333333333333334], "no": [1.0, 0.0, 0.0]}
+)",
+                                {.file = "x.yaml"});
+  ASSERT_TRUE(net) << net.error().to_string();
+  auto map_a = map_assignment(*net, {0}, {});
+  ASSERT_TRUE(map_a) << map_a.error().to_string();
+  EXPECT_EQ(map_a->states, (std::vector<size_t>{0}));
+  EXPECT_NEAR(map_a->probability, 0.6, 1e-15);
+  auto mpe = most_probable_explanation(*net, {});
+  ASSERT_TRUE(mpe) << mpe.error().to_string();
+  EXPECT_EQ(mpe->nodes, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(mpe->states, (std::vector<size_t>{1, 0}));
+  EXPECT_NEAR(mpe->probability, 0.4, 1e-15);
+  // Evidence b = mid rules a = no out.
+  auto given_mid = map_assignment(*net, {0}, {{1, 1}});
+  ASSERT_TRUE(given_mid);
+  EXPECT_EQ(given_mid->states, (std::vector<size_t>{0}));
+  EXPECT_NEAR(given_mid->probability, 1.0, 1e-15);
+  EXPECT_NEAR(given_mid->evidence_probability, 0.2, 1e-15);
+}
+
+TEST(BayesInference, MapBadInput) {
+  auto net = parse_network_yaml("nodes:\n  - {name: a, states: [t, f], cpt: [1.0, 0.0]}\n"
+                                "  - {name: b, states: [t, f], parents: [a], cpt: {t: [0.5, 0.5], f: [0.5, 0.5]}}\n",
+                                {.file = "x.yaml"});
+  ASSERT_TRUE(net) << net.error().to_string();
+  EXPECT_EQ(map_assignment(*net, {}, {}).error().message(), "no MAP nodes: name at least one");
+  EXPECT_EQ(map_assignment(*net, {1, 1}, {}).error().message(), "MAP node \"b\" is named twice");
+  EXPECT_EQ(map_assignment(*net, {0}, {{0, 0}}).error().message(),
+            "MAP node \"a\" is also evidence; leave it out of the MAP nodes (its state is known)");
+  EXPECT_EQ(map_assignment(*net, {1}, {{0, 1}}).error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(most_probable_explanation(*net, {{0, 0}, {1, 0}}).error().message(),
+            "every node is evidence: there is nothing left to explain");
+}
+
 TEST(BayesInference, NaivePosteriorOfTheWorkedExample) {
   // P(crash) = 0.01, P(e1|crash) = 0.8, P(e2|crash) = 0.9, P(e1) = 0.5, P(e2) = 0.8.
   auto p = naive_posterior(0.01, {0.8, 0.9}, {0.5, 0.8});

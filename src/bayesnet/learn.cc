@@ -17,6 +17,13 @@ using core::split_csv;
 
 std::string_view trim(std::string_view s) { return core::trim_blanks(s); }
 
+// The texts that mean "not observed" (as in risk/table.h), when they are not a state of the node.
+bool is_missing_marker(std::string_view v) {
+  return v.empty() || v == "?" || v == "NA" || v == "NaN" || v == "nan" || v == "null";
+}
+
+constexpr size_t kMissing = static_cast<size_t>(-1);
+
 }  // namespace
 
 core::Result<Learned> learn_cpts(const Network& structure, std::istream& csv, const LearnOptions& options) {
@@ -57,6 +64,7 @@ core::Result<Learned> learn_cpts(const Network& structure, std::istream& csv, co
   Counts counts;
   counts.counts.resize(n);
   for (size_t v = 0; v < n; ++v) counts.counts[v].assign(structure.row_count(v) * structure.node(v).states.size(), 0.0);
+  counts.rows_used.assign(n, 0);
   std::vector<size_t> assignment(n);
   while (std::getline(csv, line)) {
     ++line_no;
@@ -68,6 +76,10 @@ core::Result<Learned> learn_cpts(const Network& structure, std::istream& csv, co
     for (size_t v = 0; v < n; ++v) {
       const std::string& value = fields[column[v]];
       auto it = state_index[v].find(value);
+      if (it == state_index[v].end() && is_missing_marker(value)) {
+        assignment[v] = kMissing;
+        continue;
+      }
       if (it == state_index[v].end()) {
         return fail(line_no, fmt::format("column \"{}\": \"{}\" is not a state of node \"{}\"; its states are: {}",
                                          structure.node(v).name, value, structure.node(v).name,
@@ -75,11 +87,18 @@ core::Result<Learned> learn_cpts(const Network& structure, std::istream& csv, co
       }
       assignment[v] = it->second;
     }
+    bool any_missing = false;
     for (size_t v = 0; v < n; ++v) {
+      bool family_observed = assignment[v] != kMissing;
+      for (size_t p : structure.node(v).parents) family_observed = family_observed && assignment[p] != kMissing;
+      any_missing = any_missing || assignment[v] == kMissing;
+      if (!family_observed) continue;
       const size_t width = structure.node(v).states.size();
       counts.counts[v][structure.row_of(v, assignment) * width + assignment[v]] += 1;
+      ++counts.rows_used[v];
     }
     ++counts.rows;
+    if (any_missing) ++counts.rows_with_missing;
   }
   auto specs = structure.specs();
   for (size_t v = 0; v < n; ++v) {

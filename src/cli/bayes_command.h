@@ -1,5 +1,6 @@
 // `tocsin bayes query` and `tocsin bayes learn` (SPEC §2): the posterior of one node of a
-// Bayesian network given evidence, with its MAP state; and CPTs learnt from a CSV by counting
+// Bayesian network given evidence, with its MAP state; the joint MAP of several nodes (`--map`)
+// or of every unobserved node (`--mpe`, the most probable explanation); and CPTs learnt from a CSV by counting
 // with Laplace smoothing. The work is in the bayesnet layer; this file reads files and prints.
 // Thread-safety: functions without shared state.
 #pragma once
@@ -15,7 +16,9 @@ namespace tocsin::cli {
 
 struct BayesQueryCommand {
   std::string net;
-  std::string query;
+  std::string query;                  // exactly one of query, map and mpe
+  std::vector<std::string> map;       // "N1,N2" items: the nodes whose joint MAP to print
+  bool mpe = false;                   // MAP over every node that is not evidence
   std::vector<std::string> evidence;  // "N=v,M=w" items; several are joined with commas
   bool json = false;
 };
@@ -34,5 +37,7 @@ int run_bayes_learn(const BayesLearnCommand& command);
 // The query's output, for tests: a table, or JSON with --json.
 std::string format_posterior(const bayesnet::Network& network, const bayesnet::Evidence& evidence,
                              const bayesnet::Posterior& posterior, bool json);
+std::string format_map(const bayesnet::Network& network, const bayesnet::Evidence& evidence,
+                       const bayesnet::MapResult& map, bool json);
 
 }  // namespace tocsin::cli

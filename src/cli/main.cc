@@ -142,9 +142,13 @@ int main(int argc, char** argv) {
   bayes->require_subcommand(1);
   tocsin::cli::BayesQueryCommand bq;
   auto* bayes_query = bayes->add_subcommand("query", "Posterior distribution and MAP state of NODE given evidence "
-                                                     "(exact, by variable elimination)");
+                                                     "(exact, by variable elimination), or the joint MAP of several "
+                                                     "nodes (--map) or of all (--mpe)");
   bayes_query->add_option("--net", bq.net, "The network (YAML: nodes, states, parents, cpt)")->required();
-  bayes_query->add_option("--query", bq.query, "The node whose posterior to print")->required();
+  bayes_query->add_option("--query", bq.query, "The node whose posterior to print");
+  bayes_query->add_option("--map", bq.map, "Nodes N1,N2,… whose most probable joint state to print, the other "
+                                           "unobserved nodes summed out (repeatable)");
+  bayes_query->add_flag("--mpe", bq.mpe, "The most probable explanation: the joint MAP of every node not in the evidence");
   bayes_query->add_option("--evidence", bq.evidence, "Observed states N=v,M=w (repeatable)");
   bayes_query->add_flag("--json", bq.json, "Print JSON: query, evidence, posterior, map, evidence_probability");
   bayes_query->callback([&] { exit_code = tocsin::cli::run_bayes_query(bq); });

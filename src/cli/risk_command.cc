@@ -73,12 +73,9 @@ core::Result<std::pair<std::string, std::string>> plot_features(const risk::Sche
       return std::unexpected(Error::invalid_argument(fmt::format("--plot-features '{}': expected X,Y", given)));
     return std::pair{given.substr(0, comma), given.substr(comma + 1)};
   }
-  std::vector<std::string> numeric;
-  for (const auto& f : schema.features)
-    if (f.kind == risk::ColumnKind::kNumeric) numeric.push_back(f.name);
-  if (numeric.size() < 2)
-    return std::unexpected(Error::invalid_argument("--plot: the model has fewer than two numeric features to plot"));
-  return std::pair{numeric[0], numeric[1]};
+  auto features = risk::default_region_features(schema);
+  if (!features) return std::unexpected(Error::invalid_argument("--plot: " + features.error().message()));
+  return features;
 }
 
 int report(std::string_view what, const core::Status& status) {
@@ -202,20 +199,13 @@ core::Status risk_eval(const RiskEvalCommand& c, std::ostream& out) {
   read.kinds = model.column_kinds();
   read.kinds[c.label] = risk::ColumnKind::kCategorical;
   risk::Table table = TOCSIN_TRY(risk::read_csv_file(c.data, read));
-  TOCSIN_TRY(table.require(c.label));
-  auto predictions = TOCSIN_TRY(model.predict(table));
-  risk::Schema schema = model.schema;
-  schema.label = c.label;
-  risk::Dataset truth = TOCSIN_TRY(risk::encode(table, schema, true));
-  std::vector<int> pred;
-  for (const auto& p : predictions) pred.push_back(p.cls);
-  const risk::Evaluation evaluation = risk::evaluate(schema.classes, truth.y, pred);
+  const risk::Evaluation evaluation = TOCSIN_TRY(risk::evaluate_model(model, table, c.label));
   out << evaluation.to_text();
   if (!c.plot.empty()) {
     const std::string title = fmt::format("{} on {}: accuracy {:.3f} ({} of {})", std::filesystem::path(c.model).filename().string(),
                                           std::filesystem::path(c.data).filename().string(), evaluation.accuracy,
                                           evaluation.correct, evaluation.total);
-    TOCSIN_RETURN_IF_ERROR(write_file(c.plot, risk::confusion_svg(schema.classes, evaluation.confusion, title)));
+    TOCSIN_RETURN_IF_ERROR(write_file(c.plot, risk::confusion_svg(model.schema.classes, evaluation.confusion, title)));
     out << fmt::format("confusion matrix written to {}\n", c.plot);
   }
   return core::ok();

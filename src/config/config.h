@@ -343,6 +343,9 @@ struct Plan {
 struct RiskModelRef {
   std::string model;  // the model file, absolute once loaded
   std::string cls;    // `class:` — the class whose probability is the likelihood
+  // `data:` — a CSV with the model's features and label (e.g. its training data), absolute once
+  // loaded; the API draws the model's decision regions and confusion matrix from it. May be empty.
+  std::string data;
   // Live risk: the model's features read from the series store — feature name → an instant
   // selector; the newest sample of the matching series (the largest, when several match) is the
   // feature's value. Empty: the model is not evaluated live.

@@ -308,7 +308,7 @@ constexpr std::string_view kPlanKeys[] = {"id",    "title",     "match",        
 constexpr std::string_view kPlanDrillKeys[] = {"every", "scenario"};
 constexpr std::string_view kRiskKeys[] = {"id",    "title", "likelihood", "likelihood_from", "impact",
                                           "owner", "plan",  "mitigation", "review"};
-constexpr std::string_view kRiskModelKeys[] = {"model", "class", "indicators", "every", "alert_above", "labels"};
+constexpr std::string_view kRiskModelKeys[] = {"model", "class", "indicators", "every", "alert_above", "labels", "data"};
 constexpr std::string_view kIncludeKeys[] = {"include"};
 constexpr std::string_view kStepKeys[] = {"id", "title", "owner", "due", "checklist", "action"};
 constexpr std::string_view kActionKeys[] = {"type", "url", "body", "command", "approve", "timeout"};
@@ -1628,6 +1628,7 @@ class Parser {
                                                       file.string())));
     }
     ref.model = file.string();
+    if (const Node* f = m.find("data")) ref.data = TOCSIN_TRY(risk_data_file(*f));
     ref.cls = TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(m, "class"))));
     if (const Node* f = m.find("indicators")) {
       for (const auto& [feature, selector] : TOCSIN_TRY(string_map(*f, false))) {
@@ -1648,6 +1649,19 @@ class Parser {
       return std::unexpected(error(n, "alert_above and labels need indicators: the model runs live only on them"));
     }
     return ref;
+  }
+
+  // `likelihood_from.data`: the CSV the model's pictures are drawn from (GET
+  // /api/v1/risk/models/NAME/regions.svg); relative to the config file, and it must exist.
+  Result<std::string> risk_data_file(const Node& n) const {
+    const fs::path p(TOCSIN_TRY(nonempty_string(n)));
+    const fs::path file = (p.is_relative() ? base_dir_ / p : p).lexically_normal();
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      return std::unexpected(error(n, fmt::format("data file {} does not exist (a CSV with the model's features and "
+                                                  "label, e.g. the one it was trained on)", file.string())));
+    }
+    return file.string();
   }
 
   // ---- references between sections ----

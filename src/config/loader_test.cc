@@ -1430,6 +1430,37 @@ plans:
   EXPECT_TRUE(b.mitigation.empty());
 }
 
+TEST(Loader, RiskModelDataFile) {
+  TempDir dir;
+  dir.write("models/incidents.json", "{}");
+  dir.write("data/incidents.csv", "a,label\n1,x\n");
+  const std::string yaml = R"(people: [{id: alice}]
+risks:
+  - id: breach
+    title: Customer data leaks
+    likelihood_from:
+      model: models/incidents.json
+      class: data_breach
+      data: DATA
+    impact: 4
+    owner: alice
+    review: 2027-01-15
+)";
+  auto with = [&](std::string_view data) {
+    std::string text = yaml;
+    text.replace(text.find("DATA"), 4, data);
+    return load_config_string(text, "t.yaml", dir.path());
+  };
+  auto ok = with("data/incidents.csv");
+  ASSERT_TRUE(ok.has_value()) << ok.error().to_string();
+  EXPECT_EQ(ok->risks[0].likelihood_from->data, (dir.path() / "data/incidents.csv").string());
+  auto absent = with("data/absent.csv");
+  ASSERT_FALSE(absent.has_value());
+  EXPECT_EQ(absent.error().position().line, 8);
+  EXPECT_EQ(absent.error().field(), "risks[0].likelihood_from.data");
+  EXPECT_NE(absent.error().message().find("absent.csv does not exist"), std::string::npos) << absent.error().message();
+}
+
 TEST(Config, TargetsRoundTrip) {
   for (std::string_view text : {"schedule:ops-primary", "person:carol", "channel:ops-hook"}) {
     auto t = parse_target(text);

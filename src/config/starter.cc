@@ -169,6 +169,7 @@ risks:                                 # the risk register: GET /api/v1/risk, `t
   # critical from 3.5 (docs/risk-register.md). `review` is the next review date; after it the risk
   # shows as overdue. A likelihood can also come from a trained model (`tocsin risk train`):
   #   likelihood_from: {model: models/incidents.model, class: system_crash}
+  # (add `data: incidents.csv` to see its decision regions at /api/v1/risk/models/incidents/regions.svg)
   - id: primary-db-crash
     title: The primary database server crashes during business hours
     likelihood: 0.3                    # about once in three years of comparable systems

@@ -93,11 +93,17 @@ core::Result<Cleaned> clean(const Table& table, const CleanOptions& options) {
     }
     rep.columns.push_back(std::move(cr));
   }
-  // Fill values come from the rows that survive (so a dropped row does not shape them).
+  // Fill values come from the rows that survive (so a dropped row does not shape them). A column
+  // with an imputing policy gets one even when training saw no gap, so a prediction row (or live
+  // risk, which feeds only its indicators) may leave it empty — except a categorical column under
+  // a numeric --missing policy, which is an error only when it has gaps to fill.
   for (size_t c = 0; c < table.columns.size(); ++c) {
     const Column& col = table.columns[c];
     const ColumnReport& cr = rep.columns[c];
-    if (!cr.missing || cr.policy == MissingPolicy::kDrop) continue;
+    if (cr.policy == MissingPolicy::kDrop) continue;
+    const bool explicit_policy = options.missing_per_column.contains(col.name);
+    if (!cr.missing && col.kind == ColumnKind::kCategorical && cr.policy != MissingPolicy::kMode && !explicit_policy)
+      continue;
     if (col.kind == ColumnKind::kNumeric) {
       std::vector<double> xs;
       for (size_t r = 0; r < n; ++r)

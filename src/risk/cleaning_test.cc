@@ -34,6 +34,26 @@ TEST(Cleaning, DropsRowsWithMissingValuesByDefault) {
   EXPECT_EQ(c->table.lines, (std::vector<int>{2, 6}));
 }
 
+TEST(Cleaning, AnImputingPolicyLearnsAFillEvenWithoutGaps) {
+  // No gaps at all: --missing median still learns a fill for every numeric column (so a later row
+  // may leave one empty), and the categorical column only under its own mode policy.
+  auto t = read("a,b,c,label\n1,x,10,p\n2,y,20,q\n9,y,30,p\n");
+  CleanOptions o = opts();
+  o.missing = MissingPolicy::kMedian;
+  auto c = clean(t, o);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->preprocessing.fill_number, (std::map<std::string, double, std::less<>>{{"a", 2}, {"c", 20}}));
+  EXPECT_TRUE(c->preprocessing.fill_text.empty());  // b is categorical: median does not apply
+  o.missing_per_column = {{"b", MissingPolicy::kMode}};
+  c = clean(t, o);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->preprocessing.fill_text.at("b"), "y");
+  // The default (drop) learns nothing.
+  c = clean(t, opts());
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->preprocessing.fill_number.empty());
+}
+
 TEST(Cleaning, ImputesPerColumnFromTheKeptRows) {
   auto t = read("a,b,label\n1,x,p\nNA,y,q\n3,,p\n8,y,q\n");
   CleanOptions o = opts();

@@ -22,6 +22,18 @@ std::map<std::string, ColumnKind, std::less<>> Model::column_kinds() const {
   return kinds;
 }
 
+core::Result<Evaluation> evaluate_model(const Model& model, const Table& table, std::string_view label) {
+  TOCSIN_TRY(table.require(label));
+  auto predictions = TOCSIN_TRY(model.predict(table));
+  Schema schema = model.schema;
+  schema.label = std::string(label);
+  const Dataset truth = TOCSIN_TRY(encode(table, schema, true));
+  std::vector<int> predicted;
+  predicted.reserve(predictions.size());
+  for (const auto& p : predictions) predicted.push_back(p.cls);
+  return evaluate(schema.classes, truth.y, predicted);
+}
+
 core::Result<std::vector<Prediction>> Model::predict(const Table& raw) const {
   Table table = raw;
   std::vector<std::string> names;

@@ -16,6 +16,7 @@
 #include "risk/cleaning.h"
 #include "risk/dataset.h"
 #include "risk/decision_tree.h"
+#include "risk/metrics.h"
 #include "risk/naive_bayes.h"
 
 namespace tocsin::risk {
@@ -46,6 +47,11 @@ struct TrainOptions {
 
 // Fits a classifier on a cleaned table (see clean()).
 core::Result<std::unique_ptr<Classifier>> fit(const Dataset& data, const Schema& schema, const TrainOptions& options);
+
+// Predicts every row of `table` and scores it against its `label` column (`tocsin risk eval`, the
+// API's confusion.svg). Errors: the label column missing, a label the model never saw (naming its
+// line), or whatever predict() refuses.
+core::Result<Evaluation> evaluate_model(const Model& model, const Table& table, std::string_view label);
 
 std::string to_json(const Model& model);  // pretty-printed, doubles round-trip exactly
 core::Result<Model> model_from_json(std::string_view text, const std::string& source);

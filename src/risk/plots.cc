@@ -17,12 +17,14 @@ namespace {
 using core::Error;
 using core::xml_escape;
 
-// Point colours per class (cycled past ten) and the lighter tints of the regions behind them.
-constexpr std::array<std::string_view, 10> kInk = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-constexpr std::array<std::string_view, 10> kTint = {"#c6dbef", "#f4c2c2", "#c7e9c0", "#fdd9b5", "#dadaeb",
-                                                    "#e0cfc9", "#f7d4ec", "#e0e0e0", "#ebebb0", "#c0ecf2"};
-constexpr std::string_view kUnknownInk = "#444444";
+// Point colours per class, cycled past eight: the Okabe–Ito palette, which stays distinguishable
+// with the common colour-vision deficiencies (the first three — blue, orange, bluish green — to
+// all of them); the regions behind are the same hues at 30 % on white.
+constexpr std::array<std::string_view, 8> kInk = {"#0072b2", "#e69f00", "#009e73", "#d55e00",
+                                                  "#cc79a7", "#56b4e9", "#f0e442", "#000000"};
+constexpr std::array<std::string_view, 8> kTint = {"#b2d5e8", "#f8e2b2", "#b2e2d5", "#f2cfb2",
+                                                   "#f0d7e5", "#cce8f8", "#faf7c6", "#b2b2b2"};
+constexpr std::string_view kUnknownInk = "#ffffff";  // a label the model never saw: a hollow dot
 
 std::string_view ink(size_t cls) { return kInk[cls % kInk.size()]; }
 std::string_view tint(size_t cls) { return kTint[cls % kTint.size()]; }
@@ -139,6 +141,15 @@ std::string confusion_svg(const std::vector<std::string>& classes, const std::ve
                    grid_x, grid_y + grid_w + 28);
   s += "</svg>\n";
   return s;
+}
+
+core::Result<std::pair<std::string, std::string>> default_region_features(const Schema& schema) {
+  std::vector<std::string> numeric;
+  for (const auto& f : schema.features)
+    if (f.kind == ColumnKind::kNumeric) numeric.push_back(f.name);
+  if (numeric.size() < 2)
+    return std::unexpected(Error::invalid_argument("the model has fewer than two numeric features to plot"));
+  return std::pair{numeric[0], numeric[1]};
 }
 
 core::Result<std::string> decision_regions_svg(const Model& model, const Table& data, std::string_view x_feature,

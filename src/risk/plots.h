@@ -13,6 +13,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -26,6 +27,10 @@ std::string confusion_svg(const std::vector<std::string>& classes, const std::ve
                           std::string_view title);
 
 inline constexpr int kRegionColumns = 80, kRegionRows = 60;
+
+// The features a decision-region chart uses when none are named: the model's first two numeric
+// features. Error (invalid_argument) when it has fewer than two.
+core::Result<std::pair<std::string, std::string>> default_region_features(const Schema& schema);
 
 // Errors (invalid_argument): a feature that is not one of the model's features, a categorical
 // feature, x == y, the label column missing from `data`, or no row with both features present.

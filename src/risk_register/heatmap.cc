@@ -23,23 +23,25 @@ constexpr double kLineH = 16;
 
 constexpr std::array<std::string_view, 5> kImpactNames = {"negligible", "minor", "moderate", "major", "severe"};
 
-// Cell tints and dot colours per level, green to red.
+// Cell tints and dot colours per level, blue through yellow and orange to red: the levels differ
+// along the blue–yellow axis and in lightness, which stay visible with red–green colour blindness
+// (the traditional green-to-red matrix does not); the dots also carry their rank and the key.
 std::string_view tint(Level level) {
   switch (level) {
-    case Level::kLow: return "#c8e6c9";
-    case Level::kMedium: return "#fff59d";
-    case Level::kHigh: return "#ffcc80";
-    case Level::kCritical: return "#ef9a9a";
+    case Level::kLow: return "#deebf7";
+    case Level::kMedium: return "#fff3b0";
+    case Level::kHigh: return "#fdd0a2";
+    case Level::kCritical: return "#f4a582";
   }
   return "#ffffff";
 }
 
 std::string_view ink(Level level) {
   switch (level) {
-    case Level::kLow: return "#2e7d32";
-    case Level::kMedium: return "#c79100";
-    case Level::kHigh: return "#e65100";
-    case Level::kCritical: return "#b71c1c";
+    case Level::kLow: return "#2166ac";
+    case Level::kMedium: return "#9a7800";
+    case Level::kHigh: return "#e6550d";
+    case Level::kCritical: return "#8b0000";
   }
   return "#000000";
 }

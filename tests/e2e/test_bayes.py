@@ -82,6 +82,40 @@ class BayesTest(unittest.TestCase):
             self.assertEqual(p.stderr.strip(),
                              f'error: {bad}:2: node "a": cpt row "" sums to 1.1, expected 1 (±1e-09)')
 
+    def test_joint_map_and_mpe(self):
+        ev = "attack_strength=high,system_crash=yes"
+        # The MAP of one node is its posterior's MAP state.
+        q = json.loads(run("query", "--net", EXAMPLE, "--query", "network_attack", "--evidence", ev, "--json").stdout)
+        p = run("query", "--net", EXAMPLE, "--map", "network_attack", "--evidence", ev, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        m = json.loads(p.stdout)
+        self.assertEqual(m["map"], {"network_attack": q["map"]})
+        self.assertAlmostEqual(m["probability"], q["posterior"][q["map"]], places=12)
+        self.assertAlmostEqual(m["evidence_probability"], q["evidence_probability"], places=15)
+        # Joint over two causes, then the full explanation: each adds nodes, so the probability
+        # of the best assignment can only fall; the MPE names every node but the evidence.
+        two = json.loads(run("query", "--net", EXAMPLE, "--map", "network_attack,data_leak", "--evidence", ev,
+                             "--json").stdout)
+        self.assertEqual(list(two["map"]), ["network_attack", "data_leak"])
+        self.assertLessEqual(two["probability"], m["probability"] + 1e-15)
+        mpe = json.loads(run("query", "--net", EXAMPLE, "--mpe", "--evidence", ev, "--json").stdout)
+        self.assertEqual(sorted(mpe["map"]), ["data_leak", "leak_degree", "network_attack"])
+        self.assertLessEqual(mpe["probability"], two["probability"] + 1e-15)
+        self.assertAlmostEqual(mpe["joint_probability"], mpe["probability"] * mpe["evidence_probability"], places=15)
+        text = run("query", "--net", EXAMPLE, "--map", "network_attack,data_leak", "--evidence", ev).stdout
+        self.assertIn("MAP of network_attack, data_leak | attack_strength=high, system_crash=yes", text)
+        # Bad input: one line, exit 1.
+        for args, message in [
+            (["--map", "network_atack"], 'error: --map: unknown node "network_atack"'),
+            (["--map", "system_crash", "--evidence", "system_crash=yes"],
+             'error: --map: MAP node "system_crash" is also evidence'),
+            (["--mpe", "--query", "system_crash"], "error: give exactly one of --query NODE, --map NODE,… and --mpe"),
+        ]:
+            p = run("query", "--net", EXAMPLE, *args)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertTrue(p.stderr.startswith(message), p.stderr)
+            self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
+
     def test_learn(self):
         with tempfile.TemporaryDirectory() as tmp:
             structure = os.path.join(tmp, "s.yaml")
@@ -99,6 +133,33 @@ class BayesTest(unittest.TestCase):
             self.assertAlmostEqual(json.loads(q.stdout)["posterior"]["t"], 0.6, places=12)
             q = run("query", "--net", out, "--query", "a", "--json")
             self.assertAlmostEqual(json.loads(q.stdout)["posterior"]["t"], 4 / 6, places=12)
+
+    def test_learn_with_missing_values(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            structure = os.path.join(tmp, "s.yaml")
+            data = os.path.join(tmp, "d.csv")
+            out = os.path.join(tmp, "net.yaml")
+            with open(structure, "w") as f:
+                f.write("nodes:\n  - {name: a, states: [t, f]}\n  - {name: b, states: [t, f], parents: [a]}\n")
+            # Line 5: b missing (a counts, b does not); line 6: a missing (neither counts).
+            with open(data, "w") as f:
+                f.write("a,b\nt,t\nt,t\nt,f\nf,?\nNA,t\nf,f\n")
+            p = run("learn", "--net", structure, "--data", data, "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("learnt 2 CPTs from 6 rows (2 with missing values)", p.stderr)
+            self.assertIn("rows used per CPT (node and parents observed): a 5, b 4", p.stderr)
+            # P(a=t) = (3+1)/(5+2); P(b=t | a=t) = (2+1)/(3+2); P(b=t | a=f) = (0+1)/(1+2)
+            q = run("query", "--net", out, "--query", "a", "--json")
+            self.assertAlmostEqual(json.loads(q.stdout)["posterior"]["t"], 4 / 7, places=12)
+            q = run("query", "--net", out, "--query", "b", "--evidence", "a=f", "--json")
+            self.assertAlmostEqual(json.loads(q.stdout)["posterior"]["t"], 1 / 3, places=12)
+            # A state the network does not have is an error naming its line and column.
+            with open(data, "a") as f:
+                f.write("t,maybe\n")
+            p = run("learn", "--net", structure, "--data", data, "--out", out)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stderr.strip(), f'error: {data}:8: column "b": "maybe" is not a state of node "b"; '
+                                               'its states are: t, f')
 
 
 if __name__ == "__main__":

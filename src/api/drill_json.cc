@@ -149,7 +149,8 @@ json live_drill_json(const store::LiveDrill& drill) {
           {"started_by", drill.started_by},
           {"finished_at", time_or_null(drill.finished_at)},
           {"finished_by", drill.finished_by.empty() ? json(nullptr) : json(drill.finished_by)},
-          {"run", drill.run ? json(std::to_string(*drill.run)) : json(nullptr)}};
+          {"run", drill.run ? json(std::to_string(*drill.run)) : json(nullptr)},
+          {"scenario_known", !drill.scenario_yaml.empty()}};
 }
 
 core::Result<store::DrillRun> drill_run_from_json(const json& body) {

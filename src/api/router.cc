@@ -12,6 +12,7 @@
 #include "api/risk_json.h"
 #include "api/risk_models.h"
 #include "core/duration.h"
+#include "drill/live_score.h"
 #include "ingest/exposition.h"
 #include "ingest/push.h"
 #include "ingest/remote_write.h"
@@ -474,29 +475,67 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
     json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) return Response::error(400, "malformed JSON");
     if (!body.is_object()) return Response::error(400, "expected a JSON object");
-    if (auto known = only_members(body, {"scenario", "plan", "participants", "actor"}); !known) {
+    if (auto known = only_members(body, {"scenario", "plan", "participants", "actor", "scenario_yaml", "scenario_file"});
+        !known) {
       return from_error(known.error());
     }
-    auto scenario = string_member(body, "scenario", "", true);
+    auto yaml = string_member(body, "scenario_yaml", "", false);
+    if (!yaml) return from_error(yaml.error());
+    auto file = string_member(body, "scenario_file", "scenario_yaml", false);
+    if (!file) return from_error(file.error());
+    // With the scenario's text, the server checks it against its config (errors name the file's
+    // line) and scores the drill itself when it finishes; name, plan and participants default to
+    // the scenario's.
+    std::optional<drill::CheckedScenario> checked;
+    if (!yaml->empty()) {
+      auto parsed = drill::check_scenario_text(*yaml, *file, engine_.config());
+      if (!parsed) {
+        const core::Error& e = parsed.error();
+        json err = {{"error", e.to_string()}, {"field", "scenario_yaml"}};
+        if (e.position().line > 0) err["line"] = e.position().line;
+        if (!e.field().empty()) err["scenario_field"] = e.field();
+        return Response::json(400, err.dump(-1, ' ', false, json::error_handler_t::replace));
+      }
+      checked = std::move(*parsed);
+    } else if (body.contains("scenario_file")) {
+      return Response::error(400, "scenario_file names the text of scenario_yaml, which is missing", "scenario_file");
+    }
+    auto scenario = string_member(body, "scenario", checked ? checked->scenario.name : "", !checked);
     if (!scenario) return from_error(scenario.error());
-    auto plan = string_member(body, "plan", "", true);
+    auto plan = string_member(body, "plan", checked ? checked->scenario.plan : "", !checked);
     if (!plan) return from_error(plan.error());
+    if (checked && *plan != checked->scenario.plan) {
+      return Response::error(
+          400, fmt::format("plan \"{}\" is not the scenario's plan \"{}\"", *plan, checked->scenario.plan), "plan");
+    }
     auto actor = string_member(body, "actor", "api", false);
     if (!actor) return from_error(actor.error());
     auto people = body.find("participants");
-    if (people == body.end() || !people->is_array()) {
-      return Response::error(400, "expected participants: an array of person ids", "participants");
-    }
     std::vector<std::string> participants;
-    for (size_t i = 0; i < people->size(); ++i) {
-      if (!(*people)[i].is_string()) {
-        return Response::error(400, "expected a person id (a string)", fmt::format("participants[{}]", i));
+    if (people == body.end() && checked) {
+      participants = checked->scenario.participants;
+      if (participants.empty()) {
+        return Response::error(400,
+                               "expected participants: the scenario lists none, and a live drill pages only its "
+                               "participants",
+                               "participants");
       }
-      participants.push_back((*people)[i].get<std::string>());
+    } else if (people == body.end() || !people->is_array()) {
+      return Response::error(400, "expected participants: an array of person ids", "participants");
+    } else {
+      for (size_t i = 0; i < people->size(); ++i) {
+        if (!(*people)[i].is_string()) {
+          return Response::error(400, "expected a person id (a string)", fmt::format("participants[{}]", i));
+        }
+        participants.push_back((*people)[i].get<std::string>());
+      }
     }
-    auto drill = engine_.start_live_drill(std::move(*scenario), std::move(*plan), std::move(participants), *actor);
+    auto drill = engine_.start_live_drill(std::move(*scenario), std::move(*plan), std::move(participants), *actor,
+                                          std::move(*yaml));
     if (!drill) return from_error(drill.error());
-    return Response::json(201, live_drill_json(*drill).dump(-1, ' ', false, json::error_handler_t::replace));
+    json out = live_drill_json(*drill);
+    if (checked) out["warnings"] = checked->warnings;
+    return Response::json(201, out.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   const std::string_view tail = rest.substr(1);
   const size_t slash = tail.find('/');
@@ -516,11 +555,34 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
   if (!actor) return from_error(actor.error());
   auto drill = engine_.get_live_drill(*id);
   if (!drill) return from_error(drill.error());
-  // With a score, the finished drill is stored in history as a live drill run.
-  std::optional<store::DrillRun> scored;
-  // Any field of a run means a run: then score, passed and scorecard are required.
+  // Any field of a run means a client-computed score: then score, passed and scorecard are required.
   bool has_run = false;
   for (const char* key : {"score", "passed", "scorecard", "seed", "started_at", "finished_at"}) has_run |= body->contains(key);
+  if (!drill->scenario_yaml.empty()) {
+    // Registered with its scenario: the server scores it from its store, as a simulated drill is
+    // scored (drill/live_score.h), in the transaction that finishes it.
+    if (auto known = only_members(*body, {"actor"}); !known) {
+      return Response::error(400,
+                             fmt::format("live drill {} was registered with its scenario: the server scores it, "
+                                         "send only \"actor\"",
+                                         *id),
+                             known.error().field());
+    }
+    std::optional<tocsin::drill::Scorecard> card;
+    const config::Config& config = engine_.config();
+    auto finished = engine_.finish_live_drill(
+        *id, *actor, [&](store::Tx& tx, const store::LiveDrill& d, core::Timestamp now) -> core::Result<store::DrillRun> {
+          tocsin::drill::LiveScore scored = TOCSIN_TRY(tocsin::drill::score_live_drill(tx, config, d, now));
+          card = std::move(scored.scorecard);
+          return std::move(scored.run);
+        });
+    if (!finished) return from_error(finished.error());
+    json out = live_drill_json(*finished);
+    out["scorecard"] = card ? json::parse(tocsin::drill::render_json(*card)) : json(nullptr);
+    return ok_json(out);
+  }
+  // Otherwise, with a score, the finished drill is stored in history as a live drill run.
+  std::optional<store::DrillRun> scored;
   if (has_run) {
     auto run = finish_run_from_json(*body, *drill, engine_.now());
     if (!run) return from_error(run.error());

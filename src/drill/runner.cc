@@ -8,6 +8,7 @@
 #include "core/metrics.h"
 #include "core/simulated_clock.h"
 #include "drill/faults.h"
+#include "drill/record.h"
 #include "drill/responders.h"
 #include "engine/engine.h"
 #include "ingest/events.h"
@@ -137,26 +138,13 @@ core::Result<DrillRun> run_drill(std::shared_ptr<const config::Config> config, c
   run.responder_actions = responders.actions_taken();
   run.simulated = s.duration;
 
-  // What the store recorded: the scorecard's only input besides the scenario.
-  DrillRecord& rec = run.record;
-  rec.drill_id = drill_id;
-  rec.start = s.start;
-  rec.end = end;
-  rec.faults = fault_timeline(s);
-  store::IncidentFilter filter;
-  filter.with_details = true;
-  filter.limit = 10'000;
-  rec.incidents = TOCSIN_TRY(engine->list_incidents(filter));
-  std::sort(rec.incidents.begin(), rec.incidents.end(),
-            [](const store::Incident& a, const store::Incident& b) { return a.id < b.id; });
+  // What the store recorded: the scorecard's only input besides the scenario (record.h, shared
+  // with the server's scoring of live drills).
   TOCSIN_RETURN_IF_ERROR(options.store->read([&](store::Tx& tx) -> core::Status {
-    for (const auto& inc : rec.incidents) {
-      for (auto& n : TOCSIN_TRY(tx.list_notifications(inc.id))) rec.notifications.push_back(std::move(n));
-    }
-    rec.alerts = TOCSIN_TRY(tx.list_alerts(std::nullopt));
+    run.record = TOCSIN_TRY(gather_record(tx, s, drill_id, end));
     return {};
   }));
-  run.scorecard = compute_scorecard(s, *config, rec);
+  run.scorecard = compute_scorecard(s, *config, run.record);
   return run;
 }
 

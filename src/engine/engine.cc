@@ -571,7 +571,7 @@ core::Result<std::vector<DrillCalendarEntry>> Engine::drill_calendar() {
 
 core::Result<store::LiveDrill> Engine::start_live_drill(std::string scenario, std::string plan,
                                                         std::vector<std::string> participants,
-                                                        std::string_view actor) {
+                                                        std::string_view actor, std::string scenario_yaml) {
   if (scenario.empty()) {
     return std::unexpected(core::Error::invalid_argument("expected a non-empty scenario name").field("scenario"));
   }
@@ -600,6 +600,7 @@ core::Result<store::LiveDrill> Engine::start_live_drill(std::string scenario, st
   drill.participants = std::move(participants);
   drill.started_at = options_.clock->now();
   drill.started_by = std::string(actor);
+  drill.scenario_yaml = std::move(scenario_yaml);
   std::lock_guard lock(mu_);
   TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
     drill.id = TOCSIN_TRY(tx.insert_live_drill(drill));
@@ -611,6 +612,14 @@ core::Result<store::LiveDrill> Engine::start_live_drill(std::string scenario, st
 
 core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string_view actor,
                                                          std::optional<store::DrillRun> scored) {
+  if (!scored) return finish_live_drill(id, actor, LiveDrillScorer{});
+  return finish_live_drill(id, actor, [&](store::Tx&, const store::LiveDrill&, core::Timestamp) {
+    return core::Result<store::DrillRun>(std::move(*scored));
+  });
+}
+
+core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string_view actor,
+                                                         const LiveDrillScorer& scorer) {
   std::lock_guard lock(mu_);
   const core::Timestamp now = options_.clock->now();
   store::LiveDrill out;
@@ -623,16 +632,6 @@ core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string
     }
     drill->finished_at = now;
     drill->finished_by = std::string(actor);
-    if (scored) {
-      scored->mode = "live";
-      scored->live_drill = id;
-      if (scored->scenario.empty()) scored->scenario = drill->scenario;
-      if (scored->plan.empty()) scored->plan = drill->plan;
-      if (scored->participants.empty()) scored->participants = drill->participants;
-      scored->ran_at = now;
-      drill->run = TOCSIN_TRY(tx.insert_drill_run(*scored));
-    }
-    TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
     // Its incidents that still escalate stop: the drill is over, and nobody would be paged anyway.
     store::IncidentFilter filter;
     filter.status = store::IncidentStatus::kTriggered;
@@ -646,6 +645,18 @@ core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string
       TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "drill", std::string(actor),
                                      fmt::format("live drill {} finished: escalation stopped", id)}));
     }
+    if (scorer) {
+      store::DrillRun scored = TOCSIN_TRY(scorer(tx, *drill, now));
+      scored.mode = "live";
+      scored.live_drill = id;
+      if (scored.scenario.empty()) scored.scenario = drill->scenario;
+      if (scored.plan.empty()) scored.plan = drill->plan;
+      if (scored.participants.empty()) scored.participants = drill->participants;
+      scored.ran_at = now;
+      TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(scored));
+      drill->run = TOCSIN_TRY(tx.insert_drill_run(scored));
+    }
+    TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
     out = std::move(*drill);
     return {};
   }));

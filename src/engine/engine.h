@@ -130,13 +130,24 @@ class Engine {
 
   // Live drills. Starting one needs a known plan and at least one participant, each a person in
   // the config; alerts labelled drill="<id>" then open drill incidents that page only them.
+  // `scenario_yaml` (optional) is the scenario file's text, kept with the drill so that it can be
+  // scored when it finishes; the caller has parsed and validated it.
   core::Result<store::LiveDrill> start_live_drill(std::string scenario, std::string plan,
-                                                  std::vector<std::string> participants, std::string_view actor);
+                                                  std::vector<std::string> participants, std::string_view actor,
+                                                  std::string scenario_yaml = {});
   // Ends a running live drill (not_found; failed_precondition when already finished). Its open
   // drill incidents stop escalating. With `scored`, the scored run is stored too (mode live,
   // linked to the drill), in the same transaction; its id is the drill's `run`.
   core::Result<store::LiveDrill> finish_live_drill(int64_t id, std::string_view actor,
                                                    std::optional<store::DrillRun> scored);
+  // Scores a finishing live drill from what the store holds, inside the transaction that
+  // finishes it (after its escalation stopped): `drill` has finished_at = now. The engine knows
+  // nothing of scenarios; the caller (the API, with drill/live_score.h) does.
+  using LiveDrillScorer =
+      std::function<core::Result<store::DrillRun>(store::Tx& tx, const store::LiveDrill& drill, core::Timestamp now)>;
+  // The same, the scored run computed by `scorer` (an error from it rolls everything back: the
+  // drill stays running).
+  core::Result<store::LiveDrill> finish_live_drill(int64_t id, std::string_view actor, const LiveDrillScorer& scorer);
   core::Result<std::vector<store::LiveDrill>> live_drills(bool running_only);
   core::Result<store::LiveDrill> get_live_drill(int64_t id);  // not_found when absent
 

@@ -266,6 +266,9 @@ struct LiveDrill {
   std::string started_by;
   std::string finished_by;
   std::optional<int64_t> run;  // the DrillRun stored when it finished with a scorecard
+  // The scenario file's text when it was registered with it ("" = not known): the server then
+  // scores the drill itself when it finishes (drill/live_score.h).
+  std::string scenario_yaml;
 };
 
 // Checks a DrillRun before it is stored: mode, score range, times in order, a JSON-object

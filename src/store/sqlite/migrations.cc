@@ -244,7 +244,12 @@ CREATE INDEX drill_runs_by_plan ON drill_runs (plan, ran_at);
 ALTER TABLE incidents ADD COLUMN drill TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6};
+// Live drills registered with their scenario's text, which the server scores when they finish.
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE live_drills ADD COLUMN scenario_yaml TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -183,7 +183,7 @@ auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
 #define TOCSIN_DRILL_RUN_COLUMNS \
   "id, scenario, plan, mode, seed, participants, started_at, finished_at, ran_at, score, passed, live_drill"
 #define TOCSIN_LIVE_DRILL_COLUMNS \
-  "id, scenario, plan, participants, started_at, finished_at, started_by, finished_by, run"
+  "id, scenario, plan, participants, started_at, finished_at, started_by, finished_by, run, scenario_yaml"
 #define TOCSIN_SILENCE_COLUMNS "id, matchers, starts_at, ends_at, updated_at, created_by, comment"
 #define TOCSIN_NFLOG_COLUMNS "receiver, group_key, firing, resolved, at, expires_at"
 #define TOCSIN_ACTION_RUN_COLUMNS                                                                            \
@@ -354,6 +354,7 @@ Result<LiveDrill> read_live_drill(const Statement& row) {
   drill.started_by = row.column_text(6);
   drill.finished_by = row.column_text(7);
   drill.run = row.column_optional_int64(8);
+  drill.scenario_yaml = row.column_text(9);
   return drill;
 }
 
@@ -999,10 +1000,10 @@ class SqliteTx final : public Tx {
       const std::string participants = TOCSIN_TRY(strings_to_json(drill.participants, "participants"));
       auto statement = TOCSIN_TRY(db_.prepare(
           "INSERT INTO live_drills (scenario, plan, participants, started_at, finished_at, started_by, finished_by, "
-          "run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+          "run, scenario_yaml) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(drill.scenario, drill.plan, participants, to_db(drill.started_at),
                                                  to_db(drill.finished_at), drill.started_by, drill.finished_by,
-                                                 drill.run));
+                                                 drill.run, drill.scenario_yaml));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return db_.last_insert_rowid();
     });
@@ -1014,10 +1015,10 @@ class SqliteTx final : public Tx {
       const std::string participants = TOCSIN_TRY(strings_to_json(drill.participants, "participants"));
       auto statement = TOCSIN_TRY(db_.prepare(
           "UPDATE live_drills SET scenario = ?1, plan = ?2, participants = ?3, started_at = ?4, finished_at = ?5, "
-          "started_by = ?6, finished_by = ?7, run = ?8 WHERE id = ?9"));
+          "started_by = ?6, finished_by = ?7, run = ?8, scenario_yaml = ?9 WHERE id = ?10"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(drill.scenario, drill.plan, participants, to_db(drill.started_at),
                                                  to_db(drill.finished_at), drill.started_by, drill.finished_by,
-                                                 drill.run, drill.id));
+                                                 drill.run, drill.scenario_yaml, drill.id));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       if (db_.changes() == 0) {
         return std::unexpected(Error::not_found(fmt::format("live drill {} does not exist", drill.id)));

@@ -1580,6 +1580,7 @@ TEST_F(SqliteStoreTest, LiveDrillsRoundTripUpdateAndListRunningOnes) {
   LiveDrill second = first;
   second.participants = {"bob", "carol"};
   second.started_at = at(10);
+  second.scenario_yaml = "name: System crash\nplan: system_crash\n";
   int64_t first_id = 0, second_id = 0;
   write([&](Tx& tx) {
     first_id = value_of(tx.insert_live_drill(first));
@@ -1593,6 +1594,8 @@ TEST_F(SqliteStoreTest, LiveDrillsRoundTripUpdateAndListRunningOnes) {
     EXPECT_EQ(got->started_at, at(10));
     EXPECT_FALSE(got->finished_at.has_value());
     EXPECT_EQ(got->started_by, "ops-cli");
+    EXPECT_EQ(got->scenario_yaml, "name: System crash\nplan: system_crash\n");
+    EXPECT_EQ(value_of(tx.get_live_drill(first_id))->scenario_yaml, "");
     EXPECT_EQ(value_of(tx.list_live_drills(true)).size(), 2u);
   });
   // Finishing with a scored run links the two.

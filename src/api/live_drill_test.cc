@@ -156,6 +156,9 @@ TEST_F(LiveDrillScoringTest, AFinishedDrillIsScoredFromTheStoreWithWhatPeopleDid
   EXPECT_EQ(finished["running"], false);
   EXPECT_EQ(finished["run"], "1");
   const json& card = finished["scorecard"];
+  EXPECT_NE(finished["scorecard_text"].get<std::string>().find("  live " + core::format_rfc3339(start) + " → "),
+            std::string::npos)
+      << finished["scorecard_text"];
   EXPECT_EQ(card["scenario"], "crash-drill");
   EXPECT_EQ(card["start"], core::format_rfc3339(start)) << "the scenario's start is the registration time";
   EXPECT_EQ(card["first_fault"], core::format_rfc3339(start + std::chrono::minutes(1)));

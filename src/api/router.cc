@@ -579,6 +579,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
     if (!finished) return from_error(finished.error());
     json out = live_drill_json(*finished);
     out["scorecard"] = card ? json::parse(tocsin::drill::render_json(*card)) : json(nullptr);
+    out["scorecard_text"] = card ? json(tocsin::drill::render_text(*card)) : json(nullptr);
     return ok_json(out);
   }
   // Otherwise, with a score, the finished drill is stored in history as a live drill run.

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/detect_command.h"
 #include "cli/drill_command.h"
+#include "cli/drill_live_command.h"
 #include "cli/risk_history_command.h"
 #include "cli/risk_register_command.h"
 #include "cli/risk_command.h"
@@ -161,17 +162,41 @@ int main(int argc, char** argv) {
   bayes_learn->add_option("--alpha", bl.alpha, "Laplace pseudo-count per CPT cell (0: maximum likelihood)")
       ->capture_default_str();
   bayes_learn->callback([&] { exit_code = tocsin::cli::run_bayes_learn(bl); });
-  auto* drill = app.add_subcommand("drill", "Drills on a simulated clock");
+  auto* drill = app.add_subcommand("drill", "Drills: simulated, or live against a running server");
   drill->require_subcommand(1);
   tocsin::cli::DrillRunCommand dr;
+  bool drill_live = false;
+  tocsin::cli::DrillLiveCommand dl;
+  dl.server = env_or("TOCSIN_SERVER", "");
+  dl.token = env_or("TOCSIN_TOKEN", "");
+  dl.actor = env_or("USER", "cli");
   auto* drill_run = drill->add_subcommand("run", "Run a drill scenario through the real pipeline on a simulated clock, "
-                                                 "with simulated responders, and print its scorecard");
+                                                 "with simulated responders, and print its scorecard; with --live, "
+                                                 "play it in real time against a running server");
   drill_run->add_option("SCENARIO", dr.scenario, "The scenario file (YAML, see docs/drills.md)")->required();
-  drill_run->add_option("--config", dr.config, "The tocsin.yaml whose rules, plans, people and escalation are drilled")
-      ->required();
+  drill_run->add_option("--config", dr.config, "The tocsin.yaml whose rules, plans, people and escalation are drilled "
+                                               "(required unless --live; with --live, the scenario is checked against it "
+                                               "too)");
   drill_run->add_flag("--json", dr.json, "Print the scorecard as JSON (the same bytes for the same scenario and seed)");
   drill_run->add_option("--seed", dr.seed, "Override the scenario's seed");
-  drill_run->callback([&] { exit_code = tocsin::cli::run_drill_run(dr); });
+  drill_run->add_flag("--live", drill_live, "Play the scenario in real time against the running server at --server, "
+                                            "which pages real people and scores the drill");
+  drill_run->add_option("--server", dl.server, "Live: the server's URL (env TOCSIN_SERVER)");
+  drill_run->add_option("--token", dl.token, "Live: API token (env TOCSIN_TOKEN)");
+  drill_run->callback([&] {
+    if (drill_live) {
+      dl.scenario = dr.scenario;
+      dl.config = dr.config;
+      dl.json = dr.json;
+      dl.seed = dr.seed;
+      exit_code = tocsin::cli::run_drill_live(dl);
+    } else if (dr.config.empty()) {
+      fmt::print(stderr, "tocsin drill run: --config FILE is required (or --live --server URL)\n");
+      exit_code = 1;
+    } else {
+      exit_code = tocsin::cli::run_drill_run(dr);
+    }
+  });
   auto* report = app.add_subcommand("report", "KPIs and postmortems");
   report->require_subcommand(1);
   not_yet(*report, "kpi", "--config FILE [--since D] [--json]", exit_code);

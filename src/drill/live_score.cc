@@ -46,6 +46,7 @@ core::Result<LiveScore> score_live_drill(store::Tx& tx, const config::Config& co
   LiveScore out;
   const DrillRecord record = TOCSIN_TRY(gather_record(tx, s, std::to_string(drill.id), end));
   out.scorecard = compute_scorecard(s, config, record);
+  out.scorecard.mode = "live";
   out.run = drill_run_from(out.scorecard, "live", drill.participants);
   out.run.scenario = drill.scenario;
   return out;

@@ -502,8 +502,8 @@ std::string render_text(const Scorecard& card, bool color) {
   };
   std::string out;
   out += fmt::format("Drill {} — plan {} (seed {})\n", card.scenario, card.plan, card.seed);
-  out += fmt::format("  simulated {} → {} ({})\n", core::format_rfc3339(card.start), core::format_rfc3339(card.end),
-                     dur(card.end - card.start));
+  out += fmt::format("  {} {} → {} ({})\n", card.mode, core::format_rfc3339(card.start),
+                     core::format_rfc3339(card.end), dur(card.end - card.start));
   const std::string score_text = fmt::format("{}/100", card.score);
   out += fmt::format("  score {}   = 40×{:.2f} expectations + 40×{:.2f} steps + 20×{:.2f} pages\n",
                      paint(card.score >= 80   ? "1;32"

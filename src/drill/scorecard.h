@@ -112,6 +112,7 @@ struct Recommendation {
 };
 
 struct Scorecard {
+  std::string mode = "simulated";  // or "live": how the text names the times (not in the JSON)
   std::string scenario;
   std::string plan;
   uint64_t seed = 0;

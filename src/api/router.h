@@ -48,7 +48,7 @@ class Router {
   http::Response list_incidents(const http::Request& request);
   http::Response list_rules();
   http::Response list_plans();
-  // /api/v1/drills[/ID | /live[/ID[/finish]]] (docs/drills-history-and-live.md).
+  // /api/v1/drills[/ID | /live[/ID[/finish]]] (docs/drills.md).
   http::Response drills_route(const http::Request& request, std::string_view rest);
   http::Response list_drills(const http::Request& request);
   http::Response live_drills_route(const http::Request& request, std::string_view rest);

@@ -68,7 +68,7 @@ core::Result<DrillRun> run_drill(std::shared_ptr<const config::Config> config, c
   eo.action_executor = &executor;
   auto engine = TOCSIN_TRY(engine::Engine::create(std::move(eo)));
 
-  // The drill is registered the way a live drill is (docs/drills-history-and-live.md), so its
+  // The drill is registered the way a live drill is (docs/drills.md, "Live drills"), so its
   // incidents are [DRILL] incidents that page only the participants — the same engine paths a
   // live drill takes, not a simulation of them.
   std::string drill_id = options.drill_id;

@@ -119,7 +119,7 @@ class Engine {
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
   core::Result<store::Incident> get_incident(int64_t id);
 
-  // Drill history (docs/drills-history-and-live.md). record_drill_run stamps ran_at with now,
+  // Drill history (docs/drills.md). record_drill_run stamps ran_at with now,
   // checks that the plan exists and validates the record (store::validate_drill_run); the run is
   // durable when it returns, with its id.
   core::Result<store::DrillRun> record_drill_run(store::DrillRun run);

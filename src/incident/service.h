@@ -22,7 +22,7 @@
 
 namespace tocsin::incident {
 
-// Who a drill incident may page (docs/drills-history-and-live.md): the participants of a running
+// Who a drill incident may page (docs/drills.md, "Live drills"): the participants of a running
 // live drill; nobody when the drill label names no live drill, or one that has finished.
 struct DrillScope {
   std::string drill;  // the label value

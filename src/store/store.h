@@ -154,7 +154,7 @@ struct TimelineEvent {
 };
 
 // The label that marks a sample, an alert and so an incident as part of a live drill: its value is
-// the live drill's id (docs/drills-history-and-live.md).
+// the live drill's id (docs/drills.md).
 inline constexpr std::string_view kDrillLabel = "drill";
 
 struct Incident {

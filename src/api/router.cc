@@ -577,10 +577,12 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
           return std::move(scored.run);
         });
     if (!finished) return from_error(finished.error());
-    json out = live_drill_json(*finished);
-    out["scorecard"] = card ? json::parse(tocsin::drill::render_json(*card)) : json(nullptr);
-    out["scorecard_text"] = card ? json(tocsin::drill::render_text(*card)) : json(nullptr);
-    return ok_json(out);
+    // Ordered, so the scorecard keeps render_json's key order: the client prints the same layout
+    // as a simulated drill's --json.
+    nlohmann::ordered_json out = nlohmann::ordered_json::parse(live_drill_json(*finished).dump());
+    out["scorecard"] = card ? nlohmann::ordered_json::parse(tocsin::drill::render_json(*card)) : nullptr;
+    out["scorecard_text"] = card ? tocsin::drill::render_text(*card) : std::string();
+    return Response::json(200, out.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   // Otherwise, with a score, the finished drill is stored in history as a live drill run.
   std::optional<store::DrillRun> scored;

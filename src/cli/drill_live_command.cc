@@ -52,9 +52,10 @@ class StopSignals {
 };
 
 // A string member, or `fallback` when it is absent or not a string (null, say).
-std::string str(const json& j, const char* key, std::string fallback = "") {
+template <class Json>
+std::string str(const Json& j, const char* key, std::string fallback = "") {
   auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+  return it != j.end() && it->is_string() ? it->template get<std::string>() : fallback;
 }
 
 int fail(const std::string& what) {
@@ -82,15 +83,22 @@ std::string server_error(const ApiResponse& r) {
 }
 
 // One request; a transport failure or a non-2xx answer is an error with one line of text.
-core::Result<json> call(const ApiClient& client, const std::string& method, const std::string& path,
-                        const std::string& body, std::string_view what) {
+core::Result<ApiResponse> call_raw(const ApiClient& client, const std::string& method, const std::string& path,
+                                   const std::string& body, std::string_view what) {
   auto r = method == "GET" ? client.get(path) : client.post(path, body);
   if (!r) return std::unexpected(core::Error::unavailable(fmt::format("server unreachable: {}", r.error().message())));
   if (r->status < 200 || r->status >= 300) {
     return std::unexpected(core::Error::invalid_argument(
         fmt::format("the server refused to {} (HTTP {}): {}", what, r->status, server_error(*r))));
   }
-  json doc = json::parse(r->body, nullptr, false);
+  return std::move(*r);
+}
+
+// The same, the answer's JSON (an empty object when it is not JSON).
+core::Result<json> call(const ApiClient& client, const std::string& method, const std::string& path,
+                        const std::string& body, std::string_view what) {
+  const ApiResponse r = TOCSIN_TRY(call_raw(client, method, path, body, what));
+  json doc = json::parse(r.body, nullptr, false);
   if (doc.is_discarded()) doc = json::object();
   return doc;
 }
@@ -214,6 +222,8 @@ int run_drill_live(const DrillLiveCommand& command) {
     if (!warnings) return fail(warnings.error().to_string());
   }
 
+  // From before the registration on, so a Ctrl-C never leaves a registered drill running.
+  StopSignals signals;
   const ApiClient client(command.server, command.token);
   json registration = {{"scenario_yaml", yaml}, {"scenario_file", command.scenario}, {"actor", command.actor}};
   auto registered = call(client, "POST", "/api/v1/drills/live", registration.dump(), "register the drill");
@@ -245,7 +255,6 @@ int run_drill_live(const DrillLiveCommand& command) {
     for (const auto& w : (*registered)["warnings"]) fmt::print(stderr, "warning: {}\n", w.get<std::string>());
   }
 
-  StopSignals signals;
   core::SystemClock wall;
   const core::MonoTime mono_start = wall.mono_now();
   // Where the drill is on the server's timeline, by the local monotonic clock.
@@ -278,7 +287,7 @@ int run_drill_live(const DrillLiveCommand& command) {
       if (!tick.events.empty() && error.empty()) {
         auto r = call(client, "POST", "/api/v1/events", events_body(tick.events).dump(), "take the drill's events");
         if (!r) error = r.error().message();
-        events += tick.events.size();
+        for (const auto& e : tick.events) events += e.count;
       }
     }
     if (!error.empty()) break;
@@ -301,25 +310,24 @@ int run_drill_live(const DrillLiveCommand& command) {
              samples, events);
 
   // Finish it whatever happened, so it stops paging; the server scores it.
-  auto finished = call(client, "POST", fmt::format("/api/v1/drills/live/{}/finish", id),
-                       json{{"actor", command.actor}}.dump(), "finish the drill");
-  if (!finished) {
+  auto answer = call_raw(client, "POST", fmt::format("/api/v1/drills/live/{}/finish", id),
+                         json{{"actor", command.actor}}.dump(), "finish the drill");
+  if (!answer) {
     return fail(fmt::format("tocsin drill run: {} (live drill {} is still running: finish it with POST "
                             "/api/v1/drills/live/{}/finish)",
-                            finished.error().message(), id, id));
+                            answer.error().message(), id, id));
   }
+  // Ordered, so the scorecard keeps the server's key order (render_json's): it reads like a
+  // simulated drill's --json.
+  auto finished = nlohmann::ordered_json::parse(answer->body, nullptr, false);
+  if (!finished.is_object()) return fail("tocsin drill run: the server's answer to finish is not JSON");
   if (!error.empty()) return 1;
-  const json& card = (*finished)["scorecard"];
+  const auto& card = finished["scorecard"];
   if (!card.is_object()) return fail("tocsin drill run: the server returned no scorecard");
-  if (command.json) {
-    const std::string out = card.dump(2) + "\n";
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  } else {
-    const std::string out = str(*finished, "scorecard_text");
-    std::fwrite(out.data(), 1, out.size(), stdout);
-  }
+  const std::string out = command.json ? card.dump(2) + "\n" : str(finished, "scorecard_text");
+  std::fwrite(out.data(), 1, out.size(), stdout);
   fmt::print(stderr, "drill: scored by the server and stored as live run {} (GET /api/v1/drills/{})\n",
-             str(*finished, "run", "?"), str(*finished, "run", "?"));
+             str(finished, "run", "?"), str(finished, "run", "?"));
   return 0;
 }
 

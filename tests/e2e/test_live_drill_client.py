@@ -105,6 +105,8 @@ class LiveDrillClientTest(ServerTestCase):
         self.assertIn(f"#{inc['id']} acknowledged by {participant}", err, "the progress shows the acknowledgement")
         self.assertIn(f"#{inc['id']} task_done by {participant}", err, "the progress shows the step done")
         card = json.loads(out)
+        self.assertEqual(list(card)[:4], ["scenario", "plan", "seed", "start"],
+                         "the key order of a simulated drill's --json")
         self.assertEqual(card["scenario"], "live-crash")
         self.assertEqual(card["acknowledged_by"], participant, json.dumps(card, indent=1))
         self.assertIsNotNone(card["time_to_acknowledge_seconds"])

@@ -171,6 +171,8 @@ int main(int argc, char** argv) {
       ->required();
   drill_run->add_flag("--json", dr.json, "Print the scorecard as JSON (the same bytes for the same scenario and seed)");
   drill_run->add_option("--seed", dr.seed, "Override the scenario's seed");
+  drill_run->add_flag("!--no-record", dr.record,
+                      "Do not store the run in the drill history (the store under the config's server.data_dir)");
   drill_run->callback([&] { exit_code = tocsin::cli::run_drill_run(dr); });
   auto* report = app.add_subcommand("report", "KPIs and postmortems");
   report->require_subcommand(1);

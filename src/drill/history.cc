@@ -5,17 +5,13 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/duration.h"
 
 namespace tocsin::drill {
 namespace {
 
 using core::Duration;
 
-std::string dur(Duration d) {
-  if (d < Duration{}) return "-" + core::format_duration(-d);
-  return core::format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
-}
+std::string dur(Duration d) { return scorecard_duration(d); }
 
 std::optional<Duration> seconds_field(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);

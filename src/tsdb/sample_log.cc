@@ -307,7 +307,7 @@ core::Result<SampleLogReplay> SampleLog::replay(const ReplayFn& fn) {
 void SampleLog::add(SeriesRef ref, const core::Labels& labels, std::span<const Point> points) {
   if (points.empty()) return;
   const auto id = static_cast<uint64_t>(ref);
-  if (series_written_.insert(id).second) {
+  if (series_written_.try_emplace(id).second) {
     size_t bytes = kRecordHeaderBytes + 2 * kMaxVarintBytes + kRecordTrailerBytes;
     for (const auto& l : labels) bytes += 2 * kMaxVarintBytes + l.name.size() + l.value.size();
     char* const start = series_.reserve(bytes);

@@ -38,6 +38,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/flat_u64_map.h"
 #include "core/labels.h"
 #include "core/metrics.h"
 #include "core/result.h"
@@ -126,7 +127,7 @@ class SampleLog {
   Metrics metrics_;
 
   // Writer state (one thread at a time, see above).
-  std::unordered_set<uint64_t> series_written_;  // refs with a series record in this segment
+  core::FlatU64Map<bool> series_written_;        // refs with a series record in this segment
   Buffer series_;                                // series records of the batch
   Buffer samples_;                               // the samples record of the batch, header first
   bool fresh_segment_ = true;                    // the segment's file does not exist yet

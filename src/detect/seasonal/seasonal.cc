@@ -81,15 +81,15 @@ SeasonalModel::Prediction SeasonalModel::predict_shape(const Cycle& c, const Slo
   if (!interpolate) {
     const Bucket& b = c.buckets[s.bucket];
     if (b.n == 0) return {};
-    return {b.mean, b.msr, b.n, true};
+    return {b.mean, b.msr(), b.n, true};
   }
   const double f = s.frac;
   const auto& a = c.buckets[s.lo];
   const auto& b = c.buckets[s.hi];
   if (a.n == 0 && b.n == 0) return {};
-  if (a.n == 0) return {b.mean, b.msr, b.n, true};
-  if (b.n == 0) return {a.mean, a.msr, a.n, true};
-  return {(1 - f) * a.mean + f * b.mean, (1 - f) * a.msr + f * b.msr, std::min(a.n, b.n), true};
+  if (a.n == 0) return {b.mean, b.msr(), b.n, true};
+  if (b.n == 0) return {a.mean, a.msr(), a.n, true};
+  return {(1 - f) * a.mean + f * b.mean, (1 - f) * a.msr() + f * b.msr(), std::min(a.n, b.n), true};
 }
 
 double SeasonalModel::periods_seen(core::Timestamp ts) const {
@@ -144,8 +144,9 @@ void SeasonalModel::learn_cycle(Cycle& c, const CycleView& v, double value, doub
   Bucket& b = c.buckets[v.slot.bucket];
   if (p.ok) {
     const double r = std::clamp(value - p.value, -clip, clip);
-    const double a = std::max(options_.alpha, 1 / (b.n + 1));
-    b.msr += a * (r * r - b.msr);
+    const double a = std::max(options_.alpha, 1 / (static_cast<double>(b.n) + 1));
+    const double msr = b.msr();
+    b.set_msr(msr + a * (r * r - msr));
     c.mse_n += 1;
     const double ac = std::max(options_.alpha, 1 / c.mse_n);
     c.mse += ac * (r * r - c.mse);
@@ -154,7 +155,7 @@ void SeasonalModel::learn_cycle(Cycle& c, const CycleView& v, double value, doub
     c.mse_step += ac * (rs * rs - c.mse_step);
     c.mse_interp += ac * (ri * ri - c.mse_interp);
   }
-  const double a = std::max(options_.alpha, 1 / (b.n + 1));
+  const double a = std::max(options_.alpha, 1 / (static_cast<double>(b.n) + 1));
   const double d = b.n == 0 ? value - b.mean : std::clamp(value - b.mean, -clip, clip);
   b.mean += a * d;
   b.n += 1;
@@ -206,7 +207,7 @@ void SeasonalModel::write(SnapshotWriter& w) const {
     w.u64(c->buckets.size());
     for (const Bucket& b : c->buckets) {
       w.f64(b.mean);
-      w.f64(b.msr);
+      w.f64(b.msr());
       w.f64(b.n);
     }
   }
@@ -234,7 +235,9 @@ bool SeasonalModel::read(SnapshotReader& r) {
       const auto msr = read_finite(r);
       const auto n = read_finite(r);
       if (!mean || !msr || !n || *msr < 0 || *n < 0) return false;
-      b = {*mean, *msr, *n};
+      b.mean = *mean;
+      b.set_msr(*msr);
+      b.n = static_cast<float>(*n);
     }
   }
   *this = std::move(m);

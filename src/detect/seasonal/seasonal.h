@@ -8,13 +8,14 @@
 // Score: r²/(1 + r²) with r = |value − expected| / (threshold·σ), so 0.5 at the firing bound; it
 // judges only after one full period.
 // The weekly cycle replaces the daily one once it is warm and predicts better. State is fixed by
-// `buckets` (3 doubles per bucket, 8x buckets with `weekly`: 9.2 kB at the defaults). Also used
+// `buckets` (16 bytes per bucket, 8x buckets with `weekly`: 6.1 kB at the defaults). Also used
 // by the `auto` detector.
 // Thread-safety: SeasonalModel and the detector are used by one thread at a time; the spec is
 // immutable.
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -87,10 +88,15 @@ class SeasonalModel {
   bool read(SnapshotReader& r);
 
  private:
+  // 16 bytes. Why the spread as a float RMS: it needs a few significant digits, and the root
+  // keeps the float's exponent range that of the residuals themselves (a float mean square would
+  // overflow for residuals above ~1e19). The mean stays a double: it carries the series' level.
   struct Bucket {
     double mean = 0;
-    double msr = 0;  // mean squared residual of the forecast at this bucket
-    double n = 0;
+    float rms = 0;  // root of the mean squared residual of the forecast at this bucket
+    float n = 0;    // samples learned (exact up to 2^24; beyond that the weight is alpha anyway)
+    double msr() const { return static_cast<double>(rms) * rms; }
+    void set_msr(double v) { rms = static_cast<float>(std::sqrt(v)); }
   };
   struct Cycle {
     int64_t length_ms = 0;

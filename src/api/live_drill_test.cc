@@ -191,6 +191,16 @@ TEST_F(LiveDrillScoringTest, AFinishedDrillIsScoredFromTheStoreWithWhatPeopleDid
   EXPECT_EQ(run["scorecard"], card);
   EXPECT_EQ(run["started_at"], core::format_rfc3339(start));
   EXPECT_EQ(run["finished_at"], core::format_rfc3339(clock_.now()));
+  EXPECT_EQ(finished["comparison_text"], "") << "the first run of the scenario";
+
+  // A second run of the scenario is compared with the first.
+  ok("POST", "/api/v1/drills/live", {{"scenario_yaml", kScenario}}, 201);
+  clock_.advance(std::chrono::minutes(5));
+  const json second = ok("POST", "/api/v1/drills/live/2/finish", {{"actor", "trainer"}});
+  EXPECT_EQ(second["scorecard"]["incidents"], 0) << "drill 1's incident is not drill 2's";
+  EXPECT_NE(second["comparison_text"].get<std::string>().find("Compared with earlier runs of crash-drill"),
+            std::string::npos)
+      << second["comparison_text"];
 }
 
 TEST_F(LiveDrillScoringTest, ADrillWithoutItsScenarioStillFinishesWithoutAScore) {

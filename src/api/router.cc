@@ -569,11 +569,13 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
                              known.error().field());
     }
     std::optional<tocsin::drill::Scorecard> card;
+    std::string comparison;
     const config::Config& config = engine_.config();
     auto finished = engine_.finish_live_drill(
         *id, *actor, [&](store::Tx& tx, const store::LiveDrill& d, core::Timestamp now) -> core::Result<store::DrillRun> {
           tocsin::drill::LiveScore scored = TOCSIN_TRY(tocsin::drill::score_live_drill(tx, config, d, now));
           card = std::move(scored.scorecard);
+          comparison = std::move(scored.comparison);
           return std::move(scored.run);
         });
     if (!finished) return from_error(finished.error());
@@ -582,6 +584,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
     nlohmann::ordered_json out = nlohmann::ordered_json::parse(live_drill_json(*finished).dump());
     out["scorecard"] = card ? nlohmann::ordered_json::parse(tocsin::drill::render_json(*card)) : nullptr;
     out["scorecard_text"] = card ? tocsin::drill::render_text(*card) : std::string();
+    out["comparison_text"] = comparison;
     return Response::json(200, out.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   // Otherwise, with a score, the finished drill is stored in history as a live drill run.

@@ -11,6 +11,7 @@
 #include "config/loader.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "drill/history.h"
 #include "drill/runner.h"
 #include "drill/scenario.h"
 #include "store/sqlite/sqlite_store.h"
@@ -52,6 +53,36 @@ class ScratchDir {
   fs::path path_;
 };
 
+struct Recorded {
+  int64_t id = 0;
+  std::string where;
+  std::vector<drill::PastRun> earlier;  // of the same scenario, newest first, before this one
+};
+
+// Stores the run in the config's store (server.data_dir) and reads the earlier runs of its scenario.
+core::Result<Recorded> record_run(const drill::DrillRun& run, const drill::Scenario& scenario,
+                                  const config::Config& config) {
+  const fs::path db = fs::path(config.server.data_dir) / "tocsin.db";
+  auto store = TOCSIN_TRY(store::sqlite::open_sqlite_store(db));
+  store::DrillRun record = drill::to_drill_run(run.scorecard, scenario, config, "simulated");
+  record.ran_at = core::SystemClock().now();
+  TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(record));
+  Recorded out;
+  out.where = db.string();
+  std::vector<store::DrillRun> earlier;
+  TOCSIN_RETURN_IF_ERROR(store->write([&](store::Tx& tx) -> core::Status {
+    store::DrillRunFilter filter;
+    filter.scenario = record.scenario;
+    filter.with_scorecard = true;
+    filter.limit = 50;
+    earlier = TOCSIN_TRY(tx.list_drill_runs(filter));
+    out.id = TOCSIN_TRY(tx.insert_drill_run(record));
+    return {};
+  }));
+  out.earlier = TOCSIN_TRY(drill::past_runs(earlier));
+  return out;
+}
+
 }  // namespace
 
 int run_drill_run(const DrillRunCommand& command) {
@@ -78,7 +109,17 @@ int run_drill_run(const DrillRunCommand& command) {
   const double secs = std::chrono::duration<double>(wall.mono_now() - started).count();
   if (!run) return fail(fmt::format("tocsin drill run: {}", run.error().to_string()));
   const bool tty = !command.json && isatty(fileno(stdout));
-  const std::string out = command.json ? drill::render_json(run->scorecard) : drill::render_text(run->scorecard, tty);
+  std::string out = command.json ? drill::render_json(run->scorecard) : drill::render_text(run->scorecard, tty);
+  if (command.record) {
+    // The history lives in the config's own store, next to its incidents (a running server
+    // shares it: SQLite serialises the writers), so GET /api/v1/drills and the drill calendar see
+    // this run. The JSON stays the scorecard alone: the same bytes for the same scenario and seed.
+    auto recorded = record_run(*run, *scenario, *config);
+    if (!recorded) return fail(fmt::format("tocsin drill run: the drill ran but was not recorded: {}",
+                                           recorded.error().to_string()));
+    if (!command.json) out += drill::render_comparison(run->scorecard, recorded->earlier, tty);
+    fmt::print(stderr, "drill: recorded as run #{} in {}\n", recorded->id, recorded->where);
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   const double hours = std::chrono::duration<double>(run->simulated).count() / 3600.0;
   fmt::print(stderr,

@@ -16,6 +16,7 @@ struct DrillRunCommand {
   std::string config;
   bool json = false;
   std::optional<uint64_t> seed;
+  bool record = true;  // store the run in the config's store (its drill history)
 };
 
 int run_drill_run(const DrillRunCommand& command);

@@ -324,7 +324,10 @@ int run_drill_live(const DrillLiveCommand& command) {
   if (!error.empty()) return 1;
   const auto& card = finished["scorecard"];
   if (!card.is_object()) return fail("tocsin drill run: the server returned no scorecard");
-  const std::string out = command.json ? card.dump(2) + "\n" : str(finished, "scorecard_text");
+  // The JSON is the scorecard alone, as a simulated drill's; the text ends with the comparison
+  // with earlier runs of the scenario.
+  const std::string out = command.json ? card.dump(2) + "\n"
+                                       : str(finished, "scorecard_text") + str(finished, "comparison_text");
   std::fwrite(out.data(), 1, out.size(), stdout);
   fmt::print(stderr, "drill: scored by the server and stored as live run {} (GET /api/v1/drills/{})\n",
              str(finished, "run", "?"), str(finished, "run", "?"));

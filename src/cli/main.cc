@@ -179,6 +179,8 @@ int main(int argc, char** argv) {
                                                "too)");
   drill_run->add_flag("--json", dr.json, "Print the scorecard as JSON (the same bytes for the same scenario and seed)");
   drill_run->add_option("--seed", dr.seed, "Override the scenario's seed");
+  drill_run->add_flag("!--no-record", dr.record,
+                      "Do not store the run in the drill history (the store under the config's server.data_dir)");
   drill_run->add_flag("--live", drill_live, "Play the scenario in real time against the running server at --server, "
                                             "which pages real people and scores the drill");
   drill_run->add_option("--server", dl.server, "Live: the server's URL (env TOCSIN_SERVER)");

@@ -12,6 +12,16 @@ Labels::Labels(std::initializer_list<std::pair<std::string_view, std::string_vie
 
 Labels Labels::from_pairs(std::vector<Label> pairs) {
   Labels out;
+  // Why a fast path: remote_write senders send labels sorted and unique (decoders sort them
+  // anyway), and the general path below allocates a sort buffer and grows a second vector per
+  // series and request. For such input both paths give the same pairs.
+  if (std::adjacent_find(pairs.begin(), pairs.end(), [](const Label& a, const Label& b) { return a.name >= b.name; }) ==
+      pairs.end()) {
+    out.pairs_ = std::move(pairs);
+    std::erase_if(out.pairs_, [](const Label& l) { return l.value.empty(); });
+    return out;
+  }
+  out.pairs_.reserve(pairs.size());
   std::stable_sort(pairs.begin(), pairs.end(), [](const Label& a, const Label& b) { return a.name < b.name; });
   for (auto& p : pairs) {
     if (!out.pairs_.empty() && out.pairs_.back().name == p.name) {

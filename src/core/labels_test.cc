@@ -34,6 +34,11 @@ TEST(Labels, EmptyValueMeansAbsent) {
   EXPECT_TRUE(l.empty());
   auto from = Labels::from_pairs({{"z", "1"}, {"a", "2"}, {"z", "3"}, {"e", ""}});
   EXPECT_EQ(from.to_string(), R"({a="2", z="3"})");
+  // Already sorted and unique (the fast path): the same rules.
+  auto sorted = Labels::from_pairs({{"a", "2"}, {"e", ""}, {"z", "3"}});
+  EXPECT_EQ(sorted.to_string(), R"({a="2", z="3"})");
+  EXPECT_EQ(sorted, from);
+  EXPECT_EQ(Labels::from_pairs({{"a", "1"}, {"a", "2"}}).to_string(), R"({a="2"})");  // duplicate: not the fast path
 }
 
 TEST(Labels, EscapesValues) {

@@ -111,7 +111,7 @@ void RuleEngine::ingest_points(const core::Labels& labels, uint64_t series_fp, s
                                std::optional<tsdb::SeriesRef> ref, std::vector<AlertEvent>& out) {
   if (points.empty()) return;
   auto [cached, first_sight] = matches_.try_emplace(series_fp);
-  Matches& m = cached->second;
+  Matches& m = *cached;
   if (first_sight) {
     for (auto& rule : rules_) {
       if (core::matches_all(rule.config->selector, labels)) {
@@ -177,8 +177,8 @@ void RuleEngine::forget_stale(core::Timestamp cutoff) {
   // A cached entry must not outlive a state it points to (a series can be seen recently with a
   // stale state, e.g. an over-time rule that had no value to judge): such a series is matched
   // again when next seen, and its rules' states start fresh, as they would have without the cache.
-  std::erase_if(matches_, [&](const auto& entry) {
-    return entry.second.last_seen < cutoff || forgotten.contains(entry.first);
+  matches_.erase_if([&](uint64_t series_fp, const Matches& m) {
+    return m.last_seen < cutoff || forgotten.contains(series_fp);
   });
 }
 

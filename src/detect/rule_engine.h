@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/flat_u64_map.h"
 #include "core/sample.h"
 #include "detect/detector.h"
 #include "tsdb/expr.h"
@@ -189,7 +190,7 @@ class RuleEngine {
     std::vector<Watch> watches;
     core::Timestamp last_seen{};
   };
-  std::unordered_map<uint64_t, Matches> matches_;
+  core::FlatU64Map<Matches> matches_;  // flat: one probe per series and request (see FlatU64Map)
   std::vector<tsdb::Point> scratch_;  // reused window buffer for over-time rules
   std::unordered_map<uint64_t, RestoredAlert> restored_;  // by alert fingerprint, until the series shows up
   uint64_t out_of_order_ = 0;

@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
+#include "drill/history.h"
 #include "drill/record.h"
 
 namespace tocsin::drill {
@@ -14,21 +13,6 @@ core::Result<CheckedScenario> check_scenario_text(std::string_view yaml, std::st
   out.scenario = TOCSIN_TRY(parse_scenario(yaml, std::move(file)));
   out.warnings = TOCSIN_TRY(validate_scenario(out.scenario, config));
   return out;
-}
-
-store::DrillRun drill_run_from(const Scorecard& card, std::string mode, std::vector<std::string> participants) {
-  store::DrillRun run;
-  run.scenario = card.scenario;
-  run.plan = card.plan;
-  run.mode = std::move(mode);
-  run.seed = card.seed;
-  run.participants = std::move(participants);
-  run.started_at = card.start;
-  run.finished_at = std::max(card.end, card.start);
-  run.score = card.score;
-  run.passed = card.expectations_met == static_cast<int>(card.expectations.size());
-  run.scorecard_json = render_json(card);
-  return run;
 }
 
 core::Result<LiveScore> score_live_drill(store::Tx& tx, const config::Config& config, const store::LiveDrill& drill,
@@ -47,8 +31,18 @@ core::Result<LiveScore> score_live_drill(store::Tx& tx, const config::Config& co
   const DrillRecord record = TOCSIN_TRY(gather_record(tx, s, std::to_string(drill.id), end));
   out.scorecard = compute_scorecard(s, config, record);
   out.scorecard.mode = "live";
-  out.run = drill_run_from(out.scorecard, "live", drill.participants);
+  out.run = to_drill_run(out.scorecard, s, config, "live");
   out.run.scenario = drill.scenario;
+  // Compared with the earlier runs of the scenario, as a simulated run is; a run whose stored
+  // scorecard is not the runner's (a client posted it) leaves the comparison out rather than
+  // keeping the drill from finishing.
+  store::DrillRunFilter filter;
+  filter.scenario = drill.scenario;
+  filter.with_scorecard = true;
+  filter.limit = 50;
+  if (auto earlier = past_runs(TOCSIN_TRY(tx.list_drill_runs(filter)))) {
+    out.comparison = render_comparison(out.scorecard, *earlier);
+  }
   return out;
 }
 

@@ -26,13 +26,12 @@ struct CheckedScenario {
 // field, like load_scenario + validate_scenario.
 core::Result<CheckedScenario> check_scenario_text(std::string_view yaml, std::string file, const config::Config& config);
 
-// The history record of a scorecard: score, passed (every expectation met), times, participants
-// and the scorecard's JSON (render_json). `mode` is "simulated" or "live".
-store::DrillRun drill_run_from(const Scorecard& card, std::string mode, std::vector<std::string> participants);
-
 struct LiveScore {
-  store::DrillRun run;  // mode live; the engine links it to the drill
+  store::DrillRun run;  // mode live (history.h's to_drill_run); the engine links it to the drill
   Scorecard scorecard;
+  // The comparison with the earlier runs of the scenario (history.h's render_comparison); empty
+  // when there is none, or when an earlier run's stored scorecard cannot be read.
+  std::string comparison;
 };
 // Scores `drill` (registered with its scenario_yaml; invalid_argument otherwise) as it finishes at
 // `end`, from what the store holds.

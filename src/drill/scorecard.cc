@@ -16,11 +16,7 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-std::string dur(Duration d) {
-  if (d < Duration{}) return "-" + core::format_duration(-d);
-  // Whole seconds read better on a scorecard than milliseconds.
-  return core::format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
-}
+std::string dur(Duration d) { return scorecard_duration(d); }
 
 double seconds(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
 
@@ -573,6 +569,12 @@ std::string render_text(const Scorecard& card, bool color) {
     for (const auto& r : card.recommendations) out += fmt::format("  {:<20} {}\n", r.who, r.text);
   }
   return out;
+}
+
+std::string scorecard_duration(Duration d) {
+  if (d < Duration{}) return "-" + core::format_duration(-d);
+  // Whole seconds read better on a scorecard than milliseconds.
+  return core::format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
 }
 
 std::string render_json(const Scorecard& card) {

@@ -146,6 +146,8 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
 std::vector<Recommendation> training_plan(const Scorecard& card);
 
 std::string render_text(const Scorecard& card, bool color = false);
+// A duration as the scorecard shows it: whole seconds, "-" in front when negative ("1m30s").
+std::string scorecard_duration(Duration d);
 std::string render_json(const Scorecard& card);
 
 }  // namespace tocsin::drill

@@ -384,21 +384,22 @@ void Engine::ingest_locked(const core::Labels& labels, std::span<const ingest::P
                            std::vector<detect::AlertEvent>& events, IngestResult& result) {
   // Hashed once, for both the series store and the rules.
   const uint64_t fingerprint = labels.fingerprint();
-  auto ref = series_->get_or_create(labels, fingerprint);
-  if (!ref) {  // over the series limit: counted by the store
+  appended_.clear();
+  auto added = series_->append(labels, fingerprint, points, appended_);
+  if (!added) {  // over the series limit: counted by the store
     result.dropped += points.size();
     return;
   }
-  appended_.clear();
-  const tsdb::AppendCounts counts = series_->append(*ref, points, appended_);
+  const tsdb::SeriesRef ref = added->ref;
+  const tsdb::AppendCounts& counts = added->counts;
   if (counts.out_of_order > 0) out_of_order_total_.inc(static_cast<double>(counts.out_of_order));
   if (counts.duplicate > 0) duplicates_total_.inc(static_cast<double>(counts.duplicate));
   result.dropped += points.size() - counts.ok;
   result.accepted += counts.ok;
-  if (log_ && !appended_.empty()) log_->add(*ref, labels, appended_);
+  if (log_ && !appended_.empty()) log_->add(ref, labels, appended_);
   // All of the batch is stored before any of it is evaluated: an over-time rule reads the window
   // ending at each point's own timestamp, so the later points do not change what it sees.
-  rules_->ingest_points(labels, fingerprint, appended_, *ref, events);
+  rules_->ingest_points(labels, fingerprint, appended_, ref, events);
 }
 
 template <class Batch>

@@ -277,6 +277,7 @@ core::Result<std::string> snappy_decompress(std::string_view compressed, size_t 
 core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf) {
   std::vector<Series> out;
   std::vector<RawLabel> raw_labels;  // reused across series
+  size_t points_hint = 0;  // the previous series' point count: senders batch series alike
   size_t samples = 0;
   size_t series_seen = 0;  // the wire index, for error paths (series without samples are left out)
   WireReader top(protobuf, 0);
@@ -295,6 +296,7 @@ core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf
     if (top.error()) break;
 
     Series series;
+    series.points.reserve(points_hint);
     raw_labels.clear();
     WireReader r(ts_data, ts_base);
     while (r.more()) {
@@ -328,6 +330,7 @@ core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf
     auto labels = validate_labels(raw_labels);
     if (!labels) return fail(labels.error(), path() + "." + labels.error().field());
     series.labels = std::move(*labels);
+    points_hint = std::min<size_t>(series.points.size(), 1024);
     if (!series.points.empty()) out.push_back(std::move(series));
   }
   if (top.error()) return std::unexpected(*top.error());

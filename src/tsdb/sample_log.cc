@@ -307,7 +307,11 @@ core::Result<SampleLogReplay> SampleLog::replay(const ReplayFn& fn) {
 void SampleLog::add(SeriesRef ref, const core::Labels& labels, std::span<const Point> points) {
   if (points.empty()) return;
   const auto id = static_cast<uint64_t>(ref);
-  if (series_written_.insert(id).second) {
+  if (id / 64 >= series_written_.size()) series_written_.resize(id / 64 + 1 + series_written_.size() / 2, 0);
+  uint64_t& word = series_written_[id / 64];
+  const uint64_t bit = uint64_t{1} << (id % 64);
+  if ((word & bit) == 0) {
+    word |= bit;
     size_t bytes = kRecordHeaderBytes + 2 * kMaxVarintBytes + kRecordTrailerBytes;
     for (const auto& l : labels) bytes += 2 * kMaxVarintBytes + l.name.size() + l.value.size();
     char* const start = series_.reserve(bytes);
@@ -350,7 +354,7 @@ void SampleLog::clear_batch() {
 
 void SampleLog::abandon_segment() {
   clear_batch();
-  series_written_.clear();
+  std::fill(series_written_.begin(), series_written_.end(), 0);
   fresh_segment_ = true;
   std::lock_guard lock(files_mu_);
   if (fd_ >= 0) unsynced_.push_back({segment_, fd_});  // its good prefix is still worth keeping
@@ -419,7 +423,7 @@ uint64_t SampleLog::rotate() {
   unsynced_.push_back({segment_, fd_});
   fd_ = -1;
   ++segment_;
-  series_written_.clear();
+  std::fill(series_written_.begin(), series_written_.end(), 0);
   fresh_segment_ = true;
   return segment_;
 }

@@ -126,7 +126,9 @@ class SampleLog {
   Metrics metrics_;
 
   // Writer state (one thread at a time, see above).
-  std::unordered_set<uint64_t> series_written_;  // refs with a series record in this segment
+  // Refs with a series record in this segment, one bit per ref (refs are small sequential ids:
+  // a bitmap of all refs issued is 125 kB per million series and needs no hashing per series).
+  std::vector<uint64_t> series_written_;
   Buffer series_;                                // series records of the batch
   Buffer samples_;                               // the samples record of the batch, header first
   bool fresh_segment_ = true;                    // the segment's file does not exist yet

@@ -48,15 +48,16 @@ SeriesStore::Series* SeriesStore::find_locked(SeriesRef ref) const {
   return it == series_.end() ? nullptr : it->second.get();
 }
 
-std::optional<SeriesRef> SeriesStore::find_locked(const core::Labels& labels, uint64_t fingerprint) const {
-  auto it = by_fingerprint_.find(fingerprint);
-  if (it == by_fingerprint_.end()) return std::nullopt;
-  if (find_locked(it->second)->labels == labels) return it->second;
+SeriesStore::Series* SeriesStore::find_locked(const core::Labels& labels, uint64_t fingerprint) const {
+  Series* const* first = by_fingerprint_.find(fingerprint);
+  if (first == nullptr) return nullptr;
+  if ((*first)->labels == labels) return *first;
   auto [begin, end] = collisions_.equal_range(fingerprint);
   for (auto c = begin; c != end; ++c) {
-    if (find_locked(c->second)->labels == labels) return c->second;
+    Series* s = find_locked(c->second);
+    if (s->labels == labels) return s;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 core::Result<SeriesRef> SeriesStore::get_or_create(const core::Labels& labels) {
@@ -67,13 +68,20 @@ core::Result<SeriesRef> SeriesStore::get_or_create(const core::Labels& labels, u
   if (labels.empty()) return std::unexpected(core::Error::invalid_argument("a series needs at least one label"));
   const uint64_t fp = options_.fingerprint ? options_.fingerprint(labels) : fingerprint;
   std::lock_guard lock(mu_);
-  if (auto ref = find_locked(labels, fp)) return *ref;
-  auto ref = create_locked(labels, fp, SeriesRef{next_ref_});
-  if (ref) ++next_ref_;
-  return ref;
+  Series* s = TOCSIN_TRY(get_or_create_locked(labels, fp));
+  return s->ref;
 }
 
-core::Result<SeriesRef> SeriesStore::create_locked(const core::Labels& labels, uint64_t fingerprint, SeriesRef ref) {
+SeriesRef SeriesStore::ref_of(const Series& s) { return s.ref; }
+
+core::Result<SeriesStore::Series*> SeriesStore::get_or_create_locked(const core::Labels& labels, uint64_t fingerprint) {
+  if (Series* s = find_locked(labels, fingerprint)) return s;
+  auto s = create_locked(labels, fingerprint, SeriesRef{next_ref_});
+  if (s) ++next_ref_;
+  return s;
+}
+
+core::Result<SeriesStore::Series*> SeriesStore::create_locked(const core::Labels& labels, uint64_t fingerprint, SeriesRef ref) {
   if (series_.size() >= options_.max_series) {
     metrics_.series_rejected.inc();
     return std::unexpected(core::Error::failed_precondition(
@@ -82,19 +90,27 @@ core::Result<SeriesRef> SeriesStore::create_locked(const core::Labels& labels, u
   auto s = std::make_unique<Series>();
   s->labels = labels;
   s->fingerprint = fingerprint;
+  s->ref = ref;
   s->head.reset(kInitialHeadBytes);
-  if (!by_fingerprint_.emplace(fingerprint, ref).second) collisions_.emplace(fingerprint, ref);
+  Series* const raw = s.get();
+  if (auto [first, inserted] = by_fingerprint_.try_emplace(fingerprint); inserted) {
+    *first = raw;
+  } else {
+    collisions_.emplace(fingerprint, ref);
+  }
   postings_.add(ref, s->labels);
   series_.emplace(ref, std::move(s));
   metrics_.series_created.inc();
   metrics_.series.set(static_cast<double>(series_.size()));
-  return ref;
+  return raw;
 }
 
 std::optional<SeriesRef> SeriesStore::find(const core::Labels& labels) const {
   const uint64_t fp = fingerprint_of(labels);
   std::lock_guard lock(mu_);
-  return find_locked(labels, fp);
+  const Series* s = find_locked(labels, fp);
+  if (s == nullptr) return std::nullopt;
+  return s->ref;
 }
 
 std::optional<core::Labels> SeriesStore::labels(SeriesRef ref) const {
@@ -203,14 +219,14 @@ std::optional<Point> SeriesStore::latest(SeriesRef ref) const {
 }
 
 void SeriesStore::remove_fingerprint_locked(uint64_t fingerprint, SeriesRef ref) {
-  auto it = by_fingerprint_.find(fingerprint);
-  if (it != by_fingerprint_.end() && it->second == ref) {
+  Series** first = by_fingerprint_.find(fingerprint);
+  if (first != nullptr && (*first)->ref == ref) {
     // Promote a colliding series, if any, so that lookups keep finding it.
     auto c = collisions_.find(fingerprint);
     if (c == collisions_.end()) {
-      by_fingerprint_.erase(it);
+      by_fingerprint_.erase(fingerprint);
     } else {
-      it->second = c->second;
+      *first = find_locked(c->second);
       collisions_.erase(c);
     }
     return;

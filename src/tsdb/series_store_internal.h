@@ -28,6 +28,7 @@ struct SealedChunk {
 struct SeriesStore::Series {
   core::Labels labels;
   uint64_t fingerprint = 0;
+  SeriesRef ref{0};
   std::vector<SealedChunk> chunks;  // oldest first, all older than the head
   HeadChunk head;
   bool seen_empty_by_gc = false;

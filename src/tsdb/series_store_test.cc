@@ -142,6 +142,43 @@ TEST_F(SeriesStoreTest, BatchAppendKeepsTheInOrderPointsAndCountsTheRest) {
   EXPECT_EQ(metric("tocsin_tsdb_samples_unknown_series_total"), 6);
 }
 
+// The ingestion entry point: find or create by labels and append, in one call.
+TEST_F(SeriesStoreTest, AppendByLabelsCreatesOnceAndAppends) {
+  options_.max_series = 2;
+  options_.fingerprint = [](const core::Labels&) -> uint64_t { return 7; };  // collisions too
+  store_ = std::make_unique<SeriesStore>(options_, registry_);
+  const core::Labels a{{"__name__", "x"}, {"i", "a"}};
+  const core::Labels b{{"__name__", "x"}, {"i", "b"}};
+  const std::vector<Point> first{{at(1000), 1}, {at(2000), 2}};
+  const std::vector<Point> second{{at(2000), 9}, {at(3000), 3}};
+  std::vector<Point> accepted;
+  auto ra = store_->append(a, a.fingerprint(), std::span<const Point>(first), accepted);
+  ASSERT_TRUE(ra.has_value());
+  EXPECT_EQ(ra->counts.ok, 2u);
+  auto rb = store_->append(b, b.fingerprint(), std::span<const Point>(first), accepted);
+  ASSERT_TRUE(rb.has_value());
+  EXPECT_NE(rb->ref, ra->ref);
+  accepted.clear();
+  auto again = store_->append(a, a.fingerprint(), std::span<const Point>(second), accepted);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->ref, ra->ref);
+  EXPECT_EQ(again->counts.ok, 1u);
+  EXPECT_EQ(again->counts.duplicate, 1u);
+  EXPECT_EQ(accepted, (std::vector<Point>{{at(3000), 3}}));
+  EXPECT_EQ(read(ra->ref, 0, 10'000), (std::vector<Point>{{at(1000), 1}, {at(2000), 2}, {at(3000), 3}}));
+  EXPECT_EQ(store_->find(b), rb->ref);
+  // Over max_series: an error, nothing appended, counted; an empty label set is rejected too.
+  const core::Labels c{{"__name__", "x"}, {"i", "c"}};
+  accepted.clear();
+  auto rc = store_->append(c, c.fingerprint(), std::span<const Point>(first), accepted);
+  ASSERT_FALSE(rc.has_value());
+  EXPECT_EQ(rc.error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_TRUE(accepted.empty());
+  EXPECT_EQ(metric("tocsin_tsdb_series_rejected_total"), 1);
+  EXPECT_FALSE(store_->append(core::Labels{}, 0, std::span<const Point>(first), accepted).has_value());
+  EXPECT_EQ(metric("tocsin_tsdb_samples_appended_total"), 5);
+}
+
 TEST_F(SeriesStoreTest, RetentionDropsWholeChunksThenEmptySeries) {
   const auto old_series = create({{"__name__", "gone"}});
   const auto live = create({{"__name__", "live"}, {"job", "a"}});

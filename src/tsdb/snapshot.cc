@@ -201,7 +201,7 @@ core::Result<std::unique_ptr<SeriesStore>> SeriesStore::load(const std::filesyst
     const auto chunk_count = r.le(4);
     if (!chunk_count) return bad(r.offset(), "truncated chunk count");
     auto created = store->create_locked(labels, fp, SeriesRef{*ref});
-    Series* s = created ? store->find_locked(*created) : nullptr;  // null: over max_series, skipped
+    Series* s = created ? *created : nullptr;  // null: over max_series, skipped
 
     int64_t prev_max = 0;
     for (uint64_t c = 0; c < *chunk_count; ++c) {

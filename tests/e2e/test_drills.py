@@ -1,6 +1,7 @@
 """`tocsin drill run` on the scenarios `tocsin init` writes: each runs through the real pipeline on a
 simulated clock and meets its expectations (text and --json), the JSON is byte-identical across
-runs, the drill leaves the config's data_dir alone, and a bad scenario is one file:line error on
+runs, each run is recorded in the config's store (and compared with the earlier ones; the API
+serves them), --no-record leaves the data_dir alone, and a bad scenario is one file:line error on
 stderr with exit 1."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import tocsin_bin
+from harness import Tocsin, free_port, http_json, tocsin_bin
 
 SCENARIOS = ["system_crash", "data_breach", "network_attack"]
 
@@ -46,8 +47,55 @@ class Drills(unittest.TestCase):
                 self.assertRegex(r.stdout, r"score \d+/100")
                 # The speed goes to stderr, so stdout stays the scorecard alone.
                 self.assertRegex(r.stderr, r"simulated hours per second")
-        # A drill runs on its own temporary store, never in the config's data_dir.
+
+    def test_no_record_leaves_the_data_dir_alone(self):
+        r = self.drill(self.scenario("system_crash"), "--no-record")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("recorded as run", r.stderr)
+        # The drill itself runs on its own temporary store, never in the config's data_dir.
         self.assertFalse(os.path.exists(os.path.join(self.dir, "tocsin-data")))
+
+    def test_runs_are_recorded_compared_and_served_by_the_api(self):
+        first = self.drill(self.scenario("system_crash"))
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertRegex(first.stderr, r"recorded as run #1 in .*tocsin-data/tocsin\.db")
+        self.assertNotIn("Compared with earlier runs", first.stdout)  # nothing to compare with yet
+        second = self.drill(self.scenario("system_crash"), "--seed", "8")
+        self.assertEqual(second.returncode, 0, second.stderr)
+        self.assertRegex(second.stderr, r"recorded as run #2 ")
+        self.assertIn("Compared with earlier runs of system-crash", second.stdout)
+        self.assertRegex(second.stdout, r"score +\d+ vs \d+ in run #1")
+        self.assertRegex(second.stdout, r"#1 +\d{4}-\d\d-\d\dT[\d:]+Z +simulated +7 +\d+")
+        # JSON stays the scorecard alone (the run is still recorded).
+        j = self.drill(self.scenario("system_crash"), "--json")
+        self.assertEqual(j.returncode, 0, j.stderr)
+        self.assertRegex(j.stderr, r"recorded as run #3 ")
+        self.assertNotIn("earlier", json.loads(j.stdout))
+
+        # The server over the same config lists the runs, and the plan's drill is no longer due.
+        port = free_port()
+        with open(self.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text.replace("127.0.0.1:8470", f"127.0.0.1:{port}"))
+        server = Tocsin(self.config, port)
+        server.start()
+        try:
+            r = http_json("GET", server.base + "/api/v1/drills?scenario=system-crash")
+            self.assertEqual(r.status, 200, r.text)
+            runs = r.json["drills"]
+            self.assertEqual([d["id"] for d in runs], ["3", "2", "1"])
+            self.assertEqual({d["mode"] for d in runs}, {"simulated"})
+            self.assertEqual([d["seed"] for d in runs], [7, 8, 7])
+            self.assertTrue(all(d["plan"] == "system_crash" for d in runs))
+            calendar = {c["plan"]: c for c in r.json["calendar"]}
+            self.assertFalse(calendar["system_crash"]["overdue"], calendar)
+            self.assertTrue(calendar["data_breach"]["overdue"], calendar)  # never drilled
+            one = http_json("GET", server.base + "/api/v1/drills/1").json
+            self.assertEqual(one["scorecard"]["scenario"], "system-crash")
+            self.assertEqual(one["scorecard"]["score"], runs[2]["score"])
+        finally:
+            server.stop()
 
     def test_json_is_complete_and_byte_identical(self):
         for name in SCENARIOS:

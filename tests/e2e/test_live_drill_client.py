@@ -153,6 +153,10 @@ class LiveDrillClientTest(ServerTestCase):
         self.assertIn("Drill live-crash — plan system_crash", out)
         self.assertRegex(out, r"  live \S+ → \S+ \((\d+)s\)")
         self.assertIn("Expectations", out)
+        # The earlier live run of the scenario (when the first test ran before) is compared with.
+        runs = [d for d in self.server.get("/api/v1/drills?scenario=live-crash").json["drills"]]
+        if len(runs) > 1:
+            self.assertIn("Compared with earlier runs of live-crash", out)
         live = self.server.get("/api/v1/drills/live").json["live"]
         self.assertFalse(any(d["running"] for d in live), live)
 

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <numbers>
 #include <random>
 
@@ -93,6 +97,34 @@ TEST(Auto, SnapshotRestoreGivesTheSameNextDecisions) {
   }
   testing::expect_rejects_garbage(*spec, *d, at_s(i * kStep), 50);
   EXPECT_FALSE(d->restore(make_spec("seasonal", {})->make()->snapshot()).has_value());
+}
+
+#include "detect/auto/auto_snapshot_v1_golden.inc"
+
+// The snapshot format did not change when the state became floats (histogram counts, seasonal
+// spreads): a snapshot written by the double-state build loads — here one whose histogram weight
+// (after 400,000 samples) is beyond the float range, so it is rescaled on load — and the next
+// decisions are that build's, scores within float rounding.
+TEST(Auto, RestoresASnapshotOfTheDoubleStateBuild) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < kAutoV1DoubleStateSnapshotHex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(kAutoV1DoubleStateSnapshotHex.substr(i, 2)), nullptr, 16)));
+  }
+  auto spec = make_spec("auto", {});
+  auto d = spec->make();
+  ASSERT_TRUE(d->restore(bytes).has_value());
+  std::mt19937 rng(11);
+  int64_t i = 0;
+  for (; i < 400'000; ++i) daily(i, rng);  // the same values as the build that wrote it
+  for (size_t k = 0; k < kAutoV1NextDecisions.size(); ++k, ++i) {
+    const double v = daily(i, rng) + (k == 20 ? 15 : 0);
+    const Decision got = d->update(at_s(i * kStep), v);
+    EXPECT_EQ(got.firing, kAutoV1NextDecisions[k].second) << k;
+    EXPECT_NEAR(got.score, kAutoV1NextDecisions[k].first, 1e-5) << k;
+  }
+  // It also round-trips through the current build's own snapshot.
+  auto copy = testing::clone(*spec, *d);
+  EXPECT_EQ(copy->snapshot(), d->snapshot());
 }
 
 TEST(Auto, BadParamsAreRejectedAtTheirLine) {

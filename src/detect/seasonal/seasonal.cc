@@ -37,9 +37,8 @@ SeasonalModel::SeasonalModel(const SeasonalOptions& options) : options_(options)
   }
 }
 
-SeasonalModel::Slot SeasonalModel::locate(const Cycle& c, core::Timestamp ts) const {
+SeasonalModel::Slot SeasonalModel::locate(const Cycle& c, int64_t in_cycle) {
   const auto n = static_cast<int64_t>(c.buckets.size());
-  const int64_t in_cycle = mod(core::to_unix_ms(ts), c.length_ms);
   Slot s;
   s.bucket = static_cast<size_t>(in_cycle * n / c.length_ms);
   // Position in bucket units, measured from bucket centres so neighbours can be interpolated.
@@ -55,26 +54,42 @@ SeasonalModel::Slot SeasonalModel::locate(const Cycle& c, core::Timestamp ts) co
   return s;
 }
 
-SeasonalModel::Prediction SeasonalModel::predict(const Cycle& c, core::Timestamp ts) const {
-  if (c.buckets.empty()) return {};
-  // Why two shapes: interpolation suits smooth patterns, but smears a pattern of steps (a value
-  // that changes on the hour) across a whole bucket. Each cycle keeps the one that erred less.
-  return predict_shape(c, locate(c, ts), c.mse_interp <= c.mse_step);
+void SeasonalModel::view(const Cycle& c, int64_t in_cycle, CycleView& v) {
+  if (c.buckets.empty()) {
+    v.step.ok = v.interp.ok = false;
+    return;
+  }
+  v.slot = locate(c, in_cycle);
+  v.step = predict_shape(c, v.slot, false);
+  v.interp = predict_shape(c, v.slot, true);
+}
+
+void SeasonalModel::view_all(int64_t ms, std::array<CycleView, 2>& out) const {
+  if (weekly_.buckets.empty()) {
+    view(daily_, mod(ms, daily_.length_ms), out[0]);
+    view(weekly_, 0, out[1]);
+    return;
+  }
+  // The week is 7 days, so the position in the day is the position in the week modulo a day:
+  // the same integer as mod(ms, day), with one negative-safe 64-bit modulo fewer.
+  const int64_t in_week = mod(ms, weekly_.length_ms);
+  view(daily_, in_week % daily_.length_ms, out[0]);
+  view(weekly_, in_week, out[1]);
 }
 
 SeasonalModel::Prediction SeasonalModel::predict_shape(const Cycle& c, const Slot& s, bool interpolate) {
   if (!interpolate) {
     const Bucket& b = c.buckets[s.bucket];
     if (b.n == 0) return {};
-    return {b.mean, b.msr, b.n, true};
+    return {b.mean, b.msr(), b.n, true};
   }
   const double f = s.frac;
   const auto& a = c.buckets[s.lo];
   const auto& b = c.buckets[s.hi];
   if (a.n == 0 && b.n == 0) return {};
-  if (a.n == 0) return {b.mean, b.msr, b.n, true};
-  if (b.n == 0) return {a.mean, a.msr, a.n, true};
-  return {(1 - f) * a.mean + f * b.mean, (1 - f) * a.msr + f * b.msr, std::min(a.n, b.n), true};
+  if (a.n == 0) return {b.mean, b.msr(), b.n, true};
+  if (b.n == 0) return {a.mean, a.msr(), a.n, true};
+  return {(1 - f) * a.mean + f * b.mean, (1 - f) * a.msr() + f * b.msr(), std::min(a.n, b.n), true};
 }
 
 double SeasonalModel::periods_seen(core::Timestamp ts) const {
@@ -95,12 +110,17 @@ const SeasonalModel::Cycle& SeasonalModel::active_cycle(core::Timestamp ts) cons
 SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
   SeasonalForecast f;
   if (n_ == 0) return f;
+  const int64_t ms = core::to_unix_ms(ts);
+  view_all(ms, f.views);
+  f.views_n = n_;
+  f.views_ms = ms;
   const double level_sd = std::sqrt(level_var_);
   f.expected = level_mean_;
   double var = level_var_;
   const Cycle& cycle = active_cycle(ts);
-  const double seen = periods_seen(ts) / (&cycle == &weekly_ ? 7.0 : 1.0);
-  if (const Prediction p = predict(cycle, ts); p.ok && seen >= 1) {
+  const bool weekly = &cycle == &weekly_;
+  const double seen = periods_seen(ts) / (weekly ? 7.0 : 1.0);
+  if (const Prediction& p = chosen(cycle, f.views[weekly ? 1 : 0]); p.ok && seen >= 1) {
     const double w = std::clamp(seen / std::max(options_.seasons, 1.0), 0.0, 1.0);
     const double k = std::min(p.n, 1 / options_.alpha);
     const double bucket_var = (k * p.msr + kShrink * seasonal_mse_) / (k + kShrink);
@@ -116,18 +136,17 @@ SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
   return f;
 }
 
-void SeasonalModel::learn_cycle(Cycle& c, core::Timestamp ts, double value, double clip) {
+void SeasonalModel::learn_cycle(Cycle& c, const CycleView& v, double value, double clip) {
   if (c.buckets.empty()) return;
-  const Slot slot = locate(c, ts);
-  // Both shapes are scored below and predict() is one of them: compute each once.
-  const Prediction step = predict_shape(c, slot, false);
-  const Prediction interp = predict_shape(c, slot, true);
-  const Prediction& p = c.mse_interp <= c.mse_step ? interp : step;
-  Bucket& b = c.buckets[slot.bucket];
+  const Prediction& step = v.step;
+  const Prediction& interp = v.interp;
+  const Prediction& p = chosen(c, v);
+  Bucket& b = c.buckets[v.slot.bucket];
   if (p.ok) {
     const double r = std::clamp(value - p.value, -clip, clip);
-    const double a = std::max(options_.alpha, 1 / (b.n + 1));
-    b.msr += a * (r * r - b.msr);
+    const double a = std::max(options_.alpha, 1 / (static_cast<double>(b.n) + 1));
+    const double msr = b.msr();
+    b.set_msr(msr + a * (r * r - msr));
     c.mse_n += 1;
     const double ac = std::max(options_.alpha, 1 / c.mse_n);
     c.mse += ac * (r * r - c.mse);
@@ -136,7 +155,7 @@ void SeasonalModel::learn_cycle(Cycle& c, core::Timestamp ts, double value, doub
     c.mse_step += ac * (rs * rs - c.mse_step);
     c.mse_interp += ac * (ri * ri - c.mse_interp);
   }
-  const double a = std::max(options_.alpha, 1 / (b.n + 1));
+  const double a = std::max(options_.alpha, 1 / (static_cast<double>(b.n) + 1));
   const double d = b.n == 0 ? value - b.mean : std::clamp(value - b.mean, -clip, clip);
   b.mean += a * d;
   b.n += 1;
@@ -160,8 +179,16 @@ void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForeca
     seasonal_n_ += 1;
     seasonal_mse_ += std::max(a, 1 / seasonal_n_) * (r * r - seasonal_mse_);
   }
-  learn_cycle(daily_, ts, value, clip);
-  learn_cycle(weekly_, ts, value, clip);
+  // The views forecast() computed for this state and timestamp, or the same computed here.
+  if (f.views_n == n_ - 1 && f.views_ms == core::to_unix_ms(ts)) {
+    learn_cycle(daily_, f.views[0], value, clip);
+    learn_cycle(weekly_, f.views[1], value, clip);
+  } else {
+    std::array<CycleView, 2> fresh;
+    view_all(core::to_unix_ms(ts), fresh);
+    learn_cycle(daily_, fresh[0], value, clip);
+    learn_cycle(weekly_, fresh[1], value, clip);
+  }
 
   const double d = n_ == 1 ? value : std::clamp(value - level_mean_, -clip, clip);
   level_mean_ += a * d;
@@ -180,7 +207,7 @@ void SeasonalModel::write(SnapshotWriter& w) const {
     w.u64(c->buckets.size());
     for (const Bucket& b : c->buckets) {
       w.f64(b.mean);
-      w.f64(b.msr);
+      w.f64(b.msr());
       w.f64(b.n);
     }
   }
@@ -208,7 +235,9 @@ bool SeasonalModel::read(SnapshotReader& r) {
       const auto msr = read_finite(r);
       const auto n = read_finite(r);
       if (!mean || !msr || !n || *msr < 0 || *n < 0) return false;
-      b = {*mean, *msr, *n};
+      b.mean = *mean;
+      b.set_msr(*msr);
+      b.n = static_cast<float>(*n);
     }
   }
   *this = std::move(m);

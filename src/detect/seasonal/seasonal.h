@@ -8,12 +8,15 @@
 // Score: r²/(1 + r²) with r = |value − expected| / (threshold·σ), so 0.5 at the firing bound; it
 // judges only after one full period.
 // The weekly cycle replaces the daily one once it is warm and predicts better. State is fixed by
-// `buckets` (3 doubles per bucket, 8x buckets with `weekly`: 9.2 kB at the defaults). Also used
+// `buckets` (16 bytes per bucket, 8x buckets with `weekly`: 6.1 kB at the defaults). Also used
 // by the `auto` detector.
 // Thread-safety: SeasonalModel and the detector are used by one thread at a time; the spec is
 // immutable.
 #pragma once
 
+#include <array>
+#include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "detect/detector.h"
@@ -29,11 +32,43 @@ struct SeasonalOptions {
   double seasons = 2;   // periods seen before the seasonal forecast is fully trusted
 };
 
+// Internals of SeasonalModel that SeasonalForecast carries from forecast() to learn().
+namespace seasonal_detail {
+// Where a timestamp falls in a (non-empty) cycle: the bucket holding it, and the two bucket
+// centres either side of it with the weight of the upper one.
+struct Slot {
+  size_t bucket = 0;
+  size_t lo = 0;
+  size_t hi = 0;
+  double frac = 0;
+};
+struct Prediction {
+  double value = 0;
+  double msr = 0;
+  double n = 0;
+  bool ok = false;
+};
+// One cycle at one timestamp: the slot and both shapes of the prediction there.
+struct CycleView {
+  Slot slot;
+  Prediction step;
+  Prediction interp;
+};
+}  // namespace seasonal_detail
+
 struct SeasonalForecast {
   double expected = 0;
   double sigma = 0;            // expected spread of the residual, > 0 once ready
   double seasonal_weight = 0;  // 0: level model only, 1: bucket model only
   bool ready = false;          // enough samples to judge a deviation
+
+  // Why: learn() needs, for both cycles, the same slots and predictions forecast() computed for
+  // this timestamp (the buckets have not changed in between); handing them on saves a third of
+  // the model's per-sample work. learn() uses them only if they belong to this model state and
+  // timestamp (`views_n` == samples learned, `views_ms` == the timestamp), else computes afresh.
+  std::array<seasonal_detail::CycleView, 2> views{};  // daily, weekly
+  double views_n = -1;
+  int64_t views_ms = 0;
 };
 
 class SeasonalModel {
@@ -53,10 +88,15 @@ class SeasonalModel {
   bool read(SnapshotReader& r);
 
  private:
+  // 16 bytes. Why the spread as a float RMS: it needs a few significant digits, and the root
+  // keeps the float's exponent range that of the residuals themselves (a float mean square would
+  // overflow for residuals above ~1e19). The mean stays a double: it carries the series' level.
   struct Bucket {
     double mean = 0;
-    double msr = 0;  // mean squared residual of the forecast at this bucket
-    double n = 0;
+    float rms = 0;  // root of the mean squared residual of the forecast at this bucket
+    float n = 0;    // samples learned (exact up to 2^24; beyond that the weight is alpha anyway)
+    double msr() const { return static_cast<double>(rms) * rms; }
+    void set_msr(double v) { rms = static_cast<float>(std::sqrt(v)); }
   };
   struct Cycle {
     int64_t length_ms = 0;
@@ -66,25 +106,21 @@ class SeasonalModel {
     double mse_interp = 0; // ... of interpolating between bucket centres (right for smooth ones)
     double mse_n = 0;
   };
-  struct Prediction {
-    double value = 0;
-    double msr = 0;
-    double n = 0;
-    bool ok = false;
-  };
-  // Where a timestamp falls in a (non-empty) cycle: the bucket holding it, and the two bucket
-  // centres either side of it with the weight of the upper one. Computed once per cycle and sample
-  // (integer divisions), then shared by both shapes of the prediction.
-  struct Slot {
-    size_t bucket = 0;
-    size_t lo = 0;
-    size_t hi = 0;
-    double frac = 0;
-  };
-  Slot locate(const Cycle& c, core::Timestamp ts) const;
-  Prediction predict(const Cycle& c, core::Timestamp ts) const;
+  using Prediction = seasonal_detail::Prediction;
+  using Slot = seasonal_detail::Slot;
+  using CycleView = seasonal_detail::CycleView;
+  // Position within a cycle: `in_cycle` is the timestamp modulo the cycle's length, in ms.
+  static Slot locate(const Cycle& c, int64_t in_cycle);
+  static void view(const Cycle& c, int64_t in_cycle, CycleView& v);
+  // Both cycles at `ms` (the daily position is derived from the weekly one: one 64-bit modulo).
+  void view_all(int64_t ms, std::array<CycleView, 2>& out) const;
   static Prediction predict_shape(const Cycle& c, const Slot& s, bool interpolate);
-  void learn_cycle(Cycle& c, core::Timestamp ts, double value, double clip);
+  static const Prediction& chosen(const Cycle& c, const CycleView& v) {
+    // Why two shapes: interpolation suits smooth patterns, but smears a pattern of steps (a value
+    // that changes on the hour) across a whole bucket. Each cycle keeps the one that erred less.
+    return c.mse_interp <= c.mse_step ? v.interp : v.step;
+  }
+  void learn_cycle(Cycle& c, const CycleView& v, double value, double clip);
   const Cycle& active_cycle(core::Timestamp ts) const;
 
   SeasonalOptions options_;

@@ -64,7 +64,8 @@ expect:
 class LiveDrillScoringTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
+    config_ =
+        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
     store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
     engine::EngineOptions options;
     options.config = config_;
@@ -148,7 +149,8 @@ TEST_F(LiveDrillScoringTest, AFinishedDrillIsScoredFromTheStoreWithWhatPeopleDid
   clock_.advance(std::chrono::minutes(20));
 
   // A client score is refused for a drill the server scores; nothing changes.
-  auto refused = call("POST", "/api/v1/drills/live/1/finish", {{"score", 90}, {"passed", true}, {"scorecard", json::object()}});
+  auto refused =
+      call("POST", "/api/v1/drills/live/1/finish", {{"score", 90}, {"passed", true}, {"scorecard", json::object()}});
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_EQ(ok("GET", "/api/v1/drills/live/1")["running"], true);
 

@@ -571,13 +571,14 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
     std::optional<tocsin::drill::Scorecard> card;
     std::string comparison;
     const config::Config& config = engine_.config();
-    auto finished = engine_.finish_live_drill(
-        *id, *actor, [&](store::Tx& tx, const store::LiveDrill& d, core::Timestamp now) -> core::Result<store::DrillRun> {
-          tocsin::drill::LiveScore scored = TOCSIN_TRY(tocsin::drill::score_live_drill(tx, config, d, now));
-          card = std::move(scored.scorecard);
-          comparison = std::move(scored.comparison);
-          return std::move(scored.run);
-        });
+    auto score = [&](store::Tx& tx, const store::LiveDrill& d,
+                     core::Timestamp now) -> core::Result<store::DrillRun> {
+      tocsin::drill::LiveScore scored = TOCSIN_TRY(tocsin::drill::score_live_drill(tx, config, d, now));
+      card = std::move(scored.scorecard);
+      comparison = std::move(scored.comparison);
+      return std::move(scored.run);
+    };
+    auto finished = engine_.finish_live_drill(*id, *actor, score);
     if (!finished) return from_error(finished.error());
     // Ordered, so the scorecard keeps render_json's key order: the client prints the same layout
     // as a simulated drill's --json.

@@ -137,8 +137,8 @@ json events_body(const std::vector<ingest::Event>& events) {
 // "+1m30s" from the drill's start.
 std::string offset(core::Timestamp start, core::Timestamp t) {
   if (t < start) return "+0s";
-  return "+" + core::format_duration(std::chrono::duration_cast<core::Duration>(
-                   std::chrono::floor<std::chrono::seconds>(t - start)));
+  return "+" + core::format_duration(
+                   std::chrono::duration_cast<core::Duration>(std::chrono::floor<std::chrono::seconds>(t - start)));
 }
 
 // Shows, once each, what happens to the drill's incidents: opened, then every timeline event
@@ -203,8 +203,9 @@ class Progress {
 
 int run_drill_live(const DrillLiveCommand& command) {
   if (command.seed) {
-    return fail("tocsin drill run: --seed is for simulated drills: a live drill plays the scenario's own seed, "
-                "which the server scores it with (edit `seed:` in the scenario)");
+    return fail(
+        "tocsin drill run: --seed is for simulated drills: a live drill plays the scenario's own seed, "
+        "which the server scores it with (edit `seed:` in the scenario)");
   }
   if (command.server.empty()) return fail("tocsin drill run: --live needs --server URL (or env TOCSIN_SERVER)");
   std::ifstream in(command.scenario, std::ios::binary);
@@ -242,14 +243,15 @@ int run_drill_live(const DrillLiveCommand& command) {
   const core::Timestamp end = s.start + s.duration;
   std::string participants;
   for (const auto& p : s.participants) participants += (participants.empty() ? "" : ", ") + p;
-  fmt::print(stderr, "live drill {} ({}) of scenario {} — plan {}, against {}\n", id, str(*registered, "label"),
-             s.name, s.plan, command.server);
+  fmt::print(stderr, "live drill {} ({}) of scenario {} — plan {}, against {}\n", id, str(*registered, "label"), s.name,
+             s.plan, command.server);
   fmt::print(stderr, "  participants: {} (nobody else is paged)\n", participants);
   fmt::print(stderr, "  runs {} in real time, from {} to {}; Ctrl-C finishes it early\n",
              core::format_duration(s.duration), core::format_rfc3339(s.start), core::format_rfc3339(end));
   if (!s.responders.empty()) {
-    fmt::print(stderr, "  the scenario's simulated responders are not used: real people respond through the API, "
-                       "CLI or UI\n");
+    fmt::print(stderr,
+               "  the scenario's simulated responders are not used: real people respond through the API, "
+               "CLI or UI\n");
   }
   if ((*registered)["warnings"].is_array()) {
     for (const auto& w : (*registered)["warnings"]) fmt::print(stderr, "warning: {}\n", w.get<std::string>());
@@ -298,7 +300,8 @@ int run_drill_live(const DrillLiveCommand& command) {
     // Sleep until the next thing due, in short steps so a signal is seen at once.
     core::Timestamp wake = std::min(end, next_poll);
     if (auto t = generator.next_time(); t && *t < wake) wake = *t;
-    const auto wait = std::clamp(wake - drill_now(), core::Duration::zero(), core::Duration(std::chrono::milliseconds(200)));
+    const auto wait =
+        std::clamp(wake - drill_now(), core::Duration::zero(), core::Duration(std::chrono::milliseconds(200)));
     std::this_thread::sleep_for(wait);
   }
   progress.poll();
@@ -313,9 +316,10 @@ int run_drill_live(const DrillLiveCommand& command) {
   auto answer = call_raw(client, "POST", fmt::format("/api/v1/drills/live/{}/finish", id),
                          json{{"actor", command.actor}}.dump(), "finish the drill");
   if (!answer) {
-    return fail(fmt::format("tocsin drill run: {} (live drill {} is still running: finish it with POST "
-                            "/api/v1/drills/live/{}/finish)",
-                            answer.error().message(), id, id));
+    return fail(
+        fmt::format("tocsin drill run: {} (live drill {} is still running: finish it with POST "
+                    "/api/v1/drills/live/{}/finish)",
+                    answer.error().message(), id, id));
   }
   // Ordered, so the scorecard keeps the server's key order (render_json's): it reads like a
   // simulated drill's --json.
@@ -326,8 +330,8 @@ int run_drill_live(const DrillLiveCommand& command) {
   if (!card.is_object()) return fail("tocsin drill run: the server returned no scorecard");
   // The JSON is the scorecard alone, as a simulated drill's; the text ends with the comparison
   // with earlier runs of the scenario.
-  const std::string out = command.json ? card.dump(2) + "\n"
-                                       : str(finished, "scorecard_text") + str(finished, "comparison_text");
+  const std::string out =
+      command.json ? card.dump(2) + "\n" : str(finished, "scorecard_text") + str(finished, "comparison_text");
   std::fwrite(out.data(), 1, out.size(), stdout);
   fmt::print(stderr, "drill: scored by the server and stored as live run {} (GET /api/v1/drills/{})\n",
              str(finished, "run", "?"), str(finished, "run", "?"));

@@ -24,7 +24,8 @@ struct CheckedScenario {
 };
 // Parses a scenario's text and validates it against `config`; errors name `file`:line and the
 // field, like load_scenario + validate_scenario.
-core::Result<CheckedScenario> check_scenario_text(std::string_view yaml, std::string file, const config::Config& config);
+core::Result<CheckedScenario> check_scenario_text(std::string_view yaml, std::string file,
+                                                  const config::Config& config);
 
 struct LiveScore {
   store::DrillRun run;  // mode live (history.h's to_drill_run); the engine links it to the drill

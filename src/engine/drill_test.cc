@@ -218,6 +218,50 @@ TEST_F(DrillTest, AnUnknownOrFinishedDrillPagesNobody) {
   EXPECT_EQ(run.scorecard_json, R"({"score": 64})");
 }
 
+TEST_F(DrillTest, AScorerRunsInTheFinishingTransactionAndItsErrorRollsBack) {
+  auto drill = engine_->start_live_drill("System crash", "crash", {"alice"}, "ops-cli", "name: kept\n").value();
+  EXPECT_EQ(engine_->get_live_drill(drill.id).value().scenario_yaml, "name: kept\n");
+  auto live = push_load("h1", std::to_string(drill.id));
+  ASSERT_EQ(live.size(), 1u);
+  run_until(kStart + minutes(1));
+  ASSERT_TRUE(engine_->get_incident(live[0]).value().escalation_next_at.has_value());
+
+  // A failing scorer: nothing changes, the drill keeps running and escalating.
+  auto broken = [](store::Tx&, const store::LiveDrill&, core::Timestamp) {
+    return core::Result<store::DrillRun>(std::unexpected(core::Error::internal("scorer broke")));
+  };
+  auto failed = engine_->finish_live_drill(drill.id, "trainer", broken);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().message(), "scorer broke");
+  EXPECT_FALSE(engine_->get_live_drill(drill.id).value().finished_at.has_value());
+  EXPECT_TRUE(engine_->get_incident(live[0]).value().escalation_next_at.has_value());
+  EXPECT_TRUE(engine_->list_drill_runs({}).value().empty());
+
+  // A scorer sees the drill finished now, its incident's ladder already stopped, in the same
+  // transaction; its run is stored as the drill's live run.
+  auto scorer = [&](store::Tx& tx, const store::LiveDrill& d, core::Timestamp now) -> core::Result<store::DrillRun> {
+    EXPECT_EQ(d.finished_at, now);
+    EXPECT_EQ(now, clock_.now());
+    const std::optional<store::Incident> inc = TOCSIN_TRY(tx.get_incident(live[0]));
+    EXPECT_TRUE(inc && !inc->escalation_next_at) << "the ladder stops before the scorer runs";
+    store::DrillRun run;
+    run.started_at = d.started_at;
+    run.finished_at = now;
+    run.score = 42;
+    run.scorecard_json = R"({"score": 42})";
+    return run;
+  };
+  auto finished = engine_->finish_live_drill(drill.id, "trainer", scorer);
+  ASSERT_TRUE(finished.has_value()) << finished.error().to_string();
+  ASSERT_TRUE(finished->run.has_value());
+  const store::DrillRun run = engine_->get_drill_run(*finished->run).value();
+  EXPECT_EQ(run.mode, "live");
+  EXPECT_EQ(run.live_drill, drill.id);
+  EXPECT_EQ(run.scenario, "System crash");
+  EXPECT_EQ(run.participants, std::vector<std::string>{"alice"});
+  EXPECT_EQ(run.score, 42);
+}
+
 TEST_F(DrillTest, StartingALiveDrillChecksPlanAndParticipants) {
   auto field_of = [&](std::string plan, std::vector<std::string> people) {
     auto r = engine_->start_live_drill("S", std::move(plan), std::move(people), "x");

@@ -13,8 +13,11 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
+#include "store/sqlite/alert_time_log.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite.h"
 
@@ -313,15 +316,54 @@ Result<std::vector<T>> collect(Statement& statement, ReadRow read_row) {
   return out;
 }
 
+// The alert time log and what it holds that the alerts table does not yet (alert_time_log.h).
+// Shared by SqliteStore and its Tx, under the store's mutex.
+struct TimeLogState {
+  std::unique_ptr<AlertTimeLog> log;  // null: another process has it; re-sends go to SQLite
+  // Every alert re-sent through the log since the last checkpoint: its newest times.
+  std::unordered_map<uint64_t, AlertTimes> overlay;
+};
+
 class SqliteTx final : public Tx {
  public:
-  explicit SqliteTx(Database& db) : db_(db) {}
+  SqliteTx(Database& db, TimeLogState& times) : db_(db), times_(times) {}
 
   void begin(bool writable) {
     active_ = true;
     writable_ = writable;
+    pending_.clear();
+    rewritten_.clear();
+    checkpoint_ = false;
   }
   void end() { active_ = false; }
+
+  // Re-sends of this transaction that go to the log at commit (newest per alert).
+  const std::unordered_map<uint64_t, AlertTimes>& pending_times() const { return pending_; }
+  // Whether the commit must also write everything the log holds into the database (this
+  // transaction wrote an alert row that the log holds an older state of).
+  bool needs_checkpoint() const { return checkpoint_; }
+  void force_checkpoint() { checkpoint_ = true; }
+
+  // Writes the log's alert times (but not over rows this transaction rewrote) and this
+  // transaction's own re-sends into the alerts table, and records that the database now holds
+  // the log up to `epoch`.
+  Status write_back(uint64_t epoch) {
+    for (const auto& [fingerprint, times] : times_.overlay) {
+      if (rewritten_.count(fingerprint) || pending_.count(fingerprint)) continue;
+      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+    }
+    for (const auto& [fingerprint, times] : pending_) TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+    pending_.clear();
+    auto statement = TOCSIN_TRY(db_.prepare("UPDATE alert_time_log SET applied_epoch = ?1 WHERE id = 1"));
+    TOCSIN_RETURN_IF_ERROR(statement->bind_all(static_cast<int64_t>(epoch)));
+    return statement->run();
+  }
+
+  Result<uint64_t> applied_epoch() {
+    auto statement = TOCSIN_TRY(db_.prepare("SELECT applied_epoch FROM alert_time_log WHERE id = 1"));
+    if (!TOCSIN_TRY(statement->step())) return uint64_t{0};
+    return static_cast<uint64_t>(statement->column_int64(0));
+  }
 
   Status upsert_alert(const AlertRecord& alert) override {
     return annotate("upsert_alert", [&]() -> Status {
@@ -343,7 +385,9 @@ class SqliteTx final : public Tx {
           to_db(alert.fingerprint), alert.rule, labels, annotations, to_string(alert.state), value,
           to_db(alert.active_at), to_db(alert.fired_at), to_db(alert.resolved_at), to_db(alert.updated_at),
           alert.incident_id, to_db(alert.ends_at), alert.ends_at_from_timeout ? 1 : 0, alert.generator_url));
-      return statement->run();
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      rewrote(alert.fingerprint);
+      return core::ok();
     });
   }
 
@@ -351,15 +395,20 @@ class SqliteTx final : public Tx {
                      Timestamp updated_at) override {
     return annotate("touch_alert", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
-          "UPDATE alerts SET ends_at = ?1, ends_at_from_timeout = ?2, updated_at = ?3 WHERE fingerprint = ?4"));
-      TOCSIN_RETURN_IF_ERROR(
-          statement->bind_all(to_db(ends_at), ends_at_from_timeout ? 1 : 0, to_db(updated_at), to_db(fingerprint)));
-      TOCSIN_RETURN_IF_ERROR(statement->run());
-      if (db_.changes() == 0) {
-        return std::unexpected(
-            Error::not_found(fmt::format("alert {} does not exist", core::fingerprint_hex(fingerprint))));
+      const AlertTimes times{ends_at, ends_at_from_timeout, updated_at};
+      if (times_.log && !times_.log->broken()) {
+        // Logged at commit: the row must exist (it does when the log or this transaction has it).
+        if (!pending_.count(fingerprint) && !times_.overlay.count(fingerprint) && !rewritten_.count(fingerprint)) {
+          auto statement = TOCSIN_TRY(db_.prepare("SELECT 1 FROM alerts WHERE fingerprint = ?1"));
+          TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
+          if (!TOCSIN_TRY(statement->step())) return std::unexpected(missing_alert(fingerprint));
+        }
+        pending_.insert_or_assign(fingerprint, times);
+        return core::ok();
       }
+      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+      if (db_.changes() == 0) return std::unexpected(missing_alert(fingerprint));
+      rewrote(fingerprint);
       return core::ok();
     });
   }
@@ -370,7 +419,9 @@ class SqliteTx final : public Tx {
       auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ALERT_COLUMNS " FROM alerts WHERE fingerprint = ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
-      return TOCSIN_TRY(read_alert(*statement));
+      auto alert = TOCSIN_TRY(read_alert(*statement));
+      apply_logged_times(alert);
+      return alert;
     });
   }
 
@@ -383,13 +434,17 @@ class SqliteTx final : public Tx {
                                               " FROM alerts WHERE ?1 IS NULL OR state = ?1 "
                                               "ORDER BY active_at, fingerprint"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(state_name));
-      return collect<AlertRecord>(*statement, read_alert);
+      auto alerts = TOCSIN_TRY(collect<AlertRecord>(*statement, read_alert));
+      for (auto& alert : alerts) apply_logged_times(alert);
+      return alerts;
     });
   }
 
   Result<int> delete_resolved_alerts(Timestamp before) override {
     return annotate("delete_resolved_alerts", [&]() -> Result<int> {
       TOCSIN_RETURN_IF_ERROR(check(true));
+      // The condition reads updated_at: bring the rows up to date with the log first.
+      TOCSIN_RETURN_IF_ERROR(materialize_logged_times());
       auto statement = TOCSIN_TRY(db_.prepare(
           "DELETE FROM alerts WHERE state = 'resolved' AND incident_id IS NULL AND updated_at < ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
@@ -890,6 +945,61 @@ class SqliteTx final : public Tx {
   }
 
  private:
+  static Error missing_alert(uint64_t fingerprint) {
+    return Error::not_found(fmt::format("alert {} does not exist", core::fingerprint_hex(fingerprint)));
+  }
+
+  Status update_times(uint64_t fingerprint, const AlertTimes& times) {
+    auto statement = TOCSIN_TRY(db_.prepare(
+        "UPDATE alerts SET ends_at = ?1, ends_at_from_timeout = ?2, updated_at = ?3 WHERE fingerprint = ?4"));
+    TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(times.ends_at), times.ends_at_from_timeout ? 1 : 0,
+                                               to_db(times.updated_at), to_db(fingerprint)));
+    return statement->run();
+  }
+
+  // This transaction wrote the alert's row in SQL: a re-send logged earlier in it is superseded,
+  // and an older state of it in the log must never be replayed over the row.
+  void rewrote(uint64_t fingerprint) {
+    pending_.erase(fingerprint);
+    if (times_.overlay.count(fingerprint)) {
+      rewritten_.insert(fingerprint);
+      checkpoint_ = true;
+    }
+  }
+
+  // The times the alert has with the logged re-sends (this transaction's, then the log's).
+  void apply_logged_times(AlertRecord& alert) const {
+    const AlertTimes* times = nullptr;
+    if (auto it = pending_.find(alert.fingerprint); it != pending_.end()) {
+      times = &it->second;
+    } else if (auto o = times_.overlay.find(alert.fingerprint); o != times_.overlay.end() &&
+                                                               !rewritten_.count(alert.fingerprint)) {
+      times = &o->second;
+    }
+    if (!times) return;
+    alert.ends_at = times->ends_at;
+    alert.ends_at_from_timeout = times->ends_at_from_timeout;
+    alert.updated_at = times->updated_at;
+  }
+
+  // Writes every logged re-send into the alerts table now (for a statement whose condition reads
+  // their times); the commit then completes the checkpoint.
+  Status materialize_logged_times() {
+    if (times_.overlay.empty() && pending_.empty()) return core::ok();
+    for (const auto& [fingerprint, times] : times_.overlay) {
+      if (rewritten_.count(fingerprint) || pending_.count(fingerprint)) continue;
+      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+      rewritten_.insert(fingerprint);
+    }
+    for (const auto& [fingerprint, times] : pending_) {
+      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+      rewritten_.insert(fingerprint);
+    }
+    pending_.clear();
+    checkpoint_ = true;
+    return core::ok();
+  }
+
   // Using a Tx after its transaction ended, or writing through the Tx of a read(), is a bug in the
   // caller; release builds get an internal error instead of a silently wrong write.
   Status check(bool writes) const {
@@ -1034,8 +1144,12 @@ class SqliteTx final : public Tx {
   }
 
   Database& db_;
+  TimeLogState& times_;
   bool active_ = false;
   bool writable_ = false;
+  std::unordered_map<uint64_t, AlertTimes> pending_;
+  std::unordered_set<uint64_t> rewritten_;  // alerts whose row this transaction wrote in SQL
+  bool checkpoint_ = false;
 };
 
 #undef TOCSIN_ALERT_COLUMNS
@@ -1047,13 +1161,41 @@ class SqliteTx final : public Tx {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), tx_(*db_), version_(version) {}
+  SqliteStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), tx_(*db_, times_), version_(version) {}
+  ~SqliteStore() override {
+    // A clean close leaves the database complete on its own (for other readers of the file).
+    if (times_.log && !times_.overlay.empty()) (void)checkpoint();
+  }
 
   Status write(const std::function<Status(Tx&)>& fn) override { return run(fn, true); }
   Status read(const std::function<Status(Tx&)>& fn) override { return run(fn, false); }
   int schema_version() override { return version_; }
 
+  // Takes the alert time log at `path` (when no other process holds it), replays what it holds
+  // into the database and starts it again. Called once, right after opening.
+  Status open_time_log(const std::filesystem::path& path) {
+    times_.log = TOCSIN_TRY(AlertTimeLog::open(path));
+    if (!times_.log) return core::ok();  // another process writes it; this one writes SQL only
+    const auto contents = TOCSIN_TRY(times_.log->read());
+    uint64_t applied = 0;
+    TOCSIN_RETURN_IF_ERROR(run(
+        [&](Tx&) -> Status {
+          applied = TOCSIN_TRY(tx_.applied_epoch());
+          return core::ok();
+        },
+        false));
+    if (contents.epoch > applied && !contents.entries.empty()) {
+      for (const auto& e : contents.entries) times_.overlay.insert_or_assign(e.fingerprint, e.times);
+      TOCSIN_RETURN_IF_ERROR(checkpoint(contents.epoch));
+    }
+    return times_.log->reset(std::max(contents.epoch, applied) + 1);
+  }
+
  private:
+  // A checkpoint once the log is this long; it rewrites each logged alert's row once, however
+  // many times the alert was re-sent since the last one.
+  static constexpr uint64_t kCheckpointBytes = 16u << 20;
+
   // Ends whatever run() left open, on every path out of it (an exception from fn included).
   class TransactionGuard {
    public:
@@ -1073,6 +1215,13 @@ class SqliteStore final : public Store {
   Status run(const std::function<Status(Tx&)>& fn, bool writable) {
     assert(holder_.load() != std::this_thread::get_id() && "Store::write()/read() called inside a transaction");
     std::lock_guard lock(mu_);
+    // A log that could not start again after a checkpoint (or lost a failed append's tail) gets
+    // another try once nothing depends on what it held.
+    if (writable && times_.log && times_.log->broken() && times_.overlay.empty()) restart_log(times_.log->epoch());
+    return run_locked(fn, writable);
+  }
+
+  Status run_locked(const std::function<Status(Tx&)>& fn, bool writable) {
     holder_.store(std::this_thread::get_id());
     TransactionGuard guard(*this);
     db_->clear_failure();
@@ -1081,18 +1230,69 @@ class SqliteStore final : public Store {
     TOCSIN_RETURN_IF_ERROR(db_->exec(writable ? "BEGIN IMMEDIATE" : "BEGIN"));
     tx_.begin(writable);
     Status result = fn(tx_);
-    tx_.end();
     // A statement that failed poisons the transaction even when fn went on and returned success.
     if (result && db_->first_failure()) result = std::unexpected(*db_->first_failure());
     if (!result) return result;  // the guard rolls back
+    if (tx_.needs_checkpoint()) {
+      // The transaction rewrote rows the log holds older times of: the whole log goes into the
+      // database with it, and the log starts again.
+      const uint64_t epoch = times_.log ? times_.log->epoch() : 0;
+      TOCSIN_RETURN_IF_ERROR(tx_.write_back(epoch));
+      if (db_->first_failure()) return std::unexpected(*db_->first_failure());
+      TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+      times_.overlay.clear();
+      restart_log(epoch);
+      return core::ok();
+    }
     // With synchronous=FULL, COMMIT returns only after the WAL is fsynced: the data is durable.
-    return db_->exec("COMMIT");
+    // (A transaction that changed nothing in SQL commits without writing or syncing anything.)
+    TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+    const auto& pending = tx_.pending_times();
+    if (pending.empty()) return core::ok();
+    // The re-sends: one appended record, fdatasynced before this returns. Should it fail, the
+    // SQL part is committed and the re-sends are not; the caller sees the error and the sender
+    // re-sends (an alert re-send is idempotent).
+    entries_.clear();
+    for (const auto& [fingerprint, times] : pending) entries_.push_back({fingerprint, times});
+    TOCSIN_RETURN_IF_ERROR(times_.log->append(entries_));
+    for (const auto& e : entries_) times_.overlay.insert_or_assign(e.fingerprint, e.times);
+    if (times_.log->size_bytes() >= kCheckpointBytes) (void)checkpoint_locked();
+    return core::ok();
+  }
+
+  // Writes everything the log holds into the database and starts the log again.
+  Status checkpoint(std::optional<uint64_t> epoch = std::nullopt) {
+    std::lock_guard lock(mu_);
+    return checkpoint_locked(epoch);
+  }
+  Status checkpoint_locked(std::optional<uint64_t> epoch = std::nullopt) {
+    const uint64_t e = epoch.value_or(times_.log->epoch());
+    auto st = run_locked(
+        [&](Tx&) -> Status {
+          TOCSIN_RETURN_IF_ERROR(tx_.write_back(e));
+          return core::ok();
+        },
+        true);
+    if (!st) return st;  // the log keeps everything; the next checkpoint tries again
+    times_.overlay.clear();
+    if (!epoch) restart_log(e);
+    return core::ok();
+  }
+
+  // After a checkpoint of `epoch` committed: the log starts again with the next epoch. If that
+  // fails, the log stays broken and re-sends go to SQLite directly until a later checkpoint
+  // restarts it (what the old file holds is already in the database, so it is never replayed).
+  void restart_log(uint64_t epoch) {
+    if (!times_.log) return;
+    (void)times_.log->reset(epoch + 1);
   }
 
   std::mutex mu_;
   std::unique_ptr<Database> db_;
+  TimeLogState times_;
   SqliteTx tx_;
   int version_;
+  std::vector<AlertTimeEntry> entries_;  // reused for every append
   // The thread inside run(), to catch a re-entrant call that would deadlock on mu_.
   std::atomic<std::thread::id> holder_;
 };
@@ -1130,7 +1330,13 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
   }
   auto version = migrate(*db, schema_migrations());
   if (!version) return std::unexpected(with_context(version.error(), fmt::format("open {}", db_file.string())));
-  return std::make_unique<SqliteStore>(std::move(db), *version);
+  auto store = std::make_unique<SqliteStore>(std::move(db), *version);
+  std::filesystem::path log_file = db_file;
+  log_file += "-alert-times";
+  if (auto opened = store->open_time_log(log_file); !opened) {
+    return std::unexpected(with_context(opened.error(), fmt::format("open {}", log_file.string())));
+  }
+  return store;
 }
 
 }  // namespace tocsin::store::sqlite

@@ -85,6 +85,7 @@ Pipeline::Pipeline(std::shared_ptr<const config::Config> config, std::string ext
 core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
   alerts_.clear();
   groups_.clear();
+  unflushed_groups_ = 0;
   nflog_.clear();
   inhibitor_ = Inhibitor(config_->inhibit_rules);
   for (auto state : {store::AlertState::kFiring, store::AlertState::kResolved}) {
@@ -131,6 +132,7 @@ void Pipeline::route(const Alert& a, core::Timestamp now) {
       g.key = std::move(key);
       g.next_flush = now + node->route->group_wait;
       g.seq = next_seq_++;
+      ++unflushed_groups_;
     }
     g.alerts.insert_or_assign(a.fingerprint, a.updated_at);
     // Alertmanager: an alert that started longer than group_wait ago flushes a group that has
@@ -149,7 +151,7 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     if (it != alerts_.end()) {
       change.was_firing = !resolved_at(it->second, now);
       if (overlaps(it->second, a)) {
-        a = merge(it->second, a, now);
+        a = merge(it->second, std::move(a), now);
         const Alert& old = it->second;
         change.times_only = old.labels == a.labels && old.annotations == a.annotations && old.active_at == a.active_at &&
                             old.generator_url == a.generator_url && old.rule == a.rule &&
@@ -167,8 +169,16 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     if (change.firing && !a.fired_at) a.fired_at = a.active_at;
     if (!change.firing) a.resolved_at = a.ends_at;
     inhibitor_.observe(a);
-    route(a, now);
-    alerts_.insert_or_assign(a.fingerprint, std::move(a));
+    // A firing alert re-sent with only new times is already in every group it routes to (its
+    // labels did not change, and a group never drops a firing alert); routing it again changes
+    // nothing unless some group is still in its group_wait (route() may move that flush earlier).
+    if (!(change.times_only && change.firing && unflushed_groups_ == 0)) route(a, now);
+    it = alerts_.find(a.fingerprint);
+    if (it != alerts_.end()) {
+      it->second = std::move(a);
+    } else {
+      alerts_.emplace(a.fingerprint, std::move(a));
+    }
     changes.push_back(change);
   }
   // Muting is decided once the whole batch is in: an inhibiting alert later in the same batch
@@ -217,7 +227,11 @@ std::optional<core::Timestamp> Pipeline::next_due() const {
 FlushOutput Pipeline::flush(core::Timestamp now) {
   FlushOutput out;
   if (next_maintenance_ && now >= *next_maintenance_) {
-    std::erase_if(groups_, [](const auto& kv) { return kv.second.alerts.empty(); });
+    std::erase_if(groups_, [&](const auto& kv) {
+      if (!kv.second.alerts.empty()) return false;
+      if (!kv.second.has_flushed) --unflushed_groups_;
+      return true;
+    });
     while (*next_maintenance_ <= now) *next_maintenance_ += kMaintenanceEvery;
   }
   std::vector<Group*> due;
@@ -234,6 +248,7 @@ FlushOutput Pipeline::flush(core::Timestamp now) {
 void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
   const config::Route& route = *g.node->route;
   g.next_flush = now + route.group_interval;
+  if (!g.has_flushed) --unflushed_groups_;
   g.has_flushed = true;
   std::vector<const Alert*> all;
   std::vector<uint64_t> resolved_in_group;

@@ -152,6 +152,7 @@ class Pipeline {
   std::map<std::pair<int, std::string>, Group> groups_;  // (route node index, group key)
   std::map<std::pair<std::string, std::string>, store::NotificationLogEntry> nflog_;  // (receiver, group key)
   uint64_t next_seq_ = 0;
+  size_t unflushed_groups_ = 0;  // groups still in their group_wait (has_flushed false)
   std::vector<uint64_t> linked_since_persist_;  // set_incident since the last persist
   std::optional<core::Timestamp> next_maintenance_;
 };

@@ -144,6 +144,8 @@ void Pipeline::route(const Alert& a, core::Timestamp now) {
 std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Timestamp now) {
   std::vector<AlertChange> changes;
   changes.reserve(incoming.size());
+  std::vector<const Alert*> held;  // the record each change left (nodes of alerts_ do not move)
+  held.reserve(incoming.size());
   for (auto& a : incoming) {
     AlertChange change;
     change.fingerprint = a.fingerprint;
@@ -172,21 +174,21 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     // A firing alert re-sent with only new times is already in every group it routes to (its
     // labels did not change, and a group never drops a firing alert); routing it again changes
     // nothing unless some group is still in its group_wait (route() may move that flush earlier).
-    if (!(change.times_only && change.firing && unflushed_groups_ == 0)) route(a, now);
-    it = alerts_.find(a.fingerprint);
+    change.routed = !(change.times_only && change.firing && unflushed_groups_ == 0);
+    if (change.routed) route(a, now);  // touches the groups only: `it` stays valid
     if (it != alerts_.end()) {
       it->second = std::move(a);
     } else {
-      alerts_.emplace(a.fingerprint, std::move(a));
+      it = alerts_.emplace(a.fingerprint, std::move(a)).first;
     }
+    held.push_back(&it->second);
     changes.push_back(change);
   }
   // Muting is decided once the whole batch is in: an inhibiting alert later in the same batch
   // counts, as it would at Alertmanager's flush.
-  for (auto& change : changes) {
-    const Alert& a = alerts_.at(change.fingerprint);
-    change.muted = muted(a.labels, now);
-    change.plan = plan_for(a.labels);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    changes[i].muted = muted(held[i]->labels, now);
+    changes[i].plan = plan_for(held[i]->labels);
   }
   return changes;
 }

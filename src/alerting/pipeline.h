@@ -45,6 +45,9 @@ struct AlertChange {
   const config::Plan* plan = nullptr;  // the plan its labels match, if any
   // A re-send that changed only the end and receipt times: the store needs only those.
   bool times_only = false;
+  // Whether receive() routed it into its groups (creating or touching them); a firing re-send
+  // with new times only is not routed again when it cannot change a group.
+  bool routed = true;
 };
 
 // An alert as the API shows it.

@@ -35,16 +35,18 @@ class Scanner {
   bool string(std::string_view& out) {
     if (!eat('"')) return false;
     const char* start = p_;
+    unsigned char high = 0;  // any byte >= 0x80: only then is there UTF-8 to check
     while (p_ < end_) {
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') break;
       if (c == '\\' || c < 0x20) return false;
+      high |= c;
       ++p_;
     }
     if (p_ == end_) return false;
     out = std::string_view(start, static_cast<size_t>(p_ - start));
     ++p_;
-    return core::is_valid_utf8(out);
+    return (high & 0x80) == 0 || core::is_valid_utf8(out);
   }
   bool null() {
     skip_ws();
@@ -153,6 +155,7 @@ std::optional<std::vector<alerting::Alert>> scan_alert_list(std::string_view bod
                                                             std::optional<core::Duration> resolve_timeout) {
   Scanner s(body);
   std::vector<alerting::Alert> out;
+  out.reserve(body.size() / 256 + 1);  // Prometheus' alerts are 300–600 bytes of JSON
   if (!s.eat('[')) return std::nullopt;
   if (!s.eat(']')) {
     do {

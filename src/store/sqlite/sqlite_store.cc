@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cassert>
@@ -338,7 +339,8 @@ class SqliteTx final : public Tx {
   void end() { active_ = false; }
 
   // Re-sends of this transaction that go to the log at commit (newest per alert).
-  const std::unordered_map<uint64_t, AlertTimes>& pending_times() const { return pending_; }
+  // In order; an alert re-sent twice in one transaction appears twice (the later one wins).
+  const std::vector<AlertTimeEntry>& pending_times() const { return pending_; }
   // Whether the commit must also write everything the log holds into the database (this
   // transaction wrote an alert row that the log holds an older state of).
   bool needs_checkpoint() const { return checkpoint_; }
@@ -349,10 +351,10 @@ class SqliteTx final : public Tx {
   // the log up to `epoch`.
   Status write_back(uint64_t epoch) {
     for (const auto& [fingerprint, times] : times_.overlay) {
-      if (rewritten_.count(fingerprint) || pending_.count(fingerprint)) continue;
+      if (rewritten_.count(fingerprint)) continue;
       TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
     }
-    for (const auto& [fingerprint, times] : pending_) TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+    for (const auto& e : pending_) TOCSIN_RETURN_IF_ERROR(update_times(e.fingerprint, e.times));
     pending_.clear();
     auto statement = TOCSIN_TRY(db_.prepare("UPDATE alert_time_log SET applied_epoch = ?1 WHERE id = 1"));
     TOCSIN_RETURN_IF_ERROR(statement->bind_all(static_cast<int64_t>(epoch)));
@@ -398,12 +400,12 @@ class SqliteTx final : public Tx {
       const AlertTimes times{ends_at, ends_at_from_timeout, updated_at};
       if (times_.log && !times_.log->broken()) {
         // Logged at commit: the row must exist (it does when the log or this transaction has it).
-        if (!pending_.count(fingerprint) && !times_.overlay.count(fingerprint) && !rewritten_.count(fingerprint)) {
+        if (!times_.overlay.count(fingerprint) && !rewritten_.count(fingerprint)) {
           auto statement = TOCSIN_TRY(db_.prepare("SELECT 1 FROM alerts WHERE fingerprint = ?1"));
           TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
           if (!TOCSIN_TRY(statement->step())) return std::unexpected(missing_alert(fingerprint));
         }
-        pending_.insert_or_assign(fingerprint, times);
+        pending_.push_back({fingerprint, times});
         return core::ok();
       }
       TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
@@ -960,7 +962,7 @@ class SqliteTx final : public Tx {
   // This transaction wrote the alert's row in SQL: a re-send logged earlier in it is superseded,
   // and an older state of it in the log must never be replayed over the row.
   void rewrote(uint64_t fingerprint) {
-    pending_.erase(fingerprint);
+    if (!pending_.empty()) std::erase_if(pending_, [&](const AlertTimeEntry& e) { return e.fingerprint == fingerprint; });
     if (times_.overlay.count(fingerprint)) {
       rewritten_.insert(fingerprint);
       checkpoint_ = true;
@@ -970,8 +972,10 @@ class SqliteTx final : public Tx {
   // The times the alert has with the logged re-sends (this transaction's, then the log's).
   void apply_logged_times(AlertRecord& alert) const {
     const AlertTimes* times = nullptr;
-    if (auto it = pending_.find(alert.fingerprint); it != pending_.end()) {
-      times = &it->second;
+    if (auto it = std::find_if(pending_.rbegin(), pending_.rend(),
+                               [&](const AlertTimeEntry& e) { return e.fingerprint == alert.fingerprint; });
+        it != pending_.rend()) {
+      times = &it->times;
     } else if (auto o = times_.overlay.find(alert.fingerprint); o != times_.overlay.end() &&
                                                                !rewritten_.count(alert.fingerprint)) {
       times = &o->second;
@@ -987,13 +991,13 @@ class SqliteTx final : public Tx {
   Status materialize_logged_times() {
     if (times_.overlay.empty() && pending_.empty()) return core::ok();
     for (const auto& [fingerprint, times] : times_.overlay) {
-      if (rewritten_.count(fingerprint) || pending_.count(fingerprint)) continue;
+      if (rewritten_.count(fingerprint)) continue;
       TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
       rewritten_.insert(fingerprint);
     }
-    for (const auto& [fingerprint, times] : pending_) {
-      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
-      rewritten_.insert(fingerprint);
+    for (const auto& e : pending_) {
+      TOCSIN_RETURN_IF_ERROR(update_times(e.fingerprint, e.times));
+      rewritten_.insert(e.fingerprint);
     }
     pending_.clear();
     checkpoint_ = true;
@@ -1147,7 +1151,7 @@ class SqliteTx final : public Tx {
   TimeLogState& times_;
   bool active_ = false;
   bool writable_ = false;
-  std::unordered_map<uint64_t, AlertTimes> pending_;
+  std::vector<AlertTimeEntry> pending_;  // this transaction's re-sends, logged at commit
   std::unordered_set<uint64_t> rewritten_;  // alerts whose row this transaction wrote in SQL
   bool checkpoint_ = false;
 };
@@ -1252,10 +1256,8 @@ class SqliteStore final : public Store {
     // The re-sends: one appended record, fdatasynced before this returns. Should it fail, the
     // SQL part is committed and the re-sends are not; the caller sees the error and the sender
     // re-sends (an alert re-send is idempotent).
-    entries_.clear();
-    for (const auto& [fingerprint, times] : pending) entries_.push_back({fingerprint, times});
-    TOCSIN_RETURN_IF_ERROR(times_.log->append(entries_));
-    for (const auto& e : entries_) times_.overlay.insert_or_assign(e.fingerprint, e.times);
+    TOCSIN_RETURN_IF_ERROR(times_.log->append(pending));
+    for (const auto& e : pending) times_.overlay.insert_or_assign(e.fingerprint, e.times);
     if (times_.log->size_bytes() >= kCheckpointBytes) (void)checkpoint_locked();
     return core::ok();
   }
@@ -1292,7 +1294,6 @@ class SqliteStore final : public Store {
   TimeLogState times_;
   SqliteTx tx_;
   int version_;
-  std::vector<AlertTimeEntry> entries_;  // reused for every append
   // The thread inside run(), to catch a re-entrant call that would deadlock on mu_.
   std::atomic<std::thread::id> holder_;
 };

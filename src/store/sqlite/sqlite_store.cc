@@ -9,7 +9,9 @@
 #include <bit>
 #include <cassert>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <system_error>
@@ -1167,8 +1169,33 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), tx_(*db_, times_), version_(version) {}
   ~SqliteStore() override {
+    stop_wal_checkpointer();
     // A clean close leaves the database complete on its own (for other readers of the file).
     if (times_.log && !times_.overlay.empty()) (void)checkpoint();
+  }
+
+  // Moves SQLite's WAL checkpoints (copying committed pages into the database file, and its
+  // fsync) off the commit path: SQLite's automatic checkpoint runs inside the COMMIT that
+  // crosses 1,000 WAL pages, so about one write in a hundred waited for it. Here a thread with its
+  // own connection checkpoints (PASSIVE: it never blocks the writer) every kWalCheckpointEvery.
+  // Without it (it could not open its connection) SQLite's automatic checkpoints stay on.
+  void start_wal_checkpointer(const std::filesystem::path& db_file) {
+    auto checkpointer = Database::open(db_file);
+    if (!checkpointer) return;
+    if (!(*checkpointer)->exec(fmt::format("PRAGMA busy_timeout = {}", kBusyTimeoutMs)) ||
+        !(*checkpointer)->exec("PRAGMA synchronous = FULL") || !db_->exec("PRAGMA wal_autocheckpoint = 0")) {
+      return;
+    }
+    checkpointer_ = std::thread([this, db = std::shared_ptr<Database>(std::move(*checkpointer))] {
+      std::unique_lock lock(checkpointer_mu_);
+      while (!checkpointer_stop_) {
+        checkpointer_cv_.wait_for(lock, kWalCheckpointEvery, [&] { return checkpointer_stop_; });
+        if (checkpointer_stop_) break;
+        lock.unlock();
+        (void)db->exec("PRAGMA wal_checkpoint(PASSIVE)");  // busy or failed: the next round tries again
+        lock.lock();
+      }
+    });
   }
 
   Status write(const std::function<Status(Tx&)>& fn) override { return run(fn, true); }
@@ -1199,6 +1226,17 @@ class SqliteStore final : public Store {
   // A checkpoint once the log is this long; it rewrites each logged alert's row once, however
   // many times the alert was re-sent since the last one.
   static constexpr uint64_t kCheckpointBytes = 16u << 20;
+  static constexpr std::chrono::milliseconds kWalCheckpointEvery{500};
+
+  void stop_wal_checkpointer() {
+    if (!checkpointer_.joinable()) return;
+    {
+      std::lock_guard lock(checkpointer_mu_);
+      checkpointer_stop_ = true;
+    }
+    checkpointer_cv_.notify_all();
+    checkpointer_.join();
+  }
 
   // Ends whatever run() left open, on every path out of it (an exception from fn included).
   class TransactionGuard {
@@ -1296,6 +1334,10 @@ class SqliteStore final : public Store {
   int version_;
   // The thread inside run(), to catch a re-entrant call that would deadlock on mu_.
   std::atomic<std::thread::id> holder_;
+  std::thread checkpointer_;
+  std::mutex checkpointer_mu_;
+  std::condition_variable checkpointer_cv_;
+  bool checkpointer_stop_ = false;
 };
 
 Status configure(Database& db) {
@@ -1332,6 +1374,7 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
   auto version = migrate(*db, schema_migrations());
   if (!version) return std::unexpected(with_context(version.error(), fmt::format("open {}", db_file.string())));
   auto store = std::make_unique<SqliteStore>(std::move(db), *version);
+  store->start_wal_checkpointer(db_file);
   std::filesystem::path log_file = db_file;
   log_file += "-alert-times";
   if (auto opened = store->open_time_log(log_file); !opened) {

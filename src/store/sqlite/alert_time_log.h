@@ -3,8 +3,9 @@
 // (Prometheus re-sends every firing alert each evaluation interval) is appended here as a
 // 25-byte entry, in one framed, checksummed record per transaction, and fdatasynced before the
 // transaction returns; the SQLite rows are brought up to date later, in one transaction per
-// checkpoint (SqliteStore decides when: the log grew past a size, a transaction wrote an alert row
-// the log also holds, the store closed, the store opened).
+// checkpoint (SqliteStore decides when: about once a minute, the log grew past 16 MiB, a
+// transaction wrote an alert row the log also holds or deletes by their times, the store closed,
+// the store opened).
 //
 // Which log records the database already holds is decided by epochs: the file starts with a
 // header naming its epoch; a checkpoint writes the log's epoch into the database

@@ -334,11 +334,15 @@ class SqliteTx final : public Tx {
   void begin(bool writable) {
     active_ = true;
     writable_ = writable;
+    begun_ = false;
     pending_.clear();
     rewritten_.clear();
     checkpoint_ = false;
   }
   void end() { active_ = false; }
+  // Whether an SQL transaction was opened: it is, at the first statement. A transaction whose
+  // work went only to the alert time log never touches SQLite (no BEGIN, no COMMIT, no locks).
+  bool begun() const { return begun_; }
 
   // Re-sends of this transaction that go to the log at commit (newest per alert).
   // In order; an alert re-sent twice in one transaction appears twice (the later one wins).
@@ -358,13 +362,13 @@ class SqliteTx final : public Tx {
     }
     for (const auto& e : pending_) TOCSIN_RETURN_IF_ERROR(update_times(e.fingerprint, e.times));
     pending_.clear();
-    auto statement = TOCSIN_TRY(db_.prepare("UPDATE alert_time_log SET applied_epoch = ?1 WHERE id = 1"));
+    auto statement = TOCSIN_TRY(prepare("UPDATE alert_time_log SET applied_epoch = ?1 WHERE id = 1"));
     TOCSIN_RETURN_IF_ERROR(statement->bind_all(static_cast<int64_t>(epoch)));
     return statement->run();
   }
 
   Result<uint64_t> applied_epoch() {
-    auto statement = TOCSIN_TRY(db_.prepare("SELECT applied_epoch FROM alert_time_log WHERE id = 1"));
+    auto statement = TOCSIN_TRY(prepare("SELECT applied_epoch FROM alert_time_log WHERE id = 1"));
     if (!TOCSIN_TRY(statement->step())) return uint64_t{0};
     return static_cast<uint64_t>(statement->column_int64(0));
   }
@@ -377,7 +381,7 @@ class SqliteTx final : public Tx {
       // NaN is a legitimate sample value; SQLite would turn it into NULL anyway, so do it openly.
       std::optional<double> value;
       if (!std::isnan(alert.value)) value = alert.value;
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO alerts (" TOCSIN_ALERT_COLUMNS ") "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
           "ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, labels = excluded.labels, "
@@ -403,7 +407,7 @@ class SqliteTx final : public Tx {
       if (times_.log && !times_.log->broken()) {
         // Logged at commit: the row must exist (it does when the log or this transaction has it).
         if (!times_.overlay.count(fingerprint) && !rewritten_.count(fingerprint)) {
-          auto statement = TOCSIN_TRY(db_.prepare("SELECT 1 FROM alerts WHERE fingerprint = ?1"));
+          auto statement = TOCSIN_TRY(prepare("SELECT 1 FROM alerts WHERE fingerprint = ?1"));
           TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
           if (!TOCSIN_TRY(statement->step())) return std::unexpected(missing_alert(fingerprint));
         }
@@ -420,7 +424,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<AlertRecord>> get_alert(uint64_t fingerprint) override {
     return annotate("get_alert", [&]() -> Result<std::optional<AlertRecord>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ALERT_COLUMNS " FROM alerts WHERE fingerprint = ?1"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ALERT_COLUMNS " FROM alerts WHERE fingerprint = ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
       auto alert = TOCSIN_TRY(read_alert(*statement));
@@ -434,7 +438,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       std::optional<std::string_view> state_name;
       if (state) state_name = to_string(*state);
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ALERT_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ALERT_COLUMNS
                                               " FROM alerts WHERE ?1 IS NULL OR state = ?1 "
                                               "ORDER BY active_at, fingerprint"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(state_name));
@@ -449,7 +453,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(true));
       // The condition reads updated_at: bring the rows up to date with the log first.
       TOCSIN_RETURN_IF_ERROR(materialize_logged_times());
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "DELETE FROM alerts WHERE state = 'resolved' AND incident_id IS NULL AND updated_at < ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
@@ -461,7 +465,7 @@ class SqliteTx final : public Tx {
     return annotate("upsert_silence", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
       const std::string matchers = TOCSIN_TRY(matchers_to_json(silence.matchers));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO silences (" TOCSIN_SILENCE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
           "ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at, "
           "ends_at = excluded.ends_at, updated_at = excluded.updated_at, created_by = excluded.created_by, "
@@ -476,7 +480,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Silence>> get_silence(std::string_view id) override {
     return annotate("get_silence", [&]() -> Result<std::optional<Silence>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences WHERE id = ?1"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences WHERE id = ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
       return TOCSIN_TRY(read_silence(*statement));
@@ -486,7 +490,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<Silence>> list_silences() override {
     return annotate("list_silences", [&]() -> Result<std::vector<Silence>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences ORDER BY id"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences ORDER BY id"));
       return collect<Silence>(*statement, read_silence);
     });
   }
@@ -494,7 +498,7 @@ class SqliteTx final : public Tx {
   Result<int> delete_expired_silences(Timestamp before) override {
     return annotate("delete_expired_silences", [&]() -> Result<int> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare("DELETE FROM silences WHERE ends_at < ?1"));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM silences WHERE ends_at < ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return static_cast<int>(db_.changes());
@@ -506,7 +510,7 @@ class SqliteTx final : public Tx {
     return annotate("get_nflog", [&]() -> Result<std::optional<NotificationLogEntry>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement = TOCSIN_TRY(
-          db_.prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog WHERE receiver = ?1 AND group_key = ?2"));
+          prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog WHERE receiver = ?1 AND group_key = ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(receiver, group_key));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
       return TOCSIN_TRY(read_nflog(*statement));
@@ -518,7 +522,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(true));
       const std::string firing = TOCSIN_TRY(fingerprints_to_json(entry.firing, "firing"));
       const std::string resolved = TOCSIN_TRY(fingerprints_to_json(entry.resolved, "resolved"));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO nflog (" TOCSIN_NFLOG_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
           "ON CONFLICT (receiver, group_key) DO UPDATE SET firing = excluded.firing, "
           "resolved = excluded.resolved, at = excluded.at, expires_at = excluded.expires_at"));
@@ -532,7 +536,7 @@ class SqliteTx final : public Tx {
     return annotate("list_nflog", [&]() -> Result<std::vector<NotificationLogEntry>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement =
-          TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog ORDER BY receiver, group_key"));
+          TOCSIN_TRY(prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog ORDER BY receiver, group_key"));
       return collect<NotificationLogEntry>(*statement, read_nflog);
     });
   }
@@ -540,7 +544,7 @@ class SqliteTx final : public Tx {
   Result<int> delete_expired_nflog(Timestamp now) override {
     return annotate("delete_expired_nflog", [&]() -> Result<int> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare("DELETE FROM nflog WHERE expires_at <= ?1"));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM nflog WHERE expires_at <= ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return static_cast<int>(db_.changes());
@@ -550,7 +554,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> insert_incident(const Incident& incident) override {
     return annotate("insert_incident", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incidents (title, plan, severity, status, group_key, opened_at, acknowledged_at, "
           "mitigated_at, resolved_at, closed_at, escalation_policy, escalation_pass, escalation_next_level, "
           "escalation_next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
@@ -563,7 +567,7 @@ class SqliteTx final : public Tx {
   Status update_incident(const Incident& incident) override {
     return annotate("update_incident", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE incidents SET title = ?1, plan = ?2, severity = ?3, status = ?4, group_key = ?5, "
           "opened_at = ?6, acknowledged_at = ?7, mitigated_at = ?8, resolved_at = ?9, closed_at = ?10, "
           "escalation_policy = ?11, escalation_pass = ?12, escalation_next_level = ?13, "
@@ -583,7 +587,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       std::optional<Incident> incident;
       {
-        auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents WHERE id = ?1"));
+        auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents WHERE id = ?1"));
         TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
         if (!TOCSIN_TRY(statement->step())) return std::nullopt;
         incident = TOCSIN_TRY(read_incident(*statement));
@@ -601,7 +605,7 @@ class SqliteTx final : public Tx {
       if (filter.status) status = to_string(*filter.status);
       std::vector<Incident> incidents;
       {
-        auto statement = TOCSIN_TRY(db_.prepare(
+        auto statement = TOCSIN_TRY(prepare(
             "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
             "WHERE (?1 IS NULL OR status = ?1) AND (?2 = '' OR plan = ?2) AND (?3 IS NULL OR opened_at >= ?3) "
             "ORDER BY opened_at DESC, id DESC LIMIT ?4"));
@@ -620,7 +624,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       std::optional<Incident> incident;
       {
-        auto statement = TOCSIN_TRY(db_.prepare(
+        auto statement = TOCSIN_TRY(prepare(
             "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
             "WHERE group_key = ?1 AND status NOT IN ('resolved', 'closed') "
             "ORDER BY opened_at DESC, id DESC LIMIT 1"));
@@ -637,7 +641,7 @@ class SqliteTx final : public Tx {
     return annotate("incidents_due_for_escalation", [&]() -> Result<std::vector<Incident>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       TOCSIN_RETURN_IF_ERROR(check_limit(limit));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
           "WHERE status = 'triggered' AND escalation_next_at IS NOT NULL AND escalation_next_at <= ?1 "
           "ORDER BY escalation_next_at, id LIMIT ?2"));
@@ -652,7 +656,7 @@ class SqliteTx final : public Tx {
       const std::string labels = TOCSIN_TRY(labels_to_json(alert.labels));
       // added_at keeps the time the alert first joined: an update (say, to resolved) leaves it, so
       // the incident's alerts stay in the order they arrived.
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incident_alerts (incident_id, fingerprint, labels, status, added_at) "
           "VALUES (?1, ?2, ?3, ?4, ?5) "
           "ON CONFLICT (incident_id, fingerprint) DO UPDATE SET labels = excluded.labels, status = excluded.status"));
@@ -665,7 +669,7 @@ class SqliteTx final : public Tx {
   Status insert_task(int64_t incident_id, const Task& task) override {
     return annotate("insert_task", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO tasks (ord, title, owner, assignee, due_at, status, done_at, done_by, overdue_at, incident_id, "
           "step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
       TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
@@ -676,7 +680,7 @@ class SqliteTx final : public Tx {
   Status update_task(int64_t incident_id, const Task& task) override {
     return annotate("update_task", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE tasks SET ord = ?1, title = ?2, owner = ?3, assignee = ?4, due_at = ?5, status = ?6, "
           "done_at = ?7, done_by = ?8, overdue_at = ?9 WHERE incident_id = ?10 AND step = ?11"));
       TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
@@ -692,7 +696,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<std::pair<int64_t, Task>>> overdue_tasks(Timestamp now, int limit) override {
     return annotate("overdue_tasks", [&]() -> Result<std::vector<std::pair<int64_t, Task>>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT t.step, t.ord, t.title, t.owner, t.assignee, t.due_at, t.status, t.done_at, t.done_by, "
           "t.overdue_at, t.incident_id FROM tasks t JOIN incidents i ON i.id = t.incident_id "
           "WHERE t.status = 'open' AND t.overdue_at IS NULL AND t.due_at <= ?1 "
@@ -710,7 +714,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Timestamp>> next_task_due() override {
     return annotate("next_task_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT MIN(t.due_at) FROM tasks t JOIN incidents i ON i.id = t.incident_id "
           "WHERE t.status = 'open' AND t.overdue_at IS NULL "
           "AND i.status IN ('triggered', 'acknowledged', 'mitigated')"));
@@ -721,7 +725,7 @@ class SqliteTx final : public Tx {
   Status insert_link(int64_t a, int64_t b, Timestamp at) override {
     return annotate("insert_link", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incident_links (incident_a, incident_b, created_at) VALUES (?1, ?2, ?3) "
           "ON CONFLICT DO NOTHING"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(std::min(a, b), std::max(a, b), to_db(at)));
@@ -732,7 +736,7 @@ class SqliteTx final : public Tx {
   Status upsert_clock(const IncidentClock& c) override {
     return annotate("upsert_clock", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incident_clocks (incident_id, name, started_at, next_at, fired) VALUES (?1, ?2, ?3, ?4, ?5) "
           "ON CONFLICT (incident_id, name) DO UPDATE SET started_at = excluded.started_at, "
           "next_at = excluded.next_at, fired = excluded.fired"));
@@ -744,7 +748,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<IncidentClock>> due_clocks(Timestamp now, int limit) override {
     return annotate("due_clocks", [&]() -> Result<std::vector<IncidentClock>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT incident_id, name, started_at, next_at, fired FROM incident_clocks "
           "WHERE next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at, incident_id, name LIMIT ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
@@ -755,7 +759,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Timestamp>> next_clock_due() override {
     return annotate("next_clock_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT MIN(next_at) FROM incident_clocks WHERE next_at IS NOT NULL"));
+      auto statement = TOCSIN_TRY(prepare("SELECT MIN(next_at) FROM incident_clocks WHERE next_at IS NOT NULL"));
       return min_time(*statement);
     });
   }
@@ -763,7 +767,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> append_timeline(const TimelineEvent& event) override {
     return annotate("append_timeline", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO timeline (incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)"));
       TOCSIN_RETURN_IF_ERROR(
           statement->bind_all(event.incident_id, to_db(event.at), event.kind, event.actor, event.detail));
@@ -775,7 +779,7 @@ class SqliteTx final : public Tx {
   Status insert_action_run(const ActionRun& run) override {
     return annotate("insert_action_run", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO action_runs (" TOCSIN_ACTION_RUN_COLUMNS
           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
       TOCSIN_RETURN_IF_ERROR(bind_action_run(*statement, run));
@@ -786,7 +790,7 @@ class SqliteTx final : public Tx {
   Status update_action_run(const ActionRun& run) override {
     return annotate("update_action_run", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE action_runs SET type = ?3, state = ?4, attempts = ?5, created_at = ?6, next_attempt_at = ?7, "
           "started_at = ?8, finished_at = ?9, approved_by = ?10, approved_at = ?11, request = ?12, "
           "last_result = ?13, last_output = ?14 WHERE incident_id = ?1 AND step = ?2"));
@@ -803,7 +807,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<ActionRun>> get_action_run(int64_t incident_id, std::string_view step) override {
     return annotate("get_action_run", [&]() -> Result<std::optional<ActionRun>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
                                               " FROM action_runs WHERE incident_id = ?1 AND step = ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_id, step));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
@@ -814,7 +818,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<ActionRun>> list_action_runs(ActionState state) override {
     return annotate("list_action_runs", [&]() -> Result<std::vector<ActionRun>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
                                               " FROM action_runs WHERE state = ?1 ORDER BY incident_id, step"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_string(state)));
       return collect<ActionRun>(*statement, read_action_run);
@@ -825,7 +829,7 @@ class SqliteTx final : public Tx {
     return annotate("due_action_runs", [&]() -> Result<std::vector<ActionRun>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       TOCSIN_RETURN_IF_ERROR(check_limit(limit));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
                                               " FROM action_runs WHERE state = 'pending' AND next_attempt_at <= ?1 "
                                               "ORDER BY next_attempt_at, incident_id, step LIMIT ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
@@ -837,7 +841,7 @@ class SqliteTx final : public Tx {
     return annotate("next_action_run_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement =
-          TOCSIN_TRY(db_.prepare("SELECT MIN(next_attempt_at) FROM action_runs WHERE state = 'pending'"));
+          TOCSIN_TRY(prepare("SELECT MIN(next_attempt_at) FROM action_runs WHERE state = 'pending'"));
       return min_time(*statement);
     });
   }
@@ -845,7 +849,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> insert_notification(const Notification& n) override {
     return annotate("insert_notification", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO notifications (incident_id, target, channel, address, payload, status, attempts, "
           "created_at, next_attempt_at, last_error, dedup_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
       TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
@@ -859,7 +863,7 @@ class SqliteTx final : public Tx {
   Status update_notification(const Notification& n) override {
     return annotate("update_notification", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE notifications SET incident_id = ?1, target = ?2, channel = ?3, address = ?4, payload = ?5, "
           "status = ?6, attempts = ?7, created_at = ?8, next_attempt_at = ?9, last_error = ?10 WHERE id = ?11"));
       TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
@@ -876,7 +880,7 @@ class SqliteTx final : public Tx {
     return annotate("due_notifications", [&]() -> Result<std::vector<Notification>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       TOCSIN_RETURN_IF_ERROR(check_limit(limit));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_NOTIFICATION_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_NOTIFICATION_COLUMNS
                                               " FROM notifications "
                                               "WHERE status = 'pending' AND next_attempt_at <= ?1 "
                                               "ORDER BY next_attempt_at, id LIMIT ?2"));
@@ -889,7 +893,7 @@ class SqliteTx final : public Tx {
     return annotate("next_notification_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement =
-          TOCSIN_TRY(db_.prepare("SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'"));
+          TOCSIN_TRY(prepare("SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'"));
       return min_time(*statement);
     });
   }
@@ -897,7 +901,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<Notification>> list_notifications(int64_t incident_id) override {
     return annotate("list_notifications", [&]() -> Result<std::vector<Notification>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT " TOCSIN_NOTIFICATION_COLUMNS " FROM notifications WHERE incident_id IS ?1 ORDER BY id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_ref_to_db(incident_id)));
       return collect<Notification>(*statement, read_notification);
@@ -907,7 +911,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> insert_attempt(const NotificationAttempt& a) override {
     return annotate("insert_attempt", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO notification_attempts (notification_id, at, ok, status_code, error, latency_ms) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(a.notification_id, to_db(a.at), a.ok ? 1 : 0, a.status_code,
@@ -920,7 +924,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<NotificationAttempt>> list_attempts(int64_t notification_id) override {
     return annotate("list_attempts", [&]() -> Result<std::vector<NotificationAttempt>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT id, notification_id, at, ok, status_code, error, latency_ms FROM notification_attempts "
           "WHERE notification_id = ?1 ORDER BY id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(notification_id));
@@ -941,7 +945,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Timestamp>> next_escalation_due() override {
     return annotate("next_escalation_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT MIN(escalation_next_at) FROM incidents "
           "WHERE status = 'triggered' AND escalation_next_at IS NOT NULL"));
       return min_time(*statement);
@@ -949,12 +953,22 @@ class SqliteTx final : public Tx {
   }
 
  private:
+  Result<StatementLease> prepare(std::string_view sql) {
+    if (!begun_) {
+      // IMMEDIATE takes the write lock up front, so a write transaction never fails half-way
+      // through because another connection wrote first.
+      TOCSIN_RETURN_IF_ERROR(db_.exec(writable_ ? "BEGIN IMMEDIATE" : "BEGIN"));
+      begun_ = true;
+    }
+    return db_.prepare(sql);
+  }
+
   static Error missing_alert(uint64_t fingerprint) {
     return Error::not_found(fmt::format("alert {} does not exist", core::fingerprint_hex(fingerprint)));
   }
 
   Status update_times(uint64_t fingerprint, const AlertTimes& times) {
-    auto statement = TOCSIN_TRY(db_.prepare(
+    auto statement = TOCSIN_TRY(prepare(
         "UPDATE alerts SET ends_at = ?1, ends_at_from_timeout = ?2, updated_at = ?3 WHERE fingerprint = ?4"));
     TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(times.ends_at), times.ends_at_from_timeout ? 1 : 0,
                                                to_db(times.updated_at), to_db(fingerprint)));
@@ -1079,7 +1093,7 @@ class SqliteTx final : public Tx {
 
   Status load_details(Incident& incident) {
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT fingerprint, labels, status, added_at FROM incident_alerts WHERE incident_id = ?1 "
           "ORDER BY added_at, fingerprint"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1099,7 +1113,7 @@ class SqliteTx final : public Tx {
       }));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT step, ord, title, owner, assignee, due_at, status, done_at, done_by, overdue_at FROM tasks "
           "WHERE incident_id = ?1 ORDER BY ord, step"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1107,7 +1121,7 @@ class SqliteTx final : public Tx {
           collect<Task>(*statement, [&](const Statement& row) { return read_task(row, incident.id); }));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT incident_b FROM incident_links WHERE incident_a = ?1 "
           "UNION SELECT incident_a FROM incident_links WHERE incident_b = ?1 ORDER BY 1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1115,7 +1129,7 @@ class SqliteTx final : public Tx {
           collect<int64_t>(*statement, [](const Statement& row) -> Result<int64_t> { return row.column_int64(0); }));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT incident_id, name, started_at, next_at, fired FROM incident_clocks WHERE incident_id = ?1 "
           "ORDER BY started_at, name"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1123,7 +1137,7 @@ class SqliteTx final : public Tx {
     }
     {
       // In the order of their tasks (the plan's step order).
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT a.incident_id, a.step, a.type, a.state, a.attempts, a.created_at, a.next_attempt_at, "
           "a.started_at, a.finished_at, a.approved_by, a.approved_at, a.request, a.last_result, a.last_output "
           "FROM action_runs a LEFT JOIN tasks t ON t.incident_id = a.incident_id AND t.step = a.step "
@@ -1132,7 +1146,7 @@ class SqliteTx final : public Tx {
       incident.actions = TOCSIN_TRY(collect<ActionRun>(*statement, read_action_run));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT id, incident_id, at, kind, actor, detail FROM timeline WHERE incident_id = ?1 ORDER BY id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
       incident.timeline = TOCSIN_TRY(collect<TimelineEvent>(*statement, [](const Statement& row) -> Result<TimelineEvent> {
@@ -1153,6 +1167,7 @@ class SqliteTx final : public Tx {
   TimeLogState& times_;
   bool active_ = false;
   bool writable_ = false;
+  bool begun_ = false;
   std::vector<AlertTimeEntry> pending_;  // this transaction's re-sends, logged at commit
   std::unordered_set<uint64_t> rewritten_;  // alerts whose row this transaction wrote in SQL
   bool checkpoint_ = false;
@@ -1188,9 +1203,10 @@ class SqliteStore final : public Store {
     }
     checkpointer_ = std::thread([this, db = std::shared_ptr<Database>(std::move(*checkpointer))] {
       std::unique_lock lock(checkpointer_mu_);
-      while (!checkpointer_stop_) {
+      for (int round = 1; !checkpointer_stop_; ++round) {
         checkpointer_cv_.wait_for(lock, kWalCheckpointEvery, [&] { return checkpointer_stop_; });
         if (checkpointer_stop_) break;
+        if (round % kLogCheckpointRounds == 0) log_checkpoint_due_ = true;
         lock.unlock();
         (void)db->exec("PRAGMA wal_checkpoint(PASSIVE)");  // busy or failed: the next round tries again
         lock.lock();
@@ -1227,6 +1243,10 @@ class SqliteStore final : public Store {
   // many times the alert was re-sent since the last one.
   static constexpr uint64_t kCheckpointBytes = 16u << 20;
   static constexpr std::chrono::milliseconds kWalCheckpointEvery{500};
+  // And about once a minute (every this many rounds of the WAL checkpointer), so that the database
+  // file alone — an online backup of it, another process reading it — lags the log by at most
+  // about a minute of re-sends.
+  static constexpr int kLogCheckpointRounds = 120;
 
   void stop_wal_checkpointer() {
     if (!checkpointer_.joinable()) return;
@@ -1267,10 +1287,7 @@ class SqliteStore final : public Store {
     holder_.store(std::this_thread::get_id());
     TransactionGuard guard(*this);
     db_->clear_failure();
-    // IMMEDIATE takes the write lock up front, so a write transaction never fails half-way through
-    // because another connection wrote first.
-    TOCSIN_RETURN_IF_ERROR(db_->exec(writable ? "BEGIN IMMEDIATE" : "BEGIN"));
-    tx_.begin(writable);
+    tx_.begin(writable);  // SQLite's transaction begins at the first statement
     Status result = fn(tx_);
     // A statement that failed poisons the transaction even when fn went on and returned success.
     if (result && db_->first_failure()) result = std::unexpected(*db_->first_failure());
@@ -1288,7 +1305,7 @@ class SqliteStore final : public Store {
     }
     // With synchronous=FULL, COMMIT returns only after the WAL is fsynced: the data is durable.
     // (A transaction that changed nothing in SQL commits without writing or syncing anything.)
-    TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+    if (tx_.begun()) TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
     const auto& pending = tx_.pending_times();
     if (pending.empty()) return core::ok();
     // The re-sends: one appended record, fdatasynced before this returns. Should it fail, the
@@ -1296,7 +1313,9 @@ class SqliteStore final : public Store {
     // re-sends (an alert re-send is idempotent).
     TOCSIN_RETURN_IF_ERROR(times_.log->append(pending));
     for (const auto& e : pending) times_.overlay.insert_or_assign(e.fingerprint, e.times);
-    if (times_.log->size_bytes() >= kCheckpointBytes) (void)checkpoint_locked();
+    if (times_.log->size_bytes() >= kCheckpointBytes || log_checkpoint_due_.exchange(false)) {
+      (void)checkpoint_locked();
+    }
     return core::ok();
   }
 
@@ -1338,6 +1357,7 @@ class SqliteStore final : public Store {
   std::mutex checkpointer_mu_;
   std::condition_variable checkpointer_cv_;
   bool checkpointer_stop_ = false;
+  std::atomic<bool> log_checkpoint_due_{false};
 };
 
 Status configure(Database& db) {

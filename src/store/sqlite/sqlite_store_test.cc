@@ -1580,6 +1580,19 @@ TEST_F(AlertTimeLogStoreTest, DeletingOldResolvedAlertsGoesByTheLoggedTimes) {
   EXPECT_FALSE(alert_in(*store_, 5).has_value());
 }
 
+TEST_F(AlertTimeLogStoreTest, ATransactionOfLoggedReSendsOnlyTakesNoSqliteLock) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(firing(7)).has_value()); });
+  write([&](Tx& tx) { EXPECT_TRUE(tx.touch_alert(7, at(200), false, at(150)).has_value()); });
+  // Another connection holds SQLite's write lock: a transaction that needs it would wait for the
+  // busy timeout and fail; one whose re-sends all go to the log does not notice.
+  auto other = Database::open(file_).value();
+  ASSERT_TRUE(other->exec("PRAGMA busy_timeout = 0"));
+  ASSERT_TRUE(other->exec("BEGIN IMMEDIATE"));
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.touch_alert(7, at(300), false, at(250)); }));
+  ASSERT_TRUE(other->exec("ROLLBACK"));
+  EXPECT_EQ(alert_in(*store_, 7)->ends_at, at(300));
+}
+
 TEST_F(AlertTimeLogStoreTest, ASecondProcessWritesReSendsToTheDatabase) {
   write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(firing(6)).has_value()); });
   // The log is locked by store_: this store has none.

@@ -203,7 +203,7 @@ TEST_F(MigrationsTest, Version5IncidentsSurviveVersion6AsRealIncidentsWithEmptyD
   }
   auto store = open_sqlite_store(dir_.path() / "m.db");
   ASSERT_TRUE(store.has_value()) << store.error().to_string();
-  EXPECT_EQ((*store)->schema_version(), 6);
+  EXPECT_EQ((*store)->schema_version(), static_cast<int>(schema_migrations().size()));
   auto status = (*store)->read([&](Tx& tx) -> Status {
     auto incident = TOCSIN_TRY(tx.get_incident(1));
     EXPECT_TRUE(incident.has_value());

@@ -111,6 +111,14 @@ core::Status prepare_dir(const fs::path& dir, const std::string& listen, const s
     if (!out) return std::unexpected(core::Error::failed_precondition(fmt::format("cannot write {}", config.string())));
   }
   if (drill::check_starter_scenarios_absent(dir)) TOCSIN_RETURN_IF_ERROR(drill::write_starter_scenarios(dir));
+  std::stringstream text;
+  text << std::ifstream(config).rdbuf();
+  if (text.str().find(fmt::format("http://{}/", pager)) == std::string::npos) {
+    fmt::print(stderr,
+               "tocsin demo: warning: {} (from an earlier run) pages no webhook at {}, where the pager listens: "
+               "pages will not reach it. Remove {} to start afresh with --pager {}.\n",
+               config.string(), pager, dir.string(), pager);
+  }
   return {};
 }
 
@@ -308,7 +316,13 @@ class DemoRun {
     const auto wall_start = wall.mono_now();
     bool fast_forward = false;
     while (!player.finished()) {
-      if (stopping_.load()) return false;
+      if (stopping_.load()) {
+        // Stopped mid-drill: the drill is over, unscored (its incidents stop escalating).
+        TOCSIN_TRY(engine.finish_live_drill(registered.id, "demo", std::nullopt));
+        say("  ■ drill {} stopped at {}: finished unscored\n", s.name, offset(runtime_.now() - s.start));
+        TOCSIN_RETURN_IF_ERROR(resolve_leftovers(commentary, "the drill was stopped"));
+        return false;
+      }
       std::this_thread::sleep_for(kTick);
       const double elapsed = std::chrono::duration<double>(wall.mono_now() - wall_start).count();
       Timestamp target = s.start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(elapsed * speed_));
@@ -338,18 +352,24 @@ class DemoRun {
     print_score(card, finished.run);
 
     // Leave nothing of the drill open on the board (after the scoring: it changes nothing there).
-    for (int64_t id : commentary.incidents_seen()) {
-      auto inc = TOCSIN_TRY(engine.get_incident(id));
-      if (inc.status != store::IncidentStatus::kResolved && inc.status != store::IncidentStatus::kClosed) {
-        TOCSIN_TRY(engine.resolve(id, "demo"));
-        say("             #{} was still {}: resolved by the demo as the drill is over\n", id,
-            store::to_string(inc.status));
-      }
-    }
+    TOCSIN_RETURN_IF_ERROR(resolve_leftovers(commentary, "the drill is over"));
     return true;
   }
 
  private:
+  // Resolves the drill's incidents still open, so their plan clocks stop paging.
+  core::Status resolve_leftovers(const Commentary& commentary, std::string_view why) {
+    engine::Engine& engine = runtime_.engine();
+    for (int64_t id : commentary.incidents_seen()) {
+      auto inc = TOCSIN_TRY(engine.get_incident(id));
+      if (inc.status != store::IncidentStatus::kResolved && inc.status != store::IncidentStatus::kClosed) {
+        TOCSIN_TRY(engine.resolve(id, "demo"));
+        say("             #{} was still {}: resolved by the demo as {}\n", id, store::to_string(inc.status), why);
+      }
+    }
+    return {};
+  }
+
   void print_score(const drill::Scorecard& card, std::optional<int64_t> run_id) {
     auto time = [](const std::optional<Duration>& d) { return d ? human(*d) : std::string("—"); };
     std::string text = fmt::format(
@@ -473,6 +493,15 @@ int run_demo(const DemoOptions& options) {
   if (!scenarios) {
     fmt::print(stderr, "tocsin demo: {}\n", scenarios.error().to_string());
     return 1;
+  }
+  // Live drills an earlier demo run left running when it was stopped end now, unscored.
+  if (auto running = rt.engine().live_drills(true); running) {
+    for (const auto& d : *running) {
+      if (d.started_by != "demo") continue;
+      if (auto st = rt.engine().finish_live_drill(d.id, "demo", std::nullopt); !st) {
+        fmt::print(stderr, "tocsin demo: live drill {} left running: {}\n", d.id, st.error().to_string());
+      }
+    }
   }
   if (auto newest = newest_known(rt); newest && *newest && **newest > rt.now()) {
     if (auto st = rt.advance_to(**newest); !st) {

@@ -4,7 +4,8 @@ wall time: the API shows a [DRILL] incident of the system_crash plan that was ac
 resolved (by the simulated responders, through the engine), GET /api/v1/drills lists the scored
 run, the demo's pager received the [DRILL] pages, and the commentary on stdout follows the whole
 loop — fault, alert, incident opened, page, acknowledgement, a step, resolution, the score. SIGINT
-stops it with exit 0. A --speed of 0 is refused with exit 2.
+stops it with exit 0; a drill stopped midway is finished unscored with its incidents resolved, and
+a restarted demo continues after what its store holds. A --speed of 0 is refused with exit 2.
 
 Run: TOCSIN_BIN=/path/to/tocsin python3 -m unittest -v test_demo
 """
@@ -32,6 +33,10 @@ class Demo(unittest.TestCase):
         self.port = free_port()
         self.pager = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.start()
+
+    def start(self):
         self.proc = subprocess.Popen(
             [tocsin_bin(), "demo", "--listen", f"127.0.0.1:{self.port}", "--pager", f"127.0.0.1:{self.pager}",
              "--speed", str(SPEED), "--dir", os.path.join(self.dir, "demo")],
@@ -48,14 +53,18 @@ class Demo(unittest.TestCase):
         for line in stream:
             into.append(line)
 
-    def tearDown(self):
+    def stop(self, sig=signal.SIGKILL) -> int:
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=20)
         for r in self.readers:
             r.join(timeout=5)
         self.proc.stdout.close()
         self.proc.stderr.close()
+        return code
+
+    def tearDown(self):
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def stdout(self) -> str:
@@ -116,11 +125,45 @@ class Demo(unittest.TestCase):
         self.assertEqual(int(m.group(1)), round(run["score"]))
         self.assertIn(f"recorded as drill run #{run['id']}", out)
 
-        self.proc.send_signal(signal.SIGINT)
-        self.assertEqual(self.proc.wait(timeout=20), 0, self.context())
-        for r in self.readers:
-            r.join(timeout=5)
+        self.assertEqual(self.stop(signal.SIGINT), 0, self.context())
         self.assertIn("stopping the demo", self.stdout())
+
+    def wait_for(self, what, predicate, limit: float = 30):
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if self.proc.poll() is not None:
+                self.fail(f"the demo exited with {self.proc.returncode}{self.context()}")
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        self.fail(f"no {what} within {limit} s{self.context()}")
+
+    def test_stopped_mid_drill_then_restarted_it_continues_after_the_earlier_run(self):
+        # Stop while the second drill (data breach) has its incident open.
+        def breach_open():
+            incidents = (self.get("/api/v1/incidents") or {}).get("incidents", [])
+            return [i for i in incidents if i["plan"] == "data_breach" and i["status"] != "resolved"]
+        self.wait_for("open data-breach incident", breach_open)
+        clock_before = self.get("/api/v1/clock")["now"]
+        self.assertEqual(self.stop(signal.SIGINT), 0, self.context())
+        self.assertRegex(self.stdout(), r"drill data-breach stopped at \+\d+:\d\d:\d\d: finished unscored")
+        self.assertRegex(self.stdout(), r"#\d+ was still \w+: resolved by the demo as the drill was stopped")
+
+        self.start()
+        self.wait_for("the restarted server", lambda: self.get("/api/v1/clock"))
+        # Nothing of the stopped drill is left running or open, and the clock went on to the next
+        # round instead of replaying the simulated hours already in the store.
+        live = self.wait_for("live drills", lambda: (self.get("/api/v1/drills/live") or {}).get("live"))
+        stopped = [d for d in live if d["scenario"] == "data-breach"]
+        self.assertTrue(stopped and not stopped[0]["running"], live)
+        self.assertIsNone(stopped[0]["run"])  # unscored
+        incidents = (self.get("/api/v1/incidents") or {}).get("incidents", [])
+        breach = [i for i in incidents if i["plan"] == "data_breach"]
+        self.assertTrue(breach and all(i["status"] == "resolved" for i in breach), breach)
+        self.wait_for("round 1 after the skip", lambda: "══ round 1 — simulated time 2026-03-17T09:30:00Z" in self.stdout())
+        self.assertGreater(self.get("/api/v1/clock")["now"], clock_before)
+        self.assertEqual(self.stop(signal.SIGINT), 0, self.context())
 
 
 class DemoArguments(unittest.TestCase):

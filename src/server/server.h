@@ -7,7 +7,8 @@
 // core::SimulatedClock that stands still until POST /api/v1/clock/advance moves it; an advance
 // runs the engine at every moment something falls due on the way, deliveries included, before
 // it answers. Writes still wake the driver at once, as with the real clock.
-// Thread-safety: Runtime methods are called from the thread that created it.
+// Thread-safety: Runtime methods are called from one thread at a time (`tocsin demo` lends it to
+// its player thread, and stops it only after joining that thread).
 #pragma once
 
 #include <filesystem>

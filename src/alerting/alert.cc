@@ -19,16 +19,16 @@ bool overlaps(const Alert& existing, const Alert& incoming) {
          incoming.active_at == existing.active_at;
 }
 
-Alert merge(const Alert& older, const Alert& younger, core::Timestamp now) {
-  Alert res = younger;
+Alert merge(const Alert& older, Alert younger, core::Timestamp now) {
+  Alert res = std::move(younger);  // its labels, annotations and strings are taken, not copied
   res.incident_id = older.incident_id;
   if (res.rule.empty()) res.rule = older.rule;
   if (!res.fired_at) res.fired_at = older.fired_at;
-  if (older.active_at < younger.active_at) res.active_at = older.active_at;
-  if (resolved_at(younger, now)) {
+  if (older.active_at < res.active_at) res.active_at = older.active_at;
+  if (resolved_at(res, now)) {
     // The latest explicit resolve time wins when both are resolved.
-    if (resolved_at(older, now) && end_of(older) > end_of(younger)) res.ends_at = older.ends_at;
-  } else if (end_of(older) > end_of(younger) && !older.ends_at_from_timeout) {
+    if (resolved_at(older, now) && end_of(older) > end_of(res)) res.ends_at = older.ends_at;
+  } else if (end_of(older) > end_of(res) && !older.ends_at_from_timeout) {
     // A non-timeout end time rules when it is the latest.
     res.ends_at = older.ends_at;
     res.ends_at_from_timeout = false;

@@ -22,6 +22,6 @@ bool overlaps(const Alert& existing, const Alert& incoming);
 // Combines a re-sent alert with the one held, as Alertmanager's Alert.Merge: the younger one's
 // fields, the earliest start, and the older one's end when it is a later explicit end. tocsin's
 // own fields (rule, value, fired_at, incident_id) carry over from `older`.
-Alert merge(const Alert& older, const Alert& younger, core::Timestamp now);
+Alert merge(const Alert& older, Alert younger, core::Timestamp now);
 
 }  // namespace tocsin::alerting

@@ -85,6 +85,7 @@ Pipeline::Pipeline(std::shared_ptr<const config::Config> config, std::string ext
 core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
   alerts_.clear();
   groups_.clear();
+  unflushed_groups_ = 0;
   nflog_.clear();
   inhibitor_ = Inhibitor(config_->inhibit_rules);
   for (auto state : {store::AlertState::kFiring, store::AlertState::kResolved}) {
@@ -131,6 +132,7 @@ void Pipeline::route(const Alert& a, core::Timestamp now) {
       g.key = std::move(key);
       g.next_flush = now + node->route->group_wait;
       g.seq = next_seq_++;
+      ++unflushed_groups_;
     }
     g.alerts.insert_or_assign(a.fingerprint, a.updated_at);
     // Alertmanager: an alert that started longer than group_wait ago flushes a group that has
@@ -142,6 +144,8 @@ void Pipeline::route(const Alert& a, core::Timestamp now) {
 std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Timestamp now) {
   std::vector<AlertChange> changes;
   changes.reserve(incoming.size());
+  std::vector<const Alert*> held;  // the record each change left (nodes of alerts_ do not move)
+  held.reserve(incoming.size());
   for (auto& a : incoming) {
     AlertChange change;
     change.fingerprint = a.fingerprint;
@@ -149,7 +153,7 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     if (it != alerts_.end()) {
       change.was_firing = !resolved_at(it->second, now);
       if (overlaps(it->second, a)) {
-        a = merge(it->second, a, now);
+        a = merge(it->second, std::move(a), now);
         const Alert& old = it->second;
         change.times_only = old.labels == a.labels && old.annotations == a.annotations && old.active_at == a.active_at &&
                             old.generator_url == a.generator_url && old.rule == a.rule &&
@@ -167,16 +171,24 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     if (change.firing && !a.fired_at) a.fired_at = a.active_at;
     if (!change.firing) a.resolved_at = a.ends_at;
     inhibitor_.observe(a);
-    route(a, now);
-    alerts_.insert_or_assign(a.fingerprint, std::move(a));
+    // A firing alert re-sent with only new times is already in every group it routes to (its
+    // labels did not change, and a group never drops a firing alert); routing it again changes
+    // nothing unless some group is still in its group_wait (route() may move that flush earlier).
+    change.routed = !(change.times_only && change.firing && unflushed_groups_ == 0);
+    if (change.routed) route(a, now);  // touches the groups only: `it` stays valid
+    if (it != alerts_.end()) {
+      it->second = std::move(a);
+    } else {
+      it = alerts_.emplace(a.fingerprint, std::move(a)).first;
+    }
+    held.push_back(&it->second);
     changes.push_back(change);
   }
   // Muting is decided once the whole batch is in: an inhibiting alert later in the same batch
   // counts, as it would at Alertmanager's flush.
-  for (auto& change : changes) {
-    const Alert& a = alerts_.at(change.fingerprint);
-    change.muted = muted(a.labels, now);
-    change.plan = plan_for(a.labels);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    changes[i].muted = muted(held[i]->labels, now);
+    changes[i].plan = plan_for(held[i]->labels);
   }
   return changes;
 }
@@ -217,7 +229,11 @@ std::optional<core::Timestamp> Pipeline::next_due() const {
 FlushOutput Pipeline::flush(core::Timestamp now) {
   FlushOutput out;
   if (next_maintenance_ && now >= *next_maintenance_) {
-    std::erase_if(groups_, [](const auto& kv) { return kv.second.alerts.empty(); });
+    std::erase_if(groups_, [&](const auto& kv) {
+      if (!kv.second.alerts.empty()) return false;
+      if (!kv.second.has_flushed) --unflushed_groups_;
+      return true;
+    });
     while (*next_maintenance_ <= now) *next_maintenance_ += kMaintenanceEvery;
   }
   std::vector<Group*> due;
@@ -234,6 +250,7 @@ FlushOutput Pipeline::flush(core::Timestamp now) {
 void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
   const config::Route& route = *g.node->route;
   g.next_flush = now + route.group_interval;
+  if (!g.has_flushed) --unflushed_groups_;
   g.has_flushed = true;
   std::vector<const Alert*> all;
   std::vector<uint64_t> resolved_in_group;

@@ -45,6 +45,9 @@ struct AlertChange {
   const config::Plan* plan = nullptr;  // the plan its labels match, if any
   // A re-send that changed only the end and receipt times: the store needs only those.
   bool times_only = false;
+  // Whether receive() routed it into its groups (creating or touching them); a firing re-send
+  // with new times only is not routed again when it cannot change a group.
+  bool routed = true;
 };
 
 // An alert as the API shows it.
@@ -152,6 +155,7 @@ class Pipeline {
   std::map<std::pair<int, std::string>, Group> groups_;  // (route node index, group key)
   std::map<std::pair<std::string, std::string>, store::NotificationLogEntry> nflog_;  // (receiver, group key)
   uint64_t next_seq_ = 0;
+  size_t unflushed_groups_ = 0;  // groups still in their group_wait (has_flushed false)
   std::vector<uint64_t> linked_since_persist_;  // set_incident since the last persist
   std::optional<core::Timestamp> next_maintenance_;
 };

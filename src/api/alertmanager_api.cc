@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "api/alert_list_scanner.h"
 #include "api/router.h"
 #include "core/utf8.h"
 
@@ -239,6 +240,14 @@ std::optional<Response> AlertmanagerApi::handle(const Request& request) {
 }
 
 Response AlertmanagerApi::post_alerts(const Request& request) {
+  const core::Timestamp received = clock_.now();
+  // The common shape (what Prometheus sends) is read without a JSON tree; anything else, errors
+  // included, takes the general path below.
+  if (auto alerts = scan_alert_list(request.body, received, engine_.config().alerting.resolve_timeout)) {
+    auto st = engine_.receive_alerts(std::move(*alerts));
+    if (!st) return from_error(st.error());
+    return Response::json(200, "");
+  }
   auto doc = parse_body(request);
   if (!doc) return from_error(doc.error());
   if (!doc->is_array()) return bad("expected a JSON array of alerts");

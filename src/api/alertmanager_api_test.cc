@@ -107,6 +107,32 @@ TEST_F(AlertmanagerApiTest, PostedAlertsAreListedWithAlertmanagersShape) {
   EXPECT_TRUE(get("/api/v2/alerts").empty());
 }
 
+// Prometheus-shaped bodies are read by the scanner (alert_list_scanner.h), anything else by the
+// general reader: the same alerts either way. An unknown member sends a body to the general
+// reader (which ignores it).
+TEST_F(AlertmanagerApiTest, TheScannerAndTheGeneralReaderReadTheSameAlerts) {
+  const std::string fields =
+      R"("annotations":{"summary":"hot","description":"ünïcode"},"startsAt":"2026-12-04T09:58:00.5Z",)"
+      R"("endsAt":"2026-12-04T10:30:00Z","generatorURL":"http://prom/graph?g0.expr=x%7B%7D")";
+  ASSERT_EQ(call("POST", "/api/v2/alerts",
+                 R"([{"labels":{"alertname":"Scanned","instance":"a","empty":""},)" + fields + "}]")
+                .status,
+            200);
+  ASSERT_EQ(call("POST", "/api/v2/alerts",
+                 R"([{"labels":{"alertname":"General","instance":"a","empty":""},"x":1,)" + fields + "}]")
+                .status,
+            200);
+  json alerts = get("/api/v2/alerts");
+  ASSERT_EQ(alerts.size(), 2u);
+  for (auto& a : alerts) {
+    a.erase("fingerprint");
+    a["labels"].erase("alertname");
+  }
+  EXPECT_EQ(alerts[0], alerts[1]);
+  EXPECT_EQ(alerts[0]["startsAt"], "2026-12-04T09:58:00.5Z");
+  EXPECT_EQ(alerts[0]["annotations"]["description"], "ünïcode");
+}
+
 TEST_F(AlertmanagerApiTest, FiltersAndStateFlagsSelectAlerts) {
   call("POST", "/api/v2/alerts",
        R"([{"labels":{"alertname":"Down","severity":"critical","service":"db"}},

@@ -10,7 +10,13 @@ int run_init(const std::string& dir);
 int run_check_config(const std::string& file);
 // `simulated_clock`: empty, or the RFC 3339 start of a simulated clock (tests and drills only).
 int run_serve(const std::string& config, const std::string& listen, const std::string& simulated_clock = "");
-int run_demo(double speed, const std::string& listen, const std::string& dir);
+struct DemoOptions {
+  double speed = 60;  // simulated seconds per wall second
+  std::string listen = "127.0.0.1:8470";
+  std::string pager = "127.0.0.1:9000";  // where the demo's pager listens (the demo config pages it)
+  std::string dir = "tocsin-demo";
+};
+int run_demo(const DemoOptions& options);
 
 struct IncidentCommand {
   std::string action;  // list | show | ack | resolve

@@ -64,14 +64,19 @@ int main(int argc, char** argv) {
       ->option_text("START");
   serve->callback([&] { exit_code = tocsin::cli::run_serve(serve_config, serve_listen, serve_simulated_clock); });
 
-  double demo_speed = 1.0;
-  std::string demo_listen = "127.0.0.1:8470", demo_dir = "tocsin-demo";
-  auto* demo = app.add_subcommand("demo", "A self-contained running demo: a simulated service whose load crosses a rule, "
-                                          "the whole loop visible through the API");
-  demo->add_option("--speed", demo_speed, "Simulated time speed-up (only 1 is supported so far)");
-  demo->add_option("--listen", demo_listen, "Address of the demo server")->capture_default_str();
-  demo->add_option("--dir", demo_dir, "Where the demo writes its starter config and data")->capture_default_str();
-  demo->callback([&] { exit_code = tocsin::cli::run_demo(demo_speed, demo_listen, demo_dir); });
+  tocsin::cli::DemoOptions demo_options;
+  auto* demo = app.add_subcommand("demo", "A self-contained running demo: the shipped drills (system crash, data breach, "
+                                          "network attack) played one after another against a server on a fast "
+                                          "simulated clock, scored and recorded — the whole loop visible through the API");
+  demo->add_option("--speed", demo_options.speed,
+                   "Simulated seconds per wall second (1 = real time; at 60 the first incident opens about 30 s in)")
+      ->capture_default_str();
+  demo->add_option("--listen", demo_options.listen, "Address of the demo server")->capture_default_str();
+  demo->add_option("--pager", demo_options.pager,
+                   "Address of the demo's pager, which prints the pages (written into a new demo config)")
+      ->capture_default_str();
+  demo->add_option("--dir", demo_options.dir, "Where the demo writes its starter config and data")->capture_default_str();
+  demo->callback([&] { exit_code = tocsin::cli::run_demo(demo_options); });
 
   tocsin::cli::DetectCommand det;
   auto* detect = app.add_subcommand("detect", "Offline scoring: stream a timestamp,value CSV through a detector and "

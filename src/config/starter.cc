@@ -107,7 +107,7 @@ rules:                                 # early-warning rules over the incoming s
     for: 1m
     severity: major
     labels: {incident_type: system_crash}
-    annotations: {summary: "load {{ $value }} on {{ $labels.instance }}"}
+    annotations: {summary: "load {{ $value | humanize }} on {{ $labels.instance }}"}
   - name: DataExfiltration
     select: 'security_events_total{kind="exfiltration"}'
     detector: {kind: threshold, above: 0}
@@ -121,14 +121,14 @@ rules:                                 # early-warning rules over the incoming s
     keep_firing_for: 5m
     severity: major
     labels: {incident_type: network_attack}
-    annotations: {summary: "inbound traffic {{ $value }} Mbit/s"}
+    annotations: {summary: "inbound traffic {{ $value | humanize }} Mbit/s"}
   - name: LatencyBaseline
     select: http_latency_ms
     detector: {kind: sigma, n: 3, window: 1h}   # population sigma of the last hour
     for: 2m
     severity: warning
     labels: {incident_type: system_crash}
-    annotations: {summary: "latency {{ $value }} ms on {{ $labels.instance }} is far off its baseline"}
+    annotations: {summary: "latency {{ $value | humanize }} ms on {{ $labels.instance }} is far off its baseline"}
   - name: ErrorRate
     select: 'rate(http_requests_errors_total[5m])'
     detector: {kind: threshold, above: 5}     # errors per second

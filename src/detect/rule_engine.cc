@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <unordered_set>
 
 #include "detect/snapshot_codec.h"
@@ -399,6 +400,24 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
   return {};
 }
 
+namespace {
+
+// Prometheus' `humanize`: four significant digits with an SI prefix ("1.024k", "950m").
+std::string humanize(double v) {
+  if (v == 0 || !std::isfinite(v)) return fmt::format("{:.4g}", v);
+  static constexpr const char* kBig[] = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
+  static constexpr const char* kSmall[] = {"", "m", "u", "n", "p", "f", "a", "z", "y"};
+  size_t i = 0;
+  if (std::abs(v) >= 1) {
+    while (std::abs(v) >= 1000 && i + 1 < std::size(kBig)) v /= 1000, ++i;
+    return fmt::format("{:.4g}{}", v, kBig[i]);
+  }
+  while (std::abs(v) < 1 && i + 1 < std::size(kSmall)) v *= 1000, ++i;
+  return fmt::format("{:.4g}{}", v, kSmall[i]);
+}
+
+}  // namespace
+
 std::string expand_template(std::string_view text, const core::Labels& labels, double value) {
   std::string out;
   size_t pos = 0;
@@ -413,6 +432,9 @@ std::string expand_template(std::string_view text, const core::Labels& labels, d
     while (!expr.empty() && expr.back() == ' ') expr.remove_suffix(1);
     if (expr == "$value" || expr == ".Value") {
       out += fmt::format("{}", value);
+    } else if (expr == "$value | humanize" || expr == ".Value | humanize" || expr == "humanize $value" ||
+               expr == "humanize .Value") {
+      out += humanize(value);
     } else if (expr.starts_with("$labels.")) {
       out += labels.get_or(expr.substr(8), "");
     } else if (expr.starts_with(".Labels.")) {

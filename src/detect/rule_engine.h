@@ -197,7 +197,8 @@ class RuleEngine {
   uint64_t duplicates_ = 0;
 };
 
-// Expands {{ $value }} and {{ $labels.name }} in an annotation template.
+// Expands {{ $value }}, {{ $value | humanize }} (Prometheus' SI-prefixed four digits) and
+// {{ $labels.name }} in an annotation template; anything else is left as written.
 std::string expand_template(std::string_view text, const core::Labels& labels, double value);
 
 }  // namespace tocsin::detect

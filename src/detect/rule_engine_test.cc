@@ -148,6 +148,16 @@ TEST(Template, ExpandsValueAndLabels) {
   EXPECT_EQ(expand_template("{{ unknown }} {{", l, 1), "{{ unknown }} {{");
 }
 
+TEST(Template, HumanizeAsPrometheusDoes) {
+  const core::Labels l;
+  EXPECT_EQ(expand_template("{{ $value | humanize }}", l, 1.0236384881162355), "1.024");
+  EXPECT_EQ(expand_template("{{ humanize $value }}", l, 1234567), "1.235M");
+  EXPECT_EQ(expand_template("{{ .Value | humanize }}", l, 0.95), "950m");
+  EXPECT_EQ(expand_template("{{ $value | humanize }}", l, -2500), "-2.5k");
+  EXPECT_EQ(expand_template("{{ $value | humanize }}", l, 0), "0");
+  EXPECT_EQ(expand_template("{{ $value | humanize }}", l, 0.000012), "12u");
+}
+
 }  // namespace
 }  // namespace tocsin::detect
 

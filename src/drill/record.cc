@@ -18,7 +18,7 @@ core::Result<DrillRecord> gather_record(store::Tx& tx, const Scenario& scenario,
   filter.since = scenario.start;
   filter.limit = 10'000;
   for (auto& inc : TOCSIN_TRY(tx.list_incidents(filter))) {
-    if (inc.drill == drill_id) rec.incidents.push_back(std::move(inc));
+    if (inc.drill == drill_id && inc.opened_at <= end) rec.incidents.push_back(std::move(inc));
   }
   std::sort(rec.incidents.begin(), rec.incidents.end(),
             [](const store::Incident& a, const store::Incident& b) { return a.id < b.id; });

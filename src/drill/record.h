@@ -3,7 +3,7 @@
 // so both are scored from the same kind of records by the same function (compute_scorecard).
 //
 // The record holds the drill's incidents — those whose `drill` mark is the drill's label value,
-// opened at or after its start — with their tasks and timelines, the notifications written for
+// opened between its start and its end — with their tasks and timelines, the notifications written for
 // them, the alerts labelled drill="<id>", and the scenario's fault timeline from its start.
 // Thread-safety: reads through the caller's transaction; reentrant.
 #pragma once

@@ -8,10 +8,9 @@
 #include "core/metrics.h"
 #include "core/simulated_clock.h"
 #include "drill/faults.h"
+#include "drill/player.h"
 #include "drill/record.h"
-#include "drill/responders.h"
 #include "engine/engine.h"
-#include "ingest/events.h"
 #include "notify/sender.h"
 
 namespace tocsin::drill {
@@ -42,6 +41,35 @@ class RecordingExecutor final : public action::Executor {
             ""};
   }
   int runs_ = 0;
+};
+
+// The player's stage for a simulated run: the private clock moves when told, and settling runs
+// the engine until nothing more is due at that instant, handing over the pages recorded meanwhile.
+class LocalStage final : public Stage {
+ public:
+  LocalStage(core::SimulatedClock& clock, engine::Engine& engine, RecordingSender& sender)
+      : clock_(clock), engine_(engine), sender_(sender) {}
+  Timestamp now() const override { return clock_.now(); }
+  core::Status move_to(Timestamp t) override {
+    clock_.advance_to(std::max(t, clock_.now()));
+    return {};
+  }
+  core::Result<Settled> settle() override {
+    Settled out;
+    for (int i = 0; i < 1000; ++i) {
+      out.next = TOCSIN_TRY(engine_.run_due());
+      auto pages = sender_.take();
+      const bool none = pages.empty();
+      for (auto& n : pages) out.pages.push_back(std::move(n));
+      if (none && (!out.next || *out.next > clock_.now())) return out;
+    }
+    return std::unexpected(core::Error::internal("drill: the engine kept finding work at the same instant"));
+  }
+
+ private:
+  core::SimulatedClock& clock_;
+  engine::Engine& engine_;
+  RecordingSender& sender_;
 };
 
 }  // namespace
@@ -81,61 +109,17 @@ core::Result<DrillRun> run_drill(std::shared_ptr<const config::Config> config, c
     drill_id = std::to_string(drill.id);
   }
 
-  SignalGenerator generator(s, core::Labels{{"drill", drill_id}});
-  ingest::EventCounters counters;
-  Responders responders(s, *config, *engine, s.seed);
-  const Timestamp end = s.start + s.duration;
-
-  // Whether the engine may have new work now: an alert moved, or a responder acted. Plain
-  // samples that move no alert leave its next due time as it was, so the engine is not run for
-  // them — most ticks of a long drill (the per-tick work stays a batch of ingests).
-  bool dirty = false;
-  auto sink = [&](const std::vector<core::Sample>& samples) -> core::Status {
-    const engine::IngestResult r = TOCSIN_TRY(engine->ingest(samples));
-    dirty = dirty || r.alert_transitions > 0 || !r.incidents_opened.empty();
-    return {};
-  };
-  // Runs the engine at the clock's time until it has nothing more due now; hands pages over.
-  std::optional<Timestamp> engine_next;
-  auto settle = [&]() -> core::Status {
-    for (int i = 0; i < 1000; ++i) {
-      engine_next = TOCSIN_TRY(engine->run_due());
-      auto pages = sender.take();
-      run.pages += pages.size();
-      for (const auto& n : pages) responders.on_page(n, clock.now());
-      if (pages.empty() && (!engine_next || *engine_next > clock.now())) return {};
-    }
-    return std::unexpected(core::Error::internal("drill: the engine kept finding work at the same instant"));
-  };
-  TOCSIN_RETURN_IF_ERROR(settle());
-  for (;;) {
-    std::optional<Timestamp> next = generator.next_time();
-    for (auto t : {responders.next_time(), engine_next}) {
-      if (t && (!next || *t < *next)) next = t;
-    }
-    if (!next || *next >= end) break;
-    ++run.steps;
-    clock.advance_to(std::max(*next, clock.now()));
-    const Timestamp now = clock.now();
-    if (auto g = generator.next_time(); g && *g <= now) {
-      auto tick = generator.take(now);
-      if (!tick.samples.empty()) TOCSIN_RETURN_IF_ERROR(sink(tick.samples));
-      if (!tick.events.empty()) TOCSIN_TRY(counters.record(tick.events, sink));
-    }
-    if (auto r = responders.next_time(); r && *r <= now) {
-      TOCSIN_RETURN_IF_ERROR(responders.run_due(now));
-      dirty = true;
-    }
-    if (dirty || (engine_next && *engine_next <= now)) {
-      TOCSIN_RETURN_IF_ERROR(settle());
-      dirty = false;
-    }
-  }
-  clock.advance_to(end);
-  TOCSIN_RETURN_IF_ERROR(settle());
-  run.samples = generator.samples_generated();
-  run.events = generator.events_generated();
-  run.responder_actions = responders.actions_taken();
+  // The loop itself is the DrillPlayer's (player.h), shared with `tocsin demo`; here it runs on
+  // the private clock, and the pages are what the in-memory senders recorded.
+  LocalStage stage(clock, *engine, sender);
+  DrillPlayer player(s, *config, *engine, stage, drill_id);
+  TOCSIN_RETURN_IF_ERROR(player.play_until(s.start + s.duration));
+  const Timestamp end = player.end();
+  run.steps = player.steps();
+  run.pages = player.pages();
+  run.samples = player.samples();
+  run.events = player.events();
+  run.responder_actions = player.responder_actions();
   run.simulated = s.duration;
 
   // What the store recorded: the scorecard's only input besides the scenario (record.h, shared

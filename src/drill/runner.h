@@ -4,9 +4,9 @@
 // signal generator feeding Engine::ingest (events through ingest::EventCounters, as
 // POST /api/v1/events does) and simulated responders acting through the Engine's public API.
 //
-// The loop steps simulated time to the next thing that happens — a generator tick, a responder
-// action, or the engine's own next due time from run_due() — so a 24-hour drill takes a fraction
-// of a second. No drill-only shortcut exists in the engine. Samples and events carry the label
+// The loop (drill/player.h, shared with `tocsin demo`) steps simulated time to the next thing that
+// happens — a generator tick, a responder action, or the engine's own next due time from
+// run_due() — so a 24-hour drill takes a fraction of a second. No drill-only shortcut exists in the engine. Samples and events carry the label
 // drill="<drill id>", as in a live drill. At the end the scorecard is computed from the store
 // (scorecard.h).
 // Thread-safety: run_drill is reentrant given distinct stores.

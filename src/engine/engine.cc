@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -292,10 +293,12 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
   std::vector<int64_t> opened;
   size_t flushed_notifications = 0;
   const bool routed = !alerts.empty();
+  bool groups_changed = false;
   auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
     TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
     if (alerts.empty()) return {};
     const auto changes = pipeline_->receive(std::move(alerts), now);
+    groups_changed = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.routed; });
     opened = TOCSIN_TRY(incidents_.link(tx, changes, *pipeline_, now));
     TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
     // Groups due at once (group_wait 0s, or alerts older than group_wait) flush in this same
@@ -309,8 +312,10 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
   }
   incidents_opened_total_.inc(static_cast<double>(opened.size()));
   notifications_created_total_.inc(static_cast<double>(flushed_notifications));
-  // A new group (group_wait) or an alert that flushes one at once: the driver must look again.
-  if (routed) wake();
+  // A new group (group_wait), an alert that flushes one at once, an incident or a notification:
+  // the driver must look again. Re-sends that changed only their times (Prometheus' steady
+  // state) changed nothing the driver schedules: the groups' flush times stay as they were.
+  if (groups_changed || !opened.empty() || flushed_notifications > 0) wake();
   return opened;
 }
 

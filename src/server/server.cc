@@ -58,6 +58,12 @@ class SimulatedTime final : public api::ClockControl {
   core::Timestamp now() const override { return clock_.now(); }
 
   core::Result<core::Timestamp> advance_to(core::Timestamp to) override {
+    TOCSIN_TRY(advance(to));
+    return clock_.now();
+  }
+
+  // advance_to, returning the engine's next due time after its last pass at `to`.
+  core::Result<std::optional<core::Timestamp>> advance(core::Timestamp to) {
     std::lock_guard lock(mu_);
     int passes_here = 0;  // engine passes since the clock last moved
     for (;;) {
@@ -71,10 +77,10 @@ class SimulatedTime final : public api::ClockControl {
             "the engine still reports work due at {} after {} passes", core::format_rfc3339(before), passes_here)));
       }
     }
-    clock_.advance_to(to);
-    TOCSIN_TRY(pass_());
+    clock_.advance_to(std::max(to, clock_.now()));
+    const auto next = TOCSIN_TRY(pass_());
     housekeeping_();
-    return clock_.now();
+    return next;
   }
 
   // One engine pass at the current simulated time (the driver thread, after a write). Time moves
@@ -128,14 +134,17 @@ struct Runtime::Impl {
   // none of them in any case).
   static constexpr core::Duration kLogSyncEvery = std::chrono::seconds(1);
 
+  // Paced by real time (the same as the engine's clock unless it is simulated): the saved state
+  // is there for a crash of the real machine, and a demo advancing its simulated clock in small
+  // steps would otherwise write and fsync it at every simulated minute.
   void save_state() {
     if (auto st = engine->save_state(); !st) {
       core::log::error("saving rule state failed", {{"error", st.error().to_string()}});
     }
-    last_state_save = clock->now();
+    last_state_save = system_clock.now();
   }
   void save_state_if_due() {
-    if (clock->now() - last_state_save >= kStateSaveEvery) save_state();
+    if (system_clock.now() - last_state_save >= kStateSaveEvery) save_state();
   }
 
   // One pass of the engine's modules; also saves the learned state when it is time.
@@ -202,7 +211,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   impl->engine = TOCSIN_TRY(engine::Engine::create(std::move(engine_options)));
   // Order matters: the driver exists before anything can ingest (its wake hook), and the router
   // is published to the HTTP threads last, when everything behind it is ready.
-  impl->last_state_save = impl->clock->now();
+  impl->last_state_save = impl->system_clock.now();
   if (impl->simulated_clock) {
     impl->simulated_time = std::make_unique<SimulatedTime>(
         *impl->simulated_clock, [raw] { return raw->engine->run_due(); }, [raw] { raw->save_state_if_due(); });
@@ -255,6 +264,19 @@ std::string Runtime::base_url() const {
 core::Status Runtime::ingest(const std::vector<core::Sample>& samples) {
   TOCSIN_TRY(impl_->engine->ingest(samples));
   return {};
+}
+
+engine::Engine& Runtime::engine() { return *impl_->engine; }
+
+store::Store& Runtime::store() { return *impl_->store; }
+
+core::Timestamp Runtime::now() const { return impl_->clock->now(); }
+
+core::Result<std::optional<core::Timestamp>> Runtime::advance_to(core::Timestamp to) {
+  if (!impl_->simulated_time) {
+    return std::unexpected(core::Error::failed_precondition("the clock is not simulated"));
+  }
+  return impl_->simulated_time->advance(to);
 }
 
 void Runtime::stop() {

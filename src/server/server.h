@@ -7,7 +7,8 @@
 // core::SimulatedClock that stands still until POST /api/v1/clock/advance moves it; an advance
 // runs the engine at every moment something falls due on the way, deliveries included, before
 // it answers. Writes still wake the driver at once, as with the real clock.
-// Thread-safety: Runtime methods are called from the thread that created it.
+// Thread-safety: Runtime methods are called from one thread at a time (`tocsin demo` lends it to
+// its player thread, and stops it only after joining that thread).
 #pragma once
 
 #include <filesystem>
@@ -18,6 +19,13 @@
 
 #include "core/result.h"
 #include "core/sample.h"
+
+namespace tocsin::engine {
+class Engine;
+}
+namespace tocsin::store {
+class Store;
+}
 
 namespace tocsin::server {
 
@@ -37,8 +45,17 @@ class Runtime {
 
   uint16_t port() const;
   std::string base_url() const;
-  // Ingests samples the way every ingestion path does (used by the demo's simulated service).
+  // Ingests samples the way every ingestion path does.
   core::Status ingest(const std::vector<core::Sample>& samples);
+  // What `tocsin demo` plays its drills against (thread-safe, like the engine and the store).
+  engine::Engine& engine();
+  store::Store& store();
+  // The engine's clock: simulated with --simulated-clock, else real.
+  core::Timestamp now() const;
+  // --simulated-clock only (failed_precondition otherwise): moves the clock to `to`, running the
+  // engine at every instant something falls due on the way and at `to` — what
+  // POST /api/v1/clock/advance does — and returns the engine's next due time after that.
+  core::Result<std::optional<core::Timestamp>> advance_to(core::Timestamp to);
   void stop();
 
  private:

@@ -21,6 +21,7 @@ import email.policy
 import http.server
 import json
 import os
+import random
 import select
 import shutil
 import signal
@@ -51,7 +52,33 @@ def tocsin_bin() -> str:
     return os.environ.get("TOCSIN_BIN", DEFAULT_BIN)
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A loopback port that was free just now, chosen BELOW the kernel's ephemeral range.
+
+    Why not bind(0): the kernel hands out ports from the ephemeral range, which is also where every
+    outgoing connection's source port comes from. With tests running in parallel, one of their
+    client connections can take the port between this function closing it and the server binding
+    it ("address already in use"). Below the range only another free_port() caller can collide,
+    and the random choice over ~10,000 ports makes that rare."""
+    lo, _ = _ephemeral_range()
+    top = max(lo - 1, 12000)
+    for _ in range(100):
+        port = random.randint(top - 10000 if top > 11024 else 1025, top)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -244,12 +244,23 @@ CREATE INDEX drill_runs_by_plan ON drill_runs (plan, ran_at);
 ALTER TABLE incidents ADD COLUMN drill TEXT NOT NULL DEFAULT '';
 )sql";
 
-// Live drills registered with their scenario's text, which the server scores when they finish.
+// The alert time log (alert_time_log.h): which epoch of the log the alerts table already holds.
+// Only a new table, so it applies after any other script; renumber it when branches meet.
 constexpr std::string_view kV7 = R"sql(
+CREATE TABLE alert_time_log (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  applied_epoch INTEGER NOT NULL
+);
+INSERT INTO alert_time_log (id, applied_epoch) VALUES (1, 0);
+)sql";
+
+// Live drills registered with their scenario's text, which the server scores when they finish.
+// Only a new column with a default, so it applies after any other script.
+constexpr std::string_view kV8 = R"sql(
 ALTER TABLE live_drills ADD COLUMN scenario_yaml TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<std::string_view, 7> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7};
+constexpr std::array<std::string_view, 8> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -218,10 +218,10 @@ TEST_F(MigrationsTest, Version5IncidentsSurviveVersion6AsRealIncidentsWithEmptyD
   EXPECT_TRUE(status.has_value()) << status.error().to_string();
 }
 
-TEST_F(MigrationsTest, Version6LiveDrillsSurviveVersion7WithoutAScenario) {
+TEST_F(MigrationsTest, Version7LiveDrillsSurviveVersion8WithoutAScenario) {
   {
     auto db = open();
-    ASSERT_EQ(migrate(*db, schema_migrations().first(6)).value_or(-1), 6);
+    ASSERT_EQ(migrate(*db, schema_migrations().first(7)).value_or(-1), 7);
     auto inserted = db->exec(R"sql(
       INSERT INTO live_drills (id, scenario, plan, participants, started_at, started_by, finished_by)
         VALUES (1, 'System crash', 'system_crash', '["carol"]', 1000, 'trainer', '');
@@ -230,12 +230,12 @@ TEST_F(MigrationsTest, Version6LiveDrillsSurviveVersion7WithoutAScenario) {
   }
   auto store = open_sqlite_store(dir_.path() / "m.db");
   ASSERT_TRUE(store.has_value()) << store.error().to_string();
-  EXPECT_EQ((*store)->schema_version(), 7);
+  EXPECT_EQ((*store)->schema_version(), 8);
   auto status = (*store)->write([&](Tx& tx) -> Status {
     auto drill = TOCSIN_TRY(tx.get_live_drill(1));
     EXPECT_TRUE(drill.has_value());
     if (!drill) return core::ok();
-    EXPECT_EQ(drill->scenario_yaml, "") << "a drill registered before v7 has no scenario: the client scores it";
+    EXPECT_EQ(drill->scenario_yaml, "") << "a drill registered before v8 has no scenario: the client scores it";
     drill->scenario_yaml = "name: x\n";
     TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
     EXPECT_EQ(TOCSIN_TRY(tx.get_live_drill(1))->scenario_yaml, "name: x\n");

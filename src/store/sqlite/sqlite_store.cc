@@ -4,17 +4,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cassert>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
+#include "store/sqlite/alert_time_log.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite.h"
 
@@ -366,15 +372,59 @@ Result<std::vector<T>> collect(Statement& statement, ReadRow read_row) {
   return out;
 }
 
+// The alert time log and what it holds that the alerts table does not yet (alert_time_log.h).
+// Shared by SqliteStore and its Tx, under the store's mutex.
+struct TimeLogState {
+  std::unique_ptr<AlertTimeLog> log;  // null: another process has it; re-sends go to SQLite
+  // Every alert re-sent through the log since the last checkpoint: its newest times.
+  std::unordered_map<uint64_t, AlertTimes> overlay;
+};
+
 class SqliteTx final : public Tx {
  public:
-  explicit SqliteTx(Database& db) : db_(db) {}
+  SqliteTx(Database& db, TimeLogState& times) : db_(db), times_(times) {}
 
   void begin(bool writable) {
     active_ = true;
     writable_ = writable;
+    begun_ = false;
+    pending_.clear();
+    rewritten_.clear();
+    checkpoint_ = false;
   }
   void end() { active_ = false; }
+  // Whether an SQL transaction was opened: it is, at the first statement. A transaction whose
+  // work went only to the alert time log never touches SQLite (no BEGIN, no COMMIT, no locks).
+  bool begun() const { return begun_; }
+
+  // Re-sends of this transaction that go to the log at commit (newest per alert).
+  // In order; an alert re-sent twice in one transaction appears twice (the later one wins).
+  const std::vector<AlertTimeEntry>& pending_times() const { return pending_; }
+  // Whether the commit must also write everything the log holds into the database (this
+  // transaction wrote an alert row that the log holds an older state of).
+  bool needs_checkpoint() const { return checkpoint_; }
+  void force_checkpoint() { checkpoint_ = true; }
+
+  // Writes the log's alert times (but not over rows this transaction rewrote) and this
+  // transaction's own re-sends into the alerts table, and records that the database now holds
+  // the log up to `epoch`.
+  Status write_back(uint64_t epoch) {
+    for (const auto& [fingerprint, times] : times_.overlay) {
+      if (rewritten_.count(fingerprint)) continue;
+      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+    }
+    for (const auto& e : pending_) TOCSIN_RETURN_IF_ERROR(update_times(e.fingerprint, e.times));
+    pending_.clear();
+    auto statement = TOCSIN_TRY(prepare("UPDATE alert_time_log SET applied_epoch = ?1 WHERE id = 1"));
+    TOCSIN_RETURN_IF_ERROR(statement->bind_all(static_cast<int64_t>(epoch)));
+    return statement->run();
+  }
+
+  Result<uint64_t> applied_epoch() {
+    auto statement = TOCSIN_TRY(prepare("SELECT applied_epoch FROM alert_time_log WHERE id = 1"));
+    if (!TOCSIN_TRY(statement->step())) return uint64_t{0};
+    return static_cast<uint64_t>(statement->column_int64(0));
+  }
 
   Status upsert_alert(const AlertRecord& alert) override {
     return annotate("upsert_alert", [&]() -> Status {
@@ -384,7 +434,7 @@ class SqliteTx final : public Tx {
       // NaN is a legitimate sample value; SQLite would turn it into NULL anyway, so do it openly.
       std::optional<double> value;
       if (!std::isnan(alert.value)) value = alert.value;
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO alerts (" TOCSIN_ALERT_COLUMNS ") "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
           "ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, labels = excluded.labels, "
@@ -396,7 +446,9 @@ class SqliteTx final : public Tx {
           to_db(alert.fingerprint), alert.rule, labels, annotations, to_string(alert.state), value,
           to_db(alert.active_at), to_db(alert.fired_at), to_db(alert.resolved_at), to_db(alert.updated_at),
           alert.incident_id, to_db(alert.ends_at), alert.ends_at_from_timeout ? 1 : 0, alert.generator_url));
-      return statement->run();
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      rewrote(alert.fingerprint);
+      return core::ok();
     });
   }
 
@@ -404,15 +456,20 @@ class SqliteTx final : public Tx {
                      Timestamp updated_at) override {
     return annotate("touch_alert", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
-          "UPDATE alerts SET ends_at = ?1, ends_at_from_timeout = ?2, updated_at = ?3 WHERE fingerprint = ?4"));
-      TOCSIN_RETURN_IF_ERROR(
-          statement->bind_all(to_db(ends_at), ends_at_from_timeout ? 1 : 0, to_db(updated_at), to_db(fingerprint)));
-      TOCSIN_RETURN_IF_ERROR(statement->run());
-      if (db_.changes() == 0) {
-        return std::unexpected(
-            Error::not_found(fmt::format("alert {} does not exist", core::fingerprint_hex(fingerprint))));
+      const AlertTimes times{ends_at, ends_at_from_timeout, updated_at};
+      if (times_.log && !times_.log->broken()) {
+        // Logged at commit: the row must exist (it does when the log or this transaction has it).
+        if (!times_.overlay.count(fingerprint) && !rewritten_.count(fingerprint)) {
+          auto statement = TOCSIN_TRY(prepare("SELECT 1 FROM alerts WHERE fingerprint = ?1"));
+          TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
+          if (!TOCSIN_TRY(statement->step())) return std::unexpected(missing_alert(fingerprint));
+        }
+        pending_.push_back({fingerprint, times});
+        return core::ok();
       }
+      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+      if (db_.changes() == 0) return std::unexpected(missing_alert(fingerprint));
+      rewrote(fingerprint);
       return core::ok();
     });
   }
@@ -420,10 +477,12 @@ class SqliteTx final : public Tx {
   Result<std::optional<AlertRecord>> get_alert(uint64_t fingerprint) override {
     return annotate("get_alert", [&]() -> Result<std::optional<AlertRecord>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ALERT_COLUMNS " FROM alerts WHERE fingerprint = ?1"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ALERT_COLUMNS " FROM alerts WHERE fingerprint = ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
-      return TOCSIN_TRY(read_alert(*statement));
+      auto alert = TOCSIN_TRY(read_alert(*statement));
+      apply_logged_times(alert);
+      return alert;
     });
   }
 
@@ -432,18 +491,22 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       std::optional<std::string_view> state_name;
       if (state) state_name = to_string(*state);
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ALERT_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ALERT_COLUMNS
                                               " FROM alerts WHERE ?1 IS NULL OR state = ?1 "
                                               "ORDER BY active_at, fingerprint"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(state_name));
-      return collect<AlertRecord>(*statement, read_alert);
+      auto alerts = TOCSIN_TRY(collect<AlertRecord>(*statement, read_alert));
+      for (auto& alert : alerts) apply_logged_times(alert);
+      return alerts;
     });
   }
 
   Result<int> delete_resolved_alerts(Timestamp before) override {
     return annotate("delete_resolved_alerts", [&]() -> Result<int> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      // The condition reads updated_at: bring the rows up to date with the log first.
+      TOCSIN_RETURN_IF_ERROR(materialize_logged_times());
+      auto statement = TOCSIN_TRY(prepare(
           "DELETE FROM alerts WHERE state = 'resolved' AND incident_id IS NULL AND updated_at < ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
@@ -455,7 +518,7 @@ class SqliteTx final : public Tx {
     return annotate("upsert_silence", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
       const std::string matchers = TOCSIN_TRY(matchers_to_json(silence.matchers));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO silences (" TOCSIN_SILENCE_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
           "ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at, "
           "ends_at = excluded.ends_at, updated_at = excluded.updated_at, created_by = excluded.created_by, "
@@ -470,7 +533,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Silence>> get_silence(std::string_view id) override {
     return annotate("get_silence", [&]() -> Result<std::optional<Silence>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences WHERE id = ?1"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences WHERE id = ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
       return TOCSIN_TRY(read_silence(*statement));
@@ -480,7 +543,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<Silence>> list_silences() override {
     return annotate("list_silences", [&]() -> Result<std::vector<Silence>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences ORDER BY id"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_SILENCE_COLUMNS " FROM silences ORDER BY id"));
       return collect<Silence>(*statement, read_silence);
     });
   }
@@ -488,7 +551,7 @@ class SqliteTx final : public Tx {
   Result<int> delete_expired_silences(Timestamp before) override {
     return annotate("delete_expired_silences", [&]() -> Result<int> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare("DELETE FROM silences WHERE ends_at < ?1"));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM silences WHERE ends_at < ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return static_cast<int>(db_.changes());
@@ -500,7 +563,7 @@ class SqliteTx final : public Tx {
     return annotate("get_nflog", [&]() -> Result<std::optional<NotificationLogEntry>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement = TOCSIN_TRY(
-          db_.prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog WHERE receiver = ?1 AND group_key = ?2"));
+          prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog WHERE receiver = ?1 AND group_key = ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(receiver, group_key));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
       return TOCSIN_TRY(read_nflog(*statement));
@@ -512,7 +575,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(true));
       const std::string firing = TOCSIN_TRY(fingerprints_to_json(entry.firing, "firing"));
       const std::string resolved = TOCSIN_TRY(fingerprints_to_json(entry.resolved, "resolved"));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO nflog (" TOCSIN_NFLOG_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
           "ON CONFLICT (receiver, group_key) DO UPDATE SET firing = excluded.firing, "
           "resolved = excluded.resolved, at = excluded.at, expires_at = excluded.expires_at"));
@@ -526,7 +589,7 @@ class SqliteTx final : public Tx {
     return annotate("list_nflog", [&]() -> Result<std::vector<NotificationLogEntry>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement =
-          TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog ORDER BY receiver, group_key"));
+          TOCSIN_TRY(prepare("SELECT " TOCSIN_NFLOG_COLUMNS " FROM nflog ORDER BY receiver, group_key"));
       return collect<NotificationLogEntry>(*statement, read_nflog);
     });
   }
@@ -534,7 +597,7 @@ class SqliteTx final : public Tx {
   Result<int> delete_expired_nflog(Timestamp now) override {
     return annotate("delete_expired_nflog", [&]() -> Result<int> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare("DELETE FROM nflog WHERE expires_at <= ?1"));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM nflog WHERE expires_at <= ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return static_cast<int>(db_.changes());
@@ -544,7 +607,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> insert_incident(const Incident& incident) override {
     return annotate("insert_incident", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incidents (title, plan, severity, status, group_key, opened_at, acknowledged_at, "
           "mitigated_at, resolved_at, closed_at, escalation_policy, escalation_pass, escalation_next_level, "
           "escalation_next_at, drill) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
@@ -557,7 +620,7 @@ class SqliteTx final : public Tx {
   Status update_incident(const Incident& incident) override {
     return annotate("update_incident", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE incidents SET title = ?1, plan = ?2, severity = ?3, status = ?4, group_key = ?5, "
           "opened_at = ?6, acknowledged_at = ?7, mitigated_at = ?8, resolved_at = ?9, closed_at = ?10, "
           "escalation_policy = ?11, escalation_pass = ?12, escalation_next_level = ?13, "
@@ -577,7 +640,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       std::optional<Incident> incident;
       {
-        auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents WHERE id = ?1"));
+        auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents WHERE id = ?1"));
         TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
         if (!TOCSIN_TRY(statement->step())) return std::nullopt;
         incident = TOCSIN_TRY(read_incident(*statement));
@@ -595,7 +658,7 @@ class SqliteTx final : public Tx {
       if (filter.status) status = to_string(*filter.status);
       std::vector<Incident> incidents;
       {
-        auto statement = TOCSIN_TRY(db_.prepare(
+        auto statement = TOCSIN_TRY(prepare(
             "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
             "WHERE (?1 IS NULL OR status = ?1) AND (?2 = '' OR plan = ?2) AND (?3 IS NULL OR opened_at >= ?3) "
             "ORDER BY opened_at DESC, id DESC LIMIT ?4"));
@@ -614,7 +677,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       std::optional<Incident> incident;
       {
-        auto statement = TOCSIN_TRY(db_.prepare(
+        auto statement = TOCSIN_TRY(prepare(
             "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
             "WHERE group_key = ?1 AND status NOT IN ('resolved', 'closed') "
             "ORDER BY opened_at DESC, id DESC LIMIT 1"));
@@ -631,7 +694,7 @@ class SqliteTx final : public Tx {
     return annotate("incidents_due_for_escalation", [&]() -> Result<std::vector<Incident>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       TOCSIN_RETURN_IF_ERROR(check_limit(limit));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
           "WHERE status = 'triggered' AND escalation_next_at IS NOT NULL AND escalation_next_at <= ?1 "
           "ORDER BY escalation_next_at, id LIMIT ?2"));
@@ -646,7 +709,7 @@ class SqliteTx final : public Tx {
       const std::string labels = TOCSIN_TRY(labels_to_json(alert.labels));
       // added_at keeps the time the alert first joined: an update (say, to resolved) leaves it, so
       // the incident's alerts stay in the order they arrived.
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incident_alerts (incident_id, fingerprint, labels, status, added_at) "
           "VALUES (?1, ?2, ?3, ?4, ?5) "
           "ON CONFLICT (incident_id, fingerprint) DO UPDATE SET labels = excluded.labels, status = excluded.status"));
@@ -659,7 +722,7 @@ class SqliteTx final : public Tx {
   Status insert_task(int64_t incident_id, const Task& task) override {
     return annotate("insert_task", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO tasks (ord, title, owner, assignee, due_at, status, done_at, done_by, overdue_at, incident_id, "
           "step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
       TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
@@ -670,7 +733,7 @@ class SqliteTx final : public Tx {
   Status update_task(int64_t incident_id, const Task& task) override {
     return annotate("update_task", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE tasks SET ord = ?1, title = ?2, owner = ?3, assignee = ?4, due_at = ?5, status = ?6, "
           "done_at = ?7, done_by = ?8, overdue_at = ?9 WHERE incident_id = ?10 AND step = ?11"));
       TOCSIN_RETURN_IF_ERROR(bind_task(*statement, incident_id, task));
@@ -686,7 +749,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<std::pair<int64_t, Task>>> overdue_tasks(Timestamp now, int limit) override {
     return annotate("overdue_tasks", [&]() -> Result<std::vector<std::pair<int64_t, Task>>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT t.step, t.ord, t.title, t.owner, t.assignee, t.due_at, t.status, t.done_at, t.done_by, "
           "t.overdue_at, t.incident_id FROM tasks t JOIN incidents i ON i.id = t.incident_id "
           "WHERE t.status = 'open' AND t.overdue_at IS NULL AND t.due_at <= ?1 "
@@ -704,7 +767,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Timestamp>> next_task_due() override {
     return annotate("next_task_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT MIN(t.due_at) FROM tasks t JOIN incidents i ON i.id = t.incident_id "
           "WHERE t.status = 'open' AND t.overdue_at IS NULL "
           "AND i.status IN ('triggered', 'acknowledged', 'mitigated')"));
@@ -715,7 +778,7 @@ class SqliteTx final : public Tx {
   Status insert_link(int64_t a, int64_t b, Timestamp at) override {
     return annotate("insert_link", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incident_links (incident_a, incident_b, created_at) VALUES (?1, ?2, ?3) "
           "ON CONFLICT DO NOTHING"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(std::min(a, b), std::max(a, b), to_db(at)));
@@ -726,7 +789,7 @@ class SqliteTx final : public Tx {
   Status upsert_clock(const IncidentClock& c) override {
     return annotate("upsert_clock", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO incident_clocks (incident_id, name, started_at, next_at, fired) VALUES (?1, ?2, ?3, ?4, ?5) "
           "ON CONFLICT (incident_id, name) DO UPDATE SET started_at = excluded.started_at, "
           "next_at = excluded.next_at, fired = excluded.fired"));
@@ -738,7 +801,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<IncidentClock>> due_clocks(Timestamp now, int limit) override {
     return annotate("due_clocks", [&]() -> Result<std::vector<IncidentClock>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT incident_id, name, started_at, next_at, fired FROM incident_clocks "
           "WHERE next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at, incident_id, name LIMIT ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
@@ -749,7 +812,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Timestamp>> next_clock_due() override {
     return annotate("next_clock_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT MIN(next_at) FROM incident_clocks WHERE next_at IS NOT NULL"));
+      auto statement = TOCSIN_TRY(prepare("SELECT MIN(next_at) FROM incident_clocks WHERE next_at IS NOT NULL"));
       return min_time(*statement);
     });
   }
@@ -757,7 +820,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> append_timeline(const TimelineEvent& event) override {
     return annotate("append_timeline", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO timeline (incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)"));
       TOCSIN_RETURN_IF_ERROR(
           statement->bind_all(event.incident_id, to_db(event.at), event.kind, event.actor, event.detail));
@@ -769,7 +832,7 @@ class SqliteTx final : public Tx {
   Status insert_action_run(const ActionRun& run) override {
     return annotate("insert_action_run", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO action_runs (" TOCSIN_ACTION_RUN_COLUMNS
           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
       TOCSIN_RETURN_IF_ERROR(bind_action_run(*statement, run));
@@ -780,7 +843,7 @@ class SqliteTx final : public Tx {
   Status update_action_run(const ActionRun& run) override {
     return annotate("update_action_run", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE action_runs SET type = ?3, state = ?4, attempts = ?5, created_at = ?6, next_attempt_at = ?7, "
           "started_at = ?8, finished_at = ?9, approved_by = ?10, approved_at = ?11, request = ?12, "
           "last_result = ?13, last_output = ?14 WHERE incident_id = ?1 AND step = ?2"));
@@ -797,7 +860,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<ActionRun>> get_action_run(int64_t incident_id, std::string_view step) override {
     return annotate("get_action_run", [&]() -> Result<std::optional<ActionRun>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
                                               " FROM action_runs WHERE incident_id = ?1 AND step = ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_id, step));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
@@ -808,7 +871,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<ActionRun>> list_action_runs(ActionState state) override {
     return annotate("list_action_runs", [&]() -> Result<std::vector<ActionRun>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
                                               " FROM action_runs WHERE state = ?1 ORDER BY incident_id, step"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_string(state)));
       return collect<ActionRun>(*statement, read_action_run);
@@ -819,7 +882,7 @@ class SqliteTx final : public Tx {
     return annotate("due_action_runs", [&]() -> Result<std::vector<ActionRun>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       TOCSIN_RETURN_IF_ERROR(check_limit(limit));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ACTION_RUN_COLUMNS
                                               " FROM action_runs WHERE state = 'pending' AND next_attempt_at <= ?1 "
                                               "ORDER BY next_attempt_at, incident_id, step LIMIT ?2"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now), limit));
@@ -831,7 +894,7 @@ class SqliteTx final : public Tx {
     return annotate("next_action_run_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement =
-          TOCSIN_TRY(db_.prepare("SELECT MIN(next_attempt_at) FROM action_runs WHERE state = 'pending'"));
+          TOCSIN_TRY(prepare("SELECT MIN(next_attempt_at) FROM action_runs WHERE state = 'pending'"));
       return min_time(*statement);
     });
   }
@@ -839,7 +902,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> insert_notification(const Notification& n) override {
     return annotate("insert_notification", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO notifications (incident_id, target, channel, address, payload, status, attempts, "
           "created_at, next_attempt_at, last_error, dedup_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
       TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
@@ -853,7 +916,7 @@ class SqliteTx final : public Tx {
   Status update_notification(const Notification& n) override {
     return annotate("update_notification", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE notifications SET incident_id = ?1, target = ?2, channel = ?3, address = ?4, payload = ?5, "
           "status = ?6, attempts = ?7, created_at = ?8, next_attempt_at = ?9, last_error = ?10 WHERE id = ?11"));
       TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
@@ -870,7 +933,7 @@ class SqliteTx final : public Tx {
     return annotate("due_notifications", [&]() -> Result<std::vector<Notification>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       TOCSIN_RETURN_IF_ERROR(check_limit(limit));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_NOTIFICATION_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_NOTIFICATION_COLUMNS
                                               " FROM notifications "
                                               "WHERE status = 'pending' AND next_attempt_at <= ?1 "
                                               "ORDER BY next_attempt_at, id LIMIT ?2"));
@@ -883,7 +946,7 @@ class SqliteTx final : public Tx {
     return annotate("next_notification_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement =
-          TOCSIN_TRY(db_.prepare("SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'"));
+          TOCSIN_TRY(prepare("SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'"));
       return min_time(*statement);
     });
   }
@@ -891,7 +954,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<Notification>> list_notifications(int64_t incident_id) override {
     return annotate("list_notifications", [&]() -> Result<std::vector<Notification>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT " TOCSIN_NOTIFICATION_COLUMNS " FROM notifications WHERE incident_id IS ?1 ORDER BY id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_ref_to_db(incident_id)));
       return collect<Notification>(*statement, read_notification);
@@ -901,7 +964,7 @@ class SqliteTx final : public Tx {
   Result<int64_t> insert_attempt(const NotificationAttempt& a) override {
     return annotate("insert_attempt", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO notification_attempts (notification_id, at, ok, status_code, error, latency_ms) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(a.notification_id, to_db(a.at), a.ok ? 1 : 0, a.status_code,
@@ -914,7 +977,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<NotificationAttempt>> list_attempts(int64_t notification_id) override {
     return annotate("list_attempts", [&]() -> Result<std::vector<NotificationAttempt>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT id, notification_id, at, ok, status_code, error, latency_ms FROM notification_attempts "
           "WHERE notification_id = ?1 ORDER BY id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(notification_id));
@@ -935,7 +998,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<Timestamp>> next_escalation_due() override {
     return annotate("next_escalation_due", [&]() -> Result<std::optional<Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT MIN(escalation_next_at) FROM incidents "
           "WHERE status = 'triggered' AND escalation_next_at IS NOT NULL"));
       return min_time(*statement);
@@ -947,7 +1010,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(true));
       TOCSIN_RETURN_IF_ERROR(validate_drill_run(run));
       const std::string participants = TOCSIN_TRY(strings_to_json(run.participants, "participants"));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO drill_runs (scenario, plan, mode, seed, participants, started_at, finished_at, ran_at, score, "
           "passed, scorecard, live_drill) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(run.scenario, run.plan, run.mode, to_db(run.seed), participants,
@@ -961,7 +1024,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<DrillRun>> get_drill_run(int64_t id) override {
     return annotate("get_drill_run", [&]() -> Result<std::optional<DrillRun>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_DRILL_RUN_COLUMNS ", scorecard FROM drill_runs WHERE id = ?1"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_DRILL_RUN_COLUMNS ", scorecard FROM drill_runs WHERE id = ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
       return TOCSIN_TRY(read_drill_run(*statement, true));
@@ -973,7 +1036,7 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       TOCSIN_RETURN_IF_ERROR(check_limit(filter.limit));
       // The scorecard column is read only when asked: it is the bulk of a row.
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT " TOCSIN_DRILL_RUN_COLUMNS ", CASE WHEN ?5 THEN scorecard ELSE '' END FROM drill_runs "
           "WHERE (?1 = '' OR plan = ?1) AND (?2 = '' OR scenario = ?2) AND (?3 IS NULL OR ran_at >= ?3) "
           "ORDER BY ran_at DESC, id DESC LIMIT ?4"));
@@ -987,7 +1050,7 @@ class SqliteTx final : public Tx {
   Result<std::map<std::string, Timestamp>> last_drill_runs() override {
     return annotate("last_drill_runs", [&]() -> Result<std::map<std::string, Timestamp>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT plan, MAX(ran_at) FROM drill_runs GROUP BY plan"));
+      auto statement = TOCSIN_TRY(prepare("SELECT plan, MAX(ran_at) FROM drill_runs GROUP BY plan"));
       std::map<std::string, Timestamp> out;
       while (TOCSIN_TRY(statement->step())) out.emplace(statement->column_text(0), time_from_db(statement->column_int64(1)));
       return out;
@@ -998,7 +1061,7 @@ class SqliteTx final : public Tx {
     return annotate("insert_live_drill", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
       const std::string participants = TOCSIN_TRY(strings_to_json(drill.participants, "participants"));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "INSERT INTO live_drills (scenario, plan, participants, started_at, finished_at, started_by, finished_by, "
           "run, scenario_yaml) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(drill.scenario, drill.plan, participants, to_db(drill.started_at),
@@ -1013,7 +1076,7 @@ class SqliteTx final : public Tx {
     return annotate("update_live_drill", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
       const std::string participants = TOCSIN_TRY(strings_to_json(drill.participants, "participants"));
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "UPDATE live_drills SET scenario = ?1, plan = ?2, participants = ?3, started_at = ?4, finished_at = ?5, "
           "started_by = ?6, finished_by = ?7, run = ?8, scenario_yaml = ?9 WHERE id = ?10"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(drill.scenario, drill.plan, participants, to_db(drill.started_at),
@@ -1030,7 +1093,7 @@ class SqliteTx final : public Tx {
   Result<std::optional<LiveDrill>> get_live_drill(int64_t id) override {
     return annotate("get_live_drill", [&]() -> Result<std::optional<LiveDrill>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_LIVE_DRILL_COLUMNS " FROM live_drills WHERE id = ?1"));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_LIVE_DRILL_COLUMNS " FROM live_drills WHERE id = ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
       if (!TOCSIN_TRY(statement->step())) return std::nullopt;
       return TOCSIN_TRY(read_live_drill(*statement));
@@ -1040,7 +1103,7 @@ class SqliteTx final : public Tx {
   Result<std::vector<LiveDrill>> list_live_drills(bool running_only) override {
     return annotate("list_live_drills", [&]() -> Result<std::vector<LiveDrill>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
-      auto statement = TOCSIN_TRY(db_.prepare("SELECT " TOCSIN_LIVE_DRILL_COLUMNS
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_LIVE_DRILL_COLUMNS
                                               " FROM live_drills WHERE ?1 = 0 OR finished_at IS NULL "
                                               "ORDER BY started_at DESC, id DESC"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(running_only ? 1 : 0));
@@ -1049,6 +1112,76 @@ class SqliteTx final : public Tx {
   }
 
  private:
+  // Every statement of a Tx goes through here, never db_.prepare: the SQL transaction begins at
+  // the first statement, and a statement prepared past this would run in autocommit — outside the
+  // transaction, surviving its rollback (SqliteStoreTest.BadDrillRunsAreRejected… catches that).
+  Result<StatementLease> prepare(std::string_view sql) {
+    if (!begun_) {
+      // IMMEDIATE takes the write lock up front, so a write transaction never fails half-way
+      // through because another connection wrote first.
+      TOCSIN_RETURN_IF_ERROR(db_.exec(writable_ ? "BEGIN IMMEDIATE" : "BEGIN"));
+      begun_ = true;
+    }
+    return db_.prepare(sql);
+  }
+
+  static Error missing_alert(uint64_t fingerprint) {
+    return Error::not_found(fmt::format("alert {} does not exist", core::fingerprint_hex(fingerprint)));
+  }
+
+  Status update_times(uint64_t fingerprint, const AlertTimes& times) {
+    auto statement = TOCSIN_TRY(prepare(
+        "UPDATE alerts SET ends_at = ?1, ends_at_from_timeout = ?2, updated_at = ?3 WHERE fingerprint = ?4"));
+    TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(times.ends_at), times.ends_at_from_timeout ? 1 : 0,
+                                               to_db(times.updated_at), to_db(fingerprint)));
+    return statement->run();
+  }
+
+  // This transaction wrote the alert's row in SQL: a re-send logged earlier in it is superseded,
+  // and an older state of it in the log must never be replayed over the row.
+  void rewrote(uint64_t fingerprint) {
+    if (!pending_.empty()) std::erase_if(pending_, [&](const AlertTimeEntry& e) { return e.fingerprint == fingerprint; });
+    if (times_.overlay.count(fingerprint)) {
+      rewritten_.insert(fingerprint);
+      checkpoint_ = true;
+    }
+  }
+
+  // The times the alert has with the logged re-sends (this transaction's, then the log's).
+  void apply_logged_times(AlertRecord& alert) const {
+    const AlertTimes* times = nullptr;
+    if (auto it = std::find_if(pending_.rbegin(), pending_.rend(),
+                               [&](const AlertTimeEntry& e) { return e.fingerprint == alert.fingerprint; });
+        it != pending_.rend()) {
+      times = &it->times;
+    } else if (auto o = times_.overlay.find(alert.fingerprint); o != times_.overlay.end() &&
+                                                               !rewritten_.count(alert.fingerprint)) {
+      times = &o->second;
+    }
+    if (!times) return;
+    alert.ends_at = times->ends_at;
+    alert.ends_at_from_timeout = times->ends_at_from_timeout;
+    alert.updated_at = times->updated_at;
+  }
+
+  // Writes every logged re-send into the alerts table now (for a statement whose condition reads
+  // their times); the commit then completes the checkpoint.
+  Status materialize_logged_times() {
+    if (times_.overlay.empty() && pending_.empty()) return core::ok();
+    for (const auto& [fingerprint, times] : times_.overlay) {
+      if (rewritten_.count(fingerprint)) continue;
+      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
+      rewritten_.insert(fingerprint);
+    }
+    for (const auto& e : pending_) {
+      TOCSIN_RETURN_IF_ERROR(update_times(e.fingerprint, e.times));
+      rewritten_.insert(e.fingerprint);
+    }
+    pending_.clear();
+    checkpoint_ = true;
+    return core::ok();
+  }
+
   // Using a Tx after its transaction ended, or writing through the Tx of a read(), is a bug in the
   // caller; release builds get an internal error instead of a silently wrong write.
   Status check(bool writes) const {
@@ -1122,7 +1255,7 @@ class SqliteTx final : public Tx {
 
   Status load_details(Incident& incident) {
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT fingerprint, labels, status, added_at FROM incident_alerts WHERE incident_id = ?1 "
           "ORDER BY added_at, fingerprint"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1142,7 +1275,7 @@ class SqliteTx final : public Tx {
       }));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT step, ord, title, owner, assignee, due_at, status, done_at, done_by, overdue_at FROM tasks "
           "WHERE incident_id = ?1 ORDER BY ord, step"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1150,7 +1283,7 @@ class SqliteTx final : public Tx {
           collect<Task>(*statement, [&](const Statement& row) { return read_task(row, incident.id); }));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT incident_b FROM incident_links WHERE incident_a = ?1 "
           "UNION SELECT incident_a FROM incident_links WHERE incident_b = ?1 ORDER BY 1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1158,7 +1291,7 @@ class SqliteTx final : public Tx {
           collect<int64_t>(*statement, [](const Statement& row) -> Result<int64_t> { return row.column_int64(0); }));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT incident_id, name, started_at, next_at, fired FROM incident_clocks WHERE incident_id = ?1 "
           "ORDER BY started_at, name"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
@@ -1166,7 +1299,7 @@ class SqliteTx final : public Tx {
     }
     {
       // In the order of their tasks (the plan's step order).
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT a.incident_id, a.step, a.type, a.state, a.attempts, a.created_at, a.next_attempt_at, "
           "a.started_at, a.finished_at, a.approved_by, a.approved_at, a.request, a.last_result, a.last_output "
           "FROM action_runs a LEFT JOIN tasks t ON t.incident_id = a.incident_id AND t.step = a.step "
@@ -1175,7 +1308,7 @@ class SqliteTx final : public Tx {
       incident.actions = TOCSIN_TRY(collect<ActionRun>(*statement, read_action_run));
     }
     {
-      auto statement = TOCSIN_TRY(db_.prepare(
+      auto statement = TOCSIN_TRY(prepare(
           "SELECT id, incident_id, at, kind, actor, detail FROM timeline WHERE incident_id = ?1 ORDER BY id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident.id));
       incident.timeline = TOCSIN_TRY(collect<TimelineEvent>(*statement, [](const Statement& row) -> Result<TimelineEvent> {
@@ -1193,8 +1326,13 @@ class SqliteTx final : public Tx {
   }
 
   Database& db_;
+  TimeLogState& times_;
   bool active_ = false;
   bool writable_ = false;
+  bool begun_ = false;
+  std::vector<AlertTimeEntry> pending_;  // this transaction's re-sends, logged at commit
+  std::unordered_set<uint64_t> rewritten_;  // alerts whose row this transaction wrote in SQL
+  bool checkpoint_ = false;
 };
 
 #undef TOCSIN_ALERT_COLUMNS
@@ -1208,13 +1346,82 @@ class SqliteTx final : public Tx {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), tx_(*db_), version_(version) {}
+  SqliteStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), tx_(*db_, times_), version_(version) {}
+  ~SqliteStore() override {
+    stop_wal_checkpointer();
+    // A clean close leaves the database complete on its own (for other readers of the file).
+    if (times_.log && !times_.overlay.empty()) (void)checkpoint();
+  }
+
+  // Moves SQLite's WAL checkpoints (copying committed pages into the database file, and its
+  // fsync) off the commit path: SQLite's automatic checkpoint runs inside the COMMIT that
+  // crosses 1,000 WAL pages, so about one write in a hundred waited for it. Here a thread with its
+  // own connection checkpoints (PASSIVE: it never blocks the writer) every kWalCheckpointEvery.
+  // Without it (it could not open its connection) SQLite's automatic checkpoints stay on.
+  void start_wal_checkpointer(const std::filesystem::path& db_file) {
+    auto checkpointer = Database::open(db_file);
+    if (!checkpointer) return;
+    if (!(*checkpointer)->exec(fmt::format("PRAGMA busy_timeout = {}", kBusyTimeoutMs)) ||
+        !(*checkpointer)->exec("PRAGMA synchronous = FULL") || !db_->exec("PRAGMA wal_autocheckpoint = 0")) {
+      return;
+    }
+    checkpointer_ = std::thread([this, db = std::shared_ptr<Database>(std::move(*checkpointer))] {
+      std::unique_lock lock(checkpointer_mu_);
+      for (int round = 1; !checkpointer_stop_; ++round) {
+        checkpointer_cv_.wait_for(lock, kWalCheckpointEvery, [&] { return checkpointer_stop_; });
+        if (checkpointer_stop_) break;
+        if (round % kLogCheckpointRounds == 0) log_checkpoint_due_ = true;
+        lock.unlock();
+        (void)db->exec("PRAGMA wal_checkpoint(PASSIVE)");  // busy or failed: the next round tries again
+        lock.lock();
+      }
+    });
+  }
 
   Status write(const std::function<Status(Tx&)>& fn) override { return run(fn, true); }
   Status read(const std::function<Status(Tx&)>& fn) override { return run(fn, false); }
   int schema_version() override { return version_; }
 
+  // Takes the alert time log at `path` (when no other process holds it), replays what it holds
+  // into the database and starts it again. Called once, right after opening.
+  Status open_time_log(const std::filesystem::path& path) {
+    times_.log = TOCSIN_TRY(AlertTimeLog::open(path));
+    if (!times_.log) return core::ok();  // another process writes it; this one writes SQL only
+    const auto contents = TOCSIN_TRY(times_.log->read());
+    uint64_t applied = 0;
+    TOCSIN_RETURN_IF_ERROR(run(
+        [&](Tx&) -> Status {
+          applied = TOCSIN_TRY(tx_.applied_epoch());
+          return core::ok();
+        },
+        false));
+    if (contents.epoch > applied && !contents.entries.empty()) {
+      for (const auto& e : contents.entries) times_.overlay.insert_or_assign(e.fingerprint, e.times);
+      TOCSIN_RETURN_IF_ERROR(checkpoint(contents.epoch));
+    }
+    return times_.log->reset(std::max(contents.epoch, applied) + 1);
+  }
+
  private:
+  // A checkpoint once the log is this long; it rewrites each logged alert's row once, however
+  // many times the alert was re-sent since the last one.
+  static constexpr uint64_t kCheckpointBytes = 16u << 20;
+  static constexpr std::chrono::milliseconds kWalCheckpointEvery{500};
+  // And about once a minute (every this many rounds of the WAL checkpointer), so that the database
+  // file alone — an online backup of it, another process reading it — lags the log by at most
+  // about a minute of re-sends.
+  static constexpr int kLogCheckpointRounds = 120;
+
+  void stop_wal_checkpointer() {
+    if (!checkpointer_.joinable()) return;
+    {
+      std::lock_guard lock(checkpointer_mu_);
+      checkpointer_stop_ = true;
+    }
+    checkpointer_cv_.notify_all();
+    checkpointer_.join();
+  }
+
   // Ends whatever run() left open, on every path out of it (an exception from fn included).
   class TransactionGuard {
    public:
@@ -1234,28 +1441,87 @@ class SqliteStore final : public Store {
   Status run(const std::function<Status(Tx&)>& fn, bool writable) {
     assert(holder_.load() != std::this_thread::get_id() && "Store::write()/read() called inside a transaction");
     std::lock_guard lock(mu_);
+    // A log that could not start again after a checkpoint (or lost a failed append's tail) gets
+    // another try once nothing depends on what it held.
+    if (writable && times_.log && times_.log->broken() && times_.overlay.empty()) restart_log(times_.log->epoch());
+    return run_locked(fn, writable);
+  }
+
+  Status run_locked(const std::function<Status(Tx&)>& fn, bool writable) {
     holder_.store(std::this_thread::get_id());
     TransactionGuard guard(*this);
     db_->clear_failure();
-    // IMMEDIATE takes the write lock up front, so a write transaction never fails half-way through
-    // because another connection wrote first.
-    TOCSIN_RETURN_IF_ERROR(db_->exec(writable ? "BEGIN IMMEDIATE" : "BEGIN"));
-    tx_.begin(writable);
+    tx_.begin(writable);  // SQLite's transaction begins at the first statement
     Status result = fn(tx_);
-    tx_.end();
     // A statement that failed poisons the transaction even when fn went on and returned success.
     if (result && db_->first_failure()) result = std::unexpected(*db_->first_failure());
     if (!result) return result;  // the guard rolls back
+    if (tx_.needs_checkpoint()) {
+      // The transaction rewrote rows the log holds older times of: the whole log goes into the
+      // database with it, and the log starts again.
+      const uint64_t epoch = times_.log ? times_.log->epoch() : 0;
+      TOCSIN_RETURN_IF_ERROR(tx_.write_back(epoch));
+      if (db_->first_failure()) return std::unexpected(*db_->first_failure());
+      TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+      times_.overlay.clear();
+      restart_log(epoch);
+      return core::ok();
+    }
     // With synchronous=FULL, COMMIT returns only after the WAL is fsynced: the data is durable.
-    return db_->exec("COMMIT");
+    // (A transaction that changed nothing in SQL commits without writing or syncing anything.)
+    if (tx_.begun()) TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+    const auto& pending = tx_.pending_times();
+    if (pending.empty()) return core::ok();
+    // The re-sends: one appended record, fdatasynced before this returns. Should it fail, the
+    // SQL part is committed and the re-sends are not; the caller sees the error and the sender
+    // re-sends (an alert re-send is idempotent).
+    TOCSIN_RETURN_IF_ERROR(times_.log->append(pending));
+    for (const auto& e : pending) times_.overlay.insert_or_assign(e.fingerprint, e.times);
+    if (times_.log->size_bytes() >= kCheckpointBytes || log_checkpoint_due_.exchange(false)) {
+      (void)checkpoint_locked();
+    }
+    return core::ok();
+  }
+
+  // Writes everything the log holds into the database and starts the log again.
+  Status checkpoint(std::optional<uint64_t> epoch = std::nullopt) {
+    std::lock_guard lock(mu_);
+    return checkpoint_locked(epoch);
+  }
+  Status checkpoint_locked(std::optional<uint64_t> epoch = std::nullopt) {
+    const uint64_t e = epoch.value_or(times_.log->epoch());
+    auto st = run_locked(
+        [&](Tx&) -> Status {
+          TOCSIN_RETURN_IF_ERROR(tx_.write_back(e));
+          return core::ok();
+        },
+        true);
+    if (!st) return st;  // the log keeps everything; the next checkpoint tries again
+    times_.overlay.clear();
+    if (!epoch) restart_log(e);
+    return core::ok();
+  }
+
+  // After a checkpoint of `epoch` committed: the log starts again with the next epoch. If that
+  // fails, the log stays broken and re-sends go to SQLite directly until a later checkpoint
+  // restarts it (what the old file holds is already in the database, so it is never replayed).
+  void restart_log(uint64_t epoch) {
+    if (!times_.log) return;
+    (void)times_.log->reset(epoch + 1);
   }
 
   std::mutex mu_;
   std::unique_ptr<Database> db_;
+  TimeLogState times_;
   SqliteTx tx_;
   int version_;
   // The thread inside run(), to catch a re-entrant call that would deadlock on mu_.
   std::atomic<std::thread::id> holder_;
+  std::thread checkpointer_;
+  std::mutex checkpointer_mu_;
+  std::condition_variable checkpointer_cv_;
+  bool checkpointer_stop_ = false;
+  std::atomic<bool> log_checkpoint_due_{false};
 };
 
 Status configure(Database& db) {
@@ -1291,7 +1557,14 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
   }
   auto version = migrate(*db, schema_migrations());
   if (!version) return std::unexpected(with_context(version.error(), fmt::format("open {}", db_file.string())));
-  return std::make_unique<SqliteStore>(std::move(db), *version);
+  auto store = std::make_unique<SqliteStore>(std::move(db), *version);
+  store->start_wal_checkpointer(db_file);
+  std::filesystem::path log_file = db_file;
+  log_file += "-alert-times";
+  if (auto opened = store->open_time_log(log_file); !opened) {
+    return std::unexpected(with_context(opened.error(), fmt::format("open {}", log_file.string())));
+  }
+  return store;
 }
 
 }  // namespace tocsin::store::sqlite

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -1638,6 +1639,155 @@ TEST_F(SqliteStoreTest, IncidentDrillMarkRoundTrips) {
   changed.drill = "";
   write([&](Tx& tx) { EXPECT_TRUE(tx.update_incident(changed).has_value()); });
   EXPECT_EQ(get_incident(id)->drill, "");
+}
+
+// The alert time log (alert_time_log.h): re-sends are appended to a log instead of SQLite and
+// written into the database at checkpoints. What a process that was killed leaves is its files as
+// they are at that moment; copying them while the store is open makes that image.
+class AlertTimeLogStoreTest : public SqliteStoreTest {
+ protected:
+  std::filesystem::path crash_image(const std::string& name) {
+    const auto dir = dir_.path() / name;
+    std::filesystem::create_directories(dir);
+    for (const char* suffix : {"", "-wal", "-alert-times"}) {
+      std::filesystem::path from = file_;
+      from += suffix;
+      if (!std::filesystem::exists(from)) continue;
+      std::filesystem::copy_file(from, dir / (std::string("tocsin.db") + suffix),
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
+    return dir / "tocsin.db";
+  }
+  static AlertRecord firing(uint64_t fingerprint) {
+    AlertRecord a;
+    a.fingerprint = fingerprint;
+    a.labels = core::Labels{{"alertname", "X"}, {"n", std::to_string(fingerprint)}};
+    a.state = AlertState::kFiring;
+    a.active_at = at(1);
+    a.updated_at = at(2);
+    a.ends_at = at(100);
+    return a;
+  }
+  static std::optional<AlertRecord> alert_in(Store& store, uint64_t fingerprint) {
+    std::optional<AlertRecord> out;
+    EXPECT_TRUE(store.read([&](Tx& tx) -> Status {
+      out = TOCSIN_TRY(tx.get_alert(fingerprint));
+      return core::ok();
+    }));
+    return out;
+  }
+  // The row as SQLite holds it, without the store (and so without the log).
+  std::optional<int64_t> raw_ends_at(const std::filesystem::path& file, uint64_t fingerprint) {
+    auto db = Database::open(file).value();
+    auto statement = db->prepare_uncached("SELECT ends_at FROM alerts WHERE fingerprint = ?1").value();
+    EXPECT_TRUE(statement->bind_all(std::bit_cast<int64_t>(fingerprint)));
+    if (!statement->step().value()) return std::nullopt;
+    return statement->column_int64(0);
+  }
+};
+
+TEST_F(AlertTimeLogStoreTest, ReSendsAreLoggedNotWrittenAndSurviveACrash) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(firing(1)).has_value()); });
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.touch_alert(1, at(200), false, at(150)).has_value());
+    // The transaction sees its own re-send.
+    EXPECT_EQ(tx.get_alert(1).value()->ends_at, at(200));
+  });
+  write([&](Tx& tx) { EXPECT_TRUE(tx.touch_alert(1, at(300), true, at(250)).has_value()); });
+  // Readers see the newest times; SQLite's row still has the first ones.
+  auto got = alert_in(*store_, 1);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->ends_at, at(300));
+  EXPECT_TRUE(got->ends_at_from_timeout);
+  EXPECT_EQ(got->updated_at, at(250));
+  read([&](Tx& tx) { EXPECT_EQ(tx.list_alerts(AlertState::kFiring).value().at(0).ends_at, at(300)); });
+  const auto image = crash_image("crash");
+  EXPECT_EQ(raw_ends_at(image, 1), core::to_unix_ms(at(100)));
+
+  // Opening the image replays the log into the database.
+  {
+    auto reopened = open_sqlite_store(image).value();
+    auto after = alert_in(*reopened, 1);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->ends_at, at(300));
+    EXPECT_TRUE(after->ends_at_from_timeout);
+    EXPECT_EQ(after->updated_at, at(250));
+  }
+  EXPECT_EQ(raw_ends_at(image, 1), core::to_unix_ms(at(300)));
+}
+
+TEST_F(AlertTimeLogStoreTest, ACleanCloseLeavesTheDatabaseComplete) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(firing(2)).has_value()); });
+  write([&](Tx& tx) { EXPECT_TRUE(tx.touch_alert(2, at(500), false, at(400)).has_value()); });
+  store_.reset();
+  EXPECT_EQ(raw_ends_at(file_, 2), core::to_unix_ms(at(500)));
+  reopen();
+  EXPECT_EQ(alert_in(*store_, 2)->ends_at, at(500));
+}
+
+TEST_F(AlertTimeLogStoreTest, ARowWrittenAfterAReSendIsNeverOverwrittenByTheLog) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(firing(3)).has_value()); });
+  write([&](Tx& tx) { EXPECT_TRUE(tx.touch_alert(3, at(200), false, at(150)).has_value()); });
+  auto missing = store_->write([&](Tx& tx) { return tx.touch_alert(4 /* no such alert */, at(1), false, at(1)); });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), core::ErrorCode::kNotFound);
+  // Keep the log as it is now: a crash right after the next commit, before the log restarts,
+  // leaves this file.
+  std::filesystem::path log = file_;
+  log += "-alert-times";
+  const auto stale = dir_.path() / "stale-log";
+  std::filesystem::copy_file(log, stale);
+  AlertRecord resolved = firing(3);
+  resolved.state = AlertState::kResolved;
+  resolved.ends_at = at(160);
+  resolved.resolved_at = at(160);
+  resolved.updated_at = at(160);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(resolved).has_value()); });
+  EXPECT_EQ(alert_in(*store_, 3)->ends_at, at(160));
+  const auto image = crash_image("crash");
+  std::filesystem::copy_file(stale, image.string() + "-alert-times", std::filesystem::copy_options::overwrite_existing);
+  auto reopened = open_sqlite_store(image).value();
+  auto after = alert_in(*reopened, 3);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->state, AlertState::kResolved);
+  EXPECT_EQ(after->ends_at, at(160));
+  EXPECT_EQ(after->updated_at, at(160));
+}
+
+TEST_F(AlertTimeLogStoreTest, DeletingOldResolvedAlertsGoesByTheLoggedTimes) {
+  AlertRecord a = firing(5);
+  a.state = AlertState::kResolved;
+  a.ends_at = at(10);
+  a.resolved_at = at(10);
+  a.updated_at = at(10);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(a).has_value()); });
+  // Re-sent (still resolved) at 500: not old at 400.
+  write([&](Tx& tx) { EXPECT_TRUE(tx.touch_alert(5, at(10), false, at(500)).has_value()); });
+  write([&](Tx& tx) { EXPECT_EQ(tx.delete_resolved_alerts(at(400)).value(), 0); });
+  EXPECT_TRUE(alert_in(*store_, 5).has_value());
+  write([&](Tx& tx) { EXPECT_EQ(tx.delete_resolved_alerts(at(600)).value(), 1); });
+  EXPECT_FALSE(alert_in(*store_, 5).has_value());
+}
+
+TEST_F(AlertTimeLogStoreTest, ATransactionOfLoggedReSendsOnlyTakesNoSqliteLock) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(firing(7)).has_value()); });
+  write([&](Tx& tx) { EXPECT_TRUE(tx.touch_alert(7, at(200), false, at(150)).has_value()); });
+  // Another connection holds SQLite's write lock: a transaction that needs it would wait for the
+  // busy timeout and fail; one whose re-sends all go to the log does not notice.
+  auto other = Database::open(file_).value();
+  ASSERT_TRUE(other->exec("PRAGMA busy_timeout = 0"));
+  ASSERT_TRUE(other->exec("BEGIN IMMEDIATE"));
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.touch_alert(7, at(300), false, at(250)); }));
+  ASSERT_TRUE(other->exec("ROLLBACK"));
+  EXPECT_EQ(alert_in(*store_, 7)->ends_at, at(300));
+}
+
+TEST_F(AlertTimeLogStoreTest, ASecondProcessWritesReSendsToTheDatabase) {
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_alert(firing(6)).has_value()); });
+  // The log is locked by store_: this store has none.
+  auto second = open_sqlite_store(file_).value();
+  ASSERT_TRUE(second->write([&](Tx& tx) { return tx.touch_alert(6, at(700), false, at(600)); }));
+  EXPECT_EQ(raw_ends_at(file_, 6), core::to_unix_ms(at(700)));
 }
 
 }  // namespace

@@ -402,6 +402,7 @@ Response Router::drills_route(const Request& request, std::string_view rest) {
     if (!stored) return from_error(stored.error());
     return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
   }
+  if (rest == "/run") return request.method == "POST" ? run_simulated_drill(request) : Response::error(405, "use POST");
   if (rest == "/live" || rest.starts_with("/live/")) return live_drills_route(request, rest.substr(5));
   if (request.method != "GET") return Response::error(405, "use GET");
   auto id = path_id(rest.substr(1), "drill run");

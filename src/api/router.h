@@ -52,6 +52,8 @@ class Router {
   http::Response drills_route(const http::Request& request, std::string_view rest);
   http::Response list_drills(const http::Request& request);
   http::Response live_drills_route(const http::Request& request, std::string_view rest);
+  // POST /api/v1/drills/run (drill_run_route.cc): a plan's simulated drill, run and recorded.
+  http::Response run_simulated_drill(const http::Request& request);
   http::Response risk_list();
   http::Response risk_heatmap();
   http::Response incident_route(const http::Request& request, std::string_view rest);

@@ -1,12 +1,10 @@
 #include "cli/drill_command.h"
 
 #include <fmt/format.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <system_error>
 
 #include "config/loader.h"
 #include "core/clock.h"
@@ -25,33 +23,6 @@ int fail(const std::string& what) {
   fmt::print(stderr, "{}\n", what);
   return 1;
 }
-
-// A private directory for the drill's store, removed when the command ends. /dev/shm when there
-// is one: the store fsyncs every commit, which costs nothing in memory.
-class ScratchDir {
- public:
-  core::Status create() {
-    std::error_code ec;
-    fs::path base = "/dev/shm";
-    if (!fs::is_directory(base, ec) || access(base.c_str(), W_OK) != 0) base = fs::temp_directory_path(ec);
-    std::string pattern = (base / "tocsin-drill-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      return std::unexpected(
-          core::Error::unavailable(fmt::format("cannot create a temporary directory under {}", base.string())));
-    }
-    path_ = pattern;
-    return core::ok();
-  }
-  ~ScratchDir() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 struct Recorded {
   int64_t id = 0;
@@ -96,16 +67,9 @@ int run_drill_run(const DrillRunCommand& command) {
   if (!warnings) return fail(warnings.error().to_string());
   for (const auto& w : *warnings) fmt::print(stderr, "warning: {}\n", w);
 
-  ScratchDir scratch;
-  if (auto st = scratch.create(); !st) return fail(fmt::format("tocsin drill run: {}", st.error().message()));
-  auto store = store::sqlite::open_sqlite_store(scratch.path() / "drill.db");
-  if (!store) return fail(fmt::format("tocsin drill run: {}", store.error().to_string()));
-  drill::DrillOptions options;
-  options.store = store->get();
-  options.seed = command.seed;
   core::SystemClock wall;
   const auto started = wall.mono_now();
-  auto run = drill::run_drill(config, *scenario, options);
+  auto run = drill::run_drill_in_scratch_store(config, *scenario, command.seed);
   const double secs = std::chrono::duration<double>(wall.mono_now() - started).count();
   if (!run) return fail(fmt::format("tocsin drill run: {}", run.error().to_string()));
   const bool tty = !command.json && isatty(fileno(stdout));

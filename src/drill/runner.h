@@ -48,4 +48,10 @@ struct DrillRun {
 core::Result<DrillRun> run_drill(std::shared_ptr<const config::Config> config, const Scenario& scenario,
                                  const DrillOptions& options);
 
+// run_drill on a fresh SQLite store in a private temporary directory (under /dev/shm when there
+// is one), removed afterwards, so the drill's incidents, alerts and pages never touch real data:
+// what `tocsin drill run` and POST /api/v1/drills/run do.
+core::Result<DrillRun> run_drill_in_scratch_store(std::shared_ptr<const config::Config> config,
+                                                  const Scenario& scenario, std::optional<uint64_t> seed);
+
 }  // namespace tocsin::drill

@@ -167,6 +167,7 @@ class Engine {
 
   void set_on_wake(std::function<void()> fn);
   const config::Config& config() const { return *options_.config; }
+  std::shared_ptr<const config::Config> shared_config() const { return options_.config; }
   const std::string& external_url() const { return options_.external_url; }
 
  private:

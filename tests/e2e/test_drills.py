@@ -48,6 +48,48 @@ class Drills(unittest.TestCase):
                 # The speed goes to stderr, so stdout stays the scorecard alone.
                 self.assertRegex(r.stderr, r"simulated hours per second")
 
+    def serve(self) -> Tocsin:
+        port = free_port()
+        with open(self.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text.replace("127.0.0.1:8470", f"127.0.0.1:{port}"))
+        server = Tocsin(self.config, port)
+        server.start()
+        self.addCleanup(server.stop)
+        return server
+
+    def test_the_api_runs_a_plans_drill_and_records_it(self):
+        server = self.serve()
+        url = server.base + "/api/v1/drills/run"
+        r = http_json("POST", url, payload={"plan": "network_attack", "seed": 5})
+        self.assertEqual(r.status, 201, r.text)
+        self.assertEqual(r.json["mode"], "simulated")
+        self.assertEqual(r.json["plan"], "network_attack")
+        self.assertEqual(r.json["seed"], 5)
+        card = r.json["scorecard"]
+        self.assertEqual(card["plan"], "network_attack")
+        self.assertEqual(card["expectations_met"], len(card["expectations"]), card["expectations"])
+        # The same run as the CLI's, byte for byte in its scorecard.
+        cli = self.drill(self.scenario("network_attack"), "--json", "--seed", "5", "--no-record")
+        self.assertEqual(cli.returncode, 0, cli.stderr)
+        self.assertEqual(card, json.loads(cli.stdout))
+        listed = http_json("GET", server.base + "/api/v1/drills?plan=network_attack").json
+        self.assertEqual([d["id"] for d in listed["drills"]], [r.json["id"]])
+        self.assertFalse({c["plan"]: c for c in listed["calendar"]}["network_attack"]["overdue"])
+        # The server's own incidents are untouched: the drill ran on its own store.
+        self.assertEqual(http_json("GET", server.base + "/api/v1/incidents").json["incidents"], [])
+
+        bad = [({"plan": "nope"}, 400, "plan"), ({}, 400, "plan"), ({"plan": "network_attack", "speed": 2}, 400, "speed"),
+               ({"plan": "network_attack", "seed": -1}, 400, "seed")]
+        for payload, status, field in bad:
+            with self.subTest(payload):
+                b = http_json("POST", url, payload=payload)
+                self.assertEqual(b.status, status, b.text)
+                self.assertEqual(b.json["field"], field, b.text)
+        self.assertEqual(http_json("GET", url).status, 405)
+        self.assertEqual(len(http_json("GET", server.base + "/api/v1/drills").json["drills"]), 1)
+
     def test_no_record_leaves_the_data_dir_alone(self):
         r = self.drill(self.scenario("system_crash"), "--no-record")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -73,29 +115,20 @@ class Drills(unittest.TestCase):
         self.assertNotIn("earlier", json.loads(j.stdout))
 
         # The server over the same config lists the runs, and the plan's drill is no longer due.
-        port = free_port()
-        with open(self.config) as f:
-            text = f.read()
-        with open(self.config, "w") as f:
-            f.write(text.replace("127.0.0.1:8470", f"127.0.0.1:{port}"))
-        server = Tocsin(self.config, port)
-        server.start()
-        try:
-            r = http_json("GET", server.base + "/api/v1/drills?scenario=system-crash")
-            self.assertEqual(r.status, 200, r.text)
-            runs = r.json["drills"]
-            self.assertEqual([d["id"] for d in runs], ["3", "2", "1"])
-            self.assertEqual({d["mode"] for d in runs}, {"simulated"})
-            self.assertEqual([d["seed"] for d in runs], [7, 8, 7])
-            self.assertTrue(all(d["plan"] == "system_crash" for d in runs))
-            calendar = {c["plan"]: c for c in r.json["calendar"]}
-            self.assertFalse(calendar["system_crash"]["overdue"], calendar)
-            self.assertTrue(calendar["data_breach"]["overdue"], calendar)  # never drilled
-            one = http_json("GET", server.base + "/api/v1/drills/1").json
-            self.assertEqual(one["scorecard"]["scenario"], "system-crash")
-            self.assertEqual(one["scorecard"]["score"], runs[2]["score"])
-        finally:
-            server.stop()
+        server = self.serve()
+        r = http_json("GET", server.base + "/api/v1/drills?scenario=system-crash")
+        self.assertEqual(r.status, 200, r.text)
+        runs = r.json["drills"]
+        self.assertEqual([d["id"] for d in runs], ["3", "2", "1"])
+        self.assertEqual({d["mode"] for d in runs}, {"simulated"})
+        self.assertEqual([d["seed"] for d in runs], [7, 8, 7])
+        self.assertTrue(all(d["plan"] == "system_crash" for d in runs))
+        calendar = {c["plan"]: c for c in r.json["calendar"]}
+        self.assertFalse(calendar["system_crash"]["overdue"], calendar)
+        self.assertTrue(calendar["data_breach"]["overdue"], calendar)  # never drilled
+        one = http_json("GET", server.base + "/api/v1/drills/1").json
+        self.assertEqual(one["scorecard"]["scenario"], "system-crash")
+        self.assertEqual(one["scorecard"]["score"], runs[2]["score"])
 
     def test_json_is_complete_and_byte_identical(self):
         for name in SCENARIOS:

@@ -90,7 +90,11 @@ class Demo(unittest.TestCase):
             done = [i for i in incidents if i["title"].startswith("[DRILL] ") and i["plan"] == "system_crash"
                     and i["acknowledged_at"] and i["resolved_at"]]
             runs = [r for r in (self.get("/api/v1/drills") or {}).get("drills", []) if r["plan"] == "system_crash"]
-            if done and runs and "scored" in self.stdout():
+            # Wait for the lines asserted below, not just a word of them: the run is stored
+            # before its score line and "recorded as …" reach stdout (and "unscored" has "scored").
+            out = self.stdout()
+            if done and runs and re.search(r"system-crash scored \d+/100", out) and \
+                    f"recorded as drill run #{runs[0]['id']}" in out:
                 incident, run = done[0], runs[0]
                 break
             time.sleep(0.1)

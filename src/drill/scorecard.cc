@@ -408,6 +408,25 @@ Scorecard compute_scorecard(const Scenario& scenario, const config::Config& conf
                                           r.steps_due == 1 ? "" : "s"));
     }
   }
+  // An unmet steps_in_order whose steps were merely still open at the end (not yet due, so no
+  // never_step finding) would otherwise leave a FAIL with "none" under Findings.
+  for (const auto& e : card.expectations) {
+    if (e.name != "steps_in_order" || e.met || !e.actual.starts_with("not done")) continue;
+    std::string open_steps;
+    for (const auto& id : scenario.expect.steps_in_order) {
+      const bool reported = std::any_of(card.findings.begin(), card.findings.end(),
+                                        [&](const Finding& f) { return f.step == id; });
+      const auto it = std::find_if(card.steps.begin(), card.steps.end(), [&](const StepScore& st) { return st.step == id; });
+      const bool done = it != card.steps.end() && it->done_at &&
+                        (it->outcome == StepOutcome::kOnTime || it->outcome == StepOutcome::kLate);
+      if (!reported && !done) open_steps += (open_steps.empty() ? "" : ", ") + id;
+    }
+    if (!open_steps.empty()) {
+      find("steps_not_done", "", "", "",
+           fmt::format("the drill ended with {} still open (expected the steps {} done in that order)", open_steps,
+                       e.expected));
+    }
+  }
   card.recommendations = training_plan(card);
   return card;
 }

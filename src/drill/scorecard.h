@@ -99,7 +99,8 @@ struct ExpectationResult {
 
 struct Finding {
   std::string kind;    // late_step | never_step | skipped_step | out_of_order | missed_pages | escalation |
-                       // slow_ack | not_detected | not_acknowledged | not_mitigated | not_resolved | uncovered_role
+                       // slow_ack | not_detected | not_acknowledged | not_mitigated | not_resolved | uncovered_role |
+                       // steps_not_done
   std::string person;  // may be empty
   std::string role;    // may be empty
   std::string step;    // may be empty

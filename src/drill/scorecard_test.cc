@@ -290,5 +290,25 @@ TEST(PagesTest, PersonAndLadderStepOfANotification) {
   EXPECT_FALSE(ladder_step(n).has_value());
 }
 
+TEST_F(ScorecardTest, AnOrderExpectationOnAStepStillOpenAtTheEndIsAFinding) {
+  // s4 is due 10 h after the opening, long after the drill ends: not a never-done step, but the
+  // unmet expectation must still say why.
+  scenario_.expect.steps_in_order = {"s1", "s4"};
+  const Scorecard card = compute_scorecard(scenario_, config_, record_);
+  const auto e = std::find_if(card.expectations.begin(), card.expectations.end(),
+                              [](const ExpectationResult& x) { return x.name == "steps_in_order"; });
+  ASSERT_NE(e, card.expectations.end());
+  EXPECT_FALSE(e->met);
+  const auto f = std::find_if(card.findings.begin(), card.findings.end(),
+                              [](const Finding& x) { return x.kind == "steps_not_done"; });
+  ASSERT_NE(f, card.findings.end()) << render_text(card);
+  EXPECT_EQ(f->text, "the drill ended with s4 still open (expected the steps s1, s4 done in that order)");
+  // Met in order: no such finding.
+  scenario_.expect.steps_in_order = {"s1", "s2"};
+  const Scorecard ok = compute_scorecard(scenario_, config_, record_);
+  EXPECT_TRUE(std::none_of(ok.findings.begin(), ok.findings.end(),
+                           [](const Finding& x) { return x.kind == "steps_not_done"; }));
+}
+
 }  // namespace
 }  // namespace tocsin::drill

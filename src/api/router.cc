@@ -43,6 +43,26 @@ namespace {
 
 Response from_error(const core::Error& e) { return Response::error(http_status(e), e.message(), e.field()); }
 
+// ?since=: an RFC 3339 time, or a duration back from now ("24h").
+core::Result<core::Timestamp> parse_since(std::string_view value, core::Timestamp now) {
+  if (auto t = core::parse_rfc3339(value)) return *t;
+  if (auto d = core::parse_duration(value)) return now - *d;
+  return std::unexpected(core::Error::invalid_argument(
+                             fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 24h", value))
+                             .field("since"));
+}
+
+// ?limit=: an integer from 1 to 10000.
+core::Result<int> parse_limit(std::string_view value) {
+  int limit = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+  if (ec != std::errc() || ptr != value.data() + value.size() || limit <= 0 || limit > 10000) {
+    return std::unexpected(
+        core::Error::invalid_argument("bad limit: expected an integer from 1 to 10000").field("limit"));
+  }
+  return limit;
+}
+
 Response ok_json(const json& body) { return Response::json(200, body.dump(-1, ' ', false, json::error_handler_t::replace)); }
 
 // Reads an optional JSON object body; an empty body is an empty object.
@@ -323,22 +343,13 @@ Response Router::list_incidents(const Request& request) {
     } else if (key == "plan") {
       filter.plan = value;
     } else if (key == "since") {
-      // An RFC 3339 time, or a duration back from now ("24h").
-      if (auto t = core::parse_rfc3339(value)) {
-        filter.since = *t;
-      } else if (auto d = core::parse_duration(value)) {
-        filter.since = clock_.now() - *d;
-      } else {
-        return Response::error(400, fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 24h", value),
-                               "since");
-      }
+      auto since = parse_since(value, clock_.now());
+      if (!since) return from_error(since.error());
+      filter.since = *since;
     } else if (key == "limit") {
-      int limit = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (ec != std::errc() || ptr != value.data() + value.size() || limit <= 0 || limit > 10000) {
-        return Response::error(400, "bad limit: expected an integer from 1 to 10000", "limit");
-      }
-      filter.limit = limit;
+      auto limit = parse_limit(value);
+      if (!limit) return from_error(limit.error());
+      filter.limit = *limit;
     } else {
       return Response::error(400, fmt::format("unknown query parameter \"{}\": expected status, plan, since, limit", key),
                              key);
@@ -420,21 +431,13 @@ Response Router::list_drills(const Request& request) {
     } else if (key == "scenario") {
       filter.scenario = value;
     } else if (key == "since") {
-      if (auto t = core::parse_rfc3339(value)) {
-        filter.since = *t;
-      } else if (auto d = core::parse_duration(value)) {
-        filter.since = clock_.now() - *d;
-      } else {
-        return Response::error(400, fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 30d", value),
-                               "since");
-      }
+      auto since = parse_since(value, clock_.now());
+      if (!since) return from_error(since.error());
+      filter.since = *since;
     } else if (key == "limit") {
-      int limit = 0;
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (ec != std::errc() || ptr != value.data() + value.size() || limit <= 0 || limit > 10000) {
-        return Response::error(400, "bad limit: expected an integer from 1 to 10000", "limit");
-      }
-      filter.limit = limit;
+      auto limit = parse_limit(value);
+      if (!limit) return from_error(limit.error());
+      filter.limit = *limit;
     } else {
       return Response::error(
           400, fmt::format("unknown query parameter \"{}\": expected plan, scenario, since, limit", key), key);

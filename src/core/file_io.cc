@@ -50,10 +50,14 @@ Status write_file_atomically(const std::filesystem::path& file, std::string_view
   // The rename is durable only once the directory entry is: fsync the directory too.
   auto dir = file.parent_path();
   if (dir.empty()) dir = ".";
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return std::unexpected(io_error(dir, "open directory"));
-  const int rc = ::fsync(dfd);
-  ::close(dfd);
+  return sync_directory(dir);
+}
+
+Status sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(io_error(dir, "open directory"));
+  const int rc = ::fsync(fd);
+  ::close(fd);
   if (rc != 0) return std::unexpected(io_error(dir, "fsync directory"));
   return ok();
 }

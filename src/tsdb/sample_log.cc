@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "core/crc32c.h"
+#include "core/file_io.h"
 #include "core/log.h"
 
 namespace tocsin::tsdb {
@@ -130,15 +131,6 @@ bool write_all(int fd, std::span<iovec> parts) {
     }
   }
   return true;
-}
-
-core::Status sync_directory(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(io_error(dir, "open directory"));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return std::unexpected(io_error(dir, "fsync directory"));
-  return core::ok();
 }
 
 }  // namespace
@@ -475,7 +467,7 @@ core::Status SampleLog::sync() {
     if (::fdatasync(fd) != 0 && status) status = std::unexpected(io_error(dir_, "fdatasync"));
     ::close(fd);
   }
-  if (directory && status) status = sync_directory(dir_);
+  if (directory && status) status = core::sync_directory(dir_);
   if (!status) metrics_.sync_errors.inc();
   std::lock_guard lock(files_mu_);
   if (status) {

@@ -104,7 +104,7 @@ channels:
   - {{name: mail-tls, type: email, smtp: {{host: 127.0.0.1, port: {smtp_port}, from: tocsin@example.test,
      starttls: true}}, to: [never@example.test]}}
   - {{name: signed-hook, type: webhook, url: {signed_url}/signed, secret_env: TOCSIN_E2E_HOOK_SECRET}}
-  - {{name: runner, type: exec, command: [/bin/sh, -c, 'cat > "$1"; env | grep ^TOCSIN_ | sort > "$1.env"', sh,
+  - {{name: runner, type: exec, command: [/bin/sh, -c, 'cat > "$1"; env | grep ^TOCSIN_ | sort > "$1.tmp"; mv "$1.tmp" "$1.env"', sh,
      {exec_out}], timeout: 10s}}
   - {{name: ops-hook, type: webhook, url: {hook_url}/hook, format: alertmanager}}
 schedules:
@@ -243,7 +243,9 @@ class NotifyChannelsTest(LogsOnFailure):
         self.assertEqual(page["incident"]["id"], iid)
         self.assertTrue(page["ack_url"].startswith(f"http://127.0.0.1:{self.port}/api/v1/ack/"), page)
 
-        # 3. The exec channel got the page on stdin and its environment.
+        # 3. The exec channel got the page on stdin and its environment. The command renames the
+        # .env file into place, so it exists only once complete (a plain `> file` let this test read
+        # it empty, in a CI run).
         self.assertTrue(wait_until(lambda: os.path.exists(self.exec_out + ".env"), 10), "exec channel did not run")
         with open(self.exec_out) as f:
             self.assertEqual(json.load(f)["incident"]["id"], iid)

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/crc32c.h"
+#include "core/file_io.h"
 
 namespace tocsin::store::sqlite {
 namespace {
@@ -54,15 +55,6 @@ bool write_all(int fd, const char* data, size_t size) {
   return true;
 }
 
-core::Status sync_directory(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(io_error(dir, "open directory"));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return std::unexpected(io_error(dir, "fsync directory"));
-  return core::ok();
-}
-
 }  // namespace
 
 core::Result<std::unique_ptr<AlertTimeLog>> AlertTimeLog::open(const std::filesystem::path& path) {
@@ -82,7 +74,7 @@ core::Result<std::unique_ptr<AlertTimeLog>> AlertTimeLog::open(const std::filesy
     return std::unexpected(io_error(path, "lock"));
   }
   std::unique_ptr<AlertTimeLog> log(new AlertTimeLog(path, fd));
-  if (created && path.has_parent_path()) TOCSIN_RETURN_IF_ERROR(sync_directory(path.parent_path()));
+  if (created && path.has_parent_path()) TOCSIN_RETURN_IF_ERROR(core::sync_directory(path.parent_path()));
   return log;
 }
 

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/detect_command.h"
 #include "cli/drill_command.h"
+#include "cli/report_command.h"
 #include "cli/drill_live_command.h"
 #include "cli/risk_history_command.h"
 #include "cli/risk_register_command.h"
@@ -207,7 +208,14 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "KPIs and postmortems");
   report->require_subcommand(1);
   not_yet(*report, "kpi", "--config FILE [--since D] [--json]", exit_code);
-  not_yet(*report, "postmortem", "ID --config FILE [--format md|html]", exit_code);
+  tocsin::cli::PostmortemCommand pmc;
+  auto* postmortem = report->add_subcommand(
+      "postmortem", "Print the postmortem draft of an incident from the config's store (Markdown or HTML)");
+  postmortem->add_option("ID", pmc.id, "Incident id")->required();
+  postmortem->add_option("--config", pmc.config, "The tocsin.yaml whose store (server.data_dir) holds the incident")
+      ->required();
+  postmortem->add_option("--format", pmc.format, "md or html")->capture_default_str()->check(CLI::IsMember({"md", "html"}));
+  postmortem->callback([&] { exit_code = tocsin::cli::run_report_postmortem(pmc); });
 
   tocsin::cli::IncidentCommand inc;
   inc.server = env_or("TOCSIN_SERVER", "http://127.0.0.1:8470");

@@ -118,6 +118,9 @@ class Engine {
   core::Result<store::Incident> approve_action(int64_t id, std::string_view step, std::string_view actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
   core::Result<store::Incident> get_incident(int64_t id);
+  // A consistent read-only view of the store, for read models built above the engine (the
+  // postmortem report): fn must not keep the Tx.
+  core::Status read_store(const std::function<core::Status(store::Tx&)>& fn) { return options_.store->read(fn); }
 
   // Drill history (docs/drills.md). record_drill_run stamps ran_at with now,
   // checks that the plan exists and validates the record (store::validate_drill_run); the run is

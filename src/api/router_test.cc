@@ -670,3 +670,50 @@ TEST_F(RouterTest, RiskHeatMapIsAnSvg) {
 
 }  // namespace
 }  // namespace tocsin::api
+
+namespace tocsin::api {
+namespace {
+
+// GET /api/v1/incidents/{id}/postmortem: Markdown by default, HTML on request, from the incident's
+// records; unknown incidents are 404, a bad format or parameter a 400 naming it.
+TEST_F(RouterTest, PostmortemDraftAsMarkdownAndHtml) {
+  ASSERT_EQ(call("POST", "/api/v1/push", R"([{"name":"system_load","labels":{"host":"h1"},"value":0.95}])").status, 200);
+  clock_.advance(std::chrono::minutes(3));
+  ASSERT_EQ(call("POST", "/api/v1/incidents/1/ack", R"({"actor":"bob"})").status, 200);
+  clock_.advance(std::chrono::minutes(17));
+  ASSERT_EQ(call("POST", "/api/v1/incidents/1/tasks/triage/done", R"({"actor":"alice"})").status, 200);
+  ASSERT_EQ(call("POST", "/api/v1/incidents/1/notes", R"({"actor":"bob","text":"load <b>high</b>"})").status, 200);
+  ASSERT_EQ(call("POST", "/api/v1/incidents/1/resolve", R"({"actor":"bob"})").status, 200);
+
+  auto md = call("GET", "/api/v1/incidents/1/postmortem");
+  ASSERT_EQ(md.status, 200) << md.body;
+  EXPECT_EQ(md.content_type, "text/markdown; charset=utf-8");
+  EXPECT_TRUE(md.body.starts_with("# Postmortem (draft): ")) << md.body;
+  EXPECT_NE(md.body.find("acknowledged by bob after 3m"), std::string::npos) << md.body;
+  EXPECT_NE(md.body.find("| triage | Triage | commander (alice) | 2026-12-04T10:15:00Z | done late by 5m | "
+                         "2026-12-04T10:20:00Z | alice |"),
+            std::string::npos)
+      << md.body;
+  EXPECT_NE(md.body.find("- **Duration:** 20m"), std::string::npos) << md.body;
+  EXPECT_EQ(call("GET", "/api/v1/incidents/1/postmortem", "", {{"format", "md"}}).body, md.body);
+
+  auto html = call("GET", "/api/v1/incidents/1/postmortem", "", {{"format", "html"}});
+  ASSERT_EQ(html.status, 200);
+  EXPECT_EQ(html.content_type, "text/html; charset=utf-8");
+  EXPECT_TRUE(html.body.starts_with("<!DOCTYPE html>"));
+  EXPECT_NE(html.body.find("load &lt;b&gt;high&lt;/b&gt;"), std::string::npos);
+
+  auto unknown = call("GET", "/api/v1/incidents/9/postmortem");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find("no incident 9"), std::string::npos);
+  auto bad = call("GET", "/api/v1/incidents/1/postmortem", "", {{"format", "pdf"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["field"], "format") << bad.body;
+  auto extra = call("GET", "/api/v1/incidents/1/postmortem", "", {{"fmt", "md"}});
+  EXPECT_EQ(extra.status, 400);
+  EXPECT_EQ(json::parse(extra.body)["field"], "fmt");
+  EXPECT_EQ(call("POST", "/api/v1/incidents/1/postmortem").status, 405);
+}
+
+}  // namespace
+}  // namespace tocsin::api

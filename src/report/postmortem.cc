@@ -144,6 +144,8 @@ Postmortem postmortem_draft(const PostmortemInput& input, const config::Plan* pl
   Postmortem pm;
   pm.id = inc.id;
   pm.title = inc.title;
+  // A drill incident's title already starts with the marker; the renderers add their own.
+  if (!inc.drill.empty() && pm.title.starts_with("[DRILL] ")) pm.title.erase(0, 8);
   pm.plan = inc.plan;
   pm.plan_title = plan ? plan->title : "";
   pm.severity = inc.severity;

@@ -90,7 +90,7 @@ struct PageResult {
 
 struct Postmortem {
   int64_t id = 0;
-  std::string title;
+  std::string title;       // without the "[DRILL] " a drill incident's title starts with
   std::string plan;        // plan id ("" when none)
   std::string plan_title;  // from the config ("" when the plan is not in it)
   std::string severity;

@@ -189,10 +189,11 @@ TEST(Postmortem, ReportsActionsTimelineAndPlaceholders) {
 TEST(Postmortem, MarksDrillIncidents) {
   PostmortemInput in = fixture();
   in.incident.drill = "3";
+  in.incident.title = "[DRILL] " + in.incident.title;  // how a drill incident is titled
   const Postmortem pm = postmortem_draft(in, nullptr);
   EXPECT_TRUE(pm.summary.starts_with("[DRILL] Incident 7"));
   const std::string md = render_markdown(pm);
-  EXPECT_TRUE(md.starts_with("# Postmortem (draft): [DRILL] System crash"));
+  EXPECT_TRUE(md.starts_with("# Postmortem (draft): [DRILL] System crash: host db1 down\n")) << md;
   EXPECT_NE(md.find("[DRILL] Raised by drill 3"), std::string::npos);
   EXPECT_NE(render_html(pm).find("<span class=\"drill\">[DRILL]</span>"), std::string::npos);
 }

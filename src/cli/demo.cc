@@ -39,6 +39,7 @@
 #include "drill/starter_scenarios.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "report/postmortem.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -386,7 +387,29 @@ class DemoRun {
       text += fmt::format("     training: {} — {}\n", r.who, r.text);
     }
     if (run_id) text += fmt::format("     recorded as drill run #{} (GET /api/v1/drills/{})\n", *run_id, *run_id);
+    if (card.incident) text += postmortem_line(*card.incident);
     say("{}", text);
+  }
+
+  // The postmortem draft of the drill's incident, in one line, and where to read it whole.
+  std::string postmortem_line(int64_t id) {
+    std::optional<report::PostmortemInput> input;
+    auto read = runtime_.engine().read_store([&](store::Tx& tx) -> core::Status {
+      input = TOCSIN_TRY(report::read_postmortem_input(tx, id));
+      return {};
+    });
+    if (!read || !input) return "";
+    const report::Postmortem pm =
+        report::postmortem_draft(*input, runtime_.engine().config().plan(input->incident.plan));
+    int done = 0, late = 0;
+    for (const auto& st : pm.steps) {
+      done += st.outcome == report::StepOutcome::kOnTime || st.outcome == report::StepOutcome::kLate;
+      late += st.outcome == report::StepOutcome::kLate;
+    }
+    return fmt::format("     📝 postmortem draft: impact {}, {} page{}, {} of {} steps done ({} late) — "
+                       "GET /api/v1/incidents/{}/postmortem\n",
+                       pm.impact_duration ? report::human_duration(*pm.impact_duration) : std::string("ongoing"),
+                       pm.pages.size(), pm.pages.size() == 1 ? "" : "s", done, pm.steps.size(), late, id);
   }
 
   server::Runtime& runtime_;

@@ -22,7 +22,7 @@ import threading
 import time
 import unittest
 
-from harness import free_port, http_json, tocsin_bin
+from harness import free_port, http_json, http_request, tocsin_bin
 
 SPEED = 4000  # the system-crash drill resolves ~2 h in: under 2 s of wall time
 
@@ -128,6 +128,12 @@ class Demo(unittest.TestCase):
         self.assertIsNotNone(m, self.context())
         self.assertEqual(int(m.group(1)), round(run["score"]))
         self.assertIn(f"recorded as drill run #{run['id']}", out)
+        # The loop ends in the incident's postmortem draft, summed up and served by the API.
+        self.assertRegex(out, rf"postmortem draft: impact \S+, \d+ pages?, \d+ of \d+ steps done \(\d+ late\) — "
+                              rf"GET /api/v1/incidents/{n}/postmortem")
+        pm = http_request("GET", f"{self.url}/api/v1/incidents/{n}/postmortem")
+        self.assertEqual(pm.status, 200, repr(pm))
+        self.assertIn("[DRILL]", pm.text)
 
         self.assertEqual(self.stop(signal.SIGINT), 0, self.context())
         self.assertIn("stopping the demo", self.stdout())

@@ -11,7 +11,7 @@ int run_check_config(const std::string& file);
 // `simulated_clock`: empty, or the RFC 3339 start of a simulated clock (tests and drills only).
 int run_serve(const std::string& config, const std::string& listen, const std::string& simulated_clock = "");
 struct DemoOptions {
-  double speed = 60;  // simulated seconds per wall second
+  double speed = 150;  // simulated seconds per wall second: the first drill is scored within a minute
   std::string listen = "127.0.0.1:8470";
   std::string pager = "127.0.0.1:9000";  // where the demo's pager listens (the demo config pages it)
   std::string dir = "tocsin-demo";

@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
                                           "network attack) played one after another against a server on a fast "
                                           "simulated clock, scored and recorded — the whole loop visible through the API");
   demo->add_option("--speed", demo_options.speed,
-                   "Simulated seconds per wall second (1 = real time; at 60 the first incident opens about 30 s in)")
+                   "Simulated seconds per wall second (1 = real time; at the default 150 the first incident opens 12 s in and the first drill is resolved and scored within a minute)")
       ->capture_default_str();
   demo->add_option("--listen", demo_options.listen, "Address of the demo server")->capture_default_str();
   demo->add_option("--pager", demo_options.pager,

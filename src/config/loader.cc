@@ -6,14 +6,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <fstream>
 #include <initializer_list>
 #include <regex>
 #include <map>
-#include <span>
-#include <sstream>
 
+#include "config/yaml_reader.h"
 #include "core/duration.h"
 #include "core/labels.h"
 #include "core/matcher.h"
@@ -25,27 +23,17 @@ namespace fs = std::filesystem;
 using core::Error;
 using core::Result;
 using core::Status;
-using Keys = std::span<const std::string_view>;
-
-// A YAML node and where to blame it: the field path and a 1-based line.
-struct Node {
-  YAML::Node yaml;
-  std::string path;
-  int line = 0;
-};
-
-// A map whose keys were checked (known, unique, scalar); values keep document order.
-struct Map {
-  Node self;
-  std::vector<std::pair<std::string, Node>> entries;
-
-  const Node* find(std::string_view key) const {
-    for (const auto& entry : entries) {
-      if (entry.first == key) return &entry.second;
-    }
-    return nullptr;
-  }
-};
+using yaml::describe;
+using yaml::is_plain;
+using yaml::item_path;
+using yaml::join;
+using yaml::join_path;
+using yaml::Keys;
+using yaml::line_of;
+using yaml::Map;
+using yaml::Node;
+using yaml::to_integer;
+using yaml::to_number;
 
 enum class RefKind { kPerson, kSchedule, kChannel, kPolicy, kTimeInterval, kPlan };
 
@@ -57,62 +45,6 @@ struct PendingRef {
   core::Position pos;
   std::string path;
 };
-
-std::string join_path(std::string_view parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
-  return fmt::format("{}.{}", parent, key);
-}
-
-std::string item_path(std::string_view parent, size_t index) { return fmt::format("{}[{}]", parent, index); }
-
-// yaml-cpp marks are 0-based and -1 when unset.
-int line_of(const YAML::Node& n, int fallback) {
-  if (!n.IsDefined()) return fallback;
-  const int line = n.Mark().line;
-  return line >= 0 ? line + 1 : fallback;
-}
-
-bool is_plain(const YAML::Node& n) { return n.Tag() != "!"; }  // "!" marks a quoted scalar
-
-std::string describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Scalar:
-      return is_plain(n) ? fmt::format("\"{}\"", n.Scalar()) : fmt::format("the quoted string \"{}\"", n.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return "nothing";
-  }
-  return "something else";
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-std::string join(Keys items) {
-  std::string out;
-  for (auto item : items) out += fmt::format("{}{}", out.empty() ? "" : ", ", item);
-  return out;
-}
-
-std::optional<double> to_number(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  double value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return value;
-}
-
-std::optional<int64_t> to_integer(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return value;
-}
 
 std::optional<int> two_digits(std::string_view s, size_t at) {
   if (at + 2 > s.size() || !std::isdigit(static_cast<unsigned char>(s[at])) ||
@@ -247,30 +179,6 @@ int match_op_rank(core::MatchOp op) {
 
 bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
-Result<std::string> read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    return std::unexpected(Error::not_found(fmt::format("cannot read {}", file.string())).at({file.string(), 0, 0}));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-Result<YAML::Node> parse_yaml(std::string_view text, const std::string& file) {
-  try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.size() > 1) {
-      return std::unexpected(Error::invalid_argument(fmt::format("expected one YAML document, found {}", docs.size()))
-                                 .at({file, line_of(docs[1], 0), 0}));
-    }
-    return docs.empty() ? YAML::Node() : docs.front();
-  } catch (const YAML::Exception& e) {
-    return std::unexpected(Error::invalid_argument(fmt::format("bad YAML: {}", e.msg))
-                               .at({file, e.mark.line >= 0 ? e.mark.line + 1 : 0, 0}));
-  }
-}
-
 constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
@@ -317,9 +225,9 @@ constexpr std::string_view kClockKeys[] = {"name", "every", "within", "from", "u
 constexpr std::string_view kDetectorKinds[] = {"threshold", "sigma",       "ewma",   "mad",
                                                "seasonal",  "changepoint", "absent", "auto"};
 
-class Parser {
+class Parser : yaml::Reader {
  public:
-  Parser(std::string file, fs::path base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+  Parser(std::string file, fs::path base_dir) : Reader(std::move(file), {}), base_dir_(std::move(base_dir)) {}
 
   Result<Config> parse(const YAML::Node& root) {
     Config cfg;
@@ -367,81 +275,12 @@ class Parser {
   }
 
  private:
-  // ---- errors and generic readers ----
+  // ---- errors and generic readers (map, list, string, ... come from yaml::Reader) ----
 
-  Error error(int line, std::string_view path, std::string message) const {
-    return Error::invalid_argument(std::move(message)).at({file_, line, 0}).field(std::string(path));
-  }
-  Error error(const Node& n, std::string message) const { return error(n.line, n.path, std::move(message)); }
+  using Reader::error;
   // Rewraps an error from a core parser (matcher, duration, ...) with this node's position.
   Error error(const Node& n, const Error& cause) const { return error(n, cause.message()); }
   core::Position pos(const Node& n) const { return {file_, n.line, 0}; }
-
-  // `allowed` empty = any key (label maps and the like). A null node reads as an empty map.
-  Result<Map> map(const Node& n, Keys allowed) const {
-    Map m{n, {}};
-    if (n.yaml.IsNull() || !n.yaml.IsDefined()) return m;
-    if (!n.yaml.IsMap()) return std::unexpected(error(n, fmt::format("expected a map, got {}", describe(n.yaml))));
-    std::map<std::string, int> seen;  // key -> line
-    for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it) {
-      const int key_line = line_of(it->first, n.line);
-      if (!it->first.IsScalar()) {
-        return std::unexpected(
-            error(key_line, n.path, fmt::format("expected a string key, got {}", describe(it->first))));
-      }
-      const std::string key = it->first.Scalar();
-      const std::string path = join_path(n.path, key);
-      if (auto [at, fresh] = seen.emplace(key, key_line); !fresh) {
-        return std::unexpected(
-            error(key_line, path, fmt::format("duplicate key \"{}\" (first on line {})", key, at->second)));
-      }
-      if (allowed.size() > 0 && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        // `{title: a, b}` is a classic: the comma ends the value and "b" becomes a key.
-        const bool split_value = it->second.IsNull() && key.find(' ') != std::string::npos;
-        return std::unexpected(error(
-            key_line, path,
-            fmt::format(
-                "unknown key \"{}\"; expected one of: {}{}", key, join(allowed),
-                split_value ? " (a comma inside a {...} flow map ends the value before it; quote that value)" : "")));
-      }
-      // A value is blamed on its key's line: yaml-cpp marks an empty value at the next token.
-      m.entries.emplace_back(key, Node{it->second, path, key_line});
-    }
-    return m;
-  }
-
-  Result<Node> required(const Map& m, std::string_view key) const {
-    if (const Node* n = m.find(key)) return *n;
-    return std::unexpected(
-        error(m.self.line, join_path(m.self.path, key), fmt::format("missing required field \"{}\"", key)));
-  }
-
-  // A null node reads as an empty list.
-  Result<std::vector<Node>> list(const Node& n) const {
-    std::vector<Node> items;
-    if (n.yaml.IsNull() || !n.yaml.IsDefined()) return items;
-    if (!n.yaml.IsSequence())
-      return std::unexpected(error(n, fmt::format("expected a list, got {}", describe(n.yaml))));
-    size_t i = 0;
-    for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it, ++i) {
-      // A null item's mark points past it; blame the list instead.
-      const int line = it->IsNull() ? n.line : line_of(*it, n.line);
-      items.push_back(Node{*it, item_path(n.path, i), line});
-    }
-    return items;
-  }
-
-  Result<std::string> string(const Node& n) const {
-    if (!n.yaml.IsScalar())
-      return std::unexpected(error(n, fmt::format("expected a string, got {}", describe(n.yaml))));
-    return n.yaml.Scalar();
-  }
-
-  Result<std::string> nonempty_string(const Node& n) const {
-    std::string s = TOCSIN_TRY(string(n));
-    if (s.empty()) return std::unexpected(error(n, "expected a non-empty string"));
-    return s;
-  }
 
   Result<std::string> url(const Node& n) const {
     std::string s = TOCSIN_TRY(string(n));
@@ -1358,10 +1197,10 @@ class Parser {
     const std::string parent_file = file_;
     for (const std::string& name : names) {
       const fs::path file = (dir / name).lexically_normal();
-      auto text = read_file(file);
+      auto text = yaml::read_file(file);
       if (!text) return std::unexpected(error(n, text.error()));
       file_ = file.string();
-      const YAML::Node root = TOCSIN_TRY(parse_yaml(*text, file_));
+      const YAML::Node root = TOCSIN_TRY(yaml::parse_document(*text, file_));
       Plan plan = TOCSIN_TRY(parse_plan(Node{root, "", 1}));
       plan.file = file_;
       plans.push_back(std::move(plan));
@@ -1727,7 +1566,6 @@ class Parser {
     return core::ok();
   }
 
-  std::string file_;  // the file being read: the main one, or an included plan file
   fs::path base_dir_;
   std::vector<PendingRef> refs_;
   std::map<std::string, std::string> plan_ids_;  // id -> "file:line" of its first definition
@@ -1737,13 +1575,13 @@ class Parser {
 }  // namespace
 
 core::Result<Config> load_config(const std::filesystem::path& file) {
-  auto text = read_file(file);
+  auto text = yaml::read_file(file);
   if (!text) return std::unexpected(std::move(text).error());
   return load_config_string(*text, file.string(), file.parent_path());
 }
 
 core::Result<Config> load_config_string(std::string_view yaml, std::string file_name, std::filesystem::path base_dir) {
-  const YAML::Node root = TOCSIN_TRY(parse_yaml(yaml, file_name));
+  const YAML::Node root = TOCSIN_TRY(yaml::parse_document(yaml, file_name));
   // The parser reads nodes without conversions that throw; this is a guard, not a code path.
   try {
     return Parser(file_name, std::move(base_dir)).parse(root);

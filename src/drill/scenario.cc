@@ -5,67 +5,21 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <span>
-#include <sstream>
+#include <cmath>
 
+#include "config/yaml_reader.h"
 #include "core/duration.h"
 #include "core/matcher.h"
 
 namespace tocsin::drill {
 namespace {
 
+using config::yaml::join_path;
+using config::yaml::line_of;
+using config::yaml::Map;
+using config::yaml::Node;
 using core::Error;
 using core::Result;
-using Keys = std::span<const std::string_view>;
-
-// A YAML node and where to blame it (as config/loader.cc does): field path and 1-based line.
-struct Node {
-  YAML::Node yaml;
-  std::string path;
-  int line = 0;
-};
-
-struct Map {
-  Node self;
-  std::vector<std::pair<std::string, Node>> entries;
-  const Node* find(std::string_view key) const {
-    for (const auto& e : entries) {
-      if (e.first == key) return &e.second;
-    }
-    return nullptr;
-  }
-};
-
-// yaml-cpp marks are 0-based and -1 when unset.
-int line_of(const YAML::Node& n, int fallback) {
-  if (!n.IsDefined()) return fallback;
-  const int line = n.Mark().line;
-  return line >= 0 ? line + 1 : fallback;
-}
-
-std::string describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Scalar:
-      return fmt::format("\"{}\"", n.Scalar());
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    default:
-      return "nothing";
-  }
-}
-
-std::string join_path(std::string_view parent, std::string_view key) {
-  return parent.empty() ? std::string(key) : fmt::format("{}.{}", parent, key);
-}
-
-std::string join(Keys keys) {
-  std::string out;
-  for (auto k : keys) out += fmt::format("{}{}", out.empty() ? "" : ", ", k);
-  return out;
-}
 
 constexpr std::string_view kTopKeys[] = {"name",         "description", "plan",   "seed",       "start", "duration",
                                          "participants", "series",      "faults", "responders", "expect"};
@@ -94,9 +48,10 @@ constexpr std::pair<std::string_view, Shape> kShapes[] = {
 
 bool is_event(FaultKind k) { return k == FaultKind::kSecurityEvent || k == FaultKind::kFeedbackBurst; }
 
-class Parser {
+// Scenario messages name a quoted value like any other and give no flow-map hint.
+class Parser : config::yaml::Reader {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  explicit Parser(std::string file) : Reader(std::move(file), {config::yaml::Quotes::kPlain, false}) {}
 
   Result<Scenario> parse(const YAML::Node& root) {
     Scenario s;
@@ -105,9 +60,9 @@ class Parser {
     const Map top = TOCSIN_TRY(map({root, "", 1}, kTopKeys));
     if (!root.IsMap()) return std::unexpected(error({root, "", 1}, "expected a map with name, plan, duration, …"));
     for (const auto& [key, node] : top.entries) s.field_pos[key] = {file_, node.line, 0};
-    s.name = TOCSIN_TRY(nonempty(TOCSIN_TRY(required(top, "name"))));
+    s.name = TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(top, "name"))));
     if (const Node* n = top.find("description")) s.description = TOCSIN_TRY(string(*n));
-    s.plan = TOCSIN_TRY(nonempty(TOCSIN_TRY(required(top, "plan"))));
+    s.plan = TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(top, "plan"))));
     if (const Node* n = top.find("seed")) s.seed = TOCSIN_TRY(unsigned_integer(*n));
     {
       const Node n = TOCSIN_TRY(required(top, "start"));
@@ -126,7 +81,7 @@ class Parser {
     }
     if (const Node* n = top.find("participants")) {
       for (const Node& item : TOCSIN_TRY(list(*n))) {
-        s.participants.push_back(TOCSIN_TRY(nonempty(item)));
+        s.participants.push_back(TOCSIN_TRY(nonempty_string(item)));
         s.participant_lines.push_back(item.line);
       }
     }
@@ -170,73 +125,10 @@ class Parser {
   }
 
  private:
-  Error error(int line, std::string_view path, std::string message) const {
-    return Error::invalid_argument(std::move(message)).at({file_, line, 0}).field(std::string(path));
-  }
-  Error error(const Node& n, std::string message) const { return error(n.line, n.path, std::move(message)); }
-
-  Result<Map> map(const Node& n, Keys allowed) const {
-    Map m{n, {}};
-    if (n.yaml.IsNull() || !n.yaml.IsDefined()) return m;
-    if (!n.yaml.IsMap()) return std::unexpected(error(n, fmt::format("expected a map, got {}", describe(n.yaml))));
-    std::map<std::string, int> seen;
-    for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it) {
-      const int key_line = line_of(it->first, n.line);
-      if (!it->first.IsScalar()) {
-        return std::unexpected(
-            error(key_line, n.path, fmt::format("expected a string key, got {}", describe(it->first))));
-      }
-      const std::string key = it->first.Scalar();
-      const std::string path = join_path(n.path, key);
-      if (auto [at, fresh] = seen.emplace(key, key_line); !fresh) {
-        return std::unexpected(
-            error(key_line, path, fmt::format("duplicate key \"{}\" (first on line {})", key, at->second)));
-      }
-      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        return std::unexpected(
-            error(key_line, path, fmt::format("unknown key \"{}\"; expected one of: {}", key, join(allowed))));
-      }
-      m.entries.emplace_back(key, Node{it->second, path, key_line});
-    }
-    return m;
-  }
-
-  Result<Node> required(const Map& m, std::string_view key) const {
-    if (const Node* n = m.find(key)) return *n;
-    return std::unexpected(
-        error(m.self.line, join_path(m.self.path, key), fmt::format("missing required field \"{}\"", key)));
-  }
-
-  Result<std::vector<Node>> list(const Node& n) const {
-    std::vector<Node> items;
-    if (n.yaml.IsNull() || !n.yaml.IsDefined()) return items;
-    if (!n.yaml.IsSequence())
-      return std::unexpected(error(n, fmt::format("expected a list, got {}", describe(n.yaml))));
-    size_t i = 0;
-    for (auto it = n.yaml.begin(); it != n.yaml.end(); ++it, ++i) {
-      items.push_back(Node{*it, fmt::format("{}[{}]", n.path, i), it->IsNull() ? n.line : line_of(*it, n.line)});
-    }
-    return items;
-  }
-
-  Result<std::string> string(const Node& n) const {
-    if (!n.yaml.IsScalar())
-      return std::unexpected(error(n, fmt::format("expected a string, got {}", describe(n.yaml))));
-    return n.yaml.Scalar();
-  }
-  Result<std::string> nonempty(const Node& n) const {
-    std::string s = TOCSIN_TRY(string(n));
-    if (s.empty()) return std::unexpected(error(n, "expected a non-empty string"));
-    return s;
-  }
-
   Result<double> number(const Node& n) const {
     if (n.yaml.IsScalar()) {
-      std::string_view s = n.yaml.Scalar();
-      if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-      double v = 0;
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (ec == std::errc() && end == s.data() + s.size() && !s.empty() && std::isfinite(v)) return v;
+      const auto v = config::yaml::to_number(n.yaml.Scalar());
+      if (v && std::isfinite(*v)) return *v;
     }
     return std::unexpected(error(n, fmt::format("expected a number, got {}", describe(n.yaml))));
   }
@@ -280,7 +172,7 @@ class Parser {
     SeriesSpec s;
     s.pos = {file_, n.line, 0};
     const Node name = TOCSIN_TRY(required(m, "name"));
-    s.name = TOCSIN_TRY(nonempty(name));
+    s.name = TOCSIN_TRY(nonempty_string(name));
     if (!core::is_valid_metric_name(s.name)) {
       return std::unexpected(
           error(name, fmt::format("bad metric name \"{}\": expected [a-zA-Z_:][a-zA-Z0-9_:]*", s.name)));
@@ -346,7 +238,7 @@ class Parser {
         return std::unexpected(
             error(*v, fmt::format("a {} fault makes its own event series; name its event_kind instead", kind_text)));
       }
-      f.event_kind = TOCSIN_TRY(nonempty(TOCSIN_TRY(required(m, "event_kind"))));
+      f.event_kind = TOCSIN_TRY(nonempty_string(TOCSIN_TRY(required(m, "event_kind"))));
       if (const Node* v = m.find("labels")) {
         f.labels = TOCSIN_TRY(labels(*v));
         if (f.labels.get("kind")) return std::unexpected(error(*v, "label \"kind\" is set by event_kind"));
@@ -359,7 +251,7 @@ class Parser {
         }
       }
       const Node series = TOCSIN_TRY(required(m, "series"));
-      f.series = TOCSIN_TRY(nonempty(series));
+      f.series = TOCSIN_TRY(nonempty_string(series));
       const auto spec =
           std::find_if(s.series.begin(), s.series.end(), [&](const SeriesSpec& x) { return x.name == f.series; });
       if (spec == s.series.end()) {
@@ -467,8 +359,8 @@ class Parser {
     if (!n.yaml.IsMap()) return std::unexpected(error(n, fmt::format("expected a map, got {}", describe(n.yaml))));
     Responder r;
     r.pos = {file_, n.line, 0};
-    if (const Node* v = m.find("person")) r.person = TOCSIN_TRY(nonempty(*v)), r.person_line = v->line;
-    if (const Node* v = m.find("role")) r.role = TOCSIN_TRY(nonempty(*v)), r.role_line = v->line;
+    if (const Node* v = m.find("person")) r.person = TOCSIN_TRY(nonempty_string(*v)), r.person_line = v->line;
+    if (const Node* v = m.find("role")) r.role = TOCSIN_TRY(nonempty_string(*v)), r.role_line = v->line;
     if (const Node* v = m.find("default")) {
       const std::string text = TOCSIN_TRY(string(*v));
       if (text != "true") return std::unexpected(error(*v, "expected true (or leave it out)"));
@@ -506,7 +398,7 @@ class Parser {
     if (const Node* v = m.find("resolved_within")) e.resolved_within = TOCSIN_TRY(duration(*v));
     if (const Node* v = m.find("steps_in_order")) {
       for (const Node& item : TOCSIN_TRY(list(*v))) {
-        std::string step = TOCSIN_TRY(nonempty(item));
+        std::string step = TOCSIN_TRY(nonempty_string(item));
         if (std::find(e.steps_in_order.begin(), e.steps_in_order.end(), step) != e.steps_in_order.end()) {
           return std::unexpected(error(item, fmt::format("step \"{}\" is listed twice", step)));
         }
@@ -516,8 +408,6 @@ class Parser {
     }
     return e;
   }
-
-  std::string file_;
 };
 
 }  // namespace
@@ -551,34 +441,20 @@ std::string_view to_string(Shape shape) {
 }
 
 core::Result<Scenario> parse_scenario(std::string_view yaml, std::string file) {
-  YAML::Node root;
-  try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    if (docs.size() > 1) {
-      return std::unexpected(Error::invalid_argument(fmt::format("expected one YAML document, found {}", docs.size()))
-                                 .at({file, line_of(docs[1], 0), 0}));
-    }
-    if (!docs.empty()) root = docs.front();
-  } catch (const YAML::Exception& e) {
-    return std::unexpected(Error::invalid_argument(fmt::format("bad YAML: {}", e.msg))
-                               .at({file, e.mark.line >= 0 ? e.mark.line + 1 : 0, 0}));
-  }
+  const YAML::Node root = TOCSIN_TRY(config::yaml::parse_document(yaml, file));
   if (!root.IsMap()) {
-    return std::unexpected(Error::invalid_argument(fmt::format("expected a scenario map (name, plan, start, duration, "
-                                                               "faults, …), got {}",
-                                                               describe(root)))
-                               .at({file, 1, 0}));
+    return std::unexpected(
+        Error::invalid_argument(fmt::format("expected a scenario map (name, plan, start, duration, "
+                                            "faults, …), got {}",
+                                            config::yaml::describe(root, config::yaml::Quotes::kPlain)))
+            .at({file, 1, 0}));
   }
   return Parser(std::move(file)).parse(root);
 }
 
 core::Result<Scenario> load_scenario(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
-    return std::unexpected(Error::not_found(fmt::format("cannot read {}", file.string())).at({file.string(), 0, 0}));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_scenario(text.str(), file.string());
+  const std::string text = TOCSIN_TRY(config::yaml::read_file(file));
+  return parse_scenario(text, file.string());
 }
 
 std::vector<std::string> event_series_names(FaultKind kind) {

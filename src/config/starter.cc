@@ -1,11 +1,9 @@
 #include "config/starter.h"
 
-#include <fmt/format.h>
-
 #include <array>
-#include <fstream>
 #include <string_view>
-#include <system_error>
+
+#include "core/file_io.h"
 
 namespace tocsin::config {
 namespace {
@@ -344,44 +342,14 @@ reviewed: 2026-11-02
 drill: {every: 30d, scenario: scenarios/network_attack.yaml}
 )yaml";
 
-struct StarterFile {
-  std::string_view path;  // relative to the target directory
-  std::string_view text;
-};
 
-constexpr std::array<StarterFile, 4> kFiles{{{"tocsin.yaml", kMainConfig},
-                                             {"plans/system_crash.yaml", kSystemCrashPlan},
-                                             {"plans/data_breach.yaml", kDataBreachPlan},
-                                             {"plans/network_attack.yaml", kNetworkAttackPlan}}};
+constexpr std::array<core::NewFile, 4> kFiles{{{"tocsin.yaml", kMainConfig},
+                                               {"plans/system_crash.yaml", kSystemCrashPlan},
+                                               {"plans/data_breach.yaml", kDataBreachPlan},
+                                               {"plans/network_attack.yaml", kNetworkAttackPlan}}};
 
 }  // namespace
 
-core::Status write_starter_config(const fs::path& dir) {
-  // Check every file first so a refusal leaves the directory untouched.
-  for (const StarterFile& f : kFiles) {
-    const fs::path file = dir / f.path;
-    std::error_code ec;
-    if (fs::exists(fs::symlink_status(file, ec))) {
-      return std::unexpected(
-          core::Error::failed_precondition(fmt::format("{} already exists; refusing to overwrite it", file.string())));
-    }
-  }
-  for (const StarterFile& f : kFiles) {
-    const fs::path file = dir / f.path;
-    std::error_code ec;
-    fs::create_directories(file.parent_path(), ec);
-    if (ec) {
-      return std::unexpected(core::Error::failed_precondition(
-          fmt::format("cannot create directory {}: {}", file.parent_path().string(), ec.message())));
-    }
-    std::ofstream out(file, std::ios::binary);
-    out << f.text;
-    out.close();
-    if (!out) {
-      return std::unexpected(core::Error::failed_precondition(fmt::format("cannot write {}", file.string())));
-    }
-  }
-  return core::ok();
-}
+core::Status write_starter_config(const fs::path& dir) { return core::write_new_files(dir, kFiles); }
 
 }  // namespace tocsin::config

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <system_error>
 
 namespace tocsin::core {
 namespace {
@@ -59,6 +61,37 @@ Status sync_directory(const std::filesystem::path& dir) {
   const int rc = ::fsync(fd);
   ::close(fd);
   if (rc != 0) return std::unexpected(io_error(dir, "fsync directory"));
+  return ok();
+}
+
+Status check_files_absent(const std::filesystem::path& dir, std::span<const NewFile> files) {
+  for (const NewFile& f : files) {
+    const std::filesystem::path file = dir / f.path;
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(file, ec))) {
+      return std::unexpected(
+          Error::failed_precondition(fmt::format("{} already exists; refusing to overwrite it", file.string())));
+    }
+  }
+  return ok();
+}
+
+Status write_new_files(const std::filesystem::path& dir, std::span<const NewFile> files) {
+  // Check every file first so a refusal leaves the directory untouched.
+  TOCSIN_RETURN_IF_ERROR(check_files_absent(dir, files));
+  for (const NewFile& f : files) {
+    const std::filesystem::path file = dir / f.path;
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    if (ec) {
+      return std::unexpected(Error::failed_precondition(
+          fmt::format("cannot create directory {}: {}", file.parent_path().string(), ec.message())));
+    }
+    std::ofstream out(file, std::ios::binary);
+    out << f.text;
+    out.close();
+    if (!out) return std::unexpected(Error::failed_precondition(fmt::format("cannot write {}", file.string())));
+  }
   return ok();
 }
 

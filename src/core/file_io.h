@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string_view>
 
 #include "core/result.h"
@@ -17,5 +18,17 @@ Status write_file_atomically(const std::filesystem::path& file, std::string_view
 // fsyncs a directory, so the entries created, renamed or removed in it are durable. Errors are
 // `unavailable`, naming the directory, the step and the OS error.
 Status sync_directory(const std::filesystem::path& dir);
+
+// A file a command creates (`tocsin init`, `tocsin demo`): its path under the target directory.
+struct NewFile {
+  std::string_view path;
+  std::string_view text;
+};
+
+// failed_precondition naming the first of `files` (under `dir`) that exists already.
+Status check_files_absent(const std::filesystem::path& dir, std::span<const NewFile> files);
+// Writes `files` under `dir`, creating directories as needed, after checking (before writing
+// anything) that none exists. Errors are failed_precondition naming the file or directory.
+Status write_new_files(const std::filesystem::path& dir, std::span<const NewFile> files);
 
 }  // namespace tocsin::core

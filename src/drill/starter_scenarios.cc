@@ -1,9 +1,6 @@
 #include "drill/starter_scenarios.h"
 
-#include <fmt/format.h>
-
-#include <fstream>
-#include <system_error>
+#include "core/file_io.h"
 
 namespace tocsin::drill {
 namespace {
@@ -138,33 +135,20 @@ const std::vector<std::pair<std::string_view, std::string_view>>& starter_scenar
   return kScenarios;
 }
 
-core::Status check_starter_scenarios_absent(const fs::path& dir) {
-  for (const auto& [path, text] : starter_scenarios()) {
-    std::error_code ec;
-    if (fs::exists(fs::symlink_status(dir / path, ec))) {
-      return std::unexpected(core::Error::failed_precondition(
-          fmt::format("{} already exists; refusing to overwrite it", (dir / path).string())));
-    }
-  }
-  return core::ok();
+namespace {
+
+std::vector<core::NewFile> starter_files() {
+  std::vector<core::NewFile> files;
+  for (const auto& [path, text] : starter_scenarios()) files.push_back({path, text});
+  return files;
 }
 
-core::Status write_starter_scenarios(const fs::path& dir) {
-  TOCSIN_RETURN_IF_ERROR(check_starter_scenarios_absent(dir));
-  for (const auto& [path, text] : starter_scenarios()) {
-    const fs::path file = dir / path;
-    std::error_code ec;
-    fs::create_directories(file.parent_path(), ec);
-    if (ec) {
-      return std::unexpected(core::Error::failed_precondition(
-          fmt::format("cannot create directory {}: {}", file.parent_path().string(), ec.message())));
-    }
-    std::ofstream out(file, std::ios::binary);
-    out << text;
-    out.close();
-    if (!out) return std::unexpected(core::Error::failed_precondition(fmt::format("cannot write {}", file.string())));
-  }
-  return core::ok();
+}  // namespace
+
+core::Status check_starter_scenarios_absent(const fs::path& dir) {
+  return core::check_files_absent(dir, starter_files());
 }
+
+core::Status write_starter_scenarios(const fs::path& dir) { return core::write_new_files(dir, starter_files()); }
 
 }  // namespace tocsin::drill

@@ -36,4 +36,17 @@ Alert merge(const Alert& older, Alert younger, core::Timestamp now) {
   return res;
 }
 
+bool set_received_times(Alert& a, std::optional<core::Timestamp> starts, std::optional<core::Timestamp> ends,
+                        core::Timestamp now, std::optional<core::Duration> resolve_timeout) {
+  a.active_at = starts ? *starts : (ends ? *ends : now);
+  if (ends) {
+    a.ends_at = *ends;
+  } else if (resolve_timeout) {
+    a.ends_at = now + *resolve_timeout;
+    a.ends_at_from_timeout = true;
+  }
+  a.updated_at = now;
+  return !a.ends_at || *a.ends_at >= a.active_at;
+}
+
 }  // namespace tocsin::alerting

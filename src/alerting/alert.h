@@ -7,6 +7,8 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
+
 #include "store/store.h"
 
 namespace tocsin::alerting {
@@ -23,5 +25,12 @@ bool overlaps(const Alert& existing, const Alert& incoming);
 // fields, the earliest start, and the older one's end when it is a later explicit end. tocsin's
 // own fields (rule, value, fired_at, incident_id) carry over from `older`.
 Alert merge(const Alert& older, Alert younger, core::Timestamp now);
+
+// The times of an alert received from outside, with Alertmanager's defaults: no start means now
+// (or the end, for a resolved alert); no end means resolve_timeout from now, renewed by every
+// re-send. Sets active_at, ends_at, ends_at_from_timeout and updated_at (= now). false when the
+// end comes before the start.
+bool set_received_times(Alert& a, std::optional<core::Timestamp> starts, std::optional<core::Timestamp> ends,
+                        core::Timestamp now, std::optional<core::Duration> resolve_timeout);
 
 }  // namespace tocsin::alerting

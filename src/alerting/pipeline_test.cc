@@ -282,5 +282,29 @@ routes:
   EXPECT_EQ(json::parse(after.notifications[0].payload)["groupLabels"]["alertname"], "Slow");
 }
 
+TEST(ReceivedTimes, AlertmanagerDefaults) {
+  const core::Timestamp now = kT0 + hours(1);
+  Alert a;
+  ASSERT_TRUE(set_received_times(a, std::nullopt, std::nullopt, now, minutes(5)));
+  EXPECT_EQ(a.active_at, now);  // no start: now
+  EXPECT_EQ(a.ends_at, now + minutes(5));  // no end: resolve_timeout from now
+  EXPECT_TRUE(a.ends_at_from_timeout);
+  EXPECT_EQ(a.updated_at, now);
+
+  Alert resolved;
+  ASSERT_TRUE(set_received_times(resolved, std::nullopt, kT0, now, minutes(5)));
+  EXPECT_EQ(resolved.active_at, kT0);  // no start, an end: the end
+  EXPECT_EQ(resolved.ends_at, kT0);
+  EXPECT_FALSE(resolved.ends_at_from_timeout);
+
+  Alert no_timeout;
+  ASSERT_TRUE(set_received_times(no_timeout, kT0, std::nullopt, now, std::nullopt));
+  EXPECT_EQ(no_timeout.active_at, kT0);
+  EXPECT_FALSE(no_timeout.ends_at.has_value());
+
+  Alert backwards;
+  EXPECT_FALSE(set_received_times(backwards, now, kT0, now, minutes(5)));  // ends before it starts
+}
+
 }  // namespace
 }  // namespace tocsin::alerting

@@ -136,17 +136,7 @@ bool alert(Scanner& s, core::Timestamp now, std::optional<core::Duration> resolv
   }
   a.labels = core::Labels::from_pairs(std::move(pairs));
   a.fingerprint = a.labels.fingerprint();
-  // As parse_alert: no start means now (or the end); no end means resolve_timeout from now.
-  a.active_at = starts ? *starts : (ends ? *ends : now);
-  if (ends) {
-    a.ends_at = *ends;
-  } else if (resolve_timeout) {
-    a.ends_at = now + *resolve_timeout;
-    a.ends_at_from_timeout = true;
-  }
-  if (a.ends_at && *a.ends_at < a.active_at) return false;
-  a.updated_at = now;
-  return true;
+  return alerting::set_received_times(a, starts, ends, now, resolve_timeout);
 }
 
 }  // namespace

@@ -187,19 +187,9 @@ core::Result<alerting::Alert> parse_alert(const json& item, const std::string& p
     }
     a.generator_url = g->get<std::string>();
   }
-  // Alertmanager's defaults: no start means now (or the end, for a resolved alert); no end means
-  // resolve_timeout from now, renewed by every re-send.
-  a.active_at = starts ? *starts : (ends ? *ends : now);
-  if (ends) {
-    a.ends_at = *ends;
-  } else if (resolve_timeout) {
-    a.ends_at = now + *resolve_timeout;
-    a.ends_at_from_timeout = true;
-  }
-  if (a.ends_at && *a.ends_at < a.active_at) {
+  if (!alerting::set_received_times(a, starts, ends, now, resolve_timeout)) {
     return std::unexpected(core::Error::invalid_argument("start time must be before end time").field(path + ".endsAt"));
   }
-  a.updated_at = now;
   return a;
 }
 

@@ -5,14 +5,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "config/loader.h"
-#include "core/simulated_clock.h"
 #include "engine/engine.h"
-#include "engine/test_run_until.h"
-#include "notify/webhook/http_sender.h"
-#include "store/sqlite/sqlite_store.h"
-#include "test_support/temp_dir.h"
-#include "test_support/webhook_receiver.h"
+#include "engine/test_webhook_engine.h"
 
 namespace tocsin::engine {
 namespace {
@@ -64,22 +58,10 @@ plans:
                      hook);
 }
 
-class DrillTest : public ::testing::Test {
+class DrillTest : public WebhookEngineTest {
  protected:
-  void SetUp() override {
-    auto cfg = config::load_config_string(config_yaml(receiver_.url()), "t.yaml", dir_.path());
-    ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
-    config_ = std::make_shared<const config::Config>(std::move(*cfg));
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    options.senders = {{"webhook", &sender_}};
-    options.external_url = "http://tocsin.test";
-    engine_ = Engine::create(std::move(options)).value();
-  }
+  DrillTest() : WebhookEngineTest(kStart) {}
+  void SetUp() override { start_engine(config_yaml(receiver_.url())); }
 
   // A load sample over the rule's threshold; returns the incidents it opened.
   std::vector<int64_t> push_load(std::string instance, std::optional<std::string> drill) {
@@ -89,11 +71,6 @@ class DrillTest : public ::testing::Test {
     EXPECT_TRUE(result.has_value()) << result.error().to_string();
     return result ? result->incidents_opened : std::vector<int64_t>{};
   }
-  void run_until(core::Timestamp t) { engine::run_until(*engine_, clock_, t); }
-  int pages_to(std::string_view path) {
-    auto p = receiver_.paths();
-    return static_cast<int>(std::count(p.begin(), p.end(), path));
-  }
   std::vector<std::string> details(int64_t id, std::string_view kind) {
     std::vector<std::string> out;
     const store::Incident inc = engine_->get_incident(id).value();
@@ -102,15 +79,6 @@ class DrillTest : public ::testing::Test {
     }
     return out;
   }
-
-  test_support::TempDir dir_;
-  test_support::Receiver receiver_;
-  core::SimulatedClock clock_{kStart};
-  core::MetricsRegistry metrics_;
-  notify::HttpSender sender_{clock_, seconds(5)};
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(DrillTest, ALiveDrillIncidentIsMarkedAndPagesOnlyItsParticipants) {

@@ -10,6 +10,7 @@
 #include "config/loader.h"
 #include "core/simulated_clock.h"
 #include "engine/engine.h"
+#include "engine/test_webhook_engine.h"
 #include "engine/test_run_until.h"
 #include "notify/webhook/http_sender.h"
 #include "risk/model.h"
@@ -52,22 +53,10 @@ plans:
                      hook);
 }
 
-class ResponseTest : public ::testing::Test {
+class ResponseTest : public WebhookEngineTest {
  protected:
-  void SetUp() override {
-    auto cfg = config::load_config_string(config_yaml(receiver_.url()), "t.yaml", dir_.path());
-    ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
-    config_ = std::make_shared<const config::Config>(std::move(*cfg));
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    options.senders = {{"webhook", &sender_}};
-    options.external_url = "http://tocsin.test";
-    engine_ = Engine::create(std::move(options)).value();
-  }
+  ResponseTest() : WebhookEngineTest(kStart) {}
+  void SetUp() override { start_engine(config_yaml(receiver_.url())); }
 
   // Opens an incident from an alert received from outside; returns its id.
   int64_t open(std::string instance) {
@@ -80,7 +69,6 @@ class ResponseTest : public ::testing::Test {
     auto list = engine_->list_incidents({}).value();
     return list.empty() ? 0 : list.front().id;
   }
-  void run_until(core::Timestamp t) { engine::run_until(*engine_, clock_, t); }
   std::vector<std::string> kinds(int64_t id) {
     std::vector<std::string> out;
     const store::Incident inc = engine_->get_incident(id).value();
@@ -91,19 +79,6 @@ class ResponseTest : public ::testing::Test {
     auto k = kinds(id);
     return static_cast<int>(std::count(k.begin(), k.end(), kind));
   }
-  int pages_to(std::string_view path) {
-    auto p = receiver_.paths();
-    return static_cast<int>(std::count(p.begin(), p.end(), path));
-  }
-
-  test_support::TempDir dir_;
-  test_support::Receiver receiver_;
-  core::SimulatedClock clock_{kStart};
-  core::MetricsRegistry metrics_;
-  notify::HttpSender sender_{clock_, seconds(5)};
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(ResponseTest, TheRegulatorClockFiresSeventyTwoHoursAfterTheBreachIsConfirmed) {

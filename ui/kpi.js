@@ -59,16 +59,15 @@ function render(d) {
     h('section', { 'aria-labelledby': 'kpi-overall-h' }, h('h2', { id: 'kpi-overall-h', class: 'visually-hidden' }, 'Overall'),
       h('div', { class: 'tiles', 'data-kpi-tiles': '' }, KPIS.filter(([k]) => k in o).map(([k, label, fmt]) => h('div', { class: 'tile' },
         h('div', { class: 'k' }, label), h('div', { class: 'v', 'data-kpi': k }, fmt(o[k])))))),
-    h('div', { class: 'grid halves' },
-      h('section', { class: 'panel', 'aria-labelledby': 'kpi-trend-h' }, h('h2', { id: 'kpi-trend-h' }, `Trend per ${d.period}`),
-        (d.trend || []).length ? h('div', { class: 'grid halves' }, TRENDS.map((k) => {
+    h('section', { class: 'panel', 'aria-labelledby': 'kpi-trend-h' }, h('h2', { id: 'kpi-trend-h' }, `Trend per ${d.period}`),
+        (d.trend || []).length ? h('div', { class: 'sparks' }, TRENDS.map((k) => {
           const [, label, fmt] = kpi(k);
           return h('figure', { class: 'plain' }, h('figcaption', {}, label),
             sparkline(d.trend.map((p) => ({ label: periodLabel(p), value: p.kpi?.[k] ?? null })), { title: `${label} per ${d.period}`, format: fmt }));
         })) : h('p', { class: 'empty' }, 'No periods yet.')),
-      h('section', { class: 'panel', 'aria-labelledby': 'kpi-groups-h' }, h('h2', { id: 'kpi-groups-h' }, `By ${d.by}`),
+    h('section', { class: 'panel', 'aria-labelledby': 'kpi-groups-h' }, h('h2', { id: 'kpi-groups-h' }, `By ${d.by}`),
         table([d.by, ...TABLE.map((k) => ({ label: kpi(k)[1], num: true }))],
-          (d.groups || []).map((g) => [h('code', {}, g.key || '(none)'), ...TABLE.map((k) => kpi(k)[2](g.kpi?.[k]))]), { caption: `KPIs by ${d.by}` }))),
+          (d.groups || []).map((g) => [h('code', {}, g.key || '(none)'), ...TABLE.map((k) => kpi(k)[2](g.kpi?.[k]))]), { caption: `KPIs by ${d.by}` })),
     d.drills ? drills(d.drills) : null,
   ];
 }
@@ -77,10 +76,14 @@ function drills(dr) {
   return h('section', { class: 'panel', 'aria-labelledby': 'kpi-drills-h' }, h('h2', { id: 'kpi-drills-h' }, 'Drills'),
     h('div', { class: 'tiles' },
       h('div', { class: 'tile' }, h('div', { class: 'k' }, 'Runs'), h('div', { class: 'v' }, dr.runs ?? 0)),
-      h('div', { class: 'tile' }, h('div', { class: 'k' }, 'Mean score'), h('div', { class: 'v' }, dr.mean_score === null || dr.mean_score === undefined ? '—' : dr.mean_score.toFixed(1))),
+      h('div', { class: 'tile' }, h('div', { class: 'k' }, 'Mean score'), h('div', { class: 'v', 'data-kpi': 'drills.mean_score' }, score(dr.mean_score))),
       h('div', { class: 'tile' }, h('div', { class: 'k' }, 'Passed'), h('div', { class: 'v' }, percent(dr.passed_share)))),
     (dr.trend || []).length ? h('figure', { class: 'plain' }, h('figcaption', {}, 'Mean drill score'),
       sparkline(dr.trend.map((p) => ({ label: periodLabel(p), value: p.mean_score ?? null })), { title: 'Mean drill score per period', format: (v) => v.toFixed(1) })) : null,
-    (dr.by_plan || []).length ? table(['plan', { label: 'runs', num: true }, { label: 'mean score', num: true }, { label: 'passed', num: true }],
-      dr.by_plan.map((p) => [h('code', {}, p.plan ?? p.key ?? '—'), p.runs ?? '—', p.mean_score === null || p.mean_score === undefined ? '—' : p.mean_score.toFixed(1), percent(p.passed_share)])) : null);
+    (dr.by_plan || []).length ? table(['plan', { label: 'runs', num: true }, { label: 'mean score', num: true }, { label: 'last score', num: true }],
+      dr.by_plan.map((p) => [h('code', {}, p.plan ?? '—'), p.runs ?? '—', score(p.mean_score), score(p.last_score)]), { caption: 'Drills by plan' }) : null);
+}
+
+function score(v) {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(1);
 }

@@ -201,7 +201,7 @@ export function table(headers, rows, { caption } = {}) {
 export function sparkline(points, { title = '', format = (v) => String(v), width = 320, height = 70 } = {}) {
   const vals = points.map((p) => p.value).filter((v) => v !== null && v !== undefined && Number.isFinite(v));
   const desc = points.map((p) => `${p.label}: ${p.value === null || p.value === undefined ? 'no data' : format(p.value)}`).join('; ');
-  const svg = s('svg', { class: 'spark', viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `${title}. ${desc || 'no data'}` });
+  const svg = s('svg', { class: 'spark', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `${title}. ${desc || 'no data'}` });
   svg.append(s('title', {}, `${title}: ${desc}`));
   if (!vals.length) {
     svg.append(s('text', { x: 4, y: height / 2 }, 'no data'));
@@ -211,7 +211,8 @@ export function sparkline(points, { title = '', format = (v) => String(v), width
   const hi = Math.max(...vals);
   const pad = 6;
   const x = (i) => (points.length === 1 ? width / 2 : pad + (i * (width - 2 * pad)) / (points.length - 1));
-  const y = (v) => height - pad - (hi === lo ? 0.5 : (v - lo) / (hi - lo)) * (height - 2 * pad - 10);
+  const bottom = height - 14;  // room for the first and last period's labels
+  const y = (v) => bottom - (hi === lo ? 0.5 : (v - lo) / (hi - lo)) * (bottom - pad - 10);
   let d = '';
   let area = '';
   let open = false;
@@ -222,12 +223,14 @@ export function sparkline(points, { title = '', format = (v) => String(v), width
   });
   const firstIdx = points.findIndex((p) => Number.isFinite(p.value));
   const lastIdx = points.length - 1 - [...points].reverse().findIndex((p) => Number.isFinite(p.value));
-  area = `${d}L${x(lastIdx).toFixed(1)},${height - pad}L${x(firstIdx).toFixed(1)},${height - pad}Z`;
+  area = `${d}L${x(lastIdx).toFixed(1)},${bottom}L${x(firstIdx).toFixed(1)},${bottom}Z`;
   if (!d.includes('L')) area = '';
   if (area) svg.append(s('path', { class: 'area', d: area }));
   svg.append(s('path', { class: 'line', d, 'vector-effect': 'non-scaling-stroke' }));
   const last = points[lastIdx];
   svg.append(s('circle', { cx: x(lastIdx), cy: y(last.value), r: 3 }));
   svg.append(s('text', { x: 4, y: 10 }, `max ${format(hi)}`));
+  svg.append(s('text', { x: pad, y: height - 2 }, points[0].label));
+  if (points.length > 1) svg.append(s('text', { x: width - pad, y: height - 2, 'text-anchor': 'end' }, points[points.length - 1].label));
   return svg;
 }

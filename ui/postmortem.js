@@ -43,7 +43,7 @@ export function postmortemPage(main, [id]) {
         saved.textContent = 'Saved.';
         for (const [k] of FIELDS) inputs[k].dataset.saved = inputs[k].value;
         show(r, true);
-        frame.src = `${base}?format=html&t=${Date.now()}`;
+        frame.src = `${base}?format=html`;  // assigning reloads it: the draft shows what was saved
       } catch (ex) {
         if (ex instanceof ApiError && inputs[ex.field]) inputs[ex.field].focus();
       }

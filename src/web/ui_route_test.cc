@@ -63,6 +63,25 @@ TEST(UiRoute, EmbeddedBytesAreTheFiles) {
   EXPECT_EQ(find_asset("nope.js"), nullptr);
 }
 
+// Every /ui/ file the page names and every module a script imports ('./x.js') is embedded: a
+// renamed or missing file fails here, not in a browser.
+TEST(UiRoute, EveryReferencedFileIsEmbedded) {
+  size_t refs = 0;
+  for (const Asset& a : assets()) {
+    for (std::string_view prefix : {std::string_view("\"/ui/"), std::string_view("from './")}) {
+      for (size_t pos = a.body.find(prefix); pos != std::string_view::npos; pos = a.body.find(prefix, pos + 1)) {
+        const size_t start = pos + prefix.size();
+        const size_t end = a.body.find_first_of("\"'", start);
+        ASSERT_NE(end, std::string_view::npos) << a.name;
+        const std::string_view name = a.body.substr(start, end - start);
+        EXPECT_NE(find_asset(name), nullptr) << a.name << " refers to " << name;
+        ++refs;
+      }
+    }
+  }
+  EXPECT_GE(refs, 10u);
+}
+
 TEST(UiRoute, MatchingEtagIs304) {
   const std::string etag(find_asset("app.js")->etag);
   auto same = serve_ui(get("/ui/app.js", etag));

@@ -19,7 +19,7 @@ export function alertsPage(main) {
     patch(list, { shown, q: filter.value }, () => (shown.length ? h('ul', { class: 'cards' }, shown.map((a) => {
       const state = alertState(a);
       const q = new URLSearchParams({ matchers: Object.entries(a.labels).filter(([k]) => ['alertname', 'instance', 'service', 'job'].includes(k)).map(([k, v]) => `${k}="${v}"`).join('\n') });
-      return h('li', { class: `card st-${state === 'active' ? 'firing' : 'suppressed'}` },
+      return h('li', { class: `card edge-${state === 'active' ? 'crit' : 'info'}` },
         h('div', { class: 'line' }, badge(state, `st-${state === 'active' ? 'firing' : 'suppressed'}`), h('strong', {}, a.labels.alertname || a.fingerprint),
           h('span', { class: 'muted' }, 'since ', time(a.startsAt), ' (', h('span', { 'data-since': a.startsAt }), ')')),
         a.annotations?.summary ? h('div', {}, a.annotations.summary) : null,
@@ -118,7 +118,7 @@ export function silencesPage(main, _params, query) {
   h('div', { class: 'field' }, h('label', { for: 'sil-matchers' }, 'Matchers'),
     h('span', { class: 'hint', id: 'sil-matchers-hint' }, 'One per line: name="value", name!="value", name=~"regex", name!~"regex". Alerts matching all of them are muted.'), matchers),
   h('div', { class: 'row' },
-    h('div', { class: 'field' }, h('label', { for: 'sil-duration' }, 'Duration'), h('span', { class: 'hint', id: 'sil-duration-hint' }, 'from now: 30m, 2h, 1d'), durationIn,
+    h('div', { class: 'field' }, h('label', { for: 'sil-duration' }, 'Duration'), durationIn, h('span', { class: 'hint', id: 'sil-duration-hint' }, 'from now: 30m, 2h, 1d'),
       h('datalist', { id: 'sil-durations' }, ['30m', '1h', '2h', '4h', '12h', '1d', '1w'].map((d) => h('option', { value: d })))),
     h('div', { class: 'field grow' }, h('label', { for: 'sil-comment' }, 'Comment'), comment)),
   err, h('div', { class: 'row' }, submit), done);
@@ -149,8 +149,9 @@ export function silencesPage(main, _params, query) {
           }
         });
       }
-      return h('li', { class: `card st-${x.status.state === 'active' ? 'mitigated' : x.status.state === 'expired' ? 'closed' : 'acknowledged'}`, 'data-silence': x.id },
-        h('div', { class: 'line' }, badge(x.status.state, `st-${x.status.state}`), h('span', { class: 'labels' }, x.matchers.map((m) => h('code', {}, matcherText(m))))),
+      const edge = { active: 'info', pending: 'minor', expired: 'ok' }[x.status.state] || 'ok';
+      return h('li', { class: `card edge-${edge}`, 'data-silence': x.id },
+        h('div', { class: 'line' }, badge(x.status.state, x.status.state === 'active' ? 'drill' : `st-${x.status.state}`), h('span', { class: 'labels' }, x.matchers.map((m) => h('code', {}, matcherText(m))))),
         h('div', {}, x.comment),
         h('div', { class: 'line meta' }, h('span', {}, 'by ', x.createdBy), h('span', {}, 'from ', time(x.startsAt)), h('span', {}, x.status.state === 'expired' ? 'ended ' : 'until ', time(x.endsAt)), expire));
     })) : h('p', { class: 'empty' }, 'No silences.')));

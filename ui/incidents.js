@@ -63,8 +63,11 @@ export function incidentList(main, _params, query) {
   };
 }
 
+// The colour of a card's left edge by status.
+const EDGE = { triggered: 'crit', acknowledged: 'major', mitigated: 'minor', resolved: 'ok', closed: 'ok' };
+
 function card(i) {
-  return h('li', { class: `card st-${i.status}` },
+  return h('li', { class: `card edge-${EDGE[i.status] || 'ok'}` },
     h('div', { class: 'line' }, h('a', { class: 'title', href: `#/incidents/${i.id}` }, `#${i.id} ${i.title}`)),
     h('div', { class: 'line meta' },
       badge(i.status, `st-${i.status}`), badge(i.severity, `sev-${i.severity}`),
@@ -153,7 +156,7 @@ export function incidentDetail(main, [id]) {
     ]);
     patch(tasks, inc.tasks, (list) => (list.length ? h('ul', { class: 'tasks' }, list.map(task)) : h('p', { class: 'empty' }, 'This plan has no steps.')));
     renderTimeline(inc.timeline);
-    patch(alerts, inc.alerts, (list) => (list.length ? h('ul', { class: 'cards' }, list.map((a) => h('li', { class: 'card' },
+    patch(alerts, inc.alerts, (list) => (list.length ? h('ul', { class: 'cards' }, list.map((a) => h('li', { class: `card edge-${a.status === 'firing' ? 'crit' : 'ok'}` },
       h('div', { class: 'line' }, badge(a.status, `st-${a.status}`), h('strong', {}, a.labels.alertname || a.fingerprint)),
       labels(a.labels, ['alertname'])))) : h('p', { class: 'empty' }, 'No alerts.')));
     patch(clocks, inc.clocks || [], (list) => (list.length ? h('section', { class: 'panel', 'aria-labelledby': 'clocks-h' },

@@ -6,7 +6,7 @@ import { updateAges } from './incidents.js';
 // A page that GETs `path` every poll and renders it with `render(data)` into one container.
 function simplePage(main, title, path, render, intro = null) {
   const body = h('div');
-  main.append(h('div', { class: 'head' }, h('h1', {}, title)), intro, body);
+  main.append(h('div', { class: 'head' }, h('h1', {}, title)), ...[intro, body].filter(Boolean));
   return {
     async refresh() {
       try {

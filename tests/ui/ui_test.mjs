@@ -316,9 +316,23 @@ await step('silences: expire it', async () => {
   await page.locator(`[data-silence="${silenceId}"]`, { hasText: 'expired' }).waitFor();
 });
 
+await step('rules page: each rule with its chart (where the server draws one)', async () => {
+  await page.goto(`${BASE}/#/rules`);
+  await page.locator('.card', { hasText: 'HighLoad' }).waitFor();
+  const chart = await api('GET', '/api/v1/rules/HighLoad/chart.svg');
+  await page.waitForTimeout(500);
+  const loaded = await page.evaluate(() => [...document.querySelectorAll('img.chart')].map((i) => i.complete && i.naturalWidth > 0));
+  await shot('rules-light-desktop');
+  check(!/\b(null|undefined|NaN)\b/.test(await page.locator('main').innerText()), 'a missing value leaked into the rules page');
+  if (chart.status === 200) {
+    check(loaded.length === 1 && loaded[0], `the chart did not load: ${JSON.stringify(loaded)}`);
+  } else {
+    await page.locator('.card', { hasText: 'No chart for this rule yet.' }).waitFor();
+  }
+});
+
 for (const [hash, expect, name] of [
   ['#/oncall', 'Bob Li', 'on call now'],
-  ['#/rules', 'HighLoad', 'rules'],
   ['#/plans', 'System crash', 'plans'],
   ['#/risk', 'Risk register', 'risk register'],
   ['#/drills', 'Calendar', 'drills'],
@@ -327,6 +341,8 @@ for (const [hash, expect, name] of [
     await page.goto(`${BASE}/${hash}`);
     await page.locator('main', { hasText: expect }).waitFor();
     check(await page.locator('main .error').count() === 0, `error on the page: ${await page.locator('main').innerText()}`);
+    const shown = await page.locator('main').innerText();
+    check(!/\b(null|undefined|NaN|\[object Object\])\b/.test(shown), `a missing value leaked into the page: ${shown.slice(0, 500)}`);
   });
 }
 

@@ -97,7 +97,7 @@ export function incidentDetail(main, [id]) {
   const moveError = errorSlot();
   const tasks = h('div');
   const taskError = errorSlot();
-  const timeline = h('ol', { class: 'timeline', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Timeline, newest first' });
+  const timeline = h('ol', { class: 'timeline', tabindex: 0, 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Timeline, newest first' });
   const alerts = h('div');
   const comms = h('div');
   const clocks = h('div');
@@ -113,21 +113,42 @@ export function incidentDetail(main, [id]) {
     } catch { /* shown in noteError */ }
   } }, h('label', { for: 'note', class: 'visually-hidden' }, 'Note'), note, noteError, h('div', { class: 'row' }, noteButton));
   note.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) noteForm.requestSubmit(); });
+  // A milestone (e.g. breach_confirmed) is a timeline event of its own kind: plan clocks start
+  // and stop on them (POST …/events).
+  const msError = errorSlot();
+  const msKind = h('input', { id: 'ms-kind', name: 'kind', required: true, placeholder: 'e.g. breach_confirmed', autocomplete: 'off', class: 'wide' });
+  const msDetail = h('input', { id: 'ms-detail', name: 'detail', autocomplete: 'off', class: 'wide' });
+  const msButton = h('button', { type: 'submit', class: 'ghost' }, 'Record milestone');
+  const milestoneForm = h('form', { 'aria-label': 'Record a milestone', onsubmit: async (e) => {
+    e.preventDefault();
+    if (!msKind.value.trim()) { msError.textContent = 'Name the milestone, e.g. breach_confirmed.'; msKind.focus(); return; }
+    try {
+      show(await act('POST', `${base}/events`, { kind: msKind.value.trim(), detail: msDetail.value }, { errorEl: msError, button: msButton }));
+      msKind.value = '';
+      msDetail.value = '';
+    } catch { msKind.focus(); }
+  } },
+  h('details', {}, h('summary', {}, 'Record a milestone'),
+    h('div', { class: 'field' }, h('label', { for: 'ms-kind' }, 'Milestone'), msKind),
+    h('div', { class: 'field' }, h('label', { for: 'ms-detail' }, 'Detail'), msDetail),
+    msError, h('div', { class: 'row' }, msButton)));
   const loadError = h('div');
 
   main.append(
     h('p', {}, h('a', { href: '#/incidents' }, '← Incidents')),
     loadError, header,
     h('div', { class: 'panel' }, h('h2', { class: 'visually-hidden' }, 'Respond'), buttons, moveError),
-    h('div', { class: 'grid two' },
+    // Left: what to do (tasks) and what is known (alerts, clocks, messages); right: what
+    // happened (a note, then the live timeline under it).
+    h('div', { class: 'grid halves' },
       h('div', {},
         h('section', { class: 'panel', 'aria-labelledby': 'tasks-h' }, h('h2', { id: 'tasks-h' }, 'Tasks'), taskError, tasks),
-        h('section', { class: 'panel', 'aria-labelledby': 'timeline-h' }, h('h2', { id: 'timeline-h' }, 'Timeline'), timeline)),
-      h('div', {},
-        h('section', { class: 'panel', 'aria-labelledby': 'note-h' }, h('h2', { id: 'note-h' }, 'Notes'), noteForm),
         h('section', { class: 'panel', 'aria-labelledby': 'alerts-h' }, h('h2', { id: 'alerts-h' }, 'Alerts'), alerts),
         clocks,
-        comms)));
+        comms),
+      h('div', {},
+        h('section', { class: 'panel', 'aria-labelledby': 'timeline-h' }, h('h2', { id: 'timeline-h' }, 'Timeline'),
+          noteForm, milestoneForm, timeline))));
 
   async function move(verb, button) {
     try { show(await act('POST', `${base}/${verb}`, {}, { errorEl: moveError, button })); } catch { /* shown */ }
@@ -146,13 +167,14 @@ export function incidentDetail(main, [id]) {
         inc.resolved_at ? h('span', {}, 'resolved after ', duration((Date.parse(inc.resolved_at) - Date.parse(inc.opened_at)) / 1000)) : null,
         (inc.related || []).length ? h('span', {}, 'related ', inc.related.map((r) => h('a', { href: `#/incidents/${r}` }, `#${r} `))) : null),
     ]);
-    patch(buttons, inc.status, (status) => [
+    patch(buttons, [inc.status, inc.severity], ([status]) => [
       ...MOVES.filter(([, , from]) => from.includes(status)).map(([verb, label, , key]) => {
         const b = h('button', { type: 'button', 'data-key': key || null, class: verb === 'ack' ? '' : 'ghost', 'aria-keyshortcuts': key || null }, label);
         b.addEventListener('click', () => move(verb, b));
         return b;
       }),
       h('a', { class: 'button ghost', href: `#/incidents/${id}/postmortem` }, 'Postmortem'),
+      severityControl(inc.severity),
     ]);
     patch(tasks, inc.tasks, (list) => (list.length ? h('ul', { class: 'tasks' }, list.map(task)) : h('p', { class: 'empty' }, 'This plan has no steps.')));
     renderTimeline(inc.timeline);
@@ -170,6 +192,15 @@ export function incidentDetail(main, [id]) {
         h('pre', {}, text),
         h('button', { type: 'button', class: 'ghost', onclick: (e) => copy(text, e.currentTarget) }, 'Copy')))) : null));
     updateAges(main);
+  }
+
+  function severityControl(current) {
+    const sel = h('select', { id: 'severity', 'aria-label': 'Severity' }, SEVERITIES.map((v) => h('option', { value: v }, v)));
+    sel.value = current;
+    sel.addEventListener('change', async () => {
+      try { show(await act('POST', `${base}/severity`, { severity: sel.value }, { errorEl: moveError, button: sel })); } catch { sel.value = current; }
+    });
+    return h('label', { class: 'inline-field' }, 'Severity ', sel);
   }
 
   function task(t) {

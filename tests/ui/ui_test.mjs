@@ -185,7 +185,9 @@ await step('acting without choosing who you are is refused next to the buttons',
 await step('choose "You are: alice"; it is remembered across a reload', async () => {
   await page.selectOption('#actor', 'alice');
   await page.reload();
-  check(await page.inputValue('#actor') === 'alice', 'the actor was not kept');
+  // The selector is filled once GET /api/v1/people answers.
+  await page.waitForFunction(() => document.querySelector('#actor').value === 'alice', null, { timeout: 3000 })
+    .catch(() => { throw new Error('the actor was not kept'); });
 });
 
 await step('keyboard: g i lists incidents, j focuses the first, Enter opens it', async () => {
@@ -459,6 +461,46 @@ await step('every form control has a label; every image a text alternative', asy
       .map((el) => `${where}: <${el.tagName.toLowerCase()} id=${el.id} name=${el.name}>`), hash));
   }
   check(unlabeled.length === 0, unlabeled.join(', '));
+});
+
+await step('every page fits a 390 px phone (no sideways scrolling)', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = [];
+  try {
+    for (const hash of ['#/incidents', `#/incidents/${ID}`, `#/incidents/${ID}/postmortem`, '#/alerts', '#/silences', '#/oncall', '#/rules', '#/plans', '#/risk', '#/drills', '#/kpi']) {
+      await page.goto(`${BASE}/${hash}`);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (overflow > 0) wide.push(`${hash}: ${overflow}px`);
+    }
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${BASE}/#/silences`);
+    await page.locator('main h1').waitFor();
+    await shot('silences-dark-phone');
+    await page.emulateMedia({ colorScheme: 'light' });
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+  check(wide.length === 0, `wider than the phone: ${wide.join(', ')}`);
+});
+
+await step('? opens the shortcuts, Escape closes them; t switches the theme', async () => {
+  await page.goto(`${BASE}/#/incidents`);
+  await page.locator('main h1', { hasText: 'Incidents' }).waitFor();
+  await page.waitForTimeout(200);  // the page's first refresh (and its focus move) is done
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('?');
+  await page.locator('dialog#help[open]').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('dialog#help[open]').waitFor({ state: 'detached' });
+  await page.waitForTimeout(100);
+  await page.keyboard.press('t');
+  check(await page.evaluate(() => document.documentElement.dataset.theme) === 'light',
+    `t did not switch to light (${await page.evaluate(() => JSON.stringify([document.activeElement?.tagName, localStorage.getItem('tocsin.theme'), document.documentElement.dataset.theme, document.querySelector('#help').open]))})`);
+  await page.keyboard.press('t');
+  await page.keyboard.press('t');
+  check(await page.evaluate(() => document.documentElement.dataset.theme) === undefined, 't did not come back to automatic');
 });
 
 await step('offline and clean: no request left the server, no script error', async () => {

@@ -290,6 +290,42 @@ await step('screenshots of the incident: light and dark, desktop and phone; no s
   await page.emulateMedia({ colorScheme: 'light' });
 });
 
+// WCAG AA: text at least 4.5:1 against the background it sits on (the nearest opaque one).
+function lowContrast() {
+  const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0.9) return c.slice(0, 3);
+    }
+    return rgb(getComputedStyle(document.body).backgroundColor);
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.childNodes.length || ![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility === 'hidden' || st.display === 'none' || el.closest('.visually-hidden, option, dialog:not([open])')) continue;
+    if (el.matches('button:disabled, input:disabled + *, .done label, .done .sub, .done label *')) continue;  // done and disabled items are dimmed on purpose
+    const [fg, bg] = [lum(rgb(st.color).slice(0, 3)), lum(background(el))];
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+  }
+  return bad;
+}
+
+await step('text contrast is at least 4.5:1 on the incident page, light and dark', async () => {
+  const bad = [];
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForTimeout(100);
+    bad.push(...(await page.evaluate(lowContrast)).map((b) => `${scheme}: ${b}`));
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  check(bad.length === 0, bad.slice(0, 10).join('\n'));
+});
+
 await step('the theme button switches to dark and back, and is remembered', async () => {
   await page.locator('#theme').click();  // auto -> light
   await page.locator('#theme').click();  // light -> dark

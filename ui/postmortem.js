@@ -70,12 +70,13 @@ export function postmortemPage(main, [id]) {
       }
     }
     patch(status, [pm.status, pm.complete, pm.missing, pm.completed_at, pm.completed_by, pm.updated_at, pm.updated_by], () => {
-      const complete = h('button', { type: 'button', disabled: pm.status === 'completed' || pm.completed_at ? true : null }, 'Mark complete');
+      const complete = h('button', { type: 'button', disabled: pm.complete ? true : null }, 'Mark complete');
       complete.addEventListener('click', async () => {
         try { show(await act('POST', `${base}/complete`, {}, { errorEl: completeError, button: complete })); } catch { /* shown */ }
       });
       return h('section', { class: 'panel' },
-        h('div', { class: 'line meta' }, badge(pm.status || (pm.completed_at ? 'completed' : 'draft'), pm.completed_at ? 'st-resolved' : 'st-acknowledged'),
+        h('div', { class: 'line meta' }, badge(pm.complete ? 'complete' : 'draft', pm.complete ? 'st-resolved' : 'st-acknowledged'),
+          pm.status ? h('span', {}, 'incident ', badge(pm.status, `st-${pm.status}`)) : null,
           pm.updated_at ? h('span', {}, 'last edited ', time(pm.updated_at), pm.updated_by ? ` by ${pm.updated_by}` : '') : null,
           pm.completed_at ? h('span', {}, 'completed ', time(pm.completed_at), ` by ${pm.completed_by}`) : null),
         (pm.missing || []).length ? h('p', { class: 'notice' }, 'Still missing before it can be completed: ', pm.missing.join(', '), '.') : null,
@@ -102,8 +103,8 @@ export function postmortemPage(main, [id]) {
 
   function newItemForm() {
     const title = h('input', { id: 'ai-title', name: 'title', required: true, class: 'wide' });
-    const owner = h('input', { id: 'ai-owner', name: 'owner', list: 'ai-people', size: 10 });
-    const due = h('input', { id: 'ai-due', name: 'due', type: 'date' });
+    const owner = h('input', { id: 'ai-owner', name: 'owner', list: 'ai-people', size: 10, required: true });
+    const due = h('input', { id: 'ai-due', name: 'due', type: 'date', required: true });
     const add = h('button', { type: 'submit' }, 'Add action item');
     const people = h('datalist', { id: 'ai-people' });
     get('/api/v1/people').then((r) => people.append(...r.people.map((p) => h('option', { value: p.id }, p.name)))).catch(() => {});

@@ -47,8 +47,8 @@ async function api(method, path, body) {
 let standInPostmortem;
 async function postmortemStandIn(pg, id) {
   const fields = { summary: '', impact: '', root_cause: '', contributing_factors: '', went_well: '', went_badly: '', lessons: '' };
-  standInPostmortem = { incident: id, status: 'draft', fields, action_items: [], complete: false,
-    missing: Object.keys(fields), completed_at: null, completed_by: null, updated_at: null, updated_by: null, draft_markdown: '# Postmortem' };
+  standInPostmortem = { incident: Number(id), status: 'acknowledged', fields, action_items: [], complete: false,
+    missing: Object.keys(fields), completed_at: null, completed_by: '', updated_at: null, updated_by: '', draft_markdown: '# Postmortem' };
   const pm = standInPostmortem;
   const refresh = () => { pm.missing = Object.keys(fields).filter((k) => !fields[k]); };
   const base = `/api/v1/incidents/${id}/postmortem`;
@@ -65,14 +65,16 @@ async function postmortemStandIn(pg, id) {
       return route.fulfill({ json: pm });
     }
     if (req.method() === 'POST' && path === '/action-items') {
-      if (!body.title) return route.fulfill({ status: 400, json: { error: 'expected a non-empty title', field: 'title' } });
-      pm.action_items.push({ id: String(pm.action_items.length + 1), title: body.title, owner: body.owner, due_at: body.due_at ?? null,
-        status: 'open', overdue: false, created_at: now, created_by: body.actor, done_at: null, done_by: null });
+      for (const required of ['title', 'owner', 'due_at']) {
+        if (!body[required]) return route.fulfill({ status: 400, json: { error: `${required}: required`, field: required } });
+      }
+      pm.action_items.push({ id: pm.action_items.length + 1, title: body.title, owner: body.owner, due_at: body.due_at,
+        status: 'open', overdue: false, created_at: now, created_by: body.actor, done_at: null, done_by: '' });
       return route.fulfill({ status: 201, json: pm });
     }
     const m = path.match(/^\/action-items\/(\d+)\/(done|reopen)$/);
     if (req.method() === 'POST' && m) {
-      const it = pm.action_items.find((i) => i.id === m[1]);
+      const it = pm.action_items.find((i) => String(i.id) === m[1]);
       it.status = m[2] === 'done' ? 'done' : 'open';
       it.done_at = m[2] === 'done' ? now : null;
       it.done_by = m[2] === 'done' ? body.actor : null;

@@ -126,6 +126,16 @@ json labels_json(const core::Labels& labels) {
   return out;
 }
 
+// A panel's title as PromQL writes a series: name{label="value", …}.
+std::string series_title(const core::Labels& labels) {
+  std::string rest;
+  for (const auto& l : labels) {
+    if (l.name == "__name__") continue;
+    rest += fmt::format("{}{}=\"{}\"", rest.empty() ? "" : ", ", l.name, l.value);
+  }
+  return fmt::format("{}{{{}}}", labels.get_or("__name__", ""), rest);
+}
+
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 std::vector<size_t> thin_points(const std::vector<tsdb::Point>& pts) {
@@ -159,7 +169,7 @@ Response Router::series_route(const Request& request, std::string_view rest) {
     c.start_ms = core::to_unix_ms(q->start);
     c.end_ms = core::to_unix_ms(q->end);
     for (const auto& s : read.series) {
-      chart::SeriesPanel panel{s.labels.to_string(), {}, {}};
+      chart::SeriesPanel panel{series_title(s.labels), {}, {}};
       for (const auto& p : s.points) panel.points.push_back({core::to_unix_ms(p.ts), p.value, std::nullopt, std::nullopt});
       c.panels.push_back(std::move(panel));
     }
@@ -242,7 +252,7 @@ Response Router::rule_series_route(const Request& request, std::string_view rest
     c.start_ms = core::to_unix_ms(q->start);
     c.end_ms = core::to_unix_ms(q->end);
     for (const auto& s : series) {
-      chart::SeriesPanel panel{s.labels.to_string(), {}, s.firing};
+      chart::SeriesPanel panel{series_title(s.labels), {}, s.firing};
       for (const auto& p : s.points) {
         panel.points.push_back({core::to_unix_ms(p.ts), p.value,
                                 p.bounds ? std::optional(p.bounds->first) : std::nullopt,

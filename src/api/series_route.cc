@@ -52,11 +52,11 @@ core::Result<core::Timestamp> parse_time(std::string_view value, const char* fie
   int64_t ms = 0;
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
   if (ec == std::errc() && ptr == value.data() + value.size() && !value.empty()) return core::from_unix_ms(ms);
-  return std::unexpected(core::Error::invalid_argument(
-                             fmt::format("bad {} \"{}\": expected an RFC 3339 time like 2026-12-04T10:00:00Z or "
-                                         "unix milliseconds",
-                                         field, value))
-                             .field(field));
+  return std::unexpected(
+      core::Error::invalid_argument(fmt::format("bad {} \"{}\": expected an RFC 3339 time like 2026-12-04T10:00:00Z or "
+                                                "unix milliseconds",
+                                                field, value))
+          .field(field));
 }
 
 struct SeriesQuery {
@@ -76,10 +76,10 @@ core::Result<SeriesQuery> parse_series_query(const Request& request, core::Times
     if (key == "match") {
       auto expr = tsdb::parse_select_expr(value);
       if (!expr) {
-        return std::unexpected(core::Error::invalid_argument(fmt::format(
-                                   "bad match \"{}\": {}; expected a PromQL instant-vector selector like "
-                                   "http_latency_ms{{job=\"api\"}}",
-                                   value, expr.error().message()))
+        return std::unexpected(core::Error::invalid_argument(
+                                   fmt::format("bad match \"{}\": {}; expected a PromQL instant-vector selector like "
+                                               "http_latency_ms{{job=\"api\"}}",
+                                               value, expr.error().message()))
                                    .field("match"));
       }
       if (expr->function != tsdb::Function::kNone) {
@@ -98,9 +98,10 @@ core::Result<SeriesQuery> parse_series_query(const Request& request, core::Times
       size_t limit = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
       if (ec != std::errc() || ptr != value.data() + value.size() || limit == 0 || limit > max_limit) {
-        return std::unexpected(core::Error::invalid_argument(fmt::format(
-                                   "bad limit \"{}\": expected an integer from 1 to {} (series)", value, max_limit))
-                                   .field("limit"));
+        return std::unexpected(
+            core::Error::invalid_argument(
+                fmt::format("bad limit \"{}\": expected an integer from 1 to {} (series)", value, max_limit))
+                .field("limit"));
       }
       q.limit = limit;
     } else {
@@ -112,10 +113,10 @@ core::Result<SeriesQuery> parse_series_query(const Request& request, core::Times
   q.end = end.value_or(now);
   q.start = start.value_or(q.end - core::Duration(kDefaultRangeMs));
   if (q.end < q.start) {
-    return std::unexpected(core::Error::invalid_argument(fmt::format("end {} is before start {}",
-                                                                     core::format_rfc3339(q.end),
-                                                                     core::format_rfc3339(q.start)))
-                               .field("end"));
+    return std::unexpected(
+        core::Error::invalid_argument(
+            fmt::format("end {} is before start {}", core::format_rfc3339(q.end), core::format_rfc3339(q.start)))
+            .field("end"));
   }
   return q;
 }
@@ -139,8 +140,9 @@ std::string series_title(const core::Labels& labels) {
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 std::vector<size_t> thin_points(const std::vector<tsdb::Point>& pts) {
-  return chart::thin_indices(pts.size(), kMaxPoints, [&](size_t i) { return core::to_unix_ms(pts[i].ts); },
-                             [&](size_t i) { return pts[i].value; });
+  return chart::thin_indices(
+      pts.size(), kMaxPoints, [&](size_t i) { return core::to_unix_ms(pts[i].ts); },
+      [&](size_t i) { return pts[i].value; });
 }
 
 // One rule series: the replayed points in [start, end] and the alert's firing span.
@@ -153,13 +155,15 @@ struct RuleSeries {
 }  // namespace
 
 Response Router::series_route(const Request& request, std::string_view rest) {
-  if (rest != "" && rest != "/chart.svg") return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+  if (rest != "" && rest != "/chart.svg")
+    return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   if (request.method != "GET") return Response::error(405, "use GET");
   const bool svg = rest == "/chart.svg";
   auto q = parse_series_query(request, clock_.now(), svg ? 10 : 20, svg ? 50 : 1000);
   if (!q) return from_error(q.error());
   if (!q->match) {
-    return Response::error(400, "missing match: expected a PromQL instant-vector selector like up{job=\"api\"}", "match");
+    return Response::error(400, "missing match: expected a PromQL instant-vector selector like up{job=\"api\"}",
+                           "match");
   }
   const engine::SeriesRead read = engine_.read_series(q->match->matchers, q->start, q->end, q->limit);
   if (svg) {
@@ -170,7 +174,8 @@ Response Router::series_route(const Request& request, std::string_view rest) {
     c.end_ms = core::to_unix_ms(q->end);
     for (const auto& s : read.series) {
       chart::SeriesPanel panel{series_title(s.labels), {}, {}};
-      for (const auto& p : s.points) panel.points.push_back({core::to_unix_ms(p.ts), p.value, std::nullopt, std::nullopt});
+      for (const auto& p : s.points)
+        panel.points.push_back({core::to_unix_ms(p.ts), p.value, std::nullopt, std::nullopt});
       c.panels.push_back(std::move(panel));
     }
     if (read.truncated) c.note = fmt::format("only the first {} series are shown (limit)", q->limit);
@@ -181,7 +186,8 @@ Response Router::series_route(const Request& request, std::string_view rest) {
     const auto keep = thin_points(s.points);
     json points = json::array();
     for (size_t i : keep) points.push_back({core::to_unix_ms(s.points[i].ts), finite_or_null(s.points[i].value)});
-    series.push_back({{"labels", labels_json(s.labels)}, {"points", std::move(points)}, {"thinned", keep.size() < s.points.size()}});
+    series.push_back(
+        {{"labels", labels_json(s.labels)}, {"points", std::move(points)}, {"thinned", keep.size() < s.points.size()}});
   }
   return Response::json(200, json{{"series", std::move(series)}, {"truncated", read.truncated}}.dump(
                                  -1, ' ', false, json::error_handler_t::replace));
@@ -247,8 +253,8 @@ Response Router::rule_series_route(const Request& request, std::string_view rest
   if (svg) {
     chart::SeriesChart c;
     c.title = fmt::format("{}: {}", rule->name, rule->select);
-    c.subtitle = fmt::format("{} (bounds replayed from the stored samples; the first ones are warm-up)",
-                             (*spec)->describe());
+    c.subtitle =
+        fmt::format("{} (bounds replayed from the stored samples; the first ones are warm-up)", (*spec)->describe());
     c.start_ms = core::to_unix_ms(q->start);
     c.end_ms = core::to_unix_ms(q->end);
     for (const auto& s : series) {
@@ -265,9 +271,9 @@ Response Router::rule_series_route(const Request& request, std::string_view rest
   }
   json out_series = json::array();
   for (const auto& s : series) {
-    const auto keep = chart::thin_indices(s.points.size(), kMaxPoints,
-                                          [&](size_t i) { return core::to_unix_ms(s.points[i].ts); },
-                                          [&](size_t i) { return s.points[i].value; });
+    const auto keep = chart::thin_indices(
+        s.points.size(), kMaxPoints, [&](size_t i) { return core::to_unix_ms(s.points[i].ts); },
+        [&](size_t i) { return s.points[i].value; });
     json points = json::array();
     for (size_t i : keep) {
       const auto& p = s.points[i];
@@ -279,7 +285,8 @@ Response Router::rule_series_route(const Request& request, std::string_view rest
                         {"firing", p.crossing}});
     }
     json spans = json::array();
-    for (const auto& f : s.firing) spans.push_back({{"start", f.start_ms}, {"end", f.end_ms ? json(*f.end_ms) : json(nullptr)}});
+    for (const auto& f : s.firing)
+      spans.push_back({{"start", f.start_ms}, {"end", f.end_ms ? json(*f.end_ms) : json(nullptr)}});
     out_series.push_back({{"labels", labels_json(s.labels)},
                           {"points", std::move(points)},
                           {"thinned", keep.size() < s.points.size()},
@@ -311,8 +318,8 @@ Response Router::drills_chart(const Request& request) {
       auto t = core::parse_rfc3339(value);
       auto d = core::parse_duration(value);
       if (!t && !d) {
-        return Response::error(400, fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 90d", value),
-                               "since");
+        return Response::error(
+            400, fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 90d", value), "since");
       }
       filter.since = t ? *t : clock_.now() - *d;
     } else {

@@ -32,7 +32,8 @@ plans:
 class SeriesRouteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
+    config_ =
+        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
     store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
     engine::EngineOptions options;
     options.config = config_;
@@ -78,8 +79,10 @@ TEST_F(SeriesRouteTest, SeriesInTheLastHourByDefaultSortedAndLimited) {
   json samples = json::array();
   for (const char* instance : {"c", "a", "b"}) {
     for (int m : {90, 30, 10}) {
-      samples.push_back({{"name", "system_load"}, {"labels", {{"instance", instance}, {"service", "web"}}},
-                         {"value", m / 100.0}, {"ts", ago(m)}});
+      samples.push_back({{"name", "system_load"},
+                         {"labels", {{"instance", instance}, {"service", "web"}}},
+                         {"value", m / 100.0},
+                         {"ts", ago(m)}});
     }
   }
   push(samples);
@@ -97,9 +100,9 @@ TEST_F(SeriesRouteTest, SeriesInTheLastHourByDefaultSortedAndLimited) {
   EXPECT_EQ(two["series"][1]["labels"]["instance"], "b");
 
   // An explicit range, in RFC 3339 and in unix ms.
-  const json old = get_json("/api/v1/series", {{"match", "system_load{instance=\"c\"}"},
-                                               {"start", "2026-12-04T08:00:00Z"},
-                                               {"end", std::to_string(ago(60))}});
+  const json old = get_json(
+      "/api/v1/series",
+      {{"match", "system_load{instance=\"c\"}"}, {"start", "2026-12-04T08:00:00Z"}, {"end", std::to_string(ago(60))}});
   ASSERT_EQ(old["series"].size(), 1u);
   EXPECT_EQ(old["series"][0]["points"], json::array({json::array({ago(90), 0.9})}));
   EXPECT_EQ(get_json("/api/v1/series", {{"match", "nothing_here"}})["series"], json::array());
@@ -108,7 +111,8 @@ TEST_F(SeriesRouteTest, SeriesInTheLastHourByDefaultSortedAndLimited) {
 TEST_F(SeriesRouteTest, LongSeriesAreThinnedAndKeepTheirSpike) {
   json samples = json::array();
   for (int i = 0; i < 3600; ++i) {  // one a second for the last hour
-    samples.push_back({{"name", "queue_depth"}, {"value", i == 1234 ? 999.0 : 5.0 + i % 3},
+    samples.push_back({{"name", "queue_depth"},
+                       {"value", i == 1234 ? 999.0 : 5.0 + i % 3},
                        {"ts", ago(60) + int64_t{i} * 1000 + 1000}});
   }
   push(samples);
@@ -130,7 +134,8 @@ TEST_F(SeriesRouteTest, RuleSeriesHaveBoundsScoresAndTheFiringSpanFromTheAlertRe
   json samples = json::array();
   const double values[] = {0.5, 0.6, 0.95, 0.97, 0.4};
   for (int i = 0; i < 5; ++i) {
-    samples.push_back({{"name", "system_load"}, {"labels", series_labels}, {"value", values[i]}, {"ts", ago(50 - i * 10)}});
+    samples.push_back(
+        {{"name", "system_load"}, {"labels", series_labels}, {"value", values[i]}, {"ts", ago(50 - i * 10)}});
   }
   // Another service: not the rule's.
   samples.push_back({{"name", "system_load"}, {"labels", {{"service", "web"}}}, {"value", 5}, {"ts", ago(5)}});
@@ -143,8 +148,12 @@ TEST_F(SeriesRouteTest, RuleSeriesHaveBoundsScoresAndTheFiringSpanFromTheAlertRe
   const json& s = r["series"][0];
   EXPECT_EQ(s["labels"]["service"], "api");
   ASSERT_EQ(s["points"].size(), 5u);
-  EXPECT_EQ(s["points"][0], json({{"ts", ago(50)}, {"value", 0.5}, {"lower", nullptr}, {"upper", 0.9},
-                                   {"score", s["points"][0]["score"]}, {"firing", false}}));
+  EXPECT_EQ(s["points"][0], json({{"ts", ago(50)},
+                                  {"value", 0.5},
+                                  {"lower", nullptr},
+                                  {"upper", 0.9},
+                                  {"score", s["points"][0]["score"]},
+                                  {"firing", false}}));
   EXPECT_EQ(s["points"][2]["firing"], true);
   EXPECT_GT(s["points"][2]["score"].get<double>(), s["points"][0]["score"].get<double>());
   // Fired at the crossing, resolved at the sample back under: from the store, not the replay.
@@ -182,7 +191,9 @@ TEST_F(SeriesRouteTest, ReplayWarmsUpOnTheWholeStoredWindow) {
 TEST_F(SeriesRouteTest, ChartsAreSelfContainedSvg) {
   json samples = json::array();
   for (int i = 0; i < 5; ++i) {
-    samples.push_back({{"name", "system_load"}, {"labels", {{"service", "api"}}}, {"value", i == 2 ? 2.0 : 0.1},
+    samples.push_back({{"name", "system_load"},
+                       {"labels", {{"service", "api"}}},
+                       {"value", i == 2 ? 2.0 : 0.1},
                        {"ts", ago(50 - i * 10)}});
   }
   push(samples);
@@ -211,9 +222,15 @@ TEST_F(SeriesRouteTest, DrillScoresPerDayAndScenario) {
     http::Request r;
     r.method = "POST";
     r.path = r.target = "/api/v1/drills";
-    r.body = json{{"scenario", scenario}, {"plan", "crash"}, {"mode", "simulated"}, {"participants", {"alice"}},
-                  {"started_at", "2026-01-01T00:00:00Z"}, {"finished_at", "2026-01-01T01:00:00Z"},
-                  {"score", score}, {"passed", true}, {"scorecard", json::object()}}
+    r.body = json{{"scenario", scenario},
+                  {"plan", "crash"},
+                  {"mode", "simulated"},
+                  {"participants", {"alice"}},
+                  {"started_at", "2026-01-01T00:00:00Z"},
+                  {"finished_at", "2026-01-01T01:00:00Z"},
+                  {"score", score},
+                  {"passed", true},
+                  {"scorecard", json::object()}}
                  .dump();
     ASSERT_EQ(router_->handle(r).status, 201);
   };
@@ -246,7 +263,10 @@ TEST_F(SeriesRouteTest, BadInputIsA4xxNamingTheField) {
       {"/api/v1/series", {{"match", "rate(x[5m])"}}, 400, "match"},
       {"/api/v1/series", {{"match", "x"}, {"start", "yesterday"}}, 400, "start"},
       {"/api/v1/series", {{"match", "x"}, {"end", "12abc"}}, 400, "end"},
-      {"/api/v1/series", {{"match", "x"}, {"start", "2026-12-04T10:00:00Z"}, {"end", "2026-12-04T09:00:00Z"}}, 400, "end"},
+      {"/api/v1/series",
+       {{"match", "x"}, {"start", "2026-12-04T10:00:00Z"}, {"end", "2026-12-04T09:00:00Z"}},
+       400,
+       "end"},
       {"/api/v1/series", {{"match", "x"}, {"limit", "0"}}, 400, "limit"},
       {"/api/v1/series", {{"match", "x"}, {"limit", "1001"}}, 400, "limit"},
       {"/api/v1/series", {{"match", "x"}, {"step", "1m"}}, 400, "step"},

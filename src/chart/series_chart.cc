@@ -19,10 +19,10 @@ using core::xml_escape;
 constexpr double kWidth = 1000;
 constexpr double kLeft = 70, kRight = 20;
 constexpr double kPlotW = kWidth - kLeft - kRight;
-constexpr double kHeader = 64;        // title, subtitle, legend
-constexpr double kPanelTitle = 20;    // the panel's series name above its plot
+constexpr double kHeader = 64;      // title, subtitle, legend
+constexpr double kPanelTitle = 20;  // the panel's series name above its plot
 constexpr double kPlotH = 160;
-constexpr double kAxis = 26;          // time labels under the plot
+constexpr double kAxis = 26;  // time labels under the plot
 constexpr double kPanelH = kPanelTitle + kPlotH + kAxis;
 constexpr int kMaxTimeTicks = 8;
 
@@ -67,16 +67,18 @@ std::pair<double, double> y_range(const SeriesPanel& p) {
 
 std::string panel_svg(const SeriesPanel& p, size_t index, double top, int64_t t0, int64_t t1) {
   std::string s;
-  s += fmt::format("<g>\n<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", kLeft, top - 6,
-                   xml_escape(p.title));
-  s += fmt::format("<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", kLeft, top, kPlotW, kPlotH);
+  s +=
+      fmt::format("<g>\n<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", kLeft, top - 6, xml_escape(p.title));
+  s +=
+      fmt::format("<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", kLeft, top, kPlotW, kPlotH);
   s += fmt::format("<clipPath id=\"clip{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n", index,
                    kLeft, top, kPlotW, kPlotH);
   for (const auto& tick : time_ticks(t0, t1, kMaxTimeTicks)) {
     const Frame f{t0, t1, top, 0, 1};
-    s += fmt::format("<line class=\"grid\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\"/>"
-                     "<text class=\"muted\" x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
-                     f.x(tick.ms), top, top + kPlotH, top + kPlotH + 15, tick.label);
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\"/>"
+        "<text class=\"muted\" x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+        f.x(tick.ms), top, top + kPlotH, top + kPlotH + 15, tick.label);
   }
   // Firing spans first, under the lines.
   const Frame fx{t0, t1, top, 0, 1};
@@ -85,13 +87,15 @@ std::string panel_svg(const SeriesPanel& p, size_t index, double top, int64_t t0
     const int64_t b = std::min(span.end_ms.value_or(t1), t1);
     if (b < a) continue;
     const double x0 = fx.x(a);
-    s += fmt::format("<rect class=\"firing\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\"/>"
-                     "<line class=\"firing-edge\" x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" stroke-width=\"1.5\"/>\n",
-                     x0, top, std::max(fx.x(b) - x0, 1.5), kPlotH, x0, x0, top, top + kPlotH);
+    s += fmt::format(
+        "<rect class=\"firing\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\"/>"
+        "<line class=\"firing-edge\" x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" stroke-width=\"1.5\"/>\n",
+        x0, top, std::max(fx.x(b) - x0, 1.5), kPlotH, x0, x0, top, top + kPlotH);
   }
   if (p.points.empty()) {
-    s += fmt::format("<text class=\"muted\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">no samples in this range</text>\n</g>\n",
-                     kLeft + kPlotW / 2, top + kPlotH / 2);
+    s += fmt::format(
+        "<text class=\"muted\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">no samples in this range</text>\n</g>\n",
+        kLeft + kPlotW / 2, top + kPlotH / 2);
     return s;
   }
   const auto [lo, hi] = y_range(p);
@@ -99,9 +103,10 @@ std::string panel_svg(const SeriesPanel& p, size_t index, double top, int64_t t0
   const double step = core::nice_step(hi - lo, 4);
   for (double v = std::ceil(lo / step) * step; v <= hi; v += step) {
     const double yy = f.y(v);
-    s += fmt::format("<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/>"
-                     "<text class=\"muted\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
-                     kLeft, kLeft + kPlotW, yy, yy, kLeft - 6, yy + 4, xml_escape(number_label(v, step)));
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/>"
+        "<text class=\"muted\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+        kLeft, kLeft + kPlotW, yy, yy, kLeft - 6, yy + 4, xml_escape(number_label(v, step)));
   }
   const auto& pts = p.points;
   const size_t max_points = 2 * static_cast<size_t>(kPlotW);
@@ -127,9 +132,10 @@ std::string panel_svg(const SeriesPanel& p, size_t index, double top, int64_t t0
       pen = true;
     }
     if (!d.empty()) {
-      s += fmt::format("<path class=\"bound\" d=\"{}\" fill=\"none\" stroke-width=\"1\" stroke-dasharray=\"5 3\" "
-                       "clip-path=\"url(#clip{})\"/>\n",
-                       d, index);
+      s += fmt::format(
+          "<path class=\"bound\" d=\"{}\" fill=\"none\" stroke-width=\"1\" stroke-dasharray=\"5 3\" "
+          "clip-path=\"url(#clip{})\"/>\n",
+          d, index);
     }
   }
   std::string d;
@@ -139,7 +145,8 @@ std::string panel_svg(const SeriesPanel& p, size_t index, double top, int64_t t0
   s += fmt::format("<path class=\"c0\" d=\"{}\" fill=\"none\" stroke-width=\"1.4\" clip-path=\"url(#clip{})\"/>\n", d,
                    index);
   if (pts.size() == 1) {  // a lone sample: a dot, since a one-point path draws nothing
-    s += fmt::format("<circle class=\"f0\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\"/>\n", f.x(pts[0].ts_ms), f.y(pts[0].value));
+    s += fmt::format("<circle class=\"f0\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\"/>\n", f.x(pts[0].ts_ms),
+                     f.y(pts[0].value));
   }
   s += "</g>\n";
   return s;
@@ -157,11 +164,11 @@ std::string render_series_svg(const SeriesChart& chart) {
     points += p.points.size();
     spans += p.firing.size();
   }
-  std::string s = svg_open(
-      kWidth, height, chart.title,
-      fmt::format("{}. {} series, {} samples, {} firing spans, from {} to {} (UTC).", chart.subtitle,
-                  chart.panels.size(), points, spans,
-                  core::format_rfc3339(core::from_unix_ms(t0)), core::format_rfc3339(core::from_unix_ms(t1))));
+  std::string s =
+      svg_open(kWidth, height, chart.title,
+               fmt::format("{}. {} series, {} samples, {} firing span{}, from {} to {} (UTC).", chart.subtitle,
+                           chart.panels.size(), points, spans, spans == 1 ? "" : "s",
+                           core::format_rfc3339(core::from_unix_ms(t0)), core::format_rfc3339(core::from_unix_ms(t1))));
   s += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>\n", kLeft,
                    xml_escape(chart.title));
   s += fmt::format("<text class=\"muted\" x=\"{}\" y=\"40\">{}</text>\n", kLeft, xml_escape(chart.subtitle));
@@ -169,8 +176,10 @@ std::string render_series_svg(const SeriesChart& chart) {
   const double ly = 58, lx = kLeft;
   s += fmt::format(
       "<g>"
-      "<line class=\"c0\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke-width=\"2\"/><text x=\"{3}\" y=\"{4}\">value</text>"
-      "<line class=\"bound\" x1=\"{5}\" x2=\"{6}\" y1=\"{2}\" y2=\"{2}\" stroke-dasharray=\"5 3\"/><text x=\"{7}\" y=\"{4}\">bounds (not firing inside)</text>"
+      "<line class=\"c0\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke-width=\"2\"/><text x=\"{3}\" "
+      "y=\"{4}\">value</text>"
+      "<line class=\"bound\" x1=\"{5}\" x2=\"{6}\" y1=\"{2}\" y2=\"{2}\" stroke-dasharray=\"5 3\"/><text x=\"{7}\" "
+      "y=\"{4}\">bounds (not firing inside)</text>"
       "<rect class=\"firing\" x=\"{8}\" y=\"{9}\" width=\"14\" height=\"9\"/><text x=\"{10}\" y=\"{4}\">firing</text>"
       "<text class=\"muted\" x=\"{11}\" y=\"{4}\" text-anchor=\"end\">time (UTC)</text>"
       "</g>\n",

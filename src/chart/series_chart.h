@@ -32,9 +32,9 @@ struct FiringSpan {
 };
 
 struct SeriesPanel {
-  std::string title;                      // e.g. the series' labels: cpu{instance="a"}
-  std::vector<SeriesChartPoint> points;   // in time order
-  std::vector<FiringSpan> firing;         // any order; clipped to the chart's range
+  std::string title;                     // e.g. the series' labels: cpu{instance="a"}
+  std::vector<SeriesChartPoint> points;  // in time order
+  std::vector<FiringSpan> firing;        // any order; clipped to the chart's range
 };
 
 struct SeriesChart {

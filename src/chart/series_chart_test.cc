@@ -17,7 +17,8 @@ constexpr int64_t kT0 = 1'796'000'000'000;
 
 SeriesChart two_panels() {
   SeriesChart c{"HighLoad <&>", "value > 0.9", kT0, kT0 + 3'600'000, {}, "1 more series not shown"};
-  SeriesPanel a{"system_load{instance=\"a\"}", {}, {{kT0 + 1'800'000, kT0 + 2'400'000}, {kT0 + 3'000'000, std::nullopt}}};
+  SeriesPanel a{
+      "system_load{instance=\"a\"}", {}, {{kT0 + 1'800'000, kT0 + 2'400'000}, {kT0 + 3'000'000, std::nullopt}}};
   for (int i = 0; i < 60; ++i) {
     const double inf = std::numeric_limits<double>::infinity();
     a.points.push_back({kT0 + i * 60'000, i >= 30 && i < 40 ? 1.5 : 0.5, i < 5 ? std::nullopt : std::optional(-inf),
@@ -40,7 +41,7 @@ TEST(SeriesChart, WellFormedAccessibleAndThemed) {
   EXPECT_NE(elements[2].text.find("2 series, 60 samples, 2 firing spans"), std::string::npos) << elements[2].text;
   EXPECT_NE(svg.find("@media (prefers-color-scheme:dark)"), std::string::npos);
   EXPECT_EQ(svg.find("<script"), std::string::npos);
-  EXPECT_EQ(svg.find("href"), std::string::npos);  // nothing external
+  EXPECT_EQ(svg.find("href"), std::string::npos);                      // nothing external
   EXPECT_NE(svg.find("no samples in this range"), std::string::npos);  // the empty panel says so
   EXPECT_NE(svg.find("1 more series not shown"), std::string::npos);
 }

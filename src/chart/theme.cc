@@ -19,13 +19,15 @@ std::string style_sheet() {
          ".bg{fill:#ffffff}text{fill:#1f2328}.muted{fill:#57606a}\n"
          ".grid{stroke:#e6e8eb}.frame{stroke:#8c959f;fill:none}.bound{stroke:#6e7781}\n"
          ".firing{fill:#e5534b;fill-opacity:0.2}.firing-edge{stroke:#e5534b}\n"
-         ".c0{stroke:#1f6feb}.c1{stroke:#d1670a}.c2{stroke:#1a7f37}.c3{stroke:#8250df}.c4{stroke:#bf3989}.c5{stroke:#0a7d8c}\n"
+         ".c0{stroke:#1f6feb}.c1{stroke:#d1670a}.c2{stroke:#1a7f37}.c3{stroke:#8250df}.c4{stroke:#bf3989}.c5{stroke:#"
+         "0a7d8c}\n"
          ".f0{fill:#1f6feb}.f1{fill:#d1670a}.f2{fill:#1a7f37}.f3{fill:#8250df}.f4{fill:#bf3989}.f5{fill:#0a7d8c}\n"
          "@media (prefers-color-scheme:dark){\n"
          ".bg{fill:#0d1117}text{fill:#e6edf3}.muted{fill:#9198a1}\n"
          ".grid{stroke:#30363d}.frame{stroke:#6e7681}.bound{stroke:#9198a1}\n"
          ".firing{fill:#f85149;fill-opacity:0.28}.firing-edge{stroke:#f85149}\n"
-         ".c0{stroke:#58a6ff}.c1{stroke:#f0883e}.c2{stroke:#3fb950}.c3{stroke:#a371f7}.c4{stroke:#f778ba}.c5{stroke:#39c5cf}\n"
+         ".c0{stroke:#58a6ff}.c1{stroke:#f0883e}.c2{stroke:#3fb950}.c3{stroke:#a371f7}.c4{stroke:#f778ba}.c5{stroke:#"
+         "39c5cf}\n"
          ".f0{fill:#58a6ff}.f1{fill:#f0883e}.f2{fill:#3fb950}.f3{fill:#a371f7}.f4{fill:#f778ba}.f5{fill:#39c5cf}\n"
          "}\n"
          "</style>\n";
@@ -71,10 +73,10 @@ std::string time_label(int64_t ms, int64_t step_ms, int64_t span_ms) {
 }  // namespace
 
 std::vector<TimeTick> time_ticks(int64_t t0, int64_t t1, int max_ticks) {
-  constexpr int64_t kSteps[] = {1'000, 2'000, 5'000, 10'000, 15'000, 30'000, 60'000, 120'000, 300'000, 600'000,
-                                900'000, 1'800'000, 3'600'000, 7'200'000, 10'800'000, 21'600'000, 43'200'000,
-                                86'400'000, 172'800'000, 604'800'000, 1'209'600'000, 2'592'000'000, 7'776'000'000,
-                                31'536'000'000};
+  constexpr int64_t kSteps[] = {1'000,       2'000,       5'000,         10'000,        15'000,        30'000,
+                                60'000,      120'000,     300'000,       600'000,       900'000,       1'800'000,
+                                3'600'000,   7'200'000,   10'800'000,    21'600'000,    43'200'000,    86'400'000,
+                                172'800'000, 604'800'000, 1'209'600'000, 2'592'000'000, 7'776'000'000, 31'536'000'000};
   const int64_t span = std::max<int64_t>(t1 - t0, 1);
   int64_t step = kSteps[std::size(kSteps) - 1];
   for (int64_t st : kSteps) {
@@ -120,9 +122,8 @@ std::string humanize_seconds(double seconds) {
 }
 
 double nice_seconds_step(double range, int target) {
-  static constexpr double kSteps[] = {1,     2,     5,     10,     15,     30,      60,      120,     300,
-                                      600,   900,   1800,  3600,   7200,   10800,   21600,   43200,   86400,
-                                      172800, 604800, 1209600, 2592000};
+  static constexpr double kSteps[] = {1,    2,    5,    10,    15,    30,    60,    120,    300,    600,     900,
+                                      1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 1209600, 2592000};
   if (range < target) return core::nice_step(range, target);  // sub-second: decimal steps
   const double want = range / target;
   for (double s : kSteps) {
@@ -131,6 +132,8 @@ double nice_seconds_step(double range, int target) {
   return std::ceil(want / 2592000) * 2592000;
 }
 
-std::string number_label(double v, double step) { return fmt::format("{:.6g}", std::fabs(v) < std::fabs(step) * 1e-9 ? 0.0 : v); }
+std::string number_label(double v, double step) {
+  return fmt::format("{:.6g}", std::fabs(v) < std::fabs(step) * 1e-9 ? 0.0 : v);
+}
 
 }  // namespace tocsin::chart

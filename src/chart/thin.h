@@ -30,9 +30,9 @@ std::vector<size_t> thin_indices(size_t n, size_t max_points, TsFn ts_ms, KeyFn 
   const auto columns = static_cast<int64_t>(max_points / 4);
   // Column of a time; the last point falls in the last column, not one past it.
   auto column = [&](int64_t t) {
-    return std::min<int64_t>(static_cast<int64_t>(static_cast<double>(t - t0) / static_cast<double>(span) *
-                                                  static_cast<double>(columns)),
-                             columns - 1);
+    return std::min<int64_t>(
+        static_cast<int64_t>(static_cast<double>(t - t0) / static_cast<double>(span) * static_cast<double>(columns)),
+        columns - 1);
   };
   size_t i = 0;
   while (i < n) {

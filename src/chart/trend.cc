@@ -28,9 +28,12 @@ std::optional<double> value_at(const TrendLine& line, size_t i) {
 
 std::string tick_label(double v, double step, TrendUnit unit) {
   switch (unit) {
-    case TrendUnit::kSeconds: return humanize_seconds(std::fabs(v) < step * 1e-9 ? 0.0 : v);
-    case TrendUnit::kRatio: return number_label(v * 100, step * 100) + "%";
-    case TrendUnit::kNumber: return number_label(v, step);
+    case TrendUnit::kSeconds:
+      return humanize_seconds(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+    case TrendUnit::kRatio:
+      return number_label(v * 100, step * 100) + "%";
+    case TrendUnit::kNumber:
+      return number_label(v, step);
   }
   return "";
 }
@@ -39,9 +42,12 @@ std::string tick_label(double v, double step, TrendUnit unit) {
 
 std::string format_trend_value(double v, TrendUnit unit) {
   switch (unit) {
-    case TrendUnit::kSeconds: return humanize_seconds(v);
-    case TrendUnit::kRatio: return fmt::format("{:.3g}%", v * 100);
-    case TrendUnit::kNumber: return fmt::format("{:.6g}", v);
+    case TrendUnit::kSeconds:
+      return humanize_seconds(v);
+    case TrendUnit::kRatio:
+      return fmt::format("{:.3g}%", v * 100);
+    case TrendUnit::kNumber:
+      return fmt::format("{:.6g}", v);
   }
   return "";
 }
@@ -78,11 +84,13 @@ std::string render_trend_svg(const TrendChart& chart) {
     const double lx = kLeft + static_cast<double>(k % per_row) * 150;
     const double ly = 58 + static_cast<double>(k / per_row) * kLegendRowH;
     const int c = static_cast<int>(k % kPaletteSize);
-    s += fmt::format("<line class=\"c{0}\" x1=\"{1}\" x2=\"{2}\" y1=\"{3}\" y2=\"{3}\" stroke-width=\"2.5\"{4}/>"
-                     "<text x=\"{5}\" y=\"{6}\">{7}</text>\n",
-                     c, lx, lx + 18, ly - 4, line_dash(k), lx + 22, ly, xml_escape(chart.lines[k].name));
+    s += fmt::format(
+        "<line class=\"c{0}\" x1=\"{1}\" x2=\"{2}\" y1=\"{3}\" y2=\"{3}\" stroke-width=\"2.5\"{4}/>"
+        "<text x=\"{5}\" y=\"{6}\">{7}</text>\n",
+        c, lx, lx + 18, ly - 4, line_dash(k), lx + 22, ly, xml_escape(chart.lines[k].name));
   }
-  s += fmt::format("<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", kLeft, top, kPlotW, kPlotH);
+  s +=
+      fmt::format("<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", kLeft, top, kPlotW, kPlotH);
   if (values == 0) {
     s += fmt::format("<text class=\"muted\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">no data</text>\n</svg>\n",
                      kLeft + kPlotW / 2, top + kPlotH / 2);
@@ -105,13 +113,15 @@ std::string render_trend_svg(const TrendChart& chart) {
   hi = std::ceil(hi / step - 1e-9) * step;
   auto y = [&](double v) { return top + kPlotH * (1 - (v - lo) / (hi - lo)); };
   for (double v = lo; v <= hi + step * 1e-9; v += step) {
-    s += fmt::format("<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/>"
-                     "<text class=\"muted\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
-                     kLeft, kLeft + kPlotW, y(v), y(v), kLeft - 6, y(v) + 4, xml_escape(tick_label(v, step, chart.unit)));
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/>"
+        "<text class=\"muted\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+        kLeft, kLeft + kPlotW, y(v), y(v), kLeft - 6, y(v) + 4, xml_escape(tick_label(v, step, chart.unit)));
   }
   if (!chart.y_label.empty()) {
-    s += fmt::format("<text class=\"muted\" x=\"14\" y=\"{0}\" transform=\"rotate(-90 14 {0})\" text-anchor=\"middle\">{1}</text>\n",
-                     top + kPlotH / 2, xml_escape(chart.y_label));
+    s += fmt::format(
+        "<text class=\"muted\" x=\"14\" y=\"{0}\" transform=\"rotate(-90 14 {0})\" text-anchor=\"middle\">{1}</text>\n",
+        top + kPlotH / 2, xml_escape(chart.y_label));
   }
   // x: one slot per bucket; labels thinned to about 10 so they do not overlap.
   const double slot = kPlotW / static_cast<double>(std::max<size_t>(nb, 1));
@@ -133,10 +143,12 @@ std::string render_trend_svg(const TrendChart& chart) {
         if (!v) continue;
         const double bx = x(i) - group / 2 + bar * static_cast<double>(k);
         const double by = std::min(y(*v), base);
-        s += fmt::format("<rect class=\"f{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"><title>{}: {} {}</title></rect>\n",
-                         k % kPaletteSize, bx, by, std::max(bar - 1, 1.0), std::max(std::fabs(base - y(*v)), 1.0),
-                         xml_escape(chart.lines[k].name), xml_escape(chart.buckets[i]),
-                         xml_escape(format_trend_value(*v, chart.unit)));
+        s += fmt::format(
+            "<rect class=\"f{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"><title>{}: {} "
+            "{}</title></rect>\n",
+            k % kPaletteSize, bx, by, std::max(bar - 1, 1.0), std::max(std::fabs(base - y(*v)), 1.0),
+            xml_escape(chart.lines[k].name), xml_escape(chart.buckets[i]),
+            xml_escape(format_trend_value(*v, chart.unit)));
       }
     }
   } else {
@@ -157,9 +169,10 @@ std::string render_trend_svg(const TrendChart& chart) {
                        line_dash(k));
       for (size_t i = 0; i < nb; ++i) {
         if (auto v = value_at(line, i)) {
-          s += fmt::format("<circle class=\"f{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\"><title>{}: {} {}</title></circle>\n",
-                           k % kPaletteSize, x(i), y(*v), xml_escape(line.name), xml_escape(chart.buckets[i]),
-                           xml_escape(format_trend_value(*v, chart.unit)));
+          s += fmt::format(
+              "<circle class=\"f{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\"><title>{}: {} {}</title></circle>\n",
+              k % kPaletteSize, x(i), y(*v), xml_escape(line.name), xml_escape(chart.buckets[i]),
+              xml_escape(format_trend_value(*v, chart.unit)));
         }
       }
     }

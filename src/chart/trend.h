@@ -36,7 +36,7 @@ enum class TrendUnit {
 enum class TrendStyle { kLines, kBars };
 
 struct TrendLine {
-  std::string name;                          // in the legend
+  std::string name;                           // in the legend
   std::vector<std::optional<double>> values;  // one per bucket
 };
 
@@ -44,7 +44,7 @@ struct TrendChart {
   std::string title;
   std::string subtitle;  // e.g. "mean score per day, plan system_crash"; may be empty
   TrendUnit unit = TrendUnit::kNumber;
-  std::string y_label;   // e.g. "score"; may be empty
+  std::string y_label;               // e.g. "score"; may be empty
   std::vector<std::string> buckets;  // x labels, oldest first, e.g. "2026-11-30"
   std::vector<TrendLine> lines;
   TrendStyle style = TrendStyle::kLines;

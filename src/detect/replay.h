@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/labels.h"
 #include "config/config.h"
+#include "core/labels.h"
 #include "core/time.h"
 #include "detect/detector.h"
 #include "tsdb/expr.h"
@@ -24,8 +24,8 @@ namespace tocsin::detect {
 
 struct ReplayedPoint {
   core::Timestamp ts{};
-  double value = 0;  // what the detector judged: the sample, or the function's value
-  double score = 0;  // in [0, 1]
+  double value = 0;       // what the detector judged: the sample, or the function's value
+  double score = 0;       // in [0, 1]
   bool crossing = false;  // the detector's decision for this sample (before `for` / keep_firing_for)
   // The band the sample was judged against (bounds() before it); nullopt while warming up.
   std::optional<std::pair<double, double>> bounds;

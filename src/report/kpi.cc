@@ -527,7 +527,11 @@ std::string render_kpi_text(const KpiReport& report) {
 }
 
 std::string render_kpi_metrics(const KpiReport& report) {
-  const std::string window = core::format_duration(report.query.until - report.query.since);
+  // "30d" rather than Prometheus' "4w2d": how people name a KPI window.
+  const Duration span = report.query.until - report.query.since;
+  const std::string window = span % std::chrono::hours(24) == Duration::zero()
+                                 ? fmt::format("{}d", span / std::chrono::hours(24))
+                                 : core::format_duration(span);
   std::string o;
   auto family = [&](std::string_view name, std::string_view help) {
     o += fmt::format("# HELP {} {} Over the last {}.\n# TYPE {} gauge\n", name, help, window, name);

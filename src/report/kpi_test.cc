@@ -451,7 +451,7 @@ TEST(KpiTest, MetricsTextHasOverallAndPerPlanGaugesAndLeavesOutUndefinedOnes) {
   EXPECT_NE(text.find("\ntocsin_kpi_incidents{plan=\"data_breach\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\ntocsin_kpi_resolution_ratio 0.6\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\ntocsin_kpi_drill_mean_score{plan=\"system_crash\"} 85\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("Over the last 2w."), std::string::npos) << text;
+  EXPECT_NE(text.find("Over the last 14d."), std::string::npos) << text;
   KpiQuery q = query(KpiGroupBy::kPlan);
   q.since = at("2027-01-04T00:00:00Z");
   q.until = at("2027-01-11T00:00:00Z");

@@ -517,11 +517,12 @@ std::string render_kpi_text(const KpiReport& report) {
       rows.push_back({p.plan, std::to_string(p.runs), fmt::format("{:.1f}", p.mean_score), fmt::format("{:.1f}", p.last_score)});
     }
     o += "\n" + table(rows);
+    o += fmt::format("\nDrill trend (per {})\n\n", to_string(q.period));
     rows = {{"from", "runs", "mean score"}};
     for (const auto& b : d.trend) {
       rows.push_back({rfc(b.start), std::to_string(b.runs), b.mean_score ? fmt::format("{:.1f}", *b.mean_score) : "—"});
     }
-    o += "\n" + table(rows);
+    o += table(rows);
   }
   return o;
 }

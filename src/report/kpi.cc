@@ -245,10 +245,10 @@ core::Result<KpiRecords> read_kpi_records(store::Tx& tx, Timestamp since, Timest
   KpiRecords r;
   store::IncidentFilter filter;
   filter.since = since;
+  filter.until = until;
   filter.limit = std::numeric_limits<int>::max();
   filter.with_details = true;
   r.incidents = TOCSIN_TRY(tx.list_incidents(filter));
-  std::erase_if(r.incidents, [&](const Incident& i) { return i.opened_at >= until; });
   store::DrillRunFilter drills;
   drills.since = since;
   drills.limit = std::numeric_limits<int>::max();

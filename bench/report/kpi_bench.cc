@@ -58,10 +58,12 @@ Fixture& fixture(int n) {
       if (inc.status == store::IncidentStatus::kResolved) inc.resolved_at = inc.opened_at + 1h;
       const int64_t id = TOCSIN_TRY(tx.insert_incident(inc));
       for (int a = 0; a < 2; ++a) {
-        core::Labels labels{{"alertname", "HighLoad"}, {"service", a ? "api" : "db"}, {"instance", fmt::format("h{}", i)}};
+        core::Labels labels{
+            {"alertname", "HighLoad"}, {"service", a ? "api" : "db"}, {"instance", fmt::format("h{}", i)}};
         TOCSIN_RETURN_IF_ERROR(
             tx.upsert_incident_alert(id, {labels.fingerprint(), labels, store::AlertState::kFiring, inc.opened_at}));
-        TOCSIN_TRY(tx.append_timeline({0, id, inc.opened_at, "alert_added", "tocsin", "HighLoad " + labels.to_string()}));
+        TOCSIN_TRY(
+            tx.append_timeline({0, id, inc.opened_at, "alert_added", "tocsin", "HighLoad " + labels.to_string()}));
       }
       for (int s = 0; s < 5; ++s) {
         store::Task t;
@@ -76,7 +78,8 @@ Fixture& fixture(int n) {
       }
       for (const char* kind : {"opened", "role_assigned", "role_assigned", "escalated", "notified", "escalated",
                                "notified", "acknowledged", "note", "resolved"}) {
-        TOCSIN_TRY(tx.append_timeline({0, id, inc.opened_at + 1min, kind, "tocsin", "level 1 (pass 1) of policy ops: x"}));
+        TOCSIN_TRY(
+            tx.append_timeline({0, id, inc.opened_at + 1min, kind, "tocsin", "level 1 (pass 1) of policy ops: x"}));
       }
     }
     for (int i = 0; i < 50; ++i) {
@@ -125,7 +128,8 @@ void Compute(benchmark::State& state) {
 
 void Scrape(benchmark::State& state) {
   Fixture& f = fixture(static_cast<int>(state.range(0)));
-  for (auto _ : state) benchmark::DoNotOptimize(report::render_kpi_metrics(report::compute_kpis(read(*f.store), query())));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(report::render_kpi_metrics(report::compute_kpis(read(*f.store), query())));
 }
 
 BENCHMARK(ReadRecords)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);

@@ -35,7 +35,8 @@ plans:
 class KpiRouteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
+    config_ =
+        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
     store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
     engine::EngineOptions options;
     options.config = config_;
@@ -105,12 +106,12 @@ TEST_F(KpiRouteTest, NumbersFromIncidentsDrivenThroughTheApi) {
   EXPECT_EQ(k["incidents"], 2);
   EXPECT_EQ(k["acknowledged"], 1);
   EXPECT_EQ(k["resolved"], 1);
-  EXPECT_EQ(k["mtta_seconds"], 120.0);         // 10:00 → 10:02
-  EXPECT_EQ(k["mttr_seconds"], 720.0);         // 10:00 → 10:12
-  EXPECT_EQ(k["mtbf_seconds"], 1800.0);        // 10:00 → 10:30
-  EXPECT_EQ(k["resolution_ratio"], 0.5);       // 1 of 2
-  EXPECT_EQ(k["on_time_step_ratio"], 0.5);     // incident 1's triage on time; incident 2's overdue
-  EXPECT_EQ(k["escalation_rate"], 0.0);        // the plan has no escalation policy
+  EXPECT_EQ(k["mtta_seconds"], 120.0);      // 10:00 → 10:02
+  EXPECT_EQ(k["mttr_seconds"], 720.0);      // 10:00 → 10:12
+  EXPECT_EQ(k["mtbf_seconds"], 1800.0);     // 10:00 → 10:30
+  EXPECT_EQ(k["resolution_ratio"], 0.5);    // 1 of 2
+  EXPECT_EQ(k["on_time_step_ratio"], 0.5);  // incident 1's triage on time; incident 2's overdue
+  EXPECT_EQ(k["escalation_rate"], 0.0);     // the plan has no escalation policy
   EXPECT_EQ(k["alerts_per_incident"], 1.0);
   EXPECT_EQ(k["flapping_alerts"], 0);
   ASSERT_EQ(doc["groups"].size(), 2u);

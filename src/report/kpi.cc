@@ -51,8 +51,10 @@ Timestamp period_start(Timestamp t, KpiPeriod period) {
   using namespace std::chrono;
   const sys_days day = floor<days>(t);
   switch (period) {
-    case KpiPeriod::kDay: return day;
-    case KpiPeriod::kWeek: return day - days(weekday(day).iso_encoding() - 1);
+    case KpiPeriod::kDay:
+      return day;
+    case KpiPeriod::kWeek:
+      return day - days(weekday(day).iso_encoding() - 1);
     case KpiPeriod::kMonth: {
       const year_month_day ymd(day);
       return sys_days(ymd.year() / ymd.month() / 1);
@@ -65,8 +67,10 @@ Timestamp period_start(Timestamp t, KpiPeriod period) {
 Timestamp next_period(Timestamp start, KpiPeriod period) {
   using namespace std::chrono;
   switch (period) {
-    case KpiPeriod::kDay: return start + days(1);
-    case KpiPeriod::kWeek: return start + days(7);
+    case KpiPeriod::kDay:
+      return start + days(1);
+    case KpiPeriod::kWeek:
+      return start + days(7);
     case KpiPeriod::kMonth: {
       const year_month_day ymd(floor<days>(start));
       return sys_days((ymd.year() / ymd.month() / 1) + months(1));
@@ -114,10 +118,14 @@ std::string format_value(const Kpi& k, const KpiField& f) {
   const std::optional<double>& v = k.*f.value;
   if (!v) return "—";
   switch (f.unit) {
-    case KpiUnit::kSeconds: return human_duration(Duration(static_cast<int64_t>(std::llround(*v * 1000.0))));
-    case KpiUnit::kRatio: return fmt::format("{:.1f}%", *v * 100.0);
-    case KpiUnit::kNumber: return fmt::format("{:.2f}", *v);
-    case KpiUnit::kCount: break;
+    case KpiUnit::kSeconds:
+      return human_duration(Duration(static_cast<int64_t>(std::llround(*v * 1000.0))));
+    case KpiUnit::kRatio:
+      return fmt::format("{:.1f}%", *v * 100.0);
+    case KpiUnit::kNumber:
+      return fmt::format("{:.2f}", *v);
+    case KpiUnit::kCount:
+      break;
   }
   return "";
 }
@@ -163,19 +171,26 @@ std::string metric_value(double v) { return fmt::format("{}", v); }
 
 std::string_view to_string(KpiGroupBy by) {
   switch (by) {
-    case KpiGroupBy::kNone: return "";
-    case KpiGroupBy::kPlan: return "plan";
-    case KpiGroupBy::kService: return "service";
-    case KpiGroupBy::kSeverity: return "severity";
+    case KpiGroupBy::kNone:
+      return "";
+    case KpiGroupBy::kPlan:
+      return "plan";
+    case KpiGroupBy::kService:
+      return "service";
+    case KpiGroupBy::kSeverity:
+      return "severity";
   }
   return "";
 }
 
 std::string_view to_string(KpiPeriod period) {
   switch (period) {
-    case KpiPeriod::kDay: return "day";
-    case KpiPeriod::kWeek: return "week";
-    case KpiPeriod::kMonth: return "month";
+    case KpiPeriod::kDay:
+      return "day";
+    case KpiPeriod::kWeek:
+      return "week";
+    case KpiPeriod::kMonth:
+      return "month";
   }
   return "week";
 }
@@ -310,9 +325,8 @@ Kpi aggregate(std::vector<IncidentFacts> facts) {
   k.mttr_seconds = mean(resolve);
   k.mttr_p90_seconds = p90(resolve);
   if (facts.size() >= 2) {
-    auto [first, last] = std::minmax_element(facts.begin(), facts.end(), [](const auto& a, const auto& b) {
-      return a.opened_at < b.opened_at;
-    });
+    auto [first, last] = std::minmax_element(facts.begin(), facts.end(),
+                                             [](const auto& a, const auto& b) { return a.opened_at < b.opened_at; });
     k.mtbf_seconds = seconds(last->opened_at - first->opened_at) / static_cast<double>(facts.size() - 1);
   }
   k.resolution_ratio = ratio(k.resolved, k.incidents);
@@ -324,7 +338,8 @@ Kpi aggregate(std::vector<IncidentFacts> facts) {
 
 const std::vector<KpiField>& kpi_fields() {
   static const std::vector<KpiField> fields = {
-      {"incidents", "incidents", KpiUnit::kCount, &Kpi::incidents, nullptr, "Incidents opened (drill incidents excluded)."},
+      {"incidents", "incidents", KpiUnit::kCount, &Kpi::incidents, nullptr,
+       "Incidents opened (drill incidents excluded)."},
       {"acknowledged", "acknowledged", KpiUnit::kCount, &Kpi::acknowledged, nullptr,
        "Of those, incidents acknowledged."},
       {"resolved", "resolved", KpiUnit::kCount, &Kpi::resolved, nullptr, "Of those, incidents resolved or closed."},
@@ -366,9 +381,12 @@ std::vector<std::pair<Timestamp, Timestamp>> kpi_buckets(Timestamp since, Timest
 
 std::string kpi_group_key(const Incident& inc, KpiGroupBy by) {
   switch (by) {
-    case KpiGroupBy::kNone: return "";
-    case KpiGroupBy::kPlan: return inc.plan.empty() ? std::string(kNoGroupKey) : inc.plan;
-    case KpiGroupBy::kSeverity: return inc.severity.empty() ? std::string(kNoGroupKey) : inc.severity;
+    case KpiGroupBy::kNone:
+      return "";
+    case KpiGroupBy::kPlan:
+      return inc.plan.empty() ? std::string(kNoGroupKey) : inc.plan;
+    case KpiGroupBy::kSeverity:
+      return inc.severity.empty() ? std::string(kNoGroupKey) : inc.severity;
     case KpiGroupBy::kService: {
       // The first alert that joined (the one that opened it): alerts are kept in joining order.
       const store::IncidentAlert* first = nullptr;
@@ -458,7 +476,8 @@ std::string kpi_json(const KpiReport& report) {
   for (const auto& g : report.groups) groups.push_back({{"key", g.key}, {"kpi", kpi_object(g.kpi)}});
   doc["groups"] = std::move(groups);
   json trend = json::array();
-  for (const auto& b : report.trend) trend.push_back({{"start", rfc(b.start)}, {"end", rfc(b.end)}, {"kpi", kpi_object(b.kpi)}});
+  for (const auto& b : report.trend)
+    trend.push_back({{"start", rfc(b.start)}, {"end", rfc(b.end)}, {"kpi", kpi_object(b.kpi)}});
   doc["trend"] = std::move(trend);
   const DrillKpi& d = report.drills;
   json by_plan = json::array();
@@ -480,8 +499,9 @@ std::string kpi_json(const KpiReport& report) {
 
 std::string render_kpi_text(const KpiReport& report) {
   const KpiQuery& q = report.query;
-  std::string o = fmt::format("KPIs of the incidents opened from {} to {} (drill incidents excluded){}\n\n", rfc(q.since),
-                              rfc(q.until), q.by == KpiGroupBy::kNone ? "" : fmt::format(", by {}", to_string(q.by)));
+  std::string o =
+      fmt::format("KPIs of the incidents opened from {} to {} (drill incidents excluded){}\n\n", rfc(q.since),
+                  rfc(q.until), q.by == KpiGroupBy::kNone ? "" : fmt::format(", by {}", to_string(q.by)));
   if (report.overall.incidents == 0) o += "No incident was opened in this window.\n\n";
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> head{"", "overall"};
@@ -514,7 +534,8 @@ std::string render_kpi_text(const KpiReport& report) {
   if (!d.by_plan.empty()) {
     rows = {{"plan", "runs", "mean score", "last score"}};
     for (const auto& p : d.by_plan) {
-      rows.push_back({p.plan, std::to_string(p.runs), fmt::format("{:.1f}", p.mean_score), fmt::format("{:.1f}", p.last_score)});
+      rows.push_back(
+          {p.plan, std::to_string(p.runs), fmt::format("{:.1f}", p.mean_score), fmt::format("{:.1f}", p.last_score)});
     }
     o += "\n" + table(rows);
     o += fmt::format("\nDrill trend (per {})\n\n", to_string(q.period));

@@ -43,13 +43,14 @@ std::string KpiMetrics::render() {
     }
   }
   return text_ +
-         fmt::format("# HELP tocsin_kpi_compute_seconds Time the last computation of the tocsin_kpi_ gauges took.\n"
-                     "# TYPE tocsin_kpi_compute_seconds gauge\ntocsin_kpi_compute_seconds {}\n"
-                     "# HELP tocsin_kpi_computed_timestamp_seconds The server time the tocsin_kpi_ gauges were computed "
-                     "at (they are cached for up to {}).\n"
-                     "# TYPE tocsin_kpi_computed_timestamp_seconds gauge\ntocsin_kpi_computed_timestamp_seconds {}\n",
-                     compute_seconds_, core::format_duration(options_.refresh),
-                     static_cast<double>(core::to_unix_ms(computed_now_)) / 1000.0);
+         fmt::format(
+             "# HELP tocsin_kpi_compute_seconds Time the last computation of the tocsin_kpi_ gauges took.\n"
+             "# TYPE tocsin_kpi_compute_seconds gauge\ntocsin_kpi_compute_seconds {}\n"
+             "# HELP tocsin_kpi_computed_timestamp_seconds The server time the tocsin_kpi_ gauges were computed "
+             "at (they are cached for up to {}).\n"
+             "# TYPE tocsin_kpi_computed_timestamp_seconds gauge\ntocsin_kpi_computed_timestamp_seconds {}\n",
+             compute_seconds_, core::format_duration(options_.refresh),
+             static_cast<double>(core::to_unix_ms(computed_now_)) / 1000.0);
 }
 
 }  // namespace tocsin::report

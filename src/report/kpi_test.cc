@@ -87,7 +87,8 @@ std::vector<store::Incident> history() {
   i1.alerts = {alert(11, kApiH1, "2026-03-02T10:00:00Z")};
   i1.tasks = {task("activate", 0, "2026-03-02T10:30:00Z", TaskStatus::kDone, "2026-03-02T10:20:00Z"),
               task("triage", 1, "2026-03-02T11:00:00Z", TaskStatus::kDone, "2026-03-02T11:10:00Z")};
-  i1.timeline.push_back(ev("2026-03-02T10:00:00Z", "escalated", "level 1 (pass 1) of policy ops: schedule:ops-primary"));
+  i1.timeline.push_back(
+      ev("2026-03-02T10:00:00Z", "escalated", "level 1 (pass 1) of policy ops: schedule:ops-primary"));
   i1.timeline.push_back(ev("2026-03-02T10:02:00Z", "acknowledged"));
   i1.timeline.push_back(ev("2026-03-02T11:00:00Z", "resolved"));
   v.push_back(i1);
@@ -100,11 +101,13 @@ std::vector<store::Incident> history() {
   i2.alerts = {alert(21, kApiH1, "2026-03-04T08:00:00Z"), alert(22, kWebH2, "2026-03-04T08:05:00Z")};
   i2.tasks = {task("activate", 0, "2026-03-04T08:30:00Z", TaskStatus::kDone, "2026-03-04T08:25:00Z"),
               task("triage", 1, "2026-03-04T09:00:00Z", TaskStatus::kSkipped, "2026-03-04T08:40:00Z")};
-  i2.timeline.push_back(ev("2026-03-04T08:00:00Z", "escalated", "level 1 (pass 1) of policy ops: schedule:ops-primary"));
+  i2.timeline.push_back(
+      ev("2026-03-04T08:00:00Z", "escalated", "level 1 (pass 1) of policy ops: schedule:ops-primary"));
   i2.timeline.push_back(ev("2026-03-04T08:05:00Z", "alert_added", "HighLoad " + kWebH2.to_string() + " (value 0.97)"));
   i2.timeline.push_back(ev("2026-03-04T08:05:00Z", "escalated", "level 2 (pass 1) of policy ops: person:carol"));
   i2.timeline.push_back(ev("2026-03-04T08:05:00Z", "acknowledged"));
-  i2.timeline.push_back(ev("2026-03-04T08:10:00Z", "alert_resolved", "HighLoad " + kApiH1.to_string() + " (value 0.2)"));
+  i2.timeline.push_back(
+      ev("2026-03-04T08:10:00Z", "alert_resolved", "HighLoad " + kApiH1.to_string() + " (value 0.2)"));
   i2.timeline.push_back(ev("2026-03-04T08:20:00Z", "alert_added", "HighLoad " + kApiH1.to_string() + " (value 0.95)"));
   i2.timeline.push_back(ev("2026-03-04T10:00:00Z", "resolved"));
   i2.timeline.push_back(ev("2026-03-05T10:00:00Z", "closed"));
@@ -198,9 +201,9 @@ const KpiGroup& group(const KpiReport& r, std::string_view key) {
 
 TEST(KpiTest, OverallNumbersMatchTheHandComputedOnes) {
   const Kpi k = fixed_report().overall;
-  EXPECT_EQ(k.incidents, 5);      // I1..I5: not the drill, not the two outside the window
-  EXPECT_EQ(k.acknowledged, 3);   // I1, I2, I3
-  EXPECT_EQ(k.resolved, 3);       // I1, I2 (closed), I4; I3 was reopened
+  EXPECT_EQ(k.incidents, 5);                     // I1..I5: not the drill, not the two outside the window
+  EXPECT_EQ(k.acknowledged, 3);                  // I1, I2, I3
+  EXPECT_EQ(k.resolved, 3);                      // I1, I2 (closed), I4; I3 was reopened
   EXPECT_DOUBLE_EQ(*k.mtta_seconds, 340.0);      // (120 + 300 + 600) / 3
   EXPECT_DOUBLE_EQ(*k.mtta_p90_seconds, 600.0);  // nearest rank ceil(0.9 * 3) = 3rd of 120, 300, 600
   EXPECT_DOUBLE_EQ(*k.mttr_seconds, 4200.0);     // (3600 + 7200 + 1800) / 3
@@ -210,9 +213,9 @@ TEST(KpiTest, OverallNumbersMatchTheHandComputedOnes) {
   EXPECT_DOUBLE_EQ(*k.resolution_ratio, 0.6);  // 3 / 5
   // Due steps: I1 2 (1 on time), I2 1 (1), I3 1 (0), I4 1 (1), I5 1 (0) = 3 / 6.
   EXPECT_DOUBLE_EQ(*k.on_time_step_ratio, 0.5);
-  EXPECT_DOUBLE_EQ(*k.escalation_rate, 0.4);       // I2 (level 2), I4 (pass 2) of 5
-  EXPECT_DOUBLE_EQ(*k.alerts_per_incident, 1.2);   // 1 + 2 + 1 + 1 + 1 = 6 / 5
-  EXPECT_EQ(k.flapping_alerts, 1);                 // I2's api/h1
+  EXPECT_DOUBLE_EQ(*k.escalation_rate, 0.4);      // I2 (level 2), I4 (pass 2) of 5
+  EXPECT_DOUBLE_EQ(*k.alerts_per_incident, 1.2);  // 1 + 2 + 1 + 1 + 1 = 6 / 5
+  EXPECT_EQ(k.flapping_alerts, 1);                // I2's api/h1
 }
 
 TEST(KpiTest, IncidentFactsOfOneIncident) {
@@ -288,9 +291,9 @@ TEST(KpiTest, WeeklyTrend) {
   const Kpi& w1 = r.trend[0].kpi;  // I1, I2, I3
   EXPECT_EQ(w1.incidents, 3);
   EXPECT_DOUBLE_EQ(*w1.mtta_seconds, 340.0);
-  EXPECT_DOUBLE_EQ(*w1.mttr_seconds, 5400.0);   // I1, I2
+  EXPECT_DOUBLE_EQ(*w1.mttr_seconds, 5400.0);    // I1, I2
   EXPECT_DOUBLE_EQ(*w1.mtbf_seconds, 133200.0);  // 03-02 10:00 → 03-05 12:00 = 3 d 2 h, over 2 gaps
-  const Kpi& w2 = r.trend[1].kpi;  // I4, I5
+  const Kpi& w2 = r.trend[1].kpi;                // I4, I5
   EXPECT_EQ(w2.incidents, 2);
   EXPECT_FALSE(w2.mtta_seconds);  // neither was acknowledged
   EXPECT_DOUBLE_EQ(*w2.mttr_seconds, 1800.0);
@@ -336,7 +339,7 @@ TEST(KpiTest, BucketsAlignToUtcDaysIsoWeeksAndMonthsAndClipToTheWindow) {
 
 TEST(KpiTest, DrillScores) {
   const DrillKpi d = fixed_report().drills;
-  EXPECT_EQ(d.runs, 3);  // not the one on 03-17
+  EXPECT_EQ(d.runs, 3);                          // not the one on 03-17
   EXPECT_DOUBLE_EQ(*d.mean_score, 230.0 / 3.0);  // (80 + 90 + 60) / 3
   EXPECT_DOUBLE_EQ(*d.passed_share, 2.0 / 3.0);
   ASSERT_EQ(d.by_plan.size(), 2u);
@@ -384,10 +387,10 @@ TEST(KpiTest, JsonHasTheContractShape) {
   EXPECT_EQ(doc["until"], "2026-03-16T00:00:00Z");
   EXPECT_EQ(doc["period"], "week");
   EXPECT_EQ(doc["by"], "plan");
-  const std::vector<std::string> keys = {"incidents", "acknowledged", "resolved", "mtta_seconds", "mtta_p90_seconds",
-                                         "mttr_seconds", "mttr_p90_seconds", "mtbf_seconds", "resolution_ratio",
-                                         "on_time_step_ratio", "escalation_rate", "alerts_per_incident",
-                                         "flapping_alerts"};
+  const std::vector<std::string> keys = {
+      "incidents",       "acknowledged",        "resolved",       "mtta_seconds",     "mtta_p90_seconds",
+      "mttr_seconds",    "mttr_p90_seconds",    "mtbf_seconds",   "resolution_ratio", "on_time_step_ratio",
+      "escalation_rate", "alerts_per_incident", "flapping_alerts"};
   ASSERT_EQ(doc["overall"].size(), keys.size());
   for (const auto& k : keys) EXPECT_TRUE(doc["overall"].contains(k)) << k;
   EXPECT_EQ(doc["overall"]["mtta_seconds"], 340.0);

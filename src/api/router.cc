@@ -9,6 +9,7 @@
 
 #include "api/drill_json.h"
 #include "api/json_mapping.h"
+#include "api/kpi_route.h"
 #include "api/risk_json.h"
 #include "api/risk_models.h"
 #include "core/duration.h"
@@ -187,6 +188,7 @@ Response Router::handle(const Request& request) {
     }
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
+    if (path == "/api/v1/kpi") return kpi_route(engine_, request);
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
     if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
     if (auto r = alertmanager_.handle(request)) return std::move(*r);

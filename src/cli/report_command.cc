@@ -6,7 +6,9 @@
 #include <filesystem>
 
 #include "config/loader.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "report/kpi.h"
 #include "report/postmortem.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -16,6 +18,24 @@ namespace {
 int fail(const std::string& what) {
   fmt::print(stderr, "tocsin report postmortem: {}\n", what);
   return 1;
+}
+
+int fail_kpi(const std::string& what) {
+  fmt::print(stderr, "tocsin report kpi: {}\n", what);
+  return 1;
+}
+
+// The store under the config's data_dir, which must exist already (this command only reads).
+core::Result<std::unique_ptr<store::Store>> open_existing_store(const config::Config& cfg) {
+  const std::filesystem::path db = std::filesystem::path(cfg.server.data_dir) / "tocsin.db";
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) {
+    return std::unexpected(
+        core::Error::not_found(fmt::format("no store at {} (nothing has run with this config yet)", db.string())));
+  }
+  auto store = store::sqlite::open_sqlite_store(db);
+  if (!store) return std::unexpected(core::Error::internal(fmt::format("{}: {}", db.string(), store.error().to_string())));
+  return store;
 }
 
 }  // namespace
@@ -44,6 +64,32 @@ int run_report_postmortem(const PostmortemCommand& command) {
   if (!input) return fail(input.error().message());
   const report::Postmortem pm = report::postmortem_draft(*input, cfg->plan(input->incident.plan));
   const std::string out = command.format == "html" ? report::render_html(pm) : report::render_markdown(pm);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int run_report_kpi(const KpiCommand& command) {
+  core::log::set_level(core::log::Level::kWarn);
+  std::map<std::string, std::string> params;
+  if (!command.since.empty()) params["since"] = command.since;
+  if (!command.until.empty()) params["until"] = command.until;
+  if (!command.by.empty()) params["by"] = command.by;
+  if (!command.period.empty()) params["period"] = command.period;
+  core::SystemClock clock;
+  auto query = report::parse_kpi_query(params, clock.now());
+  if (!query) return fail_kpi(fmt::format("--{}: {}", query.error().field(), query.error().message()));
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail_kpi(cfg.error().to_string());
+  auto store = open_existing_store(*cfg);
+  if (!store) return fail_kpi(store.error().message());
+  report::KpiRecords records;
+  auto read = (*store)->read([&](store::Tx& tx) -> core::Status {
+    records = TOCSIN_TRY(report::read_kpi_records(tx, query->since, query->until));
+    return {};
+  });
+  if (!read) return fail_kpi(read.error().to_string());
+  const report::KpiReport kpis = report::compute_kpis(records, *query);
+  const std::string out = command.json ? report::kpi_json(kpis) + "\n" : report::render_kpi_text(kpis);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

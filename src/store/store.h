@@ -190,6 +190,7 @@ struct IncidentFilter {
   std::optional<IncidentStatus> status;
   std::string plan;  // empty = any
   std::optional<Timestamp> since;  // opened at or after
+  std::optional<Timestamp> until;  // opened before
   int limit = 500;
   bool with_details = false;  // also load alerts, tasks, actions and timeline
 };

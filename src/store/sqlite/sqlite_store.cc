@@ -661,8 +661,10 @@ class SqliteTx final : public Tx {
         auto statement = TOCSIN_TRY(prepare(
             "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
             "WHERE (?1 IS NULL OR status = ?1) AND (?2 = '' OR plan = ?2) AND (?3 IS NULL OR opened_at >= ?3) "
+            "AND (?5 IS NULL OR opened_at < ?5) "
             "ORDER BY opened_at DESC, id DESC LIMIT ?4"));
-        TOCSIN_RETURN_IF_ERROR(statement->bind_all(status, filter.plan, to_db(filter.since), filter.limit));
+        TOCSIN_RETURN_IF_ERROR(
+            statement->bind_all(status, filter.plan, to_db(filter.since), filter.limit, to_db(filter.until)));
         incidents = TOCSIN_TRY(collect<Incident>(*statement, read_incident));
       }
       if (filter.with_details) {

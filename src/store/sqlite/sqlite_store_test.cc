@@ -1000,6 +1000,12 @@ TEST_F(SqliteStoreTest, ListIncidentsNewestFirstWithFilters) {
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.status = IncidentStatus::kTriggered; }))), ElementsAre(id, ic, ia));
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.plan = "system_crash"; }))), ElementsAre(ic, ia));
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.since = at(2000); }))), ElementsAre(id, ib, ic));
+  EXPECT_THAT(ids_of(list(filter([](auto& f) { f.until = at(3000); }))), ElementsAre(ic, ia));  // before, not at
+  EXPECT_THAT(ids_of(list(filter([](auto& f) {
+                f.since = at(1500);
+                f.until = at(3001);
+              }))),
+              ElementsAre(id, ib, ic));
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.limit = 2; }))), ElementsAre(id, ib));
   EXPECT_TRUE(list(filter([](auto& f) { f.limit = 0; })).empty());
   EXPECT_THAT(ids_of(list(filter([](auto& f) {

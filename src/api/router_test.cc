@@ -463,8 +463,16 @@ TEST_F(RouterTest, RespondersWorkTheIncidentThroughTheApi) {
   EXPECT_EQ(inc["timeline"].back()["detail"], "by phone");
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/mitigate")["status"], "mitigated");
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/resolve")["status"], "resolved");
+  // Closed means the postmortem is done: refused, naming what is missing, until it is written.
+  auto refused = call("POST", "/api/v1/incidents/1/close");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("missing summary, impact, root_cause"), std::string::npos) << refused.body;
+  ASSERT_EQ(call("PUT", "/api/v1/incidents/1/postmortem",
+                 R"({"summary":"load spike","impact":"api slow","root_cause":"a runaway job"})")
+                .status,
+            200);
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/close")["status"], "closed");
-  EXPECT_NE(call_json("POST", "/api/v1/incidents/1/close").contains("error"), false);
+  EXPECT_EQ(call("POST", "/api/v1/incidents/1/close").status, 409) << "closing happens once";
 }
 
 TEST_F(RouterTest, TheIncidentDetailRendersThePlansCommunications) {

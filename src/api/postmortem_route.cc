@@ -62,7 +62,8 @@ core::Result<json> string_object(const Request& request, const std::vector<std::
   for (const auto& [key, value] : body.items()) {
     if (!value.is_string()) {
       return std::unexpected(
-          core::Error::invalid_argument(fmt::format("{}: expected a string, got {}", key, value.type_name())).field(key));
+          core::Error::invalid_argument(fmt::format("{}: expected a string, got {}", key, value.type_name()))
+              .field(key));
     }
   }
   return body;
@@ -78,7 +79,8 @@ core::Result<int64_t> positive_id(std::string_view text, const char* field) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
   if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
     return std::unexpected(
-        core::Error::invalid_argument(fmt::format("bad {} \"{}\": expected a positive integer", field, text)).field(field));
+        core::Error::invalid_argument(fmt::format("bad {} \"{}\": expected a positive integer", field, text))
+            .field(field));
   }
   return id;
 }
@@ -96,7 +98,8 @@ core::Result<json> Router::postmortem_json(int64_t id) {
   const core::Timestamp now = engine_.now();
   const store::Postmortem written = input->written.value_or(store::Postmortem{id, {}, {}, "", {}, ""});
   json fields = json::object();
-  for (auto name : incident::kPostmortemFields) fields[std::string(name)] = *incident::postmortem_field(written.fields, name);
+  for (auto name : incident::kPostmortemFields)
+    fields[std::string(name)] = *incident::postmortem_field(written.fields, name);
   json items = json::array();
   for (const auto& item : input->action_items) items.push_back(report::action_item_json(item, now));
   const report::Postmortem draft = report::postmortem_draft(*input, config.plan(input->incident.plan));
@@ -161,7 +164,8 @@ Response Router::postmortem_route(const Request& request, int64_t id, std::strin
     auto due = core::parse_rfc3339(due_text);
     if (!due) {
       return Response::error(
-          400, fmt::format("bad due_at \"{}\": expected an RFC 3339 time like 2026-12-31T17:00:00Z", due_text), "due_at");
+          400, fmt::format("bad due_at \"{}\": expected an RFC 3339 time like 2026-12-31T17:00:00Z", due_text),
+          "due_at");
     }
     auto added = engine_.add_action_item(id, member(*body, "title"), member(*body, "owner"), *due,
                                          member(*body, "actor", "api"));

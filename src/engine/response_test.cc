@@ -317,6 +317,10 @@ TEST_F(ResponseTest, APostmortemIsWrittenTrackedAndCompletedOnceWhichClosesTheIn
   EXPECT_EQ(read()->fields.root_cause, "") << "a refused edit changes nothing";
   EXPECT_EQ(read()->updated_by, "carol");
   EXPECT_EQ(engine_->edit_postmortem(999, {{"summary", "x"}}, "bob").error().code(), core::ErrorCode::kNotFound);
+  for (const char* kind : {"postmortem_edited", "postmortem_completed", "action_item_done"}) {
+    EXPECT_EQ(engine_->record_event(id, kind, "", "bob").error().code(), core::ErrorCode::kInvalidArgument)
+        << kind << " is written by tocsin itself";
+  }
 
   // Action items: a title, a configured owner.
   const core::Timestamp due = kStart + hours(24 * 7);

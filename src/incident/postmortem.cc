@@ -71,8 +71,8 @@ core::Status IncidentService::edit_postmortem(store::Tx& tx, int64_t id,
                                                    name)));
     }
     if (text.size() > kMaxPostmortemFieldBytes) {
-      return std::unexpected(bad(name, fmt::format("{} is {} bytes: expected at most {}", name, text.size(),
-                                                   kMaxPostmortemFieldBytes)));
+      return std::unexpected(
+          bad(name, fmt::format("{} is {} bytes: expected at most {}", name, text.size(), kMaxPostmortemFieldBytes)));
     }
   }
   TOCSIN_TRY(load(tx, id));  // not_found
@@ -84,10 +84,10 @@ core::Status IncidentService::edit_postmortem(store::Tx& tx, int64_t id,
     if (pm.completed_at && !is_written(text) &&
         std::find(kRequiredPostmortemFields.begin(), kRequiredPostmortemFields.end(), name) !=
             kRequiredPostmortemFields.end()) {
-      return std::unexpected(core::Error::failed_precondition(fmt::format(
-                                 "the postmortem of incident {} is complete: {} can be rewritten but not blanked", id,
-                                 name))
-                                 .field(name));
+      return std::unexpected(
+          core::Error::failed_precondition(
+              fmt::format("the postmortem of incident {} is complete: {} can be rewritten but not blanked", id, name))
+              .field(name));
     }
     *field = text;
     if (std::find(changed.begin(), changed.end(), name) == changed.end()) changed.push_back(name);
@@ -109,8 +109,8 @@ core::Result<int64_t> IncidentService::add_action_item(store::Tx& tx, int64_t id
         bad("title", fmt::format("title is {} bytes: expected at most {}", title.size(), kMaxActionItemTitleBytes)));
   }
   if (!config_->person(owner)) {
-    return std::unexpected(bad("owner", fmt::format("unknown person \"{}\": expected one of {}", owner,
-                                                    known_people(*config_))));
+    return std::unexpected(
+        bad("owner", fmt::format("unknown person \"{}\": expected one of {}", owner, known_people(*config_))));
   }
   TOCSIN_TRY(load(tx, id));  // not_found
   store::ActionItem item;
@@ -121,9 +121,9 @@ core::Result<int64_t> IncidentService::add_action_item(store::Tx& tx, int64_t id
   item.created_at = now;
   item.created_by = std::string(actor);
   item.id = TOCSIN_TRY(tx.insert_action_item(item));
-  TOCSIN_TRY(tx.append_timeline({0, id, now, "action_item_added", std::string(actor),
-                                 fmt::format("#{} {} (owner {}, due {})", item.id, item.title, item.owner,
-                                             core::format_rfc3339(item.due_at))}));
+  TOCSIN_TRY(tx.append_timeline(
+      {0, id, now, "action_item_added", std::string(actor),
+       fmt::format("#{} {} (owner {}, due {})", item.id, item.title, item.owner, core::format_rfc3339(item.due_at))}));
   return item.id;
 }
 
@@ -137,8 +137,8 @@ core::Status IncidentService::set_action_item_done(store::Tx& tx, int64_t id, in
   }
   const auto want = done ? store::ActionItemStatus::kDone : store::ActionItemStatus::kOpen;
   if (item->status == want) {
-    return std::unexpected(core::Error::failed_precondition(
-        fmt::format("action item {} is already {}", item_id, store::to_string(want))));
+    return std::unexpected(
+        core::Error::failed_precondition(fmt::format("action item {} is already {}", item_id, store::to_string(want))));
   }
   item->status = want;
   item->done_at = done ? std::optional<core::Timestamp>(now) : std::nullopt;
@@ -170,18 +170,19 @@ core::Result<store::Incident> IncidentService::complete_postmortem(store::Tx& tx
   const auto items = TOCSIN_TRY(tx.list_action_items(of_incident));
   const std::vector<std::string> missing = missing_for_completion(pm.fields, items, *config_);
   if (!missing.empty()) {
-    return std::unexpected(core::Error::failed_precondition(
-                               fmt::format("the postmortem of incident {} is not complete: missing {}", id, join(missing)))
-                               .field(missing.front()));
+    return std::unexpected(
+        core::Error::failed_precondition(
+            fmt::format("the postmortem of incident {} is not complete: missing {}", id, join(missing)))
+            .field(missing.front()));
   }
   pm.completed_at = now;
   pm.completed_by = std::string(actor);
   TOCSIN_RETURN_IF_ERROR(tx.upsert_postmortem(pm));
   size_t open = 0;
   for (const auto& i : items) open += i.status == store::ActionItemStatus::kOpen ? 1 : 0;
-  TOCSIN_TRY(tx.append_timeline({0, id, now, "postmortem_completed", std::string(actor),
-                                 fmt::format("{} action item{} ({} open)", items.size(), items.size() == 1 ? "" : "s",
-                                             open)}));
+  TOCSIN_TRY(tx.append_timeline(
+      {0, id, now, "postmortem_completed", std::string(actor),
+       fmt::format("{} action item{} ({} open)", items.size(), items.size() == 1 ? "" : "s", open)}));
   return move(tx, id, IncidentStatus::kClosed, actor, now);
 }
 

@@ -48,7 +48,9 @@ core::Result<std::vector<ActionItemRow>> read_action_items(store::Tx& tx, const 
     if (it == incidents.end()) {
       auto inc = TOCSIN_TRY(tx.get_incident(item.incident_id));
       // The schema ties every item to an incident; a missing one means a damaged store.
-      if (!inc) return std::unexpected(core::Error::internal(fmt::format("action item {} has no incident {}", item.id, item.incident_id)));
+      if (!inc)
+        return std::unexpected(
+            core::Error::internal(fmt::format("action item {} has no incident {}", item.id, item.incident_id)));
       it = incidents.emplace(item.incident_id, std::make_pair(inc->title, inc->status)).first;
     }
     rows.push_back({std::move(item), it->second.first, it->second.second});
@@ -88,9 +90,9 @@ std::string render_action_items_text(const std::vector<ActionItemRow>& rows, cor
   for (const auto& row : rows) {
     const auto& i = row.item;
     const std::string status = is_overdue(i, now) ? "overdue" : std::string(store::to_string(i.status));
-    out += fmt::format("{:<5} {:<9} {:<8} {:<22} {:<12} {} ({})\n", i.id, i.incident_id, status,
-                       core::format_rfc3339(i.due_at), one_line(i.owner), one_line(i.title),
-                       one_line(row.incident_title));
+    out +=
+        fmt::format("{:<5} {:<9} {:<8} {:<22} {:<12} {} ({})\n", i.id, i.incident_id, status,
+                    core::format_rfc3339(i.due_at), one_line(i.owner), one_line(i.title), one_line(row.incident_title));
   }
   return out;
 }

@@ -17,8 +17,8 @@ namespace tocsin::report {
 // Which items to list: open (the default), done, or all; optionally one owner, only overdue ones.
 struct ActionItemQuery {
   std::optional<store::ActionItemStatus> status = store::ActionItemStatus::kOpen;  // nullopt = all
-  std::string owner;     // "" = anyone
-  bool overdue = false;  // only open items past due at `now`
+  std::string owner;                                                               // "" = anyone
+  bool overdue = false;                                                            // only open items past due at `now`
   int limit = 1000;
 };
 

@@ -209,6 +209,17 @@ int main(int argc, char** argv) {
       ->required();
   postmortem->add_option("--format", pmc.format, "md or html")->capture_default_str()->check(CLI::IsMember({"md", "html"}));
   postmortem->callback([&] { exit_code = tocsin::cli::run_report_postmortem(pmc); });
+  tocsin::cli::ActionItemsCommand aic;
+  auto* action_items = report->add_subcommand(
+      "action-items", "List postmortem action items across incidents from the config's store (open ones by default)");
+  action_items->add_option("--config", aic.config, "The tocsin.yaml whose store (server.data_dir) holds them")->required();
+  action_items->add_option("--status", aic.status, "open, done or all")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"open", "done", "all"}));
+  action_items->add_option("--owner", aic.owner, "Only this person's items");
+  action_items->add_flag("--overdue", aic.overdue, "Only open items past their due time");
+  action_items->add_flag("--json", aic.json, "Print what GET /api/v1/action-items answers");
+  action_items->callback([&] { exit_code = tocsin::cli::run_report_action_items(aic); });
 
   tocsin::cli::IncidentCommand inc;
   inc.server = env_or("TOCSIN_SERVER", "http://127.0.0.1:8470");

@@ -35,4 +35,18 @@ struct KpiCommand {
 
 int run_report_kpi(const KpiCommand& command);
 
+// `tocsin report action-items --config FILE [--status open|done|all] [--owner ID] [--overdue]
+// [--json]`: postmortem action items across incidents (report/action_items.h), read from the
+// same store; open ones by default, by due time, overdue judged by the wall clock. --json prints
+// what GET /api/v1/action-items answers. Reads only.
+struct ActionItemsCommand {
+  std::string config;
+  std::string status = "open";  // open | done | all
+  std::string owner;
+  bool overdue = false;
+  bool json = false;
+};
+
+int run_report_action_items(const ActionItemsCommand& command);
+
 }  // namespace tocsin::cli

@@ -124,6 +124,15 @@ class Engine {
   core::Result<store::Incident> record_event(int64_t id, std::string_view kind, std::string_view detail,
                                              std::string_view actor);
   core::Result<store::Incident> complete_task(int64_t id, std::string_view step, bool skipped, std::string_view actor);
+  // Postmortems and action items (incident::IncidentService has the rules and errors); one write
+  // transaction each, durable when they return. close() is complete_postmortem().
+  core::Status edit_postmortem(int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
+                               std::string_view actor);
+  core::Result<int64_t> add_action_item(int64_t id, std::string_view title, std::string_view owner,
+                                        core::Timestamp due_at, std::string_view actor);
+  core::Status set_action_item_done(int64_t id, int64_t item, bool done, std::string_view actor);
+  core::Result<store::Incident> complete_postmortem(int64_t id, std::string_view actor);
+  core::Result<std::vector<store::ActionItem>> list_action_items(const store::ActionItemFilter& filter);
   // Lets the approval-gated action of `step` run (action::ActionRunner::approve has the errors).
   core::Result<store::Incident> approve_action(int64_t id, std::string_view step, std::string_view actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
@@ -197,6 +206,11 @@ class Engine {
   Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules,
          std::unique_ptr<alerting::Pipeline> pipeline);
   void wake();
+  // /metrics: tocsin_action_items_open and tocsin_action_items_overdue, from one COUNT query.
+  std::string render_action_item_gauges();
+  // One write transaction under the engine lock, for writes that answer something else than the
+  // incident.
+  core::Status write_locked(const std::function<core::Status(store::Tx&, core::Timestamp)>& fn);
   // One responder action in one transaction, under the engine lock.
   core::Result<store::Incident> respond(
       const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action);

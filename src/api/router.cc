@@ -9,6 +9,7 @@
 
 #include "api/drill_json.h"
 #include "api/json_mapping.h"
+#include "api/kpi_route.h"
 #include "api/risk_json.h"
 #include "api/risk_models.h"
 #include "core/duration.h"
@@ -17,7 +18,6 @@
 #include "ingest/push.h"
 #include "ingest/remote_write.h"
 #include "oncall/schedule.h"
-#include "report/postmortem.h"
 #include "notify/ack_link.h"
 #include "notify/payload.h"
 #include "risk_register/heatmap.h"
@@ -177,6 +177,8 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/events") return post ? events(request) : Response::error(405, "use POST");
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
     if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
+    if (path.starts_with("/api/v1/rules/")) return rule_series_route(request, path.substr(14));
+    if (path == "/api/v1/series" || path.starts_with("/api/v1/series/")) return series_route(request, path.substr(14));
     if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
     if (path == "/api/v1/drills" || path.starts_with("/api/v1/drills/")) return drills_route(request, path.substr(14));
     if (path == "/api/v1/risk") return get ? risk_list() : Response::error(405, "use GET");
@@ -185,7 +187,9 @@ Response Router::handle(const Request& request) {
       return risk_models_route(engine_.config(), request, path.substr(19));
     }
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
+    if (path == "/api/v1/action-items") return list_action_items(request);
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
+    if (path == "/api/v1/kpi") return kpi_route(engine_, request);
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
     if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
     if (path == "/api/v1/people") return get ? ok_json(people_json(engine_.config())) : Response::error(405, "use GET");
@@ -417,6 +421,7 @@ Response Router::drills_route(const Request& request, std::string_view rest) {
     if (!stored) return from_error(stored.error());
     return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
   }
+  if (rest == "/chart.svg") return drills_chart(request);
   if (rest == "/run") return request.method == "POST" ? run_simulated_drill(request) : Response::error(405, "use POST");
   if (rest == "/live" || rest.starts_with("/live/")) return live_drills_route(request, rest.substr(5));
   if (request.method != "GET") return Response::error(405, "use GET");
@@ -640,7 +645,7 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
     return ok_json(body);
   }
   if (action.starts_with("actions/")) return approve_action(request, *id, action.substr(8));
-  if (action == "postmortem") return postmortem(request, *id);
+  if (action == "postmortem" || action.starts_with("postmortem/")) return postmortem_route(request, *id, action.substr(10));
   // tasks/{step}/done and tasks/{step}/skip
   std::string step;
   std::string_view verb = action;
@@ -703,31 +708,6 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
     else result = engine_.complete_task(*id, step, verb == "task_skip", *actor);
   }
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
-}
-
-// GET /api/v1/incidents/{id}/postmortem?format=md|html: the draft (report/postmortem.h).
-Response Router::postmortem(const Request& request, int64_t id) {
-  if (request.method != "GET") return Response::error(405, "use GET");
-  std::string format = "md";
-  for (const auto& [key, value] : request.query) {
-    if (key != "format") {
-      return Response::error(400, fmt::format("unknown query parameter \"{}\": expected format", key), key);
-    }
-    if (value != "md" && value != "html") {
-      return Response::error(400, fmt::format("bad format \"{}\": expected md or html", value), "format");
-    }
-    format = value;
-  }
-  core::Result<report::PostmortemInput> input = std::unexpected(core::Error::internal("unread"));
-  auto read = engine_.read_store([&](store::Tx& tx) -> core::Status {
-    input = report::read_postmortem_input(tx, id);
-    return {};
-  });
-  if (!read) return from_error(read.error());
-  if (!input) return from_error(input.error());
-  const report::Postmortem pm = report::postmortem_draft(*input, engine_.config().plan(input->incident.plan));
-  return format == "html" ? Response::text(200, report::render_html(pm), "text/html; charset=utf-8")
-                          : Response::text(200, report::render_markdown(pm), "text/markdown; charset=utf-8");
 }
 
 Response Router::on_call(const Request& request) {

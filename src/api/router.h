@@ -6,6 +6,8 @@
 
 #include <functional>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "api/alertmanager_api.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
@@ -54,12 +56,22 @@ class Router {
   http::Response live_drills_route(const http::Request& request, std::string_view rest);
   // POST /api/v1/drills/run (drill_run_route.cc): a plan's simulated drill, run and recorded.
   http::Response run_simulated_drill(const http::Request& request);
+  // GET /api/v1/series[/chart.svg] and /api/v1/rules/{name}/series|chart.svg (series_route.cc).
+  http::Response series_route(const http::Request& request, std::string_view rest);
+  http::Response rule_series_route(const http::Request& request, std::string_view rest);
+  // GET /api/v1/drills/chart.svg (series_route.cc): drill scores per day, a trend chart.
+  http::Response drills_chart(const http::Request& request);
   http::Response risk_list();
   http::Response risk_heatmap();
   http::Response incident_route(const http::Request& request, std::string_view rest);
   http::Response on_call(const http::Request& request);
   http::Response clock_route(const http::Request& request, std::string_view rest);
-  http::Response postmortem(const http::Request& request, int64_t id);
+  // /api/v1/incidents/{id}/postmortem[/…] and /api/v1/action-items (postmortem_route.cc).
+  http::Response postmortem_route(const http::Request& request, int64_t id, std::string_view rest);
+  http::Response postmortem_document(const http::Request& request, int64_t id);
+  http::Response list_action_items(const http::Request& request);
+  // The postmortem's JSON (docs/api.md): fields, action items, completion, the rendered draft.
+  core::Result<nlohmann::json> postmortem_json(int64_t id);
   http::Response approve_action(const http::Request& request, int64_t id, std::string_view rest);
   // GET /api/v1/ack/TOKEN: a small HTML page naming the incident, with a button that POSTs back;
   // POST acknowledges the incident as the link's actor. The signed token is the credential (no

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "core/file_io.h"
 #include "core/log.h"
@@ -135,7 +136,8 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
       [raw] {
         std::string drills;
         if (auto calendar = raw->drill_calendar()) drills = render_drill_calendar(*calendar);
-        return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()) + drills;
+        return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()) + drills +
+               raw->render_action_item_gauges();
       });
   return engine;
 }
@@ -166,9 +168,57 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
 
 Engine::~Engine() { options_.metrics->remove_collector(health_collector_); }
 
+std::string Engine::render_action_item_gauges() {
+  store::ActionItemCounts counts;
+  auto read = options_.store->read([&](store::Tx& tx) -> core::Status {
+    counts = TOCSIN_TRY(tx.count_action_items(now()));
+    return {};
+  });
+  if (!read) {
+    // The scrape still answers; the gauges are left out rather than shown as a wrong zero.
+    core::log::warn("action item gauges not rendered", {{"error", read.error().to_string()}});
+    return "";
+  }
+  return fmt::format(
+      "# HELP tocsin_action_items_open Postmortem action items not done yet.\n"
+      "# TYPE tocsin_action_items_open gauge\n"
+      "tocsin_action_items_open {}\n"
+      "# HELP tocsin_action_items_overdue Open postmortem action items past their due time.\n"
+      "# TYPE tocsin_action_items_overdue gauge\n"
+      "tocsin_action_items_overdue {}\n",
+      counts.open, counts.overdue);
+}
+
 std::vector<detect::RuleHealth> Engine::rule_health() {
   std::lock_guard lock(mu_);
   return rules_->health();
+}
+
+SeriesRead Engine::read_series(const std::vector<core::Matcher>& matchers, core::Timestamp from, core::Timestamp to,
+                               size_t limit, std::optional<core::Timestamp> history_from) const {
+  SeriesRead out;
+  std::vector<std::pair<core::Labels, tsdb::SeriesRef>> found;
+  for (tsdb::SeriesRef ref : series_->select(matchers)) {
+    if (auto labels = series_->labels(ref)) found.emplace_back(std::move(*labels), ref);
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(), b.first.end(),
+                                        [](const core::Label& x, const core::Label& y) {
+                                          return std::tie(x.name, x.value) < std::tie(y.name, y.value);
+                                        });
+  });
+  std::vector<tsdb::Point> points;
+  for (auto& [labels, ref] : found) {
+    const core::Timestamp copy_from = history_from ? std::min(*history_from, from) : from;
+    if (!series_->samples(ref, copy_from, to, points) || points.empty() || points.back().ts < from) continue;
+    if (out.series.size() == limit) {
+      out.truncated = true;
+      break;
+    }
+    out.series.push_back({std::move(labels), std::move(points)});
+    points = {};
+  }
+  return out;
 }
 
 core::Status Engine::save_state() {
@@ -502,6 +552,47 @@ core::Result<store::Incident> Engine::complete_task(int64_t id, std::string_view
     return incidents_.complete_task(tx, id, step, skipped, actor, now);
   });
   if (out) wake();
+  return out;
+}
+
+core::Status Engine::write_locked(const std::function<core::Status(store::Tx&, core::Timestamp)>& fn) {
+  std::lock_guard lock(mu_);
+  return options_.store->write([&](store::Tx& tx) { return fn(tx, options_.clock->now()); });
+}
+
+core::Status Engine::edit_postmortem(int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
+                                     std::string_view actor) {
+  return write_locked(
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.edit_postmortem(tx, id, fields, actor, now); });
+}
+
+core::Result<int64_t> Engine::add_action_item(int64_t id, std::string_view title, std::string_view owner,
+                                              core::Timestamp due_at, std::string_view actor) {
+  int64_t item = 0;
+  TOCSIN_RETURN_IF_ERROR(write_locked([&](store::Tx& tx, core::Timestamp now) -> core::Status {
+    item = TOCSIN_TRY(incidents_.add_action_item(tx, id, title, owner, due_at, actor, now));
+    return {};
+  }));
+  return item;
+}
+
+core::Status Engine::set_action_item_done(int64_t id, int64_t item, bool done, std::string_view actor) {
+  return write_locked([&](store::Tx& tx, core::Timestamp now) {
+    return incidents_.set_action_item_done(tx, id, item, done, actor, now);
+  });
+}
+
+core::Result<store::Incident> Engine::complete_postmortem(int64_t id, std::string_view actor) {
+  return respond(
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.complete_postmortem(tx, id, actor, now); });
+}
+
+core::Result<std::vector<store::ActionItem>> Engine::list_action_items(const store::ActionItemFilter& filter) {
+  std::vector<store::ActionItem> out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(tx.list_action_items(filter));
+    return {};
+  }));
   return out;
 }
 

@@ -67,6 +67,16 @@ struct EngineOptions {
   std::string ack_key;
 };
 
+// Recent samples of the series that matched a read (Engine::read_series).
+struct SeriesWindow {
+  core::Labels labels;
+  std::vector<tsdb::Point> points;  // oldest first
+};
+struct SeriesRead {
+  std::vector<SeriesWindow> series;  // sorted by labels
+  bool truncated = false;            // more series had samples in the range than the limit
+};
+
 struct IngestResult {
   size_t accepted = 0;  // appended and evaluated
   size_t dropped = 0;   // out of order, duplicate, or over the series limit
@@ -114,6 +124,15 @@ class Engine {
   core::Result<store::Incident> record_event(int64_t id, std::string_view kind, std::string_view detail,
                                              std::string_view actor);
   core::Result<store::Incident> complete_task(int64_t id, std::string_view step, bool skipped, std::string_view actor);
+  // Postmortems and action items (incident::IncidentService has the rules and errors); one write
+  // transaction each, durable when they return. close() is complete_postmortem().
+  core::Status edit_postmortem(int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
+                               std::string_view actor);
+  core::Result<int64_t> add_action_item(int64_t id, std::string_view title, std::string_view owner,
+                                        core::Timestamp due_at, std::string_view actor);
+  core::Status set_action_item_done(int64_t id, int64_t item, bool done, std::string_view actor);
+  core::Result<store::Incident> complete_postmortem(int64_t id, std::string_view actor);
+  core::Result<std::vector<store::ActionItem>> list_action_items(const store::ActionItemFilter& filter);
   // Lets the approval-gated action of `step` run (action::ActionRunner::approve has the errors).
   core::Result<store::Incident> approve_action(int64_t id, std::string_view step, std::string_view actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
@@ -167,6 +186,16 @@ class Engine {
   // was logged since; never holds up ingestion. The server calls it once a second.
   core::Status sync_sample_log();
   std::vector<detect::RuleHealth> rule_health();
+  // The recent samples (what the series store holds: the retention window) of the series
+  // matching every matcher, with from <= ts <= to; series without a sample there are left out;
+  // at most `limit` series, the first by labels. For the charts and the series API.
+  // Locking: only the series store's own mutex, taken once to select and once per series to copy
+  // its samples — never the engine mutex — so a reader on an HTTP thread neither waits for a rule
+  // evaluation nor holds up ingestion for longer than one series' copy. A series the store's gc
+  // drops in between is left out. With `history_from` (before `from`), a chosen series' samples
+  // are copied from there instead: the history a replay warms up on.
+  SeriesRead read_series(const std::vector<core::Matcher>& matchers, core::Timestamp from, core::Timestamp to,
+                         size_t limit, std::optional<core::Timestamp> history_from = std::nullopt) const;
 
   void set_on_wake(std::function<void()> fn);
   const config::Config& config() const { return *options_.config; }
@@ -177,6 +206,11 @@ class Engine {
   Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules,
          std::unique_ptr<alerting::Pipeline> pipeline);
   void wake();
+  // /metrics: tocsin_action_items_open and tocsin_action_items_overdue, from one COUNT query.
+  std::string render_action_item_gauges();
+  // One write transaction under the engine lock, for writes that answer something else than the
+  // incident.
+  core::Status write_locked(const std::function<core::Status(store::Tx&, core::Timestamp)>& fn);
   // One responder action in one transaction, under the engine lock.
   core::Result<store::Incident> respond(
       const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action);

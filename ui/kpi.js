@@ -1,6 +1,6 @@
 // The KPI dashboard (GET /api/v1/kpi): tiles of the overall KPIs, a table per group (plan,
 // service or severity), trend sparklines drawn here from the JSON, and the drills' record.
-import { h, get, patch, table, errorBox, duration, percent, sparkline, ApiError } from './lib.js';
+import { h, get, patch, table, errorBox, duration, percent, sparkline } from './lib.js';
 
 // [key, label, format, "lower is better"]
 const KPIS = [
@@ -45,8 +45,7 @@ export function kpiPage(main, _params, query) {
         const data = await get(`/api/v1/kpi?since=${encodeURIComponent(since)}&by=${by}&period=${period}`);
         patch(body, data, render);
       } catch (e) {
-        const missing = e instanceof ApiError && e.status === 404 && /no route/.test(e.message);
-        patch(body, { error: String(e) }, () => (missing ? h('p', { class: 'notice' }, 'This server has no KPI report (GET /api/v1/kpi) yet.') : errorBox(e)));
+        patch(body, { error: String(e) }, () => errorBox(e));
       }
     },
   };

@@ -1,6 +1,5 @@
-// The postmortem of an incident: the editable fields, action items (add, tick done, reopen),
-// Complete (with what is still missing), and the generated draft. On a server without the
-// editing API (GET …/postmortem?format=json answers 400/404) only the draft is shown.
+// The postmortem of an incident (docs/postmortems.md): the editable fields, action items (add,
+// tick done, reopen), Complete (with what is still missing), and the generated draft.
 import { h, get, act, patch, badge, time, errorSlot, errorBox, ApiError } from './lib.js';
 
 const FIELDS = [
@@ -128,13 +127,7 @@ export function postmortemPage(main, [id]) {
       try {
         show(await get(`${base}?format=json`));
       } catch (e) {
-        if (e instanceof ApiError && (e.status === 400 || e.status === 404) && !built) {
-          patch(status, { noEdit: String(e) }, () => (e.status === 404 && !/no route/.test(e.message) && e.field !== 'format'
-            ? errorBox(e)
-            : h('p', { class: 'notice' }, 'This server cannot edit postmortems yet; the generated draft is below.')));
-        } else {
-          patch(status, { error: String(e) }, () => errorBox(e));
-        }
+        patch(status, { error: String(e) }, () => errorBox(e));
       }
     },
   };

@@ -190,6 +190,7 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/action-items") return list_action_items(request);
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
     if (path == "/api/v1/kpi") return kpi_route(engine_, request);
+    if (path == "/api/v1/kpi/chart.svg") return kpi_chart_route(engine_, request);
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
     if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
     if (path == "/api/v1/people") return get ? ok_json(people_json(engine_.config())) : Response::error(405, "use GET");

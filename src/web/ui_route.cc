@@ -7,7 +7,8 @@ namespace tocsin::web {
 
 const Asset* find_asset(std::string_view name) {
   auto all = assets();
-  auto it = std::lower_bound(all.begin(), all.end(), name, [](const Asset& a, std::string_view n) { return a.name < n; });
+  auto it =
+      std::lower_bound(all.begin(), all.end(), name, [](const Asset& a, std::string_view n) { return a.name < n; });
   return it != all.end() && it->name == name ? &*it : nullptr;
 }
 

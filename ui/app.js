@@ -4,7 +4,7 @@
 // function (main, params, query) returning {refresh(), destroy?()}.
 import { get, actor, setActor, syncClock, h, errorBox } from './lib.js';
 import { incidentList, incidentDetail } from './incidents.js';
-import { postmortemPage } from './postmortem.js';
+import { postmortemPage, actionItemsPage } from './postmortem.js';
 import { alertsPage, silencesPage } from './alerts.js';
 import { rulesPage, oncallPage, plansPage, riskPage, drillsPage, drillPage } from './pages.js';
 import { kpiPage } from './kpi.js';
@@ -25,6 +25,7 @@ const routes = [
   [/^\/drills$/, drillsPage, 'drills'],
   [/^\/drills\/(\d+)$/, drillPage, 'drills'],
   [/^\/kpi$/, kpiPage, 'kpi'],
+  [/^\/action-items$/, actionItemsPage, 'kpi'],
 ];
 
 const main = document.getElementById('main');

@@ -38,7 +38,7 @@ export function kpiPage(main, _params, query) {
     sel('by', 'Group by', [['plan', 'plan'], ['service', 'service'], ['severity', 'severity']], by),
     sel('period', 'Trend per', [['day', 'day'], ['week', 'week'], ['month', 'month']], period));
   const body = h('div');
-  main.append(h('div', { class: 'head' }, h('h1', {}, 'KPIs')), form, body);
+  main.append(h('div', { class: 'head' }, h('h1', {}, 'KPIs'), h('a', { class: 'button ghost', href: '#/action-items' }, 'Action items')), form, body);
   return {
     async refresh() {
       try {

@@ -1,5 +1,6 @@
 // The postmortem of an incident (docs/postmortems.md): the editable fields, action items (add,
-// tick done, reopen), Complete (with what is still missing), and the generated draft.
+// tick done, reopen), Complete (with what is still missing), and the generated draft. Also the
+// action items of every incident, tracked until done (GET /api/v1/action-items).
 import { h, get, act, patch, badge, time, errorSlot, errorBox, ApiError } from './lib.js';
 
 const FIELDS = [
@@ -131,4 +132,46 @@ export function postmortemPage(main, [id]) {
       }
     },
   };
+}
+
+// Action items across incidents: open ones by default (or done, or all), overdue marked, each
+// ticked done or reopened on its incident's postmortem.
+export function actionItemsPage(main, _params, query) {
+  const status = ['open', 'done', 'all'].includes(query.get('status')) ? query.get('status') : 'open';
+  const filter = h('select', { name: 'status', 'data-filter': '', onchange: (e) => { location.hash = `#/action-items?status=${e.target.value}`; } },
+    [['open', 'open'], ['done', 'done'], ['all', 'all']].map(([v, t]) => h('option', { value: v }, t)));
+  filter.value = status;
+  const error = errorSlot();
+  const body = h('div');
+  main.append(h('div', { class: 'head' }, h('h1', {}, 'Action items'),
+    h('form', { class: 'filters', 'aria-label': 'Action item filter', onsubmit: (e) => e.preventDefault() }, h('label', {}, 'Status ', filter))),
+  h('p', { class: 'muted' }, 'Follow-ups from postmortems, tracked until done — also after their incident closed.'), error, body);
+
+  async function refresh() {
+    try {
+      const { action_items: list } = await get(`/api/v1/action-items?status=${status}`);
+      patch(body, list, () => (list.length ? h('ul', { class: 'tasks' }, list.map(row)) : h('p', { class: 'empty' }, `No ${status === 'all' ? '' : `${status} `}action items.`)));
+    } catch (e) {
+      patch(body, { error: String(e) }, () => errorBox(e));
+    }
+  }
+
+  function row(it) {
+    const boxId = `ai-${it.incident}-${it.id}`;
+    const box = h('input', { type: 'checkbox', id: boxId, checked: it.status === 'done' });
+    box.addEventListener('change', async () => {
+      const verb = box.checked ? 'done' : 'reopen';
+      try {
+        await act('POST', `/api/v1/incidents/${it.incident}/postmortem/action-items/${encodeURIComponent(it.id)}/${verb}`, {}, { errorEl: error, button: box });
+        await refresh();
+      } catch { box.checked = !box.checked; }
+    });
+    return h('li', { class: it.status === 'done' ? 'done' : '' }, box, h('div', {},
+      h('label', { for: boxId }, it.title),
+      h('div', { class: 'sub' }, h('a', { href: `#/incidents/${it.incident}/postmortem` }, `#${it.incident} ${it.incident_title}`),
+        ` · owner ${it.owner}`, ' · due ', time(it.due_at), it.overdue ? [' ', badge('overdue', 'overdue')] : '',
+        it.done_at ? [' · done ', time(it.done_at), it.done_by ? ` by ${it.done_by}` : ''] : '')));
+  }
+
+  return { refresh };
 }

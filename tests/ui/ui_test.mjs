@@ -378,6 +378,25 @@ await step('postmortem page: the draft, edit and save a field, add and tick an a
   await page.locator('.panel .error').filter({ hasText: /\S/ }).first().waitFor();
 });
 
+await step('action items page: the item from the postmortem across incidents; reopen and done again', async () => {
+  const items = async () => (await api('GET', '/api/v1/action-items?status=all')).json.action_items;
+  await page.goto(`${BASE}/#/kpi`);
+  await page.getByRole('link', { name: 'Action items' }).click();
+  await page.locator('main h1', { hasText: 'Action items' }).waitFor();
+  // Open ones by default: the item was ticked done above, so it is not listed.
+  await page.locator('main .empty', { hasText: 'No open action items' }).waitFor();
+  await page.selectOption('select[name="status"]', 'all');
+  const box = page.getByRole('checkbox', { name: 'alert on cron job runtime' });
+  await box.waitFor();
+  check(await box.isChecked(), 'the done item is ticked');
+  await box.uncheck();
+  await page.locator('main li:not(.done)', { hasText: 'alert on cron job runtime' }).waitFor();
+  check((await items()).find((i) => i.title === 'alert on cron job runtime').status === 'open', 'reopened on the server');
+  await page.getByRole('checkbox', { name: 'alert on cron job runtime' }).check();
+  await page.locator('main li.done', { hasText: 'alert on cron job runtime' }).waitFor();
+  check((await items()).find((i) => i.title === 'alert on cron job runtime').status === 'done', 'done again on the server');
+});
+
 await step('KPI dashboard: tiles, groups, trend lines, drills', async () => {
   const r = await api('GET', '/api/v1/kpi?since=30d&by=plan&period=week');
   check(r.status === 200, `GET /api/v1/kpi: ${r.status} ${r.text}`);
@@ -426,7 +445,7 @@ await step('every page fits a 390 px phone (no sideways scrolling)', async () =>
   await page.setViewportSize({ width: 390, height: 844 });
   const wide = [];
   try {
-    for (const hash of ['#/incidents', `#/incidents/${ID}`, `#/incidents/${ID}/postmortem`, '#/alerts', '#/silences', '#/oncall', '#/rules', '#/plans', '#/risk', '#/drills', '#/kpi']) {
+    for (const hash of ['#/incidents', `#/incidents/${ID}`, `#/incidents/${ID}/postmortem`, '#/alerts', '#/silences', '#/oncall', '#/rules', '#/plans', '#/risk', '#/drills', '#/kpi', '#/action-items']) {
       await page.goto(`${BASE}/${hash}`);
       await page.locator('main h1').first().waitFor();
       await page.waitForTimeout(300);

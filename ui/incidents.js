@@ -169,11 +169,13 @@ export function incidentDetail(main, [id]) {
     ]);
     patch(buttons, [inc.status, inc.severity], ([status]) => [
       ...MOVES.filter(([, , from]) => from.includes(status)).map(([verb, label, , key]) => {
-        const b = h('button', { type: 'button', 'data-key': key || null, class: verb === 'ack' ? '' : 'ghost', 'aria-keyshortcuts': key || null }, label);
+        // Closing is completing the postmortem (docs/postmortems.md): say so before the refusal does.
+        const hint = verb === 'close' ? 'Closing completes the postmortem: write its summary, impact and root cause first' : null;
+        const b = h('button', { type: 'button', 'data-key': key || null, class: verb === 'ack' ? '' : 'ghost', 'aria-keyshortcuts': key || null, title: hint }, label);
         b.addEventListener('click', () => move(verb, b));
         return b;
       }),
-      h('a', { class: 'button ghost', href: `#/incidents/${id}/postmortem` }, 'Postmortem'),
+      h('a', { class: status === 'resolved' ? 'button' : 'button ghost', href: `#/incidents/${id}/postmortem` }, status === 'resolved' ? 'Write the postmortem' : 'Postmortem'),
       severityControl(inc.severity),
     ]);
     patch(tasks, inc.tasks, (list) => (list.length ? h('ul', { class: 'tasks' }, list.map(task)) : h('p', { class: 'empty' }, 'This plan has no steps.')));

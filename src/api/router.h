@@ -60,6 +60,9 @@ class Router {
   http::Response on_call(const http::Request& request);
   http::Response clock_route(const http::Request& request, std::string_view rest);
   http::Response postmortem(const http::Request& request, int64_t id);
+  // GET /api/v1/audit and GET /api/v1/compliance (docs/compliance.md).
+  http::Response audit(const http::Request& request);
+  http::Response compliance(const http::Request& request);
   http::Response approve_action(const http::Request& request, int64_t id, std::string_view rest);
   // GET /api/v1/ack/TOKEN: a small HTML page naming the incident, with a button that POSTs back;
   // POST acknowledges the incident as the link's actor. The signed token is the credential (no

@@ -92,7 +92,8 @@ int run_report_compliance(const ComplianceCommand& command) {
   core::log::set_level(core::log::Level::kWarn);
   auto opened = open_config_store(command.config);
   if (!opened) return fail(opened.error().to_string(), "compliance");
-  const core::Timestamp now = core::SystemClock().now();
+  // Whole seconds: the report is about days and hours.
+  const core::Timestamp now = std::chrono::floor<std::chrono::seconds>(core::SystemClock().now());
   core::Result<engine::ComplianceReport> report = std::unexpected(core::Error::internal("unread"));
   auto read = opened->second->read([&](store::Tx& tx) -> core::Status {
     report = engine::compliance_report(tx, opened->first, now);

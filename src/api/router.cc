@@ -179,6 +179,8 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/events") return post ? events(request) : Response::error(405, "use POST");
     if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
     if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
+    if (path.starts_with("/api/v1/rules/")) return rule_series_route(request, path.substr(14));
+    if (path == "/api/v1/series" || path.starts_with("/api/v1/series/")) return series_route(request, path.substr(14));
     if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
     if (path == "/api/v1/drills" || path.starts_with("/api/v1/drills/")) return drills_route(request, path.substr(14));
     if (path == "/api/v1/risk") return get ? risk_list() : Response::error(405, "use GET");
@@ -421,6 +423,7 @@ Response Router::drills_route(const Request& request, std::string_view rest) {
     if (!stored) return from_error(stored.error());
     return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
   }
+  if (rest == "/chart.svg") return drills_chart(request);
   if (rest == "/run") return request.method == "POST" ? run_simulated_drill(request) : Response::error(405, "use POST");
   if (rest == "/live" || rest.starts_with("/live/")) return live_drills_route(request, rest.substr(5));
   if (request.method != "GET") return Response::error(405, "use GET");

@@ -54,6 +54,11 @@ class Router {
   http::Response live_drills_route(const http::Request& request, std::string_view rest);
   // POST /api/v1/drills/run (drill_run_route.cc): a plan's simulated drill, run and recorded.
   http::Response run_simulated_drill(const http::Request& request);
+  // GET /api/v1/series[/chart.svg] and /api/v1/rules/{name}/series|chart.svg (series_route.cc).
+  http::Response series_route(const http::Request& request, std::string_view rest);
+  http::Response rule_series_route(const http::Request& request, std::string_view rest);
+  // GET /api/v1/drills/chart.svg (series_route.cc): drill scores per day, a trend chart.
+  http::Response drills_chart(const http::Request& request);
   http::Response risk_list();
   http::Response risk_heatmap();
   http::Response incident_route(const http::Request& request, std::string_view rest);

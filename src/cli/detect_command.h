@@ -1,6 +1,6 @@
 // `tocsin detect` (SPEC §2): offline scoring. A CSV of timestamp,value (with a header line) is
 // streamed through one detector, and timestamp,value,anomaly_score comes out, the timestamp and
-// value echoed exactly as given. `--plot` also draws the run as an SVG (svg_plot.h).
+// value echoed exactly as given. `--plot` also draws the run as an SVG (chart/detect_plot.h).
 //
 // Timestamps are recognised by shape, per line: RFC 3339 ("2014-04-10T00:00:00Z", offsets
 // allowed), "YYYY-MM-DD HH:MM:SS[.fff]" (the NAB format, UTC unless a zone follows), a bare date
@@ -18,12 +18,16 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/svg_plot.h"
+#include "chart/detect_plot.h"
 #include "config/config.h"
 #include "core/result.h"
 #include "detect/detector.h"
 
 namespace tocsin::cli {
+
+using chart::DetectPlot;
+using chart::render_detect_svg;
+using chart::ScoredPoint;
 
 struct DetectCommand {
   std::string detector;

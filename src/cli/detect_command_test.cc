@@ -7,7 +7,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "cli/svg_plot.h"
+#include "chart/detect_plot.h"
 
 namespace tocsin::cli {
 namespace {

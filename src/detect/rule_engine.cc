@@ -5,6 +5,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "detect/replay.h"
 #include "detect/snapshot_codec.h"
 
 namespace tocsin::detect {
@@ -90,11 +91,7 @@ RuleEngine::SeriesState& RuleEngine::series_for(CompiledRule& rule, uint64_t ser
   SeriesState& s = it->second;
   if (!inserted) return s;
   s.detector = rule.detector->make();
-  core::Labels labels = series_labels;
-  labels.set("__name__", "");
-  for (const auto& [k, v] : rule.config->labels) labels.set(k, v);
-  labels.set("alertname", rule.config->name);
-  labels.set("severity", rule.config->severity);
+  core::Labels labels = alert_labels(*rule.config, series_labels);
   s.fingerprint = labels.fingerprint();
   s.alert_labels = std::move(labels);
   if (auto r = restored_.find(s.fingerprint); r != restored_.end()) {

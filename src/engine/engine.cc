@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "core/file_io.h"
 #include "core/log.h"
@@ -170,6 +171,33 @@ Engine::~Engine() { options_.metrics->remove_collector(health_collector_); }
 std::vector<detect::RuleHealth> Engine::rule_health() {
   std::lock_guard lock(mu_);
   return rules_->health();
+}
+
+SeriesRead Engine::read_series(const std::vector<core::Matcher>& matchers, core::Timestamp from, core::Timestamp to,
+                               size_t limit, std::optional<core::Timestamp> history_from) const {
+  SeriesRead out;
+  std::vector<std::pair<core::Labels, tsdb::SeriesRef>> found;
+  for (tsdb::SeriesRef ref : series_->select(matchers)) {
+    if (auto labels = series_->labels(ref)) found.emplace_back(std::move(*labels), ref);
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.first.begin(), a.first.end(), b.first.begin(), b.first.end(),
+                                        [](const core::Label& x, const core::Label& y) {
+                                          return std::tie(x.name, x.value) < std::tie(y.name, y.value);
+                                        });
+  });
+  std::vector<tsdb::Point> points;
+  for (auto& [labels, ref] : found) {
+    const core::Timestamp copy_from = history_from ? std::min(*history_from, from) : from;
+    if (!series_->samples(ref, copy_from, to, points) || points.empty() || points.back().ts < from) continue;
+    if (out.series.size() == limit) {
+      out.truncated = true;
+      break;
+    }
+    out.series.push_back({std::move(labels), std::move(points)});
+    points = {};
+  }
+  return out;
 }
 
 core::Status Engine::save_state() {

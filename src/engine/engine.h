@@ -90,6 +90,16 @@ struct AuditNote {
   std::string detail;
 };
 
+// Recent samples of the series that matched a read (Engine::read_series).
+struct SeriesWindow {
+  core::Labels labels;
+  std::vector<tsdb::Point> points;  // oldest first
+};
+struct SeriesRead {
+  std::vector<SeriesWindow> series;  // sorted by labels
+  bool truncated = false;            // more series had samples in the range than the limit
+};
+
 struct IngestResult {
   size_t accepted = 0;  // appended and evaluated
   size_t dropped = 0;   // out of order, duplicate, or over the series limit
@@ -207,6 +217,16 @@ class Engine {
   // was logged since; never holds up ingestion. The server calls it once a second.
   core::Status sync_sample_log();
   std::vector<detect::RuleHealth> rule_health();
+  // The recent samples (what the series store holds: the retention window) of the series
+  // matching every matcher, with from <= ts <= to; series without a sample there are left out;
+  // at most `limit` series, the first by labels. For the charts and the series API.
+  // Locking: only the series store's own mutex, taken once to select and once per series to copy
+  // its samples — never the engine mutex — so a reader on an HTTP thread neither waits for a rule
+  // evaluation nor holds up ingestion for longer than one series' copy. A series the store's gc
+  // drops in between is left out. With `history_from` (before `from`), a chosen series' samples
+  // are copied from there instead: the history a replay warms up on.
+  SeriesRead read_series(const std::vector<core::Matcher>& matchers, core::Timestamp from, core::Timestamp to,
+                         size_t limit, std::optional<core::Timestamp> history_from = std::nullopt) const;
 
   void set_on_wake(std::function<void()> fn);
   const config::Config& config() const { return *options_.config; }

@@ -1,4 +1,4 @@
-#include "cli/svg_plot.h"
+#include "chart/detect_plot.h"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 
 #include "core/xml.h"
 
-namespace tocsin::cli {
+namespace tocsin::chart {
 namespace {
 
 constexpr double kWidth = 1100, kHeight = 560;
@@ -244,4 +244,4 @@ std::string render_detect_svg(const DetectPlot& plot) {
   return s;
 }
 
-}  // namespace tocsin::cli
+}  // namespace tocsin::chart

@@ -1,3 +1,4 @@
+// What `tocsin detect --plot` draws (moved here from cli/; its bytes are pinned by a test).
 // A self-contained SVG picture (no scripts, no external resources) of one series run through a
 // detector: the values with the detector's non-firing band, the firing spans shaded, and the
 // anomaly score in a lower panel; UTC time labels on the x axis. Long series are thinned per pixel
@@ -13,7 +14,7 @@
 
 #include "core/time.h"
 
-namespace tocsin::cli {
+namespace tocsin::chart {
 
 struct ScoredPoint {
   core::Timestamp ts;
@@ -31,4 +32,4 @@ struct DetectPlot {
 
 std::string render_detect_svg(const DetectPlot& plot);
 
-}  // namespace tocsin::cli
+}  // namespace tocsin::chart

@@ -158,7 +158,12 @@ TEST_F(AuditRouteTest, FiltersAndBadParameters) {
   EXPECT_EQ(audit({{"since", "2026-03-02T10:00:00Z"}, {"until", "2026-03-02T11:00:00Z"}})["count"], 1);
   EXPECT_EQ(audit({{"until", "1h"}})["entries"][0]["actor"], "alice");
   EXPECT_EQ(audit({{"action", "incident.note"}})["count"], 1);
-  EXPECT_EQ(audit({{"limit", "1"}})["entries"][0]["actor"], "alice") << "oldest first";
+  const json first = audit({{"limit", "1"}});
+  EXPECT_EQ(first["entries"][0]["actor"], "alice") << "oldest first";
+  EXPECT_EQ(first["count"], 1);
+  EXPECT_EQ(first["truncated"], true);
+  EXPECT_EQ(audit({{"limit", "2"}})["truncated"], false);
+  EXPECT_EQ(audit()["truncated"], false);
   EXPECT_EQ(audit({{"format", "json"}})["count"], 2);
 
   const std::vector<std::pair<std::map<std::string, std::string>, std::string>> bad = {

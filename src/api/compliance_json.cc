@@ -20,10 +20,10 @@ json audit_entry_json(const store::AuditEntry& e) {
           {"source", e.source}};
 }
 
-json audit_json(const std::vector<store::AuditEntry>& entries) {
+json audit_json(const std::vector<store::AuditEntry>& entries, bool truncated) {
   json list = json::array();
   for (const auto& e : entries) list.push_back(audit_entry_json(e));
-  return {{"entries", list}, {"count", entries.size()}};
+  return {{"entries", list}, {"count", entries.size()}, {"truncated", truncated}};
 }
 
 std::string audit_csv(const std::vector<store::AuditEntry>& entries) {

@@ -747,14 +747,20 @@ Response Router::audit(const Request& request) {
   if (filter.since && filter.until && *filter.until < *filter.since) {
     return Response::error(400, "until is before since: expected until at or after since", "until");
   }
+  // One more than asked, to tell the client whether there is more to page through (with since).
+  const size_t limit = static_cast<size_t>(*filter.limit);
+  *filter.limit += 1;
   auto entries = engine_.list_audit(filter);
   if (!entries) return from_error(entries.error());
+  const bool truncated = entries->size() > limit;
+  if (truncated) entries->resize(limit);
   if (csv) {
     Response r = Response::text(200, audit_csv(*entries), "text/csv; charset=utf-8; header=present");
-    r.headers = {{"Content-Disposition", "attachment; filename=\"tocsin-audit.csv\""}};
+    r.headers = {{"Content-Disposition", "attachment; filename=\"tocsin-audit.csv\""},
+                 {"X-Tocsin-Truncated", truncated ? "true" : "false"}};
     return r;
   }
-  return ok_json(audit_json(*entries));
+  return ok_json(audit_json(*entries, truncated));
 }
 
 // GET /api/v1/compliance: reviews, drills and plan clocks (engine/compliance.h).

@@ -49,7 +49,8 @@ class TestClockControl : public ClockControl {
 class AuditRouteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
+    config_ =
+        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
     store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
     engine::EngineOptions options;
     options.config = config_;
@@ -58,7 +59,8 @@ class AuditRouteTest : public ::testing::Test {
     options.metrics = &metrics_;
     options.external_url = "http://t";
     engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; }, &clock_control_);
+    router_ = std::make_unique<Router>(
+        *engine_, metrics_, clock_, [] { return true; }, &clock_control_);
   }
   http::Response call(std::string method, std::string path, std::string body = "",
                       std::map<std::string, std::string> query = {}) {
@@ -100,9 +102,13 @@ TEST_F(AuditRouteTest, ChangesThroughTheApiAreAuditedWithActorAndPeer) {
   EXPECT_EQ(call("POST", "/api/v1/incidents/1/ack", R"({"actor":"alice"})").status, 409);
   const json a = audit();
   ASSERT_EQ(a["count"], 2);
-  EXPECT_EQ(a["entries"][0],
-            json({{"id", "1"}, {"at", "2026-03-02T10:02:00Z"}, {"actor", "alice"}, {"action", "incident.acknowledge"},
-                  {"object", "incident/1"}, {"detail", ""}, {"source", "192.0.2.10:40000"}}));
+  EXPECT_EQ(a["entries"][0], json({{"id", "1"},
+                                   {"at", "2026-03-02T10:02:00Z"},
+                                   {"actor", "alice"},
+                                   {"action", "incident.acknowledge"},
+                                   {"object", "incident/1"},
+                                   {"detail", ""},
+                                   {"source", "192.0.2.10:40000"}}));
   EXPECT_EQ(a["entries"][1]["actor"], "api");
   EXPECT_EQ(a["entries"][1]["action"], "task.done");
   EXPECT_EQ(a["entries"][1]["detail"], "triage");
@@ -193,17 +199,31 @@ TEST_F(AuditRouteTest, ComplianceShape) {
   EXPECT_EQ(c["at"], "2026-03-02T11:30:00Z");
   ASSERT_EQ(c["reviews"].size(), 1u);
   // Durations print as Prometheus does (90d is 12w6d), like GET /api/v1/plans.
-  EXPECT_EQ(c["reviews"][0],
-            json({{"plan", "crash"}, {"every", "12w6d"}, {"reviewed", "2026-01-01T00:00:00Z"},
-                  {"due_at", "2026-04-01T00:00:00Z"}, {"overdue", false}, {"due_soon", true}}));
+  EXPECT_EQ(c["reviews"][0], json({{"plan", "crash"},
+                                   {"every", "12w6d"},
+                                   {"reviewed", "2026-01-01T00:00:00Z"},
+                                   {"due_at", "2026-04-01T00:00:00Z"},
+                                   {"overdue", false},
+                                   {"due_soon", true}}));
   EXPECT_EQ(c["drills"], json::array());
   ASSERT_EQ(c["clocks"].size(), 1u);
-  EXPECT_EQ(c["clocks"][0],
-            json({{"incident", "1"}, {"title", c["clocks"][0]["title"]}, {"plan", "crash"}, {"clock", "fixed"},
-                  {"within", "1h"}, {"started_at", "2026-03-02T10:00:00Z"}, {"deadline", "2026-03-02T11:00:00Z"},
-                  {"satisfied_by", "resolved"}, {"satisfied_at", nullptr}, {"status", "missed"}, {"time_left", nullptr}}));
-  EXPECT_EQ(c["summary"], json({{"reviews_overdue", 0}, {"reviews_due_soon", 1}, {"drills_overdue", 0},
-                                {"clocks_met", 0}, {"clocks_missed", 1}, {"clocks_running", 0}}));
+  EXPECT_EQ(c["clocks"][0], json({{"incident", "1"},
+                                  {"title", c["clocks"][0]["title"]},
+                                  {"plan", "crash"},
+                                  {"clock", "fixed"},
+                                  {"within", "1h"},
+                                  {"started_at", "2026-03-02T10:00:00Z"},
+                                  {"deadline", "2026-03-02T11:00:00Z"},
+                                  {"satisfied_by", "resolved"},
+                                  {"satisfied_at", nullptr},
+                                  {"status", "missed"},
+                                  {"time_left", nullptr}}));
+  EXPECT_EQ(c["summary"], json({{"reviews_overdue", 0},
+                                {"reviews_due_soon", 1},
+                                {"drills_overdue", 0},
+                                {"clocks_met", 0},
+                                {"clocks_missed", 1},
+                                {"clocks_running", 0}}));
   const auto bad = call("GET", "/api/v1/compliance", "", {{"plan", "crash"}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(json::parse(bad.body)["field"], "plan");

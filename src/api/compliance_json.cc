@@ -11,12 +11,15 @@ namespace tocsin::api {
 using nlohmann::json;
 
 namespace {
-json time_or_null(const std::optional<core::Timestamp>& t) { return t ? json(core::format_rfc3339(*t)) : json(nullptr); }
+json time_or_null(const std::optional<core::Timestamp>& t) {
+  return t ? json(core::format_rfc3339(*t)) : json(nullptr);
+}
 }  // namespace
 
 json audit_entry_json(const store::AuditEntry& e) {
-  return {{"id", std::to_string(e.id)}, {"at", core::format_rfc3339(e.at)}, {"actor", e.actor},
-          {"action", e.action},         {"object", e.object},                {"detail", e.detail},
+  return {{"id", std::to_string(e.id)}, {"at", core::format_rfc3339(e.at)},
+          {"actor", e.actor},           {"action", e.action},
+          {"object", e.object},         {"detail", e.detail},
           {"source", e.source}};
 }
 

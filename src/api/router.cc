@@ -17,10 +17,10 @@
 #include "ingest/exposition.h"
 #include "ingest/push.h"
 #include "ingest/remote_write.h"
-#include "oncall/schedule.h"
-#include "report/postmortem.h"
 #include "notify/ack_link.h"
 #include "notify/payload.h"
+#include "oncall/schedule.h"
+#include "report/postmortem.h"
 #include "risk_register/heatmap.h"
 #include "risk_register/register.h"
 
@@ -50,10 +50,10 @@ core::Result<core::Timestamp> parse_since(std::string_view value, core::Timestam
                                           std::string_view field = "since") {
   if (auto t = core::parse_rfc3339(value)) return *t;
   if (auto d = core::parse_duration(value)) return now - *d;
-  return std::unexpected(core::Error::invalid_argument(fmt::format(
-                                                           "bad {} \"{}\": expected an RFC 3339 time or a duration like 24h",
-                                                           field, value))
-                             .field(std::string(field)));
+  return std::unexpected(
+      core::Error::invalid_argument(
+          fmt::format("bad {} \"{}\": expected an RFC 3339 time or a duration like 24h", field, value))
+          .field(std::string(field)));
 }
 
 // ?limit=: an integer from 1 to 10000.
@@ -546,8 +546,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
       }
     }
     auto drill = engine_.start_live_drill(std::move(*scenario), std::move(*plan), std::move(participants),
-                                          engine::Actor(*actor, request.remote),
-                                          std::move(*yaml));
+                                          engine::Actor(*actor, request.remote), std::move(*yaml));
     if (!drill) return from_error(drill.error());
     json out = live_drill_json(*drill);
     if (checked) out["warnings"] = checked->warnings;
@@ -704,12 +703,18 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
     result = engine_.record_event(*id, *kind, *detail, actor);
   } else {
     if (auto known = only_members(*body, {"actor"}); !known) return from_error(known.error());
-    if (verb == "ack") result = engine_.acknowledge(*id, actor);
-    else if (verb == "resolve") result = engine_.resolve(*id, actor);
-    else if (verb == "mitigate") result = engine_.mitigate(*id, actor);
-    else if (verb == "close") result = engine_.close(*id, actor);
-    else if (verb == "reopen") result = engine_.reopen(*id, actor);
-    else result = engine_.complete_task(*id, step, verb == "task_skip", actor);
+    if (verb == "ack")
+      result = engine_.acknowledge(*id, actor);
+    else if (verb == "resolve")
+      result = engine_.resolve(*id, actor);
+    else if (verb == "mitigate")
+      result = engine_.mitigate(*id, actor);
+    else if (verb == "close")
+      result = engine_.close(*id, actor);
+    else if (verb == "reopen")
+      result = engine_.reopen(*id, actor);
+    else
+      result = engine_.complete_task(*id, step, verb == "task_skip", actor);
   }
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
 }
@@ -870,10 +875,10 @@ Response Router::clock_route(const Request& request, std::string_view rest) {
   auto now = clock_control_->advance_to(to);
   if (!now) return from_error(now.error());
   // The clock lives in memory, not in the store: its move is audited right after it is made.
-  if (auto audited = engine_.record_audit(engine::Actor(*actor, request.remote),
-                                          {"clock.advance", "clock",
-                                           fmt::format("from {} to {}", core::format_rfc3339(from),
-                                                       core::format_rfc3339(*now))});
+  if (auto audited =
+          engine_.record_audit(engine::Actor(*actor, request.remote),
+                               {"clock.advance", "clock",
+                                fmt::format("from {} to {}", core::format_rfc3339(from), core::format_rfc3339(*now))});
       !audited) {
     return from_error(audited.error());
   }
@@ -892,8 +897,8 @@ Response Router::approve_action(const Request& request, int64_t id, std::string_
   if (auto known = only_members(*body, {"actor"}); !known) return from_error(known.error());
   auto actor = string_member(*body, "actor", "api", false);
   if (!actor) return from_error(actor.error());
-  auto result = engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()),
-                                       engine::Actor(*actor, request.remote));
+  auto result =
+      engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()), engine::Actor(*actor, request.remote));
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
 }
 

@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "config/loader.h"
@@ -54,9 +54,7 @@ core::Result<Recorded> record_run(const drill::DrillRun& run, const drill::Scena
     // is the local user.
     const char* user = std::getenv("USER");
     TOCSIN_TRY(tx.append_audit({0, record.ran_at, user && *user ? user : "cli", "drill.run.record",
-                                fmt::format("drill/run/{}", out.id),
-                                store::describe_drill_run(record),
-                                "cli"}));
+                                fmt::format("drill/run/{}", out.id), store::describe_drill_run(record), "cli"}));
     return {};
   }));
   out.earlier = TOCSIN_TRY(drill::past_runs(earlier));

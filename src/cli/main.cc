@@ -229,7 +229,8 @@ int main(int argc, char** argv) {
   audit_cmd->callback([&] { exit_code = tocsin::cli::run_report_audit(audit); });
   tocsin::cli::ComplianceCommand compliance;
   auto* compliance_cmd = report->add_subcommand(
-      "compliance", "Plan reviews and drills overdue, plan clocks met, missed or running, from the config and its store");
+      "compliance",
+      "Plan reviews and drills overdue, plan clocks met, missed or running, from the config and its store");
   compliance_cmd->add_option("--config", compliance.config, "The tocsin.yaml whose store (server.data_dir) to read")
       ->required();
   compliance_cmd->add_flag("--json", compliance.json, "Print GET /api/v1/compliance's JSON");

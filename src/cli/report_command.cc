@@ -30,12 +30,13 @@ core::Result<std::pair<config::Config, std::unique_ptr<store::Store>>> open_conf
   const std::filesystem::path db = std::filesystem::path(cfg.server.data_dir) / "tocsin.db";
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) {
-    return std::unexpected(core::Error::not_found(
-        fmt::format("no store at {} (nothing has run with this config yet)", db.string())));
+    return std::unexpected(
+        core::Error::not_found(fmt::format("no store at {} (nothing has run with this config yet)", db.string())));
   }
   auto store = store::sqlite::open_sqlite_store(db);
   if (!store) {
-    return std::unexpected(core::Error(store.error().code(), fmt::format("{}: {}", db.string(), store.error().to_string())));
+    return std::unexpected(
+        core::Error(store.error().code(), fmt::format("{}: {}", db.string(), store.error().to_string())));
   }
   return std::pair{std::move(cfg), std::move(*store)};
 }
@@ -106,22 +107,23 @@ int run_report_compliance(const ComplianceCommand& command) {
     out = api::compliance_json(*report).dump(2) + "\n";
   } else {
     const auto& s = report->summary;
-    out += fmt::format("compliance at {}: {} review(s) overdue, {} due soon; {} drill(s) overdue; clocks: {} met, {} "
-                       "missed, {} running\n",
-                       core::format_rfc3339(report->at), s.reviews_overdue, s.reviews_due_soon, s.drills_overdue,
-                       s.clocks_met, s.clocks_missed, s.clocks_running);
+    out += fmt::format(
+        "compliance at {}: {} review(s) overdue, {} due soon; {} drill(s) overdue; clocks: {} met, {} "
+        "missed, {} running\n",
+        core::format_rfc3339(report->at), s.reviews_overdue, s.reviews_due_soon, s.drills_overdue, s.clocks_met,
+        s.clocks_missed, s.clocks_running);
     if (!report->reviews.empty()) out += "\nplan reviews\n";
     for (const auto& r : report->reviews) {
       out += fmt::format("  {:<20} every {:<6} {}\n", r.plan, core::format_duration(r.every),
-                         !r.reviewed ? "never reviewed: OVERDUE"
-                         : r.overdue ? fmt::format("OVERDUE since {}", core::format_rfc3339(r.due_at))
+                         !r.reviewed  ? "never reviewed: OVERDUE"
+                         : r.overdue  ? fmt::format("OVERDUE since {}", core::format_rfc3339(r.due_at))
                          : r.due_soon ? fmt::format("due soon: {}", core::format_rfc3339(r.due_at))
                                       : fmt::format("due {}", core::format_rfc3339(r.due_at)));
     }
     if (!report->drills.empty()) out += "\ndrills\n";
     for (const auto& d : report->drills) {
       out += fmt::format("  {:<20} every {:<6} {}\n", d.plan, core::format_duration(d.every),
-                         !d.last_run  ? "never drilled: OVERDUE"
+                         !d.last_run ? "never drilled: OVERDUE"
                          : d.overdue ? fmt::format("OVERDUE since {}", core::format_rfc3339(d.next_due))
                                      : fmt::format("next due {}", core::format_rfc3339(d.next_due)));
     }

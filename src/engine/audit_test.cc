@@ -87,11 +87,14 @@ TEST_F(AuditTest, EveryIncidentVerbWritesOneEntryWithItsActor) {
                    "incident.relate", obj);
   EXPECT_EQ(audit().back().detail, fmt::format("related to incident/{}", other));
   expect_one_entry(
-      [&] { ASSERT_TRUE(engine_->record_event(id, "breach_confirmed", "table copied", Actor("carol", kFrom)).has_value()); },
+      [&] {
+        ASSERT_TRUE(engine_->record_event(id, "breach_confirmed", "table copied", Actor("carol", kFrom)).has_value());
+      },
       "carol", "incident.event", obj);
   EXPECT_EQ(audit().back().detail, "breach_confirmed: table copied");
-  expect_one_entry([&] { ASSERT_TRUE(engine_->complete_task(id, "contain", false, Actor("alice", kFrom)).has_value()); },
-                   "alice", "task.done", obj);
+  expect_one_entry(
+      [&] { ASSERT_TRUE(engine_->complete_task(id, "contain", false, Actor("alice", kFrom)).has_value()); }, "alice",
+      "task.done", obj);
   EXPECT_EQ(audit().back().detail, "contain");
   expect_one_entry(
       [&] { ASSERT_TRUE(engine_->complete_task(id, "notify_regulator", true, Actor("carol", kFrom)).has_value()); },

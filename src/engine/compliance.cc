@@ -8,10 +8,14 @@ namespace tocsin::engine {
 
 std::string_view to_string(ClockOutcome o) {
   switch (o) {
-    case ClockOutcome::kMet: return "met";
-    case ClockOutcome::kMissed: return "missed";
-    case ClockOutcome::kRunning: return "running";
-    case ClockOutcome::kStopped: return "stopped";
+    case ClockOutcome::kMet:
+      return "met";
+    case ClockOutcome::kMissed:
+      return "missed";
+    case ClockOutcome::kRunning:
+      return "running";
+    case ClockOutcome::kStopped:
+      return "stopped";
   }
   return "running";
 }

@@ -36,13 +36,13 @@ struct ClockStatus {
   int64_t incident_id = 0;
   std::string incident_title;
   std::string plan;
-  std::string clock;             // the plan clock's name
+  std::string clock;  // the plan clock's name
   core::Duration within{};
   core::Timestamp started_at{};  // the event that started it
   core::Timestamp deadline{};    // started_at + within
   // The event that satisfies it: the clock's `until` event (`task_done:STEP`: that task done), or,
   // without `until`, the incident resolved. Empty when it has not happened.
-  std::string satisfied_by;                  // what satisfies it, e.g. "task_done:notify_regulator"
+  std::string satisfied_by;  // what satisfies it, e.g. "task_done:notify_regulator"
   std::optional<core::Timestamp> satisfied_at;
   // met: satisfied at or before the deadline. missed: the deadline passed without it (also when it
   // came later). running: before the deadline, not yet satisfied, the clock still armed.

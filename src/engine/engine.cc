@@ -377,6 +377,14 @@ std::string silence_detail(const store::Silence& s) {
   return out;
 }
 
+// The store side of a silence change: its records written as they are.
+std::function<core::Status(store::Tx&, core::Timestamp)> store_silences(const alerting::SilenceChange& change) {
+  return [&change](store::Tx& tx, core::Timestamp) -> core::Status {
+    for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
+    return {};
+  };
+}
+
 }  // namespace
 
 core::Result<std::string> Engine::set_silence(store::Silence silence, std::string_view source) {
@@ -390,11 +398,7 @@ core::Result<std::string> Engine::set_silence(store::Silence silence, std::strin
   }
   // Alertmanager replaces an active silence whose matchers change with a new one.
   if (!old_id.empty() && old_id != change.id) what.detail += fmt::format("; replaces silence/{}", old_id);
-  TOCSIN_RETURN_IF_ERROR(audited_write_locked(Actor(created_by, source), std::move(what),
-                                              [&](store::Tx& tx, core::Timestamp) -> core::Status {
-    for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
-    return {};
-  }));
+  TOCSIN_RETURN_IF_ERROR(audited_write_locked(Actor(created_by, source), std::move(what), store_silences(change)));
   pipeline_->commit_silence(change);
   return change.id;
 }
@@ -407,12 +411,8 @@ core::Status Engine::expire_silence(std::string_view id, std::string_view source
   for (const auto& s : change.to_write) {
     if (s.id == id) created_by = s.created_by;
   }
-  TOCSIN_RETURN_IF_ERROR(audited_write_locked(Actor(created_by, source),
-                                              {"silence.expire", fmt::format("silence/{}", id), ""},
-                                              [&](store::Tx& tx, core::Timestamp) -> core::Status {
-    for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
-    return {};
-  }));
+  TOCSIN_RETURN_IF_ERROR(audited_write_locked(
+      Actor(created_by, source), {"silence.expire", fmt::format("silence/{}", id), ""}, store_silences(change)));
   pipeline_->commit_silence(change);
   wake();
   return {};
@@ -540,10 +540,11 @@ core::Result<store::Incident> Engine::respond(
     const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action) {
   std::lock_guard lock(mu_);
   store::Incident out;
-  TOCSIN_RETURN_IF_ERROR(audited_write_locked(actor, std::move(what), [&](store::Tx& tx, core::Timestamp now) -> core::Status {
-    out = TOCSIN_TRY(action(tx, now));
-    return {};
-  }));
+  TOCSIN_RETURN_IF_ERROR(
+      audited_write_locked(actor, std::move(what), [&](store::Tx& tx, core::Timestamp now) -> core::Status {
+        out = TOCSIN_TRY(action(tx, now));
+        return {};
+      }));
   return out;
 }
 
@@ -562,8 +563,9 @@ core::Result<store::Incident> Engine::resolve(int64_t id, const Actor& actor) {
 }
 
 core::Result<store::Incident> Engine::add_note(int64_t id, const Actor& actor, std::string_view text) {
-  return respond(actor, {"incident.note", incident_object(id), std::string(text)},
-                 [&](store::Tx& tx, core::Timestamp now) { return incidents_.add_note(tx, id, actor.name, text, now); });
+  return respond(
+      actor, {"incident.note", incident_object(id), std::string(text)},
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.add_note(tx, id, actor.name, text, now); });
 }
 
 core::Result<store::Incident> Engine::mitigate(int64_t id, const Actor& actor) {
@@ -584,10 +586,9 @@ core::Result<store::Incident> Engine::reopen(int64_t id, const Actor& actor) {
 }
 
 core::Result<store::Incident> Engine::set_severity(int64_t id, std::string_view severity, const Actor& actor) {
-  return respond(actor, {"incident.severity", incident_object(id), std::string(severity)},
-                 [&](store::Tx& tx, core::Timestamp now) {
-                   return incidents_.set_severity(tx, id, severity, actor.name, now);
-                 });
+  return respond(
+      actor, {"incident.severity", incident_object(id), std::string(severity)},
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.set_severity(tx, id, severity, actor.name, now); });
 }
 
 core::Result<store::Incident> Engine::relate(int64_t id, int64_t other, const Actor& actor) {
@@ -597,12 +598,12 @@ core::Result<store::Incident> Engine::relate(int64_t id, int64_t other, const Ac
 
 core::Result<store::Incident> Engine::record_event(int64_t id, std::string_view kind, std::string_view detail,
                                                    const Actor& actor) {
-  auto out = respond(actor,
-                     {"incident.event", incident_object(id),
-                      detail.empty() ? std::string(kind) : fmt::format("{}: {}", kind, detail)},
-                     [&](store::Tx& tx, core::Timestamp now) {
-                       return incidents_.record_event(tx, id, kind, detail, actor.name, now);
-                     });
+  auto out = respond(
+      actor,
+      {"incident.event", incident_object(id), detail.empty() ? std::string(kind) : fmt::format("{}: {}", kind, detail)},
+      [&](store::Tx& tx, core::Timestamp now) {
+        return incidents_.record_event(tx, id, kind, detail, actor.name, now);
+      });
   if (out) wake();  // a clock may have started
   return out;
 }
@@ -618,8 +619,9 @@ core::Result<store::Incident> Engine::complete_task(int64_t id, std::string_view
 }
 
 core::Result<store::Incident> Engine::approve_action(int64_t id, std::string_view step, const Actor& actor) {
-  auto inc = respond(actor, {"action.approve", incident_object(id), std::string(step)},
-                     [&](store::Tx& tx, core::Timestamp now) { return actions_->approve(tx, id, step, actor.name, now); });
+  auto inc =
+      respond(actor, {"action.approve", incident_object(id), std::string(step)},
+              [&](store::Tx& tx, core::Timestamp now) { return actions_->approve(tx, id, step, actor.name, now); });
   if (inc) {
     std::lock_guard lock(mu_);
     wake();  // the run is due now
@@ -714,8 +716,8 @@ std::string Engine::compliance_metrics() {
 }
 
 core::Result<store::LiveDrill> Engine::start_live_drill(std::string scenario, std::string plan,
-                                                        std::vector<std::string> participants,
-                                                        const Actor& actor, std::string scenario_yaml) {
+                                                        std::vector<std::string> participants, const Actor& actor,
+                                                        std::string scenario_yaml) {
   if (scenario.empty()) {
     return std::unexpected(core::Error::invalid_argument("expected a non-empty scenario name").field("scenario"));
   }
@@ -770,45 +772,45 @@ core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, const Actor
                                                          const LiveDrillScorer& scorer) {
   std::lock_guard lock(mu_);
   store::LiveDrill out;
-  TOCSIN_RETURN_IF_ERROR(audited_write_locked(actor, {"drill.live.finish", fmt::format("drill/live/{}", id),
-                                                      scorer ? "scored" : ""},
-                                              [&](store::Tx& tx, core::Timestamp now) -> core::Status {
-    auto drill = TOCSIN_TRY(tx.get_live_drill(id));
-    if (!drill) return std::unexpected(core::Error::not_found(fmt::format("no live drill {}", id)));
-    if (drill->finished_at) {
-      return std::unexpected(core::Error::failed_precondition(
-          fmt::format("live drill {} already finished at {}", id, core::format_rfc3339(*drill->finished_at))));
-    }
-    drill->finished_at = now;
-    drill->finished_by = std::string(actor.name);
-    // Its incidents that still escalate stop: the drill is over, and nobody would be paged anyway.
-    store::IncidentFilter filter;
-    filter.status = store::IncidentStatus::kTriggered;
-    filter.since = drill->started_at;
-    filter.limit = 10000;
-    const std::string label = std::to_string(id);
-    for (auto inc : TOCSIN_TRY(tx.list_incidents(filter))) {
-      if (inc.drill != label || !inc.escalation_next_at) continue;
-      inc.escalation_next_at.reset();
-      TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
-      TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "drill", std::string(actor.name),
-                                     fmt::format("live drill {} finished: escalation stopped", id)}));
-    }
-    if (scorer) {
-      store::DrillRun scored = TOCSIN_TRY(scorer(tx, *drill, now));
-      scored.mode = "live";
-      scored.live_drill = id;
-      if (scored.scenario.empty()) scored.scenario = drill->scenario;
-      if (scored.plan.empty()) scored.plan = drill->plan;
-      if (scored.participants.empty()) scored.participants = drill->participants;
-      scored.ran_at = now;
-      TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(scored));
-      drill->run = TOCSIN_TRY(tx.insert_drill_run(scored));
-    }
-    TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
-    out = std::move(*drill);
-    return {};
-  }));
+  TOCSIN_RETURN_IF_ERROR(audited_write_locked(
+      actor, {"drill.live.finish", fmt::format("drill/live/{}", id), scorer ? "scored" : ""},
+      [&](store::Tx& tx, core::Timestamp now) -> core::Status {
+        auto drill = TOCSIN_TRY(tx.get_live_drill(id));
+        if (!drill) return std::unexpected(core::Error::not_found(fmt::format("no live drill {}", id)));
+        if (drill->finished_at) {
+          return std::unexpected(core::Error::failed_precondition(
+              fmt::format("live drill {} already finished at {}", id, core::format_rfc3339(*drill->finished_at))));
+        }
+        drill->finished_at = now;
+        drill->finished_by = std::string(actor.name);
+        // Its incidents that still escalate stop: the drill is over, and nobody would be paged anyway.
+        store::IncidentFilter filter;
+        filter.status = store::IncidentStatus::kTriggered;
+        filter.since = drill->started_at;
+        filter.limit = 10000;
+        const std::string label = std::to_string(id);
+        for (auto inc : TOCSIN_TRY(tx.list_incidents(filter))) {
+          if (inc.drill != label || !inc.escalation_next_at) continue;
+          inc.escalation_next_at.reset();
+          TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
+          TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "drill", std::string(actor.name),
+                                         fmt::format("live drill {} finished: escalation stopped", id)}));
+        }
+        if (scorer) {
+          store::DrillRun scored = TOCSIN_TRY(scorer(tx, *drill, now));
+          scored.mode = "live";
+          scored.live_drill = id;
+          if (scored.scenario.empty()) scored.scenario = drill->scenario;
+          if (scored.plan.empty()) scored.plan = drill->plan;
+          if (scored.participants.empty()) scored.participants = drill->participants;
+          scored.ran_at = now;
+          TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(scored));
+          drill->run = TOCSIN_TRY(tx.insert_drill_run(scored));
+        }
+        TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
+        out = std::move(*drill);
+        return {};
+      }));
   core::log::info("live drill finished", {{"id", std::to_string(id)}});
   return out;
 }

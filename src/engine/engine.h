@@ -12,8 +12,8 @@
 // serialised by an internal mutex; notification sends and step actions happen outside it.
 #pragma once
 
-#include <filesystem>
 #include <concepts>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -76,8 +76,8 @@ struct EngineOptions {
 // pass it as before. Views: valid for the call only.
 struct Actor {
   template <class S>
-    requires std::convertible_to<const S&, std::string_view>
-  Actor(const S& actor_name, std::string_view actor_source = {})  // NOLINT(google-explicit-constructor)
+  requires std::convertible_to<const S&, std::string_view> Actor(
+      const S& actor_name, std::string_view actor_source = {})  // NOLINT(google-explicit-constructor)
       : name(actor_name), source(actor_source) {}
   std::string_view name;
   std::string_view source;

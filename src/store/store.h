@@ -277,7 +277,7 @@ struct LiveDrill {
 // are not recorded; neither is what tocsin does by itself (escalation, deadlines), which the
 // incident timeline already holds.
 struct AuditEntry {
-  int64_t id = 0;      // assigned by the store, increasing
+  int64_t id = 0;  // assigned by the store, increasing
   Timestamp at{};
   std::string actor;   // person id, token name or client name as the request said; "" = unknown
   std::string action;  // "incident.acknowledge", "silence.create", "drill.live.start", …

@@ -1799,10 +1799,11 @@ namespace {
 // The audit log (docs/compliance.md): every field round-trips, filters combine, entries come back
 // oldest first, and an entry written in a transaction that fails is gone with it.
 TEST_F(SqliteStoreTest, AuditEntriesRoundTripAndFilter) {
-  const AuditEntry tricky{0, at(2000), "bob \"the\" builder", "incident.note", "incident/7",
-                          "line one,\nline \"two\" ☃", "[::1]:5555"};
+  const AuditEntry tricky{
+      0, at(2000), "bob \"the\" builder", "incident.note", "incident/7", "line one,\nline \"two\" ☃", "[::1]:5555"};
   write([&](Tx& tx) {
-    EXPECT_EQ(value_of(tx.append_audit({0, at(1000), "alice", "incident.acknowledge", "incident/7", "", "10.0.0.1:1"})), 1);
+    EXPECT_EQ(value_of(tx.append_audit({0, at(1000), "alice", "incident.acknowledge", "incident/7", "", "10.0.0.1:1"})),
+              1);
     EXPECT_EQ(value_of(tx.append_audit(tricky)), 2);
     EXPECT_EQ(value_of(tx.append_audit({99, at(1000), "carol", "silence.create", "silence/abc", "x", ""})), 3)
         << "the store assigns the id";

@@ -10,6 +10,7 @@
 #include "api/compliance_json.h"
 #include "api/drill_json.h"
 #include "api/json_mapping.h"
+#include "api/kpi_route.h"
 #include "api/risk_json.h"
 #include "api/risk_models.h"
 #include "core/duration.h"
@@ -189,7 +190,9 @@ Response Router::handle(const Request& request) {
       return risk_models_route(engine_.config(), request, path.substr(19));
     }
     if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
+    if (path == "/api/v1/action-items") return list_action_items(request);
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
+    if (path == "/api/v1/kpi") return kpi_route(engine_, request);
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
     if (path == "/api/v1/audit") return get ? audit(request) : Response::error(405, "use GET");
     if (path == "/api/v1/compliance") return get ? compliance(request) : Response::error(405, "use GET");
@@ -647,7 +650,7 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
     return ok_json(body);
   }
   if (action.starts_with("actions/")) return approve_action(request, *id, action.substr(8));
-  if (action == "postmortem") return postmortem(request, *id);
+  if (action == "postmortem" || action.starts_with("postmortem/")) return postmortem_route(request, *id, action.substr(10));
   // tasks/{step}/done and tasks/{step}/skip
   std::string step;
   std::string_view verb = action;
@@ -776,31 +779,6 @@ Response Router::compliance(const Request& request) {
   auto report = engine_.compliance();
   if (!report) return from_error(report.error());
   return ok_json(compliance_json(*report));
-}
-
-// GET /api/v1/incidents/{id}/postmortem?format=md|html: the draft (report/postmortem.h).
-Response Router::postmortem(const Request& request, int64_t id) {
-  if (request.method != "GET") return Response::error(405, "use GET");
-  std::string format = "md";
-  for (const auto& [key, value] : request.query) {
-    if (key != "format") {
-      return Response::error(400, fmt::format("unknown query parameter \"{}\": expected format", key), key);
-    }
-    if (value != "md" && value != "html") {
-      return Response::error(400, fmt::format("bad format \"{}\": expected md or html", value), "format");
-    }
-    format = value;
-  }
-  core::Result<report::PostmortemInput> input = std::unexpected(core::Error::internal("unread"));
-  auto read = engine_.read_store([&](store::Tx& tx) -> core::Status {
-    input = report::read_postmortem_input(tx, id);
-    return {};
-  });
-  if (!read) return from_error(read.error());
-  if (!input) return from_error(input.error());
-  const report::Postmortem pm = report::postmortem_draft(*input, engine_.config().plan(input->incident.plan));
-  return format == "html" ? Response::text(200, report::render_html(pm), "text/html; charset=utf-8")
-                          : Response::text(200, report::render_markdown(pm), "text/markdown; charset=utf-8");
 }
 
 Response Router::on_call(const Request& request) {

@@ -6,6 +6,8 @@
 
 #include <functional>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "api/alertmanager_api.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
@@ -64,7 +66,12 @@ class Router {
   http::Response incident_route(const http::Request& request, std::string_view rest);
   http::Response on_call(const http::Request& request);
   http::Response clock_route(const http::Request& request, std::string_view rest);
-  http::Response postmortem(const http::Request& request, int64_t id);
+  // /api/v1/incidents/{id}/postmortem[/…] and /api/v1/action-items (postmortem_route.cc).
+  http::Response postmortem_route(const http::Request& request, int64_t id, std::string_view rest);
+  http::Response postmortem_document(const http::Request& request, int64_t id);
+  http::Response list_action_items(const http::Request& request);
+  // The postmortem's JSON (docs/api.md): fields, action items, completion, the rendered draft.
+  core::Result<nlohmann::json> postmortem_json(int64_t id);
   // GET /api/v1/audit and GET /api/v1/compliance (docs/compliance.md).
   http::Response audit(const http::Request& request);
   http::Response compliance(const http::Request& request);

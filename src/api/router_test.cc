@@ -463,8 +463,172 @@ TEST_F(RouterTest, RespondersWorkTheIncidentThroughTheApi) {
   EXPECT_EQ(inc["timeline"].back()["detail"], "by phone");
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/mitigate")["status"], "mitigated");
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/resolve")["status"], "resolved");
+  // Closed means the postmortem is done: refused, naming what is missing, until it is written.
+  auto refused = call("POST", "/api/v1/incidents/1/close");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("missing summary, impact, root_cause"), std::string::npos) << refused.body;
+  ASSERT_EQ(call("PUT", "/api/v1/incidents/1/postmortem",
+                 R"({"summary":"load spike","impact":"api slow","root_cause":"a runaway job"})")
+                .status,
+            200);
   EXPECT_EQ(call_json("POST", "/api/v1/incidents/1/close")["status"], "closed");
-  EXPECT_NE(call_json("POST", "/api/v1/incidents/1/close").contains("error"), false);
+  EXPECT_EQ(call("POST", "/api/v1/incidents/1/close").status, 409) << "closing happens once";
+}
+
+// The postmortem API (docs/api.md): the JSON contract, partial edits, action items, completion
+// that closes the incident, and every bad input answered with a 4xx that names it and changes
+// nothing.
+TEST_F(RouterTest, PostmortemsAreEditedTrackedAndCompletedThroughTheApi) {
+  ASSERT_EQ(call("POST", "/api/v1/push", R"([{"name":"system_load","value":0.95}])").status, 200);
+  json pm = json::parse(call("GET", "/api/v1/incidents/1/postmortem", "", {{"format", "json"}}).body);
+  EXPECT_EQ(pm["incident"], 1);
+  EXPECT_EQ(pm["status"], "triggered");
+  EXPECT_EQ(pm["fields"], json({{"summary", ""}, {"impact", ""}, {"root_cause", ""}, {"contributing_factors", ""},
+                                {"went_well", ""}, {"went_badly", ""}, {"lessons", ""}}));
+  EXPECT_EQ(pm["action_items"], json::array());
+  EXPECT_EQ(pm["complete"], false);
+  EXPECT_EQ(pm["missing"], json({"summary", "impact", "root_cause"}));
+  EXPECT_EQ(pm["completed_at"], nullptr);
+  EXPECT_EQ(pm["completed_by"], "");
+  EXPECT_EQ(pm["updated_at"], nullptr);
+  EXPECT_EQ(pm["updated_by"], "");
+  EXPECT_NE(pm["draft_markdown"].get<std::string>().find("# Postmortem (draft):"), std::string::npos);
+
+  clock_.advance(std::chrono::minutes(1));
+  auto r = call("PUT", "/api/v1/incidents/1/postmortem", R"({"actor":"alice","root_cause":"a runaway cron job"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  pm = json::parse(r.body);
+  EXPECT_EQ(pm["fields"]["root_cause"], "a runaway cron job");
+  EXPECT_EQ(pm["fields"]["summary"], "");
+  EXPECT_EQ(pm["missing"], json({"summary", "impact"}));
+  EXPECT_EQ(pm["updated_at"], "2026-12-04T10:01:00Z");
+  EXPECT_EQ(pm["updated_by"], "alice");
+  EXPECT_NE(pm["draft_markdown"].get<std::string>().find("## Root cause\n\na runaway cron job\n"), std::string::npos);
+  EXPECT_EQ(call_json("GET", "/api/v1/incidents/1")["timeline"].back()["kind"], "postmortem_edited");
+
+  r = call("POST", "/api/v1/incidents/1/postmortem/action-items",
+           R"({"actor":"bob","title":"Limit the cron job","owner":"carol","due_at":"2026-12-05T10:00:00Z"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  pm = json::parse(r.body);
+  ASSERT_EQ(pm["action_items"].size(), 1u);
+  const json item = pm["action_items"][0];
+  EXPECT_EQ(item, json({{"id", 1}, {"title", "Limit the cron job"}, {"owner", "carol"},
+                        {"due_at", "2026-12-05T10:00:00Z"}, {"status", "open"}, {"overdue", false},
+                        {"created_at", "2026-12-04T10:01:00Z"}, {"created_by", "bob"}, {"done_at", nullptr},
+                        {"done_by", ""}}));
+
+  // Bad input: each a 4xx naming the field; nothing changes.
+  struct Case {
+    const char* method;
+    const char* path;
+    const char* body;
+    int status;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"PUT", "/api/v1/incidents/1/postmortem", R"({"root_cause":"x","rootcause":"y","why":"z"})", 400, "rootcause"},
+      {"PUT", "/api/v1/incidents/1/postmortem", R"({"root_cause":7})", 400, "root_cause"},
+      {"PUT", "/api/v1/incidents/1/postmortem", R"({"actor":"alice"})", 400, nullptr},
+      {"PUT", "/api/v1/incidents/1/postmortem", R"([1])", 400, nullptr},
+      {"PUT", "/api/v1/incidents/1/postmortem", R"({"summary":)", 400, nullptr},
+      {"PUT", "/api/v1/incidents/9/postmortem", R"({"summary":"x"})", 404, nullptr},
+      {"POST", "/api/v1/incidents/1/postmortem", R"({"summary":"x"})", 405, nullptr},
+      {"DELETE", "/api/v1/incidents/1/postmortem", "", 405, nullptr},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items",
+       R"({"title":"x","owner":"mallory","due_at":"2026-12-05T10:00:00Z"})", 400, "owner"},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items", R"({"title":"x","owner":"bob","due_at":"tomorrow"})", 400,
+       "due_at"},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items", R"({"title":"x","owner":"bob"})", 400, "due_at"},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items",
+       R"({"title":"","owner":"bob","due_at":"2026-12-05T10:00:00Z"})", 400, "title"},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items",
+       R"({"title":"x","owner":"bob","due_at":"2026-12-05T10:00:00Z","priority":"high"})", 400, "priority"},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items",
+       R"({"title":["x"],"owner":"bob","due_at":"2026-12-05T10:00:00Z"})", 400, "title"},
+      {"GET", "/api/v1/incidents/1/postmortem/action-items", "", 405, nullptr},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items/7/done", "", 404, "item"},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items/x/done", "", 400, "item"},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items/1/finish", "", 404, nullptr},
+      {"GET", "/api/v1/incidents/1/postmortem/action-items/1/done", "", 405, nullptr},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items/1/reopen", "", 409, nullptr},
+      {"POST", "/api/v1/incidents/1/postmortem/action-items/1/done", R"({"actor":"bob","note":"x"})", 400, "note"},
+      {"POST", "/api/v1/incidents/1/postmortem/complete", R"({"actor":"bob"})", 409, "status"},
+      {"GET", "/api/v1/incidents/1/postmortem/complete", "", 405, nullptr},
+      {"POST", "/api/v1/incidents/1/postmortem/publish", "", 404, nullptr},
+      {"GET", "/api/v1/action-items?status=closed", "", 400, "status"},
+  };
+  const std::string before = call_json("GET", "/api/v1/incidents/1").dump();
+  for (const auto& c : cases) {
+    std::map<std::string, std::string> query;
+    std::string path = c.path;
+    if (auto q = path.find('?'); q != std::string::npos) {
+      const std::string kv = path.substr(q + 1);
+      query[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+      path.resize(q);
+    }
+    auto res = call(c.method, path, c.body, query);
+    EXPECT_EQ(res.status, c.status) << c.method << " " << c.path << " " << c.body << " -> " << res.body;
+    const json body = json::parse(res.body);
+    EXPECT_TRUE(body.contains("error")) << res.body;
+    if (c.field) {
+      EXPECT_EQ(body.value("field", ""), c.field) << c.method << " " << c.path << " -> " << res.body;
+    }
+  }
+  const json unknown = json::parse(call("PUT", "/api/v1/incidents/1/postmortem", R"({"rootcause":"y","why":"z"})").body);
+  EXPECT_NE(unknown["error"].get<std::string>().find(R"(unknown members "rootcause", "why")"), std::string::npos)
+      << unknown;
+  EXPECT_EQ(call_json("GET", "/api/v1/incidents/1").dump(), before) << "rejected requests change nothing";
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/incidents/1/postmortem", "", {{"format", "json"}}).body)["action_items"].size(),
+            1u);
+  EXPECT_EQ(call("GET", "/api/v1/incidents/1/postmortem", "", {{"format", "pdf"}}).status, 400);
+
+  // Done, and listed across incidents until then.
+  json listed = call_json("GET", "/api/v1/action-items");
+  ASSERT_EQ(listed["action_items"].size(), 1u);
+  EXPECT_EQ(listed["action_items"][0]["incident"], 1);
+  EXPECT_EQ(listed["action_items"][0]["incident_title"], call_json("GET", "/api/v1/incidents/1")["title"]);
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/action-items", "", {{"owner", "bob"}}).body)["action_items"].size(), 0u);
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/action-items", "", {{"overdue", "true"}}).body)["action_items"].size(), 0u);
+  clock_.advance(std::chrono::hours(25));
+  listed = json::parse(call("GET", "/api/v1/action-items", "", {{"overdue", "true"}, {"owner", "carol"}}).body);
+  ASSERT_EQ(listed["action_items"].size(), 1u);
+  EXPECT_EQ(listed["action_items"][0]["overdue"], true);
+  EXPECT_NE(metrics_.render().find("tocsin_action_items_overdue 1\n"), std::string::npos);
+  pm = call_json("POST", "/api/v1/incidents/1/postmortem/action-items/1/done", R"({"actor":"carol"})");
+  EXPECT_EQ(pm["action_items"][0]["status"], "done");
+  EXPECT_EQ(pm["action_items"][0]["overdue"], false);
+  EXPECT_EQ(pm["action_items"][0]["done_by"], "carol");
+  EXPECT_EQ(pm["action_items"][0]["done_at"], "2026-12-05T11:01:00Z");
+  EXPECT_EQ(call_json("GET", "/api/v1/action-items")["action_items"].size(), 0u) << "open ones by default";
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/action-items", "", {{"status", "all"}}).body)["action_items"].size(), 1u);
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/action-items", "", {{"status", "done"}}).body)["action_items"].size(), 1u);
+  EXPECT_EQ(call("GET", "/api/v1/action-items", "", {{"sort", "due"}}).status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/action-items").status, 405);
+
+  // Completing: 409 with the missing list until it is complete, then closed.
+  ASSERT_EQ(call("POST", "/api/v1/incidents/1/resolve").status, 200);
+  r = call("POST", "/api/v1/incidents/1/postmortem/complete", R"({"actor":"alice"})");
+  ASSERT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(json::parse(r.body)["missing"], json({"summary", "impact"}));
+  EXPECT_EQ(json::parse(r.body)["field"], "summary");
+  ASSERT_EQ(call("PUT", "/api/v1/incidents/1/postmortem", R"({"summary":"load spike","impact":"api slow 20 min"})").status,
+            200);
+  r = call("POST", "/api/v1/incidents/1/postmortem/complete", R"({"actor":"alice"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  pm = json::parse(r.body);
+  EXPECT_EQ(pm["status"], "closed");
+  EXPECT_EQ(pm["complete"], true);
+  EXPECT_EQ(pm["missing"], json::array());
+  EXPECT_EQ(pm["completed_by"], "alice");
+  EXPECT_EQ(pm["completed_at"], "2026-12-05T11:01:00Z");
+  EXPECT_NE(pm["draft_markdown"].get<std::string>().find("# Postmortem: "), std::string::npos);
+  EXPECT_EQ(call_json("GET", "/api/v1/incidents/1")["status"], "closed");
+  r = call("POST", "/api/v1/incidents/1/postmortem/complete", R"({"actor":"alice"})");
+  EXPECT_EQ(r.status, 409) << "completion is once";
+  EXPECT_EQ(call("PUT", "/api/v1/incidents/1/postmortem", R"({"lessons":"cap cron jobs"})").status, 200)
+      << "editable after close";
+  EXPECT_EQ(call("PUT", "/api/v1/incidents/1/postmortem", R"({"root_cause":""})").status, 409);
+  EXPECT_EQ(call("POST", "/api/v1/incidents/1/postmortem/action-items/1/reopen").status, 200);
 }
 
 TEST_F(RouterTest, TheIncidentDetailRendersThePlansCommunications) {

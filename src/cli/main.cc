@@ -16,22 +16,6 @@
 
 namespace {
 
-constexpr int kNotImplemented = 2;
-
-// Registers a SPEC command that is not built yet: it shows in --help and exits 2 when run,
-// instead of printing made-up output.
-CLI::App* not_yet(CLI::App& parent, const std::string& name, const std::string& description, int& exit_code) {
-  CLI::App* cmd = parent.add_subcommand(name, description + " (not implemented yet)");
-  cmd->allow_extras();
-  cmd->callback([name, cmd, &exit_code] {
-    std::string full = name;
-    for (auto* p = cmd->get_parent(); p && p->get_parent(); p = p->get_parent()) full = p->get_name() + " " + full;
-    fmt::print(stderr, "tocsin {}: not implemented yet\n", full);
-    exit_code = kNotImplemented;
-  });
-  return cmd;
-}
-
 std::string env_or(const char* name, std::string fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
@@ -207,7 +191,16 @@ int main(int argc, char** argv) {
   });
   auto* report = app.add_subcommand("report", "KPIs, postmortems, the audit log and compliance status");
   report->require_subcommand(1);
-  not_yet(*report, "kpi", "--config FILE [--since D] [--json]", exit_code);
+  tocsin::cli::KpiCommand kc;
+  auto* kpi = report->add_subcommand(
+      "kpi", "Print the KPIs (MTTA, MTTR, MTBF, resolution, on-time steps, escalations, drills) from the config's store");
+  kpi->add_option("--config", kc.config, "The tocsin.yaml whose store (server.data_dir) holds the incidents")->required();
+  kpi->add_option("--since", kc.since, "Start of the window: RFC 3339, or a duration back from --until (default 30d)");
+  kpi->add_option("--until", kc.until, "End of the window, RFC 3339 (default now)");
+  kpi->add_option("--by", kc.by, "Group by plan, service or severity");
+  kpi->add_option("--period", kc.period, "Trend buckets: day, week (ISO, UTC) or month (default week)");
+  kpi->add_flag("--json", kc.json, "Print the JSON of GET /api/v1/kpi");
+  kpi->callback([&] { exit_code = tocsin::cli::run_report_kpi(kc); });
   tocsin::cli::PostmortemCommand pmc;
   auto* postmortem = report->add_subcommand(
       "postmortem", "Print the postmortem draft of an incident from the config's store (Markdown or HTML)");
@@ -235,6 +228,17 @@ int main(int argc, char** argv) {
       ->required();
   compliance_cmd->add_flag("--json", compliance.json, "Print GET /api/v1/compliance's JSON");
   compliance_cmd->callback([&] { exit_code = tocsin::cli::run_report_compliance(compliance); });
+  tocsin::cli::ActionItemsCommand aic;
+  auto* action_items = report->add_subcommand(
+      "action-items", "List postmortem action items across incidents from the config's store (open ones by default)");
+  action_items->add_option("--config", aic.config, "The tocsin.yaml whose store (server.data_dir) holds them")->required();
+  action_items->add_option("--status", aic.status, "open, done or all")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"open", "done", "all"}));
+  action_items->add_option("--owner", aic.owner, "Only this person's items");
+  action_items->add_flag("--overdue", aic.overdue, "Only open items past their due time");
+  action_items->add_flag("--json", aic.json, "Print what GET /api/v1/action-items answers");
+  action_items->callback([&] { exit_code = tocsin::cli::run_report_action_items(aic); });
 
   tocsin::cli::IncidentCommand inc;
   inc.server = env_or("TOCSIN_SERVER", "http://127.0.0.1:8470");

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "api/compliance_json.h"
@@ -13,6 +12,8 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "engine/compliance.h"
+#include "report/action_items.h"
+#include "report/kpi.h"
 #include "report/postmortem.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -24,9 +25,8 @@ int fail(const std::string& what, std::string_view command = "postmortem") {
   return 1;
 }
 
-// The config and its store (server.data_dir/tocsin.db), which must exist already.
-core::Result<std::pair<config::Config, std::unique_ptr<store::Store>>> open_config_store(const std::string& file) {
-  auto cfg = TOCSIN_TRY(config::load_config(file));
+// The store under the config's data_dir, opened only when it exists (reports never create one).
+core::Result<std::unique_ptr<store::Store>> open_existing_store(const config::Config& cfg) {
   const std::filesystem::path db = std::filesystem::path(cfg.server.data_dir) / "tocsin.db";
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) {
@@ -34,11 +34,8 @@ core::Result<std::pair<config::Config, std::unique_ptr<store::Store>>> open_conf
         core::Error::not_found(fmt::format("no store at {} (nothing has run with this config yet)", db.string())));
   }
   auto store = store::sqlite::open_sqlite_store(db);
-  if (!store) {
-    return std::unexpected(
-        core::Error(store.error().code(), fmt::format("{}: {}", db.string(), store.error().to_string())));
-  }
-  return std::pair{std::move(cfg), std::move(*store)};
+  if (!store) return std::unexpected(core::Error::unavailable(fmt::format("{}: {}", db.string(), store.error().to_string())));
+  return std::move(*store);
 }
 
 // An RFC 3339 time or a duration back from now, as GET /api/v1/audit takes it.
@@ -50,6 +47,89 @@ core::Result<core::Timestamp> parse_time_or_ago(std::string_view flag, const std
 }
 
 }  // namespace
+
+int run_report_postmortem(const PostmortemCommand& command) {
+  core::log::set_level(core::log::Level::kWarn);
+  if (command.format != "md" && command.format != "html") {
+    return fail(fmt::format("bad --format \"{}\": expected md or html", command.format));
+  }
+  if (command.id <= 0) return fail(fmt::format("bad incident id {}: expected a positive integer", command.id));
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string());
+  auto store = open_existing_store(*cfg);
+  if (!store) return fail(store.error().message());
+  core::Result<report::PostmortemInput> input = std::unexpected(core::Error::internal("unread"));
+  auto read = (*store)->read([&](store::Tx& tx) -> core::Status {
+    input = report::read_postmortem_input(tx, command.id);
+    return {};
+  });
+  if (!read) return fail(read.error().to_string());
+  if (!input) return fail(input.error().message());
+  const report::Postmortem pm = report::postmortem_draft(*input, cfg->plan(input->incident.plan));
+  const std::string out = command.format == "html" ? report::render_html(pm) : report::render_markdown(pm);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int run_report_kpi(const KpiCommand& command) {
+  core::log::set_level(core::log::Level::kWarn);
+  std::map<std::string, std::string> params;
+  if (!command.since.empty()) params["since"] = command.since;
+  if (!command.until.empty()) params["until"] = command.until;
+  if (!command.by.empty()) params["by"] = command.by;
+  if (!command.period.empty()) params["period"] = command.period;
+  core::SystemClock clock;
+  auto query = report::parse_kpi_query(params, clock.now());
+  if (!query) return fail(fmt::format("--{}: {}", query.error().field(), query.error().message()), "kpi");
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string(), "kpi");
+  auto store = open_existing_store(*cfg);
+  if (!store) return fail(store.error().message(), "kpi");
+  report::KpiRecords records;
+  auto read = (*store)->read([&](store::Tx& tx) -> core::Status {
+    records = TOCSIN_TRY(report::read_kpi_records(tx, query->since, query->until));
+    return {};
+  });
+  if (!read) return fail(read.error().to_string(), "kpi");
+  const report::KpiReport kpis = report::compute_kpis(records, *query);
+  const std::string out = command.json ? report::kpi_json(kpis) + "\n" : report::render_kpi_text(kpis);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int run_report_action_items(const ActionItemsCommand& command) {
+  core::log::set_level(core::log::Level::kWarn);
+  report::ActionItemQuery query;
+  if (command.status == "all") {
+    query.status.reset();
+  } else if (auto status = store::parse_action_item_status(command.status)) {
+    query.status = *status;
+  } else {
+    return fail(fmt::format("bad --status \"{}\": expected open, done or all", command.status), "action-items");
+  }
+  query.owner = command.owner;
+  query.overdue = command.overdue;
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string(), "action-items");
+  auto store = open_existing_store(*cfg);
+  if (!store) return fail(store.error().message(), "action-items");
+  core::SystemClock clock;
+  const core::Timestamp now = clock.now();
+  core::Result<std::vector<report::ActionItemRow>> rows = std::unexpected(core::Error::internal("unread"));
+  auto read = (*store)->read([&](store::Tx& tx) -> core::Status {
+    rows = report::read_action_items(tx, query, now);
+    return {};
+  });
+  if (!read) return fail(read.error().to_string(), "action-items");
+  if (!rows) return fail(rows.error().message(), "action-items");
+  const std::string out = command.json
+                              ? report::action_items_json(*rows, now).dump(-1, ' ', false,
+                                                                           nlohmann::json::error_handler_t::replace) +
+                                    "\n"
+                              : report::render_action_items_text(*rows, now);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
 
 int run_report_audit(const AuditCommand& command) {
   core::log::set_level(core::log::Level::kWarn);
@@ -67,10 +147,12 @@ int run_report_audit(const AuditCommand& command) {
     if (!t) return fail(t.error().message(), "audit");
     filter.until = *t;
   }
-  auto opened = open_config_store(command.config);
-  if (!opened) return fail(opened.error().to_string(), "audit");
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string(), "audit");
+  auto db = open_existing_store(*cfg);
+  if (!db) return fail(db.error().message(), "audit");
   std::vector<store::AuditEntry> entries;
-  auto read = opened->second->read([&](store::Tx& tx) -> core::Status {
+  auto read = (*db)->read([&](store::Tx& tx) -> core::Status {
     entries = TOCSIN_TRY(tx.list_audit(filter));
     return {};
   });
@@ -91,13 +173,15 @@ int run_report_audit(const AuditCommand& command) {
 
 int run_report_compliance(const ComplianceCommand& command) {
   core::log::set_level(core::log::Level::kWarn);
-  auto opened = open_config_store(command.config);
-  if (!opened) return fail(opened.error().to_string(), "compliance");
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string(), "compliance");
+  auto db = open_existing_store(*cfg);
+  if (!db) return fail(db.error().message(), "compliance");
   // Whole seconds: the report is about days and hours.
   const core::Timestamp now = std::chrono::floor<std::chrono::seconds>(core::SystemClock().now());
   core::Result<engine::ComplianceReport> report = std::unexpected(core::Error::internal("unread"));
-  auto read = opened->second->read([&](store::Tx& tx) -> core::Status {
-    report = engine::compliance_report(tx, opened->first, now);
+  auto read = (*db)->read([&](store::Tx& tx) -> core::Status {
+    report = engine::compliance_report(tx, *cfg, now);
     return {};
   });
   if (!read) return fail(read.error().to_string(), "compliance");
@@ -136,29 +220,6 @@ int run_report_compliance(const ComplianceCommand& command) {
                          core::format_rfc3339(c.started_at), core::format_rfc3339(c.deadline), state);
     }
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
-}
-
-int run_report_postmortem(const PostmortemCommand& command) {
-  core::log::set_level(core::log::Level::kWarn);
-  if (command.format != "md" && command.format != "html") {
-    return fail(fmt::format("bad --format \"{}\": expected md or html", command.format));
-  }
-  if (command.id <= 0) return fail(fmt::format("bad incident id {}: expected a positive integer", command.id));
-  auto opened = open_config_store(command.config);
-  if (!opened) return fail(opened.error().to_string());
-  const config::Config& cfg = opened->first;
-  auto& db = opened->second;
-  core::Result<report::PostmortemInput> input = std::unexpected(core::Error::internal("unread"));
-  auto read = db->read([&](store::Tx& tx) -> core::Status {
-    input = report::read_postmortem_input(tx, command.id);
-    return {};
-  });
-  if (!read) return fail(read.error().to_string());
-  if (!input) return fail(input.error().message());
-  const report::Postmortem pm = report::postmortem_draft(*input, cfg.plan(input->incident.plan));
-  const std::string out = command.format == "html" ? report::render_html(pm) : report::render_markdown(pm);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

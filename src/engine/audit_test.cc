@@ -109,8 +109,24 @@ TEST_F(AuditTest, EveryIncidentVerbWritesOneEntryWithItsActor) {
   expect_one_entry([&] { ASSERT_TRUE(engine_->reopen(id, Actor("bob", kFrom)).has_value()); }, "bob", "incident.reopen",
                    obj);
   ASSERT_TRUE(engine_->resolve(id, Actor("bob", kFrom)).has_value());
-  expect_one_entry([&] { ASSERT_TRUE(engine_->close(id, Actor("alice", kFrom)).has_value()); }, "alice",
-                   "incident.close", obj);
+  // The postmortem (its edits, action items and completion, which closes the incident).
+  const std::vector<std::pair<std::string, std::string>> fields = {
+      {"summary", "s"}, {"impact", "i"}, {"root_cause", "r"}};
+  expect_one_entry([&] { ASSERT_TRUE(engine_->edit_postmortem(id, fields, Actor("carol", kFrom)).has_value()); },
+                   "carol", "postmortem.edit", obj);
+  EXPECT_EQ(audit().back().detail, "summary, impact, root_cause");
+  int64_t item = 0;
+  expect_one_entry(
+      [&] {
+        item = engine_->add_action_item(id, "Add a disk alarm", "bob", clock_.now() + std::chrono::hours(24),
+                                        Actor("carol", kFrom))
+                   .value();
+      },
+      "carol", "action_item.add", obj);
+  expect_one_entry([&] { ASSERT_TRUE(engine_->set_action_item_done(id, item, true, Actor("bob", kFrom)).has_value()); },
+                   "bob", "action_item.done", obj);
+  expect_one_entry([&] { ASSERT_TRUE(engine_->complete_postmortem(id, Actor("alice", kFrom)).has_value()); }, "alice",
+                   "postmortem.complete", obj);
   // A caller that names only the actor (a simulated responder) still writes the entry, sourceless.
   expect_one_entry([&] { ASSERT_TRUE(engine_->acknowledge(other, "bob").has_value()); }, "bob", "incident.acknowledge",
                    fmt::format("incident/{}", other), "");

@@ -137,7 +137,7 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
         std::string drills;
         if (auto calendar = raw->drill_calendar()) drills = render_drill_calendar(*calendar);
         return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()) + drills +
-               raw->compliance_metrics();
+               raw->render_action_item_gauges() + raw->compliance_metrics();
       });
   return engine;
 }
@@ -167,6 +167,27 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
                                                   "Samples dropped because the series already had one at that time.")) {}
 
 Engine::~Engine() { options_.metrics->remove_collector(health_collector_); }
+
+std::string Engine::render_action_item_gauges() {
+  store::ActionItemCounts counts;
+  auto read = options_.store->read([&](store::Tx& tx) -> core::Status {
+    counts = TOCSIN_TRY(tx.count_action_items(now()));
+    return {};
+  });
+  if (!read) {
+    // The scrape still answers; the gauges are left out rather than shown as a wrong zero.
+    core::log::warn("action item gauges not rendered", {{"error", read.error().to_string()}});
+    return "";
+  }
+  return fmt::format(
+      "# HELP tocsin_action_items_open Postmortem action items not done yet.\n"
+      "# TYPE tocsin_action_items_open gauge\n"
+      "tocsin_action_items_open {}\n"
+      "# HELP tocsin_action_items_overdue Open postmortem action items past their due time.\n"
+      "# TYPE tocsin_action_items_overdue gauge\n"
+      "tocsin_action_items_overdue {}\n",
+      counts.open, counts.overdue);
+}
 
 std::vector<detect::RuleHealth> Engine::rule_health() {
   std::lock_guard lock(mu_);
@@ -615,6 +636,54 @@ core::Result<store::Incident> Engine::complete_task(int64_t id, std::string_view
                        return incidents_.complete_task(tx, id, step, skipped, actor.name, now);
                      });
   if (out) wake();
+  return out;
+}
+
+core::Status Engine::edit_postmortem(int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
+                                     const Actor& actor) {
+  std::string names;
+  for (const auto& [name, value] : fields) names += (names.empty() ? "" : ", ") + name;
+  return audited_write(actor, {"postmortem.edit", incident_object(id), names},
+                       [&](store::Tx& tx, core::Timestamp now) {
+                         return incidents_.edit_postmortem(tx, id, fields, actor.name, now);
+                       });
+}
+
+core::Result<int64_t> Engine::add_action_item(int64_t id, std::string_view title, std::string_view owner,
+                                              core::Timestamp due_at, const Actor& actor) {
+  int64_t item = 0;
+  TOCSIN_RETURN_IF_ERROR(audited_write(
+      actor,
+      {"action_item.add", incident_object(id),
+       fmt::format("{} (owner {}, due {})", title, owner.empty() ? "-" : owner, core::format_rfc3339(due_at))},
+      [&](store::Tx& tx, core::Timestamp now) -> core::Status {
+        item = TOCSIN_TRY(incidents_.add_action_item(tx, id, title, owner, due_at, actor.name, now));
+        return {};
+      }));
+  return item;
+}
+
+core::Status Engine::set_action_item_done(int64_t id, int64_t item, bool done, const Actor& actor) {
+  return audited_write(actor,
+                       {done ? "action_item.done" : "action_item.reopen", incident_object(id),
+                        fmt::format("action item {}", item)},
+                       [&](store::Tx& tx, core::Timestamp now) {
+                         return incidents_.set_action_item_done(tx, id, item, done, actor.name, now);
+                       });
+}
+
+core::Result<store::Incident> Engine::complete_postmortem(int64_t id, const Actor& actor) {
+  return respond(actor, {"postmortem.complete", incident_object(id), ""}, [&](store::Tx& tx, core::Timestamp now) {
+    return incidents_.complete_postmortem(tx, id, actor.name, now);
+  });
+}
+
+core::Result<std::vector<store::ActionItem>> Engine::list_action_items(const store::ActionItemFilter& filter) {
+  std::vector<store::ActionItem> out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(tx.list_action_items(filter));
+    return {};
+  }));
   return out;
 }
 

@@ -148,6 +148,15 @@ class Engine {
   core::Result<store::Incident> record_event(int64_t id, std::string_view kind, std::string_view detail,
                                              const Actor& actor);
   core::Result<store::Incident> complete_task(int64_t id, std::string_view step, bool skipped, const Actor& actor);
+  // Postmortems and action items (incident::IncidentService has the rules and errors); one write
+  // transaction each, audited, durable when they return. close() is complete_postmortem().
+  core::Status edit_postmortem(int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
+                               const Actor& actor);
+  core::Result<int64_t> add_action_item(int64_t id, std::string_view title, std::string_view owner,
+                                        core::Timestamp due_at, const Actor& actor);
+  core::Status set_action_item_done(int64_t id, int64_t item, bool done, const Actor& actor);
+  core::Result<store::Incident> complete_postmortem(int64_t id, const Actor& actor);
+  core::Result<std::vector<store::ActionItem>> list_action_items(const store::ActionItemFilter& filter);
   // Lets the approval-gated action of `step` run (action::ActionRunner::approve has the errors).
   core::Result<store::Incident> approve_action(int64_t id, std::string_view step, const Actor& actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
@@ -237,6 +246,8 @@ class Engine {
   Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules,
          std::unique_ptr<alerting::Pipeline> pipeline);
   void wake();
+  // /metrics: tocsin_action_items_open and tocsin_action_items_overdue, from one COUNT query.
+  std::string render_action_item_gauges();
   // One responder action in one transaction, under the engine lock, audited (audited_write).
   core::Result<store::Incident> respond(
       const Actor& actor, AuditNote what,

@@ -160,8 +160,12 @@ TEST_F(ResponseTest, TheStateMachineSeverityAndBadMilestones) {
   EXPECT_EQ(reopened->status, store::IncidentStatus::kTriggered);
   EXPECT_TRUE(reopened->escalation_next_at.has_value()) << "the ladder is armed again";
   EXPECT_TRUE(engine_->resolve(id, "alice").has_value());
+  auto refused = engine_->close(id, "alice");
+  ASSERT_FALSE(refused) << "closed means the postmortem is done";
+  EXPECT_EQ(refused.error().code(), core::ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(engine_->edit_postmortem(id, {{"summary", "s"}, {"impact", "i"}, {"root_cause", "r"}}, "alice"));
   auto closed = engine_->close(id, "alice");
-  ASSERT_TRUE(closed.has_value());
+  ASSERT_TRUE(closed.has_value()) << closed.error().to_string();
   EXPECT_EQ(closed->status, store::IncidentStatus::kClosed);
 
   const int64_t other = open("db2");
@@ -280,6 +284,143 @@ risks:
   ASSERT_EQ(inc.alerts.size(), 1u);
   EXPECT_EQ(inc.alerts[0].labels.get_or("alertname", ""), "RiskLikely");
   EXPECT_EQ(inc.alerts[0].labels.get_or("risk", ""), "overload");
+}
+
+// The postmortem (docs/postmortems.md): edited in parts, action items tracked, completed once —
+// which is what closes a resolved incident; every change is on the timeline with its actor.
+TEST_F(ResponseTest, APostmortemIsWrittenTrackedAndCompletedOnceWhichClosesTheIncident) {
+  const int64_t id = open("db1");
+  auto read = [&] {
+    std::optional<store::Postmortem> pm;
+    EXPECT_TRUE(engine_->read_store([&](store::Tx& tx) -> core::Status {
+      pm = TOCSIN_TRY(tx.get_postmortem(id));
+      return {};
+    }));
+    return pm;
+  };
+  auto last = [&] { return engine_->get_incident(id).value().timeline.back(); };
+
+  // Edits work before the resolution too; only changed fields are named; an unknown one changes nothing.
+  ASSERT_TRUE(engine_->edit_postmortem(id, {{"summary", "customer table copied"}, {"went_well", "fast"}}, "bob"));
+  EXPECT_EQ(last().kind, "postmortem_edited");
+  EXPECT_EQ(last().actor, "bob");
+  EXPECT_EQ(last().detail, "summary, went_well");
+  ASSERT_TRUE(engine_->edit_postmortem(id, {{"summary", "customer table copied"}, {"lessons", "rotate keys"}}, "carol"));
+  EXPECT_EQ(last().detail, "lessons");
+  const size_t events = engine_->get_incident(id).value().timeline.size();
+  ASSERT_TRUE(engine_->edit_postmortem(id, {{"lessons", "rotate keys"}}, "carol"));
+  EXPECT_EQ(engine_->get_incident(id).value().timeline.size(), events) << "nothing changed, nothing written";
+  auto unknown = engine_->edit_postmortem(id, {{"root_cause", "x"}, {"rootcause", "y"}}, "bob");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), core::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(unknown.error().field(), "rootcause");
+  EXPECT_EQ(read()->fields.root_cause, "") << "a refused edit changes nothing";
+  EXPECT_EQ(read()->updated_by, "carol");
+  EXPECT_EQ(engine_->edit_postmortem(999, {{"summary", "x"}}, "bob").error().code(), core::ErrorCode::kNotFound);
+  for (const char* kind : {"postmortem_edited", "postmortem_completed", "action_item_done"}) {
+    EXPECT_EQ(engine_->record_event(id, kind, "", "bob").error().code(), core::ErrorCode::kInvalidArgument)
+        << kind << " is written by tocsin itself";
+  }
+
+  // Action items: a title, a configured owner.
+  const core::Timestamp due = kStart + hours(24 * 7);
+  auto bad_title = engine_->add_action_item(id, "  ", "alice", due, "bob");
+  ASSERT_FALSE(bad_title);
+  EXPECT_EQ(bad_title.error().field(), "title");
+  auto bad_owner = engine_->add_action_item(id, "Rotate keys", "mallory", due, "bob");
+  ASSERT_FALSE(bad_owner);
+  EXPECT_EQ(bad_owner.error().field(), "owner");
+  EXPECT_NE(bad_owner.error().message().find("alice, bob, carol"), std::string::npos) << bad_owner.error().message();
+  auto item = engine_->add_action_item(id, "Rotate keys", "alice", due, "bob");
+  ASSERT_TRUE(item) << item.error().to_string();
+  EXPECT_EQ(last().kind, "action_item_added");
+  EXPECT_EQ(last().detail, fmt::format("#{} Rotate keys (owner alice, due 2026-03-09T08:00:00Z)", *item));
+  ASSERT_TRUE(engine_->set_action_item_done(id, *item, true, "alice"));
+  EXPECT_EQ(last().kind, "action_item_done");
+  EXPECT_EQ(last().actor, "alice");
+  EXPECT_EQ(engine_->set_action_item_done(id, *item, true, "alice").error().code(),
+            core::ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(engine_->set_action_item_done(id, *item, false, "bob"));
+  EXPECT_EQ(last().kind, "action_item_reopened");
+  EXPECT_EQ(engine_->set_action_item_done(id, 999, true, "bob").error().code(), core::ErrorCode::kNotFound);
+  alerting::Alert second;
+  second.labels = core::Labels{{"alertname", "Scan"}, {"incident_type", "data_breach"}, {"instance", "db2"}};
+  second.fingerprint = second.labels.fingerprint();
+  second.active_at = second.updated_at = clock_.now();
+  ASSERT_TRUE(engine_->receive_alerts({second}));
+  const int64_t other = engine_->list_incidents({}).value().front().id;
+  ASSERT_NE(other, id);
+  EXPECT_EQ(engine_->set_action_item_done(other, *item, true, "bob").error().code(), core::ErrorCode::kNotFound)
+      << "an item belongs to its own incident";
+
+  // Completing: only a resolved incident, only with summary, impact and root cause written.
+  auto early = engine_->complete_postmortem(id, "alice");
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_NE(early.error().message().find("is triggered: resolve it"), std::string::npos) << early.error().message();
+  ASSERT_TRUE(engine_->resolve(id, "alice"));
+  auto missing = engine_->complete_postmortem(id, "alice");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("missing impact, root_cause"), std::string::npos) << missing.error().message();
+  EXPECT_EQ(missing.error().field(), "impact");
+  EXPECT_EQ(engine_->close(id, "alice").error().message(), missing.error().message()) << "close is completion";
+  EXPECT_EQ(engine_->get_incident(id).value().status, store::IncidentStatus::kResolved);
+  ASSERT_TRUE(engine_->edit_postmortem(id, {{"impact", "40k rows"}, {"root_cause", "a leaked key"}}, "bob"));
+  clock_.advance(minutes(5));
+  auto closed = engine_->complete_postmortem(id, "alice");
+  ASSERT_TRUE(closed) << closed.error().to_string();
+  EXPECT_EQ(closed->status, store::IncidentStatus::kClosed);
+  EXPECT_EQ(closed->closed_at, clock_.now());
+  const auto& timeline = closed->timeline;
+  ASSERT_GE(timeline.size(), 2u);
+  EXPECT_EQ(timeline[timeline.size() - 2].kind, "postmortem_completed");
+  EXPECT_EQ(timeline[timeline.size() - 2].detail, "1 action item (1 open)");
+  EXPECT_EQ(timeline.back().kind, "closed");
+  EXPECT_EQ(timeline.back().actor, "alice");
+  EXPECT_EQ(read()->completed_at, clock_.now());
+  EXPECT_EQ(read()->completed_by, "alice");
+
+  // Once: a second completion or close is refused. Afterwards items and fields stay editable, but
+  // a required field cannot be blanked.
+  EXPECT_EQ(engine_->complete_postmortem(id, "alice").error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_NE(engine_->close(id, "bob").error().message().find("completion happens once"), std::string::npos);
+  ASSERT_TRUE(engine_->set_action_item_done(id, *item, true, "alice")) << "action items are tracked after close";
+  ASSERT_TRUE(engine_->add_action_item(id, "Audit access", "carol", due, "bob"));
+  ASSERT_TRUE(engine_->edit_postmortem(id, {{"root_cause", "a key leaked in a public repo"}}, "bob"));
+  auto blanked = engine_->edit_postmortem(id, {{"root_cause", " "}}, "bob");
+  ASSERT_FALSE(blanked);
+  EXPECT_EQ(blanked.error().code(), core::ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(read()->fields.root_cause, "a key leaked in a public repo");
+  EXPECT_EQ(engine_->get_incident(id).value().status, store::IncidentStatus::kClosed);
+
+  // Tracked across incidents, and counted on /metrics.
+  auto open_items = engine_->list_action_items({});
+  ASSERT_TRUE(open_items);
+  EXPECT_EQ(open_items->size(), 2u);
+  clock_.advance(hours(24 * 8));  // both past due; one is done
+  const std::string metrics = metrics_.render();
+  EXPECT_NE(metrics.find("tocsin_action_items_open 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tocsin_action_items_overdue 1\n"), std::string::npos) << metrics;
+}
+
+// A postmortem whose action item's owner left the config cannot be completed until the item is
+// given to someone who is still there (here: the config changes under a fresh engine).
+TEST_F(ResponseTest, AnActionItemOwnedBySomeoneNoLongerConfiguredBlocksCompletion) {
+  const int64_t id = open("db1");
+  ASSERT_TRUE(engine_->edit_postmortem(id, {{"summary", "s"}, {"impact", "i"}, {"root_cause", "r"}}, "bob"));
+  ASSERT_TRUE(engine_->add_action_item(id, "Rotate keys", "carol", kStart + hours(1), "bob"));
+  ASSERT_TRUE(engine_->resolve(id, "alice"));
+  engine_.reset();
+  std::string yaml = config_yaml(receiver_.url());
+  yaml.replace(yaml.find("  - {id: carol"), yaml.find("escalation_policies:") - yaml.find("  - {id: carol"), "");
+  yaml.replace(yaml.find(", legal: \"person:carol\""), std::string(", legal: \"person:carol\"").size(), "");
+  yaml.replace(yaml.find("owner: legal, due: 96h"), std::string("owner: legal, due: 96h").size(), "owner: commander, due: 96h");
+  yaml.replace(yaml.find("owner: legal}"), std::string("owner: legal}").size(), "owner: commander}");
+  start_engine(yaml);
+  auto refused = engine_->complete_postmortem(id, "alice");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("missing action_items.1.owner"), std::string::npos)
+      << refused.error().message();
 }
 
 }  // namespace

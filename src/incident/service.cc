@@ -314,7 +314,7 @@ core::Result<store::Incident> IncidentService::mitigate(store::Tx& tx, int64_t i
 
 core::Result<store::Incident> IncidentService::close(store::Tx& tx, int64_t id, std::string_view actor,
                                                      core::Timestamp now) const {
-  return move(tx, id, IncidentStatus::kClosed, actor, now);
+  return complete_postmortem(tx, id, actor, now);
 }
 
 core::Result<store::Incident> IncidentService::reopen(store::Tx& tx, int64_t id, std::string_view actor,
@@ -387,9 +387,9 @@ bool is_reserved_kind(std::string_view kind) {
       "opened", "acknowledged", "mitigated", "resolved", "closed", "reopened", "note", "alert_added",
       "alert_resolved", "role_assigned", "escalated", "notified", "notify_failed", "severity_changed", "related",
       "task_done", "task_skipped", "task_overdue", "clock_expired", "clock_reminder", "paged", "drill",
-      "drill_page_skipped"};
+      "drill_page_skipped", "postmortem_edited", "postmortem_completed"};
   return std::find(std::begin(kReserved), std::end(kReserved), kind) != std::end(kReserved) ||
-         kind.starts_with("action_");
+         kind.starts_with("action_");  // action_… covers action_item_added / _done / _reopened too
 }
 
 bool is_event_kind(std::string_view kind) {

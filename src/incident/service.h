@@ -53,7 +53,7 @@ class IncidentService {
   core::Result<store::Incident> add_note(store::Tx& tx, int64_t id, std::string_view actor, std::string_view text,
                                          core::Timestamp now) const;
   core::Result<store::Incident> mitigate(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
-  // resolved → closed (the postmortem is done).
+  // resolved → closed: the same as complete_postmortem (closed means the postmortem is done).
   core::Result<store::Incident> close(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
   // mitigated or resolved → triggered; the escalation ladder starts again from its first level.
   core::Result<store::Incident> reopen(store::Tx& tx, int64_t id, std::string_view actor, core::Timestamp now) const;
@@ -69,6 +69,29 @@ class IncidentService {
   // Marks a task done (or skipped); writes task_done (task_skipped) with the step id.
   core::Result<store::Incident> complete_task(store::Tx& tx, int64_t id, std::string_view step, bool skipped,
                                               std::string_view actor, core::Timestamp now) const;
+
+  // Postmortems (postmortem.cc; the rules are in postmortem.h). Each writes one timeline event.
+  // Sets the named fields (a partial update; names from kPostmortemFields, else invalid_argument
+  // naming it); writes postmortem_edited listing the fields that changed (nothing changed: no
+  // event). Allowed in any status; after completion a required field cannot be blanked
+  // (failed_precondition).
+  core::Status edit_postmortem(store::Tx& tx, int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
+                               std::string_view actor, core::Timestamp now) const;
+  // Adds an open action item: a non-empty title, an owner who is a person in the config
+  // (invalid_argument naming "title" / "owner"). Allowed in any status, also after close.
+  // Returns the item's id; writes action_item_added.
+  core::Result<int64_t> add_action_item(store::Tx& tx, int64_t id, std::string_view title, std::string_view owner,
+                                        core::Timestamp due_at, std::string_view actor, core::Timestamp now) const;
+  // Marks an item of this incident done (or open again): not_found for an item of another
+  // incident or none; failed_precondition when it already is. Writes action_item_done /
+  // action_item_reopened.
+  core::Status set_action_item_done(store::Tx& tx, int64_t id, int64_t item, bool done, std::string_view actor,
+                                    core::Timestamp now) const;
+  // Completes the postmortem and closes the incident (resolved → closed), once: failed_precondition
+  // when the incident is not resolved (or already closed), or when missing_for_completion names
+  // anything. Writes postmortem_completed, then closed.
+  core::Result<store::Incident> complete_postmortem(store::Tx& tx, int64_t id, std::string_view actor,
+                                                    core::Timestamp now) const;
 
   // The first plan whose matchers all match, or nullptr.
   const config::Plan* plan_for(const core::Labels& labels) const;

@@ -91,6 +91,88 @@ std::string md_code_block(std::string_view text) {
 
 std::string h(std::string_view s) { return core::xml_escape(s); }
 
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    out.push_back(line);
+    start = end + 1;
+  }
+  return out;
+}
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+// Text people wrote, as Markdown: its line breaks and paragraphs kept, every line escaped like
+// recorded text, and a line that would start a heading, list, quote or rule escaped too.
+std::string md_written(std::string_view text) {
+  std::string out;
+  for (std::string_view line : lines_of(text)) {
+    std::string escaped = md(line);
+    const size_t lead = escaped.find_first_not_of(' ');
+    if (lead != std::string::npos) {
+      const char c = escaped[lead];
+      size_t digits = lead;
+      while (digits < escaped.size() && escaped[digits] >= '0' && escaped[digits] <= '9') ++digits;
+      if (c == '#' || c == '-' || c == '+' || c == '=' || c == '_' || c == '~') {
+        escaped.insert(lead, 1, '\\');
+      } else if (digits > lead && digits < escaped.size() && (escaped[digits] == '.' || escaped[digits] == ')')) {
+        escaped.insert(digits, 1, '\\');
+      }
+    }
+    out += escaped;
+    out += '\n';
+  }
+  return out;
+}
+
+// Text people wrote, as HTML paragraphs (a blank line starts a new one; a line break is a <br>).
+std::string html_written(std::string_view text) {
+  std::string out;
+  std::string paragraph;
+  auto flush = [&] {
+    if (!paragraph.empty()) out += "<p>" + paragraph + "</p>\n";
+    paragraph.clear();
+  };
+  for (std::string_view line : lines_of(text)) {
+    if (blank(line)) {
+      flush();
+      continue;
+    }
+    if (!paragraph.empty()) paragraph += "<br>\n";
+    paragraph += h(line);
+  }
+  flush();
+  return out;
+}
+
+std::string item_status_text(const store::ActionItem& item) {
+  if (item.status == store::ActionItemStatus::kDone) {
+    return fmt::format("done {}{}", item.done_at ? rfc(*item.done_at) : "", item.done_by.empty() ? "" : " by " + item.done_by);
+  }
+  return "open";
+}
+
+// The sections people write, in document order: heading, field, placeholder.
+struct WrittenSection {
+  std::string_view heading;
+  const std::string store::PostmortemFields::*field;
+  std::string_view placeholder;
+};
+constexpr WrittenSection kWrittenSections[] = {
+    {"Root cause", &store::PostmortemFields::root_cause, "To be filled in: what caused the incident."},
+    {"Contributing factors", &store::PostmortemFields::contributing_factors,
+     "To be filled in: what made it possible, worse or longer."},
+    {"What went well", &store::PostmortemFields::went_well, "To be filled in."},
+    {"What went badly", &store::PostmortemFields::went_badly, "To be filled in."},
+    {"Lessons learned", &store::PostmortemFields::lessons, "To be filled in."},
+};
+
 std::string step_outcome_text(const StepResult& s) {
   switch (s.outcome) {
     case StepOutcome::kOnTime: return "done on time";
@@ -136,6 +218,11 @@ core::Result<PostmortemInput> read_postmortem_input(store::Tx& tx, int64_t id) {
   std::sort(in.pages.begin(), in.pages.end(), [](const Page& a, const Page& b) {
     return std::tie(a.notification.created_at, a.notification.id) < std::tie(b.notification.created_at, b.notification.id);
   });
+  in.written = TOCSIN_TRY(tx.get_postmortem(id));
+  store::ActionItemFilter items;
+  items.incident = id;
+  items.limit = 10000;
+  in.action_items = TOCSIN_TRY(tx.list_action_items(items));
   return in;
 }
 
@@ -261,6 +348,12 @@ Postmortem postmortem_draft(const PostmortemInput& input, const config::Plan* pl
   }
   s += fmt::format("; {}.", plural(pm.pages.size(), "page", "pages"));
   pm.summary = std::move(s);
+  if (input.written) {
+    pm.written = input.written->fields;
+    pm.completed_at = input.written->completed_at;
+    pm.completed_by = input.written->completed_by;
+  }
+  pm.action_items = input.action_items;
   return pm;
 }
 
@@ -270,7 +363,8 @@ std::string render_markdown(const Postmortem& pm) {
     o += text;
     o += '\n';
   };
-  line(fmt::format("# Postmortem (draft): {}{}", pm.drill.empty() ? "" : "[DRILL] ", md(pm.title)));
+  line(fmt::format("# Postmortem{}: {}{}", pm.completed_at ? "" : " (draft)", pm.drill.empty() ? "" : "[DRILL] ",
+                   md(pm.title)));
   line("");
   line(fmt::format("- **Incident:** {}", pm.id));
   line(fmt::format("- **Plan:** {}", pm.plan.empty() ? "none"
@@ -279,9 +373,16 @@ std::string render_markdown(const Postmortem& pm) {
   line(fmt::format("- **Severity:** {}", md(pm.severity)));
   line(fmt::format("- **Status:** {}", md(pm.status)));
   if (!pm.drill.empty()) line(fmt::format("- **Drill:** [DRILL] {} — a drill incident, not a real outage", md(pm.drill)));
+  if (pm.completed_at) {
+    line(fmt::format("- **Postmortem:** completed by {} at {}", md(pm.completed_by), rfc(*pm.completed_at)));
+  }
   line("");
   line("## Summary");
   line("");
+  if (!blank(pm.written.summary)) {
+    o += md_written(pm.written.summary);
+    line("");
+  }
   line(md(pm.summary));
   line("");
   line("## Impact window");
@@ -290,6 +391,10 @@ std::string render_markdown(const Postmortem& pm) {
   line(fmt::format("- **End:** {}", pm.impact_end ? rfc(*pm.impact_end) + " (resolved)" : "not resolved yet"));
   line(fmt::format("- **Duration:** {}", pm.impact_duration ? human_duration(*pm.impact_duration) : "—"));
   line("");
+  if (!blank(pm.written.impact)) {
+    o += md_written(pm.written.impact);
+    line("");
+  }
   line("## Detection");
   line("");
   if (!pm.drill.empty()) line(fmt::format("[DRILL] Raised by drill {}: its alerts carry the label drill=\"{}\".", md(pm.drill), md(pm.drill)));
@@ -370,30 +475,39 @@ std::string render_markdown(const Postmortem& pm) {
     line(fmt::format("| {} | {} | {} | {} |", rfc(e.at), md(e.kind), md(e.actor), md(e.detail)));
   }
   line("");
-  line("## Root cause");
-  line("");
-  line("_To be filled in: what caused the incident._");
-  line("");
-  line("## Contributing factors");
-  line("");
-  line("_To be filled in: what made it possible, worse or longer._");
-  line("");
-  line("## What went well");
-  line("");
-  line("_To be filled in._");
-  line("");
+  for (const auto& section : kWrittenSections) {
+    line(fmt::format("## {}", section.heading));
+    line("");
+    const std::string& text = pm.written.*section.field;
+    if (blank(text)) {
+      line(fmt::format("_{}_", section.placeholder));
+    } else {
+      o += md_written(text);
+    }
+    line("");
+  }
   line("## Action items");
   line("");
-  line("| action | owner | due |");
-  line("|---|---|---|");
-  line("| _to be filled in_ | | |");
+  if (pm.action_items.empty()) {
+    line("| action | owner | due |");
+    line("|---|---|---|");
+    line("| _to be filled in_ | | |");
+  } else {
+    line("| # | action | owner | due | status |");
+    line("|---|---|---|---|---|");
+    for (const auto& item : pm.action_items) {
+      line(fmt::format("| {} | {} | {} | {} | {} |", item.id, md(item.title), md(item.owner), rfc(item.due_at),
+                       md(item_status_text(item))));
+    }
+  }
   return o;
 }
 
 std::string render_html(const Postmortem& pm) {
   std::string o;
   auto add = [&](std::string_view s) { o += s; };
-  const std::string heading = fmt::format("Postmortem (draft): {}{}", pm.drill.empty() ? "" : "[DRILL] ", pm.title);
+  const std::string kind = pm.completed_at ? "Postmortem" : "Postmortem (draft)";
+  const std::string heading = fmt::format("{}: {}{}", kind, pm.drill.empty() ? "" : "[DRILL] ", pm.title);
   add("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width\">\n");
   add(fmt::format("<title>{} · tocsin</title>\n", h(heading)));
@@ -405,7 +519,7 @@ std::string render_html(const Postmortem& pm) {
       ".drill{background:#fd0;color:#000;padding:0 .3em;font-weight:bold}.todo{color:#777;font-style:italic}\n"
       "@media (prefers-color-scheme:dark){body{background:#111;color:#eee}pre{background:#222;color:#eee}}\n"
       "</style></head>\n<body>\n");
-  add(fmt::format("<h1>Postmortem (draft): {}{}</h1>\n", pm.drill.empty() ? "" : "<span class=\"drill\">[DRILL]</span> ",
+  add(fmt::format("<h1>{}: {}{}</h1>\n", kind, pm.drill.empty() ? "" : "<span class=\"drill\">[DRILL]</span> ",
                   h(pm.title)));
   add("<ul>\n");
   add(fmt::format("<li><b>Incident:</b> {}</li>\n", pm.id));
@@ -416,12 +530,17 @@ std::string render_html(const Postmortem& pm) {
     add(fmt::format("<li><b>Drill:</b> <span class=\"drill\">[DRILL]</span> {} — a drill incident, not a real outage</li>\n",
                     h(pm.drill)));
   }
+  if (pm.completed_at) {
+    add(fmt::format("<li><b>Postmortem:</b> completed by {} at {}</li>\n", h(pm.completed_by), rfc(*pm.completed_at)));
+  }
   add("</ul>\n<h2>Summary</h2>\n");
+  if (!blank(pm.written.summary)) add(html_written(pm.written.summary));
   add(fmt::format("<p>{}</p>\n", h(pm.summary)));
   add("<h2>Impact window</h2>\n<ul>\n");
   add(fmt::format("<li><b>Start:</b> {} ({})</li>\n", rfc(pm.impact_start), h(pm.impact_start_from)));
   add(fmt::format("<li><b>End:</b> {}</li>\n", pm.impact_end ? rfc(*pm.impact_end) + " (resolved)" : "not resolved yet"));
   add(fmt::format("<li><b>Duration:</b> {}</li>\n</ul>\n", pm.impact_duration ? human_duration(*pm.impact_duration) : "—"));
+  if (!blank(pm.written.impact)) add(html_written(pm.written.impact));
   add("<h2>Detection</h2>\n");
   if (!pm.drill.empty()) {
     add(fmt::format("<p><span class=\"drill\">[DRILL]</span> Raised by drill {0}: its alerts carry the label "
@@ -497,12 +616,24 @@ std::string render_html(const Postmortem& pm) {
                     h(e.detail)));
   }
   add("</table>\n");
-  add("<h2>Root cause</h2>\n<p class=\"todo\">To be filled in: what caused the incident.</p>\n"
-      "<h2>Contributing factors</h2>\n<p class=\"todo\">To be filled in: what made it possible, worse or longer.</p>\n"
-      "<h2>What went well</h2>\n<p class=\"todo\">To be filled in.</p>\n"
-      "<h2>Action items</h2>\n<table><tr><th>action</th><th>owner</th><th>due</th></tr>\n"
-      "<tr><td class=\"todo\">to be filled in</td><td></td><td></td></tr></table>\n"
-      "</body></html>\n");
+  for (const auto& section : kWrittenSections) {
+    add(fmt::format("<h2>{}</h2>\n", section.heading));
+    const std::string& text = pm.written.*section.field;
+    add(blank(text) ? fmt::format("<p class=\"todo\">{}</p>\n", section.placeholder) : html_written(text));
+  }
+  add("<h2>Action items</h2>\n");
+  if (pm.action_items.empty()) {
+    add("<table><tr><th>action</th><th>owner</th><th>due</th></tr>\n"
+        "<tr><td class=\"todo\">to be filled in</td><td></td><td></td></tr></table>\n");
+  } else {
+    add("<table><tr><th>#</th><th>action</th><th>owner</th><th>due</th><th>status</th></tr>\n");
+    for (const auto& item : pm.action_items) {
+      add(fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", item.id, h(item.title),
+                      h(item.owner), rfc(item.due_at), h(item_status_text(item))));
+    }
+    add("</table>\n");
+  }
+  add("</body></html>\n");
   return o;
 }
 

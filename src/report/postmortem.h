@@ -1,8 +1,9 @@
 // The postmortem draft of one incident (issue 8, item 1): everything the records say — summary,
 // impact window, how it was detected, the timeline, plan steps done on time / late / skipped /
 // open, automated actions and their outputs, pages and acknowledgements — followed by the sections
-// people fill in (root cause, contributing factors, what went well, action items), left as
-// placeholders. Rendered as Markdown or as one self-contained HTML page (no external assets,
+// people write through the API (summary, impact, root cause, contributing factors, what went well
+// and badly, lessons, action items with their status), each a placeholder until written. A
+// completed postmortem is titled "Postmortem", otherwise "Postmortem (draft)". Rendered as Markdown or as one self-contained HTML page (no external assets,
 // every recorded string escaped).
 //
 // The draft is a pure function of the records: no clock is read, so the same incident gives the
@@ -35,10 +36,12 @@ struct PostmortemInput {
   store::Incident incident;
   std::vector<store::AlertRecord> alerts;
   std::vector<Page> pages;  // in creation order
+  std::optional<store::Postmortem> written;     // what people wrote (none yet: nullopt)
+  std::vector<store::ActionItem> action_items;  // by due time
 };
 
-// Reads the incident `id` (not_found when absent), its alert records and notifications with their
-// attempts.
+// Reads the incident `id` (not_found when absent), its alert records, notifications with their
+// attempts, the written postmortem and its action items.
 core::Result<PostmortemInput> read_postmortem_input(store::Tx& tx, int64_t id);
 
 struct DetectedBy {
@@ -115,6 +118,11 @@ struct Postmortem {
   std::optional<Duration> ack_after_first_page;    // first page → acknowledged
   std::optional<Timestamp> resolved_at;
   std::string resolved_by;
+  // What people wrote ("" = a placeholder is shown), and whether they completed it.
+  store::PostmortemFields written;
+  std::vector<store::ActionItem> action_items;
+  std::optional<Timestamp> completed_at;
+  std::string completed_by;
 };
 
 // The draft from the records. `plan` may be null (a plan no longer in the config).

@@ -212,6 +212,72 @@ TEST(Postmortem, HtmlIsSelfContainedAndEscaped) {
   EXPECT_NE(md.find("summary: db1 is down \\<script\\>alert(1)\\</script\\>"), std::string::npos) << md;
 }
 
+// What people wrote replaces the placeholders: line breaks and paragraphs kept, markup escaped
+// (also a line that would start a heading or a list), action items with their status; a
+// completed postmortem loses "(draft)".
+TEST(Postmortem, ShowsWhatPeopleWroteAndTheActionItems) {
+  PostmortemInput in = fixture();
+  store::Postmortem written;
+  written.incident_id = 7;
+  written.fields.summary = "The database host ran out of disk.";
+  written.fields.impact = "Checkout failed for 72 minutes.";
+  written.fields.root_cause = "Logs filled /var.\n# not a heading\n- not a list\n\n<b>Second</b> paragraph";
+  written.fields.went_badly = "Paging took 5 minutes | slow";
+  written.completed_at = at("2026-03-02T09:00:00Z");
+  written.completed_by = "alice";
+  in.written = written;
+  store::ActionItem open_item;
+  open_item.id = 3;
+  open_item.incident_id = 7;
+  open_item.title = "Alert on disk > 80%";
+  open_item.owner = "bob";
+  open_item.due_at = at("2026-03-10T00:00:00Z");
+  store::ActionItem done_item = open_item;
+  done_item.id = 4;
+  done_item.title = "Rotate logs";
+  done_item.status = store::ActionItemStatus::kDone;
+  done_item.done_at = at("2026-03-03T12:00:00Z");
+  done_item.done_by = "carol";
+  in.action_items = {open_item, done_item};
+  const Postmortem pm = postmortem_draft(in, nullptr);
+  const std::string md = render_markdown(pm);
+  EXPECT_TRUE(md.starts_with("# Postmortem: System crash: host db1 down\n")) << md;
+  EXPECT_NE(md.find("- **Postmortem:** completed by alice at 2026-03-02T09:00:00Z"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Summary\n\nThe database host ran out of disk.\n\nIncident 7"), std::string::npos) << md;
+  EXPECT_NE(md.find("- **Duration:** 1h12m30s\n\nCheckout failed for 72 minutes.\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Root cause\n\nLogs filled /var.\n\\# not a heading\n\\- not a list\n\n"
+                    "\\<b\\>Second\\</b\\> paragraph\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("## What went badly\n\nPaging took 5 minutes \\| slow\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Contributing factors\n\n_To be filled in: what made it possible, worse or longer._"),
+            std::string::npos)
+      << "unwritten sections keep their placeholder";
+  EXPECT_NE(md.find("## Lessons learned\n\n_To be filled in._"), std::string::npos);
+  EXPECT_NE(md.find("| # | action | owner | due | status |"), std::string::npos);
+  EXPECT_NE(md.find("| 3 | Alert on disk \\> 80% | bob | 2026-03-10T00:00:00Z | open |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 4 | Rotate logs | bob | 2026-03-10T00:00:00Z | done 2026-03-03T12:00:00Z by carol |"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("_to be filled in_"), std::string::npos) << "no placeholder row once items exist";
+
+  const std::string html = render_html(pm);
+  EXPECT_NE(html.find("<h1>Postmortem: System crash"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Root cause</h2>\n<p>Logs filled /var.<br>\n# not a heading<br>\n- not a list</p>\n"
+                      "<p>&lt;b&gt;Second&lt;/b&gt; paragraph</p>\n"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td>4</td><td>Rotate logs</td><td>bob</td><td>2026-03-10T00:00:00Z</td>"
+                      "<td>done 2026-03-03T12:00:00Z by carol</td>"),
+            std::string::npos)
+      << html;
+  EXPECT_EQ(html.find("<b>Second"), std::string::npos);
+
+  // Not completed yet: still a draft.
+  in.written->completed_at.reset();
+  EXPECT_TRUE(render_markdown(postmortem_draft(in, nullptr)).starts_with("# Postmortem (draft): "));
+}
+
 TEST(Postmortem, WithoutAlertRecordsTheImpactStartsAtTheOpening) {
   PostmortemInput in = fixture();
   in.alerts.clear();

@@ -16,6 +16,7 @@
 #include "core/simulated_clock.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "report/kpi_metrics.h"
 #include "server/notifiers.h"
 #include "server/step_loop.h"
 #include "store/sqlite/sqlite_store.h"
@@ -116,6 +117,7 @@ struct Runtime::Impl {
   Senders senders;
   std::unique_ptr<action::SystemExecutor> action_executor;
   std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<report::KpiMetrics> kpi_metrics;  // the tocsin_kpi_ gauges of /metrics
   std::unique_ptr<api::Router> router;
   std::atomic<api::Router*> ready_router{nullptr};  // what the HTTP threads see; set last
   std::unique_ptr<http::Server> http;
@@ -209,6 +211,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.series_file = std::filesystem::path(cfg.server.data_dir) / "series.snapshot";
   engine_options.sample_log_dir = std::filesystem::path(cfg.server.data_dir) / "sample-log";
   impl->engine = TOCSIN_TRY(engine::Engine::create(std::move(engine_options)));
+  // KPIs over the last 30 days of the engine's clock, recomputed at most once a minute.
+  impl->kpi_metrics = std::make_unique<report::KpiMetrics>(*impl->store, *impl->clock, impl->metrics,
+                                                           report::KpiMetrics::Options{});
   // Order matters: the driver exists before anything can ingest (its wake hook), and the router
   // is published to the HTTP threads last, when everything behind it is ready.
   impl->last_state_save = impl->system_clock.now();

@@ -49,6 +49,11 @@ constexpr NameTable<ActionState, 5> kActionStates{{
     {ActionState::kFailed, "failed"},
 }};
 
+constexpr NameTable<ActionItemStatus, 2> kActionItemStatuses{{
+    {ActionItemStatus::kOpen, "open"},
+    {ActionItemStatus::kDone, "done"},
+}};
+
 template <class Enum, size_t N>
 std::string_view name_of(const NameTable<Enum, N>& table, Enum value) {
   for (const auto& [e, name] : table) {
@@ -91,6 +96,11 @@ Result<NotificationStatus> parse_notification_status(std::string_view s) {
 
 std::string_view to_string(ActionState s) { return name_of(kActionStates, s); }
 Result<ActionState> parse_action_state(std::string_view s) { return parse_name(kActionStates, "action state", s); }
+
+std::string_view to_string(ActionItemStatus s) { return name_of(kActionItemStatuses, s); }
+Result<ActionItemStatus> parse_action_item_status(std::string_view s) {
+  return parse_name(kActionItemStatuses, "action item status", s);
+}
 
 Status validate_drill_run(const DrillRun& run) {
   auto bad = [](std::string_view field, std::string message) -> Status {

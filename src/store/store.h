@@ -190,6 +190,7 @@ struct IncidentFilter {
   std::optional<IncidentStatus> status;
   std::string plan;  // empty = any
   std::optional<Timestamp> since;  // opened at or after
+  std::optional<Timestamp> until;  // opened before
   int limit = 500;
   bool with_details = false;  // also load alerts, tasks, actions and timeline
 };
@@ -269,6 +270,64 @@ struct LiveDrill {
   // The scenario file's text when it was registered with it ("" = not known): the server then
   // scores the drill itself when it finishes (drill/live_score.h).
   std::string scenario_yaml;
+};
+
+// The written part of an incident's postmortem (issue 8): what people fill in over the draft
+// tocsin derives from the records (report/postmortem.h). Plain text; "" = not written yet.
+struct PostmortemFields {
+  std::string summary;
+  std::string impact;
+  std::string root_cause;
+  std::string contributing_factors;
+  std::string went_well;
+  std::string went_badly;
+  std::string lessons;
+
+  bool operator==(const PostmortemFields&) const = default;
+};
+
+// One row per incident whose postmortem someone has edited; an incident without one has an
+// empty, unwritten postmortem. completed_at is set once, when the postmortem is completed (which
+// closes the incident); the incident layer owns the rules (incident/postmortem.h).
+struct Postmortem {
+  int64_t incident_id = 0;
+  PostmortemFields fields;
+  std::optional<Timestamp> updated_at;  // last edit of the fields
+  std::string updated_by;
+  std::optional<Timestamp> completed_at;
+  std::string completed_by;
+};
+
+enum class ActionItemStatus { kOpen, kDone };
+std::string_view to_string(ActionItemStatus s);
+Result<ActionItemStatus> parse_action_item_status(std::string_view s);
+
+// A follow-up from a postmortem, tracked until it is done (also after the incident closed).
+struct ActionItem {
+  int64_t id = 0;  // assigned by the store, never reused
+  int64_t incident_id = 0;
+  std::string title;
+  std::string owner;  // a person id from the config
+  Timestamp due_at{};
+  ActionItemStatus status = ActionItemStatus::kOpen;
+  Timestamp created_at{};
+  std::string created_by;
+  std::optional<Timestamp> done_at;  // when done; cleared when reopened
+  std::string done_by;
+};
+
+struct ActionItemFilter {
+  std::optional<int64_t> incident;          // empty = every incident
+  std::optional<ActionItemStatus> status;   // empty = any
+  std::string owner;                        // empty = anyone
+  std::optional<Timestamp> due_before;      // due_at < this
+  int limit = 1000;
+};
+
+// Open action items, and those of them past due at `now`.
+struct ActionItemCounts {
+  int64_t open = 0;
+  int64_t overdue = 0;
 };
 
 // One change made by a person or an API client (docs/compliance.md): who, what, when. Written by
@@ -396,6 +455,20 @@ class Tx {
   virtual Status update_live_drill(const LiveDrill& drill) = 0;
   virtual Result<std::optional<LiveDrill>> get_live_drill(int64_t id) = 0;
   virtual Result<std::vector<LiveDrill>> list_live_drills(bool running_only) = 0;  // newest first
+
+  // Postmortems. upsert_postmortem writes every column (the incident must exist).
+  virtual Result<std::optional<Postmortem>> get_postmortem(int64_t incident_id) = 0;
+  virtual Status upsert_postmortem(const Postmortem& postmortem) = 0;
+
+  // Action items. insert_action_item assigns and returns the id; update_action_item writes every
+  // column (not_found when absent).
+  virtual Result<int64_t> insert_action_item(const ActionItem& item) = 0;
+  virtual Status update_action_item(const ActionItem& item) = 0;
+  virtual Result<std::optional<ActionItem>> get_action_item(int64_t id) = 0;
+  // Ordered by due_at, then id.
+  virtual Result<std::vector<ActionItem>> list_action_items(const ActionItemFilter& filter) = 0;
+  // One COUNT over the open items (what /metrics shows).
+  virtual Result<ActionItemCounts> count_action_items(Timestamp now) = 0;
 
   // The audit log. append_audit assigns and returns the id (the entry's own id is ignored);
   // list_audit returns the matching entries oldest first (at, then id).

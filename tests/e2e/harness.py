@@ -401,6 +401,10 @@ class Tocsin:
              timeout: float = 10.0) -> Response:
         return http_json("POST", self.url(path), payload=payload, raw=raw, timeout=timeout)
 
+    def put(self, path: str, payload: Any = None, raw: bytes | str | None = None,
+            timeout: float = 10.0) -> Response:
+        return http_json("PUT", self.url(path), payload=payload, raw=raw, timeout=timeout)
+
     def push(self, samples: list[dict]) -> Response:
         return self.post("/api/v1/push", samples)
 

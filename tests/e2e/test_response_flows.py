@@ -211,6 +211,11 @@ class ResponseFlows(LogsOnFailure):
         for step in ("failover", "recover", "postmortem"):
             self.post(f"/api/v1/incidents/{iid}/tasks/{step}/done", {"actor": "bob"})
         self.assertEqual(self.post(f"/api/v1/incidents/{iid}/resolve", {"actor": "bob"})["status"], "resolved")
+        # Closed means the postmortem is done (docs/postmortems.md): write it, then close.
+        r = self.server.put(f"/api/v1/incidents/{iid}/postmortem",
+                            {"actor": "bob", "summary": "primary crashed", "impact": "api down",
+                             "root_cause": "kernel panic on the primary"})
+        self.assertEqual(r.status, 200, r)
         self.assertEqual(self.post(f"/api/v1/incidents/{iid}/close", {"actor": "bob"})["status"], "closed")
 
     def test_2_data_breach(self):

@@ -260,9 +260,39 @@ constexpr std::string_view kV8 = R"sql(
 ALTER TABLE live_drills ADD COLUMN scenario_yaml TEXT NOT NULL DEFAULT '';
 )sql";
 
-// Reserved for the postmortem branch's script (issue 8), developed alongside; empty here so that
-// the audit log keeps its number 10 when the branches meet.
-constexpr std::string_view kV9 = "";
+// Postmortems people write and the action items they track (issue 8, docs/postmortems.md). Only
+// new tables, so it applies after any other script; renumber it when branches meet.
+constexpr std::string_view kV9 = R"sql(
+CREATE TABLE postmortems (
+  incident_id          INTEGER PRIMARY KEY REFERENCES incidents (id),
+  summary              TEXT    NOT NULL,
+  impact               TEXT    NOT NULL,
+  root_cause           TEXT    NOT NULL,
+  contributing_factors TEXT    NOT NULL,
+  went_well            TEXT    NOT NULL,
+  went_badly           TEXT    NOT NULL,
+  lessons              TEXT    NOT NULL,
+  updated_at           INTEGER,
+  updated_by           TEXT    NOT NULL,
+  completed_at         INTEGER,
+  completed_by         TEXT    NOT NULL
+);
+
+CREATE TABLE action_items (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused
+  incident_id INTEGER NOT NULL REFERENCES incidents (id),
+  title       TEXT    NOT NULL CHECK (title <> ''),
+  owner       TEXT    NOT NULL,
+  due_at      INTEGER NOT NULL,
+  status      TEXT    NOT NULL CHECK (status IN ('open', 'done')),
+  created_at  INTEGER NOT NULL,
+  created_by  TEXT    NOT NULL,
+  done_at     INTEGER,
+  done_by     TEXT    NOT NULL
+);
+CREATE INDEX action_items_by_incident ON action_items (incident_id, id);
+CREATE INDEX action_items_by_status_due ON action_items (status, due_at, id);
+)sql";
 
 // The audit log (issue 8, docs/compliance.md): every change made by a person or an API client,
 // written in the transaction of the change. Only a new table, so it applies after any other

@@ -244,5 +244,32 @@ TEST_F(MigrationsTest, Version7LiveDrillsSurviveVersion8WithoutAScenario) {
   EXPECT_TRUE(status.has_value()) << status.error().to_string();
 }
 
+TEST_F(MigrationsTest, Version8IncidentsGetAnUnwrittenPostmortemAndActionItemsInVersion9) {
+  {
+    auto db = open();
+    ASSERT_EQ(migrate(*db, schema_migrations().first(8)).value_or(-1), 8);
+    auto inserted = db->exec(R"sql(
+      INSERT INTO incidents (id, title, plan, severity, status, group_key, opened_at, escalation_policy,
+                             escalation_pass, escalation_next_level)
+        VALUES (1, 'crash', 'system_crash', 'critical', 'resolved', 'g', 1000, 'ops', 0, 0);
+    )sql");
+    ASSERT_TRUE(inserted.has_value()) << inserted.error().to_string();
+  }
+  auto store = open_sqlite_store(dir_.path() / "m.db");
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  auto status = (*store)->write([&](Tx& tx) -> Status {
+    EXPECT_FALSE(TOCSIN_TRY(tx.get_postmortem(1)).has_value()) << "nobody has written it yet";
+    ActionItem item;
+    item.incident_id = 1;
+    item.title = "add a disk alert";
+    item.owner = "alice";
+    item.due_at = core::from_unix_ms(5000);
+    item.created_at = core::from_unix_ms(2000);
+    EXPECT_EQ(TOCSIN_TRY(tx.insert_action_item(item)), 1);
+    return core::ok();
+  });
+  EXPECT_TRUE(status.has_value()) << status.error().to_string();
+}
+
 }  // namespace
 }  // namespace tocsin::store::sqlite

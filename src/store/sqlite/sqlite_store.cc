@@ -190,6 +190,11 @@ auto annotate(std::string_view operation, F&& body) -> decltype(body()) {
   "id, scenario, plan, mode, seed, participants, started_at, finished_at, ran_at, score, passed, live_drill"
 #define TOCSIN_LIVE_DRILL_COLUMNS \
   "id, scenario, plan, participants, started_at, finished_at, started_by, finished_by, run, scenario_yaml"
+#define TOCSIN_POSTMORTEM_COLUMNS                                                                           \
+  "incident_id, summary, impact, root_cause, contributing_factors, went_well, went_badly, lessons, updated_at, " \
+  "updated_by, completed_at, completed_by"
+#define TOCSIN_ACTION_ITEM_COLUMNS \
+  "id, incident_id, title, owner, due_at, status, created_at, created_by, done_at, done_by"
 #define TOCSIN_SILENCE_COLUMNS "id, matchers, starts_at, ends_at, updated_at, created_by, comment"
 #define TOCSIN_NFLOG_COLUMNS "receiver, group_key, firing, resolved, at, expires_at"
 #define TOCSIN_ACTION_RUN_COLUMNS                                                                            \
@@ -362,6 +367,40 @@ Result<LiveDrill> read_live_drill(const Statement& row) {
   drill.run = row.column_optional_int64(8);
   drill.scenario_yaml = row.column_text(9);
   return drill;
+}
+
+Result<Postmortem> read_postmortem(const Statement& row) {
+  Postmortem pm;
+  pm.incident_id = row.column_int64(0);
+  pm.fields.summary = row.column_text(1);
+  pm.fields.impact = row.column_text(2);
+  pm.fields.root_cause = row.column_text(3);
+  pm.fields.contributing_factors = row.column_text(4);
+  pm.fields.went_well = row.column_text(5);
+  pm.fields.went_badly = row.column_text(6);
+  pm.fields.lessons = row.column_text(7);
+  pm.updated_at = time_from_db(row.column_optional_int64(8));
+  pm.updated_by = row.column_text(9);
+  pm.completed_at = time_from_db(row.column_optional_int64(10));
+  pm.completed_by = row.column_text(11);
+  return pm;
+}
+
+Result<ActionItem> read_action_item(const Statement& row) {
+  ActionItem item;
+  item.id = row.column_int64(0);
+  item.incident_id = row.column_int64(1);
+  item.title = row.column_text(2);
+  item.owner = row.column_text(3);
+  item.due_at = time_from_db(row.column_int64(4));
+  auto status = parse_action_item_status(row.column_text(5));
+  if (!status) return std::unexpected(corrupt(fmt::format("action item {} status", item.id), status.error()));
+  item.status = *status;
+  item.created_at = time_from_db(row.column_int64(6));
+  item.created_by = row.column_text(7);
+  item.done_at = time_from_db(row.column_optional_int64(8));
+  item.done_by = row.column_text(9);
+  return item;
 }
 
 // Steps through every row of a bound statement, converting each with read_row.
@@ -661,8 +700,10 @@ class SqliteTx final : public Tx {
         auto statement = TOCSIN_TRY(prepare(
             "SELECT " TOCSIN_INCIDENT_COLUMNS " FROM incidents "
             "WHERE (?1 IS NULL OR status = ?1) AND (?2 = '' OR plan = ?2) AND (?3 IS NULL OR opened_at >= ?3) "
+            "AND (?5 IS NULL OR opened_at < ?5) "
             "ORDER BY opened_at DESC, id DESC LIMIT ?4"));
-        TOCSIN_RETURN_IF_ERROR(statement->bind_all(status, filter.plan, to_db(filter.since), filter.limit));
+        TOCSIN_RETURN_IF_ERROR(
+            statement->bind_all(status, filter.plan, to_db(filter.since), filter.limit, to_db(filter.until)));
         incidents = TOCSIN_TRY(collect<Incident>(*statement, read_incident));
       }
       if (filter.with_details) {
@@ -1111,6 +1152,111 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Result<std::optional<Postmortem>> get_postmortem(int64_t incident_id) override {
+    return annotate("get_postmortem", [&]() -> Result<std::optional<Postmortem>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(prepare("SELECT " TOCSIN_POSTMORTEM_COLUMNS " FROM postmortems WHERE incident_id = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_id));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_postmortem(*statement));
+    });
+  }
+
+  Status upsert_postmortem(const Postmortem& pm) override {
+    return annotate("upsert_postmortem", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      TOCSIN_RETURN_IF_ERROR(require_incident(pm.incident_id));
+      const PostmortemFields& f = pm.fields;
+      auto statement = TOCSIN_TRY(prepare(
+          "INSERT INTO postmortems (" TOCSIN_POSTMORTEM_COLUMNS ") "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+          "ON CONFLICT (incident_id) DO UPDATE SET summary = excluded.summary, impact = excluded.impact, "
+          "root_cause = excluded.root_cause, contributing_factors = excluded.contributing_factors, "
+          "went_well = excluded.went_well, went_badly = excluded.went_badly, lessons = excluded.lessons, "
+          "updated_at = excluded.updated_at, updated_by = excluded.updated_by, "
+          "completed_at = excluded.completed_at, completed_by = excluded.completed_by"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(pm.incident_id, f.summary, f.impact, f.root_cause,
+                                                 f.contributing_factors, f.went_well, f.went_badly, f.lessons,
+                                                 to_db(pm.updated_at), pm.updated_by, to_db(pm.completed_at),
+                                                 pm.completed_by));
+      return statement->run();
+    });
+  }
+
+  Result<int64_t> insert_action_item(const ActionItem& item) override {
+    return annotate("insert_action_item", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      TOCSIN_RETURN_IF_ERROR(require_incident(item.incident_id));
+      auto statement = TOCSIN_TRY(prepare(
+          "INSERT INTO action_items (incident_id, title, owner, due_at, status, created_at, created_by, done_at, "
+          "done_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(item.incident_id, item.title, item.owner, to_db(item.due_at),
+                                                 to_string(item.status), to_db(item.created_at), item.created_by,
+                                                 to_db(item.done_at), item.done_by));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Status update_action_item(const ActionItem& item) override {
+    return annotate("update_action_item", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare(
+          "UPDATE action_items SET incident_id = ?1, title = ?2, owner = ?3, due_at = ?4, status = ?5, "
+          "created_at = ?6, created_by = ?7, done_at = ?8, done_by = ?9 WHERE id = ?10"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(item.incident_id, item.title, item.owner, to_db(item.due_at),
+                                                 to_string(item.status), to_db(item.created_at), item.created_by,
+                                                 to_db(item.done_at), item.done_by, item.id));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      if (db_.changes() == 0) {
+        return std::unexpected(Error::not_found(fmt::format("action item {} does not exist", item.id)));
+      }
+      return core::ok();
+    });
+  }
+
+  Result<std::optional<ActionItem>> get_action_item(int64_t id) override {
+    return annotate("get_action_item", [&]() -> Result<std::optional<ActionItem>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare("SELECT " TOCSIN_ACTION_ITEM_COLUMNS " FROM action_items WHERE id = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return TOCSIN_TRY(read_action_item(*statement));
+    });
+  }
+
+  Result<std::vector<ActionItem>> list_action_items(const ActionItemFilter& filter) override {
+    return annotate("list_action_items", [&]() -> Result<std::vector<ActionItem>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      TOCSIN_RETURN_IF_ERROR(check_limit(filter.limit));
+      std::optional<std::string_view> status;
+      if (filter.status) status = to_string(*filter.status);
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT " TOCSIN_ACTION_ITEM_COLUMNS " FROM action_items "
+          "WHERE (?1 IS NULL OR incident_id = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 = '' OR owner = ?3) "
+          "AND (?4 IS NULL OR due_at < ?4) ORDER BY due_at, id LIMIT ?5"));
+      TOCSIN_RETURN_IF_ERROR(
+          statement->bind_all(filter.incident, status, filter.owner, to_db(filter.due_before), filter.limit));
+      return collect<ActionItem>(*statement, read_action_item);
+    });
+  }
+
+  Result<ActionItemCounts> count_action_items(Timestamp now) override {
+    return annotate("count_action_items", [&]() -> Result<ActionItemCounts> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT COUNT(*), COALESCE(SUM(due_at < ?1), 0) FROM action_items WHERE status = 'open'"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now)));
+      ActionItemCounts counts;
+      if (TOCSIN_TRY(statement->step())) {
+        counts.open = statement->column_int64(0);
+        counts.overdue = statement->column_int64(1);
+      }
+      return counts;
+    });
+  }
+
   Result<int64_t> append_audit(const AuditEntry& e) override {
     return annotate("append_audit", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
@@ -1165,6 +1311,17 @@ class SqliteTx final : public Tx {
       begun_ = true;
     }
     return db_.prepare(sql);
+  }
+
+  // not_found naming the incident, for rows that belong to one (the foreign key would only say
+  // "FOREIGN KEY constraint failed").
+  Status require_incident(int64_t incident_id) {
+    auto statement = TOCSIN_TRY(prepare("SELECT 1 FROM incidents WHERE id = ?1"));
+    TOCSIN_RETURN_IF_ERROR(statement->bind_all(incident_id));
+    if (!TOCSIN_TRY(statement->step())) {
+      return std::unexpected(Error::not_found(fmt::format("incident {} does not exist", incident_id)));
+    }
+    return core::ok();
   }
 
   static Error missing_alert(uint64_t fingerprint) {

@@ -1000,6 +1000,12 @@ TEST_F(SqliteStoreTest, ListIncidentsNewestFirstWithFilters) {
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.status = IncidentStatus::kTriggered; }))), ElementsAre(id, ic, ia));
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.plan = "system_crash"; }))), ElementsAre(ic, ia));
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.since = at(2000); }))), ElementsAre(id, ib, ic));
+  EXPECT_THAT(ids_of(list(filter([](auto& f) { f.until = at(3000); }))), ElementsAre(ic, ia));  // before, not at
+  EXPECT_THAT(ids_of(list(filter([](auto& f) {
+                f.since = at(1500);
+                f.until = at(3001);
+              }))),
+              ElementsAre(id, ib, ic));
   EXPECT_THAT(ids_of(list(filter([](auto& f) { f.limit = 2; }))), ElementsAre(id, ib));
   EXPECT_TRUE(list(filter([](auto& f) { f.limit = 0; })).empty());
   EXPECT_THAT(ids_of(list(filter([](auto& f) {
@@ -1627,6 +1633,134 @@ TEST_F(SqliteStoreTest, LiveDrillsRoundTripUpdateAndListRunningOnes) {
   auto st = store_->write([&](Tx& tx) { return tx.update_live_drill(missing); });
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, PostmortemsRoundTripAndOverwriteEveryColumn) {
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  read([&](Tx& tx) { EXPECT_FALSE(value_of(tx.get_postmortem(id)).has_value()); });
+  Postmortem pm;
+  pm.incident_id = id;
+  pm.fields = {"API down 12 min", "all users", "disk full on \"db-1\" ☃\nsecond line", "no alert on disk",
+               "failover worked", "paging was slow", "watch the disks"};
+  pm.updated_at = at(100);
+  pm.updated_by = "alice";
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_postmortem(pm).has_value()); });
+  read([&](Tx& tx) {
+    auto got = value_of(tx.get_postmortem(id));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->fields, pm.fields);
+    EXPECT_EQ(got->updated_at, at(100));
+    EXPECT_EQ(got->updated_by, "alice");
+    EXPECT_FALSE(got->completed_at.has_value());
+    EXPECT_EQ(got->completed_by, "");
+  });
+  pm.fields.root_cause = "";
+  pm.completed_at = at(200);
+  pm.completed_by = "bob";
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_postmortem(pm).has_value()); });
+  read([&](Tx& tx) {
+    auto got = value_of(tx.get_postmortem(id));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->fields.root_cause, "");
+    EXPECT_EQ(got->fields.lessons, "watch the disks");
+    EXPECT_EQ(got->completed_at, at(200));
+    EXPECT_EQ(got->completed_by, "bob");
+  });
+  Postmortem orphan = pm;
+  orphan.incident_id = 999;
+  auto st = store_->write([&](Tx& tx) { return tx.upsert_postmortem(orphan); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(st.error().message(), HasSubstr("incident 999 does not exist"));
+}
+
+TEST_F(SqliteStoreTest, ActionItemsRoundTripFilterAndCount) {
+  const int64_t first = insert_incident(bare_incident("g", at(0)));
+  const int64_t second = insert_incident(bare_incident("h", at(1)));
+  auto item = [](int64_t incident, std::string title, std::string owner, Timestamp due) {
+    ActionItem a;
+    a.incident_id = incident;
+    a.title = std::move(title);
+    a.owner = std::move(owner);
+    a.due_at = due;
+    a.created_at = at(10);
+    a.created_by = "alice";
+    return a;
+  };
+  auto by_incident = [](int64_t id) { ActionItemFilter f; f.incident = id; return f; };
+  auto by_owner = [](std::string owner) { ActionItemFilter f; f.owner = std::move(owner); return f; };
+  auto by_status = [](ActionItemStatus status) { ActionItemFilter f; f.status = status; return f; };
+  auto due_before = [](Timestamp t) { ActionItemFilter f; f.due_before = t; return f; };
+  auto limited = [](int limit) { ActionItemFilter f; f.limit = limit; return f; };
+  int64_t a = 0, b = 0, c = 0;
+  write([&](Tx& tx) {
+    a = value_of(tx.insert_action_item(item(first, "add a disk alert ☃", "alice", at(5000))));
+    b = value_of(tx.insert_action_item(item(first, "runbook for failover", "bob", at(1000))));
+    c = value_of(tx.insert_action_item(item(second, "load test", "alice", at(3000))));
+  });
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  read([&](Tx& tx) {
+    auto got = value_of(tx.get_action_item(a));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->incident_id, first);
+    EXPECT_EQ(got->title, "add a disk alert ☃");
+    EXPECT_EQ(got->owner, "alice");
+    EXPECT_EQ(got->due_at, at(5000));
+    EXPECT_EQ(got->status, ActionItemStatus::kOpen);
+    EXPECT_EQ(got->created_at, at(10));
+    EXPECT_EQ(got->created_by, "alice");
+    EXPECT_FALSE(got->done_at.has_value());
+    EXPECT_FALSE(value_of(tx.get_action_item(999)).has_value());
+    auto ids = [](const std::vector<ActionItem>& items) {
+      std::vector<int64_t> out;
+      for (const auto& i : items) out.push_back(i.id);
+      return out;
+    };
+    EXPECT_THAT(ids(value_of(tx.list_action_items(ActionItemFilter{}))), ElementsAre(b, c, a)) << "by due time";
+    EXPECT_THAT(ids(value_of(tx.list_action_items(by_incident(first)))), ElementsAre(b, a));
+    EXPECT_THAT(ids(value_of(tx.list_action_items(by_owner("alice")))), ElementsAre(c, a));
+    EXPECT_THAT(ids(value_of(tx.list_action_items(due_before(at(3000))))), ElementsAre(b));
+    EXPECT_THAT(ids(value_of(tx.list_action_items(by_status(ActionItemStatus::kDone)))), ElementsAre());
+    EXPECT_THAT(ids(value_of(tx.list_action_items(limited(1)))), ElementsAre(b));
+    const ActionItemCounts counts = value_of(tx.count_action_items(at(3500)));
+    EXPECT_EQ(counts.open, 3);
+    EXPECT_EQ(counts.overdue, 2);
+  });
+  write([&](Tx& tx) {
+    ActionItem done = *value_of(tx.get_action_item(b));
+    done.status = ActionItemStatus::kDone;
+    done.done_at = at(2000);
+    done.done_by = "bob";
+    EXPECT_TRUE(tx.update_action_item(done).has_value());
+  });
+  read([&](Tx& tx) {
+    auto got = value_of(tx.get_action_item(b));
+    EXPECT_EQ(got->status, ActionItemStatus::kDone);
+    EXPECT_EQ(got->done_at, at(2000));
+    EXPECT_EQ(got->done_by, "bob");
+    EXPECT_EQ(value_of(tx.list_action_items(by_status(ActionItemStatus::kOpen))).size(), 2u);
+    const ActionItemCounts counts = value_of(tx.count_action_items(at(3500)));
+    EXPECT_EQ(counts.open, 2);
+    EXPECT_EQ(counts.overdue, 1) << "a done item is never overdue";
+  });
+  ActionItem missing = item(first, "x", "alice", at(0));
+  missing.id = 999;
+  auto st = store_->write([&](Tx& tx) { return tx.update_action_item(missing); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+  auto insert = [&](const ActionItem& row) {
+    return store_->write([&](Tx& tx) -> Status {
+      TOCSIN_TRY(tx.insert_action_item(row));
+      return core::ok();
+    });
+  };
+  auto orphan = insert(item(999, "x", "alice", at(0)));
+  ASSERT_FALSE(orphan);
+  EXPECT_EQ(orphan.error().code(), ErrorCode::kNotFound);
+  auto untitled = insert(item(first, "", "alice", at(0)));
+  EXPECT_FALSE(untitled) << "the schema refuses an empty title";
+  read([&](Tx& tx) { EXPECT_EQ(value_of(tx.list_action_items(ActionItemFilter{})).size(), 3u) << "the refused writes rolled back"; });
 }
 
 TEST_F(SqliteStoreTest, IncidentDrillMarkRoundTrips) {

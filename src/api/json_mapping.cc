@@ -198,4 +198,12 @@ json schedule_on_call_json(const config::Schedule& schedule, const oncall::Curre
           {"next_handoff", time_or_null(current.next_handoff)}};
 }
 
+json people_json(const config::Config& config) {
+  json people = json::array();
+  for (const config::Person& p : config.people) {
+    people.push_back({{"id", p.id}, {"name", p.name.empty() ? p.id : p.name}, {"timezone", p.timezone}});
+  }
+  return {{"people", people}};
+}
+
 }  // namespace tocsin::api

@@ -31,4 +31,8 @@ nlohmann::json plan_json(const config::Plan& plan, core::Timestamp now,
 nlohmann::json schedule_on_call_json(const config::Schedule& schedule, const oncall::CurrentShifts& current,
                                      const config::Config& config);
 
+// GET /api/v1/people: {"people": [{"id", "name", "timezone"}]} in config order; "name" is the
+// id when the config gives none. Contact methods are left out (they may hold webhook secrets).
+nlohmann::json people_json(const config::Config& config);
+
 }  // namespace tocsin::api

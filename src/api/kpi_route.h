@@ -14,4 +14,10 @@ namespace tocsin::api {
 
 http::Response kpi_route(engine::Engine& engine, const http::Request& request);
 
+// GET /api/v1/kpi/chart.svg?kpi=NAME&… — one KPI's trend as an SVG picture (chart::render_trend_svg):
+// one line for all incidents, or one per group with `by`; NAME is a JSON member of the KPI set
+// (report::kpi_fields(): mttr_seconds, resolution_ratio, …) or drill_mean_score. The other
+// parameters are GET /api/v1/kpi's. A missing or unknown kpi is a 400 naming `kpi`.
+http::Response kpi_chart_route(engine::Engine& engine, const http::Request& request);
+
 }  // namespace tocsin::api

@@ -12,6 +12,7 @@
 #include "report/kpi_metrics.h"
 #include "store/sqlite/sqlite_store.h"
 #include "test_support/temp_dir.h"
+#include "test_support/xml_check.h"
 
 namespace tocsin::api {
 namespace {
@@ -161,6 +162,32 @@ TEST_F(KpiRouteTest, BadParametersAre400sNamingThem) {
     EXPECT_FALSE(body["error"].get<std::string>().empty());
   }
   EXPECT_EQ(call("POST", "/api/v1/kpi").status, 405);
+}
+
+TEST_F(KpiRouteTest, ChartSvgDrawsOneKpiPerGroupOrOverall) {
+  history();
+  auto r = call("GET", "/api/v1/kpi/chart.svg", "",
+                {{"kpi", "mttr_seconds"}, {"since", "1h"}, {"by", "service"}, {"period", "day"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "image/svg+xml");
+  ASSERT_NO_THROW(test_support::parse_xml(r.body));
+  // The description lists every value: api's MTTR is 12 minutes, db's is undefined (a gap).
+  EXPECT_NE(r.body.find("api: 2026-12-04 12m;"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("db:"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("db: 2026-12-04"), std::string::npos) << r.body;
+
+  auto all = call("GET", "/api/v1/kpi/chart.svg", "", {{"kpi", "resolution_ratio"}, {"since", "1h"}, {"period", "day"}});
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_NE(all.body.find("all incidents: 2026-12-04 50%;"), std::string::npos) << all.body;
+  EXPECT_EQ(call("GET", "/api/v1/kpi/chart.svg", "", {{"kpi", "drill_mean_score"}}).status, 200);
+
+  for (const auto& [query, field] : std::vector<std::pair<std::map<std::string, std::string>, std::string>>{
+           {{}, "kpi"}, {{{"kpi", "happiness"}}, "kpi"}, {{{"kpi", "mtta_seconds"}, {"since", "soon"}}, "since"}}) {
+    auto bad = call("GET", "/api/v1/kpi/chart.svg", "", query);
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_EQ(json::parse(bad.body)["field"], field) << bad.body;
+  }
+  EXPECT_EQ(call("POST", "/api/v1/kpi/chart.svg").status, 405);
 }
 
 TEST_F(KpiRouteTest, MetricsGaugesAreCachedUntilTheClockMoves) {

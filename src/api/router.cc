@@ -24,6 +24,7 @@
 #include "report/postmortem.h"
 #include "risk_register/heatmap.h"
 #include "risk_register/register.h"
+#include "web/ui_route.h"
 
 namespace tocsin::api {
 
@@ -193,10 +194,13 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/action-items") return list_action_items(request);
     if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
     if (path == "/api/v1/kpi") return kpi_route(engine_, request);
+    if (path == "/api/v1/kpi/chart.svg") return kpi_chart_route(engine_, request);
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
     if (path == "/api/v1/audit") return get ? audit(request) : Response::error(405, "use GET");
     if (path == "/api/v1/compliance") return get ? compliance(request) : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
+    if (path == "/api/v1/people") return get ? ok_json(people_json(engine_.config())) : Response::error(405, "use GET");
+    if (auto ui = web::serve_ui(request)) return std::move(*ui);
     if (auto r = alertmanager_.handle(request)) return std::move(*r);
     return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
   }();

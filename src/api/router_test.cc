@@ -388,6 +388,24 @@ TEST_F(RouterTest, OnCallBadQueries) {
   EXPECT_EQ(call("POST", "/api/v1/oncall").status, 405);
 }
 
+TEST_F(RouterTest, PeopleAreListedWithoutTheirContacts) {
+  const json body = json::parse(call("GET", "/api/v1/people").body);
+  ASSERT_EQ(body["people"].size(), 3u) << body.dump();
+  EXPECT_EQ(body["people"][0], json({{"id", "alice"}, {"name", "alice"}, {"timezone", "UTC"}}));
+  EXPECT_EQ(body["people"][1]["name"], "Bob Li");
+  EXPECT_EQ(call("POST", "/api/v1/people").status, 405);
+}
+
+TEST_F(RouterTest, TheWebUiIsServedAtTheRootAndApiPathsStayTheApis) {
+  auto page = call("GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(call("GET", "/ui/app.js").content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(call("GET", "/ui/missing.js").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/nope").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/nope").content_type, "application/json");
+}
+
 TEST_F(RouterTest, ClockRoutesAre404WithoutASimulatedClock) {
   EXPECT_EQ(call("GET", "/api/v1/clock").status, 404);
   EXPECT_EQ(call("POST", "/api/v1/clock/advance", R"({"by":"10m"})").status, 404);

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <set>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "core/duration.h"
@@ -269,6 +272,13 @@ core::Result<KpiRecords> read_kpi_records(store::Tx& tx, Timestamp since, Timest
   drills.limit = std::numeric_limits<int>::max();
   r.drill_runs = TOCSIN_TRY(tx.list_drill_runs(drills));
   std::erase_if(r.drill_runs, [&](const store::DrillRun& d) { return d.ran_at >= until; });
+  // Action items are few (a handful per postmortem): one query for all, then only the window's.
+  store::ActionItemFilter items;
+  items.limit = std::numeric_limits<int>::max();
+  r.action_items = TOCSIN_TRY(tx.list_action_items(items));
+  std::set<int64_t> ids;
+  for (const auto& inc : r.incidents) ids.insert(inc.id);
+  std::erase_if(r.action_items, [&](const store::ActionItem& a) { return !ids.contains(a.incident_id); });
   return r;
 }
 
@@ -308,7 +318,7 @@ Kpi aggregate(std::vector<IncidentFacts> facts) {
   Kpi k;
   k.incidents = static_cast<int64_t>(facts.size());
   std::vector<double> ack, resolve;
-  int64_t escalated = 0, alerts = 0, steps_due = 0, steps_on_time = 0;
+  int64_t escalated = 0, alerts = 0, steps_due = 0, steps_on_time = 0, items_done = 0;
   for (const auto& f : facts) {
     if (f.time_to_ack) ack.push_back(seconds(*f.time_to_ack));
     if (f.resolved) ++k.resolved;
@@ -318,6 +328,8 @@ Kpi aggregate(std::vector<IncidentFacts> facts) {
     k.flapping_alerts += f.flapping_alerts;
     steps_due += f.steps_due;
     steps_on_time += f.steps_on_time;
+    k.action_items += f.action_items;
+    items_done += f.action_items_done;
   }
   k.acknowledged = static_cast<int64_t>(ack.size());
   k.mtta_seconds = mean(ack);
@@ -333,6 +345,7 @@ Kpi aggregate(std::vector<IncidentFacts> facts) {
   k.on_time_step_ratio = ratio(steps_on_time, steps_due);
   k.escalation_rate = ratio(escalated, k.incidents);
   k.alerts_per_incident = ratio(alerts, k.incidents);
+  k.action_item_completion = ratio(items_done, k.action_items);
   return k;
 }
 
@@ -363,6 +376,10 @@ const std::vector<KpiField>& kpi_fields() {
        "Mean number of distinct alerts per incident."},
       {"flapping_alerts", "flapping alerts", KpiUnit::kCount, &Kpi::flapping_alerts, nullptr,
        "Alerts that resolved and fired again within their incident."},
+      {"action_items", "action items", KpiUnit::kCount, &Kpi::action_items, nullptr,
+       "Postmortem action items of those incidents."},
+      {"action_item_completion", "action items done", KpiUnit::kRatio, nullptr, &Kpi::action_item_completion,
+       "Share of those action items done."},
   };
   return fields;
 }
@@ -407,10 +424,18 @@ KpiReport compute_kpis(const KpiRecords& records, const KpiQuery& query) {
     IncidentFacts facts;
     std::string key;
   };
+  std::map<int64_t, std::pair<int64_t, int64_t>> items;  // incident → (action items, done)
+  for (const auto& a : records.action_items) {
+    auto& [all_items, done] = items[a.incident_id];
+    ++all_items;
+    if (a.status == store::ActionItemStatus::kDone) ++done;
+  }
   std::vector<Counted> counted;
   for (const auto& inc : records.incidents) {
     if (!inc.drill.empty() || inc.opened_at < query.since || inc.opened_at >= query.until) continue;
-    counted.push_back({incident_facts(inc, query.now), kpi_group_key(inc, query.by)});
+    IncidentFacts facts = incident_facts(inc, query.now);
+    if (auto it = items.find(inc.id); it != items.end()) std::tie(facts.action_items, facts.action_items_done) = it->second;
+    counted.push_back({std::move(facts), kpi_group_key(inc, query.by)});
   }
   std::sort(counted.begin(), counted.end(),
             [](const Counted& a, const Counted& b) { return a.facts.opened_at < b.facts.opened_at; });

@@ -1,6 +1,6 @@
 // Incident-response KPIs (issue 8, item 2; definitions in docs/kpi.md): MTTA, MTTR (means and
 // p90), MTBF, resolution ratio, on-time step ratio, escalation rate, alerts per incident, flapping
-// alerts, and drill scores — overall, per group (plan, service or severity) and per period bucket
+// alerts, action-item completion, and drill scores — overall, per group (plan, service or severity) and per period bucket
 // (day, ISO week, calendar month; UTC) of a window [since, until).
 //
 // compute_kpis is a pure function of the records and the query: no clock is read (the query
@@ -62,6 +62,7 @@ core::Result<KpiQuery> parse_kpi_query(const std::map<std::string, std::string>&
 struct KpiRecords {
   std::vector<store::Incident> incidents;   // with details (alerts, tasks, timeline)
   std::vector<store::DrillRun> drill_runs;  // summaries; scorecards not needed
+  std::vector<store::ActionItem> action_items;  // of those incidents (any may be absent)
 };
 
 // Incidents opened in [since, until) with their details, and drill runs recorded in it.
@@ -78,6 +79,8 @@ struct IncidentFacts {
   int64_t flapping_alerts = 0;              // of those, resolved and then fired again in it
   int64_t steps_due = 0;                    // tasks done, or open and due before now
   int64_t steps_on_time = 0;                // tasks done at or before their due time
+  int64_t action_items = 0;                 // postmortem action items of the incident
+  int64_t action_items_done = 0;            // of those, done now
 };
 IncidentFacts incident_facts(const store::Incident& incident, Timestamp now);
 
@@ -96,6 +99,8 @@ struct Kpi {
   std::optional<double> escalation_rate;
   std::optional<double> alerts_per_incident;
   int64_t flapping_alerts = 0;
+  int64_t action_items = 0;
+  std::optional<double> action_item_completion;  // done / action items
 };
 
 // The KPI set of some incidents' facts (any order).

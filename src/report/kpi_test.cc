@@ -182,12 +182,36 @@ std::vector<store::DrillRun> drill_history() {
           drill_run(4, "data_breach", 10, false, "2026-03-17T12:00:00Z")};
 }
 
+store::ActionItem item(int64_t id, int64_t incident, bool done) {
+  store::ActionItem a;
+  a.id = id;
+  a.incident_id = incident;
+  a.title = fmt::format("follow-up {}", id);
+  a.owner = "alice";
+  a.due_at = at("2026-04-01T00:00:00Z");
+  a.created_at = at("2026-03-14T00:00:00Z");
+  a.created_by = "alice";
+  if (done) {
+    a.status = store::ActionItemStatus::kDone;
+    a.done_at = at("2026-03-18T00:00:00Z");
+    a.done_by = "alice";
+  }
+  return a;
+}
+
+// Postmortem action items: I1 two (one done), I2 one (done), I4 one (open); the drill incident's
+// (done) and incident 8's (outside the window, done) do not count.
+// Completion 2 / 4 = 0.5; system_crash 2 / 3, data_breach 0 / 1.
+std::vector<store::ActionItem> action_history() {
+  return {item(1, 1, true), item(2, 1, false), item(3, 2, true), item(4, 4, false), item(5, 6, true), item(6, 8, true)};
+}
+
 KpiQuery query(KpiGroupBy by = KpiGroupBy::kNone, KpiPeriod period = KpiPeriod::kWeek) {
   return {at("2026-03-02T00:00:00Z"), at("2026-03-16T00:00:00Z"), at("2026-03-20T00:00:00Z"), by, period};
 }
 
 KpiReport fixed_report(KpiGroupBy by = KpiGroupBy::kNone, KpiPeriod period = KpiPeriod::kWeek) {
-  return compute_kpis({history(), drill_history()}, query(by, period));
+  return compute_kpis({history(), drill_history(), action_history()}, query(by, period));
 }
 
 const KpiGroup& group(const KpiReport& r, std::string_view key) {
@@ -216,6 +240,8 @@ TEST(KpiTest, OverallNumbersMatchTheHandComputedOnes) {
   EXPECT_DOUBLE_EQ(*k.escalation_rate, 0.4);      // I2 (level 2), I4 (pass 2) of 5
   EXPECT_DOUBLE_EQ(*k.alerts_per_incident, 1.2);  // 1 + 2 + 1 + 1 + 1 = 6 / 5
   EXPECT_EQ(k.flapping_alerts, 1);                // I2's api/h1
+  EXPECT_EQ(k.action_items, 4);                   // I1 2, I2 1, I4 1
+  EXPECT_DOUBLE_EQ(*k.action_item_completion, 0.5);  // 2 done of 4
 }
 
 TEST(KpiTest, IncidentFactsOfOneIncident) {
@@ -247,6 +273,7 @@ TEST(KpiTest, ByPlan) {
   EXPECT_DOUBLE_EQ(*crash.escalation_rate, 1.0 / 3.0);
   EXPECT_DOUBLE_EQ(*crash.alerts_per_incident, 4.0 / 3.0);
   EXPECT_EQ(crash.flapping_alerts, 1);
+  EXPECT_DOUBLE_EQ(*crash.action_item_completion, 2.0 / 3.0);  // I1 1 of 2, I2 1 of 1
   const Kpi& breach = group(r, "data_breach").kpi;  // I3, I4
   EXPECT_EQ(breach.incidents, 2);
   EXPECT_DOUBLE_EQ(*breach.mtta_seconds, 600.0);
@@ -256,6 +283,7 @@ TEST(KpiTest, ByPlan) {
   EXPECT_DOUBLE_EQ(*breach.on_time_step_ratio, 0.5);
   EXPECT_DOUBLE_EQ(*breach.escalation_rate, 0.5);
   EXPECT_EQ(breach.flapping_alerts, 0);
+  EXPECT_DOUBLE_EQ(*breach.action_item_completion, 0.0);  // I4's one item is open
 }
 
 TEST(KpiTest, ByServiceUsesTheFirstAlertAndNoneWhereAbsent) {
@@ -360,7 +388,7 @@ TEST(KpiTest, EmptyWindowGivesNulls) {
   KpiQuery q = query(KpiGroupBy::kPlan);
   q.since = at("2027-01-04T00:00:00Z");
   q.until = at("2027-01-11T00:00:00Z");
-  const KpiReport r = compute_kpis({history(), drill_history()}, q);
+  const KpiReport r = compute_kpis({history(), drill_history(), action_history()}, q);
   EXPECT_EQ(r.overall.incidents, 0);
   EXPECT_EQ(r.overall.flapping_alerts, 0);
   for (const auto& f : kpi_fields()) {
@@ -390,7 +418,7 @@ TEST(KpiTest, JsonHasTheContractShape) {
   const std::vector<std::string> keys = {
       "incidents",       "acknowledged",        "resolved",       "mtta_seconds",     "mtta_p90_seconds",
       "mttr_seconds",    "mttr_p90_seconds",    "mtbf_seconds",   "resolution_ratio", "on_time_step_ratio",
-      "escalation_rate", "alerts_per_incident", "flapping_alerts"};
+      "escalation_rate", "alerts_per_incident", "flapping_alerts", "action_items", "action_item_completion"};
   ASSERT_EQ(doc["overall"].size(), keys.size());
   for (const auto& k : keys) EXPECT_TRUE(doc["overall"].contains(k)) << k;
   EXPECT_EQ(doc["overall"]["mtta_seconds"], 340.0);
@@ -458,7 +486,7 @@ TEST(KpiTest, MetricsTextHasOverallAndPerPlanGaugesAndLeavesOutUndefinedOnes) {
   KpiQuery q = query(KpiGroupBy::kPlan);
   q.since = at("2027-01-04T00:00:00Z");
   q.until = at("2027-01-11T00:00:00Z");
-  const std::string empty = render_kpi_metrics(compute_kpis({history(), {}}, q));
+  const std::string empty = render_kpi_metrics(compute_kpis({history(), {}, {}}, q));
   EXPECT_NE(empty.find("\ntocsin_kpi_incidents 0\n"), std::string::npos) << empty;
   EXPECT_EQ(empty.find("\ntocsin_kpi_mtta_seconds "), std::string::npos) << empty;
 }
@@ -529,6 +557,7 @@ TEST(KpiStoreTest, ReadsTheWindowFromTheStore) {
       }
     }
     for (const auto& r : drill_history()) TOCSIN_TRY(tx.insert_drill_run(r));
+    for (const auto& a : action_history()) TOCSIN_TRY(tx.insert_action_item(a));
     return {};
   });
   ASSERT_TRUE(wrote) << wrote.error().to_string();
@@ -541,7 +570,9 @@ TEST(KpiStoreTest, ReadsTheWindowFromTheStore) {
   ASSERT_TRUE(read) << read.error().to_string();
   EXPECT_EQ(records.incidents.size(), 6u);  // I1..I5 and the drill incident; not the two outside
   EXPECT_EQ(records.drill_runs.size(), 3u);
-  EXPECT_EQ(kpi_json(compute_kpis(records, q)), kpi_json(compute_kpis({history(), drill_history()}, q)));
+  EXPECT_EQ(records.action_items.size(), 5u);  // not incident 8's, which is outside the window
+  EXPECT_EQ(kpi_json(compute_kpis(records, q)),
+            kpi_json(compute_kpis({history(), drill_history(), action_history()}, q)));
 }
 
 }  // namespace

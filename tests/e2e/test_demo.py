@@ -134,6 +134,11 @@ class Demo(unittest.TestCase):
         pm = http_request("GET", f"{self.url}/api/v1/incidents/{n}/postmortem")
         self.assertEqual(pm.status, 200, repr(pm))
         self.assertIn("[DRILL]", pm.text)
+        # The banner names the web UI, and it is served there.
+        self.assertIn(f"Web UI:  {self.url}/\n", out)
+        ui = http_request("GET", f"{self.url}/")
+        self.assertEqual(ui.status, 200, repr(ui))
+        self.assertIn("/ui/app.js", ui.text)
 
         self.assertEqual(self.stop(signal.SIGINT), 0, self.context())
         self.assertIn("stopping the demo", self.stdout())

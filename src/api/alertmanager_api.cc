@@ -376,7 +376,7 @@ Response AlertmanagerApi::post_silence(const Request& request) {
       *target = it->get<std::string>();
     }
   }
-  auto id = engine_.set_silence(std::move(s));
+  auto id = engine_.set_silence(std::move(s), request.remote);
   if (!id) return from_error(id.error());
   return ok_json({{"silenceID", *id}});
 }
@@ -388,7 +388,7 @@ Response AlertmanagerApi::silence_route(const Request& request, std::string_view
     return ok_json(gettable_silence(*s, clock_.now()));
   }
   if (request.method == "DELETE") {
-    auto st = engine_.expire_silence(id);
+    auto st = engine_.expire_silence(id, request.remote);
     if (!st) return from_error(st.error());
     return Response::json(200, "");
   }

@@ -157,7 +157,7 @@ core::Result<store::DrillRun> drill_run_from_json(const json& body) {
   if (!body.is_object()) return std::unexpected(core::Error::invalid_argument("expected a JSON object"));
   const Fields f(body);
   TOCSIN_RETURN_IF_ERROR(f.only({"scenario", "plan", "mode", "seed", "participants", "started_at", "finished_at",
-                                 "score", "passed", "scorecard"}));
+                                 "score", "passed", "scorecard", "actor"}));
   store::DrillRun run;
   run.scenario = TOCSIN_TRY(f.string("scenario"));
   run.plan = TOCSIN_TRY(f.string("plan"));

@@ -18,7 +18,8 @@ nlohmann::json drill_calendar_json(const engine::DrillCalendarEntry& entry, core
 nlohmann::json live_drill_json(const store::LiveDrill& drill);
 
 // The body of POST /api/v1/drills: {scenario, plan, mode, seed, participants, started_at,
-// finished_at, score, passed, scorecard}. Every field is checked for its type (unknown keys are
+// finished_at, score, passed, scorecard}, and an optional actor (the caller reads it, for the
+// audit log). Every field is checked for its type (unknown keys are
 // errors); invalid_argument with the field's name. ran_at and the id are the store's.
 core::Result<store::DrillRun> drill_run_from_json(const nlohmann::json& body);
 // The optional scored run in POST /api/v1/drills/live/{id}/finish: {score, passed, scorecard}

@@ -28,7 +28,13 @@ Response Router::run_simulated_drill(const Request& request) {
   if (body.is_discarded() || !body.is_object()) return Response::error(400, "expected a JSON object");
   std::string plan_id;
   std::optional<uint64_t> seed;
+  std::string actor = "api";
   for (const auto& [key, value] : body.items()) {
+    if (key == "actor") {
+      if (!value.is_string()) return Response::error(400, "actor: expected a string", "actor");
+      actor = value.get<std::string>();
+      continue;
+    }
     if (key == "plan") {
       if (!value.is_string() || value.get<std::string>().empty()) {
         return Response::error(400, "plan: expected a plan id", "plan");
@@ -38,7 +44,7 @@ Response Router::run_simulated_drill(const Request& request) {
       if (!value.is_number_unsigned()) return Response::error(400, "seed: expected a non-negative integer", "seed");
       seed = value.get<uint64_t>();
     } else {
-      return Response::error(400, fmt::format("unknown field \"{}\": expected plan, seed", key), key);
+      return Response::error(400, fmt::format("unknown field \"{}\": expected plan, seed, actor", key), key);
     }
   }
   if (plan_id.empty()) return Response::error(400, "plan: required (the plan whose drill scenario runs)", "plan");
@@ -59,7 +65,8 @@ Response Router::run_simulated_drill(const Request& request) {
   }
   auto run = drill::run_drill_in_scratch_store(config, *scenario, seed);
   if (!run) return from_error(run.error());
-  auto stored = engine_.record_drill_run(drill::to_drill_run(run->scorecard, *scenario, *config, "simulated"));
+  auto stored = engine_.record_drill_run(drill::to_drill_run(run->scorecard, *scenario, *config, "simulated"),
+                                         engine::Actor(actor, request.remote));
   if (!stored) return from_error(stored.error());
   return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
 }

@@ -137,14 +137,14 @@ Response Router::postmortem_route(const Request& request, int64_t id, std::strin
                              "nothing to change: expected at least one of summary, impact, root_cause, "
                              "contributing_factors, went_well, went_badly, lessons");
     }
-    auto edited = engine_.edit_postmortem(id, fields, member(*body, "actor", "api"));
+    auto edited = engine_.edit_postmortem(id, fields, engine::Actor(member(*body, "actor", "api"), request.remote));
     return edited ? answer(200) : from_error(edited.error());
   }
   if (rest == "/complete") {
     if (request.method != "POST") return Response::error(405, "use POST");
     auto body = string_object(request, {"actor"});
     if (!body) return from_error(body.error());
-    auto closed = engine_.complete_postmortem(id, member(*body, "actor", "api"));
+    auto closed = engine_.complete_postmortem(id, engine::Actor(member(*body, "actor", "api"), request.remote));
     if (closed) return answer(200);
     if (closed.error().code() != core::ErrorCode::kFailedPrecondition) return from_error(closed.error());
     // 409: say what is missing as a list too, so a client can point at the fields.
@@ -168,7 +168,7 @@ Response Router::postmortem_route(const Request& request, int64_t id, std::strin
           "due_at");
     }
     auto added = engine_.add_action_item(id, member(*body, "title"), member(*body, "owner"), *due,
-                                         member(*body, "actor", "api"));
+                                         engine::Actor(member(*body, "actor", "api"), request.remote));
     return added ? answer(201) : from_error(added.error());
   }
   if (rest.starts_with("/action-items/")) {
@@ -182,7 +182,8 @@ Response Router::postmortem_route(const Request& request, int64_t id, std::strin
     if (!item) return from_error(item.error());
     auto body = string_object(request, {"actor"});
     if (!body) return from_error(body.error());
-    auto moved = engine_.set_action_item_done(id, *item, verb == "done", member(*body, "actor", "api"));
+    auto moved = engine_.set_action_item_done(id, *item, verb == "done",
+                                             engine::Actor(member(*body, "actor", "api"), request.remote));
     return moved ? answer(200) : from_error(moved.error());
   }
   return no_route(request);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "api/compliance_json.h"
 #include "api/drill_json.h"
 #include "api/json_mapping.h"
 #include "api/kpi_route.h"
@@ -17,9 +18,10 @@
 #include "ingest/exposition.h"
 #include "ingest/push.h"
 #include "ingest/remote_write.h"
-#include "oncall/schedule.h"
 #include "notify/ack_link.h"
 #include "notify/payload.h"
+#include "oncall/schedule.h"
+#include "report/postmortem.h"
 #include "risk_register/heatmap.h"
 #include "risk_register/register.h"
 #include "web/ui_route.h"
@@ -45,13 +47,15 @@ namespace {
 
 Response from_error(const core::Error& e) { return Response::error(http_status(e), e.message(), e.field()); }
 
-// ?since=: an RFC 3339 time, or a duration back from now ("24h").
-core::Result<core::Timestamp> parse_since(std::string_view value, core::Timestamp now) {
+// ?since= (or ?until=, named by `field`): an RFC 3339 time, or a duration back from now ("24h").
+core::Result<core::Timestamp> parse_since(std::string_view value, core::Timestamp now,
+                                          std::string_view field = "since") {
   if (auto t = core::parse_rfc3339(value)) return *t;
   if (auto d = core::parse_duration(value)) return now - *d;
-  return std::unexpected(core::Error::invalid_argument(
-                             fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 24h", value))
-                             .field("since"));
+  return std::unexpected(
+      core::Error::invalid_argument(
+          fmt::format("bad {} \"{}\": expected an RFC 3339 time or a duration like 24h", field, value))
+          .field(std::string(field)));
 }
 
 // ?limit=: an integer from 1 to 10000.
@@ -192,6 +196,8 @@ Response Router::handle(const Request& request) {
     if (path == "/api/v1/kpi") return kpi_route(engine_, request);
     if (path == "/api/v1/kpi/chart.svg") return kpi_chart_route(engine_, request);
     if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
+    if (path == "/api/v1/audit") return get ? audit(request) : Response::error(405, "use GET");
+    if (path == "/api/v1/compliance") return get ? compliance(request) : Response::error(405, "use GET");
     if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
     if (path == "/api/v1/people") return get ? ok_json(people_json(engine_.config())) : Response::error(405, "use GET");
     if (auto ui = web::serve_ui(request)) return std::move(*ui);
@@ -418,7 +424,9 @@ Response Router::drills_route(const Request& request, std::string_view rest) {
     if (body.is_discarded()) return Response::error(400, "malformed JSON");
     auto run = drill_run_from_json(body);
     if (!run) return from_error(run.error());
-    auto stored = engine_.record_drill_run(std::move(*run));
+    auto actor = string_member(body, "actor", "api", false);
+    if (!actor) return from_error(actor.error());
+    auto stored = engine_.record_drill_run(std::move(*run), engine::Actor(*actor, request.remote));
     if (!stored) return from_error(stored.error());
     return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
   }
@@ -544,8 +552,8 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
         participants.push_back((*people)[i].get<std::string>());
       }
     }
-    auto drill = engine_.start_live_drill(std::move(*scenario), std::move(*plan), std::move(participants), *actor,
-                                          std::move(*yaml));
+    auto drill = engine_.start_live_drill(std::move(*scenario), std::move(*plan), std::move(participants),
+                                          engine::Actor(*actor, request.remote), std::move(*yaml));
     if (!drill) return from_error(drill.error());
     json out = live_drill_json(*drill);
     if (checked) out["warnings"] = checked->warnings;
@@ -592,7 +600,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
       comparison = std::move(scored.comparison);
       return std::move(scored.run);
     };
-    auto finished = engine_.finish_live_drill(*id, *actor, score);
+    auto finished = engine_.finish_live_drill(*id, engine::Actor(*actor, request.remote), score);
     if (!finished) return from_error(finished.error());
     // Ordered, so the scorecard keeps render_json's key order: the client prints the same layout
     // as a simulated drill's --json.
@@ -612,7 +620,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
              !known) {
     return from_error(known.error());
   }
-  auto finished = engine_.finish_live_drill(*id, *actor, std::move(scored));
+  auto finished = engine_.finish_live_drill(*id, engine::Actor(*actor, request.remote), std::move(scored));
   return finished ? ok_json(live_drill_json(*finished)) : from_error(finished.error());
 }
 
@@ -671,44 +679,110 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
   if (request.method != "POST") return Response::error(405, "use POST");
   auto body = object_body(request);
   if (!body) return from_error(body.error());
-  auto actor = string_member(*body, "actor", "api", false);
-  if (!actor) return from_error(actor.error());
+  auto actor_name = string_member(*body, "actor", "api", false);
+  if (!actor_name) return from_error(actor_name.error());
+  const engine::Actor actor(*actor_name, request.remote);
   core::Result<store::Incident> result = std::unexpected(core::Error::internal("unreachable"));
   if (verb == "notes") {
     if (auto known = only_members(*body, {"actor", "text"}); !known) return from_error(known.error());
     auto text = string_member(*body, "text", "", true);
     if (!text) return from_error(text.error());
     if (text->empty()) return Response::error(400, "expected a non-empty note", "text");
-    result = engine_.add_note(*id, *actor, *text);
+    result = engine_.add_note(*id, actor, *text);
   } else if (verb == "severity") {
     if (auto known = only_members(*body, {"actor", "severity"}); !known) return from_error(known.error());
     auto severity = string_member(*body, "severity", "", true);
     if (!severity) return from_error(severity.error());
-    result = engine_.set_severity(*id, *severity, *actor);
+    result = engine_.set_severity(*id, *severity, actor);
   } else if (verb == "related") {
     if (auto known = only_members(*body, {"actor", "incident"}); !known) return from_error(known.error());
     auto other_text = string_member(*body, "incident", "", true);
     if (!other_text) return from_error(other_text.error());
     auto other = parse_id(*other_text);
     if (!other) return Response::error(400, other.error().message(), "incident");
-    result = engine_.relate(*id, *other, *actor);
+    result = engine_.relate(*id, *other, actor);
   } else if (verb == "events") {
     if (auto known = only_members(*body, {"actor", "kind", "detail"}); !known) return from_error(known.error());
     auto kind = string_member(*body, "kind", "", true);
     if (!kind) return from_error(kind.error());
     auto detail = string_member(*body, "detail", "", false);
     if (!detail) return from_error(detail.error());
-    result = engine_.record_event(*id, *kind, *detail, *actor);
+    result = engine_.record_event(*id, *kind, *detail, actor);
   } else {
     if (auto known = only_members(*body, {"actor"}); !known) return from_error(known.error());
-    if (verb == "ack") result = engine_.acknowledge(*id, *actor);
-    else if (verb == "resolve") result = engine_.resolve(*id, *actor);
-    else if (verb == "mitigate") result = engine_.mitigate(*id, *actor);
-    else if (verb == "close") result = engine_.close(*id, *actor);
-    else if (verb == "reopen") result = engine_.reopen(*id, *actor);
-    else result = engine_.complete_task(*id, step, verb == "task_skip", *actor);
+    if (verb == "ack")
+      result = engine_.acknowledge(*id, actor);
+    else if (verb == "resolve")
+      result = engine_.resolve(*id, actor);
+    else if (verb == "mitigate")
+      result = engine_.mitigate(*id, actor);
+    else if (verb == "close")
+      result = engine_.close(*id, actor);
+    else if (verb == "reopen")
+      result = engine_.reopen(*id, actor);
+    else
+      result = engine_.complete_task(*id, step, verb == "task_skip", actor);
   }
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
+}
+
+// GET /api/v1/audit?since=&until=&actor=&action=&limit=&format=json|csv (docs/compliance.md).
+Response Router::audit(const Request& request) {
+  store::AuditFilter filter;
+  filter.limit = 1000;
+  bool csv = false;
+  const core::Timestamp now = clock_.now();
+  for (const auto& [key, value] : request.query) {
+    if (key == "since" || key == "until") {
+      auto t = parse_since(value, now, key);
+      if (!t) return from_error(t.error());
+      (key == "since" ? filter.since : filter.until) = *t;
+    } else if (key == "actor") {
+      filter.actor = value;
+    } else if (key == "action") {
+      filter.action = value;
+    } else if (key == "limit") {
+      auto limit = parse_limit(value);
+      if (!limit) return from_error(limit.error());
+      filter.limit = *limit;
+    } else if (key == "format") {
+      if (value != "json" && value != "csv") {
+        return Response::error(400, fmt::format("bad format \"{}\": expected json or csv", value), "format");
+      }
+      csv = value == "csv";
+    } else {
+      return Response::error(
+          400, fmt::format("unknown query parameter \"{}\": expected since, until, actor, action, limit, format", key),
+          key);
+    }
+  }
+  if (filter.since && filter.until && *filter.until < *filter.since) {
+    return Response::error(400, "until is before since: expected until at or after since", "until");
+  }
+  // One more than asked, to tell the client whether there is more to page through (with since).
+  const size_t limit = static_cast<size_t>(*filter.limit);
+  *filter.limit += 1;
+  auto entries = engine_.list_audit(filter);
+  if (!entries) return from_error(entries.error());
+  const bool truncated = entries->size() > limit;
+  if (truncated) entries->resize(limit);
+  if (csv) {
+    Response r = Response::text(200, audit_csv(*entries), "text/csv; charset=utf-8; header=present");
+    r.headers = {{"Content-Disposition", "attachment; filename=\"tocsin-audit.csv\""},
+                 {"X-Tocsin-Truncated", truncated ? "true" : "false"}};
+    return r;
+  }
+  return ok_json(audit_json(*entries, truncated));
+}
+
+// GET /api/v1/compliance: reviews, drills and plan clocks (engine/compliance.h).
+Response Router::compliance(const Request& request) {
+  for (const auto& [key, value] : request.query) {
+    return Response::error(400, fmt::format("unknown query parameter \"{}\": this route takes none", key), key);
+  }
+  auto report = engine_.compliance();
+  if (!report) return from_error(report.error());
+  return ok_json(compliance_json(*report));
 }
 
 Response Router::on_call(const Request& request) {
@@ -755,7 +829,9 @@ Response Router::clock_route(const Request& request, std::string_view rest) {
   if (request.method != "POST") return Response::error(405, "use POST");
   auto body = object_body(request);
   if (!body) return from_error(body.error());
-  if (auto known = only_members(*body, {"by", "to"}); !known) return from_error(known.error());
+  if (auto known = only_members(*body, {"by", "to", "actor"}); !known) return from_error(known.error());
+  auto actor = string_member(*body, "actor", "api", false);
+  if (!actor) return from_error(actor.error());
   const bool by = body->contains("by");
   if (by == body->contains("to")) return Response::error(400, "expected exactly one of \"by\" (a duration) and \"to\" (a time)");
   const core::Timestamp from = clock_control_->now();
@@ -780,6 +856,14 @@ Response Router::clock_route(const Request& request, std::string_view rest) {
   }
   auto now = clock_control_->advance_to(to);
   if (!now) return from_error(now.error());
+  // The clock lives in memory, not in the store: its move is audited right after it is made.
+  if (auto audited =
+          engine_.record_audit(engine::Actor(*actor, request.remote),
+                               {"clock.advance", "clock",
+                                fmt::format("from {} to {}", core::format_rfc3339(from), core::format_rfc3339(*now))});
+      !audited) {
+    return from_error(audited.error());
+  }
   return ok_json({{"from", core::format_rfc3339(from)}, {"now", core::format_rfc3339(*now)}, {"simulated", true}});
 }
 
@@ -795,7 +879,8 @@ Response Router::approve_action(const Request& request, int64_t id, std::string_
   if (auto known = only_members(*body, {"actor"}); !known) return from_error(known.error());
   auto actor = string_member(*body, "actor", "api", false);
   if (!actor) return from_error(actor.error());
-  auto result = engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()), *actor);
+  auto result =
+      engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()), engine::Actor(*actor, request.remote));
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
 }
 
@@ -840,7 +925,7 @@ Response Router::ack_link(const Request& request, std::string_view token) {
                                 store::to_string(inc->status), core::format_rfc3339(inc->opened_at),
                                 notify::html_escape(claim->actor)));
   }
-  auto acked = engine_.acknowledge(inc->id, claim->actor);
+  auto acked = engine_.acknowledge(inc->id, engine::Actor(claim->actor, request.remote));
   if (acked) return answer(*acked, true);
   if (acked.error().code() != core::ErrorCode::kFailedPrecondition) return refuse(http_status(acked.error()), acked.error().message());
   // Someone else moved it on in the meantime.

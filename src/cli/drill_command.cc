@@ -1,9 +1,11 @@
 #include "cli/drill_command.h"
 
 #include <fmt/format.h>
+
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "config/loader.h"
@@ -48,6 +50,11 @@ core::Result<Recorded> record_run(const drill::DrillRun& run, const drill::Scena
     filter.limit = 50;
     earlier = TOCSIN_TRY(tx.list_drill_runs(filter));
     out.id = TOCSIN_TRY(tx.insert_drill_run(record));
+    // Audited like POST /api/v1/drills (docs/compliance.md), in the same transaction; the actor
+    // is the local user.
+    const char* user = std::getenv("USER");
+    TOCSIN_TRY(tx.append_audit({0, record.ran_at, user && *user ? user : "cli", "drill.run.record",
+                                fmt::format("drill/run/{}", out.id), store::describe_drill_run(record), "cli"}));
     return {};
   }));
   out.earlier = TOCSIN_TRY(drill::past_runs(earlier));

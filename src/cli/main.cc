@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
       exit_code = tocsin::cli::run_drill_run(dr);
     }
   });
-  auto* report = app.add_subcommand("report", "KPIs and postmortems");
+  auto* report = app.add_subcommand("report", "KPIs, postmortems, the audit log and compliance status");
   report->require_subcommand(1);
   tocsin::cli::KpiCommand kc;
   auto* kpi = report->add_subcommand(
@@ -209,6 +209,25 @@ int main(int argc, char** argv) {
       ->required();
   postmortem->add_option("--format", pmc.format, "md or html")->capture_default_str()->check(CLI::IsMember({"md", "html"}));
   postmortem->callback([&] { exit_code = tocsin::cli::run_report_postmortem(pmc); });
+  tocsin::cli::AuditCommand audit;
+  auto* audit_cmd = report->add_subcommand(
+      "audit", "Print the audit log (who changed what, when) from the config's store, oldest first");
+  audit_cmd->add_option("--config", audit.config, "The tocsin.yaml whose store (server.data_dir) holds the log")
+      ->required();
+  audit_cmd->add_option("--since", audit.since, "From this time: RFC 3339, or a duration back from now like 7d");
+  audit_cmd->add_option("--until", audit.until, "Before this time: RFC 3339, or a duration back from now");
+  audit_cmd->add_option("--actor", audit.actor, "Only this actor");
+  audit_cmd->add_option("--action", audit.action, "Only actions starting with this, e.g. incident. or silence.expire");
+  audit_cmd->add_flag("--csv", audit.csv, "RFC 4180 CSV with the header id,at,actor,action,object,detail");
+  audit_cmd->callback([&] { exit_code = tocsin::cli::run_report_audit(audit); });
+  tocsin::cli::ComplianceCommand compliance;
+  auto* compliance_cmd = report->add_subcommand(
+      "compliance",
+      "Plan reviews and drills overdue, plan clocks met, missed or running, from the config and its store");
+  compliance_cmd->add_option("--config", compliance.config, "The tocsin.yaml whose store (server.data_dir) to read")
+      ->required();
+  compliance_cmd->add_flag("--json", compliance.json, "Print GET /api/v1/compliance's JSON");
+  compliance_cmd->callback([&] { exit_code = tocsin::cli::run_report_compliance(compliance); });
   tocsin::cli::ActionItemsCommand aic;
   auto* action_items = report->add_subcommand(
       "action-items", "List postmortem action items across incidents from the config's store (open ones by default)");

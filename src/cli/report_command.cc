@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "api/compliance_json.h"
 #include "config/loader.h"
 #include "core/clock.h"
+#include "core/duration.h"
 #include "core/log.h"
+#include "engine/compliance.h"
 #include "report/action_items.h"
 #include "report/kpi.h"
 #include "report/postmortem.h"
@@ -33,6 +36,14 @@ core::Result<std::unique_ptr<store::Store>> open_existing_store(const config::Co
   auto store = store::sqlite::open_sqlite_store(db);
   if (!store) return std::unexpected(core::Error::unavailable(fmt::format("{}: {}", db.string(), store.error().to_string())));
   return std::move(*store);
+}
+
+// An RFC 3339 time or a duration back from now, as GET /api/v1/audit takes it.
+core::Result<core::Timestamp> parse_time_or_ago(std::string_view flag, const std::string& value, core::Timestamp now) {
+  if (auto t = core::parse_rfc3339(value)) return *t;
+  if (auto d = core::parse_duration(value)) return now - *d;
+  return std::unexpected(core::Error::invalid_argument(
+      fmt::format("bad {} \"{}\": expected an RFC 3339 time or a duration like 7d", flag, value)));
 }
 
 }  // namespace
@@ -116,6 +127,99 @@ int run_report_action_items(const ActionItemsCommand& command) {
                                                                            nlohmann::json::error_handler_t::replace) +
                                     "\n"
                               : report::render_action_items_text(*rows, now);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int run_report_audit(const AuditCommand& command) {
+  core::log::set_level(core::log::Level::kWarn);
+  const core::Timestamp now = core::SystemClock().now();
+  store::AuditFilter filter;
+  filter.actor = command.actor;
+  filter.action = command.action;
+  if (!command.since.empty()) {
+    auto t = parse_time_or_ago("--since", command.since, now);
+    if (!t) return fail(t.error().message(), "audit");
+    filter.since = *t;
+  }
+  if (!command.until.empty()) {
+    auto t = parse_time_or_ago("--until", command.until, now);
+    if (!t) return fail(t.error().message(), "audit");
+    filter.until = *t;
+  }
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string(), "audit");
+  auto db = open_existing_store(*cfg);
+  if (!db) return fail(db.error().message(), "audit");
+  std::vector<store::AuditEntry> entries;
+  auto read = (*db)->read([&](store::Tx& tx) -> core::Status {
+    entries = TOCSIN_TRY(tx.list_audit(filter));
+    return {};
+  });
+  if (!read) return fail(read.error().to_string(), "audit");
+  std::string out;
+  if (command.csv) {
+    out = api::audit_csv(entries);
+  } else {
+    for (const auto& e : entries) {
+      out += fmt::format("{}  {:<12} {:<22} {:<24} {}{}\n", core::format_rfc3339(e.at), e.actor.empty() ? "-" : e.actor,
+                         e.action, e.object, e.detail, e.source.empty() ? "" : fmt::format("  [{}]", e.source));
+    }
+    if (entries.empty()) out = "no audit entries\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int run_report_compliance(const ComplianceCommand& command) {
+  core::log::set_level(core::log::Level::kWarn);
+  auto cfg = config::load_config(command.config);
+  if (!cfg) return fail(cfg.error().to_string(), "compliance");
+  auto db = open_existing_store(*cfg);
+  if (!db) return fail(db.error().message(), "compliance");
+  // Whole seconds: the report is about days and hours.
+  const core::Timestamp now = std::chrono::floor<std::chrono::seconds>(core::SystemClock().now());
+  core::Result<engine::ComplianceReport> report = std::unexpected(core::Error::internal("unread"));
+  auto read = (*db)->read([&](store::Tx& tx) -> core::Status {
+    report = engine::compliance_report(tx, *cfg, now);
+    return {};
+  });
+  if (!read) return fail(read.error().to_string(), "compliance");
+  if (!report) return fail(report.error().to_string(), "compliance");
+  std::string out;
+  if (command.json) {
+    out = api::compliance_json(*report).dump(2) + "\n";
+  } else {
+    const auto& s = report->summary;
+    out += fmt::format(
+        "compliance at {}: {} review(s) overdue, {} due soon; {} drill(s) overdue; clocks: {} met, {} "
+        "missed, {} running\n",
+        core::format_rfc3339(report->at), s.reviews_overdue, s.reviews_due_soon, s.drills_overdue, s.clocks_met,
+        s.clocks_missed, s.clocks_running);
+    if (!report->reviews.empty()) out += "\nplan reviews\n";
+    for (const auto& r : report->reviews) {
+      out += fmt::format("  {:<20} every {:<6} {}\n", r.plan, core::format_duration(r.every),
+                         !r.reviewed  ? "never reviewed: OVERDUE"
+                         : r.overdue  ? fmt::format("OVERDUE since {}", core::format_rfc3339(r.due_at))
+                         : r.due_soon ? fmt::format("due soon: {}", core::format_rfc3339(r.due_at))
+                                      : fmt::format("due {}", core::format_rfc3339(r.due_at)));
+    }
+    if (!report->drills.empty()) out += "\ndrills\n";
+    for (const auto& d : report->drills) {
+      out += fmt::format("  {:<20} every {:<6} {}\n", d.plan, core::format_duration(d.every),
+                         !d.last_run ? "never drilled: OVERDUE"
+                         : d.overdue ? fmt::format("OVERDUE since {}", core::format_rfc3339(d.next_due))
+                                     : fmt::format("next due {}", core::format_rfc3339(d.next_due)));
+    }
+    if (!report->clocks.empty()) out += "\nplan clocks with a deadline\n";
+    for (const auto& c : report->clocks) {
+      std::string state = std::string(engine::to_string(c.outcome));
+      if (c.satisfied_at) state += fmt::format(" ({} at {})", c.satisfied_by, core::format_rfc3339(*c.satisfied_at));
+      if (c.time_left) state += fmt::format(" ({} left)", core::format_duration(*c.time_left));
+      out += fmt::format("  incident {:<5} {:<22} started {}  deadline {}  {}\n", c.incident_id, c.clock,
+                         core::format_rfc3339(c.started_at), core::format_rfc3339(c.deadline), state);
+    }
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

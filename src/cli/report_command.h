@@ -49,4 +49,25 @@ struct ActionItemsCommand {
 
 int run_report_action_items(const ActionItemsCommand& command);
 
+// `tocsin report audit --config FILE [--since D] [--until D] [--actor A] [--action PREFIX] [--csv]`
+// (docs/compliance.md): the audit log from the config's store, oldest first — a table, or the CSV
+// GET /api/v1/audit?format=csv serves. --since/--until: RFC 3339 or a duration back from now.
+struct AuditCommand {
+  std::string config;
+  std::string since;
+  std::string until;
+  std::string actor;
+  std::string action;
+  bool csv = false;
+};
+int run_report_audit(const AuditCommand& command);
+
+// `tocsin report compliance --config FILE [--json]`: plan reviews, drills and plan clocks
+// (engine/compliance.h) from the config and its store; --json prints GET /api/v1/compliance's body.
+struct ComplianceCommand {
+  std::string config;
+  bool json = false;
+};
+int run_report_compliance(const ComplianceCommand& command);
+
 }  // namespace tocsin::cli

@@ -137,7 +137,7 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
         std::string drills;
         if (auto calendar = raw->drill_calendar()) drills = render_drill_calendar(*calendar);
         return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()) + drills +
-               raw->render_action_item_gauges();
+               raw->render_action_item_gauges() + raw->compliance_metrics();
       });
   return engine;
 }
@@ -387,24 +387,53 @@ core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts)
   return n;
 }
 
-core::Result<std::string> Engine::set_silence(store::Silence silence) {
-  std::lock_guard lock(mu_);
-  const auto change = TOCSIN_TRY(pipeline_->plan_silence(std::move(silence), options_.clock->now()));
-  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+namespace {
+
+// "alertname=\"X\", service=~\"a|b\" until 2026-…; comment": what a silence mutes, for the audit log.
+std::string silence_detail(const store::Silence& s) {
+  std::string out;
+  for (const auto& m : s.matchers) out += (out.empty() ? "" : ", ") + m.to_string();
+  out += fmt::format(" from {} until {}", core::format_rfc3339(s.starts_at), core::format_rfc3339(s.ends_at));
+  if (!s.comment.empty()) out += "; " + s.comment;
+  return out;
+}
+
+// The store side of a silence change: its records written as they are.
+std::function<core::Status(store::Tx&, core::Timestamp)> store_silences(const alerting::SilenceChange& change) {
+  return [&change](store::Tx& tx, core::Timestamp) -> core::Status {
     for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
     return {};
-  }));
+  };
+}
+
+}  // namespace
+
+core::Result<std::string> Engine::set_silence(store::Silence silence, std::string_view source) {
+  std::lock_guard lock(mu_);
+  const std::string old_id = silence.id;
+  const std::string created_by = silence.created_by;
+  const auto change = TOCSIN_TRY(pipeline_->plan_silence(std::move(silence), options_.clock->now()));
+  AuditNote what{old_id.empty() ? "silence.create" : "silence.update", "silence/" + change.id, ""};
+  for (const auto& s : change.to_write) {
+    if (s.id == change.id) what.detail = silence_detail(s);
+  }
+  // Alertmanager replaces an active silence whose matchers change with a new one.
+  if (!old_id.empty() && old_id != change.id) what.detail += fmt::format("; replaces silence/{}", old_id);
+  TOCSIN_RETURN_IF_ERROR(audited_write_locked(Actor(created_by, source), std::move(what), store_silences(change)));
   pipeline_->commit_silence(change);
   return change.id;
 }
 
-core::Status Engine::expire_silence(std::string_view id) {
+core::Status Engine::expire_silence(std::string_view id, std::string_view source) {
   std::lock_guard lock(mu_);
   const auto change = TOCSIN_TRY(pipeline_->plan_expire_silence(id, options_.clock->now()));
-  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
-    for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
-    return {};
-  }));
+  // Alertmanager's DELETE names nobody: the actor is whoever created the silence.
+  std::string created_by;
+  for (const auto& s : change.to_write) {
+    if (s.id == id) created_by = s.created_by;
+  }
+  TOCSIN_RETURN_IF_ERROR(audited_write_locked(
+      Actor(created_by, source), {"silence.expire", fmt::format("silence/{}", id), ""}, store_silences(change)));
   pipeline_->commit_silence(change);
   wake();
   return {};
@@ -492,99 +521,161 @@ core::Result<IngestResult> Engine::ingest(const std::vector<core::Sample>& sampl
 
 core::Result<IngestResult> Engine::ingest(const std::vector<ingest::Series>& series) { return ingest_batch(series); }
 
-core::Result<store::Incident> Engine::respond(
-    const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action) {
+core::Status Engine::append_audit(store::Tx& tx, core::Timestamp now, const Actor& actor, AuditNote what) {
+  TOCSIN_TRY(tx.append_audit({0, now, std::string(actor.name), std::move(what.action), std::move(what.object),
+                              std::move(what.detail), std::string(actor.source)}));
+  return {};
+}
+
+core::Status Engine::audited_write_locked(const Actor& actor, AuditNote what,
+                                          const std::function<core::Status(store::Tx&, core::Timestamp)>& fn) {
+  const core::Timestamp now = options_.clock->now();
+  return options_.store->write([&](store::Tx& tx) -> core::Status {
+    // First, so that any error of fn rolls the entry back with the change.
+    TOCSIN_RETURN_IF_ERROR(append_audit(tx, now, actor, std::move(what)));
+    return fn(tx, now);
+  });
+}
+
+core::Status Engine::audited_write(const Actor& actor, AuditNote what,
+                                   const std::function<core::Status(store::Tx&, core::Timestamp)>& fn) {
   std::lock_guard lock(mu_);
-  store::Incident out;
-  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
-    out = TOCSIN_TRY(action(tx, options_.clock->now()));
+  return audited_write_locked(actor, std::move(what), fn);
+}
+
+core::Status Engine::record_audit(const Actor& actor, AuditNote what) {
+  return audited_write(actor, std::move(what), [](store::Tx&, core::Timestamp) { return core::ok(); });
+}
+
+core::Result<std::vector<store::AuditEntry>> Engine::list_audit(const store::AuditFilter& filter) {
+  std::vector<store::AuditEntry> out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(tx.list_audit(filter));
     return {};
   }));
   return out;
 }
 
-core::Result<store::Incident> Engine::acknowledge(int64_t id, std::string_view actor) {
-  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.acknowledge(tx, id, actor, now); });
+core::Result<store::Incident> Engine::respond(
+    const Actor& actor, AuditNote what,
+    const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action) {
+  std::lock_guard lock(mu_);
+  store::Incident out;
+  TOCSIN_RETURN_IF_ERROR(
+      audited_write_locked(actor, std::move(what), [&](store::Tx& tx, core::Timestamp now) -> core::Status {
+        out = TOCSIN_TRY(action(tx, now));
+        return {};
+      }));
+  return out;
 }
 
-core::Result<store::Incident> Engine::resolve(int64_t id, std::string_view actor) {
-  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.resolve(tx, id, actor, now); });
+namespace {
+std::string incident_object(int64_t id) { return fmt::format("incident/{}", id); }
+}  // namespace
+
+core::Result<store::Incident> Engine::acknowledge(int64_t id, const Actor& actor) {
+  return respond(actor, {"incident.acknowledge", incident_object(id), ""},
+                 [&](store::Tx& tx, core::Timestamp now) { return incidents_.acknowledge(tx, id, actor.name, now); });
 }
 
-core::Result<store::Incident> Engine::add_note(int64_t id, std::string_view actor, std::string_view text) {
-  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.add_note(tx, id, actor, text, now); });
+core::Result<store::Incident> Engine::resolve(int64_t id, const Actor& actor) {
+  return respond(actor, {"incident.resolve", incident_object(id), ""},
+                 [&](store::Tx& tx, core::Timestamp now) { return incidents_.resolve(tx, id, actor.name, now); });
 }
 
-core::Result<store::Incident> Engine::mitigate(int64_t id, std::string_view actor) {
-  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.mitigate(tx, id, actor, now); });
+core::Result<store::Incident> Engine::add_note(int64_t id, const Actor& actor, std::string_view text) {
+  return respond(
+      actor, {"incident.note", incident_object(id), std::string(text)},
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.add_note(tx, id, actor.name, text, now); });
 }
 
-core::Result<store::Incident> Engine::close(int64_t id, std::string_view actor) {
-  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.close(tx, id, actor, now); });
+core::Result<store::Incident> Engine::mitigate(int64_t id, const Actor& actor) {
+  return respond(actor, {"incident.mitigate", incident_object(id), ""},
+                 [&](store::Tx& tx, core::Timestamp now) { return incidents_.mitigate(tx, id, actor.name, now); });
 }
 
-core::Result<store::Incident> Engine::reopen(int64_t id, std::string_view actor) {
-  auto out = respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.reopen(tx, id, actor, now); });
+core::Result<store::Incident> Engine::close(int64_t id, const Actor& actor) {
+  return respond(actor, {"incident.close", incident_object(id), ""},
+                 [&](store::Tx& tx, core::Timestamp now) { return incidents_.close(tx, id, actor.name, now); });
+}
+
+core::Result<store::Incident> Engine::reopen(int64_t id, const Actor& actor) {
+  auto out = respond(actor, {"incident.reopen", incident_object(id), ""},
+                     [&](store::Tx& tx, core::Timestamp now) { return incidents_.reopen(tx, id, actor.name, now); });
   if (out) wake();  // the ladder is armed again
   return out;
 }
 
-core::Result<store::Incident> Engine::set_severity(int64_t id, std::string_view severity, std::string_view actor) {
+core::Result<store::Incident> Engine::set_severity(int64_t id, std::string_view severity, const Actor& actor) {
   return respond(
-      [&](store::Tx& tx, core::Timestamp now) { return incidents_.set_severity(tx, id, severity, actor, now); });
+      actor, {"incident.severity", incident_object(id), std::string(severity)},
+      [&](store::Tx& tx, core::Timestamp now) { return incidents_.set_severity(tx, id, severity, actor.name, now); });
 }
 
-core::Result<store::Incident> Engine::relate(int64_t id, int64_t other, std::string_view actor) {
-  return respond([&](store::Tx& tx, core::Timestamp now) { return incidents_.relate(tx, id, other, actor, now); });
+core::Result<store::Incident> Engine::relate(int64_t id, int64_t other, const Actor& actor) {
+  return respond(actor, {"incident.relate", incident_object(id), fmt::format("related to incident/{}", other)},
+                 [&](store::Tx& tx, core::Timestamp now) { return incidents_.relate(tx, id, other, actor.name, now); });
 }
 
 core::Result<store::Incident> Engine::record_event(int64_t id, std::string_view kind, std::string_view detail,
-                                                   std::string_view actor) {
+                                                   const Actor& actor) {
   auto out = respond(
-      [&](store::Tx& tx, core::Timestamp now) { return incidents_.record_event(tx, id, kind, detail, actor, now); });
+      actor,
+      {"incident.event", incident_object(id), detail.empty() ? std::string(kind) : fmt::format("{}: {}", kind, detail)},
+      [&](store::Tx& tx, core::Timestamp now) {
+        return incidents_.record_event(tx, id, kind, detail, actor.name, now);
+      });
   if (out) wake();  // a clock may have started
   return out;
 }
 
 core::Result<store::Incident> Engine::complete_task(int64_t id, std::string_view step, bool skipped,
-                                                    std::string_view actor) {
-  auto out = respond([&](store::Tx& tx, core::Timestamp now) {
-    return incidents_.complete_task(tx, id, step, skipped, actor, now);
-  });
+                                                    const Actor& actor) {
+  auto out = respond(actor, {skipped ? "task.skip" : "task.done", incident_object(id), std::string(step)},
+                     [&](store::Tx& tx, core::Timestamp now) {
+                       return incidents_.complete_task(tx, id, step, skipped, actor.name, now);
+                     });
   if (out) wake();
   return out;
 }
 
-core::Status Engine::write_locked(const std::function<core::Status(store::Tx&, core::Timestamp)>& fn) {
-  std::lock_guard lock(mu_);
-  return options_.store->write([&](store::Tx& tx) { return fn(tx, options_.clock->now()); });
-}
-
 core::Status Engine::edit_postmortem(int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
-                                     std::string_view actor) {
-  return write_locked(
-      [&](store::Tx& tx, core::Timestamp now) { return incidents_.edit_postmortem(tx, id, fields, actor, now); });
+                                     const Actor& actor) {
+  std::string names;
+  for (const auto& [name, value] : fields) names += (names.empty() ? "" : ", ") + name;
+  return audited_write(actor, {"postmortem.edit", incident_object(id), names},
+                       [&](store::Tx& tx, core::Timestamp now) {
+                         return incidents_.edit_postmortem(tx, id, fields, actor.name, now);
+                       });
 }
 
 core::Result<int64_t> Engine::add_action_item(int64_t id, std::string_view title, std::string_view owner,
-                                              core::Timestamp due_at, std::string_view actor) {
+                                              core::Timestamp due_at, const Actor& actor) {
   int64_t item = 0;
-  TOCSIN_RETURN_IF_ERROR(write_locked([&](store::Tx& tx, core::Timestamp now) -> core::Status {
-    item = TOCSIN_TRY(incidents_.add_action_item(tx, id, title, owner, due_at, actor, now));
-    return {};
-  }));
+  TOCSIN_RETURN_IF_ERROR(audited_write(
+      actor,
+      {"action_item.add", incident_object(id),
+       fmt::format("{} (owner {}, due {})", title, owner.empty() ? "-" : owner, core::format_rfc3339(due_at))},
+      [&](store::Tx& tx, core::Timestamp now) -> core::Status {
+        item = TOCSIN_TRY(incidents_.add_action_item(tx, id, title, owner, due_at, actor.name, now));
+        return {};
+      }));
   return item;
 }
 
-core::Status Engine::set_action_item_done(int64_t id, int64_t item, bool done, std::string_view actor) {
-  return write_locked([&](store::Tx& tx, core::Timestamp now) {
-    return incidents_.set_action_item_done(tx, id, item, done, actor, now);
-  });
+core::Status Engine::set_action_item_done(int64_t id, int64_t item, bool done, const Actor& actor) {
+  return audited_write(actor,
+                       {done ? "action_item.done" : "action_item.reopen", incident_object(id),
+                        fmt::format("action item {}", item)},
+                       [&](store::Tx& tx, core::Timestamp now) {
+                         return incidents_.set_action_item_done(tx, id, item, done, actor.name, now);
+                       });
 }
 
-core::Result<store::Incident> Engine::complete_postmortem(int64_t id, std::string_view actor) {
-  return respond(
-      [&](store::Tx& tx, core::Timestamp now) { return incidents_.complete_postmortem(tx, id, actor, now); });
+core::Result<store::Incident> Engine::complete_postmortem(int64_t id, const Actor& actor) {
+  return respond(actor, {"postmortem.complete", incident_object(id), ""}, [&](store::Tx& tx, core::Timestamp now) {
+    return incidents_.complete_postmortem(tx, id, actor.name, now);
+  });
 }
 
 core::Result<std::vector<store::ActionItem>> Engine::list_action_items(const store::ActionItemFilter& filter) {
@@ -596,9 +687,10 @@ core::Result<std::vector<store::ActionItem>> Engine::list_action_items(const sto
   return out;
 }
 
-core::Result<store::Incident> Engine::approve_action(int64_t id, std::string_view step, std::string_view actor) {
-  auto inc = respond(
-      [&](store::Tx& tx, core::Timestamp now) { return actions_->approve(tx, id, step, actor, now); });
+core::Result<store::Incident> Engine::approve_action(int64_t id, std::string_view step, const Actor& actor) {
+  auto inc =
+      respond(actor, {"action.approve", incident_object(id), std::string(step)},
+              [&](store::Tx& tx, core::Timestamp now) { return actions_->approve(tx, id, step, actor.name, now); });
   if (inc) {
     std::lock_guard lock(mu_);
     wake();  // the run is due now
@@ -625,15 +717,17 @@ core::Result<store::Incident> Engine::get_incident(int64_t id) {
   return std::move(*out);
 }
 
-core::Result<store::DrillRun> Engine::record_drill_run(store::DrillRun run) {
+core::Result<store::DrillRun> Engine::record_drill_run(store::DrillRun run, const Actor& actor) {
   if (!config().plan(run.plan)) {
     return std::unexpected(core::Error::invalid_argument(fmt::format("unknown plan \"{}\"", run.plan)).field("plan"));
   }
   run.ran_at = options_.clock->now();
   TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(run));
+  std::lock_guard lock(mu_);
   TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
     run.id = TOCSIN_TRY(tx.insert_drill_run(run));
-    return {};
+    return append_audit(tx, run.ran_at, actor,
+                        {"drill.run.record", fmt::format("drill/run/{}", run.id), store::describe_drill_run(run)});
   }));
   return run;
 }
@@ -666,9 +760,33 @@ core::Result<std::vector<DrillCalendarEntry>> Engine::drill_calendar() {
   return engine::drill_calendar(config(), last, now());
 }
 
+core::Result<ComplianceReport> Engine::compliance() {
+  const core::Timestamp now = options_.clock->now();
+  ComplianceReport out;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    out = TOCSIN_TRY(compliance_report(tx, config(), now));
+    return {};
+  }));
+  return out;
+}
+
+std::string Engine::compliance_metrics() {
+  // The report reads every clock's incident: cheap for a team's history, but not per scrape.
+  constexpr core::Duration kEvery = std::chrono::minutes(1);
+  const core::Timestamp now = options_.clock->now();
+  std::lock_guard lock(compliance_mu_);
+  if (!compliance_at_ || now - *compliance_at_ >= kEvery || now < *compliance_at_) {
+    auto report = compliance();
+    if (!report) return compliance_text_;  // keep the last good values; the error shows on the API
+    compliance_text_ = render_compliance_summary(report->summary);
+    compliance_at_ = now;
+  }
+  return compliance_text_;
+}
+
 core::Result<store::LiveDrill> Engine::start_live_drill(std::string scenario, std::string plan,
-                                                        std::vector<std::string> participants,
-                                                        std::string_view actor, std::string scenario_yaml) {
+                                                        std::vector<std::string> participants, const Actor& actor,
+                                                        std::string scenario_yaml) {
   if (scenario.empty()) {
     return std::unexpected(core::Error::invalid_argument("expected a non-empty scenario name").field("scenario"));
   }
@@ -696,18 +814,22 @@ core::Result<store::LiveDrill> Engine::start_live_drill(std::string scenario, st
   drill.plan = std::move(plan);
   drill.participants = std::move(participants);
   drill.started_at = options_.clock->now();
-  drill.started_by = std::string(actor);
+  drill.started_by = std::string(actor.name);
   drill.scenario_yaml = std::move(scenario_yaml);
   std::lock_guard lock(mu_);
   TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
     drill.id = TOCSIN_TRY(tx.insert_live_drill(drill));
-    return {};
+    std::string people;
+    for (const auto& p : drill.participants) people += (people.empty() ? "" : ",") + p;
+    return append_audit(tx, drill.started_at, actor,
+                        {"drill.live.start", fmt::format("drill/live/{}", drill.id),
+                         fmt::format("scenario {}, plan {}, participants {}", drill.scenario, drill.plan, people)});
   }));
   core::log::info("live drill started", {{"id", std::to_string(drill.id)}, {"plan", drill.plan}});
   return drill;
 }
 
-core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string_view actor,
+core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, const Actor& actor,
                                                          std::optional<store::DrillRun> scored) {
   if (!scored) return finish_live_drill(id, actor, LiveDrillScorer{});
   return finish_live_drill(id, actor, [&](store::Tx&, const store::LiveDrill&, core::Timestamp) {
@@ -715,48 +837,49 @@ core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string
   });
 }
 
-core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, std::string_view actor,
+core::Result<store::LiveDrill> Engine::finish_live_drill(int64_t id, const Actor& actor,
                                                          const LiveDrillScorer& scorer) {
   std::lock_guard lock(mu_);
-  const core::Timestamp now = options_.clock->now();
   store::LiveDrill out;
-  TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
-    auto drill = TOCSIN_TRY(tx.get_live_drill(id));
-    if (!drill) return std::unexpected(core::Error::not_found(fmt::format("no live drill {}", id)));
-    if (drill->finished_at) {
-      return std::unexpected(core::Error::failed_precondition(
-          fmt::format("live drill {} already finished at {}", id, core::format_rfc3339(*drill->finished_at))));
-    }
-    drill->finished_at = now;
-    drill->finished_by = std::string(actor);
-    // Its incidents that still escalate stop: the drill is over, and nobody would be paged anyway.
-    store::IncidentFilter filter;
-    filter.status = store::IncidentStatus::kTriggered;
-    filter.since = drill->started_at;
-    filter.limit = 10000;
-    const std::string label = std::to_string(id);
-    for (auto inc : TOCSIN_TRY(tx.list_incidents(filter))) {
-      if (inc.drill != label || !inc.escalation_next_at) continue;
-      inc.escalation_next_at.reset();
-      TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
-      TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "drill", std::string(actor),
-                                     fmt::format("live drill {} finished: escalation stopped", id)}));
-    }
-    if (scorer) {
-      store::DrillRun scored = TOCSIN_TRY(scorer(tx, *drill, now));
-      scored.mode = "live";
-      scored.live_drill = id;
-      if (scored.scenario.empty()) scored.scenario = drill->scenario;
-      if (scored.plan.empty()) scored.plan = drill->plan;
-      if (scored.participants.empty()) scored.participants = drill->participants;
-      scored.ran_at = now;
-      TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(scored));
-      drill->run = TOCSIN_TRY(tx.insert_drill_run(scored));
-    }
-    TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
-    out = std::move(*drill);
-    return {};
-  }));
+  TOCSIN_RETURN_IF_ERROR(audited_write_locked(
+      actor, {"drill.live.finish", fmt::format("drill/live/{}", id), scorer ? "scored" : ""},
+      [&](store::Tx& tx, core::Timestamp now) -> core::Status {
+        auto drill = TOCSIN_TRY(tx.get_live_drill(id));
+        if (!drill) return std::unexpected(core::Error::not_found(fmt::format("no live drill {}", id)));
+        if (drill->finished_at) {
+          return std::unexpected(core::Error::failed_precondition(
+              fmt::format("live drill {} already finished at {}", id, core::format_rfc3339(*drill->finished_at))));
+        }
+        drill->finished_at = now;
+        drill->finished_by = std::string(actor.name);
+        // Its incidents that still escalate stop: the drill is over, and nobody would be paged anyway.
+        store::IncidentFilter filter;
+        filter.status = store::IncidentStatus::kTriggered;
+        filter.since = drill->started_at;
+        filter.limit = 10000;
+        const std::string label = std::to_string(id);
+        for (auto inc : TOCSIN_TRY(tx.list_incidents(filter))) {
+          if (inc.drill != label || !inc.escalation_next_at) continue;
+          inc.escalation_next_at.reset();
+          TOCSIN_RETURN_IF_ERROR(tx.update_incident(inc));
+          TOCSIN_TRY(tx.append_timeline({0, inc.id, now, "drill", std::string(actor.name),
+                                         fmt::format("live drill {} finished: escalation stopped", id)}));
+        }
+        if (scorer) {
+          store::DrillRun scored = TOCSIN_TRY(scorer(tx, *drill, now));
+          scored.mode = "live";
+          scored.live_drill = id;
+          if (scored.scenario.empty()) scored.scenario = drill->scenario;
+          if (scored.plan.empty()) scored.plan = drill->plan;
+          if (scored.participants.empty()) scored.participants = drill->participants;
+          scored.ran_at = now;
+          TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(scored));
+          drill->run = TOCSIN_TRY(tx.insert_drill_run(scored));
+        }
+        TOCSIN_RETURN_IF_ERROR(tx.update_live_drill(*drill));
+        out = std::move(*drill);
+        return {};
+      }));
   core::log::info("live drill finished", {{"id", std::to_string(id)}});
   return out;
 }

@@ -12,6 +12,7 @@
 // serialised by an internal mutex; notification sends and step actions happen outside it.
 #pragma once
 
+#include <concepts>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "action/executor.h"
@@ -30,6 +32,7 @@
 #include "core/metrics.h"
 #include "core/sample.h"
 #include "detect/rule_engine.h"
+#include "engine/compliance.h"
 #include "engine/drill_calendar.h"
 #include "engine/live_risk.h"
 #include "escalation/deadlines.h"
@@ -67,6 +70,26 @@ struct EngineOptions {
   std::string ack_key;
 };
 
+// Who makes a change, for the audit log (docs/compliance.md): the actor as the request names it (a
+// person id, a token name; the API's default is "api") and where the request came from (the HTTP
+// peer "ip:port"; "" when not known). Converts from any string, so callers that know only a name
+// pass it as before. Views: valid for the call only.
+struct Actor {
+  template <class S>
+  requires std::convertible_to<const S&, std::string_view> Actor(
+      const S& actor_name, std::string_view actor_source = {})  // NOLINT(google-explicit-constructor)
+      : name(actor_name), source(actor_source) {}
+  std::string_view name;
+  std::string_view source;
+};
+
+// What one mutation writes to the audit log besides who and when.
+struct AuditNote {
+  std::string action;  // "incident.acknowledge", "silence.create", …
+  std::string object;  // "incident/12", "silence/<uuid>", …
+  std::string detail;
+};
+
 // Recent samples of the series that matched a read (Engine::read_series).
 struct SeriesWindow {
   core::Labels labels;
@@ -97,9 +120,10 @@ class Engine {
   // Alerts from outside (Alertmanager API v2, Alertmanager webhooks), already validated. Durable
   // when this returns.
   core::Result<size_t> receive_alerts(std::vector<alerting::Alert> alerts);
-  // Silences: create or update (returns the id in effect), expire.
-  core::Result<std::string> set_silence(store::Silence silence);
-  core::Status expire_silence(std::string_view id);
+  // Silences: create or update (returns the id in effect), expire. Audited with the silence's
+  // createdBy as the actor; `source` is where the request came from.
+  core::Result<std::string> set_silence(store::Silence silence, std::string_view source = {});
+  core::Status expire_silence(std::string_view id, std::string_view source = {});
   std::vector<store::Silence> silences();
   std::optional<store::Silence> silence(std::string_view id);
   // Read models of the pipeline at clock.now().
@@ -113,30 +137,44 @@ class Engine {
   // Who fills a role target right now (a person id; "" for nobody or a channel).
   std::string who_fills(const config::Target& target) const { return incidents_.resolve_person(target, now()); }
 
-  core::Result<store::Incident> acknowledge(int64_t id, std::string_view actor);
-  core::Result<store::Incident> resolve(int64_t id, std::string_view actor);
-  core::Result<store::Incident> add_note(int64_t id, std::string_view actor, std::string_view text);
-  core::Result<store::Incident> mitigate(int64_t id, std::string_view actor);
-  core::Result<store::Incident> close(int64_t id, std::string_view actor);
-  core::Result<store::Incident> reopen(int64_t id, std::string_view actor);
-  core::Result<store::Incident> set_severity(int64_t id, std::string_view severity, std::string_view actor);
-  core::Result<store::Incident> relate(int64_t id, int64_t other, std::string_view actor);
+  core::Result<store::Incident> acknowledge(int64_t id, const Actor& actor);
+  core::Result<store::Incident> resolve(int64_t id, const Actor& actor);
+  core::Result<store::Incident> add_note(int64_t id, const Actor& actor, std::string_view text);
+  core::Result<store::Incident> mitigate(int64_t id, const Actor& actor);
+  core::Result<store::Incident> close(int64_t id, const Actor& actor);
+  core::Result<store::Incident> reopen(int64_t id, const Actor& actor);
+  core::Result<store::Incident> set_severity(int64_t id, std::string_view severity, const Actor& actor);
+  core::Result<store::Incident> relate(int64_t id, int64_t other, const Actor& actor);
   core::Result<store::Incident> record_event(int64_t id, std::string_view kind, std::string_view detail,
-                                             std::string_view actor);
-  core::Result<store::Incident> complete_task(int64_t id, std::string_view step, bool skipped, std::string_view actor);
+                                             const Actor& actor);
+  core::Result<store::Incident> complete_task(int64_t id, std::string_view step, bool skipped, const Actor& actor);
   // Postmortems and action items (incident::IncidentService has the rules and errors); one write
-  // transaction each, durable when they return. close() is complete_postmortem().
+  // transaction each, audited, durable when they return. close() is complete_postmortem().
   core::Status edit_postmortem(int64_t id, const std::vector<std::pair<std::string, std::string>>& fields,
-                               std::string_view actor);
+                               const Actor& actor);
   core::Result<int64_t> add_action_item(int64_t id, std::string_view title, std::string_view owner,
-                                        core::Timestamp due_at, std::string_view actor);
-  core::Status set_action_item_done(int64_t id, int64_t item, bool done, std::string_view actor);
-  core::Result<store::Incident> complete_postmortem(int64_t id, std::string_view actor);
+                                        core::Timestamp due_at, const Actor& actor);
+  core::Status set_action_item_done(int64_t id, int64_t item, bool done, const Actor& actor);
+  core::Result<store::Incident> complete_postmortem(int64_t id, const Actor& actor);
   core::Result<std::vector<store::ActionItem>> list_action_items(const store::ActionItemFilter& filter);
   // Lets the approval-gated action of `step` run (action::ActionRunner::approve has the errors).
-  core::Result<store::Incident> approve_action(int64_t id, std::string_view step, std::string_view actor);
+  core::Result<store::Incident> approve_action(int64_t id, std::string_view step, const Actor& actor);
   core::Result<std::vector<store::Incident>> list_incidents(const store::IncidentFilter& filter);
   core::Result<store::Incident> get_incident(int64_t id);
+  // The audit hook of every change a person or an API client makes: runs fn in one write
+  // transaction under the engine lock, with the audit entry (`what` by `actor` at now()) written
+  // first in that same transaction, so fn's error rolls both back and success makes both durable.
+  // New mutations call this (or, already inside a transaction, append_audit below) so that none
+  // goes unrecorded.
+  core::Status audited_write(const Actor& actor, AuditNote what,
+                             const std::function<core::Status(store::Tx&, core::Timestamp)>& fn);
+  // Records a change that is not a store write (the simulated clock moving) in a transaction of its own.
+  core::Status record_audit(const Actor& actor, AuditNote what);
+  // The audit log, oldest first (store::Tx::list_audit).
+  core::Result<std::vector<store::AuditEntry>> list_audit(const store::AuditFilter& filter);
+  // Appends the audit entry of `what` by `actor` at `now` inside a transaction the caller runs.
+  static core::Status append_audit(store::Tx& tx, core::Timestamp now, const Actor& actor, AuditNote what);
+
   // A consistent read-only view of the store, for read models built above the engine (the
   // postmortem report): fn must not keep the Tx.
   core::Status read_store(const std::function<core::Status(store::Tx&)>& fn) { return options_.store->read(fn); }
@@ -144,23 +182,25 @@ class Engine {
   // Drill history (docs/drills.md). record_drill_run stamps ran_at with now,
   // checks that the plan exists and validates the record (store::validate_drill_run); the run is
   // durable when it returns, with its id.
-  core::Result<store::DrillRun> record_drill_run(store::DrillRun run);
+  core::Result<store::DrillRun> record_drill_run(store::DrillRun run, const Actor& actor = "api");
   core::Result<std::vector<store::DrillRun>> list_drill_runs(const store::DrillRunFilter& filter);
   core::Result<store::DrillRun> get_drill_run(int64_t id);  // not_found when absent
   // The drill calendar at now() (drill_calendar.h).
   core::Result<std::vector<DrillCalendarEntry>> drill_calendar();
+  // The compliance status at now() (compliance.h).
+  core::Result<ComplianceReport> compliance();
 
   // Live drills. Starting one needs a known plan and at least one participant, each a person in
   // the config; alerts labelled drill="<id>" then open drill incidents that page only them.
   // `scenario_yaml` (optional) is the scenario file's text, kept with the drill so that it can be
   // scored when it finishes; the caller has parsed and validated it.
   core::Result<store::LiveDrill> start_live_drill(std::string scenario, std::string plan,
-                                                  std::vector<std::string> participants, std::string_view actor,
+                                                  std::vector<std::string> participants, const Actor& actor,
                                                   std::string scenario_yaml = {});
   // Ends a running live drill (not_found; failed_precondition when already finished). Its open
   // drill incidents stop escalating. With `scored`, the scored run is stored too (mode live,
   // linked to the drill), in the same transaction; its id is the drill's `run`.
-  core::Result<store::LiveDrill> finish_live_drill(int64_t id, std::string_view actor,
+  core::Result<store::LiveDrill> finish_live_drill(int64_t id, const Actor& actor,
                                                    std::optional<store::DrillRun> scored);
   // Scores a finishing live drill from what the store holds, inside the transaction that
   // finishes it (after its escalation stopped): `drill` has finished_at = now. The engine knows
@@ -169,7 +209,7 @@ class Engine {
       std::function<core::Result<store::DrillRun>(store::Tx& tx, const store::LiveDrill& drill, core::Timestamp now)>;
   // The same, the scored run computed by `scorer` (an error from it rolls everything back: the
   // drill stays running).
-  core::Result<store::LiveDrill> finish_live_drill(int64_t id, std::string_view actor, const LiveDrillScorer& scorer);
+  core::Result<store::LiveDrill> finish_live_drill(int64_t id, const Actor& actor, const LiveDrillScorer& scorer);
   core::Result<std::vector<store::LiveDrill>> live_drills(bool running_only);
   core::Result<store::LiveDrill> get_live_drill(int64_t id);  // not_found when absent
 
@@ -208,12 +248,12 @@ class Engine {
   void wake();
   // /metrics: tocsin_action_items_open and tocsin_action_items_overdue, from one COUNT query.
   std::string render_action_item_gauges();
-  // One write transaction under the engine lock, for writes that answer something else than the
-  // incident.
-  core::Status write_locked(const std::function<core::Status(store::Tx&, core::Timestamp)>& fn);
-  // One responder action in one transaction, under the engine lock.
+  // One responder action in one transaction, under the engine lock, audited (audited_write).
   core::Result<store::Incident> respond(
+      const Actor& actor, AuditNote what,
       const std::function<core::Result<store::Incident>(store::Tx&, core::Timestamp)>& action);
+  core::Status audited_write_locked(const Actor& actor, AuditNote what,
+                                    const std::function<core::Status(store::Tx&, core::Timestamp)>& fn);
   // Appends one series' points to the series store and evaluates them; collects alert events.
   void ingest_locked(const core::Labels& labels, std::span<const ingest::Point> points,
                      std::vector<detect::AlertEvent>& events, IngestResult& result);
@@ -253,6 +293,11 @@ class Engine {
   std::unique_ptr<action::ActionRunner> actions_;
   std::function<void()> on_wake_;
   core::MetricsRegistry::CollectorId health_collector_ = 0;
+  // /metrics' compliance gauges, recomputed at most once a minute so a scrape stays cheap.
+  std::mutex compliance_mu_;
+  std::optional<core::Timestamp> compliance_at_;  // guarded by compliance_mu_
+  std::string compliance_text_;                   // guarded by compliance_mu_
+  std::string compliance_metrics();
   core::Counter& samples_total_;
   core::Counter& alerts_firing_total_;
   core::Counter& incidents_opened_total_;

@@ -1,5 +1,7 @@
 #include "risk/table.h"
 
+#include "core/csv.h"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -114,15 +116,7 @@ core::Result<std::vector<std::string>> split_csv_line(std::string_view line) {
   return fields;
 }
 
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
-}
+std::string csv_field(std::string_view text) { return core::csv_field(text); }
 
 core::Result<Table> read_csv(std::istream& in, const ReadOptions& options) {
   Table t;

@@ -126,4 +126,9 @@ Status validate_drill_run(const DrillRun& run) {
   return core::ok();
 }
 
+std::string describe_drill_run(const DrillRun& run) {
+  return fmt::format("{} drill of plan {}, scenario {}: score {:g}{}", run.mode, run.plan, run.scenario, run.score,
+                     run.passed ? ", passed" : "");
+}
+
 }  // namespace tocsin::store

@@ -330,9 +330,35 @@ struct ActionItemCounts {
   int64_t overdue = 0;
 };
 
+// One change made by a person or an API client (docs/compliance.md): who, what, when. Written by
+// the engine in the same transaction as the change it records, so a 2xx means both are durable and
+// a rollback drops both. Samples and alerts sent by monitoring systems are data, not changes, and
+// are not recorded; neither is what tocsin does by itself (escalation, deadlines), which the
+// incident timeline already holds.
+struct AuditEntry {
+  int64_t id = 0;  // assigned by the store, increasing
+  Timestamp at{};
+  std::string actor;   // person id, token name or client name as the request said; "" = unknown
+  std::string action;  // "incident.acknowledge", "silence.create", "drill.live.start", …
+  std::string object;  // "incident/12", "silence/<uuid>", "drill/live/3", "clock"
+  std::string detail;  // free text: the note, the new severity, the silence's matchers, …
+  std::string source;  // where the request came from: the HTTP peer "ip:port"; "" when not known
+};
+
+struct AuditFilter {
+  std::optional<Timestamp> since;  // at >= since
+  std::optional<Timestamp> until;  // at < until
+  std::string actor;               // exact; empty = any
+  std::string action;              // a prefix ("incident." or "silence.expire"); empty = any
+  std::optional<int> limit;        // the oldest `limit` matching entries; empty = all
+};
+
 // Checks a DrillRun before it is stored: mode, score range, times in order, a JSON-object
 // scorecard, non-empty names. invalid_argument naming the field; the store calls it too.
 Status validate_drill_run(const DrillRun& run);
+// "simulated drill of plan crash, scenario X: score 87.5, passed": a run in one line, for the
+// audit log.
+std::string describe_drill_run(const DrillRun& run);
 
 // The operations available inside one transaction.
 class Tx {
@@ -443,6 +469,14 @@ class Tx {
   virtual Result<std::vector<ActionItem>> list_action_items(const ActionItemFilter& filter) = 0;
   // One COUNT over the open items (what /metrics shows).
   virtual Result<ActionItemCounts> count_action_items(Timestamp now) = 0;
+
+  // The audit log. append_audit assigns and returns the id (the entry's own id is ignored);
+  // list_audit returns the matching entries oldest first (at, then id).
+  virtual Result<int64_t> append_audit(const AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> list_audit(const AuditFilter& filter) = 0;
+
+  // Every plan clock of every incident, by incident then name (the compliance report's input).
+  virtual Result<std::vector<IncidentClock>> list_clocks() = 0;
 };
 
 class Store {

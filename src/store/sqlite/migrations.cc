@@ -294,7 +294,23 @@ CREATE INDEX action_items_by_incident ON action_items (incident_id, id);
 CREATE INDEX action_items_by_status_due ON action_items (status, due_at, id);
 )sql";
 
-constexpr std::array<std::string_view, 9> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9};
+// The audit log (issue 8, docs/compliance.md): every change made by a person or an API client,
+// written in the transaction of the change. Only a new table, so it applies after any other
+// script. Never pruned by tocsin (retention is the operator's call; see the doc).
+constexpr std::string_view kV10 = R"sql(
+CREATE TABLE audit_log (
+  id     INTEGER PRIMARY KEY AUTOINCREMENT,
+  at     INTEGER NOT NULL,
+  actor  TEXT    NOT NULL,
+  action TEXT    NOT NULL CHECK (action <> ''),
+  object TEXT    NOT NULL,
+  detail TEXT    NOT NULL,
+  source TEXT    NOT NULL   -- the HTTP peer "ip:port" of the request; '' when not known
+);
+CREATE INDEX audit_log_by_at ON audit_log (at, id);
+)sql";
+
+constexpr std::array<std::string_view, 10> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -1257,6 +1257,48 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Result<int64_t> append_audit(const AuditEntry& e) override {
+    return annotate("append_audit", [&]() -> Result<int64_t> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      if (e.action.empty()) return std::unexpected(Error::invalid_argument("expected an action").field("action"));
+      auto statement = TOCSIN_TRY(
+          prepare("INSERT INTO audit_log (at, actor, action, object, detail, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(e.at), e.actor, e.action, e.object, e.detail, e.source));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.last_insert_rowid();
+    });
+  }
+
+  Result<std::vector<AuditEntry>> list_audit(const AuditFilter& filter) override {
+    return annotate("list_audit", [&]() -> Result<std::vector<AuditEntry>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      if (filter.limit) TOCSIN_RETURN_IF_ERROR(check_limit(*filter.limit));
+      // The action prefix is compared with substr, not LIKE: an action holding % or _ matches
+      // only itself. LIMIT -1 is no limit.
+      auto statement =
+          TOCSIN_TRY(prepare("SELECT id, at, actor, action, object, detail, source FROM audit_log "
+                             "WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2) AND (?3 = '' OR actor = ?3) "
+                             "AND (?4 = '' OR substr(action, 1, length(?4)) = ?4) ORDER BY at, id LIMIT ?5"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(filter.since), to_db(filter.until), filter.actor, filter.action,
+                                                 filter.limit ? *filter.limit : -1));
+      return collect<AuditEntry>(*statement, [](const Statement& row) -> Result<AuditEntry> {
+        return AuditEntry{row.column_int64(0), time_from_db(row.column_int64(1)),
+                          row.column_text(2),  row.column_text(3),
+                          row.column_text(4),  row.column_text(5),
+                          row.column_text(6)};
+      });
+    });
+  }
+
+  Result<std::vector<IncidentClock>> list_clocks() override {
+    return annotate("list_clocks", [&]() -> Result<std::vector<IncidentClock>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT incident_id, name, started_at, next_at, fired FROM incident_clocks ORDER BY incident_id, name"));
+      return collect<IncidentClock>(*statement, read_clock);
+    });
+  }
+
  private:
   // Every statement of a Tx goes through here, never db_.prepare: the SQL transaction begins at
   // the first statement, and a statement prepared past this would run in autocommit — outside the

@@ -1926,3 +1926,113 @@ TEST_F(AlertTimeLogStoreTest, ASecondProcessWritesReSendsToTheDatabase) {
 
 }  // namespace
 }  // namespace tocsin::store::sqlite
+
+namespace tocsin::store::sqlite {
+namespace {
+
+// The audit log (docs/compliance.md): every field round-trips, filters combine, entries come back
+// oldest first, and an entry written in a transaction that fails is gone with it.
+TEST_F(SqliteStoreTest, AuditEntriesRoundTripAndFilter) {
+  const AuditEntry tricky{
+      0, at(2000), "bob \"the\" builder", "incident.note", "incident/7", "line one,\nline \"two\" ☃", "[::1]:5555"};
+  write([&](Tx& tx) {
+    EXPECT_EQ(value_of(tx.append_audit({0, at(1000), "alice", "incident.acknowledge", "incident/7", "", "10.0.0.1:1"})),
+              1);
+    EXPECT_EQ(value_of(tx.append_audit(tricky)), 2);
+    EXPECT_EQ(value_of(tx.append_audit({99, at(1000), "carol", "silence.create", "silence/abc", "x", ""})), 3)
+        << "the store assigns the id";
+    value_of(tx.append_audit({0, at(3000), "carol", "silence.expire", "silence/abc", "", ""}));
+  });
+  auto list = [&](const AuditFilter& f) {
+    std::vector<AuditEntry> out;
+    read([&](Tx& tx) { out = value_of(tx.list_audit(f)); });
+    return out;
+  };
+  auto ids = [&](const AuditFilter& f) {
+    std::vector<int64_t> out;
+    for (const auto& e : list(f)) out.push_back(e.id);
+    return out;
+  };
+  const auto all = list({});
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_THAT(ids({}), ElementsAre(1, 3, 2, 4)) << "by time, then id";
+  const AuditEntry& got = all[2];
+  EXPECT_EQ(got.id, 2);
+  EXPECT_EQ(got.at, tricky.at);
+  EXPECT_EQ(got.actor, tricky.actor);
+  EXPECT_EQ(got.action, tricky.action);
+  EXPECT_EQ(got.object, tricky.object);
+  EXPECT_EQ(got.detail, tricky.detail);
+  EXPECT_EQ(got.source, tricky.source);
+  EXPECT_EQ(all[0].source, "10.0.0.1:1");
+
+  AuditFilter f;
+  f.actor = "carol";
+  EXPECT_THAT(ids(f), ElementsAre(3, 4));
+  f = {};
+  f.action = "silence.";
+  EXPECT_THAT(ids(f), ElementsAre(3, 4));
+  f.action = "silence.expire";
+  EXPECT_THAT(ids(f), ElementsAre(4));
+  f.action = "silence._xpire";  // not a LIKE pattern
+  EXPECT_TRUE(ids(f).empty());
+  f = {};
+  f.since = at(1000);
+  f.until = at(3000);  // since inclusive, until exclusive
+  EXPECT_THAT(ids(f), ElementsAre(1, 3, 2));
+  f.since = at(1001);
+  EXPECT_THAT(ids(f), ElementsAre(2));
+  f = {};
+  f.limit = 2;
+  EXPECT_THAT(ids(f), ElementsAre(1, 3)) << "the oldest two";
+  f.limit = 0;
+  EXPECT_TRUE(ids(f).empty());
+  f.limit = -1;
+  auto bad = store_->read([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.list_audit(f));
+    return core::ok();
+  });
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, AnAuditEntryRollsBackWithItsTransaction) {
+  const int64_t id = insert_incident(bare_incident("g", at(0)));
+  auto failed = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.append_audit({0, at(1000), "alice", "incident.note", fmt::format("incident/{}", id), "n", ""}));
+    TOCSIN_TRY(tx.append_timeline({0, id, at(1000), "note", "alice", "n"}));
+    return std::unexpected(core::Error::internal("boom"));
+  });
+  ASSERT_FALSE(failed.has_value());
+  read([&](Tx& tx) { EXPECT_TRUE(value_of(tx.list_audit({})).empty()); });
+  EXPECT_TRUE(get_incident(id)->timeline.empty());
+  // An entry without an action is refused, naming the field.
+  auto refused = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.append_audit({0, at(1000), "alice", "", "incident/1", "", ""}));
+    return core::ok();
+  });
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().field(), "action");
+}
+
+TEST_F(SqliteStoreTest, ListClocksReturnsEveryClockByIncidentThenName) {
+  const int64_t a = insert_incident(bare_incident("a", at(0)));
+  const int64_t b = insert_incident(bare_incident("b", at(0)));
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.upsert_clock({b, "regulator", at(5), std::nullopt, 1}).has_value());
+    EXPECT_TRUE(tx.upsert_clock({a, "status", at(1), at(100), 0}).has_value());
+    EXPECT_TRUE(tx.upsert_clock({a, "regulator", at(2), at(200), 0}).has_value());
+  });
+  std::vector<IncidentClock> clocks;
+  read([&](Tx& tx) { clocks = value_of(tx.list_clocks()); });
+  ASSERT_EQ(clocks.size(), 3u);
+  EXPECT_EQ(clocks[0].incident_id, a);
+  EXPECT_EQ(clocks[0].name, "regulator");
+  EXPECT_EQ(clocks[1].name, "status");
+  EXPECT_EQ(clocks[2].incident_id, b);
+  EXPECT_FALSE(clocks[2].next_at.has_value());
+  EXPECT_EQ(clocks[2].fired, 1);
+}
+
+}  // namespace
+}  // namespace tocsin::store::sqlite

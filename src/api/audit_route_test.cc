@@ -147,12 +147,12 @@ TEST_F(AuditRouteTest, CsvQuotesCommasQuotesAndLineBreaks) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/csv; charset=utf-8; header=present");
   EXPECT_EQ(r.body,
-            "id,at,actor,action,object,detail\r\n"
-            "1,2026-03-02T10:00:00Z,\"o'brien, pat\",incident.note,incident/1,\"said \"\"stop\"\",\nthen left\"\r\n"
-            "2,2026-03-02T10:00:00Z,alice,incident.acknowledge,incident/1,\r\n");
+            "id,at,actor,action,object,detail,source\r\n"
+            "1,2026-03-02T10:00:00Z,\"o'brien, pat\",incident.note,incident/1,\"said \"\"stop\"\",\nthen left\",192.0.2.10:40000\r\n"
+            "2,2026-03-02T10:00:00Z,alice,incident.acknowledge,incident/1,,192.0.2.10:40000\r\n");
   // Empty: the header alone.
   EXPECT_EQ(call("GET", "/api/v1/audit", "", {{"format", "csv"}, {"actor", "nobody"}}).body,
-            "id,at,actor,action,object,detail\r\n");
+            "id,at,actor,action,object,detail,source\r\n");
 }
 
 TEST_F(AuditRouteTest, FiltersAndBadParameters) {

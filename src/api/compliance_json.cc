@@ -30,9 +30,9 @@ json audit_json(const std::vector<store::AuditEntry>& entries, bool truncated) {
 }
 
 std::string audit_csv(const std::vector<store::AuditEntry>& entries) {
-  std::string out = core::csv_record({"id", "at", "actor", "action", "object", "detail"});
+  std::string out = core::csv_record({"id", "at", "actor", "action", "object", "detail", "source"});
   for (const auto& e : entries) {
-    out += core::csv_record({std::to_string(e.id), core::format_rfc3339(e.at), e.actor, e.action, e.object, e.detail});
+    out += core::csv_record({std::to_string(e.id), core::format_rfc3339(e.at), e.actor, e.action, e.object, e.detail, e.source});
   }
   return out;
 }

@@ -17,7 +17,7 @@ namespace tocsin::api {
 nlohmann::json audit_entry_json(const store::AuditEntry& entry);
 // {"entries": [...], "count": n, "truncated": more entries matched than were returned}
 nlohmann::json audit_json(const std::vector<store::AuditEntry>& entries, bool truncated = false);
-// RFC 4180: the header line id,at,actor,action,object,detail, then one record per entry (CRLF
+// RFC 4180: the header line id,at,actor,action,object,detail,source, then one record per entry (CRLF
 // line ends; a field holding a comma, quote or line break is quoted).
 std::string audit_csv(const std::vector<store::AuditEntry>& entries);
 

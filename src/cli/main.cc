@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
   audit_cmd->add_option("--until", audit.until, "Before this time: RFC 3339, or a duration back from now");
   audit_cmd->add_option("--actor", audit.actor, "Only this actor");
   audit_cmd->add_option("--action", audit.action, "Only actions starting with this, e.g. incident. or silence.expire");
-  audit_cmd->add_flag("--csv", audit.csv, "RFC 4180 CSV with the header id,at,actor,action,object,detail");
+  audit_cmd->add_flag("--csv", audit.csv, "RFC 4180 CSV with the header id,at,actor,action,object,detail,source");
   audit_cmd->callback([&] { exit_code = tocsin::cli::run_report_audit(audit); });
   tocsin::cli::ComplianceCommand compliance;
   auto* compliance_cmd = report->add_subcommand(

@@ -91,12 +91,12 @@ reviewed: 2026-01-01
         c = http_request("GET", s.url("/api/v1/audit?format=csv"))
         self.assertEqual(c.status, 200, c)
         self.assertTrue(c.headers.get("Content-Type", "").startswith("text/csv"), c.headers)
-        self.assertTrue(c.text.startswith("id,at,actor,action,object,detail\r\n"), c.text[:80])
+        self.assertTrue(c.text.startswith("id,at,actor,action,object,detail,source\r\n"), c.text[:80])
         rows = list(csv.reader(io.StringIO(c.text, newline="")))
-        self.assertEqual(rows[0], ["id", "at", "actor", "action", "object", "detail"])
+        self.assertEqual(rows[0], ["id", "at", "actor", "action", "object", "detail", "source"])
         self.assertEqual(len(rows), 1 + len(entries))
         for row, e in zip(rows[1:], entries):
-            self.assertEqual(row, [e["id"], e["at"], e["actor"], e["action"], e["object"], e["detail"]])
+            self.assertEqual(row, [e["id"], e["at"], e["actor"], e["action"], e["object"], e["detail"], e["source"]])
         self.assertIn('"', c.text.split("\r\n")[4], "the silence's quoted comment is quoted in CSV")
 
         filtered = s.get("/api/v1/audit?action=silence.&actor=dave&since=" + rfc3339(START))

@@ -26,6 +26,7 @@ export function kpiPage(main, _params, query) {
   const since = query.get('since') || '30d';
   const by = query.get('by') || 'plan';
   const period = query.get('period') || 'week';
+  const scope = query.get('scope') || 'real';
   const form = h('form', { class: 'filters', 'aria-label': 'KPI window', onsubmit: (e) => e.preventDefault() });
   const sel = (name, label, options, value, extra = {}) => {
     const el = h('select', { name, onchange: () => { location.hash = `#/kpi?${new URLSearchParams(new FormData(form))}`; }, ...extra },
@@ -36,13 +37,14 @@ export function kpiPage(main, _params, query) {
   form.append(
     sel('since', 'Since', [['7d', 'last 7 days'], ['30d', 'last 30 days'], ['90d', 'last 90 days'], ['365d', 'last year']], since, { 'data-filter': '' }),
     sel('by', 'Group by', [['plan', 'plan'], ['service', 'service'], ['severity', 'severity']], by),
-    sel('period', 'Trend per', [['day', 'day'], ['week', 'week'], ['month', 'month']], period));
+    sel('period', 'Trend per', [['day', 'day'], ['week', 'week'], ['month', 'month']], period),
+    sel('scope', 'Incidents', [['real', 'real ones'], ['drills', 'drills'], ['all', 'both']], scope));
   const body = h('div');
   main.append(h('div', { class: 'head' }, h('h1', {}, 'KPIs'), h('a', { class: 'button ghost', href: '#/action-items' }, 'Action items')), form, body);
   return {
     async refresh() {
       try {
-        const data = await get(`/api/v1/kpi?since=${encodeURIComponent(since)}&by=${by}&period=${period}`);
+        const data = await get(`/api/v1/kpi?since=${encodeURIComponent(since)}&by=${by}&period=${period}&scope=${scope}`);
         patch(body, data, render);
       } catch (e) {
         patch(body, { error: String(e) }, () => errorBox(e));

@@ -538,11 +538,12 @@ int run_demo(const DemoOptions& options) {
       "with background traffic; simulated responders acknowledge the pages and work the plans through the\n"
       "engine; each drill is scored and recorded. Pages go to the pager on {}.\n"
       "Web UI:  {}/\n"
+      "KPIs:    {}/#/kpi?scope=drills&period=day   (the demo's incidents are drills)\n"
       "Watch:   tocsin incident list --server {}\n"
       "         curl -s {}/api/v1/incidents      curl -s {}/api/v1/drills\n"
       "Ctrl-C stops the demo.\n",
       dir.string(), url, options.speed, 3600.0 / options.speed, (*scenarios)[0].name, (*scenarios)[1].name,
-      (*scenarios)[2].name, options.pager, url, url, url, url);
+      (*scenarios)[2].name, options.pager, url, url, url, url, url);
 
   std::atomic<bool> stopping{false};
   std::atomic<bool> failed{false};

@@ -199,6 +199,7 @@ int main(int argc, char** argv) {
   kpi->add_option("--until", kc.until, "End of the window, RFC 3339 (default now)");
   kpi->add_option("--by", kc.by, "Group by plan, service or severity");
   kpi->add_option("--period", kc.period, "Trend buckets: day, week (ISO, UTC) or month (default week)");
+  kpi->add_option("--scope", kc.scope, "Which incidents: real (default), drills, or all");
   kpi->add_flag("--json", kc.json, "Print the JSON of GET /api/v1/kpi");
   kpi->callback([&] { exit_code = tocsin::cli::run_report_kpi(kc); });
   tocsin::cli::PostmortemCommand pmc;

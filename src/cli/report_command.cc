@@ -78,6 +78,7 @@ int run_report_kpi(const KpiCommand& command) {
   if (!command.until.empty()) params["until"] = command.until;
   if (!command.by.empty()) params["by"] = command.by;
   if (!command.period.empty()) params["period"] = command.period;
+  if (!command.scope.empty()) params["scope"] = command.scope;
   core::SystemClock clock;
   auto query = report::parse_kpi_query(params, clock.now());
   if (!query) return fail(fmt::format("--{}: {}", query.error().field(), query.error().message()), "kpi");

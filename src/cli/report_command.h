@@ -30,6 +30,7 @@ struct KpiCommand {
   std::string until;   // empty = now
   std::string by;      // empty = no grouping
   std::string period;  // empty = week
+  std::string scope;   // empty = real
   bool json = false;
 };
 

@@ -198,6 +198,18 @@ std::string_view to_string(KpiPeriod period) {
   return "week";
 }
 
+std::string_view to_string(KpiScope scope) {
+  switch (scope) {
+    case KpiScope::kReal:
+      return "real";
+    case KpiScope::kDrills:
+      return "drills";
+    case KpiScope::kAll:
+      break;
+  }
+  return "all";
+}
+
 core::Result<KpiQuery> parse_kpi_query(const std::map<std::string, std::string>& params, Timestamp now) {
   KpiQuery q;
   q.now = now;
@@ -230,9 +242,19 @@ core::Result<KpiQuery> parse_kpi_query(const std::map<std::string, std::string>&
       } else {
         return std::unexpected(bad("period", fmt::format("bad period \"{}\": expected day, week or month", value)));
       }
+    } else if (key == "scope") {
+      if (value == "real") {
+        q.scope = KpiScope::kReal;
+      } else if (value == "drills") {
+        q.scope = KpiScope::kDrills;
+      } else if (value == "all") {
+        q.scope = KpiScope::kAll;
+      } else {
+        return std::unexpected(bad("scope", fmt::format("bad scope \"{}\": expected real, drills or all", value)));
+      }
     } else {
       return std::unexpected(
-          bad(key, fmt::format("unknown query parameter \"{}\": expected since, until, by, period", key)));
+          bad(key, fmt::format("unknown query parameter \"{}\": expected since, until, by, period, scope", key)));
     }
   }
   // A duration counts back from `until` (which is now unless given).
@@ -432,7 +454,9 @@ KpiReport compute_kpis(const KpiRecords& records, const KpiQuery& query) {
   }
   std::vector<Counted> counted;
   for (const auto& inc : records.incidents) {
-    if (!inc.drill.empty() || inc.opened_at < query.since || inc.opened_at >= query.until) continue;
+    const bool drill = !inc.drill.empty();
+    if ((drill && query.scope == KpiScope::kReal) || (!drill && query.scope == KpiScope::kDrills)) continue;
+    if (inc.opened_at < query.since || inc.opened_at >= query.until) continue;
     IncidentFacts facts = incident_facts(inc, query.now);
     if (auto it = items.find(inc.id); it != items.end()) std::tie(facts.action_items, facts.action_items_done) = it->second;
     counted.push_back({std::move(facts), kpi_group_key(inc, query.by)});
@@ -496,6 +520,7 @@ std::string kpi_json(const KpiReport& report) {
               {"until", rfc(q.until)},
               {"period", std::string(to_string(q.period))},
               {"by", q.by == KpiGroupBy::kNone ? json(nullptr) : json(std::string(to_string(q.by)))},
+              {"scope", std::string(to_string(q.scope))},
               {"overall", kpi_object(report.overall)}};
   json groups = json::array();
   for (const auto& g : report.groups) groups.push_back({{"key", g.key}, {"kpi", kpi_object(g.kpi)}});
@@ -525,8 +550,11 @@ std::string kpi_json(const KpiReport& report) {
 std::string render_kpi_text(const KpiReport& report) {
   const KpiQuery& q = report.query;
   std::string o =
-      fmt::format("KPIs of the incidents opened from {} to {} (drill incidents excluded){}\n\n", rfc(q.since),
-                  rfc(q.until), q.by == KpiGroupBy::kNone ? "" : fmt::format(", by {}", to_string(q.by)));
+      fmt::format("KPIs of the {} opened from {} to {}{}\n\n",
+                  q.scope == KpiScope::kReal     ? "incidents (drill incidents excluded)"
+                  : q.scope == KpiScope::kDrills ? "drill incidents"
+                                                 : "incidents, drill incidents included",
+                  rfc(q.since), rfc(q.until), q.by == KpiGroupBy::kNone ? "" : fmt::format(", by {}", to_string(q.by)));
   if (report.overall.incidents == 0) o += "No incident was opened in this window.\n\n";
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> head{"", "overall"};

@@ -33,6 +33,10 @@ using core::Timestamp;
 
 enum class KpiGroupBy { kNone, kPlan, kService, kSeverity };
 enum class KpiPeriod { kDay, kWeek, kMonth };
+// Which incidents count: real ones (the default: drills measure training, not operations), drill
+// incidents only (what `tocsin demo` produces), or both.
+enum class KpiScope { kReal, kDrills, kAll };
+std::string_view to_string(KpiScope scope);
 std::string_view to_string(KpiGroupBy by);  // "" for kNone
 std::string_view to_string(KpiPeriod period);
 
@@ -49,11 +53,13 @@ struct KpiQuery {
   Timestamp now{};    // when the records were read: a step due before it is "due"
   KpiGroupBy by = KpiGroupBy::kNone;
   KpiPeriod period = KpiPeriod::kWeek;
+  KpiScope scope = KpiScope::kReal;
 };
 
 // The query of GET /api/v1/kpi and `tocsin report kpi` from its parameters: since (an RFC 3339
 // time, or a duration back from `now`: "30d"; default 30d), until (RFC 3339; default now), by
-// (plan | service | severity; default none), period (day | week | month; default week).
+// (plan | service | severity; default none), period (day | week | month; default week), scope
+// (real | drills | all; default real).
 // invalid_argument naming the parameter for an unknown one, a bad value, since >= until, or more
 // than kMaxKpiBuckets buckets.
 core::Result<KpiQuery> parse_kpi_query(const std::map<std::string, std::string>& params, Timestamp now);

@@ -384,6 +384,23 @@ TEST(KpiTest, DrillScores) {
   EXPECT_DOUBLE_EQ(*d.trend[1].mean_score, 75.0);  // (90 + 60) / 2
 }
 
+// The drill incident (I6, 03-06 10:00, acked after 1 s, resolved after 2 s) counts only when asked.
+TEST(KpiTest, ScopeChoosesRealIncidentsDrillsOrBoth) {
+  KpiQuery q = query();
+  q.scope = KpiScope::kDrills;
+  const Kpi drills = compute_kpis({history(), drill_history(), action_history()}, q).overall;
+  EXPECT_EQ(drills.incidents, 1);
+  EXPECT_DOUBLE_EQ(*drills.mtta_seconds, 1.0);
+  EXPECT_DOUBLE_EQ(*drills.mttr_seconds, 2.0);
+  EXPECT_EQ(drills.action_items, 1);  // item 5, done
+  q.scope = KpiScope::kAll;
+  const Kpi all = compute_kpis({history(), drill_history(), action_history()}, q).overall;
+  EXPECT_EQ(all.incidents, 6);
+  EXPECT_DOUBLE_EQ(*all.mtta_seconds, 255.25);  // (120 + 300 + 600 + 1) / 4
+  EXPECT_DOUBLE_EQ(*all.action_item_completion, 0.6);  // 3 done of 5
+  EXPECT_EQ(fixed_report().query.scope, KpiScope::kReal);
+}
+
 TEST(KpiTest, EmptyWindowGivesNulls) {
   KpiQuery q = query(KpiGroupBy::kPlan);
   q.since = at("2027-01-04T00:00:00Z");
@@ -415,6 +432,7 @@ TEST(KpiTest, JsonHasTheContractShape) {
   EXPECT_EQ(doc["until"], "2026-03-16T00:00:00Z");
   EXPECT_EQ(doc["period"], "week");
   EXPECT_EQ(doc["by"], "plan");
+  EXPECT_EQ(doc["scope"], "real");
   const std::vector<std::string> keys = {
       "incidents",       "acknowledged",        "resolved",       "mtta_seconds",     "mtta_p90_seconds",
       "mttr_seconds",    "mttr_p90_seconds",    "mtbf_seconds",   "resolution_ratio", "on_time_step_ratio",
@@ -500,6 +518,9 @@ TEST(KpiQueryTest, DefaultsAndValues) {
   EXPECT_EQ(q->now, now);
   EXPECT_EQ(q->by, KpiGroupBy::kNone);
   EXPECT_EQ(q->period, KpiPeriod::kWeek);
+  EXPECT_EQ(q->scope, KpiScope::kReal);
+  EXPECT_EQ(parse_kpi_query({{"scope", "drills"}}, now)->scope, KpiScope::kDrills);
+  EXPECT_EQ(parse_kpi_query({{"scope", "all"}}, now)->scope, KpiScope::kAll);
   q = parse_kpi_query({{"since", "7d"}, {"until", "2026-03-10T00:00:00Z"}, {"by", "service"}, {"period", "day"}}, now);
   ASSERT_TRUE(q) << q.error().to_string();
   EXPECT_EQ(q->since, at("2026-03-03T00:00:00Z"));  // a duration counts back from until
@@ -525,7 +546,8 @@ TEST(KpiQueryTest, BadParametersNameTheField) {
       {{{"by", "team"}}, "by", "expected plan, service or severity"},
       {{{"by", ""}}, "by", "expected plan, service or severity"},
       {{{"period", "year"}}, "period", "expected day, week or month"},
-      {{{"sort", "mtta"}}, "sort", "expected since, until, by, period"},
+      {{{"sort", "mtta"}}, "sort", "expected since, until, by, period, scope"},
+      {{{"scope", "drill"}}, "scope", "expected real, drills or all"},
       {{{"since", "2026-03-21T00:00:00Z"}}, "since", "is not before until"},
       {{{"since", "5y"}, {"period", "day"}}, "period", "more than 1000 days"},
   };

@@ -136,9 +136,18 @@ class Demo(unittest.TestCase):
         self.assertIn("[DRILL]", pm.text)
         # The banner names the web UI, and it is served there.
         self.assertIn(f"Web UI:  {self.url}/\n", out)
+        self.assertIn(f"KPIs:    {self.url}/#/kpi?scope=drills&period=day", out)
         ui = http_request("GET", f"{self.url}/")
         self.assertEqual(ui.status, 200, repr(ui))
         self.assertIn("/ui/app.js", ui.text)
+        # The KPIs of the demo's drill incidents: the first one was acknowledged and resolved.
+        k = http_request("GET", f"{self.url}/api/v1/kpi?scope=drills&period=day").json
+        self.assertEqual(k["scope"], "drills")
+        self.assertGreaterEqual(k["overall"]["incidents"], 1, k)
+        self.assertGreaterEqual(k["overall"]["resolved"], 1, k)
+        self.assertIsNotNone(k["overall"]["mtta_seconds"], k)
+        self.assertEqual(http_request("GET", f"{self.url}/api/v1/kpi").json["overall"]["incidents"], 0,
+                         "real-incident KPIs leave drills out")
 
         self.assertEqual(self.stop(signal.SIGINT), 0, self.context())
         self.assertIn("stopping the demo", self.stdout())

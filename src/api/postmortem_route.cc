@@ -102,7 +102,7 @@ core::Result<json> Router::postmortem_json(int64_t id) {
     fields[std::string(name)] = *incident::postmortem_field(written.fields, name);
   json items = json::array();
   for (const auto& item : input->action_items) items.push_back(report::action_item_json(item, now));
-  const report::Postmortem draft = report::postmortem_draft(*input, config.plan(input->incident.plan));
+  const report::Postmortem draft = report::postmortem_draft(*input, config.plan(input->incident.plan), config.rules);
   return json{{"incident", id},
               {"status", store::to_string(input->incident.status)},
               {"fields", std::move(fields)},
@@ -212,7 +212,7 @@ Response Router::postmortem_document(const Request& request, int64_t id) {
   });
   if (!read) return from_error(read.error());
   if (!input) return from_error(input.error());
-  const report::Postmortem pm = report::postmortem_draft(*input, engine_.config().plan(input->incident.plan));
+  const report::Postmortem pm = report::postmortem_draft(*input, engine_.config().plan(input->incident.plan), engine_.config().rules);
   return format == "html" ? Response::text(200, report::render_html(pm), "text/html; charset=utf-8")
                           : Response::text(200, report::render_markdown(pm), "text/markdown; charset=utf-8");
 }

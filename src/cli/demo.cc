@@ -400,7 +400,8 @@ class DemoRun {
     });
     if (!read || !input) return "";
     const report::Postmortem pm =
-        report::postmortem_draft(*input, runtime_.engine().config().plan(input->incident.plan));
+        report::postmortem_draft(*input, runtime_.engine().config().plan(input->incident.plan),
+                                 runtime_.engine().config().rules);
     int done = 0, late = 0;
     for (const auto& st : pm.steps) {
       done += st.outcome == report::StepOutcome::kOnTime || st.outcome == report::StepOutcome::kLate;

@@ -65,7 +65,7 @@ int run_report_postmortem(const PostmortemCommand& command) {
   });
   if (!read) return fail(read.error().to_string());
   if (!input) return fail(input.error().message());
-  const report::Postmortem pm = report::postmortem_draft(*input, cfg->plan(input->incident.plan));
+  const report::Postmortem pm = report::postmortem_draft(*input, cfg->plan(input->incident.plan), cfg->rules);
   const std::string out = command.format == "html" ? report::render_html(pm) : report::render_markdown(pm);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

@@ -226,7 +226,21 @@ core::Result<PostmortemInput> read_postmortem_input(store::Tx& tx, int64_t id) {
   return in;
 }
 
-Postmortem postmortem_draft(const PostmortemInput& input, const config::Plan* plan) {
+// "sigma (n=3, window=1h), for 2m on rate(http_errors_total[5m])": the detector with its
+// parameters as written, the rule's `for`, and what it watches.
+std::string describe_detection(const config::Rule& rule) {
+  std::string params;
+  for (const auto& [name, p] : rule.detector.params) {
+    params += fmt::format("{}{}={}", params.empty() ? "" : ", ", name, p.text);
+  }
+  std::string out = rule.detector.kind.empty() ? "auto" : rule.detector.kind;
+  if (!params.empty()) out += fmt::format(" ({})", params);
+  if (rule.for_duration > Duration::zero()) out += fmt::format(", for {}", core::format_duration(rule.for_duration));
+  return out + fmt::format(" on {}", rule.select);
+}
+
+Postmortem postmortem_draft(const PostmortemInput& input, const config::Plan* plan,
+                            const std::vector<config::Rule>& rules) {
   const Incident& inc = input.incident;
   Postmortem pm;
   pm.id = inc.id;
@@ -255,6 +269,8 @@ Postmortem postmortem_draft(const PostmortemInput& input, const config::Plan* pl
                             [&](const store::AlertRecord& r) { return r.fingerprint == a.fingerprint; });
     if (rec != input.alerts.end()) {
       d.rule = rec->rule;
+      auto rule = std::find_if(rules.begin(), rules.end(), [&](const config::Rule& r) { return r.name == d.rule; });
+      if (!d.rule.empty() && rule != rules.end()) d.detector = describe_detection(*rule);
       if (auto s = rec->annotations.find("summary"); s != rec->annotations.end()) d.summary = s->second;
       d.fired_at = rec->fired_at ? rec->fired_at : std::optional<Timestamp>(rec->active_at);
     }
@@ -404,6 +420,7 @@ std::string render_markdown(const Postmortem& pm) {
     line(fmt::format("- **{}**{}: fired {}, joined the incident {}", d.alertname.empty() ? "(no alertname)" : md(d.alertname),
                      d.rule.empty() ? " (received from outside)" : fmt::format(" (rule {})", md(d.rule)), rfc(d.fired_at),
                      rfc(d.added_at)));
+    if (!d.detector.empty()) line(fmt::format("  - detector: {}", md(d.detector)));
     line(fmt::format("  - labels: {}", md(d.labels)));
     if (!d.summary.empty()) line(fmt::format("  - summary: {}", md(d.summary)));
   }
@@ -555,6 +572,7 @@ std::string render_html(const Postmortem& pm) {
                       d.alertname.empty() ? "(no alertname)" : h(d.alertname),
                       d.rule.empty() ? " (received from outside)" : fmt::format(" (rule {})", h(d.rule)), rfc(d.fired_at),
                       rfc(d.added_at), h(d.labels)));
+      if (!d.detector.empty()) add(fmt::format("<li>detector: {}</li>", h(d.detector)));
       if (!d.summary.empty()) add(fmt::format("<li>summary: {}</li>", h(d.summary)));
       add("</ul></li>\n");
     }

@@ -47,6 +47,7 @@ core::Result<PostmortemInput> read_postmortem_input(store::Tx& tx, int64_t id);
 struct DetectedBy {
   std::string alertname;  // the alertname label ("" when none)
   std::string rule;       // the rule that raised it ("" for alerts from outside)
+  std::string detector;   // that rule's detector as configured now, e.g. "threshold (above=0.9), for 1m on system_load"
   std::string labels;     // {a="b", …}
   std::string summary;    // the summary annotation ("" when none)
   std::optional<Timestamp> fired_at;
@@ -125,8 +126,10 @@ struct Postmortem {
   std::string completed_by;
 };
 
-// The draft from the records. `plan` may be null (a plan no longer in the config).
-Postmortem postmortem_draft(const PostmortemInput& input, const config::Plan* plan);
+// The draft from the records. `plan` may be null (a plan no longer in the config); `rules` (the
+// config's) say how each rule detects — a rule no longer in them is named without its detector.
+Postmortem postmortem_draft(const PostmortemInput& input, const config::Plan* plan,
+                            const std::vector<config::Rule>& rules = {});
 
 // A duration for people: "12m30s", "2h", "1d3h"; whole seconds (rounded down), "0s" for zero.
 std::string human_duration(Duration d);

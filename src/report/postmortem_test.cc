@@ -102,7 +102,13 @@ TEST(Postmortem, DerivesImpactDetectionAndAcknowledgement) {
   config::Plan plan;
   plan.id = "system_crash";
   plan.title = "System crash";
-  const Postmortem pm = postmortem_draft(fixture(), &plan);
+  config::Rule rule;
+  rule.name = "host_down";
+  rule.select = "up";
+  rule.detector.kind = "threshold";
+  rule.detector.params["below"] = {"1", 1.0, {}};
+  rule.for_duration = 1min;
+  const Postmortem pm = postmortem_draft(fixture(), &plan, {rule});
   EXPECT_EQ(pm.plan_title, "System crash");
   EXPECT_EQ(pm.impact_start, at("2026-03-01T10:00:00Z"));
   EXPECT_EQ(pm.impact_start_from, "first alert fired");
@@ -113,6 +119,11 @@ TEST(Postmortem, DerivesImpactDetectionAndAcknowledgement) {
   ASSERT_EQ(pm.detected_by.size(), 1u);
   EXPECT_EQ(pm.detected_by[0].alertname, "HostDown");
   EXPECT_EQ(pm.detected_by[0].rule, "host_down");
+  EXPECT_EQ(pm.detected_by[0].detector, "threshold (below=1), for 1m on up");
+  EXPECT_NE(render_markdown(pm).find("  - detector: threshold (below=1), for 1m on up\n"), std::string::npos);
+  EXPECT_NE(render_html(pm).find("<li>detector: threshold (below=1), for 1m on up</li>"), std::string::npos);
+  // A rule no longer in the config is named without a detector.
+  EXPECT_EQ(postmortem_draft(fixture(), &plan).detected_by[0].detector, "");
   EXPECT_EQ(pm.acknowledged_by, "bob");
   EXPECT_EQ(*pm.time_to_ack, 5min + 30s);
   EXPECT_EQ(*pm.ack_after_first_page, 5min + 30s);

@@ -6,10 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/loader.h"
-#include "core/simulated_clock.h"
-#include "store/sqlite/sqlite_store.h"
-#include "test_support/temp_dir.h"
+#include "api/router_fixture.h"
 
 namespace tocsin::api {
 namespace {
@@ -37,53 +34,21 @@ inhibit_rules:
   - {source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: [service]}
 )";
 
-class AlertmanagerApiTest : public ::testing::Test {
+class AlertmanagerApiTest : public RouterFixture {
  protected:
-  void SetUp() override { start(); }
-  void start() {
-    config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    options.external_url = "http://t";
-    engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; });
-  }
+  void SetUp() override { start(kConfig); }
   void restart() {
-    router_.reset();
-    engine_.reset();
-    store_.reset();
+    stop();
     metrics_.~MetricsRegistry();
     new (&metrics_) core::MetricsRegistry();
-    start();
+    start(kConfig);
   }
 
-  http::Response call(std::string method, std::string target, std::string body = "") {
-    http::Request r;
-    r.method = std::move(method);
-    r.target = target;
-    const auto q = target.find('?');
-    r.path = target.substr(0, q);
-    if (q != std::string::npos) r.query = http::parse_query(target.substr(q + 1));
-    r.body = std::move(body);
-    return router_->handle(r);
-  }
   json get(std::string target) {
     auto r = call("GET", std::move(target));
     EXPECT_EQ(r.status, 200) << r.body;
     return json::parse(r.body);
   }
-
-  test_support::TempDir dir_;
-  core::SimulatedClock clock_{core::parse_rfc3339("2026-12-04T10:00:00Z").value()};
-  core::MetricsRegistry metrics_;
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<Router> router_;
 };
 
 TEST_F(AlertmanagerApiTest, PostedAlertsAreListedWithAlertmanagersShape) {

@@ -5,11 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/router.h"
-#include "config/loader.h"
-#include "core/simulated_clock.h"
-#include "store/sqlite/sqlite_store.h"
-#include "test_support/temp_dir.h"
+#include "api/router_fixture.h"
 
 namespace tocsin::api {
 namespace {
@@ -32,46 +28,12 @@ plans:
     reviewed: 2026-01-01
 )";
 
-// The simulated clock as the API may move it (what tocsin serve --simulated-clock provides).
-class TestClockControl : public ClockControl {
- public:
-  explicit TestClockControl(core::SimulatedClock& clock) : clock_(clock) {}
-  core::Timestamp now() const override { return clock_.now(); }
-  core::Result<core::Timestamp> advance_to(core::Timestamp to) override {
-    clock_.advance(to - clock_.now());
-    return clock_.now();
-  }
-
- private:
-  core::SimulatedClock& clock_;
-};
-
-class AuditRouteTest : public ::testing::Test {
+class AuditRouteTest : public RouterFixture {
  protected:
+  AuditRouteTest() : RouterFixture(core::parse_rfc3339("2026-03-02T10:00:00Z").value()) {}
   void SetUp() override {
-    config_ =
-        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    options.external_url = "http://t";
-    engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(
-        *engine_, metrics_, clock_, [] { return true; }, &clock_control_);
-  }
-  http::Response call(std::string method, std::string path, std::string body = "",
-                      std::map<std::string, std::string> query = {}) {
-    http::Request r;
-    r.method = std::move(method);
-    r.path = std::move(path);
-    r.target = r.path;
-    r.body = std::move(body);
-    r.query = std::move(query);
-    r.remote = "192.0.2.10:40000";
-    return router_->handle(r);
+    remote_ = "192.0.2.10:40000";
+    start(kConfig, {.clock_control = &clock_control_, .ack_key = ""});
   }
   json audit(std::map<std::string, std::string> query = {}) {
     auto r = call("GET", "/api/v1/audit", "", std::move(query));
@@ -83,14 +45,7 @@ class AuditRouteTest : public ::testing::Test {
               200);
   }
 
-  test_support::TempDir dir_;
-  core::SimulatedClock clock_{core::parse_rfc3339("2026-03-02T10:00:00Z").value()};
-  TestClockControl clock_control_{clock_};
-  core::MetricsRegistry metrics_;
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<Router> router_;
+  SimulatedClockControl clock_control_{clock_};
 };
 
 TEST_F(AuditRouteTest, ChangesThroughTheApiAreAuditedWithActorAndPeer) {

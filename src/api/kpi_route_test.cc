@@ -6,12 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/router.h"
-#include "config/loader.h"
-#include "core/simulated_clock.h"
+#include "api/router_fixture.h"
 #include "report/kpi_metrics.h"
-#include "store/sqlite/sqlite_store.h"
-#include "test_support/temp_dir.h"
 #include "test_support/xml_check.h"
 
 namespace tocsin::api {
@@ -33,32 +29,10 @@ plans:
       - {id: triage, title: Triage, owner: commander, due: 5m}
 )";
 
-class KpiRouteTest : public ::testing::Test {
+class KpiRouteTest : public RouterFixture {
  protected:
-  void SetUp() override {
-    config_ =
-        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    options.external_url = "http://t";
-    engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; });
-  }
+  void SetUp() override { start(kConfig); }
 
-  http::Response call(std::string method, std::string path, std::string body = "",
-                      std::map<std::string, std::string> query = {}) {
-    http::Request r;
-    r.method = std::move(method);
-    r.path = std::move(path);
-    r.target = r.path;
-    r.body = std::move(body);
-    r.query = std::move(query);
-    return router_->handle(r);
-  }
   json kpi(std::map<std::string, std::string> query = {}) {
     auto r = call("GET", "/api/v1/kpi", "", std::move(query));
     EXPECT_EQ(r.status, 200) << r.body;
@@ -86,14 +60,6 @@ class KpiRouteTest : public ::testing::Test {
     push("h2", "db");
     clock_.advance(10min);
   }
-
-  test_support::TempDir dir_;
-  core::SimulatedClock clock_{core::parse_rfc3339("2026-12-04T10:00:00Z").value()};
-  core::MetricsRegistry metrics_;
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<Router> router_;
 };
 
 TEST_F(KpiRouteTest, NumbersFromIncidentsDrivenThroughTheApi) {

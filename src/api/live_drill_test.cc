@@ -5,11 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/router.h"
-#include "config/loader.h"
-#include "core/simulated_clock.h"
-#include "store/sqlite/sqlite_store.h"
-#include "test_support/temp_dir.h"
+#include "api/router_fixture.h"
 
 namespace tocsin::api {
 namespace {
@@ -61,28 +57,11 @@ expect:
   steps_in_order: [triage, fix]
 )";
 
-class LiveDrillScoringTest : public ::testing::Test {
+class LiveDrillScoringTest : public RouterFixture {
  protected:
-  void SetUp() override {
-    config_ =
-        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    options.external_url = "http://t";
-    engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; });
-  }
+  void SetUp() override { start(kConfig); }
   http::Response call(std::string method, std::string path, const json& body = nullptr) {
-    http::Request r;
-    r.method = std::move(method);
-    r.path = std::move(path);
-    r.target = r.path;
-    r.body = body.is_null() ? "" : body.dump();
-    return router_->handle(r);
+    return RouterFixture::call(std::move(method), std::move(path), body.is_null() ? "" : body.dump());
   }
   json ok(std::string method, std::string path, const json& body = nullptr, int status = 200) {
     auto r = call(method, path, body);
@@ -95,14 +74,6 @@ class LiveDrillScoringTest : public ::testing::Test {
        json::array({{{"name", "system_load"}, {"labels", {{"host", "h1"}, {"drill", "1"}}}, {"value", value}}}));
     ASSERT_TRUE(engine_->run_due().has_value());
   }
-
-  test_support::TempDir dir_;
-  core::SimulatedClock clock_{core::parse_rfc3339("2026-12-04T10:00:00Z").value()};
-  core::MetricsRegistry metrics_;
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<Router> router_;
 };
 
 TEST_F(LiveDrillScoringTest, ABadScenarioIsA400NamingItsLineAndRegistersNothing) {

@@ -6,11 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/loader.h"
-#include "core/simulated_clock.h"
+#include "api/router_fixture.h"
 #include "notify/ack_link.h"
-#include "store/sqlite/sqlite_store.h"
-#include "test_support/temp_dir.h"
 
 namespace tocsin::api {
 namespace {
@@ -58,48 +55,18 @@ risks:
      review: 2027-01-01}
 )";
 
-class RouterTest : public ::testing::Test {
+class RouterTest : public RouterFixture {
  protected:
   void SetUp() override {
     dir_.write("risk.model", "{}");  // a risk's likelihood_from names it; the loader checks it exists
-    config_ = std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    options.external_url = "http://t";
-    engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; }, nullptr, std::string(kAckKey));
+    start(kConfig, {.clock_control = nullptr, .ack_key = std::string(kAckKey)});
   }
   std::string ack_path(int64_t incident, std::string_view actor, std::string_view key = kAckKey) {
     return "/api/v1/ack/" + notify::make_ack_token(incident, actor, clock_.now() + std::chrono::hours(24), key);
   }
 
-  http::Response call(std::string method, std::string path, std::string body = "",
-                      std::map<std::string, std::string> query = {}, std::map<std::string, std::string> headers = {}) {
-    http::Request r;
-    r.headers = std::move(headers);
-    r.method = std::move(method);
-    r.path = std::move(path);
-    r.target = r.path;
-    r.body = std::move(body);
-    r.query = std::move(query);
-    return router_->handle(r);
-  }
-  json call_json(std::string method, std::string path, std::string body = "") {
-    return json::parse(call(std::move(method), std::move(path), std::move(body)).body);
-  }
 
   static constexpr std::string_view kAckKey = "router-test-ack-key-0123456789ab";
-  test_support::TempDir dir_;
-  core::SimulatedClock clock_{core::parse_rfc3339("2026-12-04T10:00:00Z").value()};
-  core::MetricsRegistry metrics_;
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<Router> router_;
 };
 
 TEST_F(RouterTest, PushOpensAnIncidentWithTheSpecShape) {
@@ -412,24 +379,8 @@ TEST_F(RouterTest, ClockRoutesAre404WithoutASimulatedClock) {
   EXPECT_EQ(clock_.now(), core::parse_rfc3339("2026-12-04T10:00:00Z").value());
 }
 
-// Records what the router asks of it, and moves the fixture's simulated clock.
-class FakeClockControl final : public ClockControl {
- public:
-  explicit FakeClockControl(core::SimulatedClock& clock) : clock_(clock) {}
-  core::Timestamp now() const override { return clock_.now(); }
-  core::Result<core::Timestamp> advance_to(core::Timestamp to) override {
-    asked.push_back(to);
-    clock_.advance_to(to);
-    return clock_.now();
-  }
-  std::vector<core::Timestamp> asked;
-
- private:
-  core::SimulatedClock& clock_;
-};
-
 TEST_F(RouterTest, ClockRoutesWithASimulatedClock) {
-  FakeClockControl control(clock_);
+  SimulatedClockControl control(clock_);
   router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; }, &control);
   EXPECT_EQ(call_json("GET", "/api/v1/clock"), json::parse(R"({"now": "2026-12-04T10:00:00Z", "simulated": true})"));
 

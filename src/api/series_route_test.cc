@@ -4,11 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/router.h"
-#include "config/loader.h"
-#include "core/simulated_clock.h"
-#include "store/sqlite/sqlite_store.h"
-#include "test_support/temp_dir.h"
+#include "api/router_fixture.h"
 #include "test_support/xml_check.h"
 
 namespace tocsin::api {
@@ -29,50 +25,20 @@ plans:
     steps: [{id: triage, title: Triage, owner: commander, due: 15m}]
 )";
 
-class SeriesRouteTest : public ::testing::Test {
+class SeriesRouteTest : public RouterFixture {
  protected:
-  void SetUp() override {
-    config_ =
-        std::make_shared<const config::Config>(config::load_config_string(kConfig, "t.yaml", dir_.path()).value());
-    store_ = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db").value();
-    engine::EngineOptions options;
-    options.config = config_;
-    options.store = store_.get();
-    options.clock = &clock_;
-    options.metrics = &metrics_;
-    engine_ = engine::Engine::create(std::move(options)).value();
-    router_ = std::make_unique<Router>(*engine_, metrics_, clock_, [] { return true; });
-  }
+  void SetUp() override { start(kConfig); }
   http::Response get(std::string path, std::map<std::string, std::string> query = {}) {
-    http::Request r;
-    r.method = "GET";
-    r.path = std::move(path);
-    r.target = r.path;
-    r.query = std::move(query);
-    return router_->handle(r);
+    return call("GET", std::move(path), "", std::move(query));
   }
   json get_json(std::string path, std::map<std::string, std::string> query = {}) {
     auto r = get(std::move(path), std::move(query));
     EXPECT_EQ(r.status, 200) << r.body;
     return json::parse(r.body);
   }
-  void push(const json& samples) {
-    http::Request r;
-    r.method = "POST";
-    r.path = r.target = "/api/v1/push";
-    r.body = samples.dump();
-    ASSERT_EQ(router_->handle(r).status, 200);
-  }
+  void push(const json& samples) { ASSERT_EQ(call("POST", "/api/v1/push", samples.dump()).status, 200); }
   // ms since the epoch, `minutes` before the clock's now.
   int64_t ago(int minutes) const { return core::to_unix_ms(clock_.now()) - int64_t{minutes} * 60'000; }
-
-  test_support::TempDir dir_;
-  core::SimulatedClock clock_{core::parse_rfc3339("2026-12-04T10:00:00Z").value()};
-  core::MetricsRegistry metrics_;
-  std::shared_ptr<const config::Config> config_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<Router> router_;
 };
 
 TEST_F(SeriesRouteTest, SeriesInTheLastHourByDefaultSortedAndLimited) {

@@ -12,7 +12,7 @@ import socket
 import time
 import unittest
 
-from harness import ServerTestCase, http_json, raw_post_huge, remote_write_body
+from harness import ServerTestCase, http_request, raw_post_huge, remote_write_body
 
 READ_TIMEOUT = 2.0
 IDLE_TIMEOUT = 2.0
@@ -72,6 +72,10 @@ class IntakeLimits(LimitsCase):
     def ingested(self) -> float:
         return metric(self.server, "tocsin_samples_ingested_total")
 
+    def write(self, body: bytes):
+        return http_request("POST", self.server.url("/api/v1/write"), body,
+                            {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"})
+
     def assertOver(self, r, status: int, limit: str, text: str):
         self.assertEqual(r.status, status, r)
         body = r.json
@@ -101,14 +105,14 @@ class IntakeLimits(LimitsCase):
                         "4 events in one request")
         rw = remote_write_body([({"__name__": "lim_rw", "i": str(i)}, [(1.0, int(time.time() * 1000))])
                                 for i in range(6)])
-        r = self.server.post("/api/v1/write", raw=rw)
+        r = self.write(rw)
         self.assertOver(r, 400, "max_series_per_request", "6 series in one request")
         self.assertEqual(r.json["field"], "timeseries")
         rw = remote_write_body([({"__name__": "lim_rw", "v": "y" * 100}, [(1.0, int(time.time() * 1000))])])
-        r = self.server.post("/api/v1/write", raw=rw)
+        r = self.write(rw)
         self.assertOver(r, 400, "max_label_value_bytes", "series 0: the value of label \"v\" is 100 bytes long")
         self.assertEqual(self.ingested(), before, "a refused request stored samples")
-        self.assertGreaterEqual(metric(self.server, 'tocsin_limits_rejected_total{limit="max_series_per_request"}'), 4)
+        self.assertGreaterEqual(metric(self.server, 'tocsin_limits_rejected_total{limit="max_series_per_request"}'), 3)
         # At the limits, each passes.
         self.assertEqual(self.server.post("/api/v1/push", six[:5]).status, 200)
         self.assertEqual(self.server.post("/api/v1/events", events[:3]).status, 200)

@@ -78,8 +78,7 @@ bool safe_header(const std::string& name, const std::string& value) {
 std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
 
 bool reserved_header(std::string_view name) {
-  for (std::string_view reserved :
-       {"content-length", "transfer-encoding", "connection", "server", "content-type"}) {
+  for (std::string_view reserved : {"content-length", "transfer-encoding", "connection", "server", "content-type"}) {
     if (beast::iequals(beast::string_view(name.data(), name.size()), reserved.data())) return true;
   }
   return false;
@@ -199,9 +198,10 @@ class Session : public std::enable_shared_from_this<Session> {
       if (opts().refused_connections) opts().refused_connections->inc();
       log::warn("http connection refused: too many connections",
                 {{"remote", remote_}, {"max_connections", std::to_string(opts().max_connections)}});
-      return send_busy(fmt::format("too many connections: the server serves at most {} at once "
-                                   "(limits.max_connections); try again later",
-                                   opts().max_connections));
+      return send_busy(
+          fmt::format("too many connections: the server serves at most {} at once "
+                      "(limits.max_connections); try again later",
+                      opts().max_connections));
     }
     wait_for_request();
   }
@@ -242,8 +242,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_for_request() {
     if (closing_) return close_now();
     parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(
-        std::min<size_t>(opts().max_header_bytes, std::numeric_limits<uint32_t>::max())));
+    parser_->header_limit(
+        static_cast<uint32_t>(std::min<size_t>(opts().max_header_bytes, std::numeric_limits<uint32_t>::max())));
     parser_->body_limit(static_cast<uint64_t>(opts().max_body_bytes));
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     phase_ = Phase::kIdle;
@@ -276,9 +276,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const uint64_t announced = parser_->content_length() ? *parser_->content_length() : opts().max_body_bytes;
     if (!charge_body_budget(announced)) {
       if (opts().refused_bodies) opts().refused_bodies->inc();
-      return send_busy(fmt::format("too many request bodies being received at once (limits.max_inflight_body_bytes "
-                                   "is {} bytes); try again later",
-                                   opts().max_inflight_body_bytes));
+      return send_busy(
+          fmt::format("too many request bodies being received at once (limits.max_inflight_body_bytes "
+                      "is {} bytes); try again later",
+                      opts().max_inflight_body_bytes));
     }
     const auto& msg = parser_->get();
     if (msg.version() >= 11 && beast::iequals(msg[bhttp::field::expect], "100-continue")) {
@@ -295,8 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
   void on_body(beast::error_code ec, size_t) {
@@ -354,8 +354,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(bhttp::response<bhttp::string_body> res, bool keep_alive) {
     res_ = std::move(res);
     stream_.expires_after(opts().read_timeout);
-    bhttp::async_write(stream_, res_,
-                       beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+    bhttp::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
   }
 
   void on_write(bool keep_alive, beast::error_code ec, size_t) {
@@ -378,8 +377,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(drain_buf_),
-                            beast::bind_front_handler(&Session::on_drain, shared_from_this()));
+    stream_.async_read_some(net::buffer(drain_buf_), beast::bind_front_handler(&Session::on_drain, shared_from_this()));
   }
 
   void on_drain(beast::error_code ec, size_t) {
@@ -431,8 +429,7 @@ core::Result<tcp::endpoint> parse_listen(const std::string& listen, net::io_cont
   unsigned port = 0;
   const auto [end, err] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || err != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return std::unexpected(
-        core::Error::invalid_argument(fmt::format("bad port in listen address \"{}\"", listen)));
+    return std::unexpected(core::Error::invalid_argument(fmt::format("bad port in listen address \"{}\"", listen)));
   }
   if (host.empty()) host = "0.0.0.0";
   beast::error_code ec;
@@ -514,7 +511,8 @@ core::Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handl
     return std::unexpected(core::Error::invalid_argument("http timeouts must be positive"));
   }
   if (options.max_connections < 1 || options.max_inflight_body_bytes < 1) {
-    return std::unexpected(core::Error::invalid_argument("http max_connections and max_inflight_body_bytes must be >= 1"));
+    return std::unexpected(
+        core::Error::invalid_argument("http max_connections and max_inflight_body_bytes must be >= 1"));
   }
   auto impl = std::make_unique<Impl>();
   impl->ioc.emplace(options.threads);

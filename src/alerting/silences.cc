@@ -1,8 +1,8 @@
 #include "alerting/silences.h"
 
-#include <algorithm>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 
 namespace tocsin::alerting {

@@ -277,8 +277,8 @@ struct RateLimitConfig {
 
 struct LimitsConfig {
   // HTTP server.
-  int max_body_bytes = 16 << 20;    // larger body -> 413
-  int max_header_bytes = 64 << 10;  // larger request line + headers -> 431
+  int max_body_bytes = 16 << 20;                     // larger body -> 413
+  int max_header_bytes = 64 << 10;                   // larger request line + headers -> 431
   Duration read_timeout = std::chrono::seconds(30);  // whole request, from its first byte
   Duration idle_timeout = std::chrono::seconds(75);  // keep-alive wait for the next request
   int max_connections = 1024;                        // more are answered 503 and closed
@@ -293,9 +293,9 @@ struct LimitsConfig {
   int max_events_per_request = 10'000;   // /api/v1/events
   int max_silence_matchers = 64;         // matchers of one silence
   // Kept by the server.
-  int max_series = 1'000'000;       // series in memory; new ones beyond are refused
-  int max_alerts = 100'000;         // alerts held by the pipeline (firing or recently resolved)
-  int max_silences = 10'000;        // silences not yet expired
+  int max_series = 1'000'000;  // series in memory; new ones beyond are refused
+  int max_alerts = 100'000;    // alerts held by the pipeline (firing or recently resolved)
+  int max_silences = 10'000;   // silences not yet expired
   RateLimitConfig rate;
 };
 

@@ -182,7 +182,7 @@ bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::st
 constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
-    "routes", "inhibit_rules", "plans",  "risks", "limits"};
+    "routes", "inhibit_rules", "plans",  "risks",    "limits"};
 constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",         "external_url",
                                             "log_level", "retention", "ack_secret_env"};
 constexpr std::string_view kAuthKeys[] = {"tokens"};
@@ -206,12 +206,23 @@ constexpr std::string_view kRouteKeys[] = {
     "receiver", "group_by", "group_wait", "group_interval",      "repeat_interval",       "matchers",
     "match",    "match_re", "continue",   "mute_time_intervals", "active_time_intervals", "routes"};
 constexpr std::string_view kAlertingKeys[] = {"resolve_timeout"};
-constexpr std::string_view kLimitsKeys[] = {
-    "max_body_bytes",         "max_header_bytes",       "read_timeout",           "idle_timeout",
-    "max_connections",        "max_labels_per_series",  "max_label_name_bytes",   "max_label_value_bytes",
-    "max_series_per_request", "max_alerts_per_request", "max_events_per_request", "max_silence_matchers",
-    "max_series",             "max_alerts",             "max_silences",           "rate",
-    "max_inflight_body_bytes"};
+constexpr std::string_view kLimitsKeys[] = {"max_body_bytes",
+                                            "max_header_bytes",
+                                            "read_timeout",
+                                            "idle_timeout",
+                                            "max_connections",
+                                            "max_inflight_body_bytes",
+                                            "max_labels_per_series",
+                                            "max_label_name_bytes",
+                                            "max_label_value_bytes",
+                                            "max_series_per_request",
+                                            "max_alerts_per_request",
+                                            "max_events_per_request",
+                                            "max_silence_matchers",
+                                            "max_series",
+                                            "max_alerts",
+                                            "max_silences",
+                                            "rate"};
 constexpr std::string_view kRateKeys[] = {"requests_per_second", "burst", "max_clients"};
 constexpr std::string_view kNamedTimeIntervalKeys[] = {"name", "time_intervals"};
 constexpr std::string_view kTimeIntervalKeys[] = {"times", "weekdays", "days_of_month", "months", "years", "location"};
@@ -1056,7 +1067,8 @@ class Parser : yaml::Reader {
         if (g->yaml.IsScalar() && is_plain(g->yaml)) v = to_number(g->yaml.Scalar());
         if (!v) return std::unexpected(error(*g, fmt::format("expected a number, got {}", describe(g->yaml))));
         if (!(*v >= 0 && *v <= 1e6)) {
-          return std::unexpected(error(*g, fmt::format("{} is out of range: expected 0 (off) to 1000000", g->yaml.Scalar())));
+          return std::unexpected(
+              error(*g, fmt::format("{} is out of range: expected 0 (off) to 1000000", g->yaml.Scalar())));
         }
         l.rate.requests_per_second = *v;
       }

@@ -162,8 +162,8 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
                                                        "Alerts received from outside (API v2, webhooks).")),
       notifications_created_total_(options_.metrics->counter(
           "tocsin_group_notifications_total", "Notifications created by alert-group flushes (notify-only routes).")),
-      ingest_seconds_(options_.metrics->histogram("tocsin_ingest_seconds",
-                                                  "Time from receiving a batch of samples to its alerts being durable.")),
+      ingest_seconds_(options_.metrics->histogram(
+          "tocsin_ingest_seconds", "Time from receiving a batch of samples to its alerts being durable.")),
       out_of_order_total_(options_.metrics->counter("tocsin_samples_out_of_order_total",
                                                     "Samples dropped because they were older than the series' last.")),
       duplicates_total_(options_.metrics->counter("tocsin_samples_duplicate_total",
@@ -503,7 +503,7 @@ core::Status Engine::check_series_room_locked(const Batch& batch) {
   const size_t held = series_->series_count();
   const size_t max = series_->options().max_series;
   if (held + batch.size() <= max) return {};  // cannot overflow: the common case
-  std::unordered_set<uint64_t> fresh;           // the batch's new series, each once
+  std::unordered_set<uint64_t> fresh;         // the batch's new series, each once
   for (size_t i = 0; i < batch.size(); ++i) {
     const core::Labels& labels = batch[i].labels;
     if (series_->find(labels)) continue;

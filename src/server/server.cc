@@ -193,9 +193,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   http_options.max_inflight_body_bytes = static_cast<size_t>(cfg.limits.max_inflight_body_bytes);
   http_options.refused_connections = &impl->metrics.counter(
       "tocsin_http_connections_refused_total", "Connections answered 503 because limits.max_connections were open.");
-  http_options.refused_bodies = &impl->metrics.counter(
-      "tocsin_limits_rejected_total", "Requests refused whole because they were over a limit.",
-      {{"limit", "max_inflight_body_bytes"}});
+  http_options.refused_bodies =
+      &impl->metrics.counter("tocsin_limits_rejected_total", "Requests refused whole because they were over a limit.",
+                             {{"limit", "max_inflight_body_bytes"}});
   impl->http = TOCSIN_TRY(http::Server::start(http_options, [raw](const http::Request& r) {
     api::Router* router = raw->ready_router.load(std::memory_order_acquire);
     return router ? router->handle(r) : http::Response::error(503, "starting");

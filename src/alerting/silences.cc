@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 
 namespace tocsin::alerting {
@@ -141,6 +142,12 @@ std::optional<store::Silence> Silences::get(std::string_view id) const {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;
   return it->second;
+}
+
+size_t Silences::count_unexpired(core::Timestamp now) const {
+  return static_cast<size_t>(std::count_if(by_id_.begin(), by_id_.end(), [&](const auto& entry) {
+    return state_of(entry.second, now) != SilenceState::kExpired;
+  }));
 }
 
 std::vector<store::Silence> Silences::list() const {

@@ -50,6 +50,7 @@ class Silences {
   std::vector<std::string> muted_by(const core::Labels& labels, core::Timestamp now) const;
   std::optional<store::Silence> get(std::string_view id) const;
   std::vector<store::Silence> list() const;
+  size_t count_unexpired(core::Timestamp now) const;  // active or pending at `now`
   // When a silence next starts or ends after `now` (a muted alert may change state then).
   std::optional<core::Timestamp> next_change(core::Timestamp now) const;
 

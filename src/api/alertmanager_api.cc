@@ -195,8 +195,8 @@ core::Result<alerting::Alert> parse_alert(const json& item, const std::string& p
 
 }  // namespace
 
-AlertmanagerApi::AlertmanagerApi(engine::Engine& engine, core::Clock& clock)
-    : engine_(engine), clock_(clock), started_at_(clock.now()) {
+AlertmanagerApi::AlertmanagerApi(engine::Engine& engine, core::Clock& clock, const IntakeLimits& limits)
+    : engine_(engine), clock_(clock), limits_(limits), started_at_(clock.now()) {
   if (!engine.config().path.empty()) {
     std::ifstream in(engine.config().path);
     std::ostringstream text;
@@ -229,11 +229,21 @@ std::optional<Response> AlertmanagerApi::handle(const Request& request) {
   return std::nullopt;
 }
 
+std::optional<Response> AlertmanagerApi::check_alerts(const std::vector<alerting::Alert>& alerts,
+                                                      std::string_view path) {
+  auto v = limits_.count("max_alerts_per_request", alerts.size(), "alerts in one request", path);
+  for (size_t i = 0; !v && i < alerts.size(); ++i) v = limits_.labels(alerts[i].labels, {"alert", path}, i);
+  if (!v) return std::nullopt;
+  limits_.reject(*v);
+  return error_response(400, v->message, v->field);
+}
+
 Response AlertmanagerApi::post_alerts(const Request& request) {
   const core::Timestamp received = clock_.now();
   // The common shape (what Prometheus sends) is read without a JSON tree; anything else, errors
   // included, takes the general path below.
   if (auto alerts = scan_alert_list(request.body, received, engine_.config().alerting.resolve_timeout)) {
+    if (auto over = check_alerts(*alerts, "")) return std::move(*over);
     auto st = engine_.receive_alerts(std::move(*alerts));
     if (!st) return from_error(st.error());
     return Response::json(200, "");
@@ -241,6 +251,10 @@ Response AlertmanagerApi::post_alerts(const Request& request) {
   auto doc = parse_body(request);
   if (!doc) return from_error(doc.error());
   if (!doc->is_array()) return bad("expected a JSON array of alerts");
+  if (auto v = limits_.count("max_alerts_per_request", doc->size(), "alerts in one request", "")) {
+    limits_.reject(*v);
+    return error_response(400, v->message, v->field);
+  }
   const core::Timestamp now = clock_.now();
   std::vector<alerting::Alert> alerts;
   alerts.reserve(doc->size());
@@ -249,6 +263,7 @@ Response AlertmanagerApi::post_alerts(const Request& request) {
     if (!a) return from_error(a.error());
     alerts.push_back(std::move(*a));
   }
+  if (auto over = check_alerts(alerts, "")) return std::move(*over);
   auto st = engine_.receive_alerts(std::move(alerts));
   if (!st) return from_error(st.error());
   return Response::json(200, "");
@@ -345,6 +360,10 @@ Response AlertmanagerApi::post_silence(const Request& request) {
   }
   auto matchers = body.find("matchers");
   if (matchers == body.end() || !matchers->is_array()) return bad("expected a list of matchers", "matchers");
+  if (auto v = limits_.count("max_silence_matchers", matchers->size(), "matchers in one silence", "matchers")) {
+    limits_.reject(*v);
+    return error_response(400, v->message, v->field);
+  }
   for (size_t i = 0; i < matchers->size(); ++i) {
     const json& m = (*matchers)[i];
     const std::string field = fmt::format("matchers[{}]", i);
@@ -356,6 +375,18 @@ Response AlertmanagerApi::post_silence(const Request& request) {
     const bool equal = m.value("isEqual", true);
     const auto op = regex ? (equal ? core::MatchOp::kRegex : core::MatchOp::kNotRegex)
                           : (equal ? core::MatchOp::kEqual : core::MatchOp::kNotEqual);
+    // A matcher's name and value are bounded like a label's.
+    const auto& name = m["name"].get_ref<const std::string&>();
+    if (name.size() > static_cast<size_t>(limits_.config().max_label_name_bytes)) {
+      limits_.reject({"max_label_name_bytes", "", ""});
+      return bad(fmt::format("the name is {} bytes long: limits.max_label_name_bytes is {}", name.size(),
+                             limits_.config().max_label_name_bytes),
+                 field + ".name");
+    }
+    if (auto v = limits_.label_value("value", m["value"].get_ref<const std::string&>(), {"matcher", "matchers"}, i)) {
+      limits_.reject(*v);
+      return error_response(400, v->message, v->field);
+    }
     auto matcher = core::Matcher::create(m["name"].get<std::string>(), op, m["value"].get<std::string>());
     if (!matcher) return bad(matcher.error().message(), field);
     s.matchers.push_back(std::move(*matcher));
@@ -424,6 +455,10 @@ Response AlertmanagerApi::webhook(const Request& request) {
   }
   auto list = doc->find("alerts");
   if (list == doc->end() || !list->is_array()) return bad("expected a list of alerts", "alerts");
+  if (auto v = limits_.count("max_alerts_per_request", list->size(), "alerts in one request", "alerts")) {
+    limits_.reject(*v);
+    return error_response(400, v->message, v->field);
+  }
   const core::Timestamp now = clock_.now();
   std::vector<alerting::Alert> alerts;
   for (size_t i = 0; i < list->size(); ++i) {
@@ -434,6 +469,7 @@ Response AlertmanagerApi::webhook(const Request& request) {
     if ((*list)[i].value("status", "") == "resolved" && !a->ends_at) a->ends_at = now;
     alerts.push_back(std::move(*a));
   }
+  if (auto over = check_alerts(alerts, "alerts")) return std::move(*over);
   auto st = engine_.receive_alerts(std::move(alerts));
   if (!st) return from_error(st.error());
   return ok_json({{"received", *st}});

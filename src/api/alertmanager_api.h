@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "api/intake_limits.h"
 #include "core/clock.h"
 #include "engine/engine.h"
 #include "http/http.h"
@@ -20,7 +21,8 @@ namespace tocsin::api {
 
 class AlertmanagerApi {
  public:
-  AlertmanagerApi(engine::Engine& engine, core::Clock& clock);
+  // `limits` (limits.max_alerts_per_request, label limits, max_silence_matchers) must outlive it.
+  AlertmanagerApi(engine::Engine& engine, core::Clock& clock, const IntakeLimits& limits);
 
   // The response for a request under /api/v2/ or the webhook path; nullopt for other paths.
   std::optional<http::Response> handle(const http::Request& request);
@@ -35,9 +37,12 @@ class AlertmanagerApi {
   http::Response status();
   http::Response receivers();
   http::Response webhook(const http::Request& request);
+  // The alerts of one request against the per-request limits; "alerts" is the webhook's path.
+  std::optional<http::Response> check_alerts(const std::vector<alerting::Alert>& alerts, std::string_view path);
 
   engine::Engine& engine_;
   core::Clock& clock_;
+  const IntakeLimits& limits_;
   core::Timestamp started_at_;
   std::string config_text_;  // the config file as read at start, for /api/v2/status
 };

@@ -158,11 +158,55 @@ Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clo
       request_seconds_(metrics.histogram("tocsin_http_request_seconds", "Time to handle an HTTP request.")),
       dropped_non_finite_(metrics.counter("tocsin_ingest_samples_dropped_total",
                                           "Samples dropped at ingestion, by reason.", {{"reason", "non_finite"}})),
-      alertmanager_(engine, clock) {}
+      rate_limited_(metrics.counter("tocsin_http_rate_limited_total",
+                                    "Requests answered 429 because their client was over limits.rate.")),
+      limits_(engine.config().limits, metrics),
+      client_key_([](const Request& r) { return peer_ip(r.remote); }),
+      alertmanager_(engine, clock, limits_) {
+  const auto& rate = engine.config().limits.rate;
+  if (rate.requests_per_second > 0) {
+    rate_limiter_ = std::make_unique<core::RateLimiter>(core::RateLimiterOptions{
+        .rate = rate.requests_per_second,
+        .burst = rate.burst > 0 ? static_cast<double>(rate.burst) : std::max(1.0, rate.requests_per_second),
+        .max_clients = static_cast<size_t>(rate.max_clients)});
+  }
+}
+
+std::string peer_ip(std::string_view remote) {
+  if (remote.starts_with('[')) return std::string(remote.substr(1, remote.find(']') - 1));
+  return std::string(remote.substr(0, remote.rfind(':')));
+}
+
+std::optional<Response> Router::rate_limit(const Request& request) {
+  if (!rate_limiter_ || request.method == "GET") return std::nullopt;
+  const std::string key = client_key_(request);
+  const core::RateDecision decision = rate_limiter_->take(key, clock_.mono_now());
+  if (decision.allowed) return std::nullopt;
+  rate_limited_.inc();
+  const auto& rate = engine_.config().limits.rate;
+  const json body = {{"error", fmt::format("too many requests from {}: limits.rate allows {} per second (burst {}); "
+                                           "retry after {} s",
+                                           key, rate.requests_per_second,
+                                           rate.burst > 0 ? static_cast<double>(rate.burst)
+                                                          : std::max(1.0, rate.requests_per_second),
+                                           decision.retry_after.count())},
+                     {"limit", "rate"}};
+  Response r = Response::json(429, body.dump(-1, ' ', false, json::error_handler_t::replace));
+  r.headers.emplace_back("Retry-After", std::to_string(decision.retry_after.count()));
+  return r;
+}
+
+Response Router::over_limit(const LimitViolation& v) {
+  limits_.reject(v);
+  json body = {{"error", v.message}, {"limit", v.limit}};
+  if (!v.field.empty()) body["field"] = v.field;
+  return Response::json(400, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 Response Router::handle(const Request& request) {
   const auto started = clock_.mono_now();
   Response response = [&]() -> Response {
+    if (auto limited = rate_limit(request)) return std::move(*limited);
     const std::string_view path = request.path;
     const bool get = request.method == "GET";
     const bool post = request.method == "POST";
@@ -210,9 +254,25 @@ Response Router::handle(const Request& request) {
   return response;
 }
 
+namespace {
+
+// The per-request limits of a batch of samples or series: how many, then each one's labels.
+template <class Batch>
+std::optional<LimitViolation> check_batch(const IntakeLimits& limits, const Batch& batch, std::string_view what,
+                                          Element element) {
+  if (auto v = limits.count("max_series_per_request", batch.size(), what, element.path)) return v;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (auto v = limits.labels(batch[i].labels, element, i)) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Response Router::push(const Request& request) {
   auto samples = ingest::parse_push_json(request.body, clock_.now());
   if (!samples) return from_error(samples.error());
+  if (auto v = check_batch(limits_, *samples, "samples in one request", {"sample", ""})) return over_limit(*v);
   auto result = engine_.ingest(*samples);
   if (!result) return from_error(result.error());
   json opened = json::array();
@@ -270,6 +330,7 @@ Response Router::remote_write(const Request& request) {
   if (!decoded) return from_error(decoded.error());
   auto series = ingest::decode_write_request(*decoded);
   if (!series) return from_error(series.error());
+  if (auto v = check_batch(limits_, *series, "series in one request", {"series", "timeseries"})) return over_limit(*v);
   size_t non_finite = 0;
   for (auto& s : *series) {
     non_finite += std::erase_if(s.points, [](const ingest::Point& p) { return !std::isfinite(p.value); });
@@ -285,6 +346,7 @@ Response Router::remote_write(const Request& request) {
 Response Router::import_prometheus(const Request& request) {
   auto samples = ingest::parse_exposition(request.body, clock_.now());
   if (!samples) return from_error(samples.error());
+  if (auto v = check_batch(limits_, *samples, "samples in one request", {"sample", "samples"})) return over_limit(*v);
   const size_t parsed = samples->size();
   const std::vector<core::Sample> finite = finite_only(std::move(*samples));
   engine::IngestResult result;
@@ -299,6 +361,15 @@ Response Router::import_prometheus(const Request& request) {
 Response Router::events(const Request& request) {
   auto parsed = ingest::parse_events_json(request.body, clock_.now());
   if (!parsed) return from_error(parsed.error());
+  if (auto v = limits_.count("max_events_per_request", parsed->size(), "events in one request", "")) {
+    return over_limit(*v);
+  }
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    const ingest::Event& e = (*parsed)[i];
+    // The event series carries the event's labels plus kind and __name__.
+    if (auto v = limits_.labels(e.labels, {"event", ""}, i, 2)) return over_limit(*v);
+    if (auto v = limits_.label_value("kind", e.kind, {"event", ""}, i)) return over_limit(*v);
+  }
   engine::IngestResult result;
   auto samples = event_counters_.record(*parsed, [&](const std::vector<core::Sample>& s) -> core::Status {
     if (s.empty()) return {};

@@ -9,7 +9,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "api/alertmanager_api.h"
+#include "api/intake_limits.h"
 #include "core/metrics.h"
+#include "core/rate_limiter.h"
 #include "engine/engine.h"
 #include "http/http.h"
 #include "ingest/events.h"
@@ -39,7 +41,16 @@ class Router {
 
   http::Response handle(const http::Request& request);
 
+  // Who a request counts against for limits.rate (every method but GET). The default is the
+  // peer's IP address (Request::remote without the port); the auth work will key by token.
+  using ClientKey = std::function<std::string(const http::Request&)>;
+  void set_client_key(ClientKey key) { client_key_ = std::move(key); }
+
  private:
+  // limits.rate: nullopt when the request may go on, else the 429 with Retry-After.
+  std::optional<http::Response> rate_limit(const http::Request& request);
+  // 400 {"error", "field", "limit"} for a request over a limit; counted.
+  http::Response over_limit(const LimitViolation& v);
   http::Response push(const http::Request& request);
   http::Response remote_write(const http::Request& request);
   http::Response import_prometheus(const http::Request& request);
@@ -92,9 +103,16 @@ class Router {
   core::Counter& bad_requests_;
   core::Histogram& request_seconds_;
   core::Counter& dropped_non_finite_;
+  core::Counter& rate_limited_;
+  IntakeLimits limits_;
+  std::unique_ptr<core::RateLimiter> rate_limiter_;  // null when limits.rate is off
+  ClientKey client_key_;
   ingest::EventCounters event_counters_;
   AlertmanagerApi alertmanager_;
 };
+
+// The client IP of "ip:port" or "[v6]:port" (the default ClientKey).
+std::string peer_ip(std::string_view remote);
 
 // Maps an error code to its HTTP status: invalid_argument 400, not_found 404,
 // failed_precondition 409, unavailable 503, internal 500.

@@ -266,6 +266,39 @@ struct AlertingConfig {
   Duration resolve_timeout = std::chrono::minutes(5);
 };
 
+// `limits:` — what one client may send and what the server keeps on clients' behalf
+// (docs/configuration.md#limits, docs/security.md). Every limit is checked before anything is
+// applied: a request over one is refused whole. 0 means "no limit" only where a comment says so.
+struct RateLimitConfig {
+  double requests_per_second = 0;  // per client, on mutating and intake routes; 0 = off
+  int burst = 0;                   // bucket size; 0 = max(1, requests_per_second) when on
+  int max_clients = 10'000;        // buckets kept; idle ones are evicted first
+};
+
+struct LimitsConfig {
+  // HTTP server.
+  int max_body_bytes = 16 << 20;                     // larger body -> 413
+  int max_header_bytes = 64 << 10;                   // larger request line + headers -> 431
+  Duration read_timeout = std::chrono::seconds(30);  // whole request, from its first byte
+  Duration idle_timeout = std::chrono::seconds(75);  // keep-alive wait for the next request
+  int max_connections = 1024;                        // more are answered 503 and closed
+  int max_inflight_body_bytes = 256 << 20;           // bodies being received at once, summed
+  // Per series (samples, events) and per alert (label sets).
+  int max_labels_per_series = 64;  // __name__ included
+  int max_label_name_bytes = 1024;
+  int max_label_value_bytes = 4096;
+  // Per request.
+  int max_series_per_request = 100'000;  // remote_write series, or samples of push / import
+  int max_alerts_per_request = 10'000;   // /api/v2/alerts and the Alertmanager webhook
+  int max_events_per_request = 10'000;   // /api/v1/events
+  int max_silence_matchers = 64;         // matchers of one silence
+  // Kept by the server.
+  int max_series = 1'000'000;  // series in memory; new ones beyond are refused
+  int max_alerts = 100'000;    // alerts held by the pipeline (firing or recently resolved)
+  int max_silences = 10'000;   // silences not yet expired
+  RateLimitConfig rate;
+};
+
 // A step's automated action (docs/plans.md). `url`, `body` and every element of `command` are
 // templates over the incident (Go text/template syntax), stored as written; the action layer
 // parses them when the engine starts.
@@ -383,6 +416,7 @@ struct Config {
   std::vector<ProbeConfig> probes;
   std::vector<Rule> rules;
   AlertingConfig alerting;
+  LimitsConfig limits;
   std::vector<NamedTimeInterval> time_intervals;
   std::optional<Route> routes;
   std::vector<InhibitRule> inhibit_rules;

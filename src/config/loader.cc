@@ -182,7 +182,7 @@ bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::st
 constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
-    "routes", "inhibit_rules", "plans",  "risks"};
+    "routes", "inhibit_rules", "plans",  "risks",    "limits"};
 constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",         "external_url",
                                             "log_level", "retention", "ack_secret_env"};
 constexpr std::string_view kAuthKeys[] = {"tokens"};
@@ -206,6 +206,24 @@ constexpr std::string_view kRouteKeys[] = {
     "receiver", "group_by", "group_wait", "group_interval",      "repeat_interval",       "matchers",
     "match",    "match_re", "continue",   "mute_time_intervals", "active_time_intervals", "routes"};
 constexpr std::string_view kAlertingKeys[] = {"resolve_timeout"};
+constexpr std::string_view kLimitsKeys[] = {"max_body_bytes",
+                                            "max_header_bytes",
+                                            "read_timeout",
+                                            "idle_timeout",
+                                            "max_connections",
+                                            "max_inflight_body_bytes",
+                                            "max_labels_per_series",
+                                            "max_label_name_bytes",
+                                            "max_label_value_bytes",
+                                            "max_series_per_request",
+                                            "max_alerts_per_request",
+                                            "max_events_per_request",
+                                            "max_silence_matchers",
+                                            "max_series",
+                                            "max_alerts",
+                                            "max_silences",
+                                            "rate"};
+constexpr std::string_view kRateKeys[] = {"requests_per_second", "burst", "max_clients"};
 constexpr std::string_view kNamedTimeIntervalKeys[] = {"name", "time_intervals"};
 constexpr std::string_view kTimeIntervalKeys[] = {"times", "weekdays", "days_of_month", "months", "years", "location"};
 constexpr std::string_view kTimeRangeKeys[] = {"start_time", "end_time"};
@@ -255,6 +273,8 @@ class Parser : yaml::Reader {
         cfg.rules = TOCSIN_TRY(parse_rules(node));
       } else if (key == "alerting") {
         cfg.alerting = TOCSIN_TRY(parse_alerting(node));
+      } else if (key == "limits") {
+        cfg.limits = TOCSIN_TRY(parse_limits(node));
       } else if (key == "time_intervals" || key == "mute_time_intervals") {
         // The older name has the same shape; both may appear, with names unique across them.
         for (NamedTimeInterval& t : TOCSIN_TRY(parse_time_intervals(node))) cfg.time_intervals.push_back(std::move(t));
@@ -1005,6 +1025,57 @@ class Parser : yaml::Reader {
     AlertingConfig a;
     if (const Node* f = m.find("resolve_timeout")) a.resolve_timeout = TOCSIN_TRY(positive_duration(*f));
     return a;
+  }
+
+  // `limits:` — every value a positive whole number (bytes or counts) or a positive duration,
+  // bounded so that a typo (an extra zero) is caught rather than obeyed.
+  Result<LimitsConfig> parse_limits(const Node& n) const {
+    const Map m = TOCSIN_TRY(map(n, kLimitsKeys));
+    LimitsConfig l;
+    struct IntLimit {
+      std::string_view key;
+      int* target;
+      int64_t min;
+      int64_t max;
+    };
+    constexpr int64_t kGiB = int64_t{1} << 30;
+    const IntLimit ints[] = {
+        {"max_body_bytes", &l.max_body_bytes, 1024, kGiB},
+        {"max_header_bytes", &l.max_header_bytes, 1024, 16 << 20},
+        {"max_connections", &l.max_connections, 1, 1'000'000},
+        {"max_inflight_body_bytes", &l.max_inflight_body_bytes, 1024, kGiB},
+        {"max_labels_per_series", &l.max_labels_per_series, 1, 10'000},
+        {"max_label_name_bytes", &l.max_label_name_bytes, 1, 1 << 20},
+        {"max_label_value_bytes", &l.max_label_value_bytes, 1, 16 << 20},
+        {"max_series_per_request", &l.max_series_per_request, 1, 10'000'000},
+        {"max_alerts_per_request", &l.max_alerts_per_request, 1, 10'000'000},
+        {"max_events_per_request", &l.max_events_per_request, 1, 10'000'000},
+        {"max_silence_matchers", &l.max_silence_matchers, 1, 10'000},
+        {"max_series", &l.max_series, 1, 100'000'000},
+        {"max_alerts", &l.max_alerts, 1, 100'000'000},
+        {"max_silences", &l.max_silences, 1, 100'000'000},
+    };
+    for (const auto& [key, target, min, max] : ints) {
+      if (const Node* f = m.find(key)) *target = TOCSIN_TRY(integer(*f, min, max));
+    }
+    if (const Node* f = m.find("read_timeout")) l.read_timeout = TOCSIN_TRY(positive_duration(*f));
+    if (const Node* f = m.find("idle_timeout")) l.idle_timeout = TOCSIN_TRY(positive_duration(*f));
+    if (const Node* f = m.find("rate")) {
+      const Map r = TOCSIN_TRY(map(*f, kRateKeys));
+      if (const Node* g = r.find("requests_per_second")) {
+        std::optional<double> v;
+        if (g->yaml.IsScalar() && is_plain(g->yaml)) v = to_number(g->yaml.Scalar());
+        if (!v) return std::unexpected(error(*g, fmt::format("expected a number, got {}", describe(g->yaml))));
+        if (!(*v >= 0 && *v <= 1e6)) {
+          return std::unexpected(
+              error(*g, fmt::format("{} is out of range: expected 0 (off) to 1000000", g->yaml.Scalar())));
+        }
+        l.rate.requests_per_second = *v;
+      }
+      if (const Node* g = r.find("burst")) l.rate.burst = TOCSIN_TRY(integer(*g, 0, 1'000'000));
+      if (const Node* g = r.find("max_clients")) l.rate.max_clients = TOCSIN_TRY(integer(*g, 1, 10'000'000));
+    }
+    return l;
   }
 
   // `time_intervals:` or `mute_time_intervals:` (Alertmanager 0.25 syntax).

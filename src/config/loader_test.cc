@@ -445,6 +445,27 @@ people: [{id: alice}]
     - {matchers: ['severity="info"'], receiver: chat}
 channels: [{name: hook, type: webhook, url: "http://x/"}]
 )", "no channel \"chat\" is defined (known: hook)", 4, "routes.routes[0].receiver"},
+    // ---- limits ----
+    {"limits: {max_body_byte: 1024}\n", "unknown key \"max_body_byte\"", 1, "limits.max_body_byte"},
+    {R"(limits:
+  max_labels_per_series: 0
+)", "0 is out of range: expected 1 to 10000", 2, "limits.max_labels_per_series"},
+    {R"(limits:
+  max_body_bytes: 16MiB
+)", "expected a whole number", 2, "limits.max_body_bytes"},
+    {R"(limits:
+  max_body_bytes: 100
+)", "100 is out of range: expected 1024 to 1073741824", 2, "limits.max_body_bytes"},
+    {R"(limits:
+  read_timeout: 0s
+)", "expected a duration greater than 0", 2, "limits.read_timeout"},
+    {R"(limits:
+  rate:
+    requests_per_second: -1
+)", "-1 is out of range: expected 0 (off) to 1000000", 3, "limits.rate.requests_per_second"},
+    {R"(limits:
+  rate: {requests_per_second: 10, brust: 20}
+)", "unknown key \"brust\"; expected one of: requests_per_second, burst, max_clients", 2, "limits.rate.brust"},
     // ---- alerting, time intervals (Alertmanager 0.25 syntax) ----
     {"alerting: {resolve_timout: 5m}\n", "unknown key \"resolve_timout\"; expected one of: resolve_timeout", 1, "alerting.resolve_timout"},
     {R"(alerting:
@@ -1522,6 +1543,35 @@ risks:
   auto out_of_range = load_config_string(head + R"(    likelihood_from: {model: m.json, class: crash, indicators: {a: x}, alert_above: 1.5}
 )", "t.yaml", dir.path());
   ASSERT_FALSE(out_of_range);
+}
+
+TEST(Loader, LimitsDefaultsAndOverrides) {
+  auto defaults = load_config_string("{}\n", "t.yaml", {});
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().to_string();
+  EXPECT_EQ(defaults->limits.max_body_bytes, 16 << 20);
+  EXPECT_EQ(defaults->limits.max_labels_per_series, 64);
+  EXPECT_EQ(defaults->limits.rate.requests_per_second, 0);  // off
+  auto cfg = load_config_string(R"(limits:
+  max_body_bytes: 2048
+  max_labels_per_series: 8
+  max_label_value_bytes: 100
+  read_timeout: 5s
+  max_connections: 10
+  max_silences: 3
+  rate: {requests_per_second: 2.5, burst: 5, max_clients: 100}
+)",
+                                "t.yaml", {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->limits.max_body_bytes, 2048);
+  EXPECT_EQ(cfg->limits.max_labels_per_series, 8);
+  EXPECT_EQ(cfg->limits.max_label_value_bytes, 100);
+  EXPECT_EQ(cfg->limits.read_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(cfg->limits.max_connections, 10);
+  EXPECT_EQ(cfg->limits.max_silences, 3);
+  EXPECT_EQ(cfg->limits.rate.requests_per_second, 2.5);
+  EXPECT_EQ(cfg->limits.rate.burst, 5);
+  EXPECT_EQ(cfg->limits.rate.max_clients, 100);
+  EXPECT_EQ(cfg->limits.max_series, 1'000'000);  // untouched
 }
 
 }  // namespace

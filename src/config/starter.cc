@@ -141,6 +141,16 @@ rules:                                 # early-warning rules over the incoming s
 alerting:
   resolve_timeout: 5m                  # an alert pushed without endsAt resolves this long after the last push
 
+limits:                                # hostile input (docs/security.md); these are the defaults
+  max_body_bytes: 16777216             # 16 MiB; a larger body is a 413
+  read_timeout: 30s                    # a whole request, from its first byte
+  idle_timeout: 75s                    # a kept-alive connection without a request
+  max_connections: 1024                # one more is answered 503
+  max_labels_per_series: 64            # and max_label_name_bytes: 1024, max_label_value_bytes: 4096
+  max_series_per_request: 100000       # also max_alerts_per_request, max_events_per_request: 10000
+  max_series: 1000000                  # series in memory; new ones beyond are refused
+  rate: {requests_per_second: 0}       # per client IP on writes; 0 = off; e.g. {requests_per_second: 50, burst: 200}
+
 time_intervals:                        # Alertmanager time intervals, for routes' mute/active_time_intervals
   - name: weekends
     time_intervals:

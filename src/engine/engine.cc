@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_set>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -79,6 +81,7 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   // Recent samples first: over-time rules read them, and they survive a restart in series_file.
   tsdb::SeriesStoreOptions series_options;
   series_options.retention = options.config->server.retention;
+  series_options.max_series = static_cast<size_t>(options.config->limits.max_series);
   std::unique_ptr<tsdb::SeriesStore> series;
   if (!options.series_file.empty() && std::filesystem::exists(options.series_file)) {
     auto loaded = tsdb::SeriesStore::load(options.series_file, series_options, *options.metrics);
@@ -159,12 +162,21 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
                                                        "Alerts received from outside (API v2, webhooks).")),
       notifications_created_total_(options_.metrics->counter(
           "tocsin_group_notifications_total", "Notifications created by alert-group flushes (notify-only routes).")),
-      ingest_seconds_(options_.metrics->histogram("tocsin_ingest_seconds",
-                                                  "Time from receiving a batch of samples to its alerts being durable.")),
+      ingest_seconds_(options_.metrics->histogram(
+          "tocsin_ingest_seconds", "Time from receiving a batch of samples to its alerts being durable.")),
       out_of_order_total_(options_.metrics->counter("tocsin_samples_out_of_order_total",
                                                     "Samples dropped because they were older than the series' last.")),
       duplicates_total_(options_.metrics->counter("tocsin_samples_duplicate_total",
-                                                  "Samples dropped because the series already had one at that time.")) {}
+                                                  "Samples dropped because the series already had one at that time.")),
+      rejected_max_series_(options_.metrics->counter("tocsin_limits_rejected_total",
+                                                     "Requests refused whole because they were over a limit.",
+                                                     {{"limit", "max_series"}})),
+      rejected_max_alerts_(options_.metrics->counter("tocsin_limits_rejected_total",
+                                                     "Requests refused whole because they were over a limit.",
+                                                     {{"limit", "max_alerts"}})),
+      rejected_max_silences_(options_.metrics->counter("tocsin_limits_rejected_total",
+                                                       "Requests refused whole because they were over a limit.",
+                                                       {{"limit", "max_silences"}})) {}
 
 Engine::~Engine() { options_.metrics->remove_collector(health_collector_); }
 
@@ -382,6 +394,23 @@ core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp 
 core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts) {
   std::lock_guard lock(mu_);
   const size_t n = alerts.size();
+  // limits.max_alerts: O(1) unless the pipeline is within this request's size of the cap.
+  const auto max_alerts = static_cast<size_t>(options_.config->limits.max_alerts);
+  const size_t held = pipeline_->alert_count();
+  if (held + n > max_alerts) {
+    std::unordered_set<uint64_t> fresh;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t fp = alerts[i].fingerprint;
+      if (pipeline_->find(fp) || !fresh.insert(fp).second || held + fresh.size() <= max_alerts) continue;
+      rejected_max_alerts_.inc();
+      return std::unexpected(
+          core::Error::invalid_argument(
+              fmt::format("alert {} is new, and the server already holds {} alerts: limits.max_alerts is {}; "
+                          "the request was refused whole",
+                          i, held + fresh.size() - 1, max_alerts))
+              .field(fmt::format("[{}]", i)));
+    }
+  }
   TOCSIN_TRY(receive_locked(std::move(alerts), {}, options_.clock->now()));
   alerts_received_total_.inc(static_cast<double>(n));
   return n;
@@ -410,6 +439,18 @@ std::function<core::Status(store::Tx&, core::Timestamp)> store_silences(const al
 
 core::Result<std::string> Engine::set_silence(store::Silence silence, std::string_view source) {
   std::lock_guard lock(mu_);
+  // limits.max_silences counts the silences not yet expired; an update replaces one.
+  const auto max_silences = static_cast<size_t>(options_.config->limits.max_silences);
+  if (silence.id.empty() || !pipeline_->silences().get(silence.id)) {
+    const size_t live = pipeline_->silences().count_unexpired(options_.clock->now());
+    if (live >= max_silences) {
+      rejected_max_silences_.inc();
+      return std::unexpected(core::Error::invalid_argument(
+          fmt::format("the server already holds {} silences that have not expired: limits.max_silences is {}; "
+                      "expire one first",
+                      live, max_silences)));
+    }
+  }
   const std::string old_id = silence.id;
   const std::string created_by = silence.created_by;
   const auto change = TOCSIN_TRY(pipeline_->plan_silence(std::move(silence), options_.clock->now()));
@@ -487,11 +528,32 @@ void Engine::ingest_locked(const core::Labels& labels, std::span<const ingest::P
 }
 
 template <class Batch>
+core::Status Engine::check_series_room_locked(const Batch& batch) {
+  const size_t held = series_->series_count();
+  const size_t max = series_->options().max_series;
+  if (held + batch.size() <= max) return {};  // cannot overflow: the common case
+  std::unordered_set<uint64_t> fresh;         // the batch's new series, each once
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const core::Labels& labels = batch[i].labels;
+    if (series_->find(labels)) continue;
+    if (!fresh.insert(labels.fingerprint()).second || held + fresh.size() <= max) continue;
+    rejected_max_series_.inc();
+    return std::unexpected(
+        core::Error::invalid_argument(fmt::format("series {} {} is new, and the server already holds {} series: "
+                                                  "limits.max_series is {}; the request was refused whole",
+                                                  i, labels.to_string(), held + fresh.size() - 1, max))
+            .field(fmt::format("[{}].labels", i)));
+  }
+  return {};
+}
+
+template <class Batch>
 core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
   const auto started = options_.clock->mono_now();
   IngestResult result;
   {
     std::lock_guard lock(mu_);
+    TOCSIN_RETURN_IF_ERROR(check_series_room_locked(batch));
     const core::Timestamp now = options_.clock->now();
     std::vector<detect::AlertEvent> events;
     for (const auto& item : batch) {

@@ -259,6 +259,11 @@ class Engine {
                      std::vector<detect::AlertEvent>& events, IngestResult& result);
   template <class Batch>
   core::Result<IngestResult> ingest_batch(const Batch& batch);
+  // limits.max_series: refuses (invalid_argument naming the first series that does not fit) a
+  // batch whose new series would not all fit, before any of it is applied. O(1) unless the store
+  // is within the batch's size of the cap.
+  template <class Batch>
+  core::Status check_series_room_locked(const Batch& batch);
   core::Result<std::vector<int64_t>> apply_locked(const std::vector<detect::AlertEvent>& events, core::Timestamp now);
   // Alerts into the pipeline, and incidents for those that match a plan, in one transaction.
   core::Result<std::vector<int64_t>> receive_locked(std::vector<alerting::Alert> alerts,
@@ -306,6 +311,9 @@ class Engine {
   core::Histogram& ingest_seconds_;
   core::Counter& out_of_order_total_;
   core::Counter& duplicates_total_;
+  core::Counter& rejected_max_series_;    // tocsin_limits_rejected_total{limit="max_series"}
+  core::Counter& rejected_max_alerts_;    // … {limit="max_alerts"}
+  core::Counter& rejected_max_silences_;  // … {limit="max_silences"}
 };
 
 }  // namespace tocsin::engine

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/result.h"
 #include "core/time.h"
 
@@ -64,6 +65,18 @@ struct ServerOptions {
   core::Duration read_timeout = std::chrono::seconds(30);
   core::Duration idle_timeout = std::chrono::seconds(75);  // keep-alive wait for the next request
   int threads = 1;                                         // io threads, >= 1
+  // Open connections at most; one more is answered 503 (Retry-After: 1) and closed at once.
+  size_t max_connections = 1024;
+  // Request bodies being received at once, in bytes, summed over connections (a body counts its
+  // Content-Length, or max_body_bytes when chunked, from its header until its handler returns).
+  // A request whose body would not fit is answered 503 (Retry-After: 1) and its connection
+  // closed. With max_connections × max_header_bytes, this bounds what clients can make the
+  // server hold.
+  size_t max_inflight_body_bytes = 256 << 20;
+  // Optional counters (owned by the caller, outliving the server): connections refused for
+  // max_connections, requests refused for max_inflight_body_bytes.
+  core::Counter* refused_connections = nullptr;
+  core::Counter* refused_bodies = nullptr;
 };
 
 class Server {

@@ -57,6 +57,7 @@ struct Shared {
   std::mutex mu;  // guards sessions; cv signals a session ending
   std::condition_variable cv;
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+  std::atomic<size_t> inflight_body_bytes{0};  // see ServerOptions::max_inflight_body_bytes
 };
 
 std::string format_endpoint(const tcp::endpoint& ep) {
@@ -77,8 +78,7 @@ bool safe_header(const std::string& name, const std::string& value) {
 std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
 
 bool reserved_header(std::string_view name) {
-  for (std::string_view reserved :
-       {"content-length", "transfer-encoding", "connection", "server", "content-type"}) {
+  for (std::string_view reserved : {"content-length", "transfer-encoding", "connection", "server", "content-type"}) {
     if (beast::iequals(beast::string_view(name.data(), name.size()), reserved.data())) return true;
   }
   return false;
@@ -151,6 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), shared_(std::move(shared)) {}
 
   ~Session() {
+    release_body_budget();
     std::lock_guard lock(shared_->mu);
     shared_->sessions.erase(this);
     shared_->cv.notify_all();
@@ -179,10 +180,13 @@ class Session : public std::enable_shared_from_this<Session> {
   const ServerOptions& opts() const { return shared_->options; }
 
   void begin() {
+    bool refuse = false;
     {
       std::lock_guard lock(shared_->mu);
       if (shared_->stopping.load()) return close_now();
-      shared_->sessions.emplace(this, weak_from_this());
+      // A refused connection is not registered: it only writes its 503 and closes.
+      refuse = shared_->sessions.size() >= opts().max_connections;
+      if (!refuse) shared_->sessions.emplace(this, weak_from_this());
     }
     beast::error_code ec;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
@@ -190,7 +194,44 @@ class Session : public std::enable_shared_from_this<Session> {
     remote_ = format_endpoint(peer);
     // Responses are written whole; Nagle would only delay pipelined answers.
     stream_.socket().set_option(tcp::no_delay(true), ec);
+    if (refuse) {
+      if (opts().refused_connections) opts().refused_connections->inc();
+      log::warn("http connection refused: too many connections",
+                {{"remote", remote_}, {"max_connections", std::to_string(opts().max_connections)}});
+      return send_busy(
+          fmt::format("too many connections: the server serves at most {} at once "
+                      "(limits.max_connections); try again later",
+                      opts().max_connections));
+    }
     wait_for_request();
+  }
+
+  // 503 with Retry-After, then a lingering close: the client may still be sending its request.
+  void send_busy(std::string_view message) {
+    phase_ = Phase::kBusy;
+    Response r = Response::error(503, message);
+    r.headers.emplace_back("Retry-After", "1");
+    stream_.expires_after(opts().read_timeout);
+    write(to_message(std::move(r), 11, false, false), false);
+  }
+
+  // Takes this request's body from the shared budget; false when it does not fit.
+  bool charge_body_budget(uint64_t bytes) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(bytes, opts().max_body_bytes));
+    if (want == 0) return true;
+    const size_t before = shared_->inflight_body_bytes.fetch_add(want);
+    if (before + want > opts().max_inflight_body_bytes) {
+      shared_->inflight_body_bytes.fetch_sub(want);
+      return false;
+    }
+    charged_ = want;
+    return true;
+  }
+
+  void release_body_budget() {
+    if (charged_ == 0) return;
+    shared_->inflight_body_bytes.fetch_sub(charged_);
+    charged_ = 0;
   }
 
   void shutdown() {
@@ -201,8 +242,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_for_request() {
     if (closing_) return close_now();
     parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(
-        std::min<size_t>(opts().max_header_bytes, std::numeric_limits<uint32_t>::max())));
+    parser_->header_limit(
+        static_cast<uint32_t>(std::min<size_t>(opts().max_header_bytes, std::numeric_limits<uint32_t>::max())));
     parser_->body_limit(static_cast<uint64_t>(opts().max_body_bytes));
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     phase_ = Phase::kIdle;
@@ -230,6 +271,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(beast::error_code ec, size_t) {
     if (ec) return on_read_error(ec);
     if (parser_->is_done()) return handle_request();
+    // A body follows: its announced length (or the most a chunked body may be) must fit the
+    // budget before any of it is read.
+    const uint64_t announced = parser_->content_length() ? *parser_->content_length() : opts().max_body_bytes;
+    if (!charge_body_budget(announced)) {
+      if (opts().refused_bodies) opts().refused_bodies->inc();
+      return send_busy(
+          fmt::format("too many request bodies being received at once (limits.max_inflight_body_bytes "
+                      "is {} bytes); try again later",
+                      opts().max_inflight_body_bytes));
+    }
     const auto& msg = parser_->get();
     if (msg.version() >= 11 && beast::iequals(msg[bhttp::field::expect], "100-continue")) {
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -245,8 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
   void on_body(beast::error_code ec, size_t) {
@@ -255,6 +305,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read_error(const beast::error_code& ec) {
+    release_body_budget();
     if (ec == bhttp::error::body_limit) {
       return send_error(413, fmt::format("request body larger than {} bytes", opts().max_body_bytes));
     }
@@ -283,6 +334,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Request req = to_request(msg, remote_);
     parser_.reset();
     Response res = call_handler(req);
+    release_body_budget();
     // Decided after the handler: stop() may have begun while it ran.
     const bool keep_alive = client_keep_alive && !closing_ && !shared_->stopping.load();
     write(to_message(std::move(res), version, keep_alive, head), keep_alive);
@@ -302,8 +354,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(bhttp::response<bhttp::string_body> res, bool keep_alive) {
     res_ = std::move(res);
     stream_.expires_after(opts().read_timeout);
-    bhttp::async_write(stream_, res_,
-                       beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+    bhttp::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
   }
 
   void on_write(bool keep_alive, beast::error_code ec, size_t) {
@@ -326,8 +377,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(drain_buf_),
-                            beast::bind_front_handler(&Session::on_drain, shared_from_this()));
+    stream_.async_read_some(net::buffer(drain_buf_), beast::bind_front_handler(&Session::on_drain, shared_from_this()));
   }
 
   void on_drain(beast::error_code ec, size_t) {
@@ -349,6 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, kReadChunk> drain_buf_{};
   std::string remote_;
   Phase phase_ = Phase::kIdle;
+  size_t charged_ = 0;  // bytes of the body budget this connection holds
   bool first_request_ = true;
   bool closing_ = false;  // stop() asked this connection to close
 };
@@ -378,8 +429,7 @@ core::Result<tcp::endpoint> parse_listen(const std::string& listen, net::io_cont
   unsigned port = 0;
   const auto [end, err] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || err != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return std::unexpected(
-        core::Error::invalid_argument(fmt::format("bad port in listen address \"{}\"", listen)));
+    return std::unexpected(core::Error::invalid_argument(fmt::format("bad port in listen address \"{}\"", listen)));
   }
   if (host.empty()) host = "0.0.0.0";
   beast::error_code ec;
@@ -459,6 +509,10 @@ core::Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handl
   }
   if (options.read_timeout <= core::Duration::zero() || options.idle_timeout <= core::Duration::zero()) {
     return std::unexpected(core::Error::invalid_argument("http timeouts must be positive"));
+  }
+  if (options.max_connections < 1 || options.max_inflight_body_bytes < 1) {
+    return std::unexpected(
+        core::Error::invalid_argument("http max_connections and max_inflight_body_bytes must be >= 1"));
   }
   auto impl = std::make_unique<Impl>();
   impl->ioc.emplace(options.threads);

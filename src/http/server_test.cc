@@ -158,8 +158,8 @@ std::unique_ptr<Server> start_server(Handler handler, ServerOptions options = {}
 
 // Echoes what it saw, one "key=value" per line.
 Response echo(const Request& req) {
-  std::string out = fmt::format("method={}\npath={}\nbody={}\nx-test={}\n", req.method, req.path, req.body,
-                                req.header("x-test"));
+  std::string out =
+      fmt::format("method={}\npath={}\nbody={}\nx-test={}\n", req.method, req.path, req.body, req.header("x-test"));
   for (const auto& [k, v] : req.query) out += fmt::format("q.{}={}\n", k, v);
   return Response::text(200, out);
 }
@@ -342,8 +342,8 @@ TEST(Server, BodyOverLimitIs413AndHandlerNotCalled) {
   ASSERT_NE(server, nullptr);
   {
     Client c(server->port());
-    ASSERT_TRUE(c.send(
-        fmt::format("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{}", std::string(100, 'x'))));
+    ASSERT_TRUE(
+        c.send(fmt::format("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{}", std::string(100, 'x'))));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 413);
@@ -432,6 +432,80 @@ TEST(Server, IdleTimeoutClosesKeepAliveConnection) {
   ASSERT_TRUE(c.read_response());
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_EQ(c.unread(), "");
+}
+
+TEST(Server, ConnectionsBeyondMaxConnectionsGet503AndClose) {
+  ServerOptions options;
+  options.max_connections = 2;
+  core::Counter refused;
+  options.refused_connections = &refused;
+  auto server = start_server(echo, options);
+  ASSERT_NE(server, nullptr);
+  Client a(server->port());
+  Client b(server->port());
+  // Both are served (and so registered) before the third connects.
+  ASSERT_TRUE(a.send(get("/")));
+  ASSERT_TRUE(a.read_response());
+  ASSERT_TRUE(b.send(get("/")));
+  ASSERT_TRUE(b.read_response());
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  c.send(get("/"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("retry-after"), "1");
+  EXPECT_NE(r->body.find("too many connections: the server serves at most 2 at once (limits.max_connections)"),
+            std::string::npos)
+      << r->body;
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(refused.value(), 1);
+  // The kept-alive connections still work.
+  ASSERT_TRUE(a.send(get("/")));
+  ASSERT_TRUE(a.read_response());
+}
+
+TEST(Server, InflightBodyBudgetRefusesABodyThatDoesNotFit) {
+  ServerOptions options;
+  options.max_body_bytes = 1 << 20;
+  options.max_inflight_body_bytes = 1500;
+  core::Counter refused;
+  options.refused_bodies = &refused;
+  auto server = start_server(echo, options);
+  ASSERT_NE(server, nullptr);
+  // A slow upload holds 1000 bytes of the budget while its body trickles in.
+  Client slow(server->port());
+  ASSERT_TRUE(slow.send("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nabc"));
+  // Give the server the header before the second one arrives.
+  for (int i = 0; i < 50; ++i) {
+    Client probe(server->port());
+    ASSERT_TRUE(probe.send("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n" + std::string(600, 'x')));
+    auto r = probe.read_response();
+    ASSERT_TRUE(r);
+    if (r->status == 503) {
+      EXPECT_EQ(r->header("retry-after"), "1");
+      EXPECT_NE(r->body.find("limits.max_inflight_body_bytes is 1500 bytes"), std::string::npos) << r->body;
+      break;
+    }
+    ASSERT_EQ(r->status, 200);  // the slow header was not parsed yet
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(refused.value(), 1);
+  // 500 bytes still fit beside the slow upload; once it completes, the budget is free again.
+  Client small(server->port());
+  ASSERT_TRUE(small.send("POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n" + std::string(500, 'y')));
+  auto ok = small.read_response();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  ASSERT_TRUE(slow.send(std::string(997, 'z')));
+  auto done = slow.read_response();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200);
+  Client again(server->port());
+  ASSERT_TRUE(again.send("POST /d HTTP/1.1\r\nHost: t\r\nContent-Length: 1500\r\n\r\n" + std::string(1500, 'w')));
+  auto last = again.read_response();
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->status, 200);
 }
 
 TEST(Server, HandlerExceptionsBecome500) {
@@ -577,8 +651,7 @@ TEST(Server, BindToUsedPortFails) {
 }
 
 TEST(Server, RejectsBadOptions) {
-  for (const char* listen :
-       {"nonsense", "127.0.0.1:99999", "127.0.0.1:", "[::1]", "[::1]8080", "127.0.0.1:80x"}) {
+  for (const char* listen : {"nonsense", "127.0.0.1:99999", "127.0.0.1:", "[::1]", "[::1]8080", "127.0.0.1:80x"}) {
     ServerOptions options;
     options.listen = listen;
     auto server = Server::start(options, echo);

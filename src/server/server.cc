@@ -185,6 +185,17 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   Impl* raw = impl.get();
   http::ServerOptions http_options;
   http_options.listen = cfg.server.listen;
+  http_options.max_body_bytes = static_cast<size_t>(cfg.limits.max_body_bytes);
+  http_options.max_header_bytes = static_cast<size_t>(cfg.limits.max_header_bytes);
+  http_options.read_timeout = cfg.limits.read_timeout;
+  http_options.idle_timeout = cfg.limits.idle_timeout;
+  http_options.max_connections = static_cast<size_t>(cfg.limits.max_connections);
+  http_options.max_inflight_body_bytes = static_cast<size_t>(cfg.limits.max_inflight_body_bytes);
+  http_options.refused_connections = &impl->metrics.counter(
+      "tocsin_http_connections_refused_total", "Connections answered 503 because limits.max_connections were open.");
+  http_options.refused_bodies =
+      &impl->metrics.counter("tocsin_limits_rejected_total", "Requests refused whole because they were over a limit.",
+                             {{"limit", "max_inflight_body_bytes"}});
   impl->http = TOCSIN_TRY(http::Server::start(http_options, [raw](const http::Request& r) {
     api::Router* router = raw->ready_router.load(std::memory_order_acquire);
     return router ? router->handle(r) : http::Response::error(503, "starting");

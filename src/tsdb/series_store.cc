@@ -289,6 +289,11 @@ GcResult SeriesStore::gc(core::Timestamp now) {
   return result;
 }
 
+size_t SeriesStore::series_count() const {
+  std::lock_guard lock(mu_);
+  return series_.size();
+}
+
 SeriesStoreStats SeriesStore::stats() const {
   std::lock_guard lock(mu_);
   SeriesStoreStats st;

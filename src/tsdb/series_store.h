@@ -136,6 +136,7 @@ class SeriesStore {
 
   GcResult gc(core::Timestamp now);
   SeriesStoreStats stats() const;
+  size_t series_count() const;  // cheap: what stats().series would say
   const SeriesStoreOptions& options() const { return options_; }
 
   // Writes every series and chunk to `file` atomically: a temp file beside it, fsync, rename,

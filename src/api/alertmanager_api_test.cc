@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/pipeline.h"
 #include "config/loader.h"
 #include "core/simulated_clock.h"
 #include "store/sqlite/sqlite_store.h"
@@ -296,12 +297,29 @@ TEST_F(AlertmanagerApiTest, FiringsAreRecordedOnceWithWhatMutedThem) {
   EXPECT_EQ(got["Slow"].size(), 1u);
   EXPECT_FALSE(got["Slow"][0].silenced_by.empty());
 
+  // After a restart the firing alerts come back from the store: their re-sends are not firings.
+  restart();
+  ASSERT_EQ(call("POST", "/api/v2/alerts", batch).status, 200);
+  got = firings();
+  EXPECT_EQ(got["Slow"].size(), 1u);
+  EXPECT_EQ(got["Down"].size(), 1u);
+  EXPECT_EQ(got["Load"].size(), 2u);
+
   // The KPI: 5 real firings (the drill's left out), 1 silenced, 1 inhibited.
   clock_.advance(minutes(1));
   const json k = get("/api/v1/kpi?since=1h")["overall"];
   EXPECT_EQ(k["alert_firings"], 5);
   EXPECT_EQ(k["silenced_share"], 0.2);
   EXPECT_EQ(k["inhibited_share"], 0.2);
+
+  // Past the retention, the engine's clean-up deletes them.
+  const core::Timestamp fired = clock_.now();
+  clock_.advance(alerting::Pipeline::kFiringRetention + std::chrono::hours(1));
+  ASSERT_TRUE(engine_->run_due());
+  EXPECT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_alert_firings(fired - std::chrono::hours(1), clock_.now())).empty());
+    return {};
+  }));
 }
 
 TEST_F(AlertmanagerApiTest, WebhookIntakeTakesVersion4Payloads) {

@@ -15,6 +15,7 @@ const KPIS = [
   ['escalation_rate', 'Escalated', percent, true],
   ['alerts_per_incident', 'Alerts per incident', (v) => (v === null || v === undefined ? '—' : v.toFixed(1))],
   ['flapping_alerts', 'Flapping alerts', (v) => (v ?? '—'), true],
+  ['silenced_share', 'Silenced alerts', percent],
   ['action_item_completion', 'Action items done', percent],
 ];
 const TRENDS = ['incidents', 'mtta_seconds', 'mttr_seconds', 'resolution_ratio', 'on_time_step_ratio', 'escalation_rate'];

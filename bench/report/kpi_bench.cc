@@ -132,7 +132,49 @@ void Scrape(benchmark::State& state) {
     benchmark::DoNotOptimize(report::render_kpi_metrics(report::compute_kpis(read(*f.store), query())));
 }
 
+// The alert firings of a 30-day window alone (the silenced share's record): N firings, one in ten
+// silenced, in their own store, read with list_alert_firings and reduced to the overall KPI.
+std::unique_ptr<Fixture> firings_fixture(int n) {
+  auto f = std::make_unique<Fixture>();
+  f->dir = (std::filesystem::temp_directory_path() / "tocsin-kpi-bench-XXXXXX").string();
+  if (!mkdtemp(f->dir.data())) abort();
+  f->store = store::sqlite::open_sqlite_store(std::filesystem::path(f->dir) / "tocsin.db").value();
+  auto st = f->store->write([&](store::Tx& tx) -> core::Status {
+    const core::Duration spacing = std::chrono::duration_cast<core::Duration>(30 * 24h) / n;
+    for (int i = 0; i < n; ++i) {
+      store::AlertFiring a;
+      a.fingerprint = static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ULL;
+      a.at = kNow - 30 * 24h + spacing * i;
+      a.alertname = fmt::format("Alert{}", i % 100);
+      a.service = i % 2 ? "api" : "db";
+      a.severity = "warning";
+      a.plan = i % 3 ? "" : "system_crash";
+      if (i % 10 == 0) a.silenced_by = {"5b1f6c2e-6d0a-4c53-9a8e-2f0f3c1d7e10"};
+      TOCSIN_TRY(tx.insert_alert_firing(a));
+    }
+    return {};
+  });
+  if (!st) abort();
+  return f;
+}
+
+void ReadAlertFirings(benchmark::State& state) {
+  static std::map<int, std::unique_ptr<Fixture>> fixtures;
+  auto& f = fixtures[static_cast<int>(state.range(0))];
+  if (!f) f = firings_fixture(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    report::KpiRecords records;
+    auto st = f->store->read([&](store::Tx& tx) -> core::Status {
+      records.alert_firings = TOCSIN_TRY(tx.list_alert_firings(query().since, query().until));
+      return {};
+    });
+    if (!st) abort();
+    benchmark::DoNotOptimize(report::compute_kpis(records, query()).overall.silenced_share);
+  }
+}
+
 BENCHMARK(ReadRecords)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(ReadAlertFirings)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
 BENCHMARK(Compute)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(Scrape)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 

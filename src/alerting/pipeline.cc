@@ -187,8 +187,16 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
   // Muting is decided once the whole batch is in: an inhibiting alert later in the same batch
   // counts, as it would at Alertmanager's flush.
   for (size_t i = 0; i < changes.size(); ++i) {
-    changes[i].muted = muted(held[i]->labels, now);
-    changes[i].plan = plan_for(held[i]->labels);
+    AlertChange& c = changes[i];
+    if (c.started_firing()) {
+      // Recorded for the silenced share: by what it is muted, at the moment it starts firing.
+      c.silenced_by = silences_.muted_by(held[i]->labels, now);
+      c.inhibited = inhibitor_.inhibited_by(held[i]->labels, now).has_value();
+      c.muted = !c.silenced_by.empty() || c.inhibited;
+    } else {
+      c.muted = muted(held[i]->labels, now);
+    }
+    c.plan = plan_for(held[i]->labels);
   }
   return changes;
 }
@@ -203,6 +211,19 @@ core::Status Pipeline::persist(store::Tx& tx, const std::vector<AlertChange>& ch
       TOCSIN_RETURN_IF_ERROR(tx.touch_alert(a->fingerprint, a->ends_at, a->ends_at_from_timeout, a->updated_at));
     } else {
       TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(*a));
+    }
+    if (c.started_firing()) {
+      store::AlertFiring f;
+      f.fingerprint = a->fingerprint;
+      f.at = a->updated_at;  // when it was received (receive() keeps the incoming alert's)
+      f.alertname = a->labels.get_or("alertname", "");
+      f.service = a->labels.get_or("service", "");
+      f.severity = a->labels.get_or("severity", "");
+      f.plan = c.plan ? c.plan->id : "";
+      f.drill = a->labels.get_or(store::kDrillLabel, "");
+      f.silenced_by = c.silenced_by;
+      f.inhibited = c.inhibited;
+      TOCSIN_TRY(tx.insert_alert_firing(f));
     }
   }
   return {};
@@ -271,7 +292,13 @@ void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
     for (const Alert* a : all) {
       if (muted(a->labels, now)) continue;
       if (const config::Plan* plan = plan_for(a->labels)) {
-        if (!resolved_at(*a, now) && !a->incident_id) out.plan_alerts.push_back({a->fingerprint, true, true, false, plan});
+        if (!resolved_at(*a, now) && !a->incident_id) {
+          AlertChange c;
+          c.fingerprint = a->fingerprint;
+          c.was_firing = c.firing = true;  // not a start: no AlertFiring is written for it
+          c.plan = plan;
+          out.plan_alerts.push_back(std::move(c));
+        }
         continue;
       }
       // A live drill's alert reaches people only through a drill incident, which pages only the
@@ -396,6 +423,7 @@ core::Status Pipeline::gc(store::Tx& tx, core::Timestamp now) {
   TOCSIN_TRY(tx.delete_expired_silences(now - Silences::kRetention));
   std::erase_if(nflog_, [&](const auto& kv) { return kv.second.expires_at <= now; });
   TOCSIN_TRY(tx.delete_expired_nflog(now));
+  TOCSIN_TRY(tx.delete_alert_firings(now - kFiringRetention));
   return {};
 }
 

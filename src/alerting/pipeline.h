@@ -48,6 +48,13 @@ struct AlertChange {
   // Whether receive() routed it into its groups (creating or touching them); a firing re-send
   // with new times only is not routed again when it cannot change a group.
   bool routed = true;
+  // Set only for an alert that started firing here (firing && !was_firing): the silences that
+  // matched it and whether an inhibition did, at `now` — what its store::AlertFiring records.
+  // Re-sends of a firing alert leave them empty and write no such record.
+  std::vector<std::string> silenced_by;
+  bool inhibited = false;
+
+  bool started_firing() const { return firing && !was_firing; }
 };
 
 // An alert as the API shows it.
@@ -86,7 +93,7 @@ class Pipeline {
   // Takes alerts in (merged with what is held). Returns one change per alert, in order.
   std::vector<AlertChange> receive(std::vector<Alert> incoming, core::Timestamp now);
   // Writes the current records of these alerts (a times-only re-send writes just its times,
-  // unless set_incident changed it since).
+  // unless set_incident changed it since), and a store::AlertFiring for each that started firing.
   core::Status persist(store::Tx& tx, const std::vector<AlertChange>& changes);
   // The incident service linked an alert to an incident.
   void set_incident(uint64_t fingerprint, int64_t incident_id);
@@ -108,7 +115,8 @@ class Pipeline {
   const Silences& silences() const { return silences_; }
 
   // Drops resolved alerts no group holds any more and the silences and log entries past
-  // retention, in memory and (through tx) in the store.
+  // retention, in memory and (through tx) in the store, and alert firings older than
+  // kFiringRetention from the store.
   core::Status gc(store::Tx& tx, core::Timestamp now);
 
   // Read models for the API.
@@ -118,6 +126,10 @@ class Pipeline {
   bool muted(const core::Labels& labels, core::Timestamp now) const;
 
   size_t alert_count() const { return alerts_.size(); }
+
+  // How long the store keeps alert firings (the silenced share's record): a year and a bit, so a
+  // KPI window of a year is whole.
+  static constexpr core::Duration kFiringRetention = std::chrono::hours(24 * 400);
   size_t group_count() const { return groups_.size(); }
 
  private:

@@ -135,6 +135,19 @@ TEST_F(PipelineTest, SilencedAndInhibitedAlertsAreLeftOut) {
   EXPECT_TRUE(changes[1].muted);
   EXPECT_TRUE(changes[2].muted);
   EXPECT_FALSE(changes[3].muted);
+  // What each started firing muted by (the store::AlertFiring persist() writes).
+  for (const auto& c : changes) EXPECT_TRUE(c.started_firing());
+  EXPECT_EQ(changes[1].silenced_by, std::vector<std::string>{change.id});
+  EXPECT_FALSE(changes[1].inhibited);
+  EXPECT_TRUE(changes[2].inhibited);
+  EXPECT_TRUE(changes[2].silenced_by.empty());
+  EXPECT_TRUE(changes[0].silenced_by.empty());
+  EXPECT_FALSE(changes[0].inhibited);
+  // A re-send is not a start: muted as before, but nothing recorded.
+  auto again = fire({{{"alertname", "Load"}, {"instance", "b"}}}, kT0 + seconds(1));
+  EXPECT_FALSE(again[0].started_firing());
+  EXPECT_TRUE(again[0].muted);
+  EXPECT_TRUE(again[0].silenced_by.empty());
   std::map<std::string, std::vector<std::string>> by_group;
   for (const auto& body : flush(kT0 + seconds(30))) by_group[body["groupKey"]] = statuses(body);
   EXPECT_EQ(by_group[R"({}:{alertname="Load"})"], std::vector<std::string>{"a:firing"});

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/pipeline.h"
 #include "api/router_fixture.h"
 
 namespace tocsin::api {
@@ -192,6 +193,98 @@ TEST_F(AlertmanagerApiTest, PlanAlertsOpenIncidentsUnlessSilenced) {
   const json incidents = get("/api/v1/incidents")["incidents"];
   ASSERT_EQ(incidents.size(), 1u);
   EXPECT_EQ(incidents[0]["plan"], "crash");
+}
+
+// The silenced share's record (docs/kpi.md): each alert that starts firing writes one
+// store::AlertFiring in the intake's transaction, saying whether a silence or an inhibition muted
+// it at that moment; a re-send writes none; a firing after a resolve writes another.
+TEST_F(AlertmanagerApiTest, FiringsAreRecordedOnceWithWhatMutedThem) {
+  auto r = call("POST", "/api/v2/silences",
+                R"({"matchers":[{"name":"service","value":"db","isRegex":false,"isEqual":true}],
+                    "startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z","createdBy":"alice"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string silence = json::parse(r.body)["silenceID"];
+  const std::string batch = R"([
+    {"labels":{"alertname":"Slow","service":"db"},"startsAt":"2026-12-04T10:00:00Z"},
+    {"labels":{"alertname":"Load","service":"web","severity":"warning"},"startsAt":"2026-12-04T10:00:00Z"},
+    {"labels":{"alertname":"Disk","service":"api","severity":"warning"},"startsAt":"2026-12-04T10:00:00Z"},
+    {"labels":{"alertname":"Down","service":"api","severity":"critical"},"startsAt":"2026-12-04T10:00:00Z"},
+    {"labels":{"alertname":"Crash","incident_type":"crash","drill":"4"},"startsAt":"2026-12-04T10:00:00Z"}])";
+  ASSERT_EQ(call("POST", "/api/v2/alerts", batch).status, 200);
+  auto firings = [&] {
+    std::vector<store::AlertFiring> out;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+      out = TOCSIN_TRY(tx.list_alert_firings(clock_.now() - std::chrono::hours(1), clock_.now() + minutes(1)));
+      return {};
+    }));
+    std::map<std::string, std::vector<store::AlertFiring>> by_name;
+    for (auto& f : out) by_name[f.alertname].push_back(std::move(f));
+    return by_name;
+  };
+  auto got = firings();
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got["Slow"][0].silenced_by, std::vector<std::string>{silence});
+  EXPECT_FALSE(got["Slow"][0].inhibited);
+  EXPECT_EQ(got["Slow"][0].service, "db");
+  EXPECT_TRUE(got["Load"][0].silenced_by.empty());
+  EXPECT_FALSE(got["Load"][0].inhibited);
+  EXPECT_EQ(got["Load"][0].severity, "warning");
+  EXPECT_TRUE(got["Disk"][0].inhibited);  // by Down, in the same batch
+  EXPECT_TRUE(got["Disk"][0].silenced_by.empty());
+  EXPECT_FALSE(got["Down"][0].inhibited);
+  EXPECT_EQ(got["Crash"][0].drill, "4");
+  EXPECT_EQ(got["Crash"][0].plan, "crash");
+  EXPECT_EQ(got["Load"][0].at, clock_.now());
+
+  // Re-sent a minute later, as Prometheus does: nothing new started firing.
+  clock_.advance(minutes(1));
+  ASSERT_EQ(call("POST", "/api/v2/alerts", batch).status, 200);
+  got = firings();
+  for (const auto& [name, list] : got) EXPECT_EQ(list.size(), 1u) << name;
+
+  // Load resolves, and fires again later: a second firing, recorded at its own time. The silence
+  // expired meanwhile, so Slow's firing stays counted as silenced (what held when it started).
+  clock_.advance(minutes(1));
+  ASSERT_EQ(call("POST", "/api/v2/alerts",
+                 R"([{"labels":{"alertname":"Load","service":"web","severity":"warning"},
+                      "startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T10:02:00Z"}])").status,
+            200);
+  EXPECT_EQ(call("DELETE", "/api/v2/silence/" + silence).status, 200);
+  clock_.advance(minutes(1));
+  ASSERT_EQ(call("POST", "/api/v2/alerts",
+                 R"([{"labels":{"alertname":"Load","service":"web","severity":"warning"},
+                      "startsAt":"2026-12-04T10:03:00Z"}])").status,
+            200);
+  got = firings();
+  ASSERT_EQ(got["Load"].size(), 2u);
+  EXPECT_EQ(got["Load"][1].at, clock_.now());
+  EXPECT_TRUE(got["Load"][1].silenced_by.empty());
+  EXPECT_EQ(got["Slow"].size(), 1u);
+  EXPECT_FALSE(got["Slow"][0].silenced_by.empty());
+
+  // After a restart the firing alerts come back from the store: their re-sends are not firings.
+  restart();
+  ASSERT_EQ(call("POST", "/api/v2/alerts", batch).status, 200);
+  got = firings();
+  EXPECT_EQ(got["Slow"].size(), 1u);
+  EXPECT_EQ(got["Down"].size(), 1u);
+  EXPECT_EQ(got["Load"].size(), 2u);
+
+  // The KPI: 5 real firings (the drill's left out), 1 silenced, 1 inhibited.
+  clock_.advance(minutes(1));
+  const json k = get("/api/v1/kpi?since=1h")["overall"];
+  EXPECT_EQ(k["alert_firings"], 5);
+  EXPECT_EQ(k["silenced_share"], 0.2);
+  EXPECT_EQ(k["inhibited_share"], 0.2);
+
+  // Past the retention, the engine's clean-up deletes them.
+  const core::Timestamp fired = clock_.now();
+  clock_.advance(alerting::Pipeline::kFiringRetention + std::chrono::hours(1));
+  ASSERT_TRUE(engine_->run_due());
+  EXPECT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_alert_firings(fired - std::chrono::hours(1), clock_.now())).empty());
+    return {};
+  }));
 }
 
 TEST_F(AlertmanagerApiTest, WebhookIntakeTakesVersion4Payloads) {

@@ -114,6 +114,9 @@ http::Response kpi_chart_route(engine::Engine& engine, const http::Request& requ
           if (report::kpi_group_key(inc, query->by) == g.key) mine.incidents.push_back(inc);
         }
         mine.action_items = records->action_items;
+        for (const auto& f : records->alert_firings) {
+          if (report::kpi_group_key(f, query->by) == g.key) mine.alert_firings.push_back(f);
+        }
         report::KpiQuery one = *query;
         one.by = report::KpiGroupBy::kNone;
         add_line(g.key, report::compute_kpis(mine, one));

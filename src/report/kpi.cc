@@ -301,6 +301,7 @@ core::Result<KpiRecords> read_kpi_records(store::Tx& tx, Timestamp since, Timest
   std::set<int64_t> ids;
   for (const auto& inc : r.incidents) ids.insert(inc.id);
   std::erase_if(r.action_items, [&](const store::ActionItem& a) { return !ids.contains(a.incident_id); });
+  r.alert_firings = TOCSIN_TRY(tx.list_alert_firings(since, until));
   return r;
 }
 
@@ -336,7 +337,7 @@ IncidentFacts incident_facts(const Incident& inc, Timestamp now) {
   return f;
 }
 
-Kpi aggregate(std::vector<IncidentFacts> facts) {
+Kpi aggregate(std::vector<IncidentFacts> facts, const std::vector<const store::AlertFiring*>& firings) {
   Kpi k;
   k.incidents = static_cast<int64_t>(facts.size());
   std::vector<double> ack, resolve;
@@ -368,6 +369,14 @@ Kpi aggregate(std::vector<IncidentFacts> facts) {
   k.escalation_rate = ratio(escalated, k.incidents);
   k.alerts_per_incident = ratio(alerts, k.incidents);
   k.action_item_completion = ratio(items_done, k.action_items);
+  int64_t silenced = 0, inhibited = 0;
+  for (const auto* f : firings) {
+    silenced += f->silenced_by.empty() ? 0 : 1;
+    inhibited += f->inhibited ? 1 : 0;
+  }
+  k.alert_firings = static_cast<int64_t>(firings.size());
+  k.silenced_share = ratio(silenced, k.alert_firings);
+  k.inhibited_share = ratio(inhibited, k.alert_firings);
   return k;
 }
 
@@ -402,6 +411,12 @@ const std::vector<KpiField>& kpi_fields() {
        "Postmortem action items of those incidents."},
       {"action_item_completion", "action items done", KpiUnit::kRatio, nullptr, &Kpi::action_item_completion,
        "Share of those action items done."},
+      {"alert_firings", "alert firings", KpiUnit::kCount, &Kpi::alert_firings, nullptr,
+       "Alerts that started firing (drill alerts only with scope drills or all)."},
+      {"silenced_share", "silenced", KpiUnit::kRatio, nullptr, &Kpi::silenced_share,
+       "Share of alert firings a silence muted when they started firing."},
+      {"inhibited_share", "inhibited", KpiUnit::kRatio, nullptr, &Kpi::inhibited_share,
+       "Share of alert firings an inhibition rule muted when they started firing."},
   };
   return fields;
 }
@@ -439,6 +454,21 @@ std::string kpi_group_key(const Incident& inc, KpiGroupBy by) {
   return "";
 }
 
+std::string kpi_group_key(const store::AlertFiring& firing, KpiGroupBy by) {
+  auto key = [](const std::string& v) { return v.empty() ? std::string(kNoGroupKey) : v; };
+  switch (by) {
+    case KpiGroupBy::kNone:
+      return "";
+    case KpiGroupBy::kPlan:
+      return key(firing.plan);
+    case KpiGroupBy::kService:
+      return key(firing.service);
+    case KpiGroupBy::kSeverity:
+      return key(firing.severity);
+  }
+  return "";
+}
+
 KpiReport compute_kpis(const KpiRecords& records, const KpiQuery& query) {
   KpiReport report;
   report.query = query;
@@ -464,20 +494,40 @@ KpiReport compute_kpis(const KpiRecords& records, const KpiQuery& query) {
   std::sort(counted.begin(), counted.end(),
             [](const Counted& a, const Counted& b) { return a.facts.opened_at < b.facts.opened_at; });
 
+  // Alert firings in the window, of the scope's kind (real ones, drills' or both), in time order.
+  std::vector<const store::AlertFiring*> firings;
+  for (const auto& f : records.alert_firings) {
+    const bool drill = !f.drill.empty();
+    if ((drill && query.scope == KpiScope::kReal) || (!drill && query.scope == KpiScope::kDrills)) continue;
+    if (f.at >= query.since && f.at < query.until) firings.push_back(&f);
+  }
+  std::sort(firings.begin(), firings.end(), [](const store::AlertFiring* a, const store::AlertFiring* b) {
+    return std::tie(a->at, a->id) < std::tie(b->at, b->id);
+  });
+
   std::vector<IncidentFacts> all;
-  std::map<std::string, std::vector<IncidentFacts>> groups;
+  struct Members {
+    std::vector<IncidentFacts> facts;
+    std::vector<const store::AlertFiring*> firings;
+  };
+  std::map<std::string, Members> groups;
   for (const auto& c : counted) {
     all.push_back(c.facts);
-    if (query.by != KpiGroupBy::kNone) groups[c.key].push_back(c.facts);
+    if (query.by != KpiGroupBy::kNone) groups[c.key].facts.push_back(c.facts);
   }
-  report.overall = aggregate(all);
-  for (auto& [key, facts] : groups) report.groups.push_back({key, aggregate(std::move(facts))});
+  if (query.by != KpiGroupBy::kNone) {
+    for (const auto* f : firings) groups[kpi_group_key(*f, query.by)].firings.push_back(f);
+  }
+  report.overall = aggregate(all, firings);
+  for (auto& [key, m] : groups) report.groups.push_back({key, aggregate(std::move(m.facts), m.firings)});
 
-  size_t next = 0;  // `all` is in opening order: each bucket takes the next run of it
+  size_t next = 0, next_firing = 0;  // both in time order: each bucket takes the next run of each
   for (const auto& [start, end] : kpi_buckets(query.since, query.until, query.period)) {
     std::vector<IncidentFacts> in_bucket;
     while (next < all.size() && all[next].opened_at < end) in_bucket.push_back(all[next++]);
-    report.trend.push_back({start, end, aggregate(std::move(in_bucket))});
+    std::vector<const store::AlertFiring*> fired;
+    while (next_firing < firings.size() && firings[next_firing]->at < end) fired.push_back(firings[next_firing++]);
+    report.trend.push_back({start, end, aggregate(std::move(in_bucket), fired)});
   }
 
   // Drill scores: runs recorded in the window.

@@ -1,6 +1,6 @@
 // Incident-response KPIs (issue 8, item 2; definitions in docs/kpi.md): MTTA, MTTR (means and
 // p90), MTBF, resolution ratio, on-time step ratio, escalation rate, alerts per incident, flapping
-// alerts, action-item completion, and drill scores — overall, per group (plan, service or severity) and per period bucket
+// alerts, action-item completion, the silenced and inhibited shares of alert firings, and drill scores — overall, per group (plan, service or severity) and per period bucket
 // (day, ISO week, calendar month; UTC) of a window [since, until).
 //
 // compute_kpis is a pure function of the records and the query: no clock is read (the query
@@ -8,7 +8,8 @@
 // give the same numbers for the same store. Which incidents count: those opened in the window,
 // drill incidents (Incident::drill non-empty) excluded; what happened to them afterwards (ack,
 // resolution, steps) counts whenever it happened, up to `now`. Drill scores come from the drill
-// runs recorded (ran_at) in the window.
+// runs recorded (ran_at) in the window. The silenced and inhibited shares count the alert firings
+// (store::AlertFiring) recorded in the window, drill firings excluded.
 //
 // Adding a KPI: a member of IncidentFacts (what one incident contributes), a line in
 // incident_facts(), a member of Kpi, a line in aggregate() and a row of kpi_fields() — the JSON,
@@ -69,9 +70,11 @@ struct KpiRecords {
   std::vector<store::Incident> incidents;   // with details (alerts, tasks, timeline)
   std::vector<store::DrillRun> drill_runs;  // summaries; scorecards not needed
   std::vector<store::ActionItem> action_items;  // of those incidents (any may be absent)
+  std::vector<store::AlertFiring> alert_firings;  // alerts that started firing in the window
 };
 
-// Incidents opened in [since, until) with their details, and drill runs recorded in it.
+// Incidents opened in [since, until) with their details, and drill runs and alert firings recorded
+// in it.
 core::Result<KpiRecords> read_kpi_records(store::Tx& tx, Timestamp since, Timestamp until);
 
 // What one incident contributes (docs/kpi.md has each definition).
@@ -107,10 +110,13 @@ struct Kpi {
   int64_t flapping_alerts = 0;
   int64_t action_items = 0;
   std::optional<double> action_item_completion;  // done / action items
+  int64_t alert_firings = 0;              // alerts that started firing (drill alerts excluded)
+  std::optional<double> silenced_share;   // of those, muted by a silence when they started firing
+  std::optional<double> inhibited_share;  // of those, inhibited when they started firing
 };
 
-// The KPI set of some incidents' facts (any order).
-Kpi aggregate(std::vector<IncidentFacts> facts);
+// The KPI set of some incidents' facts and alert firings (any order).
+Kpi aggregate(std::vector<IncidentFacts> facts, const std::vector<const store::AlertFiring*>& firings = {});
 
 // One row of the field table: how the JSON, the text table and /metrics name and show a KPI.
 enum class KpiUnit { kCount, kSeconds, kRatio, kNumber };
@@ -172,6 +178,8 @@ std::vector<std::pair<Timestamp, Timestamp>> kpi_buckets(Timestamp since, Timest
 // The group key of an incident: its plan, the service label of its first alert, or its severity
 // ("(none)" where absent). Empty for kNone.
 std::string kpi_group_key(const store::Incident& incident, KpiGroupBy by);
+// The group key of an alert firing: the plan its labels matched, its service or severity label.
+std::string kpi_group_key(const store::AlertFiring& firing, KpiGroupBy by);
 
 KpiReport compute_kpis(const KpiRecords& records, const KpiQuery& query);
 

@@ -206,12 +206,51 @@ std::vector<store::ActionItem> action_history() {
   return {item(1, 1, true), item(2, 1, false), item(3, 2, true), item(4, 4, false), item(5, 6, true), item(6, 8, true)};
 }
 
+store::AlertFiring firing(int64_t id, std::string_view when, const core::Labels& labels, std::string plan,
+                          std::string severity, std::vector<std::string> silenced_by = {}, bool inhibited = false) {
+  store::AlertFiring f;
+  f.id = id;
+  f.fingerprint = labels.fingerprint();
+  f.at = at(when);
+  f.alertname = labels.get_or("alertname", "");
+  f.service = labels.get_or("service", "");
+  f.severity = std::move(severity);
+  f.plan = std::move(plan);
+  f.drill = labels.get_or("drill", "");
+  f.silenced_by = std::move(silenced_by);
+  f.inhibited = inhibited;
+  return f;
+}
+
+// Alert firings, in time order (ids as a store assigns them):
+//   F1 03-02 09:59 api/h1  system_crash critical            week 1
+//   F2 03-04 07:59 api/h1  system_crash critical  silenced  week 1 (fired again)
+//   F3 03-10 08:59 db      data_breach  major     inhibited week 2
+//   F4 03-12 17:59 (none)  system_crash critical            week 2
+//   and, not counted: a drill alert's (silenced) on 03-11, one (silenced) a second before the
+//   window, one (silenced) at `until` itself.
+// Overall 4 firings: silenced 1 / 4 = 0.25, inhibited 1 / 4 = 0.25. system_crash: F1 F2 F4,
+// silenced 1/3, inhibited 0; data_breach: F3, silenced 0, inhibited 1. Week 1: silenced 1/2,
+// inhibited 0; week 2: silenced 0, inhibited 1/2.
+std::vector<store::AlertFiring> firing_history() {
+  const core::Labels drill{{"alertname", "HighLoad"}, {"service", "api"}, {"drill", "7"}};
+  return {firing(1, "2026-03-01T23:59:59Z", kApiH1, "system_crash", "critical", {"s0"}),
+          firing(2, "2026-03-02T09:59:00Z", kApiH1, "system_crash", "critical"),
+          firing(3, "2026-03-04T07:59:00Z", kApiH1, "system_crash", "critical", {"s1"}),
+          firing(4, "2026-03-10T08:59:00Z", kDb, "data_breach", "major", {}, true),
+          firing(5, "2026-03-11T10:00:00Z", drill, "system_crash", "critical", {"s2"}),
+          firing(6, "2026-03-12T17:59:00Z", kNoService, "system_crash", "critical"),
+          firing(7, "2026-03-16T00:00:00Z", kApiH1, "system_crash", "critical", {"s3"})};
+}
+
+KpiRecords fixed_records() { return {history(), drill_history(), action_history(), firing_history()}; }
+
 KpiQuery query(KpiGroupBy by = KpiGroupBy::kNone, KpiPeriod period = KpiPeriod::kWeek) {
   return {at("2026-03-02T00:00:00Z"), at("2026-03-16T00:00:00Z"), at("2026-03-20T00:00:00Z"), by, period};
 }
 
 KpiReport fixed_report(KpiGroupBy by = KpiGroupBy::kNone, KpiPeriod period = KpiPeriod::kWeek) {
-  return compute_kpis({history(), drill_history(), action_history()}, query(by, period));
+  return compute_kpis(fixed_records(), query(by, period));
 }
 
 const KpiGroup& group(const KpiReport& r, std::string_view key) {
@@ -242,6 +281,9 @@ TEST(KpiTest, OverallNumbersMatchTheHandComputedOnes) {
   EXPECT_EQ(k.flapping_alerts, 1);                // I2's api/h1
   EXPECT_EQ(k.action_items, 4);                   // I1 2, I2 1, I4 1
   EXPECT_DOUBLE_EQ(*k.action_item_completion, 0.5);  // 2 done of 4
+  EXPECT_EQ(k.alert_firings, 4);                     // F1..F4: not the drill's, not those outside
+  EXPECT_DOUBLE_EQ(*k.silenced_share, 0.25);         // F2 of 4
+  EXPECT_DOUBLE_EQ(*k.inhibited_share, 0.25);        // F3 of 4
 }
 
 TEST(KpiTest, IncidentFactsOfOneIncident) {
@@ -274,6 +316,9 @@ TEST(KpiTest, ByPlan) {
   EXPECT_DOUBLE_EQ(*crash.alerts_per_incident, 4.0 / 3.0);
   EXPECT_EQ(crash.flapping_alerts, 1);
   EXPECT_DOUBLE_EQ(*crash.action_item_completion, 2.0 / 3.0);  // I1 1 of 2, I2 1 of 1
+  EXPECT_EQ(crash.alert_firings, 3);                             // F1, F2, F4: the plan each matched
+  EXPECT_DOUBLE_EQ(*crash.silenced_share, 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(*crash.inhibited_share, 0.0);
   const Kpi& breach = group(r, "data_breach").kpi;  // I3, I4
   EXPECT_EQ(breach.incidents, 2);
   EXPECT_DOUBLE_EQ(*breach.mtta_seconds, 600.0);
@@ -284,6 +329,9 @@ TEST(KpiTest, ByPlan) {
   EXPECT_DOUBLE_EQ(*breach.escalation_rate, 0.5);
   EXPECT_EQ(breach.flapping_alerts, 0);
   EXPECT_DOUBLE_EQ(*breach.action_item_completion, 0.0);  // I4's one item is open
+  EXPECT_EQ(breach.alert_firings, 1);                     // F3
+  EXPECT_DOUBLE_EQ(*breach.silenced_share, 0.0);
+  EXPECT_DOUBLE_EQ(*breach.inhibited_share, 1.0);
 }
 
 TEST(KpiTest, ByServiceUsesTheFirstAlertAndNoneWhereAbsent) {
@@ -307,6 +355,11 @@ TEST(KpiTest, BySeverity) {
   EXPECT_EQ(r.groups[0].kpi.incidents, 3);
   EXPECT_EQ(r.groups[1].key, "major");
   EXPECT_EQ(r.groups[1].kpi.incidents, 2);
+  // Firings by their own severity label: critical F1 F2 F4 (1 silenced), major F3.
+  EXPECT_EQ(r.groups[0].kpi.alert_firings, 3);
+  EXPECT_DOUBLE_EQ(*r.groups[0].kpi.silenced_share, 1.0 / 3.0);
+  EXPECT_EQ(r.groups[1].kpi.alert_firings, 1);
+  EXPECT_DOUBLE_EQ(*r.groups[1].kpi.inhibited_share, 1.0);
   EXPECT_TRUE(fixed_report().groups.empty());
 }
 
@@ -321,12 +374,18 @@ TEST(KpiTest, WeeklyTrend) {
   EXPECT_DOUBLE_EQ(*w1.mtta_seconds, 340.0);
   EXPECT_DOUBLE_EQ(*w1.mttr_seconds, 5400.0);    // I1, I2
   EXPECT_DOUBLE_EQ(*w1.mtbf_seconds, 133200.0);  // 03-02 10:00 → 03-05 12:00 = 3 d 2 h, over 2 gaps
+  EXPECT_EQ(w1.alert_firings, 2);                // F1, F2 (F2 silenced)
+  EXPECT_DOUBLE_EQ(*w1.silenced_share, 0.5);
+  EXPECT_DOUBLE_EQ(*w1.inhibited_share, 0.0);
   const Kpi& w2 = r.trend[1].kpi;                // I4, I5
   EXPECT_EQ(w2.incidents, 2);
   EXPECT_FALSE(w2.mtta_seconds);  // neither was acknowledged
   EXPECT_DOUBLE_EQ(*w2.mttr_seconds, 1800.0);
   EXPECT_DOUBLE_EQ(*w2.mtbf_seconds, 205200.0);  // 03-10 09:00 → 03-12 18:00 = 2 d 9 h
   EXPECT_DOUBLE_EQ(*w2.escalation_rate, 0.5);
+  EXPECT_EQ(w2.alert_firings, 2);  // F3 (inhibited), F4
+  EXPECT_DOUBLE_EQ(*w2.silenced_share, 0.0);
+  EXPECT_DOUBLE_EQ(*w2.inhibited_share, 0.5);
 }
 
 TEST(KpiTest, DailyTrendHasEveryDayEmptyOnesIncluded) {
@@ -341,6 +400,9 @@ TEST(KpiTest, DailyTrendHasEveryDayEmptyOnesIncluded) {
   EXPECT_FALSE(mar3.mtta_seconds);
   EXPECT_FALSE(mar3.resolution_ratio);
   EXPECT_FALSE(mar3.alerts_per_incident);
+  EXPECT_EQ(mar3.alert_firings, 0);
+  EXPECT_FALSE(mar3.silenced_share);  // no firing that day
+  EXPECT_DOUBLE_EQ(*r.trend[2].kpi.silenced_share, 1.0);  // 03-04: F2, silenced
   EXPECT_EQ(r.trend[3].kpi.incidents, 1);  // 03-05: I3
 }
 
@@ -388,16 +450,20 @@ TEST(KpiTest, DrillScores) {
 TEST(KpiTest, ScopeChoosesRealIncidentsDrillsOrBoth) {
   KpiQuery q = query();
   q.scope = KpiScope::kDrills;
-  const Kpi drills = compute_kpis({history(), drill_history(), action_history()}, q).overall;
+  const Kpi drills = compute_kpis(fixed_records(), q).overall;
   EXPECT_EQ(drills.incidents, 1);
   EXPECT_DOUBLE_EQ(*drills.mtta_seconds, 1.0);
   EXPECT_DOUBLE_EQ(*drills.mttr_seconds, 2.0);
   EXPECT_EQ(drills.action_items, 1);  // item 5, done
+  EXPECT_EQ(drills.alert_firings, 1);  // F5, silenced
+  EXPECT_DOUBLE_EQ(*drills.silenced_share, 1.0);
   q.scope = KpiScope::kAll;
-  const Kpi all = compute_kpis({history(), drill_history(), action_history()}, q).overall;
+  const Kpi all = compute_kpis(fixed_records(), q).overall;
   EXPECT_EQ(all.incidents, 6);
   EXPECT_DOUBLE_EQ(*all.mtta_seconds, 255.25);  // (120 + 300 + 600 + 1) / 4
   EXPECT_DOUBLE_EQ(*all.action_item_completion, 0.6);  // 3 done of 5
+  EXPECT_EQ(all.alert_firings, 5);                      // F1..F5
+  EXPECT_DOUBLE_EQ(*all.silenced_share, 0.4);           // F2 and F5 of 5
   EXPECT_EQ(fixed_report().query.scope, KpiScope::kReal);
 }
 
@@ -405,7 +471,7 @@ TEST(KpiTest, EmptyWindowGivesNulls) {
   KpiQuery q = query(KpiGroupBy::kPlan);
   q.since = at("2027-01-04T00:00:00Z");
   q.until = at("2027-01-11T00:00:00Z");
-  const KpiReport r = compute_kpis({history(), drill_history(), action_history()}, q);
+  const KpiReport r = compute_kpis(fixed_records(), q);
   EXPECT_EQ(r.overall.incidents, 0);
   EXPECT_EQ(r.overall.flapping_alerts, 0);
   for (const auto& f : kpi_fields()) {
@@ -436,11 +502,14 @@ TEST(KpiTest, JsonHasTheContractShape) {
   const std::vector<std::string> keys = {
       "incidents",       "acknowledged",        "resolved",       "mtta_seconds",     "mtta_p90_seconds",
       "mttr_seconds",    "mttr_p90_seconds",    "mtbf_seconds",   "resolution_ratio", "on_time_step_ratio",
-      "escalation_rate", "alerts_per_incident", "flapping_alerts", "action_items", "action_item_completion"};
+      "escalation_rate", "alerts_per_incident", "flapping_alerts", "action_items", "action_item_completion",
+      "alert_firings",   "silenced_share",      "inhibited_share"};
   ASSERT_EQ(doc["overall"].size(), keys.size());
   for (const auto& k : keys) EXPECT_TRUE(doc["overall"].contains(k)) << k;
   EXPECT_EQ(doc["overall"]["mtta_seconds"], 340.0);
   EXPECT_EQ(doc["overall"]["incidents"], 5);
+  EXPECT_EQ(doc["overall"]["silenced_share"], 0.25);
+  EXPECT_EQ(doc["overall"]["alert_firings"], 4);
   ASSERT_EQ(doc["groups"].size(), 2u);
   EXPECT_EQ(doc["groups"][1]["key"], "system_crash");
   EXPECT_EQ(doc["groups"][1]["kpi"]["mttr_seconds"], 5400.0);
@@ -485,6 +554,7 @@ TEST(KpiTest, TextTableHumanisesDurationsAndShowsRatiosAsPercentages) {
   EXPECT_EQ(row(text, "MTTR "), (Cells{"MTTR", "1h10m", "30m", "1h30m"})) << text;  // 4200, 1800, 5400 s
   EXPECT_EQ(row(text, "resolved share"), (Cells{"resolved share", "60.0%", "50.0%", "66.7%"})) << text;
   EXPECT_EQ(row(text, "alerts/incident"), (Cells{"alerts/incident", "1.20", "1.00", "1.33"})) << text;
+  EXPECT_EQ(row(text, "silenced "), (Cells{"silenced", "25.0%", "0.0%", "33.3%"})) << text;
   const Cells week2 = row(text, "2026-03-09T00:00:00Z");
   ASSERT_EQ(week2.size(), kpi_fields().size() + 1) << text;
   EXPECT_EQ(week2[1], "2");  // incidents
@@ -499,12 +569,14 @@ TEST(KpiTest, MetricsTextHasOverallAndPerPlanGaugesAndLeavesOutUndefinedOnes) {
   EXPECT_NE(text.find("\ntocsin_kpi_mtta_seconds{plan=\"system_crash\"} 210\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\ntocsin_kpi_incidents{plan=\"data_breach\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\ntocsin_kpi_resolution_ratio 0.6\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntocsin_kpi_silenced_share 0.25\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntocsin_kpi_inhibited_share{plan=\"data_breach\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\ntocsin_kpi_drill_mean_score{plan=\"system_crash\"} 85\n"), std::string::npos) << text;
   EXPECT_NE(text.find("Over the last 14d."), std::string::npos) << text;
   KpiQuery q = query(KpiGroupBy::kPlan);
   q.since = at("2027-01-04T00:00:00Z");
   q.until = at("2027-01-11T00:00:00Z");
-  const std::string empty = render_kpi_metrics(compute_kpis({history(), {}, {}}, q));
+  const std::string empty = render_kpi_metrics(compute_kpis({history(), {}, {}, firing_history()}, q));
   EXPECT_NE(empty.find("\ntocsin_kpi_incidents 0\n"), std::string::npos) << empty;
   EXPECT_EQ(empty.find("\ntocsin_kpi_mtta_seconds "), std::string::npos) << empty;
 }
@@ -580,6 +652,7 @@ TEST(KpiStoreTest, ReadsTheWindowFromTheStore) {
     }
     for (const auto& r : drill_history()) TOCSIN_TRY(tx.insert_drill_run(r));
     for (const auto& a : action_history()) TOCSIN_TRY(tx.insert_action_item(a));
+    for (const auto& f : firing_history()) TOCSIN_TRY(tx.insert_alert_firing(f));
     return {};
   });
   ASSERT_TRUE(wrote) << wrote.error().to_string();
@@ -593,8 +666,8 @@ TEST(KpiStoreTest, ReadsTheWindowFromTheStore) {
   EXPECT_EQ(records.incidents.size(), 6u);  // I1..I5 and the drill incident; not the two outside
   EXPECT_EQ(records.drill_runs.size(), 3u);
   EXPECT_EQ(records.action_items.size(), 5u);  // not incident 8's, which is outside the window
-  EXPECT_EQ(kpi_json(compute_kpis(records, q)),
-            kpi_json(compute_kpis({history(), drill_history(), action_history()}, q)));
+  EXPECT_EQ(records.alert_firings.size(), 5u);  // F1..F4 and the drill's; not the two outside
+  EXPECT_EQ(kpi_json(compute_kpis(records, q)), kpi_json(compute_kpis(fixed_records(), q)));
 }
 
 }  // namespace

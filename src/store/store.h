@@ -78,6 +78,23 @@ struct NotificationLogEntry {
   Timestamp expires_at{};          // dropped after this (Alertmanager keeps entries 120 h)
 };
 
+// One alert that started firing (docs/kpi.md, "silenced share"): written in the transaction that
+// records the firing, with whether a silence or an inhibition muted the alert at that moment. A
+// re-send of a firing alert writes none; a firing after a resolve writes a new one. The labels
+// kept are the ones the KPI groups by.
+struct AlertFiring {
+  int64_t id = 0;  // assigned by the store, increasing
+  uint64_t fingerprint = 0;
+  Timestamp at{};          // when tocsin received (or its rule produced) the firing
+  std::string alertname;   // labels of the alert; "" where absent
+  std::string service;
+  std::string severity;
+  std::string plan;        // the plan its labels matched then; "" for none
+  std::string drill;       // the drill label's value; "" for a real alert
+  std::vector<std::string> silenced_by;  // ids of the silences that matched it then, sorted
+  bool inhibited = false;  // an inhibition rule muted it then
+};
+
 enum class IncidentStatus { kTriggered, kAcknowledged, kMitigated, kResolved, kClosed };
 std::string_view to_string(IncidentStatus s);
 Result<IncidentStatus> parse_incident_status(std::string_view s);
@@ -375,6 +392,13 @@ class Tx {
                              Timestamp updated_at) = 0;
   // Deletes resolved alerts with updated_at < before that belong to no incident. Returns how many.
   virtual Result<int> delete_resolved_alerts(Timestamp before) = 0;
+
+  // Alert firings (the record of the silenced share). insert_alert_firing assigns and returns the
+  // id; list_alert_firings returns those with since <= at < until, oldest first (at, then id);
+  // delete_alert_firings drops those with at < before and returns how many.
+  virtual Result<int64_t> insert_alert_firing(const AlertFiring& firing) = 0;
+  virtual Result<std::vector<AlertFiring>> list_alert_firings(Timestamp since, Timestamp until) = 0;
+  virtual Result<int> delete_alert_firings(Timestamp before) = 0;
 
   // Silences
   virtual Status upsert_silence(const Silence& silence) = 0;

@@ -8,7 +8,8 @@ times (START = Monday 2026-03-02 08:00 UTC; the rules' `for` is 2 s):
                                          carol at +10m, acked S+1h15m10s (665 s)
   C  HighLoad api/h2  opened S+1h15m12s  level 2 at +10m, never acknowledged
   then 3 hours pass (every step is due), two drill runs are recorded (70 passed, 90 failed), and
-  one more second passes.
+  one more second passes. Then (test_silenced_share_of_alert_firings) a silence and four alerts
+through the Alertmanager API: one of the four firings is silenced.
 
 GET /api/v1/kpi must give the numbers worked out here by hand, `tocsin report kpi --json` (same
 store, same window) the same document, the text table the same numbers humanised, and /metrics
@@ -146,6 +147,9 @@ class KpiTest(ServerTestCase):
         self.assertAlmostEqual(k["escalation_rate"], 2 / 3)      # B and C reached level 2
         self.assertEqual(k["alerts_per_incident"], 1.0)
         self.assertEqual(k["flapping_alerts"], 1)                # B's d1
+        # Alert firings: A's h1, B's d1 twice (it fired again), C's h2; no silence: 0 silenced.
+        self.assertEqual(k["alert_firings"], 4)
+        self.assertEqual(k["silenced_share"], 0)
         groups = {g["key"]: g["kpi"] for g in doc["groups"]}
         self.assertEqual(sorted(groups), ["api", "db"])
         self.assertEqual(groups["api"]["incidents"], 2)          # A, C
@@ -193,6 +197,36 @@ class KpiTest(ServerTestCase):
         self.assertIn("\ntocsin_kpi_flapping_alerts 1\n", m)
         self.assertIn('\ntocsin_kpi_drill_mean_score{plan="system_crash"} 80\n', m)
         self.assertRegex(m, r"\ntocsin_kpi_compute_seconds [0-9.e-]+\n")
+
+    def test_silenced_share_of_alert_firings(self):
+        """A silence made through /api/v2/silences, then alerts pushed through /api/v2/alerts: of
+        the four that start firing one is silenced (0.25); a re-send counts nothing again."""
+        s = self.server
+        t0 = self.advance("1s")
+        start = rfc3339(t0)
+        r = s.post("/api/v2/silences", {
+            "matchers": [{"name": "alertname", "value": "NoiseQuiet", "isRegex": False, "isEqual": True}],
+            "startsAt": start, "endsAt": rfc3339(t0 + dt.timedelta(hours=1)), "createdBy": "alice",
+            "comment": "known noise"})
+        self.assertEqual(r.status, 200, r)
+        batch = [{"labels": {"alertname": name, "service": "noise", "severity": "warning"}, "startsAt": start}
+                 for name in ("NoiseQuiet", "NoiseLoud1", "NoiseLoud2", "NoiseLoud3")]
+        for _ in range(2):  # the second is a Prometheus-style re-send: nothing new starts firing
+            r = s.post("/api/v2/alerts", batch)
+            self.assertEqual(r.status, 200, r)
+            self.advance("1s")
+        silenced = [a["labels"]["alertname"] for a in s.get("/api/v2/alerts?silenced=true&active=false").json
+                    if a["labels"].get("service") == "noise"]
+        self.assertEqual(silenced, ["NoiseQuiet"])
+        doc = self.kpi(since=start, by="service", period="day")
+        noise = {g["key"]: g["kpi"] for g in doc["groups"]}["noise"]
+        self.assertEqual(noise["alert_firings"], 4)
+        self.assertEqual(noise["silenced_share"], 0.25)
+        self.assertEqual(noise["inhibited_share"], 0)
+        self.assertEqual(noise["incidents"], 0)  # no plan matches: firings, but no incident
+        self.assertGreaterEqual(doc["overall"]["alert_firings"], 4)
+        m = s.get("/metrics").text
+        self.assertRegex(m, r"\ntocsin_kpi_silenced_share [0-9.e-]+\n")
 
     def test_bad_parameters(self):
         s = self.server

@@ -409,6 +409,11 @@ await step('KPI dashboard: tiles, groups, trend lines, drills', async () => {
   check((await text('[data-kpi="mtta_seconds"]')).trim() === '1s', `MTTA tile: ${await text('[data-kpi="mtta_seconds"]')}`);
   check((await text('[data-kpi="mttr_seconds"]')).trim() === '—', 'an unresolved incident has no MTTR: shown as —');
   check((await text('[data-kpi="resolution_ratio"]')).trim() === '0%', `resolution tile: ${await text('[data-kpi="resolution_ratio"]')}`);
+  // The silenced share of the alert firings (the alert fired before the silence above was made).
+  const silenced = k.overall.silenced_share;
+  check(k.overall.alert_firings >= 1 && typeof silenced === 'number', `alert firings: ${JSON.stringify(k.overall)}`);
+  const wantSilenced = `${(silenced * 100).toFixed(silenced >= 0.995 || silenced === 0 ? 0 : 1)}%`;
+  check((await text('[data-kpi="silenced_share"]')).trim() === wantSilenced, `silenced tile: ${await text('[data-kpi="silenced_share"]')}, want ${wantSilenced}`);
   await page.locator('main table', { hasText: 'system_crash' }).first().waitFor();
   const lines = await page.locator('svg.spark').count();
   check(lines >= 6, `${lines} trend lines`);

@@ -310,7 +310,26 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_by_at ON audit_log (at, id);
 )sql";
 
-constexpr std::array<std::string_view, 10> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10};
+// Alert firings and whether each was muted (docs/kpi.md, "silenced share"): one row per alert
+// that started firing, written with the firing. Only a new table, so it applies after any other
+// script; renumber it when branches meet. Rows older than a retention (alerting/pipeline.h) go.
+constexpr std::string_view kV11 = R"sql(
+CREATE TABLE alert_firings (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  fingerprint INTEGER NOT NULL,
+  at          INTEGER NOT NULL,
+  alertname   TEXT    NOT NULL,
+  service     TEXT    NOT NULL,
+  severity    TEXT    NOT NULL,
+  plan        TEXT    NOT NULL,
+  drill       TEXT    NOT NULL,
+  silenced_by TEXT    NOT NULL,  -- JSON array of silence ids; '[]' = not silenced
+  inhibited   INTEGER NOT NULL CHECK (inhibited = 0 OR inhibited = 1)
+);
+CREATE INDEX alert_firings_by_at ON alert_firings (at, id);
+)sql";
+
+constexpr std::array<std::string_view, 11> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10, kV11};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

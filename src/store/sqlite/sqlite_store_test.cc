@@ -2036,3 +2036,60 @@ TEST_F(SqliteStoreTest, ListClocksReturnsEveryClockByIncidentThenName) {
 
 }  // namespace
 }  // namespace tocsin::store::sqlite
+
+namespace tocsin::store::sqlite {
+namespace {
+
+// Alert firings (the silenced share's record, docs/kpi.md): every field round-trips, the window is
+// [since, until) in time order, old ones are deleted, and one written in a failed transaction is
+// gone with it.
+TEST_F(SqliteStoreTest, AlertFiringsRoundTripByWindowAndAreDeletedWhenOld) {
+  AlertFiring silenced;
+  silenced.fingerprint = 0xfedcba9876543210;  // above INT64_MAX: stored as the same 64 bits
+  silenced.at = at(2000);
+  silenced.alertname = "HighLoad";
+  silenced.service = "api \"edge\"";
+  silenced.severity = "critical";
+  silenced.plan = "system_crash";
+  silenced.silenced_by = {"0a1b", "ffff"};
+  AlertFiring inhibited{0, 7, at(1000), "DiskFull", "", "warning", "", "", {}, true};
+  AlertFiring drill{0, 8, at(3000), "HighLoad", "api", "", "", "12", {}, false};
+  write([&](Tx& tx) {
+    EXPECT_EQ(value_of(tx.insert_alert_firing(silenced)), 1);
+    EXPECT_EQ(value_of(tx.insert_alert_firing(inhibited)), 2);
+    EXPECT_EQ(value_of(tx.insert_alert_firing(drill)), 3);
+  });
+  std::vector<AlertFiring> got;
+  read([&](Tx& tx) { got = value_of(tx.list_alert_firings(at(1000), at(3000))); });
+  ASSERT_EQ(got.size(), 2u) << "since inclusive, until exclusive";
+  EXPECT_EQ(got[0].id, 2);  // by time
+  EXPECT_TRUE(got[0].inhibited);
+  EXPECT_TRUE(got[0].silenced_by.empty());
+  EXPECT_EQ(got[0].service, "");
+  const AlertFiring& s = got[1];
+  EXPECT_EQ(s.id, 1);
+  EXPECT_EQ(s.fingerprint, silenced.fingerprint);
+  EXPECT_EQ(s.at, silenced.at);
+  EXPECT_EQ(s.alertname, "HighLoad");
+  EXPECT_EQ(s.service, "api \"edge\"");
+  EXPECT_EQ(s.severity, "critical");
+  EXPECT_EQ(s.plan, "system_crash");
+  EXPECT_EQ(s.drill, "");
+  EXPECT_EQ(s.silenced_by, (std::vector<std::string>{"0a1b", "ffff"}));
+  EXPECT_FALSE(s.inhibited);
+  read([&](Tx& tx) { EXPECT_EQ(value_of(tx.list_alert_firings(at(3000), at(3001)))[0].drill, "12"); });
+
+  // A failed transaction leaves no firing behind.
+  auto failed = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.insert_alert_firing(inhibited));
+    return std::unexpected(core::Error::internal("boom"));
+  });
+  EXPECT_FALSE(failed);
+  read([&](Tx& tx) { EXPECT_EQ(value_of(tx.list_alert_firings(at(0), at(10000))).size(), 3u); });
+
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_alert_firings(at(2000))), 1); });  // at < 2000: the inhibited one
+  read([&](Tx& tx) { EXPECT_EQ(value_of(tx.list_alert_firings(at(0), at(10000))).size(), 2u); });
+}
+
+}  // namespace
+}  // namespace tocsin::store::sqlite

@@ -357,8 +357,16 @@ core::Result<store::Silence> parse_silence_body(std::string_view text, core::Tim
         !m["value"].is_string()) {
       return bad_body("expected {name, value, isRegex, isEqual}", field);
     }
-    const bool regex = m.value("isRegex", false);
-    const bool equal = m.value("isEqual", true);
+    // Checked rather than read with json::value, which throws on a non-boolean (found by
+    // fuzz/alertmanager_fuzz.cc: "isEqual": "x" was a 500).
+    bool regex = false;
+    bool equal = true;
+    for (auto [name, flag] : {std::pair{"isRegex", &regex}, std::pair{"isEqual", &equal}}) {
+      if (auto it = m.find(name); it != m.end() && !it->is_null()) {
+        if (!it->is_boolean()) return bad_body("expected a boolean", fmt::format("{}.{}", field, name));
+        *flag = it->get<bool>();
+      }
+    }
     const auto op = regex ? (equal ? core::MatchOp::kRegex : core::MatchOp::kNotRegex)
                           : (equal ? core::MatchOp::kEqual : core::MatchOp::kNotEqual);
     auto matcher = core::Matcher::create(m["name"].get<std::string>(), op, m["value"].get<std::string>());
@@ -456,7 +464,9 @@ core::Result<std::vector<alerting::Alert>> parse_webhook_body(std::string_view b
     auto a = parse_alert((*list)[i], path, now, std::nullopt);
     if (!a) return std::unexpected(a.error());
     // A resolved alert in a webhook always carries its end; a firing one has Go's zero time.
-    if ((*list)[i].value("status", "") == "resolved" && !a->ends_at) a->ends_at = now;
+    // (Not json::value("status", ""), which throws when status is not a string.)
+    const auto status = (*list)[i].find("status");
+    if (status != (*list)[i].end() && *status == "resolved" && !a->ends_at) a->ends_at = now;
     alerts.push_back(std::move(*a));
   }
   return alerts;

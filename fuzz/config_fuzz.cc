@@ -8,8 +8,8 @@
 using tocsin::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto config = tocsin::config::load_config_string(tocsin::fuzz::as_text(data, size), "tocsin.yaml",
-                                                   "/nonexistent/tocsin-fuzz");
+  auto config =
+      tocsin::config::load_config_string(tocsin::fuzz::as_text(data, size), "tocsin.yaml", "/nonexistent/tocsin-fuzz");
   if (!config) {
     check(!config.error().message().empty());
     check(config.error().to_string().starts_with("tocsin.yaml"));

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!e.labels.get("kind") && !e.labels.get("__name__"));
   }
   tocsin::ingest::EventCounters counters;
-  auto samples = counters.record(*events, [](const std::vector<tocsin::core::Sample>&) { return tocsin::core::Status{}; });
+  auto samples =
+      counters.record(*events, [](const std::vector<tocsin::core::Sample>&) { return tocsin::core::Status{}; });
   if (!samples) {  // more distinct series than EventCountersOptions::max_series
     check(!samples.error().message().empty());
     return 0;

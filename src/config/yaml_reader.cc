@@ -1,13 +1,13 @@
 #include "config/yaml_reader.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <yaml-cpp/eventhandler.h>
 
 namespace tocsin::config::yaml {
 

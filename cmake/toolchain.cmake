@@ -28,8 +28,8 @@ if(TOCSIN_FUZZ)
   add_link_options(-fsanitize=address,undefined)
   if(CMAKE_CXX_COMPILER_VERSION VERSION_LESS 19)
     # libstdc++ 12 offers std::expected only when __cpp_concepts >= 202002L, which clang reports
-    # from version 19; clang 16-18 implement what <expected> needs (P0848) all the same. Clang 14
-    # and 15 do not, whatever the macro says.
+    # from version 19; clang 16 implements what <expected> needs (P0848) all the same. Clang 14
+    # does not, whatever the macro says (tried: "attempt to use a deleted function").
     add_compile_options(-D__cpp_concepts=202002L -Wno-macro-redefined -Wno-builtin-macro-redefined)
   endif()
 endif()

@@ -16,6 +16,24 @@ if(TOCSIN_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# The libFuzzer build (bench/fuzz/run, docs/fuzzing.md): clang 16 or newer; every library is
+# compiled with coverage instrumentation, ASan and UBSan, and only the fuzz/ targets are built.
+option(TOCSIN_FUZZ "Build the fuzz targets as libFuzzer binaries (clang 16+, ASan + UBSan)" OFF)
+if(TOCSIN_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang" OR CMAKE_CXX_COMPILER_VERSION VERSION_LESS 16)
+    message(FATAL_ERROR "TOCSIN_FUZZ needs clang 16 or newer (e.g. -DCMAKE_CXX_COMPILER=clang++-16)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+  if(CMAKE_CXX_COMPILER_VERSION VERSION_LESS 19)
+    # libstdc++ 12 offers std::expected only when __cpp_concepts >= 202002L, which clang reports
+    # from version 19; clang 16 implements what <expected> needs (P0848) all the same. Clang 14
+    # does not, whatever the macro says (tried: "attempt to use a deleted function").
+    add_compile_options(-D__cpp_concepts=202002L -Wno-macro-redefined -Wno-builtin-macro-redefined)
+  endif()
+endif()
+
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
   # A fresh clone in another directory still hits the cache (see scripts/build).

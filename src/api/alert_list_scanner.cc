@@ -73,7 +73,7 @@ bool string_map(Scanner& s, bool labels, std::vector<core::Label>* label_pairs,
     if (!s.string(key) || !s.eat(':') || !s.string(value)) return false;
     if (labels) {
       if (!core::is_valid_label_name(key)) return false;
-      if (value.empty()) continue;
+      // Empty values are kept until the duplicate check: {"a": "x", "a": ""} is a duplicate.
       label_pairs->push_back({std::string(key), std::string(value)});
     } else if (!annotations->emplace(std::string(key), std::string(value)).second) {
       return false;  // a duplicate key: the general reader decides
@@ -128,12 +128,17 @@ bool alert(Scanner& s, core::Timestamp now, std::optional<core::Duration> resolv
     } while (s.eat(','));
   }
   if (!s.eat('}')) return false;
-  if (pairs.empty()) return false;
   for (size_t i = 0; i < pairs.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (pairs[i].name == pairs[j].name) return false;
     }
   }
+  // An empty label value is no label (as in Prometheus). Dropping empties only after the check
+  // above matters: the scanner used to drop them first and so missed a duplicate whose last
+  // value is empty, keeping the first value where the general reader keeps the last (found by
+  // fuzz/alertmanager_fuzz.cc).
+  std::erase_if(pairs, [](const core::Label& l) { return l.value.empty(); });
+  if (pairs.empty()) return false;
   a.labels = core::Labels::from_pairs(std::move(pairs));
   a.fingerprint = a.labels.fingerprint();
   return alerting::set_received_times(a, starts, ends, now, resolve_timeout);

@@ -63,6 +63,7 @@ TEST(AlertListScannerTest, LeavesEverythingElseToTheGeneralReader) {
            R"([{"labels":{"a":1}}])",                                 // a number
            R"([{"labels":{"1a":"x"}}])",                              // a bad label name
            R"([{"labels":{"a":"1","a":"2"}}])",                       // a duplicate label
+           R"([{"labels":{"a":"1","a":""}}])",                        // a duplicate whose last value is empty (fuzz)
            R"([{"labels":{"a":"1"},"annotations":{"s":"1","s":"2"}}])",  // a duplicate annotation
            R"([{"labels":{"a":"1"},"labels":{"b":"1"}}])",            // a duplicate member
            R"([{"labels":{}}])",                                      // no labels

@@ -121,8 +121,15 @@ json gettable_silence(const store::Silence& s, core::Timestamp now) {
           {"comment", s.comment}};
 }
 
-core::Result<json> parse_body(const Request& request) {
-  json doc = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+// The parse_*_body functions report a 400 as an invalid_argument error; from_error maps it back.
+std::unexpected<core::Error> bad_body(std::string_view message, std::string_view field = {}) {
+  auto e = core::Error::invalid_argument(std::string(message));
+  if (!field.empty()) e.field(std::string(field));
+  return std::unexpected(std::move(e));
+}
+
+core::Result<json> parse_json(std::string_view body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return std::unexpected(core::Error::invalid_argument("malformed JSON"));
   return doc;
 }
@@ -238,6 +245,28 @@ std::optional<Response> AlertmanagerApi::check_alerts(const std::vector<alerting
   return error_response(400, v->message, v->field);
 }
 
+// A silence's matchers: how many, and each name and value bounded like a label's.
+std::optional<Response> AlertmanagerApi::check_silence(const store::Silence& s) {
+  if (auto v = limits_.count("max_silence_matchers", s.matchers.size(), "matchers in one silence", "matchers")) {
+    limits_.reject(*v);
+    return error_response(400, v->message, v->field);
+  }
+  for (size_t i = 0; i < s.matchers.size(); ++i) {
+    const std::string& name = s.matchers[i].name();
+    if (name.size() > static_cast<size_t>(limits_.config().max_label_name_bytes)) {
+      limits_.reject({"max_label_name_bytes", "", ""});
+      return bad(fmt::format("the name is {} bytes long: limits.max_label_name_bytes is {}", name.size(),
+                             limits_.config().max_label_name_bytes),
+                 fmt::format("matchers[{}].name", i));
+    }
+    if (auto v = limits_.label_value("value", s.matchers[i].value(), {"matcher", "matchers"}, i)) {
+      limits_.reject(*v);
+      return error_response(400, v->message, v->field);
+    }
+  }
+  return std::nullopt;
+}
+
 Response AlertmanagerApi::post_alerts(const Request& request) {
   const core::Timestamp received = clock_.now();
   // The common shape (what Prometheus sends) is read without a JSON tree; anything else, errors
@@ -248,23 +277,10 @@ Response AlertmanagerApi::post_alerts(const Request& request) {
     if (!st) return from_error(st.error());
     return Response::json(200, "");
   }
-  auto doc = parse_body(request);
-  if (!doc) return from_error(doc.error());
-  if (!doc->is_array()) return bad("expected a JSON array of alerts");
-  if (auto v = limits_.count("max_alerts_per_request", doc->size(), "alerts in one request", "")) {
-    limits_.reject(*v);
-    return error_response(400, v->message, v->field);
-  }
-  const core::Timestamp now = clock_.now();
-  std::vector<alerting::Alert> alerts;
-  alerts.reserve(doc->size());
-  for (size_t i = 0; i < doc->size(); ++i) {
-    auto a = parse_alert((*doc)[i], fmt::format("[{}]", i), now, engine_.config().alerting.resolve_timeout);
-    if (!a) return from_error(a.error());
-    alerts.push_back(std::move(*a));
-  }
-  if (auto over = check_alerts(alerts, "")) return std::move(*over);
-  auto st = engine_.receive_alerts(std::move(alerts));
+  auto alerts = parse_alerts_body(request.body, clock_.now(), engine_.config().alerting.resolve_timeout);
+  if (!alerts) return from_error(alerts.error());
+  if (auto over = check_alerts(*alerts, "")) return std::move(*over);
+  auto st = engine_.receive_alerts(std::move(*alerts));
   if (!st) return from_error(st.error());
   return Response::json(200, "");
 }
@@ -348,68 +364,66 @@ Response AlertmanagerApi::get_silences(const Request& request) {
 }
 
 Response AlertmanagerApi::post_silence(const Request& request) {
-  auto doc = parse_body(request);
-  if (!doc) return from_error(doc.error());
-  if (!doc->is_object()) return bad("expected a silence object");
+  auto s = parse_silence_body(request.body, clock_.now());
+  if (!s) return from_error(s.error());
+  if (auto over = check_silence(*s)) return std::move(*over);
+  auto id = engine_.set_silence(std::move(*s), request.remote);
+  if (!id) return from_error(id.error());
+  return ok_json({{"silenceID", *id}});
+}
+
+core::Result<store::Silence> parse_silence_body(std::string_view text, core::Timestamp now) {
+  auto doc = parse_json(text);
+  if (!doc) return std::unexpected(doc.error());
+  if (!doc->is_object()) return bad_body("expected a silence object");
   const json& body = *doc;
-  const core::Timestamp now = clock_.now();
   store::Silence s;
   if (auto it = body.find("id"); it != body.end() && !it->is_null()) {
-    if (!it->is_string()) return bad("expected a string", "id");
+    if (!it->is_string()) return bad_body("expected a string", "id");
     s.id = it->get<std::string>();
   }
   auto matchers = body.find("matchers");
-  if (matchers == body.end() || !matchers->is_array()) return bad("expected a list of matchers", "matchers");
-  if (auto v = limits_.count("max_silence_matchers", matchers->size(), "matchers in one silence", "matchers")) {
-    limits_.reject(*v);
-    return error_response(400, v->message, v->field);
-  }
+  if (matchers == body.end() || !matchers->is_array()) return bad_body("expected a list of matchers", "matchers");
   for (size_t i = 0; i < matchers->size(); ++i) {
     const json& m = (*matchers)[i];
     const std::string field = fmt::format("matchers[{}]", i);
     if (!m.is_object() || !m.contains("name") || !m["name"].is_string() || !m.contains("value") ||
         !m["value"].is_string()) {
-      return bad("expected {name, value, isRegex, isEqual}", field);
+      return bad_body("expected {name, value, isRegex, isEqual}", field);
     }
-    const bool regex = m.value("isRegex", false);
-    const bool equal = m.value("isEqual", true);
+    // Checked rather than read with json::value, which throws on a non-boolean (found by
+    // fuzz/alertmanager_fuzz.cc: "isEqual": "x" was a 500).
+    bool regex = false;
+    bool equal = true;
+    for (auto [name, flag] : {std::pair{"isRegex", &regex}, std::pair{"isEqual", &equal}}) {
+      if (auto it = m.find(name); it != m.end() && !it->is_null()) {
+        if (!it->is_boolean()) return bad_body("expected a boolean", fmt::format("{}.{}", field, name));
+        *flag = it->get<bool>();
+      }
+    }
     const auto op = regex ? (equal ? core::MatchOp::kRegex : core::MatchOp::kNotRegex)
                           : (equal ? core::MatchOp::kEqual : core::MatchOp::kNotEqual);
-    // A matcher's name and value are bounded like a label's.
-    const auto& name = m["name"].get_ref<const std::string&>();
-    if (name.size() > static_cast<size_t>(limits_.config().max_label_name_bytes)) {
-      limits_.reject({"max_label_name_bytes", "", ""});
-      return bad(fmt::format("the name is {} bytes long: limits.max_label_name_bytes is {}", name.size(),
-                             limits_.config().max_label_name_bytes),
-                 field + ".name");
-    }
-    if (auto v = limits_.label_value("value", m["value"].get_ref<const std::string&>(), {"matcher", "matchers"}, i)) {
-      limits_.reject(*v);
-      return error_response(400, v->message, v->field);
-    }
     auto matcher = core::Matcher::create(m["name"].get<std::string>(), op, m["value"].get<std::string>());
-    if (!matcher) return bad(matcher.error().message(), field);
+    if (!matcher) return bad_body(matcher.error().message(), field);
     s.matchers.push_back(std::move(*matcher));
   }
   auto starts = time_member(body, "startsAt", "");
   auto ends = time_member(body, "endsAt", "");
-  if (!starts) return from_error(starts.error());
-  if (!ends) return from_error(ends.error());
-  if (!*starts) return bad("missing: expected an RFC 3339 time", "startsAt");
-  if (!*ends) return bad("missing: expected an RFC 3339 time", "endsAt");
+  if (!starts) return std::unexpected(starts.error());
+  if (!ends) return std::unexpected(ends.error());
+  if (!*starts) return bad_body("missing: expected an RFC 3339 time", "startsAt");
+  if (!*ends) return bad_body("missing: expected an RFC 3339 time", "endsAt");
   s.starts_at = **starts;
   s.ends_at = **ends;
-  if (s.starts_at >= s.ends_at) return bad("failed to create silence: start time must be before end time", "endsAt");
-  if (s.ends_at < now) return bad("failed to create silence: end time can't be in the past", "endsAt");
+  if (s.starts_at >= s.ends_at) return bad_body("failed to create silence: start time must be before end time", "endsAt");
+  if (s.ends_at < now) return bad_body("failed to create silence: end time can't be in the past", "endsAt");
   for (auto [name, target] : {std::pair{"createdBy", &s.created_by}, std::pair{"comment", &s.comment}}) {
     if (auto it = body.find(name); it != body.end() && !it->is_null()) {
-      if (!it->is_string()) return bad("expected a string", name);
+      if (!it->is_string()) return bad_body("expected a string", name);
       *target = it->get<std::string>();
     }
   }
-  auto id = engine_.set_silence(std::move(s), request.remote);
-  if (!id) return from_error(id.error());
-  return ok_json({{"silenceID", *id}});
+  return s;
 }
 
 Response AlertmanagerApi::silence_route(const Request& request, std::string_view id) {
@@ -447,32 +461,50 @@ Response AlertmanagerApi::receivers() {
 }
 
 Response AlertmanagerApi::webhook(const Request& request) {
-  auto doc = parse_body(request);
-  if (!doc) return from_error(doc.error());
-  if (!doc->is_object()) return bad("expected an Alertmanager webhook object");
+  auto alerts = parse_webhook_body(request.body, clock_.now());
+  if (!alerts) return from_error(alerts.error());
+  if (auto over = check_alerts(*alerts, "alerts")) return std::move(*over);
+  auto st = engine_.receive_alerts(std::move(*alerts));
+  if (!st) return from_error(st.error());
+  return ok_json({{"received", *st}});
+}
+
+core::Result<std::vector<alerting::Alert>> parse_alerts_body(std::string_view body, core::Timestamp now,
+                                                             std::optional<core::Duration> resolve_timeout) {
+  auto doc = parse_json(body);
+  if (!doc) return std::unexpected(doc.error());
+  if (!doc->is_array()) return bad_body("expected a JSON array of alerts");
+  std::vector<alerting::Alert> alerts;
+  alerts.reserve(doc->size());
+  for (size_t i = 0; i < doc->size(); ++i) {
+    auto a = parse_alert((*doc)[i], fmt::format("[{}]", i), now, resolve_timeout);
+    if (!a) return std::unexpected(a.error());
+    alerts.push_back(std::move(*a));
+  }
+  return alerts;
+}
+
+core::Result<std::vector<alerting::Alert>> parse_webhook_body(std::string_view body, core::Timestamp now) {
+  auto doc = parse_json(body);
+  if (!doc) return std::unexpected(doc.error());
+  if (!doc->is_object()) return bad_body("expected an Alertmanager webhook object");
   if (auto v = doc->find("version"); v == doc->end() || *v != "4") {
-    return bad("expected version \"4\" (Alertmanager webhook payload)", "version");
+    return bad_body("expected version \"4\" (Alertmanager webhook payload)", "version");
   }
   auto list = doc->find("alerts");
-  if (list == doc->end() || !list->is_array()) return bad("expected a list of alerts", "alerts");
-  if (auto v = limits_.count("max_alerts_per_request", list->size(), "alerts in one request", "alerts")) {
-    limits_.reject(*v);
-    return error_response(400, v->message, v->field);
-  }
-  const core::Timestamp now = clock_.now();
+  if (list == doc->end() || !list->is_array()) return bad_body("expected a list of alerts", "alerts");
   std::vector<alerting::Alert> alerts;
   for (size_t i = 0; i < list->size(); ++i) {
     const std::string path = fmt::format("alerts[{}]", i);
     auto a = parse_alert((*list)[i], path, now, std::nullopt);
-    if (!a) return from_error(a.error());
+    if (!a) return std::unexpected(a.error());
     // A resolved alert in a webhook always carries its end; a firing one has Go's zero time.
-    if ((*list)[i].value("status", "") == "resolved" && !a->ends_at) a->ends_at = now;
+    // (Not json::value("status", ""), which throws when status is not a string.)
+    const auto status = (*list)[i].find("status");
+    if (status != (*list)[i].end() && *status == "resolved" && !a->ends_at) a->ends_at = now;
     alerts.push_back(std::move(*a));
   }
-  if (auto over = check_alerts(alerts, "alerts")) return std::move(*over);
-  auto st = engine_.receive_alerts(std::move(alerts));
-  if (!st) return from_error(st.error());
-  return ok_json({{"received", *st}});
+  return alerts;
 }
 
 }  // namespace tocsin::api

@@ -11,13 +11,28 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "alerting/alert.h"
 #include "api/intake_limits.h"
 #include "core/clock.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "store/store.h"
 
 namespace tocsin::api {
+
+// The request bodies the handlers read, parsed and checked as they are before anything reaches
+// the engine (a bad body is an invalid_argument error naming its field: the handler's 400).
+// Pure functions; also what fuzz/alertmanager_fuzz.cc drives.
+//   POST /api/v2/alerts (the general reader; scan_alert_list is the fast one):
+core::Result<std::vector<alerting::Alert>> parse_alerts_body(std::string_view body, core::Timestamp now,
+                                                             std::optional<core::Duration> resolve_timeout);
+//   POST /api/v2/silences:
+core::Result<store::Silence> parse_silence_body(std::string_view body, core::Timestamp now);
+//   POST /api/v1/alertmanager/webhook (version 4):
+core::Result<std::vector<alerting::Alert>> parse_webhook_body(std::string_view body, core::Timestamp now);
 
 class AlertmanagerApi {
  public:
@@ -39,6 +54,7 @@ class AlertmanagerApi {
   http::Response webhook(const http::Request& request);
   // The alerts of one request against the per-request limits; "alerts" is the webhook's path.
   std::optional<http::Response> check_alerts(const std::vector<alerting::Alert>& alerts, std::string_view path);
+  std::optional<http::Response> check_silence(const store::Silence& silence);
 
   engine::Engine& engine_;
   core::Clock& clock_;

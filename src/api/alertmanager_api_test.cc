@@ -175,10 +175,17 @@ TEST_F(AlertmanagerApiTest, BadSilencesAreRefused) {
            R"({"matchers":[{"name":"a","value":"b"}],"startsAt":"2026-12-04T08:00:00Z","endsAt":"2026-12-04T09:00:00Z"})",
            R"({"matchers":[{"name":"a","value":"(","isRegex":true}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
            R"({"matchers":[{"name":"a","value":"b"}],"endsAt":"2026-12-04T12:00:00Z"})",
+           // Flags that are not booleans threw from json::value (a 500; found by fuzzing).
+           R"({"matchers":[{"name":"a","value":"b","isEqual":"x"}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
+           R"({"matchers":[{"name":"a","value":"b","isRegex":1}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})",
        }) {
     auto r = call("POST", "/api/v2/silences", body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
   }
+  EXPECT_EQ(call("POST", "/api/v2/silences",
+                 R"({"matchers":[{"name":"a","value":"b","isEqual":"x"}],"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T12:00:00Z"})")
+                .body,
+            R"("matchers[0].isEqual: expected a boolean")");
   EXPECT_TRUE(get("/api/v2/silences").empty());
 }
 
@@ -303,6 +310,11 @@ TEST_F(AlertmanagerApiTest, WebhookIntakeTakesVersion4Payloads) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(get("/api/v2/alerts").empty());
   EXPECT_EQ(call("POST", "/api/v1/alertmanager/webhook", R"({"version":"3","alerts":[]})").status, 400);
+  // An alert's status that is not a string threw from json::value (a 500; found by fuzzing); it
+  // is simply not "resolved".
+  r = call("POST", "/api/v1/alertmanager/webhook",
+           R"({"version":"4","alerts":[{"status":1,"labels":{"alertname":"Odd"},"startsAt":"2026-12-04T10:29:00Z"}]})");
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST_F(AlertmanagerApiTest, StatusReceiversAndGroups) {

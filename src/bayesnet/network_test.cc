@@ -51,6 +51,21 @@ TEST(BayesNetwork, RoundTripsThroughYaml) {
   for (size_t v = 0; v < net->size(); ++v) EXPECT_EQ(net->node(v).cpt, again->node(v).cpt);
 }
 
+// A state holding a control character was written inside double quotes as itself; a line break
+// there reads back as a space (found by fuzz/bayesnet_fuzz.cc). Control characters are escaped.
+TEST(BayesNetwork, RoundTripsControlCharactersInNames) {
+  auto net = parse("nodes:\n  - {name: \"a\\x01b\", states: [\"x\\ny\", \"u\\tv\", \"\\x7f\"], cpt: [0.5, 0.25, 0.25]}\n");
+  ASSERT_TRUE(net) << net.error().to_string();
+  EXPECT_EQ(net->node(0).name, "a\x01" "b");
+  EXPECT_EQ(net->node(0).states, (std::vector<std::string>{"x\ny", "u\tv", "\x7f"}));
+  const std::string text = to_yaml(*net);
+  EXPECT_NE(text.find(R"("x\x0ay")"), std::string::npos) << text;
+  auto again = parse(text);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->node(0).name, net->node(0).name);
+  EXPECT_EQ(again->node(0).states, net->node(0).states);
+}
+
 TEST(BayesNetwork, RowThatDoesNotSumToOneNamesNodeRowAndLine) {
   std::string text = kGood;
   text.replace(text.find("[0.3, 0.7]"), 10, "[0.3, 0.8]");

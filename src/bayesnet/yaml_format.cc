@@ -260,6 +260,13 @@ bool plain(std::string_view s) {
 std::string double_quoted(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      // A control character written as itself does not read back (a line break inside the
+      // quotes folds into a space; found by fuzz/bayesnet_fuzz.cc), so it is escaped.
+      out += fmt::format("\\x{:02x}", byte);
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }

@@ -827,6 +827,21 @@ TEST(Loader, EmptyDocumentIsAnEmptyConfig) {
   EXPECT_EQ(cfg->server.data_dir, "/srv/tocsin/tocsin-data");
 }
 
+// yaml-cpp 0.7's LoadAll allocated empty documents forever on a stray top-level "," (found by
+// fuzz/config_fuzz.cc; the input is in fuzz/corpus/config/). Now it is an error, and a second
+// document still names its line.
+TEST(Loader, StrayFlowEntryIsAnErrorNotAnEndlessLoad) {
+  for (std::string_view yaml : {",", ",,", "rules: []\n,\n"}) {
+    auto cfg = load_config_string(yaml, "t.yaml", "/srv/tocsin");
+    ASSERT_FALSE(cfg.has_value()) << yaml;
+  }
+  EXPECT_EQ(load_config_string(",", "t.yaml", "/srv/tocsin").error().to_string(),
+            "t.yaml:1: expected one YAML document, found more");
+  auto two = load_config_string("rules: []\n---\npeople: []\n", "t.yaml", "/srv/tocsin");
+  ASSERT_FALSE(two.has_value());
+  EXPECT_EQ(two.error().to_string(), "t.yaml:2: expected one YAML document, found more");
+}
+
 TEST(Loader, MissingFileIsNotFound) {
   TempDir dir;
   auto cfg = load_config(dir.path() / "absent.yaml");

@@ -37,7 +37,12 @@ std::vector<std::string> split_csv(std::string_view line) {
 }
 
 std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+  // Readers that trim blanks around an unquoted field (risk/table.cc does, as spreadsheets do)
+  // would lose them, so a field that starts or ends with one is quoted too (found by
+  // fuzz/csv_fuzz.cc: " a" read back as "a").
+  const bool blank_edge =
+      !text.empty() && (text.front() == ' ' || text.front() == '\t' || text.back() == ' ' || text.back() == '\t');
+  if (!blank_edge && text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
   std::string out = "\"";
   for (char c : text) {
     if (c == '"') out += '"';

@@ -32,6 +32,22 @@ TEST(Matcher, RejectsBadInput) {
   }
 }
 
+// std::regex backtracks exponentially on nested repetition: r!~"~+*++++++++++c0e" against ""
+// ran for minutes (found by fuzz/selector_fuzz.cc). Refused, as Prometheus' RE2 refuses it.
+TEST(Matcher, RefusesNestedRepetitionLikeRe2) {
+  for (std::string_view re : {"a**", "a+*", "~+*++++++++++c0e", "(x+)*+", "a{2}{3}", "a+?*", "a???"}) {
+    auto m = Matcher::create("r", MatchOp::kNotRegex, std::string(re));
+    ASSERT_FALSE(m.has_value()) << re;
+    EXPECT_NE(m.error().message().find("invalid nested repetition operator"), std::string::npos) << m.error().message();
+  }
+  EXPECT_EQ(Matcher::parse("r!~\"a+*\"").error().message(),
+            "bad matcher \"r!~\"a+*\"\": bad regex \"a+*\": invalid nested repetition operator \"+*\"");
+  for (std::string_view re : {"a+?", ".*?x", "x??", "a{2}?", "(x+)*", "[*+]+", "\\++", "(?:a|b)+", "[]*]*", "5.."}) {
+    auto m = Matcher::create("r", MatchOp::kRegex, std::string(re));
+    EXPECT_TRUE(m.has_value()) << re << ": " << m.error().message();
+  }
+}
+
 TEST(Selector, ParsesInstantVectorSelectors) {
   auto s = parse_selector(R"(system_load{service="api", instance=~"h[0-9]+"})").value();
   ASSERT_EQ(s.size(), 3u);

@@ -90,6 +90,11 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
   if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return bad();
   const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} + milliseconds{millis} -
                  minutes{offset_minutes};
+  // A leap second or an offset can carry the time out of the four-digit years, where it could
+  // not be written back (found by fuzz/duration_fuzz.cc: 9999-12-31T23:59:60Z).
+  constexpr sys_days kFirst{year{0} / January / 1};
+  constexpr sys_days kPastLast{year{10000} / January / 1};
+  if (t < kFirst || t >= kPastLast) return bad();
   return time_point_cast<milliseconds>(t);
 }
 

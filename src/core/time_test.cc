@@ -28,6 +28,19 @@ TEST(Time, ParsesRfc3339) {
   }
 }
 
+// A leap second or an offset could carry a time past 9999 or before 0000, which format_rfc3339
+// cannot write back (found by fuzz/duration_fuzz.cc).
+TEST(Time, Rfc3339TimesStayInFourDigitYears) {
+  for (const char* bad : {"9999-12-31T23:59:60.999999999Z", "9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+00:01"}) {
+    EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
+  }
+  for (const char* good : {"9999-12-31T23:59:59.999Z", "0000-01-01T00:00:00Z", "2016-12-31T23:59:60Z"}) {
+    auto t = parse_rfc3339(good);
+    ASSERT_TRUE(t.has_value()) << good;
+    EXPECT_EQ(parse_rfc3339(format_rfc3339(*t)).value(), *t) << good;
+  }
+}
+
 TEST(Error, FormatsPositionFieldAndMessage) {
   auto e = Error::invalid_argument("bad duration").at({"tocsin.yaml", 12, 3}).field("rules[0].for");
   EXPECT_EQ(e.to_string(), "tocsin.yaml:12: rules[0].for: bad duration");

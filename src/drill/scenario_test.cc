@@ -81,6 +81,12 @@ TEST(ScenarioTest, ParsesEveryPart) {
   EXPECT_EQ(s->expect.steps_in_order, (std::vector<std::string>{"activate", "triage"}));
 }
 
+// The scenario reader shares config's YAML reading, which ran out of memory on "," (yaml-cpp
+// 0.7's LoadAll; found by fuzz/scenario_fuzz.cc).
+TEST(ScenarioTest, StrayFlowEntryIsAnError) {
+  EXPECT_EQ(error_of(","), "drill.yaml:1: expected one YAML document, found more");
+}
+
 TEST(ScenarioTest, BadInputNamesFileLineAndField) {
   EXPECT_EQ(error_of(with("seed: 42", "seed: 42\ncolour: red")),
             "drill.yaml:5: colour: unknown key \"colour\"; expected one of: name, description, plan, seed, start, "

@@ -61,6 +61,20 @@ TEST(Table, HeaderProblems) {
   EXPECT_FALSE(read("a,\"b\n1,2\n"));
 }
 
+// csv_field left " a" unquoted, and the reader trims blanks around unquoted fields, so it came
+// back as "a" (found by fuzz/csv_fuzz.cc).
+TEST(Table, CsvFieldKeepsBlanksAtTheEdges) {
+  EXPECT_EQ(csv_field(" a"), "\" a\"");
+  EXPECT_EQ(csv_field("a\t"), "\"a\t\"");
+  EXPECT_EQ(csv_field("a b"), "a b");
+  const std::vector<std::string> fields = {" lead", "trail ", "\tboth\t", "plain", "", "say \"hi\", ok"};
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + csv_field(fields[i]);
+  auto again = split_csv_line(line);
+  ASSERT_TRUE(again.has_value()) << again.error().message();
+  EXPECT_EQ(*again, fields);
+}
+
 TEST(Split, StratifiedSplitKeepsProportionsAndIsReproducible) {
   std::vector<int> y;
   for (int i = 0; i < 100; ++i) y.push_back(i < 80 ? 0 : 1);

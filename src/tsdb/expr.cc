@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/duration.h"
+#include "core/labels.h"
 
 namespace tocsin::tsdb {
 namespace {
@@ -268,7 +269,10 @@ std::string SelectExpr::to_string() const {
   std::string metric;
   std::string inner;
   for (const auto& m : matchers) {
-    if (m.name() == "__name__" && m.op() == core::MatchOp::kEqual && metric.empty()) {
+    // Only a valid metric name can stand before the braces; any other __name__ value stays a
+    // matcher (found by fuzz/selector_fuzz.cc: {__name__="x.*"} printed as x.*{}).
+    if (m.name() == "__name__" && m.op() == core::MatchOp::kEqual && metric.empty() &&
+        core::is_valid_metric_name(m.value())) {
       metric = m.value();
       continue;
     }

@@ -41,6 +41,9 @@ TEST(ExprTest, ParsesTheSupportedForms) {
       {"quantile_over_time(1,x[1m])", Function::kQuantileOverTime, minutes(1), 1, 1, "quantile_over_time(1, x[1m])"},
       {"x{a=`raw\\d`}", Function::kNone, {}, 0, 2, R"(x{a="raw\\d"})"},
       {"job:errors:rate5m", Function::kNone, {}, 0, 1, "job:errors:rate5m"},
+      // A __name__ that is no metric name stays a matcher (fuzz/selector_fuzz.cc found x.*{…}).
+      {R"({__name__="x.*",a!="b"})", Function::kNone, {}, 0, 2, R"({__name__="x.*", a!="b"})"},
+      {R"(rate({__name__="1x"}[5m]))", Function::kRate, minutes(5), 0, 1, R"(rate({__name__="1x"}[5m]))"},
   };
   for (const auto& c : cases) {
     auto e = parse_select_expr(c.text);

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 
+#include "chart/theme.h"
+#include "chart/thin.h"
 #include "core/xml.h"
 
 namespace tocsin::chart {
@@ -23,26 +25,6 @@ constexpr int kMaxTimeTicks = 8;
 using core::xml_escape;
 
 using core::nice_step;
-
-std::string time_label(int64_t ms, int64_t step_ms, int64_t span_ms) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> t{milliseconds(ms)};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  constexpr int64_t kDay = 86'400'000;
-  if (step_ms >= kDay) {
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                       static_cast<unsigned>(ymd.day()));
-  }
-  std::string clock = step_ms < 60'000 ? fmt::format("{:02}:{:02}:{:02}", hms.hours().count(), hms.minutes().count(),
-                                                     hms.seconds().count())
-                                       : fmt::format("{:02}:{:02}", hms.hours().count(), hms.minutes().count());
-  if (span_ms > kDay) {
-    return fmt::format("{:02}-{:02} {}", static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), clock);
-  }
-  return clock;
-}
 
 class Canvas {
  public:
@@ -63,28 +45,14 @@ class Canvas {
 // Indices to draw: all of them when there are few, else first/min/max/last per pixel column.
 template <class Key>
 std::vector<size_t> thin(const std::vector<ScoredPoint>& pts, const Canvas& c, Key key) {
-  std::vector<size_t> out;
   if (pts.size() <= 2 * static_cast<size_t>(kPlotW)) {
-    out.resize(pts.size());
+    std::vector<size_t> out(pts.size());
     for (size_t i = 0; i < pts.size(); ++i) out[i] = i;
     return out;
   }
-  size_t i = 0;
-  while (i < pts.size()) {
-    const int col = static_cast<int>(c.x(core::to_unix_ms(pts[i].ts)));
-    size_t first = i, lo = i, hi = i, last = i;
-    while (i < pts.size() && static_cast<int>(c.x(core::to_unix_ms(pts[i].ts))) == col) {
-      if (key(pts[i]) < key(pts[lo])) lo = i;
-      if (key(pts[i]) > key(pts[hi])) hi = i;
-      last = i++;
-    }
-    std::array<size_t, 4> idx{first, lo, hi, last};
-    std::sort(idx.begin(), idx.end());
-    for (size_t k = 0; k < idx.size(); ++k) {
-      if (k == 0 || idx[k] != idx[k - 1]) out.push_back(idx[k]);
-    }
-  }
-  return out;
+  return thin_by_column(
+      pts.size(), [&](size_t i) { return static_cast<int>(c.x(core::to_unix_ms(pts[i].ts))); },
+      [&](size_t i) { return key(pts[i]); });
 }
 
 std::string polyline(const std::vector<size_t>& idx, auto&& point) {
@@ -152,26 +120,12 @@ std::string render_detect_svg(const DetectPlot& plot) {
                    kScoreY + kScoreH / 2, kScoreY + kScoreH / 2);
 
   // Time axis: the smallest round step that gives at most kMaxTimeTicks ticks.
-  constexpr int64_t kSteps[] = {1'000, 2'000, 5'000, 10'000, 15'000, 30'000, 60'000, 120'000, 300'000, 600'000,
-                                900'000, 1'800'000, 3'600'000, 7'200'000, 10'800'000, 21'600'000, 43'200'000,
-                                86'400'000, 172'800'000, 604'800'000, 1'209'600'000, 2'592'000'000, 7'776'000'000,
-                                31'536'000'000};
-  const int64_t span = std::max<int64_t>(t1 - t0, 1);
-  int64_t tstep = kSteps[std::size(kSteps) - 1];
-  for (int64_t st : kSteps) {
-    if (span / st <= kMaxTimeTicks) {
-      tstep = st;
-      break;
-    }
-  }
-  while (span / tstep > kMaxTimeTicks) tstep *= 2;
-  for (int64_t t = (t0 / tstep + (t0 % tstep > 0 ? 1 : 0)) * tstep; t <= t1; t += tstep) {
-    const double xx = c.x(t);
+  for (const TimeTick& tick : time_ticks(t0, t1, kMaxTimeTicks)) {
+    const double xx = c.x(tick.ms);
     s += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#eee\"/>"
                      "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{3}\" y2=\"{4}\" stroke=\"#eee\"/>"
                      "<text x=\"{0:.1f}\" y=\"{5}\" text-anchor=\"middle\">{6}</text>\n",
-                     xx, kTopY, kTopY + kTopH, kScoreY, kScoreY + kScoreH, kScoreY + kScoreH + 16,
-                     time_label(t, tstep, span));
+                     xx, kTopY, kTopY + kTopH, kScoreY, kScoreY + kScoreH, kScoreY + kScoreH + 16, tick.label);
   }
   s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#666\">time (UTC)</text>\n", kLeft + kPlotW,
                    kScoreY + kScoreH + 34);

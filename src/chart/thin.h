@@ -13,15 +13,37 @@
 
 namespace tocsin::chart {
 
+// The kept indices (ascending) of `n` points in time order, grouped into runs of equal
+// `column(i)`: of each run, the first, the lowest and highest `key(i)`, and the last.
+template <class ColumnFn, class KeyFn>
+std::vector<size_t> thin_by_column(size_t n, ColumnFn column, KeyFn key) {
+  std::vector<size_t> out;
+  size_t i = 0;
+  while (i < n) {
+    const auto col = column(i);
+    size_t first = i, lo = i, hi = i, last = i;
+    while (i < n && column(i) == col) {
+      if (key(i) < key(lo)) lo = i;
+      if (key(i) > key(hi)) hi = i;
+      last = i++;
+    }
+    std::array<size_t, 4> idx{first, lo, hi, last};
+    std::sort(idx.begin(), idx.end());
+    for (size_t k = 0; k < idx.size(); ++k) {
+      if (k == 0 || idx[k] != idx[k - 1]) out.push_back(idx[k]);
+    }
+  }
+  return out;
+}
+
 // Indices (ascending) of the points to keep out of `n` points in time order, with at most
 // `max_points` kept: all of them when n <= max_points, else first/min/max/last of each of
 // max_points / 4 columns of [ts_ms(0), ts_ms(n - 1)]. `ts_ms(i)` is point i's time in unix ms and
 // `key(i)` the value whose extremes must survive.
 template <class TsFn, class KeyFn>
 std::vector<size_t> thin_indices(size_t n, size_t max_points, TsFn ts_ms, KeyFn key) {
-  std::vector<size_t> out;
   if (n <= max_points || max_points < 4) {
-    out.resize(n);
+    std::vector<size_t> out(n);
     for (size_t i = 0; i < n; ++i) out[i] = i;
     return out;
   }
@@ -34,22 +56,7 @@ std::vector<size_t> thin_indices(size_t n, size_t max_points, TsFn ts_ms, KeyFn 
         static_cast<int64_t>(static_cast<double>(t - t0) / static_cast<double>(span) * static_cast<double>(columns)),
         columns - 1);
   };
-  size_t i = 0;
-  while (i < n) {
-    const int64_t col = column(ts_ms(i));
-    size_t first = i, lo = i, hi = i, last = i;
-    while (i < n && column(ts_ms(i)) == col) {
-      if (key(i) < key(lo)) lo = i;
-      if (key(i) > key(hi)) hi = i;
-      last = i++;
-    }
-    std::array<size_t, 4> idx{first, lo, hi, last};
-    std::sort(idx.begin(), idx.end());
-    for (size_t k = 0; k < idx.size(); ++k) {
-      if (k == 0 || idx[k] != idx[k - 1]) out.push_back(idx[k]);
-    }
-  }
-  return out;
+  return thin_by_column(n, [&](size_t i) { return column(ts_ms(i)); }, key);
 }
 
 }  // namespace tocsin::chart

@@ -50,8 +50,7 @@ Response from_error(const core::Error& e) { return Response::error(http_status(e
 // ?since= (or ?until=, named by `field`): an RFC 3339 time, or a duration back from now ("24h").
 core::Result<core::Timestamp> parse_since(std::string_view value, core::Timestamp now,
                                           std::string_view field = "since") {
-  if (auto t = core::parse_rfc3339(value)) return *t;
-  if (auto d = core::parse_duration(value)) return now - *d;
+  if (auto t = core::parse_time_or_ago(value, now)) return *t;
   return std::unexpected(
       core::Error::invalid_argument(
           fmt::format("bad {} \"{}\": expected an RFC 3339 time or a duration like 24h", field, value))

@@ -315,13 +315,12 @@ Response Router::drills_chart(const Request& request) {
       }
       filter.plan = value;
     } else if (key == "since") {
-      auto t = core::parse_rfc3339(value);
-      auto d = core::parse_duration(value);
-      if (!t && !d) {
+      auto t = core::parse_time_or_ago(value, clock_.now());
+      if (!t) {
         return Response::error(
             400, fmt::format("bad since \"{}\": expected an RFC 3339 time or a duration like 90d", value), "since");
       }
-      filter.since = t ? *t : clock_.now() - *d;
+      filter.since = *t;
     } else {
       return Response::error(400, fmt::format("unknown query parameter \"{}\": expected plan, since", key), key);
     }

@@ -40,8 +40,7 @@ core::Result<std::unique_ptr<store::Store>> open_existing_store(const config::Co
 
 // An RFC 3339 time or a duration back from now, as GET /api/v1/audit takes it.
 core::Result<core::Timestamp> parse_time_or_ago(std::string_view flag, const std::string& value, core::Timestamp now) {
-  if (auto t = core::parse_rfc3339(value)) return *t;
-  if (auto d = core::parse_duration(value)) return now - *d;
+  if (auto t = core::parse_time_or_ago(value, now)) return *t;
   return std::unexpected(core::Error::invalid_argument(
       fmt::format("bad {} \"{}\": expected an RFC 3339 time or a duration like 7d", flag, value)));
 }

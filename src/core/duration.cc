@@ -79,4 +79,10 @@ std::string format_duration(Duration d) {
   return out;
 }
 
+std::optional<Timestamp> parse_time_or_ago(std::string_view text, Timestamp now) {
+  if (auto t = parse_rfc3339(text)) return *t;
+  if (auto d = parse_duration(text)) return now - *d;
+  return std::nullopt;
+}
+
 }  // namespace tocsin::core

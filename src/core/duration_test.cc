@@ -54,5 +54,14 @@ TEST(Duration, RoundTrips) {
   }
 }
 
+TEST(Duration, TimeOrAgo) {
+  const Timestamp now = parse_rfc3339("2026-12-04T10:00:00Z").value();
+  EXPECT_EQ(parse_time_or_ago("2026-12-01T00:00:00+01:00", now), parse_rfc3339("2026-11-30T23:00:00Z").value());
+  EXPECT_EQ(parse_time_or_ago("24h", now), parse_rfc3339("2026-12-03T10:00:00Z").value());
+  EXPECT_EQ(parse_time_or_ago("0s", now), now);
+  EXPECT_FALSE(parse_time_or_ago("yesterday", now));
+  EXPECT_FALSE(parse_time_or_ago("", now));
+}
+
 }  // namespace
 }  // namespace tocsin::core

@@ -35,16 +35,6 @@ class AuditTest : public WebhookEngineTest {
   AuditTest() : WebhookEngineTest(kStart) {}
   void SetUp() override { start_engine(kConfig); }
 
-  int64_t open(std::string instance) {
-    alerting::Alert a;
-    a.labels = core::Labels{{"alertname", "Exfiltration"}, {"incident_type", "data_breach"}, {"instance", instance}};
-    a.fingerprint = a.labels.fingerprint();
-    a.active_at = clock_.now();
-    a.updated_at = clock_.now();
-    EXPECT_TRUE(engine_->receive_alerts({a}).has_value());
-    auto list = engine_->list_incidents({}).value();
-    return list.empty() ? 0 : list.front().id;
-  }
   std::vector<store::AuditEntry> audit(store::AuditFilter filter = {}) { return engine_->list_audit(filter).value(); }
 
   // Runs `change` (which must succeed) and checks that it wrote exactly one entry, as expected.

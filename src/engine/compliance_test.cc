@@ -120,15 +120,6 @@ class ComplianceTest : public WebhookEngineTest {
  protected:
   ComplianceTest() : WebhookEngineTest(kT0) {}
   void SetUp() override { start_engine(kConfig); }
-  int64_t open(std::string instance) {
-    alerting::Alert a;
-    a.labels = core::Labels{{"alertname", "Exfiltration"}, {"incident_type", "data_breach"}, {"instance", instance}};
-    a.fingerprint = a.labels.fingerprint();
-    a.active_at = clock_.now();
-    a.updated_at = clock_.now();
-    EXPECT_TRUE(engine_->receive_alerts({a}).has_value());
-    return engine_->list_incidents({}).value().front().id;
-  }
 };
 
 // One regulator clock met, one missed, one still running, after 73 simulated hours.

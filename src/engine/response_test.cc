@@ -58,17 +58,6 @@ class ResponseTest : public WebhookEngineTest {
   ResponseTest() : WebhookEngineTest(kStart) {}
   void SetUp() override { start_engine(config_yaml(receiver_.url())); }
 
-  // Opens an incident from an alert received from outside; returns its id.
-  int64_t open(std::string instance) {
-    alerting::Alert a;
-    a.labels = core::Labels{{"alertname", "Exfiltration"}, {"incident_type", "data_breach"}, {"instance", instance}};
-    a.fingerprint = a.labels.fingerprint();
-    a.active_at = clock_.now();
-    a.updated_at = clock_.now();
-    EXPECT_TRUE(engine_->receive_alerts({a}).has_value());
-    auto list = engine_->list_incidents({}).value();
-    return list.empty() ? 0 : list.front().id;
-  }
   std::vector<std::string> kinds(int64_t id) {
     std::vector<std::string> out;
     const store::Incident inc = engine_->get_incident(id).value();

@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "alerting/alert.h"
 #include "config/loader.h"
 #include "core/simulated_clock.h"
 #include "engine/engine.h"
@@ -41,6 +43,18 @@ class WebhookEngineTest : public ::testing::Test {
     engine_ = Engine::create(std::move(options)).value();
   }
   void run_until(core::Timestamp t) { engine::run_until(*engine_, clock_, t); }
+  // Opens an incident from an alert received from outside — Exfiltration, incident_type
+  // data_breach, on `instance` — and returns the newest incident's id (0 when none opened).
+  int64_t open(std::string instance) {
+    alerting::Alert a;
+    a.labels = core::Labels{{"alertname", "Exfiltration"}, {"incident_type", "data_breach"}, {"instance", instance}};
+    a.fingerprint = a.labels.fingerprint();
+    a.active_at = clock_.now();
+    a.updated_at = clock_.now();
+    EXPECT_TRUE(engine_->receive_alerts({a}).has_value());
+    auto list = engine_->list_incidents({}).value();
+    return list.empty() ? 0 : list.front().id;
+  }
   // How many pages the receiver got on `path`.
   int pages_to(std::string_view path) {
     auto p = receiver_.paths();

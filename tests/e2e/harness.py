@@ -97,6 +97,11 @@ def on_call_candidates(t: dt.datetime, slack: dt.timedelta = dt.timedelta(second
     return {p for p in (on_call_at(t - slack), on_call_at(t), on_call_at(t + slack)) if p}
 
 
+def rfc3339(t: dt.datetime) -> str:
+    """Formats a time as RFC 3339 UTC to the second, as tocsin prints times."""
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_time(text: str) -> dt.datetime:
     """Parses an RFC 3339 timestamp (Z or offset, optional fraction)."""
     if not isinstance(text, str):

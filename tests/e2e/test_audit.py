@@ -17,13 +17,9 @@ import json
 import subprocess
 import unittest
 
-from harness import ServerTestCase, http_request, parse_time
+from harness import ServerTestCase, http_request, parse_time, rfc3339
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class AuditTest(ServerTestCase):

@@ -13,13 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import unittest
 
-from harness import RULE_FOR_SECONDS, ServerTestCase, parse_time
+from harness import RULE_FOR_SECONDS, ServerTestCase, parse_time, rfc3339
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)  # bob is on call until 09:00
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KillDuringEscalation(ServerTestCase):

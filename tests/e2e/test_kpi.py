@@ -26,7 +26,7 @@ import re
 import unittest
 import urllib.parse
 
-from harness import ServerTestCase, parse_time
+from harness import ServerTestCase, parse_time, rfc3339
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -38,10 +38,6 @@ DISK_RULE = """\
     severity: major
     labels: {incident_type: system_crash}
 """
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KpiTest(ServerTestCase):

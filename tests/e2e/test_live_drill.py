@@ -17,13 +17,9 @@ import datetime as dt
 import json
 import unittest
 
-from harness import RULE_FOR_SECONDS, ServerTestCase, on_call_at
+from harness import RULE_FOR_SECONDS, ServerTestCase, on_call_at, rfc3339
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)  # Monday 08:00: bob is on call
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def dump(obj) -> str:

@@ -15,13 +15,9 @@ import datetime as dt
 import re
 import unittest
 
-from harness import RULE_FOR_SECONDS, ServerTestCase, http_request, on_call_at, parse_time
+from harness import RULE_FOR_SECONDS, ServerTestCase, http_request, on_call_at, parse_time, rfc3339
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PostmortemTest(ServerTestCase):

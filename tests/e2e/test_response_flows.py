@@ -31,15 +31,11 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import LogsOnFailure, SmtpSink, Tocsin, WebhookReceiver, free_port, http_request, parse_time, tocsin_bin
+from harness import LogsOnFailure, SmtpSink, Tocsin, WebhookReceiver, free_port, http_request, parse_time, rfc3339, tocsin_bin
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)  # Monday; bob is on call until 09:00
 SECRET = "response-flows-secret"
 EMAILS = {"alice": "alice@example.test", "bob": "bob@example.test", "carol": "carol@example.test"}
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def starter_config(root: str, port: int, hooks: str, smtp_port: int) -> str:

@@ -16,14 +16,10 @@ import json
 import time
 import unittest
 
-from harness import PLAN_STEPS, RULE_FOR_SECONDS, ServerTestCase, on_call_at, parse_time
+from harness import PLAN_STEPS, RULE_FOR_SECONDS, ServerTestCase, on_call_at, parse_time, rfc3339
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)  # a Monday, an hour before a hand-off
 LEVEL_2_AFTER = dt.timedelta(minutes=10)
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def dump(obj) -> str:

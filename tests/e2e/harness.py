@@ -594,6 +594,18 @@ class ServerTestCase(LogsOnFailure):
             self.assertIsInstance(r.json.get("field"), str, f"{what}: expected a \"field\" naming {field!r}, got {r!r}")
             self.assertIn(field, r.json["field"], f"{what}: \"field\" should name {field!r}, got {r!r}")
 
+    def advance(self, by: str) -> dt.datetime:
+        """Moves a --simulated-clock server's clock on by `by` (e.g. "5m"); returns its new time."""
+        r = self.server.post("/api/v1/clock/advance", {"by": by})
+        self.assertEqual(r.status, 200, f"advance by {by}: {r!r}")
+        return parse_time(r.json["now"])
+
+    def act(self, path: str, body: dict) -> dict:
+        """POSTs `body` to `path`, which must answer 200; returns the JSON answer."""
+        r = self.server.post(path, body)
+        self.assertEqual(r.status, 200, f"POST {path}: {r!r}")
+        return r.json
+
     def wait_incidents(self, pred: Callable[[list[dict]], bool], timeout: float, what: str) -> list[dict]:
         last: list[Any] = [None]
 

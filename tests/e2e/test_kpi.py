@@ -44,16 +44,6 @@ class KpiTest(ServerTestCase):
     serve_args = ["--simulated-clock", rfc3339(START)]
     extra_rules = DISK_RULE
 
-    def advance(self, by: str) -> dt.datetime:
-        r = self.server.post("/api/v1/clock/advance", {"by": by})
-        self.assertEqual(r.status, 200, f"advance by {by}: {r!r}")
-        return parse_time(r.json["now"])
-
-    def act(self, path: str, body: dict) -> dict:
-        r = self.server.post(path, body)
-        self.assertEqual(r.status, 200, f"POST {path}: {r!r}")
-        return r.json
-
     def push(self, name: str, labels: dict, value: float):
         r = self.server.push([{"name": name, "labels": labels, "value": value}])
         self.assertEqual(r.status, 200, r)

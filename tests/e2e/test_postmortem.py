@@ -23,16 +23,6 @@ START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
 class PostmortemTest(ServerTestCase):
     serve_args = ["--simulated-clock", rfc3339(START)]
 
-    def advance(self, by: str) -> dt.datetime:
-        r = self.server.post("/api/v1/clock/advance", {"by": by})
-        self.assertEqual(r.status, 200, f"advance by {by}: {r!r}")
-        return parse_time(r.json["now"])
-
-    def act(self, path: str, body: dict) -> dict:
-        r = self.server.post(path, body)
-        self.assertEqual(r.status, 200, f"POST {path}: {r!r}")
-        return r.json
-
     def test_draft_from_api_and_cli_agree_and_state_the_facts(self):
         s = self.server
         r = s.push([{"name": "system_load", "labels": {"service": "api", "instance": "h1"}, "value": 0.97}])

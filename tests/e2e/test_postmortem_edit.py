@@ -24,16 +24,6 @@ START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
 class PostmortemEditTest(ServerTestCase):
     serve_args = ["--simulated-clock", rfc3339(START)]
 
-    def advance(self, by: str) -> dt.datetime:
-        r = self.server.post("/api/v1/clock/advance", {"by": by})
-        self.assertEqual(r.status, 200, f"advance by {by}: {r!r}")
-        return parse_time(r.json["now"])
-
-    def act(self, path: str, body: dict) -> dict:
-        r = self.server.post(path, body)
-        self.assertEqual(r.status, 200, f"POST {path}: {r!r}")
-        return r.json
-
     def metric(self, name: str) -> float:
         text = http_request("GET", self.server.url("/metrics")).text
         m = re.search(rf"^{name} (\S+)$", text, re.M)

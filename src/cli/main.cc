@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "cli/backup_command.h"
 #include "cli/bayes_command.h"
 #include "cli/commands.h"
 #include "cli/detect_command.h"
@@ -240,6 +241,13 @@ int main(int argc, char** argv) {
   action_items->add_flag("--overdue", aic.overdue, "Only open items past their due time");
   action_items->add_flag("--json", aic.json, "Print what GET /api/v1/action-items answers");
   action_items->callback([&] { exit_code = tocsin::cli::run_report_action_items(aic); });
+
+  tocsin::cli::BackupCommand backup;
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "Copy a server's store (and its ack key and detector snapshots) into a new directory; safe while it runs");
+  backup_cmd->add_option("--config", backup.config, "The tocsin.yaml whose server.data_dir to back up")->required();
+  backup_cmd->add_option("--out", backup.out, "A new (or empty) directory for the backup")->required();
+  backup_cmd->callback([&] { exit_code = tocsin::cli::run_backup(backup); });
 
   tocsin::cli::IncidentCommand inc;
   inc.server = env_or("TOCSIN_SERVER", "http://127.0.0.1:8470");

@@ -2,7 +2,7 @@
 // keyboard shortcuts, and the poll that keeps the visible page live (every 2.5 s while the tab is
 // visible; at once when it becomes visible again). Pages live in their own modules; each is a
 // function (main, params, query) returning {refresh(), destroy?()}.
-import { get, actor, setActor, syncClock, h, errorBox } from './lib.js';
+import { get, actor, setActor, syncClock, h, errorBox, loadSession, signIn, signOut, session } from './lib.js';
 import { incidentList, incidentDetail } from './incidents.js';
 import { postmortemPage, actionItemsPage } from './postmortem.js';
 import { alertsPage, silencesPage } from './alerts.js';
@@ -62,6 +62,7 @@ function schedule() {
 }
 
 async function route() {
+  if (signInShown) return;
   const hash = location.hash.replace(/^#/, '') || '/';
   const [path, qs] = hash.split('?');
   const query = new URLSearchParams(qs || '');
@@ -84,8 +85,61 @@ async function route() {
   main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, 'No page at ', h('code', {}, hash), '. ', h('a', { href: '#/incidents' }, 'Incidents')));
 }
 
+// ---- signing in ------------------------------------------------------------------------------
+// Shown instead of the page when the server wants credentials (auth on, no session, or it
+// expired); signing in brings back the page that was asked for.
+let signInShown = false;
+function showSignIn(message) {
+  if (signInShown) return;
+  signInShown = true;
+  clearTimeout(timer);
+  if (view?.destroy) view.destroy();
+  view = null;
+  renderSessionTools();
+  const token = h('input', { type: 'password', id: 'signin-token', name: 'token', autocomplete: 'current-password', required: true });
+  const error = h('p', { class: 'error', role: 'alert', id: 'signin-error' }, message || '');
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  const form = h('form', { class: 'signin', onsubmit: async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      await signIn(token.value);
+      signInShown = false;
+      renderSessionTools();
+      loadPeople();
+      await route();
+    } catch (err) {
+      error.textContent = String(err);
+      token.select();
+    } finally {
+      button.disabled = false;
+    }
+  } },
+  h('label', { for: 'signin-token' }, 'API token'), token,
+  h('p', { class: 'muted' }, 'A token of ', h('code', {}, 'auth.tokens'), ' in tocsin.yaml. Viewers can look; responders and admins can act.'),
+  button, error);
+  main.replaceChildren(h('h1', {}, 'Sign in'), form);
+  token.focus();
+}
+
+function renderSessionTools() {
+  const el = document.getElementById('session');
+  if (!el) return;
+  if (!session) { el.replaceChildren(); return; }
+  el.replaceChildren(
+    h('span', { class: 'who', title: `signed in until ${session.expires_at || '?'}` }, `${session.name} (${session.role})`),
+    h('button', { type: 'button', class: 'ghost', id: 'signout', onclick: async () => {
+      await signOut();
+      showSignIn('Signed out.');
+    } }, 'Sign out'));
+}
+
 // ---- "You are" ----------------------------------------------------------------------------
+let peopleLoaded = false;
 async function loadPeople() {
+  if (peopleLoaded) return;
+  peopleLoaded = true;
   const select = document.getElementById('actor');
   let people = [];
   try {
@@ -160,5 +214,11 @@ document.addEventListener('visibilitychange', () => { if (document.visibilitySta
 window.addEventListener('hashchange', route);
 // Pages ask for an immediate refresh after a write, so the result shows without waiting a poll.
 window.addEventListener('tocsin:refresh', () => refresh());
-loadPeople();
-route();
+window.addEventListener('tocsin:signin', () => showSignIn('Your session has ended: sign in again.'));
+(async () => {
+  const state = await loadSession();
+  renderSessionTools();
+  if (state === 'needed') { showSignIn(''); return; }
+  loadPeople();
+  route();
+})();

@@ -59,6 +59,9 @@ export class ApiError extends Error {
 // ({"error", "field"}, or the Alertmanager API's JSON string).
 export async function api(method, path, body) {
   const init = { method, headers: { Accept: 'application/json' } };
+  // A signed-in session's cookie goes with every request by itself; a write must also prove it
+  // comes from this page, not from another site riding on the cookie (CSRF).
+  if (method !== 'GET' && session?.csrf_token) init.headers['X-CSRF-Token'] = session.csrf_token;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -73,12 +76,39 @@ export async function api(method, path, body) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!res.ok) {
+    // The session expired or was signed out elsewhere: the shell shows the sign-in form.
+    if (res.status === 401 && path !== SESSION_PATH) window.dispatchEvent(new CustomEvent('tocsin:signin'));
     if (data && typeof data === 'object' && data.error) throw new ApiError(res.status, data.error, data.field);
     throw new ApiError(res.status, typeof data === 'string' && data ? data : `HTTP ${res.status}`);
   }
   return data;
 }
 export const get = (path) => api('GET', path);
+
+// ---- signing in (docs/ui.md#signing-in) --------------------------------------------------------
+
+// With auth configured, the UI signs in with an API token: POST /api/v1/session checks it, sets
+// an HttpOnly session cookie (the page never sees it) and answers who this is, with the CSRF
+// token that writes send back. Kept in memory only: a reload asks GET /api/v1/session again.
+const SESSION_PATH = '/api/v1/session';
+export let session = null;  // {name, role, csrf_token, expires_at} while signed in
+// 'on' (signed in), 'needed' (auth on, not signed in), 'off' (the server has no auth).
+export async function loadSession() {
+  try {
+    session = await get(SESSION_PATH);
+    return 'on';
+  } catch (e) {
+    session = null;
+    return e instanceof ApiError && e.status === 401 ? 'needed' : 'off';
+  }
+}
+export async function signIn(token) {
+  session = await api('POST', SESSION_PATH, { token });
+  return session;
+}
+export async function signOut() {
+  try { await api('DELETE', SESSION_PATH); } finally { session = null; }
+}
 
 // ---- who acts -------------------------------------------------------------------------------
 

@@ -5,42 +5,12 @@
 // see the timeline update live → note → silence create / bad input / expire → the other pages →
 // postmortem → KPIs. Screenshots (light, dark; desktop, phone) go to TOCSIN_UI_ARTIFACTS.
 // Each step prints "ok", "FAIL" or "SKIP" with its reason; any FAIL exits 1.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { BASE, step, check, api, launch, checkClean, finish } from './browser.mjs';
 
-const BASE = process.env.TOCSIN_URL;
 const OUT = process.env.TOCSIN_UI_ARTIFACTS || 'ui-artifacts';
-const PROFILE = process.env.TOCSIN_UI_PROFILE || mkdtempSync(join(tmpdir(), 'tocsin-ui-profile-'));
-if (!BASE) {
-  console.error('TOCSIN_URL is not set: run through run_ui_test.py');
-  process.exit(2);
-}
 mkdirSync(OUT, { recursive: true });
-
-let failures = 0;
-const t0 = Date.now();
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    const note = await fn();
-    if (note && note.skip) console.log(`SKIP ${name}: ${note.skip}`);
-    else console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failures += 1;
-    console.log(`FAIL ${name}: ${e.stack || e}`);
-  }
-}
-function check(cond, what) { if (!cond) throw new Error(what); }
-
-async function api(method, path, body) {
-  const res = await fetch(BASE + path, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, json, text };
-}
 
 // ---- an incident, through the API ----------------------------------------------------------
 const push = await api('POST', '/api/v1/push', [
@@ -55,29 +25,8 @@ const ID = incidents[0].id;
 const incident = async () => (await api('GET', `/api/v1/incidents/${ID}`)).json;
 
 // ---- the browser ---------------------------------------------------------------------------
-const context = await chromium.launchPersistentContext(PROFILE, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,  // playwright passes --headless
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 900 },
-  colorScheme: 'light',
-  timezoneId: 'UTC',
-  locale: 'en-GB',
-});
-context.setDefaultTimeout(8000);
-const page = context.pages()[0] || await context.newPage();
-const errors = [];
-const foreign = [];
-page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-page.on('console', (m) => {
-  // A 4xx from the API logs "Failed to load resource": that is expected where the test provokes one.
-  if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
-});
-page.on('request', (r) => {
-  const url = r.url();
-  if (!url.startsWith(BASE) && !url.startsWith('data:') && !url.startsWith('about:')) foreign.push(url);
-});
+const browser = await launch();
+const { context, page } = browser;
 const shot = (name) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: false });
 const text = (sel) => page.locator(sel).innerText();
 
@@ -486,12 +435,5 @@ await step('? opens the shortcuts, Escape closes them; t switches the theme', as
   check(await page.evaluate(() => document.documentElement.dataset.theme) === undefined, 't did not come back to automatic');
 });
 
-await step('offline and clean: no request left the server, no script error', async () => {
-  check(foreign.length === 0, `requests to other origins: ${foreign.join(', ')}`);
-  const unique = [...new Set(errors)];
-  check(unique.length === 0, `${errors.length} error(s):\n${unique.slice(0, 5).map((e) => e.slice(0, 300)).join('\n')}`);
-});
-
-await context.close();
-console.log(`${failures ? 'FAILED' : 'passed'}: ${failures} failure(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
-process.exit(failures ? 1 : 0);
+await checkClean(browser);
+await finish(context, OUT);

@@ -4,11 +4,11 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 
 #include "api/alert_list_scanner.h"
 #include "api/router.h"
+#include "core/regex.h"
 #include "core/utf8.h"
 
 namespace tocsin::api {
@@ -295,19 +295,17 @@ Response AlertmanagerApi::get_alerts(const Request& request) {
   for (const auto* p : {&active, &silenced, &inhibited, &unprocessed}) {
     if (!*p) return from_error(p->error());
   }
-  std::optional<std::regex> receiver;
+  std::optional<core::Regex> receiver;
   if (auto it = request.query.find("receiver"); it != request.query.end()) {
-    try {
-      receiver.emplace("^(?:" + it->second + ")$");
-    } catch (const std::regex_error&) {
-      return bad("bad regular expression", "receiver");
-    }
+    auto re = core::Regex::compile(it->second);  // anchored, as Alertmanager's ^(?:re)$
+    if (!re) return bad(re.error().message(), "receiver");
+    receiver = std::move(*re);
   }
   json out = json::array();
   for (const auto& s : engine_.alert_statuses()) {
     if (!core::matches_all(*matchers, s.alert.labels)) continue;
     if (receiver && std::none_of(s.receivers.begin(), s.receivers.end(),
-                                 [&](const std::string& r) { return std::regex_match(r, *receiver); })) {
+                                 [&](const std::string& r) { return receiver->full_match(r); })) {
       continue;
     }
     if (s.state == alerting::AlertStatus::State::kActive && !*active) continue;

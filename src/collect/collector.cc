@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <regex>
-
 #include "core/log.h"
+#include "core/regex.h"
 #include "ingest/exposition.h"
 
 namespace tocsin::collect {
@@ -105,11 +104,8 @@ void Collector::probe(const config::ProbeConfig& pc, core::Timestamp now) {
       const bool status_ok = pc.expect_status ? r.status == pc.expect_status : (r.status >= 200 && r.status < 300);
       bool body_ok = true;
       if (!pc.body_match.empty()) {
-        try {
-          body_ok = std::regex_search(r.body, std::regex(pc.body_match));
-        } catch (const std::regex_error&) {
-          body_ok = false;  // validated at load; a failure here means no match
-        }
+        auto re = core::Regex::compile(pc.body_match);
+        body_ok = re && re->search(r.body);  // validated at load; a failure here means no match
       }
       success = status_ok && body_ok;
       samples.push_back(make("probe_http_status_code", labels, r.status, now));

@@ -8,13 +8,13 @@
 #include <cctype>
 #include <fstream>
 #include <initializer_list>
-#include <regex>
 #include <map>
 
 #include "config/yaml_reader.h"
 #include "core/duration.h"
 #include "core/labels.h"
 #include "core/matcher.h"
+#include "core/regex.h"
 
 namespace tocsin::config {
 namespace {
@@ -822,11 +822,7 @@ class Parser : yaml::Reader {
       if (const Node* f = m.find("expect_status")) p.expect_status = TOCSIN_TRY(integer(*f, 100, 599));
       if (const Node* f = m.find("body_match")) {
         p.body_match = TOCSIN_TRY(string(*f));
-        try {
-          std::regex re(p.body_match);
-        } catch (const std::regex_error& e) {
-          return std::unexpected(error(*f, fmt::format("bad regex \"{}\": {}", p.body_match, e.what())));
-        }
+        if (auto re = core::Regex::compile(p.body_match); !re) return std::unexpected(error(*f, re.error().message()));
       }
       probes.push_back(std::move(p));
     }

@@ -95,58 +95,6 @@ struct Cursor {
 };
 
 
-// A repetition operator applied to a repetition ("a+*", "(x)*+"), which Prometheus' RE2 refuses
-// ("invalid nested repetition operator"). std::regex accepts it, and matching then backtracks
-// exponentially in the nesting: "~+*++++++++++c0e" against "" ran for minutes (found by
-// fuzz/selector_fuzz.cc), which a silence or an API filter could do to the server. Returns the
-// offending operators, or an empty view. A lazy "?" right after a repetition is not nesting.
-std::string_view nested_repetition(std::string_view re) {
-  bool in_class = false;
-  size_t prev = std::string_view::npos;  // start of the repetition operator just before, if any
-  bool prev_lazy = false;
-  for (size_t i = 0; i < re.size(); ++i) {
-    const char c = re[i];
-    if (c == '\\') {
-      ++i;
-      prev = std::string_view::npos;
-      continue;
-    }
-    if (in_class) {
-      if (c == ']') in_class = false;
-      continue;
-    }
-    size_t end = i + 1;  // one past the operator
-    if (c == '{') {
-      size_t j = i + 1;
-      while (j < re.size() && (std::isdigit(static_cast<unsigned char>(re[j])) || re[j] == ',')) ++j;
-      if (j == i + 1 || j >= re.size() || re[j] != '}') {
-        prev = std::string_view::npos;
-        continue;  // not a repetition: a literal brace
-      }
-      end = j + 1;
-    } else if (c != '*' && c != '+' && c != '?') {
-      if (c == '[') {
-        in_class = true;
-        if (i + 1 < re.size() && re[i + 1] == '^') ++i;
-        if (i + 1 < re.size() && re[i + 1] == ']') ++i;  // a leading ] is a literal
-      }
-      prev = std::string_view::npos;
-      continue;
-    }
-    if (prev != std::string_view::npos) {
-      if (c == '?' && !prev_lazy) {
-        prev_lazy = true;
-        continue;
-      }
-      return re.substr(prev, end - prev);
-    }
-    prev = i;
-    prev_lazy = false;
-    i = end - 1;
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<Matcher> Matcher::create(std::string name, MatchOp op, std::string value) {
@@ -157,17 +105,7 @@ Result<Matcher> Matcher::create(std::string name, MatchOp op, std::string value)
   m.name_ = std::move(name);
   m.op_ = op;
   m.value_ = std::move(value);
-  if (op == MatchOp::kRegex || op == MatchOp::kNotRegex) {
-    if (auto nested = nested_repetition(m.value_); !nested.empty()) {
-      return std::unexpected(Error::invalid_argument(
-          fmt::format("bad regex \"{}\": invalid nested repetition operator \"{}\"", m.value_, nested)));
-    }
-    try {
-      m.regex_ = std::make_shared<const std::regex>(m.value_, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return std::unexpected(Error::invalid_argument(fmt::format("bad regex \"{}\": {}", m.value_, e.what())));
-    }
-  }
+  if (op == MatchOp::kRegex || op == MatchOp::kNotRegex) m.regex_ = TOCSIN_TRY(Regex::compile(m.value_));
   return m;
 }
 
@@ -210,8 +148,8 @@ bool Matcher::matches(std::string_view value) const {
   switch (op_) {
     case MatchOp::kEqual: return value == value_;
     case MatchOp::kNotEqual: return value != value_;
-    case MatchOp::kRegex: return std::regex_match(value.begin(), value.end(), *regex_);
-    case MatchOp::kNotRegex: return !std::regex_match(value.begin(), value.end(), *regex_);
+    case MatchOp::kRegex: return regex_->full_match(value);
+    case MatchOp::kNotRegex: return !regex_->full_match(value);
   }
   return false;
 }

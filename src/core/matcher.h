@@ -1,16 +1,16 @@
 // Label matchers in Alertmanager / PromQL syntax: name="v", name!="v", name=~"re", name!~"re".
-// Regexes are fully anchored, as in Prometheus. A matcher against a missing label sees "".
+// Regexes are RE2 (Go) syntax, fully anchored, as in Prometheus. A matcher against a missing label sees "".
 // Selectors are PromQL instant-vector selectors: `metric{a="b"}`, `{__name__=~"x.*"}`, `metric`.
 // Thread-safety: immutable after parsing; matches() is const and safe to share.
 #pragma once
 
-#include <memory>
-#include <regex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/labels.h"
+#include "core/regex.h"
 #include "core/result.h"
 
 namespace tocsin::core {
@@ -35,7 +35,7 @@ class Matcher {
   std::string name_;
   MatchOp op_ = MatchOp::kEqual;
   std::string value_;
-  std::shared_ptr<const std::regex> regex_;  // for kRegex / kNotRegex
+  std::optional<Regex> regex_;  // for kRegex / kNotRegex
 };
 
 bool matches_all(const std::vector<Matcher>& matchers, const Labels& labels);

@@ -32,16 +32,16 @@ TEST(Matcher, RejectsBadInput) {
   }
 }
 
-// std::regex backtracks exponentially on nested repetition: r!~"~+*++++++++++c0e" against ""
-// ran for minutes (found by fuzz/selector_fuzz.cc). Refused, as Prometheus' RE2 refuses it.
+// Nested repetition made std::regex backtrack exponentially: r!~"~+*++++++++++c0e" against ""
+// ran for minutes (found by fuzz/selector_fuzz.cc). RE2 refuses it, as Prometheus does.
 TEST(Matcher, RefusesNestedRepetitionLikeRe2) {
   for (std::string_view re : {"a**", "a+*", "~+*++++++++++c0e", "(x+)*+", "a{2}{3}", "a+?*", "a???"}) {
     auto m = Matcher::create("r", MatchOp::kNotRegex, std::string(re));
     ASSERT_FALSE(m.has_value()) << re;
-    EXPECT_NE(m.error().message().find("invalid nested repetition operator"), std::string::npos) << m.error().message();
+    EXPECT_NE(m.error().message().find("bad repetition operator"), std::string::npos) << m.error().message();
   }
   EXPECT_EQ(Matcher::parse("r!~\"a+*\"").error().message(),
-            "bad matcher \"r!~\"a+*\"\": bad regex \"a+*\": invalid nested repetition operator \"+*\"");
+            "bad matcher \"r!~\"a+*\"\": bad regex \"a+*\": bad repetition operator: +*");
   for (std::string_view re : {"a+?", ".*?x", "x??", "a{2}?", "(x+)*", "[*+]+", "\\++", "(?:a|b)+", "[]*]*", "5.."}) {
     auto m = Matcher::create("r", MatchOp::kRegex, std::string(re));
     EXPECT_TRUE(m.has_value()) << re << ": " << m.error().message();

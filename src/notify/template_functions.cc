@@ -7,7 +7,8 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
-#include <regex>
+
+#include "core/regex.h"
 
 namespace tocsin::notify::template_functions {
 
@@ -357,90 +358,19 @@ Result<TemplateValue> fn_printf(Args args) {
   return out;
 }
 
-// Go's regexp replacement syntax ($1, ${1}, $$) in ECMAScript's ($01, $$). Named groups are not
-// supported by std::regex, so $name expands to nothing, as Go does for an unknown name.
-std::string ecmascript_replacement(std::string_view go) {
-  std::string out;
-  for (size_t i = 0; i < go.size(); ++i) {
-    if (go[i] != '$') {
-      out += go[i];
-      continue;
-    }
-    if (i + 1 < go.size() && go[i + 1] == '$') {
-      out += "$$";
-      ++i;
-      continue;
-    }
-    std::string_view name;
-    size_t end = i + 1;
-    if (end < go.size() && go[end] == '{') {
-      const size_t close = go.find('}', end);
-      if (close == std::string_view::npos) {
-        out += "$$";
-        continue;
-      }
-      name = go.substr(end + 1, close - end - 1);
-      end = close + 1;
-    } else {
-      while (end < go.size() && is_alnum(go[end])) ++end;
-      name = go.substr(i + 1, end - i - 1);
-    }
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_alnum)) {
-      out += "$$";  // not a reference: a literal '$'
-      continue;
-    }
-    int group = 0;
-    const auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size(), group);
-    if (ec == std::errc() && ptr == name.data() + name.size() && group < 100) out += fmt::format("${:02}", group);
-    i = end - 1;
-  }
-  return out;
-}
-
-// libstdc++'s regex matcher recurses once or more per input character, so a long text can overflow
-// the stack (a 16 KiB text does with "(a|b)*" on an 8 MiB stack). Longer texts are an error.
-constexpr size_t kMaxRegexText = 4096;
-
-Status check_regex_text(const std::string& text) {
-  if (text.size() <= kMaxRegexText) return core::ok();
-  return std::unexpected(Error::invalid_argument(
-      fmt::format("text of {} bytes is too long for a regular expression (at most {})", text.size(), kMaxRegexText)));
-}
-
-Result<std::regex> compile_regex(const std::string& pattern) {
-  try {
-    return std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return std::unexpected(
-        Error::invalid_argument(fmt::format("bad regular expression \"{}\": {}", pattern, e.what())));
-  }
-}
-
 // Alertmanager's reReplaceAll PATTERN REPLACEMENT TEXT.
 Result<TemplateValue> fn_re_replace_all(Args args) {
   const std::string pattern = TOCSIN_TRY(text_arg(args[0], "the pattern"));
   const std::string replacement = TOCSIN_TRY(text_arg(args[1], "the replacement"));
   const std::string text = TOCSIN_TRY(text_arg(args[2], "the text"));
-  TOCSIN_RETURN_IF_ERROR(check_regex_text(text));
-  const std::regex re = TOCSIN_TRY(compile_regex(pattern));
-  try {
-    return std::regex_replace(text, re, ecmascript_replacement(replacement));
-  } catch (const std::regex_error& e) {
-    return fail(fmt::format("regular expression \"{}\": {}", pattern, e.what()));
-  }
+  return TOCSIN_TRY(core::Regex::compile(pattern)).replace_all(text, replacement);
 }
 
 // Alertmanager's match PATTERN TEXT (unanchored, as Go's regexp.MatchString).
 Result<TemplateValue> fn_match(Args args) {
   const std::string pattern = TOCSIN_TRY(text_arg(args[0], "the pattern"));
   const std::string text = TOCSIN_TRY(text_arg(args[1], "the text"));
-  TOCSIN_RETURN_IF_ERROR(check_regex_text(text));
-  const std::regex re = TOCSIN_TRY(compile_regex(pattern));
-  try {
-    return std::regex_search(text, re);
-  } catch (const std::regex_error& e) {
-    return fail(fmt::format("regular expression \"{}\": {}", pattern, e.what()));
-  }
+  return TOCSIN_TRY(core::Regex::compile(pattern)).search(text);
 }
 
 constexpr std::array kFunctions = {

@@ -28,12 +28,14 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
+import http.server
 import json
 import os
 import random
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -58,7 +60,10 @@ LADDER_SECONDS = REPEAT_EVERY * (PASSES - 1) + max(after for after, _ in LEVELS.
 DUE_SLACK = 1.5
 SAMPLE_THRESHOLD = 0.97
 SAMPLES_PER_SERIES = 400  # a new series ("chunk") after this many, so no series is thinned (1000)
+STARTUP_KILL_SHARE = 0.1  # restarts that are first killed 0–200 ms after the process starts
+RETRIES_SETTLE = 180.0    # seconds the end waits for pages still waiting for a retry
 SHUTDOWN_KILL_SHARE = 0.1  # kills that are a SIGTERM and, 0–50 ms into the shutdown, a SIGKILL
+KILL_STAMP_SLACK = 1.0     # seconds a delivery's arrival stamp may trail the kill of its sender
 RECENT_WINDOW = 5.0       # seconds before a kill whose writes are checked right after the restart
 
 
@@ -120,6 +125,63 @@ steps:
     return path
 
 
+class FlakyReceiver:
+    """Records every webhook POST (harness.Received); answers a seeded random share of them with
+    HTTP 500 instead (kept in `refused`), so that pages wait for their retries across kills."""
+
+    def __init__(self, fail_share: float, seed: int):
+        self.records: list[harness.Received] = []
+        self.refused: list[harness.Received] = []
+        self.fail_share = fail_share
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    return  # cut off by a kill: not a delivery
+                try:
+                    parsed = json.loads(body) if body else None
+                except ValueError:
+                    parsed = None
+                rec = harness.Received(self.path, dict(self.headers.items()), body, parsed, time.time())
+                with receiver.lock:
+                    refuse = receiver.rng.random() < receiver.fail_share
+                    (receiver.refused if refuse else receiver.records).append(rec)
+                status = 500 if refuse else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = harness._RecorderServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        # tocsin killed with a kept-alive connection open: the read fails; expected.
+        self.server.handle_error = lambda request, address: None
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def snapshot(self) -> list[harness.Received]:
+        with self.lock:
+            return list(self.records)
+
+    def describe(self) -> str:
+        with self.lock:
+            return "\n".join(f"  POST {r.path} id {r.headers.get('X-Tocsin-Notification-Id')}" for r in self.records)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def rfc3339_ms(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -145,7 +207,7 @@ class Acked:
 
 class Chaos:
     def __init__(self, binary: str, kills: int, seed: int, min_delay: float, max_delay: float,
-                 keep: bool, log=print):
+                 keep: bool, log=print, fail_share: float = 0.1):
         self.kills = kills
         self.rng = random.Random(seed)
         self.seed = seed
@@ -153,9 +215,7 @@ class Chaos:
         self.keep = keep
         self.log = log
         self.tmp = tempfile.mkdtemp(prefix="tocsin-chaos-")
-        self.receiver = harness.WebhookReceiver()
-        # tocsin killed with a kept-alive connection open: the receiver's read fails; expected.
-        self.receiver.server.handle_error = lambda request, address: None
+        self.receiver = FlakyReceiver(fail_share, seed)
         self.port = harness.free_port()
         self.config_path = write_chaos_config(self.tmp, self.port, self.receiver.url)
         self.server = harness.Tocsin(self.config_path, self.port, binary=binary)
@@ -168,6 +228,8 @@ class Chaos:
         self.checked_after_restart: collections.Counter = collections.Counter()
         self.restart_seconds: list[float] = []
         self.kills_during_shutdown = 0
+        self.kills_during_startup = 0  # extra kills, on top of `kills`
+        self.startup_kill_times: list[float] = []  # a process killed there may have sent pages already
         self.rule_alerts_checked = 0
         self.shutdowns_finished = 0  # of those, how many had exited cleanly before the SIGKILL
 
@@ -197,6 +259,36 @@ class Chaos:
             return harness.http_json("GET", self.server.url(path), timeout=20)
         except (urllib.error.URLError, OSError) as e:
             return harness.Response(0, None, str(e))
+
+    def spawn_and_kill(self, after: float) -> None:
+        """Starts the server and SIGKILLs it `after` seconds later, whatever it is doing then
+        (opening the store, replaying the sample log, or serving already)."""
+        with open(self.server.log_path, "ab") as log:
+            log.write(f"\n===== start killed after {after:.3f} s\n".encode())
+            log.flush()
+            proc = subprocess.Popen([self.server.binary, "serve", "--config", self.config_path],
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        time.sleep(after)
+        proc.kill()
+        proc.wait()
+        self.startup_kill_times.append(time.time())
+
+    def pending_notifications(self) -> int | None:
+        """Notifications of incidents not yet sent and not given up, from tocsin.db (read-only:
+        WAL lets a reader in beside the server). None when it cannot be read."""
+        try:
+            db = sqlite3.connect(f"file:{os.path.join(self.tmp, 'data', 'tocsin.db')}?mode=ro", uri=True, timeout=5)
+            try:
+                return db.execute("SELECT count(*) FROM notifications WHERE status = 'pending' "
+                                  "AND incident_id IS NOT NULL").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+
+    def wait_for_deliveries(self, timeout: float) -> None:
+        """Until no page waits for a retry (receivers' 500s back off 5 s, 10 s, 20 s, …)."""
+        harness.wait_until(lambda: self.pending_notifications() == 0, timeout, interval=0.5)
 
     # -- writers ----------------------------------------------------------------------------
     def send(self, kind: str, method: str, path: str, payload=None, raw: bytes | None = None,
@@ -435,9 +527,7 @@ class Chaos:
             notes_by_step[key].append((nid, target, address, status))
             by_id[nid] = (key, target, address, status)
         # The receiver's view: each delivery names its notification (X-Tocsin-Notification-Id).
-        # A POST cut off by a kill (fewer body bytes than announced) is not a delivery.
-        deliveries = [rec for rec in self.receiver.snapshot() if rec.path != "/route"
-                      and rec.json is not None and len(rec.body) == int(rec.headers.get("Content-Length", -1))]
+        deliveries = [rec for rec in self.receiver.snapshot() if rec.path != "/route"]
         received: collections.Counter = collections.Counter()
         without_id = 0
         for rec in deliveries:
@@ -498,11 +588,13 @@ class Chaos:
         arrivals: dict[int, list[float]] = collections.defaultdict(list)
         for rec in deliveries:
             arrivals[int(rec.headers.get("X-Tocsin-Notification-Id", 0))].append(rec.at)
-        kills = [e for _, e in self.up]
+        kills = [e for _, e in self.up] + self.startup_kill_times
         for nid in redelivered:
             times = sorted(arrivals[nid])
             for a, b in zip(times, times[1:]):
-                if not any(a <= k <= b for k in kills):
+                # The receiver stamps a POST when its thread has read it, which on a loaded
+                # machine can be a little after the kill of the process that sent it.
+                if not any(a - KILL_STAMP_SLACK <= k <= b for k in kills):
                     doubled.append(f"notification {nid}: delivered at {rfc3339_ms(a)} and again at {rfc3339_ms(b)} "
                                    "with no kill in between")
         delays.sort()
@@ -537,6 +629,9 @@ class Chaos:
             else:
                 self.kill_server()
             killed_at = self.up[-1][1]
+            if self.rng.random() < STARTUP_KILL_SHARE:
+                self.kills_during_startup += 1
+                self.spawn_and_kill(self.rng.uniform(0, 0.2))
             self.start_server()
             self.check_after_restart(killed_at)
             if (k + 1) % 10 == 0 or k + 1 == self.kills:
@@ -546,6 +641,7 @@ class Chaos:
         for t in threads:
             t.join(30)
         time.sleep(LADDER_SECONDS + 4 * DUE_SLACK)
+        self.wait_for_deliveries(timeout=RETRIES_SETTLE)
         self.check_alerts()
         self.check_samples()
         self.check_incident_writes()
@@ -567,6 +663,8 @@ class Chaos:
                             "note": len(a.notes), "ack": len(a.acks)}
         result = {
             "kills": self.kills, "kills_during_shutdown": self.kills_during_shutdown,
+            "extra_kills_during_startup": self.kills_during_startup,
+            "pages_refused_500": len(self.receiver.refused), "fail_share": self.receiver.fail_share,
             "shutdowns_finished_before_the_kill": self.shutdowns_finished, "seed": self.seed, "delay_seconds": [self.min_delay, self.max_delay],
             "incidents": len(incidents),
             "acknowledged": acked_counts,
@@ -606,7 +704,7 @@ def print_summary(r: dict, out=sys.stdout) -> None:
     a = r["acknowledged"]
     out.write(f"kills: {r['kills']} (seed {r['seed']}, uniform {r['delay_seconds'][0]}–{r['delay_seconds'][1]} s apart; "
               f"{r['kills_during_shutdown']} in a SIGTERM shutdown, {r['shutdowns_finished_before_the_kill']} of them "
-              f"finished before the SIGKILL)"
+              f"finished before the SIGKILL; plus {r['extra_kills_during_startup']} kills 0–200 ms into a start)"
               f", restart to /readyz: mean {r['restart_seconds']['mean']} s, max {r['restart_seconds']['max']} s\n")
     out.write("acknowledged writes: " + ", ".join(f"{k} {v}" for k, v in a.items()) + "\n")
     out.write("losses: " + (", ".join(f"{k} {v}" for k, v in r["losses"].items()) or "none") + "\n")
@@ -614,6 +712,8 @@ def print_summary(r: dict, out=sys.stdout) -> None:
         for d in details:
             out.write(f"  {kind}: {d}\n")
     out.write(f"incidents: {r['incidents']}, ladder steps due: {r['due_steps']}, notifications: {r['notifications']}\n")
+    out.write(f"receiver answered {r['pages_refused_500']} page POSTs with HTTP 500 (share {r['fail_share']}): "
+              "retried\n")
     out.write(f"pages sent: {r['pages_sent']}, pages lost: {r['pages_lost']}, pages doubled: {r['pages_doubled']}, "
               f"redeliveries: {r['redeliveries']} (same notification id delivered again)\n")
     d = r["page_delay_seconds"]
@@ -635,13 +735,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-delay", type=float, default=3.0, help="longest time between a restart and the next kill, s")
     p.add_argument("--binary", default=os.environ.get("TOCSIN_BIN", os.path.join(REPO, "build", "src", "cli", "tocsin")),
                    help="the tocsin binary (default $TOCSIN_BIN, else build/src/cli/tocsin)")
+    p.add_argument("--fail-share", type=float, default=0.1,
+                   help="share of page POSTs the receiver answers with HTTP 500, to be retried (default 0.1)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (config, data, server log)")
     args = p.parse_args(argv)
-    if args.kills < 1 or not 0 < args.min_delay <= args.max_delay:
-        p.error("--kills must be at least 1 and 0 < --min-delay <= --max-delay")
+    if args.kills < 1 or not 0 < args.min_delay <= args.max_delay or not 0 <= args.fail_share < 1:
+        p.error("--kills must be at least 1, 0 < --min-delay <= --max-delay, and 0 <= --fail-share < 1")
     chaos = Chaos(args.binary, args.kills, args.seed, args.min_delay, args.max_delay, args.keep,
-                  log=lambda m: print(m, file=sys.stderr, flush=True))
+                  log=lambda m: print(m, file=sys.stderr, flush=True), fail_share=args.fail_share)
     try:
         result = chaos.run()
     finally:

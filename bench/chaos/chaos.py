@@ -1,24 +1,26 @@
 """Crash safety under load: SIGKILL `tocsin serve` at random moments while clients write, and
 check that every write that got a 2xx survived and that every due page went out exactly once.
 
-Python 3, standard library only; it reuses tests/e2e/harness.py (the server process, the
-recording webhook receiver, remote_write bodies). `bench/chaos/run --help` for the options;
+Python 3, standard library only; it reuses tests/e2e/harness.py (the server process, free
+ports, remote_write bodies). `bench/chaos/run --help` for the options;
 docs/benchmarks.md ("Crash safety under load") for what is measured and the figures.
 
 What runs:
   - one `tocsin serve` on SQLite in a temporary data dir, real clock, with a plan whose escalation
     pages alice, bob and carol (webhooks to the receiver below) 0 s, 1 s and 2 s after an incident
     opens, and once more 4 s later (a second pass), and a rule on the pushed samples;
-  - a recording webhook receiver (in this process, so it keeps running across kills);
+  - a recording webhook receiver (in this process, so it keeps running across kills) that
+    answers a seeded share of pages with HTTP 500, so that they wait for retries;
   - writers: Alertmanager v2 alert posts (new alerts, each opening an incident, and re-sends with
     a later endsAt), samples (POST /api/v1/push and remote_write), notes and acknowledgements;
   - the killer: waits a uniform random delay (seeded), SIGKILLs the server, restarts it on the
-    same data dir and waits for /readyz, N times.
+    same data dir and waits for /readyz, N times; some kills land in a SIGTERM shutdown, and
+    some restarts are killed within 200 ms of starting.
 
 What is checked:
   - after every restart: the alerts (all of them: one GET), and the samples, notes and
     acknowledgements acknowledged in the seconds before the kill (the writes most at risk);
-  - at the end, after the ladders ran out: every acknowledged write of every kind, and the pages,
+  - at the end, after the ladders ran out and the retries were sent: every acknowledged write of every kind, and the pages,
     from the store (the incidents' timelines over the API, the notifications table of the
     SQLite file after a clean stop) and from the receiver's recording.
 """

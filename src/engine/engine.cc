@@ -280,6 +280,7 @@ void Engine::open_sample_log() {
   if (!stats) {
     core::log::error("sample log not replayed", {{"error", stats.error().to_string()}});
   } else if (stats->segments > 0) {
+    replayed_samples_ = stats->samples;
     // Samples in the snapshot already (a crash between writing it and deleting old segments)
     // are dropped as duplicates, and counted as such.
     core::log::info("sample log replayed", {{"segments", std::to_string(stats->segments)},

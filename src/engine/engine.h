@@ -225,6 +225,9 @@ class Engine {
   // Makes the logged samples durable against a machine crash (fdatasync). Cheap when nothing
   // was logged since; never holds up ingestion. The server calls it once a second.
   core::Status sync_sample_log();
+  // How many samples the sample log held at start (replayed into memory; 0 without a log). They
+  // are in no snapshot yet: the server saves one soon after such a start (see server.cc).
+  size_t replayed_samples() const { return replayed_samples_; }
   std::vector<detect::RuleHealth> rule_health();
   // The recent samples (what the series store holds: the retention window) of the series
   // matching every matcher, with from <= ts <= to; series without a sample there are left out;
@@ -289,6 +292,7 @@ class Engine {
   std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
   std::unique_ptr<tsdb::SampleLog> log_;  // null without options.sample_log_dir; writes under mu_
   bool log_failing_ = false;              // guarded by mu_: the last commit failed (logged once)
+  size_t replayed_samples_ = 0;           // set once, in open_sample_log() at start
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;

@@ -228,6 +228,10 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   // Order matters: the driver exists before anything can ingest (its wake hook), and the router
   // is published to the HTTP threads last, when everything behind it is ready.
   impl->last_state_save = impl->system_clock.now();
+  // Samples replayed from the log are in no snapshot: save one on the first pass instead of a
+  // minute from now. Otherwise a server that keeps dying within a minute of starting (a crash
+  // loop) never cuts its sample log, and the log and every start's replay grow without end.
+  if (impl->engine->replayed_samples() > 0) impl->last_state_save -= Impl::kStateSaveEvery;
   if (impl->simulated_clock) {
     impl->simulated_time = std::make_unique<SimulatedTime>(
         *impl->simulated_clock, [raw] { return raw->engine->run_due(); }, [raw] { raw->save_state_if_due(); });

@@ -11,9 +11,11 @@ page once and level 2's pages once each.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 import unittest
 
-from harness import RULE_FOR_SECONDS, ServerTestCase, parse_time, rfc3339
+from harness import RULE_FOR_SECONDS, ServerTestCase, parse_time, rfc3339, wait_until
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)  # bob is on call until 09:00
 
@@ -68,6 +70,39 @@ class KillDuringEscalation(ServerTestCase):
         inc = s.get(f"/api/v1/incidents/{iid}").json
         notified = [e for e in inc["timeline"] if e["kind"] == "notified"]
         self.assertEqual(len(notified), 3, inc["timeline"])
+
+
+class CrashLoop(ServerTestCase):
+    """A server killed again and again within a minute of starting (a crash loop) must still cut
+    its sample log: samples replayed at a start are put into a snapshot on the first pass, not a
+    minute later (which a crash loop never reaches), so the log and the replay stay small."""
+
+    def segments(self) -> list[str]:
+        return sorted(os.listdir(os.path.join(self.tmp, "data", "sample-log")))
+
+    def test_a_start_that_replays_samples_saves_a_snapshot_at_once(self):
+        s = self.server
+        t0 = int(time.time() * 1000)
+        r = s.push([{"name": "crash_loop", "labels": {"i": str(i)}, "value": i, "ts": t0 + i} for i in range(5)])
+        self.assertEqual(r.status, 200, r)
+        snapshot = os.path.join(self.tmp, "data", "series.snapshot")
+        self.assertFalse(os.path.exists(snapshot), "no snapshot yet: the first is due a minute after the start")
+        before = self.segments()
+        self.assertEqual(len(before), 1, before)
+
+        s.kill()
+        s.start()
+        self.assertTrue(wait_until(lambda: os.path.exists(snapshot), 10),
+                        f"no series.snapshot 10 s after a start that replayed samples; segments {self.segments()}")
+        self.assertTrue(wait_until(lambda: before[0] not in self.segments(), 10),
+                        f"the replayed segment {before[0]} was not deleted: {self.segments()}")
+
+        # The samples are in the snapshot now: a second kill keeps them.
+        s.kill()
+        s.start()
+        got = s.get(f"/api/v1/series?match=crash_loop&start={t0 - 1}&end={t0 + 10}").json
+        points = sorted((x["labels"]["i"], x["points"]) for x in got["series"])
+        self.assertEqual(points, [(str(i), [[t0 + i, i]]) for i in range(5)], got)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ DeliveryResult HttpSender::send(const store::Notification& n) {
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "User-Agent: tocsin");
+  // The same on every attempt: a send whose answer was lost (a timeout, or a crash before the
+  // success was recorded) is sent again, and the receiver can recognise the copy by it.
+  headers = curl_slist_append(headers, fmt::format("X-Tocsin-Notification-Id: {}", n.id).c_str());
   if (channel && !channel->secret.empty()) {
     const int64_t now_s = core::to_unix_ms(clock_.now()) / 1000;
     headers = curl_slist_append(headers, fmt::format("X-Tocsin-Timestamp: {}", now_s).c_str());

@@ -1,6 +1,9 @@
 // Delivers webhook and Slack notifications: an HTTP POST of the notification's JSON payload to its
 // address, with libcurl. 2xx is success; 4xx other than 408/429 is not retried.
 //
+// Every POST carries X-Tocsin-Notification-Id: <the notification's id>, the same on every attempt,
+// so a receiver can drop a copy sent again after a lost answer or a crash (at-least-once).
+//
 // Signatures: a notification to "channel:NAME" whose channel has a secret (`secret_env` /
 // `secret_file`, resolved at start by the composition root) carries
 //   X-Tocsin-Timestamp: <unix seconds>

@@ -60,5 +60,20 @@ TEST_F(HttpSenderTest, AChannelWithASecretSignsEveryPost) {
   }
 }
 
+TEST_F(HttpSenderTest, EveryPostNamesItsNotificationTheSameOnEveryAttempt) {
+  HttpSender sender(clock_, std::chrono::seconds(5));
+  store::Notification n = to("person:bob", "/bob");
+  n.id = 42;
+  ASSERT_TRUE(sender.send(n).ok);
+  ASSERT_TRUE(sender.send(n).ok);  // a retry
+  n.id = 43;
+  ASSERT_TRUE(sender.send(n).ok);
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(requests_.size(), 3u);
+  EXPECT_EQ(requests_[0].header("x-tocsin-notification-id"), "42");
+  EXPECT_EQ(requests_[1].header("x-tocsin-notification-id"), "42");
+  EXPECT_EQ(requests_[2].header("x-tocsin-notification-id"), "43");
+}
+
 }  // namespace
 }  // namespace tocsin::notify

@@ -87,7 +87,7 @@ struct ServerOptions {
   // accept); a connection whose first bytes are not a TLS handshake (plain HTTP) is answered 400
   // in plain HTTP and closed. Responses end without a TLS close_notify: they are framed by
   // Content-Length, so a truncated one is still detected.
-  std::optional<TlsOptions> tls;
+  std::optional<TlsOptions> tls = std::nullopt;
   // Optional counters (owned by the caller, outliving the server): connections refused for
   // max_connections, requests refused for max_inflight_body_bytes.
   core::Counter* refused_connections = nullptr;

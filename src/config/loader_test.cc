@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -1614,9 +1618,23 @@ TEST(LoaderTls, ReadsRelativeFilesAndMinVersion) {
   EXPECT_EQ(defaulted->server.tls->min_version, "1.2");
 }
 
+// `key_file` again, encrypted with a pass phrase, as `openssl pkey -aes256` would write it.
+std::string write_encrypted_copy(const std::string& key_file, const std::filesystem::path& out) {
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> in(std::fopen(key_file.c_str(), "r"), std::fclose);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_PrivateKey(in.get(), nullptr, nullptr, nullptr),
+                                                          EVP_PKEY_free);
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(out.c_str(), "w"), std::fclose);
+  char pass[] = "secret";
+  EXPECT_EQ(PEM_write_PrivateKey(f.get(), key.get(), EVP_aes_256_cbc(), reinterpret_cast<unsigned char*>(pass), 6,
+                                 nullptr, nullptr),
+            1);
+  return out.string();
+}
+
 TEST(LoaderTls, BadFilesNameTheFileLineAndProblem) {
   TempDir dir;
   const auto a = test_support::write_self_signed_cert(dir.path(), "a");
+  const std::string encrypted = write_encrypted_copy(a.key_file, dir.path() / "encrypted.key");
   const auto b = test_support::write_self_signed_cert(dir.path(), "b");
   dir.write("garbage.pem", "not a certificate\n");
   const std::string missing = (dir.path() / "missing.crt").string();
@@ -1641,6 +1659,9 @@ TEST(LoaderTls, BadFilesNameTheFileLineAndProblem) {
        "server.tls.key_file"},
       {a.cert_file, b.key_file, "the TLS key in " + b.key_file + " does not match the certificate in " + a.cert_file,
        4, "server.tls.key_file"},
+      // No pass-phrase prompt: an encrypted key is refused.
+      {a.cert_file, encrypted, "the TLS key file " + encrypted + " holds no unencrypted PEM private key", 4,
+       "server.tls.key_file"},
   };
   for (const Case& c : cases) {
     const std::string yaml = fmt::format("server:\n  tls:\n    cert_file: {}\n    key_file: {}\n", c.cert, c.key);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstdio>
 #include <memory>
 
 namespace tocsin::cli {
@@ -37,6 +38,14 @@ core::Result<ApiResponse> ApiClient::post(const std::string& path, const std::st
 
 core::Result<ApiResponse> ApiClient::request(const std::string& method, const std::string& path,
                                              const std::string& body) const {
+  if (!ca_file_.empty()) {
+    // curl would say only "problem with the SSL CA cert"; name the file.
+    std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(ca_file_.c_str(), "r"), std::fclose);
+    if (!f) {
+      return std::unexpected(
+          core::Error::invalid_argument(fmt::format("cannot read the CA file {} (--cacert / TOCSIN_CACERT)", ca_file_)));
+    }
+  }
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return std::unexpected(core::Error::internal("could not create an HTTP client"));
   std::string base = base_url_;
@@ -51,6 +60,9 @@ core::Result<ApiResponse> ApiClient::request(const std::string& method, const st
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &out.body);
+  char detail[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, detail);
+  if (!ca_file_.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, ca_file_.c_str());
   if (method == "POST") {
     curl_easy_setopt(curl.get(), CURLOPT_POST, 1L);
     curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
@@ -59,7 +71,11 @@ core::Result<ApiResponse> ApiClient::request(const std::string& method, const st
   const CURLcode rc = curl_easy_perform(curl.get());
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    return std::unexpected(core::Error::unavailable(fmt::format("{} {}: {}", method, url, curl_easy_strerror(rc))));
+    std::string message = fmt::format("{} {}: {}", method, url, detail[0] ? detail : curl_easy_strerror(rc));
+    if (rc == CURLE_PEER_FAILED_VERIFICATION && ca_file_.empty()) {
+      message += " (for a private CA or a self-signed certificate: --cacert FILE or TOCSIN_CACERT)";
+    }
+    return std::unexpected(core::Error::unavailable(message));
   }
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);

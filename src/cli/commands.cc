@@ -173,7 +173,7 @@ core::Result<json> answer_json(const core::Result<ApiResponse>& response, const 
 }  // namespace
 
 int run_oncall(const OnCallCommand& c) {
-  ApiClient client(c.server, c.token);
+  ApiClient client(c.server, c.token, c.ca_file);
   std::string path = "/api/v1/oncall";
   char sep = '?';
   if (!c.at.empty()) {
@@ -208,7 +208,7 @@ int run_oncall(const OnCallCommand& c) {
 }
 
 int run_incident(const IncidentCommand& c) {
-  ApiClient client(c.server, c.token);
+  ApiClient client(c.server, c.token, c.ca_file);
   core::Result<ApiResponse> response = std::unexpected(core::Error::internal("unknown action"));
   if (c.action == "list") {
     response = client.get(c.status.empty() ? "/api/v1/incidents" : "/api/v1/incidents?status=" + c.status);

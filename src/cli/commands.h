@@ -23,6 +23,7 @@ struct IncidentCommand {
   std::string id;
   std::string server;
   std::string token;
+  std::string ca_file;  // --cacert: CAs to verify an https:// server with
   std::string actor;
   std::string status;  // list filter
   bool json = false;
@@ -32,6 +33,7 @@ int run_incident(const IncidentCommand& command);
 struct OnCallCommand {
   std::string server;
   std::string token;
+  std::string ca_file;   // --cacert: CAs to verify an https:// server with
   std::string at;        // RFC 3339; empty = the server's now
   std::string schedule;  // empty = every schedule
   bool json = false;

@@ -225,7 +225,7 @@ int run_drill_live(const DrillLiveCommand& command) {
 
   // From before the registration on, so a Ctrl-C never leaves a registered drill running.
   StopSignals signals;
-  const ApiClient client(command.server, command.token);
+  const ApiClient client(command.server, command.token, command.ca_file);
   json registration = {{"scenario_yaml", yaml}, {"scenario_file", command.scenario}, {"actor", command.actor}};
   auto registered = call(client, "POST", "/api/v1/drills/live", registration.dump(), "register the drill");
   if (!registered) return fail(fmt::format("tocsin drill run: {}", registered.error().message()));

@@ -28,6 +28,7 @@ struct DrillLiveCommand {
   std::string config;    // optional: also check the scenario against this config before registering
   std::string server;    // base URL
   std::string token;     // bearer token, if the server wants one
+  std::string ca_file;   // --cacert: CAs to verify an https:// server with
   std::string actor;     // who starts and finishes the drill
   bool json = false;
   std::optional<uint64_t> seed;  // refused: the server scores the scenario with its own seed

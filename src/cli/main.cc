@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   tocsin::cli::DrillLiveCommand dl;
   dl.server = env_or("TOCSIN_SERVER", "");
   dl.token = env_or("TOCSIN_TOKEN", "");
+  dl.ca_file = env_or("TOCSIN_CACERT", "");
   dl.actor = env_or("USER", "cli");
   auto* drill_run = drill->add_subcommand("run", "Run a drill scenario through the real pipeline on a simulated clock, "
                                                  "with simulated responders, and print its scorecard; with --live, "
@@ -176,6 +177,8 @@ int main(int argc, char** argv) {
                                             "which pages real people and scores the drill");
   drill_run->add_option("--server", dl.server, "Live: the server's URL (env TOCSIN_SERVER)");
   drill_run->add_option("--token", dl.token, "Live: API token (env TOCSIN_TOKEN)");
+  drill_run->add_option("--cacert", dl.ca_file,
+                        "Live: PEM file of the CAs to verify an https:// server with (env TOCSIN_CACERT)");
   drill_run->callback([&] {
     if (drill_live) {
       dl.scenario = dr.scenario;
@@ -252,12 +255,15 @@ int main(int argc, char** argv) {
   tocsin::cli::IncidentCommand inc;
   inc.server = env_or("TOCSIN_SERVER", "http://127.0.0.1:8470");
   inc.token = env_or("TOCSIN_TOKEN", "");
+  inc.ca_file = env_or("TOCSIN_CACERT", "");
   inc.actor = env_or("USER", "cli");
   auto* incident = app.add_subcommand("incident", "List, show, acknowledge and resolve incidents on a running server");
   incident->require_subcommand(1);
   auto add_common = [&](CLI::App* cmd) {
     cmd->add_option("--server", inc.server, "Server URL (env TOCSIN_SERVER)")->capture_default_str();
     cmd->add_option("--token", inc.token, "API token (env TOCSIN_TOKEN)");
+    cmd->add_option("--cacert", inc.ca_file,
+                    "PEM file of the CAs to verify an https:// server with, instead of the system's (env TOCSIN_CACERT)");
     cmd->add_flag("--json", inc.json, "Print the server's JSON");
   };
   auto* list = incident->add_subcommand("list", "List incidents, newest first");
@@ -277,9 +283,12 @@ int main(int argc, char** argv) {
   tocsin::cli::OnCallCommand oc;
   oc.server = inc.server;
   oc.token = inc.token;
+  oc.ca_file = inc.ca_file;
   auto* oncall = app.add_subcommand("oncall", "Who is on call, per schedule, on a running server");
   oncall->add_option("--server", oc.server, "Server URL (env TOCSIN_SERVER)")->capture_default_str();
   oncall->add_option("--token", oc.token, "API token (env TOCSIN_TOKEN)");
+  oncall->add_option("--cacert", oc.ca_file,
+                     "PEM file of the CAs to verify an https:// server with, instead of the system's (env TOCSIN_CACERT)");
   oncall->add_option("--at", oc.at, "Ask about another moment (RFC 3339, e.g. 2026-12-24T09:00:00+08:00)");
   oncall->add_option("--schedule", oc.schedule, "Only this schedule");
   oncall->add_flag("--json", oc.json, "Print the server's JSON");

@@ -24,11 +24,21 @@ namespace tocsin::config {
 using core::Duration;
 using core::Position;
 
+// server.tls: serve HTTPS only. The files were loaded and checked (PEM, key matches the
+// certificate) when the config was.
+struct TlsConfig {
+  std::string cert_file;  // absolute; PEM: the server certificate, then any intermediates
+  std::string key_file;   // absolute; PEM private key of the certificate, unencrypted
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8470";  // host:port; port 0 picks a free port
   std::string data_dir = "./tocsin-data";  // relative paths are relative to the config file
   std::string store;                       // empty = embedded SQLite under data_dir; "postgres://…"
-  std::string external_url;                // links in notifications; default http://<listen>
+  // Links in notifications; default http://<listen>, https://<listen> with tls.
+  std::string external_url;
+  std::optional<TlsConfig> tls;  // unset: plain HTTP
   std::string log_level = "info";          // debug | info | warn | error
   Duration retention = std::chrono::hours(6);  // how long samples are kept in memory for rules
   // The environment variable holding the key that signs acknowledge links; empty = a random key

@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <map>
 
+#include "config/tls_files.h"
 #include "config/yaml_reader.h"
 #include "core/duration.h"
 #include "core/labels.h"
@@ -183,8 +184,9 @@ constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
     "routes", "inhibit_rules", "plans",  "risks",    "limits"};
-constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",         "external_url",
-                                            "log_level", "retention", "ack_secret_env"};
+constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",          "external_url",
+                                            "log_level", "retention", "ack_secret_env", "tls"};
+constexpr std::string_view kTlsKeys[] = {"cert_file", "key_file", "min_version"};
 constexpr std::string_view kAuthKeys[] = {"tokens"};
 constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file"};
 constexpr std::string_view kPersonKeys[] = {"id", "name", "timezone", "contact"};
@@ -486,13 +488,38 @@ class Parser : yaml::Reader {
       s.retention = TOCSIN_TRY(duration(*f));
       if (s.retention.count() <= 0) return std::unexpected(error(*f, "expected a retention longer than 0s"));
     }
+    if (const Node* f = m.find("tls")) s.tls = TOCSIN_TRY(parse_tls(*f));
     return s;
+  }
+
+  // server.tls: both files or neither (an empty `tls:` is plain HTTP). The files are read here, so
+  // that check-config finds a wrong path or a key of another certificate, not the first start.
+  Result<std::optional<TlsConfig>> parse_tls(const Node& n) const {
+    if (n.yaml.IsNull()) return std::optional<TlsConfig>();
+    const Map m = TOCSIN_TRY(map(n, kTlsKeys));
+    const Node* cert = m.find("cert_file");
+    const Node* key = m.find("key_file");
+    if (!cert || !key) {
+      return std::unexpected(error(n.line, join_path(n.path, cert ? "key_file" : "cert_file"),
+                                   "expected both cert_file and key_file (PEM files) for HTTPS"));
+    }
+    TlsConfig tls;
+    tls.cert_file = resolve_file(TOCSIN_TRY(nonempty_string(*cert)));
+    tls.key_file = resolve_file(TOCSIN_TRY(nonempty_string(*key)));
+    if (const Node* f = m.find("min_version")) tls.min_version = TOCSIN_TRY(one_of(*f, {"1.2", "1.3"}));
+    if (auto checked = check_tls_files(tls.cert_file, tls.key_file); !checked) {
+      return std::unexpected(error(checked.error().field() == "cert_file" ? *cert : *key, checked.error().message()));
+    }
+    return tls;
   }
 
   // data_dir is relative to the config file, and absolute from here on so that nothing depends
   // on the working directory later.
-  std::string resolve_data_dir(const std::string& dir) const {
-    fs::path path(dir);
+  std::string resolve_data_dir(const std::string& dir) const { return resolve_file(dir); }
+
+  // A path relative to the config file, made absolute (reloads must not depend on the cwd).
+  std::string resolve_file(const std::string& file) const {
+    fs::path path(file);
     if (path.is_relative()) path = base_dir_ / path;
     std::error_code ec;
     const fs::path absolute = fs::absolute(path, ec);

@@ -1,11 +1,18 @@
 #include "config/loader.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "test_support/self_signed_cert.h"
 #include "test_support/temp_dir.h"
 #include "core/duration.h"
 
@@ -1587,6 +1594,109 @@ TEST(Loader, LimitsDefaultsAndOverrides) {
   EXPECT_EQ(cfg->limits.rate.burst, 5);
   EXPECT_EQ(cfg->limits.rate.max_clients, 100);
   EXPECT_EQ(cfg->limits.max_series, 1'000'000);  // untouched
+}
+
+TEST(LoaderTls, ReadsRelativeFilesAndMinVersion) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "tls");
+  test_support::write_self_signed_cert(dir.path() / "tls", "server");
+  auto plain = load_config_string("server: {listen: 127.0.0.1:1}\n", "t.yaml", dir.path());
+  ASSERT_TRUE(plain.has_value()) << plain.error().to_string();
+  EXPECT_FALSE(plain->server.tls.has_value());
+  auto cfg = load_config_string(R"(server:
+  tls: {cert_file: tls/server.crt, key_file: tls/server.key, min_version: "1.3"}
+)",
+                                "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  ASSERT_TRUE(cfg->server.tls.has_value());
+  EXPECT_EQ(cfg->server.tls->cert_file, (dir.path() / "tls/server.crt").string());
+  EXPECT_EQ(cfg->server.tls->key_file, (dir.path() / "tls/server.key").string());
+  EXPECT_EQ(cfg->server.tls->min_version, "1.3");
+  auto defaulted = load_config_string("server:\n  tls: {cert_file: tls/server.crt, key_file: tls/server.key}\n",
+                                      "t.yaml", dir.path());
+  ASSERT_TRUE(defaulted.has_value()) << defaulted.error().to_string();
+  EXPECT_EQ(defaulted->server.tls->min_version, "1.2");
+}
+
+// `key_file` again, encrypted with a pass phrase, as `openssl pkey -aes256` would write it.
+std::string write_encrypted_copy(const std::string& key_file, const std::filesystem::path& out) {
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> in(std::fopen(key_file.c_str(), "r"), std::fclose);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_PrivateKey(in.get(), nullptr, nullptr, nullptr),
+                                                          EVP_PKEY_free);
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(out.c_str(), "w"), std::fclose);
+  char pass[] = "secret";
+  EXPECT_EQ(PEM_write_PrivateKey(f.get(), key.get(), EVP_aes_256_cbc(), reinterpret_cast<unsigned char*>(pass), 6,
+                                 nullptr, nullptr),
+            1);
+  return out.string();
+}
+
+TEST(LoaderTls, BadFilesNameTheFileLineAndProblem) {
+  TempDir dir;
+  const auto a = test_support::write_self_signed_cert(dir.path(), "a");
+  const std::string encrypted = write_encrypted_copy(a.key_file, dir.path() / "encrypted.key");
+  const auto b = test_support::write_self_signed_cert(dir.path(), "b");
+  dir.write("garbage.pem", "not a certificate\n");
+  const std::string missing = (dir.path() / "missing.crt").string();
+  const std::string garbage = (dir.path() / "garbage.pem").string();
+  struct Case {
+    std::string cert, key;
+    std::string message;  // a substring
+    int line;
+    std::string field;
+  };
+  const Case cases[] = {
+      {missing, a.key_file, "cannot read the TLS certificate " + missing + ": No such file or directory", 3,
+       "server.tls.cert_file"},
+      {a.cert_file, (dir.path() / "nope.key").string(), "cannot read the TLS key " + (dir.path() / "nope.key").string(),
+       4, "server.tls.key_file"},
+      {garbage, a.key_file, "the TLS certificate file " + garbage + " holds no PEM certificate", 3,
+       "server.tls.cert_file"},
+      // A key where the certificate belongs is not a certificate.
+      {a.key_file, a.key_file, "the TLS certificate file " + a.key_file + " holds no PEM certificate", 3,
+       "server.tls.cert_file"},
+      {a.cert_file, a.cert_file, "the TLS key file " + a.cert_file + " holds no unencrypted PEM private key", 4,
+       "server.tls.key_file"},
+      {a.cert_file, b.key_file, "the TLS key in " + b.key_file + " does not match the certificate in " + a.cert_file,
+       4, "server.tls.key_file"},
+      // No pass-phrase prompt: an encrypted key is refused.
+      {a.cert_file, encrypted, "the TLS key file " + encrypted + " holds no unencrypted PEM private key", 4,
+       "server.tls.key_file"},
+  };
+  for (const Case& c : cases) {
+    const std::string yaml = fmt::format("server:\n  tls:\n    cert_file: {}\n    key_file: {}\n", c.cert, c.key);
+    SCOPED_TRACE(yaml);
+    auto cfg = load_config_string(yaml, "t.yaml", dir.path());
+    ASSERT_FALSE(cfg.has_value());
+    EXPECT_NE(cfg.error().message().find(c.message), std::string::npos) << cfg.error().to_string();
+    EXPECT_EQ(cfg.error().position().line, c.line) << cfg.error().to_string();
+    EXPECT_EQ(cfg.error().field(), c.field) << cfg.error().to_string();
+  }
+}
+
+TEST(LoaderTls, NeedsBothFilesAndAKnownVersion) {
+  TempDir dir;
+  const auto a = test_support::write_self_signed_cert(dir.path(), "a");
+  auto only_cert = load_config_string(fmt::format("server:\n  tls: {{cert_file: {}}}\n", a.cert_file), "t.yaml", dir.path());
+  ASSERT_FALSE(only_cert.has_value());
+  EXPECT_EQ(only_cert.error().field(), "server.tls.key_file");
+  EXPECT_NE(only_cert.error().message().find("expected both cert_file and key_file"), std::string::npos);
+  auto only_key = load_config_string(fmt::format("server:\n  tls: {{key_file: {}}}\n", a.key_file), "t.yaml", dir.path());
+  ASSERT_FALSE(only_key.has_value());
+  EXPECT_EQ(only_key.error().field(), "server.tls.cert_file");
+  auto version = load_config_string(
+      fmt::format("server:\n  tls: {{cert_file: {}, key_file: {}, min_version: \"1.1\"}}\n", a.cert_file, a.key_file),
+      "t.yaml", dir.path());
+  ASSERT_FALSE(version.has_value());
+  EXPECT_EQ(version.error().field(), "server.tls.min_version");
+  auto unknown = load_config_string(
+      fmt::format("server:\n  tls: {{cert_file: {}, key_file: {}, ciphers: ALL}}\n", a.cert_file, a.key_file),
+      "t.yaml", dir.path());
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().field(), "server.tls.ciphers");
+  auto empty = load_config_string("server:\n  tls:\n", "t.yaml", dir.path());
+  ASSERT_TRUE(empty.has_value()) << empty.error().to_string();
+  EXPECT_FALSE(empty->server.tls.has_value());
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ server:
   log_level: info                      # debug | info | warn | error
   # ack_secret_env: TOCSIN_ACK_SECRET  # signs the acknowledge links in pages (>= 16 bytes; the same
   #                                    # on every replica); default: a random key in data_dir/ack.key
+  # tls:                               # HTTPS only (then external_url: https://...); SIGHUP reloads
+  #   cert_file: tls/server.crt        # PEM certificate, then intermediates; relative to this file
+  #   key_file: tls/server.key         # its PEM private key, unencrypted
 
 auth:
   tokens:                              # bearer tokens for mutating API calls

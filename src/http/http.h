@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,7 @@ struct Request {
   std::map<std::string, std::string> headers;  // lower-cased names; repeated fields joined by ", "
   std::string body;
   std::string remote;                                     // peer "ip:port" ("[v6]:port" for IPv6)
+  bool tls = false;  // came over HTTPS (ServerOptions::tls), e.g. for a cookie's Secure flag
   std::string header(std::string_view lower_name) const;  // "" when absent
 };
 
@@ -56,6 +58,14 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// HTTPS. The files are PEM (as config::TlsConfig); the server reads them at start and at
+// reload_tls().
+struct TlsOptions {
+  std::string cert_file;  // the server certificate, then any intermediates
+  std::string key_file;   // its private key, unencrypted
+  bool tls13_only = false;  // false: TLS 1.2 and 1.3
+};
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:8470";  // host:port or [v6]:port; port 0 picks a free one
   size_t max_body_bytes = 16 << 20;       // larger body -> 413, handler not called, connection closed
@@ -73,6 +83,11 @@ struct ServerOptions {
   // closed. With max_connections × max_header_bytes, this bounds what clients can make the
   // server hold.
   size_t max_inflight_body_bytes = 256 << 20;
+  // Set: HTTPS only. The TLS handshake is part of the first request's read_timeout (counted from
+  // accept); a connection whose first bytes are not a TLS handshake (plain HTTP) is answered 400
+  // in plain HTTP and closed. Responses end without a TLS close_notify: they are framed by
+  // Content-Length, so a truncated one is still detected.
+  std::optional<TlsOptions> tls = std::nullopt;
   // Optional counters (owned by the caller, outliving the server): connections refused for
   // max_connections, requests refused for max_inflight_body_bytes.
   core::Counter* refused_connections = nullptr;
@@ -82,7 +97,8 @@ struct ServerOptions {
 class Server {
  public:
   // Binds and listens before returning, then serves on `options.threads` io threads.
-  // Errors: invalid_argument for a bad listen address or option; unavailable (naming the address)
+  // Errors: invalid_argument for a bad listen address or option, or TLS files that do not load
+  // (naming the file); unavailable (naming the address)
   // when the address cannot be bound.
   static core::Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
 
@@ -91,6 +107,12 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   uint16_t port() const;  // the bound port
+  bool tls() const;       // serving HTTPS
+
+  // Re-reads the TLS certificate and key: connections accepted from now on use them, open ones
+  // keep theirs. On error (naming the file) the server keeps serving with what it had.
+  // failed_precondition when the server has no TLS. Any thread, including a handler's.
+  core::Status reload_tls();
 
   // Graceful stop: stop accepting, close idle keep-alive connections and those whose request has
   // not fully arrived, let requests already being handled finish and get their response (sent with

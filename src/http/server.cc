@@ -7,6 +7,11 @@
 // and answered in order. A connection is closed "lingering": the send side is shut down and input
 // drained briefly, so a client still sending (e.g. an oversized body) reads our error response
 // instead of a reset.
+//
+// With TLS, a session first reads the client's first bytes from TCP: a TLS handshake record goes
+// on to the handshake (fed those bytes), anything else is a plain-HTTP client, answered 400 in
+// plain text. From the handshake on, requests and responses go through the TLS stream; the
+// deadlines, the lingering close and stop() act on the TCP stream underneath.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,16 +20,20 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -46,6 +55,8 @@ constexpr size_t kReadChunk = 4096;
 constexpr core::Duration kMaxLinger = std::chrono::seconds(2);
 constexpr core::Duration kAcceptRetry = std::chrono::milliseconds(100);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// The first byte of every TLS record carrying a handshake message (RFC 8446 5.1).
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 class Session;
 
@@ -58,7 +69,56 @@ struct Shared {
   std::condition_variable cv;
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
   std::atomic<size_t> inflight_body_bytes{0};  // see ServerOptions::max_inflight_body_bytes
+
+  // The TLS context new connections use (null without TLS); reload_tls() swaps it. A session
+  // keeps the one it started with alive.
+  std::shared_ptr<net::ssl::context> tls_context() {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
+  std::mutex tls_mu;
+  std::shared_ptr<net::ssl::context> tls;
 };
+
+// OpenSSL's reason for the last failure of the calling thread, then clears its queue.
+std::string openssl_reason(const beast::error_code& ec) {
+  std::string reason = ec ? ec.message() : "";
+  if (const unsigned long e = ERR_peek_last_error(); e != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    reason = buf;
+  }
+  ERR_clear_error();
+  return reason;
+}
+
+// A server context from the PEM files; invalid_argument naming the file that does not load.
+core::Result<std::shared_ptr<net::ssl::context>> make_tls_context(const TlsOptions& tls) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::single_dh_use);
+  if (SSL_CTX_set_min_proto_version(native, tls.tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION) != 1) {
+    return std::unexpected(core::Error::internal("cannot set the minimum TLS version"));
+  }
+  // No prompt on the terminal for an encrypted key: it fails to load instead.
+  ctx->set_password_callback([](size_t, net::ssl::context::password_purpose) { return std::string(); });
+  beast::error_code ec;
+  ERR_clear_error();
+  if (ctx->use_certificate_chain_file(tls.cert_file, ec); ec) {
+    return std::unexpected(core::Error::invalid_argument(
+        fmt::format("cannot load the TLS certificate chain from {}: {}", tls.cert_file, openssl_reason(ec))));
+  }
+  if (ctx->use_private_key_file(tls.key_file, net::ssl::context::pem, ec); ec) {
+    return std::unexpected(core::Error::invalid_argument(
+        fmt::format("cannot load the TLS key from {}: {}", tls.key_file, openssl_reason(ec))));
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return std::unexpected(core::Error::invalid_argument(fmt::format(
+        "the TLS key in {} does not match the certificate in {}: {}", tls.key_file, tls.cert_file, openssl_reason({}))));
+  }
+  return ctx;
+}
 
 std::string format_endpoint(const tcp::endpoint& ep) {
   if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
@@ -88,7 +148,7 @@ bool is_http_parse_error(const beast::error_code& ec) {
   return &ec.category() == &bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
-Request to_request(bhttp::request<bhttp::string_body>& msg, const std::string& remote) {
+Request to_request(bhttp::request<bhttp::string_body>& msg, const std::string& remote, bool tls) {
   Request req;
   req.method = msg.method() == bhttp::verb::head ? "GET" : std::string(msg.method_string());
   req.target = std::string(msg.target());
@@ -111,6 +171,7 @@ Request to_request(bhttp::request<bhttp::string_body>& msg, const std::string& r
   }
   req.body = std::move(msg.body());
   req.remote = remote;
+  req.tls = tls;
   return req;
 }
 
@@ -147,8 +208,15 @@ bhttp::response<bhttp::string_body> to_message(Response r, unsigned version, boo
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+  // `tls_context` null: plain HTTP.
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::shared_ptr<net::ssl::context> tls_context)
+      : shared_(std::move(shared)), tls_context_(std::move(tls_context)) {
+    if (tls_context_) {
+      tls_.emplace(std::move(socket), *tls_context_);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
 
   ~Session() {
     release_body_budget();
@@ -161,40 +229,59 @@ class Session : public std::enable_shared_from_this<Session> {
   Session& operator=(const Session&) = delete;
 
   void start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::begin, shared_from_this()));
+    net::dispatch(tcp_stream().get_executor(), beast::bind_front_handler(&Session::begin, shared_from_this()));
   }
 
   // Called by Server::stop from another thread.
   void post_shutdown() {
-    net::post(stream_.get_executor(), beast::bind_front_handler(&Session::shutdown, shared_from_this()));
+    net::post(tcp_stream().get_executor(), beast::bind_front_handler(&Session::shutdown, shared_from_this()));
   }
 
  private:
   enum class Phase {
     kIdle,      // waiting for the first byte of a request
-    kReading,   // a request is partly received
+    kReading,   // a request (or, first, the TLS handshake) is partly received
     kBusy,      // the handler runs or the response is being written
     kDraining,  // lingering close
   };
 
   const ServerOptions& opts() const { return shared_->options; }
 
+  // The TCP stream: deadlines, socket options, shutdown. Under TLS it carries the records.
+  beast::tcp_stream& tcp_stream() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+
+  // Calls f with the stream requests and responses go through: TLS, or TCP.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
   void begin() {
-    bool refuse = false;
     {
       std::lock_guard lock(shared_->mu);
       if (shared_->stopping.load()) return close_now();
       // A refused connection is not registered: it only writes its 503 and closes.
-      refuse = shared_->sessions.size() >= opts().max_connections;
-      if (!refuse) shared_->sessions.emplace(this, weak_from_this());
+      refuse_ = shared_->sessions.size() >= opts().max_connections;
+      if (!refuse_) shared_->sessions.emplace(this, weak_from_this());
     }
     beast::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    const tcp::endpoint peer = tcp_stream().socket().remote_endpoint(ec);
     if (ec) return close_now();
     remote_ = format_endpoint(peer);
     // Responses are written whole; Nagle would only delay pipelined answers.
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    if (refuse) {
+    tcp_stream().socket().set_option(tcp::no_delay(true), ec);
+    // The first request, TLS handshake included, must arrive within read_timeout of accept.
+    first_request_deadline_ = std::chrono::steady_clock::now() + opts().read_timeout;
+    if (tls_) return read_first_tls_bytes();
+    after_connect();
+  }
+
+  void after_connect() {
+    if (refuse_) {
       if (opts().refused_connections) opts().refused_connections->inc();
       log::warn("http connection refused: too many connections",
                 {{"remote", remote_}, {"max_connections", std::to_string(opts().max_connections)}});
@@ -206,12 +293,55 @@ class Session : public std::enable_shared_from_this<Session> {
     wait_for_request();
   }
 
+  // ---- TLS: tell a handshake from plain HTTP, then shake hands ----
+
+  void read_first_tls_bytes() {
+    phase_ = Phase::kReading;
+    tcp_stream().expires_at(first_request_deadline_);
+    tcp_stream().async_read_some(buffer_.prepare(kReadChunk),
+                                 beast::bind_front_handler(&Session::on_first_tls_bytes, shared_from_this()));
+  }
+
+  void on_first_tls_bytes(beast::error_code ec, size_t n) {
+    if (ec) return close_now();  // EOF, or the client never said anything (read_timeout)
+    buffer_.commit(n);
+    const auto* first = static_cast<const unsigned char*>(buffer_.data().data());
+    if (first[0] != kTlsHandshakeRecord) return refuse_plain_http();
+    tls_->async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                          beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
+  }
+
+  void on_handshake(beast::error_code ec, size_t used) {
+    if (ec) {
+      // Wrong protocol version, no shared cipher, a client that distrusts the certificate, ...
+      log::debug("tls handshake failed", {{"remote", remote_}, {"error", openssl_reason(ec)}});
+      return close_now();
+    }
+    buffer_.consume(used);
+    after_connect();
+  }
+
+  // Plain HTTP on the HTTPS port: say so in plain HTTP (the client cannot read anything else),
+  // then close.
+  void refuse_plain_http() {
+    phase_ = Phase::kBusy;
+    res_ = to_message(Response::error(400, "this port speaks HTTPS only (server.tls is set): use an https:// URL"), 11,
+                      false, false);
+    tcp_stream().expires_after(opts().read_timeout);
+    bhttp::async_write(tcp_stream(), res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->res_ = {};
+      if (ec) return self->close_now();
+      self->linger_close();
+    });
+  }
+
+  // ---- requests ----
+
   // 503 with Retry-After, then a lingering close: the client may still be sending its request.
   void send_busy(std::string_view message) {
     phase_ = Phase::kBusy;
     Response r = Response::error(503, message);
     r.headers.emplace_back("Retry-After", "1");
-    stream_.expires_after(opts().read_timeout);
     write(to_message(std::move(r), 11, false, false), false);
   }
 
@@ -245,12 +375,18 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(
         static_cast<uint32_t>(std::min<size_t>(opts().max_header_bytes, std::numeric_limits<uint32_t>::max())));
     parser_->body_limit(static_cast<uint64_t>(opts().max_body_bytes));
+    // A new connection should send its request promptly; a kept-alive one may wait longer.
+    if (first_request_) {
+      tcp_stream().expires_at(first_request_deadline_);
+    } else {
+      tcp_stream().expires_after(opts().idle_timeout);
+    }
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     phase_ = Phase::kIdle;
-    // A new connection should send its request promptly; a kept-alive one may wait longer.
-    stream_.expires_after(first_request_ ? opts().read_timeout : opts().idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    with_stream([&](auto& stream) {
+      stream.async_read_some(buffer_.prepare(kReadChunk),
+                             beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    });
   }
 
   void on_first_bytes(beast::error_code ec, size_t n) {
@@ -261,11 +397,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_header() {
     phase_ = Phase::kReading;
+    // One deadline for the whole request: header, 100 Continue, body. The first request's
+    // started at accept.
+    if (!first_request_) tcp_stream().expires_after(opts().read_timeout);
     first_request_ = false;
-    // One deadline for the whole request: header, 100 Continue, body.
-    stream_.expires_after(opts().read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    with_stream([&](auto& stream) {
+      bhttp::async_read_header(stream, buffer_, *parser_,
+                               beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    });
   }
 
   void on_header(beast::error_code ec, size_t) {
@@ -283,8 +422,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const auto& msg = parser_->get();
     if (msg.version() >= 11 && beast::iequals(msg[bhttp::field::expect], "100-continue")) {
-      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       beast::bind_front_handler(&Session::on_continue_sent, shared_from_this()));
+      with_stream([&](auto& stream) {
+        net::async_write(stream, net::buffer(kContinue.data(), kContinue.size()),
+                         beast::bind_front_handler(&Session::on_continue_sent, shared_from_this()));
+      });
       return;
     }
     read_body();
@@ -296,7 +437,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    with_stream([&](auto& stream) {
+      bhttp::async_read(stream, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    });
   }
 
   void on_body(beast::error_code ec, size_t) {
@@ -331,7 +474,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool head = msg.method() == bhttp::verb::head;
     const unsigned version = msg.version();
     const bool client_keep_alive = msg.keep_alive();
-    Request req = to_request(msg, remote_);
+    Request req = to_request(msg, remote_, tls_.has_value());
     parser_.reset();
     Response res = call_handler(req);
     release_body_budget();
@@ -353,8 +496,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(bhttp::response<bhttp::string_body> res, bool keep_alive) {
     res_ = std::move(res);
-    stream_.expires_after(opts().read_timeout);
-    bhttp::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+    tcp_stream().expires_after(opts().read_timeout);
+    with_stream([&](auto& stream) {
+      bhttp::async_write(stream, res_,
+                         beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
+    });
   }
 
   void on_write(bool keep_alive, beast::error_code ec, size_t) {
@@ -364,20 +510,23 @@ class Session : public std::enable_shared_from_this<Session> {
     wait_for_request();
   }
 
+  // On the TCP stream for TLS too: what the client still sends is drained undecrypted, and no
+  // close_notify is sent (waiting for the client's would hold the connection open).
   void linger_close() {
     phase_ = Phase::kDraining;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_stream().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close_now();
     // While stopping, skip the wait when nothing is unread: closing then cannot reset the
     // connection under the response.
-    if (closing_ && buffer_.size() == 0 && stream_.socket().available(ec) == 0 && !ec) return close_now();
-    stream_.expires_after(std::min(opts().read_timeout, kMaxLinger));
+    if (closing_ && buffer_.size() == 0 && tcp_stream().socket().available(ec) == 0 && !ec) return close_now();
+    tcp_stream().expires_after(std::min(opts().read_timeout, kMaxLinger));
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(drain_buf_), beast::bind_front_handler(&Session::on_drain, shared_from_this()));
+    tcp_stream().async_read_some(net::buffer(drain_buf_),
+                                 beast::bind_front_handler(&Session::on_drain, shared_from_this()));
   }
 
   void on_drain(beast::error_code ec, size_t) {
@@ -387,19 +536,23 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close_now() {
     beast::error_code ec;
-    if (stream_.socket().is_open()) stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    if (tcp_stream().socket().is_open()) tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_stream().close();
   }
 
-  beast::tcp_stream stream_;
   std::shared_ptr<Shared> shared_;
+  std::shared_ptr<net::ssl::context> tls_context_;  // outlives tls_, which uses it
+  std::optional<beast::tcp_stream> plain_;          // exactly one of plain_ and tls_ is set
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;  // lives while async_write runs
   std::array<char, kReadChunk> drain_buf_{};
   std::string remote_;
+  std::chrono::steady_clock::time_point first_request_deadline_;
   Phase phase_ = Phase::kIdle;
   size_t charged_ = 0;  // bytes of the body budget this connection holds
+  bool refuse_ = false;  // over max_connections: answer 503 and close
   bool first_request_ = true;
   bool closing_ = false;  // stop() asked this connection to close
 };
@@ -473,7 +626,7 @@ struct Server::Impl {
         return;
       }
       try {
-        std::make_shared<Session>(std::move(socket), shared)->start();
+        std::make_shared<Session>(std::move(socket), shared, shared->tls_context())->start();
       } catch (const std::exception& e) {
         log::error("http session setup failed", {{"error", e.what()}});
       }
@@ -501,6 +654,17 @@ Server::~Server() { stop(core::Duration::zero()); }
 
 uint16_t Server::port() const { return impl_->port; }
 
+bool Server::tls() const { return impl_->shared->options.tls.has_value(); }
+
+core::Status Server::reload_tls() {
+  const auto& tls = impl_->shared->options.tls;
+  if (!tls) return std::unexpected(core::Error::failed_precondition("the server does not serve TLS"));
+  auto fresh = TOCSIN_TRY(make_tls_context(*tls));
+  std::lock_guard lock(impl_->shared->tls_mu);
+  impl_->shared->tls = std::move(fresh);
+  return core::ok();
+}
+
 core::Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler handler) {
   if (!handler) return std::unexpected(core::Error::invalid_argument("http server needs a handler"));
   if (options.threads < 1) {
@@ -515,6 +679,7 @@ core::Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handl
         core::Error::invalid_argument("http max_connections and max_inflight_body_bytes must be >= 1"));
   }
   auto impl = std::make_unique<Impl>();
+  if (options.tls) impl->shared->tls = TOCSIN_TRY(make_tls_context(*options.tls));
   impl->ioc.emplace(options.threads);
   const tcp::endpoint endpoint = TOCSIN_TRY(parse_listen(options.listen, *impl->ioc));
 

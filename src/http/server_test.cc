@@ -1,16 +1,24 @@
 // Server tests drive a real server on 127.0.0.1:0 through a small blocking POSIX-socket client, so
-// the bytes on the wire (pipelining, Connection: close, limits) are what is asserted.
+// the bytes on the wire (pipelining, Connection: close, limits) are what is asserted. The tests of
+// ServerBoth run twice: over plain HTTP and over TLS (a certificate made at test time; the client
+// speaks TLS with OpenSSL over the same socket and verifies the server against it).
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <optional>
 #include <stdexcept>
@@ -18,6 +26,8 @@
 #include <vector>
 
 #include "http/http.h"
+#include "test_support/self_signed_cert.h"
+#include "test_support/temp_dir.h"
 
 namespace tocsin::http {
 namespace {
@@ -35,11 +45,24 @@ struct RawResponse {
   }
 };
 
-// A blocking HTTP/1.1 client over one TCP connection. Every receive gives up after 10 s so a
-// broken server fails a test instead of hanging it.
+// A client TLS context trusting exactly `ca_file` and checking that the server is 127.0.0.1;
+// `max_version` 0 = any.
+std::shared_ptr<SSL_CTX> client_tls(const std::string& ca_file, int max_version = 0) {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  EXPECT_EQ(SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr), 1) << ca_file;
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(ctx.get()), "127.0.0.1");
+  // The server ends responses without close_notify (http.h); a bare EOF then reads as one.
+  SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (max_version != 0) SSL_CTX_set_max_proto_version(ctx.get(), max_version);
+  return ctx;
+}
+
+// A blocking HTTP/1.1 client over one TCP connection, speaking TLS when given a context. Every
+// receive gives up after 10 s so a broken server fails a test instead of hanging it.
 class Client {
  public:
-  explicit Client(uint16_t port, bool v6 = false) {
+  explicit Client(uint16_t port, SSL_CTX* tls = nullptr, bool v6 = false) {
     fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) return;
     timeval tv{};
@@ -62,20 +85,38 @@ class Client {
     if (rc != 0) {
       ::close(fd_);
       fd_ = -1;
+      return;
+    }
+    if (tls) {
+      ssl_ = SSL_new(tls);
+      SSL_set_fd(ssl_, fd_);
+      if (SSL_connect(ssl_) != 1) {
+        char reason[256] = "";
+        ERR_error_string_n(ERR_get_error(), reason, sizeof reason);
+        handshake_error_ = reason;
+        ERR_clear_error();
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+        ::close(fd_);
+        fd_ = -1;
+      }
     }
   }
   ~Client() {
+    if (ssl_) SSL_free(ssl_);
     if (fd_ >= 0) ::close(fd_);
   }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  const std::string& handshake_error() const { return handshake_error_; }
 
   // False when the server has closed or reset the connection.
   bool send(std::string_view data) {
     while (!data.empty()) {
-      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      const ssize_t n = ssl_ ? SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
+                             : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n <= 0) return false;
       data.remove_prefix(static_cast<size_t>(n));
     }
@@ -124,7 +165,7 @@ class Client {
   bool closed_by_peer() {
     for (;;) {
       char tmp[4096];
-      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      const ssize_t n = receive(tmp, sizeof tmp);
       if (n == 0) return true;
       if (n < 0) return errno == ECONNRESET;
       buf_.append(tmp, static_cast<size_t>(n));
@@ -136,13 +177,30 @@ class Client {
  private:
   bool fill() {
     char tmp[4096];
-    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    const ssize_t n = receive(tmp, sizeof tmp);
     if (n <= 0) return false;
     buf_.append(tmp, static_cast<size_t>(n));
     return true;
   }
 
+  // recv() semantics for both: > 0 bytes, 0 at the end of the stream, < 0 with errno set (EAGAIN
+  // on the 10 s guard, ECONNRESET for a reset or a broken TLS stream).
+  ssize_t receive(char* buf, size_t size) {
+    if (!ssl_) return ::recv(fd_, buf, size, 0);
+    errno = 0;
+    const int n = SSL_read(ssl_, buf, static_cast<int>(size));
+    if (n > 0) return n;
+    const int err = SSL_get_error(ssl_, n);
+    ERR_clear_error();
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    if (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) return -1;
+    errno = ECONNRESET;
+    return -1;
+  }
+
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
+  std::string handshake_error_;
   std::string buf_;
 };
 
@@ -156,6 +214,44 @@ std::unique_ptr<Server> start_server(Handler handler, ServerOptions options = {}
   return std::move(*server);
 }
 
+// One certificate for the whole test program, made at its first use.
+struct TestCert {
+  test_support::TempDir dir;
+  test_support::CertFiles files = test_support::write_self_signed_cert(dir.path(), "server");
+  std::shared_ptr<SSL_CTX> client = client_tls(files.cert_file);
+};
+
+TestCert& test_cert() {
+  static TestCert* cert = [] {
+    // A TLS write to a connection the server closed raises SIGPIPE; the tests want the error.
+    ::signal(SIGPIPE, SIG_IGN);
+    return new TestCert();
+  }();
+  return *cert;
+}
+
+TlsOptions tls_options(const test_support::CertFiles& files) {
+  TlsOptions tls;
+  tls.cert_file = files.cert_file;
+  tls.key_file = files.key_file;
+  return tls;
+}
+
+// Runs a test over plain HTTP (param false) and over TLS (true).
+class ServerBoth : public testing::TestWithParam<bool> {
+ protected:
+  bool use_tls() const { return GetParam(); }
+  // The client context for Client: null over plain HTTP.
+  SSL_CTX* tls() const { return use_tls() ? test_cert().client.get() : nullptr; }
+  std::unique_ptr<Server> start(Handler handler, ServerOptions options = {}) const {
+    if (use_tls()) options.tls = tls_options(test_cert().files);
+    return start_server(std::move(handler), std::move(options));
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, ServerBoth, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& param) { return param.param ? "Tls" : "Plain"; });
+
 // Echoes what it saw, one "key=value" per line.
 Response echo(const Request& req) {
   std::string out =
@@ -168,11 +264,11 @@ std::string get(std::string_view target, std::string_view extra = "") {
   return fmt::format("GET {} HTTP/1.1\r\nHost: test\r\n{}\r\n", target, extra);
 }
 
-TEST(Server, GetAndPostEcho) {
-  auto server = start_server(echo);
+TEST_P(ServerBoth, GetAndPostEcho) {
+  auto server = start(echo);
   ASSERT_NE(server, nullptr);
   EXPECT_NE(server->port(), 0);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.connected());
 
   ASSERT_TRUE(c.send(get("/hello", "X-Test: yes\r\n")));
@@ -191,10 +287,10 @@ TEST(Server, GetAndPostEcho) {
   EXPECT_EQ(r->body, "method=POST\npath=/items\nbody=hello world\nx-test=\n");
 }
 
-TEST(Server, ChunkedRequestBody) {
-  auto server = start_server(echo);
+TEST_P(ServerBoth, ChunkedRequestBody) {
+  auto server = start(echo);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(
       c.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n "
              "world\r\n0\r\n\r\n"));
@@ -213,14 +309,14 @@ TEST(Server, DecodesPathAndQuery) {
   EXPECT_EQ(r->body, "method=GET\npath=/a b/c+d\nbody=\nx-test=\nq.flag=\nq.x=3\nq.y=&=\n");
 }
 
-TEST(Server, PassesRawTargetRemoteAndJoinedHeaders) {
+TEST_P(ServerBoth, PassesRawTargetRemoteAndJoinedHeaders) {
   Request seen;
-  auto server = start_server([&](const Request& req) {
+  auto server = start([&](const Request& req) {
     seen = req;
     return Response::json(200, "{}");
   });
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.send(get("/p%41th?q=%41", "X-Multi: a\r\nx-multi: b\r\n")));
   ASSERT_TRUE(c.read_response());
   EXPECT_EQ(seen.target, "/p%41th?q=%41");
@@ -229,12 +325,13 @@ TEST(Server, PassesRawTargetRemoteAndJoinedHeaders) {
   EXPECT_EQ(seen.header("x-multi"), "a, b");
   EXPECT_EQ(seen.header("host"), "test");
   EXPECT_TRUE(seen.remote.starts_with("127.0.0.1:")) << seen.remote;
+  EXPECT_EQ(seen.tls, use_tls());
 }
 
-TEST(Server, KeepAliveServesTwoRequestsOnOneConnection) {
-  auto server = start_server(echo);
+TEST_P(ServerBoth, KeepAliveServesTwoRequestsOnOneConnection) {
+  auto server = start(echo);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   for (const char* path : {"/one", "/two"}) {
     ASSERT_TRUE(c.send(get(path)));
     auto r = c.read_response();
@@ -244,10 +341,10 @@ TEST(Server, KeepAliveServesTwoRequestsOnOneConnection) {
   }
 }
 
-TEST(Server, AnswersPipelinedRequestsInOrder) {
-  auto server = start_server(echo);
+TEST_P(ServerBoth, AnswersPipelinedRequestsInOrder) {
+  auto server = start(echo);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.send(get("/1") + "POST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + get("/3")));
   auto r1 = c.read_response();
   auto r2 = c.read_response();
@@ -258,14 +355,14 @@ TEST(Server, AnswersPipelinedRequestsInOrder) {
   EXPECT_EQ(r3->body, "method=GET\npath=/3\nbody=\nx-test=\n");
 }
 
-TEST(Server, HonoursConnectionClose) {
+TEST_P(ServerBoth, HonoursConnectionClose) {
   std::atomic<int> calls{0};
-  auto server = start_server([&](const Request& req) {
+  auto server = start([&](const Request& req) {
     ++calls;
     return echo(req);
   });
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   // The request after the closing one must not be served.
   ASSERT_TRUE(c.send(get("/bye", "Connection: close\r\n") + get("/ignored")));
   auto r = c.read_response();
@@ -315,10 +412,10 @@ TEST(Server, HeadIsGetWithoutBody) {
   EXPECT_EQ(after->body, "method=GET\npath=/after\nbody=\nx-test=\n");
 }
 
-TEST(Server, ExpectContinue) {
-  auto server = start_server(echo);
+TEST_P(ServerBoth, ExpectContinue) {
+  auto server = start(echo);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.send("PUT /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"));
   auto interim = c.read_response();
   ASSERT_TRUE(interim);
@@ -329,11 +426,11 @@ TEST(Server, ExpectContinue) {
   EXPECT_EQ(r->body, "method=PUT\npath=/x\nbody=data\nx-test=\n");
 }
 
-TEST(Server, BodyOverLimitIs413AndHandlerNotCalled) {
+TEST_P(ServerBoth, BodyOverLimitIs413AndHandlerNotCalled) {
   std::atomic<int> calls{0};
   ServerOptions options;
   options.max_body_bytes = 16;
-  auto server = start_server(
+  auto server = start(
       [&](const Request& req) {
         ++calls;
         return echo(req);
@@ -341,7 +438,7 @@ TEST(Server, BodyOverLimitIs413AndHandlerNotCalled) {
       options);
   ASSERT_NE(server, nullptr);
   {
-    Client c(server->port());
+    Client c(server->port(), tls());
     ASSERT_TRUE(
         c.send(fmt::format("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{}", std::string(100, 'x'))));
     auto r = c.read_response();
@@ -353,7 +450,7 @@ TEST(Server, BodyOverLimitIs413AndHandlerNotCalled) {
     EXPECT_TRUE(c.closed_by_peer());
   }
   {
-    Client c(server->port());  // chunked: the size is only known while reading
+    Client c(server->port(), tls());  // chunked: the size is only known while reading
     ASSERT_TRUE(
         c.send("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
                "chunked\r\n\r\n10\r\n0123456789abcdef\r\n5\r\nmore!\r\n0\r\n\r\n"));
@@ -363,25 +460,25 @@ TEST(Server, BodyOverLimitIs413AndHandlerNotCalled) {
     EXPECT_TRUE(c.closed_by_peer());
   }
   EXPECT_EQ(calls.load(), 0);
-  Client ok(server->port());  // exactly at the limit is fine
+  Client ok(server->port(), tls());  // exactly at the limit is fine
   ASSERT_TRUE(ok.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n\r\n0123456789abcdef"));
   auto r = ok.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
 
-TEST(Server, HeaderOverLimitIs431) {
+TEST_P(ServerBoth, HeaderOverLimitIs431) {
   std::atomic<int> calls{0};
   ServerOptions options;
   options.max_header_bytes = 1024;
-  auto server = start_server(
+  auto server = start(
       [&](const Request& req) {
         ++calls;
         return echo(req);
       },
       options);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.send(get("/", fmt::format("X-Big: {}\r\n", std::string(4000, 'a')))));
   auto r = c.read_response();
   ASSERT_TRUE(r);
@@ -391,10 +488,10 @@ TEST(Server, HeaderOverLimitIs431) {
   EXPECT_EQ(calls.load(), 0);
 }
 
-TEST(Server, GarbageIs400) {
-  auto server = start_server(echo);
+TEST_P(ServerBoth, GarbageIs400) {
+  auto server = start(echo);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.send("this is not http\r\n\r\n"));
   auto r = c.read_response();
   ASSERT_TRUE(r);
@@ -404,51 +501,52 @@ TEST(Server, GarbageIs400) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
-TEST(Server, ReadTimeoutClosesConnection) {
+TEST_P(ServerBoth, ReadTimeoutClosesConnection) {
   std::atomic<int> calls{0};
   ServerOptions options;
-  options.read_timeout = 200ms;
-  auto server = start_server(
+  // Over TLS the handshake must fit in it too, also on a loaded machine.
+  options.read_timeout = use_tls() ? 1s : 200ms;
+  auto server = start(
       [&](const Request& req) {
         ++calls;
         return echo(req);
       },
       options);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: t\r\n"));  // the blank line never comes
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_EQ(c.unread(), "");
   EXPECT_EQ(calls.load(), 0);
 }
 
-TEST(Server, IdleTimeoutClosesKeepAliveConnection) {
+TEST_P(ServerBoth, IdleTimeoutClosesKeepAliveConnection) {
   ServerOptions options;
   options.idle_timeout = 200ms;
-  auto server = start_server(echo, options);
+  auto server = start(echo, options);
   ASSERT_NE(server, nullptr);
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.send(get("/")));
   ASSERT_TRUE(c.read_response());
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_EQ(c.unread(), "");
 }
 
-TEST(Server, ConnectionsBeyondMaxConnectionsGet503AndClose) {
+TEST_P(ServerBoth, ConnectionsBeyondMaxConnectionsGet503AndClose) {
   ServerOptions options;
   options.max_connections = 2;
   core::Counter refused;
   options.refused_connections = &refused;
-  auto server = start_server(echo, options);
+  auto server = start(echo, options);
   ASSERT_NE(server, nullptr);
-  Client a(server->port());
-  Client b(server->port());
+  Client a(server->port(), tls());
+  Client b(server->port(), tls());
   // Both are served (and so registered) before the third connects.
   ASSERT_TRUE(a.send(get("/")));
   ASSERT_TRUE(a.read_response());
   ASSERT_TRUE(b.send(get("/")));
   ASSERT_TRUE(b.read_response());
-  Client c(server->port());
+  Client c(server->port(), tls());
   ASSERT_TRUE(c.connected());
   c.send(get("/"));
   auto r = c.read_response();
@@ -465,20 +563,20 @@ TEST(Server, ConnectionsBeyondMaxConnectionsGet503AndClose) {
   ASSERT_TRUE(a.read_response());
 }
 
-TEST(Server, InflightBodyBudgetRefusesABodyThatDoesNotFit) {
+TEST_P(ServerBoth, InflightBodyBudgetRefusesABodyThatDoesNotFit) {
   ServerOptions options;
   options.max_body_bytes = 1 << 20;
   options.max_inflight_body_bytes = 1500;
   core::Counter refused;
   options.refused_bodies = &refused;
-  auto server = start_server(echo, options);
+  auto server = start(echo, options);
   ASSERT_NE(server, nullptr);
   // A slow upload holds 1000 bytes of the budget while its body trickles in.
-  Client slow(server->port());
+  Client slow(server->port(), tls());
   ASSERT_TRUE(slow.send("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nabc"));
   // Give the server the header before the second one arrives.
   for (int i = 0; i < 50; ++i) {
-    Client probe(server->port());
+    Client probe(server->port(), tls());
     ASSERT_TRUE(probe.send("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n" + std::string(600, 'x')));
     auto r = probe.read_response();
     ASSERT_TRUE(r);
@@ -492,7 +590,7 @@ TEST(Server, InflightBodyBudgetRefusesABodyThatDoesNotFit) {
   }
   EXPECT_GE(refused.value(), 1);
   // 500 bytes still fit beside the slow upload; once it completes, the budget is free again.
-  Client small(server->port());
+  Client small(server->port(), tls());
   ASSERT_TRUE(small.send("POST /c HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n" + std::string(500, 'y')));
   auto ok = small.read_response();
   ASSERT_TRUE(ok);
@@ -501,7 +599,7 @@ TEST(Server, InflightBodyBudgetRefusesABodyThatDoesNotFit) {
   auto done = slow.read_response();
   ASSERT_TRUE(done);
   EXPECT_EQ(done->status, 200);
-  Client again(server->port());
+  Client again(server->port(), tls());
   ASSERT_TRUE(again.send("POST /d HTTP/1.1\r\nHost: t\r\nContent-Length: 1500\r\n\r\n" + std::string(1500, 'w')));
   auto last = again.read_response();
   ASSERT_TRUE(last);
@@ -565,13 +663,13 @@ TEST(Server, NoContentHasNoBodyOrLength) {
   }
 }
 
-TEST(Server, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
+TEST_P(ServerBoth, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
   std::promise<void> entered;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   ServerOptions options;
   options.threads = 2;  // one io thread stays free while the slow handler blocks the other
-  auto server = start_server(
+  auto server = start(
       [&](const Request& req) {
         if (req.path == "/slow") {
           entered.set_value();
@@ -584,10 +682,10 @@ TEST(Server, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
   ASSERT_NE(server, nullptr);
   const uint16_t port = server->port();
 
-  Client idle(port);
+  Client idle(port, tls());
   ASSERT_TRUE(idle.send(get("/fast")));
   ASSERT_TRUE(idle.read_response());
-  Client slow(port);
+  Client slow(port, tls());
   ASSERT_TRUE(slow.send(get("/slow")));
   entered.get_future().wait();
 
@@ -603,7 +701,7 @@ TEST(Server, StopLetsInFlightRequestFinishAndClosesIdleConnections) {
   EXPECT_TRUE(slow.closed_by_peer());
   stopper.join();
 
-  Client after(port);
+  Client after(port, tls());
   EXPECT_FALSE(after.connected());
   server->stop(1s);  // idempotent
   server->wait();    // returns at once after stop
@@ -617,16 +715,16 @@ TEST(Server, WaitReturnsWhenStopped) {
   waiter.join();
 }
 
-TEST(Server, ConcurrentClientsOnSeveralThreads) {
+TEST_P(ServerBoth, ConcurrentClientsOnSeveralThreads) {
   ServerOptions options;
   options.threads = 4;
-  auto server = start_server(echo, options);
+  auto server = start(echo, options);
   ASSERT_NE(server, nullptr);
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};
   for (int i = 0; i < 8; ++i) {
     clients.emplace_back([&, i] {
-      Client c(server->port());
+      Client c(server->port(), tls());
       for (int j = 0; j < 25; ++j) {
         const std::string path = fmt::format("/c{}/{}", i, j);
         if (!c.send(get(path))) return;
@@ -671,12 +769,149 @@ TEST(Server, ListensOnIpv6Loopback) {
   options.listen = "[::1]:0";
   auto server = Server::start(options, echo);
   if (!server) GTEST_SKIP() << "no IPv6 loopback here: " << server.error().to_string();
-  Client c((*server)->port(), /*v6=*/true);
+  Client c((*server)->port(), nullptr, /*v6=*/true);
   ASSERT_TRUE(c.connected());
   ASSERT_TRUE(c.send(get("/six")));
   auto r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "method=GET\npath=/six\nbody=\nx-test=\n");
+}
+
+// ---- TLS only ----
+
+std::unique_ptr<Server> start_tls_server(ServerOptions options = {}) {
+  options.tls = tls_options(test_cert().files);
+  return start_server(echo, std::move(options));
+}
+
+TEST(ServerTls, ClientThatNeverSendsAClientHelloIsCutOffAtReadTimeout) {
+  ServerOptions options;
+  options.read_timeout = 200ms;
+  auto server = start_tls_server(options);
+  ASSERT_NE(server, nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+  Client silent(server->port());  // TCP only
+  ASSERT_TRUE(silent.connected());
+  EXPECT_TRUE(silent.closed_by_peer());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  // Half a handshake record is no better.
+  Client partial(server->port());
+  ASSERT_TRUE(partial.send(std::string("\x16\x03\x01\x02\x00", 5)));
+  EXPECT_TRUE(partial.closed_by_peer());
+  EXPECT_EQ(partial.unread(), "");
+}
+
+TEST(ServerTls, PlainHttpOnTheTlsPortGets400InPlainTextAndIsClosed) {
+  std::atomic<int> calls{0};
+  ServerOptions options;
+  options.tls = tls_options(test_cert().files);
+  auto server = start_server(
+      [&](const Request& req) {
+        ++calls;
+        return echo(req);
+      },
+      options);
+  ASSERT_NE(server, nullptr);
+  Client plain(server->port());
+  ASSERT_TRUE(plain.send(get("/healthz")));
+  auto r = plain.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body, R"({"error":"this port speaks HTTPS only (server.tls is set): use an https:// URL"})");
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_TRUE(plain.closed_by_peer());
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(ServerTls, HandshakeFailuresCloseTheConnectionAndTheServerGoesOn) {
+  ServerOptions options;
+  options.tls = tls_options(test_cert().files);
+  options.tls->tls13_only = true;
+  auto server = start_server(echo, options);
+  ASSERT_NE(server, nullptr);
+  const auto tls12 = client_tls(test_cert().files.cert_file, TLS1_2_VERSION);
+  Client old(server->port(), tls12.get());
+  EXPECT_FALSE(old.connected());
+  EXPECT_NE(old.handshake_error(), "");
+  // A client that trusts another certificate refuses this one.
+  test_support::TempDir other_dir;
+  const auto other = test_support::write_self_signed_cert(other_dir.path(), "other");
+  const auto distrusting = client_tls(other.cert_file);
+  Client wary(server->port(), distrusting.get());
+  EXPECT_FALSE(wary.connected());
+  EXPECT_NE(wary.handshake_error().find("certificate verify failed"), std::string::npos) << wary.handshake_error();
+  Client fine(server->port(), test_cert().client.get());
+  ASSERT_TRUE(fine.connected()) << fine.handshake_error();
+  ASSERT_TRUE(fine.send(get("/ok")));
+  auto r = fine.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(ServerTls, ReloadServesTheNewCertificateToNewConnections) {
+  test_support::TempDir dir;
+  const auto first = test_support::write_self_signed_cert(dir.path(), "first");
+  ServerOptions options;
+  options.tls = tls_options(first);
+  auto server = start_server(echo, options);
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(server->tls());
+  const auto trusts_first = client_tls(first.cert_file);
+  Client before(server->port(), trusts_first.get());
+  ASSERT_TRUE(before.connected()) << before.handshake_error();
+
+  // Replace the files the options name, as a certificate renewal does, then reload.
+  test_support::TempDir next_dir;
+  const auto next = test_support::write_self_signed_cert(next_dir.path(), "next");
+  std::filesystem::copy_file(next.cert_file, first.cert_file, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(next.key_file, first.key_file, std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(server->reload_tls());
+  const auto trusts_next = client_tls(next.cert_file);
+  Client after(server->port(), trusts_next.get());
+  ASSERT_TRUE(after.connected()) << after.handshake_error();
+  ASSERT_TRUE(after.send(get("/new")));
+  ASSERT_TRUE(after.read_response());
+  Client stale(server->port(), trusts_first.get());
+  EXPECT_FALSE(stale.connected());
+  // The connection made before the reload goes on with the old certificate.
+  ASSERT_TRUE(before.send(get("/old")));
+  auto r = before.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+
+  // A broken file: the reload fails naming it, and the server keeps the certificate it had.
+  std::ofstream(first.key_file, std::ios::trunc) << "garbage\n";
+  auto failed = server->reload_tls();
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message().find(first.key_file), std::string::npos) << failed.error().message();
+  Client still(server->port(), trusts_next.get());
+  EXPECT_TRUE(still.connected()) << still.handshake_error();
+}
+
+TEST(ServerTls, StartFailsOnFilesThatDoNotLoad) {
+  test_support::TempDir dir;
+  const auto a = test_support::write_self_signed_cert(dir.path(), "a");
+  const auto b = test_support::write_self_signed_cert(dir.path(), "b");
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tls = TlsOptions{(dir.path() / "missing.crt").string(), a.key_file};
+  auto missing = Server::start(options, echo);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), core::ErrorCode::kInvalidArgument);
+  EXPECT_NE(missing.error().message().find("missing.crt"), std::string::npos) << missing.error().message();
+  options.tls = TlsOptions{a.cert_file, b.key_file};
+  auto mismatch = Server::start(options, echo);
+  ASSERT_FALSE(mismatch);
+  EXPECT_NE(mismatch.error().message().find(b.key_file), std::string::npos) << mismatch.error().message();
+}
+
+TEST(ServerTls, PlainServerHasNothingToReload) {
+  auto server = start_server(echo);
+  ASSERT_NE(server, nullptr);
+  EXPECT_FALSE(server->tls());
+  auto r = server->reload_tls();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), core::ErrorCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -191,6 +191,10 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   http_options.idle_timeout = cfg.limits.idle_timeout;
   http_options.max_connections = static_cast<size_t>(cfg.limits.max_connections);
   http_options.max_inflight_body_bytes = static_cast<size_t>(cfg.limits.max_inflight_body_bytes);
+  if (cfg.server.tls) {
+    http_options.tls = http::TlsOptions{cfg.server.tls->cert_file, cfg.server.tls->key_file,
+                                        cfg.server.tls->min_version == "1.3"};
+  }
   http_options.refused_connections = &impl->metrics.counter(
       "tocsin_http_connections_refused_total", "Connections answered 503 because limits.max_connections were open.");
   http_options.refused_bodies =
@@ -201,8 +205,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
     return router ? router->handle(r) : http::Response::error(503, "starting");
   }));
   const std::string host = cfg.server.listen.substr(0, cfg.server.listen.rfind(':'));
+  const std::string scheme = impl->http->tls() ? "https" : "http";
   const std::string external_url = cfg.server.external_url.empty()
-                                       ? fmt::format("http://{}:{}", host, impl->http->port())
+                                       ? fmt::format("{}://{}:{}", scheme, host, impl->http->port())
                                        : cfg.server.external_url;
 
   const EnvLookup env = process_env();
@@ -263,6 +268,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
       impl->simulated_time.get(), ack_key);
   impl->ready_router.store(impl->router.get(), std::memory_order_release);
   core::log::info("tocsin serving", {{"listen", fmt::format("{}:{}", host, impl->http->port())},
+                                     {"scheme", scheme},
                                      {"data_dir", cfg.server.data_dir},
                                      {"rules", std::to_string(cfg.rules.size())},
                                      {"plans", std::to_string(cfg.plans.size())}});
@@ -278,8 +284,10 @@ uint16_t Runtime::port() const { return impl_->http->port(); }
 
 std::string Runtime::base_url() const {
   const auto& listen = impl_->config->server.listen;
-  return fmt::format("http://{}:{}", listen.substr(0, listen.rfind(':')), port());
+  return fmt::format("{}://{}:{}", impl_->http->tls() ? "https" : "http", listen.substr(0, listen.rfind(':')), port());
 }
+
+core::Status Runtime::reload_tls() { return impl_->http->reload_tls(); }
 
 core::Status Runtime::ingest(const std::vector<core::Sample>& samples) {
   TOCSIN_TRY(impl_->engine->ingest(samples));
@@ -329,10 +337,37 @@ int wait_for_shutdown_signal() {
   return sig;
 }
 
+namespace {
+
+// What `tocsin serve` waits for: SIGTERM and SIGINT stop it, SIGHUP re-reads the TLS files.
+sigset_t serve_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
 core::Status serve(const ServeOptions& options) {
-  block_shutdown_signals();
+  // Blocked before any thread starts, so that all inherit it and sigwait gets them.
+  const sigset_t signals = serve_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto runtime = TOCSIN_TRY(Runtime::start(options));
-  const int sig = wait_for_shutdown_signal();
+  int sig = 0;
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    // A failed reload keeps the certificate in use: a renewal half-copied must not stop HTTPS.
+    if (auto reloaded = runtime->reload_tls(); reloaded) {
+      core::log::info("tls certificate reloaded for new connections");
+    } else if (reloaded.error().code() == core::ErrorCode::kFailedPrecondition) {
+      core::log::info("SIGHUP ignored: there is no server.tls to reload");
+    } else {
+      core::log::error("tls certificate not reloaded; still serving the previous one",
+                       {{"error", reloaded.error().to_string()}});
+    }
+  }
   core::log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   runtime->stop();
   core::log::info("stopped");

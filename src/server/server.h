@@ -44,7 +44,10 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   uint16_t port() const;
-  std::string base_url() const;
+  std::string base_url() const;  // https://… when server.tls is set
+  // Re-reads server.tls's certificate and key for new connections (SIGHUP); on error the
+  // server keeps the ones it had. failed_precondition without server.tls.
+  core::Status reload_tls();
   // Ingests samples the way every ingestion path does.
   core::Status ingest(const std::vector<core::Sample>& samples);
   // What `tocsin demo` plays its drills against (thread-safe, like the engine and the store).
@@ -69,7 +72,8 @@ class Runtime {
 void block_shutdown_signals();
 int wait_for_shutdown_signal();
 
-// `tocsin serve`: runs until SIGTERM/SIGINT, then shuts down gracefully.
+// `tocsin serve`: runs until SIGTERM/SIGINT, then shuts down gracefully. SIGHUP re-reads
+// server.tls's certificate and key (Runtime::reload_tls) and serves on.
 core::Status serve(const ServeOptions& options);
 
 }  // namespace tocsin::server

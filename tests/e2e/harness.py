@@ -4,6 +4,7 @@ Python 3.11, standard library only. Pieces:
   free_port()          a free TCP port on 127.0.0.1 (bind port 0, read it, close)
   write_config(...)    a config dir: tocsin.yaml + plans/system_crash.yaml (SPEC section 4 shape)
   Tocsin               starts `tocsin serve --config FILE [extra args]`, waits for /healthz, stops it
+                       (over HTTPS when given an ssl_context: for a config with server.tls)
   WebhookReceiver      a threaded HTTP server recording every POST (path, headers, JSON body)
   http_json(...)       one HTTP request -> Response(status, json, text, headers), 4xx/5xx included
   ServerTestCase       unittest base class that prints the server's log when a test fails
@@ -26,6 +27,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -214,10 +216,12 @@ class Response:
 
 
 def http_request(method: str, url: str, body: bytes | None = None,
-                 headers: dict[str, str] | None = None, timeout: float = 10.0) -> Response:
+                 headers: dict[str, str] | None = None, timeout: float = 10.0,
+                 context: ssl.SSLContext | None = None) -> Response:
+    """`context`: how to verify an https:// server (None: the system's CAs)."""
     req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             status, raw, hdrs = resp.status, resp.read(), dict(resp.headers.items())
     except urllib.error.HTTPError as e:
         status, raw, hdrs = e.code, e.read(), dict(e.headers.items()) if e.headers else {}
@@ -230,7 +234,7 @@ def http_request(method: str, url: str, body: bytes | None = None,
 
 
 def http_json(method: str, url: str, payload: Any = None, raw: bytes | str | None = None,
-              timeout: float = 10.0) -> Response:
+              timeout: float = 10.0, context: ssl.SSLContext | None = None) -> Response:
     """Sends `payload` as JSON (or `raw` bytes as they are) and returns the Response."""
     headers = {}
     body = None
@@ -242,7 +246,7 @@ def http_json(method: str, url: str, payload: Any = None, raw: bytes | str | Non
         headers["Content-Type"] = "application/json"
     elif method in ("POST", "PUT"):
         body = b""
-    return http_request(method, url, body, headers, timeout)
+    return http_request(method, url, body, headers, timeout, context)
 
 
 def raw_post_huge(host: str, port: int, path: str, size: int, chunk: int = 1 << 20,
@@ -317,12 +321,14 @@ class Tocsin:
     """One `tocsin serve` process over a config dir. stdout/stderr go to a log file in the dir."""
 
     def __init__(self, config_path: str, port: int, binary: str | None = None,
-                 serve_args: list[str] | None = None):
+                 serve_args: list[str] | None = None, ssl_context: ssl.SSLContext | None = None):
         self.config_path = config_path
         self.port = port
         self.binary = binary or tocsin_bin()
         self.serve_args = list(serve_args or [])  # after `serve --config FILE`, e.g. --simulated-clock T
-        self.base = f"http://127.0.0.1:{port}"
+        # Set: the config has server.tls; requests go over HTTPS, verified with this context.
+        self.ssl_context = ssl_context
+        self.base = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
         self.log_path = os.path.join(os.path.dirname(config_path), "server.log")
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -347,7 +353,7 @@ class Tocsin:
                 raise ServerError(f"tocsin serve exited with code {rc} before /healthz answered.\n"
                                   f"--- server log ---\n{self.log_tail()}")
             try:
-                r = http_request("GET", self.base + "/healthz", timeout=1.0)
+                r = http_request("GET", self.base + "/healthz", timeout=1.0, context=self.ssl_context)
                 if r.status == 200:
                     return
                 last = repr(r)
@@ -400,15 +406,15 @@ class Tocsin:
         return self.base + path
 
     def get(self, path: str, timeout: float = 10.0) -> Response:
-        return http_json("GET", self.url(path), timeout=timeout)
+        return http_json("GET", self.url(path), timeout=timeout, context=self.ssl_context)
 
     def post(self, path: str, payload: Any = None, raw: bytes | str | None = None,
              timeout: float = 10.0) -> Response:
-        return http_json("POST", self.url(path), payload=payload, raw=raw, timeout=timeout)
+        return http_json("POST", self.url(path), payload=payload, raw=raw, timeout=timeout, context=self.ssl_context)
 
     def put(self, path: str, payload: Any = None, raw: bytes | str | None = None,
             timeout: float = 10.0) -> Response:
-        return http_json("PUT", self.url(path), payload=payload, raw=raw, timeout=timeout)
+        return http_json("PUT", self.url(path), payload=payload, raw=raw, timeout=timeout, context=self.ssl_context)
 
     def push(self, samples: list[dict]) -> Response:
         return self.post("/api/v1/push", samples)

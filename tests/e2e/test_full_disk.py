@@ -8,6 +8,10 @@ the note that failed is not in the incident (nothing half-applied), GETs are sti
 is not ready and says why, and /metrics shows it. Once the filler is deleted the server finds out
 by itself (its probe, once a second): /readyz is ready again and writes work, without a restart.
 
+test_file_size_limit_refuses_writes_and_recovers: the same with the process's file size limit
+(RLIMIT_FSIZE, lowered and raised again with prlimit on the running server): writes fail with
+EFBIG (SQLITE_IOERR), the server is not killed by SIGXFSZ, and recovers.
+
 test_read_only_data_dir_stops_the_start: a data dir on a read-only mount: `tocsin serve` exits
 non-zero with an error naming the data dir.
 
@@ -21,6 +25,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -115,6 +120,7 @@ class FullDiskTest(LogsOnFailure):
                 break
         self.assertIsNotNone(refused, "3000 notes of 4 kB went into a full file system")
         n, r = refused
+        sys.stderr.write(f"\n  write {n + 1} after the disk filled was refused: {r.json}\n")
         self.assertEqual(r.status, 503, r)
         self.assertRegex(r.json["error"], rf"the data dir {re.escape(self.data)} (is full \(SQLITE_FULL\)|does not take "
                                           rf"writes \(SQLITE_IOERR)", r)
@@ -152,6 +158,34 @@ class FullDiskTest(LogsOnFailure):
         pushed = self.server.push([{"name": "system_load", "labels": {"service": "api", "instance": "h2"},
                                     "value": 0.5}])
         self.assertEqual(pushed.status // 100, 2, pushed)
+
+    def test_file_size_limit_refuses_writes_and_recovers(self):
+        # RLIMIT_FSIZE lowered on the running server (soft limit only, so it can be raised again):
+        # every write to a file fails with EFBIG (SIGXFSZ is ignored, so it is not killed).
+        if shutil.which("prlimit") is None:
+            self.skipTest("needs prlimit (util-linux)")
+        port = free_port()
+        self.server = Tocsin(write_config(self.tmp, port, self.receiver.url), port)
+        self.server.start()
+        r = self.server.push([{"name": "system_load", "labels": {"service": "api", "instance": "h1"}, "value": 0.95}])
+        self.assertEqual(r.status // 100, 2, r)
+        iid = wait_until(lambda: next((i["id"] for i in self.server.incidents()), None), RULE_FOR_SECONDS + 8)
+        self.assertIsNotNone(iid, "no incident")
+        pid = str(self.server.proc.pid)
+        limited = subprocess.run(["prlimit", "--pid", pid, "--fsize=0:"], capture_output=True, text=True)
+        if limited.returncode != 0:
+            self.skipTest(f"prlimit not permitted: {limited.stderr.strip()}")
+        r = self.note(iid, "under the file size limit")
+        self.assertEqual(r.status, 503, r)
+        self.assertIn(f"the data dir {self.data} does not take writes (SQLITE_IOERR", r.json["error"])
+        self.assertTrue(self.server.alive(), "SIGXFSZ did not kill it")
+        self.assertEqual(self.server.get(f"/api/v1/incidents/{iid}").status, 200)
+        self.assertNotIn("under the file size limit",
+                         [e["detail"] for e in self.server.get(f"/api/v1/incidents/{iid}").json["timeline"]])
+        self.assertEqual(self.server.get("/readyz").status, 503)
+        subprocess.run(["prlimit", "--pid", pid, "--fsize=unlimited:"], check=True)
+        self.assertTrue(wait_until(lambda: self.server.get("/readyz").status == 200, 10), "not ready again")
+        self.assertEqual(self.note(iid, "after").status, 200)
 
     def test_read_only_data_dir_stops_the_start(self):
         self.mount("size=4m,ro")

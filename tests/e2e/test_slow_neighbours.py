@@ -223,6 +223,8 @@ class SlowNeighboursTest(LogsOnFailure):
         got = wait_until(page, budget)
         self.assertIsNotNone(got, f"the healthy page of incident {iid} did not arrive within {budget}s: "
                                   f"{self.receiver.describe()}")
+        sys.stderr.write(f"\n  healthy page of incident {iid}: {got.at - pushed_at:.2f}s after the push "
+                         f"(the rule's for: {RULE_FOR_SECONDS:.0f}s)\n")
         return got.at - pushed_at
 
     def timeline(self, iid: str) -> list[dict]:

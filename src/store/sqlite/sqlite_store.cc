@@ -1740,7 +1740,7 @@ class SqliteStore final : public Store {
                              : (code & 0xff) == SQLITE_READONLY ? "is read-only"
                                                                 : "does not take writes";
     const std::string hint = (code & 0xff) == SQLITE_IOERR
-                                 ? " (a full disk, a file size limit or a failing disk)"
+                                 ? ": a full disk, a file size limit or a failing disk"
                                  : "";
     std::string message = fmt::format("the data dir {} {} ({}{}): {}", data_dir_.string(), what, name, hint,
                                       error.message());

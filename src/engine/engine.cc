@@ -140,7 +140,7 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
         std::string drills;
         if (auto calendar = raw->drill_calendar()) drills = render_drill_calendar(*calendar);
         return render_rule_health(raw->rule_health()) + render_plan_reviews(raw->config(), raw->now()) + drills +
-               raw->render_action_item_gauges() + raw->compliance_metrics();
+               raw->render_action_item_gauges() + raw->render_notification_backlog() + raw->compliance_metrics();
       });
   return engine;
 }
@@ -154,7 +154,7 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
       incidents_(options_.config),
       escalator_(options_.config, incidents_, options_.external_url, options_.ack_key),
       deadlines_(options_.config, incidents_, escalator_),
-      deliverer_(options_.senders, *options_.clock, options_.retry, options_.metrics),
+      deliverer_(options_.senders, *options_.clock, options_.retry, options_.metrics, options_.delivery),
       samples_total_(options_.metrics->counter("tocsin_samples_ingested_total", "Samples accepted for detection.")),
       alerts_firing_total_(options_.metrics->counter("tocsin_alerts_fired_total", "Alerts that started firing.")),
       incidents_opened_total_(options_.metrics->counter("tocsin_incidents_opened_total", "Incidents opened.")),
@@ -176,9 +176,48 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
                                                      {{"limit", "max_alerts"}})),
       rejected_max_silences_(options_.metrics->counter("tocsin_limits_rejected_total",
                                                        "Requests refused whole because they were over a limit.",
-                                                       {{"limit", "max_silences"}})) {}
+                                                       {{"limit", "max_silences"}})) {
+  // A send finished in the background: its retry time, or its dead letter, is for the next pass.
+  deliverer_.set_on_done([this] {
+    std::lock_guard lock(mu_);  // on_wake_ is set under it
+    wake();
+  });
+}
 
-Engine::~Engine() { options_.metrics->remove_collector(health_collector_); }
+Engine::~Engine() {
+  // First, while every member the lanes' sends use (and wake) is still there.
+  deliverer_.stop();
+  options_.metrics->remove_collector(health_collector_);
+}
+
+std::string Engine::render_notification_backlog() {
+  std::vector<store::NotificationBacklog> backlog;
+  auto read = options_.store->read([&](store::Tx& tx) -> core::Status {
+    backlog = TOCSIN_TRY(tx.notification_backlog());
+    return {};
+  });
+  if (!read) {
+    core::log::warn("notification backlog gauges not rendered", {{"error", read.error().to_string()}});
+    return "";
+  }
+  // Every channel kind shows, at 0 when nothing of it is pending.
+  std::map<std::string, store::NotificationBacklog> by_kind;
+  for (const auto& [kind, sender] : options_.senders) by_kind[kind].channel = kind;
+  for (auto& b : backlog) by_kind[b.channel] = std::move(b);
+  const core::Timestamp at = now();
+  std::string pending =
+      "# HELP tocsin_notify_pending Notifications not delivered yet (due, in a lane, or waiting to retry), by channel "
+      "kind.\n# TYPE tocsin_notify_pending gauge\n";
+  std::string oldest =
+      "# HELP tocsin_notify_oldest_pending_age_seconds Age of the oldest notification not delivered yet, by channel "
+      "kind; 0 when none.\n# TYPE tocsin_notify_oldest_pending_age_seconds gauge\n";
+  for (const auto& [kind, b] : by_kind) {
+    const double age = b.pending > 0 ? std::max(0.0, std::chrono::duration<double>(at - b.oldest_created_at).count()) : 0;
+    pending += fmt::format("tocsin_notify_pending{{channel=\"{}\"}} {}\n", kind, b.pending);
+    oldest += fmt::format("tocsin_notify_oldest_pending_age_seconds{{channel=\"{}\"}} {:.3f}\n", kind, age);
+  }
+  return pending + oldest;
+}
 
 std::string Engine::render_action_item_gauges() {
   store::ActionItemCounts counts;
@@ -1019,7 +1058,8 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
       return {};
     }));
   }
-  // 4. Delivery, outside the engine lock: a slow receiver must not block ingestion.
+  // 4. Delivery, outside the engine lock: a slow receiver must not block ingestion. With
+  //    options.delivery.background the sends run on their lanes after this returns.
   notify::DeliveryPass delivered;
   {
     std::lock_guard lock(delivery_mu_);
@@ -1043,7 +1083,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     earliest(TOCSIN_TRY(tx.next_escalation_due()));
     earliest(TOCSIN_TRY(tx.next_task_due()));
     earliest(TOCSIN_TRY(tx.next_clock_due()));
-    earliest(TOCSIN_TRY(tx.next_notification_due()));
+    earliest(TOCSIN_TRY(deliverer_.next_due(tx, options_.clock->now())));
     return {};
   }));
   return next;

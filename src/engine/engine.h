@@ -54,6 +54,9 @@ struct EngineOptions {
   std::map<std::string, notify::Sender*> senders;  // channel kind -> sender
   std::string external_url;
   notify::RetryPolicy retry;
+  // Delivery lanes; `background` (the server on a real clock): run_due() does not wait for the
+  // sends it starts (notify/deliverer.h).
+  notify::DeliveryOptions delivery;
   // Where the rule engine's learned state and the recent samples are kept across restarts;
   // empty = not kept.
   std::filesystem::path state_file;
@@ -251,6 +254,8 @@ class Engine {
   void wake();
   // /metrics: tocsin_action_items_open and tocsin_action_items_overdue, from one COUNT query.
   std::string render_action_item_gauges();
+  // /metrics: tocsin_notify_pending and tocsin_notify_oldest_pending_age_seconds, by channel kind.
+  std::string render_notification_backlog();
   // One responder action in one transaction, under the engine lock, audited (audited_write).
   core::Result<store::Incident> respond(
       const Actor& actor, AuditNote what,

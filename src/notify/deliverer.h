@@ -3,21 +3,35 @@
 // exponential back-off and jitter until `max_attempts`. Store work happens in short transactions
 // around the sends, so a slow receiver never holds a transaction open.
 //
+// Sends run on delivery lanes (notify/lanes.h), one per destination (Sender::destination): a
+// webhook that hangs until its timeout holds up only the pages to itself. update() reads what is
+// due and hands it to the lanes; a notification whose lane is full stays pending in the store
+// (counted in tocsin_notify_deferred_total) and goes out once the lane has room. With
+// `background` (the server on a real clock) update() returns at once and each finished send calls
+// the on_done hook (the engine wakes its driver); without it update() waits for the sends it
+// started, so that a simulated clock's advance has delivered everything due when it returns.
+//
 // A notification that gives up (status failed: the dead letter) is logged at warn, counted in
 // tocsin_notifications_dead_letter_total{channel=KIND}, written to its incident's timeline
-// ("notify_failed"), and returned from update(), so that the engine raises it as an alert of its
-// own (dead_letter_alert): a page that could not be delivered must not go unnoticed.
-// Thread-safety: update() must not run concurrently with itself.
+// ("notify_failed"), and returned from the next update(), so that the engine raises it as an
+// alert of its own (dead_letter_alert): a page that could not be delivered must not go unnoticed.
+// Thread-safety: update(), next_due() and stop() must not run concurrently with one another (one
+// driver calls them); set_on_done() may be called from any thread but a lane's.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "notify/lanes.h"
 #include "notify/sender.h"
 #include "store/store.h"
 
@@ -39,28 +53,67 @@ struct RetryPolicy {
   core::Duration backoff_after(int attempts, double unit = 0.5) const;
 };
 
+struct DeliveryOptions {
+  Lanes::Options lanes;
+  // true: update() does not wait for its sends (see above).
+  bool background = false;
+};
+
 struct DeliveryPass {
-  int attempted = 0;  // notifications sent or tried
-  std::vector<store::Notification> dead_letters;  // those that gave up in this pass
+  int attempted = 0;  // notifications handed to a lane in this pass
+  std::vector<store::Notification> dead_letters;  // those that gave up since the last pass
 };
 
 class Deliverer {
  public:
   // `metrics` may be null (no counting).
   Deliverer(std::map<std::string, Sender*> senders, core::Clock& clock, RetryPolicy retry = {},
-            core::MetricsRegistry* metrics = nullptr);
+            core::MetricsRegistry* metrics = nullptr, DeliveryOptions options = {});
+  ~Deliverer();
 
-  // Sends what is due at `now`.
+  // Starts sending what is due at `now` (and, without `background`, waits for it).
   core::Result<DeliveryPass> update(store::Store& store, core::Timestamp now);
+  // When update() next has work: the earliest pending notification that is due and not yet
+  // handed to a lane, or falls due later. Notifications in a lane or deferred behind a full one
+  // do not count: their lane's on_done hook says when to look again.
+  core::Result<std::optional<core::Timestamp>> next_due(store::Tx& tx, core::Timestamp now);
+  // Called (on a lane's thread, no lock of the deliverer held) after each send in the background
+  // has been recorded.
+  void set_on_done(std::function<void()> fn);
+  // Drops what waits in the lanes (it stays pending in the store) and waits for the sends in
+  // progress; no hook is called afterwards. The destructor does it too.
+  void stop();
 
  private:
-  core::Counter* dead_letter_counter(const std::string& channel);
+  struct KindMetrics {
+    core::Gauge* queued = nullptr;
+    core::Gauge* in_flight = nullptr;
+    core::Counter* deferred = nullptr;
+    core::Counter* dead_letters = nullptr;
+  };
+  KindMetrics& metrics_for(const std::string& channel);
+  // One send and its record, on a lane's thread.
+  void attempt(store::Store& store, store::Notification n, double jitter_unit);
+  std::string lane_of(const store::Notification& n) const;
+  static constexpr int kBatch = 100;  // notifications read per pass
 
   std::map<std::string, Sender*> senders_;
   core::Clock& clock_;
   RetryPolicy retry_;
   core::MetricsRegistry* metrics_;
-  std::mt19937_64 rng_;
+  DeliveryOptions options_;
+  std::mt19937_64 rng_;  // drawn on update()'s thread only, so a seed gives one schedule
+
+  std::mutex mu_;  // guards what follows
+  std::map<std::string, KindMetrics> kind_metrics_;
+  std::set<int64_t> claimed_;  // ids queued or being sent
+  // Sent but not recorded (the store refused the write, e.g. a full disk): id -> when to send it
+  // again. Without this wait such a notification would be due at once, and sent in a tight loop.
+  std::map<int64_t, core::Timestamp> unrecorded_;
+  std::vector<store::Notification> dead_letters_;  // given up, not yet returned by update()
+  std::function<void()> on_done_;
+  bool more_due_ = false;  // the last update() read a full batch and had room for all of it
+  std::unique_ptr<Lanes> lanes_;  // last: its threads end before the members they use
 };
 
 // The warning alert a dead letter raises: alertname="TocsinNotificationFailed",

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <functional>
 #include <set>
+#include <thread>
 
 #include "core/simulated_clock.h"
 #include "store/sqlite/sqlite_store.h"
@@ -12,6 +17,15 @@ namespace tocsin::notify {
 namespace {
 
 using std::chrono::seconds;
+
+// Polls `pred` for up to 5 s (what the lanes' threads do shows up on their own time).
+bool eventually(const std::function<bool()>& pred) {
+  for (int i = 0; i < 500; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
 
 const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
 
@@ -47,7 +61,7 @@ class FakeSender final : public Sender {
     ++calls;
     return result_;
   }
-  int calls = 0;
+  std::atomic<int> calls{0};  // lanes send from several threads
 
  private:
   DeliveryResult result_;
@@ -143,6 +157,139 @@ TEST_F(DelivererTest, ANonRetryableFailureIsADeadLetterAtOnce) {
   add(1);
   Deliverer deliverer({{"webhook", &rejecting}}, clock_, {}, &metrics_);
   EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().dead_letters.size(), 1u);
+}
+
+// A sender whose sends to the address "http://hung" wait until released; others succeed at once.
+class HangingSender final : public Sender {
+ public:
+  DeliveryResult send(const store::Notification& n) override {
+    std::unique_lock lock(mu_);
+    if (n.address == "http://hung") {
+      ++hung_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return released_; });
+      --hung_;
+      return {false, 0, "timed out", true};
+    }
+    ++delivered_;
+    changed_.notify_all();
+    return {true, 200, "", true};
+  }
+  std::string destination(const store::Notification& n) const override { return n.address; }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    changed_.notify_all();
+  }
+  bool wait_for(const std::function<bool(int hung, int delivered)>& pred) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, seconds(5), [&] { return pred(hung_, delivered_); });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int hung_ = 0;
+  int delivered_ = 0;
+  bool released_ = false;
+};
+
+class LaneDelivererTest : public DelivererTest {
+ protected:
+  void add_to(int count, const std::string& address) {
+    ASSERT_TRUE(store_->write([&](store::Tx& tx) -> core::Status {
+      for (int i = 0; i < count; ++i) {
+        store::Notification n;
+        n.target = "channel:" + address;
+        n.channel = "webhook";
+        n.address = address;
+        n.payload = "{}";
+        n.created_at = clock_.now();
+        n.next_attempt_at = clock_.now();
+        TOCSIN_TRY(tx.insert_notification(n));
+      }
+      return {};
+    }).has_value());
+  }
+  int count(store::NotificationStatus status, const std::string& address) {
+    int n = 0;
+    for (const auto& x : all()) n += x.status == status && x.address == address;
+    return n;
+  }
+  double metric(const std::string& series) {
+    const std::string text = metrics_.render();
+    const size_t at = text.find(series + " ");
+    EXPECT_NE(at, std::string::npos) << series << " not in\n" << text;
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 1));
+  }
+  HangingSender sender_;
+};
+
+TEST_F(LaneDelivererTest, AHungReceiverHoldsUpNeitherThePassNorAnotherReceiver) {
+  std::atomic<int> done{0};
+  Deliverer deliverer({{"webhook", &sender_}}, clock_, {}, &metrics_,
+                      {.lanes = {.per_lane = 2, .queue = 3}, .background = true});
+  deliverer.set_on_done([&] { ++done; });
+  add_to(4, "http://hung");
+  add_to(3, "http://fine");
+  auto pass = deliverer.update(*store_, clock_.now()).value();
+  EXPECT_EQ(pass.attempted, 7) << "update() returned while two sends hang";
+  ASSERT_TRUE(sender_.wait_for([](int hung, int delivered) { return hung == 2 && delivered == 3; }));
+  // Delivered and recorded although the other lane's sends have not returned.
+  ASSERT_TRUE(eventually([&] { return count(store::NotificationStatus::kSent, "http://fine") == 3; }));
+  // In flight until recorded: the healthy lane's last one may still be writing.
+  EXPECT_TRUE(eventually([&] { return metric(R"(tocsin_notify_in_flight{channel="webhook"})") == 2; }));
+  EXPECT_EQ(metric(R"(tocsin_notify_queue_depth{channel="webhook"})"), 2) << "two of the hung lane's wait";
+  // A second pass hands nothing out twice.
+  EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 0);
+  // Nothing due later than now: the lanes' hook says when to look again.
+  std::optional<core::Timestamp> next;
+  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+    next = TOCSIN_TRY(deliverer.next_due(tx, clock_.now()));
+    return {};
+  }).has_value());
+  EXPECT_FALSE(next.has_value());
+  sender_.release();
+  ASSERT_TRUE(eventually([&] { return done.load() == 7; }));
+  EXPECT_EQ(count(store::NotificationStatus::kPending, "http://hung"), 4) << "failed, to be retried";
+  EXPECT_TRUE(eventually([&] { return metric(R"(tocsin_notify_in_flight{channel="webhook"})") == 0; }));
+  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> core::Status {
+    next = TOCSIN_TRY(deliverer.next_due(tx, clock_.now()));
+    return {};
+  }).has_value());
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, clock_.now()) << "the retries' back-off";
+}
+
+TEST_F(LaneDelivererTest, AFullLaneLeavesTheRestPendingAndCountsIt) {
+  Deliverer deliverer({{"webhook", &sender_}}, clock_, {}, &metrics_,
+                      {.lanes = {.per_lane = 1, .queue = 2}, .background = true});
+  add_to(10, "http://hung");
+  EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 3) << "one sending, two queued";
+  EXPECT_EQ(metric(R"(tocsin_notify_deferred_total{channel="webhook"})"), 7);
+  EXPECT_EQ(count(store::NotificationStatus::kPending, "http://hung"), 10) << "nothing dropped";
+  ASSERT_TRUE(sender_.wait_for([](int hung, int) { return hung == 1; }));
+  sender_.release();
+  // Each pass hands out what fits; all ten are tried in the end.
+  for (int i = 0; i < 100; ++i) {
+    (void)deliverer.update(*store_, clock_.now());
+    int tried = 0;
+    for (const auto& n : all()) tried += n.attempts;
+    if (tried == 10) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  int tried = 0;
+  for (const auto& n : all()) tried += n.attempts;
+  EXPECT_EQ(tried, 10);
+}
+
+TEST_F(LaneDelivererTest, WithoutBackgroundAPassWaitsForItsSendsEvenBeyondTheQueue) {
+  FakeSender ok({true, 200, "", true});
+  Deliverer deliverer({{"webhook", &ok}}, clock_, {}, &metrics_, {.lanes = {.per_lane = 2, .queue = 2}});
+  add(9);
+  EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 9);
+  EXPECT_EQ(ok.calls.load(), 9);
+  for (const auto& n : all()) EXPECT_EQ(n.status, store::NotificationStatus::kSent);
 }
 
 TEST(DeadLetterAlert, IsAWarningPerTargetAndChannelThatEndsByItself) {

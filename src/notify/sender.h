@@ -1,6 +1,6 @@
 // A Sender delivers one notification over one kind of channel (webhook, slack, email, exec). Each
 // kind lives in its own folder; the composition root maps channel kinds to senders.
-// Thread-safety: send() may be called from one thread at a time per sender.
+// Thread-safety: send() may be called from several threads at once (the deliverer's lanes do).
 #pragma once
 
 #include <string>
@@ -21,6 +21,9 @@ class Sender {
  public:
   virtual ~Sender() = default;
   virtual DeliveryResult send(const store::Notification& n) = 0;
+  // The server `n` goes to, which names its delivery lane (notify/lanes.h): sends to one
+  // destination never wait for another's. By default the channel kind and the address.
+  virtual std::string destination(const store::Notification& n) const { return n.channel + " " + n.address; }
 };
 
 }  // namespace tocsin::notify

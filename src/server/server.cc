@@ -20,6 +20,7 @@
 #include "server/notifiers.h"
 #include "server/step_loop.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/storage_health.h"
 
 namespace tocsin::server {
 
@@ -112,6 +113,7 @@ struct Runtime::Impl {
   std::unique_ptr<SimulatedWallClock> simulated_view;     // --simulated-clock only
   core::Clock* clock = &system_clock;  // what the engine, the API and the collector run on
   std::unique_ptr<SimulatedTime> simulated_time;  // --simulated-clock only
+  store::sqlite::StorageHealth storage_health;  // before metrics and store: both refer to it
   core::MetricsRegistry metrics;
   std::unique_ptr<store::Store> store;
   Senders senders;
@@ -174,7 +176,16 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
                                                          "to use the embedded SQLite store")
                                .field("server.store"));
   }
-  impl->store = TOCSIN_TRY(store::sqlite::open_sqlite_store(std::filesystem::path(cfg.server.data_dir) / "tocsin.db"));
+  impl->store = TOCSIN_TRY(store::sqlite::open_sqlite_store(std::filesystem::path(cfg.server.data_dir) / "tocsin.db",
+                                                             &impl->storage_health));
+  impl->metrics.add_collector([raw = impl.get()] {
+    return fmt::format(
+        "# HELP tocsin_data_dir_writable 1 while the data dir takes writes; 0 while writes are refused (full, "
+        "read-only, I/O errors).\n# TYPE tocsin_data_dir_writable gauge\ntocsin_data_dir_writable {}\n"
+        "# HELP tocsin_store_writes_refused_total Store writes the disk refused (full, read-only, I/O errors).\n"
+        "# TYPE tocsin_store_writes_refused_total counter\ntocsin_store_writes_refused_total {}\n",
+        raw->storage_health.problem().empty() ? 1 : 0, raw->storage_health.refused_writes());
+  });
   if (options.simulated_clock_start) {
     impl->simulated_clock = std::make_unique<core::SimulatedClock>(*options.simulated_clock_start);
     impl->simulated_view = std::make_unique<SimulatedWallClock>(*impl->simulated_clock, impl->system_clock);
@@ -202,7 +213,14 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
                              {{"limit", "max_inflight_body_bytes"}});
   impl->http = TOCSIN_TRY(http::Server::start(http_options, [raw](const http::Request& r) {
     api::Router* router = raw->ready_router.load(std::memory_order_acquire);
-    return router ? router->handle(r) : http::Response::error(503, "starting");
+    if (!router) return http::Response::error(503, "starting");
+    // While the data dir refuses writes, every request that may write is refused before it
+    // changes anything (in memory either); reads go on. The driver's probe ends the episode.
+    if (std::string problem = raw->storage_health.problem(); !problem.empty()) {
+      if (r.path == "/readyz") return http::Response::error(503, "not ready: " + problem);
+      if (r.method != "GET" && r.method != "HEAD") return http::Response::error(503, problem);
+    }
+    return router->handle(r);
   }));
   const std::string host = cfg.server.listen.substr(0, cfg.server.listen.rfind(':'));
   const std::string scheme = impl->http->tls() ? "https" : "http";
@@ -220,6 +238,9 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.metrics = &impl->metrics;
   engine_options.senders = impl->senders.by_kind();
   engine_options.ack_key = ack_key;
+  // On a real clock sends run in the background on their lanes, so the driver never waits for a
+  // receiver; a simulated clock's advance must find them done (SimulatedTime), so it waits.
+  engine_options.delivery.background = !impl->simulated_clock;
   impl->action_executor = std::make_unique<action::SystemExecutor>();
   engine_options.action_executor = impl->action_executor.get();
   engine_options.external_url = external_url;
@@ -247,6 +268,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   impl->engine->set_on_wake([raw] { raw->driver->wake(); });
   impl->log_syncing = std::make_unique<StepLoop>(
       "sample-log", impl->system_clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
+        raw->storage_health.probe();  // while writes are refused: do they work again?
         TOCSIN_RETURN_IF_ERROR(raw->engine->sync_sample_log());
         return std::optional<core::Timestamp>(raw->system_clock.now() + Impl::kLogSyncEvery);
       });
@@ -355,6 +377,9 @@ core::Status serve(const ServeOptions& options) {
   // Blocked before any thread starts, so that all inherit it and sigwait gets them.
   const sigset_t signals = serve_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A write past the file size limit (RLIMIT_FSIZE) would otherwise kill the process with
+  // SIGXFSZ; ignored, it fails with EFBIG and is refused like a write to a full disk.
+  signal(SIGXFSZ, SIG_IGN);
   auto runtime = TOCSIN_TRY(Runtime::start(options));
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {

@@ -18,7 +18,8 @@ namespace tocsin::server {
 
 class StepLoop {
  public:
-  // `step` returns when it next wants to run; a failure is logged and retried after `retry`.
+  // `step` returns when it next wants to run; a failure is retried after `retry`, and logged
+  // when it is the first since the step last worked.
   using Step = std::function<core::Result<std::optional<core::Timestamp>>()>;
 
   StepLoop(std::string name, core::Clock& clock, Step step, core::Duration retry = std::chrono::seconds(1))
@@ -64,8 +65,13 @@ class StepLoop {
         next = std::unexpected(core::Error::internal(e.what()));
       }
       if (!next) {
-        core::log::error("step failed; retrying", {{"loop", name_}, {"error", next.error().to_string()}});
+        // Once per streak of failures (a full disk fails every pass until it has room again).
+        if (!failing_) core::log::error("step failed; retrying", {{"loop", name_}, {"error", next.error().to_string()}});
+        failing_ = true;
         next = std::optional<core::Timestamp>(clock_.now() + retry_);
+      } else if (failing_) {
+        core::log::info("step works again", {{"loop", name_}});
+        failing_ = false;
       }
       lock.lock();
       if (timer_) clock_.cancel(*timer_);
@@ -82,6 +88,7 @@ class StepLoop {
   std::condition_variable cv_;
   bool wake_ = true;  // run once at start
   bool stopping_ = false;
+  bool failing_ = false;  // the last step failed (run()'s thread only)
   std::optional<core::TimerId> timer_;
   std::thread thread_;
 };

@@ -235,6 +235,13 @@ struct Notification {
   std::string dedup_key;
 };
 
+// Pending notifications of one channel kind (Tx::notification_backlog).
+struct NotificationBacklog {
+  std::string channel;
+  int64_t pending = 0;
+  Timestamp oldest_created_at{};
+};
+
 struct NotificationAttempt {
   int64_t id = 0;  // assigned by the store
   int64_t notification_id = 0;
@@ -459,6 +466,11 @@ class Tx {
   virtual Result<std::vector<Notification>> due_notifications(Timestamp now, int limit) = 0;
   // The earliest next_attempt_at among pending notifications.
   virtual Result<std::optional<Timestamp>> next_notification_due() = 0;
+  // The earliest next_attempt_at later than `after` among pending notifications: when the next
+  // one falls due while those due now are being sent in the background.
+  virtual Result<std::optional<Timestamp>> next_notification_due_after(Timestamp after) = 0;
+  // Pending notifications by channel kind: how many, and when the oldest of them was created.
+  virtual Result<std::vector<NotificationBacklog>> notification_backlog() = 0;
   virtual Result<std::vector<Notification>> list_notifications(int64_t incident_id) = 0;
   virtual Result<int64_t> insert_attempt(const NotificationAttempt& a) = 0;
   virtual Result<std::vector<NotificationAttempt>> list_attempts(int64_t notification_id) = 0;

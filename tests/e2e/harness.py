@@ -719,17 +719,19 @@ def aiosmtpd_python() -> str | None:
 
 class SmtpSink:
     """smtp_sink.py on a free port, saving every mail under `directory`. Raises
-    unittest.SkipTest when aiosmtpd is missing."""
+    unittest.SkipTest when aiosmtpd is missing. With hang=True, an SMTP server that accepts
+    connections and never answers (no aiosmtpd needed); connections() tells what it saw."""
 
-    def __init__(self, directory: str):
-        python = aiosmtpd_python()
+    def __init__(self, directory: str, hang: bool = False):
+        python = sys.executable if hang else aiosmtpd_python()
         if python is None:
             raise unittest.SkipTest("aiosmtpd is not installed (Debian: apt-get install python3-aiosmtpd)")
         self.dir = directory
         self.port = free_port()
         here = os.path.dirname(os.path.abspath(__file__))
         self.proc = subprocess.Popen([python, os.path.join(here, "smtp_sink.py"), "--port", str(self.port),
-                                      "--dir", directory], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                      "--dir", directory] + (["--hang"] if hang else []),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         line = self.proc.stdout.readline().strip()
         if line != "ready":
             self.proc.kill()
@@ -747,6 +749,23 @@ class SmtpSink:
                 envelope = json.load(f)
             with open(os.path.join(self.dir, name), "rb") as f:
                 out.append((envelope, email.message_from_bytes(f.read(), policy=email.policy.default)))
+        return out
+
+    def connections(self) -> list[tuple[float, float | None]]:
+        """--hang only: (accepted at, closed at or None) for each connection, in order."""
+        out = []
+        for n in range(1, 10_000):
+            conn = os.path.join(self.dir, f"{n}.conn")
+            if not os.path.exists(conn):
+                break
+            closed = os.path.join(self.dir, f"{n}.closed")
+            with open(conn) as f:
+                accepted = float(f.read() or 0)
+            closed_at = None
+            if os.path.exists(closed):
+                with open(closed) as f:
+                    closed_at = float(f.read() or 0)
+            out.append((accepted, closed_at))
         return out
 
     def close(self) -> None:

@@ -1,7 +1,9 @@
 """A local SMTP server for the e2e tests: accepts every message and saves it in a directory.
 
-Usage: python3 smtp_sink.py --port PORT --dir DIR
-Needs aiosmtpd (Debian: python3-aiosmtpd). Prints "ready" on stdout once it accepts connections
+Usage: python3 smtp_sink.py --port PORT --dir DIR [--hang]
+Needs aiosmtpd (Debian: python3-aiosmtpd), except with --hang: then it accepts connections and
+never says a word (no greeting), an SMTP server that hangs; it writes N.conn (the time it
+accepted) and N.closed (when the client gave up and closed) for each connection N. Prints "ready" on stdout once it accepts connections
 and runs until SIGTERM or SIGINT. For each message N (from 1) it writes N.json (the envelope:
 mail_from, rcpt_tos) and then N.eml (the message as received), each atomically (temp file +
 rename), so a reader that sees N.eml sees the whole message.
@@ -17,7 +19,8 @@ import signal
 import sys
 import threading
 
-from aiosmtpd.controller import Controller
+import socket
+import time
 
 
 class Saver:
@@ -41,15 +44,51 @@ class Saver:
         return "250 Message accepted for delivery"
 
 
+def hang(port: int, directory: str, stop: threading.Event) -> None:
+    listener = socket.create_server(("127.0.0.1", port), backlog=64)
+    listener.settimeout(0.2)
+    numbers = itertools.count(1)
+
+    def stamp(name: str) -> None:  # atomically, like the mails
+        tmp = os.path.join(directory, f".{name}.tmp")
+        with open(tmp, "w") as f:
+            f.write(repr(time.time()))
+        os.rename(tmp, os.path.join(directory, name))
+
+    def hold(conn: socket.socket, n: int) -> None:
+        stamp(f"{n}.conn")
+        with conn:
+            try:
+                while conn.recv(4096):  # silent: read whatever comes until the client closes
+                    pass
+            except OSError:
+                pass
+        stamp(f"{n}.closed")
+
+    print("ready", flush=True)
+    while not stop.is_set():
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=hold, args=(conn, next(numbers)), daemon=True).start()
+    listener.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--hang", action="store_true", help="accept connections and never answer")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if args.hang:
+        hang(args.port, args.dir, stop)
+        return 0
+    from aiosmtpd.controller import Controller  # only here: --hang needs no aiosmtpd
     controller = Controller(Saver(args.dir), hostname="127.0.0.1", port=args.port)
     controller.start()
     print("ready", flush=True)

@@ -39,10 +39,10 @@ std::string domain_of(std::string_view address) {
 SmtpSender::SmtpSender(core::Clock& clock, std::map<std::string, SmtpSettings> by_channel,
                        std::optional<SmtpSettings> for_people)
     : clock_(clock), by_channel_(std::move(by_channel)), for_people_(std::move(for_people)) {
-  curl_ = ensure_curl_global_init() ? curl_easy_init() : nullptr;
+  ensure_curl_global_init();
 }
 
-SmtpSender::~SmtpSender() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+SmtpSender::~SmtpSender() = default;
 
 const SmtpSettings* SmtpSender::settings_for(const store::Notification& n) const {
   constexpr std::string_view kChannel = "channel:";
@@ -51,6 +51,11 @@ const SmtpSettings* SmtpSender::settings_for(const store::Notification& n) const
     if (it != by_channel_.end()) return &it->second;
   }
   return for_people_ ? &*for_people_ : nullptr;
+}
+
+std::string SmtpSender::destination(const store::Notification& n) const {
+  const SmtpSettings* smtp = settings_for(n);
+  return smtp ? fmt::format("smtp://{}:{}", smtp->host, smtp->port) : "smtp (none)";
 }
 
 DeliveryResult SmtpSender::send(const store::Notification& n) {
@@ -66,7 +71,8 @@ DeliveryResult SmtpSender::send(const store::Notification& n) {
   if (!content) return {false, 0, content.error().message(), false};
   auto recipients = parse_recipients(n.address);
   if (!recipients) return {false, 0, recipients.error().message(), false};
-  auto* curl = static_cast<CURL*>(curl_);
+  const auto lease = handles_.take();
+  auto* curl = static_cast<CURL*>(lease.get());
   if (!curl) return {false, 0, "could not create an SMTP client", true};
 
   const std::string from = bare_address(smtp->from);

@@ -11,7 +11,7 @@
 //
 // Errors: a 5xx reply, refused credentials, a failed STARTTLS or certificate check, a bad
 // address or payload are not retried; connection failures, timeouts and 4xx replies are.
-// Thread-safety: one send() at a time per instance.
+// Thread-safety: send() may run on several threads at once (each takes its own curl handle).
 #pragma once
 
 #include <map>
@@ -19,6 +19,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "notify/curl_global.h"
 #include "notify/sender.h"
 
 namespace tocsin::notify::email {
@@ -42,6 +43,8 @@ class SmtpSender final : public Sender {
   SmtpSender(const SmtpSender&) = delete;
   SmtpSender& operator=(const SmtpSender&) = delete;
   DeliveryResult send(const store::Notification& n) override;
+  // smtp://host:port of the SMTP server the notification goes through: one lane per server.
+  std::string destination(const store::Notification& n) const override;
 
  private:
   const SmtpSettings* settings_for(const store::Notification& n) const;
@@ -49,7 +52,7 @@ class SmtpSender final : public Sender {
   core::Clock& clock_;
   std::map<std::string, SmtpSettings> by_channel_;
   std::optional<SmtpSettings> for_people_;
-  void* curl_;  // CURL*
+  CurlHandles handles_;
 };
 
 }  // namespace tocsin::notify::email

@@ -14,7 +14,7 @@
 //
 // A notification's address is the argv as a JSON array of strings (argv_address), so any
 // argument, spaces and quotes included, survives the round trip through the store.
-// Thread-safety: one send() at a time per instance; run_command() is reentrant.
+// Thread-safety: send() and run_command() are reentrant (the delivery lanes run sends at once).
 #pragma once
 
 #include <map>

@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "notify/crypto.h"
 #include "notify/curl_global.h"
 
@@ -21,13 +23,34 @@ std::string webhook_signature(std::string_view secret, int64_t unix_seconds, std
 
 HttpSender::HttpSender(core::Clock& clock, core::Duration default_timeout, std::map<std::string, HttpChannel> channels)
     : clock_(clock), default_timeout_(default_timeout), channels_(std::move(channels)) {
-  curl_ = ensure_curl_global_init() ? curl_easy_init() : nullptr;
+  ensure_curl_global_init();
 }
 
-HttpSender::~HttpSender() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+HttpSender::~HttpSender() = default;
+
+std::string HttpSender::destination(const store::Notification& n) const {
+  // scheme://authority, without user info; the default port spelled out so that
+  // https://h and https://h:443 share a lane.
+  std::string_view url = n.address;
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "http " + n.address;
+  std::string scheme(url.substr(0, scheme_end));
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  std::string out = scheme + "://" + std::string(authority);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const size_t bracket = authority.rfind(']');  // an IPv6 literal has colons of its own
+  const size_t colon = authority.rfind(':');
+  if (colon == std::string_view::npos || (bracket != std::string_view::npos && colon < bracket)) {
+    out += out.starts_with("https:") ? ":443" : ":80";
+  }
+  return out;
+}
 
 DeliveryResult HttpSender::send(const store::Notification& n) {
-  auto* curl = static_cast<CURL*>(curl_);
+  const auto lease = handles_.take();
+  auto* curl = static_cast<CURL*>(lease.get());
   if (!curl) return {false, 0, "could not create an HTTP client", true};
   const HttpChannel* channel = nullptr;
   if (constexpr std::string_view kChannel = "channel:"; std::string_view(n.target).starts_with(kChannel)) {

@@ -9,7 +9,7 @@
 //   X-Tocsin-Timestamp: <unix seconds>
 //   X-Tocsin-Signature: sha256=<hex HMAC-SHA256 under the secret of "<timestamp>.<body>">
 // so the receiver can check that tocsin sent it, unaltered, recently (docs/notifications.md).
-// Thread-safety: one send() at a time per instance.
+// Thread-safety: send() may run on several threads at once (each takes its own curl handle).
 #pragma once
 
 #include <map>
@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "notify/curl_global.h"
 #include "notify/sender.h"
 
 namespace tocsin::notify {
@@ -35,12 +36,14 @@ class HttpSender final : public Sender {
   HttpSender(const HttpSender&) = delete;
   HttpSender& operator=(const HttpSender&) = delete;
   DeliveryResult send(const store::Notification& n) override;
+  // scheme://host:port of the address (lower case): one lane per receiving server.
+  std::string destination(const store::Notification& n) const override;
 
  private:
   core::Clock& clock_;
   core::Duration default_timeout_;
   std::map<std::string, HttpChannel> channels_;
-  void* curl_;  // CURL*, reused so connections are kept alive between sends
+  CurlHandles handles_;  // reused, so connections are kept alive between sends
 };
 
 // "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body)), timestamp in unix seconds.

@@ -158,8 +158,23 @@ core::Error Database::fail(int code, std::string_view context) {
   // generic text of the code instead.
   const bool from_connection = sqlite3_extended_errcode(db_) == code;
   core::Error error = to_error(code, context, from_connection ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
-  if (!first_failure_) first_failure_ = error;
+  if (!first_failure_) {
+    first_failure_ = error;
+    first_failure_code_ = code;
+  }
   return error;
+}
+
+int64_t Database::total_changes() const { return sqlite3_total_changes64(db_); }
+
+std::string_view storage_failure_name(int code) {
+  switch (code & 0xff) {
+    case SQLITE_FULL: return "SQLITE_FULL";
+    case SQLITE_READONLY: return "SQLITE_READONLY";
+    case SQLITE_IOERR: return "SQLITE_IOERR";
+    case SQLITE_CANTOPEN: return "SQLITE_CANTOPEN";
+    default: return "";
+  }
 }
 
 }  // namespace tocsin::store::sqlite

@@ -127,7 +127,14 @@ class Database {
   // its caller ignored the error.
   core::Error fail(int code, std::string_view context);
   const std::optional<core::Error>& first_failure() const { return first_failure_; }
-  void clear_failure() { first_failure_.reset(); }
+  // The SQLite (extended) result code of first_failure(); 0 when none.
+  int first_failure_code() const { return first_failure_code_; }
+  void clear_failure() {
+    first_failure_.reset();
+    first_failure_code_ = 0;
+  }
+  // Rows changed by this connection since it opened (sqlite3_total_changes64).
+  int64_t total_changes() const;
 
  private:
   // Lets the cache be searched with a string_view, without building a string per lookup.
@@ -142,6 +149,12 @@ class Database {
   sqlite3* db_;
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
   std::optional<core::Error> first_failure_;
+  int first_failure_code_ = 0;
 };
+
+// Whether `code` says the disk refused a write: full (SQLITE_FULL), read-only (SQLITE_READONLY),
+// an I/O error (SQLITE_IOERR: also a write past the process's file size limit, EFBIG) or a file
+// that cannot be opened or created (SQLITE_CANTOPEN). Then "SQLITE_FULL" etc., else empty.
+std::string_view storage_failure_name(int code);
 
 }  // namespace tocsin::store::sqlite

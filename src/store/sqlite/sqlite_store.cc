@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/storage_health.h"
 
 #include <fmt/format.h>
 
@@ -20,6 +21,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/log.h"
 #include "store/sqlite/alert_time_log.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite.h"
@@ -992,6 +994,28 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Result<std::optional<Timestamp>> next_notification_due_after(Timestamp after) override {
+    return annotate("next_notification_due_after", [&]() -> Result<std::optional<Timestamp>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending' AND next_attempt_at > ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(after)));
+      return min_time(*statement);
+    });
+  }
+
+  Result<std::vector<NotificationBacklog>> notification_backlog() override {
+    return annotate("notification_backlog", [&]() -> Result<std::vector<NotificationBacklog>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT channel, COUNT(*), MIN(created_at) FROM notifications WHERE status = 'pending' "
+          "GROUP BY channel ORDER BY channel"));
+      return collect<NotificationBacklog>(*statement, [](const Statement& row) -> Result<NotificationBacklog> {
+        return NotificationBacklog{row.column_text(0), row.column_int64(1), time_from_db(row.column_int64(2))};
+      });
+    });
+  }
+
   Result<std::vector<Notification>> list_notifications(int64_t incident_id) override {
     return annotate("list_notifications", [&]() -> Result<std::vector<Notification>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
@@ -1595,8 +1619,12 @@ class SqliteTx final : public Tx {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::unique_ptr<Database> db, int version) : db_(std::move(db)), tx_(*db_, times_), version_(version) {}
+  SqliteStore(std::unique_ptr<Database> db, int version, std::filesystem::path data_dir, StorageHealth* health)
+      : db_(std::move(db)), data_dir_(std::move(data_dir)), health_(health), tx_(*db_, times_), version_(version) {
+    if (health_) health_->set_probe([this] { return probe_write(); });
+  }
   ~SqliteStore() override {
+    if (health_) health_->set_probe(nullptr);
     stop_wal_checkpointer();
     // A clean close leaves the database complete on its own (for other readers of the file).
     if (times_.log && !times_.overlay.empty()) (void)checkpoint();
@@ -1693,7 +1721,53 @@ class SqliteStore final : public Store {
     // A log that could not start again after a checkpoint (or lost a failed append's tail) gets
     // another try once nothing depends on what it held.
     if (writable && times_.log && times_.log->broken() && times_.overlay.empty()) restart_log(times_.log->epoch());
-    return run_locked(fn, writable);
+    const int64_t changes_before = db_->total_changes();
+    Status result = run_locked(fn, writable);
+    if (!writable) return result;
+    if (!result) return storage_error(std::move(result).error(), db_->first_failure_code());
+    // Only a write that wrote proves the disk takes writes again (one that changed nothing
+    // commits without touching the disk).
+    if (health_ && db_->total_changes() != changes_before) health_->worked();
+    return result;
+  }
+
+  // A write the disk refused: the error names the data dir and what is wrong with it, is an
+  // `unavailable` (HTTP 503: retry later), and is reported to the StorageHealth.
+  Status storage_error(core::Error error, int code) {
+    const std::string_view name = storage_failure_name(code);
+    if (name.empty()) return std::unexpected(std::move(error));
+    const std::string what = (code & 0xff) == SQLITE_FULL       ? "is full"
+                             : (code & 0xff) == SQLITE_READONLY ? "is read-only"
+                                                                : "does not take writes";
+    const std::string hint = (code & 0xff) == SQLITE_IOERR
+                                 ? ": a full disk, a file size limit or a failing disk"
+                                 : "";
+    std::string message = fmt::format("the data dir {} {} ({}{}): {}", data_dir_.string(), what, name, hint,
+                                      error.message());
+    if (health_) health_->refused(message);
+    return std::unexpected(core::Error::unavailable(std::move(message)));
+  }
+
+  // Rewrites the database header's user_version with its own value in a transaction of its own:
+  // a real write (a WAL frame, synced) that changes nothing. Used to find out that the disk takes
+  // writes again.
+  Status probe_write() {
+    std::lock_guard lock(mu_);
+    db_->clear_failure();
+    int64_t version = 0;
+    {
+      auto statement = TOCSIN_TRY(db_->prepare("PRAGMA user_version"));
+      if (TOCSIN_TRY(statement->step())) version = statement->column_int64(0);
+    }
+    if (auto begun = db_->exec("BEGIN IMMEDIATE"); !begun) return storage_error(begun.error(), db_->first_failure_code());
+    auto written = db_->exec(fmt::format("PRAGMA user_version = {}", version));
+    if (written) written = db_->exec("COMMIT");
+    if (!written) {
+      if (db_->in_transaction()) (void)db_->exec("ROLLBACK");
+      return storage_error(written.error(), db_->first_failure_code());
+    }
+    if (health_) health_->worked();
+    return core::ok();
   }
 
   Status run_locked(const std::function<Status(Tx&)>& fn, bool writable) {
@@ -1762,6 +1836,8 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::unique_ptr<Database> db_;
   TimeLogState times_;
+  std::filesystem::path data_dir_;  // for the errors of writes the disk refused
+  StorageHealth* health_;           // may be null
   SqliteTx tx_;
   int version_;
   // The thread inside run(), to catch a re-entrant call that would deadlock on mu_.
@@ -1792,6 +1868,48 @@ Status configure(Database& db) {
 }  // namespace
 
 core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesystem::path& db_file) {
+  return open_sqlite_store(db_file, nullptr);
+}
+
+std::string StorageHealth::problem() const {
+  std::lock_guard lock(mu_);
+  return problem_;
+}
+
+void StorageHealth::refused(const std::string& message) {
+  refused_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  if (problem_.empty()) {
+    core::log::error("the data dir does not take writes; writes are refused until it does again",
+                     {{"error", message}});
+  }
+  problem_ = message;
+}
+
+void StorageHealth::worked() {
+  std::lock_guard lock(mu_);
+  if (problem_.empty()) return;
+  core::log::info("the data dir takes writes again", {{"was", problem_}});
+  problem_.clear();
+}
+
+void StorageHealth::set_probe(std::function<core::Status()> probe) {
+  std::lock_guard lock(mu_);
+  probe_ = std::move(probe);
+}
+
+void StorageHealth::probe() {
+  std::function<core::Status()> probe;
+  {
+    std::lock_guard lock(mu_);
+    if (problem_.empty() || !probe_) return;
+    probe = probe_;
+  }
+  (void)probe();  // reports to this itself, both ways
+}
+
+core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesystem::path& db_file,
+                                                             StorageHealth* health) {
   if (db_file.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(db_file.parent_path(), ec);
@@ -1800,13 +1918,24 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
           fmt::format("cannot create directory {}: {}", db_file.parent_path().string(), ec.message())));
     }
   }
-  auto db = TOCSIN_TRY(Database::open(db_file));
-  if (auto configured = configure(*db); !configured) {
-    return std::unexpected(with_context(configured.error(), fmt::format("open {}", db_file.string())));
+  const std::filesystem::path data_dir = db_file.has_parent_path() ? db_file.parent_path() : ".";
+  // A data dir that takes no writes (read-only, full) stops the start with an error that says so.
+  auto refused_at_start = [&](const core::Error& error, int code) -> core::Error {
+    const std::string_view name = storage_failure_name(code);
+    if (name.empty()) return with_context(error, fmt::format("open {}", db_file.string()));
+    return core::Error::failed_precondition(
+        fmt::format("the data dir {} does not take writes ({}): open {}: {}; tocsin needs a writable data dir "
+                    "with free space",
+                    data_dir.string(), name, db_file.string(), error.message()));
+  };
+  auto db = Database::open(db_file);
+  if (!db) return std::unexpected(refused_at_start(db.error(), SQLITE_CANTOPEN));
+  if (auto configured = configure(**db); !configured) {
+    return std::unexpected(refused_at_start(configured.error(), (*db)->first_failure_code()));
   }
-  auto version = migrate(*db, schema_migrations());
-  if (!version) return std::unexpected(with_context(version.error(), fmt::format("open {}", db_file.string())));
-  auto store = std::make_unique<SqliteStore>(std::move(db), *version);
+  auto version = migrate(**db, schema_migrations());
+  if (!version) return std::unexpected(refused_at_start(version.error(), (*db)->first_failure_code()));
+  auto store = std::make_unique<SqliteStore>(std::move(*db), *version, data_dir, health);
   store->start_wal_checkpointer(db_file);
   std::filesystem::path log_file = db_file;
   log_file += "-alert-times";

@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/storage_health.h"
 #include "store/sqlite/sqlite.h"
 #include "test_support/temp_dir.h"
 
@@ -2089,6 +2091,51 @@ TEST_F(SqliteStoreTest, AlertFiringsRoundTripByWindowAndAreDeletedWhenOld) {
 
   write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_alert_firings(at(2000))), 1); });  // at < 2000: the inhibited one
   read([&](Tx& tx) { EXPECT_EQ(value_of(tx.list_alert_firings(at(0), at(10000))).size(), 2u); });
+}
+
+TEST(StorageHealthTest, AnEpisodeRunsFromTheFirstRefusedWriteToTheNextThatWorks) {
+  StorageHealth health;
+  EXPECT_EQ(health.problem(), "");
+  health.refused("the data dir /d is full (SQLITE_FULL): x");
+  health.refused("the data dir /d is full (SQLITE_FULL): y");
+  EXPECT_EQ(health.problem(), "the data dir /d is full (SQLITE_FULL): y") << "the latest reason";
+  EXPECT_EQ(health.refused_writes(), 2u);
+  health.worked();
+  EXPECT_EQ(health.problem(), "");
+  EXPECT_EQ(health.refused_writes(), 2u) << "a count since start";
+}
+
+TEST(StorageHealthTest, TheStoresProbeIsARealWriteThatEndsTheEpisodeAndChangesNothing) {
+  TempDir dir;
+  StorageHealth health;
+  auto store = open_sqlite_store(dir.path() / "tocsin.db", &health).value();
+  const int version = store->schema_version();
+  health.probe();  // no problem: nothing to probe
+  health.refused("the data dir is full (SQLITE_FULL): x");
+  health.probe();
+  EXPECT_EQ(health.problem(), "") << "the probe's write went through";
+  EXPECT_EQ(store->schema_version(), version);
+  Notification n;
+  n.target = "channel:hook";
+  n.channel = "webhook";
+  n.address = "http://h/";
+  EXPECT_TRUE(store->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.insert_notification(n));
+    return core::ok();
+  }).has_value()) << "the store works as before";
+  store.reset();
+  health.refused("again");
+  health.probe();  // the store is gone: its probe with it
+  EXPECT_EQ(health.problem(), "again");
+}
+
+TEST(StorageHealthTest, ADataDirThatCannotBeCreatedStopsTheOpenNamingIt) {
+  TempDir dir;
+  const auto file = dir.path() / "regular-file";
+  { std::ofstream(file) << "x"; }
+  auto opened = open_sqlite_store(file / "tocsin.db", nullptr);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_THAT(opened.error().message(), ::testing::HasSubstr((file).string()));
 }
 
 }  // namespace

@@ -1,0 +1,50 @@
+// Whether the data dir takes writes. The SQLite store reports here each write the disk refused
+// (full, read-only, an I/O error, a file past the process's size limit) and each write that went
+// through; the server refuses writes with the current problem while there is one, reports it on
+// /readyz and in /metrics, and calls probe() once a second until a write goes through again.
+// An episode (from the first refused write to the next one that works) is logged once at error
+// when it starts and once at info when it ends, not per request.
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/result.h"
+#include "store/store.h"
+
+namespace tocsin::store::sqlite {
+
+class StorageHealth {
+ public:
+  // Empty while writes work; else why they do not, e.g. "the data dir /var/lib/tocsin is full
+  // (SQLITE_FULL): insert_attempt: sqlite: database or disk is full".
+  std::string problem() const;
+  // Writes the disk refused since start.
+  uint64_t refused_writes() const { return refused_.load(std::memory_order_relaxed); }
+  // A real write that changes nothing (the store sets it up), tried while there is a problem:
+  // when it goes through, the episode ends.
+  void probe();
+
+  // For the store.
+  void refused(const std::string& message);
+  void worked();
+  void set_probe(std::function<core::Status()> probe);
+
+ private:
+  mutable std::mutex mu_;
+  std::string problem_;
+  std::function<core::Status()> probe_;
+  std::atomic<uint64_t> refused_{0};
+};
+
+// open_sqlite_store (sqlite_store.h) that reports to `health` (which must outlive the store).
+core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesystem::path& db_file,
+                                                             StorageHealth* health);
+
+}  // namespace tocsin::store::sqlite

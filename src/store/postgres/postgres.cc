@@ -9,9 +9,20 @@
 namespace tocsin::store::postgres {
 namespace {
 
+// libpq's messages end in a newline and may span lines ("…failed: Connection refused\n\tIs the
+// server running…"); one line reads better in a log field.
 std::string trimmed(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  return std::string(text);
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n') {
+      out += text[i];
+      continue;
+    }
+    while (i + 1 < text.size() && (text[i + 1] == '\t' || text[i + 1] == ' ')) ++i;
+    out += ' ';
+  }
+  return out;
 }
 
 }  // namespace

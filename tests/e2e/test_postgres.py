@@ -1,7 +1,8 @@
 """The PostgreSQL store end to end (docs/high-availability.md): `tocsin serve` with
 server.store: postgres://… runs the basic loop against a throwaway PostgreSQL — a crossing sample
 opens an incident, the on-call person is paged, an ack sticks — and after a restart of tocsin the
-incident is still there and still acknowledged. /readyz follows the database; a database that
+incident is still there and still acknowledged; `tocsin report` reads it, `tocsin backup` refuses
+(it copies SQLite only). /readyz follows the database; a database that
 cannot be reached stops `tocsin serve` from starting, naming server.store.
 """
 from __future__ import annotations
@@ -103,7 +104,15 @@ class PostgresStoreTest(LogsOnFailure):
         self.assertTrue(any(e.get("kind") == "acknowledged" for e in after["timeline"]), after["timeline"])
         self.assertEqual(len(s.incidents()), 1)
 
-        # 5. /readyz follows the database: unready while PostgreSQL is down, ready once it is back.
+        # 5. The commands that read the store read the same database.
+        cp = s.cli("report", "postmortem", iid, "--config", self.config_path)
+        self.assertEqual(cp.returncode, 0, f"tocsin report postmortem: {cp.stdout}\n{cp.stderr}")
+        self.assertIn("acknowledged", cp.stdout.lower(), cp.stdout[:2000])
+        cp = s.cli("backup", "--config", self.config_path, "--out", os.path.join(self.tmp, "backup"))
+        self.assertNotEqual(cp.returncode, 0, "tocsin backup of a PostgreSQL store")
+        self.assertIn("pg_dump", cp.stdout + cp.stderr)
+
+        # 6. /readyz follows the database: unready while PostgreSQL is down, ready once it is back.
         self.pg.stop()
         self.assertTrue(wait_until(lambda: self.readyz() == 503, 10.0), f"/readyz stays {self.readyz()}")
         self.pg.start()

@@ -1,20 +1,31 @@
 // For tests only: a throwaway PostgreSQL server. start() runs initdb into a fresh temporary
-// directory and starts the server with pg_ctl on a free 127.0.0.1 port (trust authentication,
-// user postgres, durability off for speed); the destructor stops it and removes the directory.
-// PostgreSQL refuses to run as root, so under root (CI) initdb and pg_ctl run as the `postgres`
-// system user through runuser, and the directory is handed to that user.
+// directory and starts `postgres` as a child process on a free 127.0.0.1 port (trust
+// authentication, user postgres, durability off for speed); the destructor stops it and removes the
+// directory. The child asks the kernel for SIGQUIT (immediate shutdown) when the test process dies,
+// so a crashed or killed test binary leaves no server behind.
+// PostgreSQL refuses to run as root, so under root (CI) initdb (through runuser) and the server
+// run as the `postgres` system user, and the directory is handed to that user.
 // The server binaries are looked up in $TOCSIN_PG_BINDIR, then the newest
 // /usr/lib/postgresql/*/bin (Debian). When they are missing, start() fails saying what to install:
 // tests that need PostgreSQL must fail, not skip (scripts/setup installs it).
 // Thread-safety: none; one per test binary, set up before the tests run.
 #pragma once
 
+#include <fcntl.h>
+#include <grp.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -40,7 +51,7 @@ class PostgresServer {
   }
 
   ~PostgresServer() {
-    if (started_) (void)run(fmt::format("{}/pg_ctl -D {} -m immediate -w stop", bindir_, data_.string()));
+    if (pid_ > 0) stop_child(SIGQUIT);  // immediate shutdown: the data is thrown away anyway
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
@@ -70,10 +81,9 @@ class PostgresServer {
     return core::ok();
   }
 
-  // Stops the server (fast: connections are cut) and starts it again on the same port.
+  // Stops the server (fast shutdown: connections are cut) and starts it again on the same port.
   core::Status stop() {
-    TOCSIN_RETURN_IF_ERROR(run(fmt::format("{}/pg_ctl -D {} -m fast -w stop", bindir_, data_.string())));
-    started_ = false;
+    if (pid_ > 0) stop_child(SIGINT);
     return core::ok();
   }
   core::Status restart() { return start_server(); }
@@ -88,7 +98,7 @@ class PostgresServer {
     for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
       const auto bin = entry.path() / "bin";
       // Version directories are numbers; the highest one wins.
-      if (std::filesystem::exists(bin / "initdb") && std::filesystem::exists(bin / "pg_ctl") &&
+      if (std::filesystem::exists(bin / "initdb") && std::filesystem::exists(bin / "postgres") &&
           (best.empty() || std::stoi(entry.path().filename().string()) > std::stoi(best.parent_path().filename().string()))) {
         best = bin;
       }
@@ -130,7 +140,7 @@ class PostgresServer {
     bindir_ = find_bindir();
     if (bindir_.empty()) {
       return std::unexpected(core::Error::failed_precondition(
-          "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin: install the "
+          "PostgreSQL server binaries (initdb, postgres) not found under /usr/lib/postgresql/*/bin: install the "
           "postgresql package (scripts/setup does), or set TOCSIN_PG_BINDIR"));
     }
     std::string pattern = (std::filesystem::temp_directory_path() / "tocsin-pg-XXXXXX").string();
@@ -139,19 +149,30 @@ class PostgresServer {
     data_ = dir_ / "data";
     log_ = dir_ / "server.log";
     std::ofstream(log_).close();
+    std::ofstream(dir_ / "postgres.log").close();
     if (geteuid() == 0) {
       const passwd* pw = getpwnam("postgres");
       if (pw == nullptr) {
         return std::unexpected(core::Error::failed_precondition(
             "running as root, and there is no `postgres` user to run PostgreSQL as: install the postgresql package"));
       }
-      if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0 || chown(log_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0 || chown(log_.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
+          chown((dir_ / "postgres.log").c_str(), pw->pw_uid, pw->pw_gid) != 0) {
         return std::unexpected(core::Error::internal(fmt::format("chown {} failed", dir_.string())));
       }
       as_user_ = "runuser -u postgres -- ";
+      uid_ = static_cast<int>(pw->pw_uid);
+      gid_ = static_cast<int>(pw->pw_gid);
     }
     return run(fmt::format("{}/initdb -D {} -U postgres -A trust -E UTF8 --locale=C --no-sync --no-instructions",
                            bindir_, data_.string()));
+  }
+
+  void stop_child(int signal) {
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
   }
 
   core::Status start_server() {
@@ -159,16 +180,61 @@ class PostgresServer {
     // The port was free a moment ago; should another process take it first, try another.
     core::Status started;
     for (int attempt = 0; attempt < 3; ++attempt) {
-      started = run(fmt::format(
-          "{}/pg_ctl -D {} -l {} -w -t 60 -o \"-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off "
-          "-c synchronous_commit=off -c full_page_writes=off\" start",
-          bindir_, data_.string(), (dir_ / "postgres.log").string(), port_, dir_.string()));
+      started = spawn();
       if (started) break;
       port_ = free_port();
     }
-    if (!started) return started;
-    started_ = true;
-    return core::ok();
+    return started;
+  }
+
+  // Starts `postgres` in the foreground as a child and waits until it accepts connections.
+  core::Status spawn() {
+    const std::string postgres = bindir_ + "/postgres";
+    const std::string port = std::to_string(port_);
+    const std::string log = (dir_ / "postgres.log").string();
+    std::vector<std::string> args = {postgres, "-D", data_.string(), "-p", port, "-k", dir_.string(),
+                                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                                     "-c", "synchronous_commit=off", "-c", "full_page_writes=off"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) return std::unexpected(core::Error::internal("fork failed"));
+    if (pid == 0) {
+      // Only async-signal-safe calls until exec.
+      if (uid_ >= 0 && (setgroups(0, nullptr) != 0 || setgid(static_cast<gid_t>(gid_)) != 0 ||
+                        setuid(static_cast<uid_t>(uid_)) != 0)) {
+        _exit(126);
+      }
+      // After the uid change, which clears it; and the parent may already be gone.
+      prctl(PR_SET_PDEATHSIG, SIGQUIT);
+      if (getppid() != parent) _exit(0);
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      execv(postgres.c_str(), argv.data());
+      _exit(127);
+    }
+    pid_ = pid;
+    const std::string conninfo = fmt::format("host=127.0.0.1 port={} dbname=postgres user=postgres connect_timeout=2", port_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (PQping(conninfo.c_str()) == PQPING_OK) return core::ok();
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        std::ifstream in(log);
+        std::stringstream text;
+        text << in.rdbuf();
+        return std::unexpected(core::Error::internal(fmt::format("test PostgreSQL exited at start:\n{}", text.str())));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop_child(SIGQUIT);
+    return std::unexpected(core::Error::internal("test PostgreSQL did not accept connections within 60 s"));
   }
 
   std::string bindir_;
@@ -177,7 +243,9 @@ class PostgresServer {
   std::filesystem::path data_;
   std::filesystem::path log_;
   int port_ = 0;
-  bool started_ = false;
+  int uid_ = -1;  // the user to run the server as; -1 = this process's
+  int gid_ = -1;
+  pid_t pid_ = -1;  // of the running server
 };
 
 }  // namespace tocsin::test_support

@@ -31,7 +31,8 @@ core::Error to_error(std::string_view sqlstate, std::string_view context, std::s
   std::string text = context.empty() ? fmt::format("postgres: {}", message)
                                      : fmt::format("{}: postgres: {}", context, message);
   if (sqlstate.empty() || sqlstate == "40001" || sqlstate == "40P01" || sqlstate.starts_with("08") ||
-      sqlstate.starts_with("53") || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+      sqlstate.starts_with("53") || sqlstate == "55P03" || sqlstate == "57014" || sqlstate == "57P01" ||
+      sqlstate == "57P02" || sqlstate == "57P03") {
     return core::Error::unavailable(std::move(text));
   }
   if (sqlstate == "23514" || sqlstate == "23502" || sqlstate.starts_with("22")) {

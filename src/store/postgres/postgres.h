@@ -28,7 +28,8 @@ using core::Status;
 
 // Maps a SQLSTATE to an Error whose message is `context` and the server's message, like the SQLite
 // store does: serialization_failure (40001) and deadlock_detected (40P01), connection exceptions
-// (08…), shutdowns (57P01–57P03) and insufficient resources (53…) -> unavailable (retryable);
+// (08…), shutdowns (57P01–57P03), insufficient resources (53…), a lock wait past lock_timeout
+// (55P03) and a cancelled statement (57014) -> unavailable (retryable);
 // check and not-null violations (23514, 23502) and data exceptions (22…, e.g. text that is not
 // UTF-8) -> invalid_argument; unique, foreign-key and exclusion violations -> failed_precondition;
 // all others -> internal. An empty sqlstate (libpq lost the connection) -> unavailable.

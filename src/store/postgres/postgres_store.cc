@@ -55,7 +55,7 @@ Error with_context(const Error& error, std::string_view context) {
       .field(error.field());
 }
 
-// Data read back that does not parse means the file was damaged or written by something else.
+// Data read back that does not parse means the database was damaged or written by something else.
 Error corrupt(std::string_view what, const Error& error) {
   return Error::internal(fmt::format("corrupt {} in the database: {}", what, error.message()));
 }
@@ -406,6 +406,10 @@ Result<std::vector<T>> collect(Statement& statement, ReadRow read_row) {
   return out;
 }
 
+// A port of sqlite_store.cc's SqliteTx: the same statements and row readers in PostgreSQL's dialect
+// ($n parameters, RETURNING id, IS NOT DISTINCT FROM, casts where a parameter's type is not
+// implied), without the alert time log. A change to one belongs in the other; the conformance
+// suite (store_conformance_test.h) checks that they agree.
 class PostgresTx final : public Tx {
  public:
   explicit PostgresTx(Connection& db) : db_(db) {}

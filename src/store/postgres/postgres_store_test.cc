@@ -111,6 +111,7 @@ TEST(PostgresErrorTest, SqlstatesMapLikeSqliteResultCodes) {
   };
   for (const Case& c : {Case{"40001", ErrorCode::kUnavailable, true}, Case{"40P01", ErrorCode::kUnavailable, true},
                         Case{"08006", ErrorCode::kUnavailable, true}, Case{"57P01", ErrorCode::kUnavailable, true},
+                        Case{"55P03", ErrorCode::kUnavailable, true},
                         Case{"", ErrorCode::kUnavailable, true}, Case{"23505", ErrorCode::kFailedPrecondition, false},
                         Case{"23503", ErrorCode::kFailedPrecondition, false},
                         Case{"23514", ErrorCode::kInvalidArgument, false},

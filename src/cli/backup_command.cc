@@ -52,6 +52,11 @@ int run_backup(const BackupCommand& command) {
   const fs::path data_dir = cfg->server.data_dir;
   const fs::path out = command.out;
   std::error_code ec;
+  if (!cfg->server.store.empty()) {
+    // The store is not in data_dir: PostgreSQL has its own online backups.
+    return fail("server.store is a PostgreSQL database: back it up with pg_dump or pg_basebackup "
+                "(docs/high-availability.md); `tocsin backup` copies the embedded SQLite store only");
+  }
   if (!fs::exists(data_dir / "tocsin.db", ec)) {
     return fail(fmt::format("no store at {} (nothing has run with this config yet)", (data_dir / "tocsin.db").string()));
   }

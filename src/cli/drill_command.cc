@@ -14,7 +14,7 @@
 #include "drill/history.h"
 #include "drill/runner.h"
 #include "drill/scenario.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server/store_factory.h"
 
 namespace tocsin::cli {
 namespace {
@@ -32,16 +32,16 @@ struct Recorded {
   std::vector<drill::PastRun> earlier;  // of the same scenario, newest first, before this one
 };
 
-// Stores the run in the config's store (server.data_dir) and reads the earlier runs of its scenario.
+// Stores the run in the config's store (server.data_dir, or server.store) and reads the earlier
+// runs of its scenario.
 core::Result<Recorded> record_run(const drill::DrillRun& run, const drill::Scenario& scenario,
                                   const config::Config& config) {
-  const fs::path db = fs::path(config.server.data_dir) / "tocsin.db";
-  auto store = TOCSIN_TRY(store::sqlite::open_sqlite_store(db));
+  auto store = TOCSIN_TRY(server::open_store(config.server));
   store::DrillRun record = drill::to_drill_run(run.scorecard, scenario, config, "simulated");
   record.ran_at = core::SystemClock().now();
   TOCSIN_RETURN_IF_ERROR(store::validate_drill_run(record));
   Recorded out;
-  out.where = db.string();
+  out.where = server::describe_store(config.server);
   std::vector<store::DrillRun> earlier;
   TOCSIN_RETURN_IF_ERROR(store->write([&](store::Tx& tx) -> core::Status {
     store::DrillRunFilter filter;

@@ -15,6 +15,7 @@
 #include "report/action_items.h"
 #include "report/kpi.h"
 #include "report/postmortem.h"
+#include "server/store_factory.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tocsin::cli {
@@ -25,8 +26,10 @@ int fail(const std::string& what, std::string_view command = "postmortem") {
   return 1;
 }
 
-// The store under the config's data_dir, opened only when it exists (reports never create one).
+// The config's store, opened only when it exists (reports never create one): the SQLite file under
+// data_dir, or the PostgreSQL database of server.store.
 core::Result<std::unique_ptr<store::Store>> open_existing_store(const config::Config& cfg) {
+  if (!cfg.server.store.empty()) return server::open_store(cfg.server);
   const std::filesystem::path db = std::filesystem::path(cfg.server.data_dir) / "tocsin.db";
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) {

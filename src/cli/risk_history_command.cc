@@ -9,7 +9,7 @@
 
 #include "config/loader.h"
 #include "risk/table.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server/store_factory.h"
 
 namespace tocsin::cli {
 
@@ -54,8 +54,10 @@ int run_risk_history(const RiskHistoryCommand& command) {
   auto cfg = config::load_config(command.config);
   if (!cfg) return fail(cfg.error().to_string());
   const auto db = std::filesystem::path(cfg->server.data_dir) / "tocsin.db";
-  if (!std::filesystem::exists(db)) return fail(fmt::format("no store at {}: has `tocsin serve` run with this config?", db.string()));
-  auto store = store::sqlite::open_sqlite_store(db);
+  if (cfg->server.store.empty() && !std::filesystem::exists(db)) {
+    return fail(fmt::format("no store at {}: has `tocsin serve` run with this config?", db.string()));
+  }
+  auto store = server::open_store(cfg->server);
   if (!store) return fail(store.error().to_string());
   std::vector<store::Incident> incidents;
   auto st = (*store)->read([&](store::Tx& tx) -> core::Status {

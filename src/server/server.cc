@@ -19,7 +19,7 @@
 #include "report/kpi_metrics.h"
 #include "server/notifiers.h"
 #include "server/step_loop.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server/store_factory.h"
 #include "store/sqlite/storage_health.h"
 
 namespace tocsin::server {
@@ -171,13 +171,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   if (auto level = core::log::parse_level(loaded.server.log_level)) core::log::set_level(*level);
   impl->config = std::make_shared<const config::Config>(std::move(loaded));
   const auto& cfg = *impl->config;
-  if (!cfg.server.store.empty()) {
-    return std::unexpected(core::Error::invalid_argument("the PostgreSQL store is not implemented yet; remove server.store "
-                                                         "to use the embedded SQLite store")
-                               .field("server.store"));
-  }
-  impl->store = TOCSIN_TRY(store::sqlite::open_sqlite_store(std::filesystem::path(cfg.server.data_dir) / "tocsin.db",
-                                                             &impl->storage_health));
+  impl->store = TOCSIN_TRY(open_store(cfg.server, &impl->storage_health));
   impl->metrics.add_collector([raw = impl.get()] {
     return fmt::format(
         "# HELP tocsin_data_dir_writable 1 while the data dir takes writes; 0 while writes are refused (full, "
@@ -286,12 +280,21 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   }
   impl->router = std::make_unique<api::Router>(
       *impl->engine, impl->metrics, *impl->clock,
-      [raw] { return raw->store->read([](store::Tx&) -> core::Status { return {}; }).has_value(); },
+      // One real query: a PostgreSQL store that lost its server notices only when it talks to it.
+      [raw] {
+        return raw->store
+            ->read([](store::Tx& tx) -> core::Status {
+              TOCSIN_TRY(tx.next_notification_due());
+              return core::ok();
+            })
+            .has_value();
+      },
       impl->simulated_time.get(), ack_key);
   impl->ready_router.store(impl->router.get(), std::memory_order_release);
   core::log::info("tocsin serving", {{"listen", fmt::format("{}:{}", host, impl->http->port())},
                                      {"scheme", scheme},
                                      {"data_dir", cfg.server.data_dir},
+                                     {"store", describe_store(cfg.server)},
                                      {"rules", std::to_string(cfg.rules.size())},
                                      {"plans", std::to_string(cfg.plans.size())}});
   if (impl->simulated_clock) {

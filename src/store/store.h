@@ -1,6 +1,7 @@
 // The durable store: alerts, incidents with their alerts, tasks, action runs and timeline,
 // notifications and every delivery attempt, and the schema version. Implementations: sqlite/ (the embedded
-// default) and, later, postgres/.
+// default) and postgres/ (a shared database; docs/high-availability.md). Both pass the conformance
+// suite in store_conformance_test.{h,cc}.
 //
 // Unit of work: Store::write(fn) runs fn inside one transaction and returns only after it is
 // committed durably (a crash right after loses nothing); if fn returns an error, everything it did

@@ -68,6 +68,7 @@ class Statement {
   // Runs a statement to completion, ignoring any rows.
   Status run();
 
+  int column_count() const { return sqlite3_column_count(stmt_); }
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   int64_t column_int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   double column_double(int column) const { return sqlite3_column_double(stmt_, column); }

@@ -1,0 +1,243 @@
+// The PostgreSQL store: the conformance suite (store_conformance_test.h) against a real server, and
+// what only this backend has (SQLSTATE mapping, concurrent migration, conflicts between processes,
+// reconnecting). One throwaway server serves the whole binary (a GoogleTest environment); each
+// test gets a database of its own.
+#include "store/postgres/postgres_store.h"
+
+#include <gmock/gmock.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/postgres/migrations.h"
+#include "store/postgres/postgres.h"
+#include "store/store_conformance_test.h"
+#include "test_support/postgres_server.h"
+
+namespace tocsin::store::postgres {
+namespace {
+
+using conformance::at;
+using conformance::StoreDeathTest;
+using conformance::StoreTest;
+using core::ErrorCode;
+using ::testing::HasSubstr;
+
+// The server, started once before the tests; why it did not start, when it did not.
+test_support::PostgresServer* g_server = nullptr;
+std::string g_server_error;
+
+class ServerEnvironment final : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    const auto started_at = std::chrono::steady_clock::now();
+    auto server = test_support::PostgresServer::start();
+    if (!server) {
+      g_server_error = server.error().to_string();
+      return;
+    }
+    server_ = std::move(*server);
+    // A migrated template: copying it is faster than migrating a fresh database for every test.
+    auto migrated = server_->exec("postgres", "CREATE DATABASE migrated TEMPLATE template0");
+    if (migrated) {
+      auto store = open_postgres_store(server_->uri("migrated"));
+      if (!store) migrated = std::unexpected(store.error());
+    }
+    if (!migrated) {
+      g_server_error = migrated.error().to_string();
+      return;
+    }
+    g_server = server_.get();
+    std::printf("test PostgreSQL on port %d, initdb and start took %lld ms\n", g_server->port(),
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started_at)
+                                           .count()));
+  }
+  void TearDown() override {
+    g_server = nullptr;
+    server_.reset();
+  }
+
+ private:
+  std::unique_ptr<test_support::PostgresServer> server_;
+};
+
+const auto* const g_environment = ::testing::AddGlobalTestEnvironment(new ServerEnvironment);
+
+// A fresh database on the shared server: empty, or already migrated to the latest schema.
+core::Result<std::string> create_database(bool migrated = true) {
+  if (!g_server) return std::unexpected(core::Error::failed_precondition(g_server_error));
+  static std::atomic<int> next{0};
+  std::string name = fmt::format("t{}", ++next);
+  TOCSIN_RETURN_IF_ERROR(g_server->exec(
+      "postgres", fmt::format("CREATE DATABASE {} TEMPLATE {}", name, migrated ? "migrated" : "template0")));
+  return name;
+}
+
+class PostgresBackend final : public conformance::StoreBackend {
+ public:
+  explicit PostgresBackend(std::string db) : db_(std::move(db)) {}
+  core::Result<std::unique_ptr<Store>> open() override { return open_postgres_store(g_server->uri(db_)); }
+  core::Status exec(std::string_view sql) override { return g_server->exec(db_, sql); }
+  core::Result<std::vector<std::string>> query_row(std::string_view sql) override {
+    auto conn = TOCSIN_TRY(Connection::open(g_server->uri(db_)));
+    auto statement = TOCSIN_TRY(conn->prepare(sql));
+    std::vector<std::string> row;
+    if (!TOCSIN_TRY(statement->step())) return row;
+    for (int column = 0; column < statement->column_count(); ++column) row.push_back(statement->column_text(column));
+    return row;
+  }
+  std::string where() const override { return fmt::format("postgres db {}", db_); }
+  int latest_schema_version() const override { return static_cast<int>(schema_migrations().size()); }
+
+ private:
+  std::string db_;
+};
+
+TOCSIN_INSTANTIATE_STORE_CONFORMANCE(Postgres, []() -> core::Result<std::unique_ptr<conformance::StoreBackend>> {
+  return std::make_unique<PostgresBackend>(TOCSIN_TRY(create_database()));
+});
+
+TEST(PostgresErrorTest, SqlstatesMapLikeSqliteResultCodes) {
+  struct Case {
+    std::string_view sqlstate;
+    ErrorCode code;
+    bool retryable;
+  };
+  for (const Case& c : {Case{"40001", ErrorCode::kUnavailable, true}, Case{"40P01", ErrorCode::kUnavailable, true},
+                        Case{"08006", ErrorCode::kUnavailable, true}, Case{"57P01", ErrorCode::kUnavailable, true},
+                        Case{"55P03", ErrorCode::kUnavailable, true},
+                        Case{"", ErrorCode::kUnavailable, true}, Case{"23505", ErrorCode::kFailedPrecondition, false},
+                        Case{"23503", ErrorCode::kFailedPrecondition, false},
+                        Case{"23514", ErrorCode::kInvalidArgument, false},
+                        Case{"23502", ErrorCode::kInvalidArgument, false},
+                        Case{"22021", ErrorCode::kInvalidArgument, false}, Case{"42P01", ErrorCode::kInternal, false},
+                        Case{"XX000", ErrorCode::kInternal, false}}) {
+    const auto error = to_error(c.sqlstate, "ctx", "msg");
+    EXPECT_EQ(error.code(), c.code) << c.sqlstate;
+    EXPECT_EQ(error.retryable(), c.retryable) << c.sqlstate;
+    EXPECT_EQ(error.message(), "ctx: postgres: msg");
+  }
+}
+
+class PostgresStoreTest : public conformance::StoreFixture {
+ protected:
+  void SetUp() override {
+    auto db = create_database();
+    ASSERT_TRUE(db.has_value()) << db.error().to_string();
+    db_ = *db;
+    reopen();
+  }
+  core::Result<std::unique_ptr<Store>> open_store() override { return open_postgres_store(g_server->uri(db_)); }
+
+  std::string db_;
+};
+
+TEST_F(PostgresStoreTest, AnUnreachableServerIsUnavailable) {
+  // A port nobody listens on (the test server's, plus one, is as good a guess as any).
+  auto opened = open_postgres_store(fmt::format("postgresql://postgres@127.0.0.1:{}/x?connect_timeout=2",
+                                                g_server->port() + 1));
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_EQ(opened.error().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(opened.error().message(), HasSubstr("open postgres store"));
+  auto bad = open_postgres_store("postgresql://postgres@127.0.0.1:1:2/x");
+  ASSERT_FALSE(bad.has_value());
+}
+
+TEST_F(PostgresStoreTest, ReplicasMigratingAtOnceAgreeOnTheSchema) {
+  auto db = create_database(/*migrated=*/false);
+  ASSERT_TRUE(db.has_value()) << db.error().to_string();
+  constexpr int kReplicas = 4;
+  std::vector<core::Result<std::unique_ptr<Store>>> opened(kReplicas);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReplicas; ++i) {
+    threads.emplace_back([&, i] { opened[i] = open_postgres_store(g_server->uri(*db)); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& store : opened) {
+    ASSERT_TRUE(store.has_value()) << store.error().to_string();
+    EXPECT_EQ((*store)->schema_version(), static_cast<int>(schema_migrations().size()));
+  }
+}
+
+// Two processes that each check for an open incident and then open one (what two replicas of the
+// engine would do with the same alert) cannot both commit: the second gets a retryable error.
+TEST_F(PostgresStoreTest, ConflictingTransactionsOfTwoProcessesFailRetryably) {
+  auto other = open_store();
+  ASSERT_TRUE(other.has_value()) << other.error().to_string();
+  Incident incident;
+  incident.title = "t";
+  incident.severity = "major";
+  incident.group_key = "g";
+  incident.opened_at = at(0);
+  auto check_then_insert = [&](Tx& tx) -> Status {
+    if (TOCSIN_TRY(tx.find_open_incident("g"))) return core::ok();
+    TOCSIN_TRY(tx.insert_incident(incident));
+    return core::ok();
+  };
+  auto status = store_->write([&](Tx& tx) -> Status {
+    if (TOCSIN_TRY(tx.find_open_incident("g"))) return core::ok();
+    // Meanwhile the other process does the same and commits first.
+    auto theirs = (*other)->write(check_then_insert);
+    EXPECT_TRUE(theirs.has_value()) << theirs.error().to_string();
+    TOCSIN_TRY(tx.insert_incident(incident));
+    return core::ok();
+  });
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code(), ErrorCode::kUnavailable) << status.error().to_string();
+  EXPECT_TRUE(status.error().retryable());
+  // Retried, it sees the other's incident: one incident in all.
+  ASSERT_TRUE(store_->write(check_then_insert).has_value());
+  IncidentFilter all;
+  EXPECT_EQ(list(all).size(), 1u);
+}
+
+TEST_F(PostgresStoreTest, TextWithANulByteIsRefusedAndChangesNothing) {
+  Incident incident;
+  incident.title = std::string("a\0b", 3);
+  incident.severity = "major";
+  incident.group_key = "g";
+  incident.opened_at = at(0);
+  auto status = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.insert_incident(incident));
+    return core::ok();
+  });
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(status.error().message(), HasSubstr("NUL"));
+  EXPECT_TRUE(list(IncidentFilter{}).empty());
+}
+
+// The server goes away (restart, failover): transactions fail with `unavailable` while it is down,
+// and the store reconnects by itself once it is back. Runs last: it restarts the shared server.
+TEST_F(PostgresStoreTest, ZzReconnectsAfterTheServerRestarts) {
+  const int64_t before = insert_incident([] {
+    Incident i;
+    i.title = "before";
+    i.severity = "major";
+    i.group_key = "g";
+    i.opened_at = at(0);
+    return i;
+  }());
+  ASSERT_TRUE(g_server->stop().has_value());
+  auto down = store_->read([](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.get_incident(1));
+    return core::ok();
+  });
+  ASSERT_FALSE(down.has_value());
+  EXPECT_EQ(down.error().code(), ErrorCode::kUnavailable) << down.error().to_string();
+  EXPECT_TRUE(down.error().retryable());
+  auto restarted = g_server->restart();
+  ASSERT_TRUE(restarted.has_value()) << restarted.error().to_string();
+  auto up = get_incident(before);
+  ASSERT_TRUE(up.has_value());
+  EXPECT_EQ(up->title, "before");
+}
+
+}  // namespace
+}  // namespace tocsin::store::postgres

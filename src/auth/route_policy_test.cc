@@ -52,6 +52,18 @@ TEST(RoutePolicy, EveryNonGetEntryNeedsCredentialsUnlessDeliberatelyPublic) {
   }
 }
 
+TEST(RoutePolicy, EveryWriteNeedsAtLeastAResponderOrTheIntakeSecret) {
+  for (const RouteRule& rule : route_table()) {
+    if (rule.method == "GET" || rule.access == Access::kPublic) continue;  // public: the test above
+    if (rule.method == "DELETE" && rule.pattern == "/api/v1/session") {
+      EXPECT_EQ(rule.access, Access::kViewer) << "anyone logged in may log out";
+      continue;
+    }
+    EXPECT_TRUE(rule.access == Access::kIntake || rule.access == Access::kResponder || rule.access == Access::kAdmin)
+        << rule.method << " " << rule.pattern << " is open to " << access_name(rule.access);
+  }
+}
+
 TEST(Allowed, ByRoleAndIntakeOnlyForIntake) {
   const Principal viewer{Principal::Kind::kToken, "v", Role::kViewer};
   const Principal responder{Principal::Kind::kSession, "r", Role::kResponder};

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "api/alert_list_scanner.h"
+#include "api/request_principal.h"
 #include "api/router.h"
 #include "core/regex.h"
 #include "core/utf8.h"
@@ -365,6 +366,8 @@ Response AlertmanagerApi::post_silence(const Request& request) {
   auto s = parse_silence_body(request.body, clock_.now());
   if (!s) return from_error(s.error());
   if (auto over = check_silence(*s)) return std::move(*over);
+  // With auth on, createdBy is only a claim: the authenticated principal is recorded beside it.
+  if (current_principal()) s->created_by = audit_actor(s->created_by);
   auto id = engine_.set_silence(std::move(*s), request.remote);
   if (!id) return from_error(id.error());
   return ok_json({{"silenceID", *id}});
@@ -431,7 +434,8 @@ Response AlertmanagerApi::silence_route(const Request& request, std::string_view
     return ok_json(gettable_silence(*s, clock_.now()));
   }
   if (request.method == "DELETE") {
-    auto st = engine_.expire_silence(id, request.remote);
+    const auth::Principal* principal = current_principal();
+    auto st = engine_.expire_silence(id, request.remote, principal ? std::string_view(principal->name) : "");
     if (!st) return from_error(st.error());
     return Response::json(200, "");
   }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/drill_json.h"
+#include "api/request_principal.h"
 #include "api/router.h"
 #include "drill/history.h"
 #include "drill/runner.h"
@@ -66,7 +67,7 @@ Response Router::run_simulated_drill(const Request& request) {
   auto run = drill::run_drill_in_scratch_store(config, *scenario, seed);
   if (!run) return from_error(run.error());
   auto stored = engine_.record_drill_run(drill::to_drill_run(run->scorecard, *scenario, *config, "simulated"),
-                                         engine::Actor(actor, request.remote));
+                                         engine::Actor(audit_actor(actor), request.remote));
   if (!stored) return from_error(stored.error());
   return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
 }

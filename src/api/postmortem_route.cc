@@ -11,6 +11,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "api/request_principal.h"
 #include "api/router.h"
 #include "incident/postmortem.h"
 #include "report/action_items.h"
@@ -137,14 +138,14 @@ Response Router::postmortem_route(const Request& request, int64_t id, std::strin
                              "nothing to change: expected at least one of summary, impact, root_cause, "
                              "contributing_factors, went_well, went_badly, lessons");
     }
-    auto edited = engine_.edit_postmortem(id, fields, engine::Actor(member(*body, "actor", "api"), request.remote));
+    auto edited = engine_.edit_postmortem(id, fields, engine::Actor(audit_actor(member(*body, "actor", "api")), request.remote));
     return edited ? answer(200) : from_error(edited.error());
   }
   if (rest == "/complete") {
     if (request.method != "POST") return Response::error(405, "use POST");
     auto body = string_object(request, {"actor"});
     if (!body) return from_error(body.error());
-    auto closed = engine_.complete_postmortem(id, engine::Actor(member(*body, "actor", "api"), request.remote));
+    auto closed = engine_.complete_postmortem(id, engine::Actor(audit_actor(member(*body, "actor", "api")), request.remote));
     if (closed) return answer(200);
     if (closed.error().code() != core::ErrorCode::kFailedPrecondition) return from_error(closed.error());
     // 409: say what is missing as a list too, so a client can point at the fields.
@@ -168,7 +169,7 @@ Response Router::postmortem_route(const Request& request, int64_t id, std::strin
           "due_at");
     }
     auto added = engine_.add_action_item(id, member(*body, "title"), member(*body, "owner"), *due,
-                                         engine::Actor(member(*body, "actor", "api"), request.remote));
+                                         engine::Actor(audit_actor(member(*body, "actor", "api")), request.remote));
     return added ? answer(201) : from_error(added.error());
   }
   if (rest.starts_with("/action-items/")) {
@@ -183,7 +184,7 @@ Response Router::postmortem_route(const Request& request, int64_t id, std::strin
     auto body = string_object(request, {"actor"});
     if (!body) return from_error(body.error());
     auto moved = engine_.set_action_item_done(id, *item, verb == "done",
-                                             engine::Actor(member(*body, "actor", "api"), request.remote));
+                                             engine::Actor(audit_actor(member(*body, "actor", "api")), request.remote));
     return moved ? answer(200) : from_error(moved.error());
   }
   return no_route(request);

@@ -11,9 +11,11 @@
 #include "api/drill_json.h"
 #include "api/json_mapping.h"
 #include "api/kpi_route.h"
+#include "api/request_principal.h"
 #include "api/risk_json.h"
 #include "api/risk_models.h"
 #include "core/duration.h"
+#include "core/log.h"
 #include "drill/live_score.h"
 #include "ingest/exposition.h"
 #include "ingest/push.h"
@@ -160,6 +162,14 @@ Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clo
       rate_limited_(metrics.counter("tocsin_http_rate_limited_total",
                                     "Requests answered 429 because their client was over limits.rate.")),
       limits_(engine.config().limits, metrics),
+      auth_missing_(metrics.counter("tocsin_http_auth_failures_total", "Requests refused by authentication or roles.",
+                                    {{"reason", "missing_credentials"}})),
+      auth_invalid_(metrics.counter("tocsin_http_auth_failures_total", "Requests refused by authentication or roles.",
+                                    {{"reason", "invalid_credentials"}})),
+      auth_forbidden_(metrics.counter("tocsin_http_auth_failures_total",
+                                      "Requests refused by authentication or roles.", {{"reason", "forbidden"}})),
+      auth_csrf_(metrics.counter("tocsin_http_auth_failures_total", "Requests refused by authentication or roles.",
+                                 {{"reason", "csrf"}})),
       client_key_([](const Request& r) { return peer_ip(r.remote); }),
       alertmanager_(engine, clock, limits_) {
   const auto& rate = engine.config().limits.rate;
@@ -176,9 +186,8 @@ std::string peer_ip(std::string_view remote) {
   return std::string(remote.substr(0, remote.rfind(':')));
 }
 
-std::optional<Response> Router::rate_limit(const Request& request) {
+std::optional<Response> Router::rate_limit(const Request& request, const std::string& key) {
   if (!rate_limiter_ || request.method == "GET") return std::nullopt;
-  const std::string key = client_key_(request);
   const core::RateDecision decision = rate_limiter_->take(key, clock_.mono_now());
   if (decision.allowed) return std::nullopt;
   rate_limited_.inc();
@@ -204,53 +213,216 @@ Response Router::over_limit(const LimitViolation& v) {
 
 Response Router::handle(const Request& request) {
   const auto started = clock_.mono_now();
-  Response response = [&]() -> Response {
-    if (auto limited = rate_limit(request)) return std::move(*limited);
-    const std::string_view path = request.path;
-    const bool get = request.method == "GET";
-    const bool post = request.method == "POST";
-    if (path == "/healthz") return get ? ok_json({{"status", "ok"}}) : Response::error(405, "use GET");
-    if (path == "/readyz") {
-      if (!get) return Response::error(405, "use GET");
-      return ready_() ? ok_json({{"status", "ready"}}) : Response::error(503, "not ready");
-    }
-    if (path == "/metrics") {
-      return get ? Response::text(200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8")
-                 : Response::error(405, "use GET");
-    }
-    if (path == "/api/v1/push") return post ? push(request) : Response::error(405, "use POST");
-    if (path == "/api/v1/write") return post ? remote_write(request) : Response::error(405, "use POST");
-    if (path == "/api/v1/import/prometheus") return post ? import_prometheus(request) : Response::error(405, "use POST");
-    if (path == "/api/v1/events") return post ? events(request) : Response::error(405, "use POST");
-    if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
-    if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
-    if (path.starts_with("/api/v1/rules/")) return rule_series_route(request, path.substr(14));
-    if (path == "/api/v1/series" || path.starts_with("/api/v1/series/")) return series_route(request, path.substr(14));
-    if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
-    if (path == "/api/v1/drills" || path.starts_with("/api/v1/drills/")) return drills_route(request, path.substr(14));
-    if (path == "/api/v1/risk") return get ? risk_list() : Response::error(405, "use GET");
-    if (path == "/api/v1/risk/heatmap.svg") return get ? risk_heatmap() : Response::error(405, "use GET");
-    if (path == "/api/v1/risk/models" || path.starts_with("/api/v1/risk/models/")) {
-      return risk_models_route(engine_.config(), request, path.substr(19));
-    }
-    if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
-    if (path == "/api/v1/action-items") return list_action_items(request);
-    if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
-    if (path == "/api/v1/kpi") return kpi_route(engine_, request);
-    if (path == "/api/v1/kpi/chart.svg") return kpi_chart_route(engine_, request);
-    if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
-    if (path == "/api/v1/audit") return get ? audit(request) : Response::error(405, "use GET");
-    if (path == "/api/v1/compliance") return get ? compliance(request) : Response::error(405, "use GET");
-    if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
-    if (path == "/api/v1/people") return get ? ok_json(people_json(engine_.config())) : Response::error(405, "use GET");
-    if (auto ui = web::serve_ui(request)) return std::move(*ui);
-    if (auto r = alertmanager_.handle(request)) return std::move(*r);
-    return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
-  }();
+  Response response = route(request);
   requests_.inc();
   if (response.status >= 400 && response.status < 500) bad_requests_.inc();
   request_seconds_.observe(std::chrono::duration<double>(clock_.mono_now() - started).count());
   return response;
+}
+
+namespace {
+
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Whether `header` starts with the auth scheme `scheme` (case-insensitive) and a blank.
+bool has_scheme(std::string_view header, std::string_view scheme) {
+  if (header.size() <= scheme.size() || (header[scheme.size()] != ' ' && header[scheme.size()] != '\t')) return false;
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return false;
+  }
+  return true;
+}
+
+Response unauthorized(std::string_view message) {
+  Response r = Response::error(401, message);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tocsin\"");
+  return r;
+}
+
+}  // namespace
+
+void Router::set_auth(auth::TokenTable tokens, store::Store* session_store) {
+  tokens_ = std::move(tokens);
+  sessions_ = session_store ? std::make_unique<Sessions>(*session_store, clock_, tokens_) : nullptr;
+}
+
+namespace {
+
+}  // namespace
+
+Router::Credentials Router::authenticate(const Request& request) const {
+  Credentials out;
+  const std::string header = request.header("authorization");
+  if (header.empty()) {
+    // A browser's session: only when no Authorization header came (a bearer token wins).
+    const std::string id = cookie_value(request.header("cookie"), Sessions::kCookieName);
+    if (id.empty() || !sessions_) return out;
+    out.presented = true;
+    auto session = sessions_->find(id);
+    if (!session) {
+      core::log::error("reading a session failed", {{"error", session.error().to_string()}});
+      return out;
+    }
+    if (!*session) return out;
+    const auth::TokenTable::Entry* entry = tokens_.by_name((*session)->token_name);
+    out.principal = auth::Principal{auth::Principal::Kind::kSession, entry->name, entry->role};
+    out.session = std::move(*session);
+    out.session_id = id;
+    return out;
+  }
+  out.presented = true;
+  if (has_scheme(header, "bearer")) {
+    out.principal = tokens_.find(trim_blanks(std::string_view(header).substr(6)));
+  } else if (has_scheme(header, "basic")) {
+    // Prometheus' and Alertmanager's basic_auth: the secret is the password, the user is ignored.
+    if (auto password = auth::basic_auth_password(trim_blanks(std::string_view(header).substr(5)))) {
+      out.principal = tokens_.find(*password);
+    }
+  }
+  return out;
+}
+
+std::optional<Response> Router::authorize(const Credentials& credentials, auth::Access access) {
+  if (auth::allowed(credentials.principal, access)) return std::nullopt;
+  if (!credentials.principal) {
+    if (credentials.presented) {
+      auth_invalid_.inc();
+      return unauthorized("invalid credentials: expected Authorization: Bearer <token> with a token of auth.tokens");
+    }
+    auth_missing_.inc();
+    return unauthorized("authentication required: send Authorization: Bearer <token>");
+  }
+  auth_forbidden_.inc();
+  const auth::Principal& p = *credentials.principal;
+  const std::string_view needed = auth::role_name(auth::role_needed(access));
+  if (p.kind == auth::Principal::Kind::kIntake) {
+    return Response::error(
+        403, fmt::format("the intake secret grants only the intake routes; this route needs the {} role", needed));
+  }
+  return Response::error(
+      403, fmt::format("this route needs the {} role; token {} has the {} role", needed, p.name, auth::role_name(p.role)));
+}
+
+Response Router::route(const Request& request) {
+  const auth::RoutePolicy policy =
+      auth::route_policy(request.method, request.path, engine_.config().auth.metrics_public);
+  Credentials credentials;
+  if (tokens_.enabled()) credentials = authenticate(request);
+  const std::string client =
+      credentials.principal ? "token:" + credentials.principal->name : client_key_(request);
+  if (auto limited = rate_limit(request, client)) return std::move(*limited);
+  if (tokens_.enabled()) {
+    if (auto refused = authorize(credentials, policy.access)) return std::move(*refused);
+    // A browser sends the cookie with any request to this origin, also one another site makes
+    // it send: a write from a session must echo the session's CSRF token (docs/api.md).
+    if (credentials.session && request.method != "GET" && policy.access != auth::Access::kPublic &&
+        !auth::constant_time_equal(request.header("x-csrf-token"), credentials.session->csrf_token)) {
+      auth_csrf_.inc();
+      return Response::error(403, "CSRF token missing or wrong: send the session's csrf_token in X-CSRF-Token");
+    }
+  }
+  // The table lists every path the router serves: one missing from it is not reachable.
+  if (!policy.known_path) return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
+  const PrincipalScope scope(credentials.principal ? &*credentials.principal : nullptr);
+  if (request.path == "/api/v1/session") return session_route(request, credentials);
+  return dispatch(request);
+}
+
+Response Router::session_route(const Request& request, const Credentials& credentials) {
+  if (!tokens_.enabled()) {
+    // The UI asks, and skips its login page.
+    if (request.method == "GET") return ok_json({{"auth", false}});
+    return Response::error(404, "auth is off (no auth.tokens): there is nothing to log in to");
+  }
+  if (request.method == "GET") {
+    const auth::Principal& p = *credentials.principal;  // the route needs a viewer: authenticated
+    json out = {{"auth", true}, {"name", p.name}, {"role", auth::role_name(p.role)}};
+    if (credentials.session) {
+      out["csrf_token"] = credentials.session->csrf_token;
+      out["expires_at"] = core::format_rfc3339(credentials.session->expires_at);
+    }
+    return ok_json(out);
+  }
+  if (request.method == "DELETE") {
+    if (!credentials.session) {
+      return Response::error(400, "this request is authenticated by a bearer token, not a session: nothing to log out");
+    }
+    auto removed = sessions_->remove(credentials.session_id);
+    if (!removed) return from_error(removed.error());
+    Response r = ok_json({{"logged_out", true}});
+    r.headers.emplace_back("Set-Cookie", fmt::format("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+                                                     Sessions::kCookieName, request.tls ? "; Secure" : ""));
+    return r;
+  }
+  // POST: log in with {"token": "..."}.
+  if (!sessions_) return Response::error(503, "sessions are not available on this server");
+  auto body = object_body(request);
+  if (!body) return from_error(body.error());
+  if (auto known = only_members(*body, {"token"}); !known) return from_error(known.error());
+  auto token = string_member(*body, "token", "", true);
+  if (!token) return from_error(token.error());
+  const auto principal = tokens_.find(*token);
+  if (!principal || principal->kind != auth::Principal::Kind::kToken) {
+    auth_invalid_.inc();
+    return Response::error(401, "invalid token: expected a token of auth.tokens", "token");
+  }
+  auto created = sessions_->create(*principal);
+  if (!created) return from_error(created.error());
+  Response r = ok_json({{"name", principal->name},
+                        {"role", auth::role_name(principal->role)},
+                        {"csrf_token", created->session.csrf_token},
+                        {"expires_at", core::format_rfc3339(created->session.expires_at)}});
+  r.headers.emplace_back("Set-Cookie", fmt::format("{}={}; HttpOnly; SameSite=Strict; Path=/{}", Sessions::kCookieName,
+                                                   created->id, request.tls ? "; Secure" : ""));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Response Router::dispatch(const Request& request) {
+  const std::string_view path = request.path;
+  const bool get = request.method == "GET";
+  const bool post = request.method == "POST";
+  if (path == "/healthz") return get ? ok_json({{"status", "ok"}}) : Response::error(405, "use GET");
+  if (path == "/readyz") {
+    if (!get) return Response::error(405, "use GET");
+    return ready_() ? ok_json({{"status", "ready"}}) : Response::error(503, "not ready");
+  }
+  if (path == "/metrics") {
+    return get ? Response::text(200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8")
+               : Response::error(405, "use GET");
+  }
+  if (path == "/api/v1/push") return post ? push(request) : Response::error(405, "use POST");
+  if (path == "/api/v1/write") return post ? remote_write(request) : Response::error(405, "use POST");
+  if (path == "/api/v1/import/prometheus") return post ? import_prometheus(request) : Response::error(405, "use POST");
+  if (path == "/api/v1/events") return post ? events(request) : Response::error(405, "use POST");
+  if (path == "/api/v1/incidents") return get ? list_incidents(request) : Response::error(405, "use GET");
+  if (path == "/api/v1/rules") return get ? list_rules() : Response::error(405, "use GET");
+  if (path.starts_with("/api/v1/rules/")) return rule_series_route(request, path.substr(14));
+  if (path == "/api/v1/series" || path.starts_with("/api/v1/series/")) return series_route(request, path.substr(14));
+  if (path == "/api/v1/plans") return get ? list_plans() : Response::error(405, "use GET");
+  if (path == "/api/v1/drills" || path.starts_with("/api/v1/drills/")) return drills_route(request, path.substr(14));
+  if (path == "/api/v1/risk") return get ? risk_list() : Response::error(405, "use GET");
+  if (path == "/api/v1/risk/heatmap.svg") return get ? risk_heatmap() : Response::error(405, "use GET");
+  if (path == "/api/v1/risk/models" || path.starts_with("/api/v1/risk/models/")) {
+    return risk_models_route(engine_.config(), request, path.substr(19));
+  }
+  if (path.starts_with("/api/v1/incidents/")) return incident_route(request, path.substr(18));
+  if (path == "/api/v1/action-items") return list_action_items(request);
+  if (path == "/api/v1/oncall") return get ? on_call(request) : Response::error(405, "use GET");
+  if (path == "/api/v1/kpi") return kpi_route(engine_, request);
+  if (path == "/api/v1/kpi/chart.svg") return kpi_chart_route(engine_, request);
+  if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
+  if (path == "/api/v1/audit") return get ? audit(request) : Response::error(405, "use GET");
+  if (path == "/api/v1/compliance") return get ? compliance(request) : Response::error(405, "use GET");
+  if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
+  if (path == "/api/v1/people") return get ? ok_json(people_json(engine_.config())) : Response::error(405, "use GET");
+  if (auto ui = web::serve_ui(request)) return std::move(*ui);
+  if (auto r = alertmanager_.handle(request)) return std::move(*r);
+  return Response::error(404, fmt::format("no route for {} {}", request.method, request.path));
 }
 
 namespace {
@@ -496,7 +668,7 @@ Response Router::drills_route(const Request& request, std::string_view rest) {
     if (!run) return from_error(run.error());
     auto actor = string_member(body, "actor", "api", false);
     if (!actor) return from_error(actor.error());
-    auto stored = engine_.record_drill_run(std::move(*run), engine::Actor(*actor, request.remote));
+    auto stored = engine_.record_drill_run(std::move(*run), engine::Actor(audit_actor(*actor), request.remote));
     if (!stored) return from_error(stored.error());
     return Response::json(201, drill_run_json(*stored, true).dump(-1, ' ', false, json::error_handler_t::replace));
   }
@@ -623,7 +795,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
       }
     }
     auto drill = engine_.start_live_drill(std::move(*scenario), std::move(*plan), std::move(participants),
-                                          engine::Actor(*actor, request.remote), std::move(*yaml));
+                                          engine::Actor(audit_actor(*actor), request.remote), std::move(*yaml));
     if (!drill) return from_error(drill.error());
     json out = live_drill_json(*drill);
     if (checked) out["warnings"] = checked->warnings;
@@ -670,7 +842,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
       comparison = std::move(scored.comparison);
       return std::move(scored.run);
     };
-    auto finished = engine_.finish_live_drill(*id, engine::Actor(*actor, request.remote), score);
+    auto finished = engine_.finish_live_drill(*id, engine::Actor(audit_actor(*actor), request.remote), score);
     if (!finished) return from_error(finished.error());
     // Ordered, so the scorecard keeps render_json's key order: the client prints the same layout
     // as a simulated drill's --json.
@@ -690,7 +862,7 @@ Response Router::live_drills_route(const Request& request, std::string_view rest
              !known) {
     return from_error(known.error());
   }
-  auto finished = engine_.finish_live_drill(*id, engine::Actor(*actor, request.remote), std::move(scored));
+  auto finished = engine_.finish_live_drill(*id, engine::Actor(audit_actor(*actor), request.remote), std::move(scored));
   return finished ? ok_json(live_drill_json(*finished)) : from_error(finished.error());
 }
 
@@ -751,7 +923,8 @@ Response Router::incident_route(const Request& request, std::string_view rest) {
   if (!body) return from_error(body.error());
   auto actor_name = string_member(*body, "actor", "api", false);
   if (!actor_name) return from_error(actor_name.error());
-  const engine::Actor actor(*actor_name, request.remote);
+  const std::string audited_name = audit_actor(*actor_name);
+  const engine::Actor actor(audited_name, request.remote);
   core::Result<store::Incident> result = std::unexpected(core::Error::internal("unreachable"));
   if (verb == "notes") {
     if (auto known = only_members(*body, {"actor", "text"}); !known) return from_error(known.error());
@@ -928,7 +1101,7 @@ Response Router::clock_route(const Request& request, std::string_view rest) {
   if (!now) return from_error(now.error());
   // The clock lives in memory, not in the store: its move is audited right after it is made.
   if (auto audited =
-          engine_.record_audit(engine::Actor(*actor, request.remote),
+          engine_.record_audit(engine::Actor(audit_actor(*actor), request.remote),
                                {"clock.advance", "clock",
                                 fmt::format("from {} to {}", core::format_rfc3339(from), core::format_rfc3339(*now))});
       !audited) {
@@ -950,7 +1123,7 @@ Response Router::approve_action(const Request& request, int64_t id, std::string_
   auto actor = string_member(*body, "actor", "api", false);
   if (!actor) return from_error(actor.error());
   auto result =
-      engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()), engine::Actor(*actor, request.remote));
+      engine_.approve_action(id, rest.substr(0, rest.size() - kSuffix.size()), engine::Actor(audit_actor(*actor), request.remote));
   return result ? ok_json(incident_json(*result)) : from_error(result.error());
 }
 

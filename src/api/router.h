@@ -10,6 +10,9 @@
 
 #include "api/alertmanager_api.h"
 #include "api/intake_limits.h"
+#include "api/sessions.h"
+#include "auth/route_policy.h"
+#include "auth/tokens.h"
 #include "core/metrics.h"
 #include "core/rate_limiter.h"
 #include "engine/engine.h"
@@ -41,14 +44,35 @@ class Router {
 
   http::Response handle(const http::Request& request);
 
-  // Who a request counts against for limits.rate (every method but GET). The default is the
-  // peer's IP address (Request::remote without the port); the auth work will key by token.
+  // Who an unauthenticated request counts against for limits.rate (every method but GET). The
+  // default is the peer's IP address (Request::remote without the port). An authenticated
+  // request counts against its token's name ("token:ops-cli"), wherever it comes from.
   using ClientKey = std::function<std::string(const http::Request&)>;
   void set_client_key(ClientKey key) { client_key_ = std::move(key); }
 
+  // Turns auth on when `tokens` has any (docs/security.md): every request is checked against
+  // auth::route_table() before dispatch. Web UI sessions (POST /api/v1/session) are kept in
+  // `session_store`; without one, logging in answers 503. Call before the router takes requests.
+  void set_auth(auth::TokenTable tokens, store::Store* session_store);
+
  private:
   // limits.rate: nullopt when the request may go on, else the 429 with Retry-After.
-  std::optional<http::Response> rate_limit(const http::Request& request);
+  std::optional<http::Response> rate_limit(const http::Request& request, const std::string& key);
+  // The request's credentials: a bearer token, or the password of HTTP Basic auth.
+  struct Credentials {
+    std::optional<auth::Principal> principal;
+    bool presented = false;                // some credentials came, valid or not
+    std::optional<store::Session> session;  // when they came as a session cookie
+    std::string session_id;                 // the cookie's value
+  };
+  Credentials authenticate(const http::Request& request) const;
+  // nullopt when `credentials` may call a route needing `access`, else the 401 or 403 (counted).
+  std::optional<http::Response> authorize(const Credentials& credentials, auth::Access access);
+  // Everything handle() does inside its timing: auth, limits, dispatch.
+  http::Response route(const http::Request& request);
+  http::Response dispatch(const http::Request& request);
+  // /api/v1/session: log in (POST), who am I (GET), log out (DELETE).
+  http::Response session_route(const http::Request& request, const Credentials& credentials);
   // 400 {"error", "field", "limit"} for a request over a limit; counted.
   http::Response over_limit(const LimitViolation& v);
   http::Response push(const http::Request& request);
@@ -106,7 +130,13 @@ class Router {
   core::Counter& rate_limited_;
   IntakeLimits limits_;
   std::unique_ptr<core::RateLimiter> rate_limiter_;  // null when limits.rate is off
+  core::Counter& auth_missing_;  // tocsin_http_auth_failures_total by reason
+  core::Counter& auth_invalid_;
+  core::Counter& auth_forbidden_;
+  core::Counter& auth_csrf_;
   ClientKey client_key_;
+  auth::TokenTable tokens_;             // empty: auth is off
+  std::unique_ptr<Sessions> sessions_;  // null without a session store
   ingest::EventCounters event_counters_;
   AlertmanagerApi alertmanager_;
 };

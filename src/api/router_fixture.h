@@ -49,7 +49,8 @@ class RouterFixture : public ::testing::Test {
 
   // Loads `config_yaml` (relative paths resolve in dir_), opens the store and the engine, and
   // builds the router. Fails the test on a bad config.
-  void start(std::string_view config_yaml, RouterFixtureOptions options = {}) {
+  // With `tokens`, auth is on (sessions in the test's store).
+  void start(std::string_view config_yaml, RouterFixtureOptions options = {}, auth::TokenTable tokens = {}) {
     auto cfg = config::load_config_string(std::string(config_yaml), "t.yaml", dir_.path());
     ASSERT_TRUE(cfg) << cfg.error().to_string();
     config_ = std::make_shared<const config::Config>(std::move(*cfg));
@@ -63,6 +64,7 @@ class RouterFixture : public ::testing::Test {
     engine_ = engine::Engine::create(std::move(engine_options)).value();
     router_ = std::make_unique<Router>(
         *engine_, metrics_, clock_, [] { return true; }, options.clock_control, std::move(options.ack_key));
+    router_->set_auth(std::move(tokens), store_.get());
   }
 
   // Drops the router, engine and store (the files stay): with start() again, a restart.

@@ -48,16 +48,32 @@ struct ServerConfig {
 
 enum class Role { kViewer, kResponder, kAdmin };
 
+// An API token. Exactly one of token_env, token_file and token_sha256 is set: the secret itself
+// never sits in the config (docs/security.md).
 struct TokenConfig {
   std::string name;
   Role role = Role::kViewer;
-  std::string token_env;   // name of the environment variable holding the token
-  std::string token_file;  // or a file holding it
+  std::string token_env;     // name of the environment variable holding the token
+  std::string token_file;    // or a file holding it
+  std::string token_sha256;  // or only the SHA-256 of the token: 64 lower-case hex digits
   Position pos;
 };
 
+// auth.intake: a secret that Prometheus and Alertmanager send (as a bearer token or the Basic
+// auth password) and that grants the intake routes only. Unset = intake needs a responder token.
+struct IntakeSecretConfig {
+  std::string secret_env;
+  std::string secret_file;
+  Position pos;
+  bool configured() const { return !secret_env.empty() || !secret_file.empty(); }
+};
+
+// Auth is on when `tokens` is non-empty (docs/security.md).
 struct AuthConfig {
   std::vector<TokenConfig> tokens;
+  bool metrics_public = false;  // GET /metrics without a token (else it needs a viewer)
+  IntakeSecretConfig intake;
+  bool enabled() const { return !tokens.empty(); }
 };
 
 struct ContactMethods {

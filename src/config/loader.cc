@@ -187,8 +187,9 @@ constexpr std::string_view kTopKeys[] = {
 constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",          "external_url",
                                             "log_level", "retention", "ack_secret_env", "tls"};
 constexpr std::string_view kTlsKeys[] = {"cert_file", "key_file", "min_version"};
-constexpr std::string_view kAuthKeys[] = {"tokens"};
-constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file"};
+constexpr std::string_view kAuthKeys[] = {"tokens", "metrics_public", "intake"};
+constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file", "token_sha256"};
+constexpr std::string_view kIntakeKeys[] = {"secret_env", "secret_file"};
 constexpr std::string_view kPersonKeys[] = {"id", "name", "timezone", "contact"};
 constexpr std::string_view kContactKeys[] = {"email", "webhook", "slack"};
 constexpr std::string_view kChannelKeys[] = {"name",    "type",    "url",           "format", "smtp",       "to",
@@ -529,10 +530,35 @@ class Parser : yaml::Reader {
   Result<AuthConfig> parse_auth(const Node& n) const {
     const Map m = TOCSIN_TRY(map(n, kAuthKeys));
     AuthConfig auth;
+    if (const Node* p = m.find("metrics_public")) auth.metrics_public = TOCSIN_TRY(boolean(*p));
+    if (const Node* intake = m.find("intake")) {
+      const Map i = TOCSIN_TRY(map(*intake, kIntakeKeys));
+      auth.intake.pos = pos(*intake);
+      const Node* env = i.find("secret_env");
+      const Node* file = i.find("secret_file");
+      if ((env == nullptr) == (file == nullptr)) {
+        return std::unexpected(error(env ? env->line : intake->line,
+                                     env ? env->path : join_path(intake->path, "secret_env"),
+                                     "expected exactly one of secret_env or secret_file"));
+      }
+      if (env) auth.intake.secret_env = TOCSIN_TRY(nonempty_string(*env));
+      if (file) auth.intake.secret_file = absolute_file(TOCSIN_TRY(nonempty_string(*file)));
+    }
     const Node* tokens = m.find("tokens");
+    if (auth.intake.configured() && !tokens) {
+      return std::unexpected(error(auth.intake.pos.line, join_path(n.path, "intake"),
+                                   "auth.intake needs auth.tokens: without tokens auth is off and intake is open "
+                                   "to anyone"));
+    }
     if (!tokens) return auth;
     std::map<std::string, int> names;
     for (const Node& item : TOCSIN_TRY(list(*tokens))) {
+      // Checked before the key list so the error says what to do instead.
+      if (item.yaml.IsMap() && item.yaml["token"]) {
+        return std::unexpected(error(item.line, join_path(item.path, "token"),
+                                     "a token's secret must not be written in the config: use token_env (an "
+                                     "environment variable), token_file (a file) or token_sha256 (its SHA-256)"));
+      }
       const Map t = TOCSIN_TRY(map(item, kTokenKeys));
       TokenConfig token;
       token.pos = pos(item);
@@ -544,18 +570,35 @@ class Parser : yaml::Reader {
       token.role = role == "admin" ? Role::kAdmin : role == "responder" ? Role::kResponder : Role::kViewer;
       const Node* env = t.find("token_env");
       const Node* file = t.find("token_file");
-      if ((env == nullptr) == (file == nullptr)) {
-        return std::unexpected(error(env ? env->line : item.line, env ? env->path : join_path(item.path, "token_env"),
-                                     "expected exactly one of token_env or token_file"));
+      const Node* sha = t.find("token_sha256");
+      if ((env != nullptr) + (file != nullptr) + (sha != nullptr) != 1) {
+        const Node* at = env ? env : file ? file : sha;
+        return std::unexpected(error(at ? at->line : item.line, at ? at->path : join_path(item.path, "token_env"),
+                                     "expected exactly one of token_env, token_file or token_sha256"));
       }
       if (env) token.token_env = TOCSIN_TRY(nonempty_string(*env));
-      if (file) {
-        fs::path p(TOCSIN_TRY(nonempty_string(*file)));
-        token.token_file = (p.is_relative() ? base_dir_ / p : p).lexically_normal().string();
+      if (file) token.token_file = absolute_file(TOCSIN_TRY(nonempty_string(*file)));
+      if (sha) {
+        std::string hex = TOCSIN_TRY(string(*sha));
+        for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+          return std::unexpected(error(*sha, "expected the token's SHA-256 as 64 hex digits (sha256sum prints it)"));
+        }
+        token.token_sha256 = std::move(hex);
       }
       auth.tokens.push_back(std::move(token));
     }
+    if (auth.intake.configured() && auth.tokens.empty()) {
+      return std::unexpected(error(auth.intake.pos.line, join_path(n.path, "intake"),
+                                   "auth.intake needs auth.tokens: without tokens auth is off and intake is open "
+                                   "to anyone"));
+    }
     return auth;
+  }
+
+  std::string absolute_file(const std::string& text) const {
+    fs::path p(text);
+    return (p.is_relative() ? base_dir_ / p : p).lexically_normal().string();
   }
 
   Result<std::vector<Person>> parse_people(const Node& n) const {

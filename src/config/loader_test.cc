@@ -160,7 +160,33 @@ rules:
     {R"(auth:
   tokens:
     - {name: cli, role: admin, token_env: T, token_file: /etc/t}
-)", "expected exactly one of token_env or token_file", 3, "auth.tokens[0].token_env"},
+)", "expected exactly one of token_env, token_file or token_sha256", 3, "auth.tokens[0].token_env"},
+    {R"(auth:
+  tokens:
+    - {name: cli, role: admin}
+)", "expected exactly one of token_env, token_file or token_sha256", 3, "auth.tokens[0].token_env"},
+    {R"(auth:
+  tokens:
+    - {name: cli, role: admin, token: hunter2hunter2hunter2}
+)", "a token's secret must not be written in the config: use token_env (an environment variable), token_file (a file) "
+    "or token_sha256 (its SHA-256)", 3, "auth.tokens[0].token"},
+    {R"(auth:
+  tokens:
+    - {name: cli, role: admin, token_sha256: abc}
+)", "expected the token's SHA-256 as 64 hex digits (sha256sum prints it)", 3, "auth.tokens[0].token_sha256"},
+    {R"(auth:
+  tokens:
+    - {name: cli, role: admin, token_env: T}
+  intake: {secret_env: A, secret_file: /b}
+)", "expected exactly one of secret_env or secret_file", 4, "auth.intake.secret_env"},
+    {R"(auth:
+  intake: {secret_env: A}
+)", "auth.intake needs auth.tokens: without tokens auth is off and intake is open to anyone", 2, "auth.intake"},
+    {R"(auth:
+  metrics_public: maybe
+  tokens:
+    - {name: cli, role: admin, token_env: T}
+)", "expected true or false", 2, "auth.metrics_public"},
     {R"(server:
   store: mysql://db
 )", "expected empty (embedded SQLite) or postgres://", 2, "server.store"},
@@ -1185,6 +1211,21 @@ schedules:
   EXPECT_EQ(layers[2].pos.line, 8);
 }
 
+TEST(Loader, AuthTokenDigestsIntakeAndMetrics) {
+  auto cfg = load_config_string(R"(auth:
+  metrics_public: true
+  tokens:
+    - {name: a, role: viewer, token_sha256: BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD}
+  intake: {secret_file: secrets/intake}
+)",
+                                "t.yaml", "/etc/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->auth.tokens[0].token_sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(cfg->auth.metrics_public);
+  EXPECT_EQ(cfg->auth.intake.secret_file, "/etc/tocsin/secrets/intake");
+  EXPECT_EQ(cfg->auth.intake.pos.line, 5);
+}
+
 TEST(Loader, CommandsAndTokenFiles) {
   auto cfg = load_config_string(R"(auth:
   tokens:
@@ -1202,6 +1243,8 @@ plans:
                                 "t.yaml", "/etc/tocsin");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
   EXPECT_EQ(cfg->auth.tokens[0].token_file, "/etc/tocsin/secrets/admin");
+  EXPECT_TRUE(cfg->auth.enabled());
+  EXPECT_FALSE(cfg->auth.metrics_public);
   EXPECT_EQ(cfg->channels[0].command, (std::vector<std::string>{"/bin/echo", "hi"}));
   EXPECT_EQ(cfg->channels[1].command, (std::vector<std::string>{"/bin/sh", "-c", "echo hi | logger"}));
   EXPECT_EQ(cfg->channels[2].secret_file, "/etc/tocsin/secrets/hook");

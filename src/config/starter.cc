@@ -27,11 +27,13 @@ server:
   #   cert_file: tls/server.crt        # PEM certificate, then intermediates; relative to this file
   #   key_file: tls/server.key         # its PEM private key, unencrypted
 
-auth:
-  tokens:                              # bearer tokens for mutating API calls
-    # role: viewer (read) | responder (ack, resolve, notes, tasks) | admin (everything)
-    # the secret itself comes from an environment variable (token_env) or a file (token_file)
-    - {name: ops-cli, role: responder, token_env: TOCSIN_OPS_TOKEN}
+# auth:                                # off until tokens are listed; then every route needs one
+#   tokens:                            # (docs/security.md: which role each route needs)
+#     # role: viewer (read) | responder (ack, resolve, notes, tasks, silences) | admin (everything)
+#     # the secret comes from an environment variable (token_env), a file (token_file), or the
+#     # config holds only its SHA-256 (token_sha256); at least 16 bytes: openssl rand -hex 32
+#     - {name: ops-cli, role: responder, token_env: TOCSIN_OPS_TOKEN}
+#   intake: {secret_env: TOCSIN_INTAKE_SECRET}   # what Prometheus / Alertmanager send
 
 people:                                # who can be paged; ids are used everywhere below
   - id: alice

@@ -505,13 +505,13 @@ core::Result<std::string> Engine::set_silence(store::Silence silence, std::strin
   return change.id;
 }
 
-core::Status Engine::expire_silence(std::string_view id, std::string_view source) {
+core::Status Engine::expire_silence(std::string_view id, std::string_view source, std::string_view actor) {
   std::lock_guard lock(mu_);
   const auto change = TOCSIN_TRY(pipeline_->plan_expire_silence(id, options_.clock->now()));
   // Alertmanager's DELETE names nobody: the actor is whoever created the silence.
-  std::string created_by;
+  std::string created_by(actor);
   for (const auto& s : change.to_write) {
-    if (s.id == id) created_by = s.created_by;
+    if (s.id == id && actor.empty()) created_by = s.created_by;
   }
   TOCSIN_RETURN_IF_ERROR(audited_write_locked(
       Actor(created_by, source), {"silence.expire", fmt::format("silence/{}", id), ""}, store_silences(change)));

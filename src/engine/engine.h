@@ -126,7 +126,9 @@ class Engine {
   // Silences: create or update (returns the id in effect), expire. Audited with the silence's
   // createdBy as the actor; `source` is where the request came from.
   core::Result<std::string> set_silence(store::Silence silence, std::string_view source = {});
-  core::Status expire_silence(std::string_view id, std::string_view source = {});
+  // `actor` names who expired it (the authenticated principal); empty: whoever created it, since
+  // Alertmanager's DELETE names nobody.
+  core::Status expire_silence(std::string_view id, std::string_view source = {}, std::string_view actor = {});
   std::vector<store::Silence> silences();
   std::optional<store::Silence> silence(std::string_view id);
   // Read models of the pipeline at clock.now().

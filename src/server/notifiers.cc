@@ -28,6 +28,26 @@ std::string trim(std::string s) {
   return s.substr(start);
 }
 
+// Writes a new key file with O_EXCL, so two processes starting at once cannot both create one.
+core::Status create_key_file(const fs::path& file, std::string_view key) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return std::unexpected(core::Error::unavailable(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno))));
+  }
+  const std::string text = std::string(key) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    std::error_code ec;
+    fs::remove(file, ec);
+    return std::unexpected(core::Error::unavailable(fmt::format("cannot write {}: {}", file.string(), std::strerror(saved))));
+  }
+  return {};
+}
+
+}  // namespace
+
 core::Result<std::string> read_secret_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -51,26 +71,6 @@ core::Result<std::string> read_secret_env(const EnvLookup& env, const std::strin
   }
   return *value;
 }
-
-// Writes a new key file with O_EXCL, so two processes starting at once cannot both create one.
-core::Status create_key_file(const fs::path& file, std::string_view key) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return std::unexpected(core::Error::unavailable(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno))));
-  }
-  const std::string text = std::string(key) + "\n";
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (!ok) {
-    std::error_code ec;
-    fs::remove(file, ec);
-    return std::unexpected(core::Error::unavailable(fmt::format("cannot write {}: {}", file.string(), std::strerror(saved))));
-  }
-  return {};
-}
-
-}  // namespace
 
 EnvLookup process_env() {
   return [](const std::string& name) -> std::optional<std::string> {

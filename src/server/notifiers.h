@@ -27,6 +27,11 @@ namespace tocsin::server {
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 EnvLookup process_env();
 
+// A secret from an environment variable or a file (trailing blanks and newline trimmed). Errors
+// (invalid_argument) start with `what` and name the variable or path: unset, empty, unreadable.
+core::Result<std::string> read_secret_env(const EnvLookup& env, const std::string& name, const std::string& what);
+core::Result<std::string> read_secret_file(const std::string& path, const std::string& what);
+
 struct Senders {
   std::unique_ptr<notify::HttpSender> http;  // webhook and slack
   std::unique_ptr<notify::email::SmtpSender> smtp;

@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "http/http.h"
 #include "report/kpi_metrics.h"
+#include "server/auth_secrets.h"
 #include "server/notifiers.h"
 #include "server/step_loop.h"
 #include "server/store_factory.h"
@@ -101,6 +102,12 @@ class SimulatedTime final : public api::ClockControl {
   std::function<void()> housekeeping_;
   std::mutex mu_;
 };
+
+// Whether a listen host only takes connections from this machine.
+bool is_loopback_host(std::string_view host) {
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
 
 }  // namespace
 
@@ -225,6 +232,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   const EnvLookup env = process_env();
   impl->senders = TOCSIN_TRY(make_senders(cfg, *impl->clock, env));
   const std::string ack_key = TOCSIN_TRY(load_ack_key(cfg.server, env));
+  auth::TokenTable tokens = TOCSIN_TRY(load_token_table(cfg.auth, env));
   engine::EngineOptions engine_options;
   engine_options.config = impl->config;
   engine_options.store = impl->store.get();
@@ -290,6 +298,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
             .has_value();
       },
       impl->simulated_time.get(), ack_key);
+  impl->router->set_auth(std::move(tokens), impl->store.get());
   impl->ready_router.store(impl->router.get(), std::memory_order_release);
   core::log::info("tocsin serving", {{"listen", fmt::format("{}:{}", host, impl->http->port())},
                                      {"scheme", scheme},
@@ -297,6 +306,11 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
                                      {"store", describe_store(cfg.server)},
                                      {"rules", std::to_string(cfg.rules.size())},
                                      {"plans", std::to_string(cfg.plans.size())}});
+  if (!cfg.auth.enabled() && !is_loopback_host(host)) {
+    core::log::warn("auth is off (no auth.tokens) and the server listens beyond loopback: anyone who can reach it "
+                    "may read and act; configure auth.tokens (docs/security.md)",
+                    {{"listen", cfg.server.listen}});
+  }
   if (impl->simulated_clock) {
     core::log::warn("THE CLOCK IS SIMULATED: time stands still until POST /api/v1/clock/advance moves it; "
                     "for tests and drills only, never for real paging",

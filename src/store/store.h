@@ -370,6 +370,19 @@ struct AuditEntry {
   std::string source;  // where the request came from: the HTTP peer "ip:port"; "" when not known
 };
 
+// A web UI login (api/sessions.h): the store keeps only the SHA-256 of the session id the
+// browser holds, so a copy of the database cannot log anyone in.
+struct Session {
+  std::string id_sha256;   // 64 hex digits
+  std::string token_name;  // the token it logged in with; checked against the config at each use
+  std::string token_check;  // SHA-256 hex of that token's digest: a changed secret ends the session
+  std::string role;        // "viewer" | "responder" | "admin", as the token had at login
+  std::string csrf_token;  // what mutating requests must echo in X-CSRF-Token
+  Timestamp created_at{};
+  Timestamp last_seen_at{};
+  Timestamp expires_at{};  // absolute end, whatever the activity
+};
+
 struct AuditFilter {
   std::optional<Timestamp> since;  // at >= since
   std::optional<Timestamp> until;  // at < until
@@ -514,6 +527,15 @@ class Tx {
 
   // Every plan clock of every incident, by incident then name (the compliance report's input).
   virtual Result<std::vector<IncidentClock>> list_clocks() = 0;
+
+  // Web UI sessions, by the SHA-256 of their id. insert_session fails (invalid_argument) on an
+  // id already stored; touch_session sets last_seen_at (no error when absent); delete_session
+  // returns whether one was deleted; delete_expired_sessions removes those with expires_at <= now.
+  virtual Status insert_session(const Session& session) = 0;
+  virtual Result<std::optional<Session>> get_session(std::string_view id_sha256) = 0;
+  virtual Status touch_session(std::string_view id_sha256, Timestamp last_seen_at) = 0;
+  virtual Result<bool> delete_session(std::string_view id_sha256) = 0;
+  virtual Result<int> delete_expired_sessions(Timestamp now) = 0;
 };
 
 class Store {

@@ -1105,6 +1105,40 @@ TEST_P(StoreTest, NextDueAfterAndTheBacklogCountOnlyPendingNotifications) {
   }).has_value());
 }
 
+// Web UI sessions (docs/api.md#sessions): only the SHA-256 of the id is stored; a duplicate id,
+// a malformed digest or an unknown role is refused.
+TEST_P(StoreTest, SessionsRoundTripTouchAndExpire) {
+  const std::string a(64, 'a'), b(64, 'b');
+  write([&](Tx& tx) {
+    ASSERT_TRUE(tx.insert_session({a, "ops-cli", "check", "responder", "csrf", at(1000), at(1000), at(5000)}).has_value());
+    ASSERT_TRUE(tx.insert_session({b, "root", "check2", "admin", "csrf2", at(1000), at(1000), at(9000)}).has_value());
+    ASSERT_TRUE(tx.touch_session(a, at(2000)).has_value());
+  });
+  for (const Session& bad : {Session{a, "x", "y", "viewer", "z", at(1), at(1), at(2)},        // the same id
+                             Session{"short", "x", "y", "viewer", "z", at(1), at(1), at(2)},  // not a SHA-256
+                             Session{std::string(64, 'c'), "x", "y", "root", "z", at(1), at(1), at(2)}}) {
+    EXPECT_FALSE(store_->write([&](Tx& tx) { return tx.insert_session(bad); }).has_value()) << bad.id_sha256;
+  }
+  read([&](Tx& tx) {
+    const auto s = value_of(tx.get_session(a));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->token_name, "ops-cli");
+    EXPECT_EQ(s->token_check, "check");
+    EXPECT_EQ(s->role, "responder");
+    EXPECT_EQ(s->csrf_token, "csrf");
+    EXPECT_EQ(s->created_at, at(1000));
+    EXPECT_EQ(s->last_seen_at, at(2000));
+    EXPECT_EQ(s->expires_at, at(5000));
+    EXPECT_FALSE(value_of(tx.get_session(std::string(64, 'd'))));
+  });
+  write([&](Tx& tx) {
+    EXPECT_EQ(value_of(tx.delete_expired_sessions(at(5000))), 1);
+    EXPECT_TRUE(value_of(tx.delete_session(b)));
+    EXPECT_FALSE(value_of(tx.delete_session(b)));
+  });
+  read([&](Tx& tx) { EXPECT_FALSE(value_of(tx.get_session(a))); });
+}
+
 TEST_P(StoreTest, AttemptsRoundTripInOrder) {
   const int64_t incident = insert_incident(bare_incident("g", at(0)));
   int64_t notification = 0;

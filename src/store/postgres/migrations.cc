@@ -275,7 +275,22 @@ CREATE TABLE alert_firings (
 CREATE INDEX alert_firings_by_at ON alert_firings (at, id);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations{kV1};
+// Web UI sessions (SQLite's kV12).
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE sessions (
+  id_sha256    TEXT    PRIMARY KEY CHECK (length(id_sha256) = 64),
+  token_name   TEXT    NOT NULL,
+  token_check  TEXT    NOT NULL,   -- SHA-256 of the token's digest: a changed secret ends the session
+  role         TEXT    NOT NULL CHECK (role IN ('viewer', 'responder', 'admin')),
+  csrf_token   TEXT    NOT NULL,
+  created_at   BIGINT  NOT NULL,
+  last_seen_at BIGINT  NOT NULL,
+  expires_at   BIGINT  NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
 
 // Every tocsin replica takes this lock before it reads or moves the schema version (an arbitrary
 // constant: "tocsin" in ASCII).

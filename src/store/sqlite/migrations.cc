@@ -329,7 +329,23 @@ CREATE TABLE alert_firings (
 CREATE INDEX alert_firings_by_at ON alert_firings (at, id);
 )sql";
 
-constexpr std::array<std::string_view, 11> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10, kV11};
+// Web UI sessions (api/sessions.h): only the SHA-256 of the id the browser holds. Only a new
+// table, so it applies after any other script; renumber it when branches meet.
+constexpr std::string_view kV12 = R"sql(
+CREATE TABLE sessions (
+  id_sha256    TEXT    PRIMARY KEY CHECK (length(id_sha256) = 64),
+  token_name   TEXT    NOT NULL,
+  token_check  TEXT    NOT NULL,   -- SHA-256 of the token's digest: a changed secret ends the session
+  role         TEXT    NOT NULL CHECK (role IN ('viewer', 'responder', 'admin')),
+  csrf_token   TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+)sql";
+
+constexpr std::array<std::string_view, 12> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10, kV11, kV12};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

@@ -1364,6 +1364,65 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Status insert_session(const Session& e) override {
+    return annotate("insert_session", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(
+          prepare("INSERT INTO sessions (id_sha256, token_name, token_check, role, csrf_token, created_at, last_seen_at, "
+                  "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(e.id_sha256, e.token_name, e.token_check, e.role, e.csrf_token,
+                                                 to_db(e.created_at), to_db(e.last_seen_at), to_db(e.expires_at)));
+      return statement->run();
+    });
+  }
+
+  Result<std::optional<Session>> get_session(std::string_view id_sha256) override {
+    return annotate("get_session", [&]() -> Result<std::optional<Session>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare("SELECT id_sha256, token_name, token_check, role, csrf_token, created_at, "
+                                          "last_seen_at, expires_at FROM sessions WHERE id_sha256 = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id_sha256));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return Session{statement->column_text(0),
+                     statement->column_text(1),
+                     statement->column_text(2),
+                     statement->column_text(3),
+                     statement->column_text(4),
+                     time_from_db(statement->column_int64(5)),
+                     time_from_db(statement->column_int64(6)),
+                     time_from_db(statement->column_int64(7))};
+    });
+  }
+
+  Status touch_session(std::string_view id_sha256, Timestamp last_seen_at) override {
+    return annotate("touch_session", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare("UPDATE sessions SET last_seen_at = ?2 WHERE id_sha256 = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id_sha256, to_db(last_seen_at)));
+      return statement->run();
+    });
+  }
+
+  Result<bool> delete_session(std::string_view id_sha256) override {
+    return annotate("delete_session", [&]() -> Result<bool> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM sessions WHERE id_sha256 = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id_sha256));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.changes() > 0;
+    });
+  }
+
+  Result<int> delete_expired_sessions(Timestamp now) override {
+    return annotate("delete_expired_sessions", [&]() -> Result<int> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM sessions WHERE expires_at <= ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now)));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return static_cast<int>(db_.changes());
+    });
+  }
+
   Result<std::vector<IncidentClock>> list_clocks() override {
     return annotate("list_clocks", [&]() -> Result<std::vector<IncidentClock>> {
       TOCSIN_RETURN_IF_ERROR(check(false));

@@ -14,6 +14,7 @@ Needs: node (18+), tests/ui/node_modules (`npm ci` in tests/ui; scripts/setup do
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,17 @@ FAILOVER_STEP = """\
 """
 
 
+# --login: the sign-in test (login_test.mjs) against a server with auth on; tokens from env vars.
+AUTH = """\
+auth:
+  tokens:
+    - {name: ui-viewer, role: viewer, token_env: TOCSIN_UI_VIEWER_TOKEN}
+    - {name: ui-responder, role: responder, token_env: TOCSIN_UI_RESPONDER_TOKEN}
+"""
+
+
 def main() -> int:
+    login = "--login" in sys.argv[1:]
     node = shutil.which("node")
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     missing = []
@@ -56,11 +67,22 @@ def main() -> int:
     try:
         port = free_port()
         config = write_config(tmp, port, receiver.url, extra_steps=FAILOVER_STEP)
-        server = Tocsin(config, port, serve_args=["--simulated-clock", START])
-        server.start()
-        env = dict(os.environ, TOCSIN_URL=server.base, TOCSIN_UI_ARTIFACTS=artifacts, CHROMIUM=chromium,
+        env = dict(os.environ, TOCSIN_UI_ARTIFACTS=artifacts, CHROMIUM=chromium,
                    TOCSIN_UI_PROFILE=os.path.join(tmp, "chromium-profile"))
-        code = subprocess.run([node, os.path.join(HERE, "ui_test.mjs")], env=env, cwd=HERE, timeout=240).returncode
+        serve_args = ["--simulated-clock", START]
+        if login:
+            with open(config, "a") as f:
+                f.write(AUTH)
+            viewer, responder = secrets.token_hex(16), secrets.token_hex(16)
+            # The server reads them from its environment (it inherits ours); the test gets them too.
+            os.environ.update(TOCSIN_UI_VIEWER_TOKEN=viewer, TOCSIN_UI_RESPONDER_TOKEN=responder)
+            env.update(TOCSIN_VIEWER_TOKEN=viewer, TOCSIN_RESPONDER_TOKEN=responder)
+            serve_args = []  # real time: the rule's `for` passes by itself, no clock route needed
+        server = Tocsin(config, port, serve_args=serve_args)
+        server.start()
+        env["TOCSIN_URL"] = server.base
+        script = "login_test.mjs" if login else "ui_test.mjs"
+        code = subprocess.run([node, os.path.join(HERE, script)], env=env, cwd=HERE, timeout=240).returncode
         if code != 0:
             sys.stderr.write(f"\n--- tocsin server log ---\n{server.log_tail()}\n")
     finally:

@@ -37,7 +37,10 @@ def run_soak(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
 
 class ShortSoak(unittest.TestCase):
     def test_short_soak_passes(self):
-        args = ["--duration", "75s", "--speed", "300", "--sample-every", "2"]
+        # Six simulated hours: past server.retention (1h) and the 30-minute resolved-alert expiry,
+        # not past the 120 h retention of expired silences (their growth, ~150 silences here, is
+        # far under the bound).
+        args = ["--duration", "75s", "--speed", "300", "--warmup", "25s", "--sample-every", "2"]
         if os.environ.get("TOCSIN_SANITIZER"):
             args.append("--no-rss-check")
         r = run_soak(*args)
@@ -113,7 +116,7 @@ class SoakArguments(unittest.TestCase):
 
     def test_missing_binary(self):
         r = subprocess.run([sys.executable, SOAK, "--bin", "/nonexistent/tocsin", "--duration", "60s",
-                            "--speed", "300"], capture_output=True, text=True, timeout=30)
+                            "--speed", "300", "--warmup", "20s"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("tocsin binary not found at /nonexistent/tocsin", r.stderr)
 

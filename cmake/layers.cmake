@@ -16,6 +16,10 @@ function(tocsin_layer_test)
   if(NOT TOCSIN_BUILD_TESTS)
     return()
   endif()
+  # The ThreadSanitizer build runs a chosen subset (cmake/toolchain.cmake).
+  if(DEFINED TOCSIN_UNIT_TEST_LAYERS AND NOT L_NAME IN_LIST TOCSIN_UNIT_TEST_LAYERS)
+    return()
+  endif()
   add_executable(tocsin_${L_NAME}_test ${L_SOURCES})
   target_link_libraries(tocsin_${L_NAME}_test PRIVATE tocsin_${L_NAME} ${L_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(tocsin_${L_NAME}_test DISCOVERY_MODE PRE_TEST

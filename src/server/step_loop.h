@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,33 +31,47 @@ class StepLoop {
   StepLoop(const StepLoop&) = delete;
   StepLoop& operator=(const StepLoop&) = delete;
 
-  void wake() {
-    {
-      std::lock_guard lock(mu_);
-      wake_ = true;
-    }
-    cv_.notify_all();
-  }
+  void wake() { signal_->wake(); }
 
   // Finishes the step in progress, then returns; no step runs afterwards.
   void stop() {
     {
-      std::lock_guard lock(mu_);
-      if (stopping_ && !thread_.joinable()) return;
-      stopping_ = true;
+      std::lock_guard lock(signal_->mu);
+      if (signal_->stopping && !thread_.joinable()) return;
+      signal_->stopping = true;
       if (timer_) clock_.cancel(*timer_);
     }
-    cv_.notify_all();
+    signal_->cv.notify_all();
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
   }
 
  private:
+  // What wakes the loop. Shared with the clock's timer callbacks, because a SystemClock runs a
+  // callback on its own thread after taking it off its queue, so cancel() cannot stop one that is
+  // already running: the callback holds a weak reference and finds nothing once the loop is gone
+  // (it used to call wake() on a destroyed StepLoop).
+  struct Signal {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool wake_pending = true;  // run once at start
+    bool stopping = false;
+
+    void wake() {
+      {
+        std::lock_guard lock(mu);
+        wake_pending = true;
+      }
+      cv.notify_all();
+    }
+  };
+
   void run() {
-    std::unique_lock lock(mu_);
+    Signal& signal = *signal_;
+    std::unique_lock lock(signal.mu);
     while (true) {
-      cv_.wait(lock, [&] { return wake_ || stopping_; });
-      if (stopping_) return;
-      wake_ = false;
+      signal.cv.wait(lock, [&] { return signal.wake_pending || signal.stopping; });
+      if (signal.stopping) return;
+      signal.wake_pending = false;
       lock.unlock();
       core::Result<std::optional<core::Timestamp>> next = std::unexpected(core::Error::internal("not run"));
       try {
@@ -76,7 +91,11 @@ class StepLoop {
       lock.lock();
       if (timer_) clock_.cancel(*timer_);
       timer_.reset();
-      if (*next && !stopping_) timer_ = clock_.schedule_at(**next, [this] { wake(); });
+      if (*next && !signal.stopping) {
+        timer_ = clock_.schedule_at(**next, [weak = std::weak_ptr<Signal>(signal_)] {
+          if (auto alive = weak.lock()) alive->wake();
+        });
+      }
     }
   }
 
@@ -84,12 +103,9 @@ class StepLoop {
   core::Clock& clock_;
   Step step_;
   core::Duration retry_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool wake_ = true;  // run once at start
-  bool stopping_ = false;
-  bool failing_ = false;  // the last step failed (run()'s thread only)
-  std::optional<core::TimerId> timer_;
+  std::shared_ptr<Signal> signal_ = std::make_shared<Signal>();
+  std::optional<core::TimerId> timer_;  // guarded by signal_->mu
+  bool failing_ = false;                 // the last step failed (run()'s thread only)
   std::thread thread_;
 };
 

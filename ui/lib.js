@@ -92,11 +92,14 @@ export const get = (path) => api('GET', path);
 // token that writes send back. Kept in memory only: a reload asks GET /api/v1/session again.
 const SESSION_PATH = '/api/v1/session';
 export let session = null;  // {name, role, csrf_token, expires_at} while signed in
-// 'on' (signed in), 'needed' (auth on, not signed in), 'off' (the server has no auth).
+// 'on' (signed in), 'needed' (auth on, not signed in), 'off' (the server has no auth: GET
+// /api/v1/session answers {"auth": false}).
 export async function loadSession() {
   try {
-    session = await get(SESSION_PATH);
-    return 'on';
+    const answer = await get(SESSION_PATH);
+    // {"auth": false}: the server has no tokens, so there is nobody to sign in as.
+    session = answer && answer.auth !== false ? answer : null;
+    return session ? 'on' : 'off';
   } catch (e) {
     session = null;
     return e instanceof ApiError && e.status === 401 ? 'needed' : 'off';

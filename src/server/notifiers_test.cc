@@ -7,17 +7,11 @@
 
 #include "config/loader.h"
 #include "core/simulated_clock.h"
+#include "server/fake_env.h"
 #include "test_support/temp_dir.h"
 
 namespace tocsin::server {
 namespace {
-
-EnvLookup fake_env(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    return it == vars.end() ? std::nullopt : std::optional(it->second);
-  };
-}
 
 class NotifiersTest : public ::testing::Test {
  protected:

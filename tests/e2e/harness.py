@@ -564,12 +564,23 @@ class ServerTestCase(LogsOnFailure):
         cls.receiver = WebhookReceiver()
         cls.port = free_port()
         cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url, cls.extra_rules, cls.extra_steps)
-        cls.server = Tocsin(cls.config_path, cls.port, serve_args=cls.serve_args)
+        cls.prepare()
+        cls.server = Tocsin(cls.config_path, cls.port, serve_args=cls.serve_args, ssl_context=cls.client_context())
         try:
             cls.server.start()
         except BaseException:
             cls.receiver.close()
             raise
+
+    @classmethod
+    def prepare(cls):
+        """A hook between writing the config and starting the server: files the config names,
+        edits of cls.config_path. Nothing by default."""
+
+    @classmethod
+    def client_context(cls) -> ssl.SSLContext | None:
+        """The TLS context the test client uses (for a config with server.tls); None = plain HTTP."""
+        return None
 
     @classmethod
     def tearDownClass(cls):

@@ -10,12 +10,10 @@ import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import (LogsOnFailure, Tocsin, WebhookReceiver, free_port, http_request, tocsin_bin, wait_until,
-                     write_config)
+from harness import ServerTestCase, http_request, tocsin_bin, wait_until
 
 READ_TIMEOUT_SECONDS = 1
 
@@ -57,19 +55,15 @@ def der_of(pem_file: str) -> bytes:
 
 
 @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command (scripts/setup installs it)")
-class TlsTest(LogsOnFailure):
+class TlsTest(ServerTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-tls-")
+    def prepare(cls):
         cls.tls_dir = os.path.join(cls.tmp, "tls")
         os.makedirs(cls.tls_dir)
         make_ca(cls.tls_dir, "ca")
         make_server_cert(cls.tls_dir, "ca", "server")
         cls.ca_file = os.path.join(cls.tls_dir, "ca.crt")
         cls.context = ssl.create_default_context(cafile=cls.ca_file)
-        cls.receiver = WebhookReceiver()
-        cls.port = free_port()
-        cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url)
         with open(cls.config_path) as f:
             text = f.read()
         # HTTPS with files relative to the config, no external_url (it defaults to https://),
@@ -80,24 +74,10 @@ class TlsTest(LogsOnFailure):
         text += f"limits:\n  read_timeout: {READ_TIMEOUT_SECONDS}s\n"
         with open(cls.config_path, "w") as f:
             f.write(text)
-        cls.server = Tocsin(cls.config_path, cls.port, ssl_context=cls.context)
-        try:
-            cls.server.start()
-        except BaseException:
-            cls.receiver.close()
-            raise
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.server.alive():
-                rc = cls.server.stop()
-                if rc != 0:
-                    raise AssertionError(f"tocsin exited with code {rc} on SIGTERM, expected 0:\n"
-                                         f"{cls.server.log_tail()}")
-        finally:
-            cls.receiver.close()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    def client_context(cls):
+        return cls.context
 
     def test_https_verified_against_the_ca(self):
         self.assertTrue(self.server.base.startswith("https://"))

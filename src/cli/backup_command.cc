@@ -1,18 +1,13 @@
 #include "cli/backup_command.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "config/loader.h"
 #include "core/clock.h"
+#include "core/file_io.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "store/sqlite/backup.h"
@@ -32,16 +27,6 @@ int fail(const std::string& what) {
 // detector state with its window. Each is replaced by rename, so a plain copy is one version of
 // it. The sample log is left out: it only holds the last minute of samples since those snapshots.
 constexpr const char* kSideFiles[] = {"ack.key", "rules.state", "series.snapshot"};
-
-core::Status fsync_file(const fs::path& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(core::Error::internal(fmt::format("open {}: {}", path.string(), std::strerror(errno))));
-  const int rc = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) return std::unexpected(core::Error::internal(fmt::format("fsync {}: {}", path.string(), std::strerror(saved))));
-  return core::ok();
-}
 
 }  // namespace
 
@@ -76,7 +61,7 @@ int run_backup(const BackupCommand& command) {
     if (!fs::exists(from, ec)) continue;
     fs::copy_file(from, out / name, ec);
     if (ec) return fail(fmt::format("copy {}: {}", from.string(), ec.message()));
-    if (auto synced = fsync_file(out / name, O_RDONLY); !synced) return fail(synced.error().message());
+    if (auto synced = core::sync_file(out / name); !synced) return fail(synced.error().message());
     files.push_back({{"name", name}, {"bytes", fs::file_size(out / name, ec)}});
   }
   core::SystemClock clock;
@@ -85,14 +70,10 @@ int run_backup(const BackupCommand& command) {
                                    {"schema_version", db->schema_version},
                                    {"tocsin_version", TOCSIN_VERSION},
                                    {"files", files}};
-  {
-    std::ofstream manifest_file(out / "backup.json");
-    manifest_file << manifest.dump(2) << '\n';
-    if (!manifest_file) return fail(fmt::format("cannot write {}", (out / "backup.json").string()));
+  // Written last and atomically: its directory fsync also makes the copies' names durable.
+  if (auto written = core::write_file_atomically(out / "backup.json", manifest.dump(2) + "\n"); !written) {
+    return fail(written.error().message());
   }
-  if (auto synced = fsync_file(out / "backup.json", O_RDONLY); !synced) return fail(synced.error().message());
-  if (auto synced = fsync_file(out, O_RDONLY | O_DIRECTORY); !synced) return fail(synced.error().message());
-
   fmt::print("backed up {} to {}: schema version {}, {} files\n", data_dir.string(), out.string(), db->schema_version,
              files.size());
   for (const auto& f : files) fmt::print("  {:<16} {:>10} bytes\n", f["name"].get<std::string>(), f["bytes"].get<int64_t>());

@@ -64,6 +64,15 @@ Status sync_directory(const std::filesystem::path& dir) {
   return ok();
 }
 
+Status sync_file(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(io_error(file, "open"));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return std::unexpected(io_error(file, "fsync"));
+  return ok();
+}
+
 Status check_files_absent(const std::filesystem::path& dir, std::span<const NewFile> files) {
   for (const NewFile& f : files) {
     const std::filesystem::path file = dir / f.path;

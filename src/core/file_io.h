@@ -19,6 +19,10 @@ Status write_file_atomically(const std::filesystem::path& file, std::string_view
 // `unavailable`, naming the directory, the step and the OS error.
 Status sync_directory(const std::filesystem::path& dir);
 
+// fsyncs a file that is already written (a copy, a database another library wrote). Errors are
+// `unavailable`, naming the file, the step and the OS error.
+Status sync_file(const std::filesystem::path& file);
+
 // A file a command creates (`tocsin init`, `tocsin demo`): its path under the target directory.
 struct NewFile {
   std::string_view path;

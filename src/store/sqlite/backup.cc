@@ -1,17 +1,14 @@
 #include "store/sqlite/backup.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 
+#include "core/file_io.h"
 #include "store/sqlite/sqlite.h"
 
 namespace tocsin::store::sqlite {
@@ -47,16 +44,6 @@ core::Result<std::string> single_text(sqlite3* db, const char* sql) {
   if (rc != SQLITE_ROW) return std::unexpected(to_error(rc, sql, sqlite3_errmsg(db)));
   const auto* text = sqlite3_column_text(raw, 0);
   return text != nullptr ? std::string(reinterpret_cast<const char*>(text)) : std::string();
-}
-
-core::Status fsync_path(const fs::path& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(core::Error::internal(fmt::format("open {} to fsync: {}", path.string(), std::strerror(errno))));
-  const int rc = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) return std::unexpected(core::Error::internal(fmt::format("fsync {}: {}", path.string(), std::strerror(saved))));
-  return core::ok();
 }
 
 core::Result<BackupResult> copy_and_check(const fs::path& source, const fs::path& temp) {
@@ -107,7 +94,7 @@ core::Result<BackupResult> backup_database(const fs::path& source, const fs::pat
   fs::remove(temp, ec);
   auto copied = copy_and_check(source, temp);
   if (copied) {
-    if (auto synced = fsync_path(temp, O_RDONLY); !synced) copied = std::unexpected(synced.error());
+    if (auto synced = core::sync_file(temp); !synced) copied = std::unexpected(synced.error());
   }
   if (!copied) {
     fs::remove(temp, ec);
@@ -119,7 +106,7 @@ core::Result<BackupResult> backup_database(const fs::path& source, const fs::pat
     return std::unexpected(core::Error::internal(fmt::format("rename {} to {}: {}", temp.string(), dest.string(), ec.message())));
   }
   // The rename is durable only once the directory is.
-  TOCSIN_RETURN_IF_ERROR(fsync_path(dest.parent_path().empty() ? fs::path(".") : dest.parent_path(), O_RDONLY | O_DIRECTORY));
+  TOCSIN_RETURN_IF_ERROR(core::sync_directory(dest.parent_path().empty() ? fs::path(".") : dest.parent_path()));
   return copied;
 }
 

@@ -345,6 +345,11 @@ void Engine::set_on_wake(std::function<void()> fn) {
   on_wake_ = std::move(fn);
 }
 
+void Engine::stop_deliveries() {
+  std::lock_guard lock(delivery_mu_);
+  deliverer_.stop();
+}
+
 void Engine::wake() {
   if (on_wake_) on_wake_();
 }

@@ -246,6 +246,10 @@ class Engine {
                          size_t limit, std::optional<core::Timestamp> history_from = std::nullopt) const;
 
   void set_on_wake(std::function<void()> fn);
+  // Ends the background sends (what waits stays pending in the store) and waits for those in
+  // progress, so that no send calls the wake hook afterwards; call it before whatever the hook
+  // wakes goes away. run_due() must not be called again.
+  void stop_deliveries();
   const config::Config& config() const { return *options_.config; }
   std::shared_ptr<const config::Config> shared_config() const { return options_.config; }
   const std::string& external_url() const { return options_.external_url; }

@@ -139,6 +139,14 @@ struct Runtime::Impl {
   std::unique_ptr<StepLoop> log_syncing;  // fdatasyncs the sample log, off the driver's thread
   core::Timestamp last_state_save{};
 
+  // The members go in reverse order, so the driver before the engine; but the engine's delivery
+  // lanes wake the driver after each send, so they must end first. (TSan saw a lane's wake()
+  // reach a driver being destroyed at shutdown.)
+  ~Impl() {
+    if (driver) driver->stop();
+    if (engine) engine->stop_deliveries();
+  }
+
   // How often the rule engine's learned state is written out (and once more at shutdown).
   static constexpr core::Duration kStateSaveEvery = std::chrono::minutes(1);
   // How often logged samples are made durable against a machine crash (a process crash loses

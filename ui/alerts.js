@@ -24,7 +24,7 @@ export function alertsPage(main) {
           h('span', { class: 'muted' }, 'since ', time(a.startsAt), ' (', h('span', { 'data-since': a.startsAt }), ')')),
         a.annotations?.summary ? h('div', {}, a.annotations.summary) : null,
         labels(a.labels, ['alertname']),
-        h('div', { class: 'line' }, h('a', { href: `#/silences?${q}` }, 'Silence…'),
+        h('div', { class: 'line' }, h('a', { class: 'writes', href: `#/silences?${q}` }, 'Silence…'),
           (a.receivers || []).length ? h('span', { class: 'muted' }, 'receivers: ', a.receivers.map((r) => r.name).join(', ')) : null));
     })) : h('p', { class: 'empty' }, last.length ? 'No alert matches the filter.' : 'No alerts. Nothing is firing.')));
     updateAges(list);
@@ -86,7 +86,7 @@ export function silencesPage(main, _params, query) {
   const err = errorSlot();
   const submit = h('button', { type: 'submit' }, 'Create silence');
   const done = h('p', { class: 'muted', role: 'status' });
-  const form = h('form', { class: 'panel', 'aria-labelledby': 'sil-new-h', novalidate: true, onsubmit: async (e) => {
+  const form = h('form', { class: 'panel writes', 'aria-labelledby': 'sil-new-h', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     err.textContent = '';
     done.textContent = '';
@@ -136,7 +136,7 @@ export function silencesPage(main, _params, query) {
     patch(list, shown, (items) => (items.length ? h('ul', { class: 'cards' }, items.map((x) => {
       let expire = null;
       if (x.status.state !== 'expired') {
-        expire = h('button', { type: 'button', class: 'danger', 'aria-label': `Expire silence ${x.matchers.map(matcherText).join(', ')}` }, 'Expire');
+        expire = h('button', { type: 'button', class: 'danger writes', 'aria-label': `Expire silence ${x.matchers.map(matcherText).join(', ')}` }, 'Expire');
         expire.addEventListener('click', async () => {
           listErr.textContent = '';
           expire.disabled = true;

@@ -126,9 +126,12 @@ function showSignIn(message) {
 function renderSessionTools() {
   const el = document.getElementById('session');
   if (!el) return;
+  // app.css hides the controls marked `writes` for a viewer: the server would refuse them.
+  document.body.dataset.role = session ? session.role : '';
   if (!session) { el.replaceChildren(); return; }
   el.replaceChildren(
-    h('span', { class: 'who', title: `signed in until ${session.expires_at || '?'}` }, `${session.name} (${session.role})`),
+    h('span', { class: 'who', title: `signed in until ${session.expires_at || '?'}` },
+      `${session.name} (${session.role}${session.role === 'viewer' ? ', read-only' : ''})`),
     h('button', { type: 'button', class: 'ghost', id: 'signout', onclick: async () => {
       await signOut();
       showSignIn('Signed out.');

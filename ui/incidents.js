@@ -1,6 +1,6 @@
 // Incidents: the list (filters: status, severity, drills) and one incident — its state buttons,
 // tasks, timeline (live, announced to screen readers), notes, alerts, communications.
-import { h, get, act, patch, badge, labels, time, ago, errorSlot, errorBox, duration } from './lib.js';
+import { h, get, act, patch, badge, labels, time, ago, errorSlot, errorBox, duration, canWrite } from './lib.js';
 
 const OPEN = ['triggered', 'acknowledged', 'mitigated'];
 const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'];
@@ -104,7 +104,7 @@ export function incidentDetail(main, [id]) {
   const noteError = errorSlot();
   const note = h('textarea', { id: 'note', name: 'text', rows: 3, required: true, 'data-focus-key': 'n', placeholder: 'What you saw or did (Ctrl+Enter adds it)' });
   const noteButton = h('button', { type: 'submit' }, 'Add note');
-  const noteForm = h('form', { 'aria-label': 'Add a note', onsubmit: async (e) => {
+  const noteForm = h('form', { class: 'writes', 'aria-label': 'Add a note', onsubmit: async (e) => {
     e.preventDefault();
     if (!note.value.trim()) { noteError.textContent = 'Write the note first.'; note.focus(); return; }
     try {
@@ -119,7 +119,7 @@ export function incidentDetail(main, [id]) {
   const msKind = h('input', { id: 'ms-kind', name: 'kind', required: true, placeholder: 'e.g. breach_confirmed', autocomplete: 'off', class: 'wide' });
   const msDetail = h('input', { id: 'ms-detail', name: 'detail', autocomplete: 'off', class: 'wide' });
   const msButton = h('button', { type: 'submit', class: 'ghost' }, 'Record milestone');
-  const milestoneForm = h('form', { 'aria-label': 'Record a milestone', onsubmit: async (e) => {
+  const milestoneForm = h('form', { class: 'writes', 'aria-label': 'Record a milestone', onsubmit: async (e) => {
     e.preventDefault();
     if (!msKind.value.trim()) { msError.textContent = 'Name the milestone, e.g. breach_confirmed.'; msKind.focus(); return; }
     try {
@@ -171,7 +171,7 @@ export function incidentDetail(main, [id]) {
       ...MOVES.filter(([, , from]) => from.includes(status)).map(([verb, label, , key]) => {
         // Closing is completing the postmortem (docs/postmortems.md): say so before the refusal does.
         const hint = verb === 'close' ? 'Closing completes the postmortem: write its summary, impact and root cause first' : null;
-        const b = h('button', { type: 'button', 'data-key': key || null, class: verb === 'ack' ? '' : 'ghost', 'aria-keyshortcuts': key || null, title: hint }, label);
+        const b = h('button', { type: 'button', 'data-key': key || null, class: verb === 'ack' ? 'writes' : 'ghost writes', 'aria-keyshortcuts': key || null, title: hint }, label);
         b.addEventListener('click', () => move(verb, b));
         return b;
       }),
@@ -202,13 +202,13 @@ export function incidentDetail(main, [id]) {
     sel.addEventListener('change', async () => {
       try { show(await act('POST', `${base}/severity`, { severity: sel.value }, { errorEl: moveError, button: sel })); } catch { sel.value = current; }
     });
-    return h('label', { class: 'inline-field' }, 'Severity ', sel);
+    return h('label', { class: 'inline-field writes' }, 'Severity ', sel);
   }
 
   function task(t) {
     const boxId = `task-${t.step}`;
     const done = t.status !== 'open';
-    const box = h('input', { type: 'checkbox', id: boxId, checked: done, disabled: done, 'aria-describedby': `${boxId}-sub` });
+    const box = h('input', { type: 'checkbox', id: boxId, checked: done, disabled: done || !canWrite(), 'aria-describedby': `${boxId}-sub` });
     box.addEventListener('change', async () => {
       if (!box.checked) return;
       try { show(await act('POST', `${base}/tasks/${encodeURIComponent(t.step)}/done`, {}, { errorEl: taskError, button: box })); } catch { box.checked = false; }
@@ -223,7 +223,7 @@ export function incidentDetail(main, [id]) {
       action = h('div', { class: 'sub' }, `action (${a.type}): `, badge(a.state.replaceAll('_', ' '), a.state === 'failed' ? 'failed' : a.state === 'succeeded' ? 'st-done' : 'st-pending'),
         a.last_result ? ` ${a.last_result}` : '', a.approved_by ? ` · approved by ${a.approved_by}` : '');
       if (a.state === 'awaiting_approval') {
-        const b = h('button', { type: 'button' }, 'Approve action');
+        const b = h('button', { type: 'button', class: 'writes' }, 'Approve action');
         b.addEventListener('click', async () => {
           try { show(await act('POST', `${base}/actions/${encodeURIComponent(t.step)}/approve`, {}, { errorEl: taskError, button: b })); } catch { /* shown */ }
         });
@@ -232,7 +232,7 @@ export function incidentDetail(main, [id]) {
     }
     let skip = null;
     if (!done) {
-      skip = h('button', { type: 'button', class: 'ghost', 'aria-label': `Skip: ${t.title}` }, 'Skip');
+      skip = h('button', { type: 'button', class: 'ghost writes', 'aria-label': `Skip: ${t.title}` }, 'Skip');
       skip.addEventListener('click', async () => {
         try { show(await act('POST', `${base}/tasks/${encodeURIComponent(t.step)}/skip`, {}, { errorEl: taskError, button: skip })); } catch { /* shown */ }
       });

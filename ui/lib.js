@@ -105,6 +105,9 @@ export async function loadSession() {
     return e instanceof ApiError && e.status === 401 ? 'needed' : 'off';
   }
 }
+// Whether this person's writes can succeed: not when signed in as a viewer (the server would
+// refuse them with 403), so the pages leave out the controls that write.
+export function canWrite() { return !session || session.role !== 'viewer'; }
 export async function signIn(token) {
   session = await api('POST', SESSION_PATH, { token });
   return session;

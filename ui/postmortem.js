@@ -1,7 +1,7 @@
 // The postmortem of an incident (docs/postmortems.md): the editable fields, action items (add,
 // tick done, reopen), Complete (with what is still missing), and the generated draft. Also the
 // action items of every incident, tracked until done (GET /api/v1/action-items).
-import { h, get, act, patch, badge, time, errorSlot, errorBox, ApiError } from './lib.js';
+import { h, get, act, patch, badge, time, errorSlot, errorBox, ApiError, canWrite } from './lib.js';
 
 const FIELDS = [
   ['summary', 'Summary', 'What happened, in two or three sentences.'],
@@ -34,7 +34,7 @@ export function postmortemPage(main, [id]) {
 
   function buildEditor(pm) {
     const saveButton = h('button', { type: 'submit' }, 'Save');
-    const form = h('form', { class: 'panel', 'aria-labelledby': 'pm-fields-h', onsubmit: async (e) => {
+    const form = h('form', { class: 'panel writes', 'aria-labelledby': 'pm-fields-h', onsubmit: async (e) => {
       e.preventDefault();
       const body = {};
       for (const [k] of FIELDS) body[k] = inputs[k].value;
@@ -70,7 +70,7 @@ export function postmortemPage(main, [id]) {
       }
     }
     patch(status, [pm.status, pm.complete, pm.missing, pm.completed_at, pm.completed_by, pm.updated_at, pm.updated_by], () => {
-      const complete = h('button', { type: 'button', disabled: pm.complete ? true : null }, 'Mark complete');
+      const complete = h('button', { type: 'button', class: 'writes', disabled: pm.complete ? true : null }, 'Mark complete');
       complete.addEventListener('click', async () => {
         try { show(await act('POST', `${base}/complete`, {}, { errorEl: completeError, button: complete })); } catch { /* shown */ }
       });
@@ -90,7 +90,7 @@ export function postmortemPage(main, [id]) {
 
   function item(it) {
     const boxId = `ai-${it.id}`;
-    const box = h('input', { type: 'checkbox', id: boxId, checked: it.status === 'done' });
+    const box = h('input', { type: 'checkbox', id: boxId, checked: it.status === 'done', disabled: !canWrite() });
     box.addEventListener('change', async () => {
       const verb = box.checked ? 'done' : 'reopen';
       try { show(await act('POST', `${base}/action-items/${encodeURIComponent(it.id)}/${verb}`, {}, { errorEl: itemError, button: box })); } catch { box.checked = !box.checked; }
@@ -108,7 +108,7 @@ export function postmortemPage(main, [id]) {
     const add = h('button', { type: 'submit' }, 'Add action item');
     const people = h('datalist', { id: 'ai-people' });
     get('/api/v1/people').then((r) => people.append(...r.people.map((p) => h('option', { value: p.id }, p.name)))).catch(() => {});
-    return h('form', { 'aria-label': 'New action item', onsubmit: async (e) => {
+    return h('form', { class: 'writes', 'aria-label': 'New action item', onsubmit: async (e) => {
       e.preventDefault();
       const body = { title: title.value.trim(), owner: owner.value.trim() };
       if (due.value) body.due_at = `${due.value}T00:00:00Z`;
@@ -158,7 +158,7 @@ export function actionItemsPage(main, _params, query) {
 
   function row(it) {
     const boxId = `ai-${it.incident}-${it.id}`;
-    const box = h('input', { type: 'checkbox', id: boxId, checked: it.status === 'done' });
+    const box = h('input', { type: 'checkbox', id: boxId, checked: it.status === 'done', disabled: !canWrite() });
     box.addEventListener('change', async () => {
       const verb = box.checked ? 'done' : 'reopen';
       try {

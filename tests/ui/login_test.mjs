@@ -55,11 +55,26 @@ await step('the session cookie is HttpOnly: the page cannot read it', async () =
   check(!(await page.evaluate(() => document.cookie)).includes('tocsin_session'), 'document.cookie shows the session');
 });
 
-await step('a viewer cannot acknowledge: the refusal names the role needed', async () => {
+await step('a viewer sees the incident read-only: no control that writes, and the header says so', async () => {
   await page.goto(`${BASE}/#/incidents/${incidentId}`);
-  await page.locator('#actor').selectOption('alice');
-  await page.getByRole('button', { name: 'Acknowledge' }).click();
-  await page.locator('.error', { hasText: /responder/ }).first().waitFor();
+  await page.locator('h1', { hasText: `#${incidentId} ` }).waitFor();
+  await page.locator('.timeline li').first().waitFor();
+  check(/read-only/.test(await page.locator('#session').innerText()), 'header does not say read-only');
+  for (const name of ['Acknowledge', 'Add note', 'Record milestone']) {
+    check(!(await page.getByRole('button', { name }).isVisible()), `"${name}" is shown to a viewer`);
+  }
+  check(!(await page.locator('#severity').isVisible()), 'the severity control is shown to a viewer');
+  const boxes = page.locator('.tasks input[type=checkbox]');
+  for (let i = 0; i < await boxes.count(); i++) check(await boxes.nth(i).isDisabled(), `task checkbox ${i} is enabled for a viewer`);
+  await page.goto(`${BASE}/#/silences`);
+  await page.locator('h1', { hasText: 'Silences' }).waitFor();
+  check(!(await page.getByRole('button', { name: 'Create silence' }).isVisible()), 'the silence form is shown to a viewer');
+});
+
+await step('a viewer token\'s write is still refused by the server, naming the role needed', async () => {
+  // The hidden controls are a courtesy: the server is what refuses (403), whatever the client.
+  const r = await api('POST', `/api/v1/incidents/${incidentId}/ack`, { actor: 'alice' }, VIEWER);
+  check(r.status === 403 && /responder/.test(r.text), `expected 403 naming responder, got ${r.status} ${r.text}`);
   const inc = await api('GET', `/api/v1/incidents/${incidentId}`, undefined, RESPONDER);
   check(inc.json.status === 'triggered', `status changed to ${inc.json.status}`);
 });
@@ -75,6 +90,7 @@ await step('sign out: back to the form, and the old cookie no longer works', asy
 await step('a responder signs in and acknowledges from the page', async () => {
   await signIn(RESPONDER);
   await page.goto(`${BASE}/#/incidents/${incidentId}`);
+  await page.locator('#actor').selectOption('alice');
   await page.getByRole('button', { name: 'Acknowledge' }).click();
   await page.locator('.badge', { hasText: 'acknowledged' }).first().waitFor();
   const inc = await api('GET', `/api/v1/incidents/${incidentId}`, undefined, RESPONDER);

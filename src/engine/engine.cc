@@ -273,6 +273,9 @@ SeriesRead Engine::read_series(const std::vector<core::Matcher>& matchers, core:
 }
 
 core::Status Engine::save_state() {
+  // One save at a time: the driver saves every minute, the log's syncing thread after the log
+  // failed, and both write the same files.
+  std::lock_guard saving(save_mu_);
   // One cut, under the lock: the rule state and the samples as of the same batch, and the log
   // goes on in a new segment from there. The files are written outside the lock.
   std::string rule_bytes;
@@ -297,7 +300,33 @@ core::Status Engine::save_state() {
   return {};
 }
 
-core::Status Engine::sync_sample_log() { return log_ ? log_->sync() : core::ok(); }
+core::Status Engine::sync_sample_log() {
+  if (!log_) return core::ok();
+  bool failing = false;
+  {
+    std::lock_guard lock(mu_);
+    failing = log_failing_;
+  }
+  if (failing) {
+    // A real write first (cheap; a full disk fails it), then the snapshot that makes what the
+    // refused batches left in memory durable; only then may a batch be answered 2xx again.
+    const auto probe = options_.sample_log_dir / ".probe";
+    TOCSIN_RETURN_IF_ERROR(core::write_file_atomically(probe, std::string(4096, '\0')));
+    std::error_code ec;
+    std::filesystem::remove(probe, ec);
+    TOCSIN_RETURN_IF_ERROR(save_state());
+    std::lock_guard lock(mu_);
+    log_failing_ = false;
+    log_problem_.clear();
+    core::log::info("the sample log takes writes again; ingestion goes on", {});
+  }
+  return log_->sync();
+}
+
+std::string Engine::sample_log_problem() {
+  std::lock_guard lock(mu_);
+  return log_problem_;
+}
 
 void Engine::open_sample_log() {
   auto log = tsdb::SampleLog::open(options_.sample_log_dir, *options_.metrics);
@@ -330,14 +359,18 @@ void Engine::open_sample_log() {
   log_ = std::move(*log);
 }
 
-void Engine::commit_log_locked() {
-  if (!log_) return;
+core::Status Engine::commit_log_locked() {
+  if (!log_) return core::ok();
   auto st = log_->commit();
-  if (!st && !log_failing_) {
-    core::log::error("sample log write failed; the samples stay in memory and go into the next snapshot",
+  if (st) return st;
+  if (!log_failing_) {
+    core::log::error("sample log write failed; samples are refused until it takes writes again",
                      {{"error", st.error().to_string()}});
   }
-  log_failing_ = !st;
+  log_failing_ = true;
+  log_problem_ = fmt::format("the sample log does not take writes ({}); samples are refused until it does",
+                             st.error().to_string());
+  return std::unexpected(core::Error::unavailable(log_problem_));
 }
 
 void Engine::set_on_wake(std::function<void()> fn) {
@@ -598,6 +631,8 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
   IngestResult result;
   {
     std::lock_guard lock(mu_);
+    // A 2xx means the samples survive a crash: while the log refuses writes nothing is taken.
+    if (log_failing_) return std::unexpected(core::Error::unavailable(log_problem_));
     TOCSIN_RETURN_IF_ERROR(check_series_room_locked(batch));
     const core::Timestamp now = options_.clock->now();
     std::vector<detect::AlertEvent> events;
@@ -613,12 +648,15 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
     core::Result<std::vector<int64_t>> opened;
     if (!events.empty()) opened = apply_locked(events, now);
     // Logged whatever the store said, as memory moved; after it, so that a crash in between
-    // leaves the store ahead and the sender, unanswered, sends the batch again.
-    commit_log_locked();
+    // leaves the store ahead and the sender, unanswered, sends the batch again. A batch the log
+    // refused is in memory only until sync_sample_log()'s snapshot: its sender gets an error, and
+    // its re-send is refused until then too.
+    const core::Status logged = commit_log_locked();
     result.incidents_opened = TOCSIN_TRY(std::move(opened));
     result.alert_transitions = events.size();
     samples_total_.inc(static_cast<double>(result.accepted));
     if (!events.empty()) wake();
+    TOCSIN_RETURN_IF_ERROR(logged);
   }
   ingest_seconds_.observe(std::chrono::duration<double>(options_.clock->mono_now() - started).count());
   return result;

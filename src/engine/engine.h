@@ -229,7 +229,13 @@ class Engine {
   core::Status save_state();
   // Makes the logged samples durable against a machine crash (fdatasync). Cheap when nothing
   // was logged since; never holds up ingestion. The server calls it once a second.
+  // While the sample log refuses writes (see sample_log_problem()) it also tries again: a probe
+  // write in the log's directory, then a snapshot (save_state) of what memory holds — the
+  // batches the log refused reached memory before it did — and then ingestion is taken again.
   core::Status sync_sample_log();
+  // Empty while the sample log takes writes; else why not. Meanwhile ingestion answers
+  // `unavailable` and changes nothing, so that a 2xx still means the samples survive a crash.
+  std::string sample_log_problem();
   // How many samples the sample log held at start (replayed into memory; 0 without a log). They
   // are in no snapshot yet: the server saves one soon after such a start (see server.cc).
   size_t replayed_samples() const { return replayed_samples_; }
@@ -291,7 +297,7 @@ class Engine {
   // Opens the sample log and replays it through ingest_locked, discarding the alert events.
   void open_sample_log();
   // Writes the batch's samples to the sample log (a failure is logged, and counted by the log).
-  void commit_log_locked();
+  core::Status commit_log_locked();
 
   EngineOptions options_;
   std::mutex mu_;  // guards rules_ and serialises store writes made by the engine
@@ -302,7 +308,9 @@ class Engine {
   std::unique_ptr<LiveRisk> live_risk_;  // update() under mu_
   std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
   std::unique_ptr<tsdb::SampleLog> log_;  // null without options.sample_log_dir; writes under mu_
-  bool log_failing_ = false;              // guarded by mu_: the last commit failed (logged once)
+  bool log_failing_ = false;              // guarded by mu_: a commit failed; ingestion is refused
+  std::string log_problem_;               // guarded by mu_: why, while log_failing_
+  std::mutex save_mu_;                    // one save_state() at a time (taken before mu_)
   size_t replayed_samples_ = 0;           // set once, in open_sample_log() at start
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/loader.h"
+#include "core/matcher.h"
 #include "core/simulated_clock.h"
 #include "http/http.h"
 #include "notify/ack_link.h"
@@ -428,6 +429,51 @@ TEST_F(EngineTest, AKillAfterTheLastSaveLosesNeitherSamplesNorLearning) {
   const auto window = window_in(dir_.path() / "series.snapshot");
   EXPECT_EQ(window.size(), 31u);
   EXPECT_EQ(window, window_in(reference.dir.path() / "series.snapshot"));
+}
+
+// A 2xx for samples means they survive a crash: when the sample log refuses a write, that batch
+// gets `unavailable`, every later one too and nothing changes, until a probe and a snapshot work.
+TEST_F(EngineTest, WhileTheSampleLogRefusesWritesSamplesAreRefusedAndTheRefusedBatchSurvivesACrash) {
+  Receiver receiver;
+  start(receiver.url(), "{kind: sigma, n: 3, window: 1h, min_samples: 20}", "0s");
+  const auto log_dir = dir_.path() / "sample-log";
+  const auto away = dir_.path() / "sample-log.away";
+  auto sample = [&](double v, const std::string& instance = "h1") {
+    return core::Sample{core::Labels{{"__name__", "system_load"}, {"service", "api"}, {"instance", instance}}, v,
+                        clock_.now()};
+  };
+  clock_.advance(minutes(1));
+  push(100);
+  // The snapshot starts a new segment, created at the next write: with the directory gone, the
+  // log cannot create it.
+  ASSERT_TRUE(engine_->save_state().has_value());
+  std::filesystem::rename(log_dir, away);
+
+  clock_.advance(minutes(1));
+  auto refused = engine_->ingest({sample(101)});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), core::ErrorCode::kUnavailable);
+  EXPECT_NE(refused.error().message().find("sample log"), std::string::npos) << refused.error().to_string();
+  EXPECT_NE(engine_->sample_log_problem(), "");
+  // Refused whole from now on: a new series is not even created.
+  auto later = engine_->ingest({sample(5, "h2")});
+  ASSERT_FALSE(later.has_value());
+  EXPECT_EQ(later.error().code(), core::ErrorCode::kUnavailable);
+  const auto all = core::parse_selector(R"({__name__="system_load"})").value();
+  EXPECT_EQ(engine_->read_series(all, core::Timestamp{}, clock_.now(), 10).series.size(), 1u);
+  // The probe fails while the directory is missing: still refused.
+  EXPECT_FALSE(engine_->sync_sample_log().has_value());
+  EXPECT_FALSE(engine_->ingest({sample(102)}).has_value());
+
+  std::filesystem::rename(away, log_dir);
+  ASSERT_TRUE(engine_->sync_sample_log().has_value());
+  EXPECT_EQ(engine_->sample_log_problem(), "");
+  ASSERT_TRUE(engine_->ingest({sample(5, "h2")}).has_value());
+  // The refused batch's sample reached memory before the log refused it; the snapshot taken on
+  // recovery holds it, so a crash now (no save_state) loses it not.
+  restart();
+  EXPECT_EQ(window_in(dir_.path() / "series.snapshot").size(), 2u);
+  EXPECT_EQ(engine_->read_series(all, core::Timestamp{}, clock_.now(), 10).series.size(), 2u);
 }
 
 TEST_F(EngineTest, WithoutTheSampleLogAKillForgetsWhatWasLearnedSinceTheLastSave) {

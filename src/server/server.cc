@@ -229,6 +229,12 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
       if (r.path == "/readyz") return http::Response::error(503, "not ready: " + problem);
       if (r.method != "GET" && r.method != "HEAD") return http::Response::error(503, problem);
     }
+    // The sample log refusing writes refuses ingestion (the engine answers 503 itself).
+    if (r.path == "/readyz") {
+      if (std::string problem = raw->engine->sample_log_problem(); !problem.empty()) {
+        return http::Response::error(503, "not ready: " + problem);
+      }
+    }
     return router->handle(r);
   }));
   const std::string host = cfg.server.listen.substr(0, cfg.server.listen.rfind(':'));

@@ -291,10 +291,12 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   if (!cfg.scrape.empty() || !cfg.probes.empty()) {
     impl->fetcher = collect::make_network_fetcher();
     impl->collector = std::make_unique<collect::Collector>(
-        impl->config, *impl->clock, *impl->fetcher, [raw](std::vector<core::Sample> samples) {
-          if (auto r = raw->engine->ingest(samples); !r) {
-            core::log::error("collected samples not ingested", {{"error", r.error().to_string()}});
-          }
+        impl->config, *impl->clock, *impl->fetcher, [raw, failing = false](std::vector<core::Sample> samples) mutable {
+          // Logged once per streak (a full disk refuses every scrape until it has room again).
+          auto r = raw->engine->ingest(samples);
+          if (!r && !failing) core::log::error("collected samples not ingested", {{"error", r.error().to_string()}});
+          if (r && failing) core::log::info("collected samples are ingested again", {});
+          failing = !r;
         });
     impl->collecting = std::make_unique<StepLoop>("collector", *impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
       return raw->collector->run_due(raw->clock->now());

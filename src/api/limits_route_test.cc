@@ -258,6 +258,33 @@ TEST_F(LimitsRouteTest, RateLimitPerClientWith429AndRetryAfter) {
   EXPECT_EQ(post("/api/v1/push", one).status, 429);
 }
 
+// Behind a reverse proxy named in server.trusted_proxies, each client has its own bucket (its
+// X-Forwarded-For address); a peer that is not a trusted proxy cannot choose its bucket.
+TEST_F(LimitsRouteTest, BehindATrustedProxyEachForwardedClientHasItsOwnBucket) {
+  start(std::string(kRate) + "server: {trusted_proxies: [10.0.0.0/8]}\n");
+  const std::string one = R"([{"name":"m","value":1}])";
+  auto from = [&](const std::string& peer, const std::string& forwarded_for) {
+    const std::string usual = std::exchange(remote_, peer);
+    http::Response r = RouterFixture::call("POST", "/api/v1/push", one, {}, {{"x-forwarded-for", forwarded_for}});
+    remote_ = usual;
+    return r;
+  };
+  // Two clients through the proxy 10.0.0.1: two buckets of 2.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(from("10.0.0.1:5000", "203.0.113.1").status, 200);
+    EXPECT_EQ(from("10.0.0.1:5000", "203.0.113.2").status, 200);
+  }
+  const auto refused = from("10.0.0.1:5000", "203.0.113.1");
+  ASSERT_EQ(refused.status, 429);
+  EXPECT_NE(refused.body.find("too many requests from 203.0.113.1"), std::string::npos) << refused.body;
+  // An address the client wrote itself (left of the proxy's entry) does not help it.
+  EXPECT_EQ(from("10.0.0.1:5000", "198.51.100.77, 203.0.113.1").status, 429);
+  // A peer outside the trusted block is counted by its own address, whatever it forwards.
+  EXPECT_EQ(from("192.0.2.5:1", "203.0.113.50").status, 200);
+  EXPECT_EQ(from("192.0.2.5:1", "203.0.113.51").status, 200);
+  EXPECT_EQ(from("192.0.2.5:1", "203.0.113.52").status, 429);
+}
+
 TEST_F(LimitsRouteTest, ClientKeyIsPluggable) {
   start(kRate);
   router_->set_client_key([](const http::Request& r) { return r.header("x-token"); });

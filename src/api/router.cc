@@ -15,6 +15,7 @@
 #include "api/risk_json.h"
 #include "api/risk_models.h"
 #include "core/duration.h"
+#include "core/ip_address.h"
 #include "core/log.h"
 #include "drill/live_score.h"
 #include "ingest/exposition.h"
@@ -170,7 +171,9 @@ Router::Router(engine::Engine& engine, core::MetricsRegistry& metrics, core::Clo
                                       "Requests refused by authentication or roles.", {{"reason", "forbidden"}})),
       auth_csrf_(metrics.counter("tocsin_http_auth_failures_total", "Requests refused by authentication or roles.",
                                  {{"reason", "csrf"}})),
-      client_key_([](const Request& r) { return peer_ip(r.remote); }),
+      client_key_([this](const Request& r) {
+        return core::client_ip(peer_ip(r.remote), r.header("x-forwarded-for"), engine_.config().server.trusted_proxies);
+      }),
       alertmanager_(engine, clock, limits_) {
   const auto& rate = engine.config().limits.rate;
   if (rate.requests_per_second > 0) {

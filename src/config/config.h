@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ip_address.h"
 #include "core/labels.h"
 #include "core/matcher.h"
 #include "core/result.h"
@@ -44,6 +45,9 @@ struct ServerConfig {
   // The environment variable holding the key that signs acknowledge links; empty = a random key
   // kept in data_dir/ack.key (created at the first start).
   std::string ack_secret_env;
+  // Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client, for the
+  // per-client rate limit (docs/security.md). Empty: the peer address is the client.
+  std::vector<core::IpBlock> trusted_proxies;
 };
 
 enum class Role { kViewer, kResponder, kAdmin };

@@ -185,7 +185,8 @@ constexpr std::string_view kTopKeys[] = {
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
     "routes", "inhibit_rules", "plans",  "risks",    "limits"};
 constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",          "external_url",
-                                            "log_level", "retention", "ack_secret_env", "tls"};
+                                            "log_level", "retention", "ack_secret_env", "tls",
+                                            "trusted_proxies"};
 constexpr std::string_view kTlsKeys[] = {"cert_file", "key_file", "min_version"};
 constexpr std::string_view kAuthKeys[] = {"tokens", "metrics_public", "intake"};
 constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file", "token_sha256"};
@@ -490,6 +491,13 @@ class Parser : yaml::Reader {
       if (s.retention.count() <= 0) return std::unexpected(error(*f, "expected a retention longer than 0s"));
     }
     if (const Node* f = m.find("tls")) s.tls = TOCSIN_TRY(parse_tls(*f));
+    if (const Node* f = m.find("trusted_proxies")) {
+      for (const Node& item : TOCSIN_TRY(list(*f))) {
+        auto block = core::IpBlock::parse(TOCSIN_TRY(nonempty_string(item)));
+        if (!block) return std::unexpected(error(item, block.error().message()));
+        s.trusted_proxies.push_back(*block);
+      }
+    }
     return s;
   }
 

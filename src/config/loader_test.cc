@@ -222,6 +222,16 @@ rules:
     {R"(server:
   ack_secret_env: ""
 )", "expected a non-empty string", 2, "server.ack_secret_env"},
+    {R"(server:
+  trusted_proxies: [10.0.0.0/8, "10.0.0.0/33"]
+)", "'10.0.0.0/33': the prefix length must be a number from 0 to 32", 2, "server.trusted_proxies[1]"},
+    {R"(server:
+  trusted_proxies:
+    - proxy.internal
+)", "'proxy.internal' is not an IP address or CIDR block", 3, "server.trusted_proxies[0]"},
+    {R"(server:
+  trusted_proxies: 10.0.0.1
+)", "expected a list", 2, "server.trusted_proxies"},
     // ---- schedules ----
     {R"(schedules:
   - id: s

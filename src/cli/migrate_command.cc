@@ -80,7 +80,7 @@ int copy_from_sqlite(const config::ServerConfig& server, fs::path source) {
   print_versions(target, copied->postgres_version_before, copied->postgres_version);
   fmt::print("copied {} (schema version {}) into {}:\n", source.string(), copied->sqlite_version, target);
   for (const auto& table : copied->tables) {
-    fmt::print("  {:<24} {:>10} rows{}\n", table.name, table.rows,
+    fmt::print("  {:<24} {:>10} {}{}\n", table.name, table.rows, table.rows == 1 ? "row" : "rows",
                table.last_id ? fmt::format(", ids continue after {}", *table.last_id) : "");
   }
   for (const auto& table : copied->skipped) fmt::print("  {:<24} not copied: {}\n", table.name, table.why);

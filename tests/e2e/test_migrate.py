@@ -88,6 +88,21 @@ class MigrateTest(LogsOnFailure):
         self.assertEqual(s.stop(), 0)
         source_digest = digest(self.db)
 
+        # The schema step alone: the SQLite store is current; the new database gets every migration.
+        with open(self.config_path) as f:
+            with_pg = f.read()
+        with open(self.config_path, "w") as f:
+            f.write(with_pg.replace(f"  store: {self.uri}\n", ""))
+        cp = self.migrate()
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertRegex(cp.stdout, r"tocsin\.db: schema version \d+, current; nothing to do")
+        self.assertEqual(digest(self.db), source_digest)
+        with open(self.config_path, "w") as f:
+            f.write(with_pg)
+        cp = self.migrate()
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertRegex(cp.stdout, r"postgres://postgres@127\.0\.0\.1:\d+/tocsin: schema version 0 -> \d+")
+
         # 3. Refused for a missing file.
         missing = os.path.join(self.tmp, "nowhere", "tocsin.db")
         cp = self.migrate("--from-sqlite", missing)
@@ -136,6 +151,14 @@ class MigrateTest(LogsOnFailure):
         self.assertEqual(r.status, 200, r)
         self.assertTrue(wait_until(lambda: len(s.incidents()) == 2, 10.0), s.incidents())
         self.assertEqual(sorted(int(i["id"]) for i in s.incidents()), [int(iid), int(iid) + 1])
+
+        # 8. A binary older than the database's schema refuses to migrate it, naming both versions.
+        current = self.pg.psql("tocsin", "SELECT version FROM schema_version").strip()
+        self.pg.psql("tocsin", "UPDATE schema_version SET version = 99")
+        cp = self.migrate()
+        self.assertNotEqual(cp.returncode, 0, cp.stdout)
+        self.assertIn("schema version 99 is newer than this tocsin supports", cp.stderr)
+        self.pg.psql("tocsin", f"UPDATE schema_version SET version = {current}")
 
 
 if __name__ == "__main__":

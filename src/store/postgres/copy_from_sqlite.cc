@@ -415,18 +415,23 @@ Result<CopyFromSqliteResult> copy_from_sqlite(const std::filesystem::path& sqlit
                                               const std::filesystem::path& scratch_dir) {
   CopyFromSqliteResult result;
   result.skipped = skipped_tables();
-  auto target = TOCSIN_TRY(Connection::open(conninfo));
-  result.postgres_version_before = TOCSIN_TRY(schema_version(*target));
-  result.postgres_version = TOCSIN_TRY(migrate(*target, schema_migrations()));
-  const auto target_schema = TOCSIN_TRY(read_target_schema(*target));
-  const auto order = TOCSIN_TRY(copy_order(target_schema));
-  // Checked again under the locks; here it saves copying a large file for nothing.
-  TOCSIN_RETURN_IF_ERROR(check_empty(*target, order));
-
+  // The source first: what is wrong with it is found before the target is touched at all.
   const auto copy_file = scratch_dir / "tocsin.db";
   const auto snapshot = TOCSIN_TRY(sqlite::snapshot_store(sqlite_file, copy_file));
   result.sqlite_version = snapshot.source_version;
   auto source = TOCSIN_TRY(sqlite::Database::open_read_only(copy_file));
+
+  auto target = TOCSIN_TRY(Connection::open(conninfo));
+  result.postgres_version_before = TOCSIN_TRY(schema_version(*target));
+  // A target with rows is refused before its schema is migrated (the check is made again under
+  // the locks, where it counts).
+  {
+    const auto existing = TOCSIN_TRY(read_target_schema(*target));
+    TOCSIN_RETURN_IF_ERROR(check_empty(*target, TOCSIN_TRY(copy_order(existing))));
+  }
+  result.postgres_version = TOCSIN_TRY(migrate(*target, schema_migrations()));
+  const auto target_schema = TOCSIN_TRY(read_target_schema(*target));
+  const auto order = TOCSIN_TRY(copy_order(target_schema));
   const auto source_schema = TOCSIN_TRY(read_source_schema(*source));
   TOCSIN_RETURN_IF_ERROR(check_same_schema(source_schema, target_schema, snapshot.version, result.postgres_version));
   const auto high_water = TOCSIN_TRY(sqlite_high_water(*source));

@@ -47,7 +47,9 @@ struct CopyFromSqliteResult {
 const std::vector<SkippedTable>& skipped_tables();
 
 // Copies the SQLite store file `sqlite_file` into the PostgreSQL database `conninfo`, migrating
-// the target's schema first. Refuses, changing no row of the target:
+// the target's schema first. The source is checked (and copied into scratch_dir) before the target
+// is touched; a target with rows is refused before its schema is migrated. Refuses, changing no row
+// of the target:
 //  - not_found: no file at `sqlite_file`;
 //  - failed_precondition: the source is in use, is no tocsin store or has a schema newer than this
 //    binary (sqlite/snapshot.h); the target's schema is newer; a table of the target has rows

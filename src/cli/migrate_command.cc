@@ -40,9 +40,9 @@ constexpr int kSqliteBusyTimeoutMs = 10'000;
 core::Status migrate_sqlite(const fs::path& file) {
   std::error_code ec;
   if (!fs::exists(file, ec)) {
+    // The caller names the file.
     return std::unexpected(core::Error::not_found(
-        fmt::format("no store at {}: nothing to migrate (`tocsin serve` creates it at the current version)",
-                    file.string())));
+        "no store there yet, so nothing to migrate (`tocsin serve` creates it at the current version)"));
   }
   auto db = TOCSIN_TRY(store::sqlite::Database::open(file));
   TOCSIN_RETURN_IF_ERROR(db->exec(fmt::format("PRAGMA busy_timeout = {}", kSqliteBusyTimeoutMs)));

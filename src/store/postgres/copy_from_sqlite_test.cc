@@ -21,6 +21,7 @@
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/store_conformance_test.h"
 #include "test_support/postgres_server.h"
 #include "test_support/temp_dir.h"
 
@@ -31,8 +32,8 @@ namespace fs = std::filesystem;
 using core::ErrorCode;
 using ::testing::HasSubstr;
 
-// Base of every timestamp here: 2026-01-05T00:00:00Z.
-Timestamp at(int64_t offset_ms) { return core::from_unix_ms(1767571200000 + offset_ms); }
+using conformance::at;
+using conformance::kTopBitFingerprint;
 
 int64_t ms(Timestamp t) { return core::to_unix_ms(t); }
 std::string ms(const std::optional<Timestamp>& t) { return t ? std::to_string(ms(*t)) : "-"; }
@@ -178,7 +179,7 @@ void fill(Store& store) {
     const int64_t b = TOCSIN_TRY(tx.insert_incident(drill));
 
     const core::Labels labels{{"alertname", "DiskFull"}, {"instance", "db-1"}};
-    AlertRecord firing{0xfedcba9876543210ULL, "disk_full", labels, {{"summary", "90% \"full\"\n\\o/"}},
+    AlertRecord firing{kTopBitFingerprint, "disk_full", labels, {{"summary", "90% \"full\"\n\\o/"}},
                        AlertState::kFiring, std::numeric_limits<double>::infinity(), at(0), at(1000), std::nullopt,
                        at(2000), a, at(300'000), true, "http://prom/graph?g0.expr=x%20%3E%201"};
     TOCSIN_RETURN_IF_ERROR(tx.upsert_alert(firing));
@@ -401,7 +402,7 @@ TEST_F(CopyFromSqliteTest, TheSourceFilesAreNotChanged) {
   auto running = sqlite::open_sqlite_store(source_);
   ASSERT_TRUE(running.has_value());
   // A re-sent alert goes to the alert time log only, not into the database file.
-  auto touched = (*running)->write([](Tx& tx) { return tx.touch_alert(0xfedcba9876543210ULL, at(777'000), false, at(777'000)); });
+  auto touched = (*running)->write([](Tx& tx) { return tx.touch_alert(kTopBitFingerprint, at(777'000), false, at(777'000)); });
   ASSERT_TRUE(touched.has_value()) << touched.error().to_string();
   // A crash image: the files as they are now, while the store still has them open.
   const fs::path image = dir_.path() / "image";
@@ -427,7 +428,7 @@ TEST_F(CopyFromSqliteTest, TheSourceFilesAreNotChanged) {
   auto pg_store = must(open_postgres_store(uri_));
   ASSERT_TRUE(pg_store);
   auto status = pg_store->read([](Tx& tx) -> Status {
-    auto alert = TOCSIN_TRY(tx.get_alert(0xfedcba9876543210ULL));
+    auto alert = TOCSIN_TRY(tx.get_alert(kTopBitFingerprint));
     EXPECT_TRUE(alert.has_value());
     if (alert) {
       EXPECT_EQ(ms(alert->updated_at), ms(at(777'000)));

@@ -115,10 +115,13 @@ Result<SourceSchema> read_source_schema(sqlite::Database& db) {
   return schema;
 }
 
-// Every table and column on one side must be on the other: a difference means the two schemas
-// are not of the same tocsin, and a row copied into it could lose a value.
-Status check_same_schema(const SourceSchema& source, const TargetSchema& target, int sqlite_version,
-                         int postgres_version) {
+// Every table and column of the SQLite store must be in PostgreSQL, and every column of a table
+// both have must be on both sides: a difference means the two schemas are not of the same tocsin,
+// and a row copied across could lose a value. A table only PostgreSQL has (state of several
+// replicas, which one SQLite process never needed) has nothing to receive: it is moved from
+// `target` to `pg_only` and left empty.
+Status match_schemas(const SourceSchema& source, TargetSchema& target, std::vector<std::string>& pg_only,
+                     int sqlite_version, int postgres_version) {
   const std::string versions =
       fmt::format("(SQLite schema version {}, PostgreSQL schema version {})", sqlite_version, postgres_version);
   for (const auto& [table, columns] : source) {
@@ -136,18 +139,20 @@ Status check_same_schema(const SourceSchema& source, const TargetSchema& target,
       }
     }
   }
-  for (const auto& [table, entry] : target) {
-    auto other = source.find(table);
+  for (auto it = target.begin(); it != target.end();) {
+    auto other = source.find(it->first);
     if (other == source.end()) {
-      return std::unexpected(Error::failed_precondition(
-          fmt::format("table {} is in the PostgreSQL store but not in the SQLite one {}", table, versions)));
+      pg_only.push_back(it->first);
+      it = target.erase(it);
+      continue;
     }
-    for (const auto& column : entry.columns) {
+    for (const auto& column : it->second.columns) {
       if (!other->second.contains(column.name)) {
         return std::unexpected(Error::failed_precondition(fmt::format(
-            "column {}.{} is in the PostgreSQL store but not in the SQLite one {}", table, column.name, versions)));
+            "column {}.{} is in the PostgreSQL store but not in the SQLite one {}", it->first, column.name, versions)));
       }
     }
+    ++it;
   }
   return core::ok();
 }
@@ -430,10 +435,15 @@ Result<CopyFromSqliteResult> copy_from_sqlite(const std::filesystem::path& sqlit
     TOCSIN_RETURN_IF_ERROR(check_empty(*target, TOCSIN_TRY(copy_order(existing))));
   }
   result.postgres_version = TOCSIN_TRY(migrate(*target, schema_migrations()));
-  const auto target_schema = TOCSIN_TRY(read_target_schema(*target));
-  const auto order = TOCSIN_TRY(copy_order(target_schema));
+  auto target_schema = TOCSIN_TRY(read_target_schema(*target));
   const auto source_schema = TOCSIN_TRY(read_source_schema(*source));
-  TOCSIN_RETURN_IF_ERROR(check_same_schema(source_schema, target_schema, snapshot.version, result.postgres_version));
+  std::vector<std::string> pg_only;
+  TOCSIN_RETURN_IF_ERROR(
+      match_schemas(source_schema, target_schema, pg_only, snapshot.version, result.postgres_version));
+  for (auto& table : pg_only) {
+    result.skipped.push_back({std::move(table), "only in the PostgreSQL schema: nothing in SQLite to copy into it"});
+  }
+  const auto order = TOCSIN_TRY(copy_order(target_schema));
   const auto high_water = TOCSIN_TRY(sqlite_high_water(*source));
 
   TOCSIN_RETURN_IF_ERROR(target->exec("BEGIN"));

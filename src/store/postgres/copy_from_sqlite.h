@@ -53,7 +53,8 @@ const std::vector<SkippedTable>& skipped_tables();
 //  - not_found: no file at `sqlite_file`;
 //  - failed_precondition: the source is in use, is no tocsin store or has a schema newer than this
 //    binary (sqlite/snapshot.h); the target's schema is newer; a table of the target has rows
-//    (named); a table or column exists on one side only (named);
+//    (named); a table of the SQLite store is not in PostgreSQL, or a table both have has a column
+//    on one side only (named). A table only PostgreSQL has is left empty (listed in `skipped`);
 //  - invalid_argument: a value that does not fit its PostgreSQL column (table, column and row
 //    named), e.g. text with a NUL byte or a number stored as text;
 //  - unavailable: PostgreSQL cannot be reached, or another session holds a lock on a table.

@@ -530,7 +530,7 @@ TEST_F(CopyFromSqliteTest, ASourceInUseByARunningStoreIsRefused) {
   EXPECT_EQ(target_rows(), "");  // the target was not touched, not even its schema
 }
 
-TEST_F(CopyFromSqliteTest, ATableOrColumnOnOneSideOnlyIsRefusedNamingIt) {
+TEST_F(CopyFromSqliteTest, SchemasThatDifferAreRefusedNamingWhereButAPostgresOnlyTableIsLeftEmpty) {
   make_source();
   sqlite_exec("ALTER TABLE incidents ADD COLUMN extra TEXT");
   auto copied = copy();
@@ -544,11 +544,24 @@ TEST_F(CopyFromSqliteTest, ATableOrColumnOnOneSideOnlyIsRefusedNamingIt) {
   EXPECT_THAT(copied.error().message(), HasSubstr("table leftovers is in the SQLite store but not in the PostgreSQL one"));
 
   sqlite_exec("DROP TABLE leftovers");
-  ASSERT_TRUE(server_->exec(uri_.substr(uri_.rfind('/') + 1), "ALTER TABLE timeline ADD COLUMN extra TEXT").has_value());
+  const std::string db = uri_.substr(uri_.rfind('/') + 1);
+  ASSERT_TRUE(server_->exec(db, "ALTER TABLE timeline ADD COLUMN extra TEXT").has_value());
   copied = copy();
   ASSERT_FALSE(copied.has_value());
   EXPECT_THAT(copied.error().message(), HasSubstr("column timeline.extra is in the PostgreSQL store but not in the SQLite one"));
   EXPECT_THAT(target_rows(), AllZero());
+
+  // A table only PostgreSQL has (replicas' shared state) has nothing to receive: left empty, said so.
+  ASSERT_TRUE(server_->exec(db, "ALTER TABLE timeline DROP COLUMN extra; "
+                                "CREATE TABLE heartbeats (replica TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)")
+                  .has_value());
+  copied = copy();
+  ASSERT_TRUE(copied.has_value()) << copied.error().to_string();
+  ASSERT_FALSE(copied->skipped.empty());
+  EXPECT_EQ(copied->skipped.back().name, "heartbeats");
+  EXPECT_THAT(copied->skipped.back().why, HasSubstr("only in the PostgreSQL schema"));
+  EXPECT_EQ(copied->rows(), 25);
+  EXPECT_THAT(target_rows(), HasSubstr("heartbeats=0 "));
 }
 
 TEST_F(CopyFromSqliteTest, AValueThatDoesNotFitHalfWayRollsEverythingBack) {

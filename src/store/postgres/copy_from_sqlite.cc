@@ -82,8 +82,9 @@ Result<TargetSchema> read_target_schema(Connection& db) {
   while (TOCSIN_TRY(columns->step())) {
     const std::string table = columns->column_text(0);
     if (is_skipped(table)) continue;
+    // The type is checked once the table is known to be copied (match_schemas): a table that is
+    // only looked at for rows may have any.
     TargetColumn column{columns->column_text(1), columns->column_text(2), Kind::kText, columns->column_text(3)};
-    column.kind = TOCSIN_TRY(kind_of(table, column.name, column.type));
     auto& entry = schema[table];
     entry.name = table;
     entry.columns.push_back(std::move(column));
@@ -146,11 +147,12 @@ Status match_schemas(const SourceSchema& source, TargetSchema& target, std::vect
       it = target.erase(it);
       continue;
     }
-    for (const auto& column : it->second.columns) {
+    for (auto& column : it->second.columns) {
       if (!other->second.contains(column.name)) {
         return std::unexpected(Error::failed_precondition(fmt::format(
             "column {}.{} is in the PostgreSQL store but not in the SQLite one {}", it->first, column.name, versions)));
       }
+      column.kind = TOCSIN_TRY(kind_of(it->first, column.name, column.type));
     }
     ++it;
   }

@@ -551,8 +551,18 @@ TEST_F(CopyFromSqliteTest, SchemasThatDifferAreRefusedNamingWhereButAPostgresOnl
   EXPECT_THAT(copied.error().message(), HasSubstr("column timeline.extra is in the PostgreSQL store but not in the SQLite one"));
   EXPECT_THAT(target_rows(), AllZero());
 
-  // A table only PostgreSQL has (replicas' shared state) has nothing to receive: left empty, said so.
+  // A column type no SQLite value converts to.
   ASSERT_TRUE(server_->exec(db, "ALTER TABLE timeline DROP COLUMN extra; "
+                                "ALTER TABLE audit_log ALTER COLUMN source TYPE xml USING NULL")
+                  .has_value());
+  copied = copy();
+  ASSERT_FALSE(copied.has_value());
+  EXPECT_THAT(copied.error().message(),
+              HasSubstr("column audit_log.source has PostgreSQL type xml, which tocsin migrate cannot fill"));
+  EXPECT_THAT(target_rows(), AllZero());
+
+  // A table only PostgreSQL has (replicas' shared state) has nothing to receive: left empty, said so.
+  ASSERT_TRUE(server_->exec(db, "ALTER TABLE audit_log ALTER COLUMN source TYPE text; "
                                 "CREATE TABLE heartbeats (replica TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)")
                   .has_value());
   copied = copy();

@@ -84,6 +84,9 @@ int copy_from_sqlite(const config::ServerConfig& server, fs::path source) {
                table.last_id ? fmt::format(", ids continue after {}", *table.last_id) : "");
   }
   for (const auto& table : copied->skipped) fmt::print("  {:<24} not copied: {}\n", table.name, table.why);
+  fmt::print("foreign keys: {}\n", copied->foreign_keys_checked_at_end
+                                        ? "dropped for the copy, added back and checked before the commit"
+                                        : "checked row by row (this role does not own the tables)");
   const int64_t rows = copied->rows();
   fmt::print("{} rows in {:.2f} s ({:.0f} rows/s), row counts verified in one transaction\n", rows, seconds,
              seconds > 0 ? static_cast<double>(rows) / seconds : 0.0);

@@ -8,7 +8,8 @@
 // (foreign keys), and each value is converted to its PostgreSQL column's type, so a table that a
 // later migration adds on both sides is copied without a change here. Each identity sequence then
 // continues after the highest id either side has used, and the row counts of both sides are
-// compared before the commit.
+// compared before the commit. When the role owns the tables, their foreign keys are dropped for the
+// copy and added back (so checked) before the commit, all in the same transaction.
 // Thread-safety: a free function; it opens its own connections.
 #pragma once
 
@@ -38,7 +39,10 @@ struct CopyFromSqliteResult {
   int postgres_version_before = 0;  // the target's, before its migrations ran
   int postgres_version = 0;         // and after
   std::vector<CopiedTable> tables;  // in the order copied
-  std::vector<SkippedTable> skipped;
+  std::vector<SkippedTable> skipped;  // skipped_tables(), then those only PostgreSQL has
+  // The foreign keys were taken off for the copy and checked once when put back (the faster way);
+  // false: this role does not own the tables, and PostgreSQL checked them row by row.
+  bool foreign_keys_checked_at_end = false;
   int64_t rows() const;
 };
 

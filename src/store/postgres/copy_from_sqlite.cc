@@ -420,11 +420,14 @@ Result<std::vector<CopiedTable>> copy_all(sqlite::Database& source, Connection& 
                                           const std::vector<const TargetTable*>& order,
                                           const std::map<std::string, int64_t>& high_water,
                                           bool& keys_checked_at_end) {
-  // EXCLUSIVE: nobody else writes these tables until the commit (a tocsin started against the
-  // database meanwhile waits, then finds the rows), and the emptiness check stays true.
+  // Nobody else reads or writes these tables until the commit (a tocsin started against the
+  // database meanwhile waits, then finds the rows), and the emptiness check stays true. ACCESS
+  // EXCLUSIVE, all at once: dropping a foreign key needs it, and taking it later could deadlock.
   std::string names;
   for (const auto* table : order) names += (names.empty() ? "" : ", ") + quote_identifier(table->name);
-  if (!names.empty()) TOCSIN_RETURN_IF_ERROR(target.exec(fmt::format("LOCK TABLE {} IN EXCLUSIVE MODE", names)));
+  if (!names.empty()) {
+    TOCSIN_RETURN_IF_ERROR(target.exec(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", names)));
+  }
   TOCSIN_RETURN_IF_ERROR(check_empty(target, order));
 
   const auto foreign_keys = TOCSIN_TRY(drop_foreign_keys(target, order));

@@ -603,7 +603,8 @@ TEST_F(CopyFromSqliteTest, SchemasThatDifferAreRefusedNamingWhereButAPostgresOnl
 
 TEST_F(CopyFromSqliteTest, AValueThatDoesNotFitHalfWayRollsEverythingBack) {
   make_source();
-  // SQLite keeps text in an INTEGER column; sessions is copied after the tables with the most rows.
+  // SQLite keeps text in an INTEGER column; sessions comes after incidents, the audit log and
+  // others in the copy order, so they went in before it failed.
   sqlite_exec("UPDATE sessions SET created_at = 'soon'");
   auto copied = copy();
   ASSERT_FALSE(copied.has_value());

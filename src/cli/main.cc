@@ -11,6 +11,7 @@
 #include "cli/drill_command.h"
 #include "cli/report_command.h"
 #include "cli/drill_live_command.h"
+#include "cli/migrate_command.h"
 #include "cli/risk_history_command.h"
 #include "cli/risk_register_command.h"
 #include "cli/risk_command.h"
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   check->callback([&] { exit_code = tocsin::cli::run_check_config(check_file); });
 
   std::string serve_config, serve_listen, serve_simulated_clock;
-  auto* serve = app.add_subcommand("serve", "Run the server (SQLite store under server.data_dir)");
+  auto* serve = app.add_subcommand("serve", "Run the server (its store: server.store, or SQLite under server.data_dir)");
   serve->add_option("--config", serve_config, "The tocsin.yaml to run")->required();
   serve->add_option("--listen", serve_listen, "Override server.listen (host:port)");
   serve->add_option("--simulated-clock", serve_simulated_clock,
@@ -251,6 +252,17 @@ int main(int argc, char** argv) {
   backup_cmd->add_option("--config", backup.config, "The tocsin.yaml whose server.data_dir to back up")->required();
   backup_cmd->add_option("--out", backup.out, "A new (or empty) directory for the backup")->required();
   backup_cmd->callback([&] { exit_code = tocsin::cli::run_backup(backup); });
+
+  tocsin::cli::MigrateCommand migrate;
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate", "Bring the store's schema to this version and exit (before a rolling upgrade), or with "
+                 "--from-sqlite move an embedded SQLite store into the PostgreSQL store of server.store");
+  migrate_cmd->add_option("--config", migrate.config, "The tocsin.yaml whose store to migrate")->required();
+  migrate_cmd->add_option("--from-sqlite", migrate.from_sqlite,
+                          "A SQLite store file (data_dir/tocsin.db, or the data_dir) to copy into server.store, "
+                          "which must be empty; the file is only read")
+      ->option_text("PATH");
+  migrate_cmd->callback([&] { exit_code = tocsin::cli::run_migrate(migrate); });
 
   tocsin::cli::IncidentCommand inc;
   inc.server = env_or("TOCSIN_SERVER", "http://127.0.0.1:8470");

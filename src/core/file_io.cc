@@ -1,6 +1,7 @@
 #include "core/file_io.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -102,6 +103,21 @@ Status write_new_files(const std::filesystem::path& dir, std::span<const NewFile
     if (!out) return std::unexpected(Error::failed_precondition(fmt::format("cannot write {}", file.string())));
   }
   return ok();
+}
+
+Result<ScratchDir> ScratchDir::create(const std::filesystem::path& base, std::string_view prefix) {
+  std::string pattern = (base / fmt::format("{}XXXXXX", prefix)).string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return std::unexpected(Error::unavailable(
+        fmt::format("cannot create a temporary directory under {}: {}", base.string(), std::strerror(errno))));
+  }
+  return ScratchDir(std::filesystem::path(pattern));
+}
+
+ScratchDir::~ScratchDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace tocsin::core

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "core/result.h"
 
@@ -34,5 +35,23 @@ Status check_files_absent(const std::filesystem::path& dir, std::span<const NewF
 // Writes `files` under `dir`, creating directories as needed, after checking (before writing
 // anything) that none exists. Errors are failed_precondition naming the file or directory.
 Status write_new_files(const std::filesystem::path& dir, std::span<const NewFile> files);
+
+// A private directory (mkdtemp: `prefix` plus six random characters) under `base`, removed with
+// everything in it when the object goes. Errors are `unavailable`, naming `base`.
+class ScratchDir {
+ public:
+  static Result<ScratchDir> create(const std::filesystem::path& base, std::string_view prefix);
+  ScratchDir(ScratchDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir();
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
 
 }  // namespace tocsin::core

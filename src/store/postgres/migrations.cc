@@ -361,6 +361,12 @@ Result<std::optional<int>> step(Connection& db, std::span<const std::string_view
 
 std::span<const std::string_view> schema_migrations() { return kMigrations; }
 
+Result<int> schema_version(Connection& db) {
+  auto table = TOCSIN_TRY(db.prepare("SELECT to_regclass('schema_version') IS NOT NULL"));
+  if (!TOCSIN_TRY(table->step()) || table->column_text(0) != "t") return 0;
+  return read_version(db);
+}
+
 Result<int> migrate(Connection& db, std::span<const std::string_view> migrations) {
   while (true) {
     auto done = TOCSIN_TRY(step(db, migrations));

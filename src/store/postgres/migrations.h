@@ -26,4 +26,7 @@ std::span<const std::string_view> schema_migrations();
 // migrations.size().
 Result<int> migrate(Connection& db, std::span<const std::string_view> migrations);
 
+// How many migrations the database has seen (0 for one without tocsin's schema); writes nothing.
+Result<int> schema_version(Connection& db);
+
 }  // namespace tocsin::store::postgres

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 namespace tocsin::store::postgres {
 namespace {
@@ -187,6 +188,48 @@ Result<std::unique_ptr<Statement>> Connection::prepare(std::string_view sql) {
     it = prepared_.emplace(std::string(sql), std::move(name)).first;
   }
   return std::make_unique<Statement>(this, it->second);
+}
+
+Status Connection::copy_begin(std::string_view copy_sql) {
+  PGresult* result = PQexec(conn_, std::string(copy_sql).c_str());
+  const bool started = result != nullptr && PQresultStatus(result) == PGRES_COPY_IN;
+  if (!started) {
+    auto error = fail(result, "copy");
+    PQclear(result);
+    return std::unexpected(std::move(error));
+  }
+  PQclear(result);
+  return core::ok();
+}
+
+Status Connection::copy_put(std::string_view data) {
+  // Blocking connection: 1 = queued, -1 = failed; the server's error, if any, comes at copy_end.
+  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1) {
+    return std::unexpected(fail(nullptr, "copy"));
+  }
+  return core::ok();
+}
+
+Result<int64_t> Connection::copy_end() {
+  if (PQputCopyEnd(conn_, nullptr) != 1) return std::unexpected(fail(nullptr, "copy"));
+  std::optional<core::Error> error;
+  int64_t rows = 0;
+  // The COPY's result, then null.
+  while (PGresult* result = PQgetResult(conn_)) {
+    if (PQresultStatus(result) == PGRES_COMMAND_OK) {
+      std::from_chars(PQcmdTuples(result), PQcmdTuples(result) + std::strlen(PQcmdTuples(result)), rows);
+    } else if (!error) {
+      error = fail(result, "copy");
+    }
+    PQclear(result);
+  }
+  if (error) return std::unexpected(std::move(*error));
+  return rows;
+}
+
+void Connection::copy_abort(std::string_view reason) {
+  if (PQputCopyEnd(conn_, std::string(reason).c_str()) != 1) return;
+  while (PGresult* result = PQgetResult(conn_)) PQclear(result);  // the expected error
 }
 
 std::string Connection::describe() const {

@@ -108,6 +108,14 @@ class Connection {
   // A statement over the server-side prepared statement for `sql` (prepared on first use).
   Result<std::unique_ptr<Statement>> prepare(std::string_view sql);
 
+  // COPY … FROM STDIN in three steps: copy_begin runs the COPY statement, copy_put sends rows in
+  // COPY's text format (any chunking), copy_end finishes and returns the rows the server took.
+  // copy_abort ends it with an error instead (the server keeps no row of it).
+  Status copy_begin(std::string_view copy_sql);
+  Status copy_put(std::string_view data);
+  Result<int64_t> copy_end();
+  void copy_abort(std::string_view reason);
+
   // "db tocsin on 127.0.0.1:5432": where this connection points, without any password.
   std::string describe() const;
   bool in_transaction() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }

@@ -30,12 +30,16 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
 
 namespace tocsin::store::sqlite {
+
+// The log of database file F is F + this suffix (tocsin.db-alert-times).
+inline constexpr std::string_view kAlertTimeLogSuffix = "-alert-times";
 
 struct AlertTimes {
   std::optional<core::Timestamp> ends_at;

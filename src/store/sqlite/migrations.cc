@@ -406,6 +406,13 @@ Result<std::optional<int>> step(Database& db, std::span<const std::string_view> 
 
 std::span<const std::string_view> schema_migrations() { return kMigrations; }
 
+Result<int> schema_version(Database& db) {
+  auto table = TOCSIN_TRY(
+      db.prepare_uncached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'"));
+  if (!TOCSIN_TRY(table->step())) return 0;
+  return read_version(db);
+}
+
 Result<int> migrate(Database& db, std::span<const std::string_view> migrations) {
   TOCSIN_RETURN_IF_ERROR(db.exec(kCreateVersionTable));
   while (true) {

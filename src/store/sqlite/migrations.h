@@ -24,4 +24,7 @@ std::span<const std::string_view> schema_migrations();
 // Scripts run with foreign keys on inside a transaction, where PRAGMA foreign_keys is a no-op.
 Result<int> migrate(Database& db, std::span<const std::string_view> migrations);
 
+// How many migrations the file has seen (0 for a file without tocsin's schema); writes nothing.
+Result<int> schema_version(Database& db);
+
 }  // namespace tocsin::store::sqlite

@@ -50,6 +50,22 @@ class MigrationsTest : public ::testing::Test {
   TempDir dir_;
 };
 
+TEST_F(MigrationsTest, SchemaVersionReadsWithoutWriting) {
+  auto db = open();
+  ASSERT_EQ(schema_version(*db).value(), 0);
+  EXPECT_FALSE(table_exists(*db, "schema_version"));  // reading created nothing
+  const std::array<std::string_view, 2> two{kCreateA, kCreateB};
+  ASSERT_EQ(migrate(*db, std::span<const std::string_view>(two).first(1)).value(), 1);
+  EXPECT_EQ(schema_version(*db).value(), 1);
+  db.reset();
+  auto read_only = Database::open_read_only(dir_.path() / "m.db");
+  ASSERT_TRUE(read_only.has_value()) << read_only.error().to_string();
+  EXPECT_EQ(schema_version(**read_only).value(), 1);
+  EXPECT_FALSE((*read_only)->exec("INSERT INTO a (x) VALUES (1)").has_value());  // read-only means it
+  EXPECT_FALSE(Database::open_read_only(dir_.path() / "missing.db").has_value());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "missing.db"));
+}
+
 TEST_F(MigrationsTest, FreshFileGetsEveryMigration) {
   auto db = open();
   auto version = migrate(*db, schema_migrations());

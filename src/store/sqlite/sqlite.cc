@@ -99,18 +99,31 @@ StatementLease::~StatementLease() {
   statement_->leased_ = false;
 }
 
-Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& file) {
+namespace {
+
+Result<std::unique_ptr<sqlite3, int (*)(sqlite3*)>> open_connection(const std::filesystem::path& file, int flags) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(file.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> handle(db, &sqlite3_close);
   if (rc != SQLITE_OK) {
     // Even a failed open may allocate a handle that carries the message; it must still be closed.
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
     return std::unexpected(to_error(rc, fmt::format("open {}", file.string()), message));
   }
   sqlite3_extended_result_codes(db, 1);
-  return std::unique_ptr<Database>(new Database(db));
+  return handle;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& file) {
+  auto handle = TOCSIN_TRY(open_connection(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  return std::unique_ptr<Database>(new Database(handle.release()));
+}
+
+Result<std::unique_ptr<Database>> Database::open_read_only(const std::filesystem::path& file) {
+  auto handle = TOCSIN_TRY(open_connection(file, SQLITE_OPEN_READONLY));
+  return std::unique_ptr<Database>(new Database(handle.release()));
 }
 
 Database::~Database() {

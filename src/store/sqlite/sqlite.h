@@ -70,6 +70,8 @@ class Statement {
 
   int column_count() const { return sqlite3_column_count(stmt_); }
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  // The value's storage class: SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL.
+  int column_type(int column) const { return sqlite3_column_type(stmt_, column); }
   int64_t column_int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   double column_double(int column) const { return sqlite3_column_double(stmt_, column); }
   std::string column_text(int column) const;
@@ -105,6 +107,9 @@ class Database {
  public:
   // Opens (creating when missing) the database file, with extended result codes on.
   static Result<std::unique_ptr<Database>> open(const std::filesystem::path& file);
+  // Opens an existing file for reading only: nothing is created or written, not even at close (a
+  // read-only connection never checkpoints the WAL into the file).
+  static Result<std::unique_ptr<Database>> open_read_only(const std::filesystem::path& file);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -1997,7 +1997,7 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
   auto store = std::make_unique<SqliteStore>(std::move(*db), *version, data_dir, health);
   store->start_wal_checkpointer(db_file);
   std::filesystem::path log_file = db_file;
-  log_file += "-alert-times";
+  log_file += kAlertTimeLogSuffix;
   if (auto opened = store->open_time_log(log_file); !opened) {
     return std::unexpected(with_context(opened.error(), fmt::format("open {}", log_file.string())));
   }

@@ -76,11 +76,13 @@ class SharedAlertsTest(LogsOnFailure):
         cls.a, cls.b = cls.replicas
         cls.server = cls.a  # its log is printed when a test fails
         cls.retried = 0  # 503s retried, over the whole class
+        cls.posted = 0  # POSTs that were answered something else
         cls.retried_lock = threading.Lock()
 
     @classmethod
     def tearDownClass(cls):
-        print(f"\n503s retried by the clients: {getattr(cls, 'retried', 0)}")
+        print(f"\n503s retried by the clients: {getattr(cls, 'retried', 0)}, "
+              f"requests answered otherwise: {getattr(cls, 'posted', 0)}")
         try:
             for replica in cls.replicas:
                 if replica.alive():
@@ -103,6 +105,8 @@ class SharedAlertsTest(LogsOnFailure):
         for attempt in range(50):
             r = replica.post(path, payload)
             if r.status != 503:
+                with self.retried_lock:
+                    type(self).posted += 1
                 return r
             with self.retried_lock:
                 type(self).retried += 1

@@ -303,7 +303,13 @@ core::Status Pipeline::adopt_stored_log(Group& g, const std::pair<std::string, s
     auto record = TOCSIN_TRY(tx.get_alert(fp));
     if (!record || record->state == store::AlertState::kPending) continue;  // gone (gc), or not an alert yet
     inhibitor_.observe(*record);
-    route(*record, now);
+    if (!resolved_at(*record, now)) {
+      route(*record, now);  // a firing alert belongs to every group it routes to
+    } else {
+      // Resolved: its resolve is news to this group only (the entry says it fired here); other
+      // groups that already flushed it must not get it back.
+      g.alerts.insert_or_assign(fp, record->updated_at);
+    }
     alerts_.insert_or_assign(fp, std::move(*record));
   }
   nflog_.insert_or_assign(log_key, std::move(*stored));

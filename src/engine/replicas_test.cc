@@ -28,12 +28,13 @@ using std::chrono::seconds;
 
 const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
 
-std::string config_yaml(const std::string& hook, const std::string& group_wait) {
+std::string config_yaml(const std::string& hook, const std::string& group_wait, const std::string& routes) {
   return fmt::format(R"(
 people:
   - {{id: alice, contact: {{webhook: "{0}/alice"}}}}
 channels:
   - {{name: ops-hook, type: webhook, url: "{0}/hook", format: alertmanager}}
+  - {{name: quiet, type: webhook, url: "{0}/quiet", format: alertmanager, send_resolved: false}}
 escalation_policies:
   - id: ops
     levels:
@@ -44,7 +45,7 @@ routes:
   group_wait: {1}
   group_interval: 5m
   repeat_interval: 4h
-plans:
+{2}plans:
   - id: crash
     title: Crash
     match: ['incident_type="crash"']
@@ -53,13 +54,13 @@ plans:
     steps:
       - {{id: triage, title: Triage, owner: commander, due: 1h}}
 )",
-                     hook, group_wait);
+                     hook, group_wait, routes);
 }
 
 class ReplicasTest : public ::testing::Test {
  protected:
-  void start(const std::string& group_wait = "30s") {
-    auto cfg = config::load_config_string(config_yaml(receiver_.url(), group_wait), "t.yaml", dir_.path());
+  void start(const std::string& group_wait = "30s", const std::string& routes = "") {
+    auto cfg = config::load_config_string(config_yaml(receiver_.url(), group_wait, routes), "t.yaml", dir_.path());
     ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
     auto config = std::make_shared<const config::Config>(std::move(*cfg));
     for (int i = 0; i < 2; ++i) {
@@ -248,6 +249,36 @@ TEST_F(ReplicasTest, APlanAlertAtBothReplicasOpensOneIncident) {
   // Resolved at B only: B knows the alert's incident from the store.
   receive(b(), {alert("Crash", "h1", kStart, clock_.now(), clock_.now(), "crash")});
   EXPECT_EQ(b().get_incident(inc.id).value().alerts.at(0).status, store::AlertState::kResolved);
+}
+
+// Two routes with the same group key and different receivers (the second without send_resolved):
+// the quiet group's stored entry still names an alert as firing after it resolved; reading it
+// back for that group must not put it back into the other group, which already sent its resolve.
+TEST_F(ReplicasTest, AResolveAdoptedForOneGroupDoesNotReturnToAnother) {
+  start("30s", "  routes:\n    - {matchers: ['team=\"db\"'], receiver: quiet, continue: true}\n"
+               "    - {matchers: ['team=\"db\"'], receiver: ops-hook}\n");
+  auto db = [&](std::string instance, std::optional<core::Timestamp> ends) {
+    alerting::Alert a = alert("DBDown", instance, kStart, ends, clock_.now());
+    a.labels = core::Labels{{"alertname", "DBDown"}, {"instance", instance}, {"team", "db"}};
+    a.fingerprint = a.labels.fingerprint();
+    return a;
+  };
+  receive(a(), {db("a", std::nullopt), db("b", std::nullopt)});
+  run_until(kStart + minutes(1));
+  receive(a(), {db("a", clock_.now())});
+  run_until(kStart + minutes(7));
+  receive(a(), {db("b", clock_.now())});
+  run_until(kStart + minutes(20));
+  std::vector<std::vector<std::string>> loud;
+  auto st = stores_[0]->read([&](store::Tx& tx) -> core::Status {
+    for (const auto& n : TOCSIN_TRY(tx.list_notifications(0))) {
+      if (n.address.ends_with("/hook")) loud.push_back(statuses(json::parse(n.payload)));
+    }
+    return {};
+  });
+  ASSERT_TRUE(st.has_value()) << st.error().to_string();
+  EXPECT_EQ(loud, (std::vector<std::vector<std::string>>{
+                      {"a:firing", "b:firing"}, {"a:resolved", "b:firing"}, {"b:resolved"}}));
 }
 
 }  // namespace

@@ -100,6 +100,7 @@ core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
       alerts_.insert_or_assign(fp, std::move(a));
     }
   }
+  silences_version_ = TOCSIN_TRY(tx.silences_version());
   silences_.load(TOCSIN_TRY(tx.list_silences()));
   for (auto& e : TOCSIN_TRY(tx.list_nflog())) {
     auto key = std::make_pair(e.receiver, e.group_key);
@@ -247,7 +248,15 @@ std::optional<core::Timestamp> Pipeline::next_due() const {
   return next;
 }
 
-FlushOutput Pipeline::flush(core::Timestamp now) {
+core::Status Pipeline::sync_silences(store::Tx& tx) {
+  auto version = TOCSIN_TRY(tx.silences_version());
+  if (version == silences_version_) return {};
+  silences_.load(TOCSIN_TRY(tx.list_silences()));
+  silences_version_ = std::move(version);
+  return {};
+}
+
+core::Result<FlushOutput> Pipeline::flush(core::Timestamp now, store::Tx* shared) {
   FlushOutput out;
   if (next_maintenance_ && now >= *next_maintenance_) {
     std::erase_if(groups_, [&](const auto& kv) {
@@ -263,16 +272,64 @@ FlushOutput Pipeline::flush(core::Timestamp now) {
   }
   std::sort(due.begin(), due.end(),
             [](const Group* a, const Group* b) { return std::tie(a->next_flush, a->seq) < std::tie(b->next_flush, b->seq); });
-  for (Group* g : due) flush_group(*g, now, out);
+  for (Group* g : due) TOCSIN_RETURN_IF_ERROR(flush_group(*g, now, out, shared));
   out.groups_flushed = static_cast<int>(due.size());
   return out;
 }
 
-void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
+core::Status Pipeline::adopt_stored_log(Group& g, const std::pair<std::string, std::string>& log_key,
+                                        store::Tx& tx, core::Timestamp now) {
+  auto stored = TOCSIN_TRY(tx.get_nflog(log_key.first, log_key.second));
+  if (!stored) {
+    nflog_.erase(log_key);
+    return {};
+  }
+  // What the entry says fires (or resolved) and this replica does not hold so: another replica
+  // received it, or its resolve. Its stored record is at least as new as ours (every change this
+  // replica made was committed there first), so it replaces ours.
+  auto held_firing = [&](uint64_t fp) -> std::optional<bool> {
+    auto it = alerts_.find(fp);
+    if (it == alerts_.end()) return std::nullopt;
+    return !resolved_at(it->second, now);
+  };
+  std::vector<uint64_t> stale;
+  for (uint64_t fp : stored->firing) {
+    if (held_firing(fp) != true || !g.alerts.contains(fp)) stale.push_back(fp);
+  }
+  for (uint64_t fp : stored->resolved) {
+    if (held_firing(fp) == true) stale.push_back(fp);
+  }
+  for (uint64_t fp : stale) {
+    auto record = TOCSIN_TRY(tx.get_alert(fp));
+    if (!record || record->state == store::AlertState::kPending) continue;  // gone (gc), or not an alert yet
+    inhibitor_.observe(*record);
+    if (!resolved_at(*record, now)) {
+      route(*record, now);  // a firing alert belongs to every group it routes to
+    } else {
+      // Resolved: its resolve is news to this group only (the entry says it fired here); other
+      // groups that already flushed it must not get it back.
+      g.alerts.insert_or_assign(fp, record->updated_at);
+    }
+    alerts_.insert_or_assign(fp, std::move(*record));
+  }
+  nflog_.insert_or_assign(log_key, std::move(*stored));
+  return {};
+}
+
+core::Status Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out, store::Tx* shared) {
   const config::Route& route = *g.node->route;
   g.next_flush = now + route.group_interval;
   if (!g.has_flushed) --unflushed_groups_;
   g.has_flushed = true;
+  auto log_key = std::make_pair(route.receiver, g.key);
+  // An entry this flush already wrote (another route with the same receiver and key) is newer
+  // than the store's until the output is persisted.
+  const bool logged_now = std::any_of(out.nflog.begin(), out.nflog.end(), [&](const auto& e) {
+    return e.receiver == log_key.first && e.group_key == log_key.second;
+  });
+  if (shared && !route.receiver.empty() && !g.alerts.empty() && !logged_now) {
+    TOCSIN_RETURN_IF_ERROR(adopt_stored_log(g, log_key, *shared, now));
+  }
   std::vector<const Alert*> all;
   std::vector<uint64_t> resolved_in_group;
   for (auto it = g.alerts.begin(); it != g.alerts.end();) {
@@ -314,7 +371,6 @@ void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
     resolved = sorted(std::move(resolved));
     const config::Channel* channel = config_->channel(route.receiver);
     const bool send_resolved = channel ? channel->send_resolved : true;
-    auto log_key = std::make_pair(route.receiver, g.key);
     auto entry = nflog_.find(log_key);
     if (needs_update(entry == nflog_.end() ? nullptr : &entry->second, firing, resolved, send_resolved,
                      route.repeat_interval, now)) {
@@ -334,6 +390,7 @@ void Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out) {
   }
   // A flushed resolved alert leaves the group (Alertmanager's DeleteIfNotModified).
   for (uint64_t fp : resolved_in_group) g.alerts.erase(fp);
+  return {};
 }
 
 std::optional<store::Notification> Pipeline::notification_for(const Group& g, const std::vector<const Alert*>& alerts,

@@ -15,6 +15,13 @@
 // store. Groups and their timers are not stored (as in Alertmanager): after a restart a group
 // whose alerts are older than group_wait flushes at once, and the notification log stops it
 // from sending what was already sent.
+//
+// Replicas sharing one store (docs/high-availability.md, "Alerts across replicas") each run a
+// pipeline of their own. What keeps them from sending twice is the stored notification log: a
+// flush reads its group's entry inside the flush transaction and decides against that (adopting
+// it), so a group another replica already notified sends nothing; alerts that entry names in
+// another state than this replica holds them are read from the store first (the store is the
+// truth). sync_silences() reloads the silences when another replica changed them.
 // Every method takes `now`; nothing reads a clock.
 // Thread-safety: none; the engine serialises access.
 #pragma once
@@ -99,8 +106,11 @@ class Pipeline {
   void set_incident(uint64_t fingerprint, int64_t incident_id);
   const Alert* find(uint64_t fingerprint) const;
 
-  // Flushes the groups that are due; the caller persists the output (persist_flush).
-  FlushOutput flush(core::Timestamp now);
+  // Flushes the groups that are due; the caller persists the output (persist_flush) in `shared`.
+  // With `shared` (the transaction the output is written in), each group decides against its
+  // stored notification-log entry rather than memory's, and adopts it; without (tests of this
+  // layer alone), memory is all there is and no error can happen.
+  core::Result<FlushOutput> flush(core::Timestamp now, store::Tx* shared = nullptr);
   core::Status persist_flush(store::Tx& tx, const FlushOutput& out) const;
   std::optional<core::Timestamp> next_due() const;
 
@@ -111,7 +121,14 @@ class Pipeline {
   core::Result<SilenceChange> plan_expire_silence(std::string_view id, core::Timestamp now) const {
     return silences_.plan_expire(id, now);
   }
-  void commit_silence(const SilenceChange& change) { silences_.apply(change); }
+  // After the change is committed; `version` is the store's silences_version() after it.
+  void commit_silence(const SilenceChange& change, std::string version) {
+    silences_.apply(change);
+    silences_version_ = std::move(version);
+  }
+  // Reloads the silences when the store's differ from those held (another replica changed
+  // them): one cheap read when they do not.
+  core::Status sync_silences(store::Tx& tx);
   const Silences& silences() const { return silences_; }
 
   // Drops resolved alerts no group holds any more and the silences and log entries past
@@ -152,7 +169,11 @@ class Pipeline {
 
   Pipeline(std::shared_ptr<const config::Config> config, std::string external_url, TimeIntervals intervals);
   void route(const Alert& a, core::Timestamp now);
-  void flush_group(Group& g, core::Timestamp now, FlushOutput& out);
+  core::Status flush_group(Group& g, core::Timestamp now, FlushOutput& out, store::Tx* shared);
+  // The stored log entry of g (or none) replaces memory's; alerts it names in another state than
+  // this replica holds them are read from the store and adopted first.
+  core::Status adopt_stored_log(Group& g, const std::pair<std::string, std::string>& log_key, store::Tx& tx,
+                                core::Timestamp now);
   const config::Plan* plan_for(const core::Labels& labels) const;
   std::optional<store::Notification> notification_for(const Group& g, const std::vector<const Alert*>& alerts,
                                                       core::Timestamp now) const;
@@ -169,6 +190,7 @@ class Pipeline {
   uint64_t next_seq_ = 0;
   size_t unflushed_groups_ = 0;  // groups still in their group_wait (has_flushed false)
   std::vector<uint64_t> linked_since_persist_;  // set_incident since the last persist
+  std::string silences_version_;  // the store's silences_version() the silences held match
   std::optional<core::Timestamp> next_maintenance_;
 };
 

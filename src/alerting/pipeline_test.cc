@@ -54,7 +54,8 @@ class PipelineTest : public ::testing::Test {
   // The notifications a flush at `now` creates, as Alertmanager v4 bodies.
   std::vector<json> flush(core::Timestamp now) {
     std::vector<json> out;
-    for (const auto& n : pipeline_->flush(now).notifications) out.push_back(json::parse(n.payload));
+    const FlushOutput flushed = pipeline_->flush(now).value();
+    for (const auto& n : flushed.notifications) out.push_back(json::parse(n.payload));
     return out;
   }
   static std::vector<std::string> statuses(const json& body) {
@@ -125,7 +126,7 @@ TEST_F(PipelineTest, SilencedAndInhibitedAlertsAreLeftOut) {
   s.ends_at = kT0 + hours(1);
   s.created_by = "alice";
   auto change = pipeline_->plan_silence(s, kT0).value();
-  pipeline_->commit_silence(change);
+  pipeline_->commit_silence(change, "");
   auto changes = fire({{{"alertname", "Load"}, {"instance", "a"}},
                        {{"alertname", "Load"}, {"instance", "b"}},
                        {{"alertname", "Disk"}, {"instance", "c"}, {"severity", "warning"}, {"service", "db"}},
@@ -175,12 +176,12 @@ TEST_F(PipelineTest, PlanAlertsGoToIncidentsNotToReceivers) {
   ASSERT_NE(changes[0].plan, nullptr);
   EXPECT_EQ(changes[0].plan->id, "crash");
   EXPECT_TRUE(changes[0].firing);
-  auto out = pipeline_->flush(kT0 + seconds(30));
+  auto out = pipeline_->flush(kT0 + seconds(30)).value();
   EXPECT_TRUE(out.notifications.empty());
   // Not yet in an incident (the engine links it at once when it arrives unmuted): reported.
   ASSERT_EQ(out.plan_alerts.size(), 1u);
   pipeline_->set_incident(changes[0].fingerprint, 7);
-  EXPECT_TRUE(pipeline_->flush(kT0 + seconds(30) + minutes(5)).plan_alerts.empty());
+  EXPECT_TRUE(pipeline_->flush(kT0 + seconds(30) + minutes(5)).value().plan_alerts.empty());
 }
 
 TEST_F(PipelineTest, DrillAlertsNeverReachAReceiver) {
@@ -188,7 +189,7 @@ TEST_F(PipelineTest, DrillAlertsNeverReachAReceiver) {
   EXPECT_TRUE(flush(kT0 + seconds(30)).empty());
   // A drill alert that matches a plan still goes to its (drill) incident.
   fire({{{"alertname", "Crash"}, {"incident_type", "crash"}, {"drill", "3"}}}, kT0 + minutes(1));
-  auto out = pipeline_->flush(kT0 + minutes(1) + seconds(30));
+  auto out = pipeline_->flush(kT0 + minutes(1) + seconds(30)).value();
   EXPECT_TRUE(out.notifications.empty());
   EXPECT_EQ(out.plan_alerts.size(), 1u);
   // The same alert without the label is sent (the group flushes at group_interval after the first).
@@ -246,7 +247,7 @@ routes: {receiver: chat, group_by: [alertname], group_wait: 0s}
   Alert b = alert({{"alertname", "Load"}, {"instance", "b"}}, kT0, std::nullopt, kT0);
   b.annotations["summary"] = "warm";
   pipeline->receive({a, b}, kT0);
-  auto out = pipeline->flush(kT0);
+  auto out = pipeline->flush(kT0).value();
   ASSERT_EQ(out.notifications.size(), 1u);
   const json body = json::parse(out.notifications[0].payload);
   EXPECT_EQ(body["title"], "FIRING: Load (2 firing)");
@@ -286,11 +287,11 @@ routes:
   pipeline->receive({alert({{"alertname", "Slow"}, {"team", "db"}}, kT0, std::nullopt, kT0),
                      alert({{"alertname", "Other"}, {"team", "web"}}, kT0, std::nullopt, kT0)},
                     kT0);
-  auto muted = pipeline->flush(kT0);
+  auto muted = pipeline->flush(kT0).value();
   ASSERT_EQ(muted.notifications.size(), 1u);
   EXPECT_EQ(json::parse(muted.notifications[0].payload)["groupLabels"]["alertname"], "Other");
-  for (int i = 1; i < 6; ++i) EXPECT_TRUE(pipeline->flush(kT0 + minutes(10 * i)).notifications.empty()) << i;
-  auto after = pipeline->flush(kT0 + minutes(60));  // 09:00: the interval is over
+  for (int i = 1; i < 6; ++i) EXPECT_TRUE(pipeline->flush(kT0 + minutes(10 * i)).value().notifications.empty()) << i;
+  auto after = pipeline->flush(kT0 + minutes(60)).value();  // 09:00: the interval is over
   ASSERT_EQ(after.notifications.size(), 1u);
   EXPECT_EQ(json::parse(after.notifications[0].payload)["groupLabels"]["alertname"], "Slow");
 }

@@ -437,6 +437,8 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
   auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
     TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
     if (alerts.empty()) return {};
+    // Muting below must see silences another replica sharing the store set or expired.
+    TOCSIN_RETURN_IF_ERROR(pipeline_->sync_silences(tx));
     const auto changes = pipeline_->receive(std::move(alerts), now);
     groups_changed = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.routed; });
     opened = TOCSIN_TRY(incidents_.link(tx, changes, *pipeline_, now));
@@ -460,7 +462,7 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
 }
 
 core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened) {
-  auto flushed = pipeline_->flush(now);
+  auto flushed = TOCSIN_TRY(pipeline_->flush(now, &tx));
   if (flushed.nflog.empty() && flushed.plan_alerts.empty()) return size_t{0};
   auto more = TOCSIN_TRY(incidents_.link(tx, flushed.plan_alerts, *pipeline_, now));
   opened.insert(opened.end(), more.begin(), more.end());
@@ -505,18 +507,27 @@ std::string silence_detail(const store::Silence& s) {
   return out;
 }
 
-// The store side of a silence change: its records written as they are.
-std::function<core::Status(store::Tx&, core::Timestamp)> store_silences(const alerting::SilenceChange& change) {
-  return [&change](store::Tx& tx, core::Timestamp) -> core::Status {
+// The store side of a silence change: its records written as they are; `version` gets the
+// store's silences_version() with them, which the pipeline then holds.
+std::function<core::Status(store::Tx&, core::Timestamp)> store_silences(const alerting::SilenceChange& change,
+                                                                         std::string& version) {
+  return [&change, &version](store::Tx& tx, core::Timestamp) -> core::Status {
     for (const auto& s : change.to_write) TOCSIN_RETURN_IF_ERROR(tx.upsert_silence(s));
+    version = TOCSIN_TRY(tx.silences_version());
     return {};
   };
 }
 
 }  // namespace
 
+void Engine::sync_silences_locked() {
+  auto st = options_.store->read([&](store::Tx& tx) { return pipeline_->sync_silences(tx); });
+  if (!st) core::log::warn("silences not reloaded from the store", {{"error", st.error().to_string()}});
+}
+
 core::Result<std::string> Engine::set_silence(store::Silence silence, std::string_view source) {
   std::lock_guard lock(mu_);
+  sync_silences_locked();  // an update of a silence another replica made needs it held here
   // limits.max_silences counts the silences not yet expired; an update replaces one.
   const auto max_silences = static_cast<size_t>(options_.config->limits.max_silences);
   if (silence.id.empty() || !pipeline_->silences().get(silence.id)) {
@@ -538,43 +549,52 @@ core::Result<std::string> Engine::set_silence(store::Silence silence, std::strin
   }
   // Alertmanager replaces an active silence whose matchers change with a new one.
   if (!old_id.empty() && old_id != change.id) what.detail += fmt::format("; replaces silence/{}", old_id);
-  TOCSIN_RETURN_IF_ERROR(audited_write_locked(Actor(created_by, source), std::move(what), store_silences(change)));
-  pipeline_->commit_silence(change);
+  std::string version;
+  TOCSIN_RETURN_IF_ERROR(
+      audited_write_locked(Actor(created_by, source), std::move(what), store_silences(change, version)));
+  pipeline_->commit_silence(change, std::move(version));
   return change.id;
 }
 
 core::Status Engine::expire_silence(std::string_view id, std::string_view source, std::string_view actor) {
   std::lock_guard lock(mu_);
+  sync_silences_locked();
   const auto change = TOCSIN_TRY(pipeline_->plan_expire_silence(id, options_.clock->now()));
   // Alertmanager's DELETE names nobody: the actor is whoever created the silence.
   std::string created_by(actor);
   for (const auto& s : change.to_write) {
     if (s.id == id && actor.empty()) created_by = s.created_by;
   }
-  TOCSIN_RETURN_IF_ERROR(audited_write_locked(
-      Actor(created_by, source), {"silence.expire", fmt::format("silence/{}", id), ""}, store_silences(change)));
-  pipeline_->commit_silence(change);
+  std::string version;
+  TOCSIN_RETURN_IF_ERROR(audited_write_locked(Actor(created_by, source),
+                                              {"silence.expire", fmt::format("silence/{}", id), ""},
+                                              store_silences(change, version)));
+  pipeline_->commit_silence(change, std::move(version));
   wake();
   return {};
 }
 
 std::vector<store::Silence> Engine::silences() {
   std::lock_guard lock(mu_);
+  sync_silences_locked();
   return pipeline_->silences().list();
 }
 
 std::optional<store::Silence> Engine::silence(std::string_view id) {
   std::lock_guard lock(mu_);
+  sync_silences_locked();
   return pipeline_->silences().get(id);
 }
 
 std::vector<alerting::AlertStatus> Engine::alert_statuses() {
   std::lock_guard lock(mu_);
+  sync_silences_locked();  // what mutes each alert, as another replica may have changed it
   return pipeline_->alerts(options_.clock->now());
 }
 
 std::vector<alerting::GroupStatus> Engine::alert_groups() {
   std::lock_guard lock(mu_);
+  sync_silences_locked();  // what mutes each alert, as another replica may have changed it
   return pipeline_->groups(options_.clock->now());
 }
 
@@ -1079,6 +1099,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
       std::vector<int64_t> opened;
       size_t created = 0;
       auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
+        TOCSIN_RETURN_IF_ERROR(pipeline_->sync_silences(tx));
         created = TOCSIN_TRY(flush_groups_locked(tx, now, opened));
         return {};
       });

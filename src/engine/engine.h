@@ -294,6 +294,9 @@ class Engine {
   core::Result<size_t> flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened);
   // After a failed transaction the pipeline's memory may be ahead of the store: start again from it.
   void reload_pipeline_locked(core::Timestamp now);
+  // Reloads the silences when another replica sharing the store changed them (a failed read is
+  // logged; the silences held stay).
+  void sync_silences_locked();
   // Opens the sample log and replays it through ingest_locked, discarding the alert events.
   void open_sample_log();
   // Writes the batch's samples to the sample log (a failure is logged, and counted by the log).

@@ -64,6 +64,14 @@ core::Result<std::vector<int64_t>> IncidentService::link(store::Tx& tx, const st
     const alerting::Alert* a = pipeline.find(c.fingerprint);
     if (!a) continue;
     if (c.firing && !c.muted && c.plan && !a->incident_id) {
+      // Another replica sharing the store may have linked this firing already (Prometheus sends
+      // every alert to each): join what the store says rather than adding it again.
+      if (auto stored = TOCSIN_TRY(tx.get_alert(c.fingerprint));
+          stored && stored->incident_id && stored->state == store::AlertState::kFiring &&
+          !alerting::resolved_at(*stored, now)) {
+        pipeline.set_incident(c.fingerprint, *stored->incident_id);
+        continue;
+      }
       if (auto id = TOCSIN_TRY(on_firing(tx, *c.plan, *a, pipeline, now))) opened.push_back(*id);
     } else if (!c.firing && c.was_firing && a->incident_id) {
       TOCSIN_RETURN_IF_ERROR(on_resolved(tx, *a, now));

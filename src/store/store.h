@@ -427,6 +427,11 @@ class Tx {
   virtual Result<std::vector<Silence>> list_silences() = 0;  // ordered by id
   // Deletes silences that ended before `before`. Returns how many.
   virtual Result<int> delete_expired_silences(Timestamp before) = 0;
+  // A cheap summary of every silence (count, and the latest and summed update and end times):
+  // it changes when a silence is added, deleted, or written with a new updated_at or ends_at (as
+  // every change the alerting layer makes is). Replicas sharing the store compare it to decide
+  // when to reload silences another one changed. Opaque; compare for equality only.
+  virtual Result<std::string> silences_version() = 0;
 
   // Notification log
   virtual Result<std::optional<NotificationLogEntry>> get_nflog(std::string_view receiver,

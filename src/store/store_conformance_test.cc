@@ -449,6 +449,54 @@ TEST_P(StoreTest, DeleteExpiredSilencesDeletesOnlyThoseEndedBefore) {
   write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_expired_silences(at(200))), 0); });
 }
 
+// What replicas compare to notice a silence another one wrote: every kind of change moves it, a
+// read changes nothing, and a second process on the same database sees the same value.
+TEST_P(StoreTest, SilencesVersionChangesWithEverySilenceWrite) {
+  auto version = [&](Store& store) {
+    std::string v;
+    auto status = store.read([&](Tx& tx) -> Status {
+      v = TOCSIN_TRY(tx.silences_version());
+      return core::ok();
+    });
+    EXPECT_TRUE(status.has_value()) << status.error().to_string();
+    return v;
+  };
+  std::vector<std::string> seen{version(*store_)};
+  EXPECT_EQ(version(*store_), seen.back()) << "a read changed it";
+  auto expect_new = [&](const char* what) {
+    const std::string v = version(*store_);
+    EXPECT_THAT(seen, ::testing::Not(::testing::Contains(v))) << what;
+    seen.push_back(v);
+  };
+  Silence a = bare_silence("a", at(5000));
+  a.updated_at = at(100);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_silence(a).has_value()); });
+  expect_new("created");
+  Silence b = bare_silence("b", at(9000));
+  b.updated_at = at(50);  // older than a's: the count still moves
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_silence(b).has_value()); });
+  expect_new("a second one created");
+  b.comment = "longer";
+  b.ends_at = at(9500);
+  b.updated_at = at(60);  // still not the latest update
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_silence(b).has_value()); });
+  expect_new("updated in place");
+  a.ends_at = at(200);  // expired
+  a.updated_at = at(200);
+  write([&](Tx& tx) { EXPECT_TRUE(tx.upsert_silence(a).has_value()); });
+  expect_new("expired");
+  // A silence read inside a write transaction sees that transaction's own write.
+  write([&](Tx& tx) {
+    const std::string before = value_of(tx.silences_version());
+    EXPECT_EQ(value_of(tx.delete_expired_silences(at(300))), 1);
+    EXPECT_NE(value_of(tx.silences_version()), before);
+  });
+  expect_new("deleted");
+  auto other = backend_->open();
+  ASSERT_TRUE(other.has_value()) << other.error().to_string();
+  EXPECT_EQ(version(**other), seen.back());
+}
+
 TEST_P(StoreTest, NflogRoundTripsEveryFieldWithFullWidthFingerprints) {
   NotificationLogEntry full;
   full.receiver = "ops \"hook\" ☃";

@@ -197,6 +197,50 @@ TEST_F(PostgresStoreTest, ConflictingTransactionsOfTwoProcessesFailRetryably) {
   EXPECT_EQ(list(all).size(), 1u);
 }
 
+// Two replicas flushing one alert group: each reads the group's notification-log entry and, when
+// nothing newer was sent, creates a notification and writes the entry. Both read and write the
+// same row, so the second to commit fails retryably; retried, it sees the first one's entry and
+// sends nothing. The same holds when an older entry is there (the repeat interval is over).
+TEST_F(PostgresStoreTest, TwoProcessesFlushingOneAlertGroupConflict) {
+  auto other = open_store();
+  ASSERT_TRUE(other.has_value()) << other.error().to_string();
+  NotificationLogEntry entry;
+  entry.receiver = "ops";
+  entry.group_key = "{}:{alertname=\"A\"}";
+  entry.firing = {1, 2};
+  entry.expires_at = at(1000000);
+  Notification page;
+  page.target = "channel:ops";
+  page.channel = "webhook";
+  int notified = 0;
+  auto flush = [&](Tx& tx) -> Status {
+    auto sent = TOCSIN_TRY(tx.get_nflog(entry.receiver, entry.group_key));
+    if (sent && sent->at >= entry.at) return core::ok();
+    TOCSIN_TRY(tx.insert_notification(page));
+    TOCSIN_RETURN_IF_ERROR(tx.upsert_nflog(entry));
+    ++notified;
+    return core::ok();
+  };
+  for (int64_t flush_at : {0, 500}) {
+    SCOPED_TRACE(flush_at == 0 ? "no entry yet" : "an older entry");
+    entry.at = page.created_at = page.next_attempt_at = at(flush_at);
+    auto status = store_->write([&](Tx& tx) -> Status {
+      TOCSIN_TRY(tx.get_nflog(entry.receiver, entry.group_key));
+      // Meanwhile the other replica flushes the same group and commits first.
+      auto theirs = (*other)->write(flush);
+      EXPECT_TRUE(theirs.has_value()) << theirs.error().to_string();
+      TOCSIN_TRY(tx.insert_notification(page));
+      return tx.upsert_nflog(entry);
+    });
+    ASSERT_FALSE(status.has_value());
+    EXPECT_EQ(status.error().code(), ErrorCode::kUnavailable) << status.error().to_string();
+    EXPECT_TRUE(status.error().retryable());
+    ASSERT_TRUE(store_->write(flush).has_value());
+  }
+  EXPECT_EQ(notified, 2);
+  read([&](Tx& tx) { EXPECT_EQ(value_of(tx.list_notifications(0)).size(), 2u); });
+}
+
 TEST_F(PostgresStoreTest, TextWithANulByteIsRefusedAndChangesNothing) {
   Incident incident;
   incident.title = std::string("a\0b", 3);

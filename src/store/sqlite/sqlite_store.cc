@@ -599,6 +599,18 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Result<std::string> silences_version() override {
+    return annotate("silences_version", [&]() -> Result<std::string> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT count(*), coalesce(max(updated_at), 0), coalesce(sum(updated_at), 0), coalesce(sum(ends_at), 0) "
+          "FROM silences"));
+      if (!TOCSIN_TRY(statement->step())) return std::string();
+      return fmt::format("{}/{}/{}/{}", statement->column_text(0), statement->column_text(1),
+                         statement->column_text(2), statement->column_text(3));
+    });
+  }
+
   Result<std::optional<NotificationLogEntry>> get_nflog(std::string_view receiver,
                                                         std::string_view group_key) override {
     return annotate("get_nflog", [&]() -> Result<std::optional<NotificationLogEntry>> {

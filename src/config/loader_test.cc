@@ -874,6 +874,29 @@ TEST(Loader, EmptyDocumentIsAnEmptyConfig) {
   EXPECT_EQ(cfg->server.data_dir, "/srv/tocsin/tocsin-data");
 }
 
+TEST(Loader, ServerLeaseAndReplicaSettings) {
+  auto defaults = load_config_string("# nothing yet\n", "t.yaml", "/srv/tocsin");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->server.replica_id, "");
+  EXPECT_EQ(defaults->server.lease.ttl, std::chrono::seconds(15));
+  EXPECT_EQ(defaults->server.lease.renew_every, std::chrono::seconds(5));
+  auto cfg = load_config_string(R"(server:
+  store: postgres://db/tocsin
+  replica_id: tocsin-a
+  advertise_url: http://10.0.0.5:8470
+  lease: {ttl: 30s}
+)",
+                                "t.yaml", "/srv/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->server.replica_id, "tocsin-a");
+  EXPECT_EQ(cfg->server.advertise_url, "http://10.0.0.5:8470");
+  EXPECT_EQ(cfg->server.lease.ttl, std::chrono::seconds(30));
+  EXPECT_EQ(cfg->server.lease.renew_every, std::chrono::seconds(10)) << "ttl / 3 when only ttl is given";
+  cfg = load_config_string("server:\n  lease: {ttl: 2s, renew_every: 500ms}\n", "t.yaml", "/srv/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->server.lease.renew_every, std::chrono::milliseconds(500));
+}
+
 // yaml-cpp 0.7's LoadAll allocated empty documents forever on a stray top-level "," (found by
 // fuzz/config_fuzz.cc; the input is in fuzz/corpus/config/). Now it is an error, and a second
 // document still names its line.

@@ -384,6 +384,7 @@ core::Result<std::optional<core::Timestamp>> ActionRunner::update(store::Store& 
   }
   if (!options_.executor) return std::nullopt;
   for (int i = 0; i < options_.batch; ++i) {
+    if (options_.may_start && !options_.may_start()) break;
     std::optional<std::pair<store::ActionRun, ActionRequest>> claimed;
     TOCSIN_RETURN_IF_ERROR(store.write([&](store::Tx& tx) -> core::Status {
       claimed = TOCSIN_TRY(claim(tx, now, options_.clock->now()));

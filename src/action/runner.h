@@ -26,6 +26,7 @@
 // with itself.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +59,9 @@ struct RunnerOptions {
   std::string external_url;  // for .Incident.URL and the default body
   RetryPolicy retry{};
   int batch = 16;  // most attempts made by one update()
+  // Asked before each claim; false: no attempt starts now (the engine lease: a replica whose lease
+  // may run out during the attempt does not start it). Empty = always.
+  std::function<bool()> may_start = nullptr;
 };
 
 // One step's action with its templates parsed.
@@ -87,6 +91,10 @@ class ActionRunner {
   // Makes the attempts due at `now`. Returns when a run is next due (empty: none is, or there is
   // no executor).
   core::Result<std::optional<core::Timestamp>> update(store::Store& store, core::Timestamp now);
+
+  // The next update() first puts runs left `running` back to pending, as the first one does: a
+  // replica that takes the engine lease over resumes what the previous holder left half done.
+  void recover_on_next_update() { recovered_ = false; }
 
   // "tocsin-<incident>-<step>": the same for every attempt of a run, across restarts.
   static std::string idempotency_key(int64_t incident_id, std::string_view step);

@@ -83,6 +83,7 @@ plans:
     options.executor = &executor_;
     options.external_url = "http://tocsin.test";
     options.retry = std::move(retry);
+    options.may_start = may_start_;
     auto runner = ActionRunner::create(std::move(options));
     ASSERT_TRUE(runner.has_value()) << runner.error().to_string();
     runner_ = std::move(*runner);
@@ -177,6 +178,7 @@ plans:
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<ActionRunner> runner_;
+  std::function<bool()> may_start_;  // RunnerOptions::may_start; empty = always
 };
 
 TEST_F(RunnerTest, AnApprovalGatedWebhookWaitsForItsApproval) {
@@ -297,6 +299,38 @@ TEST_F(RunnerTest, ACommandRunsAtOnceWithItsTemplatedArgvStdinAndEnvironment) {
   EXPECT_EQ(run.last_result, "exit status 0");
   EXPECT_EQ(run.last_output, "restarted\n");
   EXPECT_EQ(action_kinds(incident(id)), (std::vector<std::string>{"action_started", "action_succeeded"}));
+}
+
+// The engine lease's gate: while may_start says no, no run is claimed (it stays pending and due);
+// a replica that takes the lease over puts the runs its predecessor left running back to pending.
+TEST_F(RunnerTest, NoAttemptStartsWhileMayStartSaysNoAndATakeoverRecoversRunningOnes) {
+  bool allowed = false;
+  may_start_ = [&] { return allowed; };
+  start(fmt::format(R"(      - id: restart
+        title: Restart the service
+        action:
+          type: command
+          command: ['/bin/sh', '-c', 'echo ran >> "$0/ran"', '{}'])",
+                    dir_.path().string()));
+  const int64_t id = open_incident();
+  update();
+  EXPECT_EQ(run_of(id, "restart").state, ActionState::kPending);
+  EXPECT_EQ(run_of(id, "restart").attempts, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "ran"));
+
+  // Another holder claimed it and died mid-attempt: the run is left running.
+  store::ActionRun orphan = run_of(id, "restart");
+  orphan.state = ActionState::kRunning;
+  orphan.attempts = 1;
+  orphan.started_at = clock_.now();
+  ASSERT_TRUE(store_->write([&](store::Tx& tx) { return tx.update_action_run(orphan); }).has_value());
+  allowed = true;
+  update();
+  EXPECT_EQ(run_of(id, "restart").state, ActionState::kRunning) << "the first update recovered before the orphan";
+  runner_->recover_on_next_update();
+  update();
+  EXPECT_EQ(run_of(id, "restart").state, ActionState::kSucceeded);
+  EXPECT_EQ(read_file(dir_.path() / "ran"), "ran\n");
 }
 
 TEST_F(RunnerTest, FailedAttemptsAreRetriedWithBackOffAndTheSameRequest) {

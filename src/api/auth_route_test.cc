@@ -136,6 +136,29 @@ TEST_F(AuthRouteTest, EveryRouteInTheTableAdmitsItsRoleAndRefusesTheRoleBelow) {
   EXPECT_GT(mutating, 15) << "the table lost its writes?";
 }
 
+// GET /api/v1/cluster (docs/high-availability.md): a viewer sees the replicas and the leases.
+TEST_F(AuthRouteTest, TheClusterViewIsForViewersAndListsReplicasAndLeases) {
+  EXPECT_EQ(auth::route_policy("GET", "/api/v1/cluster", false).access, Access::kViewer);
+  EXPECT_EQ(as("", "GET", "/api/v1/cluster").status, 401);
+  EXPECT_EQ(as(kIntakeSecret, "GET", "/api/v1/cluster").status, 403);
+  ASSERT_TRUE(engine_->run_due().has_value());  // the first pass takes the lease and heartbeats
+  const auto r = as(kViewerToken, "GET", "/api/v1/cluster");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = json::parse(r.body);
+  EXPECT_EQ(body["self"], "local");
+  ASSERT_EQ(body["replicas"].size(), 1u) << r.body;
+  EXPECT_EQ(body["replicas"][0]["id"], "local");
+  EXPECT_EQ(body["replicas"][0]["live"], true);
+  EXPECT_EQ(body["replicas"][0]["self"], true);
+  EXPECT_EQ(body["replicas"][0]["heartbeat_age_seconds"], 0.0);
+  ASSERT_EQ(body["leases"].size(), 1u);
+  EXPECT_EQ(body["leases"][0]["name"], "engine");
+  EXPECT_EQ(body["leases"][0]["holder"], "local");
+  EXPECT_EQ(body["leases"][0]["epoch"], 1);
+  EXPECT_EQ(as(kViewerToken, "GET", "/api/v1/cluster?x=1").status, 400);
+  EXPECT_EQ(as(kAdminToken, "POST", "/api/v1/cluster").status, 405);
+}
+
 TEST_F(AuthRouteTest, AMethodOrPathOutsideTheTableNeedsAdminAndIsNotARoute) {
   EXPECT_EQ(as("", "POST", "/api/v1/not-a-route").status, 401);
   EXPECT_EQ(as(kViewerToken, "POST", "/api/v1/not-a-route").status, 403);

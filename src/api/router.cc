@@ -421,6 +421,7 @@ Response Router::dispatch(const Request& request) {
   if (path == "/api/v1/clock" || path.starts_with("/api/v1/clock/")) return clock_route(request, path.substr(13));
   if (path == "/api/v1/audit") return get ? audit(request) : Response::error(405, "use GET");
   if (path == "/api/v1/compliance") return get ? compliance(request) : Response::error(405, "use GET");
+  if (path == "/api/v1/cluster") return get ? cluster(request) : Response::error(405, "use GET");
   if (path.starts_with("/api/v1/ack/")) return ack_link(request, path.substr(12));
   if (path == "/api/v1/people") return get ? ok_json(people_json(engine_.config())) : Response::error(405, "use GET");
   if (auto ui = web::serve_ui(request)) return std::move(*ui);
@@ -1022,6 +1023,40 @@ Response Router::audit(const Request& request) {
 }
 
 // GET /api/v1/compliance: reviews, drills and plan clocks (engine/compliance.h).
+// Replicas and leases (docs/high-availability.md): who is live, who holds the engine lease.
+Response Router::cluster(const Request& request) {
+  for (const auto& [key, value] : request.query) {
+    return Response::error(400, fmt::format("unknown query parameter \"{}\": this route takes none", key), key);
+  }
+  auto status = engine_.cluster();
+  if (!status) return from_error(status.error());
+  const core::Timestamp now = engine_.now();
+  json replicas = json::array();
+  for (const auto& r : status->replicas) {
+    replicas.push_back({{"id", r.replica.id},
+                        {"address", r.replica.address},
+                        {"started_at", core::format_rfc3339(r.replica.started_at)},
+                        {"heartbeat_at", core::format_rfc3339(r.replica.heartbeat_at)},
+                        {"heartbeat_age_seconds", static_cast<double>((now - r.replica.heartbeat_at).count()) / 1000.0},
+                        {"live", r.live},
+                        {"self", r.self}});
+  }
+  json leases = json::array();
+  for (const auto& l : status->leases) {
+    const bool held = l.held_by(l.holder, now);
+    leases.push_back({{"name", l.name},
+                      {"holder", held ? json(l.holder) : json(nullptr)},
+                      {"epoch", l.epoch},
+                      {"acquired_at", core::format_rfc3339(l.acquired_at)},
+                      {"expires_at", core::format_rfc3339(l.expires_at)},
+                      {"held", held}});
+  }
+  return ok_json({{"self", status->self},
+                  {"lease_ttl_seconds", static_cast<double>(status->ttl.count()) / 1000.0},
+                  {"replicas", std::move(replicas)},
+                  {"leases", std::move(leases)}});
+}
+
 Response Router::compliance(const Request& request) {
   for (const auto& [key, value] : request.query) {
     return Response::error(400, fmt::format("unknown query parameter \"{}\": this route takes none", key), key);

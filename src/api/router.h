@@ -110,6 +110,7 @@ class Router {
   // GET /api/v1/audit and GET /api/v1/compliance (docs/compliance.md).
   http::Response audit(const http::Request& request);
   http::Response compliance(const http::Request& request);
+  http::Response cluster(const http::Request& request);
   http::Response approve_action(const http::Request& request, int64_t id, std::string_view rest);
   // GET /api/v1/ack/TOKEN: a small HTML page naming the incident, with a button that POSTs back;
   // POST acknowledges the incident as the link's actor. The signed token is the credential (no

@@ -64,6 +64,7 @@ constexpr std::array kRoutes = std::to_array<RouteRule>({
     {"GET", "/api/v1/kpi/chart.svg", kViewer},
     {"GET", "/api/v1/clock", kViewer},
     {"GET", "/api/v1/compliance", kViewer},
+    {"GET", "/api/v1/cluster", kViewer},
     {"GET", "/api/v1/people", kViewer},
     {"GET", "/api/v2/alerts", kViewer},
     {"GET", "/api/v2/alerts/groups", kViewer},

@@ -33,6 +33,12 @@ struct TlsConfig {
   std::string min_version = "1.2";  // "1.2" or "1.3"
 };
 
+// server.lease: the engine lease's length and how often its holder renews it (renew_every < ttl).
+struct LeaseConfig {
+  Duration ttl = std::chrono::seconds(15);
+  Duration renew_every = std::chrono::seconds(5);
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8470";  // host:port; port 0 picks a free port
   std::string data_dir = "./tocsin-data";  // relative paths are relative to the config file
@@ -48,6 +54,12 @@ struct ServerConfig {
   // Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client, for the
   // per-client rate limit (docs/security.md). Empty: the peer address is the client.
   std::vector<core::IpBlock> trusted_proxies;
+  // High availability (docs/high-availability.md): this replica's name in the store's leases and
+  // membership; empty = "<hostname>:<port>-<random>" chosen at each start.
+  std::string replica_id;
+  // The URL other replicas and people reach this one at (GET /api/v1/cluster); empty = external_url.
+  std::string advertise_url;
+  LeaseConfig lease;
 };
 
 enum class Role { kViewer, kResponder, kAdmin };

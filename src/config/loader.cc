@@ -184,9 +184,10 @@ constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
     "routes", "inhibit_rules", "plans",  "risks",    "limits"};
-constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",          "external_url",
-                                            "log_level", "retention", "ack_secret_env", "tls",
-                                            "trusted_proxies"};
+constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",          "external_url", "log_level",
+                                            "retention", "ack_secret_env", "tls",   "replica_id",   "advertise_url",
+                                            "lease",     "trusted_proxies"};
+constexpr std::string_view kLeaseKeys[] = {"ttl", "renew_every"};
 constexpr std::string_view kTlsKeys[] = {"cert_file", "key_file", "min_version"};
 constexpr std::string_view kAuthKeys[] = {"tokens", "metrics_public", "intake"};
 constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file", "token_sha256"};
@@ -498,7 +499,44 @@ class Parser : yaml::Reader {
         s.trusted_proxies.push_back(*block);
       }
     }
+    if (const Node* f = m.find("replica_id")) {
+      s.replica_id = TOCSIN_TRY(nonempty_string(*f));
+      if (s.replica_id.size() > 200 || s.replica_id.find_first_of(" \t\r\n") != std::string::npos) {
+        return std::unexpected(error(*f, "expected a replica id of at most 200 characters without white space"));
+      }
+    }
+    if (const Node* f = m.find("advertise_url")) s.advertise_url = TOCSIN_TRY(url(*f));
+    if (const Node* f = m.find("lease")) s.lease = TOCSIN_TRY(parse_lease(*f));
     return s;
+  }
+
+  // server.lease: renew_every < ttl, or a healthy holder would let its lease lapse between renewals.
+  Result<LeaseConfig> parse_lease(const Node& n) const {
+    LeaseConfig lease;
+    if (n.yaml.IsNull()) return lease;
+    const Map m = TOCSIN_TRY(map(n, kLeaseKeys));
+    const Node* ttl = m.find("ttl");
+    const Node* renew = m.find("renew_every");
+    if (ttl) {
+      lease.ttl = TOCSIN_TRY(duration(*ttl));
+      if (lease.ttl.count() <= 0) return std::unexpected(error(*ttl, "expected a lease ttl longer than 0s"));
+    }
+    if (renew) {
+      lease.renew_every = TOCSIN_TRY(duration(*renew));
+      if (lease.renew_every.count() <= 0) {
+        return std::unexpected(error(*renew, "expected a renewal interval longer than 0s"));
+      }
+    } else if (ttl) {
+      lease.renew_every = lease.ttl / 3;  // the default ratio (15s / 5s)
+    }
+    if (lease.renew_every >= lease.ttl) {
+      return std::unexpected(error(renew ? *renew : *ttl,
+                                   fmt::format("expected renew_every ({}) shorter than ttl ({}): the holder must "
+                                               "renew its lease before it expires",
+                                               core::format_duration(lease.renew_every),
+                                               core::format_duration(lease.ttl))));
+    }
+    return lease;
   }
 
   // server.tls: both files or neither (an empty `tls:` is plain HTTP). The files are read here, so

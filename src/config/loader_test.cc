@@ -127,6 +127,20 @@ rules:
     detector: {kind: threshold, above: 1}
 )", "the range 2h is longer than server.retention (1h)", 3, "rules[0].select"},
     {"server: {retention: 0s}\n", "expected a retention longer than 0s", 1, "server.retention"},
+    {R"(server:
+  lease:
+    ttl: 5s
+    renew_every: 5s
+)", "expected renew_every (5s) shorter than ttl (5s)", 4, "server.lease.renew_every"},
+    {"server:\n  lease: {ttl: 0s}\n", "expected a lease ttl longer than 0s", 2, "server.lease.ttl"},
+    {"server:\n  lease: {ttl: 2s, renew_every: 0s}\n", "expected a renewal interval longer than 0s", 2,
+     "server.lease.renew_every"},
+    {"server:\n  lease: {ttl: 2s, renew_every: soon}\n", "bad duration \"soon\"", 2, "server.lease.renew_every"},
+    {"server:\n  lease: {renew_every: 20s}\n", "expected renew_every (20s) shorter than ttl (15s)", 2,
+     "server.lease.renew_every"},
+    {"server:\n  lease: {ttl: 15s, period: 1s}\n", "unknown key \"period\"", 2, "server.lease.period"},
+    {"server:\n  replica_id: \"a b\"\n", "without white space", 2, "server.replica_id"},
+    {"server:\n  advertise_url: 10.0.0.1:8470\n", "bad URL \"10.0.0.1:8470\"", 2, "server.advertise_url"},
     {R"(rules:
   - name: A
     select: 'up{job=}'
@@ -868,6 +882,29 @@ TEST(Loader, EmptyDocumentIsAnEmptyConfig) {
   EXPECT_TRUE(cfg->rules.empty());
   EXPECT_FALSE(cfg->routes.has_value());
   EXPECT_EQ(cfg->server.data_dir, "/srv/tocsin/tocsin-data");
+}
+
+TEST(Loader, ServerLeaseAndReplicaSettings) {
+  auto defaults = load_config_string("# nothing yet\n", "t.yaml", "/srv/tocsin");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->server.replica_id, "");
+  EXPECT_EQ(defaults->server.lease.ttl, std::chrono::seconds(15));
+  EXPECT_EQ(defaults->server.lease.renew_every, std::chrono::seconds(5));
+  auto cfg = load_config_string(R"(server:
+  store: postgres://db/tocsin
+  replica_id: tocsin-a
+  advertise_url: http://10.0.0.5:8470
+  lease: {ttl: 30s}
+)",
+                                "t.yaml", "/srv/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->server.replica_id, "tocsin-a");
+  EXPECT_EQ(cfg->server.advertise_url, "http://10.0.0.5:8470");
+  EXPECT_EQ(cfg->server.lease.ttl, std::chrono::seconds(30));
+  EXPECT_EQ(cfg->server.lease.renew_every, std::chrono::seconds(10)) << "ttl / 3 when only ttl is given";
+  cfg = load_config_string("server:\n  lease: {ttl: 2s, renew_every: 500ms}\n", "t.yaml", "/srv/tocsin");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->server.lease.renew_every, std::chrono::milliseconds(500));
 }
 
 // yaml-cpp 0.7's LoadAll allocated empty documents forever on a stray top-level "," (found by

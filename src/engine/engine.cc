@@ -121,13 +121,19 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
   }
   auto pipeline = TOCSIN_TRY(alerting::Pipeline::create(options.config, options.external_url));
   // Step actions' templates are parsed here, so a broken one fails at start.
-  auto actions = TOCSIN_TRY(action::ActionRunner::create(
-      {options.config, options.clock, options.action_executor, options.external_url, options.action_retry}));
+  auto lease = std::make_unique<EngineLease>(options.lease, *options.clock, *options.metrics);
+  // Sends and actions start only while the lease is ours with room to spare (engine/lease.h).
+  auto may_start = [lease = lease.get(), clock = options.clock] { return lease->active(clock->now()); };
+  options.delivery.may_send = may_start;
+  action::RunnerOptions runner_options{options.config, options.clock, options.action_executor, options.external_url,
+                                       options.action_retry};
+  runner_options.may_start = may_start;
+  auto actions = TOCSIN_TRY(action::ActionRunner::create(std::move(runner_options)));
   TOCSIN_RETURN_IF_ERROR(options.store->read(
       [&](store::Tx& tx) -> core::Status { return pipeline->load(tx, options.clock->now()); }));
   auto live_risk = TOCSIN_TRY(LiveRisk::create(*options.config));
   auto engine = std::unique_ptr<Engine>(
-      new Engine(std::move(options), std::move(series), std::move(rules), std::move(pipeline)));
+      new Engine(std::move(options), std::move(series), std::move(rules), std::move(pipeline), std::move(lease)));
   engine->live_risk_ = std::move(live_risk);
   engine->actions_ = std::move(actions);
   // Then the samples logged after those snapshots, then the alert phases: replayed samples move
@@ -146,7 +152,8 @@ core::Result<std::unique_ptr<Engine>> Engine::create(EngineOptions options) {
 }
 
 Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
-               std::unique_ptr<detect::RuleEngine> rules, std::unique_ptr<alerting::Pipeline> pipeline)
+               std::unique_ptr<detect::RuleEngine> rules, std::unique_ptr<alerting::Pipeline> pipeline,
+               std::unique_ptr<EngineLease> lease)
     : options_(std::move(options)),
       series_(std::move(series)),
       rules_(std::move(rules)),
@@ -154,6 +161,8 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
       incidents_(options_.config),
       escalator_(options_.config, incidents_, options_.external_url, options_.ack_key),
       deadlines_(options_.config, incidents_, escalator_),
+      lease_(std::move(lease)),
+      fenced_(std::make_unique<FencedStore>(*options_.store, *lease_, *options_.clock)),
       deliverer_(options_.senders, *options_.clock, options_.retry, options_.metrics, options_.delivery),
       samples_total_(options_.metrics->counter("tocsin_samples_ingested_total", "Samples accepted for detection.")),
       alerts_firing_total_(options_.metrics->counter("tocsin_alerts_fired_total", "Alerts that started firing.")),
@@ -1069,19 +1078,38 @@ core::Result<store::LiveDrill> Engine::get_live_drill(int64_t id) {
 }
 
 core::Result<std::optional<core::Timestamp>> Engine::run_due() {
+  if (released_) return std::unexpected(core::Error::failed_precondition("the engine has released its lease"));
   std::optional<core::Timestamp> next;
   auto earliest = [&](std::optional<core::Timestamp> t) {
     if (t && (!next || *t < *next)) next = t;
   };
+  // The engine lease first: whether this replica runs the modules with side effects (3-5 and the
+  // store GC) in this pass. The renewal is here, on the driver, rather than on a loop of its own:
+  // the gate and the work it gates then follow one another on one thread, and run_due's next time
+  // includes the renewal, so the driver wakes for it. A renewal that fails (the database away)
+  // does not fail the pass: the per-replica modules go on, and active() decays on its own.
+  {
+    const core::Timestamp now = options_.clock->now();
+    if (auto taken = lease_->renew_if_due(*options_.store, now); taken && *taken) {
+      std::lock_guard lock(actions_mu_);
+      actions_->recover_on_next_update();  // runs the previous holder left running start again
+    }
+    // Only a store shared with other processes needs the driver to wake just to renew.
+    if (!options_.lease.exclusive_store) earliest(lease_->next_due());
+  }
+  const bool leader = lease_->active(options_.clock->now());
   {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
-    // 0. Retention: old samples, and the state of series gone quiet, go.
+    // 0. Retention: old samples, and the state of series gone quiet, go (the store's part only
+    //    on the lease holder: one replica's GC is enough).
     if (now - last_gc_ >= kGcEvery) {
       series_->gc(now);
       rules_->forget_stale(now - options_.config->server.retention);
-      TOCSIN_RETURN_IF_ERROR(
-          options_.store->write([&](store::Tx& tx) -> core::Status { return pipeline_->gc(tx, now); }));
+      if (leader) {
+        TOCSIN_RETURN_IF_ERROR(
+            fenced_->write([&](store::Tx& tx) -> core::Status { return pipeline_->gc(tx, now); }));
+      }
       last_gc_ = now;
     }
     // 1. Rule timers: pending alerts whose `for` elapsed, keep_firing_for expiry.
@@ -1111,13 +1139,15 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
       notifications_created_total_.inc(static_cast<double>(created));
     }
     earliest(pipeline_->next_due());
+    // A standby stops here: the rest is the lease holder's.
+    if (!leader) return next;
     // 3. Escalation: page the levels that are due.
-    TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+    TOCSIN_RETURN_IF_ERROR(fenced_->write([&](store::Tx& tx) -> core::Status {
       TOCSIN_TRY(escalator_.update(tx, now));
       return {};
     }));
     // Step deadlines and plan clocks: overdue tasks and due clocks page their owners.
-    TOCSIN_RETURN_IF_ERROR(options_.store->write([&](store::Tx& tx) -> core::Status {
+    TOCSIN_RETURN_IF_ERROR(fenced_->write([&](store::Tx& tx) -> core::Status {
       TOCSIN_TRY(deadlines_.update(tx, now));
       return {};
     }));
@@ -1127,7 +1157,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
   notify::DeliveryPass delivered;
   {
     std::lock_guard lock(delivery_mu_);
-    delivered = TOCSIN_TRY(deliverer_.update(*options_.store, options_.clock->now()));
+    delivered = TOCSIN_TRY(deliverer_.update(*fenced_, options_.clock->now()));
   }
   // A notification that gave up raises a warning alert, routed like any received alert.
   if (!delivered.dead_letters.empty()) {
@@ -1141,7 +1171,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
   // 5. Step actions, outside the engine lock too, after the pages of this pass went out.
   {
     std::lock_guard lock(actions_mu_);
-    earliest(TOCSIN_TRY(actions_->update(*options_.store, options_.clock->now())));
+    earliest(TOCSIN_TRY(actions_->update(*fenced_, options_.clock->now())));
   }
   TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
     earliest(TOCSIN_TRY(tx.next_escalation_due()));
@@ -1152,5 +1182,13 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
   }));
   return next;
 }
+
+core::Status Engine::release_lease() {
+  released_ = true;
+  deliverer_.stop();
+  return lease_->release(*options_.store, options_.clock->now());
+}
+
+core::Result<ClusterStatus> Engine::cluster() { return lease_->status(*options_.store, options_.clock->now()); }
 
 }  // namespace tocsin::engine

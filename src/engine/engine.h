@@ -12,6 +12,7 @@
 // serialised by an internal mutex; notification sends and step actions happen outside it.
 #pragma once
 
+#include <atomic>
 #include <concepts>
 #include <filesystem>
 #include <functional>
@@ -34,6 +35,7 @@
 #include "detect/rule_engine.h"
 #include "engine/compliance.h"
 #include "engine/drill_calendar.h"
+#include "engine/lease.h"
 #include "engine/live_risk.h"
 #include "escalation/deadlines.h"
 #include "escalation/escalator.h"
@@ -71,6 +73,9 @@ struct EngineOptions {
   action::RetryPolicy action_retry{};
   // Signs the acknowledge links in pages (notify/ack_link.h); empty = pages carry none.
   std::string ack_key;
+  // The engine lease (engine/lease.h): only its holder runs escalation, deadlines and clocks,
+  // deliveries, step actions and the store's GC. The defaults suit a store this process owns alone.
+  LeaseOptions lease;
 };
 
 // Who makes a change, for the audit log (docs/compliance.md): the actor as the request names it (a
@@ -219,8 +224,20 @@ class Engine {
   core::Result<store::LiveDrill> get_live_drill(int64_t id);  // not_found when absent
 
   // Runs rule timers, escalation and delivery for `clock.now()`. Returns the next time any of
-  // them has work (empty: nothing scheduled).
+  // them has work (empty: nothing scheduled), the engine lease's next renewal included. On a
+  // standby (another replica holds the engine lease) only the per-replica modules run — rule
+  // timers, live risk, alert-group flushes — and the lease is tried again when it may be free.
   core::Result<std::optional<core::Timestamp>> run_due();
+
+  // A clean shutdown, after the last run_due(): waits for the sends in progress (their records
+  // are written under the lease), then frees the lease so that a standby takes over at once, and
+  // leaves the membership table.
+  core::Status release_lease();
+  // Replicas and leases as the store has them (GET /api/v1/cluster).
+  core::Result<ClusterStatus> cluster();
+  const std::string& cluster_id() const { return lease_->replica_id(); }
+  // Whether this replica holds the engine lease now.
+  bool holds_engine_lease() const { return lease_->held(now()); }
 
   // Writes the rule engine's learned state to options.state_file and the recent samples to
   // options.series_file (each atomically: temp file, fsync, rename), both as of the same moment,
@@ -262,7 +279,7 @@ class Engine {
 
  private:
   Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series, std::unique_ptr<detect::RuleEngine> rules,
-         std::unique_ptr<alerting::Pipeline> pipeline);
+         std::unique_ptr<alerting::Pipeline> pipeline, std::unique_ptr<EngineLease> lease);
   void wake();
   // /metrics: tocsin_action_items_open and tocsin_action_items_overdue, from one COUNT query.
   std::string render_action_item_gauges();
@@ -319,6 +336,10 @@ class Engine {
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;
   escalation::Deadlines deadlines_;
+  // Created before the deliverer and the action runner, which ask it before each send/attempt.
+  std::unique_ptr<EngineLease> lease_;
+  std::unique_ptr<FencedStore> fenced_;  // options_.store behind the lease's fencing check
+  std::atomic<bool> released_{false};    // release_lease() ran: no more passes
   notify::Deliverer deliverer_;
   std::mutex actions_mu_;  // one pass of step actions at a time
   std::unique_ptr<action::ActionRunner> actions_;

@@ -149,6 +149,12 @@ core::Result<std::optional<core::Timestamp>> Deliverer::next_due(store::Tx& tx, 
 }
 
 void Deliverer::attempt(store::Store& store, store::Notification n, double jitter_unit) {
+  if (options_.may_send && !options_.may_send()) {
+    std::lock_guard lock(mu_);
+    if (auto* g = metrics_for(n.channel).queued) g->add(-1);
+    claimed_.erase(n.id);  // still pending in the store: whoever may send picks it up
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     auto& m = metrics_for(n.channel);

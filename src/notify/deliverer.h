@@ -57,6 +57,9 @@ struct DeliveryOptions {
   Lanes::Options lanes;
   // true: update() does not wait for its sends (see above).
   bool background = false;
+  // Asked on the lane just before each send; false: not sent now, left pending in the store (the
+  // engine lease: a replica whose lease may run out during the send does not start it).
+  std::function<bool()> may_send = nullptr;
 };
 
 struct DeliveryPass {

@@ -152,6 +152,27 @@ TEST_F(DelivererTest, GivingUpReturnsTheDeadLetterAndCountsIt) {
   EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 0) << "a dead letter is not tried again";
 }
 
+// The engine lease's gate (engine/lease.h): while may_send says no, nothing is sent and nothing
+// recorded — the notification stays pending and due, and goes out once it says yes.
+TEST_F(DelivererTest, ASendIsNotStartedWhileMaySendSaysNo) {
+  FakeSender ok({true, 200, "", false});
+  add(2);
+  std::atomic<bool> allowed{false};
+  DeliveryOptions options;
+  options.may_send = [&] { return allowed.load(); };
+  Deliverer deliverer({{"webhook", &ok}}, clock_, {}, &metrics_, options);
+  ASSERT_TRUE(deliverer.update(*store_, clock_.now()).has_value());
+  EXPECT_EQ(ok.calls, 0);
+  for (const auto& n : all()) {
+    EXPECT_EQ(n.status, store::NotificationStatus::kPending);
+    EXPECT_EQ(n.attempts, 0) << "no attempt recorded";
+  }
+  allowed = true;
+  ASSERT_TRUE(deliverer.update(*store_, clock_.now()).has_value());
+  EXPECT_EQ(ok.calls, 2);
+  for (const auto& n : all()) EXPECT_EQ(n.status, store::NotificationStatus::kSent);
+}
+
 TEST_F(DelivererTest, ANonRetryableFailureIsADeadLetterAtOnce) {
   FakeSender rejecting({false, 400, "HTTP 400", false});
   add(1);

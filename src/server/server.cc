@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <random>
 #include <mutex>
 
 #include "action/system_executor.h"
@@ -102,6 +106,28 @@ class SimulatedTime final : public api::ClockControl {
   std::function<void()> housekeeping_;
   std::mutex mu_;
 };
+
+// This replica's engine lease terms (engine/lease.h). server.replica_id, or
+// "<hostname>:<port>-<random>": unique per start, so a restarted replica is a new member (it
+// takes the lease back like any standby). With the embedded SQLite store this process is the only
+// one on it: the lease is taken at start for a day at a time and server.lease does not apply.
+engine::LeaseOptions lease_options(const config::ServerConfig& server, uint16_t port, const std::string& address) {
+  engine::LeaseOptions lease;
+  lease.address = address;
+  lease.replica_id = server.replica_id;
+  if (lease.replica_id.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "tocsin");
+    std::random_device random;
+    lease.replica_id = fmt::format("{}:{}-{:06x}", host, port, random() & 0xffffff);
+  }
+  lease.exclusive_store = server.store.empty();
+  if (!lease.exclusive_store) {
+    lease.ttl = server.lease.ttl;
+    lease.renew_every = server.lease.renew_every;
+  }
+  return lease;
+}
 
 // Whether a listen host only takes connections from this machine.
 bool is_loopback_host(std::string_view host) {
@@ -254,6 +280,8 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.metrics = &impl->metrics;
   engine_options.senders = impl->senders.by_kind();
   engine_options.ack_key = ack_key;
+  engine_options.lease = lease_options(
+      cfg.server, impl->http->port(), cfg.server.advertise_url.empty() ? external_url : cfg.server.advertise_url);
   // On a real clock sends run in the background on their lanes, so the driver never waits for a
   // receiver; a simulated clock's advance must find them done (SimulatedTime), so it waits.
   engine_options.delivery.background = !impl->simulated_clock;
@@ -320,6 +348,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
                                      {"scheme", scheme},
                                      {"data_dir", cfg.server.data_dir},
                                      {"store", describe_store(cfg.server)},
+                                     {"replica", impl->engine->cluster_id()},
                                      {"rules", std::to_string(cfg.rules.size())},
                                      {"plans", std::to_string(cfg.plans.size())}});
   if (!cfg.auth.enabled() && !is_loopback_host(host)) {
@@ -370,6 +399,11 @@ void Runtime::stop() {
   if (impl_->collecting) impl_->collecting->stop();
   if (impl_->driver) impl_->driver->stop();
   if (impl_->log_syncing) impl_->log_syncing->stop();
+  // A standby takes the engine's work over at once instead of after the lease's expiry.
+  if (auto released = impl_->engine ? impl_->engine->release_lease() : core::ok(); !released) {
+    core::log::warn("engine lease not released; a standby takes over when it expires",
+                    {{"error", released.error().to_string()}});
+  }
   impl_->save_state();
   impl_.reset();
 }

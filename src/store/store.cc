@@ -131,4 +131,34 @@ std::string describe_drill_run(const DrillRun& run) {
                      run.passed ? ", passed" : "");
 }
 
+Result<Lease> Tx::acquire_lease(std::string_view name, std::string_view holder, Timestamp now, Duration ttl) {
+  if (holder.empty()) return std::unexpected(core::Error::invalid_argument("expected a non-empty lease holder"));
+  if (ttl <= Duration::zero()) return std::unexpected(core::Error::invalid_argument("expected a positive lease ttl"));
+  Lease lease = TOCSIN_TRY(get_lease(name)).value_or(Lease{std::string(name), "", 0, {}, {}});
+  const bool renewal = !lease.holder.empty() && lease.holder == holder;
+  if (!renewal && !lease.holder.empty() && now < lease.expires_at) return lease;  // another holds it
+  if (!renewal) {
+    lease.holder = std::string(holder);
+    lease.epoch += 1;
+    lease.acquired_at = now;
+  }
+  lease.expires_at = now + ttl;
+  TOCSIN_RETURN_IF_ERROR(put_lease(lease));
+  return lease;
+}
+
+Result<bool> Tx::holds_lease(std::string_view name, std::string_view holder, int64_t epoch, Timestamp now) {
+  const auto lease = TOCSIN_TRY(get_lease(name));
+  return lease && lease->epoch == epoch && lease->held_by(holder, now);
+}
+
+Result<bool> Tx::release_lease(std::string_view name, std::string_view holder, int64_t epoch, Timestamp now) {
+  auto lease = TOCSIN_TRY(get_lease(name));
+  if (!lease || lease->holder.empty() || lease->holder != holder || lease->epoch != epoch) return false;
+  lease->holder.clear();
+  lease->expires_at = now;
+  TOCSIN_RETURN_IF_ERROR(put_lease(*lease));
+  return true;
+}
+
 }  // namespace tocsin::store

@@ -391,6 +391,31 @@ struct AuditFilter {
   std::optional<int> limit;        // the oldest `limit` matching entries; empty = all
 };
 
+// A named lease (docs/high-availability.md, "Shared work: the engine lease"): who may do one
+// piece of shared work until when. `epoch` grows by one each time the lease passes to a holder
+// (from free, expired or released; a holder renewing its own lease keeps it), so a write fenced
+// with (holder, epoch) is refused once anyone else has held the lease since.
+struct Lease {
+  std::string name;
+  std::string holder;  // replica id; "" = free (released, or never taken)
+  int64_t epoch = 0;   // 0 = never taken
+  Timestamp acquired_at{};  // when `holder` got it at this epoch
+  Timestamp expires_at{};   // held while now < expires_at
+
+  bool held_by(std::string_view replica, Timestamp now) const {
+    return !holder.empty() && holder == replica && now < expires_at;
+  }
+};
+
+// A tocsin replica as the membership table knows it: each one upserts its row every lease
+// renewal (Tx::heartbeat_replica).
+struct Replica {
+  std::string id;
+  std::string address;  // server.advertise_url, or the URL it serves on
+  Timestamp started_at{};
+  Timestamp heartbeat_at{};
+};
+
 // Checks a DrillRun before it is stored: mode, score range, times in order, a JSON-object
 // scorecard, non-empty names. invalid_argument naming the field; the store calls it too.
 Status validate_drill_run(const DrillRun& run);
@@ -541,6 +566,33 @@ class Tx {
   virtual Status touch_session(std::string_view id_sha256, Timestamp last_seen_at) = 0;
   virtual Result<bool> delete_session(std::string_view id_sha256) = 0;
   virtual Result<int> delete_expired_sessions(Timestamp now) = 0;
+
+  // Leases (struct Lease). get_lease: empty when never taken; put_lease writes every column
+  // (insert or replace); list_leases: by name. The rules live in the non-virtual helpers below,
+  // once for every backend; on PostgreSQL they are atomic against another replica's transaction
+  // because writes run SERIALIZABLE (one of two racing acquisitions fails, retryable, and changes
+  // nothing).
+  virtual Result<std::optional<Lease>> get_lease(std::string_view name) = 0;
+  virtual Status put_lease(const Lease& lease) = 0;
+  virtual Result<std::vector<Lease>> list_leases() = 0;
+  // Takes `name` for `holder` until now + ttl when it is free, expired (expires_at <= now) or
+  // already `holder`'s (a renewal: same epoch, later expiry); otherwise changes nothing. Returns
+  // the lease as it is afterwards: held_by(holder, now) says whether holder has it.
+  Result<Lease> acquire_lease(std::string_view name, std::string_view holder, Timestamp now, Duration ttl);
+  // Whether `holder` still has `name` at `epoch` and it has not expired at `now`: the fencing
+  // check a holder's writes make first, in their own transaction.
+  Result<bool> holds_lease(std::string_view name, std::string_view holder, int64_t epoch, Timestamp now);
+  // Frees `name` if `holder` has it at `epoch` (a clean shutdown: a standby need not wait for
+  // the expiry). Returns whether it did.
+  Result<bool> release_lease(std::string_view name, std::string_view holder, int64_t epoch, Timestamp now);
+
+  // Replicas (struct Replica). heartbeat_replica inserts or replaces the row of replica.id;
+  // list_replicas: by id; delete_replica: whether one was deleted; delete_stale_replicas: those
+  // with heartbeat_at < before, returns how many.
+  virtual Status heartbeat_replica(const Replica& replica) = 0;
+  virtual Result<std::vector<Replica>> list_replicas() = 0;
+  virtual Result<bool> delete_replica(std::string_view id) = 0;
+  virtual Result<int> delete_stale_replicas(Timestamp before) = 0;
 };
 
 class Store {

@@ -1951,5 +1951,120 @@ TEST_P(StoreTest, AlertFiringsRoundTripByWindowAndAreDeletedWhenOld) {
   read([&](Tx& tx) { EXPECT_EQ(value_of(tx.list_alert_firings(at(0), at(10000))).size(), 2u); });
 }
 
+// Leases (docs/high-availability.md, "Shared work: the engine lease"): a free lease is taken at
+// epoch 1, its holder renews it (same epoch, later expiry), another replica is refused while it
+// is unexpired, takes it over once it expired (epoch + 1), the old holder's fencing check then
+// fails, and a release frees it at once for the next holder.
+TEST_P(StoreTest, LeasesAreAcquiredRenewedRefusedTakenOverFencedAndReleased) {
+  constexpr Duration kTtl = std::chrono::seconds(15);
+  Lease lease;
+  write([&](Tx& tx) { lease = value_of(tx.acquire_lease("engine", "a", at(1000), kTtl)); });
+  EXPECT_EQ(lease.name, "engine");
+  EXPECT_EQ(lease.holder, "a");
+  EXPECT_EQ(lease.epoch, 1);
+  EXPECT_EQ(lease.acquired_at, at(1000));
+  EXPECT_EQ(lease.expires_at, at(16000));
+  EXPECT_TRUE(lease.held_by("a", at(1000)));
+
+  // Renewal: same epoch, later expiry, acquired_at kept.
+  write([&](Tx& tx) { lease = value_of(tx.acquire_lease("engine", "a", at(6000), kTtl)); });
+  EXPECT_EQ(lease.epoch, 1);
+  EXPECT_EQ(lease.acquired_at, at(1000));
+  EXPECT_EQ(lease.expires_at, at(21000));
+
+  // Another replica is refused while it is unexpired, and nothing changes.
+  write([&](Tx& tx) { lease = value_of(tx.acquire_lease("engine", "b", at(20999), kTtl)); });
+  EXPECT_EQ(lease.holder, "a");
+  EXPECT_FALSE(lease.held_by("b", at(20999)));
+  read([&](Tx& tx) {
+    EXPECT_TRUE(value_of(tx.holds_lease("engine", "a", 1, at(20999))));
+    EXPECT_FALSE(value_of(tx.holds_lease("engine", "b", 1, at(20999))));
+    EXPECT_FALSE(value_of(tx.holds_lease("engine", "a", 2, at(20999)))) << "wrong epoch";
+    EXPECT_FALSE(value_of(tx.holds_lease("engine", "a", 1, at(21000)))) << "expired";
+    EXPECT_FALSE(value_of(tx.holds_lease("other", "a", 1, at(1000)))) << "never taken";
+  });
+
+  // Expired: b takes it over at the next epoch; a's fencing check fails from then on.
+  write([&](Tx& tx) { lease = value_of(tx.acquire_lease("engine", "b", at(21000), kTtl)); });
+  EXPECT_EQ(lease.holder, "b");
+  EXPECT_EQ(lease.epoch, 2);
+  EXPECT_EQ(lease.acquired_at, at(21000));
+  read([&](Tx& tx) {
+    EXPECT_FALSE(value_of(tx.holds_lease("engine", "a", 1, at(21000))));
+    EXPECT_TRUE(value_of(tx.holds_lease("engine", "b", 2, at(21000))));
+  });
+  // a is refused now, and cannot release what it no longer holds.
+  write([&](Tx& tx) {
+    EXPECT_EQ(value_of(tx.acquire_lease("engine", "a", at(22000), kTtl)).holder, "b");
+    EXPECT_FALSE(value_of(tx.release_lease("engine", "a", 1, at(22000))));
+    EXPECT_FALSE(value_of(tx.release_lease("engine", "b", 1, at(22000)))) << "wrong epoch";
+  });
+
+  // b releases it: free at once, and a takes it at epoch 3 without waiting for the expiry.
+  write([&](Tx& tx) { EXPECT_TRUE(value_of(tx.release_lease("engine", "b", 2, at(23000)))); });
+  read([&](Tx& tx) {
+    auto released = value_of(tx.get_lease("engine"));
+    ASSERT_TRUE(released.has_value());
+    EXPECT_EQ(released->holder, "");
+    EXPECT_EQ(released->epoch, 2);
+    EXPECT_FALSE(value_of(tx.holds_lease("engine", "b", 2, at(23000))));
+  });
+  write([&](Tx& tx) { lease = value_of(tx.acquire_lease("engine", "a", at(23001), kTtl)); });
+  EXPECT_EQ(lease.holder, "a");
+  EXPECT_EQ(lease.epoch, 3);
+
+  // Leases are independent by name, listed by name.
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.acquire_lease("detect-0", "b", at(23001), kTtl)).epoch, 1); });
+  read([&](Tx& tx) {
+    auto all = value_of(tx.list_leases());
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].name, "detect-0");
+    EXPECT_EQ(all[1].name, "engine");
+    EXPECT_EQ(all[1].holder, "a");
+  });
+
+  // Bad input changes nothing.
+  auto bad = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.acquire_lease("engine", "", at(99000), kTtl));
+    return core::ok();
+  });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  bad = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.acquire_lease("engine", "b", at(99000), Duration::zero()));
+    return core::ok();
+  });
+  ASSERT_FALSE(bad);
+  // A lease taken in a failed transaction is not taken.
+  auto failed = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.acquire_lease("engine", "b", at(99000), kTtl));
+    return std::unexpected(core::Error::internal("boom"));
+  });
+  EXPECT_FALSE(failed);
+  read([&](Tx& tx) { EXPECT_EQ(value_of(tx.get_lease("engine"))->holder, "a"); });
+}
+
+TEST_P(StoreTest, ReplicaHeartbeatsUpsertListAndExpire) {
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.heartbeat_replica({"r2", "http://10.0.0.2:8470", at(100), at(100)}).has_value());
+    EXPECT_TRUE(tx.heartbeat_replica({"r1", "http://10.0.0.1:8470", at(50), at(50)}).has_value());
+  });
+  write([&](Tx& tx) { EXPECT_TRUE(tx.heartbeat_replica({"r1", "http://[::1]:1", at(50), at(5050)}).has_value()); });
+  std::vector<Replica> replicas;
+  read([&](Tx& tx) { replicas = value_of(tx.list_replicas()); });
+  ASSERT_EQ(replicas.size(), 2u);
+  EXPECT_EQ(replicas[0].id, "r1");
+  EXPECT_EQ(replicas[0].address, "http://[::1]:1");
+  EXPECT_EQ(replicas[0].started_at, at(50));
+  EXPECT_EQ(replicas[0].heartbeat_at, at(5050));
+  EXPECT_EQ(replicas[1].id, "r2");
+  write([&](Tx& tx) {
+    EXPECT_EQ(value_of(tx.delete_stale_replicas(at(5050))), 1) << "heartbeat_at < before: r2 only";
+    EXPECT_FALSE(value_of(tx.delete_replica("r2")));
+    EXPECT_TRUE(value_of(tx.delete_replica("r1")));
+  });
+  read([&](Tx& tx) { EXPECT_TRUE(value_of(tx.list_replicas()).empty()); });
+}
+
 }  // namespace
 }  // namespace tocsin::store::conformance

@@ -454,8 +454,9 @@ class WebhookReceiver:
 
     def __init__(self):
         self.records: list[Received] = []
-        self.refused: list[Received] = []  # POSTs answered 500 because of fail_next
-        self.fail_next: dict[str, int] = {}  # path -> how many more POSTs to answer with HTTP 500
+        self.refused: list[Received] = []  # POSTs answered fail_status because of fail_next
+        self.fail_next: dict[str, int] = {}  # path -> how many more POSTs to answer with fail_status
+        self.fail_status = 500
         self._cond = threading.Condition()
         receiver = self
 
@@ -474,7 +475,8 @@ class WebhookReceiver:
                     if receiver.fail_next.get(self.path, 0) > 0:
                         receiver.fail_next[self.path] -= 1
                         receiver.refused.append(rec)
-                        self.send_response(500)
+                        receiver._cond.notify_all()
+                        self.send_response(receiver.fail_status)
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
@@ -507,14 +509,15 @@ class WebhookReceiver:
         with self._cond:
             return [r for r in self.records if path is None or r.path == path]
 
-    def wait_for(self, path: str | Callable[[str], bool], n: int = 1, timeout: float = 10.0) -> list[Received]:
+    def wait_for(self, path: str | Callable[[str], bool], n: int = 1, timeout: float = 10.0,
+                 refused: bool = False) -> list[Received]:
         """Waits until at least n POSTs to `path` (or paths matching a predicate) arrived; returns
-        them all (possibly fewer than n on timeout)."""
+        them all (possibly fewer than n on timeout). With `refused`: those answered fail_status."""
         match = path if callable(path) else (lambda p, want=path: p == want)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                got = [r for r in self.records if match(r.path)]
+                got = [r for r in (self.refused if refused else self.records) if match(r.path)]
                 left = deadline - time.monotonic()
                 if len(got) >= n or left <= 0:
                     return got

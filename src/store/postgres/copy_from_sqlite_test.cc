@@ -423,6 +423,35 @@ TEST_F(CopyFromSqliteTest, IdsDeletedInSqliteAreNotHandedOutAgain) {
   EXPECT_TRUE(status.has_value()) << status.error().to_string();
 }
 
+// The SQLite process holds the engine lease for a day: copied, it would keep every replica on
+// PostgreSQL from paging until it expired. Leases and the membership stay behind.
+TEST_F(CopyFromSqliteTest, TheOldProcessLeaseAndMembershipAreNotCopied) {
+  make_source();
+  {
+    auto store = sqlite::open_sqlite_store(source_);
+    ASSERT_TRUE(store.has_value());
+    const auto now = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
+    auto st = (*store)->write([&](Tx& tx) -> Status {
+      EXPECT_TRUE(TOCSIN_TRY(tx.acquire_lease("engine", "old-sqlite", now, std::chrono::hours(24))).held_by("old-sqlite", now));
+      return tx.heartbeat_replica({"old-sqlite", "http://old", now, now});
+    });
+    ASSERT_TRUE(st.has_value()) << st.error().to_string();
+  }
+  auto copied = copy();
+  ASSERT_TRUE(copied.has_value()) << copied.error().to_string();
+  std::vector<std::string> skipped;
+  for (const auto& t : copied->skipped) skipped.push_back(t.name);
+  EXPECT_THAT(skipped, ::testing::IsSupersetOf({"leases", "replicas"}));
+  auto pg_store = must(open_postgres_store(uri_));
+  ASSERT_TRUE(pg_store);
+  auto st = pg_store->read([&](Tx& tx) -> Status {
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_leases()).empty());
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_replicas()).empty());
+    return core::ok();
+  });
+  EXPECT_TRUE(st.has_value()) << st.error().to_string();
+}
+
 TEST_F(CopyFromSqliteTest, TheSourceFilesAreNotChanged) {
   make_source();
   // An open store: the WAL and the alert time log exist, as after a crash.

@@ -290,7 +290,24 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations{kV1, kV2};
+// Leases and replica membership (SQLite's kV13).
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE leases (
+  name        TEXT    PRIMARY KEY CHECK (name <> ''),
+  holder      TEXT    NOT NULL,   -- replica id; '' = free
+  epoch       BIGINT  NOT NULL CHECK (epoch >= 0),
+  acquired_at BIGINT  NOT NULL,
+  expires_at  BIGINT  NOT NULL
+);
+CREATE TABLE replicas (
+  id           TEXT    PRIMARY KEY CHECK (id <> ''),
+  address      TEXT    NOT NULL,
+  started_at   BIGINT  NOT NULL,
+  heartbeat_at BIGINT  NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations{kV1, kV2, kV3};
 
 // Every tocsin replica takes this lock before it reads or moves the schema version (an arbitrary
 // constant: "tocsin" in ASCII).

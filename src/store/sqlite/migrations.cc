@@ -345,7 +345,26 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 )sql";
 
-constexpr std::array<std::string_view, 12> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8, kV9, kV10, kV11, kV12};
+// Leases and replica membership (docs/high-availability.md, "Shared work: the engine lease").
+// Only new tables, so it applies after any other script.
+constexpr std::string_view kV13 = R"sql(
+CREATE TABLE leases (
+  name        TEXT    PRIMARY KEY CHECK (name <> ''),
+  holder      TEXT    NOT NULL,   -- replica id; '' = free
+  epoch       INTEGER NOT NULL CHECK (epoch >= 0),
+  acquired_at INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+);
+CREATE TABLE replicas (
+  id           TEXT    PRIMARY KEY CHECK (id <> ''),
+  address      TEXT    NOT NULL,
+  started_at   INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 13> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7,
+                                                       kV8, kV9, kV10, kV11, kV12, kV13};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

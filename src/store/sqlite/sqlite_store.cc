@@ -388,6 +388,11 @@ Result<Postmortem> read_postmortem(const Statement& row) {
   return pm;
 }
 
+Result<Lease> read_lease(const Statement& row) {
+  return Lease{row.column_text(0), row.column_text(1), row.column_int64(2), time_from_db(row.column_int64(3)),
+               time_from_db(row.column_int64(4))};
+}
+
 Result<ActionItem> read_action_item(const Statement& row) {
   ActionItem item;
   item.id = row.column_int64(0);
@@ -1430,6 +1435,84 @@ class SqliteTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(true));
       auto statement = TOCSIN_TRY(prepare("DELETE FROM sessions WHERE expires_at <= ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(now)));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return static_cast<int>(db_.changes());
+    });
+  }
+
+  Result<std::optional<Lease>> get_lease(std::string_view name) override {
+    return annotate("get_lease", [&]() -> Result<std::optional<Lease>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(prepare("SELECT name, holder, epoch, acquired_at, expires_at FROM leases WHERE name = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(name));
+      if (!TOCSIN_TRY(statement->step())) return std::nullopt;
+      return read_lease(*statement);
+    });
+  }
+
+  Status put_lease(const Lease& lease) override {
+    return annotate("put_lease", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare(
+          "INSERT INTO leases (name, holder, epoch, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+          "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch, "
+          "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(lease.name, lease.holder, lease.epoch, to_db(lease.acquired_at),
+                                                 to_db(lease.expires_at)));
+      return statement->run();
+    });
+  }
+
+  Result<std::vector<Lease>> list_leases() override {
+    return annotate("list_leases", [&]() -> Result<std::vector<Lease>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(prepare("SELECT name, holder, epoch, acquired_at, expires_at FROM leases ORDER BY name"));
+      return collect<Lease>(*statement, read_lease);
+    });
+  }
+
+  Status heartbeat_replica(const Replica& replica) override {
+    return annotate("heartbeat_replica", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare(
+          "INSERT INTO replicas (id, address, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4) "
+          "ON CONFLICT (id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, "
+          "heartbeat_at = excluded.heartbeat_at"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(replica.id, replica.address, to_db(replica.started_at),
+                                                 to_db(replica.heartbeat_at)));
+      return statement->run();
+    });
+  }
+
+  Result<std::vector<Replica>> list_replicas() override {
+    return annotate("list_replicas", [&]() -> Result<std::vector<Replica>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(prepare("SELECT id, address, started_at, heartbeat_at FROM replicas ORDER BY id"));
+      return collect<Replica>(*statement, [](const Statement& row) -> Result<Replica> {
+        return Replica{row.column_text(0), row.column_text(1), time_from_db(row.column_int64(2)),
+                       time_from_db(row.column_int64(3))};
+      });
+    });
+  }
+
+  Result<bool> delete_replica(std::string_view id) override {
+    return annotate("delete_replica", [&]() -> Result<bool> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM replicas WHERE id = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(id));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.changes() > 0;
+    });
+  }
+
+  Result<int> delete_stale_replicas(Timestamp before) override {
+    return annotate("delete_stale_replicas", [&]() -> Result<int> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM replicas WHERE heartbeat_at < ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
       return static_cast<int>(db_.changes());
     });

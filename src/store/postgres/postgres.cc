@@ -194,6 +194,14 @@ std::string Connection::describe() const {
   return fmt::format("postgres db {} on {}:{}", PQdb(conn_), host && *host ? host : "localhost", PQport(conn_));
 }
 
+bool Connection::found_broken() {
+  // The first read may take the server's farewell message, the second then meets EOF.
+  for (int read = 0; read < 2 && !broken() && !in_transaction(); ++read) {
+    if (PQconsumeInput(conn_) == 0) break;
+  }
+  return broken();
+}
+
 Status Connection::reconnect() {
   PQreset(conn_);
   prepared_.clear();

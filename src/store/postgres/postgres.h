@@ -6,7 +6,7 @@
 // Values are sent and read back in PostgreSQL's text format, so an int64 is its decimal digits and
 // a double is printed with enough digits to read back exactly.
 // Thread-safety: none. A Connection and its statements must be used by one thread at a time
-// (PostgresStore serialises access with its own mutex).
+// (PostgresStore checks each connection of its pool out to one transaction at a time).
 #pragma once
 
 #include <libpq-fe.h>
@@ -112,6 +112,10 @@ class Connection {
   std::string describe() const;
   bool in_transaction() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
   bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // broken(), after reading whatever the server sent an idle connection: a server that ended the
+  // session (a restart, pg_terminate_backend) left its last message and EOF on the socket, and
+  // libpq notices only when it reads them. Non-blocking: no round trip to the server.
+  bool found_broken();
   // Reconnects a broken connection (its prepared statements are gone with the old session).
   Status reconnect();
 

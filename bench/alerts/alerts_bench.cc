@@ -96,14 +96,11 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(("missing value for " + a).c_str());
       return argv[++i];
     };
-    if (a == "--url") {
-      std::string error;
-      if (!parse_http_targets(val(), o.targets, error)) usage(("--url: " + error).c_str());
-    } else if (a == "--pid") {
-      o.pids = parse_pids(val());
+    std::string error;
+    if (take_server_option(a, val, o.targets, o.pids, o.db_pid, error)) {
+      if (!error.empty()) usage(error.c_str());
       o.pid = o.pids.empty() ? 0 : o.pids.front();
-    } else if (a == "--db-pid") o.db_pid = std::atoi(val().c_str());
-    else if (a == "--receiver-port") o.receiver_port = std::atoi(val().c_str());
+    } else if (a == "--receiver-port") o.receiver_port = std::atoi(val().c_str());
     else if (a == "--alerts") o.alerts = std::atoi(val().c_str());
     else if (a == "--batch") o.batch = std::atoi(val().c_str());
     else if (a == "--connections") o.connections = std::atoi(val().c_str());

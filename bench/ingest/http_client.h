@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -212,6 +213,30 @@ inline bool parse_http_targets(std::string_view list, std::vector<HttpTarget>& o
   }
   if (out.empty()) error = "no URL";
   return !out.empty();
+}
+
+// The options naming the servers a generator loads, shared by the generators: --url (one or
+// several replicas, comma-separated), --pid (theirs, comma-separated) and --db-pid (a database's
+// postmaster). True when `option` was one of them (`value` gives its argument); `error` is set
+// when the argument is bad.
+template <class Value>
+bool take_server_option(const std::string& option, Value value, std::vector<HttpTarget>& targets,
+                        std::vector<int>& pids, int& db_pid, std::string& error) {
+  if (option == "--url") {
+    if (!parse_http_targets(value(), targets, error)) error = "--url: " + error;
+  } else if (option == "--pid") {
+    std::istringstream in(value());
+    std::string one;
+    pids.clear();
+    while (std::getline(in, one, ',')) {
+      if (!one.empty()) pids.push_back(std::atoi(one.c_str()));
+    }
+  } else if (option == "--db-pid") {
+    db_pid = std::atoi(value().c_str());
+  } else {
+    return false;
+  }
+  return true;
 }
 
 // A keep-alive connection to each of several servers, used in turn: request k goes to server

@@ -69,16 +69,7 @@ inline double process_tree_cpu_seconds(int pid) {
   return total;
 }
 
-// A comma-separated list of pids ("12,34"); process_cpu_seconds summed over them.
-inline std::vector<int> parse_pids(const std::string& list) {
-  std::vector<int> pids;
-  std::istringstream in(list);
-  std::string one;
-  while (std::getline(in, one, ',')) {
-    if (!one.empty()) pids.push_back(std::atoi(one.c_str()));
-  }
-  return pids;
-}
+// process_cpu_seconds summed over several processes (replicas of one server).
 inline double processes_cpu_seconds(const std::vector<int>& pids) {
   double total = 0;
   for (int pid : pids) total += process_cpu_seconds(pid);

@@ -1600,10 +1600,8 @@ class PostgresStore final : public Store {
       std::lock_guard writer(writer_mu_);
       return run(*pool_[0], fn, false);
     }
-    PooledConnection& reader = check_out_reader();
-    Status result = run(reader, fn, false);
-    check_in_reader(reader);
-    return result;
+    ReaderCheckout reader(*this);
+    return run(reader.connection, fn, false);
   }
   int schema_version() override { return version_; }
 
@@ -1628,21 +1626,31 @@ class PostgresStore final : public Store {
     const Store* outer_;
   };
 
-  // Waits for an idle read connection; no allocation (idle_readers_ has room for all of them).
-  PooledConnection& check_out_reader() {
-    std::unique_lock lock(pool_mu_);
-    reader_idle_.wait(lock, [&] { return !idle_readers_.empty(); });
-    PooledConnection* reader = idle_readers_.back();
-    idle_readers_.pop_back();
-    return *reader;
-  }
-  void check_in_reader(PooledConnection& reader) {
-    {
-      std::lock_guard lock(pool_mu_);
-      idle_readers_.push_back(&reader);
+  // An idle read connection, waited for, and given back on every path out (an exception from fn
+  // included). No allocation: idle_readers_ has room for all of them.
+  struct ReaderCheckout {
+    explicit ReaderCheckout(PostgresStore& store) : owner(store), connection(take(store)) {}
+    ~ReaderCheckout() {
+      {
+        std::lock_guard lock(owner.pool_mu_);
+        owner.idle_readers_.push_back(&connection);
+      }
+      owner.reader_idle_.notify_one();
     }
-    reader_idle_.notify_one();
-  }
+    ReaderCheckout(const ReaderCheckout&) = delete;
+    ReaderCheckout& operator=(const ReaderCheckout&) = delete;
+
+    static PooledConnection& take(PostgresStore& store) {
+      std::unique_lock lock(store.pool_mu_);
+      store.reader_idle_.wait(lock, [&] { return !store.idle_readers_.empty(); });
+      PooledConnection* reader = store.idle_readers_.back();
+      store.idle_readers_.pop_back();
+      return *reader;
+    }
+
+    PostgresStore& owner;
+    PooledConnection& connection;
+  };
 
   Status run(PooledConnection& connection, const std::function<Status(Tx&)>& fn, bool writable) {
     assert(t_in_transaction != this && "Store::write()/read() called inside a transaction");

@@ -11,8 +11,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -330,6 +332,30 @@ TEST_F(PostgresStoreTest, ReadsRunWhileAWriteTransactionIsOpen) {
     EXPECT_EQ(reads->front().id, committed);
   }
   EXPECT_EQ(list(IncidentFilter{}).size(), 2u) << "the write committed once the reads were done";
+}
+
+// A read whose fn throws gives its connection back: with one read connection, the reads after it
+// would otherwise wait for ever.
+TEST_F(PostgresStoreTest, AReadThatThrowsGivesItsConnectionBack) {
+  auto store = open_postgres_store(g_server->uri(db_), PoolOptions{.size = 2});
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  store_ = std::move(*store);
+  const int64_t id = insert_incident(incident_titled("kept"));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THROW((void)store_->read([](Tx& tx) -> Status {
+      TOCSIN_TRY(tx.list_incidents(IncidentFilter{}));
+      throw std::runtime_error("fn failed");
+    }),
+                 std::runtime_error);
+  }
+  auto after = std::async(std::launch::async, [&] { return get_incident(id); });
+  if (after.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "a read waits for ever: the read connection was not given back";
+    std::_Exit(1);  // the waiting thread cannot be joined
+  }
+  auto incident = after.get();
+  ASSERT_TRUE(incident.has_value());
+  EXPECT_EQ(incident->title, "kept");
 }
 
 // pg_terminate_backend ends every session of the store (what an administrator, a pooler or a

@@ -240,6 +240,17 @@ int64_t backends_on(const std::string& db) {
   return (*statement)->column_int64(0);
 }
 
+// backends_on(db) once it is `want`, or what it is after ten seconds: a session ends a moment
+// after its client closed it or it was terminated (waiting for a condition, not timing anything).
+int64_t backends_once(const std::string& db, int64_t want) {
+  int64_t count = backends_on(db);
+  for (int i = 0; i < 1000 && count != want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    count = backends_on(db);
+  }
+  return count;
+}
+
 // A one-shot signal a thread can wait for. The wait's bound only turns a deadlock (the behaviour
 // under test missing) into a failure instead of a hung test; it measures nothing.
 class Signal {
@@ -264,12 +275,12 @@ class Signal {
 
 TEST_F(PostgresStoreTest, ThePoolOpensItsConnectionsAtStart) {
   store_.reset();
-  ASSERT_EQ(backends_on(db_), 0);
+  ASSERT_EQ(backends_once(db_, 0), 0);
   auto store = open_postgres_store(g_server->uri(db_), PoolOptions{.size = 3});
   ASSERT_TRUE(store.has_value()) << store.error().to_string();
   EXPECT_EQ(backends_on(db_), 3);
   store->reset();
-  EXPECT_EQ(backends_on(db_), 0) << "closing the store closes every connection";
+  EXPECT_EQ(backends_once(db_, 0), 0) << "closing the store closes every connection";
 }
 
 TEST_F(PostgresStoreTest, APoolSizeOutsideItsRangeIsRefused) {
@@ -368,9 +379,7 @@ TEST_F(PostgresStoreTest, AConnectionWhoseSessionWasEndedIsReplaced) {
                                                  "WHERE datname = '{}' AND pid <> pg_backend_pid()",
                                                  db_))
                   .has_value());
-  // The sessions end asynchronously: wait until the server has none left (not a timing assertion).
-  for (int i = 0; i < 1000 && backends_on(db_) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_EQ(backends_on(db_), 0);
+  ASSERT_EQ(backends_once(db_, 0), 0);
   auto read = get_incident(before);
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(read->title, "before");

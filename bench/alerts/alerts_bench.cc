@@ -1,9 +1,9 @@
 // Alert benchmarks (bench/alerts): Alertmanager API v2 intake throughput and notification
 // latency, against any server that speaks `POST /api/v2/alerts` (tocsin, Alertmanager).
 //
-//   tocsin_alerts_bench intake --url http://127.0.0.1:P --pid PID [--receiver-port R]
-//       [--alerts 10000] [--batch 100] [--connections 4] [--duration 15] [--settle 2]
-//       [--resend-interval 60] [--pause 2]
+//   tocsin_alerts_bench intake --url http://127.0.0.1:P[,http://127.0.0.1:Q…] --pid PID[,PID…]
+//       [--db-pid POSTMASTER] [--receiver-port R] [--alerts 10000] [--batch 100] [--connections 4]
+//       [--duration 15] [--settle 2] [--resend-interval 60] [--pause 2]
 //   tocsin_alerts_bench latency --url http://127.0.0.1:P --receiver-port R [--n 500] [--warmup 5]
 //       [--gap-ms 20] [--gap-jitter-ms 30] [--timeout 10]
 //
@@ -17,7 +17,10 @@
 //   round first creates every alert (and the servers' first notifications go out during --pause),
 //   then the timed rounds measure the steady state of re-sends. CPU = utime + stime of --pid over
 //   the timed part plus --settle seconds; written bytes = wchar of /proc/PID/io over the same span
-//   (every write-like call: files and sockets).
+//   (every write-like call: files and sockets). Several --url (replicas of one server, with their
+//   --pid each): every connection sends its requests to them in turn, and the CPU is their sum;
+//   --db-pid adds a database's CPU (its process and children) as db_cpu_s_with_settle. RSS and
+//   written bytes are the first --pid's.
 //
 // latency: n (+ warmup, not counted) alerts, one at a time, each with its own alertname (so with
 //   group_by [alertname] each opens a group and, with group_wait 0s, is notified at once). t0 is
@@ -56,9 +59,10 @@ namespace {
 
 struct Options {
   std::string mode;
-  std::string host = "127.0.0.1";
-  int port = 0;
-  int pid = 0;
+  std::vector<HttpTarget> targets;
+  std::vector<int> pids;
+  int pid = 0;  // the first of pids
+  int db_pid = 0;
   int receiver_port = 0;
   // intake
   int alerts = 10000;
@@ -92,17 +96,11 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(("missing value for " + a).c_str());
       return argv[++i];
     };
-    if (a == "--url") {
-      std::string url = val();
-      if (url.rfind("http://", 0) != 0) usage("--url must start with http://");
-      url = url.substr(7);
-      url = url.substr(0, url.find('/'));
-      const size_t colon = url.find(':');
-      if (colon == std::string::npos) usage("--url needs a port");
-      o.host = url.substr(0, colon);
-      o.port = std::atoi(url.c_str() + colon + 1);
-    } else if (a == "--pid") o.pid = std::atoi(val().c_str());
-    else if (a == "--receiver-port") o.receiver_port = std::atoi(val().c_str());
+    std::string error;
+    if (take_server_option(a, val, o.targets, o.pids, o.db_pid, error)) {
+      if (!error.empty()) usage(error.c_str());
+      o.pid = o.pids.empty() ? 0 : o.pids.front();
+    } else if (a == "--receiver-port") o.receiver_port = std::atoi(val().c_str());
     else if (a == "--alerts") o.alerts = std::atoi(val().c_str());
     else if (a == "--batch") o.batch = std::atoi(val().c_str());
     else if (a == "--connections") o.connections = std::atoi(val().c_str());
@@ -117,7 +115,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--timeout") o.timeout = std::atof(val().c_str());
     else usage(("unknown option " + a).c_str());
   }
-  if (o.port <= 0) usage("--url is required");
+  if (o.targets.empty()) usage("--url is required");
   if (o.alerts <= 0 || o.batch <= 0 || o.alerts % o.batch != 0) usage("--alerts must be a positive multiple of --batch");
   if (o.connections <= 0 || o.connections > o.alerts / o.batch) usage("--connections must be 1..alerts/batch");
   if (o.mode == "latency" && o.receiver_port <= 0) usage("latency needs --receiver-port");
@@ -211,7 +209,7 @@ int intake(const Options& o) {
   std::string first_error;
   std::vector<std::vector<double>> latencies(o.connections);
   const auto resend_ahead = std::chrono::duration_cast<Wall::duration>(std::chrono::duration<double>(4 * o.resend_interval));
-  auto send_rounds = [&](HttpConnection& conn, int c, std::optional<Clock::time_point> deadline,
+  auto send_rounds = [&](RoundRobin& conn, int c, std::optional<Clock::time_point> deadline,
                          std::vector<double>* lat) {
     std::string resp, err;
     for (;;) {
@@ -221,7 +219,7 @@ int intake(const Options& o) {
         const std::string ends = rfc3339(Wall::now() + resend_ahead);
         for (size_t at : ends_at[b]) std::memcpy(bodies[b].data() + at, ends.data(), kTimeWidth);
         const auto t = Clock::now();
-        const int status = conn.request("POST", "/api/v2/alerts", kHeaders, bodies[b], &resp, &err);
+        const int status = conn.next().request("POST", "/api/v2/alerts", kHeaders, bodies[b], &resp, &err);
         if (lat) lat->push_back(std::chrono::duration<double>(Clock::now() - t).count());
         if (status >= 200 && status < 300) {
           ++ok;
@@ -235,11 +233,11 @@ int intake(const Options& o) {
     }
   };
 
-  std::vector<std::unique_ptr<HttpConnection>> conns;
-  for (int c = 0; c < o.connections; ++c) conns.push_back(std::make_unique<HttpConnection>(o.host, o.port));
+  std::vector<std::unique_ptr<RoundRobin>> conns;
+  for (int c = 0; c < o.connections; ++c) conns.push_back(std::make_unique<RoundRobin>(o.targets, c));
   // First round, untimed: every alert is new. Measured separately (it includes the first
   // notification of every group).
-  const double first_cpu_before = o.pid ? process_cpu_seconds(o.pid) : 0;
+  const double first_cpu_before = processes_cpu_seconds(o.pids);
   const auto first_start = Clock::now();
   {
     std::vector<std::thread> threads;
@@ -249,14 +247,15 @@ int intake(const Options& o) {
   const double first_elapsed = std::chrono::duration<double>(Clock::now() - first_start).count();
   const long long first_ok = ok.exchange(0);
   std::this_thread::sleep_for(std::chrono::duration<double>(o.pause));
-  const double first_cpu = o.pid ? process_cpu_seconds(o.pid) - first_cpu_before : 0;
+  const double first_cpu = processes_cpu_seconds(o.pids) - first_cpu_before;
   const long long first_webhooks = g_webhook_requests.load();
   failed = 0;
   errors = 0;
 
   const long long rss_before = o.pid ? status_bytes(o.pid, "VmRSS") : -1;
   const long long wchar_before = o.pid ? io_bytes(o.pid, "wchar") : -1;
-  const double cpu_before = o.pid ? process_cpu_seconds(o.pid) : 0;
+  const double cpu_before = processes_cpu_seconds(o.pids);
+  const double db_before = o.db_pid ? process_tree_cpu_seconds(o.db_pid) : 0;
   const double self_before = self_cpu_seconds();
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
@@ -268,10 +267,11 @@ int intake(const Options& o) {
     for (auto& t : threads) t.join();
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  const double cpu_end = o.pid ? process_cpu_seconds(o.pid) : 0;
+  const double cpu_end = processes_cpu_seconds(o.pids);
   const double self_cpu = self_cpu_seconds() - self_before;
   std::this_thread::sleep_for(std::chrono::duration<double>(o.settle));
-  const double cpu_settled = o.pid ? process_cpu_seconds(o.pid) : 0;
+  const double cpu_settled = processes_cpu_seconds(o.pids);
+  const double db_cpu = o.db_pid ? process_tree_cpu_seconds(o.db_pid) - db_before : 0;
   const long long rss_after = o.pid ? status_bytes(o.pid, "VmRSS") : -1;
   const long long wchar_after = o.pid ? io_bytes(o.pid, "wchar") : -1;
 
@@ -286,13 +286,14 @@ int intake(const Options& o) {
       "\"settle_s\": %.1f, \"alerts_per_cpu_s\": %.0f, \"request_p50_ms\": %.3f, \"request_p99_ms\": %.3f, "
       "\"generator_cpu_s\": %.3f, \"rss_before\": %lld, \"rss_after\": %lld, \"first_round_alerts\": %lld, "
       "\"first_round_s\": %.3f, \"first_round_cpu_s_with_pause\": %.3f, \"webhooks_after_first_round\": %lld, "
-      "\"webhooks_total\": %lld, \"build_s\": %.3f, \"body_bytes\": %.0f, \"server_written_bytes\": %lld}\n",
+      "\"webhooks_total\": %lld, \"build_s\": %.3f, \"body_bytes\": %.0f, \"server_written_bytes\": %lld, "
+      "\"replicas\": %zu, \"db_cpu_s_with_settle\": %.3f}\n",
       o.alerts, o.batch, o.connections, ok.load(), failed.load(), errors.load(), json_escape(first_error).c_str(),
       accepted, elapsed, accepted / elapsed, cpu_end - cpu_before, cpu_total, o.settle,
       cpu_total > 0 ? accepted / cpu_total : 0.0, pct(all, 0.5) * 1e3, pct(all, 0.99) * 1e3, self_cpu, rss_before,
       rss_after, first_ok * o.batch, first_elapsed, first_cpu, first_webhooks, g_webhook_requests.load(),
       build_seconds, static_cast<double>(body_bytes) / batches,
-      wchar_before >= 0 && wchar_after >= 0 ? wchar_after - wchar_before : -1);
+      wchar_before >= 0 && wchar_after >= 0 ? wchar_after - wchar_before : -1, o.targets.size(), db_cpu);
   std::fflush(stdout);
   std::_Exit(ok.load() > 0 ? 0 : 1);
 }
@@ -320,7 +321,7 @@ int latency(const Options& o) {
       },
       [](const std::string&) { return std::string(); });
 
-  HttpConnection conn(o.host, o.port);
+  HttpConnection conn(o.targets.front().host, o.targets.front().port);
   std::vector<double> notify_ms, ack_ms;
   int timeouts = 0, failures = 0;
   const auto resend_ahead = std::chrono::duration_cast<Wall::duration>(std::chrono::duration<double>(4 * o.resend_interval));

@@ -13,8 +13,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tocsin::bench {
 
@@ -173,6 +176,85 @@ class HttpConnection {
   int fd_ = -1;
   std::string head_;
   std::string buf_;
+};
+
+// One server of a benchmark: http://HOST:PORT[/PATH].
+struct HttpTarget {
+  std::string host;
+  int port = 0;
+  std::string path = "/";
+};
+
+// A comma-separated list of http://HOST:PORT[/PATH] (several replicas of one service); the error
+// says what is wrong.
+inline bool parse_http_targets(std::string_view list, std::vector<HttpTarget>& out, std::string& error) {
+  out.clear();
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view url = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (url.rfind("http://", 0) != 0) {
+      error = "a URL must start with http://: " + std::string(url);
+      return false;
+    }
+    url.remove_prefix(7);
+    const size_t slash = url.find('/');
+    const std::string_view hostport = url.substr(0, slash);
+    HttpTarget t;
+    if (slash != std::string_view::npos) t.path = std::string(url.substr(slash));
+    const size_t colon = hostport.find(':');
+    if (colon == std::string_view::npos) {
+      error = "a URL needs a port: " + std::string(hostport);
+      return false;
+    }
+    t.host = std::string(hostport.substr(0, colon));
+    t.port = std::atoi(std::string(hostport.substr(colon + 1)).c_str());
+    out.push_back(std::move(t));
+  }
+  if (out.empty()) error = "no URL";
+  return !out.empty();
+}
+
+// The options naming the servers a generator loads, shared by the generators: --url (one or
+// several replicas, comma-separated), --pid (theirs, comma-separated) and --db-pid (a database's
+// postmaster). True when `option` was one of them (`value` gives its argument); `error` is set
+// when the argument is bad.
+template <class Value>
+bool take_server_option(const std::string& option, Value value, std::vector<HttpTarget>& targets,
+                        std::vector<int>& pids, int& db_pid, std::string& error) {
+  if (option == "--url") {
+    if (!parse_http_targets(value(), targets, error)) error = "--url: " + error;
+  } else if (option == "--pid") {
+    std::istringstream in(value());
+    std::string one;
+    pids.clear();
+    while (std::getline(in, one, ',')) {
+      if (!one.empty()) pids.push_back(std::atoi(one.c_str()));
+    }
+  } else if (option == "--db-pid") {
+    db_pid = std::atoi(value().c_str());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A keep-alive connection to each of several servers, used in turn: request k goes to server
+// (first + k) mod n, so a load spreads round-robin over replicas.
+class RoundRobin {
+ public:
+  RoundRobin(const std::vector<HttpTarget>& targets, size_t first) : next_(first % targets.size()) {
+    for (const auto& t : targets) connections_.push_back(std::make_unique<HttpConnection>(t.host, t.port));
+  }
+  HttpConnection& next() {
+    HttpConnection& c = *connections_[next_];
+    next_ = (next_ + 1) % connections_.size();
+    return c;
+  }
+
+ private:
+  std::vector<std::unique_ptr<HttpConnection>> connections_;
+  size_t next_;
 };
 
 }  // namespace tocsin::bench

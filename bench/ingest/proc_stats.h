@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -29,6 +30,50 @@ inline double process_cpu_seconds(int pid) {
   if (fields.size() < 13) return -1;
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   return (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str())) / ticks;
+}
+
+// Fields 14 to 17 of /proc/PID/stat (utime, stime, cutime, cstime) and field 4 (ppid); empty if
+// the process is gone.
+inline std::vector<double> stat_times(int pid, int* ppid = nullptr) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const size_t rparen = s.rfind(')');
+  if (rparen == std::string::npos) return {};
+  std::istringstream in(s.substr(rparen + 2));
+  std::vector<std::string> fields;
+  std::string field;
+  while (in >> field && fields.size() < 15) fields.push_back(field);
+  if (fields.size() < 15) return {};
+  if (ppid) *ppid = std::atoi(fields[1].c_str());
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::vector<double> out;
+  for (int i = 11; i < 15; ++i) out.push_back(std::atof(fields[i].c_str()) / ticks);
+  return out;
+}
+
+// CPU seconds of a server made of several processes (a PostgreSQL postmaster and its backends):
+// the process's own time, its children reaped so far (cutime + cstime) and those still running.
+// A child that exits moves from the last term to the second, so the sum only grows.
+inline double process_tree_cpu_seconds(int pid) {
+  const auto own = stat_times(pid);
+  if (own.empty()) return -1;
+  double total = own[0] + own[1] + own[2] + own[3];
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    int ppid = 0;
+    const auto child = stat_times(std::atoi(name.c_str()), &ppid);
+    if (ppid == pid && !child.empty()) total += child[0] + child[1];
+  }
+  return total;
+}
+
+// process_cpu_seconds summed over several processes (replicas of one server).
+inline double processes_cpu_seconds(const std::vector<int>& pids) {
+  double total = 0;
+  for (int pid : pids) total += process_cpu_seconds(pid);
+  return total;
 }
 
 // A "Vm…:" line of /proc/PID/status (VmRSS, VmHWM) in bytes; -1 if absent.

@@ -4,9 +4,13 @@
 // /proc/PID/stat, RSS from /proc/PID/status). All bodies are built and snappy-compressed before
 // the clock starts, so the generator's own cost while sending is a write and a read per request.
 //
-//   tocsin_rw_load --url http://127.0.0.1:PORT/api/v1/write --pid PID [--series 10000]
-//       [--series-per-request 500] [--samples-per-series 10] [--connections 4] [--duration 20]
-//       [--rounds 200] [--settle 2] [--step-ms 1000] [--cache FILE]
+//   tocsin_rw_load --url http://127.0.0.1:PORT/api/v1/write[,…] --pid PID[,PID…] [--db-pid PID]
+//       [--series 10000] [--series-per-request 500] [--samples-per-series 10] [--connections 4]
+//       [--duration 20] [--rounds 200] [--settle 2] [--step-ms 1000] [--cache FILE]
+//
+// Several --url (replicas of one server, with their --pid each): every connection sends its
+// requests to them in turn, and the CPU is their sum; --db-pid adds a database's CPU (its process
+// and children) as db_cpu_s_with_settle. RSS is the first --pid's.
 //
 // Workload: `series` series (`bench_metric_K{instance="host-I",job="bench"}`, 100 metric names),
 // split into groups of `series-per-request`; one request carries one group with
@@ -44,10 +48,10 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Options {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  std::string path = "/api/v1/write";
-  int pid = 0;
+  std::vector<HttpTarget> targets;
+  std::vector<int> pids;
+  int pid = 0;  // the first of pids
+  int db_pid = 0;
   int series = 10000;
   int series_per_request = 500;
   int samples_per_series = 10;
@@ -73,20 +77,11 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(("missing value for " + a).c_str());
       return argv[++i];
     };
-    if (a == "--url") {
-      std::string url = val();
-      const std::string prefix = "http://";
-      if (url.rfind(prefix, 0) != 0) usage("--url must start with http://");
-      url = url.substr(prefix.size());
-      const size_t slash = url.find('/');
-      const std::string hostport = url.substr(0, slash);
-      o.path = slash == std::string::npos ? "/" : url.substr(slash);
-      const size_t colon = hostport.find(':');
-      if (colon == std::string::npos) usage("--url needs a port");
-      o.host = hostport.substr(0, colon);
-      o.port = std::atoi(hostport.c_str() + colon + 1);
-    } else if (a == "--pid") o.pid = std::atoi(val().c_str());
-    else if (a == "--series") o.series = std::atoi(val().c_str());
+    std::string error;
+    if (take_server_option(a, val, o.targets, o.pids, o.db_pid, error)) {
+      if (!error.empty()) usage(error.c_str());
+      o.pid = o.pids.empty() ? 0 : o.pids.front();
+    } else if (a == "--series") o.series = std::atoi(val().c_str());
     else if (a == "--series-per-request") o.series_per_request = std::atoi(val().c_str());
     else if (a == "--samples-per-series") o.samples_per_series = std::atoi(val().c_str());
     else if (a == "--connections") o.connections = std::atoi(val().c_str());
@@ -98,7 +93,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--cache") o.cache = val();
     else usage(("unknown option " + a).c_str());
   }
-  if (o.port <= 0) usage("--url is required");
+  if (o.targets.empty()) usage("--url is required");
   if (o.series <= 0 || o.series_per_request <= 0 || o.series % o.series_per_request != 0)
     usage("--series must be a positive multiple of --series-per-request");
   return o;
@@ -212,7 +207,8 @@ int main(int argc, char** argv) {
       "X-Prometheus-Remote-Write-Version: 0.1.0\r\nUser-Agent: tocsin-bench\r\n";
 
   const long long rss_idle = o.pid ? status_bytes(o.pid, "VmRSS") : -1;
-  const double cpu_before = o.pid ? process_cpu_seconds(o.pid) : 0;
+  const double cpu_before = processes_cpu_seconds(o.pids);
+  const double db_before = o.db_pid ? process_tree_cpu_seconds(o.db_pid) : 0;
   const double self_before = self_cpu_seconds();
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
@@ -220,7 +216,7 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int c = 0; c < o.connections; ++c) {
     threads.emplace_back([&, c] {
-      HttpConnection conn(o.host, o.port);
+      RoundRobin conns(o.targets, static_cast<size_t>(c));
       std::string body, err;
       for (;;) {
         int i;
@@ -231,7 +227,8 @@ int main(int argc, char** argv) {
           cv.wait(lock, [&] { return i < groups || done[i - groups]; });
         }
         const auto t = Clock::now();
-        const int status = conn.request("POST", o.path, headers, bodies[i], &body, &err);
+        HttpConnection& conn = conns.next();
+        const int status = conn.request("POST", o.targets.front().path, headers, bodies[i], &body, &err);
         latencies[c].push_back(std::chrono::duration<double>(Clock::now() - t).count());
         if (status >= 200 && status < 300) {
           ++ok;
@@ -251,11 +248,12 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   const auto end = Clock::now();
   const double elapsed = std::chrono::duration<double>(end - start).count();
-  const double cpu_end = o.pid ? process_cpu_seconds(o.pid) : 0;
+  const double cpu_end = processes_cpu_seconds(o.pids);
   const long long rss_end = o.pid ? status_bytes(o.pid, "VmRSS") : -1;
   const double self_cpu = self_cpu_seconds() - self_before;
   std::this_thread::sleep_for(std::chrono::duration<double>(o.settle));
-  const double cpu_settled = o.pid ? process_cpu_seconds(o.pid) : 0;
+  const double cpu_settled = processes_cpu_seconds(o.pids);
+  const double db_cpu = o.db_pid ? process_tree_cpu_seconds(o.db_pid) - db_before : 0;
   const long long rss_settled = o.pid ? status_bytes(o.pid, "VmRSS") : -1;
   const long long hwm = o.pid ? status_bytes(o.pid, "VmHWM") : -1;
 
@@ -274,7 +272,8 @@ int main(int argc, char** argv) {
       "\"server_cpu_s_during\": %.3f, \"server_cpu_s_with_settle\": %.3f, \"settle_s\": %.1f, "
       "\"samples_per_cpu_s\": %.0f, \"rss_idle\": %lld, \"rss_end\": %lld, \"rss_settled\": %lld, \"rss_hwm\": %lld, "
       "\"generator_cpu_s\": %.3f, \"request_p50_ms\": %.3f, \"request_p99_ms\": %.3f, "
-      "\"build_s\": %.2f, \"raw_bytes_per_request\": %.0f, \"body_bytes_per_request\": %.0f, \"rounds_available\": %d}\n",
+      "\"build_s\": %.2f, \"raw_bytes_per_request\": %.0f, \"body_bytes_per_request\": %.0f, \"rounds_available\": %d, "
+      "\"replicas\": %zu, \"db_cpu_s_with_settle\": %.3f}\n",
       o.series, o.series_per_request, o.samples_per_series, o.connections, ok.load(), failed.load(), errors.load(),
       [&] {
         std::string e;
@@ -288,6 +287,7 @@ int main(int argc, char** argv) {
       }(),
       accepted, elapsed, accepted / elapsed, cpu_load, cpu_total, o.settle, cpu_total > 0 ? accepted / cpu_total : 0.0,
       rss_idle, rss_end, rss_settled, hwm, self_cpu, pct(0.5) * 1e3, pct(0.99) * 1e3, build_seconds,
-      static_cast<double>(raw_bytes) / total_requests, static_cast<double>(body_bytes) / total_requests, o.rounds);
+      static_cast<double>(raw_bytes) / total_requests, static_cast<double>(body_bytes) / total_requests, o.rounds,
+      o.targets.size(), db_cpu);
   return (ok.load() > 0) ? 0 : 1;
 }

@@ -83,13 +83,20 @@ Pipeline::Pipeline(std::shared_ptr<const config::Config> config, std::string ext
       inhibitor_(config_->inhibit_rules) {}
 
 core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
+  // Everything is read before anything is cleared: a read that fails half-way (the database went
+  // away mid-transaction) leaves the pipeline as it was, not empty.
+  std::vector<store::AlertRecord> by_state[] = {TOCSIN_TRY(tx.list_alerts(store::AlertState::kFiring)),
+                                                TOCSIN_TRY(tx.list_alerts(store::AlertState::kResolved))};
+  const auto silences_version = TOCSIN_TRY(tx.silences_version());
+  std::vector<store::Silence> silences = TOCSIN_TRY(tx.list_silences());
+  std::vector<store::NotificationLogEntry> nflog = TOCSIN_TRY(tx.list_nflog());
   alerts_.clear();
   groups_.clear();
   unflushed_groups_ = 0;
   nflog_.clear();
   inhibitor_ = Inhibitor(config_->inhibit_rules);
   for (auto state : {store::AlertState::kFiring, store::AlertState::kResolved}) {
-    for (auto& a : TOCSIN_TRY(tx.list_alerts(state))) {
+    for (auto& a : by_state[state == store::AlertState::kFiring ? 0 : 1]) {
       // Resolved long ago and out of every group: nothing left to notify.
       if (state == store::AlertState::kResolved && a.updated_at < now - kResolvedRetention) continue;
       // Records written before alerts had an end time: a resolved one ended when it resolved.
@@ -100,9 +107,9 @@ core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
       alerts_.insert_or_assign(fp, std::move(a));
     }
   }
-  silences_version_ = TOCSIN_TRY(tx.silences_version());
-  silences_.load(TOCSIN_TRY(tx.list_silences()));
-  for (auto& e : TOCSIN_TRY(tx.list_nflog())) {
+  silences_version_ = silences_version;
+  silences_.load(std::move(silences));
+  for (auto& e : nflog) {
     auto key = std::make_pair(e.receiver, e.group_key);
     nflog_.insert_or_assign(std::move(key), std::move(e));
   }

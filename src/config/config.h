@@ -43,6 +43,9 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8470";  // host:port; port 0 picks a free port
   std::string data_dir = "./tocsin-data";  // relative paths are relative to the config file
   std::string store;                       // empty = embedded SQLite under data_dir; "postgres://…"
+  // server.store_pool.size: PostgreSQL connections per process, one for writes and the rest for
+  // reads (docs/high-availability.md); set only with a postgres:// store.
+  int store_pool_size = 4;
   // Links in notifications; default http://<listen>, https://<listen> with tls.
   std::string external_url;
   std::optional<TlsConfig> tls;  // unset: plain HTTP

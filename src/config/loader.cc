@@ -184,10 +184,11 @@ constexpr std::string_view kTopKeys[] = {
     "server", "auth",          "people", "channels", "schedules",      "escalation_policies",
     "scrape", "probes",        "rules",  "alerting", "time_intervals", "mute_time_intervals",
     "routes", "inhibit_rules", "plans",  "risks",    "limits"};
-constexpr std::string_view kServerKeys[] = {"listen",    "data_dir",  "store",          "external_url", "log_level",
-                                            "retention", "ack_secret_env", "tls",   "replica_id",   "advertise_url",
-                                            "lease",     "trusted_proxies"};
+constexpr std::string_view kServerKeys[] = {"listen",     "data_dir",  "store",          "store_pool", "external_url",
+                                            "log_level",  "retention", "ack_secret_env", "tls",        "replica_id",
+                                            "advertise_url", "lease",  "trusted_proxies"};
 constexpr std::string_view kLeaseKeys[] = {"ttl", "renew_every"};
+constexpr std::string_view kStorePoolKeys[] = {"size"};
 constexpr std::string_view kTlsKeys[] = {"cert_file", "key_file", "min_version"};
 constexpr std::string_view kAuthKeys[] = {"tokens", "metrics_public", "intake"};
 constexpr std::string_view kTokenKeys[] = {"name", "role", "token_env", "token_file", "token_sha256"};
@@ -483,6 +484,15 @@ class Parser : yaml::Reader {
         return std::unexpected(
             error(*f, fmt::format("bad store \"{}\": expected empty (embedded SQLite) or postgres://…", s.store)));
       }
+    }
+    if (const Node* f = m.find("store_pool")) {
+      if (s.store.empty()) {
+        return std::unexpected(error(*f, "store_pool sets the connections to a PostgreSQL store: it needs "
+                                         "server.store: postgres://… (the embedded SQLite store has no pool)"));
+      }
+      const Map pool = TOCSIN_TRY(map(*f, kStorePoolKeys));
+      // At most store::postgres::kMaxPoolSize; PostgreSQL's default max_connections is 100.
+      if (const Node* size = pool.find("size")) s.store_pool_size = TOCSIN_TRY(integer(*size, 1, 64));
     }
     if (const Node* f = m.find("external_url")) s.external_url = TOCSIN_TRY(url(*f));
     if (const Node* f = m.find("log_level")) s.log_level = TOCSIN_TRY(one_of(*f, {"debug", "info", "warn", "error"}));

@@ -205,6 +205,22 @@ rules:
   store: mysql://db
 )", "expected empty (embedded SQLite) or postgres://", 2, "server.store"},
     {R"(server:
+  store_pool: {size: 4}
+)", "store_pool sets the connections to a PostgreSQL store: it needs server.store: postgres://", 2,
+     "server.store_pool"},
+    {R"(server:
+  store: postgres://tocsin@db/tocsin
+  store_pool: {size: 0}
+)", "0 is out of range: expected 1 to 64", 3, "server.store_pool.size"},
+    {R"(server:
+  store: postgres://tocsin@db/tocsin
+  store_pool: {size: many}
+)", "expected a whole number", 3, "server.store_pool.size"},
+    {R"(server:
+  store: postgres://tocsin@db/tocsin
+  store_pool: {connections: 4}
+)", "unknown key \"connections\"", 3, "server.store_pool.connections"},
+    {R"(server:
   listen: localhost
 )", "bad listen address \"localhost\"", 2, "server.listen"},
     {R"(people:
@@ -874,6 +890,16 @@ server:
                                 "t.yaml", {});
   ASSERT_FALSE(cfg.has_value());
   EXPECT_EQ(cfg.error().field(), "rules[0].for");
+}
+
+TEST(Loader, StorePoolSizeDefaultsToFourAndIsRead) {
+  auto defaults = load_config_string("server:\n  store: postgres://tocsin@db/tocsin\n", "t.yaml", {});
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().to_string();
+  EXPECT_EQ(defaults->server.store_pool_size, 4);
+  auto cfg = load_config_string("server:\n  store: postgres://tocsin@db/tocsin\n  store_pool: {size: 12}\n", "t.yaml",
+                                {});
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->server.store_pool_size, 12);
 }
 
 TEST(Loader, EmptyDocumentIsAnEmptyConfig) {

@@ -15,7 +15,7 @@ core::Result<std::unique_ptr<store::Store>> open_store(const config::ServerConfi
   if (server.store.empty()) {
     return store::sqlite::open_sqlite_store(std::filesystem::path(server.data_dir) / "tocsin.db", health);
   }
-  auto opened = store::postgres::open_postgres_store(server.store);
+  auto opened = store::postgres::open_postgres_store(server.store, {.size = server.store_pool_size});
   if (!opened) {
     return std::unexpected(core::Error(opened.error().code(), fmt::format("{}: {}", describe_store(server),
                                                                          opened.error().message()))

@@ -43,8 +43,9 @@ def pg_bindir() -> str:
 class PostgresServer:
     """One server; start() then uri(db) / create_database(db); stop() (restartable) and close()."""
 
-    def __init__(self):
+    def __init__(self, fsync: bool = False):
         self.bindir = pg_bindir()
+        self.fsync = fsync  # off for tests (their data is thrown away); on for benchmarks of commits
         self.dir = tempfile.mkdtemp(prefix="tocsin-pg-")
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "postgres.log")
@@ -88,7 +89,7 @@ class PostgresServer:
         log = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [os.path.join(self.bindir, "postgres"), "-D", self.data, "-p", str(self.port), "-k", self.dir,
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+             "-c", "listen_addresses=127.0.0.1", "-c", f"fsync={'on' if self.fsync else 'off'}"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, user=self.user, group=self.user,
             extra_groups=[] if self.user else None, preexec_fn=self._die_with_parent)
         log.close()

@@ -125,9 +125,12 @@ std::optional<int64_t> Statement::column_optional_int64(int column) const {
 }
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& conninfo) {
-  // connect_timeout first: a value in conninfo (expanded from dbname) comes later and wins.
-  const char* keywords[] = {"connect_timeout", "dbname", nullptr};
-  const char* values[] = {"5", conninfo.c_str(), nullptr};
+  // Defaults first: a value in conninfo (expanded from dbname) comes later and wins. Without the
+  // keepalives and tcp_user_timeout, a server host that vanished (a failover, a network cut) would
+  // hold a statement, and the write lock with it, until the kernel gives up on TCP (~15 min).
+  const char* keywords[] = {"connect_timeout", "keepalives",      "keepalives_idle", "keepalives_interval",
+                            "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
+  const char* values[] = {"5", "1", "10", "5", "3", "30000", conninfo.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return std::unexpected(core::Error::internal("postgres: out of memory"));
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -235,6 +238,14 @@ void Connection::copy_abort(std::string_view reason) {
 std::string Connection::describe() const {
   const char* host = PQhost(conn_);
   return fmt::format("postgres db {} on {}:{}", PQdb(conn_), host && *host ? host : "localhost", PQport(conn_));
+}
+
+bool Connection::found_broken() {
+  // The first read may take the server's farewell message, the second then meets EOF.
+  for (int read = 0; read < 2 && !broken() && !in_transaction(); ++read) {
+    if (PQconsumeInput(conn_) == 0) break;
+  }
+  return broken();
 }
 
 Status Connection::reconnect() {

@@ -6,7 +6,7 @@
 // Values are sent and read back in PostgreSQL's text format, so an int64 is its decimal digits and
 // a double is printed with enough digits to read back exactly.
 // Thread-safety: none. A Connection and its statements must be used by one thread at a time
-// (PostgresStore serialises access with its own mutex).
+// (PostgresStore checks each connection of its pool out to one transaction at a time).
 #pragma once
 
 #include <libpq-fe.h>
@@ -92,8 +92,9 @@ class Statement {
 
 class Connection {
  public:
-  // Connects with a libpq connection string or URI (postgres://user@host:port/db?…). A
-  // connect_timeout of 5 s applies unless the string sets one.
+  // Connects with a libpq connection string or URI (postgres://user@host:port/db?…). Unless the
+  // string sets them: connect_timeout 5 s, TCP keepalives after 10 s idle (every 5 s, 3 probes)
+  // and tcp_user_timeout 30 s, so a server that vanished fails a statement within about 30 s.
   static Result<std::unique_ptr<Connection>> open(const std::string& conninfo);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -120,6 +121,10 @@ class Connection {
   std::string describe() const;
   bool in_transaction() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
   bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // broken(), after reading whatever the server sent an idle connection: a server that ended the
+  // session (a restart, pg_terminate_backend) left its last message and EOF on the socket, and
+  // libpq notices only when it reads them. Non-blocking: no round trip to the server.
+  bool found_broken();
   // Reconnects a broken connection (its prepared statements are gone with the old session).
   Status reconnect();
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "store/postgres/migrations.h"
 #include "store/postgres/postgres.h"
@@ -1662,68 +1663,143 @@ class PostgresTx final : public Tx {
 #undef TOCSIN_LIVE_DRILL_COLUMNS
 #undef TOCSIN_NFLOG_COLUMNS
 #undef TOCSIN_ACTION_RUN_COLUMNS
+// One connection of the pool and the Tx over it; checked out to one transaction at a time.
+struct PooledConnection {
+  explicit PooledConnection(std::unique_ptr<Connection> connection) : db(std::move(connection)), tx(*db) {}
+  std::unique_ptr<Connection> db;
+  PostgresTx tx;
+};
+
+// The store a thread is inside a transaction of, to catch a re-entrant call (store.h forbids it:
+// with one connection it would deadlock, with a pool it would read outside the caller's snapshot).
+thread_local const Store* t_in_transaction = nullptr;
+
 class PostgresStore final : public Store {
  public:
-  PostgresStore(std::unique_ptr<Connection> db, int version) : db_(std::move(db)), tx_(*db_), version_(version) {}
+  // connections[0] takes the writes; the others, the reads (with one connection, it takes both).
+  PostgresStore(std::vector<std::unique_ptr<Connection>> connections, int version) : version_(version) {
+    for (auto& connection : connections) pool_.push_back(std::make_unique<PooledConnection>(std::move(connection)));
+    idle_readers_.reserve(pool_.size());
+    for (size_t i = 1; i < pool_.size(); ++i) idle_readers_.push_back(pool_[i].get());
+  }
 
-  Status write(const std::function<Status(Tx&)>& fn) override { return run(fn, true); }
-  Status read(const std::function<Status(Tx&)>& fn) override { return run(fn, false); }
+  // One write transaction at a time, as in the SQLite store: callers (the engine's delivery and
+  // action passes, the API's sessions) write under locks of their own, and may not expect a
+  // serialization failure between two of their own transactions.
+  Status write(const std::function<Status(Tx&)>& fn) override {
+    std::lock_guard writer(writer_mu_);
+    return run(*pool_[0], fn, true);
+  }
+  Status read(const std::function<Status(Tx&)>& fn) override {
+    if (pool_.size() == 1) {
+      std::lock_guard writer(writer_mu_);
+      return run(*pool_[0], fn, false);
+    }
+    ReaderCheckout reader(*this);
+    return run(reader.connection, fn, false);
+  }
   int schema_version() override { return version_; }
 
  private:
   // Ends whatever run() left open, on every path out of it (an exception from fn included).
   class TransactionGuard {
    public:
-    explicit TransactionGuard(PostgresStore& store) : store_(store) {}
+    TransactionGuard(const Store& store, PooledConnection& connection)
+        : connection_(connection), outer_(t_in_transaction) {
+      t_in_transaction = &store;
+    }
     ~TransactionGuard() {
-      store_.tx_.end();
-      if (!store_.db_->broken() && store_.db_->in_transaction()) (void)store_.db_->exec("ROLLBACK");
-      store_.holder_.store(std::thread::id());
+      connection_.tx.end();
+      if (!connection_.db->broken() && connection_.db->in_transaction()) (void)connection_.db->exec("ROLLBACK");
+      t_in_transaction = outer_;
     }
     TransactionGuard(const TransactionGuard&) = delete;
     TransactionGuard& operator=(const TransactionGuard&) = delete;
 
    private:
-    PostgresStore& store_;
+    PooledConnection& connection_;
+    const Store* outer_;
   };
 
-  Status run(const std::function<Status(Tx&)>& fn, bool writable) {
-    assert(holder_.load() != std::this_thread::get_id() && "Store::write()/read() called inside a transaction");
-    std::lock_guard lock(mu_);
-    if (db_->broken()) {
-      // The server restarted or the network dropped: one reconnect attempt per transaction.
-      if (auto reconnected = db_->reconnect(); !reconnected) {
-        return std::unexpected(with_context(reconnected.error(), db_->describe()));
+  // An idle read connection, waited for, and given back on every path out (an exception from fn
+  // included). No allocation: idle_readers_ has room for all of them.
+  struct ReaderCheckout {
+    explicit ReaderCheckout(PostgresStore& store) : owner(store), connection(take(store)) {}
+    ~ReaderCheckout() {
+      {
+        std::lock_guard lock(owner.pool_mu_);
+        owner.idle_readers_.push_back(&connection);
+      }
+      owner.reader_idle_.notify_one();
+    }
+    ReaderCheckout(const ReaderCheckout&) = delete;
+    ReaderCheckout& operator=(const ReaderCheckout&) = delete;
+
+    static PooledConnection& take(PostgresStore& store) {
+      std::unique_lock lock(store.pool_mu_);
+      store.reader_idle_.wait(lock, [&] { return !store.idle_readers_.empty(); });
+      PooledConnection* reader = store.idle_readers_.back();
+      store.idle_readers_.pop_back();
+      return *reader;
+    }
+
+    PostgresStore& owner;
+    PooledConnection& connection;
+  };
+
+  Status run(PooledConnection& connection, const std::function<Status(Tx&)>& fn, bool writable) {
+    assert(t_in_transaction != this && "Store::write()/read() called inside a transaction");
+    Connection& db = *connection.db;
+    if (db.found_broken()) {
+      // The server restarted, the session was ended or the network dropped: one reconnect attempt
+      // per transaction, on this connection only.
+      if (auto reconnected = db.reconnect(); !reconnected) {
+        return std::unexpected(with_context(reconnected.error(), db.describe()));
       }
     }
-    holder_.store(std::this_thread::get_id());
-    TransactionGuard guard(*this);
-    db_->clear_failure();
-    tx_.begin(writable);  // the SQL transaction begins at the first statement
-    Status result = fn(tx_);
+    TransactionGuard guard(*this, connection);
+    db.clear_failure();
+    connection.tx.begin(writable);  // the SQL transaction begins at the first statement
+    Status result = fn(connection.tx);
     // A statement that failed aborts the transaction even when fn went on and returned success.
-    if (result && db_->first_failure()) result = std::unexpected(*db_->first_failure());
+    if (result && db.first_failure()) result = std::unexpected(*db.first_failure());
     if (!result) return result;  // the guard rolls back
-    if (tx_.begun()) TOCSIN_RETURN_IF_ERROR(db_->commit());
+    if (connection.tx.begun()) TOCSIN_RETURN_IF_ERROR(db.commit());
     return core::ok();
   }
 
-  std::mutex mu_;
-  std::unique_ptr<Connection> db_;
-  PostgresTx tx_;
+  std::vector<std::unique_ptr<PooledConnection>> pool_;  // fixed after construction
+  std::mutex writer_mu_;  // held through a write (and, with one connection, through a read)
+  std::mutex pool_mu_;    // guards idle_readers_
+  std::condition_variable reader_idle_;
+  std::vector<PooledConnection*> idle_readers_;
   int version_;
-  // The thread inside run(), to catch a re-entrant call that would deadlock on mu_.
-  std::atomic<std::thread::id> holder_;
 };
 
 }  // namespace
 
-core::Result<std::unique_ptr<store::Store>> open_postgres_store(const std::string& conninfo) {
-  auto db = Connection::open(conninfo);
-  if (!db) return std::unexpected(with_context(db.error(), "open postgres store"));
-  auto version = migrate(**db, schema_migrations());
-  if (!version) return std::unexpected(with_context(version.error(), fmt::format("open {}", (*db)->describe())));
-  return std::make_unique<PostgresStore>(std::move(*db), *version);
+core::Result<std::unique_ptr<store::Store>> open_postgres_store(const std::string& conninfo, const PoolOptions& pool) {
+  if (pool.size < 1 || pool.size > kMaxPoolSize) {
+    return std::unexpected(Error::invalid_argument(
+        fmt::format("open postgres store: a pool of {} connections; expected 1 to {}", pool.size, kMaxPoolSize)));
+  }
+  std::vector<std::unique_ptr<Connection>> connections;
+  auto first = Connection::open(conninfo);
+  if (!first) return std::unexpected(with_context(first.error(), "open postgres store"));
+  auto version = migrate(**first, schema_migrations());
+  if (!version) return std::unexpected(with_context(version.error(), fmt::format("open {}", (*first)->describe())));
+  connections.push_back(std::move(*first));
+  // All of them now: a server that cannot take them (max_connections) is found at start, not later.
+  while (static_cast<int>(connections.size()) < pool.size) {
+    auto more = Connection::open(conninfo);
+    if (!more) {
+      return std::unexpected(with_context(
+          more.error(), fmt::format("open postgres store: connection {} of a pool of {}", connections.size() + 1,
+                                    pool.size)));
+    }
+    connections.push_back(std::move(*more));
+  }
+  return std::make_unique<PostgresStore>(std::move(connections), *version);
 }
 
 }  // namespace tocsin::store::postgres

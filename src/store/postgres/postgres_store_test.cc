@@ -10,6 +10,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -255,6 +260,177 @@ TEST_F(PostgresStoreTest, TextWithANulByteIsRefusedAndChangesNothing) {
   EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_THAT(status.error().message(), HasSubstr("NUL"));
   EXPECT_TRUE(list(IncidentFilter{}).empty());
+}
+
+// Incident fields every test here fills the same way.
+Incident incident_titled(std::string title) {
+  Incident i;
+  i.title = std::move(title);
+  i.severity = "major";
+  i.group_key = i.title;
+  i.opened_at = at(0);
+  return i;
+}
+
+// Sessions (backends) the server has open on database `db`, not counting the one asking.
+int64_t backends_on(const std::string& db) {
+  auto conn = Connection::open(g_server->uri("postgres"));
+  EXPECT_TRUE(conn.has_value()) << conn.error().to_string();
+  if (!conn) return -1;
+  auto statement = (*conn)->prepare(
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()");
+  EXPECT_TRUE(statement.has_value());
+  if (!statement || !(*statement)->bind_all(db) || !(*statement)->step().value_or(false)) return -1;
+  return (*statement)->column_int64(0);
+}
+
+// backends_on(db) once it is `want`, or what it is after ten seconds: a session ends a moment
+// after its client closed it or it was terminated (waiting for a condition, not timing anything).
+int64_t backends_once(const std::string& db, int64_t want) {
+  int64_t count = backends_on(db);
+  for (int i = 0; i < 1000 && count != want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    count = backends_on(db);
+  }
+  return count;
+}
+
+// A one-shot signal a thread can wait for. The wait's bound only turns a deadlock (the behaviour
+// under test missing) into a failure instead of a hung test; it measures nothing.
+class Signal {
+ public:
+  void notify() {
+    {
+      std::lock_guard lock(mu_);
+      set_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+TEST_F(PostgresStoreTest, ThePoolOpensItsConnectionsAtStart) {
+  store_.reset();
+  ASSERT_EQ(backends_once(db_, 0), 0);
+  auto store = open_postgres_store(g_server->uri(db_), PoolOptions{.size = 3});
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  EXPECT_EQ(backends_on(db_), 3);
+  store->reset();
+  EXPECT_EQ(backends_once(db_, 0), 0) << "closing the store closes every connection";
+}
+
+TEST_F(PostgresStoreTest, APoolSizeOutsideItsRangeIsRefused) {
+  for (int size : {0, -1, kMaxPoolSize + 1}) {
+    auto store = open_postgres_store(g_server->uri(db_), PoolOptions{.size = size});
+    ASSERT_FALSE(store.has_value()) << size;
+    EXPECT_EQ(store.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(store.error().message(), HasSubstr(fmt::format("a pool of {} connections; expected 1 to {}", size,
+                                                               kMaxPoolSize)));
+  }
+}
+
+// With one connection, reads and writes share it: both work, one at a time.
+TEST_F(PostgresStoreTest, APoolOfOneServesReadsAndWrites) {
+  auto store = open_postgres_store(g_server->uri(db_), PoolOptions{.size = 1});
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  store_ = std::move(*store);
+  const int64_t id = insert_incident(incident_titled("one"));
+  auto read = get_incident(id);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->title, "one");
+}
+
+// A write holds its transaction open (its insert not committed) until a read on another thread has
+// finished: with one connection for everything the read would wait for the write, and neither
+// would finish. The read sees the last committed state, not the open write's row.
+TEST_F(PostgresStoreTest, ReadsRunWhileAWriteTransactionIsOpen) {
+  const int64_t committed = insert_incident(incident_titled("committed"));
+  Signal write_open, read_done;
+  auto writer = std::async(std::launch::async, [&] {
+    return store_->write([&](Tx& tx) -> Status {
+      TOCSIN_TRY(tx.insert_incident(incident_titled("open")));
+      write_open.notify();
+      if (!read_done.wait()) return std::unexpected(core::Error::internal("the read never finished"));
+      return core::ok();
+    });
+  });
+  ASSERT_TRUE(write_open.wait());
+  // Two reads at once as well: each waits inside its transaction for the other to be inside its own.
+  Signal first_in, second_in;
+  auto read_while_other_reads = [&](Signal& mine, Signal& theirs) {
+    std::vector<Incident> seen;
+    auto status = store_->read([&](Tx& tx) -> Status {
+      seen = TOCSIN_TRY(tx.list_incidents(IncidentFilter{}));
+      mine.notify();
+      if (!theirs.wait()) return std::unexpected(core::Error::internal("the other read never started"));
+      return core::ok();
+    });
+    EXPECT_TRUE(status.has_value()) << status.error().to_string();
+    return seen;
+  };
+  auto other_reader = std::async(std::launch::async, [&] { return read_while_other_reads(second_in, first_in); });
+  const auto seen = read_while_other_reads(first_in, second_in);
+  const auto seen_by_other = other_reader.get();
+  read_done.notify();
+  auto written = writer.get();
+  ASSERT_TRUE(written.has_value()) << written.error().to_string();
+  for (const auto* reads : {&seen, &seen_by_other}) {
+    ASSERT_EQ(reads->size(), 1u);
+    EXPECT_EQ(reads->front().id, committed);
+  }
+  EXPECT_EQ(list(IncidentFilter{}).size(), 2u) << "the write committed once the reads were done";
+}
+
+// A read whose fn throws gives its connection back: with one read connection, the reads after it
+// would otherwise wait for ever.
+TEST_F(PostgresStoreTest, AReadThatThrowsGivesItsConnectionBack) {
+  auto store = open_postgres_store(g_server->uri(db_), PoolOptions{.size = 2});
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  store_ = std::move(*store);
+  const int64_t id = insert_incident(incident_titled("kept"));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THROW((void)store_->read([](Tx& tx) -> Status {
+      TOCSIN_TRY(tx.list_incidents(IncidentFilter{}));
+      throw std::runtime_error("fn failed");
+    }),
+                 std::runtime_error);
+  }
+  auto after = std::async(std::launch::async, [&] { return get_incident(id); });
+  if (after.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "a read waits for ever: the read connection was not given back";
+    std::_Exit(1);  // the waiting thread cannot be joined
+  }
+  auto incident = after.get();
+  ASSERT_TRUE(incident.has_value());
+  EXPECT_EQ(incident->title, "kept");
+}
+
+// pg_terminate_backend ends every session of the store (what an administrator, a pooler or a
+// failover does): the next transaction on each connection opens a new session instead of failing.
+TEST_F(PostgresStoreTest, AConnectionWhoseSessionWasEndedIsReplaced) {
+  const int64_t before = insert_incident(incident_titled("before"));
+  ASSERT_GE(backends_on(db_), 2);
+  ASSERT_TRUE(g_server
+                  ->exec("postgres", fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                                 "WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                                                 db_))
+                  .has_value());
+  ASSERT_EQ(backends_once(db_, 0), 0);
+  auto read = get_incident(before);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->title, "before");
+  const int64_t after = insert_incident(incident_titled("after"));
+  EXPECT_GT(after, before);
+  EXPECT_EQ(list(IncidentFilter{}).size(), 2u);
+  EXPECT_GE(backends_on(db_), 2) << "the write and read connections are back";
 }
 
 // The server goes away (restart, failover): transactions fail with `unavailable` while it is down,

@@ -74,6 +74,9 @@ class ReplicasTest : public ::testing::Test {
       options.metrics = &metrics_[i];
       options.senders = {{"webhook", &sender_}};
       options.external_url = "http://tocsin.test";
+      // Two replicas of one shared store: the first to run holds the engine lease (and delivers).
+      options.lease.replica_id = i == 0 ? "replica-a" : "replica-b";
+      options.lease.exclusive_store = false;
       auto engine = Engine::create(std::move(options));
       ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
       engines_[i] = std::move(*engine);

@@ -1185,7 +1185,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
 
 core::Status Engine::release_lease() {
   released_ = true;
-  deliverer_.stop();
+  stop_deliveries();
   return lease_->release(*options_.store, options_.clock->now());
 }
 

@@ -33,10 +33,17 @@ EngineLease::EngineLease(LeaseOptions options, core::Clock& clock, core::Metrics
 EngineLease::~EngineLease() { metrics_.remove_collector(held_collector_); }
 
 core::Result<bool> EngineLease::renew_if_due(store::Store& store, core::Timestamp now, bool force) {
-  std::lock_guard lock(mu_);
-  if (!force && !first_ && now < next_due_) return false;
-  const bool first = std::exchange(first_, false);
-  const int64_t epoch_before = lease_ && lease_->holder == options_.replica_id ? lease_->epoch : 0;
+  // The store's transactions run without mu_: check() takes mu_ inside a transaction (the store's
+  // lock held), so holding mu_ across one here would be the opposite lock order (TSan reported it
+  // as a potential deadlock). Only the driver calls this, so nothing else renews in between.
+  bool first = false;
+  int64_t epoch_before = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!force && !first_ && now < next_due_) return false;
+    first = std::exchange(first_, false);
+    epoch_before = lease_ && lease_->holder == options_.replica_id ? lease_->epoch : 0;
+  }
   std::optional<store::Lease> lease;
   auto renewed = store.write([&](store::Tx& tx) -> core::Status {
     if (first && options_.exclusive_store) {
@@ -70,6 +77,7 @@ core::Result<bool> EngineLease::renew_if_due(store::Store& store, core::Timestam
     for (const auto& r : replicas) live += r.heartbeat_at + options_.ttl > now ? 1 : 0;
     replicas_live_.set(live);
   }
+  std::lock_guard lock(mu_);
   if (!renewed) {
     if (!failing_) {
       core::log::warn("engine lease not renewed; retrying",

@@ -62,6 +62,7 @@ class EngineLease {
   // lease, each in a write transaction of its own. Returns true when this call took the lease at
   // a new epoch (the caller recovers work the previous holder left half done). A failed write
   // keeps the last known state (it decays: active() turns false) and is retried within a second.
+  // One thread calls it (the engine driver).
   core::Result<bool> renew_if_due(store::Store& store, core::Timestamp now, bool force = false);
   // Held at `now`, and recent enough to start a send or an action.
   bool active(core::Timestamp now) const;

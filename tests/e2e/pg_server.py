@@ -16,13 +16,14 @@ import ctypes
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 
-from harness import free_port
+from harness import LogsOnFailure, WebhookReceiver, free_port
 
 
 class PostgresMissing(AssertionError):
@@ -133,3 +134,39 @@ class PostgresServer:
     def create_database(self, db: str) -> str:
         self.psql("postgres", f"CREATE DATABASE {db}")
         return self.uri(db)
+
+
+def with_store(config_path: str, uri: str) -> None:
+    """Adds `store: uri` to the config's server section."""
+    with open(config_path) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^(  data_dir: .*)$", lambda m: f"{m.group(1)}\n  store: {uri}", text, count=1)
+    with open(config_path, "w") as f:
+        f.write(text)
+
+
+class PostgresSuite(LogsOnFailure):
+    """A test class whose tests share one throwaway PostgreSQL (cls.pg), a temporary directory
+    (cls.tmp) and a webhook receiver (cls.receiver): start_suite() in setUpClass; the tocsin
+    servers put in cls.servers are stopped at the end, then the rest is removed."""
+
+    @classmethod
+    def start_suite(cls, prefix: str) -> None:
+        cls.tmp = tempfile.mkdtemp(prefix=prefix)
+        cls.servers = []
+        cls.pg = PostgresServer()
+        cls.pg.start()
+        cls.receiver = WebhookReceiver()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            for server in getattr(cls, "servers", []):
+                if server.alive():
+                    server.stop()
+        finally:
+            if getattr(cls, "receiver", None):
+                cls.receiver.close()
+            if getattr(cls, "pg", None):
+                cls.pg.close()
+            shutil.rmtree(cls.tmp, ignore_errors=True)

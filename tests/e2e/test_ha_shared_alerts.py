@@ -15,14 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
-import tempfile
 import threading
 import time
 import unittest
 
-from harness import LogsOnFailure, Tocsin, WebhookReceiver, free_port, http_json, rfc3339, wait_until
-from pg_server import PostgresServer
+from harness import Tocsin, free_port, http_json, rfc3339, wait_until
+from pg_server import PostgresSuite
 
 GROUP_WAIT = 1.0
 GROUP_INTERVAL = 2.0
@@ -54,15 +52,12 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-class SharedAlertsTest(LogsOnFailure):
+class SharedAlertsTest(PostgresSuite):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-ha-alerts-")
-        cls.pg = PostgresServer()
-        cls.pg.start()
+        cls.start_suite("tocsin-e2e-ha-alerts-")
         uri = cls.pg.create_database("tocsin")
-        cls.receiver = WebhookReceiver()
-        cls.replicas = []
+        cls.replicas = cls.servers  # stopped by PostgresSuite.tearDownClass
         try:
             for name in ("a", "b"):
                 port = free_port()
@@ -83,14 +78,7 @@ class SharedAlertsTest(LogsOnFailure):
     def tearDownClass(cls):
         print(f"\n503s retried by the clients: {getattr(cls, 'retried', 0)}, "
               f"requests answered otherwise: {getattr(cls, 'posted', 0)}")
-        try:
-            for replica in cls.replicas:
-                if replica.alive():
-                    replica.stop()
-        finally:
-            cls.receiver.close()
-            cls.pg.close()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
 
     def run(self, result=None):
         out = super().run(result)

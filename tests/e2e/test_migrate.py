@@ -11,14 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import shutil
-import tempfile
 import time
 
-from harness import (LogsOnFailure, Tocsin, WebhookReceiver, RULE_FOR_SECONDS, free_port, rfc3339, wait_until,
-                     write_config)
-from pg_server import PostgresServer
-from test_postgres import with_store
+from harness import Tocsin, RULE_FOR_SECONDS, free_port, rfc3339, wait_until, write_config
+from pg_server import PostgresSuite, with_store
 
 
 def digest(path: str) -> str:
@@ -26,28 +22,16 @@ def digest(path: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-class MigrateTest(LogsOnFailure):
+class MigrateTest(PostgresSuite):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-migrate-")
-        cls.pg = PostgresServer()
-        cls.pg.start()
+        cls.start_suite("tocsin-e2e-migrate-")
         cls.uri = cls.pg.create_database("tocsin")
-        cls.receiver = WebhookReceiver()
         cls.port = free_port()
         cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url)
         cls.db = os.path.join(cls.tmp, "data", "tocsin.db")
         cls.server = Tocsin(cls.config_path, cls.port)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.server.alive():
-                cls.server.stop()
-        finally:
-            cls.receiver.close()
-            cls.pg.close()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.servers.append(cls.server)
 
     def migrate(self, *args: str):
         return self.server.cli("migrate", "--config", self.config_path, *args, timeout=60)

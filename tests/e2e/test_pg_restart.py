@@ -18,8 +18,7 @@ import urllib.parse
 
 from harness import (ServerTestCase, http_request, on_call_candidates, parse_time, remote_write_body,
                      wait_until)
-from pg_server import PostgresServer
-from test_postgres import with_store
+from pg_server import PostgresServer, with_store
 
 ESCALATE_AFTER_S = 20  # level 2 (carol), instead of write_config's 10 minutes; falls due mid-outage
 

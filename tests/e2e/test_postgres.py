@@ -9,51 +9,26 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
-import time
 import unittest
 
-from harness import (LogsOnFailure, Tocsin, WebhookReceiver, RULE_FOR_SECONDS, free_port, http_request,
-                     on_call_candidates, parse_time, tocsin_bin, wait_until, write_config)
-from pg_server import PostgresServer
+from harness import (Tocsin, RULE_FOR_SECONDS, free_port, http_request, on_call_candidates, parse_time, tocsin_bin,
+                     wait_until, write_config)
+from pg_server import PostgresSuite, with_store
 import subprocess
 
 
-def with_store(config_path: str, uri: str) -> None:
-    """Adds `store: uri` to the config's server section."""
-    with open(config_path) as f:
-        text = f.read()
-    text = re.sub(r"(?m)^(  data_dir: .*)$", lambda m: f"{m.group(1)}\n  store: {uri}", text, count=1)
-    with open(config_path, "w") as f:
-        f.write(text)
-
-
-class PostgresStoreTest(LogsOnFailure):
+class PostgresStoreTest(PostgresSuite):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-pg-")
-        cls.pg = PostgresServer()
-        started = time.monotonic()
-        cls.pg.start()
-        cls.pg_start_seconds = time.monotonic() - started
+        cls.start_suite("tocsin-e2e-pg-")
         cls.uri = cls.pg.create_database("tocsin")
-        cls.receiver = WebhookReceiver()
         cls.port = free_port()
         cls.config_path = write_config(cls.tmp, cls.port, cls.receiver.url)
         with_store(cls.config_path, cls.uri)
         cls.server = Tocsin(cls.config_path, cls.port)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.server.alive():
-                cls.server.stop()
-        finally:
-            cls.receiver.close()
-            cls.pg.close()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.servers.append(cls.server)
 
     def incident(self, iid: str) -> dict:
         r = self.server.get(f"/api/v1/incidents/{iid}")

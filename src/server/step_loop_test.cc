@@ -61,6 +61,10 @@ TEST(StepLoop, WakesFromManyThreadsAtOnceAndRunsNothingAfterStop) {
     ++steps;
     return std::optional<core::Timestamp>();
   });
+  // Wakes coalesce: had they all come before the first step took the start-up wake, one step
+  // would be all there is (the CI's ASan run saw that). After the first step has begun, any wake
+  // guarantees one more.
+  ASSERT_TRUE(eventually([&] { return steps >= 1; }));
   std::vector<std::thread> wakers;
   for (int t = 0; t < 4; ++t) {
     wakers.emplace_back([&] {

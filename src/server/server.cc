@@ -23,6 +23,7 @@
 #include "report/kpi_metrics.h"
 #include "server/auth_secrets.h"
 #include "server/notifiers.h"
+#include "server/sample_forwarder.h"
 #include "server/step_loop.h"
 #include "server/store_factory.h"
 #include "store/sqlite/storage_health.h"
@@ -151,6 +152,7 @@ struct Runtime::Impl {
   std::unique_ptr<store::Store> store;
   Senders senders;
   std::unique_ptr<action::SystemExecutor> action_executor;
+  std::unique_ptr<HttpSampleForwarder> forwarder;  // several replicas (a shared store) only
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<report::KpiMetrics> kpi_metrics;  // the tocsin_kpi_ gauges of /metrics
   std::unique_ptr<api::Router> router;
@@ -291,6 +293,16 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.state_file = std::filesystem::path(cfg.server.data_dir) / "rules.state";
   engine_options.series_file = std::filesystem::path(cfg.server.data_dir) / "series.snapshot";
   engine_options.sample_log_dir = std::filesystem::path(cfg.server.data_dir) / "sample-log";
+  // Several replicas on one store: each series is owned by one live replica, and samples of
+  // another's series are forwarded to it (docs/high-availability.md, "Detection across replicas").
+  if (!engine_options.lease.exclusive_store) {
+    ForwarderOptions forwarding;
+    forwarding.replica_id = engine_options.lease.replica_id;
+    forwarding.intake_secret = TOCSIN_TRY(load_intake_secret(cfg.auth, env));
+    if (auto ca = env("TOCSIN_CACERT")) forwarding.ca_file = *ca;
+    impl->forwarder = std::make_unique<HttpSampleForwarder>(std::move(forwarding));
+    engine_options.forwarder = impl->forwarder.get();
+  }
   impl->engine = TOCSIN_TRY(engine::Engine::create(std::move(engine_options)));
   // KPIs over the last 30 days of the engine's clock, recomputed at most once a minute.
   impl->kpi_metrics = std::make_unique<report::KpiMetrics>(*impl->store, *impl->clock, impl->metrics,
@@ -326,6 +338,10 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
           if (r && failing) core::log::info("collected samples are ingested again", {});
           failing = !r;
         });
+    if (impl->forwarder) {
+      // A target is scraped (a probe run) only by the replica owning its key in the view in force.
+      impl->collector->set_owner_check([raw](uint64_t key) { return raw->engine->ownership()->is_local(key); });
+    }
     impl->collecting = std::make_unique<StepLoop>("collector", *impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
       return raw->collector->run_due(raw->clock->now());
     });

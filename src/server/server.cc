@@ -130,6 +130,10 @@ engine::LeaseOptions lease_options(const config::ServerConfig& server, uint16_t 
   return lease;
 }
 
+// Intake requests handled at once while their samples may be forwarded to other replicas (each
+// waits at most the forwarder's timeout); more wait in line without holding up the io thread.
+constexpr int kForwardingRequestThreads = 8;
+
 // Whether a listen host only takes connections from this machine.
 bool is_loopback_host(std::string_view host) {
   if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
@@ -242,6 +246,18 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   if (cfg.server.tls) {
     http_options.tls = http::TlsOptions{cfg.server.tls->cert_file, cfg.server.tls->key_file,
                                         cfg.server.tls->min_version == "1.3"};
+  }
+  if (!cfg.server.store.empty()) {
+    // Several replicas: an intake request may wait while its samples are forwarded to the replica
+    // owning their series, which may at that moment be forwarding to this one. Such requests run
+    // on threads of their own, so the io thread is always free for the forwarded requests (they
+    // are ingested here and never wait on another replica). docs/high-availability.md.
+    http_options.blocking = [](const http::Request& r) {
+      return (r.path == "/api/v1/write" || r.path == "/api/v1/push" || r.path == "/api/v1/import/prometheus" ||
+              r.path == "/api/v1/events") &&
+             r.header("x-tocsin-forwarded-from").empty();
+    };
+    http_options.blocking_threads = kForwardingRequestThreads;
   }
   http_options.refused_connections = &impl->metrics.counter(
       "tocsin_http_connections_refused_total", "Connections answered 503 because limits.max_connections were open.");

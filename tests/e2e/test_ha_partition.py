@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import tempfile
 import time
 import unittest
@@ -172,6 +173,43 @@ class HaPartitionTest(unittest.TestCase):
         owners = [name for name, pts in held.items() if pts]
         self.assertEqual(len(owners), 1, held)
         self.assertEqual(len(held[owners[0]]["db1"]), 10, held)
+
+    def test_concurrent_writes_to_both_replicas_do_not_wait_on_each_other(self):
+        """Requests to A forward to B while B's forward to A: neither replica's io thread is held
+        by a request waiting on the other (ServerOptions::blocking), so no forward times out."""
+        a, b = self.replicas["ra"], self.replicas["rb"]
+        base = int(time.time() * 1000) - 60_000
+        errors: list[str] = []
+        slowest = [0.0]
+
+        def sender(t: int) -> None:
+            for i in range(10):
+                server = a if (t + i) % 2 == 0 else b
+                series = [({"__name__": "conc", "instance": f"h{k}-t{t}"}, [(float(i), base + i * 1000)])
+                          for k in range(SERIES)]
+                started = time.monotonic()
+                r = http_request("POST", server.url("/api/v1/write"), remote_write_body(series),
+                                 {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"})
+                slowest[0] = max(slowest[0], time.monotonic() - started)
+                if r.status != 204:
+                    errors.append(f"{r!r}")
+
+        threads = [threading.Thread(target=sender, args=(t,)) for t in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(metric(a, 'tocsin_ingest_forward_total{result="failed"}') +
+                         metric(b, 'tocsin_ingest_forward_total{result="failed"}'), 0)
+        self.assertLess(slowest[0], 4.0, "a request waited out a forward's timeout")
+        on_a = self.points(a, "conc", base - 1000, base + 10_000)
+        on_b = self.points(b, "conc", base - 1000, base + 10_000)
+        print(f"\nconcurrent: slowest request {slowest[0]:.2f} s", file=sys.stderr)
+        self.assertEqual(len(on_a) + len(on_b), 6 * SERIES)
+        self.assertFalse(set(on_a) & set(on_b), "a series has samples on both replicas")
+        for instance, pts in {**on_a, **on_b}.items():
+            self.assertEqual(len(pts), 10, instance)
 
     def test_the_survivor_ingests_a_dead_owners_series_and_answers_2xx(self):
         a, b = self.replicas["ra"], self.replicas["rb"]

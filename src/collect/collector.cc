@@ -25,8 +25,8 @@ Collector::Collector(std::shared_ptr<const config::Config> config, core::Clock& 
     : config_(std::move(config)), clock_(clock), fetcher_(fetcher), sink_(std::move(sink)) {
   for (size_t i = 0; i < config_->scrape.size(); ++i) {
     for (const auto& target : config_->scrape[i].targets) {
-      jobs_.push_back({false, i, target, config_->scrape[i].interval, std::nullopt,
-                       target_key(config_->scrape[i].job, target)});
+      jobs_.push_back(
+          {false, i, target, config_->scrape[i].interval, std::nullopt, target_key(config_->scrape[i].job, target)});
     }
   }
   for (size_t i = 0; i < config_->probes.size(); ++i) {

@@ -380,9 +380,9 @@ class Engine {
   core::Counter& rejected_max_alerts_;    // … {limit="max_alerts"}
   core::Counter& rejected_max_silences_;  // … {limit="max_silences"}
   // Partitioned ingestion (engine_forwarding.cc).
-  core::Counter& forward_ok_;         // tocsin_ingest_forward_total{result="ok"}
-  core::Counter& forward_failed_;     // … {result="failed"}
-  core::Counter& forwarded_samples_;  // tocsin_ingest_forwarded_samples_total
+  core::Counter& forward_ok_;                 // tocsin_ingest_forward_total{result="ok"}
+  core::Counter& forward_failed_;             // … {result="failed"}
+  core::Counter& forwarded_samples_;          // tocsin_ingest_forwarded_samples_total
   std::atomic<bool> forward_failing_{false};  // a forward failed; logged once per streak
 };
 

@@ -76,8 +76,8 @@ core::Result<IngestResult> Engine::ingest_routed(const Batch& batch) {
       r.inline_result = forwarder.forward(view->members()[r.member], r.series);
     }
   }
-  core::Result<IngestResult> local = parts[self].empty() ? core::Result<IngestResult>(IngestResult{})
-                                                         : ingest_local(parts[self]);
+  core::Result<IngestResult> local =
+      parts[self].empty() ? core::Result<IngestResult>(IngestResult{}) : ingest_local(parts[self]);
   IngestResult merged;
   core::Status fallback_error;
   for (auto& r : remotes) {

@@ -19,8 +19,9 @@ SeriesOwnership::SeriesOwnership(std::string self, std::vector<Member> members, 
     members_.push_back({self, ""});
   }
   std::sort(members_.begin(), members_.end(), [](const Member& a, const Member& b) { return a.id < b.id; });
-  members_.erase(std::unique(members_.begin(), members_.end(), [](const Member& a, const Member& b) { return a.id == b.id; }),
-                 members_.end());
+  members_.erase(
+      std::unique(members_.begin(), members_.end(), [](const Member& a, const Member& b) { return a.id == b.id; }),
+      members_.end());
   seeds_.reserve(members_.size());
   for (size_t i = 0; i < members_.size(); ++i) {
     seeds_.push_back(member_seed(members_[i].id));

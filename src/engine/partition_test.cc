@@ -94,7 +94,8 @@ class PartitionTest : public ::testing::Test {
   Engine& other_than(const Engine& e) { return &e == &a() ? b() : a(); }
   static size_t samples_of(const Engine& e, const core::Labels& labels) {
     std::vector<core::Matcher> matchers;
-    for (const auto& l : labels) matchers.push_back(core::Matcher::parse(fmt::format("{}=\"{}\"", l.name, l.value)).value());
+    for (const auto& l : labels)
+      matchers.push_back(core::Matcher::parse(fmt::format("{}=\"{}\"", l.name, l.value)).value());
     auto read = e.read_series(matchers, core::Timestamp{}, core::from_unix_ms(1) + std::chrono::years(100), 10);
     size_t n = 0;
     for (const auto& w : read.series) n += w.labels == labels ? w.points.size() : 0;
@@ -228,6 +229,38 @@ TEST_F(PartitionTest, BeforeTheViewHasAnotherMemberEverythingIsLocal) {
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->accepted, 20u);
   EXPECT_TRUE(forwarder_.calls.empty());
+}
+
+// One process on its own store (SQLite, exclusive): no partitioning, whatever else is configured.
+TEST(PartitionExclusiveStore, AnExclusiveStoreNeverForwards) {
+  test_support::TempDir dir;
+  core::SimulatedClock clock{kStart};
+  core::MetricsRegistry metrics;
+  FakeForwarder forwarder;
+  auto cfg = config::load_config_string(kConfig, "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  auto store = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db");
+  ASSERT_TRUE(store.has_value());
+  EngineOptions options;
+  options.config = std::make_shared<const config::Config>(std::move(*cfg));
+  options.store = store->get();
+  options.clock = &clock;
+  options.metrics = &metrics;
+  options.forwarder = &forwarder;  // exclusive_store stays true (the default)
+  auto engine = Engine::create(std::move(options));
+  ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE((*engine)->run_due().has_value());
+    clock.advance(std::chrono::hours(2));
+  }
+  EXPECT_FALSE((*engine)->ownership()->partitioned());
+  EXPECT_EQ((*engine)->ownership_epoch(), 0u);
+  std::vector<ingest::Series> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back({{{"__name__", "m"}, {"i", std::to_string(i)}}, {{1.0, clock.now()}}});
+  auto got = (*engine)->ingest(batch);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->accepted, 20u);
+  EXPECT_TRUE(forwarder.calls.empty());
 }
 
 }  // namespace

@@ -70,7 +70,7 @@ struct Shared {
   std::condition_variable cv;
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
   std::atomic<size_t> inflight_body_bytes{0};  // see ServerOptions::max_inflight_body_bytes
-  net::thread_pool* blocking_pool = nullptr;  // ServerOptions::blocking; owned by Server::Impl
+  net::thread_pool* blocking_pool = nullptr;   // ServerOptions::blocking; owned by Server::Impl
 
   // The TLS context new connections use (null without TLS); reload_tls() swaps it. A session
   // keeps the one it started with alive.

@@ -66,7 +66,8 @@ core::Result<engine::IngestResult> HttpSampleForwarder::forward(const engine::Me
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    return std::unexpected(core::Error::unavailable(fmt::format("forward to {} ({}): {}", to.id, url, curl_easy_strerror(rc))));
+    return std::unexpected(
+        core::Error::unavailable(fmt::format("forward to {} ({}): {}", to.id, url, curl_easy_strerror(rc))));
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

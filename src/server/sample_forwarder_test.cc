@@ -16,13 +16,14 @@ namespace {
 class SampleForwarderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    owner_ = http::Server::start({.listen = "127.0.0.1:0"}, [this](const http::Request& r) {
-      std::lock_guard lock(mu_);
-      got_ = r;
-      if (status_ != 200) return http::Response::error(status_, "refused");
-      return http::Response::text(200, R"({"accepted":3,"dropped":1,"alert_transitions":1,"incidents_opened":["7"]})",
-                                  "application/json");
-    }).value();
+    owner_ =
+        http::Server::start({.listen = "127.0.0.1:0"}, [this](const http::Request& r) {
+          std::lock_guard lock(mu_);
+          got_ = r;
+          if (status_ != 200) return http::Response::error(status_, "refused");
+          return http::Response::text(
+              200, R"({"accepted":3,"dropped":1,"alert_transitions":1,"incidents_opened":["7"]})", "application/json");
+        }).value();
   }
   engine::Member owner() const { return {"replica-b", fmt::format("http://127.0.0.1:{}/", owner_->port())}; }
   static ForwarderOptions options(std::string secret = {}) {
@@ -32,7 +33,8 @@ class SampleForwarderTest : public ::testing::Test {
     return o;
   }
   static std::vector<ingest::Series> series() {
-    return {{core::Labels{{"__name__", "m"}, {"i", "1"}}, {{1.5, core::from_unix_ms(1000)}, {2.5, core::from_unix_ms(2000)}}},
+    return {{core::Labels{{"__name__", "m"}, {"i", "1"}},
+             {{1.5, core::from_unix_ms(1000)}, {2.5, core::from_unix_ms(2000)}}},
             {core::Labels{{"__name__", "m"}, {"i", "2"}}, {{3.5, core::from_unix_ms(1000)}}}};
   }
 

@@ -198,8 +198,8 @@ class Acked:
     alerts: dict[str, float] = field(default_factory=dict)           # alertname -> latest acked endsAt (unix s)
     alert_at: dict[str, float] = field(default_factory=dict)         # alertname -> when its first post was acked
     resends: list[tuple[float, str, float]] = field(default_factory=list)  # (acked at, alertname, endsAt)
-    samples: list[tuple[float, str, str, int, float, str]] = field(default_factory=list)
-    # (acked at, writer, chunk, ts ms, value, "push"|"remote_write")
+    samples: list[tuple[float, str, str, int, float, str, str]] = field(default_factory=list)
+    # (acked at, writer, chunk, ts ms, value, "push"|"remote_write", the replica that acked it: "" for one server)
     notes: list[tuple[float, str, str]] = field(default_factory=list)  # (acked at, incident id, text)
     acks: list[tuple[float, str, str]] = field(default_factory=list)   # (acked at, incident id, actor)
     attempts: collections.Counter = field(default_factory=collections.Counter)  # kind -> requests sent
@@ -210,17 +210,25 @@ class Acked:
 class Chaos:
     def __init__(self, binary: str, kills: int, seed: int, min_delay: float, max_delay: float,
                  keep: bool, log=print, fail_share: float = 0.1):
+        self.init_state(kills, seed, min_delay, max_delay, keep, log, fail_share, "tocsin-chaos-")
+        self.port = harness.free_port()
+        self.config_path = write_chaos_config(self.tmp, self.port, self.receiver.url)
+        self.server = harness.Tocsin(self.config_path, self.port, binary=binary)
+
+    def init_state(self, kills: int, seed: int, min_delay: float, max_delay: float, keep: bool, log,
+                   fail_share: float, prefix: str) -> None:
+        """What the single-server run and the replicas' run (bench/chaos/ha.py) share: the
+        receiver, the record of acknowledged writes, the losses found."""
         self.kills = kills
         self.rng = random.Random(seed)
         self.seed = seed
         self.min_delay, self.max_delay = min_delay, max_delay
         self.keep = keep
         self.log = log
-        self.tmp = tempfile.mkdtemp(prefix="tocsin-chaos-")
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
         self.receiver = FlakyReceiver(fail_share, seed)
-        self.port = harness.free_port()
-        self.config_path = write_chaos_config(self.tmp, self.port, self.receiver.url)
-        self.server = harness.Tocsin(self.config_path, self.port, binary=binary)
+        self.due_slack = DUE_SLACK
+        self.kill_stamp_slack = KILL_STAMP_SLACK
         self.acked = Acked()
         self.stop_load = threading.Event()
         self.up: list[list[float]] = []   # [ready at, killed at] per life of the server
@@ -257,10 +265,22 @@ class Chaos:
         self.up[-1][1] = time.time()
 
     def get(self, path: str) -> harness.Response:
+        return self.get_from(self.server, path)
+
+    @staticmethod
+    def get_from(server: harness.Tocsin, path: str) -> harness.Response:
         try:
-            return harness.http_json("GET", self.server.url(path), timeout=20)
+            return harness.http_json("GET", server.url(path), timeout=20)
         except (urllib.error.URLError, OSError) as e:
             return harness.Response(0, None, str(e))
+
+    def targets(self) -> list[harness.Tocsin]:
+        """Where a write goes, in order: the next one is tried when one gives no answer."""
+        return [self.server]
+
+    def kill_times(self) -> list[float]:
+        """When a process that may have been sending pages was SIGKILLed."""
+        return [e for _, e in self.up] + self.startup_kill_times
 
     def spawn_and_kill(self, after: float) -> None:
         """Starts the server and SIGKILLs it `after` seconds later, whatever it is doing then
@@ -296,16 +316,20 @@ class Chaos:
     def send(self, kind: str, method: str, path: str, payload=None, raw: bytes | None = None,
              headers: dict | None = None) -> harness.Response | None:
         """One request; None when no answer came (the server was being killed or restarting)."""
-        self.acked.attempts[kind] += 1  # Counter updates from several threads: only ever read at the end
-        try:
-            if raw is not None:
-                r = harness.http_request(method, self.server.url(path), raw, headers, timeout=10)
-            else:
-                r = harness.http_json(method, self.server.url(path), payload=payload, timeout=10)
-        except (urllib.error.URLError, OSError, ValueError):
-            self.acked.errors[kind] += 1
-            return None
-        if r.status // 100 != 2:
+        r = None
+        for server in self.targets():
+            self.acked.attempts[kind] += 1  # Counter updates from several threads: only ever read at the end
+            try:
+                if raw is not None:
+                    r = harness.http_request(method, server.url(path), raw, headers, timeout=10)
+                else:
+                    r = harness.http_json(method, server.url(path), payload=payload, timeout=10)
+            except (urllib.error.URLError, OSError, ValueError):
+                self.acked.errors[kind] += 1
+                continue
+            r.where = getattr(server, "name", "")  # which server answered (a replica's name)
+            break
+        if r is not None and r.status // 100 != 2:
             self.acked.refused[f"{kind} {r.status}"] += 1
         return r
 
@@ -361,7 +385,7 @@ class Chaos:
             if r is not None and r.status // 100 == 2:
                 now = time.time()
                 with self.acked.lock:
-                    self.acked.samples.extend((now, writer, c, t, v, kind) for c, t, v in batch)
+                    self.acked.samples.extend((now, writer, c, t, v, kind, r.where) for c, t, v in batch)
             time.sleep(rng.uniform(0.02, 0.08))
 
     def action_writer(self, rng: random.Random) -> None:
@@ -403,16 +427,19 @@ class Chaos:
             self.losses[kind].append(what)
             self.log(f"LOST {kind}: {what}")
 
-    def check_alerts(self, since: float = 0.0) -> None:
-        """Every acknowledged alert is active, with an endsAt no earlier than its last acked one."""
-        r = self.get("/api/v2/alerts")
+    def check_alerts(self, server: harness.Tocsin | None = None, before: float = float("inf")) -> None:
+        """Every acknowledged alert is active, with an endsAt no earlier than its last acked one;
+        through `server` (default: self.get's), and only the writes acknowledged before `before`
+        (a replica lists what it loaded from the store at its start, and what it received since)."""
+        r = self.get_from(server, "/api/v2/alerts") if server is not None else self.get("/api/v2/alerts")
         if r.status != 200:
             self.lose("check", f"GET /api/v2/alerts answered {r!r}")
             return
         stored = {a["labels"]["alertname"]: harness.parse_time(a["endsAt"]).timestamp() for a in r.json}
         with self.acked.lock:
-            want = dict(self.acked.alerts)
-            resends = list(self.acked.resends)
+            want = {name: ends for name, ends in self.acked.alerts.items()
+                    if self.acked.alert_at.get(name, 0.0) < before}
+            resends = [x for x in self.acked.resends if x[0] < before]
         for name, ends in want.items():
             if name not in stored:
                 self.lose("alert", f"{name} (acknowledged, not in GET /api/v2/alerts)")
@@ -442,7 +469,7 @@ class Chaos:
                  if (a.get("labels") or {}).get("alertname") == "ChaosLoad"}
         with self.acked.lock:
             crossing = {}
-            for _, writer, chunk, t, v, kind in self.acked.samples:
+            for _, writer, chunk, t, v, kind, _ in self.acked.samples:
                 if v > SAMPLE_THRESHOLD:
                     crossing.setdefault((writer, chunk), (t, v, kind))
         for (writer, chunk), (t, v, kind) in crossing.items():
@@ -451,34 +478,50 @@ class Chaos:
                                         f"above {SAMPLE_THRESHOLD}, no ChaosLoad alert on any incident")
         self.rule_alerts_checked = len(crossing)
 
-    def check_samples(self, since: float = 0.0) -> int:
-        """Samples acknowledged after `since` (unix s) are stored with their value. Returns how many were checked."""
+    def server_named(self, name: str) -> harness.Tocsin:
+        return self.server
+
+    def sample_holders(self, at: str) -> tuple[list[harness.Tocsin], bool]:
+        """Where a sample acknowledged by `at` may be stored, and whether all of those can be asked
+        now (if not, a sample found on none of them is not counted as lost)."""
+        return [self.server_named(at)], True
+
+    def check_samples(self, since: float = 0.0, where: str | None = None) -> int:
+        """Samples acknowledged after `since` (unix s) are stored with their value, on the server
+        that acknowledged them or, with several replicas, on whichever owns their series (samples
+        live in a replica's data_dir, not in the shared store); with `where`, only those that
+        replica acknowledged. Returns how many were checked."""
         with self.acked.lock:
-            want = [s for s in self.acked.samples if s[0] >= since]
+            want = [s for s in self.acked.samples if s[0] >= since and (where is None or s[6] == where)]
         if not want:
             return 0
         start = min(s[3] for s in want) - 1
         end = max(s[3] for s in want) + 1
-        by_writer: dict[str, list] = collections.defaultdict(list)
+        by_writer: dict[tuple[str, str], list] = collections.defaultdict(list)
         for s in want:
-            by_writer[s[1]].append(s)
-        for writer, samples in by_writer.items():
+            by_writer[(s[6], s[1])].append(s)
+        for (at, writer), samples in by_writer.items():
             q = urllib.parse.urlencode({"match": f'chaos_load{{writer="{writer}"}}', "start": start, "end": end,
                                         "limit": 1000})
-            r = self.get(f"/api/v1/series?{q}")
-            if r.status != 200:
-                self.lose("check", f"GET /api/v1/series for {writer} answered {r!r}")
-                continue
+            holders, complete = self.sample_holders(at)
             stored: dict[tuple[str, int], float] = {}
-            for series in r.json["series"]:
-                if series.get("thinned"):
-                    self.lose("check", f"series {series['labels']} came back thinned: cannot check it")
-                for t, v in series["points"]:
-                    stored[(series["labels"]["chunk"], t)] = v
-            for _, _, chunk, t, v, kind in samples:
+            for holder in holders:
+                r = self.get_from(holder, f"/api/v1/series?{q}")
+                if r.status != 200:
+                    self.lose("check", f"GET /api/v1/series for {writer} {at} answered {r!r}")
+                    continue
+                for series in r.json["series"]:
+                    if series.get("thinned"):
+                        self.lose("check", f"series {series['labels']} came back thinned: cannot check it")
+                    for t, v in series["points"]:
+                        stored[(series["labels"]["chunk"], t)] = v
+            for _, _, chunk, t, v, kind, _ in samples:
                 got = stored.get((chunk, t))
+                if got is None and not complete:
+                    continue  # its owner may be the replica that is down: checked at the end
                 if got is None or abs(got - v) > 1e-9:
-                    self.lose("sample", f"{writer}/{chunk} ts {t} value {v} ({kind}): stored {got}")
+                    self.lose("sample", f"{writer}/{chunk} ts {t} value {v} ({kind}{', ' + at if at else ''}): "
+                                        f"stored {got}")
         return len(want)
 
     def check_incident_writes(self, since: float = 0.0) -> int:
@@ -514,13 +557,18 @@ class Chaos:
     # -- pages ------------------------------------------------------------------------------
     def was_up_between(self, start: float, end: float) -> bool:
         """The server was ready for DUE_SLACK seconds on end somewhere in [start, end)."""
-        return any(min(e, end) - max(s, start) > DUE_SLACK for s, e in self.up)
+        return any(min(e, end) - max(s, start) > self.due_slack for s, e in self.up)
 
-    def check_pages(self, incidents: list[dict], db_path: str) -> dict:
+    def notification_rows(self, db_path: str) -> list:
+        """(id, incident_id, target, address, status, attempts, payload) of every incident's notification."""
         db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         rows = db.execute("SELECT id, incident_id, target, address, status, attempts, payload FROM notifications "
                           "WHERE incident_id IS NOT NULL").fetchall()
         db.close()
+        return rows
+
+    def check_pages(self, incidents: list[dict], db_path: str | None = None) -> dict:
+        rows = self.notification_rows(db_path)
         notes_by_step: dict[tuple[str, int, int], list] = collections.defaultdict(list)
         by_id: dict[int, tuple] = {}
         for nid, iid, target, address, status, attempts, payload in rows:
@@ -590,13 +638,13 @@ class Chaos:
         arrivals: dict[int, list[float]] = collections.defaultdict(list)
         for rec in deliveries:
             arrivals[int(rec.headers.get("X-Tocsin-Notification-Id", 0))].append(rec.at)
-        kills = [e for _, e in self.up] + self.startup_kill_times
+        kills = self.kill_times()
         for nid in redelivered:
             times = sorted(arrivals[nid])
             for a, b in zip(times, times[1:]):
                 # The receiver stamps a POST when its thread has read it, which on a loaded
                 # machine can be a little after the kill of the process that sent it.
-                if not any(a - KILL_STAMP_SLACK <= k <= b for k in kills):
+                if not any(a - self.kill_stamp_slack <= k <= b for k in kills):
                     doubled.append(f"notification {nid}: delivered at {rfc3339_ms(a)} and again at {rfc3339_ms(b)} "
                                    "with no kill in between")
         delays.sort()
@@ -739,13 +787,32 @@ def main(argv: list[str] | None = None) -> int:
                    help="the tocsin binary (default $TOCSIN_BIN, else build/src/cli/tocsin)")
     p.add_argument("--fail-share", type=float, default=0.1,
                    help="share of page POSTs the receiver answers with HTTP 500, to be retried (default 0.1)")
+    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite",
+                   help="sqlite: one server (the default); postgres: --replicas replicas on one throwaway "
+                        "PostgreSQL, killed and restarted in turn (bench/chaos/ha.py)")
+    p.add_argument("--replicas", type=int, default=None,
+                   help="replicas on PostgreSQL (default 3; implies --store postgres)")
+    p.add_argument("--lease-ttl", type=float, default=2.0, help="with --store postgres: server.lease.ttl, s (default 2)")
+    p.add_argument("--renew-every", type=float, default=0.5,
+                   help="with --store postgres: server.lease.renew_every, s (default 0.5)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (config, data, server log)")
     args = p.parse_args(argv)
     if args.kills < 1 or not 0 < args.min_delay <= args.max_delay or not 0 <= args.fail_share < 1:
         p.error("--kills must be at least 1, 0 < --min-delay <= --max-delay, and 0 <= --fail-share < 1")
-    chaos = Chaos(args.binary, args.kills, args.seed, args.min_delay, args.max_delay, args.keep,
-                  log=lambda m: print(m, file=sys.stderr, flush=True), fail_share=args.fail_share)
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    summary = print_summary
+    if args.replicas is not None or args.store == "postgres":
+        import ha  # bench/chaos/ha.py
+        replicas = 3 if args.replicas is None else args.replicas
+        if replicas < 1 or not 0 < args.renew_every < args.lease_ttl:
+            p.error("--replicas must be at least 1, and 0 < --renew-every < --lease-ttl")
+        chaos = ha.HaChaos(args.binary, replicas, args.kills, args.seed, args.min_delay, args.max_delay, args.keep,
+                           log=log, fail_share=args.fail_share, ttl=args.lease_ttl, renew_every=args.renew_every)
+        summary = ha.print_summary
+    else:
+        chaos = Chaos(args.binary, args.kills, args.seed, args.min_delay, args.max_delay, args.keep,
+                      log=log, fail_share=args.fail_share)
     try:
         result = chaos.run()
     finally:
@@ -753,5 +820,5 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        print_summary(result)
+        summary(result)
     return 0 if result["ok"] else 1

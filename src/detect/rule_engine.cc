@@ -62,6 +62,36 @@ void RuleEngine::restore(std::vector<RestoredAlert> alerts) {
   }
 }
 
+void RuleEngine::restore_some(std::vector<RestoredAlert> alerts) {
+  if (alerts.empty()) return;
+  std::unordered_map<uint64_t, RestoredAlert> listed;  // by alert fingerprint
+  for (auto& a : alerts) {
+    restored_.erase(a.fingerprint);  // the newest word on each listed alert wins
+    listed[a.fingerprint] = a;
+  }
+  for (auto& rule : rules_) {
+    for (auto& [fp, s] : rule.series) {
+      auto a = listed.find(s.fingerprint);
+      if (a == listed.end()) continue;
+      const RestoredAlert& r = a->second;
+      if (r.phase == AlertPhase::kPending || r.phase == AlertPhase::kFiring) {
+        s.phase = r.phase;
+        s.active_at = r.active_at;
+        s.last_crossing_at = r.last_crossing_at;
+        s.crossing = true;
+      } else {
+        s.phase = AlertPhase::kInactive;
+        s.flapping = false;
+      }
+      listed.erase(a);
+    }
+  }
+  // The rest take effect when their series is first seen (series_for) or merged in.
+  for (auto& [afp, r] : listed) {
+    if (r.phase == AlertPhase::kPending || r.phase == AlertPhase::kFiring) restored_[afp] = r;
+  }
+}
+
 size_t RuleEngine::series_count() const {
   size_t n = 0;
   for (const auto& r : rules_) n += r.series.size();
@@ -328,23 +358,15 @@ std::string RuleEngine::snapshot() const {
   return std::move(w).finish();
 }
 
-core::Status RuleEngine::load_snapshot(std::string_view bytes) {
+core::Result<std::vector<RuleEngine::LoadedSeries>> RuleEngine::read_snapshot(
+    std::string_view bytes, const std::function<bool(uint64_t)>* take) {
   auto corrupt = [](std::string_view what) {
     return std::unexpected(core::Error::invalid_argument(fmt::format("rule state snapshot is corrupt: {}", what)));
   };
   auto opened = SnapshotReader::open(bytes, kSnapshotTag, kSnapshotVersion);
   if (!opened) return corrupt(opened.error().message());
   SnapshotReader& r = *opened;
-  // Read everything first, then apply: a corrupt tail must not leave half a state behind.
-  struct Loaded {
-    CompiledRule* rule;
-    uint64_t series_fp;
-    core::Labels labels;
-    core::Timestamp last_ts;
-    double value;
-    std::string detector;
-  };
-  std::vector<Loaded> loaded;
+  std::vector<LoadedSeries> loaded;
   const auto rules = r.count(rules_.size() + 1'000'000);
   if (!rules) return corrupt("truncated");
   for (uint64_t i = 0; i < *rules; ++i) {
@@ -371,14 +393,21 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
       const auto value = r.f64();
       const auto detector = r.str();
       if (!ts || !value || !detector) return corrupt("truncated series state");
-      if (rule) {
+      if (rule && (!take || (*take)(*fp))) {
         loaded.push_back({rule, *fp, core::Labels::from_pairs(std::move(pairs)), core::from_unix_ms(*ts), *value,
                           std::string(*detector)});
       }
     }
   }
   if (!r.finish()) return corrupt("trailing bytes");
-  for (auto& l : loaded) {
+  return loaded;
+}
+
+core::Status RuleEngine::load_snapshot(std::string_view bytes) {
+  // Read everything first, then apply: a corrupt tail must not leave half a state behind.
+  auto loaded = read_snapshot(bytes, nullptr);
+  if (!loaded) return std::unexpected(std::move(loaded).error());
+  for (auto& l : *loaded) {
     auto [it, inserted] = l.rule->series.try_emplace(l.series_fp);
     SeriesState& s = it->second;
     if (!inserted) continue;
@@ -395,6 +424,69 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
     s.value = l.value;
   }
   return {};
+}
+
+core::Result<size_t> RuleEngine::merge_snapshot(std::string_view bytes, const std::function<bool(uint64_t)>& take) {
+  // Read everything first, then apply: unreadable bytes change nothing.
+  auto loaded = read_snapshot(bytes, &take);
+  if (!loaded) return std::unexpected(std::move(loaded).error());
+  size_t taken = 0;
+  for (auto& l : *loaded) {
+    auto local = l.rule->series.find(l.series_fp);
+    const bool exists = local != l.rule->series.end();
+    // Newer local state wins: this replica has seen a later sample than the snapshot's writer.
+    if (exists && local->second.seen && l.last_ts <= local->second.last_ts) continue;
+    auto detector = l.rule->detector->make();
+    if (auto st = detector->restore(l.detector); !st) {
+      // The series starts fresh when it is next seen, as it would have without the snapshot.
+      l.rule->last_error = fmt::format("detector state not merged for {}: {}", l.labels.to_string(),
+                                       st.error().message());
+      continue;
+    }
+    // A replaced state stays the same node (ingest caches pointers to it) and keeps its alert
+    // phase, which the snapshot does not carry; only the detector state and last sample change.
+    SeriesState& s = exists ? local->second : l.rule->series[l.series_fp];
+    s.detector = std::move(detector);
+    s.last_ts = l.last_ts;
+    s.seen = true;
+    s.value = l.value;
+    if (!exists) {
+      s.fingerprint = l.labels.fingerprint();
+      s.alert_labels = std::move(l.labels);
+      // An alert restored before its series' state arrived takes effect now (series_for(), which
+      // would otherwise apply it, finds the state already there).
+      if (auto r = restored_.find(s.fingerprint); r != restored_.end()) {
+        s.phase = r->second.phase;
+        s.active_at = r->second.active_at;
+        s.last_crossing_at = r->second.last_crossing_at;
+        s.crossing = true;
+        restored_.erase(r);
+      }
+      // A series matched already (seen with no state for this rule) is matched again when next
+      // seen, so its cached rule list includes the new state; the match finds the existing states.
+      matches_.erase(l.series_fp);
+    }
+    ++taken;
+  }
+  return taken;
+}
+
+size_t RuleEngine::drop_series(const std::function<bool(uint64_t)>& drop) {
+  // Asked once per series: `drop` may be costly (a hash over the membership), and erase_if below
+  // needs the same answer every time it asks.
+  std::unordered_map<uint64_t, bool> decided;
+  auto dropped = [&](uint64_t series_fp) {
+    auto [it, inserted] = decided.try_emplace(series_fp, false);
+    if (inserted) it->second = drop(series_fp);
+    return it->second;
+  };
+  size_t n = 0;
+  for (auto& rule : rules_) {
+    n += std::erase_if(rule.series, [&](const auto& entry) { return dropped(entry.first); });
+  }
+  // The cached rule lists point to the erased states.
+  matches_.erase_if([&](uint64_t series_fp, const Matches&) { return dropped(series_fp); });
+  return n;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -86,6 +87,11 @@ class RuleEngine {
   // Series states that exist already and are not in `alerts` become inactive: the caller's list
   // is the truth, whatever samples replayed before this call did to the phases.
   void restore(std::vector<RestoredAlert> alerts);
+  // The same for the listed alerts only, for series that move to this engine while it runs
+  // (partitioned detection): each listed alert's series takes its phase (pending/firing as
+  // given; inactive or resolved makes it inactive), now or, when its series has no state yet,
+  // once the series is seen or merged in. Every other series keeps its phase.
+  void restore_some(std::vector<RestoredAlert> alerts);
 
   // Feeds one sample to every matching rule. Samples older than the series' last (out of order)
   // or at the same timestamp (duplicates) are counted and dropped.
@@ -121,6 +127,21 @@ class RuleEngine {
   // detector changed, are skipped; a series whose detector rejects its bytes starts fresh and the
   // rule's last_error says so. A snapshot that cannot be read at all is an error and loads nothing.
   core::Status load_snapshot(std::string_view bytes);
+  // Takes from a snapshot written by snapshot() (possibly by another replica with the same rules)
+  // the detector state of the series for which take(series_fp) is true — `series_fp` being the
+  // fingerprint of the series' labels, as ingest_points() gets it — and touches no other series.
+  // A series this engine already has is replaced only when the snapshot's last sample is later
+  // than its own (a local state with no sample yet counts as older); a replaced state keeps its
+  // alert phase. Rules gone or with a changed detector are skipped as in load_snapshot(); a series
+  // whose detector rejects its bytes is skipped (the rule's last_error says so). Alert phases are
+  // not in the snapshot: restore_some() gives them. Returns how many (rule, series) states were
+  // taken; a snapshot that cannot be read at all is an error and changes nothing.
+  core::Result<size_t> merge_snapshot(std::string_view bytes, const std::function<bool(uint64_t series_fp)>& take);
+  // Removes the whole state — detector, timers, alert phase — of every series for which
+  // drop(series_fp) is true, pending and firing ones included (their new owner carries them on),
+  // without events; their timers no longer fire. A dropped series seen again starts fresh.
+  // Returns how many (rule, series) states were dropped. `drop` is asked once per series.
+  size_t drop_series(const std::function<bool(uint64_t series_fp)>& drop);
 
   size_t rule_count() const { return rules_.size(); }
   size_t series_count() const;
@@ -157,6 +178,16 @@ class RuleEngine {
     std::string last_error;
   };
 
+  // One series' state as read from a snapshot, not yet applied.
+  struct LoadedSeries {
+    CompiledRule* rule;
+    uint64_t series_fp;
+    core::Labels labels;  // the alert labels
+    core::Timestamp last_ts;
+    double value;
+    std::string detector;
+  };
+
   RuleEngine(std::vector<CompiledRule> rules, const tsdb::SeriesStore* series, const core::Clock* clock)
       : rules_(std::move(rules)), store_(series), clock_(clock) {}
   AlertEvent transition(const CompiledRule& rule, SeriesState& s, AlertPhase to, core::Timestamp at) const;
@@ -169,6 +200,10 @@ class RuleEngine {
   // Records a resolve at `at`; true when it is the third within the rule's flap window.
   bool would_flap(const CompiledRule& rule, SeriesState& s, core::Timestamp at) const;
   core::Duration hold_for(const CompiledRule& rule, const SeriesState& s) const;
+  // Reads a whole snapshot; keeps the series of known rules for which take(series_fp) is true
+  // (all of them when `take` is null). An error when any of it is unreadable.
+  core::Result<std::vector<LoadedSeries>> read_snapshot(std::string_view bytes,
+                                                        const std::function<bool(uint64_t)>* take);
   SeriesState& series_for(CompiledRule& rule, uint64_t series_fp, const core::Labels& series_labels);
   // One point through one rule's state for its series.
   void evaluate(CompiledRule& rule, SeriesState& s, const tsdb::Point& p, std::optional<tsdb::SeriesRef> ref,
@@ -180,8 +215,9 @@ class RuleEngine {
   // Which rules watch a series, decided once when the series is first seen (by fingerprint), so
   // each later batch costs one hash lookup instead of matching every rule's selector.
   // Why pointers to the states: a lookup in each rule's map per sample cost as much as a cheap
-  // detector. They stay valid because unordered_map nodes never move; forget_stale(), the only
-  // place that erases states, drops the entries of the series whose states it erased.
+  // detector. They stay valid because unordered_map nodes never move; forget_stale() and
+  // drop_series(), the only places that erase states, drop the entries of the series whose states
+  // they erased; merge_snapshot() drops the entry of a series it adds a state to.
   struct Watch {
     CompiledRule* rule;  // into rules_, which never changes size after create()
     SeriesState* state;  // into rule->series

@@ -461,3 +461,237 @@ TEST(RuleEngine, TheStarterConfigsRulesAllBuild) {
 
 }  // namespace
 }  // namespace tocsin::detect
+
+namespace tocsin::detect {
+namespace {
+
+// Partial snapshot operations, for series that move between replicas (partitioned detection).
+
+config::Rule detector_rule(std::string name, std::string kind,
+                           std::vector<std::pair<std::string, std::string>> params) {
+  auto r = make_rule("system_load", 0);
+  r.name = std::move(name);
+  r.detector = config::DetectorConfig{std::move(kind), {}, {}};
+  for (auto& [k, v] : params) {
+    char* end = nullptr;
+    const double n = std::strtod(v.c_str(), &end);
+    std::optional<double> number;
+    if (!v.empty() && end == v.c_str() + v.size()) number = n;
+    r.detector.params[k] = config::DetectorParam{v, number, {}};
+  }
+  return r;
+}
+
+std::vector<config::Rule> baseline_rules() {
+  return {detector_rule("Sigma", "sigma", {{"n", "3"}, {"min_samples", "5"}, {"window", "0"}}),
+          detector_rule("Ewma", "ewma", {{"n", "3"}, {"min_samples", "5"}, {"alpha", "0.2"}})};
+}
+
+uint64_t series_fp(const std::string& service) { return sample(0, 0, service).labels.fingerprint(); }
+
+// 20 samples per series around `level` (± 2), one per second from `from_s`.
+void learn(RuleEngine& e, const std::vector<std::string>& services, double level, int64_t from_s) {
+  for (int i = 0; i < 20; ++i) {
+    for (const auto& svc : services) e.ingest(sample(level + (i % 5) - 2, (from_s + i) * 1000, svc));
+  }
+}
+
+// The events one sample gives, as (rule, phase, score) — what a detector state decides.
+std::vector<std::tuple<std::string, AlertPhase, double>> decide(RuleEngine& e, double value, int64_t ts_ms,
+                                                                 const std::string& service) {
+  std::vector<std::tuple<std::string, AlertPhase, double>> out;
+  for (const auto& ev : e.ingest(sample(value, ts_ms, service))) out.emplace_back(ev.rule, ev.to, ev.score);
+  return out;
+}
+
+const std::vector<std::string> kFour{"s0", "s1", "s2", "s3"};
+
+TEST(RuleEngineMerge, TakesTheChosenSeriesBaselinesAndLeavesTheOthersAlone) {
+  const auto rules = baseline_rules();
+  auto a = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*a, kFour, 100, 100);  // A learned a baseline around 100, later than B's
+  auto b = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*b, kFour, 10, 0);  // B (and its twin, the reference) around 10
+  auto reference = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*reference, kFour, 10, 0);
+
+  std::vector<uint64_t> asked;
+  auto taken = b->merge_snapshot(a->snapshot(), [&](uint64_t fp) {
+    asked.push_back(fp);
+    return fp == series_fp("s0") || fp == series_fp("s1");
+  });
+  ASSERT_TRUE(taken.has_value()) << taken.error().to_string();
+  EXPECT_EQ(*taken, 4u) << "two series × two rules";
+  EXPECT_EQ(b->series_count(), 8u);
+  // `take` is asked with the fingerprints of the series' labels, as ingest_points() gets them.
+  for (const auto& svc : kFour) EXPECT_NE(std::find(asked.begin(), asked.end(), series_fp(svc)), asked.end());
+
+  for (const std::string svc : {"s0", "s1"}) {
+    // 101 is ordinary for A's baseline, far out for B's own: no event, as in A.
+    EXPECT_TRUE(decide(*b, 101, 200'000, svc).empty()) << svc;
+    EXPECT_TRUE(decide(*a, 101, 200'000, svc).empty()) << svc;
+    // 130 fires in both, with the same scores.
+    const auto merged = decide(*b, 130, 201'000, svc);
+    const auto original = decide(*a, 130, 201'000, svc);
+    ASSERT_EQ(merged.size(), 4u) << svc;  // pending and firing for each rule
+    ASSERT_EQ(merged.size(), original.size()) << svc;
+    for (size_t i = 0; i < merged.size(); ++i) {
+      EXPECT_EQ(std::get<0>(merged[i]), std::get<0>(original[i]));
+      EXPECT_EQ(std::get<1>(merged[i]), std::get<1>(original[i]));
+      EXPECT_NEAR(std::get<2>(merged[i]), std::get<2>(original[i]), 1e-12) << svc << " " << std::get<0>(merged[i]);
+    }
+  }
+  for (const std::string svc : {"s2", "s3"}) {
+    // Untouched: they decide as B's twin does (101 is far out of a baseline around 10).
+    const auto kept = decide(*b, 101, 200'000, svc);
+    const auto twin = decide(*reference, 101, 200'000, svc);
+    ASSERT_EQ(kept.size(), 4u) << svc;
+    ASSERT_EQ(kept.size(), twin.size());
+    for (size_t i = 0; i < kept.size(); ++i) {
+      EXPECT_EQ(std::get<1>(kept[i]), std::get<1>(twin[i]));
+      EXPECT_NEAR(std::get<2>(kept[i]), std::get<2>(twin[i]), 1e-12);
+    }
+  }
+}
+
+TEST(RuleEngineMerge, NewSeriesArriveWithTheirLastSampleAndTimers) {
+  auto rule = make_rule("system_load", 0);
+  rule.detector = {"silence", {}, {}};
+  std::vector<config::Rule> rules{rule};
+  auto a = RuleEngine::create(rules, silence_registry()).value();
+  a->ingest(sample(1, 1000, "s0"));
+  a->ingest(sample(1, 2000, "s1"));
+  auto b = RuleEngine::create(rules, silence_registry()).value();
+  auto taken = b->merge_snapshot(a->snapshot(), [](uint64_t fp) { return fp == series_fp("s1"); });
+  ASSERT_EQ(taken.value(), 1u);
+  EXPECT_EQ(b->series_count(), 1u);
+  EXPECT_EQ(b->next_due(), from_unix_ms(7000)) << "s1's detector remembers its last sample";
+  EXPECT_TRUE(b->ingest(sample(1, 1500, "s1")).empty());
+  EXPECT_EQ(b->out_of_order_samples(), 1u) << "older than the merged last sample";
+}
+
+TEST(RuleEngineMerge, NewerLocalStateWins) {
+  const auto rules = baseline_rules();
+  auto a = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*a, {"s0", "s1"}, 100, 0);  // older than B's s0, newer than B's s1
+  auto b = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*b, {"s0"}, 10, 1000);
+  learn(*b, {"s1"}, 10, -1000);
+  auto reference = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*reference, {"s0"}, 10, 1000);
+
+  auto taken = b->merge_snapshot(a->snapshot(), [](uint64_t) { return true; });
+  ASSERT_EQ(taken.value(), 2u) << "s1 for both rules; s0 is newer here";
+  // s0 kept B's baseline around 10: 101 is far out, as for the twin.
+  const auto kept = decide(*b, 101, 2'000'000, "s0");
+  const auto twin = decide(*reference, 101, 2'000'000, "s0");
+  ASSERT_EQ(kept.size(), 4u);
+  ASSERT_EQ(kept.size(), twin.size());
+  for (size_t i = 0; i < kept.size(); ++i) EXPECT_NEAR(std::get<2>(kept[i]), std::get<2>(twin[i]), 1e-12);
+  // s1 took A's baseline around 100.
+  EXPECT_TRUE(decide(*b, 101, 2'000'000, "s1").empty());
+  // The same timestamp is not newer either: merging B's own snapshot into itself takes nothing.
+  EXPECT_EQ(b->merge_snapshot(b->snapshot(), [](uint64_t) { return true; }).value(), 0u);
+}
+
+TEST(RuleEngineMerge, UnreadableBytesChangeNothing) {
+  const auto rules = baseline_rules();
+  auto a = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*a, kFour, 100, 100);
+  auto b = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  learn(*b, {"s0"}, 10, 0);
+  const std::string before = b->snapshot();
+  const std::string good = a->snapshot();
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x5a;
+  for (const std::string& bad : {std::string(), std::string("garbage"), good.substr(0, good.size() - 3), good + "x",
+                                 flipped, std::string(1, '\0') + good.substr(1)}) {
+    auto taken = b->merge_snapshot(bad, [](uint64_t) { return true; });
+    ASSERT_FALSE(taken.has_value());
+    EXPECT_NE(taken.error().message().find("corrupt"), std::string::npos) << taken.error().message();
+  }
+  EXPECT_EQ(b->snapshot(), before);
+  EXPECT_EQ(b->series_count(), 2u);
+}
+
+TEST(RuleEngineMerge, AnAlertRestoredBeforeItsSeriesStateArrivesTakesEffect) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9)};
+  auto a = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  const auto fired = a->ingest(sample(0.95, 1000));
+  ASSERT_EQ(fired.back().to, AlertPhase::kFiring);
+  auto b = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  b->restore_some({{fired.back().fingerprint, AlertPhase::kFiring, from_unix_ms(1000), from_unix_ms(1000), 0.95}});
+  ASSERT_EQ(b->merge_snapshot(a->snapshot(), [](uint64_t) { return true; }).value(), 1u);
+  EXPECT_EQ(b->health()[0].firing, 1u);
+  auto events = b->ingest(sample(0.1, 2000));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].from, AlertPhase::kFiring);
+  EXPECT_EQ(events[0].to, AlertPhase::kResolved);
+}
+
+TEST(RuleEngineDrop, DroppedSeriesLoseTheirStateAndTheirTimers) {
+  std::vector<config::Rule> rules{detector_rule("Gone", "absent", {{"after", "5s"}}),
+                                  make_rule("system_load", 0.9)};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  engine->ingest(sample(0.95, 1000, "s0"));  // HighLoad fires for both
+  engine->ingest(sample(0.95, 2000, "s1"));
+  ASSERT_EQ(engine->health()[1].firing, 2u);
+  EXPECT_EQ(engine->next_due(), from_unix_ms(6000));
+
+  std::vector<uint64_t> asked;
+  const size_t dropped = engine->drop_series([&](uint64_t fp) {
+    asked.push_back(fp);
+    return fp == series_fp("s0");
+  });
+  EXPECT_EQ(dropped, 2u) << "s0's state in both rules, firing included";
+  EXPECT_EQ(asked.size(), 2u) << "asked once per series";
+  EXPECT_EQ(engine->series_count(), 2u);
+  EXPECT_EQ(engine->health()[1].firing, 1u);
+  // s0's `absent` timer (due at 6 s) is gone; s1's (7 s) fires.
+  EXPECT_EQ(engine->next_due(), from_unix_ms(7000));
+  EXPECT_TRUE(engine->eval(from_unix_ms(6500)).empty());
+  const auto events = engine->eval(from_unix_ms(7000));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].to, AlertPhase::kFiring);
+  EXPECT_EQ(events[1].rule, "Gone");
+  EXPECT_EQ(events[1].labels.get_or("service", ""), "s1");
+  // A dropped series seen again starts afresh (its cached rule list went with its state).
+  const auto again = engine->ingest(sample(0.95, 3000, "s0"));
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].from, AlertPhase::kInactive);
+  EXPECT_EQ(engine->series_count(), 4u);
+  EXPECT_EQ(engine->drop_series([](uint64_t) { return false; }), 0u);
+}
+
+TEST(RuleEngineRestoreSome, SeedsTheListedAlertsAndKeepsTheOthers) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9)};
+  auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  const auto s0 = engine->ingest(sample(0.95, 1000, "s0")).back();
+  engine->ingest(sample(0.95, 1000, "s1"));
+  engine->ingest(sample(0.1, 1000, "s2"));  // inactive here, firing at its former owner
+  auto former = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  const auto s2 = former->ingest(sample(0.95, 500, "s2")).back();
+  const auto s3 = former->ingest(sample(0.95, 500, "s3")).back();  // not seen here yet
+
+  engine->restore_some({{s2.fingerprint, AlertPhase::kFiring, from_unix_ms(500), from_unix_ms(500), 0.95},
+                        {s3.fingerprint, AlertPhase::kFiring, from_unix_ms(500), from_unix_ms(500), 0.95},
+                        {s0.fingerprint, AlertPhase::kInactive, {}, {}, 0}});
+  EXPECT_EQ(engine->health()[0].firing, 2u) << "s1 (unlisted) keeps firing; s2 now fires; s0 listed inactive";
+  // s1 still fires: a sample under the threshold resolves it.
+  auto events = engine->ingest(sample(0.1, 2000, "s1"));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].to, AlertPhase::kResolved);
+  // s0 is inactive: a crossing sample starts it again.
+  events = engine->ingest(sample(0.95, 2000, "s0"));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].from, AlertPhase::kInactive);
+  // s3 takes its phase when first seen.
+  events = engine->ingest(sample(0.1, 2000, "s3"));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].from, AlertPhase::kFiring);
+  EXPECT_EQ(events[0].to, AlertPhase::kResolved);
+  EXPECT_EQ(events[0].fingerprint, s3.fingerprint);
+}
+
+}  // namespace
+}  // namespace tocsin::detect

@@ -78,9 +78,11 @@ core::Result<DeliveryPass> Deliverer::update(store::Store& store, core::Timestam
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (;;) {
     size_t claimed = 0;
+    uint64_t read_seq = 0;
     {
       std::lock_guard lock(mu_);
       claimed = claimed_.size();
+      read_seq = ++read_seq_;
     }
     // Those in the lanes are still pending, so they come back in the read: look past them.
     const int limit = kBatch + static_cast<int>(claimed);
@@ -97,6 +99,10 @@ core::Result<DeliveryPass> Deliverer::update(store::Store& store, core::Timestam
         if (auto wait = unrecorded_.find(n.id); wait != unrecorded_.end()) {
           if (wait->second > now) continue;
           unrecorded_.erase(wait);
+        }
+        if (auto r = recorded_.find(n.id);
+            r != recorded_.end() && r->second.read_seq >= read_seq && r->second.attempts > n.attempts) {
+          continue;  // a lane recorded an attempt after this read began: the row is stale
         }
         if (!claimed_.insert(n.id).second) continue;  // already in its lane
         if (auto* g = metrics_for(n.channel).queued) g->add(1);
@@ -121,6 +127,8 @@ core::Result<DeliveryPass> Deliverer::update(store::Store& store, core::Timestam
     {
       std::lock_guard lock(mu_);
       more_due_ = !deferred && due.size() == static_cast<size_t>(limit);
+      // Recorded before this read began: every later read sees those records.
+      std::erase_if(recorded_, [&](const auto& entry) { return entry.second.read_seq < read_seq; });
     }
     if (options_.background) break;
     lanes_->wait_idle();
@@ -220,6 +228,7 @@ void Deliverer::attempt(store::Store& store, store::Notification n, double jitte
     dead_letters_.push_back(n);
   }
   if (!recorded) unrecorded_[n.id] = at + retry_.backoff_after(n.attempts, jitter_unit);
+  if (recorded) recorded_[n.id] = {n.attempts, read_seq_};
   claimed_.erase(n.id);
   if (!options_.background || !on_done_) return;
   // Called outside mu_ (the hook may take its owner's locks); stop() clears the hook and then

@@ -113,6 +113,19 @@ class Deliverer {
   // Sent but not recorded (the store refused the write, e.g. a full disk): id -> when to send it
   // again. Without this wait such a notification would be due at once, and sent in a tight loop.
   std::map<int64_t, core::Timestamp> unrecorded_;
+  // Attempts recorded by the lanes, against reads of due notifications that may predate them:
+  // a read can start before a lane's record commits and be looked at after the lane has let go
+  // of its claim, so the stale row would look due and unclaimed, and be sent again (found by the
+  // HA chaos benchmark: a page sent twice by a live lease holder). Each due read takes the next
+  // read_seq_; an entry records the attempts written and the read_seq_ at that moment, so a read
+  // numbered above it started after the commit and needs no check. Entries older than the
+  // latest read are dropped after it.
+  struct RecordedAttempt {
+    int attempts = 0;
+    uint64_t read_seq = 0;
+  };
+  uint64_t read_seq_ = 0;
+  std::map<int64_t, RecordedAttempt> recorded_;
   std::vector<store::Notification> dead_letters_;  // given up, not yet returned by update()
   std::function<void()> on_done_;
   bool more_due_ = false;  // the last update() read a full batch and had room for all of it

@@ -338,5 +338,78 @@ TEST(DeadLetterAlert, IsAWarningPerTargetAndChannelThatEndsByItself) {
   EXPECT_EQ(dead_letter_alert(n, kStart).fingerprint, a.fingerprint) << "one alert per target and channel";
 }
 
+
+// A store whose next read, once armed, runs `after_read` between reading and returning: what a
+// slow read looks like when a lane's record commits meanwhile.
+class PausingStore final : public store::Store {
+ public:
+  explicit PausingStore(store::Store& inner) : inner_(inner) {}
+  core::Status write(const std::function<core::Status(store::Tx&)>& fn) override { return inner_.write(fn); }
+  core::Status read(const std::function<core::Status(store::Tx&)>& fn) override {
+    auto st = inner_.read(fn);
+    if (auto hook = std::exchange(after_read, nullptr)) hook();
+    return st;
+  }
+  int schema_version() override { return inner_.schema_version(); }
+  std::function<void()> after_read;
+
+ private:
+  store::Store& inner_;
+};
+
+// Regression (bench/chaos/ha.py found it: a page sent twice by a live lease holder): a pass read
+// a notification as due while its send was in a lane; the lane recorded the send and let go of its
+// claim before the pass looked at the row, which then seemed due and unclaimed.
+TEST_F(DelivererTest, ARowReadBeforeItsSendWasRecordedIsNotSentAgain) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool let_send = false;
+  int recorded = 0;
+  std::atomic<int> calls{0};
+  class GatedSender final : public Sender {
+   public:
+    GatedSender(std::mutex& mu, std::condition_variable& cv, bool& go, std::atomic<int>& calls)
+        : mu_(mu), cv_(cv), go_(go), calls_(calls) {}
+    DeliveryResult send(const store::Notification&) override {
+      ++calls_;
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return go_; });
+      return {true, 200, "", false};
+    }
+   private:
+    std::mutex& mu_;
+    std::condition_variable& cv_;
+    bool& go_;
+    std::atomic<int>& calls_;
+  } sender(mu, cv, let_send, calls);
+  Deliverer deliverer({{"webhook", &sender}}, clock_, {}, nullptr, {.lanes = {}, .background = true});
+  deliverer.set_on_done([&] {
+    std::lock_guard lock(mu);
+    ++recorded;
+    cv.notify_all();
+  });
+  add(1);
+  PausingStore store(*store_);
+  ASSERT_EQ(deliverer.update(store, clock_.now()).value().attempted, 1);
+  ASSERT_TRUE(eventually([&] { return calls.load() == 1; }));
+  // The second pass reads the row while the send is in flight, then the send finishes and is
+  // recorded (the lane's claim is gone) before the pass looks at what it read.
+  store.after_read = [&] {
+    std::unique_lock lock(mu);
+    let_send = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return recorded == 1; });
+  };
+  EXPECT_EQ(deliverer.update(store, clock_.now()).value().attempted, 0) << "the stale row was handed out again";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(calls.load(), 1);
+  ASSERT_EQ(all().size(), 1u);
+  EXPECT_EQ(all()[0].attempts, 1);
+  EXPECT_EQ(all()[0].status, store::NotificationStatus::kSent);
+  // A later pass reads the record: nothing due, nothing sent.
+  EXPECT_EQ(deliverer.update(store, clock_.now()).value().attempted, 0);
+  EXPECT_EQ(calls.load(), 1);
+}
+
 }  // namespace
 }  // namespace tocsin::notify

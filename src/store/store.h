@@ -416,6 +416,16 @@ struct Replica {
   Timestamp heartbeat_at{};
 };
 
+// One replica's checkpoint of its rule engine's learned detector state (the bytes of
+// detect::RuleEngine::snapshot(); opaque to the store, any bytes). Per replica, because each
+// replica learns the series it owns; the replica that takes a series over reads the last
+// checkpoint of its former owner (docs/high-availability.md, "Detector state checkpoints").
+struct DetectorState {
+  std::string replica_id;
+  Timestamp saved_at{};
+  std::string state;
+};
+
 // Checks a DrillRun before it is stored: mode, score range, times in order, a JSON-object
 // scorecard, non-empty names. invalid_argument naming the field; the store calls it too.
 Status validate_drill_run(const DrillRun& run);
@@ -588,11 +598,21 @@ class Tx {
 
   // Replicas (struct Replica). heartbeat_replica inserts or replaces the row of replica.id;
   // list_replicas: by id; delete_replica: whether one was deleted; delete_stale_replicas: those
-  // with heartbeat_at < before, returns how many.
+  // with heartbeat_at < before, returns how many. delete_stale_replicas also deletes the detector
+  // states (below) saved before `before` by replicas that, afterwards, have no row: those it
+  // deleted and those that left by delete_replica (a clean stop). delete_replica keeps the
+  // replica's detector state, so the replicas taking over its series can still read it.
   virtual Status heartbeat_replica(const Replica& replica) = 0;
   virtual Result<std::vector<Replica>> list_replicas() = 0;
   virtual Result<bool> delete_replica(std::string_view id) = 0;
   virtual Result<int> delete_stale_replicas(Timestamp before) = 0;
+
+  // Detector state checkpoints (struct DetectorState). put_detector_state inserts or replaces the
+  // row of replica_id (the bytes are stored exactly, NULs included); list_detector_states: by
+  // replica_id; delete_detector_state: whether one was deleted.
+  virtual Status put_detector_state(std::string_view replica_id, Timestamp saved_at, std::string_view state) = 0;
+  virtual Result<std::vector<DetectorState>> list_detector_states() = 0;
+  virtual Result<bool> delete_detector_state(std::string_view replica_id) = 0;
 };
 
 class Store {

@@ -2066,5 +2066,103 @@ TEST_P(StoreTest, ReplicaHeartbeatsUpsertListAndExpire) {
   read([&](Tx& tx) { EXPECT_TRUE(value_of(tx.list_replicas()).empty()); });
 }
 
+// Every byte value, NULs and high bytes included, in a fixed pseudo-random order.
+std::string binary_bytes(size_t n, uint32_t seed) {
+  std::string out(n, '\0');
+  uint32_t x = seed;
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 1664525u + 1013904223u;  // an LCG: deterministic
+    out[i] = static_cast<char>(i < 256 ? i : x >> 24);
+  }
+  return out;
+}
+
+TEST_P(StoreTest, DetectorStatesKeepTheirBytesExactly) {
+  const std::string small = std::string("\0\0RULE\x01\xff\xfe\x80\0tail\0", 16);
+  const std::string large = binary_bytes(1 << 20, 7);  // 1 MiB
+  const std::string empty;
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.put_detector_state("r-b", at(200), large).has_value());
+    EXPECT_TRUE(tx.put_detector_state("r-a", at(100), small).has_value());
+    EXPECT_TRUE(tx.put_detector_state("r-c", at(300), empty).has_value());
+  });
+  std::vector<DetectorState> states;
+  read([&](Tx& tx) { states = value_of(tx.list_detector_states()); });
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states[0].replica_id, "r-a") << "ordered by replica_id";
+  EXPECT_EQ(states[0].saved_at, at(100));
+  EXPECT_EQ(states[0].state.size(), 16u);
+  EXPECT_EQ(states[0].state, small);
+  EXPECT_EQ(states[1].replica_id, "r-b");
+  EXPECT_EQ(states[1].saved_at, at(200));
+  EXPECT_EQ(states[1].state.size(), large.size());
+  EXPECT_TRUE(states[1].state == large) << "1 MiB of bytes read back differently";
+  EXPECT_EQ(states[2].replica_id, "r-c");
+  EXPECT_EQ(states[2].state, empty);
+  // Each replica id has one row: a second put replaces it.
+  write([&](Tx& tx) { EXPECT_TRUE(tx.put_detector_state("r-b", at(250), small).has_value()); });
+  read([&](Tx& tx) { states = value_of(tx.list_detector_states()); });
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states[1].replica_id, "r-b");
+  EXPECT_EQ(states[1].saved_at, at(250));
+  EXPECT_EQ(states[1].state, small);
+  // Delete: whether one was deleted.
+  write([&](Tx& tx) {
+    EXPECT_TRUE(value_of(tx.delete_detector_state("r-a")));
+    EXPECT_FALSE(value_of(tx.delete_detector_state("r-a")));
+    EXPECT_FALSE(value_of(tx.delete_detector_state("nobody")));
+  });
+  read([&](Tx& tx) { states = value_of(tx.list_detector_states()); });
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0].replica_id, "r-b");
+  EXPECT_EQ(states[1].replica_id, "r-c");
+  // A put in a failed transaction is not kept.
+  auto failed = store_->write([&](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.put_detector_state("r-d", at(400), small));
+    return std::unexpected(core::Error::internal("boom"));
+  });
+  EXPECT_FALSE(failed);
+  // And they survive a reopen.
+  reopen();
+  read([&](Tx& tx) { states = value_of(tx.list_detector_states()); });
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_TRUE(states[0].state == small);
+}
+
+// A replica's checkpoint outlives its membership row for as long as a stale replica's row does
+// (the replicas taking its series over read it), then goes with the stale replicas.
+TEST_P(StoreTest, StaleReplicasCleanUpTakesTheirDetectorStates) {
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.heartbeat_replica({"live", "http://a", at(0), at(9000)}).has_value());
+    EXPECT_TRUE(tx.heartbeat_replica({"stale", "http://b", at(0), at(1000)}).has_value());
+    EXPECT_TRUE(tx.heartbeat_replica({"stopped", "http://c", at(0), at(1000)}).has_value());
+    EXPECT_TRUE(tx.put_detector_state("live", at(500), "L").has_value());  // old, but its replica is live
+    EXPECT_TRUE(tx.put_detector_state("stale", at(1000), "S").has_value());
+    EXPECT_TRUE(tx.put_detector_state("stopped", at(1000), "T").has_value());
+    EXPECT_TRUE(tx.put_detector_state("gone-recently", at(8000), "G").has_value());  // no replica row
+  });
+  // A clean stop leaves the membership but keeps the checkpoint for whoever takes the series.
+  write([&](Tx& tx) { EXPECT_TRUE(value_of(tx.delete_replica("stopped"))); });
+  auto ids = [&] {
+    std::vector<std::string> out;
+    read([&](Tx& tx) {
+      for (const auto& s : value_of(tx.list_detector_states())) out.push_back(s.replica_id);
+    });
+    return out;
+  };
+  EXPECT_THAT(ids(), ElementsAre("gone-recently", "live", "stale", "stopped"));
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_stale_replicas(at(1000))), 0); });
+  EXPECT_THAT(ids(), ElementsAre("gone-recently", "live", "stale", "stopped")) << "saved_at < before only";
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_stale_replicas(at(5000))), 1) << "the stale replica"; });
+  EXPECT_THAT(ids(), ElementsAre("gone-recently", "live")) << "stale's and stopped's (no replica row) went";
+  read([&](Tx& tx) {
+    const auto replicas = value_of(tx.list_replicas());
+    ASSERT_EQ(replicas.size(), 1u);
+    EXPECT_EQ(replicas[0].id, "live");
+  });
+  write([&](Tx& tx) { EXPECT_EQ(value_of(tx.delete_stale_replicas(at(8001))), 0); });
+  EXPECT_THAT(ids(), ElementsAre("live")) << "a replica with a fresh heartbeat keeps even an old checkpoint";
+}
+
 }  // namespace
 }  // namespace tocsin::store::conformance

@@ -81,7 +81,7 @@ class ChaosUnderLoad(harness.LogsOnFailure):
         c.losses.clear()
         with c.acked.lock:
             c.acked.alerts["NeverSent"] = 1.0
-            c.acked.samples.append((c.up[-1][0], "w1", "never", 1, 0.5, "push"))
+            c.acked.samples.append((c.up[-1][0], "w1", "never", 1, 0.5, "push", ""))
             iid = c.incidents_at_end[0]["id"]
             c.acked.notes.append((c.up[-1][0], iid, "a note nobody wrote"))
             c.acked.acks.append((c.up[-1][0], iid, "nobody"))

@@ -473,6 +473,9 @@ const std::vector<SkippedTable>& skipped_tables() {
        "per-process state: the single SQLite process holds the engine lease for a day, which would keep every "
        "replica on PostgreSQL from paging until it expired"},
       {"replicas", "per-process state: the membership of the replicas running now"},
+      {"detector_states",
+       "per-replica state: each replica's checkpoint of the learned detector state of the series it owns, "
+       "meaningless to the replicas on PostgreSQL, which own the series among themselves"},
   };
   return kSkipped;
 }

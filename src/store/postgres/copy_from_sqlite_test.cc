@@ -424,7 +424,8 @@ TEST_F(CopyFromSqliteTest, IdsDeletedInSqliteAreNotHandedOutAgain) {
 }
 
 // The SQLite process holds the engine lease for a day: copied, it would keep every replica on
-// PostgreSQL from paging until it expired. Leases and the membership stay behind.
+// PostgreSQL from paging until it expired. Leases, the membership and the per-replica detector
+// state checkpoints stay behind.
 TEST_F(CopyFromSqliteTest, TheOldProcessLeaseAndMembershipAreNotCopied) {
   make_source();
   {
@@ -433,6 +434,7 @@ TEST_F(CopyFromSqliteTest, TheOldProcessLeaseAndMembershipAreNotCopied) {
     const auto now = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
     auto st = (*store)->write([&](Tx& tx) -> Status {
       EXPECT_TRUE(TOCSIN_TRY(tx.acquire_lease("engine", "old-sqlite", now, std::chrono::hours(24))).held_by("old-sqlite", now));
+      TOCSIN_RETURN_IF_ERROR(tx.put_detector_state("old-sqlite", now, std::string("RULE\0\xff", 6)));
       return tx.heartbeat_replica({"old-sqlite", "http://old", now, now});
     });
     ASSERT_TRUE(st.has_value()) << st.error().to_string();
@@ -441,12 +443,13 @@ TEST_F(CopyFromSqliteTest, TheOldProcessLeaseAndMembershipAreNotCopied) {
   ASSERT_TRUE(copied.has_value()) << copied.error().to_string();
   std::vector<std::string> skipped;
   for (const auto& t : copied->skipped) skipped.push_back(t.name);
-  EXPECT_THAT(skipped, ::testing::IsSupersetOf({"leases", "replicas"}));
+  EXPECT_THAT(skipped, ::testing::IsSupersetOf({"leases", "replicas", "detector_states"}));
   auto pg_store = must(open_postgres_store(uri_));
   ASSERT_TRUE(pg_store);
   auto st = pg_store->read([&](Tx& tx) -> Status {
     EXPECT_TRUE(TOCSIN_TRY(tx.list_leases()).empty());
     EXPECT_TRUE(TOCSIN_TRY(tx.list_replicas()).empty());
+    EXPECT_TRUE(TOCSIN_TRY(tx.list_detector_states()).empty());
     return core::ok();
   });
   EXPECT_TRUE(st.has_value()) << st.error().to_string();

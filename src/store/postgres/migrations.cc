@@ -307,7 +307,17 @@ CREATE TABLE replicas (
 );
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations{kV1, kV2, kV3};
+// Per-replica detector state checkpoints (SQLite's kV14). BYTEA: the bytes travel as hex text
+// (encode/decode in the statements), since every parameter of this store is sent as text.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE detector_states (
+  replica_id TEXT    COLLATE "C" PRIMARY KEY CHECK (replica_id <> ''),
+  saved_at   BIGINT  NOT NULL,
+  state      BYTEA   NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations{kV1, kV2, kV3, kV4};
 
 // Every tocsin replica takes this lock before it reads or moves the schema version (an arbitrary
 // constant: "tocsin" in ASCII).

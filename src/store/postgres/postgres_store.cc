@@ -44,6 +44,39 @@ std::optional<Timestamp> time_from_db(std::optional<int64_t> ms) {
   return core::from_unix_ms(*ms);
 }
 
+// BYTEA values travel as lowercase hex text (encode(…, 'hex') / decode($n, 'hex') in the SQL):
+// every parameter of this store is sent as text, which cannot hold a NUL byte.
+std::string hex_encode(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.resize(bytes.size() * 2);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<uint8_t>(bytes[i]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> hex_decode(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.resize(hex.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = nibble(hex[2 * i]);
+    const int lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
 // Notifications outside any incident carry incident_id 0, stored as NULL so the foreign key holds.
 std::optional<int64_t> incident_ref_to_db(int64_t incident_id) {
   if (incident_id == 0) return std::nullopt;
@@ -1458,7 +1491,50 @@ class PostgresTx final : public Tx {
       auto statement = TOCSIN_TRY(prepare("DELETE FROM replicas WHERE heartbeat_at < $1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
-      return static_cast<int>(statement->changes());
+      const auto deleted = static_cast<int>(statement->changes());
+      auto states = TOCSIN_TRY(prepare(
+          "DELETE FROM detector_states WHERE saved_at < $1 "
+          "AND NOT EXISTS (SELECT 1 FROM replicas WHERE replicas.id = detector_states.replica_id)"));
+      TOCSIN_RETURN_IF_ERROR(states->bind_all(to_db(before)));
+      TOCSIN_RETURN_IF_ERROR(states->run());
+      return deleted;
+    });
+  }
+
+  Status put_detector_state(std::string_view replica_id, Timestamp saved_at, std::string_view state) override {
+    return annotate("put_detector_state", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare(
+          "INSERT INTO detector_states (replica_id, saved_at, state) VALUES ($1, $2, decode($3, 'hex')) "
+          "ON CONFLICT (replica_id) DO UPDATE SET saved_at = excluded.saved_at, state = excluded.state"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(replica_id, to_db(saved_at), hex_encode(state)));
+      return statement->run();
+    });
+  }
+
+  Result<std::vector<DetectorState>> list_detector_states() override {
+    return annotate("list_detector_states", [&]() -> Result<std::vector<DetectorState>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(
+          prepare("SELECT replica_id, saved_at, encode(state, 'hex') FROM detector_states ORDER BY replica_id"));
+      return collect<DetectorState>(*statement, [](const Statement& row) -> Result<DetectorState> {
+        auto state = hex_decode(row.column_text(2));
+        if (!state) {
+          return std::unexpected(
+              Error::internal(fmt::format("detector state of replica {}: not hex from encode()", row.column_text(0))));
+        }
+        return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), std::move(*state)};
+      });
+    });
+  }
+
+  Result<bool> delete_detector_state(std::string_view replica_id) override {
+    return annotate("delete_detector_state", [&]() -> Result<bool> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM detector_states WHERE replica_id = $1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(replica_id));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return statement->changes() > 0;
     });
   }
 

@@ -363,8 +363,19 @@ CREATE TABLE replicas (
 );
 )sql";
 
-constexpr std::array<std::string_view, 13> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7,
-                                                       kV8, kV9, kV10, kV11, kV12, kV13};
+// Per-replica checkpoints of the rule engine's learned detector state (docs/high-availability.md,
+// "Detector state checkpoints"): the state is the bytes of detect::RuleEngine::snapshot(). Only a
+// new table, so it applies after any other script.
+constexpr std::string_view kV14 = R"sql(
+CREATE TABLE detector_states (
+  replica_id TEXT    PRIMARY KEY CHECK (replica_id <> ''),
+  saved_at   INTEGER NOT NULL,
+  state      BLOB    NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 14> kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7,
+                                                       kV8, kV9, kV10, kV11, kV12, kV13, kV14};
 
 constexpr std::string_view kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)";

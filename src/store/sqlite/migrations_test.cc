@@ -73,7 +73,8 @@ TEST_F(MigrationsTest, FreshFileGetsEveryMigration) {
   EXPECT_EQ(*version, static_cast<int>(schema_migrations().size()));
   EXPECT_EQ(stored_version(*db), *version);
   for (auto table : {"alerts", "incidents", "incident_alerts", "tasks", "timeline", "notifications",
-                     "notification_attempts", "silences", "nflog", "action_runs"}) {
+                     "notification_attempts", "silences", "nflog", "action_runs", "leases", "replicas",
+                     "detector_states"}) {
     EXPECT_TRUE(table_exists(*db, table)) << table;
   }
 }

@@ -48,6 +48,16 @@ Status Statement::bind(int index, std::string_view value) {
   return core::ok();
 }
 
+Status Statement::bind(int index, Blob value) {
+  if (value.bytes.size() > INT_MAX) return std::unexpected(owner_->fail(SQLITE_TOOBIG, "bind"));
+  // A zero-length blob, not NULL: sqlite3_bind_blob binds NULL for a null pointer.
+  static constexpr char kEmpty = 0;
+  const char* data = value.bytes.empty() ? &kEmpty : value.bytes.data();
+  int rc = sqlite3_bind_blob(stmt_, index, data, static_cast<int>(value.bytes.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) return std::unexpected(owner_->fail(rc, "bind"));
+  return core::ok();
+}
+
 Status Statement::bind(int index, std::nullopt_t) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK) return std::unexpected(owner_->fail(rc, "bind"));
@@ -76,6 +86,14 @@ std::string Statement::column_text(int column) const {
   const int size = sqlite3_column_bytes(stmt_, column);
   if (text == nullptr) return {};
   return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
+}
+
+std::string Statement::column_blob(int column) const {
+  // The pointer before the size, as for text.
+  const auto* bytes = sqlite3_column_blob(stmt_, column);
+  const int size = sqlite3_column_bytes(stmt_, column);
+  if (bytes == nullptr) return {};
+  return std::string(static_cast<const char*>(bytes), static_cast<size_t>(size));
 }
 
 std::optional<int64_t> Statement::column_optional_int64(int column) const {

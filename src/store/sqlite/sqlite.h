@@ -36,6 +36,11 @@ core::Error to_error(int code, std::string_view context, std::string_view sqlite
 
 class Database;
 
+// Bytes to bind as a BLOB (a plain string_view binds TEXT).
+struct Blob {
+  std::string_view bytes;
+};
+
 class Statement {
  public:
   Statement(Database* owner, sqlite3_stmt* stmt) : owner_(owner), stmt_(stmt) {}
@@ -50,6 +55,7 @@ class Statement {
   Status bind(int index, std::string_view value);
   Status bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Status bind(int index, std::nullopt_t);
+  Status bind(int index, Blob value);
   template <class T>
   Status bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bind(index, std::nullopt);
@@ -75,6 +81,8 @@ class Statement {
   int64_t column_int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   double column_double(int column) const { return sqlite3_column_double(stmt_, column); }
   std::string column_text(int column) const;
+  // The bytes of a BLOB (or any) value, exactly as stored.
+  std::string column_blob(int column) const;
   std::optional<int64_t> column_optional_int64(int column) const;
 
   void reset();

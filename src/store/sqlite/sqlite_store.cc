@@ -1514,7 +1514,45 @@ class SqliteTx final : public Tx {
       auto statement = TOCSIN_TRY(prepare("DELETE FROM replicas WHERE heartbeat_at < ?1"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(before)));
       TOCSIN_RETURN_IF_ERROR(statement->run());
-      return static_cast<int>(db_.changes());
+      const auto deleted = static_cast<int>(db_.changes());
+      auto states = TOCSIN_TRY(prepare(
+          "DELETE FROM detector_states WHERE saved_at < ?1 "
+          "AND NOT EXISTS (SELECT 1 FROM replicas WHERE replicas.id = detector_states.replica_id)"));
+      TOCSIN_RETURN_IF_ERROR(states->bind_all(to_db(before)));
+      TOCSIN_RETURN_IF_ERROR(states->run());
+      return deleted;
+    });
+  }
+
+  Status put_detector_state(std::string_view replica_id, Timestamp saved_at, std::string_view state) override {
+    return annotate("put_detector_state", [&]() -> Status {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare(
+          "INSERT INTO detector_states (replica_id, saved_at, state) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (replica_id) DO UPDATE SET saved_at = excluded.saved_at, state = excluded.state"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(replica_id, to_db(saved_at), sqlite::Blob{state}));
+      return statement->run();
+    });
+  }
+
+  Result<std::vector<DetectorState>> list_detector_states() override {
+    return annotate("list_detector_states", [&]() -> Result<std::vector<DetectorState>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement =
+          TOCSIN_TRY(prepare("SELECT replica_id, saved_at, state FROM detector_states ORDER BY replica_id"));
+      return collect<DetectorState>(*statement, [](const Statement& row) -> Result<DetectorState> {
+        return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), row.column_blob(2)};
+      });
+    });
+  }
+
+  Result<bool> delete_detector_state(std::string_view replica_id) override {
+    return annotate("delete_detector_state", [&]() -> Result<bool> {
+      TOCSIN_RETURN_IF_ERROR(check(true));
+      auto statement = TOCSIN_TRY(prepare("DELETE FROM detector_states WHERE replica_id = ?1"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(replica_id));
+      TOCSIN_RETURN_IF_ERROR(statement->run());
+      return db_.changes() > 0;
     });
   }
 

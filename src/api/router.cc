@@ -485,7 +485,8 @@ std::vector<core::Sample> Router::finite_only(std::vector<core::Sample> samples)
   return samples;
 }
 
-// Prometheus remote_write 1.0. Like Prometheus, answers 204 on success; any decoding error is a
+// Prometheus remote_write 1.0. Like Prometheus, answers 204 on success (200 with counts to a
+// replica forwarding samples, X-Tocsin-Forwarded-From); any decoding error is a
 // 400, which a sender does not retry. Remote write 2.0 bodies are refused with 415 so a sender
 // that negotiates falls back to 1.0.
 Response Router::remote_write(const Request& request) {
@@ -511,6 +512,15 @@ Response Router::remote_write(const Request& request) {
     non_finite += std::erase_if(s.points, [](const ingest::Point& p) { return !std::isfinite(p.value); });
   }
   if (non_finite > 0) dropped_non_finite_.inc(static_cast<double>(non_finite));
+  // Samples another replica forwarded to this one as their series' owner (docs/high-availability.md,
+  // "Detection across replicas"): ingested here whatever this replica's view says — never sent on,
+  // so two views that disagree for a moment cannot bounce a batch — and answered with the counts,
+  // which the sender merges into its own answer.
+  if (!request.header("x-tocsin-forwarded-from").empty()) {
+    auto result = engine_.ingest_local(*series);
+    if (!result) return from_error(result.error());
+    return ok_json(ingest_json(*result, result->dropped + non_finite));
+  }
   auto result = engine_.ingest(*series);
   if (!result) return from_error(result.error());
   Response r;
@@ -1051,10 +1061,16 @@ Response Router::cluster(const Request& request) {
                       {"expires_at", core::format_rfc3339(l.expires_at)},
                       {"held", held}});
   }
+  // The series ownership view this replica partitions ingestion by (may lag the replicas above by
+  // one renewal).
+  const auto view = engine_.ownership();
+  json members = json::array();
+  for (const auto& m : view->members()) members.push_back(m.id);
   return ok_json({{"self", status->self},
                   {"lease_ttl_seconds", static_cast<double>(status->ttl.count()) / 1000.0},
                   {"replicas", std::move(replicas)},
-                  {"leases", std::move(leases)}});
+                  {"leases", std::move(leases)},
+                  {"ownership", {{"epoch", view->epoch()}, {"members", std::move(members)}}}});
 }
 
 Response Router::compliance(const Request& request) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/router_fixture.h"
+#include "ingest/remote_write_encode.h"
 #include "notify/ack_link.h"
 
 namespace tocsin::api {
@@ -68,6 +69,27 @@ class RouterTest : public RouterFixture {
 
   static constexpr std::string_view kAckKey = "router-test-ack-key-0123456789ab";
 };
+
+// A replica forwarding samples to the owner of their series (docs/high-availability.md, "Detection
+// across replicas") sends remote_write with X-Tocsin-Forwarded-From: ingested here, answered 200
+// with the counts the sender merges; without the header, remote_write answers 204 as before.
+TEST_F(RouterTest, AForwardedRemoteWriteIsIngestedHereAndAnsweredWithItsCounts) {
+  const std::vector<ingest::Series> series{
+      {core::Labels{{"__name__", "system_load"}, {"host", "h1"}}, {{0.95, clock_.now()}}},
+      {core::Labels{{"__name__", "requests"}, {"host", "h1"}}, {{1, clock_.now()}, {2, clock_.now()}}}};
+  const std::string body = ingest::encode_remote_write(series);
+  auto r = call("POST", "/api/v1/write", body, {}, {{"x-tocsin-forwarded-from", "replica-b"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json counts = json::parse(r.body);
+  EXPECT_EQ(counts["accepted"], 2);
+  EXPECT_EQ(counts["dropped"], 1);  // the second point of `requests` has the first's timestamp
+  EXPECT_GE(counts["alert_transitions"], 1);
+  EXPECT_EQ(counts["incidents_opened"], json::array({"1"}));
+  // The same body again, as a client sends it: 204, no body (its samples are duplicates now).
+  r = call("POST", "/api/v1/write", body);
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(r.body, "");
+}
 
 TEST_F(RouterTest, PushOpensAnIncidentWithTheSpecShape) {
   auto r = call("POST", "/api/v1/push", R"([{"name":"system_load","labels":{"host":"h1"},"value":0.95}])");

@@ -25,12 +25,17 @@ Collector::Collector(std::shared_ptr<const config::Config> config, core::Clock& 
     : config_(std::move(config)), clock_(clock), fetcher_(fetcher), sink_(std::move(sink)) {
   for (size_t i = 0; i < config_->scrape.size(); ++i) {
     for (const auto& target : config_->scrape[i].targets) {
-      jobs_.push_back({false, i, target, config_->scrape[i].interval, std::nullopt});
+      jobs_.push_back(
+          {false, i, target, config_->scrape[i].interval, std::nullopt, target_key(config_->scrape[i].job, target)});
     }
   }
   for (size_t i = 0; i < config_->probes.size(); ++i) {
-    jobs_.push_back({true, i, "", config_->probes[i].interval, std::nullopt});
+    jobs_.push_back({true, i, "", config_->probes[i].interval, std::nullopt, target_key("", config_->probes[i].name)});
   }
+}
+
+uint64_t Collector::target_key(std::string_view job, std::string_view target) {
+  return core::Labels{{"job", job}, {"target", target}}.fingerprint();
 }
 
 std::optional<core::Timestamp> Collector::run_due(core::Timestamp now) {
@@ -46,7 +51,9 @@ std::optional<core::Timestamp> Collector::run_due(core::Timestamp now) {
       job.next = base + offset < now ? base + offset + job.interval : base + offset;
     }
     if (*job.next <= now) {
-      if (job.is_probe) {
+      if (owns_ && !owns_(job.key)) {
+        // Another replica's: skipped this time, asked again at the next slot.
+      } else if (job.is_probe) {
         probe(config_->probes[job.index], now);
       } else {
         scrape(config_->scrape[job.index], job.target, now);

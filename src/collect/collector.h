@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -60,6 +61,15 @@ class Collector {
   // config has none).
   std::optional<core::Timestamp> run_due(core::Timestamp now);
 
+  // Several replicas (docs/high-availability.md, "Detection across replicas"): a scrape target or
+  // probe is run only by the replica `owns` names for its key (a 64-bit hash of the job and
+  // target, or of the probe's name), asked each time it falls due, so that N replicas do not
+  // scrape it N times and ownership follows the membership. Unset: every target is ours.
+  using OwnerCheck = std::function<bool(uint64_t key)>;
+  void set_owner_check(OwnerCheck owns) { owns_ = std::move(owns); }
+  // The key of a scrape target (job and target) or of a probe (its name).
+  static uint64_t target_key(std::string_view job, std::string_view target);
+
  private:
   struct Job {
     bool is_probe = false;
@@ -67,6 +77,7 @@ class Collector {
     std::string target;    // scrape: host:port
     core::Duration interval{};
     std::optional<core::Timestamp> next;
+    uint64_t key = 0;  // target_key
   };
   void scrape(const config::ScrapeConfig& sc, const std::string& target, core::Timestamp now);
   void probe(const config::ProbeConfig& pc, core::Timestamp now);
@@ -75,6 +86,7 @@ class Collector {
   core::Clock& clock_;
   Fetcher& fetcher_;
   SampleSink sink_;
+  OwnerCheck owns_;
   std::vector<Job> jobs_;
 };
 

@@ -115,6 +115,29 @@ TEST_F(CollectorTest, KeepsItsScheduleAndSpreadsTargets) {
   EXPECT_EQ(hits_, 1);
 }
 
+// Several replicas: a target is scraped only by the replica that owns its key, asked at each slot.
+TEST_F(CollectorTest, ATargetAnotherReplicaOwnsIsNotScraped) {
+  load(fmt::format("scrape:\n  - {{job: a, interval: 10s, targets: [\"{}\"]}}\n", target()));
+  bool ours = false;
+  uint64_t asked = 0;
+  collector_->set_owner_check([&](uint64_t key) {
+    asked = key;
+    return ours;
+  });
+  auto first = collector_->run_due(clock_.now()).value();
+  clock_.advance_to(first);
+  auto second = collector_->run_due(clock_.now()).value();
+  EXPECT_EQ(second - first, seconds(10));  // the schedule goes on
+  EXPECT_EQ(hits_, 0);
+  EXPECT_TRUE(samples_.empty());
+  EXPECT_EQ(asked, Collector::target_key("a", target()));
+  ours = true;  // the view changed: ours from the next slot
+  clock_.advance_to(second);
+  collector_->run_due(clock_.now());
+  EXPECT_EQ(hits_, 1);
+  EXPECT_NE(find("up"), nullptr);
+}
+
 TEST(CertExpiry, ParsesCurlCertinfo) {
   EXPECT_EQ(parse_cert_expiry("Expire date: Jan 18 23:59:59 2030 GMT"),
             core::parse_rfc3339("2030-01-18T23:59:59Z").value());

@@ -185,7 +185,17 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
                                                      {{"limit", "max_alerts"}})),
       rejected_max_silences_(options_.metrics->counter("tocsin_limits_rejected_total",
                                                        "Requests refused whole because they were over a limit.",
-                                                       {{"limit", "max_silences"}})) {
+                                                       {{"limit", "max_silences"}})),
+      forward_ok_(options_.metrics->counter("tocsin_ingest_forward_total",
+                                            "Batch parts forwarded to the replica owning their series, by outcome "
+                                            "(failed: ingested here instead).",
+                                            {{"result", "ok"}})),
+      forward_failed_(options_.metrics->counter("tocsin_ingest_forward_total",
+                                                "Batch parts forwarded to the replica owning their series, by outcome "
+                                                "(failed: ingested here instead).",
+                                                {{"result", "failed"}})),
+      forwarded_samples_(options_.metrics->counter("tocsin_ingest_forwarded_samples_total",
+                                                   "Samples the replica owning their series took from this one.")) {
   // A send finished in the background: its retry time, or its dead letter, is for the next pass.
   deliverer_.set_on_done([this] {
     std::lock_guard lock(mu_);  // on_wake_ is set under it
@@ -691,9 +701,13 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
   return result;
 }
 
-core::Result<IngestResult> Engine::ingest(const std::vector<core::Sample>& samples) { return ingest_batch(samples); }
+core::Result<IngestResult> Engine::ingest_local(const std::vector<core::Sample>& samples) {
+  return ingest_batch(samples);
+}
 
-core::Result<IngestResult> Engine::ingest(const std::vector<ingest::Series>& series) { return ingest_batch(series); }
+core::Result<IngestResult> Engine::ingest_local(const std::vector<ingest::Series>& series) {
+  return ingest_batch(series);
+}
 
 core::Status Engine::append_audit(store::Tx& tx, core::Timestamp now, const Actor& actor, AuditNote what) {
   TOCSIN_TRY(tx.append_audit({0, now, std::string(actor.name), std::move(what.action), std::move(what.object),

@@ -37,6 +37,8 @@
 #include "engine/drill_calendar.h"
 #include "engine/lease.h"
 #include "engine/live_risk.h"
+#include "engine/ownership.h"
+#include "engine/sample_forwarder.h"
 #include "escalation/deadlines.h"
 #include "escalation/escalator.h"
 #include "incident/service.h"
@@ -76,6 +78,11 @@ struct EngineOptions {
   // The engine lease (engine/lease.h): only its holder runs escalation, deadlines and clocks,
   // deliveries, step actions and the store's GC. The defaults suit a store this process owns alone.
   LeaseOptions lease;
+  // Partitioned ingestion (docs/high-availability.md, "Detection across replicas"): with a shared
+  // store (lease.exclusive_store false) and a forwarder, every ingested batch is split by the
+  // owner of each series (engine/ownership.h) and the other owners' parts are forwarded to them.
+  // Null: every sample is ingested here, as with one replica.
+  SampleForwarder* forwarder = nullptr;
 };
 
 // Who makes a change, for the audit log (docs/compliance.md): the actor as the request names it (a
@@ -108,13 +115,6 @@ struct SeriesRead {
   bool truncated = false;            // more series had samples in the range than the limit
 };
 
-struct IngestResult {
-  size_t accepted = 0;  // appended and evaluated
-  size_t dropped = 0;   // out of order, duplicate, or over the series limit
-  size_t alert_transitions = 0;
-  std::vector<int64_t> incidents_opened;
-};
-
 class Engine {
  public:
   static core::Result<std::unique_ptr<Engine>> create(EngineOptions options);
@@ -122,9 +122,23 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // Ingests samples: appends them to their series and evaluates the rules; durable (logged) when
+  // this returns. In cluster mode (EngineOptions::forwarder) the batch is first split by series
+  // owner (engine_forwarding.cc): this replica's part is ingested here, each other owner's part is
+  // forwarded to it outside the engine mutex (in parallel), and a part whose forward fails is
+  // ingested here instead; the counts are merged. An error only when this replica's own ingest
+  // failed (what was forwarded stays forwarded: a re-send is dropped there as duplicates).
   core::Result<IngestResult> ingest(const std::vector<core::Sample>& samples);
   // The same for series batches (remote_write): each series' labels are looked up once.
   core::Result<IngestResult> ingest(const std::vector<ingest::Series>& series);
+  // Ingests everything here, whatever the ownership view says: samples another replica forwarded
+  // (so two replicas whose views disagree for a moment never send a batch back and forth).
+  core::Result<IngestResult> ingest_local(const std::vector<ingest::Series>& series);
+  core::Result<IngestResult> ingest_local(const std::vector<core::Sample>& samples);
+  // The series ownership view in force (engine/ownership.h; never null) and its epoch, which grows
+  // at every change of the live members: the hook to notice that series changed hands.
+  std::shared_ptr<const SeriesOwnership> ownership() const { return lease_->ownership(); }
+  uint64_t ownership_epoch() const { return lease_->ownership_epoch(); }
   // Alerts from outside (Alertmanager API v2, Alertmanager webhooks), already validated. Durable
   // when this returns.
   core::Result<size_t> receive_alerts(std::vector<alerting::Alert> alerts);
@@ -296,6 +310,10 @@ class Engine {
                      std::vector<detect::AlertEvent>& events, IngestResult& result);
   template <class Batch>
   core::Result<IngestResult> ingest_batch(const Batch& batch);
+  // ingest() in cluster mode: split by owner, forward, fall back (engine_forwarding.cc).
+  template <class Batch>
+  core::Result<IngestResult> ingest_routed(const Batch& batch);
+  bool partitioning() const { return options_.forwarder != nullptr && !options_.lease.exclusive_store; }
   // limits.max_series: refuses (invalid_argument naming the first series that does not fit) a
   // batch whose new series would not all fit, before any of it is applied. O(1) unless the store
   // is within the batch's size of the cap.
@@ -361,6 +379,11 @@ class Engine {
   core::Counter& rejected_max_series_;    // tocsin_limits_rejected_total{limit="max_series"}
   core::Counter& rejected_max_alerts_;    // … {limit="max_alerts"}
   core::Counter& rejected_max_silences_;  // … {limit="max_silences"}
+  // Partitioned ingestion (engine_forwarding.cc).
+  core::Counter& forward_ok_;                 // tocsin_ingest_forward_total{result="ok"}
+  core::Counter& forward_failed_;             // … {result="failed"}
+  core::Counter& forwarded_samples_;          // tocsin_ingest_forwarded_samples_total
+  std::atomic<bool> forward_failing_{false};  // a forward failed; logged once per streak
 };
 
 }  // namespace tocsin::engine

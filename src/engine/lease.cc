@@ -21,7 +21,11 @@ EngineLease::EngineLease(LeaseOptions options, core::Clock& clock, core::Metrics
                                  "or let it go).")),
       replicas_live_(metrics.gauge("tocsin_replicas_live",
                                    "Replicas whose heartbeat in the store is younger than the lease ttl, as this "
-                                   "replica last read it.")) {
+                                   "replica last read it.")),
+      view_(SeriesOwnership::local(options_.replica_id, options_.address)),
+      view_changes_(metrics.counter("tocsin_series_ownership_changes_total",
+                                    "Times the set of live replicas that series are partitioned over changed, as "
+                                    "this replica read it (a new ownership view).")) {
   held_collector_ = metrics.add_collector([this] {
     return fmt::format(
         "# HELP tocsin_engine_lease_held 1 while this replica holds the engine lease (runs escalation, deliveries, "
@@ -76,6 +80,7 @@ core::Result<bool> EngineLease::renew_if_due(store::Store& store, core::Timestam
     int live = 0;
     for (const auto& r : replicas) live += r.heartbeat_at + options_.ttl > now ? 1 : 0;
     replicas_live_.set(live);
+    if (renewed && !options_.exclusive_store) update_view(replicas, now);
   }
   std::lock_guard lock(mu_);
   if (!renewed) {
@@ -110,6 +115,29 @@ core::Result<bool> EngineLease::renew_if_due(store::Store& store, core::Timestam
   if (!held && lease->expires_at > now && lease->expires_at < next_due_) next_due_ = lease->expires_at;
   lease_ = std::move(lease);
   return taken;
+}
+
+void EngineLease::update_view(const std::vector<store::Replica>& replicas, core::Timestamp now) {
+  std::vector<Member> members;
+  for (const auto& r : replicas) {
+    if (r.heartbeat_at + options_.ttl > now || r.id == options_.replica_id) members.push_back({r.id, r.address});
+  }
+  auto next = std::make_shared<const SeriesOwnership>(options_.replica_id, std::move(members));
+  std::shared_ptr<const SeriesOwnership> current = ownership();
+  if (next->members() == current->members()) return;
+  next = std::make_shared<const SeriesOwnership>(options_.replica_id, next->members(), current->epoch() + 1);
+  std::string ids;
+  for (const auto& m : next->members()) ids += (ids.empty() ? "" : ",") + m.id;
+  core::log::info("series ownership view changed",
+                  {{"replica", options_.replica_id}, {"epoch", std::to_string(next->epoch())}, {"members", ids}});
+  view_changes_.inc();
+  std::lock_guard lock(view_mu_);
+  view_ = std::move(next);
+}
+
+std::shared_ptr<const SeriesOwnership> EngineLease::ownership() const {
+  std::lock_guard lock(view_mu_);
+  return view_;
 }
 
 bool EngineLease::held(core::Timestamp now) const {

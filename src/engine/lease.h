@@ -11,8 +11,16 @@
 // clocks, which must agree to well under the ttl (NTP).
 // Thread-safety: every method may be called from any thread (an internal mutex); the engine driver
 // calls renew_if_due, delivery lanes and the action runner call active(), writes call check().
+//
+// The series ownership view (engine/ownership.h) comes from the same renewal: with a shared store
+// (not exclusive_store), each renewal's read of the replicas yields the live ones (heartbeat
+// younger than the ttl, this replica always included); when they differ from the view in force,
+// a new view replaces it with epoch + 1. ownership() copies the pointer under a mutex of its own
+// (held for the copy only), so an ingesting thread reads it once per batch without waiting for a
+// renewal's store transactions. With an exclusive store the view is this replica alone, forever.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,6 +29,7 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "engine/ownership.h"
 #include "store/store.h"
 
 namespace tocsin::engine {
@@ -79,6 +88,10 @@ class EngineLease {
   core::Result<ClusterStatus> status(store::Store& store, core::Timestamp now) const;
   const std::string& replica_id() const { return options_.replica_id; }
   int64_t epoch() const;
+  // The series ownership view in force (never null). Cheap: a pointer copy under a small mutex.
+  std::shared_ptr<const SeriesOwnership> ownership() const;
+  // Its epoch: grows each time the view changes (0 until another replica is first seen).
+  uint64_t ownership_epoch() const { return ownership()->epoch(); }
 
  private:
   LeaseOptions options_;
@@ -94,6 +107,11 @@ class EngineLease {
   core::Counter& takeovers_;
   core::Gauge& replicas_live_;
   core::MetricsRegistry::CollectorId held_collector_ = 0;
+  mutable std::mutex view_mu_;  // guards view_ (the pointer only; held for a copy or a swap)
+  std::shared_ptr<const SeriesOwnership> view_;
+  core::Counter& view_changes_;
+  // A new view when the live members read at a renewal differ from view_'s.
+  void update_view(const std::vector<store::Replica>& replicas, core::Timestamp now);
 };
 
 // The store every gated write goes through: each write transaction first makes the lease's

@@ -92,6 +92,14 @@ struct ServerOptions {
   // max_connections, requests refused for max_inflight_body_bytes.
   core::Counter* refused_connections = nullptr;
   core::Counter* refused_bodies = nullptr;
+  // Requests for which `blocking` returns true are handled on a pool of `blocking_threads`
+  // threads of their own instead of on an io thread (the response is still written by the io
+  // threads). For handlers that wait on another server which may itself be waiting on this one
+  // (replicas forwarding samples to each other): they never hold up the io threads, so the other
+  // server's requests to this one are still handled. Unset or 0 threads: every request on an io
+  // thread, as before.
+  std::function<bool(const Request&)> blocking = nullptr;
+  int blocking_threads = 0;
 };
 
 class Server {

@@ -23,6 +23,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -69,6 +70,7 @@ struct Shared {
   std::condition_variable cv;
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
   std::atomic<size_t> inflight_body_bytes{0};  // see ServerOptions::max_inflight_body_bytes
+  net::thread_pool* blocking_pool = nullptr;   // ServerOptions::blocking; owned by Server::Impl
 
   // The TLS context new connections use (null without TLS); reload_tls() swaps it. A session
   // keeps the one it started with alive.
@@ -476,7 +478,23 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool client_keep_alive = msg.keep_alive();
     Request req = to_request(msg, remote_, tls_.has_value());
     parser_.reset();
-    Response res = call_handler(req);
+    if (shared_->blocking_pool && opts().blocking && opts().blocking(req)) {
+      // Off the io thread; the session stays busy (nothing else touches it) until the response
+      // comes back to its strand.
+      net::post(*shared_->blocking_pool, [self = shared_from_this(), req = std::move(req), version, client_keep_alive,
+                                          head]() mutable {
+        Response res = self->call_handler(req);
+        net::post(self->tcp_stream().get_executor(),
+                  [self, res = std::move(res), version, client_keep_alive, head]() mutable {
+                    self->respond(std::move(res), version, client_keep_alive, head);
+                  });
+      });
+      return;
+    }
+    respond(call_handler(req), version, client_keep_alive, head);
+  }
+
+  void respond(Response res, unsigned version, bool client_keep_alive, bool head) {
     release_body_budget();
     // Decided after the handler: stop() may have begun while it ran.
     const bool keep_alive = client_keep_alive && !closing_ && !shared_->stopping.load();
@@ -606,6 +624,7 @@ struct Server::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::steady_timer> accept_retry;
   std::vector<std::thread> threads;
+  std::optional<net::thread_pool> blocking_pool;  // ServerOptions::blocking_threads > 0
   uint16_t port = 0;
 
   std::mutex stop_mu;  // serializes stop()
@@ -699,6 +718,10 @@ core::Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handl
   impl->port = acceptor.local_endpoint(ec).port();
   if (ec) return fail("read the bound port of");
 
+  if (options.blocking && options.blocking_threads > 0) {
+    impl->blocking_pool.emplace(static_cast<size_t>(options.blocking_threads));
+    impl->shared->blocking_pool = &*impl->blocking_pool;
+  }
   impl->shared->options = std::move(options);
   impl->shared->handler = std::move(handler);
   impl->accept();
@@ -747,10 +770,14 @@ void Server::stop(core::Duration grace) {
     if (t.joinable()) t.join();
   }
   impl_->threads.clear();
+  // Handlers running on the blocking pool finish (their responses, posted to the stopped
+  // io_context, go with it below).
+  if (impl_->blocking_pool) impl_->blocking_pool->join();
   // Destroying the io_context destroys the handlers still pending and the connections they own.
   impl_->accept_retry.reset();
   impl_->acceptor.reset();
   impl_->ioc.reset();
+  impl_->blocking_pool.reset();
   {
     std::lock_guard lock(impl_->state_mu);
     impl_->stopped = true;

@@ -299,6 +299,45 @@ TEST_P(ServerBoth, ChunkedRequestBody) {
   EXPECT_EQ(r->body, "method=POST\npath=/c\nbody=hello world\nx-test=\n");
 }
 
+// ServerOptions::blocking: a handler that waits for another request to this same server (as a
+// replica waits for a peer that is forwarding to it) runs off the single io thread, so that other
+// request is still handled; inline it would wait out its deadline.
+TEST(Server, ABlockingRequestRunsOffTheIoThreadSoOthersAreStillHandled) {
+  std::promise<void> other_done;
+  auto other = other_done.get_future().share();
+  ServerOptions options;
+  options.threads = 1;
+  options.blocking = [](const Request& r) { return r.path == "/wait"; };
+  options.blocking_threads = 2;
+  auto server = start_server(
+      [&](const Request& r) {
+        if (r.path == "/wait") {
+          const bool got = other.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+          return Response::text(200, got ? "the other request was handled meanwhile" : "timed out");
+        }
+        if (r.path == "/other") other_done.set_value();
+        return Response::text(200, "other");
+      },
+      options);
+  ASSERT_NE(server, nullptr);
+  Client waiting(server->port());
+  ASSERT_TRUE(waiting.send(get("/wait")));
+  Client c(server->port());
+  ASSERT_TRUE(c.send(get("/other")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "other");
+  auto w = waiting.read_response();
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->body, "the other request was handled meanwhile");
+  // Keep-alive goes on after a response written from the pool's hand-over.
+  ASSERT_TRUE(waiting.send(get("/again")));
+  auto again = waiting.read_response();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  server->stop(std::chrono::seconds(1));
+}
+
 TEST(Server, DecodesPathAndQuery) {
   auto server = start_server(echo);
   ASSERT_NE(server, nullptr);

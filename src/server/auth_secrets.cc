@@ -45,4 +45,11 @@ core::Result<auth::TokenTable> load_token_table(const config::AuthConfig& auth, 
   return auth::TokenTable::create(std::move(entries), std::move(intake));
 }
 
+core::Result<std::string> load_intake_secret(const config::AuthConfig& auth, const EnvLookup& env) {
+  if (!auth.intake.configured()) return std::string();
+  const std::string what = fmt::format("{}:{}: auth.intake {}", auth.intake.pos.file, auth.intake.pos.line,
+                                       auth.intake.secret_env.empty() ? "secret_file" : "secret_env");
+  return read_secret(env, auth.intake.secret_env, auth.intake.secret_file, what);
+}
+
 }  // namespace tocsin::server

@@ -14,5 +14,9 @@
 namespace tocsin::server {
 
 core::Result<auth::TokenTable> load_token_table(const config::AuthConfig& auth, const EnvLookup& env);
+// The auth.intake secret itself ("" when not configured), checked like load_token_table does: the
+// one secret kept in memory, since replicas present it to each other when they forward samples
+// (server/sample_forwarder.h).
+core::Result<std::string> load_intake_secret(const config::AuthConfig& auth, const EnvLookup& env);
 
 }  // namespace tocsin::server

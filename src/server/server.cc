@@ -23,6 +23,7 @@
 #include "report/kpi_metrics.h"
 #include "server/auth_secrets.h"
 #include "server/notifiers.h"
+#include "server/sample_forwarder.h"
 #include "server/step_loop.h"
 #include "server/store_factory.h"
 #include "store/sqlite/storage_health.h"
@@ -129,6 +130,10 @@ engine::LeaseOptions lease_options(const config::ServerConfig& server, uint16_t 
   return lease;
 }
 
+// Intake requests handled at once while their samples may be forwarded to other replicas (each
+// waits at most the forwarder's timeout); more wait in line without holding up the io thread.
+constexpr int kForwardingRequestThreads = 8;
+
 // Whether a listen host only takes connections from this machine.
 bool is_loopback_host(std::string_view host) {
   if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
@@ -151,6 +156,7 @@ struct Runtime::Impl {
   std::unique_ptr<store::Store> store;
   Senders senders;
   std::unique_ptr<action::SystemExecutor> action_executor;
+  std::unique_ptr<HttpSampleForwarder> forwarder;  // several replicas (a shared store) only
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<report::KpiMetrics> kpi_metrics;  // the tocsin_kpi_ gauges of /metrics
   std::unique_ptr<api::Router> router;
@@ -241,6 +247,18 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
     http_options.tls = http::TlsOptions{cfg.server.tls->cert_file, cfg.server.tls->key_file,
                                         cfg.server.tls->min_version == "1.3"};
   }
+  if (!cfg.server.store.empty()) {
+    // Several replicas: an intake request may wait while its samples are forwarded to the replica
+    // owning their series, which may at that moment be forwarding to this one. Such requests run
+    // on threads of their own, so the io thread is always free for the forwarded requests (they
+    // are ingested here and never wait on another replica). docs/high-availability.md.
+    http_options.blocking = [](const http::Request& r) {
+      return (r.path == "/api/v1/write" || r.path == "/api/v1/push" || r.path == "/api/v1/import/prometheus" ||
+              r.path == "/api/v1/events") &&
+             r.header("x-tocsin-forwarded-from").empty();
+    };
+    http_options.blocking_threads = kForwardingRequestThreads;
+  }
   http_options.refused_connections = &impl->metrics.counter(
       "tocsin_http_connections_refused_total", "Connections answered 503 because limits.max_connections were open.");
   http_options.refused_bodies =
@@ -291,6 +309,16 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   engine_options.state_file = std::filesystem::path(cfg.server.data_dir) / "rules.state";
   engine_options.series_file = std::filesystem::path(cfg.server.data_dir) / "series.snapshot";
   engine_options.sample_log_dir = std::filesystem::path(cfg.server.data_dir) / "sample-log";
+  // Several replicas on one store: each series is owned by one live replica, and samples of
+  // another's series are forwarded to it (docs/high-availability.md, "Detection across replicas").
+  if (!engine_options.lease.exclusive_store) {
+    ForwarderOptions forwarding;
+    forwarding.replica_id = engine_options.lease.replica_id;
+    forwarding.intake_secret = TOCSIN_TRY(load_intake_secret(cfg.auth, env));
+    if (auto ca = env("TOCSIN_CACERT")) forwarding.ca_file = *ca;
+    impl->forwarder = std::make_unique<HttpSampleForwarder>(std::move(forwarding));
+    engine_options.forwarder = impl->forwarder.get();
+  }
   impl->engine = TOCSIN_TRY(engine::Engine::create(std::move(engine_options)));
   // KPIs over the last 30 days of the engine's clock, recomputed at most once a minute.
   impl->kpi_metrics = std::make_unique<report::KpiMetrics>(*impl->store, *impl->clock, impl->metrics,
@@ -326,6 +354,10 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
           if (r && failing) core::log::info("collected samples are ingested again", {});
           failing = !r;
         });
+    if (impl->forwarder) {
+      // A target is scraped (a probe run) only by the replica owning its key in the view in force.
+      impl->collector->set_owner_check([raw](uint64_t key) { return raw->engine->ownership()->is_local(key); });
+    }
     impl->collecting = std::make_unique<StepLoop>("collector", *impl->clock, [raw]() -> core::Result<std::optional<core::Timestamp>> {
       return raw->collector->run_due(raw->clock->now());
     });

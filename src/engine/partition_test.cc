@@ -1,0 +1,267 @@
+// Partitioned ingestion (docs/high-availability.md, "Detection across replicas"): two engines on
+// one SQLite file with a shared store's lease (not exclusive), so each reads the other's heartbeat
+// and both hold the same two-member ownership view; the forwarder is an in-process fake that hands
+// a part to the other engine's ingest_local (what the owner's router does with a forwarded
+// request), or fails while the owner is "down".
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "config/loader.h"
+#include "core/simulated_clock.h"
+#include "engine/engine.h"
+#include "store/sqlite/sqlite_store.h"
+#include "test_support/temp_dir.h"
+
+namespace tocsin::engine {
+namespace {
+
+using std::chrono::seconds;
+
+const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
+
+constexpr const char* kConfig = R"(
+channels:
+  - {name: hook, type: webhook, url: "http://127.0.0.1:9/hook", format: alertmanager}
+rules:
+  - name: HighLoad
+    select: 'system_load{service="api"}'
+    detector: {kind: threshold, above: 0.9}
+    for: 0s
+    severity: major
+routes:
+  receiver: hook
+  group_by: [alertname]
+)";
+
+// Hands each part to the owning engine, as the owner's router would (ingest_local), and records it.
+class FakeForwarder final : public SampleForwarder {
+ public:
+  core::Result<IngestResult> forward(const Member& to, const std::vector<ingest::Series>& series) override {
+    std::lock_guard lock(mu_);
+    calls.push_back({to.id, series.size()});
+    if (down.contains(to.id)) return std::unexpected(core::Error::unavailable(to.id + " is down"));
+    return engines.at(to.id)->ingest_local(series);
+  }
+  std::mutex mu_;
+  std::map<std::string, Engine*> engines;
+  std::set<std::string> down;
+  std::vector<std::pair<std::string, size_t>> calls;  // member id, series
+};
+
+class PartitionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cfg = config::load_config_string(kConfig, "t.yaml", dir_.path());
+    ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+    auto config = std::make_shared<const config::Config>(std::move(*cfg));
+    for (int i = 0; i < 2; ++i) {
+      auto store = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db");
+      ASSERT_TRUE(store.has_value()) << store.error().to_string();
+      stores_[i] = std::move(*store);
+      EngineOptions options;
+      options.config = config;
+      options.store = stores_[i].get();
+      options.clock = &clock_;
+      options.metrics = &metrics_[i];
+      options.lease.replica_id = kIds[i];
+      options.lease.address = fmt::format("http://{}.test", kIds[i]);
+      options.lease.exclusive_store = false;
+      options.lease.ttl = seconds(15);
+      options.lease.renew_every = seconds(5);
+      options.forwarder = &forwarder_;
+      auto engine = Engine::create(std::move(options));
+      ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
+      engines_[i] = std::move(*engine);
+      forwarder_.engines[kIds[i]] = engines_[i].get();
+    }
+  }
+  // Both renew (and so heartbeat and read the replicas) twice, renew_every apart: then each has
+  // seen the other's heartbeat.
+  void join() {
+    for (int round = 0; round < 2; ++round) {
+      for (auto& e : engines_) ASSERT_TRUE(e->run_due().has_value());
+      clock_.advance(seconds(5));
+    }
+  }
+  Engine& owner_of(const core::Labels& labels) {
+    return a().ownership()->owner_of(labels.fingerprint()).id == kIds[0] ? a() : b();
+  }
+  Engine& other_than(const Engine& e) { return &e == &a() ? b() : a(); }
+  static size_t samples_of(const Engine& e, const core::Labels& labels) {
+    std::vector<core::Matcher> matchers;
+    for (const auto& l : labels)
+      matchers.push_back(core::Matcher::parse(fmt::format("{}=\"{}\"", l.name, l.value)).value());
+    auto read = e.read_series(matchers, core::Timestamp{}, core::from_unix_ms(1) + std::chrono::years(100), 10);
+    size_t n = 0;
+    for (const auto& w : read.series) n += w.labels == labels ? w.points.size() : 0;
+    return n;
+  }
+  static double counter(core::MetricsRegistry& m, const std::string& name, const core::Labels& labels = {}) {
+    return m.counter(name, "", labels).value();
+  }
+  Engine& a() { return *engines_[0]; }
+  Engine& b() { return *engines_[1]; }
+
+  static constexpr const char* kIds[2] = {"replica-a", "replica-b"};
+  test_support::TempDir dir_;
+  core::SimulatedClock clock_{kStart};
+  core::MetricsRegistry metrics_[2];
+  FakeForwarder forwarder_;
+  std::unique_ptr<store::Store> stores_[2];
+  std::unique_ptr<Engine> engines_[2];
+};
+
+TEST_F(PartitionTest, BothReplicasSeeTheSameTwoMemberView) {
+  EXPECT_FALSE(a().ownership()->partitioned());  // before any renewal: this replica alone
+  EXPECT_EQ(a().ownership_epoch(), 0u);
+  join();
+  for (Engine* e : {&a(), &b()}) {
+    auto view = e->ownership();
+    ASSERT_EQ(view->members().size(), 2u);
+    EXPECT_EQ(view->members()[0], (Member{"replica-a", "http://replica-a.test"}));
+    EXPECT_EQ(view->members()[1], (Member{"replica-b", "http://replica-b.test"}));
+    EXPECT_EQ(e->ownership_epoch(), 1u);  // one change: the other replica joined
+  }
+  const uint64_t epoch = a().ownership_epoch();
+  join();  // nothing changed: the same view, the same epoch
+  EXPECT_EQ(a().ownership_epoch(), epoch);
+}
+
+TEST_F(PartitionTest, EachSeriesEndsUpOnItsOwnerOnlyWhicheverReplicaReceivesIt) {
+  join();
+  std::vector<core::Labels> labels;
+  for (int i = 0; i < 40; ++i) labels.push_back({{"__name__", "requests"}, {"instance", fmt::format("h{}", i)}});
+  // Series batches (remote_write) alternately to A and B, then sample batches (push, scrape).
+  for (int round = 0; round < 6; ++round) {
+    Engine& to = round % 2 == 0 ? a() : b();
+    const auto ts = kStart + seconds(10 * round);
+    if (round < 4) {
+      std::vector<ingest::Series> batch;
+      for (const auto& l : labels) batch.push_back({l, {{1.0 * round, ts}}});
+      auto got = to.ingest(batch);
+      ASSERT_TRUE(got.has_value()) << got.error().to_string();
+      EXPECT_EQ(got->accepted, labels.size());
+    } else {
+      std::vector<core::Sample> batch;
+      for (const auto& l : labels) batch.push_back({l, 1.0 * round, ts});
+      auto got = to.ingest(batch);
+      ASSERT_TRUE(got.has_value()) << got.error().to_string();
+      EXPECT_EQ(got->accepted, labels.size());
+    }
+  }
+  size_t on_a = 0;
+  for (const auto& l : labels) {
+    Engine& owner = owner_of(l);
+    on_a += &owner == &a();
+    EXPECT_EQ(samples_of(owner, l), 6u) << l.to_string();
+    EXPECT_EQ(samples_of(other_than(owner), l), 0u) << l.to_string();
+  }
+  EXPECT_GT(on_a, 5u);  // both own some (40 series; 20 each expected)
+  EXPECT_LT(on_a, 35u);
+  // One forward per batch (every batch has series of both owners), each an "ok".
+  EXPECT_EQ(forwarder_.calls.size(), 6u);
+  EXPECT_EQ(counter(metrics_[0], "tocsin_ingest_forward_total", {{"result", "ok"}}) +
+                counter(metrics_[1], "tocsin_ingest_forward_total", {{"result", "ok"}}),
+            6);
+  EXPECT_EQ(counter(metrics_[0], "tocsin_ingest_forwarded_samples_total") +
+                counter(metrics_[1], "tocsin_ingest_forwarded_samples_total"),
+            static_cast<double>(3 * labels.size()));  // A forwards B's share 3 times, B A's share 3 times
+}
+
+TEST_F(PartitionTest, ARuleSeesEverySampleOfItsSeriesOnTheOwner) {
+  join();
+  const core::Labels load{{"__name__", "system_load"}, {"instance", "h1"}, {"service", "api"}};
+  for (int i = 0; i < 10; ++i) {
+    const double value = i >= 8 ? 5.0 : 0.1;  // crosses at the 9th sample and stays above
+    auto got = (i % 2 == 0 ? a() : b()).ingest(std::vector<core::Sample>{{load, value, kStart + seconds(i)}});
+    ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  }
+  Engine& owner = owner_of(load);
+  EXPECT_EQ(owner.rule_health().at(0).evaluations, 10u);
+  EXPECT_EQ(other_than(owner).rule_health().at(0).evaluations, 0u);
+  EXPECT_EQ(owner.rule_health().at(0).firing, 1u);
+  EXPECT_EQ(other_than(owner).rule_health().at(0).firing, 0u);
+}
+
+TEST_F(PartitionTest, AFailedForwardIsIngestedLocallyAndCounted) {
+  join();
+  std::vector<core::Labels> labels;
+  for (int i = 0; i < 20; ++i) labels.push_back({{"__name__", "requests"}, {"instance", fmt::format("h{}", i)}});
+  forwarder_.down.insert("replica-b");
+  std::vector<ingest::Series> batch;
+  for (const auto& l : labels) batch.push_back({l, {{1.0, kStart}}});
+  auto got = a().ingest(batch);
+  ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  EXPECT_EQ(got->accepted, labels.size());  // nothing lost: B's part was ingested by A
+  for (const auto& l : labels) EXPECT_EQ(samples_of(a(), l), 1u) << l.to_string();
+  EXPECT_EQ(counter(metrics_[0], "tocsin_ingest_forward_total", {{"result", "failed"}}), 1);
+  EXPECT_EQ(counter(metrics_[0], "tocsin_ingest_forwarded_samples_total"), 0);
+  // B is back: its series go to it again.
+  forwarder_.down.clear();
+  for (auto& s : batch) s.points[0].ts += seconds(1);
+  got = a().ingest(batch);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->accepted, labels.size());
+  EXPECT_EQ(counter(metrics_[0], "tocsin_ingest_forward_total", {{"result", "ok"}}), 1);
+}
+
+TEST_F(PartitionTest, ForwardedSamplesAreNeverSentOn) {
+  join();
+  // ingest_local ingests whatever the view says (the router's path for X-Tocsin-Forwarded-From).
+  std::vector<ingest::Series> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back({{{"__name__", "m"}, {"i", std::to_string(i)}}, {{1.0, kStart}}});
+  auto got = a().ingest_local(batch);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->accepted, 20u);
+  EXPECT_TRUE(forwarder_.calls.empty());
+}
+
+TEST_F(PartitionTest, BeforeTheViewHasAnotherMemberEverythingIsLocal) {
+  // No renewal yet: the view is this replica alone, so nothing is forwarded.
+  std::vector<ingest::Series> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back({{{"__name__", "m"}, {"i", std::to_string(i)}}, {{1.0, kStart}}});
+  auto got = a().ingest(batch);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->accepted, 20u);
+  EXPECT_TRUE(forwarder_.calls.empty());
+}
+
+// One process on its own store (SQLite, exclusive): no partitioning, whatever else is configured.
+TEST(PartitionExclusiveStore, AnExclusiveStoreNeverForwards) {
+  test_support::TempDir dir;
+  core::SimulatedClock clock{kStart};
+  core::MetricsRegistry metrics;
+  FakeForwarder forwarder;
+  auto cfg = config::load_config_string(kConfig, "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  auto store = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db");
+  ASSERT_TRUE(store.has_value());
+  EngineOptions options;
+  options.config = std::make_shared<const config::Config>(std::move(*cfg));
+  options.store = store->get();
+  options.clock = &clock;
+  options.metrics = &metrics;
+  options.forwarder = &forwarder;  // exclusive_store stays true (the default)
+  auto engine = Engine::create(std::move(options));
+  ASSERT_TRUE(engine.has_value()) << engine.error().to_string();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE((*engine)->run_due().has_value());
+    clock.advance(std::chrono::hours(2));
+  }
+  EXPECT_FALSE((*engine)->ownership()->partitioned());
+  EXPECT_EQ((*engine)->ownership_epoch(), 0u);
+  std::vector<ingest::Series> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back({{{"__name__", "m"}, {"i", std::to_string(i)}}, {{1.0, clock.now()}}});
+  auto got = (*engine)->ingest(batch);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->accepted, 20u);
+  EXPECT_TRUE(forwarder.calls.empty());
+}
+
+}  // namespace
+}  // namespace tocsin::engine

@@ -316,6 +316,9 @@ core::Status Engine::save_state() {
   }
   // Both durable: the segments before the cut hold nothing they lack.
   if (log_) TOCSIN_RETURN_IF_ERROR(log_->remove_before(log_from));
+  // With replicas, the learned state also goes to the shared store, for whoever takes over this
+  // replica's series should it die (engine_handoff.cc).
+  if (!options_.lease.exclusive_store) TOCSIN_RETURN_IF_ERROR(checkpoint_detector_state(options_.clock->now()));
   return {};
 }
 
@@ -1110,6 +1113,11 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     }
     // Only a store shared with other processes needs the driver to wake just to renew.
     if (!options_.lease.exclusive_store) earliest(lease_->next_due());
+    // Series that changed owner with the view take their detector state along. A failure (the
+    // database away) leaves the view unhandled, so the next pass tries again; the pass goes on.
+    if (auto st = hand_over_series(now); !st) {
+      core::log::error("series handoff failed; retrying", {{"error", st.error().to_string()}});
+    }
   }
   const bool leader = lease_->active(options_.clock->now());
   {
@@ -1200,6 +1208,12 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
 core::Status Engine::release_lease() {
   released_ = true;
   stop_deliveries();
+  // The series this replica owned move to the others when it leaves the membership table below:
+  // they take them from this checkpoint, as of now.
+  if (auto st = checkpoint_detector_state(options_.clock->now()); !st) {
+    core::log::error("detector state not checkpointed at shutdown; the replicas taking over start from the last one",
+                     {{"error", st.error().to_string()}});
+  }
   return lease_->release(*options_.store, options_.clock->now());
 }
 

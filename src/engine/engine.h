@@ -314,6 +314,18 @@ class Engine {
   template <class Batch>
   core::Result<IngestResult> ingest_routed(const Batch& batch);
   bool partitioning() const { return options_.forwarder != nullptr && !options_.lease.exclusive_store; }
+  // Series handoff between replicas (engine_handoff.cc; docs/high-availability.md, "Detector
+  // state across replicas"). Run on the driver after each lease renewal: when the ownership view
+  // changed, checkpoints this replica's detector state to the store, drops the series it no
+  // longer owns and takes over, from the other replicas' checkpoints and the stored alert
+  // phases, the series it now owns; for two renewals after that it merges any newer checkpoint
+  // (the previous owners write theirs when they see the change, which may be after this one).
+  core::Status hand_over_series(core::Timestamp now);
+  // Writes rules_->snapshot() to the store as this replica's checkpoint (not on an exclusive store).
+  core::Status checkpoint_detector_state(core::Timestamp now);
+  // Merges the other replicas' checkpoints newer than those merged before (all of them when
+  // `all`) for the series this replica owns, and seeds the stored alert phases; under mu_.
+  core::Status adopt_series_locked(const SeriesOwnership& view, bool all);
   // limits.max_series: refuses (invalid_argument naming the first series that does not fit) a
   // batch whose new series would not all fit, before any of it is applied. O(1) unless the store
   // is within the batch's size of the cap.
@@ -350,6 +362,12 @@ class Engine {
   std::string log_problem_;               // guarded by mu_: why, while log_failing_
   std::mutex save_mu_;                    // one save_state() at a time (taken before mu_)
   size_t replayed_samples_ = 0;           // set once, in open_sample_log() at start
+  // The series handoff (hand_over_series), on the driver thread only but for adopted_saved_at_,
+  // which adopt_series_locked uses under mu_.
+  uint64_t handled_view_epoch_ = 0;                     // the ownership view last handed over
+  std::optional<core::Timestamp> adopt_until_;          // merge newer checkpoints until then
+  core::Timestamp next_adopt_read_{};                   // … reading them once per renewal
+  std::map<std::string, core::Timestamp> adopted_saved_at_;  // replica -> checkpoint last merged
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;

@@ -33,6 +33,11 @@ rules:
     detector: {kind: threshold, above: 0.9}
     for: 0s
     severity: major
+  - name: SlowRequests
+    select: 'latency_ms'
+    detector: {kind: sigma, n: 3, window: 1h, min_samples: 20}
+    for: 0s
+    severity: minor
 routes:
   receiver: hook
   group_by: [alertname]
@@ -261,6 +266,118 @@ TEST(PartitionExclusiveStore, AnExclusiveStoreNeverForwards) {
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->accepted, 20u);
   EXPECT_TRUE(forwarder.calls.empty());
+}
+
+
+// Detector state across replicas (engine_handoff.cc): the learned baseline of a series, and its
+// alert's phase, move with the series when the ownership view changes.
+class HandoffTest : public PartitionTest {
+ protected:
+  // A latency series and a load series that `owner` owns in the two-member view.
+  core::Labels series_owned_by(Engine& owner, const char* name, const char* extra_label) {
+    for (int i = 0; i < 1000; ++i) {
+      core::Labels l{{"__name__", name}, {"instance", fmt::format("h{}", i)}};
+      if (extra_label) l = {{"__name__", name}, {"instance", fmt::format("h{}", i)}, {"service", extra_label}};
+      if (&owner_of(l) == &owner) return l;
+    }
+    ADD_FAILURE() << "no series of " << name << " owned there";
+    return {};
+  }
+  // 40 samples around 100 ms: a sigma baseline (min_samples 20) with σ ≈ 1.
+  void learn(Engine& e, const core::Labels& latency, core::Timestamp from) {
+    for (int i = 0; i < 40; ++i) {
+      auto got = e.ingest(std::vector<core::Sample>{{latency, 100.0 + (i % 3) - 1, from + seconds(i)}});
+      ASSERT_TRUE(got.has_value()) << got.error().to_string();
+    }
+  }
+  size_t firing(Engine& e, const std::string& rule) {
+    for (const auto& h : e.rule_health())
+      if (h.rule == rule) return h.firing;
+    return 0;
+  }
+  size_t series_of(Engine& e, const std::string& rule) {
+    for (const auto& h : e.rule_health())
+      if (h.rule == rule) return h.series;
+    return 0;
+  }
+};
+
+TEST_F(HandoffTest, ADeadReplicasSeriesAreTakenOverWithTheirBaselineAndFiringAlert) {
+  join();
+  const core::Labels latency = series_owned_by(b(), "latency_ms", nullptr);
+  const core::Labels load = series_owned_by(b(), "system_load", "api");
+  learn(a(), latency, clock_.now());  // sent to A, forwarded to B, learned there
+  ASSERT_TRUE(a().ingest(std::vector<core::Sample>{{load, 5.0, clock_.now() + seconds(41)}}).has_value());
+  EXPECT_EQ(firing(b(), "HighLoad"), 1u);
+  EXPECT_EQ(series_of(a(), "SlowRequests"), 0u) << "A forwarded everything";
+  ASSERT_TRUE(b().save_state().has_value());  // B's periodic checkpoint (every minute on a server)
+
+  // B dies: no more heartbeats. Past the ttl, A's renewal drops it from the view and A owns all.
+  clock_.advance(seconds(60));
+  ASSERT_TRUE(a().run_due().has_value());
+  ASSERT_FALSE(a().ownership()->partitioned());
+  EXPECT_EQ(series_of(a(), "SlowRequests"), 1u) << "the baseline came over";
+  forwarder_.down.insert(kIds[1]);
+  // A jump of 50σ is judged against B's baseline at once (a fresh sigma detector needs 20 samples).
+  const auto t = clock_.now();
+  auto got = a().ingest(std::vector<core::Sample>{{latency, 150.0, t}});
+  ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  EXPECT_EQ(got->alert_transitions, 2u);  // pending, then at once (for: 0s) firing
+  EXPECT_EQ(firing(a(), "SlowRequests"), 1u);
+  // The load alert B fired resolves at A when the load is back to normal.
+  clock_.advance(seconds(1));
+  got = a().ingest(std::vector<core::Sample>{{load, 0.1, clock_.now()}});
+  ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  EXPECT_EQ(got->alert_transitions, 1u) << "the firing alert A took over resolved";
+  std::vector<store::AlertRecord> firing_in_store;
+  ASSERT_TRUE(stores_[0]->read([&](store::Tx& tx) -> core::Status {
+    firing_in_store = TOCSIN_TRY(tx.list_alerts(store::AlertState::kFiring));
+    return {};
+  }).has_value());
+  ASSERT_EQ(firing_in_store.size(), 1u);
+  EXPECT_EQ(firing_in_store[0].rule, "SlowRequests");
+}
+
+TEST_F(HandoffTest, WithoutACheckpointTheNewOwnerStartsFresh) {
+  // The control for the test above: the same, with B's checkpoint from before it learned.
+  join();
+  const core::Labels latency = series_owned_by(b(), "latency_ms", nullptr);
+  learn(a(), latency, clock_.now());
+  clock_.advance(seconds(60));
+  ASSERT_TRUE(a().run_due().has_value());
+  forwarder_.down.insert(kIds[1]);
+  auto got = a().ingest(std::vector<core::Sample>{{latency, 150.0, clock_.now()}});
+  ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  EXPECT_EQ(got->alert_transitions, 0u) << "a fresh detector has no baseline to judge by";
+}
+
+TEST_F(HandoffTest, AJoiningReplicaTakesItsShareAndTheOtherDropsIt) {
+  // A alone first: it owns everything and learns every series.
+  ASSERT_TRUE(a().run_due().has_value());
+  std::vector<core::Labels> series;
+  for (int i = 0; i < 20; ++i) series.push_back({{"__name__", "latency_ms"}, {"instance", fmt::format("h{}", i)}});
+  for (const auto& l : series) learn(a(), l, clock_.now());
+  EXPECT_EQ(series_of(a(), "SlowRequests"), 20u);
+  // B joins: A checkpoints and drops B's share when it sees B; B takes it from that checkpoint
+  // (one renewal after A's, within the re-read window).
+  clock_.advance(seconds(45));
+  join();
+  join();
+  size_t owned_by_b = 0;
+  for (const auto& l : series) owned_by_b += &owner_of(l) == &b();
+  ASSERT_GT(owned_by_b, 0u);
+  ASSERT_LT(owned_by_b, 20u);
+  EXPECT_EQ(series_of(a(), "SlowRequests"), 20u - owned_by_b);
+  EXPECT_EQ(series_of(b(), "SlowRequests"), owned_by_b);
+  // Each owner judges a jump against the baseline A learned.
+  size_t fired = 0;
+  for (const auto& l : series) {
+    auto got = b().ingest(std::vector<core::Sample>{{l, 150.0, clock_.now()}});
+    ASSERT_TRUE(got.has_value()) << got.error().to_string();
+    fired += got->alert_transitions;
+  }
+  EXPECT_EQ(fired, 2 * 20u);  // pending and firing (for: 0s) each
+  EXPECT_EQ(firing(a(), "SlowRequests") + firing(b(), "SlowRequests"), 20u);
 }
 
 }  // namespace

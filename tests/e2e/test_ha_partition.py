@@ -7,7 +7,9 @@
 - a threshold rule on one series whose samples are posted half to A, half to B fires once: one
   notification;
 - B killed (SIGKILL): samples sent to A for B's series are ingested by A (the forward fails, A
-  falls back to ingesting them itself, then its view drops B), and no request answers non-2xx.
+  falls back to ingesting them itself, then its view drops B), and no request answers non-2xx;
+- B stopped (SIGTERM) after its series learned a baseline: A takes B's series over with their
+  baselines (B's checkpoint in the store), so a jump is flagged at once on every series.
 """
 from __future__ import annotations
 
@@ -45,6 +47,11 @@ rules:
     detector: {{kind: threshold, above: 0.9}}
     for: 0s
     severity: major
+  - name: SlowRequests
+    select: 'latency_ms'
+    detector: {{kind: sigma, n: 3, window: 1h, min_samples: 20}}
+    for: 0s
+    severity: minor
 routes:
   receiver: hook
   group_by: [alertname]
@@ -243,6 +250,30 @@ class HaPartitionTest(unittest.TestCase):
             want = [base + j * 100 for j in range(1, i)]
             got = [p[0] for p in held.get(instance, []) if p[0] > base]
             self.assertEqual(got, want, f"{instance} (owned by rb before: {instance in on_b})")
+
+
+    def test_a_stopped_owner_hands_its_baselines_to_the_survivor(self):
+        a, b = self.replicas["ra"], self.replicas["rb"]
+        base = int(time.time() * 1000) - 300_000
+        instances = [f"h{k}" for k in range(SERIES)]
+        # 40 samples around 100 ms per series, all sent to ra: each owner learns its own series.
+        for i in range(40):
+            self.write(a, [({"__name__": "latency_ms", "instance": inst}, [(100.0 + (i % 3) - 1, base + i * 1000)])
+                           for inst in instances])
+        on_b = set(self.points(b, "latency_ms", base - 1000, base + 60_000))
+        self.assertTrue(on_b and len(on_b) < SERIES, f"rb owns {sorted(on_b)}")
+        b.stop()  # SIGTERM: rb checkpoints its detector state and leaves the membership table
+        self.assertTrue(wait_until(lambda: a.get("/api/v1/cluster").json["ownership"]["members"] == ["ra"],
+                                   LEASE_TTL_S * 3, what="ra's view without rb"), "ra's view still has rb")
+        # A jump of ~50 σ on every series: judged against the learned baseline, also on the series
+        # rb learned (a fresh sigma detector would need 20 samples first).
+        self.write(a, [({"__name__": "latency_ms", "instance": inst}, [(150.0, base + 41_000)]) for inst in instances])
+        def firing() -> set[str]:
+            r = a.get("/api/v2/alerts?filter=" + urllib.parse.quote('alertname="SlowRequests"'))
+            return {x["labels"]["instance"] for x in r.json if x["status"]["state"] == "active"}
+        wait_until(lambda: len(firing()) == SERIES, 5.0, what="every series flagged")
+        got = firing()
+        self.assertEqual(got, set(instances), f"not flagged: {sorted(set(instances) - got)} (rb's: {sorted(on_b)})")
 
 
 if __name__ == "__main__":

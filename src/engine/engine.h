@@ -323,9 +323,13 @@ class Engine {
   core::Status hand_over_series(core::Timestamp now);
   // Writes rules_->snapshot() to the store as this replica's checkpoint (not on an exclusive store).
   core::Status checkpoint_detector_state(core::Timestamp now);
-  // Merges the other replicas' checkpoints newer than those merged before (all of them when
-  // `all`) for the series this replica owns, and seeds the stored alert phases; under mu_.
-  core::Status adopt_series_locked(const SeriesOwnership& view, bool all);
+  // Reads the other replicas' checkpoints without the engine mutex, then, under it, gives the
+  // series this replica owns in `view` but not in `before` the newest state any checkpoint has for
+  // them (a state this replica started for one since is dropped first: a young detector must not
+  // win over a learned baseline by having seen the latest sample), merges the rest where newer,
+  // and seeds the stored alert phases. With `only_if_new`, nothing happens unless a checkpoint
+  // was written since the handoff that was not merged yet.
+  core::Status adopt_series(const SeriesOwnership& view, const SeriesOwnership& before, bool only_if_new);
   // limits.max_series: refuses (invalid_argument naming the first series that does not fit) a
   // batch whose new series would not all fit, before any of it is applied. O(1) unless the store
   // is within the batch's size of the cap.
@@ -362,9 +366,11 @@ class Engine {
   std::string log_problem_;               // guarded by mu_: why, while log_failing_
   std::mutex save_mu_;                    // one save_state() at a time (taken before mu_)
   size_t replayed_samples_ = 0;           // set once, in open_sample_log() at start
-  // The series handoff (hand_over_series), on the driver thread only but for adopted_saved_at_,
-  // which adopt_series_locked uses under mu_.
+  // The series handoff (hand_over_series), on the driver thread only.
   uint64_t handled_view_epoch_ = 0;                     // the ownership view last handed over
+  std::shared_ptr<const SeriesOwnership> handled_view_;  // that view (null: none yet)
+  std::shared_ptr<const SeriesOwnership> moved_from_;   // the view before it
+  core::Timestamp handed_over_at_{};                    // when it was
   std::optional<core::Timestamp> adopt_until_;          // merge newer checkpoints until then
   core::Timestamp next_adopt_read_{};                   // … reading them once per renewal
   std::map<std::string, core::Timestamp> adopted_saved_at_;  // replica -> checkpoint last merged

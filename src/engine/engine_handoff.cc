@@ -23,13 +23,34 @@ core::Status Engine::checkpoint_detector_state(core::Timestamp now) {
   });
 }
 
-core::Status Engine::adopt_series_locked(const SeriesOwnership& view, bool all) {
+core::Status Engine::adopt_series(const SeriesOwnership& view, const SeriesOwnership& before, bool only_if_new) {
+  auto unmerged = [&](const store::DetectorState& state) {
+    if (state.replica_id == lease_->replica_id()) return false;
+    auto seen = adopted_saved_at_.find(state.replica_id);
+    return seen == adopted_saved_at_.end() || seen->second < state.saved_at;
+  };
+  // The checkpoints are large (a replica's whole rule engine): read without the engine mutex, so
+  // ingestion goes on meanwhile, and only when there is news.
   std::vector<store::DetectorState> states;
-  std::vector<detect::RestoredAlert> phases;
-  // One read for both, under mu_: every alert phase change is committed under mu_, so what is
-  // read here is what the store holds when the phases are seeded.
   TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
+    if (only_if_new) {
+      auto news = TOCSIN_TRY(tx.list_detector_states_saved_after(handed_over_at_ - std::chrono::milliseconds(1)));
+      if (std::none_of(news.begin(), news.end(), unmerged)) return {};
+    }
     states = TOCSIN_TRY(tx.list_detector_states());
+    return {};
+  }));
+  std::erase_if(states, [&](const store::DetectorState& state) { return state.replica_id == lease_->replica_id(); });
+  if (states.empty()) return {};
+  // Oldest first: of the checkpoints, the state with the latest sample wins (merge_snapshot).
+  std::sort(states.begin(), states.end(), [](const auto& a, const auto& b) { return a.saved_at < b.saved_at; });
+  auto mine = [&view](uint64_t fp) { return view.is_local(fp); };
+  auto moved_in = [&](uint64_t fp) { return view.is_local(fp) && !before.is_local(fp); };
+  std::lock_guard lock(mu_);
+  // The alert phases are read under mu_, under which every phase change is committed: what is
+  // read is what the store holds when they are seeded.
+  std::vector<detect::RestoredAlert> phases;
+  TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
     for (auto state : {store::AlertState::kPending, store::AlertState::kFiring}) {
       for (const auto& a : TOCSIN_TRY(tx.list_alerts(state))) {
         if (a.rule.empty()) continue;  // received from outside, not evaluated here
@@ -39,17 +60,10 @@ core::Status Engine::adopt_series_locked(const SeriesOwnership& view, bool all) 
     }
     return {};
   }));
-  // Oldest first; a series' state is taken only when newer than the one held (merge_snapshot).
-  std::sort(states.begin(), states.end(), [](const auto& a, const auto& b) { return a.saved_at < b.saved_at; });
-  auto mine = [&view](uint64_t fp) { return view.is_local(fp); };
+  rules_->drop_series(moved_in);
   size_t merged = 0;
-  bool any = false;
   for (const auto& state : states) {
-    if (state.replica_id == lease_->replica_id()) continue;
-    auto seen = adopted_saved_at_.find(state.replica_id);
-    if (!all && seen != adopted_saved_at_.end() && seen->second >= state.saved_at) continue;
     adopted_saved_at_[state.replica_id] = state.saved_at;
-    any = true;
     if (auto n = rules_->merge_snapshot(state.state, mine)) {
       merged += *n;
     } else {
@@ -57,7 +71,6 @@ core::Status Engine::adopt_series_locked(const SeriesOwnership& view, bool all) 
                        {{"replica", state.replica_id}, {"error", n.error().to_string()}});
     }
   }
-  if (!any) return {};
   // Pending and firing alerts carry on here (a sample back to normal resolves one the previous
   // owner fired); alerts of series owned elsewhere wait unused until their series shows up.
   rules_->restore_some(std::move(phases));
@@ -72,34 +85,38 @@ core::Status Engine::hand_over_series(core::Timestamp now) {
   if (options_.lease.exclusive_store) return {};
   const std::shared_ptr<const SeriesOwnership> view = lease_->ownership();
   if (view->epoch() != handled_view_epoch_) {
+    // The view handed over last (at start: this replica alone, owning everything).
+    const std::shared_ptr<const SeriesOwnership> before =
+        handled_view_ ? handled_view_ : SeriesOwnership::local(lease_->replica_id());
     // First what leaves: the state of every series as of now, for their new owners to take.
     TOCSIN_RETURN_IF_ERROR(checkpoint_detector_state(now));
+    size_t dropped = 0;
     {
       std::lock_guard lock(mu_);
-      const size_t dropped = rules_->drop_series([&](uint64_t fp) { return !view->is_local(fp); });
-      TOCSIN_RETURN_IF_ERROR(adopt_series_locked(*view, /*all=*/true));
-      if (dropped > 0) {
-        core::log::info("series moved to other replicas",
-                        {{"series_states", std::to_string(dropped)}, {"view_epoch", std::to_string(view->epoch())}});
-      }
+      dropped = rules_->drop_series([&](uint64_t fp) { return !view->is_local(fp); });
     }
+    if (dropped > 0) {
+      core::log::info("series moved to other replicas",
+                      {{"series_states", std::to_string(dropped)}, {"view_epoch", std::to_string(view->epoch())}});
+    }
+    handed_over_at_ = now;
+    TOCSIN_RETURN_IF_ERROR(adopt_series(*view, *before, /*only_if_new=*/false));
     handled_view_epoch_ = view->epoch();
+    moved_from_ = before;
+    handled_view_ = view;
     // The previous owners checkpoint when they see the new view: within one renewal of ours.
     adopt_until_ = now + 2 * options_.lease.renew_every + std::chrono::milliseconds(100);
     next_adopt_read_ = now + options_.lease.renew_every;
     return {};
   }
-  if (adopt_until_) {
-    if (now > *adopt_until_) {
-      adopt_until_.reset();
-      return {};
-    }
-    if (now < next_adopt_read_) return {};
-    next_adopt_read_ = now + options_.lease.renew_every;
-    std::lock_guard lock(mu_);
-    return adopt_series_locked(*view, /*all=*/false);
+  if (!adopt_until_) return {};
+  if (now > *adopt_until_) {
+    adopt_until_.reset();
+    return {};
   }
-  return {};
+  if (now < next_adopt_read_) return {};
+  next_adopt_read_ = now + options_.lease.renew_every;
+  return adopt_series(*view, *moved_from_, /*only_if_new=*/true);
 }
 
 }  // namespace tocsin::engine

@@ -312,12 +312,18 @@ TEST_F(HandoffTest, ADeadReplicasSeriesAreTakenOverWithTheirBaselineAndFiringAle
   EXPECT_EQ(series_of(a(), "SlowRequests"), 0u) << "A forwarded everything";
   ASSERT_TRUE(b().save_state().has_value());  // B's periodic checkpoint (every minute on a server)
 
-  // B dies: no more heartbeats. Past the ttl, A's renewal drops it from the view and A owns all.
-  clock_.advance(seconds(60));
+  // B dies: no more heartbeats, forwards to it fail. Until A's view drops it, A ingests B's
+  // series itself (fallback), starting a young detector there with a later sample than B's
+  // checkpoint: it must not win over the learned baseline.
+  forwarder_.down.insert(kIds[1]);
+  clock_.advance(seconds(50));
+  ASSERT_TRUE(a().ingest(std::vector<core::Sample>{{latency, 100.0, clock_.now()}}).has_value());
+  EXPECT_EQ(series_of(a(), "SlowRequests"), 1u) << "the fallback's young state";
+  // Past the ttl, A's renewal drops B from the view and A owns all.
+  clock_.advance(seconds(10));
   ASSERT_TRUE(a().run_due().has_value());
   ASSERT_FALSE(a().ownership()->partitioned());
-  EXPECT_EQ(series_of(a(), "SlowRequests"), 1u) << "the baseline came over";
-  forwarder_.down.insert(kIds[1]);
+  EXPECT_EQ(series_of(a(), "SlowRequests"), 1u);
   // A jump of 50σ is judged against B's baseline at once (a fresh sigma detector needs 20 samples).
   const auto t = clock_.now();
   auto got = a().ingest(std::vector<core::Sample>{{latency, 150.0, t}});

@@ -612,6 +612,8 @@ class Tx {
   // replica_id; delete_detector_state: whether one was deleted.
   virtual Status put_detector_state(std::string_view replica_id, Timestamp saved_at, std::string_view state) = 0;
   virtual Result<std::vector<DetectorState>> list_detector_states() = 0;
+  // Only those saved after `after` (the rows are large: a replica re-reading for news skips the rest).
+  virtual Result<std::vector<DetectorState>> list_detector_states_saved_after(Timestamp after) = 0;
   virtual Result<bool> delete_detector_state(std::string_view replica_id) = 0;
 };
 

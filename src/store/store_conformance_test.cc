@@ -2129,6 +2129,25 @@ TEST_P(StoreTest, DetectorStatesKeepTheirBytesExactly) {
   EXPECT_TRUE(states[0].state == small);
 }
 
+TEST_P(StoreTest, DetectorStatesSavedAfterATimeAreTheNewerOnesOnly) {
+  const std::string bytes = binary_bytes(1000, 3);
+  write([&](Tx& tx) {
+    EXPECT_TRUE(tx.put_detector_state("r-a", at(100), bytes).has_value());
+    EXPECT_TRUE(tx.put_detector_state("r-b", at(200), bytes).has_value());
+    EXPECT_TRUE(tx.put_detector_state("r-c", at(300), bytes).has_value());
+  });
+  std::vector<DetectorState> states;
+  read([&](Tx& tx) { states = value_of(tx.list_detector_states_saved_after(at(200))); });
+  ASSERT_EQ(states.size(), 1u) << "strictly after";
+  EXPECT_EQ(states[0].replica_id, "r-c");
+  EXPECT_TRUE(states[0].state == bytes);
+  read([&](Tx& tx) { states = value_of(tx.list_detector_states_saved_after(at(99))); });
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states[0].replica_id, "r-a") << "ordered by replica_id";
+  read([&](Tx& tx) { states = value_of(tx.list_detector_states_saved_after(at(300))); });
+  EXPECT_TRUE(states.empty());
+}
+
 // A replica's checkpoint outlives its membership row for as long as a stale replica's row does
 // (the replicas taking its series over read it), then goes with the stale replicas.
 TEST_P(StoreTest, StaleReplicasCleanUpTakesTheirDetectorStates) {

@@ -1517,15 +1517,28 @@ class PostgresTx final : public Tx {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement = TOCSIN_TRY(
           prepare("SELECT replica_id, saved_at, encode(state, 'hex') FROM detector_states ORDER BY replica_id"));
-      return collect<DetectorState>(*statement, [](const Statement& row) -> Result<DetectorState> {
-        auto state = hex_decode(row.column_text(2));
-        if (!state) {
-          return std::unexpected(
-              Error::internal(fmt::format("detector state of replica {}: not hex from encode()", row.column_text(0))));
-        }
-        return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), std::move(*state)};
-      });
+      return collect<DetectorState>(*statement, detector_state_row);
     });
+  }
+
+  Result<std::vector<DetectorState>> list_detector_states_saved_after(Timestamp after) override {
+    return annotate("list_detector_states_saved_after", [&]() -> Result<std::vector<DetectorState>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT replica_id, saved_at, encode(state, 'hex') FROM detector_states WHERE saved_at > $1 "
+          "ORDER BY replica_id"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(after)));
+      return collect<DetectorState>(*statement, detector_state_row);
+    });
+  }
+
+  static Result<DetectorState> detector_state_row(const Statement& row) {
+    auto state = hex_decode(row.column_text(2));
+    if (!state) {
+      return std::unexpected(
+          Error::internal(fmt::format("detector state of replica {}: not hex from encode()", row.column_text(0))));
+    }
+    return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), std::move(*state)};
   }
 
   Result<bool> delete_detector_state(std::string_view replica_id) override {

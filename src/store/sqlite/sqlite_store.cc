@@ -1546,6 +1546,18 @@ class SqliteTx final : public Tx {
     });
   }
 
+  Result<std::vector<DetectorState>> list_detector_states_saved_after(Timestamp after) override {
+    return annotate("list_detector_states_saved_after", [&]() -> Result<std::vector<DetectorState>> {
+      TOCSIN_RETURN_IF_ERROR(check(false));
+      auto statement = TOCSIN_TRY(prepare(
+          "SELECT replica_id, saved_at, state FROM detector_states WHERE saved_at > ?1 ORDER BY replica_id"));
+      TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(after)));
+      return collect<DetectorState>(*statement, [](const Statement& row) -> Result<DetectorState> {
+        return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), row.column_blob(2)};
+      });
+    });
+  }
+
   Result<bool> delete_detector_state(std::string_view replica_id) override {
     return annotate("delete_detector_state", [&]() -> Result<bool> {
       TOCSIN_RETURN_IF_ERROR(check(true));

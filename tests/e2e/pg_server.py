@@ -20,8 +20,10 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 from harness import LogsOnFailure, WebhookReceiver, free_port
 
@@ -170,3 +172,52 @@ class PostgresSuite(LogsOnFailure):
             if getattr(cls, "pg", None):
                 cls.pg.close()
             shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class ReplicasTest(unittest.TestCase):
+    """Tests that each run replicas of `tocsin serve` on a database of their own, in one throwaway
+    PostgreSQL the class shares. setUp makes self.tmp, self.uri (a new database) and self.receiver;
+    the replicas a test puts in self.replicas (name -> Tocsin) are stopped after it, and their logs
+    and what the receiver got are printed when it fails; then self.tmp goes."""
+
+    db_prefix = "db"  # the databases are <db_prefix>1, <db_prefix>2, …
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = PostgresServer()
+        cls.pg.start()
+        cls.databases = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.close()
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix=f"tocsin-e2e-{self.db_prefix}-")
+        type(self).databases += 1
+        self.uri = self.pg.create_database(f"{self.db_prefix}{type(self).databases}")
+        self.receiver = WebhookReceiver()
+        self.replicas = {}
+
+    def tearDown(self):
+        try:
+            for s in self.replicas.values():
+                if s.alive():
+                    s.stop()
+        finally:
+            self.receiver.close()
+
+    # After tearDown: on a failure, every replica's log and what the receiver got; then the files go.
+    def run(self, result=None):
+        if result is None:
+            return super().run(result)
+        bad_before = len(result.failures) + len(result.errors)
+        out = super().run(result)
+        if len(result.failures) + len(result.errors) > bad_before:
+            for name, s in getattr(self, "replicas", {}).items():
+                sys.stderr.write(f"\n--- tocsin {name} log ({self.id()}) ---\n{s.log_tail(6000)}\n")
+            if getattr(self, "receiver", None):
+                sys.stderr.write(f"--- webhook receiver ---\n{self.receiver.describe()}\n")
+        if getattr(self, "tmp", None):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return out

@@ -11,14 +11,12 @@ measured and printed, not asserted.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 
 from harness import Tocsin, WebhookReceiver, free_port, wait_until
-from pg_server import PostgresServer
+from pg_server import ReplicasTest
 
 LEASE_TTL_S = 2.0
 LEVEL2_AFTER_S = 8
@@ -124,47 +122,13 @@ class Cluster:
                 s.stop()
 
 
-class HaFailoverTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = PostgresServer()
-        cls.pg.start()
-        cls.databases = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.close()
-
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-ha-")
-        HaFailoverTest.databases += 1
-        self.uri = self.pg.create_database(f"ha{HaFailoverTest.databases}")
-        self.receiver = WebhookReceiver()
-        self.cluster: Cluster | None = None
-
-    def tearDown(self):
-        try:
-            if self.cluster:
-                self.cluster.close()
-        finally:
-            self.receiver.close()
-
-    # After tearDown: on a failure, every replica's log and what the receiver got; then the files go.
-    def run(self, result=None):
-        if result is None:
-            return super().run(result)
-        bad_before = len(result.failures) + len(result.errors)
-        out = super().run(result)
-        if len(result.failures) + len(result.errors) > bad_before and getattr(self, "cluster", None):
-            for name, s in self.cluster.replicas.items():
-                sys.stderr.write(f"\n--- tocsin {name} log ({self.id()}) ---\n{s.log_tail(6000)}\n")
-            sys.stderr.write(f"--- webhook receiver ---\n{self.receiver.describe()}\n")
-        if getattr(self, "tmp", None):
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return out
+class HaFailoverTest(ReplicasTest):
+    db_prefix = "ha"
+    cluster: Cluster | None = None
 
     def start(self, n: int) -> Cluster:
         self.cluster = Cluster(self.tmp, self.uri, self.receiver, n)
+        self.replicas = self.cluster.replicas  # stopped, and their logs printed, by ReplicasTest
         first = self.cluster.replicas["r1"]
         first.start()
         self.cluster.wait_holder({"r1"})  # r1 holds it; the others start as standbys

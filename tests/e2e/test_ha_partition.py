@@ -14,16 +14,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
-import tempfile
 import time
 import unittest
 import urllib.parse
 
-from harness import Tocsin, WebhookReceiver, free_port, http_request, remote_write_body, wait_until
-from pg_server import PostgresServer
+from harness import Tocsin, free_port, http_request, remote_write_body, wait_until
+from pg_server import ReplicasTest
 
 LEASE_TTL_S = 2.0
 SERIES = 20
@@ -69,23 +67,11 @@ def metric(server: Tocsin, line_prefix: str) -> float:
     return total
 
 
-class HaPartitionTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = PostgresServer()
-        cls.pg.start()
-        cls.databases = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.close()
+class HaPartitionTest(ReplicasTest):
+    db_prefix = "part"
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="tocsin-e2e-part-")
-        HaPartitionTest.databases += 1
-        self.uri = self.pg.create_database(f"part{HaPartitionTest.databases}")
-        self.receiver = WebhookReceiver()
-        self.replicas: dict[str, Tocsin] = {}
+        super().setUp()
         for name in ("ra", "rb"):
             port = free_port()
             path = os.path.join(self.tmp, name, "tocsin.yaml")
@@ -105,28 +91,6 @@ class HaPartitionTest(unittest.TestCase):
                     return False
             return True
         self.assertTrue(wait_until(joined, 10.0, what="both replicas in both views"), "replicas never joined")
-
-    def tearDown(self):
-        try:
-            for s in self.replicas.values():
-                if s.alive():
-                    s.stop()
-        finally:
-            self.receiver.close()
-
-    def run(self, result=None):
-        if result is None:
-            return super().run(result)
-        bad_before = len(result.failures) + len(result.errors)
-        out = super().run(result)
-        if len(result.failures) + len(result.errors) > bad_before:
-            for name, s in getattr(self, "replicas", {}).items():
-                sys.stderr.write(f"\n--- tocsin {name} log ({self.id()}) ---\n{s.log_tail(6000)}\n")
-            if getattr(self, "receiver", None):
-                sys.stderr.write(f"--- webhook receiver ---\n{self.receiver.describe()}\n")
-        if getattr(self, "tmp", None):
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return out
 
     def write(self, server: Tocsin, series: list[tuple[dict[str, str], list[tuple[float, int]]]]) -> None:
         r = http_request("POST", server.url("/api/v1/write"), remote_write_body(series),

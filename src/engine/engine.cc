@@ -318,7 +318,7 @@ core::Status Engine::save_state() {
   if (log_) TOCSIN_RETURN_IF_ERROR(log_->remove_before(log_from));
   // With replicas, the learned state also goes to the shared store, for whoever takes over this
   // replica's series should it die (engine_handoff.cc).
-  if (!options_.lease.exclusive_store) TOCSIN_RETURN_IF_ERROR(checkpoint_detector_state(options_.clock->now()));
+  if (!options_.lease.exclusive_store) TOCSIN_RETURN_IF_ERROR(periodic_checkpoint(options_.clock->now()));
   return {};
 }
 

@@ -323,6 +323,8 @@ class Engine {
   core::Status hand_over_series(core::Timestamp now);
   // Writes rules_->snapshot() to the store as this replica's checkpoint (not on an exclusive store).
   core::Status checkpoint_detector_state(core::Timestamp now);
+  // The same every minute (save_state), except soon after a view change (keep_checkpoint_until_ms_).
+  core::Status periodic_checkpoint(core::Timestamp now);
   // Reads the other replicas' checkpoints without the engine mutex, then, under it, gives the
   // series this replica owns in `view` but not in `before` the newest state any checkpoint has for
   // them (a state this replica started for one since is dropped first: a young detector must not
@@ -374,6 +376,10 @@ class Engine {
   std::optional<core::Timestamp> adopt_until_;          // merge newer checkpoints until then
   core::Timestamp next_adopt_read_{};                   // … reading them once per renewal
   std::map<std::string, core::Timestamp> adopted_saved_at_;  // replica -> checkpoint last merged
+  // Until then (ms since the epoch) the checkpoint written at the last view change stands: a
+  // periodic one would leave out the series that moved away before their new owners read them.
+  std::atomic<int64_t> keep_checkpoint_until_ms_{0};
+  uint64_t checkpointed_view_epoch_ = 0;  // driver thread: the view change already checkpointed
   core::Timestamp last_gc_{};
   incident::IncidentService incidents_;
   escalation::Escalator escalator_;

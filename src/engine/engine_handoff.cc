@@ -23,6 +23,11 @@ core::Status Engine::checkpoint_detector_state(core::Timestamp now) {
   });
 }
 
+core::Status Engine::periodic_checkpoint(core::Timestamp now) {
+  if (core::to_unix_ms(now) < keep_checkpoint_until_ms_.load()) return {};
+  return checkpoint_detector_state(now);
+}
+
 core::Status Engine::adopt_series(const SeriesOwnership& view, const SeriesOwnership& before, bool only_if_new) {
   auto unmerged = [&](const store::DetectorState& state) {
     if (state.replica_id == lease_->replica_id()) return false;
@@ -88,8 +93,15 @@ core::Status Engine::hand_over_series(core::Timestamp now) {
     // The view handed over last (at start: this replica alone, owning everything).
     const std::shared_ptr<const SeriesOwnership> before =
         handled_view_ ? handled_view_ : SeriesOwnership::local(lease_->replica_id());
-    // First what leaves: the state of every series as of now, for their new owners to take.
-    TOCSIN_RETURN_IF_ERROR(checkpoint_detector_state(now));
+    // First what leaves: the state of every series as of now, for their new owners to take
+    // (once per view: a retry after a failure below must not write one without them). It stands
+    // for four renewals, against the minute's checkpoint: the other replicas see the change
+    // within about one renewal, then read for two more.
+    if (checkpointed_view_epoch_ != view->epoch()) {
+      TOCSIN_RETURN_IF_ERROR(checkpoint_detector_state(now));
+      checkpointed_view_epoch_ = view->epoch();
+      keep_checkpoint_until_ms_ = core::to_unix_ms(now + 4 * options_.lease.renew_every);
+    }
     size_t dropped = 0;
     {
       std::lock_guard lock(mu_);

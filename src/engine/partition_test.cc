@@ -310,7 +310,9 @@ TEST_F(HandoffTest, ADeadReplicasSeriesAreTakenOverWithTheirBaselineAndFiringAle
   ASSERT_TRUE(a().ingest(std::vector<core::Sample>{{load, 5.0, clock_.now() + seconds(41)}}).has_value());
   EXPECT_EQ(firing(b(), "HighLoad"), 1u);
   EXPECT_EQ(series_of(a(), "SlowRequests"), 0u) << "A forwarded everything";
-  ASSERT_TRUE(b().save_state().has_value());  // B's periodic checkpoint (every minute on a server)
+  // B's periodic checkpoint (every minute on a server; not in the 20 s after a view change).
+  clock_.advance(seconds(20));
+  ASSERT_TRUE(b().save_state().has_value());
 
   // B dies: no more heartbeats, forwards to it fail. Until A's view drops it, A ingests B's
   // series itself (fallback), starting a young detector there with a later sample than B's
@@ -384,6 +386,32 @@ TEST_F(HandoffTest, AJoiningReplicaTakesItsShareAndTheOtherDropsIt) {
   }
   EXPECT_EQ(fired, 2 * 20u);  // pending and firing (for: 0s) each
   EXPECT_EQ(firing(a(), "SlowRequests") + firing(b(), "SlowRequests"), 20u);
+}
+
+TEST_F(HandoffTest, APeriodicCheckpointRightAfterAViewChangeDoesNotHideTheSeriesThatMovedAway) {
+  ASSERT_TRUE(a().run_due().has_value());  // A alone owns everything
+  std::vector<core::Labels> series;
+  for (int i = 0; i < 20; ++i) series.push_back({{"__name__", "latency_ms"}, {"instance", fmt::format("h{}", i)}});
+  for (const auto& l : series) learn(a(), l, clock_.now());
+  clock_.advance(seconds(45));
+  ASSERT_TRUE(b().run_due().has_value());  // B joins; A has written no checkpoint yet
+  clock_.advance(seconds(5));
+  ASSERT_TRUE(a().run_due().has_value());  // A sees B: checkpoints everything, drops B's share
+  size_t owned_by_b = 0;
+  for (const auto& l : series) owned_by_b += &owner_of(l) == &b();
+  ASSERT_GT(owned_by_b, 0u);
+  // A's minute comes round before B reads: it must not replace the checkpoint B needs.
+  ASSERT_TRUE(a().save_state().has_value());
+  ASSERT_TRUE(b().run_due().has_value());  // B reads the checkpoint A wrote since its handoff
+  EXPECT_EQ(series_of(b(), "SlowRequests"), owned_by_b);
+  size_t fired = 0;
+  for (const auto& l : series) {
+    if (&owner_of(l) != &b()) continue;
+    auto got = b().ingest_local(std::vector<core::Sample>{{l, 150.0, clock_.now()}});
+    ASSERT_TRUE(got.has_value()) << got.error().to_string();
+    fired += got->alert_transitions;
+  }
+  EXPECT_EQ(fired, 2 * owned_by_b) << "every series B took over judged against A's baseline";
 }
 
 }  // namespace

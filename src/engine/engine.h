@@ -369,8 +369,7 @@ class Engine {
   std::mutex save_mu_;                    // one save_state() at a time (taken before mu_)
   size_t replayed_samples_ = 0;           // set once, in open_sample_log() at start
   // The series handoff (hand_over_series), on the driver thread only.
-  uint64_t handled_view_epoch_ = 0;                     // the ownership view last handed over
-  std::shared_ptr<const SeriesOwnership> handled_view_;  // that view (null: none yet)
+  std::shared_ptr<const SeriesOwnership> handled_view_;  // the view last handed over (null: none yet)
   std::shared_ptr<const SeriesOwnership> moved_from_;   // the view before it
   core::Timestamp handed_over_at_{};                    // when it was
   std::optional<core::Timestamp> adopt_until_;          // merge newer checkpoints until then

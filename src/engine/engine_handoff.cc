@@ -89,7 +89,9 @@ core::Status Engine::adopt_series(const SeriesOwnership& view, const SeriesOwner
 core::Status Engine::hand_over_series(core::Timestamp now) {
   if (options_.lease.exclusive_store) return {};
   const std::shared_ptr<const SeriesOwnership> view = lease_->ownership();
-  if (view->epoch() != handled_view_epoch_) {
+  // The first view (epoch 0) is this replica alone: nothing to hand over.
+  const uint64_t handled_epoch = handled_view_ ? handled_view_->epoch() : 0;
+  if (view->epoch() != handled_epoch) {
     // The view handed over last (at start: this replica alone, owning everything).
     const std::shared_ptr<const SeriesOwnership> before =
         handled_view_ ? handled_view_ : SeriesOwnership::local(lease_->replica_id());
@@ -113,7 +115,6 @@ core::Status Engine::hand_over_series(core::Timestamp now) {
     }
     handed_over_at_ = now;
     TOCSIN_RETURN_IF_ERROR(adopt_series(*view, *before, /*only_if_new=*/false));
-    handled_view_epoch_ = view->epoch();
     moved_from_ = before;
     handled_view_ = view;
     // The previous owners checkpoint when they see the new view: within one renewal of ours.

@@ -1535,14 +1535,16 @@ class SqliteTx final : public Tx {
     });
   }
 
+  static Result<DetectorState> detector_state_row(const Statement& row) {
+    return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), row.column_blob(2)};
+  }
+
   Result<std::vector<DetectorState>> list_detector_states() override {
     return annotate("list_detector_states", [&]() -> Result<std::vector<DetectorState>> {
       TOCSIN_RETURN_IF_ERROR(check(false));
       auto statement =
           TOCSIN_TRY(prepare("SELECT replica_id, saved_at, state FROM detector_states ORDER BY replica_id"));
-      return collect<DetectorState>(*statement, [](const Statement& row) -> Result<DetectorState> {
-        return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), row.column_blob(2)};
-      });
+      return collect<DetectorState>(*statement, detector_state_row);
     });
   }
 
@@ -1552,9 +1554,7 @@ class SqliteTx final : public Tx {
       auto statement = TOCSIN_TRY(prepare(
           "SELECT replica_id, saved_at, state FROM detector_states WHERE saved_at > ?1 ORDER BY replica_id"));
       TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(after)));
-      return collect<DetectorState>(*statement, [](const Statement& row) -> Result<DetectorState> {
-        return DetectorState{row.column_text(0), time_from_db(row.column_int64(1)), row.column_blob(2)};
-      });
+      return collect<DetectorState>(*statement, detector_state_row);
     });
   }
 

@@ -21,6 +21,13 @@ core::Result<std::string> read_secret(const EnvLookup& env, const std::string& e
 
 }  // namespace
 
+core::Result<std::string> load_intake_secret(const config::AuthConfig& auth, const EnvLookup& env) {
+  if (!auth.intake.configured()) return std::string();
+  const std::string what = fmt::format("{}:{}: auth.intake {}", auth.intake.pos.file, auth.intake.pos.line,
+                                       auth.intake.secret_env.empty() ? "secret_file" : "secret_env");
+  return read_secret(env, auth.intake.secret_env, auth.intake.secret_file, what);
+}
+
 core::Result<auth::TokenTable> load_token_table(const config::AuthConfig& auth, const EnvLookup& env) {
   std::vector<auth::TokenTable::Entry> entries;
   for (const config::TokenConfig& t : auth.tokens) {
@@ -37,19 +44,8 @@ core::Result<auth::TokenTable> load_token_table(const config::AuthConfig& auth, 
     entries.push_back({t.name, t.role, std::move(digest)});
   }
   std::optional<std::string> intake;
-  if (auth.intake.configured()) {
-    const std::string what = fmt::format("{}:{}: auth.intake {}", auth.intake.pos.file, auth.intake.pos.line,
-                                         auth.intake.secret_env.empty() ? "secret_file" : "secret_env");
-    intake = auth::sha256(TOCSIN_TRY(read_secret(env, auth.intake.secret_env, auth.intake.secret_file, what)));
-  }
+  if (auth.intake.configured()) intake = auth::sha256(TOCSIN_TRY(load_intake_secret(auth, env)));
   return auth::TokenTable::create(std::move(entries), std::move(intake));
-}
-
-core::Result<std::string> load_intake_secret(const config::AuthConfig& auth, const EnvLookup& env) {
-  if (!auth.intake.configured()) return std::string();
-  const std::string what = fmt::format("{}:{}: auth.intake {}", auth.intake.pos.file, auth.intake.pos.line,
-                                       auth.intake.secret_env.empty() ? "secret_file" : "secret_env");
-  return read_secret(env, auth.intake.secret_env, auth.intake.secret_file, what);
 }
 
 }  // namespace tocsin::server

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+
 #include "ingest/remote_write_encode.h"
 
 namespace tocsin::server {
@@ -18,6 +20,22 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
   if (body->size() + bytes > kMaxAnswerBytes) return 0;  // an answer this large is not ours: fail
   body->append(data, bytes);
   return bytes;
+}
+
+// A peer's answer is read, never trusted: a field of the wrong type or range counts as absent
+// (nlohmann's value() and std::stoll would throw through Engine::ingest).
+size_t count_in(const nlohmann::json& answer, const char* key) {
+  const auto it = answer.find(key);
+  return it != answer.end() && it->is_number_unsigned() ? it->get<size_t>() : 0;
+}
+
+std::optional<int64_t> incident_id(const nlohmann::json& id) {
+  if (!id.is_string()) return std::nullopt;
+  const auto& text = id.get_ref<const std::string&>();
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -79,12 +97,12 @@ core::Result<engine::IngestResult> HttpSampleForwarder::forward(const engine::Me
   engine::IngestResult result;
   const auto json = nlohmann::json::parse(answer, nullptr, /*allow_exceptions=*/false);
   if (json.is_object()) {
-    result.accepted = json.value("accepted", size_t{0});
-    result.dropped = json.value("dropped", size_t{0});
-    result.alert_transitions = json.value("alert_transitions", size_t{0});
+    result.accepted = count_in(json, "accepted");
+    result.dropped = count_in(json, "dropped");
+    result.alert_transitions = count_in(json, "alert_transitions");
     if (auto it = json.find("incidents_opened"); it != json.end() && it->is_array()) {
       for (const auto& id : *it) {
-        if (id.is_string()) result.incidents_opened.push_back(std::stoll(id.get<std::string>()));
+        if (auto value = incident_id(id)) result.incidents_opened.push_back(*value);
       }
     }
   } else {

@@ -21,8 +21,7 @@ class SampleForwarderTest : public ::testing::Test {
           std::lock_guard lock(mu_);
           got_ = r;
           if (status_ != 200) return http::Response::error(status_, "refused");
-          return http::Response::text(
-              200, R"({"accepted":3,"dropped":1,"alert_transitions":1,"incidents_opened":["7"]})", "application/json");
+          return http::Response::text(200, answer_, "application/json");
         }).value();
   }
   engine::Member owner() const { return {"replica-b", fmt::format("http://127.0.0.1:{}/", owner_->port())}; }
@@ -41,6 +40,7 @@ class SampleForwarderTest : public ::testing::Test {
   std::mutex mu_;
   http::Request got_;
   int status_ = 200;
+  std::string answer_ = R"({"accepted":3,"dropped":1,"alert_transitions":1,"incidents_opened":["7"]})";
   std::unique_ptr<http::Server> owner_;
 };
 
@@ -87,6 +87,23 @@ TEST_F(SampleForwarderTest, ANon2xxOrAnUnreachableOwnerIsAnError) {
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().code(), core::ErrorCode::kUnavailable);
   EXPECT_FALSE(forwarder.forward({"replica-c", ""}, series()).has_value());  // no address
+}
+
+// The samples were taken (a 2xx), so a peer's answer that does not read as counts costs the
+// counts, not the request: nothing throws through Engine::ingest.
+TEST_F(SampleForwarderTest, AMalformedAnswerFromTheOwnerKeepsWhatReadsAndThrowsNothing) {
+  HttpSampleForwarder forwarder(options());
+  {
+    std::lock_guard lock(mu_);
+    answer_ = R"({"accepted":"3","dropped":-1,"alert_transitions":2,)"
+              R"("incidents_opened":["x7","","99999999999999999999999",12,"8"]})";
+  }
+  auto result = forwarder.forward(owner(), series());
+  ASSERT_TRUE(result.has_value()) << result.error().to_string();
+  EXPECT_EQ(result->accepted, 0u);
+  EXPECT_EQ(result->dropped, 0u);
+  EXPECT_EQ(result->alert_transitions, 2u);
+  EXPECT_EQ(result->incidents_opened, std::vector<int64_t>{8});
 }
 
 }  // namespace

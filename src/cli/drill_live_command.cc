@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -56,6 +57,14 @@ template <class Json>
 std::string str(const Json& j, const char* key, std::string fallback = "") {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->template get<std::string>() : fallback;
+}
+
+// An incident id from the server's answer, for ordering; one that does not read sorts first.
+int64_t id_of(const json& incident) {
+  const std::string id = str(incident, "id", "0");
+  int64_t value = 0;
+  std::from_chars(id.data(), id.data() + id.size(), value);
+  return value;
 }
 
 int fail(const std::string& what) {
@@ -169,7 +178,7 @@ class Progress {
       if (str(inc, "drill") == drill_id_) mine.push_back(inc);
     }
     std::sort(mine.begin(), mine.end(), [](const json& a, const json& b) {
-      return std::stoll(str(a, "id", "0")) < std::stoll(str(b, "id", "0"));
+      return id_of(a) < id_of(b);
     });
     for (const auto& inc : mine) {
       const std::string id = str(inc, "id", "?");

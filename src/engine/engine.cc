@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <tuple>
+#include <utility>
 
 #include "core/file_io.h"
 #include "core/log.h"
@@ -435,13 +436,13 @@ alerting::Alert to_alert(const detect::AlertEvent& e, core::Timestamp now) {
 }  // namespace
 
 core::Result<std::vector<int64_t>> Engine::apply_locked(const std::vector<detect::AlertEvent>& events,
-                                                        core::Timestamp now) {
+                                                        core::Timestamp now, store::PendingCommit& commit) {
   std::vector<alerting::Alert> alerts;
   for (const auto& e : events) {
     if (e.to == detect::AlertPhase::kFiring || e.to == detect::AlertPhase::kResolved) alerts.push_back(to_alert(e, now));
     if (e.to == detect::AlertPhase::kFiring) alerts_firing_total_.inc();
   }
-  return receive_locked(std::move(alerts), events, now);
+  return receive_locked(std::move(alerts), events, now, commit);
 }
 
 void Engine::reload_pipeline_locked(core::Timestamp now) {
@@ -451,12 +452,12 @@ void Engine::reload_pipeline_locked(core::Timestamp now) {
 
 core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::Alert> alerts,
                                                           const std::vector<detect::AlertEvent>& pending,
-                                                          core::Timestamp now) {
+                                                          core::Timestamp now, store::PendingCommit& commit) {
   std::vector<int64_t> opened;
   size_t flushed_notifications = 0;
   const bool routed = !alerts.empty();
   bool groups_changed = false;
-  auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
+  auto st = options_.store->write_visible([&](store::Tx& tx) -> core::Status {
     TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
     if (alerts.empty()) return {};
     // Muting below must see silences another replica sharing the store set or expired.
@@ -474,6 +475,8 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
     if (routed) reload_pipeline_locked(now);
     return std::unexpected(st.error());
   }
+  commit.seq = std::max(commit.seq, st->seq);
+  if (flushed_notifications > 0) notifications_to_start_ = true;
   incidents_opened_total_.inc(static_cast<double>(opened.size()));
   notifications_created_total_.inc(static_cast<double>(flushed_notifications));
   // A new group (group_wait), an alert that flushes one at once, an incident or a notification:
@@ -494,6 +497,19 @@ core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp 
 }
 
 core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts) {
+  const size_t n = alerts.size();
+  store::PendingCommit commit;
+  bool created = false;
+  TOCSIN_RETURN_IF_ERROR(receive_alerts_visible(std::move(alerts), commit, created));
+  if (created) start_deliveries_now();
+  // Durable before the 2xx; the notifications this created are on their way meanwhile.
+  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
+  alerts_received_total_.inc(static_cast<double>(n));
+  return n;
+}
+
+core::Status Engine::receive_alerts_visible(std::vector<alerting::Alert> alerts, store::PendingCommit& commit,
+                                            bool& created) {
   std::lock_guard lock(mu_);
   const size_t n = alerts.size();
   // limits.max_alerts: O(1) unless the pipeline is within this request's size of the cap.
@@ -513,9 +529,19 @@ core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts)
               .field(fmt::format("[{}]", i)));
     }
   }
-  TOCSIN_TRY(receive_locked(std::move(alerts), {}, options_.clock->now()));
-  alerts_received_total_.inc(static_cast<double>(n));
-  return n;
+  TOCSIN_TRY(receive_locked(std::move(alerts), {}, options_.clock->now(), commit));
+  created = std::exchange(notifications_to_start_, false);
+  return {};
+}
+
+void Engine::start_deliveries_now() {
+  const core::Timestamp now = options_.clock->now();
+  if (released_ || !lease_->active(now)) return;  // deliveries are the lease holder's
+  std::lock_guard lock(delivery_mu_);
+  if (auto st = deliverer_.start_due(*fenced_, now); !st) {
+    // The driver, woken with the commit, hands them out in its pass instead.
+    core::log::warn("notifications not started from the request; the driver will", {{"error", st.error().to_string()}});
+  }
 }
 
 namespace {
@@ -671,6 +697,8 @@ template <class Batch>
 core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
   const auto started = options_.clock->mono_now();
   IngestResult result;
+  store::PendingCommit commit;
+  bool created = false;
   {
     std::lock_guard lock(mu_);
     // A 2xx means the samples survive a crash: while the log refuses writes nothing is taken.
@@ -688,7 +716,7 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
     }
     // Rule state moved in memory even if the write fails; the alert records are what is durable.
     core::Result<std::vector<int64_t>> opened;
-    if (!events.empty()) opened = apply_locked(events, now);
+    if (!events.empty()) opened = apply_locked(events, now, commit);
     // Logged whatever the store said, as memory moved; after it, so that a crash in between
     // leaves the store ahead and the sender, unanswered, sends the batch again. A batch the log
     // refused is in memory only until sync_sample_log()'s snapshot: its sender gets an error, and
@@ -698,8 +726,12 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
     result.alert_transitions = events.size();
     samples_total_.inc(static_cast<double>(result.accepted));
     if (!events.empty()) wake();
+    created = std::exchange(notifications_to_start_, false);
     TOCSIN_RETURN_IF_ERROR(logged);
   }
+  if (created) start_deliveries_now();
+  // The alerts' transaction durable before the 2xx, flushed while the notifications go out.
+  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
   ingest_seconds_.observe(std::chrono::duration<double>(options_.clock->mono_now() - started).count());
   return result;
 }
@@ -1120,6 +1152,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     }
   }
   const bool leader = lease_->active(options_.clock->now());
+  store::PendingCommit commit;  // the alerts this pass received: durable before deliveries
   {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
@@ -1136,11 +1169,11 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     }
     // 1. Rule timers: pending alerts whose `for` elapsed, keep_firing_for expiry.
     auto events = rules_->eval(now);
-    if (!events.empty()) TOCSIN_TRY(apply_locked(events, now));
+    if (!events.empty()) TOCSIN_TRY(apply_locked(events, now, commit));
     earliest(rules_->next_due());
     // 1b. Live risk: models on the current indicator values; a likely risk is an alert.
     if (auto risk_alerts = live_risk_->update(*series_, now); !risk_alerts.empty()) {
-      TOCSIN_TRY(receive_locked(std::move(risk_alerts), {}, now));
+      TOCSIN_TRY(receive_locked(std::move(risk_alerts), {}, now, commit));
     }
     earliest(live_risk_->next_due());
     // 2. Alert groups due to flush: notifications for notify-only receivers; plan alerts that
@@ -1162,17 +1195,25 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     }
     earliest(pipeline_->next_due());
     // A standby stops here: the rest is the lease holder's.
-    if (!leader) return next;
-    // 3. Escalation: page the levels that are due.
-    TOCSIN_RETURN_IF_ERROR(fenced_->write([&](store::Tx& tx) -> core::Status {
+    if (!leader) {
+      TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
+      return next;
+    }
+    // 3. Escalation: page the levels that are due. Flushed with the rest after step 4 hands
+    //    the pages to delivery, so that a page does not wait for the disk either.
+    auto escalated = fenced_->write_visible([&](store::Tx& tx) -> core::Status {
       TOCSIN_TRY(escalator_.update(tx, now));
       return {};
-    }));
+    });
+    if (!escalated) return std::unexpected(escalated.error());
+    commit.seq = std::max(commit.seq, escalated->seq);
     // Step deadlines and plan clocks: overdue tasks and due clocks page their owners.
-    TOCSIN_RETURN_IF_ERROR(fenced_->write([&](store::Tx& tx) -> core::Status {
+    auto paged = fenced_->write_visible([&](store::Tx& tx) -> core::Status {
       TOCSIN_TRY(deadlines_.update(tx, now));
       return {};
-    }));
+    });
+    if (!paged) return std::unexpected(paged.error());
+    commit.seq = std::max(commit.seq, paged->seq);
   }
   // 4. Delivery, outside the engine lock: a slow receiver must not block ingestion. With
   //    options.delivery.background the sends run on their lanes after this returns.
@@ -1181,15 +1222,19 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     std::lock_guard lock(delivery_mu_);
     delivered = TOCSIN_TRY(deliverer_.update(*fenced_, options_.clock->now()));
   }
+  // The alerts of steps 1 and 1b flush while their notifications go out (nobody waits for a
+  // 2xx here; a crash before the flush can at worst send a notification again).
+  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(std::exchange(commit, {})));
   // A notification that gave up raises a warning alert, routed like any received alert.
   if (!delivered.dead_letters.empty()) {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
     std::vector<alerting::Alert> alerts;
     for (const auto& n : delivered.dead_letters) alerts.push_back(notify::dead_letter_alert(n, now));
-    TOCSIN_TRY(receive_locked(std::move(alerts), {}, now));
+    TOCSIN_TRY(receive_locked(std::move(alerts), {}, now, commit));
     earliest(pipeline_->next_due());
   }
+  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
   // 5. Step actions, outside the engine lock too, after the pages of this pass went out.
   {
     std::lock_guard lock(actions_mu_);

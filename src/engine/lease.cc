@@ -223,4 +223,11 @@ core::Status FencedStore::write(const std::function<core::Status(store::Tx&)>& f
   });
 }
 
+core::Result<store::PendingCommit> FencedStore::write_visible(const std::function<core::Status(store::Tx&)>& fn) {
+  return inner_.write_visible([&](store::Tx& tx) -> core::Status {
+    TOCSIN_RETURN_IF_ERROR(lease_.check(tx, clock_.now()));
+    return fn(tx);
+  });
+}
+
 }  // namespace tocsin::engine

@@ -122,6 +122,8 @@ class FencedStore final : public store::Store {
   FencedStore(store::Store& inner, EngineLease& lease, core::Clock& clock)
       : inner_(inner), lease_(lease), clock_(clock) {}
   core::Status write(const std::function<core::Status(store::Tx&)>& fn) override;
+  core::Result<store::PendingCommit> write_visible(const std::function<core::Status(store::Tx&)>& fn) override;
+  core::Status make_durable(store::PendingCommit commit) override { return inner_.make_durable(commit); }
   core::Status read(const std::function<core::Status(store::Tx&)>& fn) override { return inner_.read(fn); }
   int schema_version() override { return inner_.schema_version(); }
 

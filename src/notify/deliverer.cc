@@ -75,6 +75,19 @@ std::string Deliverer::lane_of(const store::Notification& n) const {
 
 core::Result<DeliveryPass> Deliverer::update(store::Store& store, core::Timestamp now) {
   DeliveryPass pass;
+  TOCSIN_RETURN_IF_ERROR(hand_out_due(store, now, pass));
+  std::lock_guard lock(mu_);
+  pass.dead_letters = std::exchange(dead_letters_, {});
+  return pass;
+}
+
+core::Status Deliverer::start_due(store::Store& store, core::Timestamp now) {
+  if (!options_.background || !lanes_) return {};  // never waits for sends; stopped: nothing
+  DeliveryPass pass;
+  return hand_out_due(store, now, pass);
+}
+
+core::Status Deliverer::hand_out_due(store::Store& store, core::Timestamp now, DeliveryPass& pass) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (;;) {
     size_t claimed = 0;
@@ -135,9 +148,7 @@ core::Result<DeliveryPass> Deliverer::update(store::Store& store, core::Timestam
     // Waiting for the sends: the lanes are empty now, so what was deferred fits this time.
     if (!deferred) break;
   }
-  std::lock_guard lock(mu_);
-  pass.dead_letters = std::exchange(dead_letters_, {});
-  return pass;
+  return {};
 }
 
 core::Result<std::optional<core::Timestamp>> Deliverer::next_due(store::Tx& tx, core::Timestamp now) {

@@ -76,6 +76,11 @@ class Deliverer {
 
   // Starts sending what is due at `now` (and, without `background`, waits for it).
   core::Result<DeliveryPass> update(store::Store& store, core::Timestamp now);
+  // update()'s first half, with `background` only (otherwise nothing): hands what is due to the
+  // lanes and returns; the dead letters wait for update(). For a caller that has just created
+  // notifications and wants them on their way before the driver's next update(). Same
+  // thread-safety as update().
+  core::Status start_due(store::Store& store, core::Timestamp now);
   // When update() next has work: the earliest pending notification that is due and not yet
   // handed to a lane, or falls due later. Notifications in a lane or deferred behind a full one
   // do not count: their lane's on_done hook says when to look again.
@@ -95,6 +100,8 @@ class Deliverer {
     core::Counter* dead_letters = nullptr;
   };
   KindMetrics& metrics_for(const std::string& channel);
+  // Reads what is due and hands it to the lanes (without `background`, waits for the sends).
+  core::Status hand_out_due(store::Store& store, core::Timestamp now, DeliveryPass& pass);
   // One send and its record, on a lane's thread.
   void attempt(store::Store& store, store::Notification n, double jitter_unit);
   std::string lane_of(const store::Notification& n) const;

@@ -313,6 +313,43 @@ TEST_F(LaneDelivererTest, WithoutBackgroundAPassWaitsForItsSendsEvenBeyondTheQue
   for (const auto& n : all()) EXPECT_EQ(n.status, store::NotificationStatus::kSent);
 }
 
+// start_due: a request that created notifications hands them out itself; the driver's next
+// update() finds them handed out, and still gets the dead letters.
+TEST_F(LaneDelivererTest, StartDueHandsOutWhatIsDueAndLeavesTheDeadLettersToUpdate) {
+  FakeSender refused({false, 400, "bad request", false});  // not retryable: a dead letter at once
+  Deliverer deliverer({{"webhook", &sender_}, {"email", &refused}}, clock_, {}, &metrics_,
+                      {.lanes = {.per_lane = 2, .queue = 8}, .background = true});
+  add_to(2, "http://fine");
+  ASSERT_TRUE(store_->write([&](store::Tx& tx) -> core::Status {
+    store::Notification n;
+    n.target = "channel:mail";
+    n.channel = "email";
+    n.address = "ops@example.com";
+    n.payload = "{}";
+    n.created_at = n.next_attempt_at = clock_.now();
+    TOCSIN_TRY(tx.insert_notification(n));
+    return {};
+  }).has_value());
+  ASSERT_TRUE(deliverer.start_due(*store_, clock_.now()).has_value());
+  ASSERT_TRUE(sender_.wait_for([](int, int delivered) { return delivered == 2; }));
+  // Counted, under the deliverer's lock, with the dead letter kept for update().
+  ASSERT_TRUE(eventually([&] { return metric(R"(tocsin_notifications_dead_letter_total{channel="email"})") == 1; }));
+  EXPECT_EQ(count(store::NotificationStatus::kFailed, "ops@example.com"), 1);
+  auto pass = deliverer.update(*store_, clock_.now()).value();
+  EXPECT_EQ(pass.attempted, 0) << "nothing handed out twice";
+  ASSERT_EQ(pass.dead_letters.size(), 1u) << "the dead letter is update()'s to return";
+  EXPECT_EQ(pass.dead_letters[0].address, "ops@example.com");
+}
+
+TEST_F(LaneDelivererTest, StartDueDoesNothingWithoutBackground) {
+  FakeSender ok({true, 200, "", true});
+  Deliverer deliverer({{"webhook", &ok}}, clock_, {}, &metrics_, {.lanes = {.per_lane = 2, .queue = 2}});
+  add(3);
+  ASSERT_TRUE(deliverer.start_due(*store_, clock_.now()).has_value());
+  EXPECT_EQ(ok.calls.load(), 0) << "a simulated clock's passes deliver, in order";
+  EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 3);
+}
+
 TEST(DeadLetterAlert, IsAWarningPerTargetAndChannelThatEndsByItself) {
   store::Notification n;
   n.id = 3;

@@ -224,8 +224,12 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
         "# HELP tocsin_data_dir_writable 1 while the data dir takes writes; 0 while writes are refused (full, "
         "read-only, I/O errors).\n# TYPE tocsin_data_dir_writable gauge\ntocsin_data_dir_writable {}\n"
         "# HELP tocsin_store_writes_refused_total Store writes the disk refused (full, read-only, I/O errors).\n"
-        "# TYPE tocsin_store_writes_refused_total counter\ntocsin_store_writes_refused_total {}\n",
-        raw->storage_health.problem().empty() ? 1 : 0, raw->storage_health.refused_writes());
+        "# TYPE tocsin_store_writes_refused_total counter\ntocsin_store_writes_refused_total {}\n"
+        "# HELP tocsin_store_wal_flushes_total fdatasyncs of the SQLite WAL that made writes durable (one can "
+        "cover several writers' commits).\n# TYPE tocsin_store_wal_flushes_total counter\n"
+        "tocsin_store_wal_flushes_total {}\n",
+        raw->storage_health.problem().empty() ? 1 : 0, raw->storage_health.refused_writes(),
+        raw->storage_health.wal_flushes());
   });
   if (options.simulated_clock_start) {
     impl->simulated_clock = std::make_unique<core::SimulatedClock>(*options.simulated_clock_start);

@@ -617,12 +617,31 @@ class Tx {
   virtual Result<bool> delete_detector_state(std::string_view replica_id) = 0;
 };
 
+// A committed write that other transactions already see but that may not be durable yet (on
+// SQLite: its WAL frames are written, not yet flushed). Store::make_durable returns once it is.
+// seq 0: nothing to wait for. Of two, the later one (the larger seq) covers both.
+struct PendingCommit {
+  uint64_t seq = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+  // Returns once what fn wrote is committed and durable: a crash right after loses nothing.
   virtual Status write(const std::function<Status(Tx&)>& fn) = 0;
   virtual Status read(const std::function<Status(Tx&)>& fn) = 0;
   virtual int schema_version() = 0;
+
+  // write() in two halves: returns once the commit is visible to other transactions; the
+  // caller reports success only after make_durable(commit) returned ok. Between the two it can
+  // release its own locks, so that others act on what it wrote (a notification leaves) while
+  // the disk flushes — the flush is then off their path, not skipped. A store whose commit is
+  // durable by itself (PostgreSQL with synchronous_commit on) keeps this default.
+  virtual Result<PendingCommit> write_visible(const std::function<Status(Tx&)>& fn) {
+    TOCSIN_RETURN_IF_ERROR(write(fn));
+    return PendingCommit{};
+  }
+  virtual Status make_durable(PendingCommit) { return {}; }
 };
 
 }  // namespace tocsin::store

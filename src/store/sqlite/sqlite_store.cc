@@ -1,7 +1,9 @@
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/storage_health.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -12,7 +14,9 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <system_error>
@@ -1832,6 +1836,7 @@ class SqliteStore final : public Store {
     stop_wal_checkpointer();
     // A clean close leaves the database complete on its own (for other readers of the file).
     if (times_.log && !times_.overlay.empty()) (void)checkpoint();
+    if (wal_fd_ >= 0) ::close(wal_fd_);
   }
 
   // Moves SQLite's WAL checkpoints (copying committed pages into the database file, and its
@@ -1859,8 +1864,46 @@ class SqliteStore final : public Store {
     });
   }
 
-  Status write(const std::function<Status(Tx&)>& fn) override { return run(fn, true); }
-  Status read(const std::function<Status(Tx&)>& fn) override { return run(fn, false); }
+  // Commits flushed by this store itself instead of by SQLite inside COMMIT, so that a caller
+  // can let go of its locks between the two (Store::write_visible). Only with the checkpointer
+  // running: the connection then never checkpoints, and synchronous = NORMAL still syncs the
+  // WAL header when the WAL starts over (what keeps a torn restart from corrupting the file) and
+  // at the close's checkpoint. What NORMAL leaves out, the sync of every commit, is
+  // flush_through()'s fdatasync, and no write reports success before it.
+  void start_explicit_flush(const std::filesystem::path& db_file) {
+    if (!checkpointer_.joinable()) return;  // SQLite's own checkpoints run on this connection: FULL
+    const std::filesystem::path wal = db_file.string() + "-wal";
+    // The WAL exists (the migrations wrote through it) and stays the same file while this
+    // connection is open: SQLite deletes it only when the last connection closes, and starting
+    // it over rewrites it in place.
+    const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    // Its directory entry must be durable too, as SQLite makes it for a WAL it creates.
+    const std::filesystem::path dir = db_file.has_parent_path() ? db_file.parent_path() : ".";
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+      (void)::fsync(dfd);
+      ::close(dfd);
+    }
+    if (!db_->exec("PRAGMA synchronous = NORMAL")) {
+      ::close(fd);
+      return;
+    }
+    wal_fd_ = fd;
+    wal_path_ = wal;
+  }
+
+  Status write(const std::function<Status(Tx&)>& fn) override {
+    uint64_t commit = 0;
+    TOCSIN_RETURN_IF_ERROR(run(fn, true, &commit));
+    return flush_through(commit);
+  }
+  Result<PendingCommit> write_visible(const std::function<Status(Tx&)>& fn) override {
+    uint64_t commit = 0;
+    TOCSIN_RETURN_IF_ERROR(run(fn, true, &commit));
+    return PendingCommit{commit};
+  }
+  Status make_durable(PendingCommit commit) override { return flush_through(commit.seq); }
+  Status read(const std::function<Status(Tx&)>& fn) override { return run(fn, false, nullptr); }
   int schema_version() override { return version_; }
 
   // Takes the alert time log at `path` (when no other process holds it), replays what it holds
@@ -1875,7 +1918,7 @@ class SqliteStore final : public Store {
           applied = TOCSIN_TRY(tx_.applied_epoch());
           return core::ok();
         },
-        false));
+        false, nullptr));
     if (contents.epoch > applied && !contents.entries.empty()) {
       for (const auto& e : contents.entries) times_.overlay.insert_or_assign(e.fingerprint, e.times);
       TOCSIN_RETURN_IF_ERROR(checkpoint(contents.epoch));
@@ -1919,7 +1962,9 @@ class SqliteStore final : public Store {
     SqliteStore& store_;
   };
 
-  Status run(const std::function<Status(Tx&)>& fn, bool writable) {
+  // A write that committed changes under explicit flushing sets *commit to its number, which
+  // flush_through() takes (0: nothing to flush).
+  Status run(const std::function<Status(Tx&)>& fn, bool writable, uint64_t* commit) {
     assert(holder_.load() != std::this_thread::get_id() && "Store::write()/read() called inside a transaction");
     std::lock_guard lock(mu_);
     // A log that could not start again after a checkpoint (or lost a failed append's tail) gets
@@ -1928,6 +1973,12 @@ class SqliteStore final : public Store {
     const int64_t changes_before = db_->total_changes();
     Status result = run_locked(fn, writable);
     if (!writable) return result;
+    // Numbered after COMMIT returned, so its frames are written when a flush reads the number.
+    // A failed write may have committed its SQL too (the alert time log's part failed): it is
+    // not numbered, as nobody waits for it, and the next flush covers it.
+    if (wal_fd_ >= 0 && db_->total_changes() != changes_before && result) {
+      *commit = committed_.fetch_add(1, std::memory_order_release) + 1;
+    }
     if (!result) return storage_error(std::move(result).error(), db_->first_failure_code());
     // Only a write that wrote proves the disk takes writes again (one that changed nothing
     // commits without touching the disk).
@@ -1970,7 +2021,41 @@ class SqliteStore final : public Store {
       if (db_->in_transaction()) (void)db_->exec("ROLLBACK");
       return storage_error(written.error(), db_->first_failure_code());
     }
+    if (wal_fd_ >= 0) TOCSIN_RETURN_IF_ERROR(flush_wal(committed_.load(std::memory_order_acquire)));
     if (health_) health_->worked();
+    return core::ok();
+  }
+
+  // The times a log checkpoint wrote into SQL must be on disk before the log that held them
+  // starts again (under explicit flushing COMMIT did not flush them).
+  Status flush_before_log_restart() {
+    return wal_fd_ >= 0 ? flush_wal(committed_.load(std::memory_order_acquire)) : core::ok();
+  }
+
+  // Returns once commit `commit` is on disk. Group commit: one fdatasync covers every commit
+  // numbered before it started, so a writer that waited for another's flush usually finds its
+  // own commit covered and returns without a flush of its own.
+  Status flush_through(uint64_t commit) {
+    if (commit == 0) return core::ok();
+    std::lock_guard lock(flush_mu_);
+    if (flushed_ >= commit) return core::ok();
+    return flush_wal_locked(committed_.load(std::memory_order_acquire));
+  }
+  Status flush_wal(uint64_t through) {
+    std::lock_guard lock(flush_mu_);
+    return flush_wal_locked(through);
+  }
+  Status flush_wal_locked(uint64_t through) {
+    if (::fdatasync(wal_fd_) != 0) {
+      // What did not reach the disk is committed in SQLite's view and cannot be taken back; the
+      // write that waited for it gets the error (a 503: its sender sends it again).
+      std::string message = fmt::format("the data dir {} does not take writes (fdatasync of {}: {})",
+                                        data_dir_.string(), wal_path_.string(), std::strerror(errno));
+      if (health_) health_->refused(message);
+      return std::unexpected(core::Error::unavailable(std::move(message)));
+    }
+    flushed_ = std::max(flushed_, through);
+    if (health_) health_->flushed();
     return core::ok();
   }
 
@@ -1990,6 +2075,7 @@ class SqliteStore final : public Store {
       TOCSIN_RETURN_IF_ERROR(tx_.write_back(epoch));
       if (db_->first_failure()) return std::unexpected(*db_->first_failure());
       TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+      TOCSIN_RETURN_IF_ERROR(flush_before_log_restart());
       times_.overlay.clear();
       restart_log(epoch);
       return core::ok();
@@ -2024,6 +2110,7 @@ class SqliteStore final : public Store {
         },
         true);
     if (!st) return st;  // the log keeps everything; the next checkpoint tries again
+    TOCSIN_RETURN_IF_ERROR(flush_before_log_restart());
     times_.overlay.clear();
     if (!epoch) restart_log(e);
     return core::ok();
@@ -2051,6 +2138,13 @@ class SqliteStore final : public Store {
   std::condition_variable checkpointer_cv_;
   bool checkpointer_stop_ = false;
   std::atomic<bool> log_checkpoint_due_{false};
+  // Explicit flushing (start_explicit_flush): the WAL's descriptor, -1 while SQLite syncs each
+  // COMMIT itself; commits numbered under mu_, the highest one known flushed under flush_mu_.
+  int wal_fd_ = -1;
+  std::filesystem::path wal_path_;
+  std::atomic<uint64_t> committed_{0};
+  std::mutex flush_mu_;
+  uint64_t flushed_ = 0;
 };
 
 Status configure(Database& db) {
@@ -2141,6 +2235,7 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
   if (!version) return std::unexpected(refused_at_start(version.error(), (*db)->first_failure_code()));
   auto store = std::make_unique<SqliteStore>(std::move(*db), *version, data_dir, health);
   store->start_wal_checkpointer(db_file);
+  store->start_explicit_flush(db_file);
   std::filesystem::path log_file = db_file;
   log_file += kAlertTimeLogSuffix;
   if (auto opened = store->open_time_log(log_file); !opened) {

@@ -273,6 +273,73 @@ TEST(StorageHealthTest, TheStoresProbeIsARealWriteThatEndsTheEpisodeAndChangesNo
   EXPECT_EQ(health.problem(), "again");
 }
 
+// Commits are flushed by the store (an fdatasync of the WAL) instead of inside SQLite's COMMIT,
+// so that Store::write_visible can return before the flush; write() still returns after it.
+class ExplicitFlushTest : public ::testing::Test {
+ protected:
+  static Status insert(Tx& tx, std::string_view target) {
+    Notification n;
+    n.target = std::string(target);
+    n.channel = "webhook";
+    n.address = "http://h/";
+    TOCSIN_TRY(tx.insert_notification(n));
+    return core::ok();
+  }
+  // Notifications as a connection of its own sees them (not the store's).
+  size_t notifications_seen_elsewhere() {
+    auto db = Database::open_read_only(file_).value();
+    auto statement = db->prepare_uncached("SELECT COUNT(*) FROM notifications").value();
+    EXPECT_TRUE(statement->step().value());
+    return static_cast<size_t>(statement->column_int64(0));
+  }
+
+  TempDir dir_;
+  std::filesystem::path file_ = dir_.path() / "tocsin.db";
+  StorageHealth health_;
+  std::unique_ptr<Store> store_ = open_sqlite_store(file_, &health_).value();
+};
+
+TEST_F(ExplicitFlushTest, AWriteThatChangedRowsReturnsAfterItsFlushAndOneThatChangedNothingFlushesNothing) {
+  const uint64_t before = health_.wal_flushes();
+  ASSERT_TRUE(store_->write([](Tx& tx) { return insert(tx, "a"); }).has_value());
+  EXPECT_EQ(health_.wal_flushes(), before + 1);
+  ASSERT_TRUE(store_->write([](Tx& tx) -> Status {
+    TOCSIN_TRY(tx.list_silences());
+    return core::ok();
+  }).has_value());
+  EXPECT_EQ(health_.wal_flushes(), before + 1) << "a write that changed nothing wrote nothing to flush";
+  EXPECT_TRUE(store_->make_durable(PendingCommit{}).has_value());
+  EXPECT_EQ(health_.wal_flushes(), before + 1);
+}
+
+TEST_F(ExplicitFlushTest, AVisibleWriteIsSeenBeforeItsFlushAndOneFlushCoversTheEarlierCommits) {
+  const uint64_t before = health_.wal_flushes();
+  auto first = store_->write_visible([](Tx& tx) { return insert(tx, "a"); });
+  ASSERT_TRUE(first.has_value()) << first.error().to_string();
+  auto second = store_->write_visible([](Tx& tx) { return insert(tx, "b"); });
+  ASSERT_TRUE(second.has_value()) << second.error().to_string();
+  EXPECT_GT(second->seq, first->seq);
+  EXPECT_EQ(health_.wal_flushes(), before) << "not flushed yet";
+  EXPECT_EQ(notifications_seen_elsewhere(), 2u) << "committed: other connections see both";
+  ASSERT_TRUE(store_->make_durable(*second).has_value());
+  EXPECT_EQ(health_.wal_flushes(), before + 1);
+  ASSERT_TRUE(store_->make_durable(*first).has_value());
+  EXPECT_EQ(health_.wal_flushes(), before + 1) << "the second commit's flush covered the first";
+  auto third = store_->write_visible([](Tx& tx) { return insert(tx, "c"); });
+  ASSERT_TRUE(third.has_value());
+  ASSERT_TRUE(store_->make_durable(*third).has_value());
+  EXPECT_EQ(health_.wal_flushes(), before + 2) << "a commit after the flush needs one of its own";
+}
+
+TEST_F(ExplicitFlushTest, AFailedWriteIsNotWaitedForAndChangesNothing) {
+  auto failed = store_->write_visible([](Tx& tx) -> Status {
+    TOCSIN_RETURN_IF_ERROR(insert(tx, "a"));
+    return std::unexpected(core::Error::invalid_argument("no"));
+  });
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(notifications_seen_elsewhere(), 0u);
+}
+
 TEST(StorageHealthTest, ADataDirThatCannotBeCreatedStopsTheOpenNamingIt) {
   TempDir dir;
   const auto file = dir.path() / "regular-file";

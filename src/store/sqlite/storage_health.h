@@ -27,6 +27,9 @@ class StorageHealth {
   std::string problem() const;
   // Writes the disk refused since start.
   uint64_t refused_writes() const { return refused_.load(std::memory_order_relaxed); }
+  // Flushes of the WAL the store made itself (an fdatasync each; one may cover several
+  // writers' commits) since start.
+  uint64_t wal_flushes() const { return flushes_.load(std::memory_order_relaxed); }
   // A real write that changes nothing (the store sets it up), tried while there is a problem:
   // when it goes through, the episode ends.
   void probe();
@@ -34,6 +37,7 @@ class StorageHealth {
   // For the store.
   void refused(const std::string& message);
   void worked();
+  void flushed() { flushes_.fetch_add(1, std::memory_order_relaxed); }
   void set_probe(std::function<core::Status()> probe);
 
  private:
@@ -41,6 +45,7 @@ class StorageHealth {
   std::string problem_;
   std::function<core::Status()> probe_;
   std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> flushes_{0};
 };
 
 // open_sqlite_store (sqlite_store.h) that reports to `health` (which must outlive the store).

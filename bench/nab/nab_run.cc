@@ -51,6 +51,13 @@ bool run_file(const tocsin::detect::DetectorSpec& spec, const fs::path& in, cons
     return false;
   }
   fs::create_directories(out.parent_path());
+  // Opening `out` for writing truncates it: never let that be the input (an output directory
+  // inside the data, or a symlinked input that resolves back to itself).
+  std::error_code same_error;
+  if (fs::equivalent(in, out, same_error)) {
+    fmt::print(stderr, "{}: the output would overwrite the input\n", out.string());
+    return false;
+  }
   std::FILE* o = std::fopen(out.c_str(), "w");
   if (o == nullptr) {
     fmt::print(stderr, "{}: cannot write\n", out.string());
@@ -130,7 +137,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const auto& file : files) {
-    if (!run_file(**spec, file, fs::path(out) / fs::relative(file, data))) return 1;
+    // lexically_relative, not relative: relative() resolves symlinks, so a data directory of
+    // symlinks would name the link targets' own paths and the output would overwrite them.
+    if (!run_file(**spec, file, fs::path(out) / file.lexically_relative(data))) return 1;
   }
   fmt::print("{}: {} files scored into {}\n", (*spec)->describe(), files.size(), out);
   return 0;

@@ -29,6 +29,9 @@ constexpr double kClipSigmas = 4;        // residuals beyond this are clipped be
 constexpr double kScoreDecades = 5.4;   // score = -log10(p) / kScoreDecades: 0.5 at p = 0.002
 constexpr double kBeyondPower = 1;  // how fast the p-value shrinks beyond the largest surprise seen
 constexpr double kSeasonalExplains = 0.5;  // seasonal residual variance below this share of the level's
+// Within `quiet` samples of a score, a new score re-alerts only if it carries this factor more
+// evidence (-log10 p): the next samples of the same incident, creeping up, stay one alert.
+constexpr double kRealertGrowth = 1.1;
 
 std::optional<double> read_finite(SnapshotReader& r) {
   const auto v = r.f64();
@@ -227,7 +230,58 @@ struct AutoOptions {
 };
 
 constexpr std::string_view kTag = "auto";
-constexpr uint8_t kVersion = 1;
+// 2 added the model choice (ModelChoice); a version 1 snapshot still loads (restore()).
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersionWithoutModelChoice = 1;
+
+// Whether the seasonal model explains the series better than the level model: the mean squared
+// residual of each, both over kScaleMemory samples (days to weeks) and clipped at kClipSigmas of
+// their own RMS. Why so long, and not the seasonal model's own one-period comparison: an incident
+// that lasts a day (a holiday in a daily pattern) raised that one-period ratio enough to switch
+// models in the middle of the incident, and a switch restarts the surprise histories, so the
+// detector went blind exactly when it should fire (NAB: docs/detection.md).
+struct ModelChoice {
+  double n = 0;
+  double seasonal_ms = 0;  // of value - seasonal forecast
+  double level_ms = 0;     // of value - robust level
+
+  void learn(double seasonal_residual, double level_residual) {
+    n += 1;
+    double s2 = seasonal_residual * seasonal_residual;
+    double l2 = level_residual * level_residual;
+    if (n > kWarmup) {
+      s2 = clip_square(s2, seasonal_ms);
+      l2 = clip_square(l2, level_ms);
+    }
+    const double a = 1 / std::min(n, kScaleMemory);
+    seasonal_ms += a * (s2 - seasonal_ms);
+    level_ms += a * (l2 - level_ms);
+  }
+  // Share of the level model's squared error the seasonal model leaves unexplained (1: none
+  // explained, or nothing learned yet).
+  double unexplained() const { return n > 0 && level_ms > 0 ? std::min(1.0, seasonal_ms / level_ms) : 1; }
+
+  void write(SnapshotWriter& w) const {
+    w.f64(n);
+    w.f64(seasonal_ms);
+    w.f64(level_ms);
+  }
+  bool read(SnapshotReader& r) {
+    const auto k = read_finite(r);
+    const auto s = read_finite(r);
+    const auto l = read_finite(r);
+    if (!k || !s || !l || *k < 0 || *s < 0 || *l < 0) return false;
+    *this = {*k, *s, *l};
+    return true;
+  }
+
+ private:
+  // The square of a residual clipped at kClipSigmas RMS (no square root per sample). A zero mean
+  // square (a flat start) does not clip: it would pin the residuals at 0 for good.
+  static double clip_square(double x2, double ms) {
+    return ms > 0 ? std::min(x2, kClipSigmas * kClipSigmas * ms) : x2;
+  }
+};
 
 SeasonalOptions seasonal_options() {
   SeasonalOptions o;
@@ -242,8 +296,9 @@ class AutoSeries final : public SeriesDetector {
   Decision update(core::Timestamp ts, double value) override {
     if (!std::isfinite(value)) return {};
     const SeasonalForecast f = seasonal_.forecast(ts);
+    if (f.ready) choice_.learn(value - f.expected, value - level_.center);
     // Hysteresis, so a series near the boundary does not flip models (and residuals) every sample.
-    const double ratio = seasonal_.unexplained_ratio();
+    const double ratio = choice_.unexplained();
     const bool was_seasonal = seasonal_on_;
     if (seasonal_on_) {
       seasonal_on_ = f.ready && ratio < kSeasonalExplains + 0.1;
@@ -280,10 +335,11 @@ class AutoSeries final : public SeriesDetector {
       p = std::min(1.0, p * kStats);  // Bonferroni: several looks at the same sample
       d.score = std::min(1.0, -std::log10(p) / kScoreDecades);
     }
-    // Re-alert only when it gets worse: for `quiet` samples after a score, anything not above it
-    // is halved. One incident gives one alert (and one rising edge in the score), not a storm.
+    // Re-alert only when it gets clearly worse: for `quiet` samples after a score, anything not
+    // kRealertGrowth times above it is halved. One incident gives one alert (and one rising edge
+    // in the score), not a storm, nor a run of alerts as its evidence creeps up sample by sample.
     if (held_age_ >= options_.quiet) held_ = 0;
-    if (d.score > held_) {
+    if (d.score > held_ * kRealertGrowth) {
       held_ = d.score;
       held_age_ = 0;
       d.firing = d.score >= options_.threshold;
@@ -313,11 +369,21 @@ class AutoSeries final : public SeriesDetector {
                            means_[0], means_[1], means_[2], n_, held_, held_age_}) {
       w.f64(v);
     }
+    choice_.write(w);
     return std::move(w).finish();
   }
 
   core::Status restore(std::string_view bytes) override {
-    auto r = TOCSIN_TRY(SnapshotReader::open(bytes, kTag, kVersion));
+    auto opened = SnapshotReader::open(bytes, kTag, kVersion);
+    bool without_choice = false;
+    if (!opened) {
+      auto old = SnapshotReader::open(bytes, kTag, kVersionWithoutModelChoice);
+      if (old) {
+        opened = std::move(old);
+        without_choice = true;
+      }
+    }
+    auto r = TOCSIN_TRY(std::move(opened));
     AutoSeries next(options_);
     bool ok = next.seasonal_.read(r) && next.level_.read(r) && next.residual_.read(r) && next.diff_.read(r) &&
               std::all_of(next.tails_.begin(), next.tails_.end(), [&](TailHistogram& t) { return t.read(r); });
@@ -327,6 +393,7 @@ class AutoSeries final : public SeriesDetector {
       ok = ok && y.has_value();
       if (ok) x = *y;
     }
+    ok = ok && (without_choice || next.choice_.read(r));
     if (!ok || (v[3] != 0 && v[3] != 1) || (v[4] != 0 && v[4] != 1) || v[5] < 0 || v[8] < 0 || v[9] < 0 || v[10] < 0) {
       return std::unexpected(SnapshotReader::corrupt("inconsistent auto state"));
     }
@@ -340,6 +407,13 @@ class AutoSeries final : public SeriesDetector {
     next.n_ = v[8];
     next.held_ = v[9];
     next.held_age_ = v[10];
+    if (without_choice) {
+      // Version 1 chose the model by the seasonal model's own one-period ratio. Start the long
+      // comparison from that ratio, with the level model's squared error taken from its robust
+      // spread, so the model in use does not flip on the first sample after an upgrade.
+      const double level_ms = next.level_.scale() * next.level_.scale();
+      next.choice_ = {next.n_, next.seasonal_.unexplained_ratio() * level_ms, level_ms};
+    }
     *this = std::move(next);
     return {};
   }
@@ -360,6 +434,7 @@ class AutoSeries final : public SeriesDetector {
   double n_ = 0;
   double held_ = 0;
   double held_age_ = 0;
+  ModelChoice choice_;
 };
 
 class AutoSpec final : public DetectorSpec {
@@ -367,8 +442,9 @@ class AutoSpec final : public DetectorSpec {
   explicit AutoSpec(const AutoOptions& options) : options_(options) {}
   std::unique_ptr<SeriesDetector> make() const override { return std::make_unique<AutoSeries>(options_); }
   std::string describe() const override {
-    return fmt::format("auto: anomaly probability < {:.2g} for this series (re-alert within {} samples only if worse)",
-                       std::pow(10.0, -options_.threshold * kScoreDecades), options_.quiet);
+    return fmt::format(
+        "auto: anomaly probability < {:.2g} for this series (re-alert within {} samples only if clearly worse)",
+        std::pow(10.0, -options_.threshold * kScoreDecades), options_.quiet);
   }
 
  private:

@@ -4,7 +4,8 @@
 //  1. Models. A robust level model (EW location and mean absolute deviation, outliers clipped
 //     before they are learned), the same for first differences (catches jumps within the normal
 //     range), and a SeasonalModel (daily and weekly buckets) whose residual replaces the level
-//     residual once the period explains most of the variance. Each residual becomes a surprise
+//     residual once the period explains most of the variance, judged over ~2000 samples so that
+//     one odd day does not switch models. Each residual becomes a surprise
 //     S = -log10(two-sided normal tail probability).
 //  2. Calibration. Real series are not normal: a z of 5 can be routine for one and unheard of for
 //     another. So four statistics (the sample's surprise, its 6-sample average, and the signed
@@ -15,7 +16,8 @@
 //     this series. The history restarts when the residual model switches (level <-> seasonal).
 //  3. Decision. p = 4 x the smallest of the four (Bonferroni); score = min(1, -log10(p) / 5.4), so
 //     0.5 means p = 0.002. It fires at `threshold`. For `quiet` samples after a score, a score that
-//     is not higher is halved: one incident gives one alert, re-alerting only if it gets worse.
+//     is not 1.1 times higher is halved: one incident gives one alert, re-alerting only if it gets
+//     clearly worse.
 // State: about 4.6 kB per series (3.1 kB of seasonal buckets at 16 bytes each, 1.1 kB of
 // histograms with float counts; it was 7 kB with doubles: the NAB outputs moved by < 2e-6).
 // Thread-safety: used by one thread at a time; the spec is immutable.

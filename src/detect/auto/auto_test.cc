@@ -4,11 +4,13 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <numbers>
 #include <random>
+#include <vector>
 
 #include "detect/basic_test_util.h"
 
@@ -68,6 +70,58 @@ TEST(Auto, FlatLineNeverFires) {
   }
 }
 
+// Which model the detector uses, read from its snapshot: the flag is the 5th of the 11 doubles
+// that follow the histograms; after it come 6 more doubles, the 3 of the model choice and the
+// 4-byte checksum.
+double seasonal_flag(const std::string& snapshot) {
+  constexpr size_t kAfterFlag = 6 * 8 + 3 * 8 + 4;
+  double flag = -1;
+  std::memcpy(&flag, snapshot.data() + snapshot.size() - kAfterFlag - 8, sizeof flag);
+  return flag;
+}
+
+// A day unlike the others (a holiday: the daily swing is gone) is an incident to detect, not a
+// reason to stop using the daily pattern. The model choice remembers weeks, so one odd day does
+// not switch it (the one-day comparison used before did, mid-incident, and the switch restarted
+// the surprise histories: nyc_taxi's holidays went undetected).
+TEST(Auto, ADayLongIncidentDoesNotSwitchOffTheDailyModel) {
+  auto spec = make_spec("auto", {});
+  auto d = spec->make();
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0, 0.5);
+  const int64_t holiday = 10 * kPerDay;
+  int64_t i = 0;
+  for (; i < holiday; ++i) d->update(at_s(i * kStep), daily(i, rng));
+  ASSERT_EQ(seasonal_flag(d->snapshot()), 1);  // the daily pattern is in use before the holiday
+  bool fired = false;
+  for (; i < holiday + 2 * kPerDay; ++i) {
+    const double v = i < holiday + kPerDay ? 50 + noise(rng) : daily(i, rng);
+    fired = d->update(at_s(i * kStep), v).firing || fired;
+    EXPECT_EQ(seasonal_flag(d->snapshot()), 1) << "sample " << i;
+  }
+  EXPECT_TRUE(fired);
+}
+
+// Within `quiet`, a re-alert needs clearly more evidence (x1.1 in -log10 p), not just a new high:
+// a shift that grows slowly raises the score a little with most samples, and each small rise used
+// to alert again (NAB counts every such sample outside an anomaly window as a false positive).
+TEST(Auto, AnIncidentCreepingUpAlertsOncePerQuietPeriod) {
+  auto spec = make_spec("auto", {});
+  auto d = spec->make();
+  std::mt19937 rng(6);
+  std::normal_distribution<double> noise(0, 1);
+  std::vector<int64_t> fires;
+  for (int64_t i = 0; i < 3000; ++i) {
+    const double v = noise(rng) + (i >= 2500 ? 0.02 * static_cast<double>(i - 2500) : 0);  // +1σ per 50 samples
+    if (d->update(at_s(i * 60), v).firing) fires.push_back(i);
+  }
+  ASSERT_FALSE(fires.empty());
+  EXPECT_GE(fires.front(), 2500);
+  for (size_t k = 1; k < fires.size(); ++k) {
+    EXPECT_GT(fires[k] - fires[k - 1], 100) << "alerts at " << fires[k - 1] << " and " << fires[k];
+  }
+}
+
 TEST(Auto, OneIncidentGivesOneAlert) {
   auto spec = make_spec("auto", {});
   auto d = spec->make();
@@ -101,10 +155,11 @@ TEST(Auto, SnapshotRestoreGivesTheSameNextDecisions) {
 
 #include "detect/auto/auto_snapshot_v1_golden.inc"
 
-// The snapshot format did not change when the state became floats (histogram counts, seasonal
-// spreads): a snapshot written by the double-state build loads — here one whose histogram weight
-// (after 400,000 samples) is beyond the float range, so it is rescaled on load — and the next
-// decisions are that build's, scores within float rounding.
+// A version 1 snapshot (before the model choice; written by the double-state build, whose
+// histogram weight after 400,000 samples is beyond the float range, so it is rescaled on load)
+// still loads. The model choice starts from that build's own ratio, so the detector keeps the
+// model it used, and the next 40 decisions are that build's, scores within float rounding (none
+// of them is a re-alert within `quiet`, the other change since).
 TEST(Auto, RestoresASnapshotOfTheDoubleStateBuild) {
   std::string bytes;
   for (size_t i = 0; i + 1 < kAutoV1DoubleStateSnapshotHex.size(); i += 2) {
@@ -122,9 +177,12 @@ TEST(Auto, RestoresASnapshotOfTheDoubleStateBuild) {
     EXPECT_EQ(got.firing, kAutoV1NextDecisions[k].second) << k;
     EXPECT_NEAR(got.score, kAutoV1NextDecisions[k].first, 1e-5) << k;
   }
-  // It also round-trips through the current build's own snapshot.
+  EXPECT_EQ(seasonal_flag(d->snapshot()), 1);
+  // It also round-trips through the current build's own snapshot (version 2).
   auto copy = testing::clone(*spec, *d);
   EXPECT_EQ(copy->snapshot(), d->snapshot());
+  EXPECT_EQ(static_cast<uint8_t>(d->snapshot()[4]), 2);
+  EXPECT_EQ(d->snapshot().size(), bytes.size() + 3 * 8);  // 7057 bytes: the model choice's 3 doubles more
 }
 
 TEST(Auto, BadParamsAreRejectedAtTheirLine) {

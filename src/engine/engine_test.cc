@@ -6,10 +6,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "config/loader.h"
@@ -697,6 +699,108 @@ TEST_F(EngineTest, PagingTheSameEscalationStepTwiceRollsBack) {
   EXPECT_EQ(after.timeline.size(), before.timeline.size()) << "no second \"escalated\" event";
   EXPECT_EQ(after.escalation_next_level, 0) << "the ladder move rolled back too";
   EXPECT_EQ(receiver.paths(), std::vector<std::string>{"/bob"});
+}
+
+// A store whose flushes (make_durable) wait, once armed, until the test lets them go: what the
+// engine does before a write is durable.
+class HeldFlushStore final : public store::Store {
+ public:
+  explicit HeldFlushStore(store::Store& inner) : inner_(inner) {}
+  core::Status write(const std::function<core::Status(store::Tx&)>& fn) override { return inner_.write(fn); }
+  core::Status read(const std::function<core::Status(store::Tx&)>& fn) override { return inner_.read(fn); }
+  int schema_version() override { return inner_.schema_version(); }
+  core::Result<store::PendingCommit> write_visible(const std::function<core::Status(store::Tx&)>& fn) override {
+    return inner_.write_visible(fn);
+  }
+  core::Status make_durable(store::PendingCommit commit) override {
+    {
+      std::unique_lock lock(mu_);
+      if (armed_) {
+        ++held_;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return !armed_; });
+      }
+    }
+    return inner_.make_durable(commit);
+  }
+  void arm() {
+    std::lock_guard lock(mu_);
+    armed_ = true;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    armed_ = false;
+    changed_.notify_all();
+  }
+  bool wait_until_held() {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, seconds(10), [&] { return held_ > 0; });
+  }
+
+ private:
+  store::Store& inner_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool armed_ = false;
+  int held_ = 0;
+};
+
+// The page of a new alert leaves while the request waits for its flush, from the request's own
+// thread (no driver runs here): it waits neither for the disk nor for a driver's pass. The
+// request still answers only after the flush.
+TEST(EngineDelivery, ANewAlertsNotificationLeavesBeforeItsWriteIsFlushed) {
+  test_support::TempDir dir;
+  Receiver receiver;
+  core::SimulatedClock clock(kStart);
+  core::MetricsRegistry metrics;
+  notify::HttpSender sender(clock, seconds(5));
+  auto cfg = config::load_config_string(fmt::format(R"(
+channels:
+  - {{name: hook, type: webhook, url: "{}/hook", format: alertmanager}}
+routes:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+)",
+                                                    receiver.url()),
+                                        "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  auto sqlite = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
+  HeldFlushStore store(*sqlite);
+  EngineOptions options;
+  options.config = std::make_shared<const config::Config>(std::move(*cfg));
+  options.store = &store;
+  options.clock = &clock;
+  options.metrics = &metrics;
+  options.senders = {{"webhook", &sender}};
+  options.delivery.background = true;
+  auto engine = Engine::create(std::move(options)).value();
+  ASSERT_TRUE(engine->run_due().has_value());  // the first pass takes the engine lease
+
+  alerting::Alert a;
+  a.labels = core::Labels{{"alertname", "DiskFull"}, {"instance", "db1"}};
+  a.fingerprint = a.labels.fingerprint();
+  a.active_at = a.updated_at = clock.now();
+  store.arm();
+  core::Result<size_t> received = std::unexpected(core::Error::internal("not returned"));
+  std::atomic<bool> returned{false};
+  std::thread request([&] {
+    received = engine->receive_alerts({a});
+    returned = true;
+  });
+  ASSERT_TRUE(store.wait_until_held());
+  bool paged = false;
+  for (int i = 0; i < 500 && !paged; ++i) {
+    paged = receiver.paths() == std::vector<std::string>{"/hook"};
+    if (!paged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(paged) << "the page left while the flush was held";
+  EXPECT_FALSE(returned.load()) << "the request answers after its flush";
+  store.release();
+  request.join();
+  ASSERT_TRUE(received.has_value()) << received.error().to_string();
+  EXPECT_EQ(*received, 1u);
+  engine->stop_deliveries();
 }
 
 }  // namespace

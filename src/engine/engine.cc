@@ -452,16 +452,24 @@ void Engine::reload_pipeline_locked(core::Timestamp now) {
 core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::Alert> alerts,
                                                           const std::vector<detect::AlertEvent>& pending,
                                                           core::Timestamp now) {
+  const bool any = !alerts.empty();
+  return receive_changes_locked(
+      any, [&] { return pipeline_->receive(std::move(alerts), now); }, pending, now);
+}
+
+core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
+    bool any, const std::function<std::vector<alerting::AlertChange>()>& receive,
+    const std::vector<detect::AlertEvent>& pending, core::Timestamp now) {
   std::vector<int64_t> opened;
   size_t flushed_notifications = 0;
-  const bool routed = !alerts.empty();
+  const bool routed = any;
   bool groups_changed = false;
   auto st = options_.store->write([&](store::Tx& tx) -> core::Status {
     TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
-    if (alerts.empty()) return {};
+    if (!any) return {};
     // Muting below must see silences another replica sharing the store set or expired.
     TOCSIN_RETURN_IF_ERROR(pipeline_->sync_silences(tx));
-    const auto changes = pipeline_->receive(std::move(alerts), now);
+    const auto changes = receive();
     groups_changed = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.routed; });
     opened = TOCSIN_TRY(incidents_.link(tx, changes, *pipeline_, now));
     TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
@@ -516,6 +524,17 @@ core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts)
   TOCSIN_TRY(receive_locked(std::move(alerts), {}, options_.clock->now()));
   alerts_received_total_.inc(static_cast<double>(n));
   return n;
+}
+
+std::optional<core::Result<size_t>> Engine::receive_resends(std::span<const alerting::AlertView> alerts) {
+  std::lock_guard lock(mu_);
+  const core::Timestamp now = options_.clock->now();
+  // Every alert is held already, so limits.max_alerts cannot refuse any.
+  if (alerts.empty() || !pipeline_->plan_resends(alerts, now)) return std::nullopt;
+  auto opened = receive_changes_locked(true, [&] { return pipeline_->apply_resends(now); }, {}, now);
+  if (!opened) return std::unexpected(opened.error());
+  alerts_received_total_.inc(static_cast<double>(alerts.size()));
+  return alerts.size();
 }
 
 namespace {

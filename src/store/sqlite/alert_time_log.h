@@ -21,9 +21,9 @@
 //
 // The file is zero-filled a MiB ahead of its records (the append that passes the end writes its
 // record and the next MiB of zeros at once), so that most appends overwrite blocks the file
-// already has: their fdatasync then writes the record's data only, not the file's size and block
-// map too (about half the kernel's work per re-send request). A record header of zeros (length 0,
-// which no record has) is where the records end.
+// already has: their fdatasync then writes no new size and no block allocation (on ext4 without a
+// journal those were extra synchronous metadata writes per request; the inode may still be written
+// for its mtime). A record header of zeros (length 0, which no record has) is where the records end.
 //
 // The file is locked (flock) by the process that opened it: a second process opening the same
 // database gets no log (open() returns nullptr) and writes its re-sends to SQLite directly.

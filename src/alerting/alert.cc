@@ -36,17 +36,64 @@ Alert merge(const Alert& older, Alert younger, core::Timestamp now) {
   return res;
 }
 
+std::optional<ReceivedTimes> received_times(std::optional<core::Timestamp> starts, std::optional<core::Timestamp> ends,
+                                            core::Timestamp now, std::optional<core::Duration> resolve_timeout) {
+  ReceivedTimes t;
+  t.active_at = starts ? *starts : (ends ? *ends : now);
+  if (ends) {
+    t.ends_at = *ends;
+  } else if (resolve_timeout) {
+    t.ends_at = now + *resolve_timeout;
+    t.ends_at_from_timeout = true;
+  }
+  t.updated_at = now;
+  if (t.ends_at && *t.ends_at < t.active_at) return std::nullopt;
+  return t;
+}
+
 bool set_received_times(Alert& a, std::optional<core::Timestamp> starts, std::optional<core::Timestamp> ends,
                         core::Timestamp now, std::optional<core::Duration> resolve_timeout) {
-  a.active_at = starts ? *starts : (ends ? *ends : now);
-  if (ends) {
-    a.ends_at = *ends;
-  } else if (resolve_timeout) {
-    a.ends_at = now + *resolve_timeout;
-    a.ends_at_from_timeout = true;
+  const auto t = received_times(starts, ends, now, resolve_timeout);
+  if (!t) return false;
+  a.active_at = t->active_at;
+  a.ends_at = t->ends_at;
+  a.ends_at_from_timeout = t->ends_at_from_timeout;
+  a.updated_at = t->updated_at;
+  return true;
+}
+
+Alert to_alert(const AlertView& v) {
+  Alert a;
+  std::vector<core::Label> pairs;
+  pairs.reserve(v.labels.size());
+  for (const auto& l : v.labels) pairs.push_back({std::string(l.name), std::string(l.value)});
+  a.labels = core::Labels::from_pairs(std::move(pairs));  // sorted already: no sort, no copy
+  a.fingerprint = v.fingerprint;
+  for (const auto& n : v.annotations) a.annotations.emplace_hint(a.annotations.end(), n.name, n.value);
+  a.generator_url.assign(v.generator_url.data(), v.generator_url.size());
+  a.active_at = v.times.active_at;
+  a.ends_at = v.times.ends_at;
+  a.ends_at_from_timeout = v.times.ends_at_from_timeout;
+  a.updated_at = v.times.updated_at;
+  return a;
+}
+
+bool same_content(const Alert& a, const AlertView& v) {
+  if (a.labels.size() != v.labels.size() || a.annotations.size() != v.annotations.size() ||
+      a.generator_url != v.generator_url) {
+    return false;
   }
-  a.updated_at = now;
-  return !a.ends_at || *a.ends_at >= a.active_at;
+  size_t i = 0;
+  for (const auto& l : a.labels) {
+    if (l.name != v.labels[i].name || l.value != v.labels[i].value) return false;
+    ++i;
+  }
+  i = 0;
+  for (const auto& [name, value] : a.annotations) {
+    if (name != v.annotations[i].name || value != v.annotations[i].value) return false;
+    ++i;
+  }
+  return true;
 }
 
 }  // namespace tocsin::alerting

@@ -14,6 +14,19 @@ void Inhibitor::observe(const Alert& alert) {
   }
 }
 
+void Inhibitor::observe_times(const Alert& alert) {
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    auto it = sources_[i].find(alert.fingerprint);
+    if (it != sources_[i].end() && it->second.labels == alert.labels) {
+      it->second.ends_at = alert.ends_at;
+    } else if (core::matches_all(rules_[i].source_matchers, alert.labels)) {
+      sources_[i].insert_or_assign(alert.fingerprint, Source{alert.labels, alert.ends_at});
+    } else {
+      sources_[i].erase(alert.fingerprint);
+    }
+  }
+}
+
 void Inhibitor::forget(uint64_t fingerprint) {
   for (auto& s : sources_) s.erase(fingerprint);
 }

@@ -23,6 +23,9 @@ class Inhibitor {
 
   // An alert was received or changed (including resolving).
   void observe(const Alert& alert);
+  // The same for an alert whose labels did not change since it was last observed, only its end:
+  // updates the end in place (no copy of the labels).
+  void observe_times(const Alert& alert);
   void forget(uint64_t fingerprint);
 
   // The fingerprint of an alert that inhibits these labels at `now`, if any.

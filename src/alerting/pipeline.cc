@@ -103,8 +103,7 @@ core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
       if (state == store::AlertState::kResolved && !a.ends_at) a.ends_at = a.resolved_at.value_or(a.updated_at);
       inhibitor_.observe(a);
       route(a, now);
-      const uint64_t fp = a.fingerprint;
-      alerts_.insert_or_assign(fp, std::move(a));
+      alerts_.put(std::move(a));
     }
   }
   silences_version_ = silences_version;
@@ -152,17 +151,17 @@ void Pipeline::route(const Alert& a, core::Timestamp now) {
 std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Timestamp now) {
   std::vector<AlertChange> changes;
   changes.reserve(incoming.size());
-  std::vector<const Alert*> held;  // the record each change left (nodes of alerts_ do not move)
+  std::vector<const Alert*> held;  // the record each change left (records of alerts_ do not move)
   held.reserve(incoming.size());
   for (auto& a : incoming) {
     AlertChange change;
     change.fingerprint = a.fingerprint;
-    auto it = alerts_.find(a.fingerprint);
-    if (it != alerts_.end()) {
-      change.was_firing = !resolved_at(it->second, now);
-      if (overlaps(it->second, a)) {
-        a = merge(it->second, std::move(a), now);
-        const Alert& old = it->second;
+    Alert* it = alerts_.find(a.fingerprint);
+    if (it) {
+      change.was_firing = !resolved_at(*it, now);
+      if (overlaps(*it, a)) {
+        a = merge(*it, std::move(a), now);
+        const Alert& old = *it;
         change.times_only = old.labels == a.labels && old.annotations == a.annotations && old.active_at == a.active_at &&
                             old.generator_url == a.generator_url && old.rule == a.rule &&
                             old.incident_id == a.incident_id && old.fired_at == a.fired_at &&
@@ -184,12 +183,12 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     // nothing unless some group is still in its group_wait (route() may move that flush earlier).
     change.routed = !(change.times_only && change.firing && unflushed_groups_ == 0);
     if (change.routed) route(a, now);  // touches the groups only: `it` stays valid
-    if (it != alerts_.end()) {
-      it->second = std::move(a);
+    if (it) {
+      *it = std::move(a);
     } else {
-      it = alerts_.emplace(a.fingerprint, std::move(a)).first;
+      it = &alerts_.put(std::move(a));
     }
-    held.push_back(&it->second);
+    held.push_back(it);
     changes.push_back(change);
   }
   // Muting is decided once the whole batch is in: an inhibiting alert later in the same batch
@@ -206,6 +205,87 @@ std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Ti
     }
     c.plan = plan_for(held[i]->labels);
   }
+  return changes;
+}
+
+bool Pipeline::plan_resends(std::span<const AlertView> incoming, core::Timestamp now) {
+  planned_resends_.clear();
+  planned_fingerprints_.clear();
+  // The held records are scattered over memory, and comparing one follows pointers to its
+  // labels, annotations and URL: each level's loads are started for the whole batch at once, so
+  // their cache misses overlap instead of following one another.
+  for (const AlertView& v : incoming) alerts_.prefetch(v.fingerprint);
+  planned_held_.clear();
+  for (const AlertView& v : incoming) {
+    Alert* held = alerts_.find(v.fingerprint);
+    if (!held) return false;  // a new alert
+    for (size_t line = 0; line < sizeof(Alert); line += 64) __builtin_prefetch(reinterpret_cast<const char*>(held) + line);
+    planned_held_.push_back(held);
+  }
+  for (const Alert* held : planned_held_) {
+    __builtin_prefetch(held->labels.pairs().data());
+    if (!held->annotations.empty()) __builtin_prefetch(&*held->annotations.begin());
+    __builtin_prefetch(held->generator_url.data());
+  }
+  for (size_t i = 0; i < incoming.size(); ++i) {
+    const AlertView& v = incoming[i];
+    Alert& old = *planned_held_[i];
+    // receive() merges the incoming alert (merge()): the younger's fields, tocsin's own ones
+    // (rule, incident, fired_at) from the older. These are the held records it leaves as they
+    // are apart from the times (an incoming alert's value is 0 and its resolved_at none).
+    if (resolved_at(old, now) || old.state != store::AlertState::kFiring || !old.fired_at || old.resolved_at ||
+        old.value != 0 || std::signbit(old.value)) {
+      return false;
+    }
+    const ReceivedTimes& t = v.times;
+    Alert times;  // overlaps() and the end rule below, on the incoming times alone
+    times.active_at = t.active_at;
+    times.ends_at = t.ends_at;
+    if (!overlaps(old, times)) return false;  // a new firing after a resolve
+    // The earliest start wins: an earlier one would change the held start.
+    if (t.active_at < old.active_at) return false;
+    // merge()'s end: a resolved re-send resolves (not times only); a later explicit end held
+    // rules over the incoming one.
+    PlannedResend p{&old, t.ends_at, t.ends_at_from_timeout, t.updated_at};
+    if (resolved_at(times, now)) return false;
+    if (old.ends_at.value_or(core::Timestamp::max()) > t.ends_at.value_or(core::Timestamp::max()) &&
+        !old.ends_at_from_timeout) {
+      p.ends_at = old.ends_at;
+      p.ends_at_from_timeout = false;
+    }
+    if (!same_content(old, v)) return false;
+    planned_resends_.push_back(p);
+    planned_fingerprints_.push_back(v.fingerprint);
+  }
+  // An alert sent twice in one batch merges with its own first copy: receive() decides that.
+  std::sort(planned_fingerprints_.begin(), planned_fingerprints_.end());
+  return std::adjacent_find(planned_fingerprints_.begin(), planned_fingerprints_.end()) == planned_fingerprints_.end();
+}
+
+std::vector<AlertChange> Pipeline::apply_resends(core::Timestamp now) {
+  std::vector<AlertChange> changes(planned_resends_.size());
+  for (size_t i = 0; i < planned_resends_.size(); ++i) {
+    const PlannedResend& p = planned_resends_[i];
+    Alert& a = *p.alert;
+    a.ends_at = p.ends_at;
+    a.ends_at_from_timeout = p.ends_at_from_timeout;
+    a.updated_at = p.updated_at;
+    inhibitor_.observe_times(a);
+    AlertChange& c = changes[i];
+    c.fingerprint = a.fingerprint;
+    c.was_firing = true;
+    c.firing = true;
+    c.times_only = true;
+    // As receive(): routed again only while some group is in its group_wait.
+    c.routed = unflushed_groups_ > 0;
+    if (c.routed) route(a, now);
+  }
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Alert& a = *planned_resends_[i].alert;
+    changes[i].muted = muted(a.labels, now);
+    changes[i].plan = plan_for(a.labels);
+  }
+  planned_resends_.clear();
   return changes;
 }
 
@@ -238,13 +318,12 @@ core::Status Pipeline::persist(store::Tx& tx, const std::vector<AlertChange>& ch
 }
 
 void Pipeline::set_incident(uint64_t fingerprint, int64_t incident_id) {
-  if (auto it = alerts_.find(fingerprint); it != alerts_.end()) it->second.incident_id = incident_id;
+  if (Alert* a = alerts_.find(fingerprint)) a->incident_id = incident_id;
   linked_since_persist_.push_back(fingerprint);
 }
 
 const Alert* Pipeline::find(uint64_t fingerprint) const {
-  auto it = alerts_.find(fingerprint);
-  return it == alerts_.end() ? nullptr : &it->second;
+  return alerts_.find(fingerprint);
 }
 
 std::optional<core::Timestamp> Pipeline::next_due() const {
@@ -295,9 +374,9 @@ core::Status Pipeline::adopt_stored_log(Group& g, const std::pair<std::string, s
   // received it, or its resolve. Its stored record is at least as new as ours (every change this
   // replica made was committed there first), so it replaces ours.
   auto held_firing = [&](uint64_t fp) -> std::optional<bool> {
-    auto it = alerts_.find(fp);
-    if (it == alerts_.end()) return std::nullopt;
-    return !resolved_at(it->second, now);
+    const Alert* a = alerts_.find(fp);
+    if (!a) return std::nullopt;
+    return !resolved_at(*a, now);
   };
   std::vector<uint64_t> stale;
   for (uint64_t fp : stored->firing) {
@@ -317,7 +396,7 @@ core::Status Pipeline::adopt_stored_log(Group& g, const std::pair<std::string, s
       // groups that already flushed it must not get it back.
       g.alerts.insert_or_assign(fp, record->updated_at);
     }
-    alerts_.insert_or_assign(fp, std::move(*record));
+    alerts_.put(std::move(*record));
   }
   nflog_.insert_or_assign(log_key, std::move(*stored));
   return {};
@@ -340,13 +419,13 @@ core::Status Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& o
   std::vector<const Alert*> all;
   std::vector<uint64_t> resolved_in_group;
   for (auto it = g.alerts.begin(); it != g.alerts.end();) {
-    auto a = alerts_.find(it->first);
-    if (a == alerts_.end()) {
+    const Alert* a = alerts_.find(it->first);
+    if (!a) {
       it = g.alerts.erase(it);
       continue;
     }
-    all.push_back(&a->second);
-    if (resolved_at(a->second, now)) resolved_in_group.push_back(it->first);
+    all.push_back(a);
+    if (resolved_at(*a, now)) resolved_in_group.push_back(it->first);
     ++it;
   }
   // Mute stages: time intervals (the whole group), inhibition and silences (per alert). Alerts
@@ -475,11 +554,10 @@ core::Status Pipeline::gc(store::Tx& tx, core::Timestamp now) {
     for (const auto& [fp, at] : g.alerts) in_groups.push_back(fp);
   }
   std::sort(in_groups.begin(), in_groups.end());
-  std::erase_if(alerts_, [&](const auto& kv) {
-    const Alert& a = kv.second;
+  alerts_.erase_if([&](const Alert& a) {
     if (!resolved_at(a, now) || a.updated_at >= now - kResolvedRetention) return false;
-    if (std::binary_search(in_groups.begin(), in_groups.end(), kv.first)) return false;
-    inhibitor_.forget(kv.first);
+    if (std::binary_search(in_groups.begin(), in_groups.end(), a.fingerprint)) return false;
+    inhibitor_.forget(a.fingerprint);
     return true;
   });
   TOCSIN_TRY(tx.delete_resolved_alerts(now - kResolvedRetention));
@@ -524,10 +602,10 @@ AlertStatus status_of(const Alert& a, const Silences& silences, const Inhibitor&
 
 std::vector<AlertStatus> Pipeline::alerts(core::Timestamp now) const {
   std::vector<AlertStatus> out;
-  for (const auto& [fp, a] : alerts_) {
-    if (resolved_at(a, now)) continue;  // the API lists only unresolved alerts, as Alertmanager
+  alerts_.for_each([&](const Alert& a) {
+    if (resolved_at(a, now)) return;  // the API lists only unresolved alerts, as Alertmanager
     out.push_back(status_of(a, silences_, inhibitor_, tree_, now));
-  }
+  });
   std::sort(out.begin(), out.end(), [](const AlertStatus& x, const AlertStatus& y) {
     return x.alert.fingerprint < y.alert.fingerprint;
   });
@@ -539,9 +617,9 @@ std::vector<GroupStatus> Pipeline::groups(core::Timestamp now) const {
   for (const auto& [id, g] : groups_) {
     GroupStatus gs{g.labels, g.node->route->receiver, g.key, {}};
     for (const auto& [fp, at] : g.alerts) {
-      auto it = alerts_.find(fp);
-      if (it == alerts_.end() || resolved_at(it->second, now)) continue;
-      gs.alerts.push_back(status_of(it->second, silences_, inhibitor_, tree_, now));
+      const Alert* a = alerts_.find(fp);
+      if (!a || resolved_at(*a, now)) continue;
+      gs.alerts.push_back(status_of(*a, silences_, inhibitor_, tree_, now));
     }
     if (!gs.alerts.empty()) out.push_back(std::move(gs));
   }

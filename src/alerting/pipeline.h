@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,6 +40,7 @@
 #include "alerting/silences.h"
 #include "alerting/time_intervals.h"
 #include "config/config.h"
+#include "core/flat_u64_map.h"
 #include "store/store.h"
 
 namespace tocsin::alerting {
@@ -99,6 +101,17 @@ class Pipeline {
 
   // Takes alerts in (merged with what is held). Returns one change per alert, in order.
   std::vector<AlertChange> receive(std::vector<Alert> incoming, core::Timestamp now);
+
+  // The intake's fast path for Prometheus' re-sends, read in place (AlertView) instead of built.
+  // plan_resends is true when every alert is a re-send of a held alert that receive() would mark
+  // times_only with nothing else of its record changing — held and firing, the same labels,
+  // annotations and generatorURL byte for byte, a start that merges to the held one, an end that
+  // keeps it firing — and no alert comes twice; it changes nothing. apply_resends() must then
+  // follow before anything else touches the pipeline: it updates the held alerts' times in place
+  // and returns what receive() would have returned for the same alerts. When plan_resends is
+  // false the caller builds the alerts and calls receive(), which decides as always.
+  bool plan_resends(std::span<const AlertView> incoming, core::Timestamp now);
+  std::vector<AlertChange> apply_resends(core::Timestamp now);
   // Writes the current records of these alerts (a times-only re-send writes just its times,
   // unless set_incident changed it since), and a store::AlertFiring for each that started firing.
   core::Status persist(store::Tx& tx, const std::vector<AlertChange>& changes);
@@ -184,13 +197,56 @@ class Pipeline {
   TimeIntervals intervals_;
   Inhibitor inhibitor_;
   Silences silences_;
-  std::unordered_map<uint64_t, Alert> alerts_;
+  // The alerts held, by fingerprint. A flat map to records that never move (pointers to them stay
+  // valid until the alert is dropped): a lookup is usually one cache line, then the record.
+  class AlertTable {
+   public:
+    Alert* find(uint64_t fingerprint) const {
+      const auto* slot = map_.find(fingerprint);
+      return slot ? slot->get() : nullptr;
+    }
+    // Inserts `a`, or replaces the record held under its fingerprint (in place).
+    Alert& put(Alert a) {
+      auto [slot, inserted] = map_.try_emplace(a.fingerprint);
+      if (inserted) {
+        *slot = std::make_unique<Alert>(std::move(a));
+      } else {
+        **slot = std::move(a);
+      }
+      return **slot;
+    }
+    void prefetch(uint64_t fingerprint) const { map_.prefetch(fingerprint); }
+    size_t size() const { return map_.size(); }
+    void clear() { map_.clear(); }
+    template <class F>
+    void for_each(F f) const {
+      map_.for_each([&](uint64_t, const std::unique_ptr<Alert>& a) { f(*a); });
+    }
+    template <class Pred>
+    void erase_if(Pred pred) {
+      map_.erase_if([&](uint64_t, const std::unique_ptr<Alert>& a) { return pred(*a); });
+    }
+
+   private:
+    core::FlatU64Map<std::unique_ptr<Alert>> map_;
+  };
+  AlertTable alerts_;
   std::map<std::pair<int, std::string>, Group> groups_;  // (route node index, group key)
   std::map<std::pair<std::string, std::string>, store::NotificationLogEntry> nflog_;  // (receiver, group key)
   uint64_t next_seq_ = 0;
   size_t unflushed_groups_ = 0;  // groups still in their group_wait (has_flushed false)
   std::vector<uint64_t> linked_since_persist_;  // set_incident since the last persist
   std::string silences_version_;  // the store's silences_version() the silences held match
+  // What plan_resends found, for apply_resends: each held alert and its new times.
+  struct PlannedResend {
+    Alert* alert = nullptr;
+    std::optional<core::Timestamp> ends_at;
+    bool ends_at_from_timeout = false;
+    core::Timestamp updated_at{};
+  };
+  std::vector<PlannedResend> planned_resends_;
+  std::vector<uint64_t> planned_fingerprints_;  // scratch: to find an alert sent twice
+  std::vector<Alert*> planned_held_;            // scratch: the held record of each
   std::optional<core::Timestamp> next_maintenance_;
 };
 

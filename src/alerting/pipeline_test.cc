@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "alerting/test_util.h"
@@ -230,6 +232,158 @@ TEST_F(PipelineTest, AReSentAlertKeepsItsFirstStartAndAFiringAfterResolveIsNew) 
   EXPECT_FALSE(pipeline_->find(fp)->incident_id);
 }
 
+
+// An alert as the intake's scanner reads it in place (AlertView), pointing into `a`.
+struct ViewOf {
+  explicit ViewOf(const Alert& a) {
+    for (const auto& l : a.labels) labels.push_back({l.name, l.value});
+    for (const auto& [name, value] : a.annotations) annotations.push_back({name, value});
+    view.fingerprint = a.fingerprint;
+    view.labels = labels;
+    view.annotations = annotations;
+    view.generator_url = a.generator_url;
+    view.times = {a.active_at, a.ends_at, a.ends_at_from_timeout, a.updated_at};
+  }
+  std::vector<core::LabelRef> labels, annotations;
+  AlertView view;
+};
+
+void expect_same_record(const Alert* x, const Alert* y, const std::string& what) {
+  ASSERT_TRUE(x && y) << what;
+  EXPECT_EQ(x->fingerprint, y->fingerprint) << what;
+  EXPECT_EQ(x->rule, y->rule) << what;
+  EXPECT_EQ(x->labels, y->labels) << what;
+  EXPECT_EQ(x->annotations, y->annotations) << what;
+  EXPECT_EQ(x->state, y->state) << what;
+  EXPECT_TRUE(x->value == y->value || (std::isnan(x->value) && std::isnan(y->value))) << what;
+  EXPECT_EQ(x->active_at, y->active_at) << what;
+  EXPECT_EQ(x->fired_at, y->fired_at) << what;
+  EXPECT_EQ(x->resolved_at, y->resolved_at) << what;
+  EXPECT_EQ(x->updated_at, y->updated_at) << what;
+  EXPECT_EQ(x->incident_id, y->incident_id) << what;
+  EXPECT_EQ(x->ends_at, y->ends_at) << what;
+  EXPECT_EQ(x->ends_at_from_timeout, y->ends_at_from_timeout) << what;
+  EXPECT_EQ(x->generator_url, y->generator_url) << what;
+}
+
+// The intake's fast path (plan_resends + apply_resends) against receive(), on two pipelines
+// given the same batches: it takes only re-sends that change nothing but the times, and leaves
+// the same records, changes, groups and notifications as receive() does.
+TEST(PipelineResends, InPlaceReSendsLeaveWhatReceiveLeaves) {
+  auto config = load(kConfig);
+  auto fast = Pipeline::create(config, "http://t").value();
+  auto slow = Pipeline::create(config, "http://t").value();
+  const core::Labels load_labels{{"alertname", "Load"}, {"service", "web"}, {"severity", "warning"}};
+  auto load_alert = [&](core::Timestamp starts, std::optional<core::Timestamp> ends, core::Timestamp now) {
+    Alert a = alert(load_labels, starts, ends, now);
+    a.annotations = {{"description", "d"}, {"summary", "s1"}};
+    a.generator_url = "http://prom/g1";
+    return a;
+  };
+  struct Step {
+    std::string what;
+    core::Timestamp now;
+    std::vector<Alert> batch;
+    bool in_place;
+  };
+  const core::Timestamp t = kT0;
+  std::vector<Step> steps;
+  steps.push_back({"a new alert", t, {load_alert(t, t + minutes(4), t)}, false});
+  steps.push_back({"a re-send inside group_wait (routed again)", t + seconds(10),
+                   {load_alert(t, t + minutes(4) + seconds(10), t + seconds(10))}, true});
+  steps.push_back({"a re-send with a later end", t + minutes(1), {load_alert(t, t + minutes(5), t + minutes(1))}, true});
+  steps.push_back({"a re-send with an earlier end (the held explicit end rules)", t + minutes(1) + seconds(5),
+                   {load_alert(t, t + minutes(3), t + minutes(1) + seconds(5))}, true});
+  steps.push_back({"a later start merges into the first", t + minutes(2),
+                   {load_alert(t + minutes(1), t + minutes(6), t + minutes(2))}, true});
+  {
+    Alert a = load_alert(t, t + minutes(7), t + minutes(2));
+    a.annotations["summary"] = "s2";
+    steps.push_back({"a changed annotation", t + minutes(2), {a}, false});
+    a.generator_url = "http://prom/g2";
+    steps.push_back({"a changed generatorURL", t + minutes(2), {a}, false});
+    Alert dropped = a;
+    dropped.annotations.erase("description");
+    steps.push_back({"an annotation dropped", t + minutes(2), {dropped}, false});
+  }
+  auto current = [&](core::Timestamp starts, std::optional<core::Timestamp> ends, core::Timestamp now) {
+    Alert a = load_alert(starts, ends, now);
+    a.annotations["summary"] = "s2";
+    a.generator_url = "http://prom/g2";
+    return a;
+  };
+  steps.push_back({"an earlier start", t + minutes(3), {current(t - minutes(1), t + minutes(8), t + minutes(3))}, false});
+  {
+    Alert timeout = current(t - minutes(1), t + minutes(9), t + minutes(4));
+    timeout.ends_at_from_timeout = true;
+    steps.push_back({"an end from resolve_timeout", t + minutes(4), {timeout}, true});
+  }
+  steps.push_back({"the same alert twice in one batch", t + minutes(5),
+                   {current(t - minutes(1), t + minutes(20), t + minutes(5)),
+                    current(t - minutes(1), t + minutes(10), t + minutes(5))},
+                   false});
+  const core::Labels critical{{"alertname", "Down"}, {"service", "web"}, {"severity", "critical"}};
+  steps.push_back({"a re-send beside a new alert", t + minutes(6),
+                   {current(t - minutes(1), t + minutes(21), t + minutes(6)),
+                    alert(critical, t + minutes(6), t + minutes(10), t + minutes(6))},
+                   false});
+  steps.push_back({"re-sends of an inhibiting and an inhibited alert", t + minutes(7),
+                   {current(t - minutes(1), t + minutes(22), t + minutes(7)),
+                    alert(critical, t + minutes(6), t + minutes(11), t + minutes(7))},
+                   true});
+  const core::Labels crash{{"alertname", "Crash"}, {"incident_type", "crash"}};
+  steps.push_back({"a plan's alert", t + minutes(8), {alert(crash, t + minutes(8), t + minutes(12), t + minutes(8))}, false});
+  steps.push_back({"a plan's alert re-sent", t + minutes(9), {alert(crash, t + minutes(8), t + minutes(13), t + minutes(9))},
+                   true});
+  steps.push_back({"a resolving re-send", t + minutes(10),
+                   {alert(critical, t + minutes(6), t + minutes(9) + seconds(30), t + minutes(10))}, false});
+  steps.push_back({"a re-send of a resolved alert", t + minutes(11),
+                   {alert(critical, t + minutes(6), t + minutes(15), t + minutes(11))}, false});
+  Alert rule_alert = alert({{"alertname", "Rule"}}, t + minutes(11), std::nullopt, t + minutes(11));
+  rule_alert.rule = "rule";
+  rule_alert.value = 2;
+  steps.push_back({"an alert of tocsin's rules", t + minutes(11), {rule_alert}, false});
+  steps.push_back({"the same from outside (its value goes)", t + minutes(12),
+                   {alert({{"alertname", "Rule"}}, t + minutes(11), t + minutes(20), t + minutes(12))}, false});
+  steps.push_back({"then re-sent from outside", t + minutes(13),
+                   {alert({{"alertname", "Rule"}}, t + minutes(11), t + minutes(21), t + minutes(13))}, true});
+
+  for (const Step& step : steps) {
+    std::vector<ViewOf> owned;
+    owned.reserve(step.batch.size());
+    std::vector<AlertView> views;
+    for (const Alert& a : step.batch) views.push_back(owned.emplace_back(a).view);
+    const bool planned = fast->plan_resends(views, step.now);
+    EXPECT_EQ(planned, step.in_place) << step.what;
+    const auto got = planned ? fast->apply_resends(step.now) : fast->receive(step.batch, step.now);
+    const auto want = slow->receive(step.batch, step.now);
+    ASSERT_EQ(got.size(), want.size()) << step.what;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].fingerprint, want[i].fingerprint) << step.what;
+      EXPECT_EQ(got[i].was_firing, want[i].was_firing) << step.what;
+      EXPECT_EQ(got[i].firing, want[i].firing) << step.what;
+      EXPECT_EQ(got[i].muted, want[i].muted) << step.what;
+      EXPECT_EQ(got[i].plan, want[i].plan) << step.what;
+      EXPECT_EQ(got[i].times_only, want[i].times_only) << step.what;
+      EXPECT_EQ(got[i].routed, want[i].routed) << step.what;
+      EXPECT_EQ(got[i].silenced_by, want[i].silenced_by) << step.what;
+      EXPECT_EQ(got[i].inhibited, want[i].inhibited) << step.what;
+      if (step.in_place) {
+        EXPECT_TRUE(got[i].times_only) << step.what;
+      }
+      expect_same_record(fast->find(got[i].fingerprint), slow->find(want[i].fingerprint), step.what);
+    }
+    const FlushOutput fast_flush = fast->flush(step.now).value();
+    const FlushOutput slow_flush = slow->flush(step.now).value();
+    ASSERT_EQ(fast_flush.notifications.size(), slow_flush.notifications.size()) << step.what;
+    for (size_t i = 0; i < fast_flush.notifications.size(); ++i) {
+      EXPECT_EQ(fast_flush.notifications[i].payload, slow_flush.notifications[i].payload) << step.what;
+    }
+    EXPECT_EQ(fast->next_due(), slow->next_due()) << step.what;
+    EXPECT_EQ(fast->group_count(), slow->group_count()) << step.what;
+    EXPECT_EQ(fast->muted(load_labels, step.now), slow->muted(load_labels, step.now)) << step.what;
+  }
+}
 
 TEST(PipelineTemplates, ChannelTemplatesRenderTheTitleAndBodyOfAGroup) {
   auto cfg = load(R"(

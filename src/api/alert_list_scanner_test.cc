@@ -44,6 +44,58 @@ TEST(AlertListScannerTest, ReadsPrometheusShapedAlerts) {
   EXPECT_TRUE(empty->empty());
 }
 
+// The views the fast path compares with held alerts: what scan_alert_list builds, in place.
+TEST(AlertListScannerTest, ViewsAreTheAlertsInPlaceAndTheBuffersAreReused) {
+  const std::string body = R"([{"labels":{"job":"node","alertname":"Disk","empty":"","instance":"h"},
+      "annotations":{"summary":"s","description":"","a":"1"},"startsAt":"2026-12-04T09:50:00Z",
+      "endsAt":"2026-12-04T10:04:00Z","generatorURL":"http://g"},
+    {"labels":{"alertname":"Disk","instance":"i"},"startsAt":"2026-12-04T09:51:00Z","endsAt":"2026-12-04T10:04:00Z"}])";
+  ScannedAlerts scanned;
+  ASSERT_TRUE(scan_alert_views(body, kNow, kResolveTimeout, scanned));
+  const auto built = scan(body);
+  ASSERT_TRUE(built.has_value());
+  ASSERT_EQ(scanned.alerts.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const alerting::AlertView& v = scanned.alerts[i];
+    const alerting::Alert& a = (*built)[i];
+    EXPECT_EQ(v.fingerprint, a.labels.fingerprint());
+    EXPECT_TRUE(alerting::same_content(a, v));
+    const alerting::Alert again = alerting::to_alert(v);
+    EXPECT_EQ(again.labels, a.labels);
+    EXPECT_EQ(again.annotations, a.annotations);
+    EXPECT_EQ(again.active_at, a.active_at);
+    EXPECT_EQ(again.ends_at, a.ends_at);
+  }
+  const alerting::AlertView& v = scanned.alerts[0];
+  ASSERT_EQ(v.labels.size(), 3u);  // sorted, the empty one dropped
+  EXPECT_EQ(v.labels[0].name, "alertname");
+  EXPECT_EQ(v.labels[2].name, "job");
+  ASSERT_EQ(v.annotations.size(), 3u);  // sorted; an empty annotation is kept
+  EXPECT_EQ(v.annotations[0].name, "a");
+  EXPECT_EQ(v.annotations[1].name, "description");
+  EXPECT_EQ(v.generator_url, "http://g");
+  EXPECT_EQ(scanned.alerts[1].times.ends_at, v.times.ends_at);
+  EXPECT_NE(scanned.alerts[1].times.active_at, v.times.active_at);
+
+  // Not the same content: one annotation differs.
+  alerting::Alert changed = (*built)[0];
+  changed.annotations["summary"] = "t";
+  EXPECT_FALSE(alerting::same_content(changed, v));
+  changed = (*built)[0];
+  changed.generator_url = "http://h";
+  EXPECT_FALSE(alerting::same_content(changed, v));
+
+  // The same buffers for the next body.
+  ASSERT_TRUE(scan_alert_views(R"([{"labels":{"b":"2","a":"1"}}])", kNow, kResolveTimeout, scanned));
+  ASSERT_EQ(scanned.alerts.size(), 1u);
+  ASSERT_EQ(scanned.alerts[0].labels.size(), 2u);
+  EXPECT_EQ(scanned.alerts[0].labels[0].name, "a");
+  EXPECT_TRUE(scanned.alerts[0].annotations.empty());
+  EXPECT_EQ(scanned.alerts[0].fingerprint, (core::Labels{{"a", "1"}, {"b", "2"}}.fingerprint()));
+  EXPECT_TRUE(scanned.alerts[0].times.ends_at_from_timeout);
+  EXPECT_FALSE(scan_alert_views(R"([{"labels":{"a":"1"}},{"labels":{}}])", kNow, kResolveTimeout, scanned));
+}
+
 TEST(AlertListScannerTest, GoZeroTimesAndNullsAreNoValue) {
   const auto alerts = scan(R"([{"labels":{"a":"1"},"annotations":null,"startsAt":"0001-01-01T00:00:00Z",
       "endsAt":"2026-12-04T09:00:00Z","generatorURL":null}])");

@@ -268,17 +268,48 @@ std::optional<Response> AlertmanagerApi::check_silence(const store::Silence& s) 
   return std::nullopt;
 }
 
+// Whether the scanned alerts are within the per-request limits (check_alerts on views, without
+// messages: a request over a limit takes the general path, which answers it).
+bool AlertmanagerApi::within_limits(const ScannedAlerts& scanned) const {
+  const auto& l = limits_.config();
+  if (scanned.alerts.size() > static_cast<size_t>(l.max_alerts_per_request)) return false;
+  const auto max_labels = static_cast<size_t>(l.max_labels_per_series);
+  const auto max_name = static_cast<size_t>(l.max_label_name_bytes);
+  const auto max_value = static_cast<size_t>(l.max_label_value_bytes);
+  for (const auto& a : scanned.alerts) {
+    if (a.labels.size() > max_labels) return false;
+  }
+  for (const auto& p : scanned.labels) {
+    if (p.name.size() > max_name || p.value.size() > max_value) return false;
+  }
+  return true;
+}
+
 Response AlertmanagerApi::post_alerts(const Request& request) {
   const core::Timestamp received = clock_.now();
-  // The common shape (what Prometheus sends) is read without a JSON tree; anything else, errors
-  // included, takes the general path below.
-  if (auto alerts = scan_alert_list(request.body, received, engine_.config().alerting.resolve_timeout)) {
-    if (auto over = check_alerts(*alerts, "")) return std::move(*over);
-    auto st = engine_.receive_alerts(std::move(*alerts));
+  const auto resolve_timeout = engine_.config().alerting.resolve_timeout;
+  // The common shape (what Prometheus sends) is read without a JSON tree, in place, into buffers
+  // this thread keeps; anything else, errors included, takes the general path below.
+  thread_local ScannedAlerts scanned;
+  if (scan_alert_views(request.body, received, resolve_timeout, scanned)) {
+    // Prometheus' steady state: every alert a re-send with new times only. Taken without
+    // building alerts; anything else (a new alert, a changed annotation, a resolve, an alert
+    // twice) builds them and goes through receive_alerts, as before.
+    if (within_limits(scanned)) {
+      if (auto taken = engine_.receive_resends(scanned.alerts)) {
+        if (!*taken) return from_error(taken->error());
+        return Response::json(200, "");
+      }
+    }
+    std::vector<alerting::Alert> alerts;
+    alerts.reserve(scanned.alerts.size());
+    for (const auto& v : scanned.alerts) alerts.push_back(alerting::to_alert(v));
+    if (auto over = check_alerts(alerts, "")) return std::move(*over);
+    auto st = engine_.receive_alerts(std::move(alerts));
     if (!st) return from_error(st.error());
     return Response::json(200, "");
   }
-  auto alerts = parse_alerts_body(request.body, clock_.now(), engine_.config().alerting.resolve_timeout);
+  auto alerts = parse_alerts_body(request.body, clock_.now(), resolve_timeout);
   if (!alerts) return from_error(alerts.error());
   if (auto over = check_alerts(*alerts, "")) return std::move(*over);
   auto st = engine_.receive_alerts(std::move(*alerts));

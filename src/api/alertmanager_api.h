@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "alerting/alert.h"
+#include "api/alert_list_scanner.h"
 #include "api/intake_limits.h"
 #include "core/clock.h"
 #include "engine/engine.h"
@@ -54,6 +55,8 @@ class AlertmanagerApi {
   http::Response webhook(const http::Request& request);
   // The alerts of one request against the per-request limits; "alerts" is the webhook's path.
   std::optional<http::Response> check_alerts(const std::vector<alerting::Alert>& alerts, std::string_view path);
+  // The same for alerts read in place: true when check_alerts would find nothing.
+  bool within_limits(const ScannedAlerts& scanned) const;
   std::optional<http::Response> check_silence(const store::Silence& silence);
 
   engine::Engine& engine_;

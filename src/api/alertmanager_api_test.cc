@@ -2,7 +2,10 @@
 // clock): Alertmanager's JSON shapes, its validation, and that rejected requests change nothing.
 #include "api/router.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -38,11 +41,11 @@ inhibit_rules:
 class AlertmanagerApiTest : public RouterFixture {
  protected:
   void SetUp() override { start(kConfig); }
-  void restart() {
+  void restart(const std::string& config = kConfig) {
     stop();
     metrics_.~MetricsRegistry();
     new (&metrics_) core::MetricsRegistry();
-    start(kConfig);
+    start(config);
   }
 
   json get(std::string target) {
@@ -97,6 +100,117 @@ TEST_F(AlertmanagerApiTest, TheScannerAndTheGeneralReaderReadTheSameAlerts) {
   EXPECT_EQ(alerts[0], alerts[1]);
   EXPECT_EQ(alerts[0]["startsAt"], "2026-12-04T09:58:00.5Z");
   EXPECT_EQ(alerts[0]["annotations"]["description"], "ünïcode");
+}
+
+// Re-sends that change only an alert's times are taken in place (no alert built: Pipeline::
+// plan_resends); everything else is received as before. Each step is posted twice: as Prometheus
+// sends it, and with an unknown member that sends it through the general reader and the full
+// receive. Both alerts must then look the same, before and after a restart (what the store holds).
+TEST_F(AlertmanagerApiTest, ReSendsTakenInPlaceLeaveWhatAFullReceiveLeaves) {
+  auto body = [](const std::string& alerts, std::string_view name, bool general) {
+    std::string out = alerts;
+    for (size_t at; (at = out.find("$N")) != std::string::npos;) out.replace(at, 2, name);
+    for (size_t at; (at = out.find("$X")) != std::string::npos;) out.replace(at, 2, general ? R"(,"x":1)" : "");
+    return out;
+  };
+  auto one = [](std::string_view summary, std::string_view starts, std::string_view ends, std::string_view url) {
+    return fmt::format(
+        R"({{"labels":{{"alertname":"$N","instance":"a","severity":"warning"}},)"
+        R"("annotations":{{"description":"d","summary":"{}"}},"startsAt":"{}","endsAt":"{}","generatorURL":"{}"$X}})",
+        summary, starts, ends, url);
+  };
+  auto compare = [&](const std::string& what) {
+    json alerts = get("/api/v2/alerts");
+    std::map<std::string, json> by_name;
+    for (auto& a : alerts) {
+      const std::string name = a["labels"]["alertname"];
+      a.erase("fingerprint");
+      a["labels"].erase("alertname");
+      by_name[name] = a;
+    }
+    EXPECT_EQ(by_name.count("Fast"), by_name.count("General")) << what;
+    EXPECT_EQ(by_name["Fast"], by_name["General"]) << what;
+    return by_name["Fast"];
+  };
+  struct Step {
+    std::string what;
+    std::string alerts;  // a JSON array with $N for the alertname and $X for the extra member
+    int status;
+  };
+  const std::string t = "2026-12-04T10:";
+  const std::vector<Step> steps = {
+      {"new", "[" + one("s1", t + "00:00Z", t + "04:00Z", "http://prom/g1") + "]", 200},
+      {"re-sent with a later end", "[" + one("s1", t + "00:00Z", t + "05:00Z", "http://prom/g1") + "]", 200},
+      {"re-sent with an earlier end", "[" + one("s1", t + "00:00Z", t + "03:00Z", "http://prom/g1") + "]", 200},
+      {"a changed annotation", "[" + one("s2", t + "00:00Z", t + "06:00Z", "http://prom/g1") + "]", 200},
+      {"re-sent", "[" + one("s2", t + "00:00Z", t + "07:00Z", "http://prom/g1") + "]", 200},
+      {"a changed generatorURL", "[" + one("s2", t + "00:00Z", t + "08:00Z", "http://prom/g2") + "]", 200},
+      {"twice in one batch",
+       "[" + one("s3", t + "00:00Z", t + "09:00Z", "http://prom/g2") + "," +
+           one("s2", t + "00:00Z", t + "10:00Z", "http://prom/g2") + "]",
+       200},
+      {"a bad alert beside a re-send",
+       "[" + one("s2", t + "00:00Z", t + "30:00Z", "http://prom/g2") + R"(,{"labels":{"0bad":"x"}}])", 400},
+      {"ends before it starts", "[" + one("s2", t + "00:00Z", "2026-12-04T09:00:00Z", "http://prom/g2") + "]", 400},
+      {"re-sent", "[" + one("s2", t + "00:00Z", t + "11:00Z", "http://prom/g2") + "]", 200},
+      {"resolved", "[" + one("s2", t + "00:00Z", t + "00:30Z", "http://prom/g2") + "]", 200},
+      {"fires again", "[" + one("s2", t + "01:30Z", t + "12:00Z", "http://prom/g2") + "]", 200},
+  };
+  for (const Step& step : steps) {
+    clock_.advance(std::chrono::seconds(20));
+    const auto fast = call("POST", "/api/v2/alerts", body(step.alerts, "Fast", false));
+    const auto general = call("POST", "/api/v2/alerts", body(step.alerts, "General", true));
+    EXPECT_EQ(fast.status, step.status) << step.what << ": " << fast.body;
+    EXPECT_EQ(general.status, step.status) << step.what << ": " << general.body;
+    EXPECT_EQ(fast.body, general.body) << step.what;
+    const json a = compare(step.what);
+    if (step.what == "re-sent with a later end") {
+      EXPECT_EQ(a["endsAt"], "2026-12-04T10:05:00Z");
+      EXPECT_EQ(a["updatedAt"], "2026-12-04T10:00:40Z");
+    }
+    if (step.what == "a changed annotation") {
+      EXPECT_EQ(a["annotations"]["summary"], "s2");
+    }
+    if (step.what == "a changed generatorURL") {
+      EXPECT_EQ(a["generatorURL"], "http://prom/g2");
+    }
+    if (step.what == "twice in one batch") {
+      EXPECT_EQ(a["annotations"]["summary"], "s2");  // the last one
+    }
+    if (step.what == "a bad alert beside a re-send") {
+      EXPECT_EQ(a["endsAt"], "2026-12-04T10:10:00Z");  // unchanged
+    }
+    if (step.what == "resolved") {
+      EXPECT_TRUE(a.is_null()) << "a resolved alert is not listed";
+    }
+    if (step.what == "fires again") {
+      EXPECT_EQ(a["startsAt"], "2026-12-04T10:01:30Z");
+    }
+  }
+  restart();
+  compare("after a restart");
+  clock_.advance(std::chrono::seconds(20));
+  for (std::string_view name : {"Fast", "General"}) {
+    const std::string resent = "[" + one("s2", t + "01:30Z", t + "13:00Z", "http://prom/g2") + "]";
+    ASSERT_EQ(call("POST", "/api/v2/alerts", body(resent, name, name == "General")).status, 200);
+  }
+  EXPECT_EQ(compare("re-sent after a restart")["endsAt"], "2026-12-04T10:13:00Z");
+  restart();
+  EXPECT_EQ(compare("after a second restart")["endsAt"], "2026-12-04T10:13:00Z");
+}
+
+// A re-send over a limit that changed since the alert was taken is refused as any request.
+TEST_F(AlertmanagerApiTest, AReSendOverALimitIsRefused) {
+  const std::string alert = R"([{"labels":{"alertname":"Long","instance":")" + std::string(100, 'x') +
+                            R"("},"startsAt":"2026-12-04T10:00:00Z","endsAt":"2026-12-04T10:05:00Z"}])";
+  ASSERT_EQ(call("POST", "/api/v2/alerts", alert).status, 200);
+  restart(std::string(kConfig) + "limits: {max_label_value_bytes: 50}\n");
+  std::string resent = alert;
+  resent.replace(resent.find("10:05:00Z"), 9, "10:09:00Z");
+  const auto r = call("POST", "/api/v2/alerts", resent);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(json::parse(r.body).get<std::string>().starts_with("[0].labels.instance: ")) << r.body;
+  EXPECT_EQ(get("/api/v2/alerts")[0]["endsAt"], "2026-12-04T10:05:00Z");
 }
 
 TEST_F(AlertmanagerApiTest, FiltersAndStateFlagsSelectAlerts) {

@@ -59,23 +59,42 @@ std::string_view Labels::get_or(std::string_view name, std::string_view fallback
   return v ? *v : fallback;
 }
 
-uint64_t Labels::fingerprint() const {
-  constexpr uint64_t kOffset = 0xcbf29ce484222325ULL;
-  constexpr uint64_t kPrime = 0x100000001b3ULL;
-  uint64_t h = kOffset;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= kPrime;
-    }
-    h ^= 0xFF;
-    h *= kPrime;
-  };
-  for (const auto& l : pairs_) {
-    mix(l.name);
-    mix(l.value);
+namespace {
+
+// FNV-1a 64 over name 0xFF value 0xFF for each pair (the header says why it must never change).
+class FingerprintHash {
+ public:
+  void add(std::string_view name, std::string_view value) {
+    mix(name);
+    mix(value);
   }
-  return h;
+  uint64_t value() const { return h_; }
+
+ private:
+  static constexpr uint64_t kPrime = 0x100000001b3ULL;
+  void mix(std::string_view s) {
+    for (unsigned char c : s) {
+      h_ ^= c;
+      h_ *= kPrime;
+    }
+    h_ ^= 0xFF;
+    h_ *= kPrime;
+  }
+  uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace
+
+uint64_t Labels::fingerprint() const {
+  FingerprintHash h;
+  for (const auto& l : pairs_) h.add(l.name, l.value);
+  return h.value();
+}
+
+uint64_t fingerprint_of(std::span<const LabelRef> sorted_pairs) {
+  FingerprintHash h;
+  for (const auto& l : sorted_pairs) h.add(l.name, l.value);
+  return h.value();
 }
 
 std::string Labels::to_string() const {

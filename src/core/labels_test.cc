@@ -22,6 +22,15 @@ TEST(Labels, FingerprintIsStableAcrossVersions) {
   EXPECT_EQ(fingerprint_hex(Labels{{"__name__", "up"}, {"job", "api"}}.fingerprint()), "352aa4b15fa28bb6");
 }
 
+TEST(Labels, FingerprintOfPairsInPlaceIsTheLabelsFingerprint) {
+  const LabelRef none[] = {{"", ""}};
+  EXPECT_EQ(fingerprint_of(std::span<const LabelRef>(none, 0)), Labels{}.fingerprint());
+  const LabelRef pairs[] = {{"__name__", "up"}, {"job", "api"}};
+  EXPECT_EQ(fingerprint_hex(fingerprint_of(pairs)), "352aa4b15fa28bb6");
+  const LabelRef one[] = {{"a", "1"}};
+  EXPECT_EQ(fingerprint_of(one), (Labels{{"a", "1"}}.fingerprint()));
+}
+
 TEST(Labels, FingerprintSeparatesNamesFromValues) {
   EXPECT_NE((Labels{{"ab", "c"}}.fingerprint()), (Labels{{"a", "bc"}}.fingerprint()));
   EXPECT_NE((Labels{{"a", "1"}, {"b", "2"}}.fingerprint()), (Labels{{"a", "2"}, {"b", "1"}}.fingerprint()));

@@ -453,16 +453,24 @@ void Engine::reload_pipeline_locked(core::Timestamp now) {
 core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::Alert> alerts,
                                                           const std::vector<detect::AlertEvent>& pending,
                                                           core::Timestamp now, store::PendingCommit& commit) {
+  const bool any = !alerts.empty();
+  return receive_changes_locked(
+      any, [&] { return pipeline_->receive(std::move(alerts), now); }, pending, now, commit);
+}
+
+core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
+    bool any, const std::function<std::vector<alerting::AlertChange>()>& receive,
+    const std::vector<detect::AlertEvent>& pending, core::Timestamp now, store::PendingCommit& commit) {
   std::vector<int64_t> opened;
   size_t flushed_notifications = 0;
-  const bool routed = !alerts.empty();
+  const bool routed = any;
   bool groups_changed = false;
   auto st = options_.store->write_visible([&](store::Tx& tx) -> core::Status {
     TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
-    if (alerts.empty()) return {};
+    if (!any) return {};
     // Muting below must see silences another replica sharing the store set or expired.
     TOCSIN_RETURN_IF_ERROR(pipeline_->sync_silences(tx));
-    const auto changes = pipeline_->receive(std::move(alerts), now);
+    const auto changes = receive();
     groups_changed = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.routed; });
     opened = TOCSIN_TRY(incidents_.link(tx, changes, *pipeline_, now));
     TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
@@ -542,6 +550,25 @@ void Engine::start_deliveries_now() {
     // The driver, woken with the commit, hands them out in its pass instead.
     core::log::warn("notifications not started from the request; the driver will", {{"error", st.error().to_string()}});
   }
+}
+
+std::optional<core::Result<size_t>> Engine::receive_resends(std::span<const alerting::AlertView> alerts) {
+  store::PendingCommit commit;
+  bool created = false;
+  {
+    std::lock_guard lock(mu_);
+    const core::Timestamp now = options_.clock->now();
+    // Every alert is held already, so limits.max_alerts cannot refuse any.
+    if (alerts.empty() || !pipeline_->plan_resends(alerts, now)) return std::nullopt;
+    auto opened = receive_changes_locked(true, [&] { return pipeline_->apply_resends(now); }, {}, now, commit);
+    if (!opened) return std::unexpected(opened.error());
+    created = std::exchange(notifications_to_start_, false);
+  }
+  // As receive_alerts: what the transaction created leaves before its flush, the 2xx after it.
+  if (created) start_deliveries_now();
+  if (auto durable = options_.store->make_durable(commit); !durable) return std::unexpected(durable.error());
+  alerts_received_total_.inc(static_cast<double>(alerts.size()));
+  return alerts.size();
 }
 
 namespace {

@@ -142,6 +142,11 @@ class Engine {
   // Alerts from outside (Alertmanager API v2, Alertmanager webhooks), already validated. Durable
   // when this returns.
   core::Result<size_t> receive_alerts(std::vector<alerting::Alert> alerts);
+  // Re-sends read in place (the API's fast path, alerting::Pipeline::plan_resends): when every
+  // alert is a re-send of a held alert that changes only its times, they are taken as
+  // receive_alerts() would take the same alerts, durable when this returns; nullopt (nothing
+  // done) otherwise, and the caller builds the alerts for receive_alerts().
+  std::optional<core::Result<size_t>> receive_resends(std::span<const alerting::AlertView> alerts);
   // Silences: create or update (returns the id in effect), expire. Audited with the silence's
   // createdBy as the actor; `source` is where the request came from.
   core::Result<std::string> set_silence(store::Silence silence, std::string_view source = {});
@@ -356,6 +361,11 @@ class Engine {
   core::Result<std::vector<int64_t>> receive_locked(std::vector<alerting::Alert> alerts,
                                                     const std::vector<detect::AlertEvent>& pending, core::Timestamp now,
                                                     store::PendingCommit& commit);
+  // The same with the pipeline's part given: `receive` takes the alerts into the pipeline inside
+  // the transaction (`any` says whether there are any).
+  core::Result<std::vector<int64_t>> receive_changes_locked(
+      bool any, const std::function<std::vector<alerting::AlertChange>()>& receive,
+      const std::vector<detect::AlertEvent>& pending, core::Timestamp now, store::PendingCommit& commit);
   // Flushes the alert groups due at `now` inside tx: their notifications and log entries, and the
   // incidents of plan alerts no longer muted (ids appended to `opened`). Returns the
   // notifications created.

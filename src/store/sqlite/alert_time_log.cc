@@ -22,6 +22,8 @@ constexpr size_t kEntryBytes = 8 + 8 + 8 + 1;
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 // A record larger than this is damage, not data (a transaction re-sends at most a few thousand).
 constexpr uint32_t kMaxPayload = 64u << 20;
+// How far ahead of the records the file is zero-filled (see the header).
+constexpr uint64_t kPreallocateBytes = 1u << 20;
 
 core::Error io_error(const std::filesystem::path& file, std::string_view step) {
   return core::Error::unavailable(
@@ -42,15 +44,16 @@ T get(const char* p) {
   return value;
 }
 
-bool write_all(int fd, const char* data, size_t size) {
+bool write_all_at(int fd, const char* data, size_t size, uint64_t offset) {
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
     }
     data += n;
     size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
   }
   return true;
 }
@@ -112,6 +115,7 @@ core::Result<AlertTimeLog::Contents> AlertTimeLog::read() const {
     }
     const uint32_t length = get<uint32_t>(data.data() + pos);
     const uint32_t crc = get<uint32_t>(data.data() + pos + 4);
+    if (length == 0 && crc == 0) break;  // the zero-filled space ahead of the next record
     if (length > kMaxPayload || length % kEntryBytes != 0 || data.size() - pos - 8 < length ||
         core::crc32c(std::string_view(data).substr(pos + 8, length)) != crc) {
       out.torn_tail = true;
@@ -141,9 +145,9 @@ core::Status AlertTimeLog::reset(uint64_t epoch) {
     return std::unexpected(io_error(path_, "write header"));
   }
   if (::fdatasync(fd_) != 0) return std::unexpected(io_error(path_, "fdatasync"));
-  if (::lseek(fd_, static_cast<off_t>(header.size()), SEEK_SET) < 0) return std::unexpected(io_error(path_, "seek"));
   epoch_ = epoch;
   size_ = header.size();
+  allocated_ = size_;
   broken_ = false;
   return core::ok();
 }
@@ -163,14 +167,25 @@ core::Status AlertTimeLog::append(std::span<const AlertTimeEntry> entries) {
   }
   const uint32_t crc = core::crc32c(std::string_view(buffer_).substr(8));
   std::memcpy(buffer_.data() + 4, &crc, sizeof crc);
-  if (write_all(fd_, buffer_.data(), buffer_.size()) && ::fdatasync(fd_) == 0) {
-    size_ += buffer_.size();
+  const size_t record = buffer_.size();
+  uint64_t allocated = allocated_;
+  if (size_ + record > allocated) {
+    // Past the zero-filled space: this record and the next MiB of zeros go in one write (and one
+    // fdatasync, which writes the file's new size and blocks once for the appends that follow).
+    allocated = size_ + record + kPreallocateBytes;
+    buffer_.resize(static_cast<size_t>(allocated - size_), '\0');
+  }
+  if (write_all_at(fd_, buffer_.data(), buffer_.size(), size_) && ::fdatasync(fd_) == 0) {
+    size_ += record;
+    allocated_ = allocated;
     return core::ok();
   }
   core::Error error = io_error(path_, "append");
   // Cut the file back so that a later record does not sit behind a torn one.
-  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0) {
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
     broken_ = true;
+  } else {
+    allocated_ = size_;
   }
   return std::unexpected(std::move(error));
 }

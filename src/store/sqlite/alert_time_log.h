@@ -19,6 +19,12 @@
 // flags (u8: bit 0 = ends_at_from_timeout). A torn or damaged record ends the log where it starts:
 // it was never acknowledged (its fdatasync had not returned).
 //
+// The file is zero-filled a MiB ahead of its records (the append that passes the end writes its
+// record and the next MiB of zeros at once), so that most appends overwrite blocks the file
+// already has: their fdatasync then writes no new size and no block allocation (on ext4 without a
+// journal those were extra synchronous metadata writes per request; the inode may still be written
+// for its mtime). A record header of zeros (length 0, which no record has) is where the records end.
+//
 // The file is locked (flock) by the process that opened it: a second process opening the same
 // database gets no log (open() returns nullptr) and writes its re-sends to SQLite directly.
 // Thread-safety: none; SqliteStore serialises access under its mutex.
@@ -77,7 +83,7 @@ class AlertTimeLog {
   core::Status append(std::span<const AlertTimeEntry> entries);
 
   uint64_t epoch() const { return epoch_; }
-  uint64_t size_bytes() const { return size_; }
+  uint64_t size_bytes() const { return size_; }  // the header and the records (not the zeros after)
   bool broken() const { return broken_; }
   const std::filesystem::path& path() const { return path_; }
 
@@ -88,6 +94,7 @@ class AlertTimeLog {
   int fd_ = -1;
   uint64_t epoch_ = 0;
   uint64_t size_ = 0;
+  uint64_t allocated_ = 0;  // the file's size: size_ and the zeros after it
   bool broken_ = true;  // until the first reset()
   std::string buffer_;  // reused for every append
 };

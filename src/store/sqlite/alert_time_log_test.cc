@@ -65,15 +65,18 @@ TEST_F(AlertTimeLogTest, AppendedEntriesReadBackInOrderWithTheirEpoch) {
 }
 
 TEST_F(AlertTimeLogTest, ATornLastRecordEndsTheLogWhereItStarts) {
+  uint64_t records_end = 0;
   {
     auto log = AlertTimeLog::open(path());
     ASSERT_TRUE(log.has_value() && *log);
     ASSERT_TRUE((*log)->reset(3).has_value());
     ASSERT_TRUE((*log)->append(std::vector{entry(5, 100, false, 1)}).has_value());
     ASSERT_TRUE((*log)->append(std::vector{entry(6, 200, false, 2), entry(7, 300, false, 3)}).has_value());
+    records_end = (*log)->size_bytes();
+    EXPECT_GT(fs::file_size(path()), records_end);  // zero-filled ahead
   }
   // Cut the file inside the second record, as a crash during its write would.
-  fs::resize_file(path(), fs::file_size(path()) - 10);
+  fs::resize_file(path(), records_end - 10);
   auto log = AlertTimeLog::open(path());
   ASSERT_TRUE(log.has_value() && *log);
   auto contents = (*log)->read();
@@ -87,7 +90,7 @@ TEST_F(AlertTimeLogTest, ATornLastRecordEndsTheLogWhereItStarts) {
   ASSERT_TRUE((*log)->append(std::vector{entry(8, 100, false, 1)}).has_value());
   {
     std::fstream f(path(), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(fs::file_size(path()) - 3));
+    f.seekp(static_cast<std::streamoff>((*log)->size_bytes() - 3));
     f.put('\x55');
   }
   contents = (*log)->read();
@@ -114,6 +117,44 @@ TEST_F(AlertTimeLogTest, ResetEmptiesTheLogAndABadHeaderReadsAsEpochZero) {
   ASSERT_TRUE(contents.has_value());
   EXPECT_EQ(contents->epoch, 0u);
   EXPECT_TRUE(contents->entries.empty());
+}
+
+// The zeros ahead of the records: appends overwrite them; the records end where they start, and
+// the file grows again past them.
+TEST_F(AlertTimeLogTest, AppendsFillTheZeroedSpaceAndGrowPastIt) {
+  auto log = AlertTimeLog::open(path());
+  ASSERT_TRUE(log.has_value() && *log);
+  ASSERT_TRUE((*log)->reset(9).has_value());
+  std::vector<AlertTimeEntry> batch;
+  for (uint64_t i = 0; i < 1000; ++i) batch.push_back(entry(i, 1000 + static_cast<int64_t>(i), false, 5));
+  const uint64_t record = 8 + batch.size() * 25;
+  ASSERT_TRUE((*log)->append(batch).has_value());
+  const uint64_t first_size = fs::file_size(path());
+  EXPECT_GT(first_size, (*log)->size_bytes() + 1000 * 1000);
+  // Enough records to pass the zeroed MiB: the file grows once more.
+  size_t appended = 1;
+  while ((*log)->size_bytes() + record <= first_size) {
+    ASSERT_TRUE((*log)->append(batch).has_value());
+    ++appended;
+  }
+  EXPECT_EQ(fs::file_size(path()), first_size) << "appends inside the zeroed space leave the size";
+  ASSERT_TRUE((*log)->append(batch).has_value());
+  ++appended;
+  EXPECT_GT(fs::file_size(path()), first_size);
+  auto contents = (*log)->read();
+  ASSERT_TRUE(contents.has_value());
+  EXPECT_FALSE(contents->torn_tail);
+  EXPECT_EQ(contents->epoch, 9u);
+  ASSERT_EQ(contents->entries.size(), appended * batch.size());
+  EXPECT_EQ(contents->entries.back().fingerprint, 999u);
+  // A reset empties the file; a failed append is cut back (here: nothing to cut).
+  ASSERT_TRUE((*log)->reset(10).has_value());
+  EXPECT_EQ(fs::file_size(path()), (*log)->size_bytes());
+  ASSERT_TRUE((*log)->append(std::vector{entry(1, 1, false, 1)}).has_value());
+  contents = (*log)->read();
+  ASSERT_TRUE(contents.has_value());
+  EXPECT_EQ(contents->entries.size(), 1u);
+  EXPECT_FALSE(contents->torn_tail);
 }
 
 TEST_F(AlertTimeLogTest, ASecondOpenerGetsNoLog) {

@@ -25,6 +25,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/flat_u64_map.h"
 #include "core/log.h"
 #include "store/sqlite/alert_time_log.h"
 #include "store/sqlite/migrations.h"
@@ -426,8 +427,9 @@ Result<std::vector<T>> collect(Statement& statement, ReadRow read_row) {
 // Shared by SqliteStore and its Tx, under the store's mutex.
 struct TimeLogState {
   std::unique_ptr<AlertTimeLog> log;  // null: another process has it; re-sends go to SQLite
-  // Every alert re-sent through the log since the last checkpoint: its newest times.
-  std::unordered_map<uint64_t, AlertTimes> overlay;
+  // Every alert re-sent through the log since the last checkpoint: its newest times. Looked up
+  // twice per re-sent alert (touch_alert, commit): a flat map, not a node per alert.
+  core::FlatU64Map<AlertTimes> overlay;
 };
 
 class SqliteTx final : public Tx {
@@ -459,10 +461,11 @@ class SqliteTx final : public Tx {
   // transaction's own re-sends into the alerts table, and records that the database now holds
   // the log up to `epoch`.
   Status write_back(uint64_t epoch) {
-    for (const auto& [fingerprint, times] : times_.overlay) {
-      if (rewritten_.count(fingerprint)) continue;
-      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
-    }
+    Status st = core::ok();
+    times_.overlay.for_each([&](uint64_t fingerprint, const AlertTimes& times) {
+      if (st && !rewritten_.count(fingerprint)) st = update_times(fingerprint, times);
+    });
+    TOCSIN_RETURN_IF_ERROR(st);
     for (const auto& e : pending_) TOCSIN_RETURN_IF_ERROR(update_times(e.fingerprint, e.times));
     pending_.clear();
     auto statement = TOCSIN_TRY(prepare("UPDATE alert_time_log SET applied_epoch = ?1 WHERE id = 1"));
@@ -509,7 +512,7 @@ class SqliteTx final : public Tx {
       const AlertTimes times{ends_at, ends_at_from_timeout, updated_at};
       if (times_.log && !times_.log->broken()) {
         // Logged at commit: the row must exist (it does when the log or this transaction has it).
-        if (!times_.overlay.count(fingerprint) && !rewritten_.count(fingerprint)) {
+        if (!times_.overlay.find(fingerprint) && !rewritten_.count(fingerprint)) {
           auto statement = TOCSIN_TRY(prepare("SELECT 1 FROM alerts WHERE fingerprint = ?1"));
           TOCSIN_RETURN_IF_ERROR(statement->bind_all(to_db(fingerprint)));
           if (!TOCSIN_TRY(statement->step())) return std::unexpected(missing_alert(fingerprint));
@@ -1622,7 +1625,7 @@ class SqliteTx final : public Tx {
   // and an older state of it in the log must never be replayed over the row.
   void rewrote(uint64_t fingerprint) {
     if (!pending_.empty()) std::erase_if(pending_, [&](const AlertTimeEntry& e) { return e.fingerprint == fingerprint; });
-    if (times_.overlay.count(fingerprint)) {
+    if (times_.overlay.find(fingerprint)) {
       rewritten_.insert(fingerprint);
       checkpoint_ = true;
     }
@@ -1635,9 +1638,8 @@ class SqliteTx final : public Tx {
                                [&](const AlertTimeEntry& e) { return e.fingerprint == alert.fingerprint; });
         it != pending_.rend()) {
       times = &it->times;
-    } else if (auto o = times_.overlay.find(alert.fingerprint); o != times_.overlay.end() &&
-                                                               !rewritten_.count(alert.fingerprint)) {
-      times = &o->second;
+    } else if (const AlertTimes* o = times_.overlay.find(alert.fingerprint); o && !rewritten_.count(alert.fingerprint)) {
+      times = o;
     }
     if (!times) return;
     alert.ends_at = times->ends_at;
@@ -1649,11 +1651,13 @@ class SqliteTx final : public Tx {
   // their times); the commit then completes the checkpoint.
   Status materialize_logged_times() {
     if (times_.overlay.empty() && pending_.empty()) return core::ok();
-    for (const auto& [fingerprint, times] : times_.overlay) {
-      if (rewritten_.count(fingerprint)) continue;
-      TOCSIN_RETURN_IF_ERROR(update_times(fingerprint, times));
-      rewritten_.insert(fingerprint);
-    }
+    Status st = core::ok();
+    times_.overlay.for_each([&](uint64_t fingerprint, const AlertTimes& times) {
+      if (!st || rewritten_.count(fingerprint)) return;
+      st = update_times(fingerprint, times);
+      if (st) rewritten_.insert(fingerprint);
+    });
+    TOCSIN_RETURN_IF_ERROR(st);
     for (const auto& e : pending_) {
       TOCSIN_RETURN_IF_ERROR(update_times(e.fingerprint, e.times));
       rewritten_.insert(e.fingerprint);
@@ -1920,7 +1924,7 @@ class SqliteStore final : public Store {
         },
         false, nullptr));
     if (contents.epoch > applied && !contents.entries.empty()) {
-      for (const auto& e : contents.entries) times_.overlay.insert_or_assign(e.fingerprint, e.times);
+      for (const auto& e : contents.entries) *times_.overlay.try_emplace(e.fingerprint).first = e.times;
       TOCSIN_RETURN_IF_ERROR(checkpoint(contents.epoch));
     }
     return times_.log->reset(std::max(contents.epoch, applied) + 1);
@@ -2089,7 +2093,7 @@ class SqliteStore final : public Store {
     // SQL part is committed and the re-sends are not; the caller sees the error and the sender
     // re-sends (an alert re-send is idempotent).
     TOCSIN_RETURN_IF_ERROR(times_.log->append(pending));
-    for (const auto& e : pending) times_.overlay.insert_or_assign(e.fingerprint, e.times);
+    for (const auto& e : pending) *times_.overlay.try_emplace(e.fingerprint).first = e.times;
     if (times_.log->size_bytes() >= kCheckpointBytes || log_checkpoint_due_.exchange(false)) {
       (void)checkpoint_locked();
     }

@@ -8,17 +8,6 @@
 #include "tsdb/series_store_internal.h"
 
 namespace tocsin::tsdb {
-namespace {
-
-// Room for the next head chunk, from what the finished one needed per sample, with 20% spare.
-size_t next_head_capacity(const HeadChunk& finished) {
-  if (finished.count() == 0) return kInitialHeadBytes;
-  const size_t per_120 = finished.size_bytes() * kMaxChunkSamples / finished.count();
-  return per_120 + per_120 / 5 + kMaxSampleBytes + 8;
-}
-
-}  // namespace
-
 SeriesStore::Metrics::Metrics(core::MetricsRegistry& r)
     : series(r.gauge("tocsin_tsdb_series", "Series held in the series store.")),
       chunks(r.gauge("tocsin_tsdb_chunks", "Compressed chunks held in the series store.")),
@@ -132,11 +121,11 @@ void SeriesStore::cut_head_locked(Series& s) {
   s.chunks.push_back(std::move(sealed));
   // The head's bytes now live in the sealed chunk: encoded_bytes_ is unchanged, chunk_count_ too
   // (the head counted as a chunk while it was non-empty; the new head is empty).
-  s.head.reset(next_head_capacity(s.head));
+  s.head.reset(kInitialHeadBytes);
 }
 
 void SeriesStore::append_locked(Series& s, int64_t t, double value) {
-  if (s.head.full()) cut_head_locked(s);
+  if (s.head.full() && !(s.head.count() < kMaxChunkSamples && s.head.grow(kHeadGrowBytes))) cut_head_locked(s);
   if (s.head.empty()) ++chunk_count_;
   const size_t before = s.head.size_bytes();
   s.head.append(t, value);

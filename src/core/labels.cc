@@ -89,6 +89,20 @@ Labels PackedLabels::unpack() const {
   return Labels::from_pairs(std::move(pairs));  // already sorted and unique: taken as they are
 }
 
+bool PackedLabels::equals(const Labels& labels) const {
+  if (!bytes_) return labels.empty();
+  const char* p = bytes_.get();
+  if (read_varint(p) != labels.size()) return false;
+  for (const auto& l : labels) {
+    const size_t name_len = read_varint(p);
+    const size_t value_len = read_varint(p);
+    if (name_len != l.name.size() || value_len != l.value.size()) return false;
+    if (std::string_view(p, name_len) != l.name || std::string_view(p + name_len, value_len) != l.value) return false;
+    p += name_len + value_len;
+  }
+  return true;
+}
+
 size_t PackedLabels::size() const {
   if (!bytes_) return 0;
   const char* p = bytes_.get();

@@ -66,6 +66,8 @@ class PackedLabels {
   PackedLabels& operator=(PackedLabels&&) noexcept = default;
 
   Labels unpack() const;
+  // Whether these are exactly `labels`, without unpacking (the series store asks per request).
+  bool equals(const Labels& labels) const;
   size_t size() const;
   bool empty() const { return size() == 0; }
   // Calls f(name, value) for each pair, in name order.

@@ -61,6 +61,12 @@ TEST(PackedLabels, GivesBackTheSameLabels) {
   EXPECT_EQ(seen[3].second, long_value);
   const PackedLabels copy = packed;
   EXPECT_EQ(copy.unpack(), labels);
+  EXPECT_TRUE(packed.equals(labels));
+  EXPECT_FALSE(packed.equals(Labels{{"job", "api"}, {"instance", "host-1"}, {"note", long_value}}));
+  EXPECT_FALSE(packed.equals(Labels{{"job", "apj"}, {"instance", "host-1"}, {"note", long_value}, {"alertname", "X"}}));
+  EXPECT_FALSE(packed.equals(Labels{{"jo", "bapi"}, {"instance", "host-1"}, {"note", long_value}, {"alertname", "X"}}));
+  EXPECT_TRUE(PackedLabels().equals(Labels{}));
+  EXPECT_FALSE(PackedLabels().equals(labels));
   EXPECT_TRUE(PackedLabels().empty());
   EXPECT_EQ(PackedLabels(Labels{}).unpack(), Labels{});
 }

@@ -40,11 +40,11 @@ SeriesStore::Series* SeriesStore::find_locked(SeriesRef ref) const {
 SeriesStore::Series* SeriesStore::find_locked(const core::Labels& labels, uint64_t fingerprint) const {
   Series* const* first = by_fingerprint_.find(fingerprint);
   if (first == nullptr) return nullptr;
-  if ((*first)->labels == labels) return *first;
+  if ((*first)->labels.equals(labels)) return *first;
   auto [begin, end] = collisions_.equal_range(fingerprint);
   for (auto c = begin; c != end; ++c) {
     Series* s = find_locked(c->second);
-    if (s->labels == labels) return s;
+    if (s->labels.equals(labels)) return s;
   }
   return nullptr;
 }
@@ -77,7 +77,7 @@ core::Result<SeriesStore::Series*> SeriesStore::create_locked(const core::Labels
         fmt::format("series store is full ({} series, max_series); rejected {}", series_.size(), labels.to_string())));
   }
   auto s = std::make_unique<Series>();
-  s->labels = labels;
+  s->labels = core::PackedLabels(labels);
   s->fingerprint = fingerprint;
   s->ref = ref;
   s->head.reset(kInitialHeadBytes);
@@ -87,7 +87,7 @@ core::Result<SeriesStore::Series*> SeriesStore::create_locked(const core::Labels
   } else {
     collisions_.emplace(fingerprint, ref);
   }
-  postings_.add(ref, s->labels);
+  postings_.add(ref, labels);
   series_.emplace(ref, std::move(s));
   metrics_.series_created.inc();
   metrics_.series.set(static_cast<double>(series_.size()));
@@ -106,7 +106,7 @@ std::optional<core::Labels> SeriesStore::labels(SeriesRef ref) const {
   std::lock_guard lock(mu_);
   const Series* s = find_locked(ref);
   if (s == nullptr) return std::nullopt;
-  return s->labels;
+  return s->labels.unpack();
 }
 
 void SeriesStore::cut_head_locked(Series& s) {
@@ -171,7 +171,7 @@ AppendResult SeriesStore::append(SeriesRef ref, core::Timestamp ts, double value
 
 std::vector<SeriesRef> SeriesStore::select(const std::vector<core::Matcher>& matchers) const {
   std::lock_guard lock(mu_);
-  return postings_.select(matchers, [this](SeriesRef r) -> const core::Labels& { return find_locked(r)->labels; });
+  return postings_.select(matchers, [this](SeriesRef r) { return find_locked(r)->labels.unpack(); });
 }
 
 bool SeriesStore::samples(SeriesRef ref, core::Timestamp from, core::Timestamp to, std::vector<Point>& out) const {
@@ -263,9 +263,12 @@ GcResult SeriesStore::gc(core::Timestamp now) {
     }
   }
   std::sort(dead.begin(), dead.end());
+  std::vector<core::Labels> dead_labels;
+  dead_labels.reserve(dead.size());
+  for (SeriesRef ref : dead) dead_labels.push_back(series_.at(ref)->labels.unpack());
   std::vector<std::pair<SeriesRef, const core::Labels*>> removed;
   removed.reserve(dead.size());
-  for (SeriesRef ref : dead) removed.emplace_back(ref, &series_.at(ref)->labels);
+  for (size_t i = 0; i < dead.size(); ++i) removed.emplace_back(dead[i], &dead_labels[i]);
   postings_.remove(removed);
   for (SeriesRef ref : dead) {
     remove_fingerprint_locked(series_.at(ref)->fingerprint, ref);

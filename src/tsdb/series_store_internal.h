@@ -33,7 +33,7 @@ struct SealedChunk {
 };
 
 struct SeriesStore::Series {
-  core::Labels labels;
+  core::PackedLabels labels;  // one allocation: a Labels value cost ~3x as much per series
   uint64_t fingerprint = 0;
   SeriesRef ref{0};
   std::vector<SealedChunk> chunks;  // oldest first, all older than the head

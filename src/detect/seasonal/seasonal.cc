@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 
@@ -34,16 +35,17 @@ const SeasonalModel::Bucket SeasonalModel::Buckets::kNeverLearned{};
 
 void SeasonalModel::Buckets::resize(size_t count, size_t per_page) {
   per_page_ = static_cast<uint32_t>(per_page);
+  reciprocal_ = ((uint64_t{1} << 32) + per_page - 1) / per_page;
   size_ = static_cast<uint32_t>(count);
-  pages_.clear();
-  pages_.resize((count + per_page - 1) / per_page);
+  assert((count + per_page - 1) / per_page <= kMaxPages && "a cycle spans at most 7 periods");
+  for (auto& page : pages_) page.reset();
 }
 
 SeasonalModel::Bucket& SeasonalModel::Buckets::learn_at(size_t i) {
-  const auto k = static_cast<uint32_t>(i);
-  auto& page = pages_[k / per_page_];
+  const auto [index, offset] = locate(i);
+  auto& page = pages_[index];
   if (!page) page = std::make_unique<Bucket[]>(per_page_);  // value-initialised: all zero
-  return page[k % per_page_];
+  return page[offset];
 }
 
 size_t SeasonalModel::Buckets::allocated() const {
@@ -54,7 +56,7 @@ size_t SeasonalModel::Buckets::allocated() const {
 void SeasonalModel::Buckets::set(size_t i, const Bucket& b) {
   // Zero bits read the same as a missing page; anything else (even -0.0) needs the page.
   static constexpr std::array<unsigned char, sizeof(Bucket)> kZero{};
-  if (!pages_[i / per_page_] && std::memcmp(&b, kZero.data(), sizeof(Bucket)) == 0) return;
+  if (!pages_[locate(i).first] && std::memcmp(&b, kZero.data(), sizeof(Bucket)) == 0) return;
   learn_at(i) = b;
 }
 
@@ -62,9 +64,9 @@ SeasonalModel::Buckets& SeasonalModel::Buckets::operator=(const Buckets& other) 
   if (this == &other) return *this;
   size_ = other.size_;
   per_page_ = other.per_page_;
-  pages_.clear();
-  pages_.resize(other.pages_.size());
+  reciprocal_ = other.reciprocal_;
   for (size_t p = 0; p < pages_.size(); ++p) {
+    pages_[p].reset();
     if (!other.pages_[p]) continue;
     pages_[p] = std::make_unique<Bucket[]>(per_page_);
     std::copy_n(other.pages_[p].get(), per_page_, pages_[p].get());

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "detect/detector.h"
@@ -114,10 +115,8 @@ class SeasonalModel {
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     const Bucket& operator[](size_t i) const {
-      // 32-bit: one short division gives page and offset (this runs several times per sample).
-      const auto k = static_cast<uint32_t>(i);
-      const auto& page = pages_[k / per_page_];
-      return page ? page[k % per_page_] : kNeverLearned;
+      const auto [page, offset] = locate(i);
+      return pages_[page] ? pages_[page][offset] : kNeverLearned;
     }
     size_t allocated() const;
     // The bucket to learn into; allocates its page on first use.
@@ -131,10 +130,23 @@ class SeasonalModel {
     Buckets& operator=(Buckets&&) noexcept = default;
 
    private:
+    // Page and offset of bucket i. Why a multiply by a reciprocal, not a division: this runs about
+    // eight times per sample. Exact here: with m = ceil(2^32 / d), floor(i·m / 2^32) = floor(i / d)
+    // while i·(m·d − 2^32) < 2^32, and i < 10,080 buckets, m·d − 2^32 < d <= 1,440 (also checked
+    // exhaustively for every d and i in range).
+    std::pair<uint32_t, uint32_t> locate(size_t i) const {
+      const auto k = static_cast<uint32_t>(i);
+      const auto page = static_cast<uint32_t>((uint64_t{k} * reciprocal_) >> 32);
+      return {page, k - page * per_page_};
+    }
     static const Bucket kNeverLearned;
-    std::vector<std::unique_ptr<Bucket[]>> pages_;  // null: no bucket in it learned yet
+    // Inline, not a vector: a cycle has 1 (daily) or 7 (weekly) periods, and a separate table
+    // would be one more cache miss per cycle and sample on a cold series.
+    static constexpr size_t kMaxPages = 7;
+    std::array<std::unique_ptr<Bucket[]>, kMaxPages> pages_;  // null: no bucket in it learned yet
     uint32_t size_ = 0;
     uint32_t per_page_ = 1;
+    uint64_t reciprocal_ = uint64_t{1} << 32;  // ceil(2^32 / per_page_)
   };
   struct Cycle {
     int64_t length_ms = 0;

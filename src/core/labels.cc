@@ -47,6 +47,68 @@ void Labels::set(std::string_view name, std::string_view value) {
   }
 }
 
+namespace {
+
+void write_varint(std::string& out, size_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+PackedLabels::PackedLabels(const Labels& labels) {
+  if (labels.empty()) return;
+  std::string packed;
+  write_varint(packed, labels.size());
+  for (const auto& l : labels) {
+    write_varint(packed, l.name.size());
+    write_varint(packed, l.value.size());
+    packed += l.name;
+    packed += l.value;
+  }
+  bytes_ = std::make_unique_for_overwrite<char[]>(packed.size());
+  std::copy(packed.begin(), packed.end(), bytes_.get());
+}
+
+size_t PackedLabels::read_varint(const char*& p) {
+  size_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto byte = static_cast<unsigned char>(*p++);
+    v |= static_cast<size_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) return v;
+  }
+}
+
+Labels PackedLabels::unpack() const {
+  std::vector<Label> pairs;
+  pairs.reserve(size());
+  for_each([&](std::string_view name, std::string_view value) { pairs.push_back({std::string(name), std::string(value)}); });
+  return Labels::from_pairs(std::move(pairs));  // already sorted and unique: taken as they are
+}
+
+bool PackedLabels::equals(const Labels& labels) const {
+  if (!bytes_) return labels.empty();
+  const char* p = bytes_.get();
+  if (read_varint(p) != labels.size()) return false;
+  for (const auto& l : labels) {
+    const size_t name_len = read_varint(p);
+    const size_t value_len = read_varint(p);
+    if (name_len != l.name.size() || value_len != l.value.size()) return false;
+    if (std::string_view(p, name_len) != l.name || std::string_view(p + name_len, value_len) != l.value) return false;
+    p += name_len + value_len;
+  }
+  return true;
+}
+
+size_t PackedLabels::size() const {
+  if (!bytes_) return 0;
+  const char* p = bytes_.get();
+  return read_varint(p);
+}
+
 std::optional<std::string_view> Labels::get(std::string_view name) const {
   auto it = std::lower_bound(pairs_.begin(), pairs_.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });

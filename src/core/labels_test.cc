@@ -55,6 +55,31 @@ TEST(Labels, EscapesValues) {
   EXPECT_EQ(l.to_string(), R"({msg="say \"hi\"\\\n"})");
 }
 
+TEST(PackedLabels, GivesBackTheSameLabels) {
+  const std::string long_value(300, 'x');  // a length that takes two varint bytes
+  const Labels labels{{"job", "api"}, {"instance", "host-1"}, {"note", long_value}, {"alertname", "X"}};
+  const PackedLabels packed(labels);
+  EXPECT_EQ(packed.size(), 4u);
+  EXPECT_EQ(packed.unpack(), labels);
+  EXPECT_EQ(packed.unpack().fingerprint(), labels.fingerprint());
+  std::vector<std::pair<std::string, std::string>> seen;
+  packed.for_each([&](std::string_view n, std::string_view v) { seen.emplace_back(n, v); });
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0], (std::pair<std::string, std::string>{"alertname", "X"}));
+  EXPECT_EQ(seen[2], (std::pair<std::string, std::string>{"job", "api"}));
+  EXPECT_EQ(seen[3].second, long_value);
+  const PackedLabels copy = packed;
+  EXPECT_EQ(copy.unpack(), labels);
+  EXPECT_TRUE(packed.equals(labels));
+  EXPECT_FALSE(packed.equals(Labels{{"job", "api"}, {"instance", "host-1"}, {"note", long_value}}));
+  EXPECT_FALSE(packed.equals(Labels{{"job", "apj"}, {"instance", "host-1"}, {"note", long_value}, {"alertname", "X"}}));
+  EXPECT_FALSE(packed.equals(Labels{{"jo", "bapi"}, {"instance", "host-1"}, {"note", long_value}, {"alertname", "X"}}));
+  EXPECT_TRUE(PackedLabels().equals(Labels{}));
+  EXPECT_FALSE(PackedLabels().equals(labels));
+  EXPECT_TRUE(PackedLabels().empty());
+  EXPECT_EQ(PackedLabels(Labels{}).unpack(), Labels{});
+}
+
 TEST(Labels, ValidatesNames) {
   EXPECT_TRUE(is_valid_label_name("service_1"));
   EXPECT_FALSE(is_valid_label_name("1service"));

@@ -102,8 +102,8 @@ AlertEvent RuleEngine::transition(const CompiledRule& rule, SeriesState& s, Aler
   AlertEvent e;
   e.fingerprint = s.fingerprint;
   e.rule = rule.config->name;
-  e.labels = s.alert_labels;
-  e.annotations = s.annotations;
+  e.labels = s.alert_labels.unpack();
+  if (s.details) e.annotations = s.details->annotations;
   e.from = s.phase;
   e.to = to;
   e.value = s.value;
@@ -123,7 +123,7 @@ RuleEngine::SeriesState& RuleEngine::series_for(CompiledRule& rule, uint64_t ser
   s.detector = rule.detector->make();
   core::Labels labels = alert_labels(*rule.config, series_labels);
   s.fingerprint = labels.fingerprint();
-  s.alert_labels = std::move(labels);
+  s.alert_labels = core::PackedLabels(labels);
   if (auto r = restored_.find(s.fingerprint); r != restored_.end()) {
     s.phase = r->second.phase;
     s.active_at = r->second.active_at;
@@ -180,9 +180,11 @@ void RuleEngine::evaluate(CompiledRule& rule, SeriesState& s, const tsdb::Point&
   s.last_ts = ts;
   s.value = value;
   if (d.firing) {
-    s.annotations.clear();
-    for (const auto& [k, v] : rule.config->annotations) {
-      s.annotations[k] = expand_template(v, s.alert_labels, value);
+    auto& annotations = s.alert_details().annotations;
+    annotations.clear();
+    if (!rule.config->annotations.empty()) {
+      const core::Labels labels = s.alert_labels.unpack();
+      for (const auto& [k, v] : rule.config->annotations) annotations[k] = expand_template(v, labels, value);
     }
   }
   step(rule, s, d, ts, out);
@@ -214,10 +216,11 @@ bool RuleEngine::would_flap(const CompiledRule& rule, SeriesState& s, core::Time
   const auto window = rule.config->flap_window;
   if (window.count() <= 0) return false;
   // Remember this resolve; flapping = it is the third within the window.
-  s.recent_resolves[s.resolves_seen % s.recent_resolves.size()] = at;
-  ++s.resolves_seen;
-  if (s.resolves_seen < s.recent_resolves.size()) return false;
-  for (const auto& t : s.recent_resolves) {
+  AlertDetails& d = s.alert_details();
+  d.recent_resolves[d.resolves_seen % d.recent_resolves.size()] = at;
+  ++d.resolves_seen;
+  if (d.resolves_seen < d.recent_resolves.size()) return false;
+  for (const auto& t : d.recent_resolves) {
     if (at - t >= window) return false;
   }
   return true;
@@ -346,10 +349,10 @@ std::string RuleEngine::snapshot() const {
     for (const auto& [fp, s] : rule.series) {
       w.u64(fp);
       w.u64(s.alert_labels.size());
-      for (const auto& l : s.alert_labels) {
-        w.str(l.name);
-        w.str(l.value);
-      }
+      s.alert_labels.for_each([&](std::string_view name, std::string_view value) {
+        w.str(name);
+        w.str(value);
+      });
       w.i64(core::to_unix_ms(s.last_ts));
       w.f64(s.value);
       w.str(s.detector->snapshot());
@@ -418,7 +421,7 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
       s.detector = l.rule->detector->make();
     }
     s.fingerprint = l.labels.fingerprint();
-    s.alert_labels = std::move(l.labels);
+    s.alert_labels = core::PackedLabels(l.labels);
     s.last_ts = l.last_ts;
     s.seen = true;
     s.value = l.value;
@@ -452,7 +455,7 @@ core::Result<size_t> RuleEngine::merge_snapshot(std::string_view bytes, const st
     s.value = l.value;
     if (!exists) {
       s.fingerprint = l.labels.fingerprint();
-      s.alert_labels = std::move(l.labels);
+      s.alert_labels = core::PackedLabels(l.labels);
       // An alert restored before its series' state arrived takes effect now (series_for(), which
       // would otherwise apply it, finds the state already there).
       if (auto r = restored_.find(s.fingerprint); r != restored_.end()) {

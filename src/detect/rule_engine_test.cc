@@ -7,6 +7,7 @@
 #include "config/loader.h"
 #include "config/starter.h"
 #include "core/duration.h"
+#include "detect/snapshot_codec.h"
 #include "test_support/temp_dir.h"
 
 namespace tocsin::detect {
@@ -332,6 +333,60 @@ TEST(RuleEngine, SnapshotKeepsDetectorStateAcrossARestart) {
   auto other = RuleEngine::create(changed, DetectorRegistry::builtin()).value();
   ASSERT_TRUE(other->load_snapshot(snap).has_value());
   EXPECT_EQ(other->series_count(), 0u);
+}
+
+// The alert labels are kept packed and the annotations only once a series fires: the events and
+// the snapshot must say exactly what they said when both were kept as they are sent.
+TEST(RuleEngine, AlertLabelsAndAnnotationsAreTheSameAfterASnapshotAndARefire) {
+  auto rule = make_rule("system_load", 0.9);
+  rule.flap_window = {};
+  std::vector<config::Rule> rules{rule};
+  auto before = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  EXPECT_TRUE(before->ingest(sample(0.5, 1000)).empty());
+  const std::string snap = before->snapshot();
+
+  // The snapshot's layout did not change: rule, detector, then per series its fingerprint, the
+  // alert labels in name order, the last sample and the detector's own bytes.
+  const core::Labels want{{"alertname", "HighLoad"}, {"service", "api"}, {"instance", "h1"}, {"severity", "major"},
+                          {"incident_type", "system_crash"}};
+  auto threshold = DetectorRegistry::builtin().create(rule.detector).value();
+  auto detector = threshold->make();
+  detector->update(from_unix_ms(1000), 0.5);
+  SnapshotWriter w("RULE", 1);
+  w.u64(1);
+  w.str("HighLoad");
+  w.str(threshold->describe());
+  w.u64(1);
+  w.u64(sample(0, 0).labels.fingerprint());
+  w.u64(want.size());
+  for (const auto& l : want) {
+    w.str(l.name);
+    w.str(l.value);
+  }
+  w.i64(1000);
+  w.f64(0.5);
+  w.str(detector->snapshot());
+  EXPECT_EQ(snap, std::move(w).finish());
+
+  auto after = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  ASSERT_TRUE(after->load_snapshot(snap).has_value());
+  EXPECT_EQ(after->snapshot(), snap);
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    const int64_t t = 2000 + cycle * 10'000;
+    auto events = after->ingest(sample(0.95 + cycle, t));
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[1].to, AlertPhase::kFiring);
+    EXPECT_EQ(events[1].labels, want);
+    EXPECT_EQ(events[1].fingerprint, want.fingerprint());
+    EXPECT_EQ(events[1].annotations.at("summary"), fmt::format("load {} on h1", 0.95 + cycle));
+    EXPECT_TRUE(after->ingest(sample(0.97 + cycle, t + 1000)).empty());  // still firing
+    events = after->ingest(sample(0.1, t + 2000));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].to, AlertPhase::kResolved);
+    EXPECT_EQ(events[0].labels, want);
+    // A resolve carries the annotations of the last firing sample.
+    EXPECT_EQ(events[0].annotations.at("summary"), fmt::format("load {} on h1", 0.97 + cycle));
+  }
 }
 
 TEST(RuleEngine, HealthCountsEvaluationsAndStates) {

@@ -56,6 +56,17 @@ void HeadChunk::reset(size_t capacity_bytes) {
   count_ = 0;
 }
 
+bool HeadChunk::grow(size_t extra_bytes) {
+  const size_t grown = std::min(buf_.size() + extra_bytes, kMaxChunkBytes);
+  if (grown <= buf_.size()) return false;
+  std::vector<uint8_t> bigger;
+  bigger.reserve(grown);  // exactly: resize() alone would double the capacity
+  bigger.assign(buf_.begin(), buf_.end());
+  bigger.resize(grown, 0);
+  buf_ = std::move(bigger);
+  return true;
+}
+
 double HeadChunk::last_value() const { return std::bit_cast<double>(prev_bits_); }
 
 void HeadChunk::write_bits(uint64_t value, int nbits) {

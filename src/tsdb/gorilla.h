@@ -14,9 +14,11 @@
 //                 '0' (x = 0) | '10' + meaningful bits in the previous window |
 //                 '11' + 5 bits leading zeros + 6 bits width (64 → 0) + width bits
 //
-// HeadChunk is the chunk still being appended to. Its byte buffer has a fixed capacity chosen when
-// the chunk starts, and a chunk counts as full once it holds kMaxChunkSamples samples or has less
-// room left than a worst-case sample: so appending never allocates; only starting a chunk may.
+// HeadChunk is the chunk still being appended to. Its byte buffer has a capacity chosen when the
+// chunk starts, and a chunk counts as full once it holds kMaxChunkSamples samples or has less room
+// left than a worst-case sample: so appending never allocates; only starting or growing a chunk
+// may. The owner decides whether a full chunk with fewer than kMaxChunkSamples samples grows (the
+// series store grows it in small steps, so a head carries little unused room) or is cut.
 // ChunkIterator decodes a byte span with bounds checks on every read, so a corrupted chunk (from a
 // damaged snapshot) ends iteration with corrupt() set, never with a read out of bounds.
 // Thread-safety: value types; no shared state.
@@ -52,6 +54,9 @@ class HeadChunk {
   // Starts an empty chunk with room for `capacity_bytes` (clamped to [kMaxSampleBytes + 8,
   // kMaxChunkBytes]). Reuses the current buffer when it is large enough; otherwise allocates.
   void reset(size_t capacity_bytes);
+  // Enlarges the buffer by `extra_bytes` (up to kMaxChunkBytes), keeping the samples: true if it
+  // grew. Allocates exactly the new size; a chunk full by room may then take more samples.
+  bool grow(size_t extra_bytes);
 
   bool empty() const { return count_ == 0; }
   // True when the next append() must go to a new chunk. Inline: the store asks before every append.

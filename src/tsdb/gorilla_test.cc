@@ -153,6 +153,32 @@ TEST(GorillaTest, IncompressibleValuesCutByBytesNotOverflow) {
   EXPECT_LE(head.size_bytes(), head.capacity_bytes());
 }
 
+TEST(GorillaTest, GrowKeepsTheSamplesAndMakesRoomForMore) {
+  std::mt19937_64 rng(4);
+  HeadChunk head;
+  head.reset(64);
+  std::vector<Raw> appended;
+  while (head.count() < kMaxChunkSamples) {
+    if (head.full()) {
+      ASSERT_TRUE(head.grow(100));
+    }
+    appended.push_back({static_cast<int64_t>(appended.size()) * 1000, std::bit_cast<double>(rng() | 1)});
+    head.append(appended.back().t, appended.back().v);
+  }
+  EXPECT_TRUE(head.full());
+  EXPECT_LE(head.capacity_bytes(), kMaxChunkBytes);
+  ChunkIterator it(head.bytes(), head.min_t(), head.count());
+  for (const Raw& want : appended) {
+    ASSERT_TRUE(it.next());
+    EXPECT_EQ(it.t(), want.t);
+    EXPECT_EQ(std::bit_cast<uint64_t>(it.value()), std::bit_cast<uint64_t>(want.v));
+  }
+  EXPECT_FALSE(it.next());
+  EXPECT_FALSE(it.corrupt());
+  head.reset(kMaxChunkBytes);
+  EXPECT_FALSE(head.grow(1));  // at the bound already
+}
+
 TEST(GorillaTest, TruncatedOrGarbageDataIsReportedNotOverread) {
   HeadChunk head;
   head.reset(kMaxChunkBytes);

@@ -87,7 +87,7 @@ std::vector<SeriesRef> PostingsIndex::union_where(const core::Matcher& m, bool w
 }
 
 std::vector<SeriesRef> PostingsIndex::select(const std::vector<core::Matcher>& matchers,
-                                             const std::function<const core::Labels&(SeriesRef)>& labels_of) const {
+                                             const std::function<core::Labels(SeriesRef)>& labels_of) const {
   // Equality matchers on a non-empty value first: a direct lookup each, intersected smallest first.
   std::vector<const std::vector<SeriesRef>*> equal;
   std::vector<const core::Matcher*> rest;

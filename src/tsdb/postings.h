@@ -34,7 +34,7 @@ class PostingsIndex {
   // `labels_of` gives a live series' labels; it is used to filter a small candidate set directly
   // when that is cheaper than walking the postings of every value of a label.
   std::vector<SeriesRef> select(const std::vector<core::Matcher>& matchers,
-                                const std::function<const core::Labels&(SeriesRef)>& labels_of) const;
+                                const std::function<core::Labels(SeriesRef)>& labels_of) const;
 
   size_t series_count() const { return all_.size(); }
   // Distinct name=value pairs indexed (for stats and tests).

@@ -8,17 +8,6 @@
 #include "tsdb/series_store_internal.h"
 
 namespace tocsin::tsdb {
-namespace {
-
-// Room for the next head chunk, from what the finished one needed per sample, with 20% spare.
-size_t next_head_capacity(const HeadChunk& finished) {
-  if (finished.count() == 0) return kInitialHeadBytes;
-  const size_t per_120 = finished.size_bytes() * kMaxChunkSamples / finished.count();
-  return per_120 + per_120 / 5 + kMaxSampleBytes + 8;
-}
-
-}  // namespace
-
 SeriesStore::Metrics::Metrics(core::MetricsRegistry& r)
     : series(r.gauge("tocsin_tsdb_series", "Series held in the series store.")),
       chunks(r.gauge("tocsin_tsdb_chunks", "Compressed chunks held in the series store.")),
@@ -51,11 +40,11 @@ SeriesStore::Series* SeriesStore::find_locked(SeriesRef ref) const {
 SeriesStore::Series* SeriesStore::find_locked(const core::Labels& labels, uint64_t fingerprint) const {
   Series* const* first = by_fingerprint_.find(fingerprint);
   if (first == nullptr) return nullptr;
-  if ((*first)->labels == labels) return *first;
+  if ((*first)->labels.equals(labels)) return *first;
   auto [begin, end] = collisions_.equal_range(fingerprint);
   for (auto c = begin; c != end; ++c) {
     Series* s = find_locked(c->second);
-    if (s->labels == labels) return s;
+    if (s->labels.equals(labels)) return s;
   }
   return nullptr;
 }
@@ -88,7 +77,7 @@ core::Result<SeriesStore::Series*> SeriesStore::create_locked(const core::Labels
         fmt::format("series store is full ({} series, max_series); rejected {}", series_.size(), labels.to_string())));
   }
   auto s = std::make_unique<Series>();
-  s->labels = labels;
+  s->labels = core::PackedLabels(labels);
   s->fingerprint = fingerprint;
   s->ref = ref;
   s->head.reset(kInitialHeadBytes);
@@ -98,7 +87,7 @@ core::Result<SeriesStore::Series*> SeriesStore::create_locked(const core::Labels
   } else {
     collisions_.emplace(fingerprint, ref);
   }
-  postings_.add(ref, s->labels);
+  postings_.add(ref, labels);
   series_.emplace(ref, std::move(s));
   metrics_.series_created.inc();
   metrics_.series.set(static_cast<double>(series_.size()));
@@ -117,7 +106,7 @@ std::optional<core::Labels> SeriesStore::labels(SeriesRef ref) const {
   std::lock_guard lock(mu_);
   const Series* s = find_locked(ref);
   if (s == nullptr) return std::nullopt;
-  return s->labels;
+  return s->labels.unpack();
 }
 
 void SeriesStore::cut_head_locked(Series& s) {
@@ -132,11 +121,11 @@ void SeriesStore::cut_head_locked(Series& s) {
   s.chunks.push_back(std::move(sealed));
   // The head's bytes now live in the sealed chunk: encoded_bytes_ is unchanged, chunk_count_ too
   // (the head counted as a chunk while it was non-empty; the new head is empty).
-  s.head.reset(next_head_capacity(s.head));
+  s.head.reset(kInitialHeadBytes);
 }
 
 void SeriesStore::append_locked(Series& s, int64_t t, double value) {
-  if (s.head.full()) cut_head_locked(s);
+  if (s.head.full() && !(s.head.count() < kMaxChunkSamples && s.head.grow(kHeadGrowBytes))) cut_head_locked(s);
   if (s.head.empty()) ++chunk_count_;
   const size_t before = s.head.size_bytes();
   s.head.append(t, value);
@@ -182,7 +171,7 @@ AppendResult SeriesStore::append(SeriesRef ref, core::Timestamp ts, double value
 
 std::vector<SeriesRef> SeriesStore::select(const std::vector<core::Matcher>& matchers) const {
   std::lock_guard lock(mu_);
-  return postings_.select(matchers, [this](SeriesRef r) -> const core::Labels& { return find_locked(r)->labels; });
+  return postings_.select(matchers, [this](SeriesRef r) { return find_locked(r)->labels.unpack(); });
 }
 
 bool SeriesStore::samples(SeriesRef ref, core::Timestamp from, core::Timestamp to, std::vector<Point>& out) const {
@@ -274,9 +263,12 @@ GcResult SeriesStore::gc(core::Timestamp now) {
     }
   }
   std::sort(dead.begin(), dead.end());
+  std::vector<core::Labels> dead_labels;
+  dead_labels.reserve(dead.size());
+  for (SeriesRef ref : dead) dead_labels.push_back(series_.at(ref)->labels.unpack());
   std::vector<std::pair<SeriesRef, const core::Labels*>> removed;
   removed.reserve(dead.size());
-  for (SeriesRef ref : dead) removed.emplace_back(ref, &series_.at(ref)->labels);
+  for (size_t i = 0; i < dead.size(); ++i) removed.emplace_back(dead[i], &dead_labels[i]);
   postings_.remove(removed);
   for (SeriesRef ref : dead) {
     remove_fingerprint_locked(series_.at(ref)->fingerprint, ref);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 namespace tocsin::tsdb {
@@ -262,6 +263,29 @@ TEST_F(SeriesStoreTest, HeadBufferAdaptsToIncompressibleData) {
   }
   // After the first, byte-limited chunk, later chunks hold the full 120 samples.
   EXPECT_LE(store_->stats().chunks, 2000u / 120u + 3u);
+}
+
+TEST_F(SeriesStoreTest, HeadChunkCarriesLittleUnusedRoom) {
+  // Full-precision values with 1 % noise (about 6.7 bytes per sample, as in the ingest benchmark).
+  const auto ref = create({{"__name__", "gauge"}});
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> noise(0, 1);
+  std::vector<Point> want;
+  size_t most_unused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    want.push_back({at(i * 1000), 100 + 10 * std::sin(i / 300.0) + noise(rng)});
+    ASSERT_EQ(store_->append(ref, want.back().ts, want.back().value), AppendResult::kOk);
+    const auto st = store_->stats();
+    most_unused = std::max(most_unused, st.allocated_bytes - st.encoded_bytes);
+  }
+  // Sealed chunks are exact; the head grows in steps, so it never has more than one step and
+  // room for one worst-case sample unused (it was sized for a whole chunk: ~1 kB here).
+  EXPECT_LE(most_unused, kMaxSampleBytes + 8 + 128);
+  // ... and still holds the full 120 samples per chunk.
+  EXPECT_EQ(store_->stats().chunks, (1000u + 119u) / 120u);
+  const auto got = read(ref, 0, 1LL << 40);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
 }
 
 }  // namespace

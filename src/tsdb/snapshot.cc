@@ -112,10 +112,10 @@ std::string SeriesStore::snapshot_bytes() const {
       const Series& s = *series_.at(ref);
       w.u64(static_cast<uint64_t>(ref));
       w.u32(static_cast<uint32_t>(s.labels.size()));
-      for (const auto& l : s.labels) {
-        w.str(l.name);
-        w.str(l.value);
-      }
+      s.labels.for_each([&w](std::string_view name, std::string_view value) {
+        w.str(name);
+        w.str(value);
+      });
       w.u32(static_cast<uint32_t>(s.chunks.size() + (s.head.empty() ? 0 : 1)));
       auto chunk = [&w](int64_t min_t, int64_t max_t, uint16_t count, std::span<const uint8_t> data) {
         w.i64(min_t);

@@ -5,7 +5,10 @@
 #include "detect/param_reader.h"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <cmath>
+#include <cstring>
 
 #include "core/duration.h"
 #include "detect/deviation.h"
@@ -28,12 +31,56 @@ int64_t mod(int64_t a, int64_t m) { return ((a % m) + m) % m; }
 
 }  // namespace
 
+const SeasonalModel::Bucket SeasonalModel::Buckets::kNeverLearned{};
+
+void SeasonalModel::Buckets::resize(size_t count, size_t per_page) {
+  per_page_ = static_cast<uint32_t>(per_page);
+  reciprocal_ = ((uint64_t{1} << 32) + per_page - 1) / per_page;
+  size_ = static_cast<uint32_t>(count);
+  assert((count + per_page - 1) / per_page <= kMaxPages && "a cycle spans at most 7 periods");
+  for (auto& page : pages_) page.reset();
+}
+
+SeasonalModel::Bucket& SeasonalModel::Buckets::learn_at(size_t i) {
+  const auto [index, offset] = locate(i);
+  auto& page = pages_[index];
+  if (!page) page = std::make_unique<Bucket[]>(per_page_);  // value-initialised: all zero
+  return page[offset];
+}
+
+size_t SeasonalModel::Buckets::allocated() const {
+  return static_cast<size_t>(std::count_if(pages_.begin(), pages_.end(), [](const auto& p) { return p != nullptr; })) *
+         per_page_;
+}
+
+void SeasonalModel::Buckets::set(size_t i, const Bucket& b) {
+  // Zero bits read the same as a missing page; anything else (even -0.0) needs the page.
+  static constexpr std::array<unsigned char, sizeof(Bucket)> kZero{};
+  if (!pages_[locate(i).first] && std::memcmp(&b, kZero.data(), sizeof(Bucket)) == 0) return;
+  learn_at(i) = b;
+}
+
+SeasonalModel::Buckets& SeasonalModel::Buckets::operator=(const Buckets& other) {
+  if (this == &other) return *this;
+  size_ = other.size_;
+  per_page_ = other.per_page_;
+  reciprocal_ = other.reciprocal_;
+  for (size_t p = 0; p < pages_.size(); ++p) {
+    pages_[p].reset();
+    if (!other.pages_[p]) continue;
+    pages_[p] = std::make_unique<Bucket[]>(per_page_);
+    std::copy_n(other.pages_[p].get(), per_page_, pages_[p].get());
+  }
+  return *this;
+}
+
 SeasonalModel::SeasonalModel(const SeasonalOptions& options) : options_(options) {
+  const auto per_period = static_cast<size_t>(options.buckets);
   daily_.length_ms = options.period.count();
-  daily_.buckets.resize(static_cast<size_t>(options.buckets));
+  daily_.buckets.resize(per_period, per_period);
   if (options.weekly) {
     weekly_.length_ms = 7 * options.period.count();
-    weekly_.buckets.resize(static_cast<size_t>(options.buckets) * 7);
+    weekly_.buckets.resize(per_period * 7, per_period);
   }
 }
 
@@ -141,7 +188,7 @@ void SeasonalModel::learn_cycle(Cycle& c, const CycleView& v, double value, doub
   const Prediction& step = v.step;
   const Prediction& interp = v.interp;
   const Prediction& p = chosen(c, v);
-  Bucket& b = c.buckets[v.slot.bucket];
+  Bucket& b = c.buckets.learn_at(v.slot.bucket);
   if (p.ok) {
     const double r = std::clamp(value - p.value, -clip, clip);
     const double a = std::max(options_.alpha, 1 / (static_cast<double>(b.n) + 1));
@@ -205,7 +252,8 @@ void SeasonalModel::write(SnapshotWriter& w) const {
   for (const Cycle* c : {&daily_, &weekly_}) {
     for (const double v : {c->mse, c->mse_step, c->mse_interp, c->mse_n}) w.f64(v);
     w.u64(c->buckets.size());
-    for (const Bucket& b : c->buckets) {
+    for (size_t i = 0; i < c->buckets.size(); ++i) {
+      const Bucket& b = c->buckets[i];
       w.f64(b.mean);
       w.f64(b.msr());
       w.f64(b.n);
@@ -230,14 +278,16 @@ bool SeasonalModel::read(SnapshotReader& r) {
     }
     const auto size = r.count(c->buckets.size());
     if (!size || *size != c->buckets.size()) return false;
-    for (Bucket& b : c->buckets) {
+    for (size_t i = 0; i < c->buckets.size(); ++i) {
       const auto mean = read_finite(r);
       const auto msr = read_finite(r);
       const auto n = read_finite(r);
       if (!mean || !msr || !n || *msr < 0 || *n < 0) return false;
+      Bucket b;
       b.mean = *mean;
       b.set_msr(*msr);
       b.n = static_cast<float>(*n);
+      c->buckets.set(i, b);
     }
   }
   *this = std::move(m);

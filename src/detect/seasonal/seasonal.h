@@ -7,9 +7,10 @@
 // with a level model (EW mean/variance of all samples), so it is usable from the first samples.
 // Score: r²/(1 + r²) with r = |value − expected| / (threshold·σ), so 0.5 at the firing bound; it
 // judges only after one full period.
-// The weekly cycle replaces the daily one once it is warm and predicts better. State is fixed by
-// `buckets` (16 bytes per bucket, 8x buckets with `weekly`: 6.1 kB at the defaults). Also used
-// by the `auto` detector.
+// The weekly cycle replaces the daily one once it is warm and predicts better. State is bounded by
+// `buckets` (16 bytes per bucket, 8x buckets with `weekly`: 6.1 kB at the defaults), allocated a
+// period (one day's buckets) at a time when a sample first falls in it: a series seen for less
+// than a day holds two periods' buckets, not eight. Also used by the `auto` detector.
 // Thread-safety: SeasonalModel and the detector are used by one thread at a time; the spec is
 // immutable.
 #pragma once
@@ -17,6 +18,8 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "detect/detector.h"
@@ -87,6 +90,9 @@ class SeasonalModel {
   void write(SnapshotWriter& w) const;
   bool read(SnapshotReader& r);
 
+  // Buckets held in memory (of both cycles): a period's worth per period a sample fell in.
+  size_t allocated_buckets() const { return daily_.buckets.allocated() + weekly_.buckets.allocated(); }
+
  private:
   // 16 bytes. Why the spread as a float RMS: it needs a few significant digits, and the root
   // keeps the float's exponent range that of the residuals themselves (a float mean square would
@@ -98,9 +104,53 @@ class SeasonalModel {
     double msr() const { return static_cast<double>(rms) * rms; }
     void set_msr(double v) { rms = static_cast<float>(std::sqrt(v)); }
   };
+  // The buckets of one cycle, a period's worth per page. A page is allocated when a sample is first
+  // learned in it; until then every bucket in it reads as zero (never learned), exactly as a
+  // learned-nothing bucket reads, so the model's outputs do not depend on which pages exist.
+  // Why pages: `auto` keeps 192 buckets (3 kB) per series, and a series seen for an hour touches
+  // two pages of them (768 bytes).
+  class Buckets {
+   public:
+    void resize(size_t count, size_t per_page);
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const Bucket& operator[](size_t i) const {
+      const auto [page, offset] = locate(i);
+      return pages_[page] ? pages_[page][offset] : kNeverLearned;
+    }
+    size_t allocated() const;
+    // The bucket to learn into; allocates its page on first use.
+    Bucket& learn_at(size_t i);
+    // The same without allocating a page for a bucket that stays zero (restoring a snapshot).
+    void set(size_t i, const Bucket& b);
+    Buckets() = default;
+    Buckets(const Buckets& other) { *this = other; }
+    Buckets& operator=(const Buckets& other);
+    Buckets(Buckets&&) noexcept = default;
+    Buckets& operator=(Buckets&&) noexcept = default;
+
+   private:
+    // Page and offset of bucket i. Why a multiply by a reciprocal, not a division: this runs about
+    // eight times per sample. Exact here: with m = ceil(2^32 / d), floor(i·m / 2^32) = floor(i / d)
+    // while i·(m·d − 2^32) < 2^32, and i < 10,080 buckets, m·d − 2^32 < d <= 1,440 (also checked
+    // exhaustively for every d and i in range).
+    std::pair<uint32_t, uint32_t> locate(size_t i) const {
+      const auto k = static_cast<uint32_t>(i);
+      const auto page = static_cast<uint32_t>((uint64_t{k} * reciprocal_) >> 32);
+      return {page, k - page * per_page_};
+    }
+    static const Bucket kNeverLearned;
+    // Inline, not a vector: a cycle has 1 (daily) or 7 (weekly) periods, and a separate table
+    // would be one more cache miss per cycle and sample on a cold series.
+    static constexpr size_t kMaxPages = 7;
+    std::array<std::unique_ptr<Bucket[]>, kMaxPages> pages_;  // null: no bucket in it learned yet
+    uint32_t size_ = 0;
+    uint32_t per_page_ = 1;
+    uint64_t reciprocal_ = uint64_t{1} << 32;  // ceil(2^32 / per_page_)
+  };
   struct Cycle {
     int64_t length_ms = 0;
-    std::vector<Bucket> buckets;
+    Buckets buckets;
     double mse = 0;        // EW squared error of this cycle's own prediction (the better shape)
     double mse_step = 0;   // ... of the bucket mean alone (right for step-shaped series)
     double mse_interp = 0; // ... of interpolating between bucket centres (right for smooth ones)

@@ -81,6 +81,49 @@ TEST(Seasonal, ScoreIsTheTwoSidedProbabilityOfTheDeviation) {
   EXPECT_LT(m.unexplained_ratio(), 0.1);
 }
 
+TEST(Seasonal, BucketsAreAllocatedAPeriodAtATimeAsSamplesFallInIt) {
+  SeasonalModel m(SeasonalOptions{});  // 48 buckets a day, weekly: 384 in all
+  EXPECT_EQ(m.allocated_buckets(), 0u);
+  std::mt19937 rng(5);
+  int64_t i = 0;
+  auto learn_until = [&](int64_t end) {
+    for (; i < end; ++i) {
+      const auto ts = at_s(i * kStep);
+      m.learn(ts, daily(i, rng), m.forecast(ts));
+    }
+  };
+  learn_until(12);  // the first hour: the daily cycle and the first day of the week
+  EXPECT_EQ(m.allocated_buckets(), 2 * 48u);
+  learn_until(kPerDay + kPerDay / 2);  // into the second day
+  EXPECT_EQ(m.allocated_buckets(), 3 * 48u);
+
+  // A snapshot of the young model restores to the same state, without the untouched days.
+  SeasonalModel copy(SeasonalOptions{});
+  SnapshotWriter w("test", 1);
+  m.write(w);
+  const std::string bytes = std::move(w).finish();
+  auto r = SnapshotReader::open(bytes, "test", 1);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(copy.read(*r));
+  EXPECT_EQ(copy.allocated_buckets(), 3 * 48u);
+  SnapshotWriter w2("test", 1);
+  copy.write(w2);
+  EXPECT_EQ(std::move(w2).finish(), bytes);
+  for (int64_t k = 0; k < 3 * kPerDay; ++k, ++i) {
+    const auto ts = at_s(i * kStep);
+    const double v = daily(i, rng);
+    const SeasonalForecast a = m.forecast(ts);
+    const SeasonalForecast b = copy.forecast(ts);
+    ASSERT_EQ(a.expected, b.expected) << k;
+    ASSERT_EQ(a.sigma, b.sigma) << k;
+    m.learn(ts, v, a);
+    copy.learn(ts, v, b);
+  }
+  EXPECT_EQ(m.allocated_buckets(), 6 * 48u);
+  learn_until(i + 7 * kPerDay);
+  EXPECT_EQ(m.allocated_buckets(), 8 * 48u);  // the bound: every day of the week
+}
+
 TEST(Seasonal, SnapshotRestoreGivesTheSameNextDecisions) {
   auto spec = make_spec("seasonal", {});
   auto d = spec->make();

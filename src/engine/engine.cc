@@ -1179,7 +1179,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     }
   }
   const bool leader = lease_->active(options_.clock->now());
-  store::PendingCommit commit;  // the alerts this pass received: durable before deliveries
+  store::PendingCommit commit;  // this pass's writes of alerts and pages: flushed once step 4 handed them out
   {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
@@ -1249,8 +1249,8 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     std::lock_guard lock(delivery_mu_);
     delivered = TOCSIN_TRY(deliverer_.update(*fenced_, options_.clock->now()));
   }
-  // The alerts of steps 1 and 1b flush while their notifications go out (nobody waits for a
-  // 2xx here; a crash before the flush can at worst send a notification again).
+  // The writes of steps 1, 1b and 3 flush while their notifications go out (nobody waits for a
+  // 2xx here; a power loss before the flush can at worst send a notification again).
   TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(std::exchange(commit, {})));
   // A notification that gave up raises a warning alert, routed like any received alert.
   if (!delivered.dead_letters.empty()) {

@@ -534,8 +534,16 @@ class WebhookReceiver:
 # unittest base
 
 class LogsOnFailure(unittest.TestCase):
-    """When a test fails, prints the server's log and what the webhook receiver got (the class's
-    `server` and `receiver`, where it has them)."""
+    """When a test fails, prints the servers' logs and what the webhook receiver got (by default
+    the class's `server` and `receiver`, where it has them; a subclass with other servers
+    overrides `servers_to_show`)."""
+
+    log_chars = 12000  # of each server's log
+
+    def servers_to_show(self):
+        """(name, Tocsin) pairs whose logs a failure prints."""
+        server = getattr(self, "server", None)
+        return [("server", server)] if server is not None else []
 
     def run(self, result=None):
         if result is None:
@@ -543,9 +551,9 @@ class LogsOnFailure(unittest.TestCase):
         bad_before = len(result.failures) + len(result.errors)
         out = super().run(result)
         if len(result.failures) + len(result.errors) > bad_before:
-            server, receiver = getattr(self, "server", None), getattr(self, "receiver", None)
-            if server is not None:
-                sys.stderr.write(f"\n--- tocsin server log ({self.id()}) ---\n{server.log_tail()}\n")
+            for name, server in self.servers_to_show():
+                sys.stderr.write(f"\n--- tocsin {name} log ({self.id()}) ---\n{server.log_tail(self.log_chars)}\n")
+            receiver = getattr(self, "receiver", None)
             if receiver is not None:
                 sys.stderr.write(f"--- webhook receiver ---\n{receiver.describe()}\n")
         return out

@@ -20,7 +20,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -174,7 +173,7 @@ class PostgresSuite(LogsOnFailure):
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
 
-class ReplicasTest(unittest.TestCase):
+class ReplicasTest(LogsOnFailure):
     """Tests that each run replicas of `tocsin serve` on a database of their own, in one throwaway
     PostgreSQL the class shares. setUp makes self.tmp, self.uri (a new database) and self.receiver;
     the replicas a test puts in self.replicas (name -> Tocsin) are stopped after it, and their logs
@@ -207,17 +206,14 @@ class ReplicasTest(unittest.TestCase):
         finally:
             self.receiver.close()
 
-    # After tearDown: on a failure, every replica's log and what the receiver got; then the files go.
+    # A failure prints every replica's log (LogsOnFailure, after tearDown); then the files go.
+    log_chars = 6000
+
+    def servers_to_show(self):
+        return list(getattr(self, "replicas", {}).items())
+
     def run(self, result=None):
-        if result is None:
-            return super().run(result)
-        bad_before = len(result.failures) + len(result.errors)
         out = super().run(result)
-        if len(result.failures) + len(result.errors) > bad_before:
-            for name, s in getattr(self, "replicas", {}).items():
-                sys.stderr.write(f"\n--- tocsin {name} log ({self.id()}) ---\n{s.log_tail(6000)}\n")
-            if getattr(self, "receiver", None):
-                sys.stderr.write(f"--- webhook receiver ---\n{self.receiver.describe()}\n")
         if getattr(self, "tmp", None):
             shutil.rmtree(self.tmp, ignore_errors=True)
         return out

@@ -69,7 +69,6 @@ class SharedAlertsTest(PostgresSuite):
             cls.tearDownClass()
             raise
         cls.a, cls.b = cls.replicas
-        cls.server = cls.a  # its log is printed when a test fails
         cls.retried = 0  # 503s retried, over the whole class
         cls.posted = 0  # POSTs that were answered something else
         cls.retried_lock = threading.Lock()
@@ -80,12 +79,8 @@ class SharedAlertsTest(PostgresSuite):
               f"requests answered otherwise: {getattr(cls, 'posted', 0)}")
         super().tearDownClass()
 
-    def run(self, result=None):
-        out = super().run(result)
-        if result is not None and (result.failures or result.errors):
-            import sys
-            sys.stderr.write(f"\n--- replica b log ---\n{self.b.log_tail()}\n")
-        return out
+    def servers_to_show(self):  # both replicas' logs when a test fails (LogsOnFailure)
+        return [("replica a", self.a), ("replica b", self.b)]
 
     # -- helpers ---------------------------------------------------------------------------
     def post(self, replica: Tocsin, path: str, payload) -> "Response":

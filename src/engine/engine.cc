@@ -436,7 +436,7 @@ alerting::Alert to_alert(const detect::AlertEvent& e, core::Timestamp now) {
 }  // namespace
 
 core::Result<std::vector<int64_t>> Engine::apply_locked(const std::vector<detect::AlertEvent>& events,
-                                                        core::Timestamp now, store::PendingCommit& commit) {
+                                                        core::Timestamp now, AlertsCommit& commit) {
   std::vector<alerting::Alert> alerts;
   for (const auto& e : events) {
     if (e.to == detect::AlertPhase::kFiring || e.to == detect::AlertPhase::kResolved) alerts.push_back(to_alert(e, now));
@@ -452,7 +452,7 @@ void Engine::reload_pipeline_locked(core::Timestamp now) {
 
 core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::Alert> alerts,
                                                           const std::vector<detect::AlertEvent>& pending,
-                                                          core::Timestamp now, store::PendingCommit& commit) {
+                                                          core::Timestamp now, AlertsCommit& commit) {
   const bool any = !alerts.empty();
   return receive_changes_locked(
       any, [&] { return pipeline_->receive(std::move(alerts), now); }, pending, now, commit);
@@ -460,7 +460,7 @@ core::Result<std::vector<int64_t>> Engine::receive_locked(std::vector<alerting::
 
 core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
     bool any, const std::function<std::vector<alerting::AlertChange>()>& receive,
-    const std::vector<detect::AlertEvent>& pending, core::Timestamp now, store::PendingCommit& commit) {
+    const std::vector<detect::AlertEvent>& pending, core::Timestamp now, AlertsCommit& commit) {
   std::vector<int64_t> opened;
   size_t flushed_notifications = 0;
   const bool routed = any;
@@ -483,8 +483,8 @@ core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
     if (routed) reload_pipeline_locked(now);
     return std::unexpected(st.error());
   }
-  commit.seq = std::max(commit.seq, st->seq);
-  if (flushed_notifications > 0) notifications_to_start_ = true;
+  commit.durable.seq = std::max(commit.durable.seq, st->seq);
+  commit.notifications = commit.notifications || flushed_notifications > 0;
   incidents_opened_total_.inc(static_cast<double>(opened.size()));
   notifications_created_total_.inc(static_cast<double>(flushed_notifications));
   // A new group (group_wait), an alert that flushes one at once, an incident or a notification:
@@ -506,18 +506,15 @@ core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp 
 
 core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts) {
   const size_t n = alerts.size();
-  store::PendingCommit commit;
-  bool created = false;
-  TOCSIN_RETURN_IF_ERROR(receive_alerts_visible(std::move(alerts), commit, created));
-  if (created) start_deliveries_now();
+  AlertsCommit commit;
+  TOCSIN_RETURN_IF_ERROR(receive_alerts_visible(std::move(alerts), commit));
   // Durable before the 2xx; the notifications this created are on their way meanwhile.
-  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
+  TOCSIN_RETURN_IF_ERROR(finish_request(commit));
   alerts_received_total_.inc(static_cast<double>(n));
   return n;
 }
 
-core::Status Engine::receive_alerts_visible(std::vector<alerting::Alert> alerts, store::PendingCommit& commit,
-                                            bool& created) {
+core::Status Engine::receive_alerts_visible(std::vector<alerting::Alert> alerts, AlertsCommit& commit) {
   std::lock_guard lock(mu_);
   const size_t n = alerts.size();
   // limits.max_alerts: O(1) unless the pipeline is within this request's size of the cap.
@@ -538,8 +535,12 @@ core::Status Engine::receive_alerts_visible(std::vector<alerting::Alert> alerts,
     }
   }
   TOCSIN_TRY(receive_locked(std::move(alerts), {}, options_.clock->now(), commit));
-  created = std::exchange(notifications_to_start_, false);
   return {};
+}
+
+core::Status Engine::finish_request(const AlertsCommit& commit) {
+  if (commit.notifications) start_deliveries_now();
+  return options_.store->make_durable(commit.durable);
 }
 
 void Engine::start_deliveries_now() {
@@ -553,8 +554,7 @@ void Engine::start_deliveries_now() {
 }
 
 std::optional<core::Result<size_t>> Engine::receive_resends(std::span<const alerting::AlertView> alerts) {
-  store::PendingCommit commit;
-  bool created = false;
+  AlertsCommit commit;
   {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
@@ -562,11 +562,9 @@ std::optional<core::Result<size_t>> Engine::receive_resends(std::span<const aler
     if (alerts.empty() || !pipeline_->plan_resends(alerts, now)) return std::nullopt;
     auto opened = receive_changes_locked(true, [&] { return pipeline_->apply_resends(now); }, {}, now, commit);
     if (!opened) return std::unexpected(opened.error());
-    created = std::exchange(notifications_to_start_, false);
   }
   // As receive_alerts: what the transaction created leaves before its flush, the 2xx after it.
-  if (created) start_deliveries_now();
-  if (auto durable = options_.store->make_durable(commit); !durable) return std::unexpected(durable.error());
+  if (auto durable = finish_request(commit); !durable) return std::unexpected(durable.error());
   alerts_received_total_.inc(static_cast<double>(alerts.size()));
   return alerts.size();
 }
@@ -724,8 +722,7 @@ template <class Batch>
 core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
   const auto started = options_.clock->mono_now();
   IngestResult result;
-  store::PendingCommit commit;
-  bool created = false;
+  AlertsCommit commit;
   {
     std::lock_guard lock(mu_);
     // A 2xx means the samples survive a crash: while the log refuses writes nothing is taken.
@@ -753,12 +750,10 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
     result.alert_transitions = events.size();
     samples_total_.inc(static_cast<double>(result.accepted));
     if (!events.empty()) wake();
-    created = std::exchange(notifications_to_start_, false);
     TOCSIN_RETURN_IF_ERROR(logged);
   }
-  if (created) start_deliveries_now();
   // The alerts' transaction durable before the 2xx, flushed while the notifications go out.
-  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
+  TOCSIN_RETURN_IF_ERROR(finish_request(commit));
   ingest_seconds_.observe(std::chrono::duration<double>(options_.clock->mono_now() - started).count());
   return result;
 }
@@ -1179,7 +1174,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     }
   }
   const bool leader = lease_->active(options_.clock->now());
-  store::PendingCommit commit;  // this pass's writes of alerts and pages: flushed once step 4 handed them out
+  AlertsCommit commit;  // this pass's writes of alerts and pages: flushed once step 4 handed them out
   {
     std::lock_guard lock(mu_);
     const core::Timestamp now = options_.clock->now();
@@ -1223,7 +1218,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     earliest(pipeline_->next_due());
     // A standby stops here: the rest is the lease holder's.
     if (!leader) {
-      TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
+      TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit.durable));
       return next;
     }
     // 3. Escalation: page the levels that are due. Flushed with the rest after step 4 hands
@@ -1233,14 +1228,14 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
       return {};
     });
     if (!escalated) return std::unexpected(escalated.error());
-    commit.seq = std::max(commit.seq, escalated->seq);
+    commit.durable.seq = std::max(commit.durable.seq, escalated->seq);
     // Step deadlines and plan clocks: overdue tasks and due clocks page their owners.
     auto paged = fenced_->write_visible([&](store::Tx& tx) -> core::Status {
       TOCSIN_TRY(deadlines_.update(tx, now));
       return {};
     });
     if (!paged) return std::unexpected(paged.error());
-    commit.seq = std::max(commit.seq, paged->seq);
+    commit.durable.seq = std::max(commit.durable.seq, paged->seq);
   }
   // 4. Delivery, outside the engine lock: a slow receiver must not block ingestion. With
   //    options.delivery.background the sends run on their lanes after this returns.
@@ -1251,7 +1246,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
   }
   // The writes of steps 1, 1b and 3 flush while their notifications go out (nobody waits for a
   // 2xx here; a power loss before the flush can at worst send a notification again).
-  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(std::exchange(commit, {})));
+  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(std::exchange(commit, {}).durable));
   // A notification that gave up raises a warning alert, routed like any received alert.
   if (!delivered.dead_letters.empty()) {
     std::lock_guard lock(mu_);
@@ -1261,7 +1256,7 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     TOCSIN_TRY(receive_locked(std::move(alerts), {}, now, commit));
     earliest(pipeline_->next_due());
   }
-  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit));
+  TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit.durable));
   // 5. Step actions, outside the engine lock too, after the pages of this pass went out.
   {
     std::lock_guard lock(actions_mu_);

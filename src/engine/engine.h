@@ -342,30 +342,36 @@ class Engine {
   // is within the batch's size of the cap.
   template <class Batch>
   core::Status check_series_room_locked(const Batch& batch);
-  // receive_alerts up to a visible commit (`commit` to make durable), under mu_; `created`:
-  // whether it created notifications.
-  core::Status receive_alerts_visible(std::vector<alerting::Alert> alerts, store::PendingCommit& commit,
-                                      bool& created);
+  // What a request's (or a pass's) alert transactions leave to do once it lets go of mu_: the
+  // commit to make durable, and whether they created notifications to start.
+  struct AlertsCommit {
+    store::PendingCommit durable;
+    bool notifications = false;
+  };
+  // receive_alerts up to a visible commit (what is left to do in `commit`), under mu_.
+  core::Status receive_alerts_visible(std::vector<alerting::Alert> alerts, AlertsCommit& commit);
   // Hands the due notifications to the delivery lanes from a request's thread, right after its
   // commit became visible and before its flush, so that a page does not wait for the driver's
   // pass to reach its delivery step (with background delivery, on the lease holder; the pass
   // still runs and finds them handed out).
   void start_deliveries_now();
+  // A request's end, outside mu_: starts the notifications its commit created (when it created
+  // any), then waits for the commit to be durable.
+  core::Status finish_request(const AlertsCommit& commit);
   core::Result<std::vector<int64_t>> apply_locked(const std::vector<detect::AlertEvent>& events, core::Timestamp now,
-                                                   store::PendingCommit& commit);
+                                                   AlertsCommit& commit);
   // Alerts into the pipeline, and incidents for those that match a plan, in one transaction.
-  // The transaction is visible when this returns, and `commit` says what to make durable: the
-  // caller does so (store->make_durable) after it lets go of mu_, so that the driver, woken here,
-  // sends the notifications it created while the disk flushes; the caller's success waits for
-  // the flush.
+  // The transaction is visible when this returns, and `commit` gains what is left to do: a
+  // request does it (finish_request) after it lets go of mu_, so that the notifications it
+  // created leave while the disk flushes; its success waits for the flush.
   core::Result<std::vector<int64_t>> receive_locked(std::vector<alerting::Alert> alerts,
                                                     const std::vector<detect::AlertEvent>& pending, core::Timestamp now,
-                                                    store::PendingCommit& commit);
+                                                    AlertsCommit& commit);
   // The same with the pipeline's part given: `receive` takes the alerts into the pipeline inside
   // the transaction (`any` says whether there are any).
   core::Result<std::vector<int64_t>> receive_changes_locked(
       bool any, const std::function<std::vector<alerting::AlertChange>()>& receive,
-      const std::vector<detect::AlertEvent>& pending, core::Timestamp now, store::PendingCommit& commit);
+      const std::vector<detect::AlertEvent>& pending, core::Timestamp now, AlertsCommit& commit);
   // Flushes the alert groups due at `now` inside tx: their notifications and log entries, and the
   // incidents of plan alerts no longer muted (ids appended to `opened`). Returns the
   // notifications created.
@@ -388,9 +394,6 @@ class Engine {
   std::unique_ptr<alerting::Pipeline> pipeline_;  // guarded by mu_
   std::unique_ptr<LiveRisk> live_risk_;  // update() under mu_
   std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
-  // Guarded by mu_: receive_locked created notifications that the request, once it lets go of
-  // mu_, starts (start_deliveries_now).
-  bool notifications_to_start_ = false;
   std::unique_ptr<tsdb::SampleLog> log_;  // null without options.sample_log_dir; writes under mu_
   bool log_failing_ = false;              // guarded by mu_: a commit failed; ingestion is refused
   std::string log_problem_;               // guarded by mu_: why, while log_failing_

@@ -197,6 +197,7 @@ Engine::Engine(EngineOptions options, std::unique_ptr<tsdb::SeriesStore> series,
                                                 {{"result", "failed"}})),
       forwarded_samples_(options_.metrics->counter("tocsin_ingest_forwarded_samples_total",
                                                    "Samples the replica owning their series took from this one.")) {
+  routing_view_ = lease_->ownership();  // this replica alone until the first handoff
   // A send finished in the background: its retry time, or its dead letter, is for the next pass.
   deliverer_.set_on_done([this] {
     std::lock_guard lock(mu_);  // on_wake_ is set under it

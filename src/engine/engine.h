@@ -135,10 +135,13 @@ class Engine {
   // (so two replicas whose views disagree for a moment never send a batch back and forth).
   core::Result<IngestResult> ingest_local(const std::vector<ingest::Series>& series);
   core::Result<IngestResult> ingest_local(const std::vector<core::Sample>& samples);
-  // The series ownership view in force (engine/ownership.h; never null) and its epoch, which grows
-  // at every change of the live members: the hook to notice that series changed hands.
-  std::shared_ptr<const SeriesOwnership> ownership() const { return lease_->ownership(); }
-  uint64_t ownership_epoch() const { return lease_->ownership_epoch(); }
+  // The series ownership view ingestion routes by (engine/ownership.h; never null) and its epoch,
+  // which grows at every change of the live members: the hook to notice that series changed hands.
+  // It follows the lease's view (EngineLease::ownership) once hand_over_series has given the
+  // series that moved here their state: a sample routed here by a new view is judged against the
+  // baseline its previous owner learned, never by a young detector that the handoff then drops.
+  std::shared_ptr<const SeriesOwnership> ownership() const;
+  uint64_t ownership_epoch() const { return ownership()->epoch(); }
   // Alerts from outside (Alertmanager API v2, Alertmanager webhooks), already validated. Durable
   // when this returns.
   core::Result<size_t> receive_alerts(std::vector<alerting::Alert> alerts);
@@ -330,13 +333,15 @@ class Engine {
   core::Status checkpoint_detector_state(core::Timestamp now);
   // The same every minute (save_state), except soon after a view change (keep_checkpoint_until_ms_).
   core::Status periodic_checkpoint(core::Timestamp now);
-  // Reads the other replicas' checkpoints without the engine mutex, then, under it, gives the
-  // series this replica owns in `view` but not in `before` the newest state any checkpoint has for
-  // them (a state this replica started for one since is dropped first: a young detector must not
-  // win over a learned baseline by having seen the latest sample), merges the rest where newer,
-  // and seeds the stored alert phases. With `only_if_new`, nothing happens unless a checkpoint
-  // was written since the handoff that was not merged yet.
-  core::Status adopt_series(const SeriesOwnership& view, const SeriesOwnership& before, bool only_if_new);
+  // The other replicas' checkpoints, read without the engine mutex (they are large). With
+  // `only_if_new`, none unless one was written since the handoff that was not merged yet.
+  core::Result<std::vector<store::DetectorState>> other_checkpoints(bool only_if_new);
+  // Under mu_: gives the series this replica owns in `view` but not in `before` the newest state
+  // any of `states` has for them (a state this replica started for one since is dropped first: a
+  // young detector must not win over a learned baseline by having seen the latest sample), merges
+  // the rest where newer, and seeds the stored alert phases. Returns the series states merged.
+  core::Result<size_t> adopt_series_locked(std::vector<store::DetectorState> states, const SeriesOwnership& view,
+                                           const SeriesOwnership& before);
   // limits.max_series: refuses (invalid_argument naming the first series that does not fit) a
   // batch whose new series would not all fit, before any of it is applied. O(1) unless the store
   // is within the batch's size of the cap.
@@ -399,6 +404,10 @@ class Engine {
   std::string log_problem_;               // guarded by mu_: why, while log_failing_
   std::mutex save_mu_;                    // one save_state() at a time (taken before mu_)
   size_t replayed_samples_ = 0;           // set once, in open_sample_log() at start
+  // The view ingestion routes by (ownership()): set by hand_over_series under mu_ together with
+  // the state of the series that moved; routing_mu_ guards the pointer only.
+  mutable std::mutex routing_mu_;
+  std::shared_ptr<const SeriesOwnership> routing_view_;
   // The series handoff (hand_over_series), on the driver thread only.
   std::shared_ptr<const SeriesOwnership> handled_view_;  // the view last handed over (null: none yet)
   std::shared_ptr<const SeriesOwnership> moved_from_;   // the view before it

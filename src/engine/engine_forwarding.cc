@@ -42,7 +42,7 @@ core::Result<IngestResult> Engine::ingest(const std::vector<ingest::Series>& ser
 
 template <class Batch>
 core::Result<IngestResult> Engine::ingest_routed(const Batch& batch) {
-  const std::shared_ptr<const SeriesOwnership> view = lease_->ownership();  // once per batch
+  const std::shared_ptr<const SeriesOwnership> view = ownership();  // once per batch
   if (!view->partitioned()) return ingest_local(batch);
   const size_t self = view->self_index();
   std::vector<Batch> parts(view->members().size());

@@ -2,7 +2,8 @@
 // series move between replicas when the ownership view changes (engine/ownership.h); their
 // learned state goes with them through per-replica checkpoints in the shared store
 // (store::Tx::put_detector_state), and their alert phases come from the stored alerts, as after
-// a restart.
+// a restart. Ingestion routes by the view handed over (Engine::ownership), which changes under the
+// engine mutex together with the series' state.
 #include <algorithm>
 
 #include "core/log.h"
@@ -28,14 +29,17 @@ core::Status Engine::periodic_checkpoint(core::Timestamp now) {
   return checkpoint_detector_state(now);
 }
 
-core::Status Engine::adopt_series(const SeriesOwnership& view, const SeriesOwnership& before, bool only_if_new) {
+std::shared_ptr<const SeriesOwnership> Engine::ownership() const {
+  std::lock_guard lock(routing_mu_);
+  return routing_view_;
+}
+
+core::Result<std::vector<store::DetectorState>> Engine::other_checkpoints(bool only_if_new) {
   auto unmerged = [&](const store::DetectorState& state) {
     if (state.replica_id == lease_->replica_id()) return false;
     auto seen = adopted_saved_at_.find(state.replica_id);
     return seen == adopted_saved_at_.end() || seen->second < state.saved_at;
   };
-  // The checkpoints are large (a replica's whole rule engine): read without the engine mutex, so
-  // ingestion goes on meanwhile, and only when there is news.
   std::vector<store::DetectorState> states;
   TOCSIN_RETURN_IF_ERROR(options_.store->read([&](store::Tx& tx) -> core::Status {
     if (only_if_new) {
@@ -46,12 +50,16 @@ core::Status Engine::adopt_series(const SeriesOwnership& view, const SeriesOwner
     return {};
   }));
   std::erase_if(states, [&](const store::DetectorState& state) { return state.replica_id == lease_->replica_id(); });
-  if (states.empty()) return {};
+  return states;
+}
+
+core::Result<size_t> Engine::adopt_series_locked(std::vector<store::DetectorState> states, const SeriesOwnership& view,
+                                                 const SeriesOwnership& before) {
+  if (states.empty()) return size_t{0};
   // Oldest first: of the checkpoints, the state with the latest sample wins (merge_snapshot).
   std::sort(states.begin(), states.end(), [](const auto& a, const auto& b) { return a.saved_at < b.saved_at; });
   auto mine = [&view](uint64_t fp) { return view.is_local(fp); };
   auto moved_in = [&](uint64_t fp) { return view.is_local(fp) && !before.is_local(fp); };
-  std::lock_guard lock(mu_);
   // The alert phases are read under mu_, under which every phase change is committed: what is
   // read is what the store holds when they are seeded.
   std::vector<detect::RestoredAlert> phases;
@@ -79,11 +87,7 @@ core::Status Engine::adopt_series(const SeriesOwnership& view, const SeriesOwner
   // Pending and firing alerts carry on here (a sample back to normal resolves one the previous
   // owner fired); alerts of series owned elsewhere wait unused until their series shows up.
   rules_->restore_some(std::move(phases));
-  if (merged > 0) {
-    core::log::info("detector state taken over from other replicas' checkpoints",
-                    {{"series_states", std::to_string(merged)}, {"view_epoch", std::to_string(view.epoch())}});
-  }
-  return {};
+  return merged;
 }
 
 core::Status Engine::hand_over_series(core::Timestamp now) {
@@ -104,17 +108,27 @@ core::Status Engine::hand_over_series(core::Timestamp now) {
       checkpointed_view_epoch_ = view->epoch();
       keep_checkpoint_until_ms_ = core::to_unix_ms(now + 4 * options_.lease.renew_every);
     }
+    handed_over_at_ = now;
+    std::vector<store::DetectorState> states = TOCSIN_TRY(other_checkpoints(/*only_if_new=*/false));
     size_t dropped = 0;
+    size_t merged = 0;
     {
+      // One step for ingestion: until the view is switched below, samples go where the previous
+      // view sent them; after it, the series that moved here already have their baselines.
       std::lock_guard lock(mu_);
       dropped = rules_->drop_series([&](uint64_t fp) { return !view->is_local(fp); });
+      merged = TOCSIN_TRY(adopt_series_locked(std::move(states), *view, *before));
+      std::lock_guard routing(routing_mu_);
+      routing_view_ = view;
     }
     if (dropped > 0) {
       core::log::info("series moved to other replicas",
                       {{"series_states", std::to_string(dropped)}, {"view_epoch", std::to_string(view->epoch())}});
     }
-    handed_over_at_ = now;
-    TOCSIN_RETURN_IF_ERROR(adopt_series(*view, *before, /*only_if_new=*/false));
+    if (merged > 0) {
+      core::log::info("detector state taken over from other replicas' checkpoints",
+                      {{"series_states", std::to_string(merged)}, {"view_epoch", std::to_string(view->epoch())}});
+    }
     moved_from_ = before;
     handled_view_ = view;
     // The previous owners checkpoint when they see the new view: within one renewal of ours.
@@ -129,7 +143,15 @@ core::Status Engine::hand_over_series(core::Timestamp now) {
   }
   if (now < next_adopt_read_) return {};
   next_adopt_read_ = now + options_.lease.renew_every;
-  return adopt_series(*view, *moved_from_, /*only_if_new=*/true);
+  std::vector<store::DetectorState> states = TOCSIN_TRY(other_checkpoints(/*only_if_new=*/true));
+  if (states.empty()) return {};
+  std::lock_guard lock(mu_);
+  const size_t merged = TOCSIN_TRY(adopt_series_locked(std::move(states), *view, *moved_from_));
+  if (merged > 0) {
+    core::log::info("detector state taken over from other replicas' checkpoints",
+                    {{"series_states", std::to_string(merged)}, {"view_epoch", std::to_string(view->epoch())}});
+  }
+  return {};
 }
 
 }  // namespace tocsin::engine

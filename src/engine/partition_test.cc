@@ -7,9 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "config/loader.h"
 #include "core/simulated_clock.h"
@@ -58,6 +60,27 @@ class FakeForwarder final : public SampleForwarder {
   std::vector<std::pair<std::string, size_t>> calls;  // member id, series
 };
 
+// A store whose reads take read_delay longer (a slow database): it widens the gaps between the
+// steps of a view change, for a test to look in between.
+class SlowReadsStore final : public store::Store {
+ public:
+  explicit SlowReadsStore(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
+  core::Status write(const std::function<core::Status(store::Tx&)>& fn) override { return inner_->write(fn); }
+  core::Result<store::PendingCommit> write_visible(const std::function<core::Status(store::Tx&)>& fn) override {
+    return inner_->write_visible(fn);
+  }
+  core::Status make_durable(store::PendingCommit commit) override { return inner_->make_durable(commit); }
+  core::Status read(const std::function<core::Status(store::Tx&)>& fn) override {
+    std::this_thread::sleep_for(read_delay.load());
+    return inner_->read(fn);
+  }
+  int schema_version() override { return inner_->schema_version(); }
+  std::atomic<std::chrono::milliseconds> read_delay{std::chrono::milliseconds(0)};
+
+ private:
+  std::unique_ptr<store::Store> inner_;
+};
+
 class PartitionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -67,7 +90,9 @@ class PartitionTest : public ::testing::Test {
     for (int i = 0; i < 2; ++i) {
       auto store = store::sqlite::open_sqlite_store(dir_.path() / "tocsin.db");
       ASSERT_TRUE(store.has_value()) << store.error().to_string();
-      stores_[i] = std::move(*store);
+      auto slow = std::make_unique<SlowReadsStore>(std::move(*store));
+      slow_[i] = slow.get();
+      stores_[i] = std::move(slow);
       EngineOptions options;
       options.config = config;
       options.store = stores_[i].get();
@@ -118,6 +143,7 @@ class PartitionTest : public ::testing::Test {
   core::MetricsRegistry metrics_[2];
   FakeForwarder forwarder_;
   std::unique_ptr<store::Store> stores_[2];
+  SlowReadsStore* slow_[2] = {nullptr, nullptr};  // stores_, as what they are
   std::unique_ptr<Engine> engines_[2];
 };
 
@@ -344,6 +370,34 @@ TEST_F(HandoffTest, ADeadReplicasSeriesAreTakenOverWithTheirBaselineAndFiringAle
   }).has_value());
   ASSERT_EQ(firing_in_store.size(), 1u);
   EXPECT_EQ(firing_in_store[0].rule, "SlowRequests");
+}
+
+TEST_F(HandoffTest, OnceTheViewShowsTheNewOwnerItJudgesTheMovedSeriesByTheirTakenOverBaseline) {
+  // What a client of GET /api/v1/cluster relies on: as soon as A's view no longer lists B, a jump
+  // on B's series sent to A is judged against B's baseline. The view must not switch before the
+  // state has come over: A's reads are slowed down, so a sample sent in between would meet a fresh
+  // detector there (no baseline yet: no alert), which the handoff would then replace.
+  join();
+  const core::Labels latency = series_owned_by(b(), "latency_ms", nullptr);
+  learn(a(), latency, clock_.now());  // forwarded to B, learned there
+  clock_.advance(seconds(40));
+  ASSERT_TRUE(b().save_state().has_value());  // B's checkpoint (as at its SIGTERM)
+  forwarder_.down.insert(kIds[1]);
+  clock_.advance(seconds(20));  // past the ttl: A's next renewal drops B
+
+  slow_[0]->read_delay = std::chrono::milliseconds(50);
+  std::atomic<bool> driver_done{false};
+  std::thread driver([&] {
+    EXPECT_TRUE(a().run_due().has_value());
+    driver_done = true;
+  });
+  // Like a client polling the cluster view, then sending at once.
+  while (a().ownership()->partitioned() && !driver_done) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  ASSERT_FALSE(a().ownership()->partitioned()) << "A's view still lists B after its renewal";
+  auto got = a().ingest(std::vector<core::Sample>{{latency, 150.0, clock_.now()}});
+  driver.join();
+  ASSERT_TRUE(got.has_value()) << got.error().to_string();
+  EXPECT_EQ(got->alert_transitions, 2u) << "pending, then firing (for: 0s): judged against B's baseline";
 }
 
 TEST_F(HandoffTest, WithoutACheckpointTheNewOwnerStartsFresh) {

@@ -486,13 +486,37 @@ core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
   }
   commit.durable.seq = std::max(commit.durable.seq, st->seq);
   commit.notifications = commit.notifications || flushed_notifications > 0;
+  const bool escalated = !opened.empty() && escalate_opened_locked(now, commit);
   incidents_opened_total_.inc(static_cast<double>(opened.size()));
   notifications_created_total_.inc(static_cast<double>(flushed_notifications));
   // A new group (group_wait), an alert that flushes one at once, an incident or a notification:
   // the driver must look again. Re-sends that changed only their times (Prometheus' steady
-  // state) changed nothing the driver schedules: the groups' flush times stay as they were.
-  if (groups_changed || !opened.empty() || flushed_notifications > 0) wake();
+  // state) changed nothing the driver schedules: the groups' flush times stay as they were. An
+  // incident whose first page was not made here is the driver's to page: at once. The rest can
+  // wait until a request has started its notifications (finish_request); the driver's own pass
+  // has them in its next steps.
+  if (!opened.empty() && !escalated) {
+    wake();
+  } else if (groups_changed || !opened.empty() || flushed_notifications > 0) {
+    commit.wake_driver = true;
+  }
   return opened;
+}
+
+bool Engine::escalate_opened_locked(core::Timestamp now, AlertsCommit& commit) {
+  if (released_ || !lease_->active(now)) return false;  // escalation is the lease holder's
+  auto escalated = fenced_->write_visible([&](store::Tx& tx) -> core::Status {
+    const int levels = TOCSIN_TRY(escalator_.update(tx, now));
+    commit.notifications = commit.notifications || levels > 0;
+    return {};
+  });
+  if (!escalated) {
+    // The driver, woken for the incident, pages it in its pass.
+    core::log::warn("an opened incident's first page was left to the driver", {{"error", escalated.error().to_string()}});
+    return false;
+  }
+  commit.durable.seq = std::max(commit.durable.seq, escalated->seq);
+  return true;
 }
 
 core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened) {
@@ -540,18 +564,27 @@ core::Status Engine::receive_alerts_visible(std::vector<alerting::Alert> alerts,
 }
 
 core::Status Engine::finish_request(const AlertsCommit& commit) {
-  if (commit.notifications) start_deliveries_now();
-  return options_.store->make_durable(commit.durable);
+  const bool started = commit.notifications && start_deliveries_now();
+  auto wake_driver = [this] {
+    std::lock_guard lock(mu_);  // on_wake_ is set under it
+    wake();
+  };
+  if (commit.wake_driver && commit.notifications && !started) wake_driver();  // they are its to send
+  auto durable = options_.store->make_durable(commit.durable);
+  if (commit.wake_driver && (started || !commit.notifications)) wake_driver();
+  return durable;
 }
 
-void Engine::start_deliveries_now() {
+bool Engine::start_deliveries_now() {
   const core::Timestamp now = options_.clock->now();
-  if (released_ || !lease_->active(now)) return;  // deliveries are the lease holder's
+  if (released_ || !lease_->active(now)) return false;  // deliveries are the lease holder's
   std::lock_guard lock(delivery_mu_);
   if (auto st = deliverer_.start_due(*fenced_, now); !st) {
-    // The driver, woken with the commit, hands them out in its pass instead.
+    // The driver, woken before the flush, hands them out in its pass instead.
     core::log::warn("notifications not started from the request; the driver will", {{"error", st.error().to_string()}});
+    return false;
   }
+  return true;
 }
 
 std::optional<core::Result<size_t>> Engine::receive_resends(std::span<const alerting::AlertView> alerts) {
@@ -747,10 +780,13 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
     // refused is in memory only until sync_sample_log()'s snapshot: its sender gets an error, and
     // its re-send is refused until then too.
     const core::Status logged = commit_log_locked();
+    // Rule timers (for, keep_firing_for) are the driver's to set: woken by finish_request once
+    // the request's pages are on their way, or here when the request ends early.
+    if (!events.empty()) commit.wake_driver = true;
+    if (commit.wake_driver && (!opened || !logged)) wake();
     result.incidents_opened = TOCSIN_TRY(std::move(opened));
     result.alert_transitions = events.size();
     samples_total_.inc(static_cast<double>(result.accepted));
-    if (!events.empty()) wake();
     TOCSIN_RETURN_IF_ERROR(logged);
   }
   // The alerts' transaction durable before the 2xx, flushed while the notifications go out.

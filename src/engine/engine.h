@@ -348,10 +348,14 @@ class Engine {
   template <class Batch>
   core::Status check_series_room_locked(const Batch& batch);
   // What a request's (or a pass's) alert transactions leave to do once it lets go of mu_: the
-  // commit to make durable, and whether they created notifications to start.
+  // commit to make durable, whether they created notifications to start, and whether the driver
+  // has to look again (a new group's timers; the request's notifications' records) — which a
+  // request does once its notifications are on their way (finish_request), so that the driver's
+  // pass does not compete with the send for the CPU and the store.
   struct AlertsCommit {
     store::PendingCommit durable;
     bool notifications = false;
+    bool wake_driver = false;
   };
   // receive_alerts up to a visible commit (what is left to do in `commit`), under mu_.
   core::Status receive_alerts_visible(std::vector<alerting::Alert> alerts, AlertsCommit& commit);
@@ -359,9 +363,17 @@ class Engine {
   // commit became visible and before its flush, so that a page does not wait for the driver's
   // pass to reach its delivery step (with background delivery, on the lease holder; the pass
   // still runs and finds them handed out).
-  void start_deliveries_now();
+  // The incidents just opened (by a request, or a pass's rules) page their first due level here,
+  // in a fenced transaction of their own right after the one that opened them, instead of in the
+  // driver's next pass: the request then starts those pages itself (finish_request), without a
+  // hop to the driver. Only on the lease holder; false when not done here (a standby, or the
+  // write failed: logged), and the driver pages them.
+  bool escalate_opened_locked(core::Timestamp now, AlertsCommit& commit);
+  // False when they were not handed out here (a standby, or the store failed): the driver's.
+  bool start_deliveries_now();
   // A request's end, outside mu_: starts the notifications its commit created (when it created
-  // any), then waits for the commit to be durable.
+  // any), waits for the commit to be durable, then wakes the driver when the commit asks for it
+  // (before the flush when the notifications are left to the driver).
   core::Status finish_request(const AlertsCommit& commit);
   core::Result<std::vector<int64_t>> apply_locked(const std::vector<detect::AlertEvent>& events, core::Timestamp now,
                                                    AlertsCommit& commit);

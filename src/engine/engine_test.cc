@@ -668,6 +668,29 @@ TEST_F(EngineTest, ADeadLetterRaisesAWarningAlert) {
   EXPECT_TRUE(group_notified);
 }
 
+// An incident opened by a sample pages its first level in the same request, right after the
+// transaction that opened it (Engine::escalate_opened_locked): no driver pass runs here between
+// the sample and the page.
+TEST_F(EngineTest, AnIncidentOpenedByASamplePagesItsFirstLevelWithoutADriverPass) {
+  Receiver receiver;
+  start(receiver.url(), "{kind: threshold, above: 0.9}", "0s");
+  ASSERT_TRUE(engine_->run_due().has_value());  // the first pass takes the engine lease
+  push(0.95);
+  const auto incidents = engine_->list_incidents({}).value();
+  ASSERT_EQ(incidents.size(), 1u);
+  const int64_t id = incidents[0].id;
+  ASSERT_EQ(notifications(id).size(), 1u) << "level 1 (after 0m) paged with the incident";
+  EXPECT_EQ(notifications(id)[0].dedup_key,
+            fmt::format("inc:{}/pass:1/level:1/schedule:ops-primary/webhook/{}/bob", id, receiver.url()));
+  const auto inc = engine_->get_incident(id).value();
+  const auto events = kinds(inc);
+  EXPECT_NE(std::find(events.begin(), events.end(), "escalated"), events.end());
+  EXPECT_EQ(inc.escalation_next_level, 1) << "the ladder moved on to level 2";
+  // The driver's pass finds level 1 paged: no second page, and level 2 still 10 minutes away.
+  ASSERT_TRUE(engine_->run_due().has_value());
+  EXPECT_EQ(notifications(id).size(), 1u);
+}
+
 // The same escalation step is never paged twice: if the ladder position were stale (a bug, or a
 // second replica working from an old read), paging the step again violates the notifications'
 // unique dedup key and the whole escalation transaction rolls back.
@@ -801,6 +824,54 @@ routes:
   ASSERT_TRUE(received.has_value()) << received.error().to_string();
   EXPECT_EQ(*received, 1u);
   engine->stop_deliveries();
+}
+
+// A new alert group (group_wait 30s) gives the driver a timer to set, but nothing to send yet: the
+// request wakes it only after its flush, so that the driver's pass does not compete with the
+// request for the CPU and the store on the way to its 2xx.
+TEST(EngineDelivery, ARequestWakesTheDriverForANewGroupAfterItsFlush) {
+  test_support::TempDir dir;
+  core::SimulatedClock clock(kStart);
+  core::MetricsRegistry metrics;
+  auto cfg = config::load_config_string(R"(
+channels:
+  - {name: hook, type: webhook, url: "http://127.0.0.1:9/hook", format: alertmanager}
+routes:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 30s
+)",
+                                        "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  auto sqlite = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
+  HeldFlushStore store(*sqlite);
+  EngineOptions options;
+  options.config = std::make_shared<const config::Config>(std::move(*cfg));
+  options.store = &store;
+  options.clock = &clock;
+  options.metrics = &metrics;
+  auto engine = Engine::create(std::move(options)).value();
+  ASSERT_TRUE(engine->run_due().has_value());
+  std::atomic<int> woken{0};
+  engine->set_on_wake([&] { ++woken; });
+
+  alerting::Alert a;
+  a.labels = core::Labels{{"alertname", "DiskFull"}, {"instance", "db1"}};
+  a.fingerprint = a.labels.fingerprint();
+  a.active_at = a.updated_at = clock.now();
+  store.arm();
+  core::Result<size_t> received = std::unexpected(core::Error::internal("not returned"));
+  std::thread request([&] { received = engine->receive_alerts({a}); });
+  ASSERT_TRUE(store.wait_until_held());
+  EXPECT_EQ(woken.load(), 0) << "the driver was woken before the request's flush";
+  store.release();
+  request.join();
+  ASSERT_TRUE(received.has_value()) << received.error().to_string();
+  EXPECT_EQ(woken.load(), 1) << "the new group's timer is the driver's to set";
+  auto next = engine->run_due();
+  ASSERT_TRUE(next.has_value()) << next.error().to_string();
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ(**next, kStart + seconds(30)) << "the group's flush, group_wait after its first alert";
 }
 
 }  // namespace

@@ -259,7 +259,11 @@ class SlowNeighboursTest(LogsOnFailure):
         self.assertTrue(wait_until(lambda: target.snapshot(), 5), "the hanging target was never called")
         self.assertIsNone(target.snapshot()[0]["finished"], "the bad send is still in flight")
         self.assertLess(took, BAD_TIMEOUT / 2)
-        self.assertEqual(self.metric('tocsin_notify_in_flight{channel="webhook"}'), 1)
+        # The healthy page counts as in flight until its attempt is recorded (a commit and its
+        # flush after the receiver got it): wait for that, then only the hanging send is left.
+        in_flight = 'tocsin_notify_in_flight{channel="webhook"}'
+        self.assertTrue(wait_until(lambda: self.metric(in_flight) == 1, 5),
+                        f"webhook sends in flight: {self.metric(in_flight)}")
         self.assertGreater(self.metric('tocsin_notify_oldest_pending_age_seconds{channel="webhook"}'), 0)
         self.healthy_meanwhile("hang")
         self.assertIsNone(target.snapshot()[0]["finished"], "still hanging while the rest went on")

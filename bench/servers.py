@@ -1,6 +1,7 @@
 """Helpers the benchmark drivers share: free ports, waiting for a server to be ready, stopping it.
 Standard library only."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -34,12 +35,24 @@ def wait_ready(url, proc, timeout=60):
     raise RuntimeError(f"{url} not ready after {timeout}s")
 
 
+def _signal(proc, sig):
+    """To the process, or to its whole group when it leads one (start_new_session): a wrapper
+    (heaptrack, perf) then stops together with the server it runs."""
+    try:
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, sig)
+            return
+    except ProcessLookupError:
+        return
+    proc.send_signal(sig)
+
+
 def stop(proc):
-    """SIGTERM, then SIGKILL after 30 s."""
+    """SIGTERM, then SIGKILL after 30 s (to its process group when it leads one)."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        _signal(proc, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _signal(proc, signal.SIGKILL)
             proc.wait()

@@ -339,7 +339,8 @@ class Engine {
   // Under mu_: gives the series this replica owns in `view` but not in `before` the newest state
   // any of `states` has for them (a state this replica started for one since is dropped first: a
   // young detector must not win over a learned baseline by having seen the latest sample), merges
-  // the rest where newer, and seeds the stored alert phases. Returns the series states merged.
+  // the rest where newer, and seeds the stored alert phases. Returns (and logs) the series states
+  // merged.
   core::Result<size_t> adopt_series_locked(std::vector<store::DetectorState> states, const SeriesOwnership& view,
                                            const SeriesOwnership& before);
   // limits.max_series: refuses (invalid_argument naming the first series that does not fit) a
@@ -359,17 +360,17 @@ class Engine {
   };
   // receive_alerts up to a visible commit (what is left to do in `commit`), under mu_.
   core::Status receive_alerts_visible(std::vector<alerting::Alert> alerts, AlertsCommit& commit);
-  // Hands the due notifications to the delivery lanes from a request's thread, right after its
-  // commit became visible and before its flush, so that a page does not wait for the driver's
-  // pass to reach its delivery step (with background delivery, on the lease holder; the pass
-  // still runs and finds them handed out).
   // The incidents just opened (by a request, or a pass's rules) page their first due level here,
   // in a fenced transaction of their own right after the one that opened them, instead of in the
   // driver's next pass: the request then starts those pages itself (finish_request), without a
   // hop to the driver. Only on the lease holder; false when not done here (a standby, or the
   // write failed: logged), and the driver pages them.
   bool escalate_opened_locked(core::Timestamp now, AlertsCommit& commit);
-  // False when they were not handed out here (a standby, or the store failed): the driver's.
+  // Hands the due notifications to the delivery lanes from a request's thread, right after its
+  // commit became visible and before its flush, so that a page does not wait for the driver's
+  // pass to reach its delivery step (with background delivery, on the lease holder; the pass
+  // still runs and finds them handed out). False when they were not handed out here (a standby,
+  // or the store failed): then they are the driver's.
   bool start_deliveries_now();
   // A request's end, outside mu_: starts the notifications its commit created (when it created
   // any), waits for the commit to be durable, then wakes the driver when the commit asks for it

@@ -87,6 +87,10 @@ core::Result<size_t> Engine::adopt_series_locked(std::vector<store::DetectorStat
   // Pending and firing alerts carry on here (a sample back to normal resolves one the previous
   // owner fired); alerts of series owned elsewhere wait unused until their series shows up.
   rules_->restore_some(std::move(phases));
+  if (merged > 0) {
+    core::log::info("detector state taken over from other replicas' checkpoints",
+                    {{"series_states", std::to_string(merged)}, {"view_epoch", std::to_string(view.epoch())}});
+  }
   return merged;
 }
 
@@ -111,23 +115,18 @@ core::Status Engine::hand_over_series(core::Timestamp now) {
     handed_over_at_ = now;
     std::vector<store::DetectorState> states = TOCSIN_TRY(other_checkpoints(/*only_if_new=*/false));
     size_t dropped = 0;
-    size_t merged = 0;
     {
       // One step for ingestion: until the view is switched below, samples go where the previous
       // view sent them; after it, the series that moved here already have their baselines.
       std::lock_guard lock(mu_);
       dropped = rules_->drop_series([&](uint64_t fp) { return !view->is_local(fp); });
-      merged = TOCSIN_TRY(adopt_series_locked(std::move(states), *view, *before));
+      TOCSIN_TRY(adopt_series_locked(std::move(states), *view, *before));
       std::lock_guard routing(routing_mu_);
       routing_view_ = view;
     }
     if (dropped > 0) {
       core::log::info("series moved to other replicas",
                       {{"series_states", std::to_string(dropped)}, {"view_epoch", std::to_string(view->epoch())}});
-    }
-    if (merged > 0) {
-      core::log::info("detector state taken over from other replicas' checkpoints",
-                      {{"series_states", std::to_string(merged)}, {"view_epoch", std::to_string(view->epoch())}});
     }
     moved_from_ = before;
     handled_view_ = view;
@@ -146,11 +145,7 @@ core::Status Engine::hand_over_series(core::Timestamp now) {
   std::vector<store::DetectorState> states = TOCSIN_TRY(other_checkpoints(/*only_if_new=*/true));
   if (states.empty()) return {};
   std::lock_guard lock(mu_);
-  const size_t merged = TOCSIN_TRY(adopt_series_locked(std::move(states), *view, *moved_from_));
-  if (merged > 0) {
-    core::log::info("detector state taken over from other replicas' checkpoints",
-                    {{"series_states", std::to_string(merged)}, {"view_epoch", std::to_string(view->epoch())}});
-  }
+  TOCSIN_TRY(adopt_series_locked(std::move(states), *view, *moved_from_));
   return {};
 }
 

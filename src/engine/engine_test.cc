@@ -768,42 +768,63 @@ class HeldFlushStore final : public store::Store {
   int held_ = 0;
 };
 
-// The page of a new alert leaves while the request waits for its flush, from the request's own
-// thread (no driver runs here): it waits neither for the disk nor for a driver's pass. The
-// request still answers only after the flush.
-TEST(EngineDelivery, ANewAlertsNotificationLeavesBeforeItsWriteIsFlushed) {
-  test_support::TempDir dir;
-  Receiver receiver;
-  core::SimulatedClock clock(kStart);
-  core::MetricsRegistry metrics;
-  notify::HttpSender sender(clock, seconds(5));
-  auto cfg = config::load_config_string(fmt::format(R"(
+// An engine over a HeldFlushStore whose root route sends every alertname's group to one webhook
+// after `group_wait`; with `send`, its pages really go out (in the background, as on a server).
+struct HeldFlushEngine {
+  HeldFlushEngine(const std::string& hook_url, std::string_view group_wait, bool send) {
+    auto cfg = config::load_config_string(fmt::format(R"(
 channels:
   - {{name: hook, type: webhook, url: "{}/hook", format: alertmanager}}
 routes:
   receiver: hook
   group_by: [alertname]
-  group_wait: 0s
+  group_wait: {}
 )",
-                                                    receiver.url()),
-                                        "t.yaml", dir.path());
-  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
-  auto sqlite = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
-  HeldFlushStore store(*sqlite);
-  EngineOptions options;
-  options.config = std::make_shared<const config::Config>(std::move(*cfg));
-  options.store = &store;
-  options.clock = &clock;
-  options.metrics = &metrics;
-  options.senders = {{"webhook", &sender}};
-  options.delivery.background = true;
-  auto engine = Engine::create(std::move(options)).value();
+                                                      hook_url, group_wait),
+                                          "t.yaml", dir.path());
+    EXPECT_TRUE(cfg.has_value()) << cfg.error().to_string();
+    sqlite = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
+    store = std::make_unique<HeldFlushStore>(*sqlite);
+    EngineOptions options;
+    options.config = std::make_shared<const config::Config>(std::move(*cfg));
+    options.store = store.get();
+    options.clock = &clock;
+    options.metrics = &metrics;
+    if (send) {
+      options.senders = {{"webhook", &sender}};
+      options.delivery.background = true;
+    }
+    engine = Engine::create(std::move(options)).value();
+  }
+  // A new alert DiskFull on db1, as of now.
+  alerting::Alert alert() const {
+    alerting::Alert a;
+    a.labels = core::Labels{{"alertname", "DiskFull"}, {"instance", "db1"}};
+    a.fingerprint = a.labels.fingerprint();
+    a.active_at = a.updated_at = clock.now();
+    return a;
+  }
+
+  test_support::TempDir dir;
+  core::SimulatedClock clock{kStart};
+  core::MetricsRegistry metrics;
+  notify::HttpSender sender{clock, seconds(5)};
+  std::unique_ptr<store::Store> sqlite;
+  std::unique_ptr<HeldFlushStore> store;
+  std::unique_ptr<Engine> engine;
+};
+
+// The page of a new alert leaves while the request waits for its flush, from the request's own
+// thread (no driver runs here): it waits neither for the disk nor for a driver's pass. The
+// request still answers only after the flush.
+TEST(EngineDelivery, ANewAlertsNotificationLeavesBeforeItsWriteIsFlushed) {
+  Receiver receiver;
+  HeldFlushEngine t(receiver.url(), "0s", /*send=*/true);
+  auto& engine = t.engine;
+  auto& store = *t.store;
   ASSERT_TRUE(engine->run_due().has_value());  // the first pass takes the engine lease
 
-  alerting::Alert a;
-  a.labels = core::Labels{{"alertname", "DiskFull"}, {"instance", "db1"}};
-  a.fingerprint = a.labels.fingerprint();
-  a.active_at = a.updated_at = clock.now();
+  const alerting::Alert a = t.alert();
   store.arm();
   core::Result<size_t> received = std::unexpected(core::Error::internal("not returned"));
   std::atomic<bool> returned{false};
@@ -830,35 +851,14 @@ routes:
 // request wakes it only after its flush, so that the driver's pass does not compete with the
 // request for the CPU and the store on the way to its 2xx.
 TEST(EngineDelivery, ARequestWakesTheDriverForANewGroupAfterItsFlush) {
-  test_support::TempDir dir;
-  core::SimulatedClock clock(kStart);
-  core::MetricsRegistry metrics;
-  auto cfg = config::load_config_string(R"(
-channels:
-  - {name: hook, type: webhook, url: "http://127.0.0.1:9/hook", format: alertmanager}
-routes:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 30s
-)",
-                                        "t.yaml", dir.path());
-  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
-  auto sqlite = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
-  HeldFlushStore store(*sqlite);
-  EngineOptions options;
-  options.config = std::make_shared<const config::Config>(std::move(*cfg));
-  options.store = &store;
-  options.clock = &clock;
-  options.metrics = &metrics;
-  auto engine = Engine::create(std::move(options)).value();
+  HeldFlushEngine t("http://127.0.0.1:9", "30s", /*send=*/false);
+  auto& engine = t.engine;
+  auto& store = *t.store;
   ASSERT_TRUE(engine->run_due().has_value());
   std::atomic<int> woken{0};
   engine->set_on_wake([&] { ++woken; });
 
-  alerting::Alert a;
-  a.labels = core::Labels{{"alertname", "DiskFull"}, {"instance", "db1"}};
-  a.fingerprint = a.labels.fingerprint();
-  a.active_at = a.updated_at = clock.now();
+  const alerting::Alert a = t.alert();
   store.arm();
   core::Result<size_t> received = std::unexpected(core::Error::internal("not returned"));
   std::thread request([&] { received = engine->receive_alerts({a}); });

@@ -1292,6 +1292,9 @@ core::Result<std::optional<core::Timestamp>> Engine::run_due() {
     for (const auto& n : delivered.dead_letters) alerts.push_back(notify::dead_letter_alert(n, now));
     TOCSIN_TRY(receive_locked(std::move(alerts), {}, now, commit));
     earliest(pipeline_->next_due());
+    // Its group may have flushed at once (group_wait 0s): that notification came after this
+    // pass's delivery step, so the next pass is due now.
+    if (commit.notifications) earliest(now);
   }
   TOCSIN_RETURN_IF_ERROR(options_.store->make_durable(commit.durable));
   // 5. Step actions, outside the engine lock too, after the pages of this pass went out.

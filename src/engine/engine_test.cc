@@ -768,6 +768,53 @@ class HeldFlushStore final : public store::Store {
   int held_ = 0;
 };
 
+// A dead letter's warning alert whose group flushes at once (group_wait 0s) gets its notification
+// after the pass's delivery step: the pass asks to run again at once, or that notification would
+// wait for an unrelated wake (the driver's own wake used to cover it).
+TEST(EngineDelivery, ADeadLettersAlertNotifiedAtOnceIsSentByTheNextPassAtOnce) {
+  test_support::TempDir dir;
+  core::SimulatedClock clock(kStart);
+  core::MetricsRegistry metrics;
+  notify::HttpSender sender(clock, seconds(5));
+  auto cfg = config::load_config_string(R"(
+channels:
+  - {name: hook, type: webhook, url: "http://127.0.0.1:9/hook", format: alertmanager}
+routes:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+)",
+                                        "t.yaml", dir.path());
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().to_string();
+  auto store = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
+  EngineOptions options;
+  options.config = std::make_shared<const config::Config>(std::move(*cfg));
+  options.store = store.get();
+  options.clock = &clock;
+  options.metrics = &metrics;
+  options.senders = {{"webhook", &sender}};
+  options.retry.max_attempts = 1;  // port 9 refuses: the first failure is the last
+  auto engine = Engine::create(std::move(options)).value();
+  ASSERT_TRUE(engine->run_due().has_value());  // the engine lease
+
+  alerting::Alert a;
+  a.labels = core::Labels{{"alertname", "DiskFull"}, {"instance", "db1"}};
+  a.fingerprint = a.labels.fingerprint();
+  a.active_at = a.updated_at = clock.now();
+  ASSERT_TRUE(engine->receive_alerts({a}).has_value());
+  auto next = engine->run_due();  // sends DiskFull's notification, which dead-letters
+  ASSERT_TRUE(next.has_value()) << next.error().to_string();
+  std::vector<store::Notification> pending;
+  ASSERT_TRUE(store->read([&](store::Tx& tx) -> core::Status {
+    pending = TOCSIN_TRY(tx.due_notifications(clock.now(), 10));
+    return {};
+  }).has_value());
+  ASSERT_EQ(pending.size(), 1u) << "the warning alert's notification";
+  EXPECT_NE(pending[0].payload.find("TocsinNotificationFailed"), std::string::npos);
+  ASSERT_TRUE(next->has_value());
+  EXPECT_LE(**next, clock.now()) << "the next pass, which sends it, is due at once";
+}
+
 // An engine over a HeldFlushStore whose root route sends every alertname's group to one webhook
 // after `group_wait`; with `send`, its pages really go out (in the background, as on a server).
 struct HeldFlushEngine {

@@ -464,7 +464,6 @@ core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
     const std::vector<detect::AlertEvent>& pending, core::Timestamp now, AlertsCommit& commit) {
   std::vector<int64_t> opened;
   size_t flushed_notifications = 0;
-  const bool routed = any;
   bool groups_changed = false;
   auto st = options_.store->write_visible([&](store::Tx& tx) -> core::Status {
     TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
@@ -481,7 +480,7 @@ core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
     return {};
   });
   if (!st) {
-    if (routed) reload_pipeline_locked(now);
+    if (any) reload_pipeline_locked(now);
     return std::unexpected(st.error());
   }
   commit.durable.seq = std::max(commit.durable.seq, st->seq);
@@ -569,9 +568,10 @@ core::Status Engine::finish_request(const AlertsCommit& commit) {
     std::lock_guard lock(mu_);  // on_wake_ is set under it
     wake();
   };
-  if (commit.wake_driver && commit.notifications && !started) wake_driver();  // they are its to send
+  const bool left_to_driver = commit.notifications && !started;  // it sends them: at once
+  if (commit.wake_driver && left_to_driver) wake_driver();
   auto durable = options_.store->make_durable(commit.durable);
-  if (commit.wake_driver && (started || !commit.notifications)) wake_driver();
+  if (commit.wake_driver && !left_to_driver) wake_driver();
   return durable;
 }
 

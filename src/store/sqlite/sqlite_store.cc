@@ -2025,14 +2025,15 @@ class SqliteStore final : public Store {
       if (db_->in_transaction()) (void)db_->exec("ROLLBACK");
       return storage_error(written.error(), db_->first_failure_code());
     }
-    if (wal_fd_ >= 0) TOCSIN_RETURN_IF_ERROR(flush_wal(committed_.load(std::memory_order_acquire)));
+    TOCSIN_RETURN_IF_ERROR(flush_all_committed());
     if (health_) health_->worked();
     return core::ok();
   }
 
-  // The times a log checkpoint wrote into SQL must be on disk before the log that held them
-  // starts again (under explicit flushing COMMIT did not flush them).
-  Status flush_before_log_restart() {
+  // Under explicit flushing (COMMIT does not flush), everything committed so far to disk: for a
+  // write whose number nobody holds — a log checkpoint's times before the log that held them
+  // starts again, the probe's write.
+  Status flush_all_committed() {
     return wal_fd_ >= 0 ? flush_wal(committed_.load(std::memory_order_acquire)) : core::ok();
   }
 
@@ -2079,7 +2080,7 @@ class SqliteStore final : public Store {
       TOCSIN_RETURN_IF_ERROR(tx_.write_back(epoch));
       if (db_->first_failure()) return std::unexpected(*db_->first_failure());
       TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
-      TOCSIN_RETURN_IF_ERROR(flush_before_log_restart());
+      TOCSIN_RETURN_IF_ERROR(flush_all_committed());
       times_.overlay.clear();
       restart_log(epoch);
       return core::ok();
@@ -2114,7 +2115,7 @@ class SqliteStore final : public Store {
         },
         true);
     if (!st) return st;  // the log keeps everything; the next checkpoint tries again
-    TOCSIN_RETURN_IF_ERROR(flush_before_log_restart());
+    TOCSIN_RETURN_IF_ERROR(flush_all_committed());
     times_.overlay.clear();
     if (!epoch) restart_log(e);
     return core::ok();

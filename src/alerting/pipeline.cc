@@ -92,6 +92,7 @@ core::Status Pipeline::load(store::Tx& tx, core::Timestamp now) {
   std::vector<store::NotificationLogEntry> nflog = TOCSIN_TRY(tx.list_nflog());
   alerts_.clear();
   groups_.clear();
+  due_.clear();
   unflushed_groups_ = 0;
   nflog_.clear();
   inhibitor_ = Inhibitor(config_->inhibit_rules);
@@ -139,13 +140,21 @@ void Pipeline::route(const Alert& a, core::Timestamp now) {
       g.key = std::move(key);
       g.next_flush = now + node->route->group_wait;
       g.seq = next_seq_++;
+      due_.emplace(std::make_pair(g.next_flush, g.seq), &g);
       ++unflushed_groups_;
     }
     g.alerts.insert_or_assign(a.fingerprint, a.updated_at);
     // Alertmanager: an alert that started longer than group_wait ago flushes a group that has
     // not flushed yet at once.
-    if (!g.has_flushed && a.active_at + node->route->group_wait < now) g.next_flush = std::min(g.next_flush, now);
+    if (!g.has_flushed && a.active_at + node->route->group_wait < now && now < g.next_flush) reschedule(g, now);
   }
+}
+
+void Pipeline::reschedule(Group& g, core::Timestamp at) {
+  auto node = due_.extract(std::make_pair(g.next_flush, g.seq));
+  g.next_flush = at;
+  node.key() = std::make_pair(at, g.seq);
+  due_.insert(std::move(node));
 }
 
 std::vector<AlertChange> Pipeline::receive(std::vector<Alert> incoming, core::Timestamp now) {
@@ -327,11 +336,8 @@ const Alert* Pipeline::find(uint64_t fingerprint) const {
 }
 
 std::optional<core::Timestamp> Pipeline::next_due() const {
-  std::optional<core::Timestamp> next;
-  for (const auto& [id, g] : groups_) {
-    if (!next || g.next_flush < *next) next = g.next_flush;
-  }
-  return next;
+  if (due_.empty()) return std::nullopt;
+  return due_.begin()->first.first;
 }
 
 core::Status Pipeline::sync_silences(store::Tx& tx) {
@@ -348,16 +354,15 @@ core::Result<FlushOutput> Pipeline::flush(core::Timestamp now, store::Tx* shared
     std::erase_if(groups_, [&](const auto& kv) {
       if (!kv.second.alerts.empty()) return false;
       if (!kv.second.has_flushed) --unflushed_groups_;
+      due_.erase(std::make_pair(kv.second.next_flush, kv.second.seq));
       return true;
     });
     while (*next_maintenance_ <= now) *next_maintenance_ += kMaintenanceEvery;
   }
+  // Taken before flushing: a flush reschedules its group, and may create others (adopting the
+  // stored log routes alerts), which wait for the next flush as they always did.
   std::vector<Group*> due;
-  for (auto& [id, g] : groups_) {
-    if (g.next_flush <= now) due.push_back(&g);
-  }
-  std::sort(due.begin(), due.end(),
-            [](const Group* a, const Group* b) { return std::tie(a->next_flush, a->seq) < std::tie(b->next_flush, b->seq); });
+  for (auto it = due_.begin(); it != due_.end() && it->first.first <= now; ++it) due.push_back(it->second);
   for (Group* g : due) TOCSIN_RETURN_IF_ERROR(flush_group(*g, now, out, shared));
   out.groups_flushed = static_cast<int>(due.size());
   return out;
@@ -404,7 +409,7 @@ core::Status Pipeline::adopt_stored_log(Group& g, const std::pair<std::string, s
 
 core::Status Pipeline::flush_group(Group& g, core::Timestamp now, FlushOutput& out, store::Tx* shared) {
   const config::Route& route = *g.node->route;
-  g.next_flush = now + route.group_interval;
+  reschedule(g, now + route.group_interval);
   if (!g.has_flushed) --unflushed_groups_;
   g.has_flushed = true;
   auto log_key = std::make_pair(route.receiver, g.key);

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/test_util.h"
+#include "store/sqlite/sqlite_store.h"
+#include "test_support/temp_dir.h"
 
 namespace tocsin::alerting {
 namespace {
@@ -83,6 +85,44 @@ TEST_F(PipelineTest, GroupWaitCollectsAlertsIntoOneNotification) {
   EXPECT_EQ(sent[0]["groupKey"], R"({}:{alertname="Load"})");
   EXPECT_EQ(statuses(sent[0]), (std::vector<std::string>{"a:firing", "b:firing"}));
   EXPECT_EQ(pipeline_->next_due(), kT0 + seconds(30) + minutes(5));
+}
+
+TEST_F(PipelineTest, GroupsFlushInTheOrderTheyFallDueAndLeaveTheScheduleWithTheMaintenanceTick) {
+  // Loaded from an empty store, as the engine starts it: that starts the 30 s maintenance tick.
+  test_support::TempDir dir;
+  auto store = store::sqlite::open_sqlite_store(dir.path() / "tocsin.db").value();
+  ASSERT_TRUE(store->read([&](store::Tx& tx) { return pipeline_->load(tx, kT0); }).has_value());
+  // Three groups due at three times; each flush takes only the groups due by then, in order, and
+  // moves each to its next group_interval.
+  fire({{{"alertname", "C"}, {"instance", "c"}}}, kT0 + seconds(20));
+  fire({{{"alertname", "A"}, {"instance", "a"}}}, kT0);
+  fire({{{"alertname", "B"}, {"instance", "b"}}}, kT0 + seconds(10));
+  EXPECT_EQ(pipeline_->next_due(), kT0 + seconds(30));
+  auto group_keys = [](const std::vector<json>& sent) {
+    std::vector<std::string> keys;
+    for (const auto& body : sent) keys.push_back(body["groupKey"]);
+    return keys;
+  };
+  EXPECT_EQ(group_keys(flush(kT0 + seconds(45))),
+            (std::vector<std::string>{R"({}:{alertname="A"})", R"({}:{alertname="B"})"}));
+  EXPECT_EQ(pipeline_->next_due(), kT0 + seconds(50));
+  EXPECT_EQ(group_keys(flush(kT0 + seconds(50))), std::vector<std::string>{R"({}:{alertname="C"})"});
+  // A and B flushed at 45 s, C at 50 s: the next flush is A's and B's.
+  EXPECT_EQ(pipeline_->next_due(), kT0 + seconds(45) + minutes(5));
+  // An alert older than group_wait moves a new group's flush forward to now.
+  pipeline_->receive({alert({{"alertname", "D"}}, kT0, std::nullopt, kT0 + minutes(2))}, kT0 + minutes(2));
+  EXPECT_EQ(pipeline_->next_due(), kT0 + minutes(2));
+  EXPECT_EQ(group_keys(flush(kT0 + minutes(2))), std::vector<std::string>{R"({}:{alertname="D"})"});
+  // Every alert resolves; once the resolves are flushed the groups are empty, and the next
+  // maintenance tick removes them, so nothing is due any more.
+  for (const char* name : {"A", "B", "C"}) {
+    resolve({{"alertname", name}, {"instance", std::string(1, static_cast<char>(std::tolower(name[0])))}}, kT0,
+            kT0 + minutes(3));
+  }
+  resolve({{"alertname", "D"}}, kT0, kT0 + minutes(3));
+  EXPECT_EQ(flush(kT0 + minutes(8)).size(), 4u);
+  EXPECT_TRUE(flush(kT0 + minutes(9)).empty());
+  EXPECT_EQ(pipeline_->next_due(), std::nullopt);
 }
 
 TEST_F(PipelineTest, ALaterAlertWaitsForGroupIntervalAndNothingNewSendsNothingUntilRepeat) {

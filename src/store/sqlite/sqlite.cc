@@ -156,6 +156,11 @@ Status Database::exec(std::string_view sql) {
   return core::ok();
 }
 
+Status Database::exec_cached(std::string_view sql) {
+  auto statement = TOCSIN_TRY(prepare(sql));
+  return statement->run();
+}
+
 Result<StatementLease> Database::prepare(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {

@@ -124,6 +124,9 @@ class Database {
 
   // Runs one or more SQL statements that take no parameters.
   Status exec(std::string_view sql);
+  // Runs one statement that takes no parameters through the statement cache: for the ones every
+  // transaction runs (BEGIN, COMMIT), which exec() would parse again each time.
+  Status exec_cached(std::string_view sql);
   // A prepared statement from the cache (prepared on first use). A statement is not re-entrant:
   // the lease must end before the same SQL is prepared again (asserted).
   Result<StatementLease> prepare(std::string_view sql);

@@ -1592,7 +1592,7 @@ class SqliteTx final : public Tx {
     if (!begun_) {
       // IMMEDIATE takes the write lock up front, so a write transaction never fails half-way
       // through because another connection wrote first.
-      TOCSIN_RETURN_IF_ERROR(db_.exec(writable_ ? "BEGIN IMMEDIATE" : "BEGIN"));
+      TOCSIN_RETURN_IF_ERROR(db_.exec_cached(writable_ ? "BEGIN IMMEDIATE" : "BEGIN"));
       begun_ = true;
     }
     return db_.prepare(sql);
@@ -2018,9 +2018,9 @@ class SqliteStore final : public Store {
       auto statement = TOCSIN_TRY(db_->prepare("PRAGMA user_version"));
       if (TOCSIN_TRY(statement->step())) version = statement->column_int64(0);
     }
-    if (auto begun = db_->exec("BEGIN IMMEDIATE"); !begun) return storage_error(begun.error(), db_->first_failure_code());
+    if (auto begun = db_->exec_cached("BEGIN IMMEDIATE"); !begun) return storage_error(begun.error(), db_->first_failure_code());
     auto written = db_->exec(fmt::format("PRAGMA user_version = {}", version));
-    if (written) written = db_->exec("COMMIT");
+    if (written) written = db_->exec_cached("COMMIT");
     if (!written) {
       if (db_->in_transaction()) (void)db_->exec("ROLLBACK");
       return storage_error(written.error(), db_->first_failure_code());
@@ -2079,7 +2079,7 @@ class SqliteStore final : public Store {
       const uint64_t epoch = times_.log ? times_.log->epoch() : 0;
       TOCSIN_RETURN_IF_ERROR(tx_.write_back(epoch));
       if (db_->first_failure()) return std::unexpected(*db_->first_failure());
-      TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+      TOCSIN_RETURN_IF_ERROR(db_->exec_cached("COMMIT"));
       TOCSIN_RETURN_IF_ERROR(flush_all_committed());
       times_.overlay.clear();
       restart_log(epoch);
@@ -2087,7 +2087,7 @@ class SqliteStore final : public Store {
     }
     // With synchronous=FULL, COMMIT returns only after the WAL is fsynced: the data is durable.
     // (A transaction that changed nothing in SQL commits without writing or syncing anything.)
-    if (tx_.begun()) TOCSIN_RETURN_IF_ERROR(db_->exec("COMMIT"));
+    if (tx_.begun()) TOCSIN_RETURN_IF_ERROR(db_->exec_cached("COMMIT"));
     const auto& pending = tx_.pending_times();
     if (pending.empty()) return core::ok();
     // The re-sends: one appended record, fdatasynced before this returns. Should it fail, the

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite/migrations.h"
@@ -338,6 +340,37 @@ TEST_F(ExplicitFlushTest, AFailedWriteIsNotWaitedForAndChangesNothing) {
   });
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(notifications_seen_elsewhere(), 0u);
+}
+
+// SQLite starts the WAL over at the first write after a checkpoint copied all of it and syncs the
+// new header in that write's COMMIT; the checkpointer makes that write itself, so a request's
+// write does not pay the sync. The WAL header's checkpoint sequence number (bytes 12-15) counts
+// the restarts.
+TEST_F(ExplicitFlushTest, TheCheckpointerStartsTheWalOverItselfAndOnlyAfterNewWrites) {
+  auto restarts = [&] {
+    std::ifstream wal(file_.string() + "-wal", std::ios::binary);
+    unsigned char header[16] = {};
+    wal.read(reinterpret_cast<char*>(header), sizeof header);
+    return (uint32_t{header[12]} << 24) | (uint32_t{header[13]} << 16) | (uint32_t{header[14]} << 8) | header[15];
+  };
+  // Rounds of the checkpointer are 500 ms apart; waits up to 10 s for the count to move from `from`.
+  auto wait_for_restart = [&](uint32_t from) {
+    for (int i = 0; i < 200 && restarts() == from; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return restarts();
+  };
+  ASSERT_TRUE(store_->write([](Tx& tx) { return insert(tx, "a"); }).has_value());
+  const uint32_t first = restarts();
+  const uint32_t second = wait_for_restart(first);
+  ASSERT_NE(second, first) << "the checkpointer copied the WAL but did not start it over";
+  ASSERT_TRUE(store_->write([](Tx& tx) { return insert(tx, "b"); }).has_value());
+  EXPECT_EQ(restarts(), second) << "the write started the WAL over itself";
+  // b is copied and the WAL started over once more; then, with nothing new written, no round
+  // copies or restarts anything (the restart's own frame is not a reason for another).
+  const uint32_t third = wait_for_restart(second);
+  ASSERT_NE(third, second);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  EXPECT_EQ(restarts(), third);
+  EXPECT_EQ(notifications_seen_elsewhere(), 2u);
 }
 
 TEST(StorageHealthTest, ADataDirThatCannotBeCreatedStopsTheOpenNamingIt) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "notify/payload.h"
 
 namespace tocsin::notify {
@@ -167,7 +168,84 @@ std::string alerts_url(const GroupMessage& m) {
   return fmt::format("{}/#/alerts?receiver={}", base_url(m.external_url), url_query_escape(m.receiver));
 }
 
+namespace {
+
+// The v4 body written directly (no json tree): a new alert's webhook body is made inside the
+// transaction that stores the alert, on the way to its page. Each piece fails only on text that
+// is not UTF-8, which alertmanager_v4_group_tree then writes (replacing what is not).
+class GoJsonWriter {
+ public:
+  explicit GoJsonWriter(std::string& out) : out_(out) {}
+  bool ok() const { return ok_; }
+  void raw(std::string_view text) { out_ += text; }
+  void string(std::string_view text) { ok_ = ok_ && core::append_json_string(out_, text, core::JsonEscape::kGo); }
+  void key(std::string_view name) {
+    string(name);
+    out_ += ':';
+  }
+  // {"name":"value",…} over pairs already in key order (Labels and std::map are).
+  template <class Pairs>
+  void object(const Pairs& pairs) {
+    out_ += '{';
+    bool first = true;
+    for (const auto& [name, value] : pairs) {
+      if (!first) out_ += ',';
+      first = false;
+      key(name);
+      string(value);
+    }
+    out_ += '}';
+  }
+
+ private:
+  std::string& out_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
 std::string alertmanager_v4_group(const GroupMessage& m) {
+  std::string out;
+  out.reserve(512 + 512 * m.alerts.size());
+  GoJsonWriter w(out);
+  w.raw("{\"receiver\":");
+  w.string(m.receiver);
+  w.raw(",\"status\":");
+  w.string(group_status(m));
+  w.raw(",\"alerts\":[");
+  for (size_t i = 0; i < m.alerts.size(); ++i) {
+    const GroupAlert& a = m.alerts[i];
+    w.raw(i == 0 ? "{\"status\":" : ",{\"status\":");
+    w.string(alert_status(a));
+    w.raw(",\"labels\":");
+    w.object(a.labels);
+    w.raw(",\"annotations\":");
+    w.object(a.annotations);
+    w.raw(",\"startsAt\":");
+    w.string(core::format_rfc3339_nano(a.starts_at));
+    w.raw(",\"endsAt\":");
+    w.string(go_ends_at(a));
+    w.raw(",\"generatorURL\":");
+    w.string(a.generator_url);
+    w.raw(",\"fingerprint\":");
+    w.string(core::fingerprint_hex(a.fingerprint));
+    w.raw("}");
+  }
+  w.raw("],\"groupLabels\":");
+  w.object(m.group_labels);
+  w.raw(",\"commonLabels\":");
+  w.object(common_labels(m.alerts));
+  w.raw(",\"commonAnnotations\":");
+  w.object(common_annotations(m.alerts));
+  w.raw(",\"externalURL\":");
+  w.string(base_url(m.external_url));
+  w.raw(",\"version\":\"4\",\"groupKey\":");
+  w.string(m.group_key);
+  w.raw(fmt::format(",\"truncatedAlerts\":{}}}\n", m.truncated_alerts));
+  return w.ok() ? out : alertmanager_v4_group_tree(m);
+}
+
+std::string alertmanager_v4_group_tree(const GroupMessage& m) {
   // Field order of Alertmanager's webhook.Message (template.Data first, then version, groupKey,
   // truncatedAlerts); Go sorts map keys, as Labels and std::map already are.
   ordered_json alerts = ordered_json::array();

@@ -58,6 +58,9 @@ std::map<std::string, std::string> common_annotations(const std::vector<GroupAle
 // endsAt is "0001-01-01T00:00:00Z"), fingerprints as 16 hex digits, '<' '>' '&' escaped as
 // \u003c \u003e \u0026, and a trailing newline.
 std::string alertmanager_v4_group(const GroupMessage& m);
+// The same body built as a json tree and dumped: what alertmanager_v4_group writes directly, and
+// what it falls back to for text that is not UTF-8 (replaced with U+FFFD here). For tests.
+std::string alertmanager_v4_group_tree(const GroupMessage& m);
 
 // tocsin JSON: {"version":"1","event":"alert_group","receiver","status","group_key","group_labels",
 // "common_labels","common_annotations","alerts":[{"fingerprint","status","labels","annotations",

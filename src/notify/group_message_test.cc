@@ -89,6 +89,31 @@ TEST(GroupMessage, AlertmanagerV4EscapesLikeGo) {
   EXPECT_EQ(json::parse(raw)["alerts"][0]["annotations"]["summary"], "a < b && c > d\xe2\x80\xa8");
 }
 
+TEST(GroupMessage, AlertmanagerV4WrittenDirectlyIsTheTreesBodyByteForByte) {
+  // Empty groups and values, every escape, resolved and firing alerts, truncation, and text that
+  // is not UTF-8 (written by the tree, with U+FFFD).
+  std::vector<GroupMessage> messages;
+  messages.push_back(two_alert_group());
+  GroupMessage empty;
+  messages.push_back(empty);
+  GroupMessage escapes = two_alert_group();
+  escapes.receiver = "a\"b\\c";
+  escapes.group_key = "{}:{alertname=\"<&>\"}";
+  escapes.alerts[0].labels = core::Labels{{"alertname", "x\ny\tz\x01"}, {"instance", "é€😀"}};
+  escapes.alerts[1].annotations = {{"summary", "\u2028\u2029\x7f"}, {"", ""}};
+  escapes.alerts[1].generator_url = "http://h/?a=1&b=<2>";
+  escapes.truncated_alerts = 12;
+  escapes.external_url = "";
+  messages.push_back(escapes);
+  GroupMessage broken = two_alert_group();
+  broken.alerts[0].annotations["summary"] = "cut \xe2\x80";
+  messages.push_back(broken);
+  for (const GroupMessage& m : messages) {
+    EXPECT_EQ(alertmanager_v4_group(m), alertmanager_v4_group_tree(m)) << m.receiver;
+  }
+  EXPECT_EQ(json::parse(alertmanager_v4_group(broken))["alerts"][0]["annotations"]["summary"], "cut \xef\xbf\xbd");
+}
+
 TEST(GroupMessage, ResolvedGroupAndTruncation) {
   GroupMessage m = two_alert_group();
   m.alerts[0].firing = false;

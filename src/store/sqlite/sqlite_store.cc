@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_store.h"
+
 #include "store/sqlite/storage_health.h"
 
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <utility>
 
 #include "core/flat_u64_map.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "store/sqlite/alert_time_log.h"
 #include "store/sqlite/migrations.h"
@@ -86,13 +88,31 @@ Result<std::string> dump_json(const nlohmann::json& json, std::string_view what)
   }
 }
 
+// {"name":"value",…} written directly, as nlohmann::json's dump of the same object would be:
+// pairs in key order (Labels and std::map sort by name, as json objects do), strings escaped by
+// core::append_json_string. Nothing when some text is not UTF-8.
+template <class Pairs>
+std::optional<std::string> object_json(const Pairs& pairs) {
+  std::string out = "{";
+  for (const auto& [name, value] : pairs) {
+    if (out.size() > 1) out += ',';
+    if (!core::append_json_string(out, name)) return std::nullopt;
+    out += ':';
+    if (!core::append_json_string(out, value)) return std::nullopt;
+  }
+  out += '}';
+  return out;
+}
+
 Result<std::string> labels_to_json(const core::Labels& labels) {
-  nlohmann::json json = nlohmann::json::object();
+  if (auto written = object_json(labels)) return std::move(*written);
+  nlohmann::json json = nlohmann::json::object();  // the error that names what is wrong
   for (const auto& label : labels) json[label.name] = label.value;
   return dump_json(json, "labels");
 }
 
 Result<std::string> map_to_json(const std::map<std::string, std::string>& map) {
+  if (auto written = object_json(map)) return std::move(*written);
   nlohmann::json json = nlohmann::json::object();
   for (const auto& [name, value] : map) json[name] = value;
   return dump_json(json, "annotations");

@@ -1,0 +1,21 @@
+// JSON string literals written straight into a string, byte for byte as nlohmann::json::dump()
+// writes them (ensure_ascii off) for valid UTF-8: for bodies on hot paths (a new alert's webhook
+// body) that are cheaper written than built as a json tree and dumped.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tocsin::core {
+
+enum class JsonEscape {
+  kStandard,  // '"', '\\' and control characters (\b \f \n \r \t, others \u00xx); the rest as is
+  kGo,        // also '<', '>', '&', U+2028 and U+2029 as \u escapes, as Go's encoding/json
+};
+
+// Appends `text` quoted and escaped. False, with `out` as it was, when `text` is not well-formed
+// UTF-8 (core/utf8.h): the caller decides what to do with such text.
+bool append_json_string(std::string& out, std::string_view text, JsonEscape escape = JsonEscape::kStandard);
+
+}  // namespace tocsin::core

@@ -18,4 +18,27 @@ enum class JsonEscape {
 // UTF-8 (core/utf8.h): the caller decides what to do with such text.
 bool append_json_string(std::string& out, std::string_view text, JsonEscape escape = JsonEscape::kStandard);
 
+// Appends {"name":"value",…} over (name, value) pairs already in key order (core::Labels and
+// std::map<std::string, std::string> are, as nlohmann's objects), as dump() writes it. False, with
+// `out` as it was, when some text is not well-formed UTF-8.
+template <class Pairs>
+bool append_json_object(std::string& out, const Pairs& pairs, JsonEscape escape = JsonEscape::kStandard) {
+  const size_t start = out.size();
+  out += '{';
+  for (const auto& [name, value] : pairs) {
+    if (out.size() > start + 1) out += ',';
+    if (!append_json_string(out, name, escape)) {
+      out.resize(start);
+      return false;
+    }
+    out += ':';
+    if (!append_json_string(out, value, escape)) {
+      out.resize(start);
+      return false;
+    }
+  }
+  out += '}';
+  return true;
+}
+
 }  // namespace tocsin::core

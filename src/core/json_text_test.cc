@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -68,6 +69,25 @@ TEST(JsonText, MixedTextMatchesNlohmannByteForByte) {
     for (const JsonEscape escape : {JsonEscape::kStandard, JsonEscape::kGo}) {
       ASSERT_EQ(written(text, escape), reference(text, escape)) << text;
     }
+  }
+}
+
+TEST(JsonText, ObjectsAreWrittenAsNlohmannWritesThem) {
+  const std::map<std::string, std::string> pairs = {{"", "empty name"}, {"a\"b", "<&>"}, {"z", ""}, {"é", "\n"}};
+  nlohmann::json reference_object = nlohmann::json::object();
+  for (const auto& [name, value] : pairs) reference_object[name] = value;
+  std::string out = "[";
+  ASSERT_TRUE(append_json_object(out, pairs));
+  EXPECT_EQ(out, "[" + reference_object.dump());
+  out = "[";
+  ASSERT_TRUE(append_json_object(out, std::map<std::string, std::string>{}));
+  EXPECT_EQ(out, "[{}");
+  // Text that is not UTF-8, as a name or a value, leaves nothing behind.
+  for (const auto& broken : {std::map<std::string, std::string>{{"a", "b"}, {"c\xff", "d"}},
+                             std::map<std::string, std::string>{{"a", "b"}, {"c", "d\xff"}}}) {
+    out = "[";
+    EXPECT_FALSE(append_json_object(out, broken));
+    EXPECT_EQ(out, "[");
   }
 }
 

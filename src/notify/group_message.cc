@@ -179,22 +179,9 @@ class GoJsonWriter {
   bool ok() const { return ok_; }
   void raw(std::string_view text) { out_ += text; }
   void string(std::string_view text) { ok_ = ok_ && core::append_json_string(out_, text, core::JsonEscape::kGo); }
-  void key(std::string_view name) {
-    string(name);
-    out_ += ':';
-  }
-  // {"name":"value",…} over pairs already in key order (Labels and std::map are).
   template <class Pairs>
   void object(const Pairs& pairs) {
-    out_ += '{';
-    bool first = true;
-    for (const auto& [name, value] : pairs) {
-      if (!first) out_ += ',';
-      first = false;
-      key(name);
-      string(value);
-    }
-    out_ += '}';
+    ok_ = ok_ && core::append_json_object(out_, pairs, core::JsonEscape::kGo);
   }
 
  private:

@@ -1,5 +1,4 @@
 #include "store/sqlite/sqlite_store.h"
-
 #include "store/sqlite/storage_health.h"
 
 #include <fcntl.h>
@@ -88,31 +87,17 @@ Result<std::string> dump_json(const nlohmann::json& json, std::string_view what)
   }
 }
 
-// {"name":"value",…} written directly, as nlohmann::json's dump of the same object would be:
-// pairs in key order (Labels and std::map sort by name, as json objects do), strings escaped by
-// core::append_json_string. Nothing when some text is not UTF-8.
-template <class Pairs>
-std::optional<std::string> object_json(const Pairs& pairs) {
-  std::string out = "{";
-  for (const auto& [name, value] : pairs) {
-    if (out.size() > 1) out += ',';
-    if (!core::append_json_string(out, name)) return std::nullopt;
-    out += ':';
-    if (!core::append_json_string(out, value)) return std::nullopt;
-  }
-  out += '}';
-  return out;
-}
-
+// Written directly (core/json_text.h: as the json library would); text that is not UTF-8 goes
+// through the library for the error that names what is wrong.
 Result<std::string> labels_to_json(const core::Labels& labels) {
-  if (auto written = object_json(labels)) return std::move(*written);
-  nlohmann::json json = nlohmann::json::object();  // the error that names what is wrong
+  if (std::string out; core::append_json_object(out, labels)) return out;
+  nlohmann::json json = nlohmann::json::object();
   for (const auto& label : labels) json[label.name] = label.value;
   return dump_json(json, "labels");
 }
 
 Result<std::string> map_to_json(const std::map<std::string, std::string>& map) {
-  if (auto written = object_json(map)) return std::move(*written);
+  if (std::string out; core::append_json_object(out, map)) return out;
   nlohmann::json json = nlohmann::json::object();
   for (const auto& [name, value] : map) json[name] = value;
   return dump_json(json, "annotations");

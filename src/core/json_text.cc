@@ -4,10 +4,9 @@
 
 namespace tocsin::core {
 
-bool append_json_string(std::string& out, std::string_view text, JsonEscape escape) {
+bool append_json_escaped(std::string& out, std::string_view text, JsonEscape escape, InvalidUtf8 invalid) {
   static constexpr char kHex[] = "0123456789abcdef";
   const size_t start = out.size();
-  out += '"';
   size_t plain = 0;  // start of the run of bytes not yet copied
   auto flush = [&](size_t end) { out.append(text.data() + plain, end - plain); };
   for (size_t i = 0; i < text.size();) {
@@ -15,8 +14,14 @@ bool append_json_string(std::string& out, std::string_view text, JsonEscape esca
     if (c >= 0x80) {
       const size_t n = utf8_sequence_length(text, i);
       if (n == 0) {
-        out.resize(start);
-        return false;
+        if (invalid == InvalidUtf8::kRefuse) {
+          out.resize(start);
+          return false;
+        }
+        flush(i);
+        out += "\\ufffd";  // each byte of a bad sequence
+        plain = ++i;
+        continue;
       }
       // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
       if (escape == JsonEscape::kGo && n == 3 && c == 0xe2 && text[i + 1] == '\x80' &&
@@ -40,6 +45,7 @@ bool append_json_string(std::string& out, std::string_view text, JsonEscape esca
       case '<': replacement = escape == JsonEscape::kGo ? "\\u003c" : nullptr; break;
       case '>': replacement = escape == JsonEscape::kGo ? "\\u003e" : nullptr; break;
       case '&': replacement = escape == JsonEscape::kGo ? "\\u0026" : nullptr; break;
+      case 0x7f: replacement = escape == JsonEscape::kStandardAndDel ? "\\u007f" : nullptr; break;
       default: break;
     }
     if (replacement || c < 0x20) {
@@ -56,6 +62,16 @@ bool append_json_string(std::string& out, std::string_view text, JsonEscape esca
     ++i;
   }
   flush(text.size());
+  return true;
+}
+
+bool append_json_string(std::string& out, std::string_view text, JsonEscape escape) {
+  const size_t start = out.size();
+  out += '"';
+  if (!append_json_escaped(out, text, escape, InvalidUtf8::kRefuse)) {
+    out.resize(start);
+    return false;
+  }
   out += '"';
   return true;
 }

@@ -91,6 +91,18 @@ TEST(JsonText, ObjectsAreWrittenAsNlohmannWritesThem) {
   }
 }
 
+TEST(JsonText, EscapedTextCanReplaceWhatIsNotUtf8AndEscapeDel) {
+  std::string out = "[";
+  EXPECT_TRUE(append_json_escaped(out, "a\xff\xc0\xaf" "b\x7f\"", JsonEscape::kStandardAndDel, InvalidUtf8::kReplace));
+  EXPECT_EQ(out, "[a\\ufffd\\ufffd\\ufffdb\\u007f\\\"");  // one U+FFFD per bad byte; no quotes around
+  out.clear();
+  EXPECT_TRUE(append_json_escaped(out, "\x7f", JsonEscape::kStandard, InvalidUtf8::kReplace));
+  EXPECT_EQ(out, "\x7f") << "nlohmann writes DEL as it is";
+  out = "[";
+  EXPECT_FALSE(append_json_escaped(out, "ok\xff", JsonEscape::kStandard, InvalidUtf8::kRefuse));
+  EXPECT_EQ(out, "[");
+}
+
 TEST(JsonText, TextThatIsNotUtf8IsRefusedAndLeavesTheOutputAsItWas) {
   for (const std::string& text : {std::string("a\xff"), std::string("\xc3"), std::string("\xe2\x80"),
                                  std::string("\xed\xa0\x80"), std::string("\xc0\xaf"), std::string("ok\xf4\x90\x80\x80")}) {

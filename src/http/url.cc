@@ -1,7 +1,5 @@
 // URL and JSON-string helpers of http.h.
-#include <fmt/format.h>
-
-#include "core/utf8.h"
+#include "core/json_text.h"
 #include "http/http.h"
 
 namespace tocsin::http {
@@ -57,50 +55,7 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
 std::string json_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const size_t len = core::utf8_sequence_length(text, i);
-      if (len == 0) {
-        out += "\\ufffd";
-        ++i;
-      } else {
-        out.append(text.substr(i, len));
-        i += len;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
+  core::append_json_escaped(out, text, core::JsonEscape::kStandardAndDel, core::InvalidUtf8::kReplace);
   return out;
 }
 

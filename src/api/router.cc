@@ -502,13 +502,25 @@ Response Router::remote_write(const Request& request) {
   if (!media.empty() && media != "application/x-protobuf") {
     return Response::error(415, fmt::format("unsupported Content-Type \"{}\": expected application/x-protobuf", media));
   }
-  auto decoded = ingest::snappy_decompress(request.body);
+  // One decoder per HTTP thread, so that decoding a steady stream of requests allocates nothing.
+  // The series stay in it until the engine is done with them; should this handler ever run again
+  // on this thread meanwhile, that call decodes into a decoder of its own.
+  thread_local ingest::RemoteWriteDecoder per_thread;
+  thread_local bool per_thread_busy = false;
+  struct Claim {
+    bool& busy;
+    const bool taken = !busy;
+    explicit Claim(bool& b) : busy(b) { busy = true; }
+    ~Claim() { if (taken) busy = false; }
+  } claim(per_thread_busy);
+  ingest::RemoteWriteDecoder own;  // empty: costs nothing unless used
+  ingest::RemoteWriteDecoder& decoder = claim.taken ? per_thread : own;
+  auto decoded = decoder.decode(request.body);
   if (!decoded) return from_error(decoded.error());
-  auto series = ingest::decode_write_request(*decoded);
-  if (!series) return from_error(series.error());
-  if (auto v = check_batch(limits_, *series, "series in one request", {"series", "timeseries"})) return over_limit(*v);
+  std::vector<ingest::Series>& series = **decoded;
+  if (auto v = check_batch(limits_, series, "series in one request", {"series", "timeseries"})) return over_limit(*v);
   size_t non_finite = 0;
-  for (auto& s : *series) {
+  for (auto& s : series) {
     non_finite += std::erase_if(s.points, [](const ingest::Point& p) { return !std::isfinite(p.value); });
   }
   if (non_finite > 0) dropped_non_finite_.inc(static_cast<double>(non_finite));
@@ -517,11 +529,11 @@ Response Router::remote_write(const Request& request) {
   // so two views that disagree for a moment cannot bounce a batch — and answered with the counts,
   // which the sender merges into its own answer.
   if (!request.header("x-tocsin-forwarded-from").empty()) {
-    auto result = engine_.ingest_local(*series);
+    auto result = engine_.ingest_local(series);
     if (!result) return from_error(result.error());
     return ok_json(ingest_json(*result, result->dropped + non_finite));
   }
-  auto result = engine_.ingest(*series);
+  auto result = engine_.ingest(series);
   if (!result) return from_error(result.error());
   Response r;
   r.status = 204;

@@ -34,6 +34,14 @@ Labels Labels::from_pairs(std::vector<Label> pairs) {
   return out;
 }
 
+void Labels::assign_sorted(std::span<const LabelRef> sorted_pairs) {
+  pairs_.resize(sorted_pairs.size());
+  for (size_t i = 0; i < sorted_pairs.size(); ++i) {
+    pairs_[i].name.assign(sorted_pairs[i].name);
+    pairs_[i].value.assign(sorted_pairs[i].value);
+  }
+}
+
 void Labels::set(std::string_view name, std::string_view value) {
   auto it = std::lower_bound(pairs_.begin(), pairs_.end(), name,
                              [](const Label& l, std::string_view n) { return l.name < n; });

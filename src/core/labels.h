@@ -37,6 +37,10 @@ class Labels {
   Labels() = default;
   Labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs);
   static Labels from_pairs(std::vector<Label> pairs);  // sorts; a later duplicate name wins
+  // Replaces the pairs with `sorted_pairs`, which must already be what a Labels holds (sorted by
+  // name, unique names, no empty values), reusing this value's storage: no allocation when they
+  // fit (a decoder that keeps its Labels from one request to the next allocates none).
+  void assign_sorted(std::span<const LabelRef> sorted_pairs);
 
   // Sets (or with an empty value, removes) one label.
   void set(std::string_view name, std::string_view value);

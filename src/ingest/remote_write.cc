@@ -70,6 +70,8 @@ class WireReader {
   }
 
   uint64_t varint() {
+    // Fast path: a one-byte varint (every tag and most lengths of a WriteRequest).
+    if (pos_ < data_.size() && static_cast<uint8_t>(data_[pos_]) < 0x80) return static_cast<uint8_t>(data_[pos_++]);
     const size_t start = pos_;
     uint64_t value = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -201,7 +203,32 @@ core::Result<RawLabel> decode_label(std::string_view data, size_t base, size_t i
   return label;
 }
 
+// The varint at data[pos..] if it ends exactly at the end of `data` and is well-formed (at most 10
+// bytes, the tenth holding only the top bit); nullopt otherwise.
+std::optional<uint64_t> varint_to_end(std::string_view data, size_t pos) {
+  const size_t n = data.size() - pos;
+  if (n == 0 || n > 10 || static_cast<uint8_t>(data.back()) >= 0x80) return std::nullopt;
+  if (n == 10 && static_cast<uint8_t>(data.back()) > 1) return std::nullopt;
+  uint64_t value = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto byte = static_cast<uint8_t>(data[pos + i]);
+    if (i + 1 < n && byte < 0x80) return std::nullopt;  // ends before the end of the message
+    value |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
+  }
+  return value;
+}
+
 core::Result<Point> decode_sample(std::string_view data, size_t base) {
+  // Fast path: the message as every sender writes it, value (field 1, 64-bit) then timestamp
+  // (field 2, varint) and nothing else. Anything else (fields repeated or reordered, unknown
+  // fields, a malformed varint) takes the general path below, which also reports the errors.
+  if (data.size() >= 11 && data[0] == 0x09 && data[9] == 0x10) {
+    if (const auto ts = varint_to_end(data, 10)) {
+      uint64_t bits = 0;
+      for (int i = 8; i >= 1; --i) bits = (bits << 8) | static_cast<uint8_t>(data[static_cast<size_t>(i)]);
+      return Point{std::bit_cast<double>(bits), core::from_unix_ms(static_cast<int64_t>(*ts))};
+    }
+  }
   WireReader r(data, base);
   Point p;
   while (r.more()) {
@@ -221,10 +248,10 @@ core::Result<Point> decode_sample(std::string_view data, size_t base) {
   return p;
 }
 
-// `raw` must be sorted by name, so duplicates are neighbours.
-core::Result<core::Labels> validate_labels(const std::vector<RawLabel>& raw) {
-  std::vector<core::Label> pairs;
-  pairs.reserve(raw.size());
+// `raw` must be sorted by name, so duplicates are neighbours. Sets `out` to the labels with a value
+// (an empty value means "absent"), reusing its storage.
+core::Status validate_labels(const std::vector<RawLabel>& raw, std::vector<core::LabelRef>& pairs, core::Labels& out) {
+  pairs.clear();
   bool has_name = false;
   for (size_t i = 0; i < raw.size(); ++i) {
     const RawLabel& l = raw[i];
@@ -243,15 +270,15 @@ core::Result<core::Labels> validate_labels(const std::vector<RawLabel>& raw) {
       }
       has_name = true;
     }
-    if (!l.value.empty()) pairs.push_back(core::Label{std::string(l.name), std::string(l.value)});
+    if (!l.value.empty()) pairs.push_back(core::LabelRef{l.name, l.value});
   }
   if (!has_name) return std::unexpected(Error::invalid_argument("missing __name__ label").field("labels"));
-  return core::Labels::from_pairs(std::move(pairs));
+  out.assign_sorted(pairs);
+  return {};
 }
 
-}  // namespace
-
-core::Result<std::string> snappy_decompress(std::string_view compressed, size_t max_decoded_bytes) {
+// Decompresses into `out`, reusing its capacity.
+core::Status snappy_decompress_into(std::string_view compressed, size_t max_decoded_bytes, std::string& out) {
   if (compressed.empty()) return std::unexpected(Error::invalid_argument("empty body: expected a snappy-compressed WriteRequest"));
   size_t length = 0;
   if (!snappy::GetUncompressedLength(compressed.data(), compressed.size(), &length)) {
@@ -267,18 +294,21 @@ core::Result<std::string> snappy_decompress(std::string_view compressed, size_t 
     return std::unexpected(Error::invalid_argument(
         fmt::format("snappy: decoded size {} bytes exceeds the limit of {} bytes", length, max_decoded_bytes)));
   }
-  std::string out(length, '\0');
+  out.resize(length);
   if (!snappy::RawUncompress(compressed.data(), compressed.size(), out.data())) {
     return std::unexpected(Error::invalid_argument("snappy: corrupt compressed data"));
   }
-  return out;
+  return {};
 }
 
-core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf) {
-  std::vector<Series> out;
+// Decodes into `out`, reusing its elements (their label strings and points vectors) in order;
+// `out` ends with exactly the decoded series. `samples` counts the samples decoded (on an error,
+// those decoded before it).
+core::Status decode_write_request_into(std::string_view protobuf, std::vector<Series>& out, size_t& samples) {
   std::vector<RawLabel> raw_labels;  // reused across series
-  size_t points_hint = 0;  // the previous series' point count: senders batch series alike
-  size_t samples = 0;
+  std::vector<core::LabelRef> pairs;
+  size_t used = 0;  // series of `out` filled so far
+  samples = 0;
   size_t series_seen = 0;  // the wire index, for error paths (series without samples are left out)
   WireReader top(protobuf, 0);
   while (top.more()) {
@@ -295,8 +325,13 @@ core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf
     auto [ts_data, ts_base] = top.length_delimited();
     if (top.error()) break;
 
-    Series series;
-    series.points.reserve(points_hint);
+    if (used == out.size()) {
+      // A new element: reserve as many points as the previous series had (senders batch series alike).
+      out.emplace_back();
+      if (used > 0) out[used].points.reserve(std::min<size_t>(out[used - 1].points.size(), 1024));
+    }
+    Series& series = out[used];
+    series.points.clear();
     raw_labels.clear();
     WireReader r(ts_data, ts_base);
     while (r.more()) {
@@ -327,14 +362,41 @@ core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf
     }
     if (r.error()) return fail(*r.error(), path());
     std::sort(raw_labels.begin(), raw_labels.end(), [](const RawLabel& a, const RawLabel& b) { return a.name < b.name; });
-    auto labels = validate_labels(raw_labels);
-    if (!labels) return fail(labels.error(), path() + "." + labels.error().field());
-    series.labels = std::move(*labels);
-    points_hint = std::min<size_t>(series.points.size(), 1024);
-    if (!series.points.empty()) out.push_back(std::move(series));
+    if (auto valid = validate_labels(raw_labels, pairs, series.labels); !valid) {
+      return fail(valid.error(), path() + "." + valid.error().field());
+    }
+    if (!series.points.empty()) ++used;
   }
   if (top.error()) return std::unexpected(*top.error());
+  out.resize(used);
+  return {};
+}
+
+}  // namespace
+
+core::Result<std::string> snappy_decompress(std::string_view compressed, size_t max_decoded_bytes) {
+  std::string out;
+  TOCSIN_RETURN_IF_ERROR(snappy_decompress_into(compressed, max_decoded_bytes, out));
   return out;
+}
+
+core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf) {
+  std::vector<Series> out;
+  size_t samples = 0;
+  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf, out, samples));
+  return out;
+}
+
+core::Result<std::vector<Series>*> RemoteWriteDecoder::decode(std::string_view snappy_body) {
+  if (last_samples_ > kRetainedSamples) {
+    // A rare large request: do not keep its storage for the small ones that follow.
+    protobuf_ = std::string();
+    series_ = std::vector<Series>();
+  }
+  last_samples_ = 0;
+  TOCSIN_RETURN_IF_ERROR(snappy_decompress_into(snappy_body, kMaxRemoteWriteDecodedBytes, protobuf_));
+  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf_, series_, last_samples_));
+  return &series_;
 }
 
 core::Result<std::vector<core::Sample>> parse_remote_write(std::string_view snappy_body) {

@@ -50,6 +50,24 @@ core::Result<std::string> snappy_decompress(std::string_view compressed,
 // Decodes a serialised prometheus.WriteRequest. Series without samples are left out.
 core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf);
 
+// snappy_decompress + decode_write_request into storage it keeps: the decompressed bytes, the
+// series vector and each series' labels and points keep their capacity from one request to the
+// next, so a steady stream of requests decodes without allocating (the HTTP handler keeps one
+// per thread). After a request of more than kRetainedSamples samples that storage is given back
+// at the next decode. Not thread-safe.
+class RemoteWriteDecoder {
+ public:
+  static constexpr size_t kRetainedSamples = 100'000;
+  // The series stay valid, and the caller may change them, until the next decode(). On an error
+  // nothing decoded is returned.
+  core::Result<std::vector<Series>*> decode(std::string_view snappy_body);
+
+ private:
+  std::string protobuf_;
+  std::vector<Series> series_;
+  size_t last_samples_ = 0;
+};
+
 // snappy_decompress + decode_write_request, flattened into samples in the order sent.
 core::Result<std::vector<core::Sample>> parse_remote_write(std::string_view snappy_body);
 

@@ -129,6 +129,83 @@ TEST(RemoteWrite, SkipsUnknownFieldsByWireType) {
   EXPECT_EQ((*r)[0].points[0].ts, core::from_unix_ms(9));
 }
 
+// Most samples take a fast path (value then timestamp, nothing else); every other layout takes the
+// general one. Both must give the same points, and the same errors.
+TEST(RemoteWrite, SamplesInAnyLayoutDecodeAlike) {
+  auto one = [](const std::string& sample_body) {
+    return decode_write_request(bytes_field(1, label("__name__", "m") + bytes_field(2, sample_body)));
+  };
+  auto point_of = [&](const std::string& sample_body) -> std::pair<double, int64_t> {
+    auto r = one(sample_body);
+    EXPECT_TRUE(r.has_value()) << r.error().to_string();
+    if (!r || r->size() != 1 || (*r)[0].points.size() != 1) return {-1, -1};
+    return {(*r)[0].points[0].value, core::to_unix_ms((*r)[0].points[0].ts)};
+  };
+  const auto ts = [](int64_t t) { return tag(2, 0) + varint(static_cast<uint64_t>(t)); };
+  using P = std::pair<double, int64_t>;
+  EXPECT_EQ(point_of(double_field(1, 2.5) + ts(1700000000123)), (P{2.5, 1700000000123}));  // the common layout
+  EXPECT_EQ(point_of(double_field(1, 2.5) + ts(0)), (P{2.5, 0}));                          // a one-byte varint
+  EXPECT_EQ(point_of(double_field(1, -7) + ts(-1)), (P{-7, -1}));                          // ten bytes
+  EXPECT_EQ(point_of(double_field(1, 1) + ts(std::numeric_limits<int64_t>::min())),
+            (P{1, std::numeric_limits<int64_t>::min()}));
+  EXPECT_EQ(point_of(ts(42) + double_field(1, 3)), (P{3, 42}));                             // reordered
+  EXPECT_EQ(point_of(double_field(1, 1) + ts(5) + double_field(1, 9)), (P{9, 5}));         // the last wins
+  EXPECT_EQ(point_of(double_field(1, 1) + ts(5) + ts(6)), (P{1, 6}));
+  EXPECT_EQ(point_of(double_field(1, 4) + ts(8) + tag(9, 0) + varint(1)), (P{4, 8}));     // unknown field after
+  EXPECT_EQ(point_of(double_field(1, 4)), (P{4, 0}));                                       // no timestamp
+  // A timestamp varint of 0x80 bytes up to the message's end, and one of 11 bytes: the errors the
+  // general path reports.
+  auto truncated = one(double_field(1, 1) + tag(2, 0) + std::string(3, '\x80'));
+  ASSERT_FALSE(truncated.has_value());
+  EXPECT_NE(truncated.error().message().find("truncated varint"), std::string::npos) << truncated.error().to_string();
+  auto overlong = one(double_field(1, 1) + tag(2, 0) + std::string(10, '\xff') + std::string(1, '\x01'));
+  ASSERT_FALSE(overlong.has_value());
+  EXPECT_NE(overlong.error().message().find("varint"), std::string::npos) << overlong.error().to_string();
+  auto top_bits = one(double_field(1, 1) + tag(2, 0) + std::string(9, '\xff') + std::string(1, '\x02'));
+  ASSERT_FALSE(top_bits.has_value());
+  EXPECT_NE(top_bits.error().message().find("overflows 64 bits"), std::string::npos) << top_bits.error().to_string();
+}
+
+// One decoder for a stream of requests: each result is exactly what that request holds, whatever
+// the requests before it held (more series, more labels, more points) or whether they failed.
+TEST(RemoteWriteDecoder, ReusesItsStorageAndReturnsWhatEachRequestHolds) {
+  const std::string a = series({{"__name__", "a_long_metric_name_beyond_sso"}, {"instance", "host-1:9100"}, {"job", "x"}},
+                               {{1, 1}, {2, 2}, {3, 3}}) +
+                        series({{"__name__", "b"}, {"zone", "eu"}}, {{4, 4}}) + series({{"__name__", "c"}}, {{5, 5}});
+  const std::string b = series({{"__name__", "d"}}, {{6, 6}}) + series({{"__name__", "e"}, {"x", "y"}}, {{7, 7}, {8, 8}});
+  const std::string bad = series({{"__name__", "f"}}, {{1, 1}}) + series({{"instance", "no name"}}, {{2, 2}});
+  std::string large;
+  for (int i = 0; i < 1100; ++i) large += series({{"__name__", "g"}, {"i", std::to_string(i)}}, std::vector<std::pair<double, int64_t>>(100, {1, 1}));
+
+  RemoteWriteDecoder decoder;
+  auto expect_as_fresh = [&](const std::string& raw) {
+    auto got = decoder.decode(compress(raw));
+    ASSERT_TRUE(got.has_value()) << got.error().to_string();
+    auto want = decode_write_request(raw);
+    ASSERT_TRUE(want.has_value());
+    ASSERT_EQ((*got)->size(), want->size());
+    for (size_t i = 0; i < want->size(); ++i) {
+      EXPECT_EQ((**got)[i].labels, (*want)[i].labels) << i;
+      ASSERT_EQ((**got)[i].points.size(), (*want)[i].points.size()) << i;
+      for (size_t k = 0; k < (*want)[i].points.size(); ++k) {
+        EXPECT_EQ((**got)[i].points[k].value, (*want)[i].points[k].value);
+        EXPECT_EQ((**got)[i].points[k].ts, (*want)[i].points[k].ts);
+      }
+    }
+  };
+  expect_as_fresh(a);
+  expect_as_fresh(b);
+  auto failed = decoder.decode(compress(bad));
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_NE(failed.error().to_string().find("missing __name__"), std::string::npos) << failed.error().to_string();
+  EXPECT_FALSE(decoder.decode("not snappy").has_value());
+  expect_as_fresh(a);
+  expect_as_fresh(large);  // beyond kRetainedSamples: given back at the next decode
+  expect_as_fresh(b);
+  expect_as_fresh("");
+  expect_as_fresh(a);
+}
+
 TEST(RemoteWrite, RejectsBadInputWithOffsetsAndPaths) {
   struct Case {
     std::string name;

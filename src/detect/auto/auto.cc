@@ -178,7 +178,9 @@ class TailHistogram {
     for (; i <= used_; ++i) part[0] += counts_[static_cast<size_t>(i)];
     above += (part[0] + part[1]) + (part[2] + part[3]);
     const double top_s = kBinTop[static_cast<size_t>(top_)];
-    const double beyond = std::pow(std::min(1.0, (1 + top_s) / (1 + s)), kBeyondPower);
+    // Within the surprises seen, the ratio below is at least 1 (1 + s <= 1 + top_s, rounded
+    // alike), so min() gives 1: skipping the division there gives the same number.
+    const double beyond = s <= top_s ? 1.0 : std::pow(std::min(1.0, (1 + top_s) / (1 + s)), kBeyondPower);
     return (above + weight_ * beyond) / (total_ + weight_);
   }
 

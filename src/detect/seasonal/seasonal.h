@@ -57,6 +57,10 @@ struct CycleView {
   Prediction step;
   Prediction interp;
 };
+// The slot of `in_cycle` (ms, in [0, length_ms)) in a cycle of `buckets` buckets, into `out`:
+// writing it in place rather than returning it, because a returned Slot was built on the stack
+// and copied with loads wider than its stores, which stalled (store forwarding) every sample.
+void locate(int64_t in_cycle, int64_t buckets, int64_t length_ms, Slot& out);
 }  // namespace seasonal_detail
 
 struct SeasonalForecast {
@@ -160,11 +164,12 @@ class SeasonalModel {
   using Slot = seasonal_detail::Slot;
   using CycleView = seasonal_detail::CycleView;
   // Position within a cycle: `in_cycle` is the timestamp modulo the cycle's length, in ms.
-  static Slot locate(const Cycle& c, int64_t in_cycle);
   static void view(const Cycle& c, int64_t in_cycle, CycleView& v);
   // Both cycles at `ms` (the daily position is derived from the weekly one: one 64-bit modulo).
   void view_all(int64_t ms, std::array<CycleView, 2>& out) const;
-  static Prediction predict_shape(const Cycle& c, const Slot& s, bool interpolate);
+  // Writes into `out` rather than returning: a returned Prediction was built on the stack and
+  // copied with loads wider than its stores, which stalled (store forwarding) on every sample.
+  static void predict_shape(const Cycle& c, const Slot& s, bool interpolate, Prediction& out);
   static const Prediction& chosen(const Cycle& c, const CycleView& v) {
     // Why two shapes: interpolation suits smooth patterns, but smears a pattern of steps (a value
     // that changes on the hour) across a whole bucket. Each cycle keeps the one that erred less.

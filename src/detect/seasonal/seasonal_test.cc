@@ -146,6 +146,53 @@ TEST(Seasonal, SnapshotRestoreGivesTheSameNextDecisions) {
   EXPECT_FALSE(d->restore(make_spec("changepoint", {})->make()->snapshot()).has_value());
 }
 
+// The bucket comes from the double-precision position, one 64-bit division cheaper than the
+// integer quotient it must equal: at and next to every bucket boundary, for day and week cycles
+// of the sizes the parameters allow.
+TEST(Seasonal, LocatesTheBucketAsIntegerDivisionDoes) {
+  constexpr int64_t kDay = 86'400'000;
+  const std::vector<std::pair<int64_t, int64_t>> cycles = {
+      {kDay, 24},      {kDay, 48},      {kDay, 1440},      {7 * kDay, 168},     {7 * kDay, 336},
+      {7 * kDay, 10080}, {366 * kDay, 1440}, {7 * 366 * kDay, 10080}, {60'000, 2},    {7 * 60'000, 14}};
+  std::mt19937_64 rng(11);
+  for (const auto& [length, n] : cycles) {
+    std::vector<int64_t> at = {0, length - 1};
+    for (int64_t k = 1; k < n; ++k) {
+      const int64_t boundary = (k * length + n - 1) / n;  // the first ms of bucket k
+      for (int64_t d = -2; d <= 2; ++d) at.push_back(boundary + d);
+    }
+    for (int i = 0; i < 20'000; ++i) at.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(length)));
+    for (const int64_t in_cycle : at) {
+      if (in_cycle < 0 || in_cycle >= length) continue;
+      seasonal_detail::Slot slot;
+      seasonal_detail::locate(in_cycle, n, length, slot);
+      ASSERT_EQ(slot.bucket, static_cast<size_t>(in_cycle * n / length)) << in_cycle << " of " << length << " in " << n;
+      ASSERT_LT(slot.lo, static_cast<size_t>(n));
+      ASSERT_LT(slot.hi, static_cast<size_t>(n));
+      ASSERT_GE(slot.frac, 0);
+      ASSERT_LT(slot.frac, 1);
+    }
+  }
+}
+
+// A timestamp's place in the day and the week does not depend on the week it is in, before 1970
+// too: the same samples whole weeks earlier score exactly alike.
+TEST(Seasonal, TheSameSamplesWholeWeeksEarlierScoreAlike) {
+  auto spec = make_spec("seasonal", {});
+  auto now = spec->make();
+  auto earlier = spec->make();
+  constexpr int64_t kWeek = 7 * 86400;
+  const int64_t shift = 3000 * kWeek;  // about 57 years: before 1970
+  std::mt19937 rng(5);
+  for (int64_t i = 0; i < 16 * kPerDay; ++i) {
+    const double v = daily(i, rng) + (i % 1000 == 999 ? 6 : 0);
+    const Decision a = now->update(at_s(i * kStep + 1000), v);
+    const Decision b = earlier->update(at_s(i * kStep + 1000 - shift), v);
+    ASSERT_EQ(a.score, b.score) << "sample " << i;
+    ASSERT_EQ(a.firing, b.firing) << "sample " << i;
+  }
+}
+
 TEST(Seasonal, BadParamsAreRejectedAtTheirLine) {
   EXPECT_EQ(config_error("seasonal", {{"buckets", "1"}}), "2: `buckets` must be a whole number within [2, 1440]");
   EXPECT_EQ(config_error("seasonal", {{"buckets", "2.5"}}), "2: `buckets` must be a whole number within [2, 1440]");

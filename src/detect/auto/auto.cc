@@ -117,11 +117,21 @@ class TailHistogram {
   // P(S >= s) against the history, as a conformal p-value (the current sample counts as one), then
   // adds s to the history. Beyond the largest surprise seen there is no evidence, only a tie-break:
   // the p-value shrinks with the ratio of the surprises.
-  double observe(double s) {
-    const double u = position(s);
-    const int b = bin(u);
-    const double p = tail(s, u, b);
-    add(b);
+  //
+  // Observes the histograms' statistics in three passes (where each falls, its p-value, then the
+  // adds), not one histogram after another: the same numbers, but each pass's four independent
+  // chains (a log2, a division) overlap in the CPU instead of waiting for each other.
+  template <size_t N>
+  static double observe_all(std::array<TailHistogram, N>& histograms, const std::array<double, N>& stats) {
+    std::array<double, N> u;
+    std::array<int, N> b;
+    for (size_t i = 0; i < N; ++i) {
+      u[i] = position(stats[i]);
+      b[i] = bin(u[i]);
+    }
+    double p = 1;
+    for (size_t i = 0; i < N; ++i) p = std::min(p, histograms[i].tail(stats[i], u[i], b[i]));
+    for (size_t i = 0; i < N; ++i) histograms[i].add(b[i]);
     return p;
   }
 
@@ -332,8 +342,7 @@ class AutoSeries final : public SeriesDetector {
     Decision d;
     n_ += 1;
     if (n_ > kWarmup) {
-      double p = 1;
-      for (size_t i = 0; i < stats.size(); ++i) p = std::min(p, tails_[i].observe(stats[i]));
+      double p = TailHistogram::observe_all(tails_, stats);
       p = std::min(1.0, p * kStats);  // Bonferroni: several looks at the same sample
       d.score = std::min(1.0, -std::log10(p) / kScoreDecades);
     }

@@ -135,6 +135,13 @@ class TailHistogram {
     return p;
   }
 
+  // The lines a sample usually reads: the low bins (most of the mass) and the totals.
+  void prefetch() const {
+    __builtin_prefetch(&counts_[0]);
+    __builtin_prefetch(&counts_[16]);
+    __builtin_prefetch(&total_);
+  }
+
   void write(SnapshotWriter& w) const {
     w.f64(total_);
     w.f64(weight_);
@@ -307,6 +314,9 @@ class AutoSeries final : public SeriesDetector {
 
   Decision update(core::Timestamp ts, double value) override {
     if (!std::isfinite(value)) return {};
+    // The histograms are read only after the seasonal forecast: ask for their lines now, so that
+    // on a series' first sample in a while (a cold cache) they arrive during the forecast.
+    for (const TailHistogram& t : tails_) t.prefetch();
     const SeasonalForecast f = seasonal_.forecast(ts);
     if (f.ready) choice_.learn(value - f.expected, value - level_.center);
     // Hysteresis, so a series near the boundary does not flip models (and residuals) every sample.

@@ -302,13 +302,12 @@ core::Status snappy_decompress_into(std::string_view compressed, size_t max_deco
 }
 
 // Decodes into `out`, reusing its elements (their label strings and points vectors) in order;
-// `out` ends with exactly the decoded series. `samples` counts the samples decoded (on an error,
-// those decoded before it).
-core::Status decode_write_request_into(std::string_view protobuf, std::vector<Series>& out, size_t& samples) {
+// `out` ends with exactly the decoded series.
+core::Status decode_write_request_into(std::string_view protobuf, std::vector<Series>& out) {
   std::vector<RawLabel> raw_labels;  // reused across series
   std::vector<core::LabelRef> pairs;
   size_t used = 0;  // series of `out` filled so far
-  samples = 0;
+  size_t samples = 0;
   size_t series_seen = 0;  // the wire index, for error paths (series without samples are left out)
   WireReader top(protobuf, 0);
   while (top.more()) {
@@ -382,20 +381,20 @@ core::Result<std::string> snappy_decompress(std::string_view compressed, size_t 
 
 core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf) {
   std::vector<Series> out;
-  size_t samples = 0;
-  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf, out, samples));
+  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf, out));
   return out;
 }
 
 core::Result<std::vector<Series>*> RemoteWriteDecoder::decode(std::string_view snappy_body) {
-  if (last_samples_ > kRetainedSamples) {
-    // A rare large request: do not keep its storage for the small ones that follow.
-    protobuf_ = std::string();
-    series_ = std::vector<Series>();
+  // The decompressed bytes' capacity is the largest request since the storage was last given back
+  // (successful or not), and bounds what the series hold: the test for a large one.
+  if (protobuf_.capacity() > kRetainedBytes) {
+    // Swapped out, not assigned: assigning an empty string keeps the old buffer.
+    std::string().swap(protobuf_);
+    std::vector<Series>().swap(series_);
   }
-  last_samples_ = 0;
   TOCSIN_RETURN_IF_ERROR(snappy_decompress_into(snappy_body, kMaxRemoteWriteDecodedBytes, protobuf_));
-  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf_, series_, last_samples_));
+  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf_, series_));
   return &series_;
 }
 

@@ -53,19 +53,21 @@ core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf
 // snappy_decompress + decode_write_request into storage it keeps: the decompressed bytes, the
 // series vector and each series' labels and points keep their capacity from one request to the
 // next, so a steady stream of requests decodes without allocating (the HTTP handler keeps one
-// per thread). After a request of more than kRetainedSamples samples that storage is given back
-// at the next decode. Not thread-safe.
+// per thread). Once a request decompressed to more than kRetainedBytes (a remote_write request
+// of 500 series x 10 samples is about 125 kB), all of that storage is given back at the next
+// decode, so a rare large request does not stay in memory. Not thread-safe.
 class RemoteWriteDecoder {
  public:
-  static constexpr size_t kRetainedSamples = 100'000;
+  static constexpr size_t kRetainedBytes = size_t{1} << 20;
   // The series stay valid, and the caller may change them, until the next decode(). On an error
   // nothing decoded is returned.
   core::Result<std::vector<Series>*> decode(std::string_view snappy_body);
+  // The decompressed bytes' capacity now: what decoding keeps between requests, besides the series.
+  size_t retained_bytes() const { return protobuf_.capacity(); }
 
  private:
   std::string protobuf_;
   std::vector<Series> series_;
-  size_t last_samples_ = 0;
 };
 
 // snappy_decompress + decode_write_request, flattened into samples in the order sent.

@@ -200,8 +200,11 @@ TEST(RemoteWriteDecoder, ReusesItsStorageAndReturnsWhatEachRequestHolds) {
   EXPECT_NE(failed.error().to_string().find("missing __name__"), std::string::npos) << failed.error().to_string();
   EXPECT_FALSE(decoder.decode("not snappy").has_value());
   expect_as_fresh(a);
-  expect_as_fresh(large);  // beyond kRetainedSamples: given back at the next decode
+  ASSERT_GT(large.size(), RemoteWriteDecoder::kRetainedBytes);
+  expect_as_fresh(large);  // beyond kRetainedBytes: given back at the next decode
+  EXPECT_GT(decoder.retained_bytes(), RemoteWriteDecoder::kRetainedBytes);
   expect_as_fresh(b);
+  EXPECT_LE(decoder.retained_bytes(), RemoteWriteDecoder::kRetainedBytes);
   expect_as_fresh("");
   expect_as_fresh(a);
 }

@@ -26,13 +26,14 @@ std::string make_body(bool long_labels) {
   std::vector<ingest::Series> series;
   for (int s = 0; s < kSeriesPerRequest; ++s) {
     core::Labels labels =
-        long_labels ? core::Labels{{"__name__", fmt::format("node_network_receive_bytes_total_{}", s % 20)},
-                                   {"device", fmt::format("enp{}s0f1", s % 8)},
-                                   {"instance", fmt::format("ip-10-0-{}-{}.eu-west-1.compute.internal:9100", s / 100, s % 100)},
-                                   {"job", "node-exporter"}}
-                    : core::Labels{{"__name__", fmt::format("bench_metric_{}", s % 100)},
-                                   {"instance", fmt::format("host-{}", s / 100)},
-                                   {"job", "bench"}};
+        long_labels
+            ? core::Labels{{"__name__", fmt::format("node_network_receive_bytes_total_{}", s % 20)},
+                           {"device", fmt::format("enp{}s0f1", s % 8)},
+                           {"instance", fmt::format("ip-10-0-{}-{}.eu-west-1.compute.internal:9100", s / 100, s % 100)},
+                           {"job", "node-exporter"}}
+            : core::Labels{{"__name__", fmt::format("bench_metric_{}", s % 100)},
+                           {"instance", fmt::format("host-{}", s / 100)},
+                           {"job", "bench"}};
     ingest::Series one{std::move(labels), {}};
     for (int k = 0; k < kPointsPerSeries; ++k) {
       const double v = 50 + 5 * std::sin(k / 10.0 + s) + 0.5 * noise(rng);
@@ -52,9 +53,8 @@ void Fresh(benchmark::State& state, bool long_labels) {
     if (!series || series->size() != kSeriesPerRequest) state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(series);
   }
-  state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kSeriesPerRequest *
-                                                           kPointsPerSeries,
-                                                       benchmark::Counter::kIsRate);
+  state.counters["samples_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kSeriesPerRequest * kPointsPerSeries, benchmark::Counter::kIsRate);
 }
 
 // One decoder for every request, as each HTTP thread keeps one.
@@ -66,9 +66,8 @@ void Reused(benchmark::State& state, bool long_labels) {
     if (!series || (*series)->size() != kSeriesPerRequest) state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(series);
   }
-  state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kSeriesPerRequest *
-                                                           kPointsPerSeries,
-                                                       benchmark::Counter::kIsRate);
+  state.counters["samples_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kSeriesPerRequest * kPointsPerSeries, benchmark::Counter::kIsRate);
 }
 
 BENCHMARK_CAPTURE(Fresh, short, false)->Unit(benchmark::kMicrosecond);

@@ -511,7 +511,9 @@ Response Router::remote_write(const Request& request) {
     bool& busy;
     const bool taken = !busy;
     explicit Claim(bool& b) : busy(b) { busy = true; }
-    ~Claim() { if (taken) busy = false; }
+    ~Claim() {
+      if (taken) busy = false;
+    }
   } claim(per_thread_busy);
   ingest::RemoteWriteDecoder own;  // empty: costs nothing unless used
   ingest::RemoteWriteDecoder& decoder = claim.taken ? per_thread : own;

@@ -148,11 +148,11 @@ TEST(RemoteWrite, SamplesInAnyLayoutDecodeAlike) {
   EXPECT_EQ(point_of(double_field(1, -7) + ts(-1)), (P{-7, -1}));                          // ten bytes
   EXPECT_EQ(point_of(double_field(1, 1) + ts(std::numeric_limits<int64_t>::min())),
             (P{1, std::numeric_limits<int64_t>::min()}));
-  EXPECT_EQ(point_of(ts(42) + double_field(1, 3)), (P{3, 42}));                             // reordered
-  EXPECT_EQ(point_of(double_field(1, 1) + ts(5) + double_field(1, 9)), (P{9, 5}));         // the last wins
+  EXPECT_EQ(point_of(ts(42) + double_field(1, 3)), (P{3, 42}));                     // reordered
+  EXPECT_EQ(point_of(double_field(1, 1) + ts(5) + double_field(1, 9)), (P{9, 5}));  // the last wins
   EXPECT_EQ(point_of(double_field(1, 1) + ts(5) + ts(6)), (P{1, 6}));
-  EXPECT_EQ(point_of(double_field(1, 4) + ts(8) + tag(9, 0) + varint(1)), (P{4, 8}));     // unknown field after
-  EXPECT_EQ(point_of(double_field(1, 4)), (P{4, 0}));                                       // no timestamp
+  EXPECT_EQ(point_of(double_field(1, 4) + ts(8) + tag(9, 0) + varint(1)), (P{4, 8}));  // unknown field after
+  EXPECT_EQ(point_of(double_field(1, 4)), (P{4, 0}));                                  // no timestamp
   // A timestamp varint of 0x80 bytes up to the message's end, and one of 11 bytes: the errors the
   // general path reports.
   auto truncated = one(double_field(1, 1) + tag(2, 0) + std::string(3, '\x80'));
@@ -169,13 +169,17 @@ TEST(RemoteWrite, SamplesInAnyLayoutDecodeAlike) {
 // One decoder for a stream of requests: each result is exactly what that request holds, whatever
 // the requests before it held (more series, more labels, more points) or whether they failed.
 TEST(RemoteWriteDecoder, ReusesItsStorageAndReturnsWhatEachRequestHolds) {
-  const std::string a = series({{"__name__", "a_long_metric_name_beyond_sso"}, {"instance", "host-1:9100"}, {"job", "x"}},
-                               {{1, 1}, {2, 2}, {3, 3}}) +
-                        series({{"__name__", "b"}, {"zone", "eu"}}, {{4, 4}}) + series({{"__name__", "c"}}, {{5, 5}});
-  const std::string b = series({{"__name__", "d"}}, {{6, 6}}) + series({{"__name__", "e"}, {"x", "y"}}, {{7, 7}, {8, 8}});
+  const std::string a =
+      series({{"__name__", "a_long_metric_name_beyond_sso"}, {"instance", "host-1:9100"}, {"job", "x"}},
+             {{1, 1}, {2, 2}, {3, 3}}) +
+      series({{"__name__", "b"}, {"zone", "eu"}}, {{4, 4}}) + series({{"__name__", "c"}}, {{5, 5}});
+  const std::string b =
+      series({{"__name__", "d"}}, {{6, 6}}) + series({{"__name__", "e"}, {"x", "y"}}, {{7, 7}, {8, 8}});
   const std::string bad = series({{"__name__", "f"}}, {{1, 1}}) + series({{"instance", "no name"}}, {{2, 2}});
   std::string large;
-  for (int i = 0; i < 1100; ++i) large += series({{"__name__", "g"}, {"i", std::to_string(i)}}, std::vector<std::pair<double, int64_t>>(100, {1, 1}));
+  for (int i = 0; i < 1100; ++i)
+    large +=
+        series({{"__name__", "g"}, {"i", std::to_string(i)}}, std::vector<std::pair<double, int64_t>>(100, {1, 1}));
 
   RemoteWriteDecoder decoder;
   auto expect_as_fresh = [&](const std::string& raw) {

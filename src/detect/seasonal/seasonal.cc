@@ -127,9 +127,10 @@ void SeasonalModel::view_all(int64_t ms, std::array<CycleView, 2>& out) const {
   // the same integer as mod(ms, day), with one negative-safe 64-bit modulo fewer.
   const int64_t in_week = mod(ms, weekly_.length_ms);
   // With the default day (a week of ms fits 32 bits), a 32-bit division: several times cheaper.
-  const int64_t in_day = weekly_.length_ms <= int64_t{UINT32_MAX}
-                             ? static_cast<int64_t>(static_cast<uint32_t>(in_week) % static_cast<uint32_t>(daily_.length_ms))
-                             : in_week % daily_.length_ms;
+  const int64_t in_day =
+      weekly_.length_ms <= int64_t{UINT32_MAX}
+          ? static_cast<int64_t>(static_cast<uint32_t>(in_week) % static_cast<uint32_t>(daily_.length_ms))
+          : in_week % daily_.length_ms;
   view(daily_, in_day, out[0]);
   view(weekly_, in_week, out[1]);
 }

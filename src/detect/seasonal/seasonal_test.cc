@@ -152,8 +152,9 @@ TEST(Seasonal, SnapshotRestoreGivesTheSameNextDecisions) {
 TEST(Seasonal, LocatesTheBucketAsIntegerDivisionDoes) {
   constexpr int64_t kDay = 86'400'000;
   const std::vector<std::pair<int64_t, int64_t>> cycles = {
-      {kDay, 24},      {kDay, 48},      {kDay, 1440},      {7 * kDay, 168},     {7 * kDay, 336},
-      {7 * kDay, 10080}, {366 * kDay, 1440}, {7 * 366 * kDay, 10080}, {60'000, 2},    {7 * 60'000, 14}};
+      {kDay, 24},      {kDay, 48},        {kDay, 1440},       {7 * kDay, 168},
+      {7 * kDay, 336}, {7 * kDay, 10080}, {366 * kDay, 1440}, {7 * 366 * kDay, 10080},
+      {60'000, 2},     {7 * 60'000, 14}};
   std::mt19937_64 rng(11);
   for (const auto& [length, n] : cycles) {
     std::vector<int64_t> at = {0, length - 1};

@@ -203,30 +203,17 @@ core::Result<RawLabel> decode_label(std::string_view data, size_t base, size_t i
   return label;
 }
 
-// The varint at data[pos..] if it ends exactly at the end of `data` and is well-formed (at most 10
-// bytes, the tenth holding only the top bit); nullopt otherwise.
-std::optional<uint64_t> varint_to_end(std::string_view data, size_t pos) {
-  const size_t n = data.size() - pos;
-  if (n == 0 || n > 10 || static_cast<uint8_t>(data.back()) >= 0x80) return std::nullopt;
-  if (n == 10 && static_cast<uint8_t>(data.back()) > 1) return std::nullopt;
-  uint64_t value = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const auto byte = static_cast<uint8_t>(data[pos + i]);
-    if (i + 1 < n && byte < 0x80) return std::nullopt;  // ends before the end of the message
-    value |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
-  }
-  return value;
-}
-
 core::Result<Point> decode_sample(std::string_view data, size_t base) {
   // Fast path: the message as every sender writes it, value (field 1, 64-bit) then timestamp
   // (field 2, varint) and nothing else. Anything else (fields repeated or reordered, unknown
   // fields, a malformed varint) takes the general path below, which also reports the errors.
   if (data.size() >= 11 && data[0] == 0x09 && data[9] == 0x10) {
-    if (const auto ts = varint_to_end(data, 10)) {
+    WireReader ts(data.substr(10), base + 10);
+    const uint64_t ms = ts.varint();
+    if (!ts.error() && !ts.more()) {  // a well-formed varint that ends the message
       uint64_t bits = 0;
       for (int i = 8; i >= 1; --i) bits = (bits << 8) | static_cast<uint8_t>(data[static_cast<size_t>(i)]);
-      return Point{std::bit_cast<double>(bits), core::from_unix_ms(static_cast<int64_t>(*ts))};
+      return Point{std::bit_cast<double>(bits), core::from_unix_ms(static_cast<int64_t>(ms))};
     }
   }
   WireReader r(data, base);

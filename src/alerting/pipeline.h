@@ -124,7 +124,8 @@ class Pipeline {
   // stored notification-log entry rather than memory's, and adopts it; without (tests of this
   // layer alone), memory is all there is and no error can happen.
   core::Result<FlushOutput> flush(core::Timestamp now, store::Tx* shared = nullptr);
-  core::Status persist_flush(store::Tx& tx, const FlushOutput& out) const;
+  // Writes the output; its notifications get the ids the store gave them.
+  core::Status persist_flush(store::Tx& tx, FlushOutput& out) const;
   std::optional<core::Timestamp> next_due() const;
 
   // Silences. Each returns the change to write (Silences::apply happens in commit_silence).

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -464,7 +465,17 @@ core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
     const std::vector<detect::AlertEvent>& pending, core::Timestamp now, AlertsCommit& commit) {
   std::vector<int64_t> opened;
   size_t flushed_notifications = 0;
+  size_t sent_before_commit = 0;
   bool groups_changed = false;
+  // Set when notifications left before the COMMIT; their lanes record them once it is settled,
+  // and on every way out of here it is (settle() keeps the first outcome).
+  std::shared_ptr<notify::TransactionOutcome> outcome;
+  struct SettleOnExit {
+    std::shared_ptr<notify::TransactionOutcome>& outcome;
+    ~SettleOnExit() {
+      if (outcome) outcome->settle(false);
+    }
+  } settle_on_exit{outcome};
   auto st = options_.store->write_visible([&](store::Tx& tx) -> core::Status {
     TOCSIN_RETURN_IF_ERROR(incidents_.record_pending(tx, pending, now));
     if (!any) return {};
@@ -476,15 +487,20 @@ core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
     TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
     // Groups due at once (group_wait 0s, or alerts older than group_wait) flush in this same
     // transaction: their notifications are durable with the alerts, one disk flush instead of two.
-    flushed_notifications = TOCSIN_TRY(flush_groups_locked(tx, now, opened));
+    std::vector<store::Notification> created;
+    flushed_notifications = TOCSIN_TRY(flush_groups_locked(tx, now, opened, &created));
+    // Nothing fails after this but the COMMIT: the sends start now and overlap it.
+    if (!created.empty()) sent_before_commit = send_before_commit_locked(created, now, outcome);
     return {};
   });
+  if (outcome) outcome->settle(st.has_value());
   if (!st) {
     if (any) reload_pipeline_locked(now);
     return std::unexpected(st.error());
   }
   commit.durable.seq = std::max(commit.durable.seq, st->seq);
-  commit.notifications = commit.notifications || flushed_notifications > 0;
+  // Those not handed out before the COMMIT are started after it (finish_request) or by the driver.
+  commit.notifications = commit.notifications || flushed_notifications > sent_before_commit;
   const bool escalated = !opened.empty() && escalate_opened_locked(now, commit);
   incidents_opened_total_.inc(static_cast<double>(opened.size()));
   notifications_created_total_.inc(static_cast<double>(flushed_notifications));
@@ -518,14 +534,24 @@ bool Engine::escalate_opened_locked(core::Timestamp now, AlertsCommit& commit) {
   return true;
 }
 
-core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened) {
+core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened,
+                                                 std::vector<store::Notification>* created) {
   auto flushed = TOCSIN_TRY(pipeline_->flush(now, &tx));
   if (flushed.nflog.empty() && flushed.plan_alerts.empty()) return size_t{0};
   auto more = TOCSIN_TRY(incidents_.link(tx, flushed.plan_alerts, *pipeline_, now));
   opened.insert(opened.end(), more.begin(), more.end());
   TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, flushed.plan_alerts));
   TOCSIN_RETURN_IF_ERROR(pipeline_->persist_flush(tx, flushed));
-  return flushed.notifications.size();
+  const size_t count = flushed.notifications.size();
+  if (created) std::move(flushed.notifications.begin(), flushed.notifications.end(), std::back_inserter(*created));
+  return count;
+}
+
+size_t Engine::send_before_commit_locked(const std::vector<store::Notification>& created, core::Timestamp now,
+                                         std::shared_ptr<notify::TransactionOutcome>& outcome) {
+  if (released_ || !lease_->active(now)) return 0;  // deliveries are the lease holder's
+  outcome = std::make_shared<notify::TransactionOutcome>();
+  return deliverer_.send_before_commit(*fenced_, created, now, outcome);
 }
 
 core::Result<size_t> Engine::receive_alerts(std::vector<alerting::Alert> alerts) {

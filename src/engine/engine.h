@@ -392,8 +392,15 @@ class Engine {
       const std::vector<detect::AlertEvent>& pending, core::Timestamp now, AlertsCommit& commit);
   // Flushes the alert groups due at `now` inside tx: their notifications and log entries, and the
   // incidents of plan alerts no longer muted (ids appended to `opened`). Returns the
-  // notifications created.
-  core::Result<size_t> flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened);
+  // notifications created; with `created`, they are also appended there, ids assigned.
+  core::Result<size_t> flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened,
+                                           std::vector<store::Notification>* created = nullptr);
+  // Inside the transaction that created them, before its COMMIT: hands `created` to the delivery
+  // lanes (with background delivery, on the lease holder), so that the sends overlap the commit;
+  // `outcome` is made for them, and the caller settles it once the commit is known. Returns how
+  // many were handed out; the rest are started after the commit (finish_request) or by the driver.
+  size_t send_before_commit_locked(const std::vector<store::Notification>& created, core::Timestamp now,
+                                   std::shared_ptr<notify::TransactionOutcome>& outcome);
   // After a failed transaction the pipeline's memory may be ahead of the store: start again from it.
   void reload_pipeline_locked(core::Timestamp now);
   // Reloads the silences when another replica sharing the store changed them (a failed read is

@@ -732,8 +732,20 @@ class HeldFlushStore final : public store::Store {
   core::Status write(const std::function<core::Status(store::Tx&)>& fn) override { return inner_.write(fn); }
   core::Status read(const std::function<core::Status(store::Tx&)>& fn) override { return inner_.read(fn); }
   int schema_version() override { return inner_.schema_version(); }
+  // Armed with arm_commit(), the next write_visible holds its transaction open after its work,
+  // before the COMMIT, until release(); with `roll_back`, it then fails and rolls back.
   core::Result<store::PendingCommit> write_visible(const std::function<core::Status(store::Tx&)>& fn) override {
-    return inner_.write_visible(fn);
+    return inner_.write_visible([&](store::Tx& tx) -> core::Status {
+      auto st = fn(tx);
+      std::unique_lock lock(mu_);
+      if (!commit_armed_) return st;
+      commit_armed_ = false;
+      ++held_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return !armed_; });
+      if (roll_back_) return std::unexpected(core::Error::unavailable("the test rolled this transaction back"));
+      return st;
+    });
   }
   core::Status make_durable(store::PendingCommit commit) override {
     {
@@ -750,6 +762,11 @@ class HeldFlushStore final : public store::Store {
     std::lock_guard lock(mu_);
     armed_ = true;
   }
+  void arm_commit(bool roll_back) {
+    std::lock_guard lock(mu_);
+    armed_ = commit_armed_ = true;
+    roll_back_ = roll_back;
+  }
   void release() {
     std::lock_guard lock(mu_);
     armed_ = false;
@@ -765,6 +782,8 @@ class HeldFlushStore final : public store::Store {
   std::mutex mu_;
   std::condition_variable changed_;
   bool armed_ = false;
+  bool commit_armed_ = false;
+  bool roll_back_ = false;
   int held_ = 0;
 };
 
@@ -892,6 +911,77 @@ TEST(EngineDelivery, ANewAlertsNotificationLeavesBeforeItsWriteIsFlushed) {
   ASSERT_TRUE(received.has_value()) << received.error().to_string();
   EXPECT_EQ(*received, 1u);
   engine->stop_deliveries();
+}
+
+// The notification of a group that flushes at once leaves before its transaction's COMMIT (the
+// send overlaps the commit instead of following it and a read of what it wrote); its lane records
+// the attempt once the commit is known. Rolled back, the send is let go: no row, no record, the
+// request refused, and the next alert's page goes out as usual.
+TEST(EngineDelivery, ANotificationLeavesBeforeItsCommitAndIsRecordedOnceItCommitted) {
+  for (const bool roll_back : {false, true}) {
+    SCOPED_TRACE(roll_back ? "rolled back" : "committed");
+    Receiver receiver;
+    HeldFlushEngine t(receiver.url(), "0s", /*send=*/true);
+    auto& engine = t.engine;
+    auto& store = *t.store;
+    ASSERT_TRUE(engine->run_due().has_value());  // the first pass takes the engine lease
+
+    store.arm_commit(roll_back);
+    core::Result<size_t> received = std::unexpected(core::Error::internal("not returned"));
+    std::thread request([&] { received = engine->receive_alerts({t.alert()}); });
+    ASSERT_TRUE(store.wait_until_held());
+    bool paged = false;
+    for (int i = 0; i < 500 && !paged; ++i) {
+      paged = receiver.paths() == std::vector<std::string>{"/hook"};
+      if (!paged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(paged) << "the page left while its transaction was open";
+    store.release();
+    request.join();
+    EXPECT_EQ(received.has_value(), !roll_back);
+    auto recorded = [&] {
+      std::vector<store::Notification> all;
+      EXPECT_TRUE(store
+                      .read([&](store::Tx& tx) -> core::Status {
+                        all = TOCSIN_TRY(tx.list_notifications(0));
+                        return {};
+                      })
+                      .has_value());
+      return all;
+    };
+    if (!roll_back) {
+      bool sent = false;
+      for (int i = 0; i < 500 && !sent; ++i) {
+        auto all = recorded();
+        sent = all.size() == 1 && all[0].status == store::NotificationStatus::kSent && all[0].attempts == 1;
+        if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_TRUE(sent) << "the lane recorded its send once the transaction committed";
+      ASSERT_TRUE(engine->run_due().has_value());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_EQ(receiver.paths().size(), 1u) << "the driver's pass sent it again";
+    } else {
+      EXPECT_TRUE(recorded().empty());
+      alerting::Alert other = t.alert();
+      other.labels = core::Labels{{"alertname", "CpuHot"}, {"instance", "db1"}};
+      other.fingerprint = other.labels.fingerprint();
+      ASSERT_TRUE(engine->receive_alerts({other}).has_value());
+      bool paged_again = false;
+      for (int i = 0; i < 500 && !paged_again; ++i) {
+        paged_again = receiver.paths().size() == 2u;
+        if (!paged_again) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_TRUE(paged_again) << "the lane is free after a rolled-back send";
+      bool sent = false;
+      for (int i = 0; i < 500 && !sent; ++i) {
+        auto all = recorded();
+        sent = all.size() == 1 && all[0].status == store::NotificationStatus::kSent;
+        if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_TRUE(sent) << "the next notification is recorded";
+    }
+    engine->stop_deliveries();
+  }
 }
 
 // A new alert group (group_wait 30s) gives the driver a timer to set, but nothing to send yet: the

@@ -27,10 +27,26 @@ Deliverer::Deliverer(std::map<std::string, Sender*> senders, core::Clock& clock,
       metrics_(metrics),
       options_(options),
       rng_(retry.seed != 0 ? retry.seed : std::random_device{}()),
+      early_rng_(retry.seed != 0 ? ~retry.seed : std::random_device{}()),
       lanes_(std::make_unique<Lanes>(options.lanes)) {
   // Every known kind shows in /metrics from the start, at 0.
   std::lock_guard lock(mu_);
   for (const auto& [kind, sender] : senders_) metrics_for(kind);
+}
+
+void TransactionOutcome::settle(bool committed) {
+  {
+    std::lock_guard lock(mu_);
+    if (committed_) return;
+    committed_ = committed;
+  }
+  settled_.notify_all();
+}
+
+bool TransactionOutcome::committed() {
+  std::unique_lock lock(mu_);
+  settled_.wait(lock, [&] { return committed_.has_value(); });
+  return *committed_;
 }
 
 Deliverer::~Deliverer() { stop(); }
@@ -39,6 +55,7 @@ void Deliverer::stop() {
   {
     std::lock_guard lock(mu_);
     on_done_ = nullptr;
+    stopped_ = true;  // send_before_commit submits under mu_: none can reach the lanes after this
   }
   lanes_.reset();  // outside mu_: the sends in progress take it to record themselves
 }
@@ -140,6 +157,7 @@ core::Status Deliverer::hand_out_due(store::Store& store, core::Timestamp now, D
     {
       std::lock_guard lock(mu_);
       more_due_ = !deferred && due.size() == static_cast<size_t>(limit);
+      refused_ = deferred || more_due_;  // older notifications still wait to be handed out
       // Recorded before this read began: every later read sees those records.
       std::erase_if(recorded_, [&](const auto& entry) { return entry.second.read_seq < read_seq; });
     }
@@ -149,6 +167,35 @@ core::Status Deliverer::hand_out_due(store::Store& store, core::Timestamp now, D
     if (!deferred) break;
   }
   return {};
+}
+
+size_t Deliverer::send_before_commit(store::Store& store, const std::vector<store::Notification>& created,
+                                     core::Timestamp now, const std::shared_ptr<TransactionOutcome>& outcome) {
+  if (!options_.background) return 0;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  size_t handed = 0;
+  std::lock_guard lock(mu_);
+  for (const auto& n : created) {
+    if (stopped_ || refused_ || n.id == 0 || n.next_attempt_at > now) break;
+    // A new row, which nobody else can have read yet (were it claimed, by a store that gives an
+    // id twice, it would wait for a read).
+    if (!claimed_.insert(n.id).second) break;
+    auto& m = metrics_for(n.channel);
+    if (m.queued) m.queued->add(1);
+    // Submitted under mu_, so stop() cannot take the lanes away meanwhile; a lane's job takes mu_
+    // only while running, never while Lanes::submit holds the lanes' lock.
+    if (lanes_->submit(lane_of(n), [this, &store, n, jitter_unit = unit(early_rng_), outcome]() mutable {
+          attempt(store, std::move(n), jitter_unit, std::move(outcome));
+        })) {
+      ++handed;
+      continue;
+    }
+    claimed_.erase(n.id);
+    if (m.queued) m.queued->add(-1);
+    if (m.deferred) m.deferred->inc();
+    refused_ = true;
+  }
+  return handed;
 }
 
 core::Result<std::optional<core::Timestamp>> Deliverer::next_due(store::Tx& tx, core::Timestamp now) {
@@ -167,7 +214,8 @@ core::Result<std::optional<core::Timestamp>> Deliverer::next_due(store::Tx& tx, 
   return next;
 }
 
-void Deliverer::attempt(store::Store& store, store::Notification n, double jitter_unit) {
+void Deliverer::attempt(store::Store& store, store::Notification n, double jitter_unit,
+                        std::shared_ptr<TransactionOutcome> outcome) {
   if (options_.may_send && !options_.may_send()) {
     std::lock_guard lock(mu_);
     if (auto* g = metrics_for(n.channel).queued) g->add(-1);
@@ -201,7 +249,10 @@ void Deliverer::attempt(store::Store& store, store::Notification n, double jitte
     n.next_attempt_at = at + retry_.backoff_after(n.attempts, jitter_unit);
     n.last_error = result.error;
   }
-  auto recorded = store.write([&](store::Tx& tx) -> core::Status {
+  // Sent before its transaction's COMMIT: the row exists only if that committed. Rolled back, the
+  // notification is let go: it is in no store to record it in, and nobody else holds it.
+  const bool rolled_back = outcome && !outcome->committed();
+  auto recorded = rolled_back ? core::ok() : store.write([&](store::Tx& tx) -> core::Status {
     TOCSIN_TRY(tx.insert_attempt({0, n.id, at, result.ok, result.status_code, result.error, latency}));
     TOCSIN_RETURN_IF_ERROR(tx.update_notification(n));
     // Notifications of notify-only routes (alert groups) belong to no incident and no timeline.
@@ -217,7 +268,10 @@ void Deliverer::attempt(store::Store& store, store::Notification n, double jitte
     }
     return {};
   });
-  if (!recorded) {
+  if (rolled_back) {
+    core::log::warn("a notification sent before its transaction's commit was rolled back; it is not recorded",
+                    {{"target", n.target}, {"channel", n.channel}});
+  } else if (!recorded) {
     // It stays pending as it was, so it is sent again after a back-off: at least once, never
     // silently lost.
     core::log::error("delivery attempt not recorded; the notification will be sent again",
@@ -234,12 +288,12 @@ void Deliverer::attempt(store::Store& store, store::Notification n, double jitte
   std::unique_lock lock(mu_);
   auto& m = metrics_for(n.channel);
   if (m.in_flight) m.in_flight->add(-1);
-  if (recorded && n.status == store::NotificationStatus::kFailed) {
+  if (recorded && !rolled_back && n.status == store::NotificationStatus::kFailed) {
     if (m.dead_letters) m.dead_letters->inc();
     dead_letters_.push_back(n);
   }
   if (!recorded) unrecorded_[n.id] = at + retry_.backoff_after(n.attempts, jitter_unit);
-  if (recorded) recorded_[n.id] = {n.attempts, read_seq_};
+  if (recorded && !rolled_back) recorded_[n.id] = {n.attempts, read_seq_};
   claimed_.erase(n.id);
   if (!options_.background || !on_done_) return;
   // Called outside mu_ (the hook may take its owner's locks); stop() clears the hook and then

@@ -15,15 +15,23 @@
 // tocsin_notifications_dead_letter_total{channel=KIND}, written to its incident's timeline
 // ("notify_failed"), and returned from the next update(), so that the engine raises it as an
 // alert of its own (dead_letter_alert): a page that could not be delivered must not go unnoticed.
+//
+// A caller whose transaction creates notifications may hand them out before its COMMIT
+// (send_before_commit), so that the send overlaps the commit instead of waiting for it and for a
+// read of what it wrote; each such lane waits for the transaction's outcome before it records
+// the attempt.
 // Thread-safety: update(), next_due() and stop() must not run concurrently with one another (one
-// driver calls them); set_on_done() may be called from any thread but a lane's.
+// driver calls them); send_before_commit() may run concurrently with any method; set_on_done()
+// may be called from any thread but a lane's.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -67,6 +75,23 @@ struct DeliveryPass {
   std::vector<store::Notification> dead_letters;  // those that gave up since the last pass
 };
 
+// Whether the transaction that created some notifications committed, for the lanes that sent
+// them before its COMMIT (Deliverer::send_before_commit): they record an attempt only once it did,
+// as until then the notification's row does not exist for anyone else.
+class TransactionOutcome {
+ public:
+  // The first call counts; later ones are ignored (so a guard may settle "rolled back" on every
+  // way out after the normal path settled it).
+  void settle(bool committed);
+  // Waits until settled; true: committed.
+  bool committed();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable settled_;
+  std::optional<bool> committed_;
+};
+
 class Deliverer {
  public:
   // `metrics` may be null (no counting).
@@ -81,6 +106,16 @@ class Deliverer {
   // notifications and wants them on their way before the driver's next update(). Same
   // thread-safety as update().
   core::Status start_due(store::Store& store, core::Timestamp now);
+  // For a caller inside the transaction that has just inserted `created` (ids assigned) into
+  // `store`'s database and not yet committed: hands those due at `now` to their lanes at once.
+  // A lane sends, then waits for `outcome` before recording the attempt; if the transaction
+  // rolled back there is no row to record and the lane lets it go (it went out once: at least
+  // once, never lost, as the alerts that made it are refused and sent again). Returns how many
+  // were handed out, a prefix of `created`; the rest stay pending for a read after the commit
+  // (start_due, update). None are handed out without `background`, after stop(), or while
+  // notifications a full lane refused are pending: a read hands those out first, in order.
+  size_t send_before_commit(store::Store& store, const std::vector<store::Notification>& created, core::Timestamp now,
+                            const std::shared_ptr<TransactionOutcome>& outcome);
   // When update() next has work: the earliest pending notification that is due and not yet
   // handed to a lane, or falls due later. Notifications in a lane or deferred behind a full one
   // do not count: their lane's on_done hook says when to look again.
@@ -102,8 +137,9 @@ class Deliverer {
   KindMetrics& metrics_for(const std::string& channel);
   // Reads what is due and hands it to the lanes (without `background`, waits for the sends).
   core::Status hand_out_due(store::Store& store, core::Timestamp now, DeliveryPass& pass);
-  // One send and its record, on a lane's thread.
-  void attempt(store::Store& store, store::Notification n, double jitter_unit);
+  // One send and its record, on a lane's thread; with `outcome`, the record waits for it.
+  void attempt(store::Store& store, store::Notification n, double jitter_unit,
+               std::shared_ptr<TransactionOutcome> outcome = nullptr);
   std::string lane_of(const store::Notification& n) const;
   static constexpr int kBatch = 100;  // notifications read per pass
 
@@ -135,6 +171,11 @@ class Deliverer {
   std::map<int64_t, RecordedAttempt> recorded_;
   std::vector<store::Notification> dead_letters_;  // given up, not yet returned by update()
   std::function<void()> on_done_;
+  std::mt19937_64 early_rng_;  // send_before_commit's jitter draws, under mu_
+  // A full lane refused a notification, and no read has handed out everything due since: until
+  // one has, send_before_commit hands out nothing, so a notification never overtakes an older one.
+  bool refused_ = false;
+  bool stopped_ = false;
   bool more_due_ = false;  // the last update() read a full batch and had room for all of it
   std::unique_ptr<Lanes> lanes_;  // last: its threads end before the members they use
 };

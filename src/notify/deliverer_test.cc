@@ -350,6 +350,141 @@ TEST_F(LaneDelivererTest, StartDueDoesNothingWithoutBackground) {
   EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 3);
 }
 
+// send_before_commit: the lane sends while the transaction that inserted the notification is still
+// open, and records the attempt only once the transaction's outcome says it committed.
+class SendBeforeCommitTest : public LaneDelivererTest {
+ protected:
+  store::Notification inserted(store::Tx& tx, const std::string& address, core::Timestamp due) {
+    store::Notification n;
+    n.target = "channel:" + address;
+    n.channel = "webhook";
+    n.address = address;
+    n.payload = "{}";
+    n.created_at = clock_.now();
+    n.next_attempt_at = due;
+    n.id = tx.insert_notification(n).value();
+    return n;
+  }
+  // A background deliverer over sender_; each send it records counts in done_.
+  std::unique_ptr<Deliverer> background(Lanes::Options lanes) {
+    auto deliverer = std::make_unique<Deliverer>(std::map<std::string, Sender*>{{"webhook", &sender_}}, clock_,
+                                                 RetryPolicy{}, &metrics_,
+                                                 DeliveryOptions{.lanes = lanes, .background = true});
+    deliverer->set_on_done([this] { ++done_; });
+    return deliverer;
+  }
+  std::atomic<int> done_{0};
+};
+
+TEST_F(SendBeforeCommitTest, SendsInsideTheTransactionAndRecordsOnceItCommitted) {
+  auto deliverer = background({.per_lane = 1, .queue = 4});
+  auto outcome = std::make_shared<TransactionOutcome>();
+  size_t handed = 0;
+  ASSERT_TRUE(store_
+                  ->write([&](store::Tx& tx) -> core::Status {
+                    const auto due = inserted(tx, "http://fine", clock_.now());
+                    const auto later = inserted(tx, "http://fine", clock_.now() + seconds(60));
+                    handed = deliverer->send_before_commit(*store_, {due, later}, clock_.now(), outcome);
+                    EXPECT_TRUE(sender_.wait_for([](int, int delivered) { return delivered == 1; }))
+                        << "not sent while its transaction was open";
+                    return {};
+                  })
+                  .has_value());
+  EXPECT_EQ(handed, 1u) << "only what is due now";
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(done_.load(), 0) << "recorded before the outcome was known";
+  EXPECT_EQ(count(store::NotificationStatus::kPending, "http://fine"), 2);
+  EXPECT_EQ(deliverer->update(*store_, clock_.now()).value().attempted, 0) << "handed out twice while in its lane";
+  outcome->settle(true);
+  ASSERT_TRUE(eventually([&] { return done_.load() == 1; }));
+  EXPECT_EQ(count(store::NotificationStatus::kSent, "http://fine"), 1);
+  EXPECT_EQ(all()[0].attempts, 1);
+  EXPECT_EQ(deliverer->update(*store_, clock_.now()).value().attempted, 0) << "sent again after its record";
+  EXPECT_EQ(metric(R"(tocsin_notify_in_flight{channel="webhook"})"), 0);
+}
+
+TEST_F(SendBeforeCommitTest, ARolledBackSendIsLetGo) {
+  auto deliverer = background({.per_lane = 1, .queue = 4});
+  auto outcome = std::make_shared<TransactionOutcome>();
+  int64_t id = 0;
+  EXPECT_FALSE(store_
+                   ->write([&](store::Tx& tx) -> core::Status {
+                     const auto n = inserted(tx, "http://fine", clock_.now());
+                     id = n.id;
+                     EXPECT_EQ(deliverer->send_before_commit(*store_, {n}, clock_.now(), outcome), 1u);
+                     EXPECT_TRUE(sender_.wait_for([](int, int delivered) { return delivered == 1; }));
+                     return std::unexpected(core::Error::internal("rolled back by the test"));
+                   })
+                   .has_value());
+  outcome->settle(false);
+  ASSERT_TRUE(eventually([&] { return done_.load() == 1; }));
+  EXPECT_TRUE(all().empty());
+  EXPECT_EQ(metric(R"(tocsin_notify_in_flight{channel="webhook"})"), 0);
+  EXPECT_EQ(metric(R"(tocsin_notify_queue_depth{channel="webhook"})"), 0);
+  std::optional<core::Timestamp> next;
+  ASSERT_TRUE(store_
+                  ->read([&](store::Tx& tx) -> core::Status {
+                    next = TOCSIN_TRY(deliverer->next_due(tx, clock_.now()));
+                    return {};
+                  })
+                  .has_value());
+  EXPECT_FALSE(next.has_value()) << "a send of a row that is gone is not retried";
+  // The next notification has an id of its own (the store never gives one twice) and goes out.
+  add_to(1, "http://fine");
+  ASSERT_EQ(all().size(), 1u);
+  EXPECT_GT(all()[0].id, id);
+  EXPECT_EQ(deliverer->update(*store_, clock_.now()).value().attempted, 1);
+  ASSERT_TRUE(eventually([&] { return count(store::NotificationStatus::kSent, "http://fine") == 1; }));
+}
+
+// A notification a full lane refused waits in the store for a read; until a read has handed it
+// out, nothing newer leaves before its commit (it would overtake it).
+TEST_F(SendBeforeCommitTest, NothingOvertakesANotificationAFullLaneRefused) {
+  auto deliverer = background({.per_lane = 1, .queue = 0});
+  add_to(1, "http://hung");
+  EXPECT_EQ(deliverer->update(*store_, clock_.now()).value().attempted, 1);
+  ASSERT_TRUE(sender_.wait_for([](int hung, int) { return hung == 1; }));
+  auto send = [&](const std::string& address) {
+    auto outcome = std::make_shared<TransactionOutcome>();
+    size_t handed = 0;
+    EXPECT_TRUE(store_
+                    ->write([&](store::Tx& tx) -> core::Status {
+                      handed = deliverer->send_before_commit(*store_, {inserted(tx, address, clock_.now())},
+                                                            clock_.now(), outcome);
+                      return {};
+                    })
+                    .has_value());
+    outcome->settle(true);
+    return handed;
+  };
+  EXPECT_EQ(send("http://hung"), 0u) << "its lane is full";
+  EXPECT_EQ(metric(R"(tocsin_notify_deferred_total{channel="webhook"})"), 1);
+  EXPECT_EQ(send("http://fine"), 0u) << "it would go before the refused one";
+  sender_.release();
+  ASSERT_TRUE(eventually([&] { return count(store::NotificationStatus::kPending, "http://hung") == 2; }));
+  ASSERT_TRUE(eventually([&] { return metric(R"(tocsin_notify_in_flight{channel="webhook"})") == 0; }));
+  EXPECT_EQ(deliverer->update(*store_, clock_.now()).value().attempted, 2) << "the refused one and the one after";
+  ASSERT_TRUE(eventually([&] { return count(store::NotificationStatus::kSent, "http://fine") == 1; }));
+  EXPECT_EQ(send("http://fine"), 1u) << "the read handed out everything due";
+  ASSERT_TRUE(eventually([&] { return count(store::NotificationStatus::kSent, "http://fine") == 2; }));
+}
+
+TEST_F(SendBeforeCommitTest, NothingLeavesBeforeTheCommitWithoutBackground) {
+  FakeSender ok({true, 200, "", true});
+  Deliverer deliverer({{"webhook", &ok}}, clock_, {}, &metrics_, {.lanes = {.per_lane = 1, .queue = 4}});
+  auto outcome = std::make_shared<TransactionOutcome>();
+  ASSERT_TRUE(store_
+                  ->write([&](store::Tx& tx) -> core::Status {
+                    EXPECT_EQ(deliverer.send_before_commit(*store_, {inserted(tx, "http://fine", clock_.now())},
+                                                           clock_.now(), outcome),
+                              0u);
+                    return {};
+                  })
+                  .has_value());
+  EXPECT_EQ(ok.calls.load(), 0) << "a simulated clock's passes deliver, in order";
+  EXPECT_EQ(deliverer.update(*store_, clock_.now()).value().attempted, 1);
+}
+
 TEST(DeadLetterAlert, IsAWarningPerTargetAndChannelThatEndsByItself) {
   store::Notification n;
   n.id = 3;

@@ -861,6 +861,25 @@ TEST_P(StoreTest, ADuplicateDedupKeyIsAnErrorThatRollsBack) {
   }).has_value());
 }
 
+// A notification's id is never given twice, not even one from a transaction that rolled back: a
+// page can leave before its transaction's COMMIT (Deliverer::send_before_commit), and receivers
+// drop a repeated X-Tocsin-Notification-Id as a copy.
+TEST_P(StoreTest, ANotificationIdIsNeverGivenTwiceNotEvenARolledBackOne) {
+  const int64_t incident = insert_incident(bare_incident("ids", at(0)));
+  int64_t first = 0;
+  int64_t rolled_back = 0;
+  int64_t next = 0;
+  write([&](Tx& tx) { first = tx.insert_notification(make_notification(incident, at(0))).value(); });
+  auto failed = store_->write([&](Tx& tx) -> Status {
+    rolled_back = TOCSIN_TRY(tx.insert_notification(make_notification(incident, at(0))));
+    return std::unexpected(core::Error::internal("rolled back by the test"));
+  });
+  ASSERT_FALSE(failed.has_value());
+  write([&](Tx& tx) { next = tx.insert_notification(make_notification(incident, at(0))).value(); });
+  EXPECT_GT(rolled_back, first);
+  EXPECT_GT(next, rolled_back) << "the rolled-back notification's id was given again";
+}
+
 TEST_P(StoreTest, WriteRollsBackEverythingWhenFnFails) {
   const int64_t kept = insert_incident(bare_incident("kept", at(0)));
   int64_t doomed = 0;

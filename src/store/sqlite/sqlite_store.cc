@@ -974,14 +974,22 @@ class SqliteTx final : public Tx {
   Result<int64_t> insert_notification(const Notification& n) override {
     return annotate("insert_notification", [&]() -> Result<int64_t> {
       TOCSIN_RETURN_IF_ERROR(check(true));
+      // The id AUTOINCREMENT would give, but never one this store gave before: a rolled-back
+      // transaction takes its ids back from sqlite_sequence, and a notification can have left
+      // before its transaction's COMMIT (Deliverer::send_before_commit) with its id in the
+      // X-Tocsin-Notification-Id header, by which receivers drop copies.
       auto statement = TOCSIN_TRY(prepare(
-          "INSERT INTO notifications (incident_id, target, channel, address, payload, status, attempts, "
-          "created_at, next_attempt_at, last_error, dedup_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+          "INSERT INTO notifications (id, incident_id, target, channel, address, payload, status, attempts, "
+          "created_at, next_attempt_at, last_error, dedup_key) VALUES (max(?12, coalesce((SELECT seq FROM "
+          "sqlite_sequence WHERE name = 'notifications'), 0) + 1), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
       TOCSIN_RETURN_IF_ERROR(bind_notification(*statement, n));
       TOCSIN_RETURN_IF_ERROR(
           statement->bind(11, n.dedup_key.empty() ? std::optional<std::string>() : std::optional(n.dedup_key)));
+      TOCSIN_RETURN_IF_ERROR(statement->bind(12, next_notification_id_));
       TOCSIN_RETURN_IF_ERROR(statement->run());
-      return db_.last_insert_rowid();
+      const int64_t id = db_.last_insert_rowid();
+      next_notification_id_ = std::max(next_notification_id_, id + 1);
+      return id;
     });
   }
 
@@ -1823,6 +1831,8 @@ class SqliteTx final : public Tx {
   std::vector<AlertTimeEntry> pending_;  // this transaction's re-sends, logged at commit
   std::unordered_set<uint64_t> rewritten_;  // alerts whose row this transaction wrote in SQL
   bool checkpoint_ = false;
+  // Above every notification id this store gave, committed or not (insert_notification).
+  int64_t next_notification_id_ = 0;
 };
 
 #undef TOCSIN_ALERT_COLUMNS

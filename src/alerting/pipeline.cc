@@ -546,8 +546,12 @@ std::optional<store::Notification> Pipeline::notification_for(const Group& g, co
   return n;
 }
 
-core::Status Pipeline::persist_flush(store::Tx& tx, FlushOutput& out) const {
+core::Status Pipeline::insert_notifications(store::Tx& tx, FlushOutput& out) const {
   for (auto& n : out.notifications) n.id = TOCSIN_TRY(tx.insert_notification(n));
+  return {};
+}
+
+core::Status Pipeline::persist_nflog(store::Tx& tx, const FlushOutput& out) const {
   for (const auto& e : out.nflog) TOCSIN_RETURN_IF_ERROR(tx.upsert_nflog(e));
   return {};
 }

@@ -119,13 +119,16 @@ class Pipeline {
   void set_incident(uint64_t fingerprint, int64_t incident_id);
   const Alert* find(uint64_t fingerprint) const;
 
-  // Flushes the groups that are due; the caller persists the output (persist_flush) in `shared`.
+  // Flushes the groups that are due; the caller persists the output (insert_notifications,
+  // persist_nflog) in `shared`.
   // With `shared` (the transaction the output is written in), each group decides against its
   // stored notification-log entry rather than memory's, and adopts it; without (tests of this
   // layer alone), memory is all there is and no error can happen.
   core::Result<FlushOutput> flush(core::Timestamp now, store::Tx* shared = nullptr);
-  // Writes the output; its notifications get the ids the store gave them.
-  core::Status persist_flush(store::Tx& tx, FlushOutput& out) const;
+  // Writes the output's notifications, which get the ids the store gave them.
+  core::Status insert_notifications(store::Tx& tx, FlushOutput& out) const;
+  // Writes the output's notification-log entries.
+  core::Status persist_nflog(store::Tx& tx, const FlushOutput& out) const;
   std::optional<core::Timestamp> next_due() const;
 
   // Silences. Each returns the change to write (Silences::apply happens in commit_silence).

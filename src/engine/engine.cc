@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -484,13 +483,22 @@ core::Result<std::vector<int64_t>> Engine::receive_changes_locked(
     const auto changes = receive();
     groups_changed = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.routed; });
     opened = TOCSIN_TRY(incidents_.link(tx, changes, *pipeline_, now));
-    TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
     // Groups due at once (group_wait 0s, or alerts older than group_wait) flush in this same
-    // transaction: their notifications are durable with the alerts, one disk flush instead of two.
-    std::vector<store::Notification> created;
-    flushed_notifications = TOCSIN_TRY(flush_groups_locked(tx, now, opened, &created));
-    // Nothing fails after this but the COMMIT: the sends start now and overlap it.
-    if (!created.empty()) sent_before_commit = send_before_commit_locked(created, now, outcome);
+    // transaction: their notifications are durable with the alerts, one disk flush instead of
+    // two. Their sends start as soon as the notifications are inserted, and overlap the rest of
+    // the transaction. On a store only this process writes, the pipeline's memory is what the
+    // store holds, so the flush needs no read of it and comes before the alerts' rows are
+    // written; on a shared one it reads the groups' stored log entries, which can name alerts
+    // whose stored rows it then reads, so those rows are written first.
+    const bool from_memory = options_.lease.exclusive_store;
+    if (!from_memory) TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
+    auto flushed = TOCSIN_TRY(flush_due_locked(tx, now, from_memory));
+    flushed_notifications = flushed.notifications.size();
+    if (!flushed.notifications.empty()) {
+      sent_before_commit = send_before_commit_locked(flushed.notifications, now, outcome);
+    }
+    if (from_memory) TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, changes));
+    TOCSIN_RETURN_IF_ERROR(finish_flush_locked(tx, now, flushed, opened));
     return {};
   });
   if (outcome) outcome->settle(st.has_value());
@@ -534,17 +542,25 @@ bool Engine::escalate_opened_locked(core::Timestamp now, AlertsCommit& commit) {
   return true;
 }
 
-core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened,
-                                                 std::vector<store::Notification>* created) {
-  auto flushed = TOCSIN_TRY(pipeline_->flush(now, &tx));
-  if (flushed.nflog.empty() && flushed.plan_alerts.empty()) return size_t{0};
+core::Result<size_t> Engine::flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened) {
+  auto flushed = TOCSIN_TRY(flush_due_locked(tx, now, /*from_memory=*/false));
+  TOCSIN_RETURN_IF_ERROR(finish_flush_locked(tx, now, flushed, opened));
+  return flushed.notifications.size();
+}
+
+core::Result<alerting::FlushOutput> Engine::flush_due_locked(store::Tx& tx, core::Timestamp now, bool from_memory) {
+  auto flushed = TOCSIN_TRY(pipeline_->flush(now, from_memory ? nullptr : &tx));
+  TOCSIN_RETURN_IF_ERROR(pipeline_->insert_notifications(tx, flushed));
+  return flushed;
+}
+
+core::Status Engine::finish_flush_locked(store::Tx& tx, core::Timestamp now, const alerting::FlushOutput& flushed,
+                                         std::vector<int64_t>& opened) {
+  if (flushed.nflog.empty() && flushed.plan_alerts.empty()) return {};
   auto more = TOCSIN_TRY(incidents_.link(tx, flushed.plan_alerts, *pipeline_, now));
   opened.insert(opened.end(), more.begin(), more.end());
   TOCSIN_RETURN_IF_ERROR(pipeline_->persist(tx, flushed.plan_alerts));
-  TOCSIN_RETURN_IF_ERROR(pipeline_->persist_flush(tx, flushed));
-  const size_t count = flushed.notifications.size();
-  if (created) std::move(flushed.notifications.begin(), flushed.notifications.end(), std::back_inserter(*created));
-  return count;
+  return pipeline_->persist_nflog(tx, flushed);
 }
 
 size_t Engine::send_before_commit_locked(const std::vector<store::Notification>& created, core::Timestamp now,

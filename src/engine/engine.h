@@ -392,9 +392,14 @@ class Engine {
       const std::vector<detect::AlertEvent>& pending, core::Timestamp now, AlertsCommit& commit);
   // Flushes the alert groups due at `now` inside tx: their notifications and log entries, and the
   // incidents of plan alerts no longer muted (ids appended to `opened`). Returns the
-  // notifications created; with `created`, they are also appended there, ids assigned.
-  core::Result<size_t> flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened,
-                                           std::vector<store::Notification>* created = nullptr);
+  // notifications created. In two halves, so that a request can hand its notifications out
+  // between them: flush_due_locked flushes (`from_memory`: without reading the groups' stored
+  // log entries, for a store only this process writes) and inserts the notifications, ids
+  // assigned; finish_flush_locked writes the rest.
+  core::Result<size_t> flush_groups_locked(store::Tx& tx, core::Timestamp now, std::vector<int64_t>& opened);
+  core::Result<alerting::FlushOutput> flush_due_locked(store::Tx& tx, core::Timestamp now, bool from_memory);
+  core::Status finish_flush_locked(store::Tx& tx, core::Timestamp now, const alerting::FlushOutput& flushed,
+                                   std::vector<int64_t>& opened);
   // Inside the transaction that created them, before its COMMIT: hands `created` to the delivery
   // lanes (with background delivery, on the lease holder), so that the sends overlap the commit;
   // `outcome` is made for them, and the caller settles it once the commit is known. Returns how

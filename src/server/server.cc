@@ -218,7 +218,7 @@ core::Result<std::unique_ptr<Runtime>> Runtime::start(const ServeOptions& option
   if (auto level = core::log::parse_level(loaded.server.log_level)) core::log::set_level(*level);
   impl->config = std::make_shared<const config::Config>(std::move(loaded));
   const auto& cfg = *impl->config;
-  impl->store = TOCSIN_TRY(open_store(cfg.server, &impl->storage_health));
+  impl->store = TOCSIN_TRY(open_store(cfg.server, &impl->storage_health, /*sends_notifications=*/true));
   impl->metrics.add_collector([raw = impl.get()] {
     return fmt::format(
         "# HELP tocsin_data_dir_writable 1 while the data dir takes writes; 0 while writes are refused (full, "

@@ -11,9 +11,10 @@
 namespace tocsin::server {
 
 core::Result<std::unique_ptr<store::Store>> open_store(const config::ServerConfig& server,
-                                                       store::sqlite::StorageHealth* health) {
+                                                       store::sqlite::StorageHealth* health, bool sends_notifications) {
   if (server.store.empty()) {
-    return store::sqlite::open_sqlite_store(std::filesystem::path(server.data_dir) / "tocsin.db", health);
+    return store::sqlite::open_sqlite_store(std::filesystem::path(server.data_dir) / "tocsin.db", health,
+                                            sends_notifications);
   }
   auto opened = store::postgres::open_postgres_store(server.store, {.size = server.store_pool_size});
   if (!opened) {

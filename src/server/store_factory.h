@@ -16,8 +16,11 @@ namespace tocsin::server {
 
 // `health` (optional, must outlive the store) hears of the SQLite store's refused writes (a full
 // or read-only data dir; store/sqlite/storage_health.h); the PostgreSQL store has no data dir.
+// `sends_notifications`: the caller creates and sends notifications (`tocsin serve`; see
+// open_sqlite_store in storage_health.h).
 core::Result<std::unique_ptr<store::Store>> open_store(const config::ServerConfig& server,
-                                                       store::sqlite::StorageHealth* health = nullptr);
+                                                       store::sqlite::StorageHealth* health = nullptr,
+                                                       bool sends_notifications = false);
 
 // Where the store lives, for logs and messages: the SQLite file, or the PostgreSQL URI without
 // its password.

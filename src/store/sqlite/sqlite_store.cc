@@ -1948,6 +1948,31 @@ class SqliteStore final : public Store {
     return times_.log->reset(std::max(contents.epoch, applied) + 1);
   }
 
+  // A notification can leave before the transaction that created it is durable (ADR 2): before
+  // its COMMIT, or between the COMMIT and the flush. A process that died there (killed, or the
+  // power gone) handed out ids that its database did not keep, and AUTOINCREMENT would give them
+  // again, to other pages, which a receiver dropping repeated X-Tocsin-Notification-Ids would
+  // drop. So a start on an existing database moves the id sequence kNotificationIdsPerStart on,
+  // durably, before any notification is created: far more than can be in flight unflushed at
+  // once (at most limits.max_alerts_per_request, 10,000 by default, per request, and a few
+  // requests at a time).
+  static constexpr int64_t kNotificationIdsPerStart = int64_t{1} << 20;
+  Status skip_notification_ids() {
+    std::lock_guard lock(mu_);
+    auto written =
+        db_->exec(fmt::format("BEGIN IMMEDIATE; "
+                              "INSERT INTO sqlite_sequence (name, seq) SELECT 'notifications', 0 "
+                              "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'notifications'); "
+                              "UPDATE sqlite_sequence SET seq = seq + {} WHERE name = 'notifications'; COMMIT",
+                              kNotificationIdsPerStart));
+    if (!written) {
+      if (db_->in_transaction()) (void)db_->exec("ROLLBACK");
+      return storage_error(written.error(), db_->first_failure_code());
+    }
+    committed_.fetch_add(1, std::memory_order_release);
+    return flush_all_committed();
+  }
+
  private:
   // A checkpoint once the log is this long; it rewrites each logged alert's row once, however
   // many times the alert was re-sent since the last one.
@@ -2272,7 +2297,7 @@ void StorageHealth::probe() {
 }
 
 core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesystem::path& db_file,
-                                                             StorageHealth* health) {
+                                                              StorageHealth* health, bool sends_notifications) {
   if (db_file.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(db_file.parent_path(), ec);
@@ -2291,6 +2316,8 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
                     "with free space",
                     data_dir.string(), name, db_file.string(), error.message()));
   };
+  std::error_code exists_error;
+  const bool existed = std::filesystem::exists(db_file, exists_error);
   auto db = Database::open(db_file);
   if (!db) return std::unexpected(refused_at_start(db.error(), SQLITE_CANTOPEN));
   if (auto configured = configure(**db); !configured) {
@@ -2305,6 +2332,11 @@ core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesys
   log_file += kAlertTimeLogSuffix;
   if (auto opened = store->open_time_log(log_file); !opened) {
     return std::unexpected(with_context(opened.error(), fmt::format("open {}", log_file.string())));
+  }
+  if (existed && sends_notifications) {
+    if (auto skipped = store->skip_notification_ids(); !skipped) {
+      return std::unexpected(with_context(skipped.error(), fmt::format("open {}", db_file.string())));
+    }
   }
   return store;
 }

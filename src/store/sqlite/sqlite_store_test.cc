@@ -73,6 +73,57 @@ TEST_F(SqliteStoreTest, OpenCreatesDirectoriesAndMigrates) {
   EXPECT_EQ(store_->schema_version(), static_cast<int>(schema_migrations().size()));
 }
 
+// A notification can leave before its transaction is durable; if the process dies there, its id
+// was handed out but not kept. A start on an existing database skips far past it, so no other
+// page gets that id (receivers drop repeated X-Tocsin-Notification-Ids). A new database starts at 1.
+class ServerSqliteStoreTest : public SqliteStoreTest {
+ protected:
+  core::Result<std::unique_ptr<Store>> open_store() override {
+    return open_sqlite_store(file_, nullptr, /*sends_notifications=*/true);
+  }
+};
+
+TEST_F(ServerSqliteStoreTest, ARestartNeverGivesANotificationIdHandedOutBefore) {
+  auto notification = [] {
+    Notification n;
+    n.target = "channel:hook";
+    n.channel = "webhook";
+    n.address = "http://127.0.0.1:1/hook";
+    n.payload = "{}";
+    return n;
+  };
+  int64_t kept = 0;
+  write([&](Tx& tx) { kept = tx.insert_notification(notification()).value(); });
+  EXPECT_EQ(kept, 1) << "a new database";
+  int64_t handed_out = 0;
+  ASSERT_FALSE(store_
+                   ->write([&](Tx& tx) -> Status {
+                     handed_out = TOCSIN_TRY(tx.insert_notification(notification()));
+                     return std::unexpected(core::Error::internal("the process died before this COMMIT"));
+                   })
+                   .has_value());
+  EXPECT_EQ(handed_out, 2);
+  reopen();
+  int64_t next = 0;
+  write([&](Tx& tx) { next = tx.insert_notification(notification()).value(); });
+  EXPECT_GT(next, handed_out + 1000) << "the id the last process handed out is given again";
+  reopen();
+  int64_t after_second_restart = 0;
+  write([&](Tx& tx) { after_second_restart = tx.insert_notification(notification()).value(); });
+  EXPECT_GT(after_second_restart, next + 1000);
+}
+
+TEST_F(SqliteStoreTest, AToolThatOpensTheStoreLeavesTheIdsAsTheyAre) {
+  Notification n;
+  n.target = "channel:hook";
+  n.channel = "webhook";
+  n.address = "http://127.0.0.1:1/hook";
+  n.payload = "{}";
+  write([&](Tx& tx) { EXPECT_EQ(tx.insert_notification(n).value(), 1); });
+  reopen();
+  write([&](Tx& tx) { EXPECT_EQ(tx.insert_notification(n).value(), 2); });
+}
+
 TEST_F(SqliteStoreTest, FileIsInWalMode) {
   auto db = Database::open(file_);
   ASSERT_TRUE(db.has_value());

@@ -48,8 +48,13 @@ class StorageHealth {
   std::atomic<uint64_t> flushes_{0};
 };
 
-// open_sqlite_store (sqlite_store.h) that reports to `health` (which must outlive the store).
+// open_sqlite_store (sqlite_store.h) that reports to `health` (which may be null, and must
+// outlive the store). `sends_notifications`: for the process that creates and sends
+// notifications (the server), which can send one before its transaction is durable; a start on an
+// existing database then moves the notification id sequence on, durably, so that no id a process
+// that died handed out is given again (sqlite_store.cc). Tools that only read or copy a store
+// leave it as it is.
 core::Result<std::unique_ptr<store::Store>> open_sqlite_store(const std::filesystem::path& db_file,
-                                                             StorageHealth* health);
+                                                              StorageHealth* health, bool sends_notifications = false);
 
 }  // namespace tocsin::store::sqlite

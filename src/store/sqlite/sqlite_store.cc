@@ -993,6 +993,18 @@ class SqliteTx final : public Tx {
     });
   }
 
+  // Moves the notification id sequence `count` on (SqliteStore::skip_notification_ids).
+  Status skip_notification_ids(int64_t count) {
+    TOCSIN_RETURN_IF_ERROR(check(true));
+    auto start = TOCSIN_TRY(prepare(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'notifications', 0 "
+        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'notifications')"));
+    TOCSIN_RETURN_IF_ERROR(start->run());
+    auto skip = TOCSIN_TRY(prepare("UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'notifications'"));
+    TOCSIN_RETURN_IF_ERROR(skip->bind_all(count));
+    return skip->run();
+  }
+
   Status update_notification(const Notification& n) override {
     return annotate("update_notification", [&]() -> Status {
       TOCSIN_RETURN_IF_ERROR(check(true));
@@ -1958,19 +1970,7 @@ class SqliteStore final : public Store {
   // requests at a time).
   static constexpr int64_t kNotificationIdsPerStart = int64_t{1} << 20;
   Status skip_notification_ids() {
-    std::lock_guard lock(mu_);
-    auto written =
-        db_->exec(fmt::format("BEGIN IMMEDIATE; "
-                              "INSERT INTO sqlite_sequence (name, seq) SELECT 'notifications', 0 "
-                              "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'notifications'); "
-                              "UPDATE sqlite_sequence SET seq = seq + {} WHERE name = 'notifications'; COMMIT",
-                              kNotificationIdsPerStart));
-    if (!written) {
-      if (db_->in_transaction()) (void)db_->exec("ROLLBACK");
-      return storage_error(written.error(), db_->first_failure_code());
-    }
-    committed_.fetch_add(1, std::memory_order_release);
-    return flush_all_committed();
+    return write([&](Tx&) { return tx_.skip_notification_ids(kNotificationIdsPerStart); });
   }
 
  private:

@@ -996,9 +996,9 @@ class SqliteTx final : public Tx {
   // Moves the notification id sequence `count` on (SqliteStore::skip_notification_ids).
   Status skip_notification_ids(int64_t count) {
     TOCSIN_RETURN_IF_ERROR(check(true));
-    auto start = TOCSIN_TRY(prepare(
-        "INSERT INTO sqlite_sequence (name, seq) SELECT 'notifications', 0 "
-        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'notifications')"));
+    auto start =
+        TOCSIN_TRY(prepare("INSERT INTO sqlite_sequence (name, seq) SELECT 'notifications', 0 "
+                           "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'notifications')"));
     TOCSIN_RETURN_IF_ERROR(start->run());
     auto skip = TOCSIN_TRY(prepare("UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'notifications'"));
     TOCSIN_RETURN_IF_ERROR(skip->bind_all(count));

@@ -146,12 +146,8 @@ core::Status Deliverer::hand_out_due(store::Store& store, core::Timestamp now, D
         ++pass.attempted;
         continue;
       }
-      // The lane is full: the notification stays pending in the store for a later pass.
       std::lock_guard lock(mu_);
-      claimed_.erase(id);
-      auto& m = metrics_for(channel);
-      if (m.queued) m.queued->add(-1);
-      if (m.deferred) m.deferred->inc();
+      refused_locked(id, channel);
       deferred = true;
     }
     {
@@ -180,8 +176,7 @@ size_t Deliverer::send_before_commit(store::Store& store, const std::vector<stor
     // A new row, which nobody else can have read yet (were it claimed, by a store that gives an
     // id twice, it would wait for a read).
     if (!claimed_.insert(n.id).second) break;
-    auto& m = metrics_for(n.channel);
-    if (m.queued) m.queued->add(1);
+    if (auto* g = metrics_for(n.channel).queued) g->add(1);
     // Submitted under mu_, so stop() cannot take the lanes away meanwhile; a lane's job takes mu_
     // only while running, never while Lanes::submit holds the lanes' lock.
     if (lanes_->submit(lane_of(n), [this, &store, n, jitter_unit = unit(early_rng_), outcome]() mutable {
@@ -190,12 +185,17 @@ size_t Deliverer::send_before_commit(store::Store& store, const std::vector<stor
       ++handed;
       continue;
     }
-    claimed_.erase(n.id);
-    if (m.queued) m.queued->add(-1);
-    if (m.deferred) m.deferred->inc();
-    refused_ = true;
+    refused_locked(n.id, n.channel);
   }
   return handed;
+}
+
+void Deliverer::refused_locked(int64_t id, const std::string& channel) {
+  claimed_.erase(id);
+  auto& m = metrics_for(channel);
+  if (m.queued) m.queued->add(-1);
+  if (m.deferred) m.deferred->inc();
+  refused_ = true;
 }
 
 core::Result<std::optional<core::Timestamp>> Deliverer::next_due(store::Tx& tx, core::Timestamp now) {

@@ -141,6 +141,10 @@ class Deliverer {
   void attempt(store::Store& store, store::Notification n, double jitter_unit,
                std::shared_ptr<TransactionOutcome> outcome = nullptr);
   std::string lane_of(const store::Notification& n) const;
+  // Under mu_: a full lane refused the claimed notification `id`. It stays pending in the store
+  // for a later read; its claim goes, it counts as deferred, and until a read has handed out
+  // everything due nothing leaves before its commit (refused_).
+  void refused_locked(int64_t id, const std::string& channel);
   static constexpr int kBatch = 100;  // notifications read per pass
 
   std::map<std::string, Sender*> senders_;

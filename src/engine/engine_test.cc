@@ -21,6 +21,7 @@
 #include "notify/ack_link.h"
 #include "notify/webhook/http_sender.h"
 #include "store/sqlite/sqlite_store.h"
+#include "test_support/eventually.h"
 #include "test_support/temp_dir.h"
 #include "test_support/webhook_receiver.h"
 #include "tsdb/sample_log.h"
@@ -36,6 +37,7 @@ using std::chrono::seconds;
 // bob (the second member) is on call until 09:00.
 const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
 
+using test_support::eventually;
 using test_support::Receiver;
 
 std::string config_yaml(const std::string& hook, const std::string& detector = "{kind: threshold, above: 0.9}",
@@ -899,12 +901,8 @@ TEST(EngineDelivery, ANewAlertsNotificationLeavesBeforeItsWriteIsFlushed) {
     returned = true;
   });
   ASSERT_TRUE(store.wait_until_held());
-  bool paged = false;
-  for (int i = 0; i < 500 && !paged; ++i) {
-    paged = receiver.paths() == std::vector<std::string>{"/hook"};
-    if (!paged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(paged) << "the page left while the flush was held";
+  EXPECT_TRUE(eventually([&] { return receiver.paths() == std::vector<std::string>{"/hook"}; }))
+      << "the page left while the flush was held";
   EXPECT_FALSE(returned.load()) << "the request answers after its flush";
   store.release();
   request.join();
@@ -930,12 +928,8 @@ TEST(EngineDelivery, ANotificationLeavesBeforeItsCommitAndIsRecordedOnceItCommit
     core::Result<size_t> received = std::unexpected(core::Error::internal("not returned"));
     std::thread request([&] { received = engine->receive_alerts({t.alert()}); });
     ASSERT_TRUE(store.wait_until_held());
-    bool paged = false;
-    for (int i = 0; i < 500 && !paged; ++i) {
-      paged = receiver.paths() == std::vector<std::string>{"/hook"};
-      if (!paged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    EXPECT_TRUE(paged) << "the page left while its transaction was open";
+    EXPECT_TRUE(eventually([&] { return receiver.paths() == std::vector<std::string>{"/hook"}; }))
+        << "the page left while its transaction was open";
     store.release();
     request.join();
     EXPECT_EQ(received.has_value(), !roll_back);
@@ -950,13 +944,10 @@ TEST(EngineDelivery, ANotificationLeavesBeforeItsCommitAndIsRecordedOnceItCommit
       return all;
     };
     if (!roll_back) {
-      bool sent = false;
-      for (int i = 0; i < 500 && !sent; ++i) {
+      EXPECT_TRUE(eventually([&] {
         auto all = recorded();
-        sent = all.size() == 1 && all[0].status == store::NotificationStatus::kSent && all[0].attempts == 1;
-        if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      EXPECT_TRUE(sent) << "the lane recorded its send once the transaction committed";
+        return all.size() == 1 && all[0].status == store::NotificationStatus::kSent && all[0].attempts == 1;
+      })) << "the lane recorded its send once the transaction committed";
       ASSERT_TRUE(engine->run_due().has_value());
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       EXPECT_EQ(receiver.paths().size(), 1u) << "the driver's pass sent it again";
@@ -966,19 +957,12 @@ TEST(EngineDelivery, ANotificationLeavesBeforeItsCommitAndIsRecordedOnceItCommit
       other.labels = core::Labels{{"alertname", "CpuHot"}, {"instance", "db1"}};
       other.fingerprint = other.labels.fingerprint();
       ASSERT_TRUE(engine->receive_alerts({other}).has_value());
-      bool paged_again = false;
-      for (int i = 0; i < 500 && !paged_again; ++i) {
-        paged_again = receiver.paths().size() == 2u;
-        if (!paged_again) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      EXPECT_TRUE(paged_again) << "the lane is free after a rolled-back send";
-      bool sent = false;
-      for (int i = 0; i < 500 && !sent; ++i) {
+      EXPECT_TRUE(eventually([&] { return receiver.paths().size() == 2u; }))
+          << "the lane is free after a rolled-back send";
+      EXPECT_TRUE(eventually([&] {
         auto all = recorded();
-        sent = all.size() == 1 && all[0].status == store::NotificationStatus::kSent;
-        if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      EXPECT_TRUE(sent) << "the next notification is recorded";
+        return all.size() == 1 && all[0].status == store::NotificationStatus::kSent;
+      })) << "the next notification is recorded";
     }
     engine->stop_deliveries();
   }

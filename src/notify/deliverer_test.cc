@@ -11,6 +11,7 @@
 
 #include "core/simulated_clock.h"
 #include "store/sqlite/sqlite_store.h"
+#include "test_support/eventually.h"
 #include "test_support/temp_dir.h"
 
 namespace tocsin::notify {
@@ -18,14 +19,7 @@ namespace {
 
 using std::chrono::seconds;
 
-// Polls `pred` for up to 5 s (what the lanes' threads do shows up on their own time).
-bool eventually(const std::function<bool()>& pred) {
-  for (int i = 0; i < 500; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
+using test_support::eventually;  // what the lanes' threads do shows up on their own time
 
 const core::Timestamp kStart = core::parse_rfc3339("2026-03-02T08:00:00Z").value();
 

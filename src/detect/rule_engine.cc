@@ -33,7 +33,7 @@ core::Result<std::unique_ptr<RuleEngine>> RuleEngine::create(const std::vector<c
       e.field(fmt::format("rules[{}].{}", i, e.field()));
       return std::unexpected(std::move(e));
     }
-    compiled.push_back(CompiledRule{&rules[i], std::move(*spec), {}, 0, 0, 0, std::nullopt, {}});
+    compiled.push_back(CompiledRule{&rules[i], std::move(*spec), {}, {}, 0, 0, 0, std::nullopt, {}});
   }
   return std::unique_ptr<RuleEngine>(new RuleEngine(std::move(compiled), series, clock));
 }
@@ -58,6 +58,7 @@ void RuleEngine::restore(std::vector<RestoredAlert> alerts) {
       s.last_crossing_at = r->second.last_crossing_at;
       s.crossing = true;
       restored_.erase(r);
+      list_timer(rule, fp, s);
     }
   }
 }
@@ -83,6 +84,7 @@ void RuleEngine::restore_some(std::vector<RestoredAlert> alerts) {
         s.phase = AlertPhase::kInactive;
         s.flapping = false;
       }
+      list_timer(rule, fp, s);
       listed.erase(a);
     }
   }
@@ -151,6 +153,8 @@ void RuleEngine::ingest_points(const core::Labels& labels, uint64_t series_fp, s
     m.last_seen = std::max(m.last_seen, p.ts);
     for (const Watch& w : m.watches) evaluate(*w.rule, *w.state, p, ref, out);
   }
+  // Once per series and batch: a timer set and cleared within the batch needs no listing.
+  for (const Watch& w : m.watches) list_timer(*w.rule, series_fp, *w.state);
 }
 
 void RuleEngine::evaluate(CompiledRule& rule, SeriesState& s, const tsdb::Point& p,
@@ -203,6 +207,7 @@ void RuleEngine::forget_stale(core::Timestamp cutoff) {
       if (stale) forgotten.insert(entry.first);
       return stale;
     });
+    prune_timers(rule);
   }
   // A cached entry must not outlive a state it points to (a series can be seen recently with a
   // stale state, e.g. an over-time rule that had no value to judge): such a series is matched
@@ -279,23 +284,46 @@ std::optional<core::Timestamp> RuleEngine::due_at(const CompiledRule& rule, cons
   return due;
 }
 
+void RuleEngine::list_timer(CompiledRule& rule, uint64_t series_fp, SeriesState& s) const {
+  if (s.timed || !due_at(rule, s)) return;
+  s.timed = true;
+  rule.timers.push_back(series_fp);
+}
+
+void RuleEngine::prune_timers(CompiledRule& rule) {
+  std::erase_if(rule.timers, [&](uint64_t fp) { return !rule.series.contains(fp); });
+}
+
 std::vector<AlertEvent> RuleEngine::eval(core::Timestamp now) {
   std::vector<AlertEvent> out;
   for (auto& rule : rules_) {
-    for (auto& [fp, s] : rule.series) {
-      // A detector that decides without samples (e.g. `absent`) goes first.
-      if (auto check = s.detector->next_check(); check && *check <= now) {
-        step(rule, s, s.detector->check(*check), *check, out);
+    for (size_t i = 0; i < rule.timers.size();) {
+      auto it = rule.series.find(rule.timers[i]);
+      SeriesState* s = it == rule.series.end() ? nullptr : &it->second;
+      if (s) {
+        // A detector that decides without samples (e.g. `absent`) goes first.
+        if (auto check = s->detector->next_check(); check && *check <= now) {
+          step(rule, *s, s->detector->check(*check), *check, out);
+        }
+        const auto due = due_at(rule, *s);
+        if (due && *due <= now) {
+          // Streaming semantics: the last decision holds until a new sample says otherwise, so a
+          // pending alert fires when `for` has elapsed even if no sample arrives exactly then.
+          if (s->phase == AlertPhase::kPending && s->crossing) {
+            out.push_back(transition(rule, *s, AlertPhase::kFiring, *due));
+          } else if (s->phase == AlertPhase::kFiring && !s->crossing) {
+            maybe_resolve(rule, *s, *due, out);
+          }
+        }
+        if (due_at(rule, *s)) {
+          ++i;
+          continue;
+        }
+        s->timed = false;
       }
-      const auto due = due_at(rule, s);
-      if (!due || *due > now) continue;
-      // Streaming semantics: the last decision holds until a new sample says otherwise, so a
-      // pending alert fires when `for` has elapsed even if no sample arrives exactly then.
-      if (s.phase == AlertPhase::kPending && s.crossing) {
-        out.push_back(transition(rule, s, AlertPhase::kFiring, *due));
-      } else if (s.phase == AlertPhase::kFiring && !s.crossing) {
-        maybe_resolve(rule, s, *due, out);
-      }
+      // No timer left: off the list until a sample, restore or merge gives it one again.
+      rule.timers[i] = rule.timers.back();
+      rule.timers.pop_back();
     }
   }
   return out;
@@ -304,8 +332,10 @@ std::vector<AlertEvent> RuleEngine::eval(core::Timestamp now) {
 std::optional<core::Timestamp> RuleEngine::next_due() const {
   std::optional<core::Timestamp> next;
   for (const auto& rule : rules_) {
-    for (const auto& [fp, s] : rule.series) {
-      const auto due = due_at(rule, s);
+    for (const uint64_t fp : rule.timers) {
+      auto it = rule.series.find(fp);
+      if (it == rule.series.end()) continue;
+      const auto due = due_at(rule, it->second);
       if (due && (!next || *due < *next)) next = due;
     }
   }
@@ -425,6 +455,7 @@ core::Status RuleEngine::load_snapshot(std::string_view bytes) {
     s.last_ts = l.last_ts;
     s.seen = true;
     s.value = l.value;
+    list_timer(*l.rule, l.series_fp, s);
   }
   return {};
 }
@@ -469,6 +500,7 @@ core::Result<size_t> RuleEngine::merge_snapshot(std::string_view bytes, const st
       // seen, so its cached rule list includes the new state; the match finds the existing states.
       matches_.erase(l.series_fp);
     }
+    list_timer(*l.rule, l.series_fp, s);
     ++taken;
   }
   return taken;
@@ -486,6 +518,7 @@ size_t RuleEngine::drop_series(const std::function<bool(uint64_t)>& drop) {
   size_t n = 0;
   for (auto& rule : rules_) {
     n += std::erase_if(rule.series, [&](const auto& entry) { return dropped(entry.first); });
+    prune_timers(rule);
   }
   // The cached rule lists point to the erased states.
   matches_.erase_if([&](uint64_t series_fp, const Matches&) { return dropped(series_fp); });

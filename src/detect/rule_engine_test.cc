@@ -718,6 +718,35 @@ TEST(RuleEngineDrop, DroppedSeriesLoseTheirStateAndTheirTimers) {
   EXPECT_EQ(engine->drop_series([](uint64_t) { return false; }), 0u);
 }
 
+// The timers of restored alerts: a pending alert of a series the engine knows already (from a
+// snapshot, or replayed samples) fires when its `for` has elapsed, without a sample.
+TEST(RuleEngineRestoreSome, ARestoredPendingAlertOfAKnownSeriesFiresOnItsTimer) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9, minutes(1))};
+  auto former = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  const auto pending = former->ingest(sample(0.95, 1000)).back();
+  ASSERT_EQ(pending.to, AlertPhase::kPending);
+  const RestoredAlert restored{pending.fingerprint, AlertPhase::kPending, from_unix_ms(1000), from_unix_ms(1000), 0.95};
+  for (const bool some : {false, true}) {
+    SCOPED_TRACE(some ? "restore_some" : "restore");
+    auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+    ASSERT_TRUE(engine->load_snapshot(former->snapshot()));  // known, inactive, no timer
+    ASSERT_FALSE(engine->next_due().has_value());
+    if (some) {
+      engine->restore_some({restored});
+    } else {
+      engine->restore({restored});
+    }
+    EXPECT_EQ(engine->next_due(), from_unix_ms(61'000));
+    EXPECT_TRUE(engine->eval(from_unix_ms(60'999)).empty());
+    const auto events = engine->eval(from_unix_ms(61'000));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].from, AlertPhase::kPending);
+    EXPECT_EQ(events[0].to, AlertPhase::kFiring);
+    EXPECT_EQ(events[0].fingerprint, pending.fingerprint);
+    EXPECT_FALSE(engine->next_due().has_value());
+  }
+}
+
 TEST(RuleEngineRestoreSome, SeedsTheListedAlertsAndKeepsTheOthers) {
   std::vector<config::Rule> rules{make_rule("system_load", 0.9)};
   auto engine = RuleEngine::create(rules, DetectorRegistry::builtin()).value();

@@ -358,7 +358,11 @@ class AutoSeries final : public SeriesDetector {
       held_age_ += 1;
     }
 
-    const double expected_level = level_.center;
+    // The level this sample's residual was taken against: on the first sample there was none, and
+    // its residual was 0, so the value itself. (It was the empty model's 0, so the second sample's
+    // change of residual was minus the first value, which the change model learned as its start:
+    // for its first thousands of samples a series at a high level saw every jump shrunk.)
+    const double expected_level = level_.n == 0 ? value : level_.center;
     seasonal_.learn(ts, value, f);
     level_.learn(value, kLevelMemory);
     residual_.learn(e, kScaleMemory);

@@ -185,6 +185,66 @@ TEST(Auto, RestoresASnapshotOfTheDoubleStateBuild) {
   EXPECT_EQ(d->snapshot().size(), bytes.size() + 3 * 8);  // 7057 bytes: the model choice's 3 doubles more
 }
 
+#include "detect/auto/auto_snapshot_v2_golden.inc"
+
+std::string from_hex(std::string_view hex) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return bytes;
+}
+
+// A version 2 snapshot (what every state file written since the model choice holds), written by
+// the build of 2ab9d62, loads, and the next 40 decisions are exactly that build's: a restart, or
+// an upgrade, continues where the series was. Without the snapshot the same samples find nothing.
+TEST(Auto, RestoresAVersion2SnapshotAndDecidesAsTheBuildThatWroteIt) {
+  const std::string bytes = from_hex(kAutoV2SnapshotHex);
+  ASSERT_EQ(static_cast<uint8_t>(bytes[4]), 2);
+  auto spec = make_spec("auto", {});
+  auto d = spec->make();
+  ASSERT_TRUE(d->restore(bytes).has_value());
+  EXPECT_EQ(seasonal_flag(d->snapshot()), 1) << "the daily model it had learned";
+  EXPECT_EQ(d->snapshot(), bytes);
+  auto fresh = spec->make();
+  std::mt19937 rng(13);
+  int64_t i = 0;
+  for (; i < 10 * kPerDay; ++i) fresh->update(at_s(i * kStep), daily(i, rng));
+  bool fresh_fired = false;
+  for (size_t k = 0; k < kAutoV2NextDecisions.size(); ++k, ++i) {
+    const double v = daily(i, rng) + (k == 20 ? 15 : 0);
+    const Decision got = d->update(at_s(i * kStep), v);
+    EXPECT_EQ(got.firing, kAutoV2NextDecisions[k].second) << k;
+    EXPECT_EQ(got.score, kAutoV2NextDecisions[k].first) << k;
+    fresh_fired |= fresh->update(at_s(i * kStep), v).firing;
+  }
+  EXPECT_TRUE(kAutoV2NextDecisions[20].second) << "the spike fired";
+  // A detector that saw the same 10 days itself decides the same (this build learns as that one).
+  EXPECT_TRUE(fresh_fired);
+}
+
+// The first sample has no level to be judged against (its residual is 0), so the change of
+// residual at the second sample is that of a series that has not moved: 0, not minus the first
+// value. Before, the change model started at -1000 here, and its spread took thousands of
+// samples to forget that, so every jump of a series at a high level looked small for hours.
+TEST(Auto, TheChangeModelStartsFromAStandingSeries) {
+  auto spec = make_spec("auto", {});
+  auto d = spec->make();
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, 1);
+  for (int64_t i = 0; i < 200; ++i) d->update(at_s(i * kStep), 1000 + noise(rng));
+  // The change model (a RobustEw: centre, mean absolute deviation, count) is the last of the three
+  // before the histograms: 4 of 66 doubles each, then 11 doubles, 3 of the model choice, checksum.
+  const std::string s = d->snapshot();
+  const size_t after = 4 * 66 * 8 + 11 * 8 + 3 * 8 + 4;
+  double change[3];
+  std::memcpy(change, s.data() + s.size() - after - sizeof change, sizeof change);
+  EXPECT_EQ(change[2], 199) << "the change model learned every change after the first sample";
+  EXPECT_LT(std::fabs(change[0]), 0.5) << "centre";
+  // The change of iid noise of σ 1 has σ √2: a mean absolute deviation of √2·√(2/π) ≈ 1.13.
+  EXPECT_NEAR(change[1], 1.13, 0.3) << "spread";
+}
+
 TEST(Auto, BadParamsAreRejectedAtTheirLine) {
   EXPECT_EQ(config_error("auto", {{"threshold", "0"}}), "2: `threshold` (a score) must be in (0, 1]");
   EXPECT_EQ(config_error("auto", {{"threshold", "1.5"}}), "2: `threshold` (a score) must be in (0, 1]");

@@ -41,10 +41,11 @@ std::optional<double> read_finite(SnapshotReader& r) {
 }
 
 // max(S(a), S(b)) for the surprise S: one table read instead of two, since S increases with |z|
-// (surprise.h). Beyond the table (|z| >= 8) and for NaN, both from the formula.
+// (surprise.h). Beyond the table (|z| >= 8) and for NaN (either), both from the formula.
 double max_surprise(double a, double b) {
-  const double hi = std::max(std::fabs(a), std::fabs(b));
-  if (hi < 8) return surprise::fast(hi);
+  const double fa = std::fabs(a);
+  const double fb = std::fabs(b);
+  if (fa < 8 && fb < 8) return surprise::fast(std::max(fa, fb));
   return std::max(surprise::exact(a), surprise::exact(b));
 }
 

@@ -285,8 +285,8 @@ std::optional<core::Timestamp> RuleEngine::due_at(const CompiledRule& rule, cons
 }
 
 void RuleEngine::list_timer(CompiledRule& rule, uint64_t series_fp, SeriesState& s) const {
-  if (s.timed || !due_at(rule, s)) return;
-  s.timed = true;
+  if (s.listed || !due_at(rule, s)) return;
+  s.listed = true;
   rule.timers.push_back(series_fp);
 }
 
@@ -319,7 +319,7 @@ std::vector<AlertEvent> RuleEngine::eval(core::Timestamp now) {
           ++i;
           continue;
         }
-        s->timed = false;
+        s->listed = false;
       }
       // No timer left: off the list until a sample, restore or merge gives it one again.
       rule.timers[i] = rule.timers.back();

@@ -173,7 +173,7 @@ class RuleEngine {
     bool crossing = false;  // the last sample's decision
     bool seen = false;      // has a sample (or restored state): last_ts is meaningful
     bool flapping = false;
-    bool timed = false;  // listed in its rule's `timers`
+    bool listed = false;  // in its rule's `timers`
 
     AlertDetails& alert_details() {
       if (!details) details = std::make_unique<AlertDetails>();

@@ -155,16 +155,21 @@ TEST(Auto, SnapshotRestoreGivesTheSameNextDecisions) {
 
 #include "detect/auto/auto_snapshot_v1_golden.inc"
 
+std::string from_hex(std::string_view hex) {
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return bytes;
+}
+
 // A version 1 snapshot (before the model choice; written by the double-state build, whose
 // histogram weight after 400,000 samples is beyond the float range, so it is rescaled on load)
 // still loads. The model choice starts from that build's own ratio, so the detector keeps the
 // model it used, and the next 40 decisions are that build's, scores within float rounding (none
 // of them is a re-alert within `quiet`, the other change since).
 TEST(Auto, RestoresASnapshotOfTheDoubleStateBuild) {
-  std::string bytes;
-  for (size_t i = 0; i + 1 < kAutoV1DoubleStateSnapshotHex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(std::string(kAutoV1DoubleStateSnapshotHex.substr(i, 2)), nullptr, 16)));
-  }
+  const std::string bytes = from_hex(kAutoV1DoubleStateSnapshotHex);
   auto spec = make_spec("auto", {});
   auto d = spec->make();
   ASSERT_TRUE(d->restore(bytes).has_value());
@@ -187,17 +192,10 @@ TEST(Auto, RestoresASnapshotOfTheDoubleStateBuild) {
 
 #include "detect/auto/auto_snapshot_v2_golden.inc"
 
-std::string from_hex(std::string_view hex) {
-  std::string bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return bytes;
-}
-
 // A version 2 snapshot (what every state file written since the model choice holds), written by
 // the build of 2ab9d62, loads, and the next 40 decisions are exactly that build's: a restart, or
-// an upgrade, continues where the series was. Without the snapshot the same samples find nothing.
+// an upgrade, continues where the series was. A detector of this build fed the same 10 days
+// itself catches the same spike.
 TEST(Auto, RestoresAVersion2SnapshotAndDecidesAsTheBuildThatWroteIt) {
   const std::string bytes = from_hex(kAutoV2SnapshotHex);
   ASSERT_EQ(static_cast<uint8_t>(bytes[4]), 2);
@@ -219,7 +217,6 @@ TEST(Auto, RestoresAVersion2SnapshotAndDecidesAsTheBuildThatWroteIt) {
     fresh_fired |= fresh->update(at_s(i * kStep), v).firing;
   }
   EXPECT_TRUE(kAutoV2NextDecisions[20].second) << "the spike fired";
-  // A detector that saw the same 10 days itself decides the same (this build learns as that one).
   EXPECT_TRUE(fresh_fired);
 }
 

@@ -90,71 +90,96 @@ struct RobustEw {
   }
 };
 
-// The empirical distribution of a surprise statistic: decayed counts in bins of log2(1 + S), fine
-// where most of the mass is and still covering S = 255 (p = 1e-255). Decay is lazy (new samples
-// weigh more), so adding a sample is O(1).
-class TailHistogram {
+// The empirical distributions of the surprise statistics, one per statistic: decayed weights in
+// bins of log2(1 + S), fine where most of the mass is and still covering S = 255 (p = 1e-255).
+// Decay is lazy (new samples weigh more), so adding a sample is O(1) in the history's length.
+//
+// Why suffix sums (above_[h][i] = weight in bins >= i) and not counts per bin: a p-value is then
+// two reads, not a sum over every bin above the sample's (that sum and its division were the
+// largest cost of a sample under remote_write load), while adding a sample adds to the bins at
+// and below its own, few since most surprises are small. Why shared totals: the statistics are
+// observed together, one sample each, so their totals and weights are the same numbers, and the
+// smallest p-value needs one division, not one per statistic.
+class TailHistograms {
  public:
   static constexpr int kBins = 64;
   static constexpr double kWidth = 0.125;  // in log2(1 + S)
   // New samples weigh more and more (lazy decay); once the weight passes this, everything is
-  // divided by it. Float counts reach total ≈ kTailMemory × weight: far below FLT_MAX.
+  // divided by it. Float sums reach total ≈ kTailMemory × weight: far below FLT_MAX.
   static constexpr double kRescaleAt = 1e30;
   // Per sample the weight of a new sample grows by 1 / (1 − 1/kTailMemory): the lazy decay.
   static constexpr double kGrowth = 1 / (1 - 1 / kTailMemory);
 
-  // P(S >= s) against the history, as a conformal p-value (the current sample counts as one), then
-  // adds s to the history. Beyond the largest surprise seen there is no evidence, only a tie-break:
-  // the p-value shrinks with the ratio of the surprises.
-  //
-  // Observes the histograms' statistics in three passes (where each falls, its p-value, then the
-  // adds), not one histogram after another: the same numbers, but each pass's four independent
-  // chains (a log2, a division) overlap in the CPU instead of waiting for each other.
-  template <size_t N>
-  static double observe_all(std::array<TailHistogram, N>& histograms, const std::array<double, N>& stats) {
-    std::array<double, N> u;
-    std::array<int, N> b;
-    for (size_t i = 0; i < N; ++i) {
-      u[i] = position(stats[i]);
-      b[i] = bin(u[i]);
+  // The smallest of the statistics' p-values P(S >= s) against their histories, each a conformal
+  // p-value (the current sample counts as one); then adds each statistic to its history. Beyond
+  // the largest surprise seen there is no evidence, only a tie-break: the p-value shrinks with the
+  // ratio of the surprises.
+  double observe(const std::array<double, kStats>& stats) {
+    std::array<double, kStats> u;
+    std::array<int, kStats> b;
+    for (size_t h = 0; h < kStats; ++h) {
+      u[h] = position(stats[h]);
+      b[h] = bin(u[h]);
     }
-    double p = 1;
-    for (size_t i = 0; i < N; ++i) p = std::min(p, histograms[i].tail(stats[i], u[i], b[i]));
-    for (size_t i = 0; i < N; ++i) histograms[i].add(b[i]);
+    double above = INFINITY;
+    for (size_t h = 0; h < kStats; ++h) above = std::min(above, weight_above(h, stats[h], u[h], b[h]));
+    const double p = above / (total_ + weight_);
+    add(b);
     return p;
   }
 
   // The lines a sample usually reads: the low bins (most of the mass) and the totals.
   void prefetch() const {
-    __builtin_prefetch(&counts_[0]);
-    __builtin_prefetch(&counts_[16]);
+    for (const auto& a : above_) __builtin_prefetch(a.data());
     __builtin_prefetch(&total_);
   }
 
+  // As kStats histograms, each its total, weight and 64 bins: the layout of every version.
   void write(SnapshotWriter& w) const {
-    w.f64(total_);
-    w.f64(weight_);
-    for (const double c : counts_) w.f64(c);
-  }
-  bool read(SnapshotReader& r) {
-    TailHistogram h;
-    const auto total = read_finite(r);
-    const auto weight = read_finite(r);
-    if (!total || !weight || *total < 0 || *weight < 1) return false;
-    std::array<double, kBins> counts{};
-    for (double& c : counts) {
-      const auto v = read_finite(r);
-      if (!v || *v < 0) return false;
-      c = *v;
+    for (const auto& a : above_) {
+      w.f64(total_);
+      w.f64(weight_);
+      for (const float s : a) w.f64(s);
     }
-    // Snapshots hold doubles (the format predates float counts, and still fits them exactly); a
-    // weight beyond the float range is rescaled first, as add() would have done.
-    double scale = *weight > kRescaleAt ? *weight : 1;
-    h.total_ = *total / scale;
-    h.weight_ = *weight / scale;
-    for (size_t i = 0; i < counts.size(); ++i) h.counts_[i] = static_cast<float>(counts[i] / scale);
-    h.rescan();
-    *this = h;
+  }
+  // `suffix_sums`: the bins as held (version 3); else as counts per bin (versions 1 and 2).
+  bool read(SnapshotReader& r, bool suffix_sums) {
+    TailHistograms t;
+    std::optional<double> total;
+    std::optional<double> weight;
+    for (size_t h = 0; h < kStats; ++h) {
+      const auto tot = read_finite(r);
+      const auto wt = read_finite(r);
+      if (!tot || !wt || *tot < 0 || *wt < 1) return false;
+      // Written together, so one total and one weight; anything else is not this detector's state.
+      if (h > 0 && (*tot != *total || *wt != *weight)) return false;
+      total = tot;
+      weight = wt;
+      std::array<double, kBins> bins{};
+      for (double& c : bins) {
+        const auto v = read_finite(r);
+        if (!v || *v < 0) return false;
+        c = *v;
+      }
+      // Versions 1 and 2 hold counts per bin (doubles, since the double-state build), summed here
+      // from the top; a weight beyond the float range is rescaled first, as add() would have done.
+      const double scale = *wt > kRescaleAt ? *wt : 1;
+      double sum = 0;
+      for (int i = kBins - 1; i >= 0; --i) {
+        const auto k = static_cast<size_t>(i);
+        if (suffix_sums) {
+          if (bins[k] < sum) return false;  // suffix sums never fall towards the low bins
+          sum = bins[k];
+        } else {
+          sum += bins[k];
+        }
+        t.above_[h][k] = static_cast<float>(sum / scale);
+      }
+      t.total_ = *tot / scale;
+      t.weight_ = *wt / scale;
+    }
+    t.rescan();
+    *this = t;
     return true;
   }
 
@@ -167,57 +192,59 @@ class TailHistogram {
     return t;
   }();
 
-  double tail(double s, double u, int b) const {
+  // The weight of statistic h's history at or above s (u its bin coordinate, b its bin), plus the
+  // current sample's own weight (times the tie-break beyond the largest surprise seen).
+  double weight_above(size_t h, double s, double u, int b) const {
+    const auto& a = above_[h];
+    const auto k = static_cast<size_t>(b);
     // The top bin is open-ended: a surprise in it is matched by everything in it.
     const double frac = b == kBins - 1 ? 0.0 : std::clamp(u - b, 0.0, 1.0);
-    double above = counts_[static_cast<size_t>(b)] * (1 - frac);
-    // Bins above `used_` are exactly 0 and adding 0 changes nothing: stopping there gives the same
-    // sum as summing all 64 (about 17 bins per call on the NAB files, not ~60).
-    // Why four partial sums: one running sum is a chain of dependent additions (4 cycles each),
-    // which was the largest single cost of a sample under remote_write load; four chains run in
-    // parallel. The sum is the same up to rounding (NAB scores: docs/detection.md).
-    std::array<double, 4> part{};
-    int i = b + 1;
-    for (; i + 3 <= used_; i += 4) {
-      for (size_t k = 0; k < 4; ++k) part[k] += counts_[static_cast<size_t>(i) + k];
-    }
-    for (; i <= used_; ++i) part[0] += counts_[static_cast<size_t>(i)];
-    above += (part[0] + part[1]) + (part[2] + part[3]);
-    const double top_s = kBinTop[static_cast<size_t>(top_)];
+    const double higher = b == kBins - 1 ? 0.0 : a[k + 1];
+    const double above = higher + (a[k] - higher) * (1 - frac);
+    const double top_s = kBinTop[static_cast<size_t>(top_[h])];
     // Within the surprises seen, the ratio below is at least 1 (1 + s <= 1 + top_s, rounded
     // alike), so min() gives 1: skipping the division there gives the same number.
     const double beyond = s <= top_s ? 1.0 : std::pow(std::min(1.0, (1 + top_s) / (1 + s)), kBeyondPower);
-    return (above + weight_ * beyond) / (total_ + weight_);
+    return above + weight_ * beyond;
   }
 
-  void add(int b) {
+  void add(const std::array<int, kStats>& b) {
     weight_ *= kGrowth;
-    float& c = counts_[static_cast<size_t>(b)];
-    c = static_cast<float>(c + weight_);
     total_ += weight_;
-    used_ = std::max(used_, b);
-    top_ = std::max(top_, b);
+    for (size_t h = 0; h < kStats; ++h) {
+      auto& a = above_[h];
+      for (size_t i = 0; i <= static_cast<size_t>(b[h]); ++i) a[i] = static_cast<float>(a[i] + weight_);
+      top_[h] = std::max(top_[h], b[h]);
+    }
     if (weight_ > kRescaleAt) {
-      for (float& x : counts_) x = static_cast<float>(x / weight_);
+      for (auto& a : above_) {
+        for (float& x : a) x = static_cast<float>(x / weight_);
+      }
       total_ /= weight_;
       weight_ = 1;
       rescan();
     }
-    settle_top();
+    for (size_t h = 0; h < kStats; ++h) settle_top(h);
+  }
+
+  // The weight in bin i of statistic h alone.
+  double in_bin(size_t h, int i) const {
+    const auto k = static_cast<size_t>(i);
+    return static_cast<double>(above_[h][k]) - (i == kBins - 1 ? 0.0 : above_[h][k + 1]);
   }
 
   // Why `top_` is kept rather than found by scanning down from the top bin per sample: bins above
-  // it hold less than half a sample's weight, and stay so, since counts only grow when a sample
-  // lands in them (which raises `top_` to that bin) while the weight of a new sample only grows.
+  // it hold less than half a sample's weight, and stay so, since a bin only grows when a sample
+  // lands in it (which raises `top_` to that bin) while the weight of a new sample only grows.
   // So the scan can resume where it stopped. After a rescale (rounding) or a restore: scan afresh.
-  void settle_top() {
-    while (top_ > 0 && counts_[static_cast<size_t>(top_)] < 0.5 * weight_) --top_;
+  void settle_top(size_t h) {
+    while (top_[h] > 0 && in_bin(h, top_[h]) < 0.5 * weight_) --top_[h];
   }
   void rescan() {
-    used_ = kBins - 1;
-    while (used_ > 0 && counts_[static_cast<size_t>(used_)] == 0) --used_;
-    top_ = kBins - 1;
-    settle_top();
+    for (size_t h = 0; h < kStats; ++h) {
+      top_[h] = kBins - 1;
+      settle_top(h);
+    }
   }
 
   // Bin coordinate of a surprise: bin i holds [i, i+1).
@@ -225,11 +252,11 @@ class TailHistogram {
   static int bin(double u) { return std::clamp(static_cast<int>(u), 0, kBins - 1); }
   // Why float: the p-values need a few significant digits, not 16; 256 bytes instead of 512 per
   // histogram, 1 kB less per series with `auto` (NAB scores: docs/detection.md).
-  std::array<float, kBins> counts_{};
+  std::array<std::array<float, kBins>, kStats> above_{};
   double total_ = 0;
   double weight_ = 1;
-  int used_ = 0;  // the highest bin that may be non-zero
-  int top_ = 0;   // the highest bin holding at least half a new sample's weight (0 if none)
+  std::array<int, kStats> top_{};  // per statistic, the highest bin holding at least half a new
+                                   // sample's weight (0 if none)
 };
 
 struct AutoOptions {
@@ -238,8 +265,10 @@ struct AutoOptions {
 };
 
 constexpr std::string_view kTag = "auto";
-// 2 added the model choice (ModelChoice); a version 1 snapshot still loads (restore()).
-constexpr uint8_t kVersion = 2;
+// 2 added the model choice (ModelChoice), 3 holds the histograms as suffix sums, not counts per
+// bin; snapshots of versions 1 and 2 still load (restore()).
+constexpr uint8_t kVersion = 3;
+constexpr uint8_t kVersionWithBinCounts = 2;
 constexpr uint8_t kVersionWithoutModelChoice = 1;
 
 // Whether the seasonal model explains the series better than the level model: the mean squared
@@ -305,7 +334,7 @@ class AutoSeries final : public SeriesDetector {
     if (!std::isfinite(value)) return {};
     // The histograms are read only after the seasonal forecast: ask for their lines now, so that
     // on a series' first sample in a while (a cold cache) they arrive during the forecast.
-    for (const TailHistogram& t : tails_) t.prefetch();
+    tails_.prefetch();
     const SeasonalForecast f = seasonal_.forecast(ts);
     if (f.ready) choice_.learn(value - f.expected, value - level_.center);
     // Hysteresis, so a series near the boundary does not flip models (and residuals) every sample.
@@ -341,7 +370,7 @@ class AutoSeries final : public SeriesDetector {
     Decision d;
     n_ += 1;
     if (n_ > kWarmup) {
-      double p = TailHistogram::observe_all(tails_, stats);
+      double p = tails_.observe(stats);
       p = std::min(1.0, p * kStats);  // Bonferroni: several looks at the same sample
       // log2, not log10: the same number to a few ulps, at a third of log10's cost in glibc.
       d.score = std::min(1.0, -std::log2(p) * (std::numbers::ln2 / std::numbers::ln10) / kScoreDecades);
@@ -379,7 +408,7 @@ class AutoSeries final : public SeriesDetector {
     SnapshotWriter w(kTag, kVersion);
     seasonal_.write(w);
     for (const RobustEw* m : {&level_, &residual_, &diff_}) m->write(w);
-    for (const TailHistogram& t : tails_) t.write(w);
+    tails_.write(w);
     for (const double v : {prev_value_, prev_seasonal_, prev_level_, has_prev_ ? 1.0 : 0.0, seasonal_on_ ? 1.0 : 0.0,
                            means_[0], means_[1], means_[2], n_, held_, held_age_}) {
       w.f64(v);
@@ -389,19 +418,20 @@ class AutoSeries final : public SeriesDetector {
   }
 
   core::Status restore(std::string_view bytes) override {
+    uint8_t version = kVersion;
     auto opened = SnapshotReader::open(bytes, kTag, kVersion);
-    bool without_choice = false;
-    if (!opened) {
-      auto old = SnapshotReader::open(bytes, kTag, kVersionWithoutModelChoice);
-      if (old) {
+    for (const uint8_t older : {kVersionWithBinCounts, kVersionWithoutModelChoice}) {
+      if (opened) break;
+      if (auto old = SnapshotReader::open(bytes, kTag, older)) {
         opened = std::move(old);
-        without_choice = true;
+        version = older;
       }
     }
+    const bool without_choice = version == kVersionWithoutModelChoice;
     auto r = TOCSIN_TRY(std::move(opened));
     AutoSeries next(options_);
     bool ok = next.seasonal_.read(r) && next.level_.read(r) && next.residual_.read(r) && next.diff_.read(r) &&
-              std::all_of(next.tails_.begin(), next.tails_.end(), [&](TailHistogram& t) { return t.read(r); });
+              next.tails_.read(r, version == kVersion);
     double v[11] = {};
     for (double& x : v) {
       const auto y = ok ? read_finite(r) : std::nullopt;
@@ -439,7 +469,7 @@ class AutoSeries final : public SeriesDetector {
   RobustEw level_;
   RobustEw residual_;
   RobustEw diff_;
-  std::array<TailHistogram, kStats> tails_;
+  TailHistograms tails_;
   double prev_value_ = 0;
   double prev_seasonal_ = 0;
   double prev_level_ = 0;

@@ -19,7 +19,7 @@
 //     is not 1.1 times higher is halved: one incident gives one alert, re-alerting only if it gets
 //     clearly worse.
 // State: about 4.6 kB per series (3.1 kB of seasonal buckets at 16 bytes each, 1.1 kB of
-// histograms with float counts; it was 7 kB with doubles: the NAB outputs moved by < 2e-6), once
+// histograms of float suffix sums; it was 7 kB with doubles: the NAB outputs moved by < 2e-6), once
 // every day of the week has been seen: the buckets are allocated a day at a time (2.4 kB in all
 // for a series younger than a day).
 // Thread-safety: used by one thread at a time; the spec is immutable.

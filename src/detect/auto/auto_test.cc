@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "detect/basic_test_util.h"
+#include "detect/snapshot_codec.h"
 
 namespace tocsin::detect {
 namespace {
@@ -183,19 +184,20 @@ TEST(Auto, RestoresASnapshotOfTheDoubleStateBuild) {
     EXPECT_NEAR(got.score, kAutoV1NextDecisions[k].first, 1e-5) << k;
   }
   EXPECT_EQ(seasonal_flag(d->snapshot()), 1);
-  // It also round-trips through the current build's own snapshot (version 2).
+  // It also round-trips through the current build's own snapshot (version 3).
   auto copy = testing::clone(*spec, *d);
   EXPECT_EQ(copy->snapshot(), d->snapshot());
-  EXPECT_EQ(static_cast<uint8_t>(d->snapshot()[4]), 2);
+  EXPECT_EQ(static_cast<uint8_t>(d->snapshot()[4]), 3);
   EXPECT_EQ(d->snapshot().size(), bytes.size() + 3 * 8);  // 7057 bytes: the model choice's 3 doubles more
 }
 
 #include "detect/auto/auto_snapshot_v2_golden.inc"
 
 // A version 2 snapshot (what every state file written since the model choice holds), written by
-// the build of 2ab9d62, loads, and the next 40 decisions are exactly that build's: a restart, or
-// an upgrade, continues where the series was. A detector of this build fed the same 10 days
-// itself catches the same spike.
+// the build of 2ab9d62, loads, and the next 40 decisions are that build's: a restart, or an
+// upgrade, continues where the series was. The scores agree to float rounding, not to the bit:
+// version 3 holds the histograms as suffix sums in floats, which a version 2 snapshot's counts are
+// summed into. A detector of this build fed the same 10 days itself catches the same spike.
 TEST(Auto, RestoresAVersion2SnapshotAndDecidesAsTheBuildThatWroteIt) {
   const std::string bytes = from_hex(kAutoV2SnapshotHex);
   ASSERT_EQ(static_cast<uint8_t>(bytes[4]), 2);
@@ -203,7 +205,9 @@ TEST(Auto, RestoresAVersion2SnapshotAndDecidesAsTheBuildThatWroteIt) {
   auto d = spec->make();
   ASSERT_TRUE(d->restore(bytes).has_value());
   EXPECT_EQ(seasonal_flag(d->snapshot()), 1) << "the daily model it had learned";
-  EXPECT_EQ(d->snapshot(), bytes);
+  EXPECT_EQ(static_cast<uint8_t>(d->snapshot()[4]), 3);
+  EXPECT_EQ(d->snapshot().size(), bytes.size()) << "the same fields";
+  EXPECT_EQ(testing::clone(*spec, *d)->snapshot(), d->snapshot()) << "version 3 round-trips exactly";
   auto fresh = spec->make();
   std::mt19937 rng(13);
   int64_t i = 0;
@@ -213,11 +217,46 @@ TEST(Auto, RestoresAVersion2SnapshotAndDecidesAsTheBuildThatWroteIt) {
     const double v = daily(i, rng) + (k == 20 ? 15 : 0);
     const Decision got = d->update(at_s(i * kStep), v);
     EXPECT_EQ(got.firing, kAutoV2NextDecisions[k].second) << k;
-    EXPECT_EQ(got.score, kAutoV2NextDecisions[k].first) << k;
+    EXPECT_NEAR(got.score, kAutoV2NextDecisions[k].first, 1e-7) << k;  // 4.7e-9 at most, as measured
     fresh_fired |= fresh->update(at_s(i * kStep), v).firing;
   }
   EXPECT_TRUE(kAutoV2NextDecisions[20].second) << "the spike fired";
   EXPECT_TRUE(fresh_fired);
+}
+
+// The histograms of a version 3 snapshot are suffix sums sharing one total: a snapshot whose
+// histograms disagree on the total, or whose sums grow towards the high bins, is not one this
+// detector wrote, and is refused with the state kept.
+TEST(Auto, RefusesHistogramsThatAreNotSuffixSumsOfOneTotal) {
+  auto spec = make_spec("auto", {});
+  auto d = spec->make();
+  std::mt19937 rng(5);
+  for (int64_t i = 0; i < 2 * kPerDay; ++i) d->update(at_s(i * kStep), daily(i, rng));
+  const std::string good = d->snapshot();
+  ASSERT_EQ(static_cast<uint8_t>(good[4]), 3);
+  // After the histograms: 11 doubles, the model choice's 3, and the 4-byte checksum. Each
+  // histogram is its total, weight and 64 bins.
+  constexpr size_t kHistogram = 66 * 8;
+  const size_t tails = good.size() - 4 - 14 * 8 - 4 * kHistogram;
+  auto double_at = [&](const std::string& s, size_t at) {
+    double v = 0;
+    std::memcpy(&v, s.data() + at, sizeof v);
+    return v;
+  };
+  // The body with one double replaced, under a fresh checksum.
+  auto with = [&](size_t at, double v) {
+    std::string body = good.substr(5, good.size() - 9);
+    std::memcpy(body.data() + at - 5, &v, sizeof v);
+    SnapshotWriter w("auto", 3);
+    for (const char c : body) w.u8(static_cast<uint8_t>(c));
+    return std::move(w).finish();
+  };
+  ASSERT_TRUE(d->restore(with(tails, double_at(good, tails))).has_value()) << "an unchanged body loads";
+  const double total = double_at(good, tails + kHistogram);
+  EXPECT_FALSE(d->restore(with(tails + kHistogram, total * 1.5)).has_value()) << "a second total";
+  const size_t bin1 = tails + 2 * 8 + 8;
+  EXPECT_FALSE(d->restore(with(bin1, double_at(good, bin1 - 8) * 2 + 1)).has_value()) << "bin 1 above bin 0";
+  EXPECT_EQ(d->snapshot(), good) << "state kept";
 }
 
 // The first sample has no level to be judged against (its residual is 0), so the change of

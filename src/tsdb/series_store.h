@@ -11,7 +11,7 @@
 // Memory: bounded by max_series (get_or_create rejects new series beyond it, counted) and by
 // retention (gc drops whole chunks whose newest sample is older than now − retention, then the
 // series left without samples, and unindexes them). Appends do not allocate, except when the head
-// chunk runs out of room (it grows by 128 bytes, a few times per chunk) and when it is full and a
+// chunk runs out of room (it grows by 256 bytes, a few times per chunk) and when it is full and a
 // new one starts (the finished chunk is copied into an exact-size buffer).
 //
 // Thread-safety: every public method takes one internal mutex, so the store may be shared between

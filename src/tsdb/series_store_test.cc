@@ -1,5 +1,7 @@
 #include "tsdb/series_store.h"
 
+#include "tsdb/series_store_internal.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -280,7 +282,7 @@ TEST_F(SeriesStoreTest, HeadChunkCarriesLittleUnusedRoom) {
   }
   // Sealed chunks are exact; the head grows in steps, so it never has more than one step and
   // room for one worst-case sample unused (it was sized for a whole chunk: ~1 kB here).
-  EXPECT_LE(most_unused, kMaxSampleBytes + 8 + 128);
+  EXPECT_LE(most_unused, kMaxSampleBytes + 8 + kHeadGrowBytes);
   // ... and still holds the full 120 samples per chunk.
   EXPECT_EQ(store_->stats().chunks, (1000u + 119u) / 120u);
   const auto got = read(ref, 0, 1LL << 40);

@@ -323,6 +323,10 @@ struct ModelChoice {
 SeasonalOptions seasonal_options() {
   SeasonalOptions o;
   o.buckets = 24;  // hourly: interpolation between bucket centres keeps the error small
+  // The seasonal weights (alpha per sample) suit samples about 5 minutes apart, a twelfth of a
+  // bucket; faster series learn one sample per 5 minutes, so a bucket remembers days at any rate,
+  // not the last few seconds of yesterday's hour (and learning costs a fraction per sample).
+  o.learn_every = std::chrono::minutes(5);
   return o;
 }
 

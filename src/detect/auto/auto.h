@@ -5,7 +5,8 @@
 //     before they are learned), the same for first differences (catches jumps within the normal
 //     range), and a SeasonalModel (daily and weekly buckets) whose residual replaces the level
 //     residual once the period explains most of the variance, judged over ~2000 samples so that
-//     one odd day does not switch models. Each residual becomes a surprise
+//     one odd day does not switch models. The seasonal buckets learn one sample per 5 minutes at
+//     most, so a bucket remembers days at any sample rate. Each residual becomes a surprise
 //     S = -log10(two-sided normal tail probability).
 //  2. Calibration. Real series are not normal: a z of 5 can be routine for one and unheard of for
 //     another. So four statistics (the sample's surprise, its 6-sample average, and the signed

@@ -33,6 +33,9 @@ int64_t mod(int64_t a, int64_t m) {
   return r < 0 ? r + m : r;
 }
 
+// floor(a / m) for m > 0.
+int64_t floor_div(int64_t a, int64_t m) { return (a - mod(a, m)) / m; }
+
 }  // namespace
 
 const SeasonalModel::Bucket SeasonalModel::Buckets::kNeverLearned{};
@@ -230,6 +233,16 @@ void SeasonalModel::learn_cycle(Cycle& c, const CycleView& v, double value, doub
 
 void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForecast& f) {
   const double ms = static_cast<double>(core::to_unix_ms(ts));
+  // Whether the buckets learn this sample: the first in its span of `learn_every` (the previous
+  // sample, at last_ms_, was in another span).
+  bool learn_buckets = true;
+  if (const int64_t every = options_.learn_every.count(); every > 0 && n_ > 0) {
+    if (span_start_ms_ == kUnknownSpan) span_start_ms_ = floor_div(static_cast<int64_t>(last_ms_), every) * every;
+    const int64_t t = core::to_unix_ms(ts);
+    learn_buckets = t < span_start_ms_ ||
+                    static_cast<uint64_t>(t) - static_cast<uint64_t>(span_start_ms_) >= static_cast<uint64_t>(every);
+    if (learn_buckets) span_start_ms_ = floor_div(t, every) * every;
+  }
   if (n_ == 0) {
     first_ms_ = ms;
   } else if (ms > last_ms_) {
@@ -247,7 +260,9 @@ void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForeca
     seasonal_mse_ += std::max(a, 1 / seasonal_n_) * (r * r - seasonal_mse_);
   }
   // The views forecast() computed for this state and timestamp, or the same computed here.
-  if (f.views_n == n_ - 1 && f.views_ms == core::to_unix_ms(ts)) {
+  if (!learn_buckets) {
+    // Nothing to learn into the buckets.
+  } else if (f.views_n == n_ - 1 && f.views_ms == core::to_unix_ms(ts)) {
     learn_cycle(daily_, f.views[0], value, clip);
     learn_cycle(weekly_, f.views[1], value, clip);
   } else {

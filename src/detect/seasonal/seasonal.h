@@ -33,6 +33,10 @@ struct SeasonalOptions {
   bool weekly = true;   // also learn a cycle of 7 periods
   double alpha = 0.1;   // weight of a new sample in its bucket
   double seasons = 2;   // periods seen before the seasonal forecast is fully trusted
+  // 0: every sample is learned into its bucket. Else only the first sample of each span of this
+  // length (aligned to the epoch), so that `alpha` weighs the same stretch of time at any sample
+  // rate: `auto` sets 5 minutes.
+  core::Duration learn_every{0};
 };
 
 // Internals of SeasonalModel that SeasonalForecast carries from forecast() to learn().
@@ -189,6 +193,11 @@ class SeasonalModel {
   double interval_ms_ = 0;  // EW sample interval, sets the level model's memory
   double seasonal_mse_ = 0;  // EW squared error of forecast() once the buckets are used
   double seasonal_n_ = 0;
+  // With `learn_every`: where the span of the last sample (last_ms_) began. Derived from last_ms_,
+  // not learned, so not in snapshots: kUnknownSpan until a sample needs it. Kept so that a sample
+  // in the same span costs two comparisons, not two 64-bit divisions.
+  static constexpr int64_t kUnknownSpan = INT64_MIN;
+  int64_t span_start_ms_ = kUnknownSpan;
 };
 
 core::Result<std::unique_ptr<DetectorSpec>> make_seasonal(const config::DetectorConfig& config);

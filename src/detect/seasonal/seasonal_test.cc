@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numbers>
 #include <random>
+#include <utility>
 
 #include "detect/basic_test_util.h"
 
@@ -122,6 +123,48 @@ TEST(Seasonal, BucketsAreAllocatedAPeriodAtATimeAsSamplesFallInIt) {
   EXPECT_EQ(m.allocated_buckets(), 6 * 48u);
   learn_until(i + 7 * kPerDay);
   EXPECT_EQ(m.allocated_buckets(), 8 * 48u);  // the bound: every day of the week
+}
+
+// With `learn_every`, a series sampled every 15 s learns its buckets from the first sample of each
+// 5 minutes: the samples a 5-minute series has, so it forecasts as that series does (here to the
+// bit; in general the level model and the residual spreads, which see every sample, set the clip).
+// Without it, each bucket of the fast series remembers only the last few samples of its hour, and
+// its forecast strays from the pattern by five times as much.
+TEST(Seasonal, WithLearnEveryAFastSeriesForecastsAsTheSameSeriesSampledThatOften) {
+  // The same values at the same times in both: a daily swing plus noise drawn from the time.
+  auto value = [](int64_t s) {
+    std::mt19937 at(static_cast<uint32_t>(s));
+    std::normal_distribution<double> noise(0, 0.5);
+    return 50 + 10 * std::sin(2 * std::numbers::pi * static_cast<double>(s) / 86400) + noise(at);
+  };
+  // The largest gap between the fast and the slow series' forecasts over the next day, and the
+  // largest error of the fast one's against the noiseless pattern.
+  auto compare = [&](std::chrono::milliseconds every) {
+    SeasonalOptions o;
+    o.buckets = 24;
+    o.learn_every = every;
+    SeasonalModel fast(o);
+    SeasonalModel slow(o);
+    for (int64_t s = 0; s < 3 * 86400; s += 15) {
+      const auto ts = at_s(s);
+      fast.learn(ts, value(s), fast.forecast(ts));
+      if (s % 300 == 0) slow.learn(ts, value(s), slow.forecast(ts));
+    }
+    double worst = 0;
+    double err = 0;
+    for (int64_t s = 3 * 86400; s < 4 * 86400; s += 300) {
+      const double f = fast.forecast(at_s(s)).expected;
+      worst = std::max(worst, std::fabs(f - slow.forecast(at_s(s)).expected));
+      err = std::max(err, std::fabs(f - (50 + 10 * std::sin(2 * std::numbers::pi * static_cast<double>(s) / 86400))));
+    }
+    return std::pair{worst, err};
+  };
+  const auto [gap, error] = compare(std::chrono::minutes(5));
+  EXPECT_EQ(gap, 0);
+  EXPECT_LT(error, 0.6) << "about the noise (sd 0.5)";  // 0.49 measured
+  const auto [gap_every_sample, error_every_sample] = compare(std::chrono::milliseconds(0));
+  EXPECT_GT(gap_every_sample, 2);    // 2.32 measured
+  EXPECT_GT(error_every_sample, 2);  // 2.54 measured
 }
 
 TEST(Seasonal, SnapshotRestoreGivesTheSameNextDecisions) {

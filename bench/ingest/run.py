@@ -123,6 +123,7 @@ def run_one(kind, args, tmp):
             if kind == "tocsin":
                 result["alerts_fired"] = metric_sum(text, "tocsin_alerts_fired_total")
                 result["out_of_order"] = metric_sum(text, "tocsin_samples_out_of_order_total")
+                result["sample_log_bytes"] = metric_sum(text, "tocsin_sample_log_bytes_written_total")
         except Exception as e:  # the numbers above stand without it
             result["server_counted_samples"] = None
             result["metrics_error"] = str(e)

@@ -153,6 +153,11 @@ TEST(RemoteWrite, SamplesInAnyLayoutDecodeAlike) {
   EXPECT_EQ(point_of(double_field(1, 1) + ts(5) + ts(6)), (P{1, 6}));
   EXPECT_EQ(point_of(double_field(1, 4) + ts(8) + tag(9, 0) + varint(1)), (P{4, 8}));  // unknown field after
   EXPECT_EQ(point_of(double_field(1, 4)), (P{4, 0}));                                  // no timestamp
+  EXPECT_EQ(point_of(double_field(1, 2) + ts(int64_t{1} << 55)), (P{2, int64_t{1} << 55}));  // eight bytes
+  EXPECT_EQ(point_of(double_field(1, 2) + ts(int64_t{1} << 56)), (P{2, int64_t{1} << 56}));  // nine
+  EXPECT_EQ(point_of(double_field(1, 2) + tag(2, 0) + std::string("\x85\x00", 2)), (P{2, 5}));  // not minimal
+  // A message longer than 127 bytes (a two-byte length), the common fields first.
+  EXPECT_EQ(point_of(double_field(1, 3) + ts(7) + bytes_field(9, std::string(120, 'x'))), (P{3, 7}));
   // A timestamp varint of 0x80 bytes up to the message's end, and one of 11 bytes: the errors the
   // general path reports.
   auto truncated = one(double_field(1, 1) + tag(2, 0) + std::string(3, '\x80'));
@@ -164,6 +169,24 @@ TEST(RemoteWrite, SamplesInAnyLayoutDecodeAlike) {
   auto top_bits = one(double_field(1, 1) + tag(2, 0) + std::string(9, '\xff') + std::string(1, '\x02'));
   ASSERT_FALSE(top_bits.has_value());
   EXPECT_NE(top_bits.error().message().find("overflows 64 bits"), std::string::npos) << top_bits.error().to_string();
+}
+
+// A request may hold at most kMaxRemoteWriteSamples samples: one more is refused, whichever way
+// its samples are written.
+TEST(RemoteWrite, RefusesMoreSamplesThanTheLimit) {
+  const std::string common = bytes_field(2, double_field(1, 1) + tag(2, 0) + varint(1700000000000));
+  const std::string reordered = bytes_field(2, tag(2, 0) + varint(1700000000000) + double_field(1, 1));
+  for (const std::string& sample : {common, reordered}) {
+    std::string samples;
+    samples.reserve(sample.size() * (kMaxRemoteWriteSamples + 1));
+    for (size_t i = 0; i < kMaxRemoteWriteSamples; ++i) samples += sample;
+    const std::string series = label("__name__", "m") + samples;
+    EXPECT_TRUE(decode_write_request(bytes_field(1, series)).has_value()) << "exactly the limit";
+    auto over = decode_write_request(bytes_field(1, series + sample));
+    ASSERT_FALSE(over.has_value());
+    EXPECT_NE(over.error().message().find("more than 2000000 samples"), std::string::npos) << over.error().to_string();
+    EXPECT_EQ(over.error().field(), "timeseries[0]");
+  }
 }
 
 // One decoder for a stream of requests: each result is exactly what that request holds, whatever

@@ -153,8 +153,8 @@ TEST(RemoteWrite, SamplesInAnyLayoutDecodeAlike) {
   EXPECT_EQ(point_of(double_field(1, 1) + ts(5) + ts(6)), (P{1, 6}));
   EXPECT_EQ(point_of(double_field(1, 4) + ts(8) + tag(9, 0) + varint(1)), (P{4, 8}));  // unknown field after
   EXPECT_EQ(point_of(double_field(1, 4)), (P{4, 0}));                                  // no timestamp
-  EXPECT_EQ(point_of(double_field(1, 2) + ts(int64_t{1} << 55)), (P{2, int64_t{1} << 55}));  // eight bytes
-  EXPECT_EQ(point_of(double_field(1, 2) + ts(int64_t{1} << 56)), (P{2, int64_t{1} << 56}));  // nine
+  EXPECT_EQ(point_of(double_field(1, 2) + ts(int64_t{1} << 55)), (P{2, int64_t{1} << 55}));     // eight bytes
+  EXPECT_EQ(point_of(double_field(1, 2) + ts(int64_t{1} << 56)), (P{2, int64_t{1} << 56}));     // nine
   EXPECT_EQ(point_of(double_field(1, 2) + tag(2, 0) + std::string("\x85\x00", 2)), (P{2, 5}));  // not minimal
   // A message longer than 127 bytes (a two-byte length), the common fields first.
   EXPECT_EQ(point_of(double_field(1, 3) + ts(7) + bytes_field(9, std::string(120, 'x'))), (P{3, 7}));

@@ -16,6 +16,14 @@
 namespace tocsin::detect {
 namespace {
 
+// The memories, windows and the threshold below are in samples 5 minutes apart: what they were
+// chosen and measured for (NAB's series are 5 minutes apart or slower). A faster series counts
+// k = 5 minutes / its sample interval samples as one (pace(), 1 at 5 minutes or slower): each
+// memory and window is k times as many samples, so as long in time, and a decision is one of k
+// looks per 5 minutes (Bonferroni), so that the same pattern alerts alike at any scrape interval
+// (docs/detection.md, "Sample rate"). Before, a 15 s series of a clean daily swing had three
+// false alerts a day that its 5-minute version did not have.
+constexpr double kPaceMs = 300'000;
 constexpr double kLevelMemory = 288;     // samples the level remembers (a day at 5-minute steps)
 constexpr double kScaleMemory = 2000;    // samples the residual spreads remember
 constexpr double kTailMemory = 5000;     // samples the surprise histograms remember
@@ -109,12 +117,14 @@ class TailHistograms {
   static constexpr double kRescaleAt = 1e30;
   // Per sample the weight of a new sample grows by 1 / (1 − 1/kTailMemory): the lazy decay.
   static constexpr double kGrowth = 1 / (1 - 1 / kTailMemory);
+  // ... and by this for a series that counts k samples as one (pace()): k times the memory.
+  static double growth(double k) { return k == 1 ? kGrowth : 1 / (1 - 1 / (kTailMemory * k)); }
 
   // The smallest of the statistics' p-values P(S >= s) against their histories, each a conformal
   // p-value (the current sample counts as one); then adds each statistic to its history. Beyond
   // the largest surprise seen there is no evidence, only a tie-break: the p-value shrinks with the
   // ratio of the surprises.
-  double observe(const std::array<double, kStats>& stats) {
+  double observe(const std::array<double, kStats>& stats, double growth) {
     std::array<double, kStats> u;
     std::array<int, kStats> b;
     for (size_t h = 0; h < kStats; ++h) {
@@ -124,7 +134,7 @@ class TailHistograms {
     double above = INFINITY;
     for (size_t h = 0; h < kStats; ++h) above = std::min(above, weight_above(h, stats[h], u[h], b[h]));
     const double p = above / (total_ + weight_);
-    add(b);
+    add(b, growth);
     return p;
   }
 
@@ -208,8 +218,8 @@ class TailHistograms {
     return above + weight_ * beyond;
   }
 
-  void add(const std::array<int, kStats>& b) {
-    weight_ *= kGrowth;
+  void add(const std::array<int, kStats>& b, double growth) {
+    weight_ *= growth;
     total_ += weight_;
     for (size_t h = 0; h < kStats; ++h) {
       auto& a = above_[h];
@@ -282,7 +292,7 @@ struct ModelChoice {
   double seasonal_ms = 0;  // of value - seasonal forecast
   double level_ms = 0;     // of value - robust level
 
-  void learn(double seasonal_residual, double level_residual) {
+  void learn(double seasonal_residual, double level_residual, double memory) {
     n += 1;
     double s2 = seasonal_residual * seasonal_residual;
     double l2 = level_residual * level_residual;
@@ -290,7 +300,7 @@ struct ModelChoice {
       s2 = clip_square(s2, seasonal_ms);
       l2 = clip_square(l2, level_ms);
     }
-    const double a = 1 / std::min(n, kScaleMemory);
+    const double a = 1 / std::min(n, memory);
     seasonal_ms += a * (s2 - seasonal_ms);
     level_ms += a * (l2 - level_ms);
   }
@@ -326,7 +336,7 @@ SeasonalOptions seasonal_options() {
   // The seasonal weights (alpha per sample) suit samples about 5 minutes apart, a twelfth of a
   // bucket; faster series learn one sample per 5 minutes, so a bucket remembers days at any rate,
   // not the last few seconds of yesterday's hour (and learning costs a fraction per sample).
-  o.learn_every = std::chrono::minutes(5);
+  o.learn_every = core::Duration(static_cast<int64_t>(kPaceMs));
   return o;
 }
 
@@ -339,8 +349,9 @@ class AutoSeries final : public SeriesDetector {
     // The histograms are read only after the seasonal forecast: ask for their lines now, so that
     // on a series' first sample in a while (a cold cache) they arrive during the forecast.
     tails_.prefetch();
+    const double k = pace();
     const SeasonalForecast f = seasonal_.forecast(ts);
-    if (f.ready) choice_.learn(value - f.expected, value - level_.center);
+    if (f.ready) choice_.learn(value - f.expected, value - level_.center, kScaleMemory * k);
     // Hysteresis, so a series near the boundary does not flip models (and residuals) every sample.
     const double ratio = choice_.unexplained();
     const bool was_seasonal = seasonal_on_;
@@ -366,23 +377,27 @@ class AutoSeries final : public SeriesDetector {
     const double z1 = seasonal ? e / f.sigma : residual_.z(e);
     const double s = max_surprise(z1, diff_.z(de));
     const double zc = std::clamp(z1, -kMeanClip, kMeanClip);
-    means_[0] += (s - means_[0]) / kWindows[0];
-    means_[1] += (zc - means_[1]) / kWindows[1];
-    means_[2] += (zc - means_[2]) / kWindows[2];
+    means_[0] += (s - means_[0]) / (kWindows[0] * k);
+    means_[1] += (zc - means_[1]) / (kWindows[1] * k);
+    means_[2] += (zc - means_[2]) / (kWindows[2] * k);
     const std::array<double, kStats> stats = {s, means_[0], std::fabs(means_[1]), std::fabs(means_[2])};
 
     Decision d;
     n_ += 1;
+    // The warm-up is in samples, not time: it is what the spreads need before a residual means
+    // anything. A young fast series is held back by the Bonferroni factor instead: its p-values,
+    // about 1 / (samples seen) at the smallest, cannot reach 0.002 / (4 k) for hours.
     if (n_ > kWarmup) {
-      double p = tails_.observe(stats);
-      p = std::min(1.0, p * kStats);  // Bonferroni: several looks at the same sample
+      double p = tails_.observe(stats, TailHistograms::growth(k));
+      // Bonferroni: several looks at the same sample, and k samples per 5 minutes.
+      p = std::min(1.0, p * (kStats * k));
       // log2, not log10: the same number to a few ulps, at a third of log10's cost in glibc.
       d.score = std::min(1.0, -std::log2(p) * (std::numbers::ln2 / std::numbers::ln10) / kScoreDecades);
     }
     // Re-alert only when it gets clearly worse: for `quiet` samples after a score, anything not
     // kRealertGrowth times above it is halved. One incident gives one alert (and one rising edge
     // in the score), not a storm, nor a run of alerts as its evidence creeps up sample by sample.
-    if (held_age_ >= options_.quiet) held_ = 0;
+    if (held_age_ >= options_.quiet * k) held_ = 0;
     if (d.score > held_ * kRealertGrowth) {
       held_ = d.score;
       held_age_ = 0;
@@ -398,9 +413,9 @@ class AutoSeries final : public SeriesDetector {
     // for its first thousands of samples a series at a high level saw every jump shrunk.)
     const double expected_level = level_.n == 0 ? value : level_.center;
     seasonal_.learn(ts, value, f);
-    level_.learn(value, kLevelMemory);
-    residual_.learn(e, kScaleMemory);
-    if (has_prev_) diff_.learn(de, kScaleMemory);
+    level_.learn(value, kLevelMemory * k);
+    residual_.learn(e, kScaleMemory * k);
+    if (has_prev_) diff_.learn(de, kScaleMemory * k);
     prev_value_ = value;
     prev_seasonal_ = f.expected;
     prev_level_ = expected_level;
@@ -468,6 +483,13 @@ class AutoSeries final : public SeriesDetector {
   }
 
  private:
+  // Samples of this series per 5 minutes, at least 1: how many of its samples count as one
+  // (kPaceMs). From the seasonal model's estimate of the sample interval, which a snapshot holds.
+  double pace() const {
+    const double interval = seasonal_.sample_interval_ms();
+    return interval > 0 && interval < kPaceMs ? kPaceMs / interval : 1;
+  }
+
   AutoOptions options_;
   SeasonalModel seasonal_;
   RobustEw level_;
@@ -492,7 +514,8 @@ class AutoSpec final : public DetectorSpec {
   std::unique_ptr<SeriesDetector> make() const override { return std::make_unique<AutoSeries>(options_); }
   std::string describe() const override {
     return fmt::format(
-        "auto: anomaly probability < {:.2g} for this series (re-alert within {} samples only if clearly worse)",
+        "auto: anomaly probability < {:.2g} per 5 minutes for this series (re-alert within {} samples 5 minutes "
+        "apart only if clearly worse)",
         std::pow(10.0, -options_.threshold * kScoreDecades), options_.quiet);
   }
 

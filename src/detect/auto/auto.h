@@ -19,6 +19,9 @@
 //     0.5 means p = 0.002. It fires at `threshold`. For `quiet` samples after a score, a score that
 //     is not 1.1 times higher is halved: one incident gives one alert, re-alerting only if it gets
 //     clearly worse.
+// Every count of samples (memories, windows, `quiet`) is of samples 5 minutes apart: a faster
+// series counts k = 5 min / its interval samples as one, and its p-values are multiplied by k as
+// well (k looks per 5 minutes), so a pattern alerts alike at any scrape interval.
 // State: about 4.6 kB per series (3.1 kB of seasonal buckets at 16 bytes each, 1.1 kB of
 // histograms of float suffix sums; it was 7 kB with doubles: the NAB outputs moved by < 2e-6), once
 // every day of the week has been seen: the buckets are allocated a day at a time (2.4 kB in all

@@ -54,7 +54,7 @@ TEST(Auto, LevelShiftIsCaughtWithinAFewSamples) {
   int64_t first_fire = -1;
   for (int64_t i = 0; i < 3000; ++i) {
     const double v = 100 + noise(rng) + (i >= 2500 ? 3 : 0);  // 3σ: within the noise's range
-    const Decision r = d->update(at_s(i * 60), v);
+    const Decision r = d->update(at_s(i * kStep), v);
     if (r.firing && i >= 2500 && first_fire < 0) first_fire = i;
   }
   ASSERT_GE(first_fire, 2500);
@@ -79,6 +79,43 @@ double seasonal_flag(const std::string& snapshot) {
   double flag = -1;
   std::memcpy(&flag, snapshot.data() + snapshot.size() - kAfterFlag - 8, sizeof flag);
   return flag;
+}
+
+// The same series alerts alike at any sample interval: a daily swing for 10 days, then a day
+// without it (a holiday), then the swing again, sampled every 5 minutes, every minute and every
+// 15 s. Each memory, window and the threshold count k = 5 minutes / interval samples as one, so
+// the three see the same: no alert in the 10 normal days, one for the holiday, and the daily
+// model kept through it. Counted per sample as before, the 1-minute series had 6 false alerts and
+// the 15 s one 30, and the 15 s one dropped the daily model 3 hours into the holiday
+// (bench/auto_rates.cc prints the same table).
+TEST(Auto, TheSamePatternAlertsAlikeAtAnySampleInterval) {
+  for (const int64_t step : {300, 60, 15}) {
+    SCOPED_TRACE(step);
+    const int64_t per_day = 86400 / step;
+    auto spec = make_spec("auto", {});
+    auto d = spec->make();
+    std::mt19937 rng(7);
+    std::normal_distribution<double> noise(0, 0.5);
+    auto swing = [&](int64_t i) {
+      return 50 + 10 * std::sin(2 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(per_day)) +
+             noise(rng);
+    };
+    const int64_t holiday = 10 * per_day;
+    int64_t i = 0;
+    int normal_alerts = 0;
+    for (; i < holiday; ++i) normal_alerts += d->update(at_s(i * step), swing(i)).firing;
+    EXPECT_EQ(normal_alerts, 0);
+    ASSERT_EQ(seasonal_flag(d->snapshot()), 1);
+    int holiday_alerts = 0;
+    bool kept = true;
+    for (; i < holiday + 2 * per_day; ++i) {
+      const double v = i < holiday + per_day ? 50 + noise(rng) : swing(i);
+      holiday_alerts += d->update(at_s(i * step), v).firing;
+      kept = kept && seasonal_flag(d->snapshot()) == 1;
+    }
+    EXPECT_EQ(holiday_alerts, 1);
+    EXPECT_TRUE(kept) << "the daily model dropped during the holiday";
+  }
 }
 
 // A day unlike the others (a holiday: the daily swing is gone) is an incident to detect, not a
@@ -114,7 +151,7 @@ TEST(Auto, AnIncidentCreepingUpAlertsOncePerQuietPeriod) {
   std::vector<int64_t> fires;
   for (int64_t i = 0; i < 3000; ++i) {
     const double v = noise(rng) + (i >= 2500 ? 0.02 * static_cast<double>(i - 2500) : 0);  // +1σ per 50 samples
-    if (d->update(at_s(i * 60), v).firing) fires.push_back(i);
+    if (d->update(at_s(i * kStep), v).firing) fires.push_back(i);
   }
   ASSERT_FALSE(fires.empty());
   EXPECT_GE(fires.front(), 2500);

@@ -91,6 +91,8 @@ class SeasonalModel {
   void learn(core::Timestamp ts, double value, const SeasonalForecast& f);
   // Full periods seen since the first sample.
   double periods_seen(core::Timestamp ts) const;
+  // The time between samples, exponentially weighted (0 until the second sample).
+  double sample_interval_ms() const { return interval_ms_; }
   // Mean squared error of the seasonal forecast over the level model's variance; well below 1
   // when the period explains the series. 1 until there is evidence.
   double unexplained_ratio() const;

@@ -46,6 +46,8 @@ TEST(Auto, FiresAtASpikeOnADailyPatternAndNowhereElseAfterWarmup) {
   }
 }
 
+// At 5-minute steps, the pace `auto` counts its samples in: after 2,500 samples (8.7 days) of
+// history. (A 1-minute series with 2,500 samples has 42 hours of it, too young to alert on 3σ.)
 TEST(Auto, LevelShiftIsCaughtWithinAFewSamples) {
   auto spec = make_spec("auto", {});
   auto d = spec->make();

@@ -12,12 +12,14 @@
 #include <random>
 #include <vector>
 
+#include "detect/auto/test_scenario.h"
 #include "detect/basic_test_util.h"
 #include "detect/snapshot_codec.h"
 
 namespace tocsin::detect {
 namespace {
 
+using auto_test::seasonal_flag;
 using testing::at_s;
 using testing::config_error;
 using testing::make_spec;
@@ -73,16 +75,6 @@ TEST(Auto, FlatLineNeverFires) {
   }
 }
 
-// Which model the detector uses, read from its snapshot: the flag is the 5th of the 11 doubles
-// that follow the histograms; after it come 6 more doubles, the 3 of the model choice and the
-// 4-byte checksum.
-double seasonal_flag(const std::string& snapshot) {
-  constexpr size_t kAfterFlag = 6 * 8 + 3 * 8 + 4;
-  double flag = -1;
-  std::memcpy(&flag, snapshot.data() + snapshot.size() - kAfterFlag - 8, sizeof flag);
-  return flag;
-}
-
 // The same series alerts alike at any sample interval: a daily swing for 10 days, then a day
 // without it (a holiday), then the swing again, sampled every 5 minutes, every minute and every
 // 15 s. Each memory, window and the threshold count k = 5 minutes / interval samples as one, so
@@ -91,32 +83,14 @@ double seasonal_flag(const std::string& snapshot) {
 // the 15 s one 30, and the 15 s one dropped the daily model 3 hours into the holiday
 // (bench/auto_rates.cc prints the same table).
 TEST(Auto, TheSamePatternAlertsAlikeAtAnySampleInterval) {
+  auto spec = make_spec("auto", {});
   for (const int64_t step : {300, 60, 15}) {
     SCOPED_TRACE(step);
-    const int64_t per_day = 86400 / step;
-    auto spec = make_spec("auto", {});
-    auto d = spec->make();
-    std::mt19937 rng(7);
-    std::normal_distribution<double> noise(0, 0.5);
-    auto swing = [&](int64_t i) {
-      return 50 + 10 * std::sin(2 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(per_day)) +
-             noise(rng);
-    };
-    const int64_t holiday = 10 * per_day;
-    int64_t i = 0;
-    int normal_alerts = 0;
-    for (; i < holiday; ++i) normal_alerts += d->update(at_s(i * step), swing(i)).firing;
-    EXPECT_EQ(normal_alerts, 0);
-    ASSERT_EQ(seasonal_flag(d->snapshot()), 1);
-    int holiday_alerts = 0;
-    bool kept = true;
-    for (; i < holiday + 2 * per_day; ++i) {
-      const double v = i < holiday + per_day ? 50 + noise(rng) : swing(i);
-      holiday_alerts += d->update(at_s(i * step), v).firing;
-      kept = kept && seasonal_flag(d->snapshot()) == 1;
-    }
-    EXPECT_EQ(holiday_alerts, 1);
-    EXPECT_TRUE(kept) << "the daily model dropped during the holiday";
+    const auto run = auto_test::run_holiday(*spec, step);
+    EXPECT_EQ(run.normal_alerts, 0);
+    ASSERT_TRUE(run.daily_before);
+    EXPECT_EQ(run.holiday_alerts, 1);
+    EXPECT_EQ(run.dropped_at, -1) << "the daily model dropped during the holiday";
   }
 }
 
@@ -298,10 +272,9 @@ TEST(Auto, RefusesHistogramsThatAreNotSuffixSumsOfOneTotal) {
   for (int64_t i = 0; i < 2 * kPerDay; ++i) d->update(at_s(i * kStep), daily(i, rng));
   const std::string good = d->snapshot();
   ASSERT_EQ(static_cast<uint8_t>(good[4]), 3);
-  // After the histograms: 11 doubles, the model choice's 3, and the 4-byte checksum. Each
-  // histogram is its total, weight and 64 bins.
-  constexpr size_t kHistogram = 66 * 8;
-  const size_t tails = good.size() - 4 - 14 * 8 - 4 * kHistogram;
+  // Each histogram is its total, weight and 64 bins.
+  constexpr size_t kHistogram = auto_test::kHistogramBytes;
+  const size_t tails = good.size() - auto_test::kTrailerBytes - auto_test::kHistogramsBytes;
   auto double_at = [&](const std::string& s, size_t at) {
     double v = 0;
     std::memcpy(&v, s.data() + at, sizeof v);
@@ -334,9 +307,9 @@ TEST(Auto, TheChangeModelStartsFromAStandingSeries) {
   std::normal_distribution<double> noise(0, 1);
   for (int64_t i = 0; i < 200; ++i) d->update(at_s(i * kStep), 1000 + noise(rng));
   // The change model (a RobustEw: centre, mean absolute deviation, count) is the last of the three
-  // before the histograms: 4 of 66 doubles each, then 11 doubles, 3 of the model choice, checksum.
+  // before the histograms.
   const std::string s = d->snapshot();
-  const size_t after = 4 * 66 * 8 + 11 * 8 + 3 * 8 + 4;
+  const size_t after = auto_test::kHistogramsBytes + auto_test::kTrailerBytes;
   double change[3];
   std::memcpy(change, s.data() + s.size() - after - sizeof change, sizeof change);
   EXPECT_EQ(change[2], 199) << "the change model learned every change after the first sample";

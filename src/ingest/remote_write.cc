@@ -238,19 +238,8 @@ core::Result<RawLabel> decode_label(std::string_view data, size_t base, size_t i
   return label;
 }
 
+// Any layout of a Sample message; the usual one is read before it gets here (WireReader::sample).
 core::Result<Point> decode_sample(std::string_view data, size_t base) {
-  // Fast path: the message as every sender writes it, value (field 1, 64-bit) then timestamp
-  // (field 2, varint) and nothing else. Anything else (fields repeated or reordered, unknown
-  // fields, a malformed varint) takes the general path below, which also reports the errors.
-  if (data.size() >= 11 && data[0] == 0x09 && data[9] == 0x10) {
-    WireReader ts(data.substr(10), base + 10);
-    const uint64_t ms = ts.varint();
-    if (!ts.error() && !ts.more()) {  // a well-formed varint that ends the message
-      uint64_t bits = 0;
-      for (int i = 8; i >= 1; --i) bits = (bits << 8) | static_cast<uint8_t>(data[static_cast<size_t>(i)]);
-      return Point{std::bit_cast<double>(bits), core::from_unix_ms(static_cast<int64_t>(ms))};
-    }
-  }
   WireReader r(data, base);
   Point p;
   while (r.more()) {

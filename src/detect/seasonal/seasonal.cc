@@ -120,12 +120,8 @@ void SeasonalModel::view(const Cycle& c, int64_t in_cycle, CycleView& v) {
   predict_shape(c, v.slot, true, v.interp);
 }
 
-void SeasonalModel::view_all(int64_t ms, std::array<CycleView, 2>& out) const {
-  if (weekly_.buckets.empty()) {
-    view(daily_, mod(ms, daily_.length_ms), out[0]);
-    view(weekly_, 0, out[1]);
-    return;
-  }
+std::pair<int64_t, int64_t> SeasonalModel::positions(int64_t ms) const {
+  if (weekly_.buckets.empty()) return {mod(ms, daily_.length_ms), 0};
   // The week is 7 days, so the position in the day is the position in the week modulo a day:
   // the same integer as mod(ms, day), with one negative-safe 64-bit modulo fewer.
   const int64_t in_week = mod(ms, weekly_.length_ms);
@@ -134,8 +130,22 @@ void SeasonalModel::view_all(int64_t ms, std::array<CycleView, 2>& out) const {
       weekly_.length_ms <= int64_t{UINT32_MAX}
           ? static_cast<int64_t>(static_cast<uint32_t>(in_week) % static_cast<uint32_t>(daily_.length_ms))
           : in_week % daily_.length_ms;
+  return {in_day, in_week};
+}
+
+void SeasonalModel::view_all(int64_t ms, std::array<CycleView, 2>& out) const {
+  const auto [in_day, in_week] = positions(ms);
   view(daily_, in_day, out[0]);
   view(weekly_, in_week, out[1]);
+}
+
+bool SeasonalModel::learns_buckets(int64_t ms) const {
+  const int64_t every = options_.learn_every.count();
+  if (every <= 0 || n_ == 0) return true;
+  // The first sample of its span: the previous one, at last_ms_, was in another.
+  const int64_t start =
+      span_start_ms_ != kUnknownSpan ? span_start_ms_ : floor_div(static_cast<int64_t>(last_ms_), every) * every;
+  return ms < start || static_cast<uint64_t>(ms) - static_cast<uint64_t>(start) >= static_cast<uint64_t>(every);
 }
 
 void SeasonalModel::predict_shape(const Cycle& c, const Slot& s, bool interpolate, Prediction& out) {
@@ -181,16 +191,30 @@ SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
   SeasonalForecast f;
   if (n_ == 0) return f;
   const int64_t ms = core::to_unix_ms(ts);
-  view_all(ms, f.views);
-  f.views_n = n_;
-  f.views_ms = ms;
+  const Cycle& cycle = active_cycle(ts);
+  const bool weekly = &cycle == &weekly_;
+  // The prediction used: of the active cycle, in its better shape. (Pointed to, not copied: see
+  // predict_shape() on store forwarding.)
+  Prediction alone;
+  const Prediction* used = &alone;
+  if (learns_buckets(ms)) {
+    view_all(ms, f.views);
+    f.views_n = n_;
+    f.views_ms = ms;
+    used = &chosen(cycle, f.views[weekly ? 1 : 0]);
+  } else if (!cycle.buckets.empty()) {
+    // The same numbers as view_all() gives for this cycle and shape, without the others.
+    const auto [in_day, in_week] = positions(ms);
+    Slot s;
+    seasonal_detail::locate(weekly ? in_week : in_day, static_cast<int64_t>(cycle.buckets.size()), cycle.length_ms, s);
+    predict_shape(cycle, s, cycle.mse_interp <= cycle.mse_step, alone);
+  }
+  const Prediction& p = *used;
   const double level_sd = std::sqrt(level_var_);
   f.expected = level_mean_;
   double var = level_var_;
-  const Cycle& cycle = active_cycle(ts);
-  const bool weekly = &cycle == &weekly_;
   const double seen = periods_seen(ts) / (weekly ? 7.0 : 1.0);
-  if (const Prediction& p = chosen(cycle, f.views[weekly ? 1 : 0]); p.ok && seen >= 1) {
+  if (p.ok && seen >= 1) {
     const double w = std::clamp(seen / std::max(options_.seasons, 1.0), 0.0, 1.0);
     const double k = std::min(p.n, 1 / options_.alpha);
     const double bucket_var = (k * p.msr + kShrink * seasonal_mse_) / (k + kShrink);
@@ -232,16 +256,12 @@ void SeasonalModel::learn_cycle(Cycle& c, const CycleView& v, double value, doub
 }
 
 void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForecast& f) {
-  const double ms = static_cast<double>(core::to_unix_ms(ts));
-  // Whether the buckets learn this sample: the first in its span of `learn_every` (the previous
-  // sample, at last_ms_, was in another span).
-  bool learn_buckets = true;
-  if (const int64_t every = options_.learn_every.count(); every > 0 && n_ > 0) {
-    if (span_start_ms_ == kUnknownSpan) span_start_ms_ = floor_div(static_cast<int64_t>(last_ms_), every) * every;
-    const int64_t t = core::to_unix_ms(ts);
-    learn_buckets = t < span_start_ms_ ||
-                    static_cast<uint64_t>(t) - static_cast<uint64_t>(span_start_ms_) >= static_cast<uint64_t>(every);
-    if (learn_buckets) span_start_ms_ = floor_div(t, every) * every;
+  const int64_t t = core::to_unix_ms(ts);
+  const double ms = static_cast<double>(t);
+  const bool learn_buckets = learns_buckets(t);
+  if (const int64_t every = options_.learn_every.count();
+      every > 0 && (learn_buckets || span_start_ms_ == kUnknownSpan)) {
+    span_start_ms_ = floor_div(t, every) * every;
   }
   if (n_ == 0) {
     first_ms_ = ms;
@@ -262,12 +282,12 @@ void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForeca
   // The views forecast() computed for this state and timestamp, or the same computed here.
   if (!learn_buckets) {
     // Nothing to learn into the buckets.
-  } else if (f.views_n == n_ - 1 && f.views_ms == core::to_unix_ms(ts)) {
+  } else if (f.views_n == n_ - 1 && f.views_ms == t) {
     learn_cycle(daily_, f.views[0], value, clip);
     learn_cycle(weekly_, f.views[1], value, clip);
   } else {
     std::array<CycleView, 2> fresh;
-    view_all(core::to_unix_ms(ts), fresh);
+    view_all(t, fresh);
     learn_cycle(daily_, fresh[0], value, clip);
     learn_cycle(weekly_, fresh[1], value, clip);
   }

@@ -77,6 +77,8 @@ struct SeasonalForecast {
   // this timestamp (the buckets have not changed in between); handing them on saves a third of
   // the model's per-sample work. learn() uses them only if they belong to this model state and
   // timestamp (`views_n` == samples learned, `views_ms` == the timestamp), else computes afresh.
+  // Filled only when learn() will learn this sample into the buckets: otherwise forecast() looks
+  // at the one cycle and shape it uses (with `learn_every`, most samples of a fast series).
   std::array<seasonal_detail::CycleView, 2> views{};  // daily, weekly
   double views_n = -1;
   int64_t views_ms = 0;
@@ -173,6 +175,10 @@ class SeasonalModel {
   static void view(const Cycle& c, int64_t in_cycle, CycleView& v);
   // Both cycles at `ms` (the daily position is derived from the weekly one: one 64-bit modulo).
   void view_all(int64_t ms, std::array<CycleView, 2>& out) const;
+  // Where `ms` falls in the day and in the week (0 without a weekly cycle), as view_all() has it.
+  std::pair<int64_t, int64_t> positions(int64_t ms) const;
+  // Whether a sample at `ms`, learned next, goes into the buckets (see SeasonalOptions::learn_every).
+  bool learns_buckets(int64_t ms) const;
   // Writes into `out` rather than returning: a returned Prediction was built on the stack and
   // copied with loads wider than its stores, which stalled (store forwarding) on every sample.
   static void predict_shape(const Cycle& c, const Slot& s, bool interpolate, Prediction& out);

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <numbers>
 #include <random>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "detect/basic_test_util.h"
 
@@ -165,6 +168,60 @@ TEST(Seasonal, WithLearnEveryAFastSeriesForecastsAsTheSameSeriesSampledThatOften
   const auto [gap_every_sample, error_every_sample] = compare(std::chrono::milliseconds(0));
   EXPECT_GT(gap_every_sample, 2);    // 2.32 measured
   EXPECT_GT(error_every_sample, 2);  // 2.54 measured
+}
+
+// With `learn_every`, a sample that will not be learned into the buckets gets its forecast from
+// the one cycle and shape in use, not from all of them: the numbers must be the same. The same
+// state restored into a model that learns every sample (so always looks at everything) is the
+// reference, at several times within each 5-minute span of two days, for a smooth pattern (the
+// interpolated shape) and one of hourly steps (the bucket means), with a weekend (the weekly
+// cycle in use) and with the daily cycle alone.
+TEST(Seasonal, AForecastBetweenLearnsIsTheOneOfAllViews) {
+  auto smooth = [](int64_t s) { return 10 * std::sin(2 * std::numbers::pi * static_cast<double>(s) / 86400); };
+  auto steps = [](int64_t s) { return static_cast<double>((s / 3600) % 24 % 5); };
+  auto weekend = [](int64_t s) { return (s / 86400) % 7 >= 5 ? 15.0 : 0.0; };
+  const std::vector<std::pair<std::function<double(int64_t)>, bool>> cases = {
+      {smooth, false},
+      {steps, false},
+      {[&](int64_t s) { return smooth(s) + weekend(s); }, true},
+      {[&](int64_t s) { return steps(s) + weekend(s); }, true}};
+  for (const auto& [pattern, weekly] : cases) {
+    std::mt19937 rng(11);
+    std::normal_distribution<double> noise(0, 0.3);
+    auto value = [&](int64_t s) { return 50 + pattern(s) + noise(rng); };
+    SeasonalOptions o;
+    o.buckets = 24;
+    o.seasons = 1;
+    o.weekly = weekly;
+    o.learn_every = std::chrono::minutes(5);
+    SeasonalModel model(o);
+    int64_t s = 0;
+    for (; s < 9 * 86400; s += 60) model.learn(at_s(s), value(s), model.forecast(at_s(s)));
+    SeasonalOptions every_sample = o;
+    every_sample.learn_every = std::chrono::milliseconds(0);
+    int compared = 0;
+    for (const int64_t end = s + 2 * 86400; s < end; s += 300) {
+      model.learn(at_s(s), value(s), model.forecast(at_s(s)));  // the first of its span: learned
+      SnapshotWriter w("test", 1);
+      model.write(w);
+      const std::string bytes = std::move(w).finish();
+      auto r = SnapshotReader::open(bytes, "test", 1);
+      ASSERT_TRUE(r.has_value());
+      SeasonalModel all(every_sample);
+      ASSERT_TRUE(all.read(*r));
+      for (const int64_t later : {1, 59, 150, 299}) {
+        const SeasonalForecast a = model.forecast(at_s(s + later));
+        const SeasonalForecast b = all.forecast(at_s(s + later));
+        ASSERT_EQ(a.views_n, -1) << "not learned, so not all views";
+        ASSERT_NE(b.views_n, -1) << "all views";
+        EXPECT_EQ(a.expected, b.expected) << "at " << s + later;
+        EXPECT_EQ(a.sigma, b.sigma) << "at " << s + later;
+        EXPECT_EQ(a.seasonal_weight, b.seasonal_weight);
+        ++compared;
+      }
+    }
+    EXPECT_EQ(compared, 4 * 2 * 288);
+  }
 }
 
 TEST(Seasonal, SnapshotRestoreGivesTheSameNextDecisions) {

@@ -300,6 +300,22 @@ TEST(Auto, RefusesHistogramsThatAreNotSuffixSumsOfOneTotal) {
 // residual at the second sample is that of a series that has not moved: 0, not minus the first
 // value. Before, the change model started at -1000 here, and its spread took thousands of
 // samples to forget that, so every jump of a series at a high level looked small for hours.
+// The average surprise starts with the first sample judged, as an average of what it has seen:
+// the warm-up's surprises (the spreads rest on a handful of samples, S up to 300) used to go into
+// it, and at a 1 s step (an average over 1,800 samples) it still stood at 17 after 2,000 samples
+// of plain noise, whose own surprises average about 0.5.
+TEST(Auto, TheWarmUpsSurprisesDoNotLingerInTheAverages) {
+  for (const int64_t step_s : {1, 300}) {
+    auto d = make_spec("auto", {})->make();
+    std::mt19937 rng(5);
+    std::normal_distribution<double> noise(0, 1);
+    for (int64_t i = 0; i < 2000; ++i) d->update(at_s(i * step_s), 100 + noise(rng));
+    const double average = auto_test::state_at(d->snapshot(), auto_test::kAverageSurprise);
+    EXPECT_GT(average, 0.2) << "step " << step_s;
+    EXPECT_LT(average, 1.2) << "step " << step_s;
+  }
+}
+
 TEST(Auto, TheChangeModelStartsFromAStandingSeries) {
   auto spec = make_spec("auto", {});
   auto d = spec->make();

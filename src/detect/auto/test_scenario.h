@@ -22,12 +22,19 @@ inline constexpr size_t kHistogramBytes = 66 * 8;
 inline constexpr size_t kHistogramsBytes = 4 * kHistogramBytes;
 inline constexpr size_t kTrailerBytes = 11 * 8 + 3 * 8 + 4;  // after the histograms
 
-// Which model the detector uses: 1 while the seasonal model is in use, 0 otherwise.
-inline double seasonal_flag(std::string_view snapshot) {
-  double flag = -1;
-  std::memcpy(&flag, snapshot.data() + snapshot.size() - kTrailerBytes + 4 * 8, sizeof flag);
-  return flag;
+// The 11 doubles of state after the histograms: which of them is what.
+inline constexpr size_t kSeasonalFlag = 4;     // 1 while the seasonal model is in use, 0 otherwise
+inline constexpr size_t kAverageSurprise = 5;  // the average of the samples' surprises
+
+// State double `index` (kSeasonalFlag, ...) of a snapshot.
+inline double state_at(std::string_view snapshot, size_t index) {
+  double v = -1;
+  std::memcpy(&v, snapshot.data() + snapshot.size() - kTrailerBytes + index * 8, sizeof v);
+  return v;
 }
+
+// Which model the detector uses: 1 while the seasonal model is in use, 0 otherwise.
+inline double seasonal_flag(std::string_view snapshot) { return state_at(snapshot, kSeasonalFlag); }
 
 // A daily swing of ±10 around 50 with noise of sd 0.5 for 10 days, then a day without the swing
 // (a holiday, flat at 50), then the swing again for a day, one sample every `step_s` seconds.

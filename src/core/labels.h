@@ -85,6 +85,8 @@ class PackedLabels {
   bool equals(const Labels& labels) const;
   size_t size() const;
   bool empty() const { return size() == 0; }
+  // Where the packed bytes are (null for no pairs): for prefetching them.
+  const void* storage() const { return bytes_.get(); }
   // Calls f(name, value) for each pair, in name order.
   template <class F>
   void for_each(F&& f) const {

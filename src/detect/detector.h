@@ -33,6 +33,9 @@ class SeriesDetector {
   virtual ~SeriesDetector() = default;
   // Samples arrive in timestamp order. O(1) amortised, no unbounded state.
   virtual Decision update(core::Timestamp ts, double value) = 0;
+  // Starts loading what the next update() reads, for a caller that will feed this detector after
+  // other work (the rule engine, one series ahead): a hint, with no effect on any result.
+  virtual void prefetch() const {}
 
   // Detectors that decide without a sample (e.g. `absent`: no data for a while) say when they
   // next want to be asked, and check(now) answers then. The rule engine calls check() at that

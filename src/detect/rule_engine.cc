@@ -157,6 +157,27 @@ void RuleEngine::ingest_points(const core::Labels& labels, uint64_t series_fp, s
   for (const Watch& w : m.watches) list_timer(*w.rule, series_fp, *w.state);
 }
 
+void RuleEngine::prefetch(std::span<const uint64_t> series_fps) const {
+  for (const uint64_t fp : series_fps) matches_.prefetch(fp);
+  for (const uint64_t fp : series_fps) {
+    if (const Matches* m = matches_.find(fp)) __builtin_prefetch(m->watches.data());
+  }
+  for (const uint64_t fp : series_fps) {
+    if (const Matches* m = matches_.find(fp)) {
+      for (const Watch& w : m->watches) {
+        static_assert(sizeof(SeriesState) <= 128, "two lines");
+        __builtin_prefetch(w.state);
+        __builtin_prefetch(reinterpret_cast<const char*>(w.state) + 64);
+      }
+    }
+  }
+  for (const uint64_t fp : series_fps) {
+    if (const Matches* m = matches_.find(fp)) {
+      for (const Watch& w : m->watches) w.state->detector->prefetch();
+    }
+  }
+}
+
 void RuleEngine::evaluate(CompiledRule& rule, SeriesState& s, const tsdb::Point& p,
                           std::optional<tsdb::SeriesRef> ref, std::vector<AlertEvent>& out) {
   const core::Timestamp ts = p.ts;

@@ -434,6 +434,43 @@ TEST(RuleEngine, ABatchOfPointsGivesTheEventsOfTheSamePointsOneByOne) {
   EXPECT_EQ(batched->duplicate_samples(), 2u);  // the last point, once per rule
 }
 
+// prefetch() is a hint: for series seen, series never seen, series no rule watches and after
+// forget_stale(), the events are those of an engine that never prefetched.
+TEST(RuleEngine, PrefetchChangesNothing) {
+  std::vector<config::Rule> rules{make_rule("system_load", 0.9), make_rule("other", 0.5)};
+  rules[0].detector.kind = "auto";
+  rules[0].detector.params.clear();
+  auto plain = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  auto hinted = RuleEngine::create(rules, DetectorRegistry::builtin()).value();
+  const core::Labels watched = sample(0, 0).labels;
+  const core::Labels unwatched{{"__name__", "nothing_watches_this"}};
+  const std::vector<uint64_t> fps{watched.fingerprint(), unwatched.fingerprint(), 99, watched.fingerprint()};
+  hinted->prefetch(fps);  // nothing seen yet
+  std::vector<AlertEvent> expected;
+  std::vector<AlertEvent> got;
+  constexpr int64_t kFiveMinutes = 300'000;  // `auto`'s own pace: it judges from the 31st sample
+  for (int64_t i = 0; i < 400; ++i) {
+    if (i == 300) {
+      plain->forget_stale(from_unix_ms(i * kFiveMinutes + 1));
+      hinted->forget_stale(from_unix_ms(i * kFiveMinutes + 1));
+    }
+    const std::vector<tsdb::Point> points{{from_unix_ms(i * kFiveMinutes), i == 250 ? 1e6 : 1.0 + (i % 7) * 0.01}};
+    hinted->prefetch(fps);
+    plain->ingest_points(watched, watched.fingerprint(), points, std::nullopt, expected);
+    hinted->ingest_points(watched, watched.fingerprint(), points, std::nullopt, got);
+    plain->ingest_points(unwatched, unwatched.fingerprint(), points, std::nullopt, expected);
+    hinted->ingest_points(unwatched, unwatched.fingerprint(), points, std::nullopt, got);
+  }
+  ASSERT_FALSE(expected.empty()) << "the jump at 250 fires";
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].to, expected[i].to) << i;
+    EXPECT_EQ(got[i].at, expected[i].at) << i;
+    EXPECT_EQ(got[i].score, expected[i].score) << i;
+  }
+  EXPECT_EQ(hinted->snapshot(), plain->snapshot());
+}
+
 TEST(RuleEngine, ForgettingTheStateOfASeriesStillBeingSeenStartsItAfresh) {
   // An over-time rule without a store never judges, so the series is seen (recently) while its
   // state stays stale: forget_stale drops the state, and the cached match must not point at it.

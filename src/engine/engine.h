@@ -314,7 +314,8 @@ class Engine {
   core::Status audited_write_locked(const Actor& actor, AuditNote what,
                                     const std::function<core::Status(store::Tx&, core::Timestamp)>& fn);
   // Appends one series' points to the series store and evaluates them; collects alert events.
-  void ingest_locked(const core::Labels& labels, std::span<const ingest::Point> points,
+  // `fingerprint` is labels.fingerprint().
+  void ingest_locked(const core::Labels& labels, uint64_t fingerprint, std::span<const ingest::Point> points,
                      std::vector<detect::AlertEvent>& events, IngestResult& result);
   template <class Batch>
   core::Result<IngestResult> ingest_batch(const Batch& batch);
@@ -424,6 +425,7 @@ class Engine {
   std::unique_ptr<alerting::Pipeline> pipeline_;  // guarded by mu_
   std::unique_ptr<LiveRisk> live_risk_;  // update() under mu_
   std::vector<tsdb::Point> appended_;  // guarded by mu_: one series' appended points, reused per batch
+  std::vector<uint64_t> fingerprints_;    // guarded by mu_: the batch's label fingerprints, reused
   std::unique_ptr<tsdb::SampleLog> log_;  // null without options.sample_log_dir; writes under mu_
   bool log_failing_ = false;              // guarded by mu_: a commit failed; ingestion is refused
   std::string log_problem_;               // guarded by mu_: why, while log_failing_

@@ -71,6 +71,8 @@ class HeadChunk {
   size_t size_bytes() const { return (bit_pos_ + 7) / 8; }
   size_t capacity_bytes() const { return buf_.size(); }
   std::span<const uint8_t> bytes() const { return {buf_.data(), size_bytes()}; }
+  // The byte the next sample's bits go into: for prefetching it.
+  const uint8_t* write_position() const { return buf_.data() + bit_pos_ / 8; }
 
  private:
   void write_bits(uint64_t value, int nbits);

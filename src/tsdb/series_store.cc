@@ -37,6 +37,23 @@ SeriesStore::Series* SeriesStore::find_locked(SeriesRef ref) const {
   return it == series_.end() ? nullptr : it->second.get();
 }
 
+void SeriesStore::prefetch(std::span<const uint64_t> fingerprints) const {
+  std::lock_guard lock(mu_);
+  for (const uint64_t fp : fingerprints) by_fingerprint_.prefetch(fp);
+  for (const uint64_t fp : fingerprints) {
+    if (Series* const* s = by_fingerprint_.find(fp)) {
+      __builtin_prefetch(*s);
+      __builtin_prefetch(reinterpret_cast<const char*>(*s) + 64);
+    }
+  }
+  for (const uint64_t fp : fingerprints) {
+    if (Series* const* s = by_fingerprint_.find(fp)) {
+      __builtin_prefetch((*s)->labels.storage());
+      __builtin_prefetch((*s)->head.write_position());
+    }
+  }
+}
+
 SeriesStore::Series* SeriesStore::find_locked(const core::Labels& labels, uint64_t fingerprint) const {
   Series* const* first = by_fingerprint_.find(fingerprint);
   if (first == nullptr) return nullptr;

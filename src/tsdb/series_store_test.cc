@@ -145,6 +145,27 @@ TEST_F(SeriesStoreTest, BatchAppendKeepsTheInOrderPointsAndCountsTheRest) {
   EXPECT_EQ(metric("tocsin_tsdb_samples_unknown_series_total"), 6);
 }
 
+// prefetch() is a hint: on an empty store, for series it holds, for fingerprints it does not
+// know, and for series whose head chunk is empty or full, it changes nothing that can be read.
+TEST_F(SeriesStoreTest, PrefetchChangesNothing) {
+  const core::Labels a{{"__name__", "a"}};
+  const core::Labels b{{"__name__", "b"}};
+  store_->prefetch(std::vector<uint64_t>{a.fingerprint(), 42});
+  store_->prefetch({});
+  const auto ra = create(a);
+  create(b);  // no samples: an empty head
+  std::vector<Point> accepted;
+  for (int64_t t = 1; t <= 300; ++t) {  // several chunks for `a`
+    store_->prefetch(std::vector<uint64_t>{a.fingerprint(), b.fingerprint(), 7, a.fingerprint()});
+    const Point p{at(t * 1000), static_cast<double>(t)};
+    ASSERT_EQ(store_->append(a, a.fingerprint(), std::span(&p, 1), accepted).value().counts.ok, 1u);
+  }
+  EXPECT_EQ(store_->series_count(), 2u);
+  EXPECT_EQ(accepted.size(), 300u);
+  EXPECT_EQ(read(ra, 0, 1'000'000).size(), 300u);
+  EXPECT_EQ(read(ra, 300'000, 300'000), (std::vector<Point>{{at(300'000), 300}}));
+}
+
 // The ingestion entry point: find or create by labels and append, in one call.
 TEST_F(SeriesStoreTest, AppendByLabelsCreatesOnceAndAppends) {
   options_.max_series = 2;

@@ -451,6 +451,16 @@ class AutoSeries final : public SeriesDetector {
     return d;
   }
 
+  void prefetch() const override {
+    // The object up to the histograms (the seasonal model's fields and the spreads), their low
+    // bins and totals, and what follows them.
+    const char* p = reinterpret_cast<const char*>(this);
+    for (const char* line = p; line < reinterpret_cast<const char*>(&tails_); line += 64) __builtin_prefetch(line);
+    tails_.prefetch();
+    __builtin_prefetch(&prev_value_);
+    __builtin_prefetch(&choice_);
+  }
+
   std::string snapshot() const override {
     SnapshotWriter w(kTag, kVersion);
     seasonal_.write(w);

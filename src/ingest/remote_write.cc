@@ -161,8 +161,12 @@ class WireReader {
     const size_t len = p[1];
     if (p[0] != 0x12 || len < 11 || len > 18 || len + 2 > left || p[2] != 0x09 || p[11] != 0x10) return false;
     const size_t n = len - 10;  // the timestamp varint's bytes, 1 to 8
+    // Why a whole 8-byte read then a mask where 8 bytes are there to read (all but a series' last
+    // sample): a copy of n bytes into a zeroed word went through the stack in pieces, and the
+    // word's load waited for them (a failed store forwarding) on every sample.
+    const uint64_t w =
+        left >= 20 ? little_endian(p + 12, 8) & (~uint64_t{0} >> (64 - 8 * n)) : little_endian(p + 12, n);
     // Every byte but the last has its high bit set, the last has it clear.
-    const uint64_t w = little_endian(p + 12, n);
     const uint64_t continued = n == 1 ? 0 : (~uint64_t{0} >> (64 - 8 * (n - 1))) & 0x8080808080808080;
     if ((w & 0x8080808080808080) != continued) return false;
     // The 7-bit groups packed together, pairs, then fours, then all eight.

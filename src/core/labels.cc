@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 namespace tocsin::core {
 
@@ -194,15 +196,29 @@ std::string escape_label_value(std::string_view value) {
 }
 
 namespace {
-bool name_char(char c, bool first, bool colon) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
-  if (colon && c == ':') return true;
-  return !first && c >= '0' && c <= '9';
-}
+// Per byte, where it may stand in a name: kFirst [a-zA-Z_], kLater also [0-9], kColon ':' (metric
+// names only, anywhere). Why a table: every label of every remote_write series is checked, and
+// one lookup per byte replaced a chain of range comparisons.
+constexpr uint8_t kFirst = 1;
+constexpr uint8_t kLater = 2;
+constexpr uint8_t kColon = 4;
+constexpr std::array<uint8_t, 256> kNameChars = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    t[static_cast<size_t>(c)] =
+        static_cast<uint8_t>((letter ? kFirst | kLater : 0) | (digit ? kLater : 0) | (c == ':' ? kColon : 0));
+  }
+  return t;
+}();
 bool valid_name(std::string_view name, bool colon) {
   if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (!name_char(name[i], i == 0, colon)) return false;
+  const uint8_t extra = colon ? kColon : 0;
+  auto cls = [&](size_t i) { return kNameChars[static_cast<unsigned char>(name[i])]; };
+  if ((cls(0) & (kFirst | extra)) == 0) return false;
+  for (size_t i = 1; i < name.size(); ++i) {
+    if ((cls(i) & (kLater | extra)) == 0) return false;
   }
   return true;
 }

@@ -88,6 +88,23 @@ TEST(Labels, ValidatesNames) {
   EXPECT_FALSE(is_valid_metric_name(""));
 }
 
+// Every byte, first and later in a name, against the rule written out: [a-zA-Z_] first, then also
+// [0-9]; ':' anywhere in a metric name, nowhere in a label name.
+TEST(Labels, ValidatesEveryByteOfANameByTheRule) {
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool letter = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_';
+    const bool digit = b >= '0' && b <= '9';
+    const std::string first(1, c);
+    const std::string later = std::string("a") + c;
+    EXPECT_EQ(is_valid_label_name(first), letter) << b;
+    EXPECT_EQ(is_valid_label_name(later), letter || digit) << b;
+    EXPECT_EQ(is_valid_metric_name(first), letter || b == ':') << b;
+    EXPECT_EQ(is_valid_metric_name(later), letter || digit || b == ':') << b;
+    EXPECT_EQ(is_valid_label_name(first + "ok_1"), letter) << b;
+  }
+}
+
 }  // namespace
 }  // namespace tocsin::core
 
@@ -106,6 +123,25 @@ TEST(Utf8, AcceptsWellFormedAndRejectsTheRest) {
   EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
   EXPECT_FALSE(is_valid_utf8("abc\xE2\x82"));       // truncated
   EXPECT_FALSE(is_valid_utf8("\x80"));              // lone continuation
+  // The same answers wherever the sequence falls among ASCII bytes (the ASCII run is read eight
+  // bytes at a time): against the sequence-by-sequence definition.
+  auto by_sequence = [](std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+      const size_t n = utf8_sequence_length(s, i);
+      if (n == 0) return false;
+      i += n;
+    }
+    return true;
+  };
+  for (const std::string_view piece : {"\xC0\xAF", "\xE2\x82", "\x80", "\xFF", "€", "🎉", "\xF4\x90\x80\x80"}) {
+    for (size_t before = 0; before <= 17; ++before) {
+      for (size_t after = 0; after <= 9; after += 9) {
+        const std::string s = std::string(before, 'x') + std::string(piece) + std::string(after, 'y');
+        EXPECT_EQ(is_valid_utf8(s), by_sequence(s)) << before << " " << after;
+        EXPECT_EQ(is_valid_utf8(s), piece == "€" || piece == "🎉") << before << " " << after;
+      }
+    }
+  }
   EXPECT_EQ(utf8_sequence_length("a€", 0), 1u);
   EXPECT_EQ(utf8_sequence_length("a€", 1), 3u);
   EXPECT_EQ(utf8_sequence_length("\xFF", 0), 0u);

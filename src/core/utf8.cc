@@ -1,5 +1,8 @@
 #include "core/utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace tocsin::core {
 
 size_t utf8_sequence_length(std::string_view text, size_t i) {
@@ -33,7 +36,18 @@ size_t utf8_sequence_length(std::string_view text, size_t i) {
 }
 
 bool is_valid_utf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
+  size_t i = 0;
+  // ASCII, which most label values are, eight bytes at a time: none has its high bit set.
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, text.data() + i, sizeof w);
+    if ((w & 0x8080808080808080) != 0) break;
+  }
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     const size_t n = utf8_sequence_length(text, i);
     if (n == 0) return false;
     i += n;

@@ -34,7 +34,8 @@ class SeriesDetector {
   // Samples arrive in timestamp order. O(1) amortised, no unbounded state.
   virtual Decision update(core::Timestamp ts, double value) = 0;
   // Starts loading what the next update() reads, for a caller that will feed this detector after
-  // other work (the rule engine, one series ahead): a hint, with no effect on any result.
+  // other work (the rule engine, RuleEngine::prefetch): a hint, with no effect on any result.
+  // Only the detector's own memory: reading a pointer in it here would wait for the load.
   virtual void prefetch() const {}
 
   // Detectors that decide without a sample (e.g. `absent`: no data for a while) say when they

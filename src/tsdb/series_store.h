@@ -124,11 +124,11 @@ class SeriesStore {
   core::Result<SeriesAppend> append(const core::Labels& labels, uint64_t fingerprint, std::span<const P> points,
                                     std::vector<Point>& accepted);
 
-  // Starts loading what append(labels, fingerprint, ...) will read for these series (by the
-  // fingerprint given to it), for a caller about to append to them one after another: a hint,
-  // with no effect on any result. Why: a series' hash slot, its entry, its labels and its head
-  // chunk are read one after another and, under ingest load, none is in the CPU caches; asked
-  // for level by level across a few dozen series, their misses overlap instead of queueing.
+  // Starts loading what append(labels, fingerprint, ...) will read for the series of these
+  // fingerprints, for a caller about to append to them one after another: a hint, with no effect
+  // on any result (with the options' fingerprint seam set, it loads the wrong slots, harmlessly). Why: a series' hash
+  // slot, its entry, its labels and its head chunk are read one after another and, under ingest load, none is in the
+  // CPU caches; asked for level by level across a few dozen series, their misses overlap instead of queueing.
   void prefetch(std::span<const uint64_t> fingerprints) const;
 
   // Sorted refs of the series matching all matchers. `__name__` is an ordinary label.

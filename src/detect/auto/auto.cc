@@ -399,11 +399,16 @@ class AutoSeries final : public SeriesDetector {
     const double z1 = seasonal ? e / f.sigma : residual_.z(e);
     const double s = max_surprise(z1, diff_.z(de));
     const double zc = std::clamp(z1, -kMeanClip, kMeanClip);
+    // The warm-up is in samples, not time: it is what the spreads need before a residual means
+    // anything. A young fast series is held back by the Bonferroni factor instead: its p-values,
+    // about 1 / (samples seen) at the smallest, cannot reach 0.002 / (4 k) for hours.
+    n_ += 1;
+    const bool judged = n_ > kWarmup;
     // The averages start with the first sample judged: during the warm-up the spreads rest on a
     // handful of samples and the surprises are meaningless (up to 300), and an average over 6k
     // samples carried them for hours at a fast pace (at 1 s, an average surprise of 17 after 2,000
     // samples, where the samples' own were about 1), into the histograms for weeks.
-    if (n_ >= kWarmup) {
+    if (judged) {
       means_[0] += (s - means_[0]) / (kWindows[0] * k);
       means_[1] += (zc - means_[1]) / (kWindows[1] * k);
       means_[2] += (zc - means_[2]) / (kWindows[2] * k);
@@ -411,11 +416,7 @@ class AutoSeries final : public SeriesDetector {
     const std::array<double, kStats> stats = {s, means_[0], std::fabs(means_[1]), std::fabs(means_[2])};
 
     Decision d;
-    n_ += 1;
-    // The warm-up is in samples, not time: it is what the spreads need before a residual means
-    // anything. A young fast series is held back by the Bonferroni factor instead: its p-values,
-    // about 1 / (samples seen) at the smallest, cannot reach 0.002 / (4 k) for hours.
-    if (n_ > kWarmup) {
+    if (judged) {
       double p = tails_.observe(stats, TailHistograms::growth(k));
       // Bonferroni: several looks at the same sample, and k samples per 5 minutes.
       p = std::min(1.0, p * (kStats * k));

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cassert>
+#include <cmath>
 
 namespace tocsin::detect {
 namespace {
@@ -82,6 +83,12 @@ std::optional<double> SnapshotReader::f64() {
   auto v = u64();
   if (!v) return std::nullopt;
   return std::bit_cast<double>(*v);
+}
+
+std::optional<double> SnapshotReader::finite_f64() {
+  auto v = f64();
+  if (!v || !std::isfinite(*v)) return std::nullopt;
+  return v;
 }
 
 std::optional<uint64_t> SnapshotReader::count(uint64_t max) {

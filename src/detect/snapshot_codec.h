@@ -42,6 +42,8 @@ class SnapshotReader {
   std::optional<uint64_t> u64();
   std::optional<int64_t> i64();
   std::optional<double> f64();
+  // A double that must be finite (NaN or infinity in a detector's state means corruption).
+  std::optional<double> finite_f64();
   std::optional<std::string_view> str() {
     auto n = u64();
     if (!n || *n > payload_.size() - pos_) return std::nullopt;

@@ -11,6 +11,7 @@
 #include <numbers>
 
 #include "detect/auto/surprise.h"
+#include "detect/auto/tail_histograms.h"
 #include "detect/seasonal/seasonal.h"
 #include "detect/snapshot_codec.h"
 
@@ -27,27 +28,19 @@ namespace {
 constexpr double kPaceMs = 300'000;
 constexpr double kLevelMemory = 288;     // samples the level remembers (a day at 5-minute steps)
 constexpr double kScaleMemory = 2000;    // samples the residual spreads remember
-constexpr double kTailMemory = 5000;     // samples the surprise histograms remember
 // Statistics judged against their own history: the sample's surprise, its short average, and the
 // signed mean residual over a short and a longer window (sustained shifts that no single sample
 // shows). Their averaging windows, in samples:
 constexpr std::array<double, 3> kWindows = {6, 8, 64};
-constexpr int kStats = 4;
+constexpr int kStats = TailHistograms::kStats;
 constexpr double kMeanClip = 10;         // a lone spike moves the mean residual by at most this much
 constexpr double kWarmup = 30;           // samples before any judgement
 constexpr double kClipSigmas = 4;        // residuals beyond this are clipped before being learned
-constexpr double kScoreDecades = 5.4;   // score = -log10(p) / kScoreDecades: 0.5 at p = 0.002
-constexpr double kBeyondPower = 1;  // how fast the p-value shrinks beyond the largest surprise seen
+constexpr double kScoreDecades = 5.4;    // score = -log10(p) / kScoreDecades: 0.5 at p = 0.002
 constexpr double kSeasonalExplains = 0.5;  // seasonal residual variance below this share of the level's
 // Within `quiet` samples of a score, a new score re-alerts only if it carries this factor more
 // evidence (-log10 p): the next samples of the same incident, creeping up, stay one alert.
 constexpr double kRealertGrowth = 1.1;
-
-std::optional<double> read_finite(SnapshotReader& r) {
-  const auto v = r.f64();
-  if (!v || !std::isfinite(*v)) return std::nullopt;
-  return v;
-}
 
 // max(S(a), S(b)) for the surprise S: one table read instead of two, since S increases with |z|
 // (surprise.h). Beyond the table (|z| >= 8) and for NaN (either), both from the formula.
@@ -90,205 +83,13 @@ struct RobustEw {
     w.f64(n);
   }
   bool read(SnapshotReader& r) {
-    const auto c = read_finite(r);
-    const auto m = read_finite(r);
-    const auto k = read_finite(r);
+    const auto c = r.finite_f64();
+    const auto m = r.finite_f64();
+    const auto k = r.finite_f64();
     if (!c || !m || !k || *m < 0 || *k < 0) return false;
     *this = {*c, *m, *k};
     return true;
   }
-};
-
-// The empirical distributions of the surprise statistics, one per statistic: decayed weights in
-// bins of log2(1 + S), fine where most of the mass is and still covering S = 255 (p = 1e-255).
-// Decay is lazy (new samples weigh more), so adding a sample is O(1) in the history's length.
-//
-// Why suffix sums (above_[h][i] = weight in bins >= i) and not counts per bin: a p-value is then
-// two reads, not a sum over every bin above the sample's (that sum and its division were the
-// largest cost of a sample under remote_write load), while adding a sample adds to the bins at
-// and below its own, few since most surprises are small. Why shared totals: the statistics are
-// observed together, one sample each, so their totals and weights are the same numbers, and the
-// smallest p-value needs one division, not one per statistic.
-class TailHistograms {
- public:
-  static constexpr int kBins = 64;
-  static constexpr double kWidth = 0.125;  // in log2(1 + S)
-  // New samples weigh more and more (lazy decay); once the weight passes this, everything is
-  // divided by it. Float sums reach total ≈ kTailMemory × weight: far below FLT_MAX.
-  static constexpr double kRescaleAt = 1e30;
-  // Per sample the weight of a new sample grows by 1 / (1 − 1/kTailMemory): the lazy decay.
-  static constexpr double kGrowth = 1 / (1 - 1 / kTailMemory);
-  // ... and by this for a series that counts k samples as one (pace()): k times the memory.
-  static double growth(double k) { return k == 1 ? kGrowth : 1 / (1 - 1 / (kTailMemory * k)); }
-
-  // The smallest of the statistics' p-values P(S >= s) against their histories, each a conformal
-  // p-value (the current sample counts as one); then adds each statistic to its history. Beyond
-  // the largest surprise seen there is no evidence, only a tie-break: the p-value shrinks with the
-  // ratio of the surprises.
-  double observe(const std::array<double, kStats>& stats, double growth) {
-    std::array<double, kStats> u;
-    std::array<int, kStats> b;
-    for (size_t h = 0; h < kStats; ++h) {
-      u[h] = position(stats[h]);
-      b[h] = bin(u[h]);
-    }
-    double above = INFINITY;
-    for (size_t h = 0; h < kStats; ++h) above = std::min(above, weight_above(h, stats[h], u[h], b[h]));
-    const double p = above / (total_ + weight_);
-    add(b, growth);
-    return p;
-  }
-
-  // The lines a sample usually reads: the low bins (most of the mass) and the totals.
-  void prefetch() const {
-    for (const auto& a : above_) __builtin_prefetch(a.data());
-    __builtin_prefetch(&total_);
-  }
-
-  // As kStats histograms, each its total, weight and 64 bins: the layout of every version.
-  void write(SnapshotWriter& w) const {
-    for (const auto& a : above_) {
-      w.f64(total_);
-      w.f64(weight_);
-      for (const float s : a) w.f64(s);
-    }
-  }
-  // `suffix_sums`: the bins as held (version 3); else as counts per bin (versions 1 and 2).
-  bool read(SnapshotReader& r, bool suffix_sums) {
-    TailHistograms t;
-    std::optional<double> total;
-    std::optional<double> weight;
-    for (size_t h = 0; h < kStats; ++h) {
-      const auto tot = read_finite(r);
-      const auto wt = read_finite(r);
-      if (!tot || !wt || *tot < 0 || *wt < 1) return false;
-      // Written together, so one total and one weight; anything else is not this detector's state.
-      if (h > 0 && (*tot != *total || *wt != *weight)) return false;
-      total = tot;
-      weight = wt;
-      std::array<double, kBins> bins{};
-      for (double& c : bins) {
-        const auto v = read_finite(r);
-        if (!v || *v < 0) return false;
-        c = *v;
-      }
-      // Versions 1 and 2 hold counts per bin (doubles, since the double-state build), summed here
-      // from the top; a weight beyond the float range is rescaled first, as add() would have done.
-      const double scale = *wt > kRescaleAt ? *wt : 1;
-      double sum = 0;
-      for (int i = kBins - 1; i >= 0; --i) {
-        const auto k = static_cast<size_t>(i);
-        if (suffix_sums) {
-          if (bins[k] < sum) return false;  // suffix sums never fall towards the low bins
-          sum = bins[k];
-        } else {
-          sum += bins[k];
-        }
-        t.above_[h][k] = static_cast<float>(sum / scale);
-      }
-      t.total_ = *tot / scale;
-      t.weight_ = *wt / scale;
-    }
-    t.rescan();
-    *this = t;
-    return true;
-  }
-
- private:
-  // exp2((i + 1) * kWidth) - 1, the surprise at the top of bin i. Filled at start-up by the same
-  // libm call the formula would make per sample, so the values are identical.
-  static inline const std::array<double, kBins> kBinTop = [] {
-    std::array<double, kBins> t{};
-    for (int i = 0; i < kBins; ++i) t[static_cast<size_t>(i)] = std::exp2((i + 1) * kWidth) - 1;
-    return t;
-  }();
-
-  // The weight of statistic h's history at or above s (u its bin coordinate, b its bin), plus the
-  // current sample's own weight (times the tie-break beyond the largest surprise seen).
-  double weight_above(size_t h, double s, double u, int b) const {
-    const auto& a = above_[h];
-    const auto k = static_cast<size_t>(b);
-    // The top bin is open-ended: a surprise in it is matched by everything in it.
-    const double frac = b == kBins - 1 ? 0.0 : std::clamp(u - b, 0.0, 1.0);
-    const double higher = b == kBins - 1 ? 0.0 : a[k + 1];
-    const double above = higher + (a[k] - higher) * (1 - frac);
-    const double top_s = kBinTop[static_cast<size_t>(top_[h])];
-    // Within the surprises seen, the ratio below is at least 1 (1 + s <= 1 + top_s, rounded
-    // alike), so min() gives 1: skipping the division there gives the same number.
-    const double beyond = s <= top_s ? 1.0 : std::pow(std::min(1.0, (1 + top_s) / (1 + s)), kBeyondPower);
-    return above + weight_ * beyond;
-  }
-
-  void add(const std::array<int, kStats>& b, double growth) {
-    weight_ *= growth;
-    total_ += weight_;
-    const auto w = static_cast<float>(weight_);
-    for (size_t h = 0; h < kStats; ++h) {
-      add_at_and_below(above_[h], b[h], w);
-      top_[h] = std::max(top_[h], b[h]);
-    }
-    if (weight_ > kRescaleAt) {
-      for (auto& a : above_) {
-        for (float& x : a) x = static_cast<float>(x / weight_);
-      }
-      total_ /= weight_;
-      weight_ = 1;
-      rescan();
-    }
-    for (size_t h = 0; h < kStats; ++h) settle_top(h);
-  }
-
-  // a[i] += w for every bin i <= b, in float. Why the low kLow bins four at a time whatever b
-  // is: the bins a sample reaches vary from sample to sample, and a loop of varying length
-  // mispredicted its exit once per statistic and sample; adding 0 leaves a bin as it was. Bins
-  // from kLow up (a surprise above 3: rare) one by one.
-  static constexpr int kLow = 16;
-  static void add_at_and_below(std::array<float, kBins>& a, int b, float w) {
-    using F4 = float __attribute__((vector_size(16)));
-    using I4 = int32_t __attribute__((vector_size(16)));
-    const I4 weight = reinterpret_cast<I4>(F4{w, w, w, w});
-    const I4 last = {b, b, b, b};
-    I4 bin = {0, 1, 2, 3};
-    for (size_t k = 0; k < kLow; k += 4, bin += 4) {
-      F4 x;
-      std::memcpy(&x, &a[k], sizeof x);
-      // The weight where bin <= b, else +0: the comparison's all-ones or zero bits as a mask.
-      x += reinterpret_cast<F4>(weight & (bin <= last));
-      std::memcpy(&a[k], &x, sizeof x);
-    }
-    for (int i = kLow; i <= b; ++i) a[static_cast<size_t>(i)] += w;
-  }
-
-  // The weight in bin i of statistic h alone.
-  double in_bin(size_t h, int i) const {
-    const auto k = static_cast<size_t>(i);
-    return static_cast<double>(above_[h][k]) - (i == kBins - 1 ? 0.0 : above_[h][k + 1]);
-  }
-
-  // Why `top_` is kept rather than found by scanning down from the top bin per sample: bins above
-  // it hold less than half a sample's weight, and stay so, since a bin only grows when a sample
-  // lands in it (which raises `top_` to that bin) while the weight of a new sample only grows.
-  // So the scan can resume where it stopped. After a rescale (rounding) or a restore: scan afresh.
-  void settle_top(size_t h) {
-    while (top_[h] > 0 && in_bin(h, top_[h]) < 0.5 * weight_) --top_[h];
-  }
-  void rescan() {
-    for (size_t h = 0; h < kStats; ++h) {
-      top_[h] = kBins - 1;
-      settle_top(h);
-    }
-  }
-
-  // Bin coordinate of a surprise: bin i holds [i, i+1).
-  static double position(double s) { return std::log2(1 + std::max(s, 0.0)) / kWidth; }
-  static int bin(double u) { return std::clamp(static_cast<int>(u), 0, kBins - 1); }
-  // Why float: the p-values need a few significant digits, not 16; 256 bytes instead of 512 per
-  // histogram, 1 kB less per series with `auto` (NAB scores: docs/detection.md).
-  std::array<std::array<float, kBins>, kStats> above_{};
-  double total_ = 0;
-  double weight_ = 1;
-  std::array<int, kStats> top_{};  // per statistic, the highest bin holding at least half a new
-                                   // sample's weight (0 if none)
 };
 
 struct AutoOptions {
@@ -336,9 +137,9 @@ struct ModelChoice {
     w.f64(level_ms);
   }
   bool read(SnapshotReader& r) {
-    const auto k = read_finite(r);
-    const auto s = read_finite(r);
-    const auto l = read_finite(r);
+    const auto k = r.finite_f64();
+    const auto s = r.finite_f64();
+    const auto l = r.finite_f64();
     if (!k || !s || !l || *k < 0 || *s < 0 || *l < 0) return false;
     *this = {*k, *s, *l};
     return true;
@@ -417,11 +218,11 @@ class AutoSeries final : public SeriesDetector {
 
     Decision d;
     if (judged) {
-      double p = tails_.observe(stats, TailHistograms::growth(k));
       // Bonferroni: several looks at the same sample, and k samples per 5 minutes.
-      p = std::min(1.0, p * (kStats * k));
-      // log2, not log10: the same number to a few ulps, at a third of log10's cost in glibc.
-      d.score = std::min(1.0, -std::log2(p) * (std::numbers::ln2 / std::numbers::ln10) / kScoreDecades);
+      const double p = tails_.observe(stats, TailHistograms::growth(k), kStats * k);
+      // log2, not log10: the same number to a few ulps, at a third of log10's cost in glibc. No
+      // evidence (p = 1, most samples) scores 0 without the call.
+      if (p < 1) d.score = std::min(1.0, -std::log2(p) * (std::numbers::ln2 / std::numbers::ln10) / kScoreDecades);
     }
     // Re-alert only when it gets clearly worse: for `quiet` samples after a score, anything not
     // kRealertGrowth times above it is halved. One incident gives one alert (and one rising edge
@@ -492,7 +293,7 @@ class AutoSeries final : public SeriesDetector {
               next.tails_.read(r, version == kVersion);
     double v[11] = {};
     for (double& x : v) {
-      const auto y = ok ? read_finite(r) : std::nullopt;
+      const auto y = ok ? r.finite_f64() : std::nullopt;
       ok = ok && y.has_value();
       if (ok) x = *y;
     }

@@ -16,13 +16,6 @@ constexpr double kClip = 3;           // standardised residuals are clipped to Â
 constexpr double kVarianceUpDrift = 1.0;
 constexpr double kVarianceDrift = 0.5;
 
-// A snapshot field that must be a finite number (NaN or infinity means corruption).
-std::optional<double> read_finite(SnapshotReader& r) {
-  const auto v = r.f64();
-  if (!v || !std::isfinite(*v)) return std::nullopt;
-  return v;
-}
-
 }  // namespace
 
 ShiftResult ShiftDetector::update(double x) {
@@ -77,7 +70,7 @@ void ShiftDetector::write(SnapshotWriter& w) const {
 bool ShiftDetector::read(SnapshotReader& r) {
   double v[7];
   for (double& x : v) {
-    const auto y = read_finite(r);
+    const auto y = r.finite_f64();
     if (!y) return false;
     x = *y;
   }

@@ -20,13 +20,6 @@ constexpr double kClipSigmas = 4;    // a bucket mean moves at most this far per
 constexpr double kMinSamples = 12;   // before this, no judgement at all
 constexpr double kShrink = 3;        // pseudo-samples of the pooled residual in a bucket's spread
 
-// A snapshot field that must be a finite number (NaN or infinity means corruption).
-std::optional<double> read_finite(SnapshotReader& r) {
-  const auto v = r.f64();
-  if (!v || !std::isfinite(*v)) return std::nullopt;
-  return v;
-}
-
 // a mod m in [0, m) for m > 0 (one division; the remainder of a negative `a` is in (-m, 0]).
 int64_t mod(int64_t a, int64_t m) {
   const int64_t r = a % m;
@@ -320,23 +313,23 @@ bool SeasonalModel::read(SnapshotReader& r) {
   SeasonalModel m(options_);
   for (double* v : {&m.level_mean_, &m.level_var_, &m.n_, &m.first_ms_, &m.last_ms_, &m.interval_ms_,
                     &m.seasonal_mse_, &m.seasonal_n_}) {
-    const auto x = read_finite(r);
+    const auto x = r.finite_f64();
     if (!x) return false;
     *v = *x;
   }
   if (m.n_ < 0 || m.level_var_ < 0 || m.seasonal_mse_ < 0 || m.seasonal_n_ < 0 || m.interval_ms_ < 0) return false;
   for (Cycle* c : {&m.daily_, &m.weekly_}) {
     for (double* v : {&c->mse, &c->mse_step, &c->mse_interp, &c->mse_n}) {
-      const auto x = read_finite(r);
+      const auto x = r.finite_f64();
       if (!x || *x < 0) return false;
       *v = *x;
     }
     const auto size = r.count(c->buckets.size());
     if (!size || *size != c->buckets.size()) return false;
     for (size_t i = 0; i < c->buckets.size(); ++i) {
-      const auto mean = read_finite(r);
-      const auto msr = read_finite(r);
-      const auto n = read_finite(r);
+      const auto mean = r.finite_f64();
+      const auto msr = r.finite_f64();
+      const auto n = r.finite_f64();
       if (!mean || !msr || !n || *msr < 0 || *n < 0) return false;
       Bucket b;
       b.mean = *mean;

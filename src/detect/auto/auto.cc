@@ -181,7 +181,7 @@ class AutoSeries final : public SeriesDetector {
     if (seasonal_on_) {
       seasonal_on_ = f.ready && ratio < kSeasonalExplains + 0.1;
     } else {
-      seasonal_on_ = f.ready && seasonal_.periods_seen(ts) >= 2 && ratio < kSeasonalExplains - 0.1;
+      seasonal_on_ = f.ready && f.periods_seen >= 2 && ratio < kSeasonalExplains - 0.1;
     }
     const bool seasonal = seasonal_on_;
     if (seasonal != was_seasonal) {

@@ -227,6 +227,8 @@ class TailHistograms {
     const I4 weight = reinterpret_cast<I4>(F4{w, w, w, w});
     const I4 last = {b, b, b, b};
     I4 bin = {0, 1, 2, 3};
+    // Unrolled: the loop's own counting and branch were a quarter of its instructions.
+#pragma GCC unroll 4
     for (size_t k = 0; k < kLow; k += 4, bin += 4) {
       F4 x;
       std::memcpy(&x, &a[k], sizeof x);

@@ -105,7 +105,7 @@ void seasonal_detail::locate(int64_t in_cycle, int64_t n, int64_t length_ms, Slo
 
 void SeasonalModel::view(const Cycle& c, int64_t in_cycle, CycleView& v) {
   if (c.buckets.empty()) {
-    v.step.ok = v.interp.ok = false;
+    v = {};
     return;
   }
   seasonal_detail::locate(in_cycle, static_cast<int64_t>(c.buckets.size()), c.length_ms, v.slot);
@@ -170,10 +170,10 @@ double SeasonalModel::periods_seen(core::Timestamp ts) const {
   return (static_cast<double>(core::to_unix_ms(ts)) - first_ms_) / static_cast<double>(daily_.length_ms);
 }
 
-const SeasonalModel::Cycle& SeasonalModel::active_cycle(core::Timestamp ts) const {
+const SeasonalModel::Cycle& SeasonalModel::active_cycle(double periods) const {
   // Why: a weekly cycle has 7x the buckets and so learns 7x slower; use it only once it has seen
   // enough weeks and predicts better than the daily one.
-  if (options_.weekly && periods_seen(ts) >= 7 * std::max(options_.seasons, 1.0) && weekly_.mse_n > 0 &&
+  if (options_.weekly && periods >= 7 * std::max(options_.seasons, 1.0) && weekly_.mse_n > 0 &&
       weekly_.mse < daily_.mse) {
     return weekly_;
   }
@@ -184,16 +184,18 @@ SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
   SeasonalForecast f;
   if (n_ == 0) return f;
   const int64_t ms = core::to_unix_ms(ts);
-  const Cycle& cycle = active_cycle(ts);
+  f.periods_seen = periods_seen(ts);
+  const Cycle& cycle = active_cycle(f.periods_seen);
   const bool weekly = &cycle == &weekly_;
   // The prediction used: of the active cycle, in its better shape. (Pointed to, not copied: see
   // predict_shape() on store forwarding.)
-  Prediction alone;
+  Prediction alone{};
   const Prediction* used = &alone;
-  if (learns_buckets(ms)) {
+  f.at_n = n_;
+  f.at_ms = ms;
+  f.learns = learns_buckets(ms);
+  if (f.learns) {
     view_all(ms, f.views);
-    f.views_n = n_;
-    f.views_ms = ms;
     used = &chosen(cycle, f.views[weekly ? 1 : 0]);
   } else if (!cycle.buckets.empty()) {
     // The same numbers as view_all() gives for this cycle and shape, without the others.
@@ -206,7 +208,7 @@ SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
   const double level_sd = std::sqrt(level_var_);
   f.expected = level_mean_;
   double var = level_var_;
-  const double seen = periods_seen(ts) / (weekly ? 7.0 : 1.0);
+  const double seen = f.periods_seen / (weekly ? 7.0 : 1.0);
   if (p.ok && seen >= 1) {
     const double w = std::clamp(seen / std::max(options_.seasons, 1.0), 0.0, 1.0);
     const double k = std::min(p.n, 1 / options_.alpha);
@@ -251,7 +253,9 @@ void SeasonalModel::learn_cycle(Cycle& c, const CycleView& v, double value, doub
 void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForecast& f) {
   const int64_t t = core::to_unix_ms(ts);
   const double ms = static_cast<double>(t);
-  const bool learn_buckets = learns_buckets(t);
+  // What forecast() found for this state and timestamp, or the same found here.
+  const bool handed_on = f.at_n == n_ && f.at_ms == t;
+  const bool learn_buckets = handed_on ? f.learns : learns_buckets(t);
   if (const int64_t every = options_.learn_every.count();
       every > 0 && (learn_buckets || span_start_ms_ == kUnknownSpan)) {
     span_start_ms_ = floor_div(t, every) * every;
@@ -275,7 +279,7 @@ void SeasonalModel::learn(core::Timestamp ts, double value, const SeasonalForeca
   // The views forecast() computed for this state and timestamp, or the same computed here.
   if (!learn_buckets) {
     // Nothing to learn into the buckets.
-  } else if (f.views_n == n_ - 1 && f.views_ms == t) {
+  } else if (handed_on) {
     learn_cycle(daily_, f.views[0], value, clip);
     learn_cycle(weekly_, f.views[1], value, clip);
   } else {
@@ -356,7 +360,7 @@ class SeasonalSeries final : public SeriesDetector {
     const SeasonalForecast f = model_.forecast(ts);
     Decision d;
     // Judge only after one full period: before that there is no pattern to deviate from.
-    if (f.ready && model_.periods_seen(ts) >= 1) {
+    if (f.ready && f.periods_seen >= 1) {
       // The basic detectors' convention (deviation.h): 0.5 at the firing bound, never saturating.
       const double z = std::fabs(value - f.expected) / f.sigma;
       d.score = ratio_score(z / threshold_);

@@ -39,21 +39,24 @@ struct SeasonalOptions {
   core::Duration learn_every{0};
 };
 
-// Internals of SeasonalModel that SeasonalForecast carries from forecast() to learn().
+// Internals of SeasonalModel that SeasonalForecast carries from forecast() to learn(). Without
+// default member initialisers, so that a SeasonalForecast's views cost nothing when they are not
+// filled (most samples of a fast series; they were 200 bytes zeroed per sample): whoever reads
+// one writes it first, and `Prediction p{}` is a zero prediction.
 namespace seasonal_detail {
 // Where a timestamp falls in a (non-empty) cycle: the bucket holding it, and the two bucket
 // centres either side of it with the weight of the upper one.
 struct Slot {
-  size_t bucket = 0;
-  size_t lo = 0;
-  size_t hi = 0;
-  double frac = 0;
+  size_t bucket;
+  size_t lo;
+  size_t hi;
+  double frac;
 };
 struct Prediction {
-  double value = 0;
-  double msr = 0;
-  double n = 0;
-  bool ok = false;
+  double value;
+  double msr;
+  double n;
+  bool ok;
 };
 // One cycle at one timestamp: the slot and both shapes of the prediction there.
 struct CycleView {
@@ -72,16 +75,19 @@ struct SeasonalForecast {
   double sigma = 0;            // expected spread of the residual, > 0 once ready
   double seasonal_weight = 0;  // 0: level model only, 1: bucket model only
   bool ready = false;          // enough samples to judge a deviation
+  double periods_seen = 0;     // SeasonalModel::periods_seen() at this timestamp
 
   // Why: learn() needs, for both cycles, the same slots and predictions forecast() computed for
   // this timestamp (the buckets have not changed in between); handing them on saves a third of
-  // the model's per-sample work. learn() uses them only if they belong to this model state and
-  // timestamp (`views_n` == samples learned, `views_ms` == the timestamp), else computes afresh.
-  // Filled only when learn() will learn this sample into the buckets: otherwise forecast() looks
-  // at the one cycle and shape it uses (with `learn_every`, most samples of a fast series).
-  std::array<seasonal_detail::CycleView, 2> views{};  // daily, weekly
-  double views_n = -1;
-  int64_t views_ms = 0;
+  // the model's per-sample work. learn() uses what is here only if it belongs to this model state
+  // and timestamp (`at_n` == samples learned, `at_ms` == the timestamp), else computes afresh.
+  // `views` is filled only when learn() will learn this sample into the buckets (`learns`):
+  // otherwise forecast() looks at the one cycle and shape it uses (with `learn_every`, most
+  // samples of a fast series), and the views stay uninitialised.
+  bool learns = false;
+  double at_n = -1;
+  int64_t at_ms = 0;
+  std::array<seasonal_detail::CycleView, 2> views;  // daily, weekly
 };
 
 class SeasonalModel {
@@ -188,7 +194,8 @@ class SeasonalModel {
     return c.mse_interp <= c.mse_step ? v.interp : v.step;
   }
   void learn_cycle(Cycle& c, const CycleView& v, double value, double clip);
-  const Cycle& active_cycle(core::Timestamp ts) const;
+  // The cycle forecasts use, `periods` periods after the first sample.
+  const Cycle& active_cycle(double periods) const;
 
   SeasonalOptions options_;
   Cycle daily_;

@@ -212,8 +212,8 @@ TEST(Seasonal, AForecastBetweenLearnsIsTheOneOfAllViews) {
       for (const int64_t later : {1, 59, 150, 299}) {
         const SeasonalForecast a = model.forecast(at_s(s + later));
         const SeasonalForecast b = all.forecast(at_s(s + later));
-        ASSERT_EQ(a.views_n, -1) << "not learned, so not all views";
-        ASSERT_NE(b.views_n, -1) << "all views";
+        ASSERT_FALSE(a.learns) << "not learned, so not all views";
+        ASSERT_TRUE(b.learns) << "all views";
         EXPECT_EQ(a.expected, b.expected) << "at " << s + later;
         EXPECT_EQ(a.sigma, b.sigma) << "at " << s + later;
         EXPECT_EQ(a.seasonal_weight, b.seasonal_weight);

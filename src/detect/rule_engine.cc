@@ -187,8 +187,9 @@ void RuleEngine::evaluate(CompiledRule& rule, SeriesState& s, const tsdb::Point&
     ++(ts == s.last_ts ? duplicates_ : out_of_order_);
     return;
   }
-  // Timing every evaluation would cost as much as a cheap detector; 1 in 16 gives the average.
-  const bool timed = clock_ && (rule.evaluations & 15) == 0;
+  // Timing every evaluation would cost as much as a cheap detector; 1 in 64 gives the average.
+  // (1 in 16 put two clock reads per 16 samples at 1.3 % of the server's CPU under ingest load.)
+  const bool timed = clock_ && (rule.evaluations & 63) == 0;
   const core::MonoTime started = timed ? clock_->mono_now() : core::MonoTime{};
   double value = p.value;
   if (rule.config->expr.function != tsdb::Function::kNone) {

@@ -68,7 +68,7 @@ struct RuleHealth {
   size_t firing = 0;
   size_t flapping = 0;
   std::optional<core::Timestamp> last_evaluation;  // timestamp of the last sample evaluated
-  double evaluation_seconds_avg = 0;  // mean time to evaluate one sample (sampled: 1 in 16 is timed)
+  double evaluation_seconds_avg = 0;  // mean time to evaluate one sample (sampled: 1 in 64 is timed)
   std::string last_error;             // empty when healthy
 };
 

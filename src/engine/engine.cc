@@ -41,7 +41,7 @@ std::string render_rule_health(const std::vector<detect::RuleHealth>& rules) {
          [](const detect::RuleHealth& r) {
            return r.last_evaluation ? static_cast<double>(core::to_unix_ms(*r.last_evaluation)) / 1000.0 : 0.0;
          });
-  family("tocsin_rule_evaluation_seconds_avg", "gauge", "Mean time to evaluate one sample (1 in 16 timed).",
+  family("tocsin_rule_evaluation_seconds_avg", "gauge", "Mean time to evaluate one sample (1 in 64 timed).",
          [](const detect::RuleHealth& r) { return r.evaluation_seconds_avg; });
   family("tocsin_rule_healthy", "gauge", "1 when the rule has no error.",
          [](const detect::RuleHealth& r) { return r.last_error.empty() ? 1 : 0; });

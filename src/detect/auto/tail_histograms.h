@@ -80,10 +80,15 @@ class TailHistograms {
     }
     for (size_t h = 0; h < kStats; ++h) b[h] = tail_bins::bin(stats[h]);
     const double total = total_ + weight_;
+    // A weight above of at least `enough` makes above / total * looks at least 1 as rounded: the
+    // factor exceeds the three roundings between (each at most 2^-53 relative) many times over.
+    // Why not that expression per statistic: four divisions in a row per sample, a tenth of the
+    // detector's time under ingest load.
+    const double enough = total / looks * (1 + 1e-12);
     double above = INFINITY;
     for (size_t h = 0; h < kStats; ++h) {
       const double at_least = weight_above_at_least(h, stats[h], tail_bins::max_fraction(stats[h], b[h]), b[h]);
-      if (!(at_least / total * looks >= 1)) {
+      if (!(at_least >= enough)) {
         above = std::min(above, weight_above(h, stats[h], tail_bins::position(stats[h]), b[h]));
       }
     }

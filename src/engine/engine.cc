@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include <algorithm>
+#include <cassert>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -809,9 +810,18 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
     TOCSIN_RETURN_IF_ERROR(check_series_room_locked(batch));
     const core::Timestamp now = options_.clock->now();
     std::vector<detect::AlertEvent> events;
-    // Each series' labels hashed once, for the series store and the rules.
+    // Each series' labels hashed once, for the series store and the rules; or not at all, when the
+    // remote_write decoder knew their fingerprint (a label set it kept from an earlier request).
     fingerprints_.resize(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) fingerprints_[i] = batch[i].labels.fingerprint();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if constexpr (std::is_same_v<typename Batch::value_type, ingest::Series>) {
+        const uint64_t known = batch[i].fingerprint;
+        assert(known == 0 || known == batch[i].labels.fingerprint());
+        fingerprints_[i] = known != 0 ? known : batch[i].labels.fingerprint();
+      } else {
+        fingerprints_[i] = batch[i].labels.fingerprint();
+      }
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       // What the store and the rules will read for the next few dozen series, asked for together
       // (SeriesStore::prefetch, RuleEngine::prefetch): few enough that it stays in the caches.

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <functional>  // std::hash
 #include <optional>
 #include <utility>
 
@@ -316,9 +317,77 @@ core::Status snappy_decompress_into(std::string_view compressed, size_t max_deco
   return {};
 }
 
+// The label fields at the start of a TimeSeries message, as bytes: fields of number 1, wire type
+// 2 (tag 0x0A), one after another, each whole. Stops before anything else, including a label
+// field whose length is malformed (the full decoding reports it).
+std::string_view leading_labels(std::string_view ts) {
+  size_t pos = 0;
+  while (pos < ts.size() && ts[pos] == 0x0A) {
+    uint64_t len = 0;
+    size_t at = pos + 1;
+    int shift = 0;
+    for (;; shift += 7) {
+      if (at >= ts.size() || shift > 28) return ts.substr(0, pos);
+      const auto byte = static_cast<uint8_t>(ts[at++]);
+      len |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    if (len > ts.size() - at) return ts.substr(0, pos);
+    pos = at + static_cast<size_t>(len);
+  }
+  return ts.substr(0, pos);
+}
+
+// Reads a TimeSeries message from byte `from` on: its samples into `series.points` (appended),
+// its labels into `raw` (appended). With `stop_at_labels`, returns true as soon as a label field
+// comes, having read nothing of it (the caller then reads the message again in full).
+// `path()` names the series for errors.
+template <class Path>
+core::Result<bool> read_series_fields(std::string_view ts, size_t base, size_t from, bool stop_at_labels,
+                                      Series& series, std::vector<RawLabel>& raw, size_t& samples, const Path& path) {
+  auto too_many = [&] {
+    return fail(Error::invalid_argument(fmt::format("more than {} samples in one request", kMaxRemoteWriteSamples)),
+                path());
+  };
+  WireReader r(ts.substr(from), base + from);
+  while (r.more()) {
+    if (Point point; r.sample(point)) {
+      series.points.push_back(point);
+      if (++samples > kMaxRemoteWriteSamples) return too_many();
+      continue;
+    }
+    auto inner = r.tag();
+    if (!inner) break;
+    if (inner->field == 1) {
+      if (stop_at_labels) return true;
+      if (!r.expect(*inner, WireType::kLength, "labels")) break;
+      auto [data, label_base] = r.length_delimited();
+      if (r.error()) break;
+      auto label = decode_label(data, label_base, raw.size());
+      if (!label) return fail(label.error(), path() + "." + label.error().field());
+      raw.push_back(*label);
+    } else if (inner->field == 2) {
+      if (!r.expect(*inner, WireType::kLength, "samples")) break;
+      auto [data, sample_base] = r.length_delimited();
+      if (r.error()) break;
+      const size_t sample_index = series.points.size();
+      auto point = decode_sample(data, sample_base);
+      if (!point) return fail(point.error(), fmt::format("{}.samples[{}]", path(), sample_index));
+      series.points.push_back(*point);
+      if (++samples > kMaxRemoteWriteSamples) return too_many();
+    } else {
+      r.skip(*inner);
+    }
+  }
+  if (r.error()) return fail(*r.error(), path());
+  return false;
+}
+
 // Decodes into `out`, reusing its elements (their label strings and points vectors) in order;
-// `out` ends with exactly the decoded series.
-core::Status decode_write_request_into(std::string_view protobuf, std::vector<Series>& out) {
+// `out` ends with exactly the decoded series. With `kept`, label sets are taken from and added to
+// it (RemoteWriteDecoder).
+core::Status decode_write_request_into(std::string_view protobuf, std::vector<Series>& out,
+                                       RemoteWriteDecoder::LabelSets* kept) {
   std::vector<RawLabel> raw_labels;  // reused across series
   std::vector<core::LabelRef> pairs;
   size_t used = 0;  // series of `out` filled so far
@@ -335,10 +404,6 @@ core::Status decode_write_request_into(std::string_view protobuf, std::vector<Se
     const size_t index = series_seen++;
     // Built only on error: formatting it for every series would cost an allocation each.
     auto path = [index] { return fmt::format("timeseries[{}]", index); };
-    auto too_many = [&] {
-      return fail(Error::invalid_argument(fmt::format("more than {} samples in one request", kMaxRemoteWriteSamples)),
-                  path());
-    };
     if (!top.expect(*t, WireType::kLength, "timeseries")) break;
     auto [ts_data, ts_base] = top.length_delimited();
     if (top.error()) break;
@@ -351,39 +416,45 @@ core::Status decode_write_request_into(std::string_view protobuf, std::vector<Se
     Series& series = out[used];
     series.points.clear();
     raw_labels.clear();
-    WireReader r(ts_data, ts_base);
-    while (r.more()) {
-      if (Point point; r.sample(point)) {
-        series.points.push_back(point);
-        if (++samples > kMaxRemoteWriteSamples) return too_many();
+    // A label set kept from before: the same bytes, so the same labels, already validated. The
+    // rest of the message is read as ever; should a label field come after the samples (no sender
+    // does that), the message is read again in full.
+    const std::string_view wire = kept ? leading_labels(ts_data) : std::string_view{};
+    const uint64_t key = wire.empty() ? 0 : std::hash<std::string_view>{}(wire);
+    if (const RemoteWriteDecoder::KeptLabels* k = wire.empty() ? nullptr : kept->by_hash.find(key);
+        k && k->wire == wire) {
+      const bool more_labels =
+          TOCSIN_TRY(read_series_fields(ts_data, ts_base, wire.size(), true, series, raw_labels, samples, path));
+      if (!more_labels) {
+        series.labels = k->labels;
+        series.fingerprint = k->fingerprint;
+        if (!series.points.empty()) ++used;
         continue;
       }
-      auto inner = r.tag();
-      if (!inner) break;
-      if (inner->field == 1) {
-        if (!r.expect(*inner, WireType::kLength, "labels")) break;
-        auto [data, base] = r.length_delimited();
-        if (r.error()) break;
-        auto label = decode_label(data, base, raw_labels.size());
-        if (!label) return fail(label.error(), path() + "." + label.error().field());
-        raw_labels.push_back(*label);
-      } else if (inner->field == 2) {
-        if (!r.expect(*inner, WireType::kLength, "samples")) break;
-        auto [data, base] = r.length_delimited();
-        if (r.error()) break;
-        const size_t sample_index = series.points.size();
-        auto point = decode_sample(data, base);
-        if (!point) return fail(point.error(), fmt::format("{}.samples[{}]", path(), sample_index));
-        series.points.push_back(*point);
-        if (++samples > kMaxRemoteWriteSamples) return too_many();
-      } else {
-        r.skip(*inner);
-      }
+      samples -= series.points.size();
+      series.points.clear();
     }
-    if (r.error()) return fail(*r.error(), path());
+    TOCSIN_TRY(read_series_fields(ts_data, ts_base, 0, false, series, raw_labels, samples, path));
     std::sort(raw_labels.begin(), raw_labels.end(), [](const RawLabel& a, const RawLabel& b) { return a.name < b.name; });
     if (auto valid = validate_labels(raw_labels, pairs, series.labels); !valid) {
       return fail(valid.error(), path() + "." + valid.error().field());
+    }
+    series.fingerprint = 0;
+    // Kept when every label field was in the leading run (the bytes then say all of the labels).
+    const bool all_leading = std::all_of(raw_labels.begin(), raw_labels.end(),
+                                         [&](const RawLabel& l) { return l.at < ts_base + wire.size(); });
+    if (!wire.empty() && all_leading) {
+      if (kept->size() >= kept->max_sets || kept->wire_bytes + wire.size() > RemoteWriteDecoder::kMaxKeptLabelBytes) {
+        kept->by_hash.clear();
+        kept->wire_bytes = 0;
+      }
+      auto [k, fresh] = kept->by_hash.try_emplace(key);
+      if (!fresh) kept->wire_bytes -= k->wire.size();
+      k->wire.assign(wire);
+      k->labels = series.labels;
+      k->fingerprint = series.labels.fingerprint();
+      kept->wire_bytes += wire.size();
+      series.fingerprint = k->fingerprint;
     }
     if (!series.points.empty()) ++used;
   }
@@ -402,7 +473,7 @@ core::Result<std::string> snappy_decompress(std::string_view compressed, size_t 
 
 core::Result<std::vector<Series>> decode_write_request(std::string_view protobuf) {
   std::vector<Series> out;
-  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf, out));
+  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf, out, nullptr));
   return out;
 }
 
@@ -415,7 +486,7 @@ core::Result<std::vector<Series>*> RemoteWriteDecoder::decode(std::string_view s
     std::vector<Series>().swap(series_);
   }
   TOCSIN_RETURN_IF_ERROR(snappy_decompress_into(snappy_body, kMaxRemoteWriteDecodedBytes, protobuf_));
-  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf_, series_));
+  TOCSIN_RETURN_IF_ERROR(decode_write_request_into(protobuf_, series_, &label_sets_));
   return &series_;
 }
 

@@ -236,6 +236,69 @@ TEST(RemoteWriteDecoder, ReusesItsStorageAndReturnsWhatEachRequestHolds) {
   expect_as_fresh(a);
 }
 
+// The label sets a decoder keeps change nothing it returns: request after request the same series
+// as a fresh decode, in every layout, and each kept set's fingerprint is its labels'.
+TEST(RemoteWriteDecoder, KeptLabelSetsDecodeAsAFreshDecodeDoes) {
+  // A label field after the samples (no sender writes that, the format allows it): the same
+  // leading bytes as the first series, and one more label.
+  const std::string later_label = bytes_field(
+      1, label("__name__", "cpu") + label("host", "a") + sample(9, 9) + label("zone", "eu") + sample(10, 10));
+  const std::string req =
+      series({{"__name__", "cpu"}, {"host", "a"}}, {{1, 1}, {2, 2}}) +
+      series({{"host", "b"}, {"__name__", "cpu"}}, {{3, 3}}) +                 // unsorted on the wire
+      series({{"__name__", "cpu"}, {"empty", ""}, {"host", "c"}}, {{4, 4}}) +  // an empty value: absent
+      series({{"__name__", "cpu"}, {"host", "a"}}, {{5, 5}}) + later_label;
+  RemoteWriteDecoder decoder;
+  auto want = decode_write_request(req);
+  ASSERT_TRUE(want.has_value()) << want.error().to_string();
+  ASSERT_EQ(want->size(), 5u);
+  EXPECT_EQ((*want)[4].labels, (core::Labels{{"__name__", "cpu"}, {"host", "a"}, {"zone", "eu"}}));
+  for (int round = 0; round < 3; ++round) {
+    auto got = decoder.decode(compress(req));
+    ASSERT_TRUE(got.has_value()) << got.error().to_string();
+    ASSERT_EQ((*got)->size(), want->size());
+    for (size_t i = 0; i < want->size(); ++i) {
+      const Series& s = (**got)[i];
+      EXPECT_EQ(s.labels, (*want)[i].labels) << "round " << round << ", series " << i;
+      ASSERT_EQ(s.points.size(), (*want)[i].points.size()) << i;
+      for (size_t k = 0; k < s.points.size(); ++k) EXPECT_EQ(s.points[k].ts, (*want)[i].points[k].ts);
+      // Every series whose labels all come first is kept, and carries its fingerprint.
+      if (i < 4) {
+        EXPECT_EQ(s.fingerprint, s.labels.fingerprint()) << "round " << round << ", series " << i;
+      } else {
+        EXPECT_EQ(s.fingerprint, 0u) << "a label after the samples: not kept";
+      }
+    }
+    EXPECT_EQ(decoder.label_sets(), 3u) << "three distinct label runs that say all of their labels";
+  }
+  // Kept label bytes followed by a bad sample: the error of a fresh decode.
+  const std::string bad = bytes_field(1, label("__name__", "cpu") + label("host", "a") + bytes_field(2, "\x09"));
+  auto fresh_error = decode_write_request(bad);
+  ASSERT_FALSE(fresh_error.has_value());
+  auto kept_error = decoder.decode(compress(bad));
+  ASSERT_FALSE(kept_error.has_value());
+  EXPECT_EQ(kept_error.error().to_string(), fresh_error.error().to_string());
+}
+
+// At most the bound of label sets is kept; past it they are dropped and kept again as they come.
+TEST(RemoteWriteDecoder, KeepsAtMostItsBoundOfLabelSets) {
+  std::string req;
+  for (int i = 0; i < 6; ++i) req += series({{"__name__", "m"}, {"i", std::to_string(i)}}, {{1, 1}});
+  RemoteWriteDecoder decoder(4);
+  for (int round = 0; round < 3; ++round) {
+    auto got = decoder.decode(compress(req));
+    ASSERT_TRUE(got.has_value()) << got.error().to_string();
+    ASSERT_EQ((*got)->size(), 6u);
+    for (size_t i = 0; i < 6; ++i) {
+      EXPECT_EQ((**got)[i].labels, (core::Labels{{"__name__", "m"}, {"i", std::to_string(i)}}));
+      const uint64_t fp = (**got)[i].fingerprint;
+      EXPECT_TRUE(fp == 0 || fp == (**got)[i].labels.fingerprint()) << i;
+    }
+    EXPECT_LE(decoder.label_sets(), 4u);
+    EXPECT_GT(decoder.label_sets(), 0u);
+  }
+}
+
 TEST(RemoteWrite, RejectsBadInputWithOffsetsAndPaths) {
   struct Case {
     std::string name;

@@ -3,7 +3,8 @@
 // decoder. Whatever the input, decoding must not crash, and what it accepts must hold the
 // decoder's promises: every series named by a valid __name__, valid label names, and the
 // flattened samples equal to the series' points. One RemoteWriteDecoder, kept across inputs as the
-// HTTP handler keeps one, must give exactly what a fresh decode gives, whatever it decoded before.
+// HTTP handler keeps one, must give exactly what a fresh decode gives, whatever it decoded before,
+// and again for the same input (its label sets then kept), each fingerprint it knows right.
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
@@ -40,14 +41,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto raw = tocsin::ingest::snappy_decompress(input);
   const auto fresh = raw ? tocsin::ingest::decode_write_request(*raw)
                          : tocsin::core::Result<std::vector<tocsin::ingest::Series>>(std::unexpected(raw.error()));
-  auto again = reused.decode(input);
-  check(fresh.has_value() == again.has_value());
-  if (fresh && again) {
+  for (int round = 0; round < 2; ++round) {
+    auto again = reused.decode(input);
+    check(fresh.has_value() == again.has_value());
+    if (!fresh || !again) continue;
     check(fresh->size() == (*again)->size());
     for (size_t i = 0; i < fresh->size(); ++i) {
       const auto& a = (*fresh)[i];
       const auto& b = (**again)[i];
       check(a.labels == b.labels && a.points.size() == b.points.size());
+      check(b.fingerprint == 0 || b.fingerprint == b.labels.fingerprint());
       for (size_t k = 0; k < a.points.size(); ++k) {
         check(std::bit_cast<uint64_t>(a.points[k].value) == std::bit_cast<uint64_t>(b.points[k].value) &&
               a.points[k].ts == b.points[k].ts);

@@ -57,7 +57,7 @@ class TailHistograms {
   // in the bin and without the tie-break's shrinking; every rounded step of it is monotone, so it
   // is at most weight_above()'s number, and the answer is the same number either way (test
   // TailHistograms.TheBoundsDecideAsTheFullSumDoes). With few looks (a series slower than one
-  // sample in ~40 s), a p-value under 1 / looks is common enough that the bounds, each a branch
+  // sample in ~37 s), a p-value under 1 / looks is common enough that the bounds, each a branch
   // that then mispredicts, cost more than they save (measured: 7 % slower at 5 minutes): there, the
   // full computation directly.
   static constexpr double kBoundsFromLooks = 32;

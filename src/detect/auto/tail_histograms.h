@@ -66,15 +66,9 @@ class TailHistograms {
   [[gnu::always_inline]] double observe(const std::array<double, kStats>& stats, double growth, double looks) {
     std::array<int, kStats> b;
     if (looks < kBoundsFromLooks) {
-      // The bins from the positions (each the same integer as tail_bins::bin()).
       std::array<double, kStats> u;
-      for (size_t h = 0; h < kStats; ++h) {
-        u[h] = tail_bins::position(stats[h]);
-        b[h] = std::clamp(static_cast<int>(u[h]), 0, kBins - 1);
-      }
-      double above = INFINITY;
-      for (size_t h = 0; h < kStats; ++h) above = std::min(above, weight_above(h, stats[h], u[h], b[h]));
-      const double p = std::min(1.0, above / (total_ + weight_) * looks);
+      positions(stats, u, b);
+      const double p = p_in_full(stats, u, b, looks);
       add(b, growth);
       return p;
     }
@@ -92,18 +86,19 @@ class TailHistograms {
         above = std::min(above, weight_above(h, stats[h], tail_bins::position(stats[h]), b[h]));
       }
     }
-    // The same number as p_value(): the minimum and the rounded division and product are monotone,
-    // and the statistics left out would only have given terms of at least 1.
+    // The same number as p_in_full(): the minimum and the rounded division and product are
+    // monotone, and the statistics left out would only have given terms of at least 1.
     const double p = above == INFINITY ? 1 : std::min(1.0, above / total * looks);
     add(b, growth);
     return p;
   }
 
-  // observe()'s answer in full, without the bound and without adding the sample: for tests.
+  // observe()'s answer in full, without the bounds and without adding the sample: for tests.
   double p_value(const std::array<double, kStats>& stats, double looks) const {
+    std::array<double, kStats> u;
     std::array<int, kStats> b;
-    for (size_t h = 0; h < kStats; ++h) b[h] = tail_bins::bin(stats[h]);
-    return p_value(stats, b, looks);
+    positions(stats, u, b);
+    return p_in_full(stats, u, b, looks);
   }
 
   // The lines a sample usually reads: the low bins (most of the mass) and the totals.
@@ -170,11 +165,20 @@ class TailHistograms {
     return t;
   }();
 
-  double p_value(const std::array<double, kStats>& stats, const std::array<int, kStats>& b, double looks) const {
-    double above = INFINITY;
+  // Each statistic's bin coordinate (u) and bin (b), by the definition: the bin is the integer
+  // part of the coordinate (tail_bins::bin() gives the same integer without the log2).
+  static void positions(const std::array<double, kStats>& stats, std::array<double, kStats>& u,
+                        std::array<int, kStats>& b) {
     for (size_t h = 0; h < kStats; ++h) {
-      above = std::min(above, weight_above(h, stats[h], tail_bins::position(stats[h]), b[h]));
+      u[h] = tail_bins::position(stats[h]);
+      b[h] = std::clamp(static_cast<int>(u[h]), 0, kBins - 1);
     }
+  }
+  // The p-value times `looks`, at most 1, from every statistic's exact weight above.
+  double p_in_full(const std::array<double, kStats>& stats, const std::array<double, kStats>& u,
+                   const std::array<int, kStats>& b, double looks) const {
+    double above = INFINITY;
+    for (size_t h = 0; h < kStats; ++h) above = std::min(above, weight_above(h, stats[h], u[h], b[h]));
     return std::min(1.0, above / (total_ + weight_) * looks);
   }
 

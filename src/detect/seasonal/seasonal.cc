@@ -197,8 +197,10 @@ SeasonalForecast SeasonalModel::forecast(core::Timestamp ts) const {
   if (f.learns) {
     view_all(ms, f.views);
     used = &chosen(cycle, f.views[weekly ? 1 : 0]);
-  } else if (!cycle.buckets.empty()) {
-    // The same numbers as view_all() gives for this cycle and shape, without the others.
+  } else if (!cycle.buckets.empty() && f.periods_seen >= (weekly ? 7.0 : 1.0)) {
+    // The same numbers as view_all() gives for this cycle and shape, without the others. Not
+    // before a full cycle has been seen: the prediction is not used then (below), and a series
+    // younger than a day would pay for it on every sample.
     const auto [in_day, in_week] = positions(ms);
     Slot s;
     seasonal_detail::locate(weekly ? in_week : in_day, static_cast<int64_t>(cycle.buckets.size()), cycle.length_ms, s);

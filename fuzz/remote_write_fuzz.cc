@@ -5,13 +5,18 @@
 // flattened samples equal to the series' points. One RemoteWriteDecoder, kept across inputs as the
 // HTTP handler keeps one, must give exactly what a fresh decode gives, whatever it decoded before,
 // and again for the same input (its label sets then kept), each fingerprint it knows right.
+// tocsin's own snappy decompressor (snappy_block.h) must give libsnappy's verdict and bytes.
+#include <snappy.h>
+
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "core/labels.h"
 #include "ingest/remote_write.h"
+#include "ingest/snappy_block.h"
 
 namespace {
 
@@ -36,6 +41,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   } else {
     check(!series.error().message().empty());
+  }
+  namespace block = tocsin::ingest::snappy_block;
+  if (const auto preamble = block::read_preamble(input); preamble && preamble->length <= (size_t{1} << 20)) {
+    std::string ours(preamble->length, '\0');
+    const bool ours_ok = block::uncompress(input.substr(preamble->header_bytes), ours.data(), ours.size());
+    size_t length = 0;
+    check(snappy::GetUncompressedLength(input.data(), input.size(), &length) && length == preamble->length);
+    std::string theirs(length, '\0');
+    check(snappy::RawUncompress(input.data(), input.size(), theirs.data()) == ours_ok);
+    check(!ours_ok || ours == theirs);
+  } else if (!preamble) {
+    size_t length = 0;
+    check(!snappy::GetUncompressedLength(input.data(), input.size(), &length));
   }
   static tocsin::ingest::RemoteWriteDecoder reused;
   const auto raw = tocsin::ingest::snappy_decompress(input);

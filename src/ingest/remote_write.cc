@@ -1,7 +1,6 @@
 #include "ingest/remote_write.h"
 
 #include <fmt/format.h>
-#include <snappy.h>
 
 #include <algorithm>
 #include <bit>
@@ -12,6 +11,7 @@
 #include <utility>
 
 #include "core/utf8.h"
+#include "ingest/snappy_block.h"
 
 namespace tocsin::ingest {
 
@@ -296,10 +296,9 @@ core::Status validate_labels(const std::vector<RawLabel>& raw, std::vector<core:
 // Decompresses into `out`, reusing its capacity.
 core::Status snappy_decompress_into(std::string_view compressed, size_t max_decoded_bytes, std::string& out) {
   if (compressed.empty()) return std::unexpected(Error::invalid_argument("empty body: expected a snappy-compressed WriteRequest"));
-  size_t length = 0;
-  if (!snappy::GetUncompressedLength(compressed.data(), compressed.size(), &length)) {
-    return std::unexpected(Error::invalid_argument("snappy: corrupt length header"));
-  }
+  const auto preamble = snappy_block::read_preamble(compressed);
+  if (!preamble) return std::unexpected(Error::invalid_argument("snappy: corrupt length header"));
+  const size_t length = preamble->length;
   // A snappy element expands at most 64 bytes out of 3 (a copy with a 2-byte offset): a header
   // claiming more is corrupt, and checking it here saves allocating and zeroing the claimed size.
   if (length / 22 > compressed.size()) {
@@ -311,7 +310,7 @@ core::Status snappy_decompress_into(std::string_view compressed, size_t max_deco
         fmt::format("snappy: decoded size {} bytes exceeds the limit of {} bytes", length, max_decoded_bytes)));
   }
   out.resize(length);
-  if (!snappy::RawUncompress(compressed.data(), compressed.size(), out.data())) {
+  if (!snappy_block::uncompress(compressed.substr(preamble->header_bytes), out.data(), length)) {
     return std::unexpected(Error::invalid_argument("snappy: corrupt compressed data"));
   }
   return {};

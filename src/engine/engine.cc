@@ -367,7 +367,7 @@ void Engine::open_sample_log() {
   auto stats = (*log)->replay([&](const core::Labels& labels, std::span<const tsdb::Point> logged) {
     points.clear();
     for (const auto& p : logged) points.push_back({p.value, p.ts});
-    ingest_locked(labels, labels.fingerprint(), points, events, replayed);
+    ingest_locked(labels, labels.fingerprint(), 0, points, events, replayed);
     events.clear();
   });
   if (!stats) {
@@ -753,10 +753,11 @@ std::vector<std::string> Engine::receivers() {
   return pipeline_->receivers();
 }
 
-void Engine::ingest_locked(const core::Labels& labels, uint64_t fingerprint, std::span<const ingest::Point> points,
-                           std::vector<detect::AlertEvent>& events, IngestResult& result) {
+void Engine::ingest_locked(const core::Labels& labels, uint64_t fingerprint, uint64_t labels_id,
+                           std::span<const ingest::Point> points, std::vector<detect::AlertEvent>& events,
+                           IngestResult& result) {
   appended_.clear();
-  auto added = series_->append(labels, fingerprint, points, appended_);
+  auto added = series_->append(labels, fingerprint, points, appended_, labels_id);
   if (!added) {  // over the series limit: counted by the store
     result.dropped += points.size();
     return;
@@ -833,9 +834,9 @@ core::Result<IngestResult> Engine::ingest_batch(const Batch& batch) {
       const auto& item = batch[i];
       if constexpr (std::is_same_v<typename Batch::value_type, core::Sample>) {
         const ingest::Point point{item.value, item.ts};
-        ingest_locked(item.labels, fingerprints_[i], std::span(&point, 1), events, result);
+        ingest_locked(item.labels, fingerprints_[i], 0, std::span(&point, 1), events, result);
       } else {
-        ingest_locked(item.labels, fingerprints_[i], item.points, events, result);
+        ingest_locked(item.labels, fingerprints_[i], item.labels_id, item.points, events, result);
       }
     }
     // Rule state moved in memory even if the write fails; the alert records are what is durable.

@@ -315,8 +315,9 @@ class Engine {
                                     const std::function<core::Status(store::Tx&, core::Timestamp)>& fn);
   // Appends one series' points to the series store and evaluates them; collects alert events.
   // `fingerprint` is labels.fingerprint().
-  void ingest_locked(const core::Labels& labels, uint64_t fingerprint, std::span<const ingest::Point> points,
-                     std::vector<detect::AlertEvent>& events, IngestResult& result);
+  void ingest_locked(const core::Labels& labels, uint64_t fingerprint, uint64_t labels_id,
+                     std::span<const ingest::Point> points, std::vector<detect::AlertEvent>& events,
+                     IngestResult& result);
   template <class Batch>
   core::Result<IngestResult> ingest_batch(const Batch& batch);
   // ingest() in cluster mode: split by owner, forward, fall back (engine_forwarding.cc).

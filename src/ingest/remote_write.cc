@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -337,6 +338,12 @@ std::string_view leading_labels(std::string_view ts) {
   return ts.substr(0, pos);
 }
 
+// A number no kept label set had before, in any decoder (Series::labels_id).
+uint64_t next_label_set_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // Reads a TimeSeries message from byte `from` on: its samples into `series.points` (appended),
 // its labels into `raw` (appended). With `stop_at_labels`, returns true as soon as a label field
 // comes, having read nothing of it (the caller then reads the message again in full).
@@ -427,6 +434,7 @@ core::Status decode_write_request_into(std::string_view protobuf, std::vector<Se
       if (!more_labels) {
         series.labels = k->labels;
         series.fingerprint = k->fingerprint;
+        series.labels_id = k->id;
         if (!series.points.empty()) ++used;
         continue;
       }
@@ -439,6 +447,7 @@ core::Status decode_write_request_into(std::string_view protobuf, std::vector<Se
       return fail(valid.error(), path() + "." + valid.error().field());
     }
     series.fingerprint = 0;
+    series.labels_id = 0;
     // Kept when every label field was in the leading run (the bytes then say all of the labels).
     const bool all_leading = std::all_of(raw_labels.begin(), raw_labels.end(),
                                          [&](const RawLabel& l) { return l.at < ts_base + wire.size(); });
@@ -452,8 +461,10 @@ core::Status decode_write_request_into(std::string_view protobuf, std::vector<Se
       k->wire.assign(wire);
       k->labels = series.labels;
       k->fingerprint = series.labels.fingerprint();
+      k->id = next_label_set_id();
       kept->wire_bytes += wire.size();
       series.fingerprint = k->fingerprint;
+      series.labels_id = k->id;
     }
     if (!series.points.empty()) ++used;
   }

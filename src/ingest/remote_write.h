@@ -46,6 +46,11 @@ struct Series {
   // labels.fingerprint() when the decoder worked it out (RemoteWriteDecoder, for the label sets
   // it keeps), else 0 and the engine works it out. Whoever changes `labels` sets it back to 0.
   uint64_t fingerprint = 0;
+  // The id of the decoder's kept label set these labels are (RemoteWriteDecoder), else 0. An id is
+  // given to one label set only, ever, in the whole process: the series store, having once found
+  // these labels equal to a series' own, takes the id as proof of it next time instead of comparing
+  // them again. Whoever changes `labels` sets it back to 0.
+  uint64_t labels_id = 0;
 };
 
 // Decompresses a snappy block (the raw format, not the framed stream format).
@@ -83,11 +88,14 @@ class RemoteWriteDecoder {
   // Label sets kept now.
   size_t label_sets() const { return label_sets_.size(); }
 
-  // A label set as kept: its label fields' bytes on the wire, decoded and validated.
+  // A label set as kept: its label fields' bytes on the wire, decoded and validated, and its id
+  // (Series::labels_id: taken from a process-wide count, so a set kept again after being dropped,
+  // or in another thread's decoder, has a new one).
   struct KeptLabels {
     std::string wire;
     core::Labels labels;
     uint64_t fingerprint = 0;
+    uint64_t id = 0;
   };
   // The kept label sets by a hash of their bytes (a hash shared by two byte strings keeps the
   // later: the bytes are compared on every use).

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -297,6 +298,52 @@ TEST(RemoteWriteDecoder, KeepsAtMostItsBoundOfLabelSets) {
     EXPECT_LE(decoder.label_sets(), 4u);
     EXPECT_GT(decoder.label_sets(), 0u);
   }
+}
+
+// Series::labels_id: the same id for the same kept label set request after request, distinct ids
+// for distinct sets, a new id (never an old one) once a set is kept again or kept by another
+// decoder, and 0 for labels not kept (a label field after the samples).
+TEST(RemoteWriteDecoder, GivesEachKeptLabelSetAnIdOfItsOwn) {
+  auto ids = [](RemoteWriteDecoder& decoder, const std::string& req) {
+    auto got = decoder.decode(compress(req));
+    EXPECT_TRUE(got.has_value()) << got.error().to_string();
+    std::vector<uint64_t> out;
+    if (got) {
+      for (const auto& s : **got) out.push_back(s.labels_id);
+    }
+    return out;
+  };
+  const std::string late = bytes_field(1, sample(1, 1) + label("__name__", "late"));
+  const std::string req =
+      series({{"__name__", "m"}, {"i", "0"}}, {{1, 1}}) + series({{"__name__", "m"}, {"i", "1"}}, {{1, 1}}) + late;
+  RemoteWriteDecoder decoder;
+  const auto first = ids(decoder, req);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_NE(first[0], 0u);
+  EXPECT_NE(first[1], 0u);
+  EXPECT_NE(first[0], first[1]);
+  EXPECT_EQ(first[2], 0u) << "a label after the samples: not kept";
+  EXPECT_EQ(ids(decoder, req), first) << "kept: the same ids";
+  EXPECT_EQ(ids(decoder, late + req).front(), 0u) << "not the id of the series decoded into this place before";
+  RemoteWriteDecoder other;
+  const auto theirs = ids(other, req);
+  ASSERT_EQ(theirs.size(), 3u);
+  EXPECT_NE(theirs[0], first[0]);
+  EXPECT_NE(theirs[0], first[1]);
+  EXPECT_NE(theirs[1], first[0]);
+  EXPECT_NE(theirs[1], first[1]);
+  // With room for one set, each decode drops the kept sets and keeps them again: new ids each time.
+  RemoteWriteDecoder small(1);
+  std::set<uint64_t> seen;
+  for (int round = 0; round < 3; ++round) {
+    for (const uint64_t id : ids(small, req)) {
+      if (id == 0) continue;
+      EXPECT_TRUE(seen.insert(id).second) << "id " << id << " given twice";
+      EXPECT_NE(id, first[0]);
+      EXPECT_NE(id, first[1]);
+    }
+  }
+  EXPECT_GE(seen.size(), 5u);
 }
 
 TEST(RemoteWrite, RejectsBadInputWithOffsetsAndPaths) {

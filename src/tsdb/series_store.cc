@@ -80,10 +80,20 @@ core::Result<SeriesRef> SeriesStore::get_or_create(const core::Labels& labels, u
 
 SeriesRef SeriesStore::ref_of(const Series& s) { return s.ref; }
 
-core::Result<SeriesStore::Series*> SeriesStore::get_or_create_locked(const core::Labels& labels, uint64_t fingerprint) {
-  if (Series* s = find_locked(labels, fingerprint)) return s;
-  auto s = create_locked(labels, fingerprint, SeriesRef{next_ref_});
-  if (s) ++next_ref_;
+core::Result<SeriesStore::Series*> SeriesStore::get_or_create_locked(const core::Labels& labels, uint64_t fingerprint,
+                                                                     uint64_t labels_id) {
+  // Why: comparing the labels byte for byte was 3 % of the server's CPU under remote_write load,
+  // for series found again request after request.
+  if (labels_id != 0) {
+    Series* const* first = by_fingerprint_.find(fingerprint);
+    if (first != nullptr && (*first)->labels_id == labels_id) return *first;
+  }
+  Series* s = find_locked(labels, fingerprint);
+  if (s == nullptr) {
+    s = TOCSIN_TRY(create_locked(labels, fingerprint, SeriesRef{next_ref_}));
+    ++next_ref_;
+  }
+  if (labels_id != 0) s->labels_id = labels_id;
   return s;
 }
 

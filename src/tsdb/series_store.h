@@ -119,10 +119,11 @@ class SeriesStore {
   AppendCounts append(SeriesRef ref, std::span<const P> points, std::vector<Point>& accepted);
   // get_or_create(labels, fingerprint) and append(ref, points, accepted) in one lookup, under one
   // lock: what ingestion does per series and request. Fails as get_or_create does (nothing is
-  // appended then).
+  // appended then). `labels_id`: ingest::Series::labels_id (0: none), a number that stands for
+  // these labels and no others; the labels are compared with the series' once per id, not per call.
   template <class P>
   core::Result<SeriesAppend> append(const core::Labels& labels, uint64_t fingerprint, std::span<const P> points,
-                                    std::vector<Point>& accepted);
+                                    std::vector<Point>& accepted, uint64_t labels_id = 0);
 
   // Starts loading what append(labels, fingerprint, ...) will read for the series of these
   // fingerprints, for a caller about to append to them one after another: a hint, with no effect
@@ -180,7 +181,7 @@ class SeriesStore {
   Series* find_locked(const core::Labels& labels, uint64_t fingerprint) const;
   core::Result<Series*> create_locked(const core::Labels& labels, uint64_t fingerprint, SeriesRef ref);
   // The series of `labels`, created if needed (with the next ref).
-  core::Result<Series*> get_or_create_locked(const core::Labels& labels, uint64_t fingerprint);
+  core::Result<Series*> get_or_create_locked(const core::Labels& labels, uint64_t fingerprint, uint64_t labels_id = 0);
   static SeriesRef ref_of(const Series& s);
   template <class P>
   AppendCounts append_points_locked(Series* s, std::span<const P> points, std::vector<Point>& accepted);
@@ -241,11 +242,12 @@ AppendCounts SeriesStore::append(SeriesRef ref, std::span<const P> points, std::
 
 template <class P>
 core::Result<SeriesAppend> SeriesStore::append(const core::Labels& labels, uint64_t fingerprint,
-                                               std::span<const P> points, std::vector<Point>& accepted) {
+                                               std::span<const P> points, std::vector<Point>& accepted,
+                                               uint64_t labels_id) {
   if (labels.empty()) return std::unexpected(core::Error::invalid_argument("a series needs at least one label"));
   const uint64_t fp = options_.fingerprint ? options_.fingerprint(labels) : fingerprint;
   std::lock_guard lock(mu_);
-  Series* s = TOCSIN_TRY(get_or_create_locked(labels, fp));
+  Series* s = TOCSIN_TRY(get_or_create_locked(labels, fp, labels_id));
   return SeriesAppend{ref_of(*s), append_points_locked(s, points, accepted)};
 }
 

@@ -37,6 +37,9 @@ struct SealedChunk {
 struct SeriesStore::Series {
   core::PackedLabels labels;  // one allocation: a Labels value cost ~3x as much per series
   uint64_t fingerprint = 0;
+  // The last ingest::Series::labels_id whose labels were found equal to `labels` (0: none): the
+  // same id again means the same labels, so they need no comparing (get_or_create_locked).
+  uint64_t labels_id = 0;
   SeriesRef ref{0};
   std::vector<SealedChunk> chunks;  // oldest first, all older than the head
   HeadChunk head;

@@ -78,6 +78,41 @@ TEST_F(SeriesStoreTest, FingerprintCollisionsKeepSeriesApart) {
   EXPECT_EQ(create({{"__name__", "m"}, {"i", "3"}}), again);
 }
 
+// A labels id (ingest::Series::labels_id) stands for the labels it first came with: a series whose
+// labels were found equal under an id is found by it again, and neither another id, nor none, nor
+// a colliding series is taken for it.
+TEST_F(SeriesStoreTest, ALabelsIdFindsTheSeriesItsLabelsWereFoundEqualTo) {
+  options_.fingerprint = [](const core::Labels&) -> uint64_t { return 7; };  // everything collides
+  store_ = std::make_unique<SeriesStore>(options_, registry_);
+  const core::Labels a = {{"__name__", "a"}};
+  const core::Labels b = {{"__name__", "b"}};
+  const core::Labels c = {{"__name__", "c"}};
+  std::vector<Point> accepted;
+  int64_t t = 0;
+  auto append = [&](const core::Labels& labels, uint64_t id) {
+    const Point p{at(t += 1000), 1};
+    return store_->append(labels, 7, std::span(&p, 1), accepted, id).value().ref;
+  };
+  const SeriesRef rc = append(c, 0);  // holds the fingerprint's first slot, without an id
+  const SeriesRef ra = append(a, 11);
+  const SeriesRef rb = append(b, 12);
+  EXPECT_NE(ra, rc);
+  EXPECT_NE(rb, rc);
+  EXPECT_NE(ra, rb);
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(append(a, 11), ra);
+    EXPECT_EQ(append(b, 12), rb);
+    EXPECT_EQ(append(a, 0), ra);
+    EXPECT_EQ(append(c, 0), rc);
+    EXPECT_EQ(append(c, 13), rc) << "c found equal under 13 now";
+    EXPECT_EQ(append(b, 0), rb);
+  }
+  EXPECT_EQ(append(c, 13), rc);
+  EXPECT_EQ(append(a, 14), ra) << "a new id for the same labels: compared, then kept";
+  EXPECT_EQ(append(a, 14), ra);
+  EXPECT_EQ(store_->stats().series, 3u);
+}
+
 TEST_F(SeriesStoreTest, AppendsAndReadsRanges) {
   const auto ref = create({{"__name__", "x"}});
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(store_->append(ref, at(i * 1000), i * 0.5), AppendResult::kOk);

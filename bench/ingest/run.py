@@ -2,13 +2,16 @@
 """Ingest benchmark driver (bench/ingest): the same remote_write workload against tocsin,
 Prometheus and VictoriaMetrics, one after the other in one run, each server started on a fresh
 temporary data dir on a free loopback port and stopped after. Prints a table and, with --json,
-the raw numbers. Standard library only. See docs/benchmarks.md.
+the raw numbers; with --repeat N, N rounds of it and their medians. Standard library only. See
+docs/benchmarks.md.
 """
 import argparse
+import glob
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,8 +68,7 @@ class Server:
 
 def make_server(kind, args, tmp):
     port = free_port()
-    data = os.path.join(tmp, kind)
-    os.makedirs(data)
+    data = tempfile.mkdtemp(prefix=f"{kind}-", dir=tmp)  # fresh each round (--repeat)
     if kind == "tocsin":
         cfg = os.path.join(tmp, "tocsin.yaml")
         with open(cfg, "w") as f:
@@ -133,6 +135,8 @@ def run_one(kind, args, tmp):
     finally:
         stop(proc)
         log.close()
+        for data in glob.glob(os.path.join(tmp, f"{kind}-*")):  # the data dir, before the next round
+            shutil.rmtree(data, ignore_errors=True)
 
 
 def fmt_int(x):
@@ -160,6 +164,10 @@ def main():
     p.add_argument("--rounds", type=int, default=600, help="rounds precomputed (each: every series once)")
     p.add_argument("--settle", type=float, default=2, help="seconds after the load whose CPU still counts")
     p.add_argument("--idle", type=float, default=2, help="seconds to wait after readiness before the load")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds of the whole comparison, the servers in turn within each; with more than one, "
+                        "also the medians of each server's samples per CPU-second and of tocsin's ratios "
+                        "within a round (this machine's speed drifts between runs minutes apart)")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = p.parse_args()
     args.tocsin = args.tocsin or os.path.join(args.build_dir, "src/cli/tocsin")
@@ -168,15 +176,46 @@ def main():
         if not os.access(path, os.X_OK):
             sys.exit(f"run.py: {path} not found; build it (ninja -C BUILD_DIR tocsin tocsin_rw_load)")
 
-    results = []
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-ingest-") as tmp:
         print(f"# building {args.rounds * args.series // args.series_per_request} request bodies", file=sys.stderr)
         build_bodies(args, tmp)
-        for kind in args.servers.split(","):
-            print(f"# {kind}: {args.duration:g}s, {args.series} series, {args.series_per_request} series x "
-                  f"{args.samples_per_series} samples per request, {args.connections} connections", file=sys.stderr)
-            results.append(run_one(kind, args, tmp))
+        for rep in range(args.repeat):
+            results = []
+            for kind in args.servers.split(","):
+                print(f"# {kind}: {args.duration:g}s, {args.series} series, {args.series_per_request} series x "
+                      f"{args.samples_per_series} samples per request, {args.connections} connections"
+                      + (f" (round {rep + 1} of {args.repeat})" if args.repeat > 1 else ""), file=sys.stderr)
+                results.append(run_one(kind, args, tmp))
+            if args.repeat > 1:
+                print(f"\n## round {rep + 1} of {args.repeat}")
+            report(results, args)
+            rounds.append(results)
+    if args.repeat > 1:
+        summarize(rounds)
+    if args.json:
+        print(json.dumps(rounds if args.repeat > 1 else rounds[0], indent=1))
 
+
+def summarize(rounds):
+    """Medians over the rounds: each server's samples per CPU-second, and tocsin's ratio to each
+    peer taken within a round (the servers of one round ran minutes apart, not hours)."""
+    print(f"\n## {len(rounds)} rounds, the servers in turn within each: medians (min-max)")
+    servers = [r["server"] for r in rounds[0]]
+    per = {s: [next(r for r in rs if r["server"] == s)["samples_per_cpu_s"] for rs in rounds] for s in servers}
+    for s in servers:
+        v = per[s]
+        print(f"{s}: {fmt_int(statistics.median(v))} samples per CPU-second ({fmt_int(min(v))}-{fmt_int(max(v))})")
+    if "tocsin" in per:
+        for other in servers:
+            if other == "tocsin" or min(per[other]) <= 0:
+                continue
+            ratios = [t / o for t, o in zip(per["tocsin"], per[other])]
+            print(f"tocsin/{other}: {statistics.median(ratios):.2f}x samples per CPU-second "
+                  f"({min(ratios):.2f}x-{max(ratios):.2f}x; rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+
+
+def report(results, args):
     print(f"\nremote_write ingest, {args.series} series, {args.series_per_request}x{args.samples_per_series} "
           f"samples/request, {args.connections} connections, {args.duration:g}s each "
           f"(tocsin detector: {args.detector}); CPU = server utime+stime over the load + {args.settle:g}s\n")
@@ -211,8 +250,6 @@ def main():
         if r.get("first_error"):
             print(f"{r['server']}: first error: {r['first_error']}")
     print(f"load generator CPU: " + ", ".join(f"{r['server']} {r['generator_cpu_s']:.2f}s" for r in results))
-    if args.json:
-        print(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

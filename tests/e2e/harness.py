@@ -63,14 +63,40 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
+_PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "tocsin-e2e-ports")
+_PORT_CLAIM_SECONDS = 600
+
+
+def _claim_port(port: int) -> bool:
+    """Claims `port` for this caller for the next 10 minutes: no other free_port() caller, in this
+    process or in a test running in parallel, is given it meanwhile (a file created exclusively;
+    an older claim has lapsed and is taken over)."""
+    os.makedirs(_PORT_CLAIMS, exist_ok=True)
+    path = os.path.join(_PORT_CLAIMS, str(port))
+    try:
+        if time.time() - os.stat(path).st_mtime < _PORT_CLAIM_SECONDS:
+            return False
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        return False
+
+
 def free_port() -> int:
-    """A loopback port that was free just now, chosen BELOW the kernel's ephemeral range.
+    """A loopback port that was free just now, chosen BELOW the kernel's ephemeral range, and
+    claimed (_claim_port) so that no test running in parallel is given it too.
 
     Why not bind(0): the kernel hands out ports from the ephemeral range, which is also where every
     outgoing connection's source port comes from. With tests running in parallel, one of their
     client connections can take the port between this function closing it and the server binding
-    it ("address already in use"). Below the range only another free_port() caller can collide,
-    and the random choice over ~10,000 ports makes that rare."""
+    it ("address already in use"). Below the range only another free_port() caller can collide.
+    Why the claim: two tests starting together both found the same random port free before either
+    server bound it (the Alertmanager compatibility and diff tests, 2026-12-06, each then driving
+    the other's server); a random choice over ~10,000 ports made that rare, not impossible."""
     lo, _ = _ephemeral_range()
     top = max(lo - 1, 12000)
     for _ in range(100):
@@ -80,6 +106,7 @@ def free_port() -> int:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        if _claim_port(port):
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

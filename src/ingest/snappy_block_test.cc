@@ -33,16 +33,9 @@ std::optional<std::string> theirs(std::string_view block) {
   return out;
 }
 
-std::string compress(std::string_view raw) {
-  std::string out;
-  snappy::Compress(raw.data(), raw.size(), &out);
-  return out;
-}
-
 std::string varint(uint64_t v) {
   std::string out;
-  for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7F) | 0x80);
-  out += static_cast<char>(v);
+  put_varint(out, v);
   return out;
 }
 
@@ -85,7 +78,7 @@ std::vector<std::string> samples() {
 
 TEST(SnappyBlock, DecompressesWhatLibsnappyCompressed) {
   for (const std::string& raw : samples()) {
-    const auto got = ours(compress(raw));
+    const auto got = ours(snappy_compress(raw));
     ASSERT_TRUE(got.has_value()) << raw.size() << " bytes";
     EXPECT_EQ(*got, raw) << raw.size() << " bytes";
   }
@@ -186,7 +179,7 @@ TEST(SnappyBlock, AgreesWithLibsnappyOnDamagedBlocks) {
   int refused = 0;
   for (const std::string& raw : samples()) {
     if (raw.size() > 5000) continue;
-    const std::string good = compress(raw);
+    const std::string good = snappy_compress(raw);
     for (int round = 0; round < 200; ++round) {
       std::string bad = good;
       switch (rng() % 4) {
